@@ -1,0 +1,72 @@
+# l2kit — every target installs what it needs first (idempotent: a second run installs nothing).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+SOLCX_DIR := $(CURDIR)/.solcx
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export SOLCX_BINARY_PATH := $(SOLCX_DIR)
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: setup demo test test-all lint fmt bench devnet ape-test ape-compile forge-test clean help
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+setup: $(PY_STAMP) $(NODE_STAMP) $(SOLCX_DIR)/solc-v0.8.28 ## install Python and Node toolchains (skips what is present)
+
+$(PY_STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+"; exit 1; }
+	@echo "==> creating $(VENV) and installing l2kit (pinned ape, web3 7)"
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18+"; exit 1; }
+	@echo "==> installing Anvil/forge/cast, solc-js and OpenZeppelin from npm"
+	@npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
+
+$(SOLCX_DIR)/solc-v0.8.28: tools/solc
+	@mkdir -p $(SOLCX_DIR)
+	@ln -sf $(CURDIR)/tools/solc $@
+
+demo: setup ## start a local L1, deploy, run the agents, play the whole scenario
+	@$(VENV)/bin/l2kit demo
+
+test: setup ## default test suite (fast; < 15 min)
+	@$(PY) -m pytest -m "not slow" -q
+
+test-all: setup ## every suite, slow ones included, plus forge fuzz/invariant tests
+	@$(PY) -m pytest -q
+	@$(MAKE) --no-print-directory forge-test
+
+forge-test: setup ## Solidity fuzz/invariant tests with forge (solc shim)
+	@forge test --offline -q
+
+lint: setup ## ruff + mypy
+	@$(VENV)/bin/ruff check offchain tests bench scripts
+	@$(VENV)/bin/ruff format --check offchain tests bench scripts
+	@$(VENV)/bin/mypy
+
+fmt: setup
+	@$(VENV)/bin/ruff format offchain tests bench scripts
+	@$(VENV)/bin/ruff check --fix offchain tests bench scripts
+
+bench: setup ## run benchmarks; writes bench/results.json and prints a table
+	@$(PY) -m bench.run
+
+devnet: setup ## Anvil + contracts + storage service until Ctrl-C
+	@$(VENV)/bin/l2kit devnet up
+
+ape-compile: setup ## compile with ape-solidity through the solc shim
+	@$(VENV)/bin/ape compile
+
+ape-test: setup ## run the test suite under `ape test`
+	@$(VENV)/bin/ape test -m "not slow" -q
+
+clean:
+	rm -rf build out cache .solcx .devnet

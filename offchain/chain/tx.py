@@ -1,0 +1,274 @@
+"""A transaction sender that owns its account's nonces.
+
+It estimates gas (so a revert is reported before any nonce is used), signs, sends,
+waits for the receipt, decodes custom errors / revert reasons into
+:class:`~offchain.errors.TxReverted`, and replaces a transaction that has not been
+mined after ``stuck_after_s`` with the same nonce and higher fees.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+from eth_typing import ChecksumAddress
+from hexbytes import HexBytes
+from web3 import Web3
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+
+from offchain.chain.artifacts import Artifacts
+from offchain.errors import RpcError, TxError, TxReverted
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+    from web3.contract import Contract
+    from web3.types import TxParams, TxReceipt
+
+GWEI = 10**9
+
+
+@dataclass
+class TxConfig:
+    """Knobs of :class:`TxSender` (units in the names)."""
+
+    receipt_timeout_s: float = 120.0
+    stuck_after_s: float = 20.0
+    fee_bump_pct: int = 25  # nodes require >= 10% to replace
+    max_bumps: int = 6
+    priority_fee_wei: int = 1 * GWEI
+    gas_multiplier: float = 1.25
+    poll_interval_s: float = 0.02
+
+
+@dataclass
+class SentTx:
+    """A transaction in flight (all hashes ever sent for its nonce)."""
+
+    nonce: int
+    params: dict[str, Any]
+    hashes: list[HexBytes]
+    sent_at: float
+    label: str
+
+
+class TxSender:
+    """Signs and sends transactions for one account; thread-safe.
+
+    Args:
+        w3: connected Web3.
+        account: the signing key.
+        artifacts: used to decode custom errors from every known contract.
+        config: timeouts and fee policy.
+    """
+
+    def __init__(
+        self, w3: Web3, account: LocalAccount, artifacts: Artifacts, config: TxConfig
+    ) -> None:
+        self.w3 = w3
+        self.account = account
+        self.artifacts = artifacts
+        self.config = config
+        self._lock = threading.Lock()
+        self._nonce: int | None = None
+        self._chain_id = int(w3.eth.chain_id)
+
+    @property
+    def address(self) -> ChecksumAddress:
+        return self.account.address  # type: ignore[no-any-return]
+
+    # ----------------------------------------------------------------- nonces
+    def resync_nonce(self) -> int:
+        """Re-read the pending nonce from the node (after an external tx or a drop)."""
+        with self._lock:
+            self._nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
+            return self._nonce
+
+    def _take_nonce(self) -> int:
+        with self._lock:
+            if self._nonce is None:
+                self._nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
+            n = self._nonce
+            self._nonce += 1
+            return n
+
+    # ------------------------------------------------------------------ fees
+    def _fees(self) -> tuple[int, int]:
+        block = self.w3.eth.get_block("latest")
+        base = int(block.get("baseFeePerGas", 0) or 0)
+        prio = self.config.priority_fee_wei
+        return 2 * base + prio, prio
+
+    # ---------------------------------------------------------------- errors
+    def _revert(self, label: str, exc: Exception, receipt: Any = None) -> TxReverted:
+        data: str | None = None
+        if isinstance(exc, ContractCustomError | ContractLogicError):
+            raw = exc.data
+            data = raw if isinstance(raw, str) else None
+            if data is None and isinstance(exc.message, str) and "0x" in exc.message:
+                data = exc.message[exc.message.index("0x") :].split()[0]
+        name, args, text = self.artifacts.decode_error(data)
+        if name is None and data is None:
+            text = str(exc)
+        return TxReverted(
+            f"{label} reverted: {text}", error_name=name, error_args=args, data=data, receipt=receipt
+        )
+
+    # ------------------------------------------------------------------ send
+    def send(
+        self,
+        call: ContractFunction | TxParams,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        wait: bool = True,
+        label: str | None = None,
+    ) -> TxReceipt | SentTx:
+        """Send a contract call (``contract.functions.f(args)``) or a raw tx dict.
+
+        Args:
+            call: the contract function call, or a dict with ``to``/``data``/``value``.
+            value: wei to send with a contract call.
+            gas: gas limit (default: estimate × ``gas_multiplier``).
+            wait: wait for the receipt (default) or return the in-flight :class:`SentTx`.
+            label: name used in error messages (default: the function name).
+
+        Returns:
+            The receipt (status 1), or a :class:`SentTx` when ``wait`` is false.
+
+        Raises:
+            TxReverted: the call reverts (decoded custom error or reason).
+            TxError: not mined within ``receipt_timeout_s``.
+            RpcError: the node cannot be reached.
+        """
+        if isinstance(call, ContractFunction):
+            label = label or call.fn_name
+            tx: dict[str, Any] = dict(call.build_transaction({"from": self.address, "value": value, "gas": 0}))
+            tx.pop("gas", None)
+            for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
+                tx.pop(k, None)
+        else:
+            tx = dict(call)
+            label = label or "transaction"
+            tx.setdefault("from", self.address)
+        tx["chainId"] = self._chain_id
+        try:
+            if gas is None:
+                est = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
+                gas = int(est * self.config.gas_multiplier) + 10_000
+        except (ContractCustomError, ContractLogicError) as e:
+            raise self._revert(label, e) from None
+        except requests.RequestException as e:
+            raise RpcError(f"cannot reach the L1 RPC while sending {label}: {e}") from e
+        tx["gas"] = gas
+        max_fee, prio = self._fees()
+        tx["maxFeePerGas"] = max_fee
+        tx["maxPriorityFeePerGas"] = prio
+        tx.pop("gasPrice", None)
+        tx["type"] = 2
+        nonce = self._take_nonce()
+        tx["nonce"] = nonce
+        try:
+            h = self._broadcast(tx)
+        except Web3RPCError as e:
+            msg = str(e).lower()
+            if "nonce too low" in msg or "nonce too high" in msg:
+                # Someone else used this key, or a tx was dropped: resync once and retry.
+                tx["nonce"] = self._retake_after_resync()
+                h = self._broadcast(tx)
+            else:
+                self.resync_nonce()
+                raise TxError(f"{label}: node refused the transaction: {e}") from e
+        sent = SentTx(tx["nonce"], tx, [h], time.monotonic(), label)
+        if not wait:
+            return sent
+        return self.wait(sent)
+
+    def _retake_after_resync(self) -> int:
+        self.resync_nonce()
+        return self._take_nonce()
+
+    def _broadcast(self, tx: dict[str, Any]) -> HexBytes:
+        signed = self.account.sign_transaction(tx)
+        try:
+            return HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+        except requests.RequestException as e:
+            raise RpcError(f"cannot reach the L1 RPC: {e}") from e
+
+    def _bump(self, sent: SentTx) -> None:
+        """Re-send ``sent`` with the same nonce and fees raised by ``fee_bump_pct`` (≥ 10%)."""
+        tx = dict(sent.params)
+        pct = 100 + max(self.config.fee_bump_pct, 11)
+        base_fee, _ = self._fees()
+        tx["maxPriorityFeePerGas"] = tx["maxPriorityFeePerGas"] * pct // 100 + 1
+        tx["maxFeePerGas"] = max(tx["maxFeePerGas"] * pct // 100 + 1, base_fee + tx["maxPriorityFeePerGas"])
+        try:
+            h = self._broadcast(tx)
+        except Web3RPCError as e:
+            if "already known" in str(e).lower():
+                return
+            raise
+        sent.params = tx
+        sent.hashes.append(h)
+        sent.sent_at = time.monotonic()
+
+    def receipt(self, sent: SentTx) -> TxReceipt | None:
+        """The receipt of whichever of ``sent``'s hashes was mined, if any."""
+        for h in reversed(sent.hashes):
+            try:
+                return self.w3.eth.get_transaction_receipt(h)
+            except TransactionNotFound:
+                continue
+        return None
+
+    def wait(self, sent: SentTx) -> TxReceipt:
+        """Wait for ``sent`` to be mined, replacing it with higher fees while it is stuck.
+
+        Raises:
+            TxReverted: mined with status 0 (reason decoded by replaying the call).
+            TxError: not mined within ``receipt_timeout_s`` after ``max_bumps`` replacements.
+        """
+        deadline = time.monotonic() + self.config.receipt_timeout_s
+        bumps = 0
+        while True:
+            rcpt = self.receipt(sent)
+            if rcpt is not None:
+                if rcpt["status"] != 1:
+                    raise self._explain_failure(sent, rcpt)
+                return rcpt
+            now = time.monotonic()
+            if now > deadline:
+                raise TxError(
+                    f"{sent.label} (nonce {sent.nonce}) not mined after "
+                    f"{self.config.receipt_timeout_s:.0f}s",
+                    "check the node; the sender will resync its nonce",
+                )
+            if now - sent.sent_at > self.config.stuck_after_s and bumps < self.config.max_bumps:
+                self._bump(sent)
+                bumps += 1
+            time.sleep(self.config.poll_interval_s)
+
+    def _explain_failure(self, sent: SentTx, rcpt: TxReceipt) -> TxReverted:
+        call = {k: sent.params[k] for k in ("from", "to", "data", "value") if k in sent.params}
+        try:
+            self.w3.eth.call(call, rcpt["blockNumber"] - 1)  # type: ignore[arg-type]
+        except (ContractCustomError, ContractLogicError) as e:
+            err = self._revert(sent.label, e, receipt=rcpt)
+            return err
+        except Exception:  # noqa: BLE001 - fall through to the generic message
+            pass
+        return TxReverted(f"{sent.label} reverted (out of gas or state changed)", receipt=rcpt)
+
+    # --------------------------------------------------------------- deploy
+    def deploy(self, name: str, *args: Any, value: int = 0) -> Contract:
+        """Deploy contract ``name`` (from the artifacts) with constructor ``args``."""
+        art = self.artifacts.get(name)
+        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        tx = factory.constructor(*args).build_transaction({"from": self.address, "value": value, "gas": 0})
+        params: dict[str, Any] = {"from": self.address, "data": tx["data"], "value": value}
+        rcpt = self.send(params, label=f"deploy {name}")  # type: ignore[arg-type]
+        addr = rcpt["contractAddress"]  # type: ignore[index]
+        return self.w3.eth.contract(address=addr, abi=art.abi)

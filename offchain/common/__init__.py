@@ -1,0 +1,1 @@
+"""Formats shared by every domain: hashing, Merkle trees, encodings (see docs/spec.md)."""

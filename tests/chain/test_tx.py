@@ -1,0 +1,45 @@
+"""TxSender: nonces, receipts, decoded reverts."""
+
+from __future__ import annotations
+
+import pytest
+
+from offchain.errors import TxReverted
+
+
+def test_custom_error_is_decoded_with_args(chain, sender, owner) -> None:
+    s = sender(owner)
+    c = s.deploy("Reverter")
+    with pytest.raises(TxReverted) as e:
+        s.send(c.functions.failCustom(42))
+    assert e.value.error_name == "ReverterCustom"
+    assert e.value.error_args == (owner.address, 42)
+    assert "ReverterCustom(who=" in str(e.value) and "amount=42" in str(e.value)
+
+
+def test_revert_string_is_decoded(chain, sender, owner) -> None:
+    s = sender(owner)
+    c = s.deploy("Reverter")
+    with pytest.raises(TxReverted, match="Reverter: plain reason"):
+        s.send(c.functions.failString())
+
+
+def test_nonces_are_owned_and_sequential(chain, sender, owner) -> None:
+    s = sender(owner)
+    c = s.deploy("Reverter")
+    start = chain.w3.eth.get_transaction_count(owner.address)
+    pending = [s.send(c.functions.poke(), wait=False) for _ in range(5)]
+    receipts = [s.wait(p) for p in pending]  # type: ignore[arg-type]
+    assert [p.nonce for p in pending] == list(range(start, start + 5))  # type: ignore[union-attr]
+    assert all(r["status"] == 1 for r in receipts)
+    assert c.functions.pokes().call() == 5
+
+
+def test_revert_does_not_consume_a_nonce(chain, sender, owner) -> None:
+    s = sender(owner)
+    c = s.deploy("Reverter")
+    before = chain.w3.eth.get_transaction_count(owner.address)
+    with pytest.raises(TxReverted):
+        s.send(c.functions.failCustom(1))
+    s.send(c.functions.poke())
+    assert chain.w3.eth.get_transaction_count(owner.address) == before + 1
