@@ -1,0 +1,84 @@
+"""Run every ``bench/bench_*.py`` and write ``bench/results.json`` (one flat object).
+
+Each module defines ``run() -> dict[str, float | int | str]``; figure names carry
+their unit (``_gas``, ``_s``, ``_ms``, ``_tps``, ``_mb``). Gas figures are exact;
+time figures are medians of several runs in one process. A module may be chosen
+with ``python -m bench.run NAME ...``; figures of modules not run are kept from
+the previous results file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results.json"
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def main(argv: list[str]) -> int:
+    console = Console()
+    modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
+    chosen = [m if m.startswith("bench_") else f"bench_{m}" for m in argv] or modules
+    unknown = [m for m in chosen if m not in modules]
+    if unknown:
+        console.print(f"[red]error:[/] unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(modules)}")
+        return 2
+    results: dict[str, object] = {}
+    if RESULTS.exists():
+        try:
+            results = json.loads(RESULTS.read_text())
+        except json.JSONDecodeError:
+            results = {}
+    failed: list[str] = []
+    for name in chosen:
+        console.print(f"[bold]running {name}[/]")
+        t0 = time.perf_counter()
+        try:
+            figures = importlib.import_module(f"bench.{name}").run()
+        except Exception:  # noqa: BLE001 - report and continue with the other benchmarks
+            console.print(f"[red]{name} failed[/]\n{traceback.format_exc()}")
+            failed.append(name)
+            continue
+        results.update(figures)
+        console.print(f"  done in {time.perf_counter() - t0:.1f}s")
+    results["machine"] = machine()
+    results = dict(sorted(results.items()))
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    table = Table(title=f"bench/results.json ({machine()})")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for k, v in results.items():
+        if k == "machine":
+            continue
+        table.add_row(k, f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
+    console.print(table)
+    if failed:
+        console.print(f"[red]failed:[/] {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

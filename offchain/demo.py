@@ -1,0 +1,31 @@
+"""``make demo``: start a devnet and play every scene, printing what happened.
+
+Each domain adds a scene: ``(title, "module:function")`` where the function takes
+``(devnet, console)``. Scenes run in order on one devnet.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+from rich.console import Console
+from rich.rule import Rule
+
+from offchain.devnet import Devnet
+
+SCENES: list[tuple[str, str]] = [
+    ("Toolchain and chain client", "offchain.chain.demo:run"),
+]
+
+
+def run_demo(console: Console) -> None:
+    """Run all :data:`SCENES` on a fresh ephemeral devnet."""
+    t0 = time.perf_counter()
+    console.print(Rule("l2kit demo: starting a local L1"))
+    with Devnet(ephemeral=True, log=console.print) as d:
+        for title, ref in SCENES:
+            console.print(Rule(title))
+            mod, fn = ref.split(":")
+            getattr(importlib.import_module(mod), fn)(d, console)
+    console.print(Rule(f"demo finished in {time.perf_counter() - t0:.1f}s"))

@@ -1,0 +1,166 @@
+"""A local devnet: Anvil + every contract + the blob store (+ agents added by scenes).
+
+``l2kit devnet up`` runs one until Ctrl-C/SIGTERM; the demo and the tests use
+:class:`Devnet` as a context manager, which always stops what it started.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any, Protocol
+
+import typer
+from rich.console import Console
+
+from offchain.chain.accounts import dev_account
+from offchain.chain.anvil import Anvil
+from offchain.chain.client import Chain, connect
+from offchain.chain.compile import compile_contracts
+from offchain.config import L2KitConfig, load_config
+from offchain.deploy import Deployment, deploy_all
+
+
+class Service(Protocol):
+    """Anything the devnet started and must stop."""
+
+    def stop(self) -> None: ...
+
+
+@dataclass
+class Devnet:
+    """Anvil, the deployed contracts and the storage service.
+
+    Args:
+        config: settings (ports, data dir, domain parameters).
+        ephemeral: use free ports and a temporary data dir (tests, demo).
+        log: where progress lines go.
+    """
+
+    config: L2KitConfig = field(default_factory=load_config)
+    ephemeral: bool = False
+    log: Any = print
+    anvil: Anvil | None = None
+    chain: Chain | None = None
+    deployment: Deployment | None = None
+    storage_url: str = ""
+    data_dir: Path = Path(".devnet")
+    services: list[Service] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    _tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def start(self) -> Devnet:
+        t0 = time.perf_counter()
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        self.timings["devnet_up_s"] = time.perf_counter() - t0
+        return self
+
+    def _start(self) -> None:
+        from offchain.storage.server import StorageServer
+
+        cfg = self.config.devnet
+        if self.ephemeral:
+            self._tmp = tempfile.TemporaryDirectory(prefix="l2kit-devnet-")
+            self.data_dir = Path(self._tmp.name)
+        else:
+            self.data_dir = Path(cfg.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        res = compile_contracts()
+        self.timings["compile_s"] = res.seconds
+        self.anvil = Anvil(
+            port=None if self.ephemeral else cfg.anvil_port,
+            block_time_s=cfg.block_time_s or None,
+        ).start()
+        self.timings["anvil_ready_s"] = self.anvil.ready_s
+        self.log(f"anvil      {self.anvil.url} (chain id {self.anvil.chain_id})")
+        self.chain = Chain(connect(self.anvil.url))
+        self.config.network.rpc_url = self.anvil.url
+        self.deployment = deploy_all(self.chain, self.chain.sender(dev_account(0)), self.config, log=self.log)
+        self.deployment.save(self.data_dir / "deployment.json")
+        storage = StorageServer(
+            self.data_dir / "blobs", port=None if self.ephemeral else cfg.storage_port
+        ).start()
+        self.services.append(storage)
+        self.storage_url = storage.url
+        self.log(f"storage    {self.storage_url}")
+
+    def info(self) -> dict[str, Any]:
+        """Endpoints and addresses (what ``devnet up`` prints and writes to devnet.json)."""
+        assert self.anvil and self.deployment
+        return {
+            "rpc_url": self.anvil.url,
+            "chain_id": self.anvil.chain_id,
+            "storage_url": self.storage_url,
+            "data_dir": str(self.data_dir),
+            "contracts": self.deployment.addresses,
+            "deployer": self.deployment.deployer,
+        }
+
+    def stop(self) -> None:
+        """Stop services in reverse order, then Anvil. Safe to call twice."""
+        while self.services:
+            svc = self.services.pop()
+            try:
+                svc.stop()
+            except Exception as e:  # noqa: BLE001 - keep stopping the rest
+                self.log(f"warning: stopping {type(svc).__name__}: {e}")
+        if self.anvil is not None:
+            self.anvil.stop()
+            self.anvil = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self) -> Devnet:
+        return self.start()
+
+    def __exit__(
+        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("up")
+def up(
+    port: int = typer.Option(8545, "--port", help="Anvil port"),
+    storage_port: int = typer.Option(8600, "--storage-port"),
+    data_dir: Path = typer.Option(Path(".devnet"), "--data-dir"),
+) -> None:
+    """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
+    console = Console()
+    cfg = load_config()
+    cfg.devnet.anvil_port = port
+    cfg.devnet.storage_port = storage_port
+    cfg.devnet.data_dir = str(data_dir)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with Devnet(cfg, log=console.print) as d:
+        info = d.info()
+        out = data_dir / "devnet.json"
+        out.write_text(json.dumps(info, indent=2) + "\n")
+        console.print(f"[green]devnet up[/] in {d.timings['devnet_up_s']:.2f}s; details in {out}")
+        for k, v in info["contracts"].items():
+            console.print(f"  {k:<22} {v}")
+        console.print("press Ctrl-C to stop")
+        while not stop.wait(0.5):
+            pass
+        console.print("stopping devnet")
+    console.print("devnet stopped")
