@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title ISequencerSet
+/// @notice What the rollup contracts (StateCommitment, challenges) need from the sequencer set.
+/// @dev    A sequencer is identified by its signer address: the node key that produces blocks,
+///         signs batch digests and sends appendBatch. Its stake lives in the LockingPool.
+interface ISequencerSet {
+    /// @notice Signer address of the sequencer that may append the next batch.
+    function currentSequencer() external view returns (address);
+
+    /// @notice Signer addresses of the active set (locked, not exiting, not kicked).
+    function activeSigners() external view returns (address[] memory);
+
+    /// @notice Reverts unless `signatures` (65-byte ECDSA over `digest`, no prefix, ordered by
+    ///         strictly ascending signer address) come from more than 2/3 of the active set.
+    function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view;
+
+    /// @notice Called by StateCommitment when `signer` appended a batch covering `l2Blocks`
+    ///         blocks: counts as its heartbeat and accrues its batch reward.
+    function recordBatch(address signer, uint256 l2Blocks) external;
+
+    /// @notice Called by the rollup contracts on a proven fault: slashes up to `amount` of the
+    ///         sequencer's stake (to `beneficiary` and burn), kicks it and, if it is current,
+    ///         rotates to a new sequencer. Returns the amount paid to `beneficiary`.
+    function punish(address signer, uint256 amount, address beneficiary) external returns (uint256 paid);
+}

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @notice The cheatcodes our Solidity tests use (forge-std is not on the package registries).
+interface Vm {
+    function prank(address sender) external;
+    function startPrank(address sender) external;
+    function stopPrank() external;
+    function warp(uint256 timestamp) external;
+    function roll(uint256 blockNumber) external;
+    function deal(address who, uint256 amount) external;
+    function expectRevert(bytes calldata revertData) external;
+    function expectRevert(bytes4 selector) external;
+    function expectRevert() external;
+    function expectEmit(bool t1, bool t2, bool t3, bool data) external;
+    function assume(bool condition) external;
+    function addr(uint256 privateKey) external pure returns (address);
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+    function label(address account, string calldata name) external;
+    function readFile(string calldata path) external view returns (string memory);
+    function parseJson(string calldata json, string calldata key) external pure returns (bytes memory);
+    function toString(uint256 value) external pure returns (string memory);
+}
+
+/// @notice Minimal test base: cheatcodes, assertions, `bound`, and the invariant-target hooks
+///         forge reads (`targetContracts`, `targetSelectors`, `targetSenders`).
+abstract contract Test {
+    Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
+    address[] private _targetContracts;
+    FuzzSelector[] private _targetSelectors;
+    address[] private _targetSenders;
+
+    error AssertionFailed(string message);
+
+    function targetContract(address c) internal {
+        _targetContracts.push(c);
+    }
+
+    function targetSelector(FuzzSelector memory s) internal {
+        _targetSelectors.push(s);
+    }
+
+    function targetSender(address s) internal {
+        _targetSenders.push(s);
+    }
+
+    function targetContracts() public view returns (address[] memory) {
+        return _targetContracts;
+    }
+
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _targetSelectors;
+    }
+
+    function targetSenders() public view returns (address[] memory) {
+        return _targetSenders;
+    }
+
+    function fail(string memory message) internal pure {
+        revert AssertionFailed(message);
+    }
+
+    function assertTrue(bool c, string memory message) internal pure {
+        if (!c) fail(message);
+    }
+
+    function assertTrue(bool c) internal pure {
+        assertTrue(c, "assertion failed");
+    }
+
+    function assertEq(uint256 a, uint256 b, string memory message) internal pure {
+        if (a != b) fail(string.concat(message, ": ", _u(a), " != ", _u(b)));
+    }
+
+    function assertEq(uint256 a, uint256 b) internal pure {
+        assertEq(a, b, "values differ");
+    }
+
+    function assertEq(bytes32 a, bytes32 b, string memory message) internal pure {
+        if (a != b) fail(message);
+    }
+
+    function assertEq(address a, address b, string memory message) internal pure {
+        if (a != b) fail(message);
+    }
+
+    function assertLe(uint256 a, uint256 b, string memory message) internal pure {
+        if (a > b) fail(string.concat(message, ": ", _u(a), " > ", _u(b)));
+    }
+
+    function assertGe(uint256 a, uint256 b, string memory message) internal pure {
+        if (a < b) fail(string.concat(message, ": ", _u(a), " < ", _u(b)));
+    }
+
+    /// @notice Clamp a fuzzed `x` into [min, max] (uniform enough for fuzzing).
+    function bound(uint256 x, uint256 min, uint256 max) internal pure returns (uint256) {
+        require(min <= max, "bound: min > max");
+        if (x >= min && x <= max) return x;
+        uint256 size = max - min + 1;
+        if (size == 0) return x; // full range
+        return min + (x % size);
+    }
+
+    function _u(uint256 v) private pure returns (string memory) {
+        if (v == 0) return "0";
+        uint256 n;
+        for (uint256 t = v; t != 0; t /= 10) n++;
+        bytes memory b = new bytes(n);
+        for (; v != 0; v /= 10) b[--n] = bytes1(uint8(48 + (v % 10)));
+        return string(b);
+    }
+}
