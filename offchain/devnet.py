@@ -20,11 +20,12 @@ import typer
 from rich.console import Console
 
 from offchain.chain.accounts import dev_account
-from offchain.chain.anvil import Anvil
+from offchain.chain.anvil import Anvil, port_in_use
 from offchain.chain.client import Chain, connect
 from offchain.chain.compile import compile_contracts
 from offchain.config import L2KitConfig, load_config
 from offchain.deploy import Deployment, deploy_all
+from offchain.errors import ConfigError
 
 
 class Service(Protocol):
@@ -75,6 +76,11 @@ class Devnet:
         else:
             self.data_dir = Path(cfg.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.ephemeral and port_in_use(cfg.storage_port):
+            raise ConfigError(
+                f"storage port {cfg.storage_port} is already in use",
+                "stop what listens there or pick another port with --storage-port",
+            )
         res = compile_contracts()
         self.timings["compile_s"] = res.seconds
         self.anvil = Anvil(
