@@ -146,8 +146,6 @@ def test_verify_batch_signatures_errors(st: Staking, seqs, expect_revert) -> Non
     expect_revert(
         "SequencerSetSignersNotAscending", check, [good[0], good[0], good[1]]
     )  # duplicate
-    outsider = _sigs([dev_account(30)], digest)[0]
-    mixed = sorted([*good[:2], outsider], key=lambda s: 0)  # placeholder order fixed below
     signers = sorted([*seqs[:2], dev_account(30)], key=lambda a: int(a.address, 16))
     mixed = [sign_digest(a, digest) for a in signers]
     idx = [a.address for a in signers].index(dev_account(30).address)
