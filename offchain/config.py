@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from offchain.errors import ConfigError
+from offchain.governance.config import GovernanceParams
+from offchain.staking.config import StakingParams
 
 
 @dataclass
@@ -43,6 +45,8 @@ class L2KitConfig:
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
+    staking: StakingParams = field(default_factory=StakingParams)
+    governance: GovernanceParams = field(default_factory=GovernanceParams)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -58,7 +62,11 @@ def _apply(obj: Any, data: dict[str, Any], where: str) -> None:
         if is_dataclass(cur) and isinstance(value, dict):
             _apply(cur, value, f"{where}{key}.")
         else:
-            setattr(obj, key, type(cur)(value) if cur is not None and not isinstance(cur, dict) else value)
+            setattr(
+                obj,
+                key,
+                type(cur)(value) if cur is not None and not isinstance(cur, dict) else value,
+            )
 
 
 def load_config(path: str | Path | None = None) -> L2KitConfig:

@@ -27,6 +27,8 @@ from offchain.errors import ConfigError
 # (step name, "module:function"), in deployment order.
 STEPS: list[tuple[str, str]] = [
     ("test helpers", "offchain.chain.deploy_helpers:deploy"),
+    ("staking", "offchain.staking.deploy:deploy"),
+    ("governance", "offchain.governance.deploy:deploy"),
 ]
 
 
@@ -88,7 +90,9 @@ class Deployment:
 
     def contract(self, chain: Chain, key: str) -> Contract:
         if key not in self.addresses:
-            raise ConfigError(f"{key!r} is not in this deployment", f"known: {', '.join(self.addresses)}")
+            raise ConfigError(
+                f"{key!r} is not in this deployment", f"known: {', '.join(self.addresses)}"
+            )
         return chain.contract(self.contracts[key], self.addresses[key])
 
 
