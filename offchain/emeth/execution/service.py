@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 from sqlalchemy import Engine, and_, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, RowMapping
@@ -64,6 +63,7 @@ from offchain.emeth.execution.models import (
     TicketSubmission,
     TicketView,
 )
+from offchain.emeth.ticket import job_leaf as ticket_job_leaf
 
 # Leaf states that still hold the requester's money (fees not yet in a Ticket).
 _COMMITTED_STATES = (REGISTERED, PROCESSING, SUBMITTED, VERIFIED)
@@ -99,17 +99,8 @@ class ServiceConfig:
 
 
 def job_leaf(job_id: str, requester: str, node: str, fuel: int, fee: int) -> bytes:
-    """Ticket Merkle item of a job.
-
-    ``keccak256(abi.encode(bytes16 jobId, address requester, address node, uint256 fuel,
-    uint256 fee))``.
-    """
-    return keccak(
-        abi_encode(
-            ["bytes16", "address", "address", "uint256", "uint256"],
-            [bytes.fromhex(job_id[2:]), requester, node, fuel, fee],
-        )
-    )
+    """Ticket Merkle item of a job (:func:`offchain.emeth.ticket.job_leaf`, ids as 0x-hex)."""
+    return ticket_job_leaf(bytes.fromhex(job_id[2:]), requester, node, fuel, fee)
 
 
 def subjob_id(parent_id: str, index: int) -> str:
@@ -626,7 +617,7 @@ class ExecutionLayer:
             raise ActionError(409, "job_expired", f"job {job['job_id']} expired")
         if c.execute(
             select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == job["job_id"])
-        ).first() or self.l1.is_cancelled(bytes.fromhex(job["job_id"][2:])):
+        ).first() or self.l1.is_cancelled(bytes.fromhex(job["job_id"][2:]), job["requester"]):
             raise ActionError(409, "job_cancelled", f"job {job['job_id']} was cancelled on L1")
         self._check_node(c, actor, "Process")
         # The requester's deposit must still back this job (it may have asked to withdraw).
@@ -857,10 +848,8 @@ class ExecutionLayer:
                 leaves.append(job_leaf(jid, r["requester"], node, int(r["fuel"]), int(r["fee"])))
                 sums[r["requester"]] = sums.get(r["requester"], 0) + int(r["fee"])
                 fuel += int(r["fuel"])
-            want_debits = [
-                {"requester": k, "amount": v}
-                for k, v in sorted(sums.items(), key=lambda kv: kv[0].lower())
-            ]
+            # Debits in order of each requester's first job (as ticket.build_ticket makes them).
+            want_debits = [{"requester": k, "amount": v} for k, v in sums.items()]
             root = "0x" + merkle.root(leaves).hex()
             pens = list(
                 c.execute(
