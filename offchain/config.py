@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from offchain.emeth.config import EmethParams
 from offchain.errors import ConfigError
 
 
@@ -43,6 +44,7 @@ class L2KitConfig:
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
+    emeth: EmethParams = field(default_factory=EmethParams)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

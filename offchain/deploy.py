@@ -27,6 +27,7 @@ from offchain.errors import ConfigError
 # (step name, "module:function"), in deployment order.
 STEPS: list[tuple[str, str]] = [
     ("test helpers", "offchain.chain.deploy_helpers:deploy"),
+    ("emeth", "offchain.emeth.deploy:deploy"),
 ]
 
 
