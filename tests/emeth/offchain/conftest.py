@@ -52,15 +52,23 @@ def env(devnet: Devnet, tmp_path: Path) -> Iterator[Env]:
     chain = devnet.chain
     assert chain is not None
     snap = chain.rpc("evm_snapshot")
-    cfg = EmethAgentsConfig(db_url=f"sqlite:///{tmp_path / 'el.db'}", poll_interval_ms=50,
-                            signer_interval_s=0.5, split_grace_s=0.3)
+    cfg = EmethAgentsConfig(
+        db_url=f"sqlite:///{tmp_path / 'el.db'}",
+        poll_interval_ms=50,
+        signer_interval_s=0.5,
+        split_grace_s=0.3,
+    )
     stack = stack_for_devnet(devnet, n_nodes=3, config=cfg)
     try:
         stack.fund_nodes()
         stack.start_service()
         p = devnet.config.emeth
         yield Env(
-            devnet, stack, stack.client(), BlobClient(devnet.storage_url), stack.l1,
+            devnet,
+            stack,
+            stack.client(),
+            BlobClient(devnet.storage_url),
+            stack.l1,
             [dev_account(i) for i in p.requester_accounts],
         )
     finally:

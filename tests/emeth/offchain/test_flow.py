@@ -16,12 +16,19 @@ def test_full_flow_billed_on_l1(env: Env) -> None:
     alice = env.requesters[0]
     env.deposit(alice, 1000 * EMETH)
     env.stack.start_agents()
-    parent = submit_job(env.client, env.blobs, alice, "wordcount/v1", TEXT, 40 * EMETH,
-                        splittable=True)
+    parent = submit_job(
+        env.client, env.blobs, alice, "wordcount/v1", TEXT, 40 * EMETH, splittable=True
+    )
     plain = [
         submit_job(env.client, env.blobs, alice, "sortdedupe/v1", b"c\nb\na\nb\n", 10 * EMETH),
-        submit_job(env.client, env.blobs, alice, "matmul/v1",
-                   json.dumps({"a": [[1, 2], [3, 4]], "b": [[5], [6]]}).encode(), 10 * EMETH),
+        submit_job(
+            env.client,
+            env.blobs,
+            alice,
+            "matmul/v1",
+            json.dumps({"a": [[1, 2], [3, 4]], "b": [[5], [6]]}).encode(),
+            10 * EMETH,
+        ),
     ]
     ids = [parent["jobId"]] + [j["jobId"] for j in plain]
     for jid in ids:
