@@ -20,6 +20,7 @@ from offchain.errors import L2KitError
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("devnet", "offchain.devnet:app", "Run a local devnet: Anvil, contracts, storage."),
+    ("storage", "offchain.storage.cli:app", "Content-addressed blob store: serve, put, get."),
 ]
 
 app = typer.Typer(

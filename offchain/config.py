@@ -58,11 +58,17 @@ def _apply(obj: Any, data: dict[str, Any], where: str) -> None:
         if is_dataclass(cur) and isinstance(value, dict):
             _apply(cur, value, f"{where}{key}.")
         else:
-            setattr(obj, key, type(cur)(value) if cur is not None and not isinstance(cur, dict) else value)
+            setattr(
+                obj,
+                key,
+                type(cur)(value) if cur is not None and not isinstance(cur, dict) else value,
+            )
 
 
 def load_config(path: str | Path | None = None) -> L2KitConfig:
-    """Defaults, then the JSON file ``path`` (or ``$L2KIT_CONFIG``), then ``L2KIT_<SECTION>__<KEY>``.
+    """Defaults, then the JSON file ``path`` (or ``$L2KIT_CONFIG``), then the environment.
+
+    Environment variables are named ``L2KIT_<SECTION>__<KEY>``.
 
     Raises:
         ConfigError: unreadable file, unknown key or a value of the wrong type.

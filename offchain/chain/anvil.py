@@ -50,7 +50,9 @@ def anvil_binary() -> Path:
     found = shutil.which("anvil")
     if found:
         return Path(found)
-    raise ToolchainError("Anvil not found", "run `make setup` (installs @foundry-rs/anvil from npm)")
+    raise ToolchainError(
+        "Anvil not found", "run `make setup` (installs @foundry-rs/anvil from npm)"
+    )
 
 
 @dataclass
@@ -92,7 +94,8 @@ class Anvil:
             self.port = free_port()
         elif port_in_use(self.port):
             raise ConfigError(
-                f"port {self.port} is already in use", "stop what listens there or pick another port"
+                f"port {self.port} is already in use",
+                "stop what listens there or pick another port",
             )
         cmd = [
             str(binary),
@@ -106,7 +109,7 @@ class Anvil:
         if self.block_time_s:
             cmd += ["--block-time", str(self.block_time_s)]
         cmd += self.extra_args
-        log = tempfile.TemporaryFile()
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._log = log
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)
