@@ -1,0 +1,1 @@
+"""Rollup: L2 ledger (state, transactions, execution), and the rollup node."""
