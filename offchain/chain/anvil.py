@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -44,6 +45,14 @@ def anvil_binary() -> Path:
     Raises:
         ToolchainError: if Anvil is not installed.
     """
+    override = os.environ.get("L2KIT_ANVIL")
+    if override:
+        if not (Path(override).is_file() and os.access(override, os.X_OK)):
+            raise ToolchainError(
+                f"Anvil not found at L2KIT_ANVIL={override}",
+                "unset L2KIT_ANVIL or point it at an anvil binary; `make setup` installs one",
+            )
+        return Path(override)
     p = foundry_binary("anvil")
     if p is not None and p.exists():
         return p

@@ -26,7 +26,7 @@ def serve(
     """Serve the content-addressed blob store over HTTP until Ctrl-C/SIGTERM."""
     from offchain.storage.server import StorageServer
 
-    console = Console()
+    console = Console(soft_wrap=True)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
