@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from offchain.errors import ConfigError
+from offchain.governance.config import GovernanceParams
+from offchain.staking.config import StakingParams
 
 
 @dataclass
@@ -43,6 +45,8 @@ class L2KitConfig:
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
+    staking: StakingParams = field(default_factory=StakingParams)
+    governance: GovernanceParams = field(default_factory=GovernanceParams)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

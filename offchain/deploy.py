@@ -27,6 +27,8 @@ from offchain.errors import ConfigError
 # (step name, "module:function"), in deployment order.
 STEPS: list[tuple[str, str]] = [
     ("test helpers", "offchain.chain.deploy_helpers:deploy"),
+    ("staking", "offchain.staking.deploy:deploy"),
+    ("governance", "offchain.governance.deploy:deploy"),
 ]
 
 
