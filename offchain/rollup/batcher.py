@@ -61,7 +61,11 @@ class BuiltBatch:
 
 
 def build_batch(
-    node: SequencerNode, index: int, first_block: int, last_block: int, deposit_hash: Callable[[int], bytes]
+    node: SequencerNode,
+    index: int,
+    first_block: int,
+    last_block: int,
+    deposit_hash: Callable[[int], bytes],
 ) -> BuiltBatch:
     """Batch ``index`` over the node's blocks ``first_block..last_block``.
 
@@ -81,7 +85,9 @@ def build_batch(
     txs = [raw for b in blocks for raw in b.txs]
     rows = node.store.executed(first_block, last_block)
     if len(rows) != len(txs):
-        raise BatchError(f"blocks {first_block}..{last_block}: {len(txs)} txs but {len(rows)} receipts")
+        raise BatchError(
+            f"blocks {first_block}..{last_block}: {len(txs)} txs but {len(rows)} receipts"
+        )
     data = BatchData(
         tx_data=txs,
         fee_recipients=[r[3] for r in rows],
@@ -90,7 +96,15 @@ def build_batch(
     )
     blob = data.encode()
     deposits = blocks[-1].header.next_deposit_id
-    header = header_for(index, first_block, len(blocks), data, deposits, deposit_hash(deposits) if deposits else ZERO32, keccak(blob))
+    header = header_for(
+        index,
+        first_block,
+        len(blocks),
+        data,
+        deposits,
+        deposit_hash(deposits) if deposits else ZERO32,
+        keccak(blob),
+    )
     return BuiltBatch(header, blob, first_block, last_block)
 
 
@@ -126,11 +140,23 @@ def check_roots(header: BatchHeader, blob: bytes) -> list[str]:
         return ["dataHash"]
     data = decode_batch_data(blob)
     again = header_for(
-        header.index, header.first_block, header.l2_blocks, data, header.deposit_count, header.deposit_hash, header.data_hash
+        header.index,
+        header.first_block,
+        header.l2_blocks,
+        data,
+        header.deposit_count,
+        header.deposit_hash,
+        header.data_hash,
     )
     return [
         name
-        for name in ("tx_count", "tx_root", "state_roots_root", "final_state_root", "withdrawal_root")
+        for name in (
+            "tx_count",
+            "tx_root",
+            "state_roots_root",
+            "final_state_root",
+            "withdrawal_root",
+        )
         if getattr(again, name) != getattr(header, name)
     ]
 
@@ -191,7 +217,9 @@ class Batcher:
         if header is None:
             header = self.l1.get_header_from_event(index)
             if header.hash() != stored:
-                raise BatchError(f"no BatchAppended event for batch {index} matches L1's stored hash")
+                raise BatchError(
+                    f"no BatchAppended event for batch {index} matches L1's stored hash"
+                )
         self._header_cache[(index, stored)] = header
         return header
 
@@ -222,7 +250,9 @@ class Batcher:
         covered, _ = self.covered_block(next_index)
         self.node.store.delete_batches_from(next_index)
         out = self.node.rollback_to(covered)
-        log.warning("rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out)
+        log.warning(
+            "rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out
+        )
         return covered
 
     # --------------------------------------------------------------- batching
@@ -247,9 +277,37 @@ class Batcher:
         age_ms = time.time() * 1000 - (oldest_ms or 0)
         return last, age_ms >= self.config.batch_timeout_ms
 
+    def answer_data_requests(self) -> list[int]:
+        """Seed §11.8: post the data of our batches that a verifier asked for on L1."""
+        if self.l1.da is None:
+            return []
+        from offchain.rollup.l1 import RequestStatus
+
+        answered = []
+        me = self.node.address
+        for idx in self.l1.sc.functions.openDataRequests().call():
+            req = self.l1.data_request(int(idx))
+            if req.status != RequestStatus.OPEN or req.sequencer.lower() != me:
+                continue
+            rec = self.node.store.batch(int(idx))
+            blob = self.node.store.batch_data(int(idx))
+            if rec is None or blob is None:
+                continue
+            header = BatchHeader.from_json(rec["header"])
+            if header.hash() != req.header_hash:
+                continue
+            if self.fault is not None and not self.fault.answers_data_request():
+                log.warning("fault_withholding_data", index=idx)
+                continue
+            self.l1.provide_data(header, decode_batch_data(blob).tx_data)
+            log.info("data_provided_on_l1", index=idx, txs=header.tx_count)
+            answered.append(int(idx))
+        return answered
+
     def tick(self) -> dict[str, Any]:
         """One round (see the module docstring). Returns what it did."""
         self.sync_invalidations()
+        self.answer_data_requests()
         if not self.node.is_current():
             return {"action": "not_current"}
         next_index = self.l1.next_index()
@@ -274,6 +332,7 @@ class Batcher:
             built.first_block,
             built.last_block,
             {"header": header.to_json(), "status": "built", "at": time.time()},
+            blob,
         )
         if publish:
             key = self.blobs.put(blob)
@@ -318,7 +377,12 @@ class Batcher:
             gas=int(rcpt["gasUsed"]),
             check=check["result"],
         )
-        return {"action": "appended", "index": header.index, "txs": header.tx_count, "gas": int(rcpt["gasUsed"])}
+        return {
+            "action": "appended",
+            "index": header.index,
+            "txs": header.tx_count,
+            "gas": int(rcpt["gasUsed"]),
+        }
 
     def submitter_check(self, header: BatchHeader) -> dict[str, Any]:
         """Seed §8: re-read the header hash from L1, download the data, recompute, compare."""

@@ -77,7 +77,11 @@ class DepositFollower(DepositSource):
             for lg in logs:
                 a = lg["args"]
                 dep = ltx.Deposit(
-                    int(a["depositId"]), str(a["sender"]), str(a["l2Recipient"]), str(a["token"]), int(a["amount"])
+                    int(a["depositId"]),
+                    str(a["sender"]),
+                    str(a["l2Recipient"]),
+                    str(a["token"]),
+                    int(a["amount"]),
                 )
                 raw = ltx.encode_tx(dep)
                 self.store.put_deposit(dep.deposit_id, raw)

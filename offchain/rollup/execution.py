@@ -49,7 +49,9 @@ class Executor:
         verifying_contract: the L1 StateCommitment address (EIP-712 domain).
     """
 
-    def __init__(self, chain_id: int = ltx.DEFAULT_L2_CHAIN_ID, verifying_contract: str = ZERO_ADDRESS) -> None:
+    def __init__(
+        self, chain_id: int = ltx.DEFAULT_L2_CHAIN_ID, verifying_contract: str = ZERO_ADDRESS
+    ) -> None:
         self.domain = ltx.Domain(chain_id, ltx.to_checksum(verifying_contract))
         self.ledger = lg.Ledger(self.domain)
 

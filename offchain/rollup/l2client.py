@@ -38,18 +38,23 @@ class L2Client:
             r = self._session.post(self.url, json=body, timeout=self.timeout_s)
             ans = r.json()
         except requests.RequestException as e:
-            raise RpcError(f"cannot reach the L2 node at {self.url}", "is `l2kit rollup node run` up?") from e
+            raise RpcError(
+                f"cannot reach the L2 node at {self.url}", "is `l2kit rollup node run` up?"
+            ) from e
         except ValueError as e:
             raise RpcError(f"{self.url} did not answer JSON-RPC: {e}") from e
         if "error" in ans:
             err = ans["error"]
-            raise RollupNodeError(int(err.get("code", -32603)), str(err.get("message")), err.get("data"))
+            raise RollupNodeError(
+                int(err.get("code", -32603)), str(err.get("message")), err.get("data")
+            )
         return ans.get("result")
 
     def call_many(self, method: str, params_list: list[list[Any]]) -> list[dict[str, Any]]:
         """A JSON-RPC batch of ``method`` calls; returns the raw answer objects in order."""
         reqs = [
-            {"jsonrpc": "2.0", "id": i, "method": method, "params": p} for i, p in enumerate(params_list)
+            {"jsonrpc": "2.0", "id": i, "method": method, "params": p}
+            for i, p in enumerate(params_list)
         ]
         try:
             r = self._session.post(self.url, json=reqs, timeout=self.timeout_s * 6)
@@ -81,7 +86,9 @@ class L2Client:
         out: dict[str, Any] | None = self.call("l2_getBlock", which, full)
         return out
 
-    def wait_receipt(self, tx_hash: str, timeout_s: float = 10.0, status: str = "success") -> dict[str, Any]:
+    def wait_receipt(
+        self, tx_hash: str, timeout_s: float = 10.0, status: str = "success"
+    ) -> dict[str, Any]:
         """Poll until the receipt has ``status`` (or any final status when ``status`` is "").
 
         Raises:
@@ -91,7 +98,13 @@ class L2Client:
         last: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             last = self.receipt(tx_hash)
-            if last is not None and last["status"] != "pending" and (not status or last["status"] == status):
+            if (
+                last is not None
+                and last["status"] != "pending"
+                and (not status or last["status"] == status)
+            ):
                 return last
             time.sleep(0.05)
-        raise RpcError(f"transaction {tx_hash} not {status or 'final'} after {timeout_s}s (last: {last})")
+        raise RpcError(
+            f"transaction {tx_hash} not {status or 'final'} after {timeout_s}s (last: {last})"
+        )

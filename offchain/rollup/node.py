@@ -70,7 +70,9 @@ class NodeMetrics:
         self.rejected = Counter("l2_txs_rejected", "submissions refused", ["reason"], registry=r)
         self.forwarded = Counter("l2_txs_forwarded", "submissions forwarded", registry=r)
         self.blocks = Counter("l2_blocks", "blocks stored", ["origin"], registry=r)
-        self.refused_blocks = Counter("l2_blocks_refused", "peer blocks refused", ["reason"], registry=r)
+        self.refused_blocks = Counter(
+            "l2_blocks_refused", "peer blocks refused", ["reason"], registry=r
+        )
         self.head = Gauge("l2_head", "number of the last block", registry=r)
         self.mempool = Gauge("l2_mempool", "unsealed transactions", registry=r)
         self.seal_s = Histogram("l2_seal_seconds", "time to seal a block", registry=r)
@@ -99,9 +101,9 @@ class SequencerNode:
         peers: PeerSet,
         deposits: DepositSource | None = None,
     ) -> None:
-        from offchain.rollup.block import address_of
-
         from coincurve import PrivateKey
+
+        from offchain.rollup.block import address_of
 
         self.config = config
         self._key = signer_key
@@ -158,7 +160,9 @@ class SequencerNode:
             self._next_deposit_id = block.header.next_deposit_id
         self.metrics.head.set(self._head)
         if self._head:
-            log.info("node_resumed", head=self._head, txs=n, seconds=round(time.perf_counter() - t0, 3))
+            log.info(
+                "node_resumed", head=self._head, txs=n, seconds=round(time.perf_counter() - t0, 3)
+            )
 
     # ------------------------------------------------------------- submission
     def submit(self, raw: bytes) -> bytes:
@@ -178,8 +182,12 @@ class SequencerNode:
                 self.metrics.rejected.labels("mempool_full").inc()
                 raise RollupNodeError(MEMPOOL_FULL, "mempool is full; retry shortly")
             tx_hash = self.executor.tx_hash(raw)
-            if tx_hash in self.mempool or self.store.receipt(tx_hash) is not None and (
-                self.store.receipt(tx_hash).status != DROPPED  # type: ignore[union-attr]
+            if (
+                tx_hash in self.mempool
+                or self.store.receipt(tx_hash) is not None
+                and (
+                    self.store.receipt(tx_hash).status != DROPPED  # type: ignore[union-attr]
+                )
             ):
                 self.metrics.rejected.labels("known").inc()
                 raise RollupNodeError(KNOWN_TX, f"transaction 0x{tx_hash.hex()} is already known")
@@ -405,7 +413,9 @@ class SequencerNode:
                         continue
                     self._add_pending(applied, raw)
                     again += 1
-        log.warning("node_rolled_back", to_block=number, dropped=len(later) - again, reexecuted=again)
+        log.warning(
+            "node_rolled_back", to_block=number, dropped=len(later) - again, reexecuted=again
+        )
         return {"dropped": len(later) - again, "reexecuted": again}
 
     # ---------------------------------------------------------------- queries

@@ -93,18 +93,31 @@ class _Pusher:
                 try:
                     r = self.session.post(
                         self.url,
-                        json={"jsonrpc": "2.0", "id": 1, "method": "l2_importBlock", "params": [b.to_json()]},
+                        json={
+                            "jsonrpc": "2.0",
+                            "id": 1,
+                            "method": "l2_importBlock",
+                            "params": [b.to_json()],
+                        },
                         timeout=self.timeout_s,
                     )
                     body = r.json()
                     if "error" in body:
                         self.refused += 1
-                        log.warning("peer_refused_block", peer=self.url, block=b.number, error=body["error"])
+                        log.warning(
+                            "peer_refused_block", peer=self.url, block=b.number, error=body["error"]
+                        )
                     else:
                         self.delivered += 1
                     break
                 except (requests.RequestException, ValueError) as e:
-                    log.info("peer_unreachable", peer=self.url, block=b.number, attempt=attempt, error=str(e))
+                    log.info(
+                        "peer_unreachable",
+                        peer=self.url,
+                        block=b.number,
+                        attempt=attempt,
+                        error=str(e),
+                    )
                     self._stop.wait(min(0.1 * 2**attempt, 2.0))
 
     def stop(self) -> None:
@@ -162,7 +175,10 @@ class PeerSet:
                 p.q.put(block)
 
     def stats(self) -> dict[str, dict[str, int]]:
-        return {s: {"delivered": p.delivered, "refused": p.refused, "queued": p.q.qsize()} for s, p in self._pushers.items()}
+        return {
+            s: {"delivered": p.delivered, "refused": p.refused, "queued": p.q.qsize()}
+            for s, p in self._pushers.items()
+        }
 
     def stop(self) -> None:
         with self._lock:

@@ -111,7 +111,8 @@ class RpcApi:
             raise node.not_current_error()
         try:
             answer = node.peers.forward(
-                cur, {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [params[0]]}
+                cur,
+                {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [params[0]]},
             )
         except (requests.RequestException, ValueError) as e:
             log.warning("forward_failed", to=cur, error=str(e))
@@ -119,7 +120,9 @@ class RpcApi:
         node.metrics.forwarded.inc()
         if "error" in answer:
             err = answer["error"]
-            raise RollupNodeError(int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data"))
+            raise RollupNodeError(
+                int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data")
+            )
         return answer.get("result")
 
     def get_receipt(self, params: list[Any]) -> Any:
@@ -165,7 +168,9 @@ class RpcApi:
             h = _hex_bytes(_arg(params, 1, "withdrawal transaction hash"), "transaction hash", 32)
             provider = self.proof_providers.get("withdrawal")
             if provider is None:
-                raise RollupNodeError(NOT_FOUND, "this node runs no batcher; withdrawal proofs unavailable")
+                raise RollupNodeError(
+                    NOT_FOUND, "this node runs no batcher; withdrawal proofs unavailable"
+                )
             out = provider([h])
             if out is None:
                 raise RollupNodeError(
@@ -213,7 +218,9 @@ def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
 
 
-def create_app(api: RpcApi, health: Callable[[], dict[str, Any]], routers: list[APIRouter] | None = None) -> FastAPI:
+def create_app(
+    api: RpcApi, health: Callable[[], dict[str, Any]], routers: list[APIRouter] | None = None
+) -> FastAPI:
     """The HTTP application: ``POST /`` (JSON-RPC), ``GET /health``, ``GET /metrics``."""
     app = FastAPI(title="l2kit sequencer node", docs_url=None, redoc_url=None, openapi_url=None)
     for r in routers or []:
@@ -240,7 +247,9 @@ def create_app(api: RpcApi, health: Callable[[], dict[str, Any]], routers: list[
 
     @app.get("/metrics")
     def metrics() -> Response:
-        return Response(generate_latest(api.node.metrics.registry), media_type="text/plain; version=0.0.4")
+        return Response(
+            generate_latest(api.node.metrics.registry), media_type="text/plain; version=0.0.4"
+        )
 
     return app
 
@@ -255,7 +264,9 @@ class HttpServer:
         name: thread name.
     """
 
-    def __init__(self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, name: str = "l2-rpc") -> None:
+    def __init__(
+        self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, name: str = "l2-rpc"
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port or free_port()
@@ -276,7 +287,12 @@ class HttpServer:
         if port_in_use(self.port, self.host):
             raise ConfigError(f"port {self.port} is already in use", "pick another --port")
         cfg = uvicorn.Config(
-            self.app, host=self.host, port=self.port, log_level="warning", access_log=False, lifespan="off"
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
         )
         self._server = uvicorn.Server(cfg)
         self._thread = threading.Thread(target=self._server.run, name=self.name, daemon=True)

@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS batches (
     idx         INTEGER PRIMARY KEY,
     first_block INTEGER NOT NULL,
     last_block  INTEGER NOT NULL,
-    record      TEXT NOT NULL
+    record      TEXT NOT NULL,
+    data        BLOB
 );
 CREATE TABLE IF NOT EXISTS deposits (
     id  INTEGER PRIMARY KEY,
@@ -118,7 +119,16 @@ class NodeStore:
         """Persist ``block`` and the receipts of its transactions in one transaction."""
         h = block.hash()
         rows = [
-            (a.tx_hash, block.number, i, "success", a.post_root, a.withdrawal_item, a.fee_recipient, "")
+            (
+                a.tx_hash,
+                block.number,
+                i,
+                "success",
+                a.post_root,
+                a.withdrawal_item,
+                a.fee_recipient,
+                "",
+            )
             for i, a in enumerate(applied)
         ]
         with self._lock:
@@ -126,7 +136,13 @@ class NodeStore:
             try:
                 self._db.execute(
                     "INSERT INTO blocks(number, hash, header, signature, txs) VALUES (?,?,?,?,?)",
-                    (block.number, h, json.dumps(block.header.to_json()), block.signature, _pack(block.txs)),
+                    (
+                        block.number,
+                        h,
+                        json.dumps(block.header.to_json()),
+                        block.signature,
+                        _pack(block.txs),
+                    ),
                 )
                 self._db.executemany(
                     "INSERT OR REPLACE INTO receipts(tx_hash, block, idx, status, post_root, witem,"
@@ -215,12 +231,29 @@ class NodeStore:
         return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     # ----------------------------------------------------------------- batches
-    def put_batch(self, index: int, first_block: int, last_block: int, record: dict[str, Any]) -> None:
+    def put_batch(
+        self,
+        index: int,
+        first_block: int,
+        last_block: int,
+        record: dict[str, Any],
+        data: bytes | None = None,
+    ) -> None:
+        """Record batch ``index`` (and its data blob, kept to answer data requests)."""
         with self._lock:
+            if data is None:
+                row = self._db.execute("SELECT data FROM batches WHERE idx=?", (index,)).fetchone()
+                data = row[0] if row else None
             self._db.execute(
-                "INSERT OR REPLACE INTO batches(idx, first_block, last_block, record) VALUES (?,?,?,?)",
-                (index, first_block, last_block, json.dumps(record)),
+                "INSERT OR REPLACE INTO batches(idx, first_block, last_block, record, data)"
+                " VALUES (?,?,?,?,?)",
+                (index, first_block, last_block, json.dumps(record), data),
             )
+
+    def batch_data(self, index: int) -> bytes | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM batches WHERE idx=?", (index,)).fetchone()
+        return row[0] if row else None
 
     def batch(self, index: int) -> dict[str, Any] | None:
         with self._lock:
@@ -245,11 +278,15 @@ class NodeStore:
     # ---------------------------------------------------------------- deposits
     def put_deposit(self, deposit_id: int, raw: bytes) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO deposits(id, raw) VALUES (?,?)", (deposit_id, raw))
+            self._db.execute(
+                "INSERT OR REPLACE INTO deposits(id, raw) VALUES (?,?)", (deposit_id, raw)
+            )
 
     def deposits(self) -> list[tuple[int, bytes]]:
         with self._lock:
-            return [(r[0], r[1]) for r in self._db.execute("SELECT id, raw FROM deposits ORDER BY id")]
+            return [
+                (r[0], r[1]) for r in self._db.execute("SELECT id, raw FROM deposits ORDER BY id")
+            ]
 
     # -------------------------------------------------------------------- meta
     def get_meta(self, key: str, default: str | None = None) -> str | None:
