@@ -94,6 +94,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     );
     /// @notice A batch of `l2Blocks` blocks by `signer` was recorded (its heartbeat).
     event BatchRecorded(address indexed signer, uint256 indexed epoch, uint256 l2Blocks, uint256 reward);
+    /// @notice The current sequencer `signer` sent a liveness ping.
+    event Heartbeat(address indexed signer, uint256 indexed epoch);
     /// @notice `signer` was punished by `by`.
     event SequencerPunished(address indexed signer, address indexed by, address indexed beneficiary, uint256 paid);
     /// @notice A rollup contract was allowed or disallowed.
@@ -172,6 +174,14 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         // Kicking an active sequencer calls back onSequencerRemoved, which rotates if it is current.
         if (st == LockingPool.Status.Active || st == LockingPool.Status.Exiting) pool.kick(signer);
         emit SequencerPunished(signer, msg.sender, beneficiary, paid);
+    }
+
+    /// @notice Liveness ping of the current sequencer between batches: moves its heartbeat
+    ///         deadline like {recordBatch} does, without a reward. Only the current sequencer.
+    function heartbeat() external {
+        if (msg.sender != _info.current) revert SequencerSetNotCurrent(msg.sender, _info.current);
+        _info.lastHeartbeat = uint64(block.timestamp);
+        emit Heartbeat(msg.sender, _info.epoch);
     }
 
     // ============================================================== rotation

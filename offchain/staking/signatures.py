@@ -167,9 +167,9 @@ def collect_signatures(
             return url, None, f"unreachable ({type(e).__name__})"
         if r.status_code != 200:
             try:
-                msg = r.json().get("detail", {}).get("message", r.text)
-            except (ValueError, AttributeError):
-                msg = r.text
+                msg = r.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                msg = r.text[:200]
             return url, None, f"HTTP {r.status_code}: {msg}"
         try:
             return url, bytes.fromhex(r.json()["signature"].removeprefix("0x")), ""

@@ -239,3 +239,20 @@ def test_select_index_zero_weight(st: Staking, expect_revert) -> None:
         "SequencerSetZeroWeight", st.sset.functions.selectIndex([0, 0], b"\x01" * 32).call
     )
     expect_revert("SequencerSetZeroWeight", st.sset.functions.selectIndex([], b"\x01" * 32).call)
+
+
+def test_heartbeat_ping_by_the_current_sequencer_only(st: Staking, seqs, expect_revert) -> None:
+    cur = st.current()
+    acct = next(a for a in seqs if a.address == cur)
+    other = next(a for a in seqs if a.address != cur)
+    args = expect_revert(
+        "SequencerSetNotCurrent", st.as_(other).send, st.sset.functions.heartbeat()
+    )
+    assert args == (other.address, cur)
+    st.warp(4)
+    rcpt = st.as_(acct).send(st.sset.functions.heartbeat())
+    assert (
+        st.sset.events.Heartbeat().process_receipt(rcpt, errors=DISCARD)[0]["args"]["signer"] == cur
+    )
+    st.warp(4)
+    expect_revert("SequencerSetHeartbeatNotMissed", st.gov.send, st.sset.functions.reselect())
