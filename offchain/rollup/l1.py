@@ -93,7 +93,9 @@ class RollupL1:
         self.da: Contract | None = (
             chain.contract("DataAvailabilityChallenge", da_challenge) if da_challenge else None
         )
-        self.fp: Contract | None = chain.contract("FraudProver", fraud_prover) if fraud_prover else None
+        self.fp: Contract | None = (
+            chain.contract("FraudProver", fraud_prover) if fraud_prover else None
+        )
         self.sender = sender
         self.from_block = from_block
         self._chain_id = chain.chain_id
@@ -127,7 +129,9 @@ class RollupL1:
     # ---------------------------------------------------------------- helpers
     def _send(self, call: Any, value: int = 0) -> TxReceipt:
         if self.sender is None:
-            raise RollupL1Error("this RollupL1 has no sender", "use .with_sender(chain.sender(acct))")
+            raise RollupL1Error(
+                "this RollupL1 has no sender", "use .with_sender(chain.sender(acct))"
+            )
         return self.sender.send(call, value=value)  # type: ignore[return-value]
 
     def _need_da(self) -> Contract:
@@ -178,7 +182,9 @@ class RollupL1:
     def challenge_window_s(self) -> int:
         return int(self.sc.functions.challengeWindow().call())
 
-    def appended_batches(self, from_block: int | None = None, to_block: int | str = "latest") -> list[AppendedBatch]:
+    def appended_batches(
+        self, from_block: int | None = None, to_block: int | str = "latest"
+    ) -> list[AppendedBatch]:
         """Every ``BatchAppended`` event (StateCommitment.sol) in the block range, in order."""
         logs = self.sc.events.BatchAppended.get_logs(
             from_block=self.from_block if from_block is None else from_block, to_block=to_block
@@ -248,7 +254,9 @@ class RollupL1:
     def data_request(self, index: int) -> DataRequest:
         """The current request on ``index`` (status NONE if never requested)."""
         r = self._need_da().functions.requests(index).call()
-        return DataRequest(str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5]))
+        return DataRequest(
+            str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5])
+        )
 
     def provided_data(self, index: int) -> list[bytes]:
         """The transactions a sequencer posted for ``index`` (read back from the provideData
@@ -258,7 +266,9 @@ class RollupL1:
             RollupL1Error: no data was provided for ``index``.
         """
         da = self._need_da()
-        logs = da.events.DataProvided.get_logs(from_block=self.from_block, argument_filters={"index": index})
+        logs = da.events.DataProvided.get_logs(
+            from_block=self.from_block, argument_filters={"index": index}
+        )
         if not logs:
             raise RollupL1Error(f"no data was provided on L1 for batch {index}")
         tx = self.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
