@@ -83,6 +83,8 @@ class Devnet:
             )
         res = compile_contracts()
         self.timings["compile_s"] = res.seconds
+        if not res.cached:
+            self.log(f"compiled   {res.contracts} contracts in {res.seconds:.1f}s")
         self.anvil = Anvil(
             port=None if self.ephemeral else cfg.anvil_port,
             block_time_s=cfg.block_time_s or None,
