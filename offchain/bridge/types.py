@@ -88,4 +88,6 @@ class Withdrawal:
 
     def replay_key(self, batch_index: int, tx_index: int) -> bytes:
         """L1Bridge.withdrawalHash: keccak256(abi.encode(batchIndex, txIndex, item))."""
-        return keccak(abi_encode(["uint256", "uint256", "bytes32"], [batch_index, tx_index, self.item()]))
+        return keccak(
+            abi_encode(["uint256", "uint256", "bytes32"], [batch_index, tx_index, self.item()])
+        )

@@ -254,7 +254,7 @@ class TxSender:
         sent = SentTx(tx["nonce"], tx, [h], time.monotonic(), label)
         if not wait:
             return sent
-        return self.wait(sent)
+        return self._wait(sent)
 
     def _retake_after_resync(self) -> int:
         self.resync_nonce()
@@ -288,7 +288,8 @@ class TxSender:
             h = self._broadcast(tx)
         except Web3RPCError as e:
             msg = str(e).lower()
-            if "already known" in msg or "underpriced" in msg:
+            # Refused because it is a duplicate, too cheap, or the original was just mined.
+            if "already known" in msg or "underpriced" in msg or "nonce too low" in msg:
                 return False
             raise TxError(f"{sent.label}: node refused the replacement: {e}") from e
         sent.hashes.append(h)
@@ -309,7 +310,18 @@ class TxSender:
         Raises:
             TxReverted: mined with status 0 (reason decoded by replaying the call).
             TxError: not mined within ``receipt_timeout_s`` after ``max_bumps`` replacements.
+            RpcError: the node cannot be reached.
         """
+        try:
+            return self._wait(sent)
+        except requests.RequestException as e:
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} while waiting for {sent.label} "
+                f"({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
+
+    def _wait(self, sent: SentTx) -> TxReceipt:
         deadline = time.monotonic() + self.config.receipt_timeout_s
         bumps = 0
         while True:
