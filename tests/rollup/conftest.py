@@ -77,7 +77,10 @@ class RollupEnv:
         return ltx.Domain(901, ltx.to_checksum(self.addresses["state_commitment"]))
 
     def start_nodes(
-        self, signers: list[LocalAccount], batcher: BatcherConfig | None = None, block_time_ms: int = 100
+        self,
+        signers: list[LocalAccount],
+        batcher: BatcherConfig | None = None,
+        block_time_ms: int = 100,
     ) -> list[NodeService]:
         ports = {s.address.lower(): free_port() for s in signers}
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
@@ -85,8 +88,14 @@ class RollupEnv:
         for s in signers:
             d = Path(tempfile.mkdtemp(dir=self.tmp))
             cfg = RollupNodeConfig(
-                node=NodeConfig(port=ports[s.address.lower()], data_dir=str(d), block_time_ms=block_time_ms, peers=peers),
-                batcher=batcher or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),
+                node=NodeConfig(
+                    port=ports[s.address.lower()],
+                    data_dir=str(d),
+                    block_time_ms=block_time_ms,
+                    peers=peers,
+                ),
+                batcher=batcher
+                or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),
             )
             svc = NodeService(self.contracts, s, cfg, self.storage_url).start()
             self.services.append(svc)
@@ -107,13 +116,23 @@ def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
     owner = dev_account(0)
     s = chain.sender(owner)
     seqset = s.deploy("TestSequencerSet")
-    s.send(seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers))
+    s.send(
+        seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers)
+    )
     genesis = State().root
     sc = s.deploy("StateCommitment", owner.address, seqset.address, genesis, WINDOW_S)
     bridge = s.deploy("L1Bridge", sc.address)
     s.send(sc.functions.setBridge(bridge.address))
     s.send(seqset.functions.authorise(sc.address))
-    da = s.deploy("DataAvailabilityChallenge", owner.address, sc.address, seqset.address, DA_WINDOW_S, DA_FEE, SLASH)
+    da = s.deploy(
+        "DataAvailabilityChallenge",
+        owner.address,
+        sc.address,
+        seqset.address,
+        DA_WINDOW_S,
+        DA_FEE,
+        SLASH,
+    )
     s.send(sc.functions.setChallenger(da.address, True))
     s.send(seqset.functions.authorise(da.address))
     token = s.deploy("TestToken", "Test Token", "TT")
@@ -160,7 +179,9 @@ def wait_until(cond: Callable[[], Any], timeout_s: float = 20.0, what: str = "co
         except Exception as e:  # noqa: BLE001 - keep polling; report the last error
             last_exc = e
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+    raise AssertionError(
+        f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else "")
+    )
 
 
 def client(svc: NodeService) -> L2Client:

@@ -43,7 +43,12 @@ def test_request_then_matching_data(env: Env, expect_revert: Any) -> None:
     v = env.sc(VERIFIER)
     v.request_data(h0)
     req = v.data_request(0)
-    assert (req.verifier, req.sequencer, req.status, req.bond) == (VERIFIER.address, seq.address, RequestStatus.OPEN, DA_FEE)
+    assert (req.verifier, req.sequencer, req.status, req.bond) == (
+        VERIFIER.address,
+        seq.address,
+        RequestStatus.OPEN,
+        DA_FEE,
+    )
     sc = env.sc(env.owner).sc
     assert sc.functions.insecureAt(0).call() and sc.functions.insecureAt(1).call()
     # the insecure state holds finalization of this batch and every later one (§11.7)
@@ -63,7 +68,10 @@ def test_request_then_matching_data(env: Env, expect_revert: Any) -> None:
     assert da.functions.claimable(seq.address).call() == DA_FEE
     bal = env.chain.w3.eth.get_balance(seq.address)
     rc = env.chain.sender(seq).send(da.functions.claim())
-    assert env.chain.w3.eth.get_balance(seq.address) == bal + DA_FEE - rc["gasUsed"] * rc["effectiveGasPrice"]
+    assert (
+        env.chain.w3.eth.get_balance(seq.address)
+        == bal + DA_FEE - rc["gasUsed"] * rc["effectiveGasPrice"]
+    )
     # the same header cannot be requested again; the sequencer was not punished
     expect_revert("DataAvailabilityChallengeAlreadyRequested", env.sc(VERIFIER2).request_data, h0)
     assert _seqset(env).functions.stake(seq.address).call() == STAKE
@@ -94,7 +102,9 @@ def _assert_punished(env: Env, seq: Any, verifier: Any, index: int, bal_before: 
     assert env.chain.w3.eth.get_balance(verifier.address) - bal_before == SLASH // 2
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     assert da.functions.claimable(verifier.address).call() == DA_FEE
-    assert not env.sc(env.owner).sc.functions.insecureAt(index).call()  # §11.16 exits insecure state
+    assert (
+        not env.sc(env.owner).sc.functions.insecureAt(index).call()
+    )  # §11.16 exits insecure state
 
 
 def test_request_then_mismatching_data(env: Env, expect_revert: Any) -> None:
@@ -136,7 +146,9 @@ def test_request_no_answer_timeout(env: Env, expect_revert: Any) -> None:
     env.append(env.header(0))
     h1 = _batch(env, 1, txs)
     env.sc(VERIFIER).request_data(h1)
-    expect_revert("DataAvailabilityChallengeDeadlineNotReached", env.sc(VERIFIER2).resolve_timeout, 1)
+    expect_revert(
+        "DataAvailabilityChallengeDeadlineNotReached", env.sc(VERIFIER2).resolve_timeout, 1
+    )
     env.warp(DA_WINDOW_S + 1)
     expect_revert("DataAvailabilityChallengeDeadlinePassed", env.sc(seq).provide_data, h1, txs)
     bal = env.chain.w3.eth.get_balance(VERIFIER.address)
@@ -155,7 +167,9 @@ def test_spam_ban(env: Env, expect_revert: Any) -> None:
     env.sc(VERIFIER).request_data(h0)
     env.sc(VERIFIER2).request_data(h1)
     gov = env.sc(env.owner)
-    expect_revert("OwnableUnauthorizedAccount", env.sc(VERIFIER2).ban_verifier, VERIFIER.address, seq.address)
+    expect_revert(
+        "OwnableUnauthorizedAccount", env.sc(VERIFIER2).ban_verifier, VERIFIER.address, seq.address
+    )
     rcpt = gov.ban_verifier(VERIFIER.address, seq.address)
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     ev = da.events.VerifierBanned().process_receipt(rcpt)[0]["args"]

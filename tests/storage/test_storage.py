@@ -57,6 +57,8 @@ def test_http_shape(server: StorageServer) -> None:
     assert h.status_code == 200 and h.headers["content-length"] == "5"
     health = requests.get(f"{server.url}/health", timeout=5).json()
     assert health["status"] == "ok" and health["max_bytes"] == LIMIT
+    metrics = requests.get(f"{server.url}/metrics", timeout=5).text
+    assert 'l2kit_storage_requests_total{op="put",outcome="ok"} 1.0' in metrics
 
 
 def test_unknown_key_is_404_json(server: StorageServer, client: BlobClient) -> None:
