@@ -69,4 +69,4 @@ def test_any_signer_with_address_and_raw_bytes_works(chain, alice) -> None:
     assert s.address == alice.address
     c = s.deploy("Reverter")
     rcpt = s.send(c.functions.poke())
-    assert rcpt["from"] == alice.address and signer.signed == 2
+    assert rcpt["from"] == alice.address and signer.signed == 2  # type: ignore[index]
