@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
 import requests
 from eth_typing import ChecksumAddress
@@ -163,9 +163,31 @@ class TxSender:
         )
 
     # ------------------------------------------------------------------ send
+    @overload
     def send(
         self,
-        call: ContractFunction | TxParams,
+        call: ContractFunction | TxParams | dict[str, Any],
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        wait: Literal[True] = True,
+        label: str | None = None,
+    ) -> TxReceipt: ...
+
+    @overload
+    def send(
+        self,
+        call: ContractFunction | TxParams | dict[str, Any],
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        wait: Literal[False],
+        label: str | None = None,
+    ) -> SentTx: ...
+
+    def send(
+        self,
+        call: ContractFunction | TxParams | dict[str, Any],
         *,
         value: int = 0,
         gas: int | None = None,
@@ -207,7 +229,7 @@ class TxSender:
 
     def _send(
         self,
-        call: ContractFunction | TxParams,
+        call: ContractFunction | TxParams | dict[str, Any],
         *,
         value: int,
         gas: int | None,
@@ -361,6 +383,6 @@ class TxSender:
         factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
         data = factory.constructor(*args).data_in_transaction
         params: dict[str, Any] = {"from": self.address, "data": data, "value": value}
-        rcpt = self.send(params, label=f"deploy {name}")  # type: ignore[arg-type]
-        addr = rcpt["contractAddress"]  # type: ignore[index]
+        rcpt = self.send(params, label=f"deploy {name}")
+        addr = rcpt["contractAddress"]
         return self.w3.eth.contract(address=addr, abi=art.abi)  # type: ignore[return-value]
