@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from offchain.errors import L2KitError
+from offchain.logs import configure_logging
 
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
@@ -87,6 +88,7 @@ _mount()
 def main() -> None:
     """Console-script entry point."""
     try:
+        configure_logging()
         app()
     except L2KitError as e:
         err_console.print(f"[bold red]error:[/] {e.message}", highlight=False)
