@@ -161,3 +161,11 @@ def test_cli_serve_runs_until_sigterm(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "storage stopped" in out and "Traceback" not in err
     assert BlobStore(tmp_path / "b").get(key) == b"via the cli"
+
+
+def test_partial_writes_from_a_crash_are_cleaned_up(tmp_path: Path) -> None:
+    BlobStore(tmp_path)
+    (tmp_path / "tmp" / "put-abc").write_bytes(b"half a blob")
+    store = BlobStore(tmp_path)
+    assert not list((tmp_path / "tmp").iterdir())
+    assert store.get(store.put(b"whole")) == b"whole"
