@@ -46,6 +46,9 @@ def _fmt(v: object) -> str:
 
 
 def main(argv: list[str]) -> int:
+    from offchain.logs import configure_logging
+
+    configure_logging(os.environ.get("L2KIT_LOG_LEVEL", "warning"))  # agents' chatter off
     console = Console()
     modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
     chosen = [m if m.startswith("bench_") else f"bench_{m}" for m in argv] or modules
