@@ -146,8 +146,10 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("up")
 def up(
     port: int = typer.Option(8545, "--port", help="Anvil port"),
-    storage_port: int = typer.Option(8600, "--storage-port"),
-    data_dir: Path = typer.Option(Path(".devnet"), "--data-dir"),
+    storage_port: int = typer.Option(8600, "--storage-port", help="blob store port"),
+    data_dir: Path = typer.Option(
+        Path(".devnet"), "--data-dir", help="blobs, deployment.json and devnet.json go here"
+    ),
 ) -> None:
     """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
     console = Console(soft_wrap=True)
