@@ -20,6 +20,8 @@ from offchain.errors import L2KitError
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("devnet", "offchain.devnet:app", "Run a local devnet: Anvil, contracts, storage."),
+    ("sequencer", "offchain.staking.cli:app", "Sequencer stake: lock, unlock, claim, status, run."),
+    ("governance", "offchain.governance.cli:app", "Propose, vote, queue, execute, status."),
 ]
 
 app = typer.Typer(
