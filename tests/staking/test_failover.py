@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import Anvil
 from offchain.chain.client import Chain, connect
