@@ -58,7 +58,11 @@ def _apply(obj: Any, data: dict[str, Any], where: str) -> None:
         if is_dataclass(cur) and isinstance(value, dict):
             _apply(cur, value, f"{where}{key}.")
         else:
-            setattr(obj, key, type(cur)(value) if cur is not None and not isinstance(cur, dict) else value)
+            setattr(
+                obj,
+                key,
+                type(cur)(value) if cur is not None and not isinstance(cur, dict) else value,
+            )
 
 
 def load_config(path: str | Path | None = None) -> L2KitConfig:

@@ -88,7 +88,9 @@ class Deployment:
 
     def contract(self, chain: Chain, key: str) -> Contract:
         if key not in self.addresses:
-            raise ConfigError(f"{key!r} is not in this deployment", f"known: {', '.join(self.addresses)}")
+            raise ConfigError(
+                f"{key!r} is not in this deployment", f"known: {', '.join(self.addresses)}"
+            )
         return chain.contract(self.contracts[key], self.addresses[key])
 
 
