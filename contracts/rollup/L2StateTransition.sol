@@ -270,7 +270,7 @@ library L2StateTransition {
         bytes calldata d,
         address feeRecipient,
         StateTree.KeyWitness[] calldata ws
-    ) private view returns (Status) {
+    ) private pure returns (Status) {
         (bool ok, UserTx memory t) = _decodeUserTx(d);
         if (!ok) return Status.Malformed;
         if (t.amount == 0) return Status.ZeroAmount;
