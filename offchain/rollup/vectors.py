@@ -39,9 +39,9 @@ from offchain.rollup.tx import (
     encode_tx,
     sign_transfer,
     sign_withdraw,
-    to_checksum,
     signing_digest,
     struct_hash,
+    to_checksum,
     tx_hash,
     tx_leaf,
 )
