@@ -16,7 +16,7 @@ from offchain.rollup.ledger import (
     encode_batch_data,
     find_fraud,
 )
-from offchain.rollup.state import verify_proof, balance_key
+from offchain.rollup.state import balance_key, verify_proof
 from offchain.rollup.tx import (
     ETH,
     Deposit,
