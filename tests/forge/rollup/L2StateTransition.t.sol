@@ -58,6 +58,14 @@ contract L2StateTransitionTest is Test {
         }
     }
 
+    /// @notice The genesis root constant is the vectors' genesis root and the sentinel-only tree.
+    function test_vectors_genesis() public view {
+        bytes32 g = abi.decode(vm.parseJson(json, ".genesisStateRoot"), (bytes32));
+        assertEq(h.genesisStateRoot(), g, "genesis constant");
+        bytes32 treeRoot = abi.decode(vm.parseJson(json, ".genesisTreeRoot"), (bytes32));
+        assertEq(h.stateRoot(L2StateTransition.State(treeRoot, 1, 0)), h.genesisStateRoot(), "decomposition");
+    }
+
     /// @notice Every fraud-proof vector: fraud found exactly where Python finds it.
     function test_vectors_fraudProofs() public view {
         uint256 n = abi.decode(vm.parseJson(json, ".fraudProofCount"), (uint256));
