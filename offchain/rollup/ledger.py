@@ -76,7 +76,9 @@ class Withdrawal:
         tx_hash: hash of the Withdraw transaction (the withdrawal's id).
         sender: the L2 account debited.
         l1_recipient: who receives ``amount`` of ``token`` on L1.
-        item: ``keccak256(abi.encode(txHash, l1Recipient, token, amount))`` (the leaf item).
+        nonce: the sender's nonce of the Withdraw (makes the item unique).
+        item: ``keccak256(abi.encode(sender, l1Recipient, token, amount, nonce))`` (the leaf
+            item; L1Bridge's ``keccak256(abi.encode(Withdrawal))``).
     """
 
     tx_hash: bytes
@@ -84,6 +86,7 @@ class Withdrawal:
     l1_recipient: str
     token: str
     amount: int
+    nonce: int
     item: bytes
 
 
@@ -328,8 +331,8 @@ class Ledger:
                 )
             self._touch(rkey, new, trace)
         if isinstance(tx, Withdraw):
-            item = withdrawal_item(h, tx.l1_recipient, tx.token, tx.amount)
-            wd = Withdrawal(h, tx.sender, tx.l1_recipient, tx.token, tx.amount, item)
+            item = withdrawal_item(tx.sender, tx.l1_recipient, tx.token, tx.amount, tx.nonce)
+            wd = Withdrawal(h, tx.sender, tx.l1_recipient, tx.token, tx.amount, tx.nonce, item)
             return h, "applied", wd
         return h, "applied", None
 
