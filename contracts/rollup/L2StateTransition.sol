@@ -328,8 +328,7 @@ library L2StateTransition {
             if (s != Status.Valid) return s;
         }
         if (t.kind == KIND_WITHDRAW) {
-            // = keccak256(abi.encode(Withdrawal(l2Sender, recipient, token, amount, nonce))) of L1Bridge.
-            e.withdrawalItem = keccak256(abi.encode(t.from, t.dest, t.token, t.amount, t.nonce));
+            e.withdrawalItem = keccak256(abi.encode(keccak256(d), t.dest, t.token, t.amount));
         }
         return Status.Valid;
     }

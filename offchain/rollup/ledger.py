@@ -76,9 +76,7 @@ class Withdrawal:
         tx_hash: hash of the Withdraw transaction (the withdrawal's id).
         sender: the L2 account debited.
         l1_recipient: who receives ``amount`` of ``token`` on L1.
-        nonce: the sender's nonce of the Withdraw (makes the item unique).
-        item: ``keccak256(abi.encode(sender, l1Recipient, token, amount, nonce))`` (the leaf
-            item; L1Bridge's ``keccak256(abi.encode(Withdrawal))``).
+        item: ``keccak256(abi.encode(txHash, l1Recipient, token, amount))`` (the leaf item).
     """
 
     tx_hash: bytes
@@ -86,7 +84,6 @@ class Withdrawal:
     l1_recipient: str
     token: str
     amount: int
-    nonce: int
     item: bytes
 
 
@@ -331,8 +328,8 @@ class Ledger:
                 )
             self._touch(rkey, new, trace)
         if isinstance(tx, Withdraw):
-            item = withdrawal_item(tx.sender, tx.l1_recipient, tx.token, tx.amount, tx.nonce)
-            wd = Withdrawal(h, tx.sender, tx.l1_recipient, tx.token, tx.amount, tx.nonce, item)
+            item = withdrawal_item(h, tx.l1_recipient, tx.token, tx.amount)
+            wd = Withdrawal(h, tx.sender, tx.l1_recipient, tx.token, tx.amount, item)
             return h, "applied", wd
         return h, "applied", None
 

