@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {MerkleTree} from "../common/MerkleTree.sol";
-import {IDepositQueue} from "../bridge/IDepositQueue.sol";
+import {IL2DepositSource} from "./IL2DepositSource.sol";
 import {StateTree} from "./StateTree.sol";
 
 /// @title L2StateTransition
@@ -48,7 +48,7 @@ library L2StateTransition {
     struct Context {
         uint256 chainId;
         address verifyingContract;
-        IDepositQueue deposits;
+        IL2DepositSource deposits;
     }
 
     /// @notice Result of {applyTx}: status, post-state root (the pre-state root when invalid)
@@ -279,7 +279,7 @@ library L2StateTransition {
         uint256 depositId = _word(d, 1);
         if (!_isAddress(d, 33) || !_isAddress(d, 65) || !_isAddress(d, 97)) return Status.Malformed;
         if (depositId != e.nextDepositId) return Status.DepositOutOfOrder;
-        if (!_isQueued(ctx.deposits, depositId, keccak256(d[1:]))) return Status.DepositMismatch;
+        if (ctx.deposits.depositHash(depositId) != keccak256(d[1:])) return Status.DepositMismatch;
         uint256 amount = _word(d, 129);
         if (amount > 0) {
             uint256 key = balanceKey(address(uint160(_word(d, 65))), address(uint160(_word(d, 97))));
@@ -292,14 +292,6 @@ library L2StateTransition {
         }
         e.nextDepositId += 1;
         return Status.Valid;
-    }
-
-    /// @dev True if deposit `depositId` of the bridge queue has item hash `item`
-    ///      (= keccak256(abi.encode(depositId, l1Sender, recipient, token, amount))): the rolling
-    ///      hash after it is keccak256(abi.encode(rolling hash before it, item)).
-    function _isQueued(IDepositQueue q, uint256 depositId, bytes32 item) private view returns (bool) {
-        if (depositId >= q.depositCount()) return false;
-        return keccak256(abi.encode(q.depositHashAt(depositId), item)) == q.depositHashAt(depositId + 1);
     }
 
     /// @dev Transfer / Withdraw: amount, signature, nonce, balance, credits, withdrawal item.

@@ -1,32 +1,29 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IDepositQueue} from "../bridge/IDepositQueue.sol";
+import {IL2DepositSource} from "../rollup/IL2DepositSource.sol";
 import {L2StateTransition} from "../rollup/L2StateTransition.sol";
 import {StateTree} from "../rollup/StateTree.sol";
 
 /// @title L2StateTransitionHarness
 /// @notice Exposes {L2StateTransition} and {StateTree} for the shared test vectors, the Python
-///         agreement tests and the gas benchmark. Also a deposit queue ({IDepositQueue}, the
-///         same rolling hash as L1Bridge) that tests fill with the deposits they replay.
-contract L2StateTransitionHarness is IDepositQueue {
-    /// @inheritdoc IDepositQueue
-    uint256 public depositCount;
-    /// @dev Rolling hash after the first `count` deposits.
-    mapping(uint256 count => bytes32 hash) private _rolling;
+///         agreement tests and the gas benchmark. Also a minimal deposit queue
+///         ({IL2DepositSource}) that tests fill with the hashes of the deposits they replay.
+contract L2StateTransitionHarness is IL2DepositSource {
+    /// @notice Deposit hash by deposit id (set by tests; the real source is the L1 bridge).
+    mapping(uint256 depositId => bytes32 hash) public depositHashes;
 
     /// @notice A step was checked as a transaction (for exact gas figures).
     event StepChecked(uint256 indexed step, bool fraud, L2StateTransition.Status status);
 
-    /// @notice Append a deposit with item hash `item` (test setup; L1Bridge does this on deposit).
-    function enqueue(bytes32 item) external {
-        _rolling[depositCount + 1] = keccak256(abi.encode(_rolling[depositCount], item));
-        depositCount += 1;
+    /// @notice Record the hash of deposit `depositId` (test setup).
+    function setDepositHash(uint256 depositId, bytes32 hash) external {
+        depositHashes[depositId] = hash;
     }
 
-    /// @inheritdoc IDepositQueue
-    function depositHashAt(uint256 count) external view returns (bytes32) {
-        return _rolling[count];
+    /// @inheritdoc IL2DepositSource
+    function depositHash(uint256 depositId) external view returns (bytes32) {
+        return depositHashes[depositId];
     }
 
     /// @notice The context of an L2 with `chainId` whose StateCommitment is `verifyingContract`,
@@ -36,7 +33,7 @@ contract L2StateTransitionHarness is IDepositQueue {
         view
         returns (L2StateTransition.Context memory)
     {
-        return L2StateTransition.Context(chainId, verifyingContract, IDepositQueue(address(this)));
+        return L2StateTransition.Context(chainId, verifyingContract, IL2DepositSource(address(this)));
     }
 
     function applyTx(

@@ -22,8 +22,8 @@ contract L2StateTransitionTest is Test {
         for (uint256 i = 0; i < n; i++) {
             string memory base = string.concat(".l1Deposits[", vm.toString(i), "]");
             uint256 id = abi.decode(vm.parseJson(json, string.concat(base, ".depositId")), (uint256));
-            assertEq(id, i, "deposits are queued in order");
-            h.enqueue(abi.decode(vm.parseJson(json, string.concat(base, ".hash")), (bytes32)));
+            bytes32 hash = abi.decode(vm.parseJson(json, string.concat(base, ".hash")), (bytes32));
+            h.setDepositHash(id, hash);
         }
     }
 
