@@ -65,8 +65,8 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
 
     /// @notice `verifier` asked for the data of batch `index`; the sequencer must answer by `deadline`.
     event DataRequested(uint256 indexed index, address indexed verifier, address indexed sequencer, uint256 deadline, uint256 bond);
-    /// @notice The sequencer posted the batch's `txCount` transactions; they match the MTTBR.
-    ///         The transactions are the `txs` argument of the provideData call in this L1 transaction.
+    /// @notice The sequencer posted the batch's data; it matches the header. The data is the
+    ///         calldata of the provideData call in this L1 transaction (§11.10.2).
     event DataProvided(uint256 indexed index, address indexed sequencer, bytes32 dataHash, uint256 txCount);
     /// @notice The request failed (`timedOut`: no answer; otherwise the data did not match): the
     ///         sequencer was punished and `reward` paid to the verifier from its slash.
@@ -192,22 +192,35 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         emit DataRequested(index, msg.sender, sequencer, deadline, msg.value);
     }
 
-    /// @notice The batch's sequencer posts its transactions (encoded as in docs/spec.md); the MTTBR
-    ///         is recomputed with leaf i = keccak256(txs[i]).
-    function provideData(BatchHeader calldata header, bytes[] calldata txs) external nonReentrant {
+    /// @notice The batch's sequencer posts the batch data (docs/spec.md, "Batch commitments":
+    ///         the four arrays whose abi encoding is the blob). It matches when its hash is the
+    ///         header's data hash and the MTTBR, MTSR, withdrawal root and final state root
+    ///         recomputed from it are the header's (§3.3.5–3.3.6, §11.9–11.10).
+    /// @param header           the requested batch.
+    /// @param txs              transaction encodings, in execution order.
+    /// @param feeRecipients    fee recipient of each transaction (part of its MTTBR leaf).
+    /// @param postStateRoots   state root after each transaction (MTSR leaves).
+    /// @param withdrawalItems  withdrawal item of each transaction (bytes32(0) if none).
+    function provideData(
+        BatchHeader calldata header,
+        bytes[] calldata txs,
+        address[] calldata feeRecipients,
+        bytes32[] calldata postStateRoots,
+        bytes32[] calldata withdrawalItems
+    ) external nonReentrant {
         uint256 index = header.index;
         Request storage r = _open(index);
         bytes32 headerHash = keccak256(abi.encode(header));
         if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
         if (msg.sender != r.sequencer) revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
         if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
-        if (txs.length != header.txCount || _txRoot(txs) != header.txRoot) {
-            // Invalid data: same outcome as silence (§11.11–11.16).
+        bytes32 dataHash = keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems));
+        if (dataHash != header.dataHash || !_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {
+            // Invalid or mismatching data: same outcome as silence (§11.11–11.16).
             _fail(index, r, false);
             return;
         }
         r.status = RequestStatus.Answered;
-        bytes32 dataHash = keccak256(abi.encode(txs));
         providedDataHash[index] = dataHash;
         stateCommitment.setDataRequest(index, false);
         claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
@@ -249,13 +262,28 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         if (r.status != RequestStatus.Open) revert DataAvailabilityChallengeNoOpenRequest(index, r.status);
     }
 
-    /// @dev MTTBR over the posted transactions: leaf i = keccak256(txs[i]) (MerkleTree leaf rule).
-    function _txRoot(bytes[] calldata txs) private pure returns (bytes32) {
-        bytes32[] memory items = new bytes32[](txs.length);
-        for (uint256 i = 0; i < txs.length; i++) {
-            items[i] = keccak256(txs[i]);
+    /// @dev True when the posted arrays have `txCount` entries each and recompute the header's
+    ///      roots: MTTBR leaf i = keccak256(abi.encode(keccak256(txs[i]), feeRecipients[i])),
+    ///      MTSR leaf i = postStateRoots[i], withdrawal leaf i = withdrawalItems[i].
+    function _matches(
+        BatchHeader calldata header,
+        bytes[] calldata txs,
+        address[] calldata feeRecipients,
+        bytes32[] calldata postStateRoots,
+        bytes32[] calldata withdrawalItems
+    ) private pure returns (bool) {
+        uint256 n = header.txCount;
+        if (txs.length != n || feeRecipients.length != n || postStateRoots.length != n || withdrawalItems.length != n) {
+            return false;
         }
-        return MerkleTree.rootOf(items);
+        if (postStateRoots[n - 1] != header.finalStateRoot) return false;
+        bytes32[] memory items = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            items[i] = keccak256(abi.encode(keccak256(txs[i]), feeRecipients[i]));
+        }
+        if (MerkleTree.rootOf(items) != header.txRoot) return false;
+        if (MerkleTree.rootOf(postStateRoots) != header.stateRootsRoot) return false;
+        return MerkleTree.rootOf(withdrawalItems) == header.withdrawalRoot;
     }
 
     function _fail(uint256 index, Request storage r, bool timedOut) private {
