@@ -20,8 +20,8 @@ import {IStateCommitment} from "./IStateCommitment.sol";
 ///           invalidated (open for resubmission), the verifier gets its bond back plus the
 ///           slash reward.
 ///         Spam (§11.6.1–11.6.4): governance (the owner) bans a verifier with {banVerifier}; its new
-///         requests revert, its open requests are closed and their bonds paid to the sequencer
-///         named by governance as compensation. Other verifiers are unaffected.
+///         requests revert, its open requests are closed and their bonds paid to the requested
+///         batches' sequencers as compensation. Other verifiers are unaffected.
 /// @dev    Payments are credited to {claimable} and pulled with {claim}, so a recipient that
 ///         refuses ETH cannot block a resolution.
 contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
@@ -73,8 +73,9 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     event DataRequestFailed(uint256 indexed index, address indexed verifier, address indexed sequencer, bool timedOut, uint256 reward);
     /// @notice The request was closed without a verdict (batch invalidated otherwise, or verifier banned).
     event DataRequestCancelled(uint256 indexed index, address indexed verifier, address indexed bondTo);
-    /// @notice Governance banned (or unbanned) a verifier.
-    event VerifierBanned(address indexed verifier, bool banned, address indexed compensated, uint256 compensation);
+    /// @notice Governance banned (or unbanned) a verifier; `compensation` wei of its bonds went to
+    ///         the sequencers it had requested data from.
+    event VerifierBanned(address indexed verifier, bool banned, uint256 compensation);
     /// @notice Parameters changed.
     event ParamsChanged(uint256 dataWindow, uint256 requestFee, uint256 slashAmount);
     /// @notice `to` pulled `amount` wei.
@@ -140,8 +141,9 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Bans `verifier` (§11.6.2): its new requests revert; its open requests are closed
-    ///         and their bonds credited to `compensated` (the spammed sequencer, §11.6.1).
-    function banVerifier(address verifier, address compensated) external onlyOwner {
+    ///         and each bond is credited to the sequencer of the requested batch as compensation
+    ///         (§11.6.1; governance may add more from its treasury in the same proposal).
+    function banVerifier(address verifier) external onlyOwner {
         banned[verifier] = true;
         uint256[] memory open = stateCommitment.openDataRequests();
         uint256 total = 0;
@@ -150,16 +152,16 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
             Request storage r = requests[open[i]];
             if (r.verifier == verifier && r.status == RequestStatus.Open) {
                 total += r.bond;
-                _cancel(open[i], r, compensated);
+                _cancel(open[i], r, r.sequencer);
             }
         }
-        emit VerifierBanned(verifier, true, compensated, total);
+        emit VerifierBanned(verifier, true, total);
     }
 
     /// @notice Lifts a ban.
     function unbanVerifier(address verifier) external onlyOwner {
         banned[verifier] = false;
-        emit VerifierBanned(verifier, false, address(0), 0);
+        emit VerifierBanned(verifier, false, 0);
     }
 
     // ------------------------------------------------------------- verifier

@@ -293,9 +293,10 @@ class RollupL1:
         """DataAvailabilityChallenge.cancelStaleRequest (batch invalidated by other means)."""
         return self._send(self._need_da().functions.cancelStaleRequest(index))
 
-    def ban_verifier(self, verifier: str, compensated: str) -> TxReceipt:
-        """DataAvailabilityChallenge.banVerifier (owner = governance)."""
-        return self._send(self._need_da().functions.banVerifier(verifier, compensated))
+    def ban_verifier(self, verifier: str) -> TxReceipt:
+        """DataAvailabilityChallenge.banVerifier (owner = governance): open requests' bonds go
+        to the requested batches' sequencers."""
+        return self._send(self._need_da().functions.banVerifier(verifier))
 
     def data_request(self, index: int) -> DataRequest:
         """The current request on ``index`` (status NONE if never requested)."""

@@ -202,8 +202,8 @@ def test_spam_ban(env: Env, expect_revert: Any) -> None:
     env.sc(VERIFIER).request_data(h0)
     env.sc(VERIFIER2).request_data(h1)
     gov = env.sc(env.owner)
-    expect_revert("OwnableUnauthorizedAccount", env.sc(VERIFIER2).ban_verifier, VERIFIER.address, seq.address)
-    rcpt = gov.ban_verifier(VERIFIER.address, seq.address)
+    expect_revert("OwnableUnauthorizedAccount", env.sc(VERIFIER2).ban_verifier, VERIFIER.address)
+    rcpt = gov.ban_verifier(VERIFIER.address)
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     ev = da.events.VerifierBanned().process_receipt(rcpt)[0]["args"]
     assert ev["compensation"] == DA_FEE and da.functions.claimable(seq.address).call() == DA_FEE
