@@ -85,7 +85,9 @@ class Devnet:
         self.log(f"anvil      {self.anvil.url} (chain id {self.anvil.chain_id})")
         self.chain = Chain(connect(self.anvil.url))
         self.config.network.rpc_url = self.anvil.url
-        self.deployment = deploy_all(self.chain, self.chain.sender(dev_account(0)), self.config, log=self.log)
+        self.deployment = deploy_all(
+            self.chain, self.chain.sender(dev_account(0)), self.config, log=self.log
+        )
         self.deployment.save(self.data_dir / "deployment.json")
         storage = StorageServer(
             self.data_dir / "blobs", port=None if self.ephemeral else cfg.storage_port

@@ -50,7 +50,9 @@ def anvil_binary() -> Path:
     found = shutil.which("anvil")
     if found:
         return Path(found)
-    raise ToolchainError("Anvil not found", "run `make setup` (installs @foundry-rs/anvil from npm)")
+    raise ToolchainError(
+        "Anvil not found", "run `make setup` (installs @foundry-rs/anvil from npm)"
+    )
 
 
 @dataclass
@@ -92,7 +94,8 @@ class Anvil:
             self.port = free_port()
         elif port_in_use(self.port):
             raise ConfigError(
-                f"port {self.port} is already in use", "stop what listens there or pick another port"
+                f"port {self.port} is already in use",
+                "stop what listens there or pick another port",
             )
         cmd = [
             str(binary),

@@ -33,7 +33,9 @@ class Artifact:
     def from_file(cls, path: Path) -> Artifact:
         try:
             data = json.loads(path.read_text())
-            return cls(data["contractName"], data["abi"], data["bytecode"], data["deployedBytecode"])
+            return cls(
+                data["contractName"], data["abi"], data["bytecode"], data["deployedBytecode"]
+            )
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
             raise ArtifactError(
                 f"malformed artifact {path}: {e}", "delete build/ and run `l2kit compile`"

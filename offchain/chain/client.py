@@ -25,7 +25,9 @@ def connect(url: str, timeout_s: float = 10.0) -> Web3:
         RpcError: if nothing answers there, or it is not an Ethereum JSON-RPC endpoint.
     """
     if not url.startswith(("http://", "https://")):
-        raise RpcError(f"unsupported RPC URL {url!r}", "use an http(s):// URL, e.g. http://127.0.0.1:8545")
+        raise RpcError(
+            f"unsupported RPC URL {url!r}", "use an http(s):// URL, e.g. http://127.0.0.1:8545"
+        )
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
     try:
         w3.eth.chain_id  # noqa: B018 - the probe

@@ -13,7 +13,9 @@ def run(d: Devnet, console: Console) -> None:
     assert d.chain and d.deployment
     info = d.info()
     console.print(f"L1 RPC {info['rpc_url']}  storage {info['storage_url']}")
-    console.print(f"devnet up in {d.timings['devnet_up_s']:.2f}s (compile {d.timings['compile_s']:.2f}s)")
+    console.print(
+        f"devnet up in {d.timings['devnet_up_s']:.2f}s (compile {d.timings['compile_s']:.2f}s)"
+    )
     reverter = d.deployment.contract(d.chain, "reverter")
     s = d.chain.sender(dev_account(1))
     s.send(reverter.functions.poke())

@@ -18,7 +18,12 @@ from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TransactionNotFound,
+    Web3RPCError,
+)
 
 from offchain.chain.artifacts import Artifacts
 from offchain.errors import RpcError, TxError, TxReverted
@@ -114,7 +119,11 @@ class TxSender:
         if name is None and data is None:
             text = str(exc)
         return TxReverted(
-            f"{label} reverted: {text}", error_name=name, error_args=args, data=data, receipt=receipt
+            f"{label} reverted: {text}",
+            error_name=name,
+            error_args=args,
+            data=data,
+            receipt=receipt,
         )
 
     # ------------------------------------------------------------------ send
@@ -146,7 +155,9 @@ class TxSender:
         """
         if isinstance(call, ContractFunction):
             label = label or call.fn_name
-            tx: dict[str, Any] = dict(call.build_transaction({"from": self.address, "value": value, "gas": 0}))
+            tx: dict[str, Any] = dict(
+                call.build_transaction({"from": self.address, "value": value, "gas": 0})
+            )
             tx.pop("gas", None)
             for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
                 tx.pop(k, None)
@@ -204,7 +215,9 @@ class TxSender:
         pct = 100 + max(self.config.fee_bump_pct, 11)
         base_fee, _ = self._fees()
         tx["maxPriorityFeePerGas"] = tx["maxPriorityFeePerGas"] * pct // 100 + 1
-        tx["maxFeePerGas"] = max(tx["maxFeePerGas"] * pct // 100 + 1, base_fee + tx["maxPriorityFeePerGas"])
+        tx["maxFeePerGas"] = max(
+            tx["maxFeePerGas"] * pct // 100 + 1, base_fee + tx["maxPriorityFeePerGas"]
+        )
         try:
             h = self._broadcast(tx)
         except Web3RPCError as e:
@@ -267,7 +280,9 @@ class TxSender:
         """Deploy contract ``name`` (from the artifacts) with constructor ``args``."""
         art = self.artifacts.get(name)
         factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        tx = factory.constructor(*args).build_transaction({"from": self.address, "value": value, "gas": 0})
+        tx = factory.constructor(*args).build_transaction(
+            {"from": self.address, "value": value, "gas": 0}
+        )
         params: dict[str, Any] = {"from": self.address, "data": tx["data"], "value": value}
         rcpt = self.send(params, label=f"deploy {name}")  # type: ignore[arg-type]
         addr = rcpt["contractAddress"]  # type: ignore[index]

@@ -18,7 +18,7 @@ from eth_utils import to_checksum_address
 from offchain.common.hashing import keccak
 
 from offchain.rollup.batch import BatchHeader, batch_digest
-from offchain.rollup.errors import RollupL1Error
+from offchain.rollup.l1_errors import RollupL1Error
 
 if TYPE_CHECKING:
     from web3.contract import Contract
