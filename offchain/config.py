@@ -16,6 +16,7 @@ from typing import Any
 
 from offchain.errors import ConfigError
 from offchain.governance.config import GovernanceParams
+from offchain.rollup.config import RollupParams
 from offchain.staking.config import StakingParams
 
 
@@ -47,6 +48,7 @@ class L2KitConfig:
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
     staking: StakingParams = field(default_factory=StakingParams)
     governance: GovernanceParams = field(default_factory=GovernanceParams)
+    rollup: RollupParams = field(default_factory=RollupParams)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
