@@ -43,7 +43,9 @@ def main(argv: list[str]) -> int:
     chosen = [m if m.startswith("bench_") else f"bench_{m}" for m in argv] or modules
     unknown = [m for m in chosen if m not in modules]
     if unknown:
-        console.print(f"[red]error:[/] unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(modules)}")
+        console.print(
+            f"[red]error:[/] unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(modules)}"
+        )
         return 2
     results: dict[str, object] = {}
     if RESULTS.exists():
@@ -72,7 +74,9 @@ def main(argv: list[str]) -> int:
     for k, v in results.items():
         if k == "machine":
             continue
-        table.add_row(k, f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v))
+        table.add_row(
+            k, f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
+        )
     console.print(table)
     if failed:
         console.print(f"[red]failed:[/] {', '.join(failed)}")

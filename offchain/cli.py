@@ -20,6 +20,8 @@ from offchain.errors import L2KitError
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("devnet", "offchain.devnet:app", "Run a local devnet: Anvil, contracts, storage."),
+    ("storage", "offchain.storage.cli:app", "Content-addressed blob store: serve, put, get."),
+    ("emeth", "offchain.emeth.cli:app", "EMETH compute marketplace: jobs, daemons, billing."),
 ]
 
 app = typer.Typer(
@@ -29,8 +31,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @app.command("compile")

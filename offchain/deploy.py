@@ -30,6 +30,7 @@ STEPS: list[tuple[str, str]] = [
     ("staking", "offchain.staking.deploy:deploy"),
     ("rollup", "offchain.rollup.deploy:deploy"),
     ("bridge", "offchain.bridge.deploy:deploy"),
+    ("emeth", "offchain.emeth.deploy:deploy"),
     ("governance", "offchain.governance.deploy:deploy"),
 ]
 

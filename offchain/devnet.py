@@ -142,7 +142,7 @@ def up(
     data_dir: Path = typer.Option(Path(".devnet"), "--data-dir"),
 ) -> None:
     """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
-    console = Console()
+    console = Console(soft_wrap=True)
     cfg = load_config()
     cfg.devnet.anvil_port = port
     cfg.devnet.storage_port = storage_port
@@ -154,15 +154,23 @@ def up(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    out = data_dir / "devnet.json"
+    out.unlink(missing_ok=True)  # never leave stale endpoints around
     with Devnet(cfg, log=console.print) as d:
         info = d.info()
-        out = data_dir / "devnet.json"
-        out.write_text(json.dumps(info, indent=2) + "\n")
-        console.print(f"[green]devnet up[/] in {d.timings['devnet_up_s']:.2f}s; details in {out}")
-        for k, v in info["contracts"].items():
-            console.print(f"  {k:<22} {v}")
-        console.print("press Ctrl-C to stop")
-        while not stop.wait(0.5):
-            pass
-        console.print("stopping devnet")
+        tmp = out.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        tmp.replace(out)  # atomic: readers never see a half-written file
+        try:
+            console.print(
+                f"[green]devnet up[/] in {d.timings['devnet_up_s']:.2f}s; details in {out}"
+            )
+            for k, v in info["contracts"].items():
+                console.print(f"  {k:<22} {v}")
+            console.print("press Ctrl-C to stop")
+            while not stop.wait(0.5):
+                pass
+            console.print("stopping devnet")
+        finally:
+            out.unlink(missing_ok=True)
     console.print("devnet stopped")

@@ -102,7 +102,7 @@ class Artifacts:
             try:
                 data = bytes.fromhex(hexstr)
             except ValueError:
-                return None, (), f"reverted: {data}"
+                return None, (), f"reverted: {hexstr}"
         if len(data) < 4:
             return None, (), "reverted without a reason"
         sel, body = data[:4], data[4:]

@@ -13,9 +13,7 @@ from offchain.chain.artifacts import Artifacts
 from offchain.errors import RpcError
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
-    from offchain.chain.tx import TxConfig, TxSender
+    from offchain.chain.tx import Signer, TxConfig, TxSender
 
 
 def connect(url: str, timeout_s: float = 10.0) -> Web3:
@@ -66,8 +64,14 @@ class Chain:
         art = self.artifacts.get(name)
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=art.abi)
 
-    def sender(self, account: LocalAccount, config: TxConfig | None = None) -> TxSender:
-        """A :class:`TxSender` that signs with ``account`` and owns its nonces."""
+    def sender(self, account: Signer, config: TxConfig | None = None) -> TxSender:
+        """A :class:`TxSender` that signs with ``account`` and owns its nonces.
+
+        Args:
+            account: a ``LocalAccount`` (e.g. ``dev_account(i)``) or any
+                :class:`~offchain.chain.tx.Signer`.
+            config: fee/timeout policy (default :class:`~offchain.chain.tx.TxConfig`).
+        """
         from offchain.chain.tx import TxConfig, TxSender
 
         return TxSender(self.w3, account, self.artifacts, config or TxConfig())

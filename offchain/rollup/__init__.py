@@ -1,1 +1,1 @@
-"""Rollup: L2 ledger (state, transactions, execution), and the rollup node."""
+"""The rollup: L2 ledger (state, transactions, execution), sequencer node, batcher, verifier and their L1 bindings."""

@@ -1,4 +1,4 @@
-"""Errors of the L2 ledger (docs/spec.md, "L2 ledger")."""
+"""Errors of the rollup: L2 ledger (docs/spec.md, "L2 ledger") and L1 bindings."""
 
 from __future__ import annotations
 
@@ -36,3 +36,7 @@ class StateProofError(L2KitError, ValueError):
 
 class StateError(L2KitError, RuntimeError):
     """The state cannot do what was asked (bad checkpoint, corrupt dump, full tree)."""
+
+
+class RollupL1Error(L2KitError, LookupError):
+    """A batch, event or data request the caller asked about does not exist on L1."""

@@ -18,7 +18,7 @@ from eth_utils import to_checksum_address
 from offchain.common.hashing import keccak
 
 from offchain.rollup.batch import BatchHeader, batch_digest
-from offchain.rollup.l1_errors import RollupL1Error
+from offchain.rollup.errors import RollupL1Error
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -134,7 +134,9 @@ class RollupL1:
         self.da: Contract | None = (
             chain.contract("DataAvailabilityChallenge", da_challenge) if da_challenge else None
         )
-        self.fp: Contract | None = chain.contract("FraudProver", fraud_prover) if fraud_prover else None
+        self.fp: Contract | None = (
+            chain.contract("FraudProver", fraud_prover) if fraud_prover else None
+        )
         self.sender = sender
         self.from_block = from_block
         self._chain_id = chain.chain_id
@@ -168,7 +170,9 @@ class RollupL1:
     # ---------------------------------------------------------------- helpers
     def _send(self, call: Any, value: int = 0) -> TxReceipt:
         if self.sender is None:
-            raise RollupL1Error("this RollupL1 has no sender", "use .with_sender(chain.sender(acct))")
+            raise RollupL1Error(
+                "this RollupL1 has no sender", "use .with_sender(chain.sender(acct))"
+            )
         return self.sender.send(call, value=value)  # type: ignore[return-value]
 
     def _need_da(self) -> Contract:
@@ -219,7 +223,9 @@ class RollupL1:
     def challenge_window_s(self) -> int:
         return int(self.sc.functions.challengeWindow().call())
 
-    def appended_batches(self, from_block: int | None = None, to_block: int | str = "latest") -> list[AppendedBatch]:
+    def appended_batches(
+        self, from_block: int | None = None, to_block: int | str = "latest"
+    ) -> list[AppendedBatch]:
         """Every ``BatchAppended`` event (StateCommitment.sol) in the block range, in order."""
         logs = self.sc.events.BatchAppended.get_logs(
             from_block=self.from_block if from_block is None else from_block, to_block=to_block
@@ -301,7 +307,9 @@ class RollupL1:
     def data_request(self, index: int) -> DataRequest:
         """The current request on ``index`` (status NONE if never requested)."""
         r = self._need_da().functions.requests(index).call()
-        return DataRequest(str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5]))
+        return DataRequest(
+            str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5])
+        )
 
     def provided_data(self, index: int) -> PostedBatchData:
         """The batch data a sequencer posted for ``index`` (read back from the provideData
@@ -311,7 +319,9 @@ class RollupL1:
             RollupL1Error: no data was provided for ``index``.
         """
         da = self._need_da()
-        logs = da.events.DataProvided.get_logs(from_block=self.from_block, argument_filters={"index": index})
+        logs = da.events.DataProvided.get_logs(
+            from_block=self.from_block, argument_filters={"index": index}
+        )
         if not logs:
             raise RollupL1Error(f"no data was provided on L1 for batch {index}")
         tx = self.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
