@@ -240,10 +240,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     ///         the bond goes back to the verifier.
     function cancelStaleRequest(uint256 index) external nonReentrant {
         Request storage r = _open(index);
-        bool current = index < stateCommitment.nextIndex()
-            && stateCommitment.batchStatus(index) != BatchStatus.Invalid
-            && stateCommitment.batchRecordHash(index) == r.headerHash;
-        if (current) revert DataAvailabilityChallengeNotStale(index);
+        if (stateCommitment.matchesHeader(index, r.headerHash)) revert DataAvailabilityChallengeNotStale(index);
         _cancel(index, r, r.verifier);
     }
 

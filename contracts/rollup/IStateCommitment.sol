@@ -32,8 +32,8 @@ interface IStateCommitment {
     /// @notice Timestamp at which batch `index` leaves its challenge window (0 if unknown).
     function finalizesAt(uint256 index) external view returns (uint256);
 
-    /// @notice Header hash stored at `index` (may be a superseded, invalid batch above nextIndex).
-    function batchRecordHash(uint256 index) external view returns (bytes32);
+    /// @notice True when `headerHash` is the hash of the valid batch stored at `index`.
+    function matchesHeader(uint256 index, bytes32 headerHash) external view returns (bool);
 
     /// @notice Indices with an open data-availability request.
     function openDataRequests() external view returns (uint256[] memory);
