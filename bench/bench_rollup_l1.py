@@ -228,14 +228,35 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
                 assert w.step.step == BATCH_TXS - 1, (name, w.step.step)
                 rc = l1.sc(dev_account(14)).prove_fraud(w)
                 out[f"fraud_proof_gas_{name}"] = _gas(rc)
-                worst = max(worst, _gas(rc))
+                if _gas(rc) > worst:
+                    worst = _gas(rc)
+                    out["fraud_proof_punish_gas"] = _punish_gas(l1, rc)
             finally:
                 b.batches.pop() if len(b.batches) > base + 1 else None
                 b.state = saved_state
                 l1.revert(inner)
         out["fraud_proof_gas"] = worst
+        # The proof itself, without SequencerSet.punish (LockingPool slash + kick + rotation).
+        out["fraud_proof_gas_excl_punish"] = worst - out["fraud_proof_punish_gas"]
     finally:
         l1.revert(snap)
+
+
+def _punish_gas(l1: _L1, rc: Any) -> int:
+    """gasUsed of the SequencerSet.punish call inside ``rc`` (exact, from a call trace)."""
+    h = rc["transactionHash"]
+    trace = l1.chain.rpc(
+        "debug_traceTransaction", h.to_0x_hex() if hasattr(h, "to_0x_hex") else h, {"tracer": "callTracer"}
+    )
+    seqset = l1.seqset.address.lower()
+    selector = "0x" + keccak(b"punish(address,uint256,address)")[:4].hex()
+
+    def walk(call: dict[str, Any]) -> int:
+        if call.get("to", "").lower() == seqset and call.get("input", "").startswith(selector):
+            return int(call["gasUsed"], 16)
+        return sum(walk(c) for c in call.get("calls", []) or [])
+
+    return walk(trace)
 
 
 def run() -> dict[str, int]:

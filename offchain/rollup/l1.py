@@ -338,9 +338,10 @@ class RollupL1:
 
     def data_request(self, index: int) -> DataRequest:
         """The current request on ``index`` (status NONE if never requested)."""
+        # (verifier, deadline, status, sequencer, bond, headerHash)
         r = self._need_da().functions.requests(index).call()
         return DataRequest(
-            str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5])
+            str(r[0]), str(r[3]), int(r[1]), int(r[4]), RequestStatus(int(r[2])), bytes(r[5])
         )
 
     def provided_data(self, index: int) -> PostedBatchData:
