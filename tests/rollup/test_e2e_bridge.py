@@ -44,7 +44,7 @@ def test_deposit_transfer_withdraw_finalize(rollup_env: RollupEnv) -> None:
     env.warp(WINDOW_S + 1)
     assert l1.is_finalized(header.index)
     before = env.chain.w3.eth.get_balance(bob.address)
-    wd = Withdrawal(bob.address, bob.address, ltx.ETH, 4 * 10**17, 0)
+    wd = Withdrawal(ltx.tx_hash(w), bob.address, ltx.ETH, 4 * 10**17)
     rcpt = env.bridge(dev_account(12)).finalize_withdrawal(
         header, proof["txIndex"], wd, [bytes.fromhex(p[2:]) for p in proof["proof"]]
     )
