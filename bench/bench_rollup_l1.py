@@ -123,12 +123,17 @@ def _withdrawal_figure(l1: _L1, out: dict[str, int]) -> None:
         items = [w.item() if i == 500 else keccak(b"%d" % i) for i in range(BATCH_TXS)]
         tree = merkle.MerkleTree(items)
         header = _rand_header(
-            l1.rl.next_index(), count, bytes(br.functions.depositHashAt(count).call()), withdrawal_root=tree.root
+            l1.rl.next_index(),
+            count,
+            bytes(br.functions.depositHashAt(count).call()),
+            withdrawal_root=tree.root,
         )
         l1.append(header)
         l1.warp(l1.rl.challenge_window_s() + 1)
         client = BridgeClient(l1.chain, br.address, l1.chain.sender(dev_account(11)))
-        out["finalize_withdrawal_gas"] = _gas(client.finalize_withdrawal(header, 500, w, tree.proof(500)))
+        out["finalize_withdrawal_gas"] = _gas(
+            client.finalize_withdrawal(header, 500, w, tree.proof(500))
+        )
     finally:
         l1.revert(snap)
 
@@ -143,7 +148,10 @@ def _da_figures(l1: _L1, out: dict[str, int]) -> None:
             [os.urandom(32) for _ in range(n)],
             [b"\x00" * 32] * n,
         )
-        leaves = [keccak(keccak(t) + bytes(12) + bytes.fromhex(f[2:])) for t, f in zip(data.tx_data, data.fee_recipients, strict=True)]
+        leaves = [
+            keccak(keccak(t) + bytes(12) + bytes.fromhex(f[2:]))
+            for t, f in zip(data.tx_data, data.fee_recipients, strict=True)
+        ]
         br = l1.dep.contract(l1.chain, "l1_bridge")
         count = int(br.functions.depositCount().call())
         header = _rand_header(
@@ -182,7 +190,10 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
             client.deposit_eth(who.address, 100 * E18)
         # The L2 consumes the whole queue in order: all but the last two deposits in the
         # first batch; the last one is the "skipped deposit" fault.
-        l2deps = [Deposit(d.deposit_id, d.sender, d.l2_recipient, d.token, d.amount) for d in client.deposits()]
+        l2deps = [
+            Deposit(d.deposit_id, d.sender, d.l2_recipient, d.token, d.amount)
+            for d in client.deposits()
+        ]
         base = l1.rl.next_index()
         domain = Domain(901, l1.dep.addresses["state_commitment"])
         b = BatchBuilder(
@@ -199,16 +210,60 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
         b.record(h, data, pre)
         # 999 honest transfers alice -> bob, then the disputed step 999.
         filler: list[Item] = [
-            (sign_transfer(alice, domain, bob.address, ETH, 1, 0, n), fee_to, True) for n in range(BATCH_TXS - 1)
+            (sign_transfer(alice, domain, bob.address, ETH, 1, 0, n), fee_to, True)
+            for n in range(BATCH_TXS - 1)
         ]
         nonce = BATCH_TXS - 1
         cases: dict[str, Callable[[], tuple[Item, dict[str, Any]]]] = {
-            "wrong_root": lambda: ((sign_transfer(alice, domain, carol.address, ETH, E18, 7, nonce), dev_account(31).address, True), {"forge_root": True}),
-            "bad_signature": lambda: ((sign_transfer(bob, domain, carol.address, ETH, E18, 7, 0).__class__(alice.address, carol.address, ETH, E18, 7, nonce, sign_transfer(bob, domain, carol.address, ETH, E18, 7, nonce).signature), fee_to, False), {}),
-            "wrong_nonce": lambda: ((sign_transfer(alice, domain, carol.address, ETH, E18, 7, nonce + 3), fee_to, False), {}),
-            "overdraft": lambda: ((sign_transfer(alice, domain, carol.address, ETH, 10**6 * E18, 7, nonce), fee_to, False), {}),
+            "wrong_root": lambda: (
+                (
+                    sign_transfer(alice, domain, carol.address, ETH, E18, 7, nonce),
+                    dev_account(31).address,
+                    True,
+                ),
+                {"forge_root": True},
+            ),
+            "bad_signature": lambda: (
+                (
+                    sign_transfer(bob, domain, carol.address, ETH, E18, 7, 0).__class__(
+                        alice.address,
+                        carol.address,
+                        ETH,
+                        E18,
+                        7,
+                        nonce,
+                        sign_transfer(bob, domain, carol.address, ETH, E18, 7, nonce).signature,
+                    ),
+                    fee_to,
+                    False,
+                ),
+                {},
+            ),
+            "wrong_nonce": lambda: (
+                (
+                    sign_transfer(alice, domain, carol.address, ETH, E18, 7, nonce + 3),
+                    fee_to,
+                    False,
+                ),
+                {},
+            ),
+            "overdraft": lambda: (
+                (
+                    sign_transfer(alice, domain, carol.address, ETH, 10**6 * E18, 7, nonce),
+                    fee_to,
+                    False,
+                ),
+                {},
+            ),
             "skipped_deposit": lambda: ((l2deps[-1], fee_to, False), {}),
-            "fake_withdrawal": lambda: ((sign_withdraw(alice, domain, carol.address, ETH, E18, 7, nonce), dev_account(31).address, True), {"forge_item": True}),
+            "fake_withdrawal": lambda: (
+                (
+                    sign_withdraw(alice, domain, carol.address, ETH, E18, 7, nonce),
+                    dev_account(31).address,
+                    True,
+                ),
+                {"forge_item": True},
+            ),
         }
         worst = 0
         for name, make in cases.items():
@@ -220,7 +275,9 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
                 if opts.get("forge_root"):
                     data = tampered(data, post_roots=[*data.post_roots[:-1], keccak(b"forged")])
                 if opts.get("forge_item"):
-                    data = tampered(data, withdrawal_items=[*data.withdrawal_items[:-1], keccak(b"fake")])
+                    data = tampered(
+                        data, withdrawal_items=[*data.withdrawal_items[:-1], keccak(b"fake")]
+                    )
                 h = b.header(data, index=base + 1)
                 l1.append(h)
                 b.record(h, data, pre)
@@ -246,7 +303,9 @@ def _punish_gas(l1: _L1, rc: Any) -> int:
     """gasUsed of the SequencerSet.punish call inside ``rc`` (exact, from a call trace)."""
     h = rc["transactionHash"]
     trace = l1.chain.rpc(
-        "debug_traceTransaction", h.to_0x_hex() if hasattr(h, "to_0x_hex") else h, {"tracer": "callTracer"}
+        "debug_traceTransaction",
+        h.to_0x_hex() if hasattr(h, "to_0x_hex") else h,
+        {"tracer": "callTracer"},
     )
     seqset = l1.seqset.address.lower()
     selector = "0x" + keccak(b"punish(address,uint256,address)")[:4].hex()

@@ -1,4 +1,4 @@
-"""Typed bindings to the rollup's L1 contracts: StateCommitment, DataAvailabilityChallenge, FraudProver.
+"""Typed bindings to the rollup's L1 contracts: StateCommitment, DA challenge, FraudProver.
 
 Every write goes through a :class:`~offchain.chain.tx.TxSender` (nonces, fee bumping, decoded
 custom errors as :class:`~offchain.errors.TxReverted`); every read returns Python types.
@@ -16,7 +16,6 @@ from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 
 from offchain.common.hashing import keccak
-
 from offchain.rollup.batch import ZERO32, BatchHeader, batch_digest
 from offchain.rollup.errors import RollupL1Error
 
@@ -151,7 +150,7 @@ class RollupL1:
     def from_deployment(
         cls, chain: Chain, deployment: Deployment, sender: TxSender | None = None
     ) -> RollupL1:
-        """Bind the addresses of a deployment (keys state_commitment, da_challenge, fraud_prover)."""
+        """Bind a deployment's addresses (state_commitment, da_challenge, fraud_prover)."""
         a = deployment.addresses
         return cls(
             chain,
@@ -277,7 +276,8 @@ class RollupL1:
         return logs[-1].header
 
     def _appended_at_index(self, index: int) -> list[AppendedBatch]:
-        # StateCommitment.sol: event BatchAppended(uint256 indexed index, bytes32 indexed headerHash, ...)
+        # StateCommitment.sol: event BatchAppended(uint256 indexed index, bytes32 indexed
+        # headerHash, address indexed sequencer, BatchHeader header)
         logs = self.sc.events.BatchAppended.get_logs(
             from_block=self.from_block, argument_filters={"index": index}
         )

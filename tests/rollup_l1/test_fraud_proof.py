@@ -76,7 +76,9 @@ def test_invalid_signature(env: Env) -> None:
     sim, _ = _setup(env)
     seq = env.current()
     forged = sign_transfer(BOB, sim.domain, CAROL.address, ETH, E18, 0, 0)
-    forged = type(forged)(ALICE.address, *list(forged.__dict__.values())[1:])  # claims Alice sent it
+    forged = type(forged)(
+        ALICE.address, *list(forged.__dict__.values())[1:]
+    )  # claims Alice sent it
     ok = sign_transfer(BOB, sim.domain, CAROL.address, ETH, E18, 0, 0)
     data, pre = sim.build([(ok, FEE, True), (forged, FEE, False)])
     sim.commit(data, pre)
@@ -142,7 +144,14 @@ def test_fake_withdrawal_never_pays(env: Env, expect_revert: Any) -> None:
     _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
     env.warp(WINDOW_S + 1)
     tree = merkle.MerkleTree(bad.withdrawal_items)
-    expect_revert("StateCommitmentUnknownBatch", env.bridge(CAROL).finalize_withdrawal, header, 0, fake, tree.proof(0))
+    expect_revert(
+        "StateCommitmentUnknownBatch",
+        env.bridge(CAROL).finalize_withdrawal,
+        header,
+        0,
+        fake,
+        tree.proof(0),
+    )
 
 
 def test_bad_summary(env: Env, expect_revert: Any) -> None:
@@ -182,11 +191,17 @@ def test_false_claim_and_bad_witness_revert(env: Env, expect_revert: Any) -> Non
     good = sim.witness(1, 1)
     from dataclasses import replace
 
-    expect_revert("StateCommitmentHeaderMismatch", v.prove_fraud, replace(good, header=replace(good.header, l2_blocks=9)))
+    expect_revert(
+        "StateCommitmentHeaderMismatch",
+        v.prove_fraud,
+        replace(good, header=replace(good.header, l2_blocks=9)),
+    )
     broken = replace(good, step=replace(good.step, post_state_root=keccak(b"x")))
     expect_revert("L2StateTransitionInvalidStepProof", v.prove_fraud, broken)
     w0 = sim.witness(1, 0)
-    expect_revert("FraudProverBadPrevious", v.prove_fraud, replace(w0, prev_final_state_root=keccak(b"y")))
+    expect_revert(
+        "FraudProverBadPrevious", v.prove_fraud, replace(w0, prev_final_state_root=keccak(b"y"))
+    )
     assert v.batch_status(1) == BatchStatus.PENDING
 
 

@@ -14,13 +14,13 @@ from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import ETH
 from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
+from offchain.common.hashing import keccak
 from offchain.config import L2KitConfig
 from offchain.deploy import Deployment, deploy_all
 from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.batch_builder import BatchBuilder, tampered
 from offchain.rollup.l1 import BatchStatus, PostedBatchData, RollupL1
 from offchain.rollup.tx import Deposit, Domain, sign_transfer
-from offchain.common.hashing import keccak
 
 E18 = 10**18
 VERIFIER = dev_account(13)
@@ -70,7 +70,14 @@ def _pool_totals(r: Real) -> tuple[int, int, int]:
     return p.totalSlashed().call(), p.totalSlashPaid().call(), p.totalSlashBurned().call()
 
 
-def _assert_punished(r: Real, seq: LocalAccount, beneficiary: str, slash: int, tok0: int, before: tuple[int, int, int]) -> None:
+def _assert_punished(
+    r: Real,
+    seq: LocalAccount,
+    beneficiary: str,
+    slash: int,
+    tok0: int,
+    before: tuple[int, int, int],
+) -> None:
     pool = r.c("locking_pool").functions
     info = pool.sequencer(seq.address).call()
     assert pool.statusOf(seq.address).call() == 3  # Kicked
@@ -85,9 +92,16 @@ def _assert_punished(r: Real, seq: LocalAccount, beneficiary: str, slash: int, t
 
 def _header(r: Real, index: int, **kw: Any) -> BatchHeader:
     fields: dict[str, Any] = dict(
-        index=index, first_block=index, l2_blocks=5, tx_count=3, deposit_count=0, deposit_hash=b"\0" * 32,
-        tx_root=keccak(b"t%d" % index), state_roots_root=keccak(b"s%d" % index),
-        final_state_root=keccak(b"f%d" % index), withdrawal_root=keccak(b"w%d" % index),
+        index=index,
+        first_block=index,
+        l2_blocks=5,
+        tx_count=3,
+        deposit_count=0,
+        deposit_hash=b"\0" * 32,
+        tx_root=keccak(b"t%d" % index),
+        state_roots_root=keccak(b"s%d" % index),
+        final_state_root=keccak(b"f%d" % index),
+        withdrawal_root=keccak(b"w%d" % index),
         data_hash=keccak(b"d%d" % index),
     )
     fields.update(kw)
@@ -126,11 +140,25 @@ def test_da_timeout_slashes_on_the_locking_pool(real: Real) -> None:
 
 def test_da_answer_with_real_set(real: Real) -> None:
     n = 4
-    data = PostedBatchData([b"tx%d" % i for i in range(n)], [ETH] * n, [keccak(b"r%d" % i) for i in range(n)], [b"\0" * 32] * n)
+    data = PostedBatchData(
+        [b"tx%d" % i for i in range(n)],
+        [ETH] * n,
+        [keccak(b"r%d" % i) for i in range(n)],
+        [b"\0" * 32] * n,
+    )
     from offchain.rollup.ledger import batch_roots
 
     roots = batch_roots(data.tx_data, data.post_roots, data.withdrawal_items, data.fee_recipients)
-    h = _header(real, 0, tx_count=n, tx_root=roots.mttbr, state_roots_root=roots.mtsr, final_state_root=data.post_roots[-1], withdrawal_root=roots.withdrawal_root, data_hash=data.data_hash)
+    h = _header(
+        real,
+        0,
+        tx_count=n,
+        tx_root=roots.mttbr,
+        state_roots_root=roots.mtsr,
+        final_state_root=data.post_roots[-1],
+        withdrawal_root=roots.withdrawal_root,
+        data_hash=data.data_hash,
+    )
     seq = real.current()
     real.append(h)
     v = real.l1(VERIFIER)
@@ -144,13 +172,17 @@ def test_fraud_proof_slashes_on_the_locking_pool(real: Real) -> None:
     p = real.config.rollup.effective(real.chain.chain_id)
     alice, bob = dev_account(10), dev_account(11)
     bridge = real.c("l1_bridge")
-    d = BridgeClient(real.chain, bridge.address, real.chain.sender(alice)).deposit_eth(alice.address, 5 * E18)
+    d = BridgeClient(real.chain, bridge.address, real.chain.sender(alice)).deposit_eth(
+        alice.address, 5 * E18
+    )
     b = BatchBuilder(
         Domain(p.l2_chain_id, real.dep.addresses["state_commitment"]),
         lambda i: bytes(bridge.functions.depositHash(i).call()),
         lambda n: bytes(bridge.functions.depositHashAt(n).call()),
     )
-    data, pre = b.build([(Deposit(d.deposit_id, d.sender, d.l2_recipient, ETH, d.amount), ETH, True)])
+    data, pre = b.build(
+        [(Deposit(d.deposit_id, d.sender, d.l2_recipient, ETH, d.amount), ETH, True)]
+    )
     h0 = b.header(data)
     real.append(h0)
     b.record(h0, data, pre)
