@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from web3.logs import DISCARD
+
 from offchain.bridge.types import ETH
 from offchain.bridge.types import Withdrawal as L1Withdrawal
 from offchain.chain.accounts import dev_account
@@ -49,7 +51,7 @@ def _assert_fraud_outcome(env: Env, sim: L2Sim, index: int, seq: Any, bal0: int,
     spent = rcpt["gasUsed"] * rcpt["effectiveGasPrice"]
     assert env.chain.w3.eth.get_balance(CHALLENGER.address) == bal0 - spent + SLASH // 2
     fp = env.contract("FraudProver", "fraud_prover")
-    ev = fp.events.FraudProven().process_receipt(rcpt)[0]["args"]
+    ev = fp.events.FraudProven().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert ev["index"] == index and ev["sequencer"] == seq.address and ev["reward"] == SLASH // 2
 
 
