@@ -22,6 +22,8 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("devnet", "offchain.devnet:app", "Run a local devnet: Anvil, contracts, storage."),
     ("storage", "offchain.storage.cli:app", "Content-addressed blob store: serve, put, get."),
     ("emeth", "offchain.emeth.cli:app", "EMETH compute marketplace: jobs, daemons, billing."),
+    ("sequencer", "offchain.staking.cli:app", "Sequencer stake: lock, unlock, claim, status, run."),
+    ("governance", "offchain.governance.cli:app", "Propose, vote, queue, execute, status."),
 ]
 
 app = typer.Typer(
