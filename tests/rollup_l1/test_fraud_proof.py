@@ -16,6 +16,7 @@ from offchain.common.hashing import keccak
 from offchain.rollup.fraud import build_summary_witness
 from offchain.rollup.l1 import BatchStatus
 from offchain.rollup.tx import Deposit, sign_transfer, sign_withdraw
+from offchain.rollup.tx import tx_hash as ltx_hash
 from tests.rollup_l1.conftest import SLASH, STAKE, WINDOW_S, Env
 from tests.rollup_l1.l2sim import L2Sim, tampered
 
@@ -216,3 +217,35 @@ def test_claim_after_window_reverts(env: Env, expect_revert: Any) -> None:
     env.warp(WINDOW_S + 1)
     expect_revert("FraudProverWindowClosed", env.sc(CHALLENGER).prove_fraud, witness)
     assert env.sc(CHALLENGER).batch_status(1) == BatchStatus.FINALIZED
+
+
+def test_finalized_withdrawal_cannot_be_undone(env: Env, expect_revert: Any) -> None:
+    """Once the window passed and the withdrawal is paid, no challenge can reach the batch."""
+    sim, _ = _setup(env)
+    w = sign_withdraw(ALICE, sim.domain, CAROL.address, ETH, E18, 0, 0)
+    data, pre = sim.build([(w, FEE, True)])
+    # a faulty sequencer also forged the post-state root: fraud, but nobody proved it in time
+    header = sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
+    witness = sim.witness(1)
+    env.warp(WINDOW_S + 1)
+    item = L1Withdrawal(ltx_hash(w), CAROL.address, ETH, E18)
+    assert item.item() == data.withdrawal_items[0]
+    tree = merkle.MerkleTree(data.withdrawal_items)
+    carol0 = env.chain.w3.eth.get_balance(CAROL.address)
+    rcpt = env.bridge(BOB).finalize_withdrawal(header, 0, item, tree.proof(0))
+    assert env.chain.w3.eth.get_balance(CAROL.address) - carol0 == E18
+    v = env.sc(CHALLENGER)
+    expect_revert("FraudProverWindowClosed", v.prove_fraud, witness)
+    expect_revert("DataAvailabilityChallengeWindowClosed", v.request_data, header)
+    s = env.chain.sender(env.owner)
+    s.send(v.sc.functions.setChallenger(env.owner.address, True))
+    expect_revert("StateCommitmentBatchFinalized", s.send, v.sc.functions.invalidateFrom(1))
+    expect_revert(
+        "L1BridgeAlreadyFinalized",
+        env.bridge(BOB).finalize_withdrawal,
+        header,
+        0,
+        item,
+        tree.proof(0),
+    )
+    assert v.batch_status(1) == BatchStatus.FINALIZED and rcpt["status"] == 1
