@@ -38,10 +38,12 @@ interface IStateCommitment {
     /// @notice Indices with an open data-availability request.
     function openDataRequests() external view returns (uint256[] memory);
 
-    /// @notice Marks batch `index` and every later one invalid (challenge contracts only).
+    /// @notice Marks batch `index` and every later one invalid (challenge contracts only), and
+    ///         closes the data requests open on them.
     function invalidateFrom(uint256 index) external;
 
     /// @notice Opens (`open` = true) or closes a data-availability request on batch `index`
     ///         (challenge contracts only). While open, that batch and later ones cannot finalize.
+    ///         Closing is idempotent: invalidating a batch already closes requests on it.
     function setDataRequest(uint256 index, bool open) external;
 }

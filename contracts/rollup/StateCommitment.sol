@@ -87,7 +87,7 @@ contract StateCommitment is IStateCommitment, Ownable {
     error StateCommitmentNotChallenger(address caller);
     /// @notice The bridge is not set yet, or is being set twice.
     error StateCommitmentBridge(address current);
-    /// @notice The data request state of `index` is already `open`.
+    /// @notice A data request on `index` is already open.
     error StateCommitmentDataRequestState(uint256 index, bool open);
     /// @notice The window must be positive.
     error StateCommitmentBadWindow(uint256 seconds_);
@@ -197,6 +197,17 @@ contract StateCommitment is IStateCommitment, Ownable {
         head.lastSequencer = runs == 0 ? address(0) : _runs[runs - 1].sequencer;
         head.nextIndex = uint48(index);
         _head = head;
+        // Data requests on invalidated batches no longer hold anything (§11.16).
+        uint256 i = 0;
+        while (i < _openRequests.length) {
+            if (_openRequests[i] >= index) {
+                emit DataRequestStateChanged(_openRequests[i], false);
+                _openRequests[i] = _openRequests[_openRequests.length - 1];
+                _openRequests.pop();
+            } else {
+                i++;
+            }
+        }
         emit BatchesInvalidated(index, last - 1, msg.sender);
     }
 
@@ -212,7 +223,8 @@ contract StateCommitment is IStateCommitment, Ownable {
                 break;
             }
         }
-        if (open == (at < n)) revert StateCommitmentDataRequestState(index, open);
+        if (open && at < n) revert StateCommitmentDataRequestState(index, open);
+        if (!open && at == n) return; // already closed (its batch was invalidated)
         if (open) {
             _openRequests.push(index);
         } else {
