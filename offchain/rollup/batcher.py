@@ -299,7 +299,7 @@ class Batcher:
             if self.fault is not None and not self.fault.answers_data_request():
                 log.warning("fault_withholding_data", index=idx)
                 continue
-            self.l1.provide_data(header, decode_batch_data(blob).tx_data)
+            self.l1.provide_data(header, decode_batch_data(blob))
             log.info("data_provided_on_l1", index=idx, txs=header.tx_count)
             answered.append(int(idx))
         return answered

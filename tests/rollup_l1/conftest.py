@@ -18,13 +18,15 @@ from offchain.chain.tx import TxSender
 from offchain.common.hashing import keccak
 from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.l1 import RollupL1
+from offchain.rollup.state import State
 
 WINDOW_S = 100
 DA_WINDOW_S = 30
 DA_FEE = 10**16
 STAKE = 10 * 10**18
 SLASH = 4 * 10**18
-GENESIS = keccak(b"genesis")
+GENESIS = State().root  # the ledger's genesis state root
+L2_CHAIN_ID = 901
 
 
 @dataclass
@@ -112,6 +114,9 @@ def deploy_env(chain: Chain) -> Env:
     )
     s.send(sc.functions.setChallenger(da.address, True))
     s.send(seqset.functions.authorise(da.address))
+    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, L2_CHAIN_ID, SLASH)
+    s.send(sc.functions.setChallenger(fp.address, True))
+    s.send(seqset.functions.authorise(fp.address))
     token = s.deploy("TestToken", "Test Token", "TT")
     fee_token = s.deploy("FeeOnTransferToken")
     addresses = {
@@ -119,6 +124,7 @@ def deploy_env(chain: Chain) -> Env:
         "state_commitment": sc.address,
         "l1_bridge": bridge.address,
         "da_challenge": da.address,
+        "fraud_prover": fp.address,
         "test_token": token.address,
         "fee_token": fee_token.address,
     }
@@ -146,7 +152,7 @@ def expect_revert() -> Callable[..., Any]:
 
 @pytest.fixture
 def expect_call_revert(chain: Chain) -> Callable[..., Any]:
-    """``expect_call_revert("ErrorName", contract.functions.f(...))``: an eth_call reverts with it."""
+    """``expect_call_revert("ErrorName", c.functions.f(...))``: an eth_call reverts with it."""
     from web3.exceptions import ContractCustomError
 
     def check(name: str, call: Any) -> tuple[Any, ...]:
