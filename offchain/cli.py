@@ -21,6 +21,7 @@ from offchain.errors import L2KitError
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("devnet", "offchain.devnet:app", "Run a local devnet: Anvil, contracts, storage."),
     ("storage", "offchain.storage.cli:app", "Content-addressed blob store: serve, put, get."),
+    ("emeth", "offchain.emeth.cli:app", "EMETH compute marketplace: jobs, daemons, billing."),
 ]
 
 app = typer.Typer(

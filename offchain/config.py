@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from offchain.emeth.config import EmethParams
 from offchain.errors import ConfigError
 from offchain.governance.config import GovernanceParams
 from offchain.staking.config import StakingParams
@@ -47,6 +48,7 @@ class L2KitConfig:
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
     staking: StakingParams = field(default_factory=StakingParams)
     governance: GovernanceParams = field(default_factory=GovernanceParams)
+    emeth: EmethParams = field(default_factory=EmethParams)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

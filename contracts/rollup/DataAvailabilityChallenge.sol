@@ -170,14 +170,14 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         if (msg.value != requestFee) revert DataAvailabilityChallengeBadFee(msg.value, requestFee);
         uint256 index = header.index;
         bytes32 headerHash = stateCommitment.checkHeader(header);
-        if (
-            stateCommitment.batchStatus(index) != BatchStatus.Pending
-                || block.timestamp >= stateCommitment.finalizesAt(index)
-        ) revert DataAvailabilityChallengeWindowClosed(index);
         Request storage r = requests[index];
         if (r.status == RequestStatus.Open || (r.status == RequestStatus.Answered && r.headerHash == headerHash)) {
             revert DataAvailabilityChallengeAlreadyRequested(index, r.status);
         }
+        if (
+            stateCommitment.batchStatus(index) != BatchStatus.Pending
+                || block.timestamp >= stateCommitment.finalizesAt(index)
+        ) revert DataAvailabilityChallengeWindowClosed(index);
         address sequencer = stateCommitment.batchSequencer(index);
         uint256 deadline = block.timestamp + dataWindow;
         requests[index] = Request({

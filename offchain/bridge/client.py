@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from web3.logs import DISCARD
+
 from offchain.bridge.types import ETH, Deposit, Withdrawal
 from offchain.errors import ConfigError
 
@@ -62,7 +64,7 @@ class BridgeClient:
 
     def _deposit_from(self, rcpt: TxReceipt) -> Deposit:
         # L1Bridge.sol: event DepositQueued(uint256 indexed depositId, ...)
-        evs = self.bridge.events.DepositQueued().process_receipt(rcpt)
+        evs = self.bridge.events.DepositQueued().process_receipt(rcpt, errors=DISCARD)
         return self._deposit(evs[0])
 
     @staticmethod

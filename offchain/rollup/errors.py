@@ -1,4 +1,4 @@
-"""Errors of the L2 ledger (docs/spec.md, "L2 ledger") and of the rollup's L1 bindings."""
+"""Errors of the rollup: L2 ledger (docs/spec.md, "L2 ledger") and L1 bindings."""
 
 from __future__ import annotations
 

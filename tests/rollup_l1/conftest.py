@@ -52,7 +52,9 @@ class Env:
 
     def sign(self, header: BatchHeader, who: list[LocalAccount] | None = None) -> list[bytes]:
         digest = self.sc(self.owner).digest(header)
-        who = who if who is not None else self.signers[:3]
+        if who is None:
+            active = self.contract("TestSequencerSet", "sequencer_set").functions.activeSigners().call()
+            who = [a for a in self.signers if a.address in active]
         return order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in who])
 
     def header(self, index: int, **kw: Any) -> BatchHeader:
@@ -122,5 +124,21 @@ def expect_revert() -> Callable[..., Any]:
             fn(*args, **kw)
         assert ei.value.error_name == name, str(ei.value)
         return ei.value
+
+    return check
+
+
+@pytest.fixture
+def expect_call_revert(chain: Chain) -> Callable[..., Any]:
+    """``expect_call_revert("ErrorName", contract.functions.f(...))``: an eth_call reverts with it."""
+    from web3.exceptions import ContractCustomError
+
+    def check(name: str, call: Any) -> tuple[Any, ...]:
+        with pytest.raises(ContractCustomError) as ei:
+            call.call()
+        data = ei.value.data if isinstance(ei.value.data, str) else str(ei.value.args[0])
+        got, args, _ = chain.artifacts.decode_error(data)
+        assert got == name, f"{got} != {name}"
+        return args
 
     return check
