@@ -299,13 +299,7 @@ class Batcher:
             if self.fault is not None and not self.fault.answers_data_request():
                 log.warning("fault_withholding_data", index=idx)
                 continue
-            d = decode_batch_data(blob)
-            assert self.l1.sender is not None
-            self.l1.sender.send(
-                self.l1.da.functions.provideData(
-                    header.as_tuple(), d.tx_data, d.fee_recipients, d.post_roots, d.withdrawal_items
-                )
-            )
+            self.l1.provide_data(header, decode_batch_data(blob))
             log.info("data_provided_on_l1", index=idx, txs=header.tx_count)
             answered.append(int(idx))
         return answered

@@ -6,11 +6,16 @@ custom errors as :class:`~offchain.errors.TxReverted`); every read returns Pytho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import to_checksum_address
+
+from offchain.common.hashing import keccak
 
 from offchain.rollup.batch import BatchHeader, batch_digest
 from offchain.rollup.errors import RollupL1Error
@@ -23,6 +28,42 @@ if TYPE_CHECKING:
     from offchain.chain.tx import TxSender
     from offchain.deploy import Deployment
     from offchain.rollup.fraud import FraudWitness
+
+
+class BatchDataLike(Protocol):
+    """The batch data blob's four arrays (offchain.rollup.ledger.BatchData has them)."""
+
+    @property
+    def tx_data(self) -> Sequence[bytes]: ...
+    @property
+    def fee_recipients(self) -> Sequence[str]: ...
+    @property
+    def post_roots(self) -> Sequence[bytes]: ...
+    @property
+    def withdrawal_items(self) -> Sequence[bytes]: ...
+
+
+@dataclass(frozen=True)
+class PostedBatchData:
+    """Batch data as posted on L1 in a DA answer (same fields as ledger.BatchData).
+
+    ``encode()`` is the blob: ``abi.encode(bytes[], address[], bytes32[], bytes32[])``.
+    """
+
+    tx_data: list[bytes]
+    fee_recipients: list[str]
+    post_roots: list[bytes]
+    withdrawal_items: list[bytes]
+
+    def encode(self) -> bytes:
+        return abi_encode(
+            ["bytes[]", "address[]", "bytes32[]", "bytes32[]"],
+            [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
+        )
+
+    def data_hash(self) -> bytes:
+        """keccak256 of the blob (the header's ``data_hash``)."""
+        return keccak(self.encode())
 
 
 class BatchStatus(IntEnum):
@@ -235,9 +276,20 @@ class RollupL1:
         fee = self.da_fee_wei() if fee_wei is None else fee_wei
         return self._send(da.functions.requestData(header.as_tuple()), value=fee)
 
-    def provide_data(self, header: BatchHeader, txs: list[bytes]) -> TxReceipt:
-        """DataAvailabilityChallenge.provideData: the batch's encoded transactions as calldata."""
-        return self._send(self._need_da().functions.provideData(header.as_tuple(), txs))
+    def provide_data(self, header: BatchHeader, data: BatchDataLike) -> TxReceipt:
+        """DataAvailabilityChallenge.provideData: post the batch data (the four arrays of the
+        blob: ``tx_data``, ``fee_recipients``, ``post_roots``, ``withdrawal_items``) as calldata.
+        A mismatch is not a revert: it punishes the caller (the batch's sequencer).
+        """
+        return self._send(
+            self._need_da().functions.provideData(
+                header.as_tuple(),
+                list(data.tx_data),
+                list(data.fee_recipients),
+                list(data.post_roots),
+                list(data.withdrawal_items),
+            )
+        )
 
     def resolve_timeout(self, index: int) -> TxReceipt:
         """DataAvailabilityChallenge.resolveTimeout after the request's deadline."""
@@ -247,9 +299,10 @@ class RollupL1:
         """DataAvailabilityChallenge.cancelStaleRequest (batch invalidated by other means)."""
         return self._send(self._need_da().functions.cancelStaleRequest(index))
 
-    def ban_verifier(self, verifier: str, compensated: str) -> TxReceipt:
-        """DataAvailabilityChallenge.banVerifier (owner = governance)."""
-        return self._send(self._need_da().functions.banVerifier(verifier, compensated))
+    def ban_verifier(self, verifier: str) -> TxReceipt:
+        """DataAvailabilityChallenge.banVerifier (owner = governance): open requests' bonds go
+        to the requested batches' sequencers."""
+        return self._send(self._need_da().functions.banVerifier(verifier))
 
     def data_request(self, index: int) -> DataRequest:
         """The current request on ``index`` (status NONE if never requested)."""
@@ -258,8 +311,8 @@ class RollupL1:
             str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5])
         )
 
-    def provided_data(self, index: int) -> list[bytes]:
-        """The transactions a sequencer posted for ``index`` (read back from the provideData
+    def provided_data(self, index: int) -> PostedBatchData:
+        """The batch data a sequencer posted for ``index`` (read back from the provideData
         calldata, located by the ``DataProvided`` event of DataAvailabilityChallenge.sol).
 
         Raises:
@@ -273,8 +326,15 @@ class RollupL1:
             raise RollupL1Error(f"no data was provided on L1 for batch {index}")
         tx = self.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
         data = bytes(tx["input"])
-        _, txs = abi_decode([_HEADER_T, "bytes[]"], data[4:])
-        return [bytes(t) for t in txs]
+        _, txs, fees, roots, items = abi_decode(
+            [_HEADER_T, "bytes[]", "address[]", "bytes32[]", "bytes32[]"], data[4:]
+        )
+        return PostedBatchData(
+            [bytes(t) for t in txs],
+            [to_checksum_address(f) for f in fees],
+            [bytes(r) for r in roots],
+            [bytes(w) for w in items],
+        )
 
     # -------------------------------------------------------------- fraud
     def prove_fraud(self, witness: FraudWitness) -> TxReceipt:

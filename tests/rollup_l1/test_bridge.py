@@ -9,6 +9,7 @@ from typing import Any
 from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
+from offchain.common.hashing import keccak
 from offchain.rollup.batch import BatchHeader
 from tests.rollup_l1.conftest import WINDOW_S, Env
 
@@ -74,14 +75,14 @@ def test_fee_on_transfer_token_refused(env: Env, expect_revert: Any) -> None:
 def test_finalize_withdrawal_eth(env: Env, expect_revert: Any) -> None:
     br_alice = env.bridge(ALICE)
     br_alice.deposit_eth(ALICE.address, 5 * 10**18)
-    w = Withdrawal(ALICE.address, BOB.address, ETH, 2 * 10**18, 7)
+    w = Withdrawal(keccak(b"wtx7"), BOB.address, ETH, 2 * 10**18)
     header, tree = _withdrawal_batch(env, 0, {3: w})
     proof = tree.proof(3)
     br = env.bridge(dev_account(12))  # anyone may relay
     expect_revert("L1BridgeBatchNotFinalized", br.finalize_withdrawal, header, 3, w, proof)
     env.warp(WINDOW_S + 1)
     expect_revert("L1BridgeBadProof", br.finalize_withdrawal, header, 2, w, tree.proof(2))
-    bad_amount = Withdrawal(ALICE.address, BOB.address, ETH, 3 * 10**18, 7)
+    bad_amount = Withdrawal(keccak(b"wtx7"), BOB.address, ETH, 3 * 10**18)
     expect_revert("L1BridgeBadProof", br.finalize_withdrawal, header, 3, bad_amount, proof)
     fake_header = env.header(0, tx_count=6, withdrawal_root=merkle.root([bad_amount.item()]))
     expect_revert("StateCommitmentHeaderMismatch", br.finalize_withdrawal, fake_header, 0, bad_amount, [])
@@ -102,8 +103,8 @@ def test_finalize_withdrawal_erc20_and_locked_guard(env: Env, expect_revert: Any
     s = env.chain.sender(ALICE)
     s.send(token.functions.mint(ALICE.address, 1000))
     env.bridge(ALICE).deposit_erc20(token.address, ALICE.address, 500)
-    w = Withdrawal(ALICE.address, BOB.address, token.address, 200, 1)
-    too_much = Withdrawal(ALICE.address, BOB.address, token.address, 501, 2)
+    w = Withdrawal(keccak(b"wtx1"), BOB.address, token.address, 200)
+    too_much = Withdrawal(keccak(b"wtx2"), BOB.address, token.address, 501)
     header, tree = _withdrawal_batch(env, 0, {0: w, 5: too_much})
     env.warp(WINDOW_S + 1)
     br = env.bridge(BOB)
@@ -115,7 +116,7 @@ def test_finalize_withdrawal_erc20_and_locked_guard(env: Env, expect_revert: Any
 
 def test_withdrawal_in_invalidated_batch_never_finalizes(env: Env, expect_revert: Any) -> None:
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    w = Withdrawal(ALICE.address, BOB.address, ETH, 10**18, 0)
+    w = Withdrawal(keccak(b"wtx0"), BOB.address, ETH, 10**18)
     header, tree = _withdrawal_batch(env, 0, {1: w})
     s = env.chain.sender(env.owner)
     sc = env.sc(env.owner).sc
@@ -136,8 +137,8 @@ def test_reentrancy_blocked(env: Env) -> None:
     env.bridge(ALICE).deposit_eth(ALICE.address, 4 * 10**18)
     s = env.chain.sender(env.owner)
     attacker = s.deploy("ReentrantRecipient")
-    w = Withdrawal(ALICE.address, attacker.address, ETH, 10**18, 0)
-    w2 = Withdrawal(ALICE.address, attacker.address, ETH, 10**18, 1)
+    w = Withdrawal(keccak(b"wtx0"), attacker.address, ETH, 10**18)
+    w2 = Withdrawal(keccak(b"wtx1"), attacker.address, ETH, 10**18)
     header, tree = _withdrawal_batch(env, 0, {0: w, 1: w2})
     env.warp(WINDOW_S + 1)
     br = env.bridge(BOB)
