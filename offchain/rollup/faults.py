@@ -73,10 +73,12 @@ class Fault:
         """The (header, blob, publish?) to submit instead of the honest ones."""
         if not self.active:
             return built.header, built.data, True
+        data = decode_batch_data(built.data)
+        if self.mode == "forge" and not any(t[0] != ltx.KIND_DEPOSIT for t in data.tx_data):
+            return built.header, built.data, True  # nothing to imitate yet: wait for a user tx
         self.fired += 1
         self._collude_next = True
         h = built.header
-        data = decode_batch_data(built.data)
         if self.mode == "wrong_mttbr":
             bad = _replace(h, tx_root=keccak(b"not the MTTBR" + h.tx_root))
             out = (bad, built.data, True)
@@ -106,24 +108,17 @@ class Fault:
 
     def _forged(self, batcher: Batcher, data: BatchData) -> BatchData:
         """Insert a transfer "from" a funded account that the owner never signed."""
-        victim = next(
-            (ltx.decode_tx(t).sender for t in data.tx_data if t[0] in (ltx.KIND_TRANSFER, ltx.KIND_WITHDRAW)),
-            None,
-        )
-        if victim is None:
-            raise BatchError("forge fault needs a batch with a user transaction to imitate")
+        victim = next(ltx.decode_tx(t).sender for t in data.tx_data if t[0] != ltx.KIND_DEPOSIT)
         domain = batcher.node.executor.domain
         thief = ltx.address_of_key(self.forge_key)
         t = ltx.sign_transfer(self.forge_key, domain, thief, ltx.ETH, 1, 0, 0)
         forged = ltx.Transfer(victim, t.to, t.token, t.amount, t.fee, t.nonce, t.signature)
-        k = len(data)
-        pre = data.post_roots[-1]
         return BatchData(
             [*data.tx_data, ltx.encode_tx(forged)],
             [*data.fee_recipients, ltx.to_checksum(batcher.node.address)],
-            [*data.post_roots, keccak(b"forged" + pre)],
+            [*data.post_roots, keccak(b"forged" + data.post_roots[-1])],
             [*data.withdrawal_items, b"\x00" * 32],
-        ) if k else data
+        )
 
     def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> list[bytes]:
         """Signatures from the colluding keys (honest peers would refuse)."""

@@ -334,8 +334,12 @@ class SequencerNode:
         """A block may replace our block at its height only when the current sequencer signed
         it, it builds on our parent and that height is not covered by a valid L1 batch."""
         signer = recover(h, block.signature)
-        if signer is None or signer != block.header.producer or signer != self.current.get():
+        if signer is None or signer != block.header.producer:
             return False
+        if signer != self.current.get():
+            self.current.invalidate()  # a rotation may be newer than our cached answer
+            if signer != self.current.get():
+                return False
         if block.number - 1 < self.l1_floor:
             return False
         parent = self.store.block(block.number - 1) if block.number > 1 else None
@@ -420,7 +424,9 @@ class SequencerNode:
             self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
             self._replay()
             again = 0
+            self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():
+                self._include_deposits()  # deposits first, in order, as they were
                 for raw in later:
                     if self.executor.is_deposit(raw):
                         continue
