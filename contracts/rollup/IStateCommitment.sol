@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {BatchHeader, BatchStatus} from "./BatchHeader.sol";
+import {IDepositQueue} from "../bridge/IDepositQueue.sol";
 
 /// @title IStateCommitment
 /// @notice What the bridge and the challenge contracts need from StateCommitment.
@@ -21,6 +22,9 @@ interface IStateCommitment {
 
     /// @notice Number of batches in the valid chain (the index the next batch must carry).
     function nextIndex() external view returns (uint256);
+
+    /// @notice The bridge whose deposit queue the batches consume.
+    function bridge() external view returns (IDepositQueue);
 
     /// @notice State root before batch 0.
     function genesisStateRoot() external view returns (bytes32);

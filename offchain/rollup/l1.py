@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from offchain.chain.client import Chain
     from offchain.chain.tx import TxSender
     from offchain.deploy import Deployment
-    from offchain.rollup.fraud import FraudWitness
+    from offchain.rollup.fraud import FraudWitness, SummaryWitness
 
 
 class BatchDataLike(Protocol):
@@ -61,6 +61,7 @@ class PostedBatchData:
             [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
         )
 
+    @property
     def data_hash(self) -> bytes:
         """keccak256 of the blob (the header's ``data_hash``)."""
         return keccak(self.encode())
@@ -347,6 +348,17 @@ class RollupL1:
         if self.fp is None:
             raise RollupL1Error("no FraudProver address given")
         return self._send(self.fp.functions.proveFraud(*witness.as_args()))
+
+    def prove_bad_summary(self, witness: SummaryWitness) -> TxReceipt:
+        """FraudProver.proveBadSummary: the header's final root or deposit count is not its
+        last MTSR leaf's.
+
+        Raises:
+            TxReverted: ``FraudProverNoFraud`` when the summary is right.
+        """
+        if self.fp is None:
+            raise RollupL1Error("no FraudProver address given")
+        return self._send(self.fp.functions.proveBadSummary(*witness.as_args()))
 
 
 _HEADER_T = "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"

@@ -18,13 +18,15 @@ from offchain.chain.tx import TxSender
 from offchain.common.hashing import keccak
 from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.l1 import RollupL1
+from offchain.rollup.state import State
 
 WINDOW_S = 100
 DA_WINDOW_S = 30
 DA_FEE = 10**16
 STAKE = 10 * 10**18
 SLASH = 4 * 10**18
-GENESIS = keccak(b"genesis")
+GENESIS = State().root  # the ledger's genesis state root
+L2_CHAIN_ID = 901
 
 
 @dataclass
@@ -96,6 +98,9 @@ def deploy_env(chain: Chain) -> Env:
     da = s.deploy("DataAvailabilityChallenge", owner.address, sc.address, seqset.address, DA_WINDOW_S, DA_FEE, SLASH)
     s.send(sc.functions.setChallenger(da.address, True))
     s.send(seqset.functions.authorise(da.address))
+    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, L2_CHAIN_ID, SLASH)
+    s.send(sc.functions.setChallenger(fp.address, True))
+    s.send(seqset.functions.authorise(fp.address))
     token = s.deploy("TestToken", "Test Token", "TT")
     fee_token = s.deploy("FeeOnTransferToken")
     addresses = {
@@ -103,6 +108,7 @@ def deploy_env(chain: Chain) -> Env:
         "state_commitment": sc.address,
         "l1_bridge": bridge.address,
         "da_challenge": da.address,
+        "fraud_prover": fp.address,
         "test_token": token.address,
         "fee_token": fee_token.address,
     }

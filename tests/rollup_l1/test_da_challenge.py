@@ -41,7 +41,7 @@ def _batch(env: Env, index: int, data: PostedBatchData, **kw: Any) -> BatchHeade
         state_roots_root=merkle.root(data.post_roots),
         final_state_root=data.post_roots[-1],
         withdrawal_root=merkle.root(data.withdrawal_items),
-        data_hash=data.data_hash(),
+        data_hash=data.data_hash,
     )
     fields.update(kw)
     h = env.header(index, **fields)
