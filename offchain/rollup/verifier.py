@@ -43,7 +43,7 @@ from offchain.rollup import tx as ltx
 from offchain.rollup.batch import BatchHeader
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.l1 import RequestStatus, RollupL1
-from offchain.rollup.ledger import BatchData, Ledger, build_fraud_proof, decode_batch_data, find_fraud
+from offchain.rollup.ledger import BatchData, Ledger, decode_batch_data, find_fraud
 from offchain.rollup.node_config import VerifierConfig
 from offchain.rollup.state import State
 
@@ -198,14 +198,14 @@ class Verifier:
 
     # ------------------------------------------------------------- L1 reads
     def _deposit_item(self, deposit_id: int) -> bytes:
-        """The bridge's deposit item for ``deposit_id`` (from DepositQueued, L1Bridge.sol)."""
-        if deposit_id not in self._deposit_items:
+        """The bridge's deposit hash for ``deposit_id`` (``L1Bridge.depositHash``)."""
+        item = self._deposit_items.get(deposit_id)
+        if item is None:
             bridge = self.contracts.bridge_contract()
-            for lg in bridge.events.DepositQueued().get_logs(from_block=self.contracts.from_block):
-                a = lg["args"]
-                dep = ltx.Deposit(int(a["depositId"]), a["sender"], a["l2Recipient"], a["token"], int(a["amount"]))
-                self._deposit_items[dep.deposit_id] = ltx.deposit_hash(dep)
-        return self._deposit_items.get(deposit_id, b"\x00" * 32)
+            item = bytes(bridge.functions.depositHash(deposit_id).call())
+            if item != b"\x00" * 32:
+                self._deposit_items[deposit_id] = item
+        return item
 
     def _l1_data(self, index: int, header: BatchHeader) -> bytes | None:
         """The batch data a sequencer posted on L1 for ``index`` (provideData calldata)."""
@@ -334,24 +334,29 @@ class Verifier:
 
     def _prove_fraud(self, index: int, header: BatchHeader, data: BatchData, step: int, key: str) -> Outcome:
         """§11.4–11.5: prove step ``step`` wrong on L1 (once per batch)."""
+        from offchain.rollup.fraud import build_witness
+
         if self.store.action("fraud:" + key) is not None:
             return Outcome(index, "waiting", "fraud proof sent earlier")
-        proof = build_fraud_proof(self.state, self.domain, data, step, self._deposit_item)
-        self.store.record_action("fraud:" + key, {"index": index, "step": step, "status": proof.expected_status})
+        prev_header, prev_roots = None, None
+        if step == 0 and index > 0:
+            prev_header = self.l1.get_header_from_event(index - 1)
+            prev_blob = self._snapshot(prev_header.data_hash)
+            if prev_blob is None:
+                return Outcome(index, "unprovable", "previous batch data missing for a step-0 proof")
+            prev_roots = decode_batch_data(prev_blob).post_roots
+        witness = build_witness(
+            header, data, self.state, self.domain, step, prev_header, prev_roots, self._deposit_item
+        )
+        status = witness.step.expected_status
+        self.store.record_action("fraud:" + key, {"index": index, "step": step, "status": status})
         try:
-            self.l1.prove_fraud(self._witness(index, header, proof))
+            self.l1.prove_fraud(witness)
         except TxReverted as e:
             log.error("fraud_proof_refused", verifier=self.name, index=index, step=step, error=e.error_name)
             return Outcome(index, "unprovable", f"proveFraud reverted: {e.error_name}")
-        log.warning("fraud_proven", verifier=self.name, index=index, step=step, status=proof.expected_status)
-        return Outcome(index, "fraud_proven", f"step {step}: {proof.expected_status}")
-
-    def _witness(self, index: int, header: BatchHeader, proof: Any) -> Any:
-        """rollupc's FraudWitness for the ledger's proof (pre-state proof from the previous batch)."""
-        from offchain.rollup.fraud import FraudWitness  # rollup contracts' binding
-
-        prev = self.l1.get_header_from_event(index - 1) if index > 0 and proof.step == 0 else None
-        return FraudWitness.from_proof(header, proof, prev)
+        log.warning("fraud_proven", verifier=self.name, index=index, step=step, status=status)
+        return Outcome(index, "fraud_proven", f"step {step}: {status}")
 
     # ---------------------------------------------------------------- daemon
     def start(self) -> Verifier:

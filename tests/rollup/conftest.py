@@ -136,12 +136,16 @@ def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
     da = s.deploy("DataAvailabilityChallenge", owner.address, sc.address, seqset.address, DA_WINDOW_S, DA_FEE, SLASH)
     s.send(sc.functions.setChallenger(da.address, True))
     s.send(seqset.functions.authorise(da.address))
+    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, 901, SLASH)
+    s.send(sc.functions.setChallenger(fp.address, True))
+    s.send(seqset.functions.authorise(fp.address))
     token = s.deploy("TestToken", "Test Token", "TT")
     return {
         "sequencer_set": seqset.address,
         "state_commitment": sc.address,
         "l1_bridge": bridge.address,
         "da_challenge": da.address,
+        "fraud_prover": fp.address,
         "test_token": token.address,
     }
 

@@ -106,3 +106,38 @@ def test_da_faults_slash_kick_and_resubmit(rollup_env: RollupEnv, mode: str) -> 
     wait_until(lambda: any(o.result == "verified" for o in v.tick()) or v.verified_index >= 0, what="resubmitted batch verified")
     honest = next(n for n in nodes if n.signer.address == new_current)
     assert client(honest).balance(BOB.address) == sent
+
+
+@pytest.mark.parametrize("mode", ["wrong_mtsr", "forge"])
+def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode: str) -> None:
+    env = rollup_env
+    nodes = env.start_nodes(env.signers)
+    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
+    bad_signer = env.signers[0]
+    assert faulty.batcher is not None
+    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    sent = _traffic(env, nodes)
+    wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
+    bad_hash = l1.stored_header_hash(0)
+    challenger = dev_account(34)
+    balance_before = env.chain.w3.eth.get_balance(challenger.address)
+    v = env.start_verifier(challenger)
+    out = v.tick()[0]
+    assert out.result == "fraud_proven", out
+    assert out.detail.startswith("step ")
+    if mode == "forge":
+        assert out.detail.endswith("bad_signature")
+    # Slashed (challenger rewarded from the slash), kicked, batch invalid, rotated.
+    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
+    assert bad_signer.address not in seqset.functions.activeSigners().call()
+    assert seqset.functions.currentSequencer().call() != bad_signer.address
+    assert l1.next_index() == 0 and l1.batch_status(0) == BatchStatus.INVALID
+    assert env.chain.w3.eth.get_balance(challenger.address) > balance_before  # reward > gas
+    # A false claim is not possible twice: the verifier never re-challenges that batch.
+    assert v.store.action(f"fraud:0:0x{bad_hash.hex()}") is not None
+    # The next sequencer re-submits; nodes roll back and re-execute users' transactions.
+    wait_until(lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash, timeout_s=30, what="resubmission")
+    wait_until(lambda: v.tick() is not None and v.verified_index >= 0, what="resubmitted batch verified")
+    new_current = seqset.functions.currentSequencer().call()
+    honest = next(n for n in nodes if n.signer.address == new_current)
+    assert client(honest).balance(BOB.address) == sent
