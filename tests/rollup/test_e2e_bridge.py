@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from offchain.bridge.types import Withdrawal
+from offchain.errors import TxReverted
 from offchain.chain.accounts import dev_account
 from offchain.rollup import tx as ltx
 from offchain.rollup.batch import BatchHeader
@@ -41,15 +44,25 @@ def test_deposit_transfer_withdraw_finalize(rollup_env: RollupEnv) -> None:
     assert l1.batch_status(header.index) == BatchStatus.PENDING
     assert nodes[0].batcher is not None and nodes[0].batcher.last_check.get("result") == "match"
 
+    wd = Withdrawal(bytes.fromhex(wh[2:]), bob.address, ltx.ETH, 4 * 10**17)
+    siblings = [bytes.fromhex(p[2:]) for p in proof["proof"]]
+    with pytest.raises(TxReverted) as early:  # the challenge window has not passed yet
+        env.bridge(dev_account(12)).finalize_withdrawal(header, proof["txIndex"], wd, siblings)
+    assert early.value.error_name == "L1BridgeBatchNotFinalized"
     env.warp(WINDOW_S + 1)
     assert l1.is_finalized(header.index)
     before = env.chain.w3.eth.get_balance(bob.address)
-    wd = Withdrawal(bob.address, bob.address, ltx.ETH, 4 * 10**17, 0)
     rcpt = env.bridge(dev_account(12)).finalize_withdrawal(
         header, proof["txIndex"], wd, [bytes.fromhex(p[2:]) for p in proof["proof"]]
     )
     assert rcpt["status"] == 1
     assert env.chain.w3.eth.get_balance(bob.address) - before == 4 * 10**17
+    # Replaying the same withdrawal fails.
+    with pytest.raises(TxReverted) as ei:
+        env.bridge(dev_account(12)).finalize_withdrawal(
+            header, proof["txIndex"], wd, [bytes.fromhex(p[2:]) for p in proof["proof"]]
+        )
+    assert ei.value.error_name == "L1BridgeAlreadyFinalized"
 
 
 def _proof(c, h):  # type: ignore[no-untyped-def]
