@@ -1,6 +1,6 @@
 """Fixtures for the rollup daemons: real contracts on Anvil, a real blob store, real nodes.
 
-``rollup_env`` deploys (once per module) a sequencer set with four signers (ECDSA checks
+``rollup_env`` deploys (once per module) a sequencer set with three signers (ECDSA checks
 on-chain), StateCommitment, L1Bridge, the DA challenge contract and a test ERC20, and starts
 the storage service. ``nodes(n)`` starts ``n`` full sequencer nodes (node + producer + RPC +
 deposit follower + batcher) wired as peers; they are stopped before the chain snapshot is
@@ -26,7 +26,9 @@ from offchain.chain.client import Chain
 from offchain.rollup import tx as ltx
 from offchain.rollup.l1 import RollupL1
 from offchain.rollup.l2client import L2Client
-from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig
+from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
+from offchain.rollup.verifier import Verifier
+from offchain.storage.client import BlobClient
 from offchain.rollup.service import NodeService, RollupContracts
 from offchain.rollup.state import State
 from offchain.storage.server import StorageServer
@@ -49,6 +51,7 @@ class RollupEnv:
     storage_url: str
     tmp: Path
     services: list[NodeService] = field(default_factory=list)
+    verifiers: list[Verifier] = field(default_factory=list)
 
     @property
     def contracts(self) -> RollupContracts:
@@ -103,8 +106,25 @@ class RollupEnv:
         return out
 
     def stop_nodes(self) -> None:
+        while self.verifiers:
+            self.verifiers.pop().stop()
         while self.services:
             self.services.pop().stop()
+
+    def start_verifier(
+        self,
+        account: LocalAccount,
+        storage_url: str | None = None,
+        snapshot_dir: Path | None = None,
+        run: bool = False,
+        data_dir: Path | None = None,
+    ) -> Verifier:
+        """A verifier; ``storage_url`` defaults to the live blob store (pass a dead URL for "down")."""
+        d = data_dir or Path(tempfile.mkdtemp(dir=self.tmp))
+        cfg = VerifierConfig(data_dir=str(d), snapshot_dir=str(snapshot_dir or d / "snap"), poll_interval_ms=100)
+        v = Verifier(self.contracts, account, BlobClient(storage_url or self.storage_url, timeout_s=2), cfg)
+        self.verifiers.append(v)
+        return v.start() if run else v
 
     def warp(self, seconds: int) -> None:
         self.chain.rpc("evm_increaseTime", seconds)
@@ -112,7 +132,7 @@ class RollupEnv:
 
 
 def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
-    """Sequencer set (test double with real ECDSA checks), StateCommitment, bridge, DA, token."""
+    """Sequencer set (test double with real ECDSA checks, >2/3 of 3 = all three signers), StateCommitment, bridge, DA, token."""
     owner = dev_account(0)
     s = chain.sender(owner)
     seqset = s.deploy("TestSequencerSet")
@@ -135,19 +155,23 @@ def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
     )
     s.send(sc.functions.setChallenger(da.address, True))
     s.send(seqset.functions.authorise(da.address))
+    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, 901, SLASH)
+    s.send(sc.functions.setChallenger(fp.address, True))
+    s.send(seqset.functions.authorise(fp.address))
     token = s.deploy("TestToken", "Test Token", "TT")
     return {
         "sequencer_set": seqset.address,
         "state_commitment": sc.address,
         "l1_bridge": bridge.address,
         "da_challenge": da.address,
+        "fraud_prover": fp.address,
         "test_token": token.address,
     }
 
 
 @pytest.fixture(scope="module")
 def rollup_base(chain: Chain) -> Iterator[tuple[dict[str, str], str, Path, list[LocalAccount]]]:
-    signers = sorted((dev_account(i) for i in range(20, 24)), key=lambda a: int(a.address, 16))
+    signers = sorted((dev_account(i) for i in range(20, 23)), key=lambda a: int(a.address, 16))
     addresses = deploy_rollup(chain, signers)
     with tempfile.TemporaryDirectory(prefix="l2kit-rollup-") as tmp:
         storage = StorageServer(Path(tmp) / "blobs").start()
