@@ -162,7 +162,9 @@ def up(
         tmp.write_text(json.dumps(info, indent=2) + "\n")
         tmp.replace(out)  # atomic: readers never see a half-written file
         try:
-            console.print(f"[green]devnet up[/] in {d.timings['devnet_up_s']:.2f}s; details in {out}")
+            console.print(
+                f"[green]devnet up[/] in {d.timings['devnet_up_s']:.2f}s; details in {out}"
+            )
             for k, v in info["contracts"].items():
                 console.print(f"  {k:<22} {v}")
             console.print("press Ctrl-C to stop")
