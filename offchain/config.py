@@ -16,6 +16,8 @@ from typing import Any
 
 from offchain.emeth.config import EmethParams
 from offchain.errors import ConfigError
+from offchain.governance.config import GovernanceParams
+from offchain.staking.config import StakingParams
 
 
 @dataclass
@@ -44,6 +46,8 @@ class L2KitConfig:
 
     network: NetworkConfig = field(default_factory=NetworkConfig)
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
+    staking: StakingParams = field(default_factory=StakingParams)
+    governance: GovernanceParams = field(default_factory=GovernanceParams)
     emeth: EmethParams = field(default_factory=EmethParams)
     extra: dict[str, Any] = field(default_factory=dict)
 

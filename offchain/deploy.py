@@ -27,7 +27,9 @@ from offchain.errors import ConfigError
 # (step name, "module:function"), in deployment order.
 STEPS: list[tuple[str, str]] = [
     ("test helpers", "offchain.chain.deploy_helpers:deploy"),
+    ("staking", "offchain.staking.deploy:deploy"),
     ("emeth", "offchain.emeth.deploy:deploy"),
+    ("governance", "offchain.governance.deploy:deploy"),
 ]
 
 

@@ -107,7 +107,10 @@ class TxSender:
         try:
             self._chain_id = int(w3.eth.chain_id)
         except requests.RequestException as e:
-            raise RpcError(f"cannot reach the L1 RPC: {e}", "check the RPC URL") from e
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} ({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
 
     @property
     def address(self) -> ChecksumAddress:
@@ -186,13 +189,21 @@ class TxSender:
             TxError: not mined within ``receipt_timeout_s``.
             RpcError: the node cannot be reached.
         """
+        if label is None:
+            label = call.fn_name if isinstance(call, ContractFunction) else "transaction"
         try:
             return self._send(call, value=value, gas=gas, wait=wait, label=label)
         except requests.RequestException as e:
             raise RpcError(
-                f"cannot reach the L1 RPC while sending {label or 'a transaction'}: {e}",
+                f"cannot reach the L1 RPC at {self.rpc_url} while sending {label} "
+                f"({type(e).__name__})",
                 "is the node running? check the RPC URL",
             ) from e
+
+    @property
+    def rpc_url(self) -> str:
+        """The endpoint this sender talks to (for messages)."""
+        return str(getattr(self.w3.provider, "endpoint_uri", "") or "?")
 
     def _send(
         self,
@@ -255,7 +266,10 @@ class TxSender:
         try:
             return HexBytes(self.w3.eth.send_raw_transaction(raw))
         except requests.RequestException as e:
-            raise RpcError(f"cannot reach the L1 RPC: {e}", "check the RPC URL") from e
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} ({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
 
     def _bump(self, sent: SentTx) -> bool:
         """Re-send ``sent`` with the same nonce and fees raised by ``fee_bump_pct`` (≥ 10%).

@@ -200,3 +200,19 @@ def test_token_mint_owner_only(emeth, tx) -> None:
     with pytest.raises(TxReverted) as e:
         l1.mint(tx(who), who.address, 5)
     assert e.value.error_name == "OwnableUnauthorizedAccount"
+
+
+def test_deploy_all_includes_emeth_step(chain) -> None:  # type: ignore[no-untyped-def]
+    from offchain.chain.accounts import dev_account
+    from offchain.config import L2KitConfig
+    from offchain.deploy import STEPS, deploy_all
+    from offchain.emeth.l1 import EmethL1
+
+    assert ("emeth", "offchain.emeth.deploy:deploy") in STEPS
+    dep = deploy_all(chain, chain.sender(dev_account(0)), L2KitConfig(), log=lambda *_: None)
+    l1 = EmethL1.from_deployment(chain, dep)
+    assert (
+        dep.contracts["emeth_core"] == "EmethCore" and dep.contracts["emeth_token"] == "EmethToken"
+    )
+    assert l1.token.address == dep.addresses["emeth_token"]
+    assert l1.is_signer(dev_account(30).address)

@@ -1,0 +1,532 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+
+/// @notice Callbacks the LockingPool makes into the SequencerSet when the active set changes.
+interface ISequencerSetHooks {
+    /// @notice `signer` left the active set (unlock initiated or kicked).
+    function onSequencerRemoved(address signer) external;
+
+    /// @notice An active sequencer replaced its signer key `oldSigner` with `newSigner`.
+    function onSignerChanged(address oldSigner, address newSigner) external;
+}
+
+/// @title LockingPool
+/// @notice Holds sequencer stakes (Metis LockingPool shape): lock / lockFor with min and max
+///         amounts and a maximum number of sequencers (optional owner whitelist), relock
+///         (optionally compounding rewards), a two-step unlock with a withdrawal delay and a cap
+///         of 1/3 of the set exiting at once, rate-limited signer updates, per-batch rewards
+///         split by L2 blocks produced, slashing and kicking by authorised rollup contracts and
+///         governance (the owner), and pausing.
+/// @dev    A sequencer is identified by its signer address (the node key). Signers are never
+///         reused. Accounting invariant (checked by the forge invariant tests):
+///         `token.balanceOf(this) == totalLocked + rewardReserve + totalRewardsOwed`, and
+///         `totalLocked` is the sum of the stakes of sequencers that are Active, Exiting or Kicked.
+contract LockingPool is Ownable, Pausable, ReentrancyGuard {
+    using SafeERC20 for IERC20;
+
+    /// @notice Life cycle of a sequencer.
+    enum Status {
+        None, // never locked
+        Active, // in the active set, may be drawn
+        Exiting, // unlock initiated, waiting for the withdrawal delay
+        Kicked, // removed by a rollup contract or governance, waiting for the withdrawal delay
+        Withdrawn // stake claimed back; the signer cannot be used again
+    }
+
+    /// @notice One sequencer's record.
+    struct Sequencer {
+        address owner; // account that staked and may unlock / claim / relock
+        address signer; // node key (the sequencer's id)
+        uint256 amount; // locked stake
+        uint256 reward; // accrued, unclaimed reward
+        uint64 unlockTime; // earliest unlockClaim time (Exiting / Kicked)
+        uint64 signerUpdatedAt; // last lock or signer change (rate limit)
+        Status status;
+    }
+
+    /// @notice Governance-owned parameters (one struct keeps the setters uniform).
+    struct Params {
+        uint256 minLock; // minimum stake of a sequencer
+        uint256 maxLock; // maximum stake of a sequencer
+        uint256 maxSequencers; // maximum size of the active set
+        uint256 withdrawalDelay; // seconds between unlockInit and unlockClaim
+        uint256 signerUpdateInterval; // seconds between two signer updates
+        uint256 rewardPerBlock; // reward per L2 block of a recorded batch
+        uint256 slashBeneficiaryBps; // share of a slash paid to the beneficiary (rest burned)
+    }
+
+    /// @notice The staking token.
+    IERC20 public immutable token;
+    /// @notice Current parameters.
+    Params public params;
+    /// @notice The SequencerSet notified of set changes and allowed to distribute rewards.
+    address public sequencerSet;
+    /// @notice Contracts allowed to slash and kick (rollup contracts; the owner always may).
+    mapping(address account => bool) public authorized;
+    /// @notice When true, only whitelisted owners may lock.
+    bool public whitelistEnabled;
+    /// @notice Owners allowed to lock when the whitelist is enabled.
+    mapping(address owner => bool) public whitelisted;
+
+    /// @notice Sum of stakes of Active, Exiting and Kicked sequencers.
+    uint256 public totalLocked;
+    /// @notice Tokens funded for rewards, not yet credited to a sequencer.
+    uint256 public rewardReserve;
+    /// @notice Rewards credited to sequencers and not yet withdrawn.
+    uint256 public totalRewardsOwed;
+    /// @notice Sequencers in the Exiting state (the 1/3 exit cap counts these).
+    uint256 public exitingCount;
+    /// @notice Total ever slashed, paid to beneficiaries, and burned (paid + burned == slashed).
+    uint256 public totalSlashed;
+    uint256 public totalSlashPaid;
+    uint256 public totalSlashBurned;
+
+    mapping(address signer => Sequencer) internal _seqs;
+    address[] internal _active; // active signers, unordered
+    mapping(address signer => uint256) internal _activePos; // index in _active + 1 (0: absent)
+
+    uint256 internal constant BPS = 10_000;
+
+    // ------------------------------------------------------------------ errors
+    /// @notice The amount is below the minimum stake.
+    error LockingPoolStakeTooLow(address signer, uint256 amount, uint256 min);
+    /// @notice The amount is above the maximum stake.
+    error LockingPoolStakeTooHigh(address signer, uint256 amount, uint256 max);
+    /// @notice The active set is full.
+    error LockingPoolSetFull(uint256 active, uint256 max);
+    /// @notice The owner is not on the whitelist while it is enabled.
+    error LockingPoolNotWhitelisted(address owner);
+    /// @notice The signer has been used before (or is the zero address).
+    error LockingPoolSignerUnavailable(address signer);
+    /// @notice The caller is not the owner of the sequencer.
+    error LockingPoolNotSequencerOwner(address signer, address caller, address owner);
+    /// @notice The sequencer is not in the status the operation needs.
+    error LockingPoolWrongStatus(address signer, Status status);
+    /// @notice Another unlock would make more than 1/3 of the set exit at once.
+    error LockingPoolTooManyExiting(uint256 exiting, uint256 total);
+    /// @notice The withdrawal delay has not passed yet.
+    error LockingPoolWithdrawalDelayNotOver(address signer, uint256 unlockTime, uint256 nowTime);
+    /// @notice The signer was updated too recently.
+    error LockingPoolSignerUpdateTooSoon(address signer, uint256 nextAllowed, uint256 nowTime);
+    /// @notice The caller is neither an authorised contract nor the owner.
+    error LockingPoolUnauthorized(address caller);
+    /// @notice Only the SequencerSet may call this.
+    error LockingPoolNotSequencerSet(address caller);
+    /// @notice A parameter value is out of range.
+    error LockingPoolBadParam(string name, uint256 value);
+    /// @notice Nothing to withdraw or relock.
+    error LockingPoolNothingToClaim(address signer);
+    /// @notice A zero address where one is required.
+    error LockingPoolZeroAddress();
+
+    // ------------------------------------------------------------------ events
+    event Locked(address indexed signer, address indexed owner, uint256 amount, uint256 total);
+    event Relocked(address indexed signer, uint256 amount, uint256 compounded, uint256 total);
+    event UnlockInitiated(address indexed signer, address indexed owner, uint256 amount, uint256 unlockTime);
+    event UnlockClaimed(address indexed signer, address indexed owner, uint256 amount, uint256 reward);
+    event SignerUpdated(address indexed oldSigner, address indexed newSigner, address indexed owner);
+    event RewardsFunded(address indexed from, uint256 amount, uint256 reserve);
+    event RewardDistributed(address indexed signer, uint256 l2Blocks, uint256 reward);
+    event RewardsWithdrawn(address indexed signer, address indexed to, uint256 amount);
+    event Slashed(
+        address indexed signer, address indexed beneficiary, uint256 slashed, uint256 paid, uint256 burned
+    );
+    event Kicked(address indexed signer, address indexed by, uint256 unlockTime);
+    event ParamsUpdated(Params params);
+    event AuthorizedSet(address indexed account, bool allowed);
+    event SequencerSetChanged(address indexed sequencerSet);
+    event WhitelistEnabledSet(bool enabled);
+    event WhitelistedSet(address indexed owner, bool allowed);
+
+    // --------------------------------------------------------------- modifiers
+    modifier onlySeqOwner(address signer) {
+        address o = _seqs[signer].owner;
+        if (o != msg.sender) revert LockingPoolNotSequencerOwner(signer, msg.sender, o);
+        _;
+    }
+
+    modifier onlyAuthorized() {
+        if (!authorized[msg.sender] && msg.sender != owner()) revert LockingPoolUnauthorized(msg.sender);
+        _;
+    }
+
+    /// @param token_  staking token
+    /// @param params_ initial parameters
+    /// @param owner_  governance (deployer first, the Timelock later)
+    constructor(IERC20 token_, Params memory params_, address owner_) Ownable(owner_) {
+        if (address(token_) == address(0)) revert LockingPoolZeroAddress();
+        token = token_;
+        _setParams(params_);
+    }
+
+    // =============================================================== staking
+    /// @notice Lock `amount` tokens (from the caller) to register sequencer `signer` owned by the caller.
+    /// @param signer node key of the new sequencer
+    /// @param amount stake (min..max)
+    function lock(address signer, uint256 amount) external {
+        lockFor(msg.sender, signer, amount);
+    }
+
+    /// @notice Lock `amount` tokens (paid by the caller) to register sequencer `signer` owned by `owner_`.
+    /// @param owner_ account that will own the stake
+    /// @param signer node key of the new sequencer
+    /// @param amount stake (min..max)
+    function lockFor(address owner_, address signer, uint256 amount) public whenNotPaused nonReentrant {
+        if (owner_ == address(0)) revert LockingPoolZeroAddress();
+        if (signer == address(0) || _seqs[signer].status != Status.None) {
+            revert LockingPoolSignerUnavailable(signer);
+        }
+        if (whitelistEnabled && !whitelisted[owner_]) revert LockingPoolNotWhitelisted(owner_);
+        if (amount < params.minLock) revert LockingPoolStakeTooLow(signer, amount, params.minLock);
+        if (amount > params.maxLock) revert LockingPoolStakeTooHigh(signer, amount, params.maxLock);
+        if (_active.length >= params.maxSequencers) {
+            revert LockingPoolSetFull(_active.length, params.maxSequencers);
+        }
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        _seqs[signer] = Sequencer({
+            owner: owner_,
+            signer: signer,
+            amount: amount,
+            reward: 0,
+            unlockTime: 0,
+            signerUpdatedAt: uint64(block.timestamp),
+            status: Status.Active
+        });
+        totalLocked += amount;
+        _active.push(signer);
+        _activePos[signer] = _active.length;
+        emit Locked(signer, owner_, amount, amount);
+    }
+
+    /// @notice Add `amount` tokens (from the caller) to an active sequencer's stake and, if
+    ///         `compound`, move its accrued reward into the stake too. The new stake must stay <= max.
+    /// @param signer   the sequencer
+    /// @param amount   fresh tokens to add (may be 0 when compounding)
+    /// @param compound also lock the accrued reward
+    function relock(address signer, uint256 amount, bool compound)
+        external
+        whenNotPaused
+        nonReentrant
+        onlySeqOwner(signer)
+    {
+        Sequencer storage s = _seqs[signer];
+        if (s.status != Status.Active) revert LockingPoolWrongStatus(signer, s.status);
+        uint256 compounded = compound ? s.reward : 0;
+        if (amount + compounded == 0) revert LockingPoolNothingToClaim(signer);
+        uint256 newAmount = s.amount + amount + compounded;
+        if (newAmount > params.maxLock) revert LockingPoolStakeTooHigh(signer, newAmount, params.maxLock);
+        if (amount > 0) token.safeTransferFrom(msg.sender, address(this), amount);
+        if (compounded > 0) {
+            s.reward = 0;
+            totalRewardsOwed -= compounded;
+        }
+        s.amount = newAmount;
+        totalLocked += amount + compounded;
+        emit Relocked(signer, amount, compounded, newAmount);
+    }
+
+    /// @notice Step 1 of exiting: leave the active set now, claim after the withdrawal delay.
+    ///         At most 1/3 of the set (active + exiting) may be exiting at once.
+    /// @param signer the sequencer
+    function unlockInit(address signer) external whenNotPaused nonReentrant onlySeqOwner(signer) {
+        Sequencer storage s = _seqs[signer];
+        if (s.status != Status.Active) revert LockingPoolWrongStatus(signer, s.status);
+        // Cap: after this unlock, exiting * 3 <= active + exiting (the set size before exits).
+        uint256 total = _active.length + exitingCount;
+        if ((exitingCount + 1) * 3 > total) revert LockingPoolTooManyExiting(exitingCount, total);
+        s.status = Status.Exiting;
+        s.unlockTime = uint64(block.timestamp + params.withdrawalDelay);
+        exitingCount += 1;
+        _removeActive(signer);
+        emit UnlockInitiated(signer, s.owner, s.amount, s.unlockTime);
+        _notifyRemoved(signer);
+    }
+
+    /// @notice Step 2 of exiting (also for kicked sequencers): after the withdrawal delay,
+    ///         pay the remaining stake and accrued reward to the owner.
+    /// @param signer the sequencer
+    function unlockClaim(address signer) external whenNotPaused nonReentrant onlySeqOwner(signer) {
+        Sequencer storage s = _seqs[signer];
+        if (s.status != Status.Exiting && s.status != Status.Kicked) {
+            revert LockingPoolWrongStatus(signer, s.status);
+        }
+        if (block.timestamp < s.unlockTime) {
+            revert LockingPoolWithdrawalDelayNotOver(signer, s.unlockTime, block.timestamp);
+        }
+        if (s.status == Status.Exiting) exitingCount -= 1;
+        uint256 amount = s.amount;
+        uint256 reward = s.reward;
+        s.amount = 0;
+        s.reward = 0;
+        s.status = Status.Withdrawn;
+        totalLocked -= amount;
+        totalRewardsOwed -= reward;
+        token.safeTransfer(s.owner, amount + reward);
+        emit UnlockClaimed(signer, s.owner, amount, reward);
+    }
+
+    /// @notice Replace an active sequencer's signer key; at most once per `signerUpdateInterval`.
+    /// @param signer    current signer
+    /// @param newSigner new, never used signer
+    function updateSigner(address signer, address newSigner)
+        external
+        whenNotPaused
+        nonReentrant
+        onlySeqOwner(signer)
+    {
+        Sequencer storage s = _seqs[signer];
+        if (s.status != Status.Active) revert LockingPoolWrongStatus(signer, s.status);
+        uint256 next = uint256(s.signerUpdatedAt) + params.signerUpdateInterval;
+        if (block.timestamp < next) revert LockingPoolSignerUpdateTooSoon(signer, next, block.timestamp);
+        if (newSigner == address(0) || _seqs[newSigner].status != Status.None) {
+            revert LockingPoolSignerUnavailable(newSigner);
+        }
+        // Move the record to the new key; the old key is retired (Withdrawn, empty).
+        Sequencer memory moved = s;
+        moved.signer = newSigner;
+        moved.signerUpdatedAt = uint64(block.timestamp);
+        _seqs[newSigner] = moved;
+        delete _seqs[signer];
+        _seqs[signer].status = Status.Withdrawn;
+        uint256 pos = _activePos[signer];
+        _active[pos - 1] = newSigner;
+        _activePos[newSigner] = pos;
+        delete _activePos[signer];
+        emit SignerUpdated(signer, newSigner, moved.owner);
+        if (sequencerSet != address(0)) ISequencerSetHooks(sequencerSet).onSignerChanged(signer, newSigner);
+    }
+
+    // =============================================================== rewards
+    /// @notice Add `amount` tokens (from the caller) to the reward reserve.
+    /// @param amount tokens to add
+    function fundRewards(uint256 amount) external nonReentrant {
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        rewardReserve += amount;
+        emit RewardsFunded(msg.sender, amount, rewardReserve);
+    }
+
+    /// @notice Credit the producer of a batch with `l2Blocks * rewardPerBlock` (capped by the reserve).
+    /// @dev    Called by the SequencerSet from `recordBatch`; never reverts for lack of funds.
+    /// @param signer   batch producer
+    /// @param l2Blocks L2 blocks in the batch
+    /// @return reward  amount credited
+    function distributeReward(address signer, uint256 l2Blocks) external returns (uint256 reward) {
+        if (msg.sender != sequencerSet) revert LockingPoolNotSequencerSet(msg.sender);
+        reward = l2Blocks * params.rewardPerBlock;
+        if (reward > rewardReserve) reward = rewardReserve;
+        if (reward == 0) return 0;
+        rewardReserve -= reward;
+        totalRewardsOwed += reward;
+        _seqs[signer].reward += reward;
+        emit RewardDistributed(signer, l2Blocks, reward);
+    }
+
+    /// @notice Pay the accrued reward of `signer` to its owner.
+    /// @param signer the sequencer
+    function withdrawRewards(address signer) external whenNotPaused nonReentrant onlySeqOwner(signer) {
+        Sequencer storage s = _seqs[signer];
+        uint256 r = s.reward;
+        if (r == 0) revert LockingPoolNothingToClaim(signer);
+        s.reward = 0;
+        totalRewardsOwed -= r;
+        token.safeTransfer(s.owner, r);
+        emit RewardsWithdrawn(signer, s.owner, r);
+    }
+
+    // ===================================================== slashing & kicking
+    /// @notice Slash up to `amount` of `signer`'s stake (Active, Exiting or Kicked): the
+    ///         `slashBeneficiaryBps` share goes to `beneficiary`, the rest is burned
+    ///         (everything is burned if `beneficiary` is zero). Works while paused.
+    /// @param signer      the sequencer
+    /// @param amount      requested slash (capped at the stake)
+    /// @param beneficiary receives its share (e.g. the challenger)
+    /// @return paid       amount paid to `beneficiary`
+    function slash(address signer, uint256 amount, address beneficiary)
+        external
+        nonReentrant
+        onlyAuthorized
+        returns (uint256 paid)
+    {
+        Sequencer storage s = _seqs[signer];
+        if (s.status == Status.None || s.status == Status.Withdrawn) {
+            revert LockingPoolWrongStatus(signer, s.status);
+        }
+        uint256 slashed = amount < s.amount ? amount : s.amount;
+        paid = beneficiary == address(0) ? 0 : (slashed * params.slashBeneficiaryBps) / BPS;
+        uint256 burned = slashed - paid;
+        s.amount -= slashed;
+        totalLocked -= slashed;
+        totalSlashed += slashed;
+        totalSlashPaid += paid;
+        totalSlashBurned += burned;
+        if (paid > 0) token.safeTransfer(beneficiary, paid);
+        if (burned > 0) ERC20Burnable(address(token)).burn(burned);
+        emit Slashed(signer, beneficiary, slashed, paid, burned);
+    }
+
+    /// @notice Remove `signer` from the active set (or from the exit queue); its remaining stake
+    ///         can be claimed by its owner after the withdrawal delay. Works while paused.
+    /// @param signer the sequencer (Active or Exiting)
+    function kick(address signer) external nonReentrant onlyAuthorized {
+        Sequencer storage s = _seqs[signer];
+        if (s.status == Status.Active) {
+            _removeActive(signer);
+            s.unlockTime = uint64(block.timestamp + params.withdrawalDelay);
+        } else if (s.status == Status.Exiting) {
+            exitingCount -= 1; // keeps its unlock time; no longer counts towards the exit cap
+        } else {
+            revert LockingPoolWrongStatus(signer, s.status);
+        }
+        bool wasActive = s.status == Status.Active;
+        s.status = Status.Kicked;
+        emit Kicked(signer, msg.sender, s.unlockTime);
+        if (wasActive) _notifyRemoved(signer);
+    }
+
+    // ================================================================= views
+    /// @notice The record of `signer`.
+    function sequencer(address signer) external view returns (Sequencer memory) {
+        return _seqs[signer];
+    }
+
+    /// @notice Status of `signer`.
+    function statusOf(address signer) external view returns (Status) {
+        return _seqs[signer].status;
+    }
+
+    /// @notice True if `signer` is in the active set.
+    function isActive(address signer) external view returns (bool) {
+        return _activePos[signer] != 0;
+    }
+
+    /// @notice Size of the active set.
+    function activeCount() external view returns (uint256) {
+        return _active.length;
+    }
+
+    /// @notice Signers of the active set (unordered).
+    function activeSigners() external view returns (address[] memory) {
+        return _active;
+    }
+
+    /// @notice Signers and stakes of the active set (same order), for stake-weighted selection.
+    function activeSet() external view returns (address[] memory signers, uint256[] memory stakes) {
+        signers = _active;
+        stakes = new uint256[](signers.length);
+        for (uint256 i = 0; i < signers.length; i++) {
+            stakes[i] = _seqs[signers[i]].amount;
+        }
+    }
+
+    // ============================================================ governance
+    /// @notice Replace all parameters.
+    /// @param p new parameters (min <= max, maxSequencers > 0, bps <= 10000)
+    function setParams(Params calldata p) external onlyOwner {
+        _setParams(p);
+    }
+
+    /// @notice Set the withdrawal delay (seconds).
+    function setWithdrawalDelay(uint256 delay) external onlyOwner {
+        Params memory p = params;
+        p.withdrawalDelay = delay;
+        _setParams(p);
+    }
+
+    /// @notice Set the minimum and maximum stake.
+    function setLockBounds(uint256 minLock, uint256 maxLock) external onlyOwner {
+        Params memory p = params;
+        p.minLock = minLock;
+        p.maxLock = maxLock;
+        _setParams(p);
+    }
+
+    /// @notice Set the maximum size of the active set.
+    function setMaxSequencers(uint256 maxSequencers) external onlyOwner {
+        Params memory p = params;
+        p.maxSequencers = maxSequencers;
+        _setParams(p);
+    }
+
+    /// @notice Set the reward per L2 block.
+    function setRewardPerBlock(uint256 rewardPerBlock) external onlyOwner {
+        Params memory p = params;
+        p.rewardPerBlock = rewardPerBlock;
+        _setParams(p);
+    }
+
+    /// @notice Allow or disallow `account` to slash and kick.
+    function setAuthorized(address account, bool allowed) external onlyOwner {
+        if (account == address(0)) revert LockingPoolZeroAddress();
+        authorized[account] = allowed;
+        emit AuthorizedSet(account, allowed);
+    }
+
+    /// @notice Set the SequencerSet (notified of set changes; distributes rewards; may slash/kick).
+    function setSequencerSet(address set) external onlyOwner {
+        if (set == address(0)) revert LockingPoolZeroAddress();
+        if (sequencerSet != address(0)) {
+            authorized[sequencerSet] = false;
+            emit AuthorizedSet(sequencerSet, false);
+        }
+        sequencerSet = set;
+        authorized[set] = true;
+        emit AuthorizedSet(set, true);
+        emit SequencerSetChanged(set);
+    }
+
+    /// @notice Turn the owner whitelist on or off.
+    function setWhitelistEnabled(bool enabled) external onlyOwner {
+        whitelistEnabled = enabled;
+        emit WhitelistEnabledSet(enabled);
+    }
+
+    /// @notice Add or remove `owner_` from the whitelist.
+    function setWhitelisted(address owner_, bool allowed) external onlyOwner {
+        whitelisted[owner_] = allowed;
+        emit WhitelistedSet(owner_, allowed);
+    }
+
+    /// @notice Pause staking operations (slash and kick keep working).
+    function pause() external onlyOwner {
+        _pause();
+    }
+
+    /// @notice Resume staking operations.
+    function unpause() external onlyOwner {
+        _unpause();
+    }
+
+    // ============================================================== internal
+    function _setParams(Params memory p) internal {
+        if (p.minLock == 0) revert LockingPoolBadParam("minLock", p.minLock);
+        if (p.maxLock < p.minLock) revert LockingPoolBadParam("maxLock", p.maxLock);
+        if (p.maxSequencers == 0) revert LockingPoolBadParam("maxSequencers", p.maxSequencers);
+        if (p.slashBeneficiaryBps > BPS) revert LockingPoolBadParam("slashBeneficiaryBps", p.slashBeneficiaryBps);
+        params = p;
+        emit ParamsUpdated(p);
+    }
+
+    /// @dev Swap-and-pop removal from the unordered active list.
+    function _removeActive(address signer) internal {
+        uint256 pos = _activePos[signer];
+        uint256 last = _active.length;
+        if (pos != last) {
+            address moved = _active[last - 1];
+            _active[pos - 1] = moved;
+            _activePos[moved] = pos;
+        }
+        _active.pop();
+        delete _activePos[signer];
+    }
+
+    function _notifyRemoved(address signer) internal {
+        if (sequencerSet != address(0)) ISequencerSetHooks(sequencerSet).onSequencerRemoved(signer);
+    }
+}

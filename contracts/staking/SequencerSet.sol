@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ISequencerSet} from "./ISequencerSet.sol";
+import {ISequencerSetHooks, LockingPool} from "./LockingPool.sol";
+
+/// @title SequencerSet
+/// @notice Epochs and rotation of the decentralized sequencer: which active sequencer may append
+///         the next batch, stake-weighted random selection at each epoch boundary, re-selection
+///         when the current sequencer misses its heartbeat (or >2/3 of the set ask for it), the
+///         >2/3 batch-signature check, and punishment of proven faults.
+/// @dev    Epochs are measured in L1 seconds (`block.timestamp`): anyone may call
+///         {advanceEpoch} once `epochEnd` has passed. Selection seed: at every rotation the
+///         contract commits to the next L1 block (`seedBlock = block.number + 1`); the next
+///         draw uses `keccak256(abi.encode(blockhash(seedBlock), epoch, round))`, so nobody knows
+///         the seed when the commitment is made. If that block hash is not available (the draw
+///         happens in the block right after the commitment, or more than 256 blocks later) the
+///         previous block's hash is used instead (see docs/spec.md for the bias this allows).
+contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
+    /// @notice Why a rotation happened (in {SequencerRotated}).
+    enum Reason {
+        EpochEnded, // advanceEpoch after epochEnd (or the first draw)
+        HeartbeatMissed, // reselect() after the heartbeat deadline
+        SetVote, // reselectWithSignatures() with >2/3 of the set
+        Removed, // the current sequencer exited or was kicked
+        Punished // punish() on the current sequencer
+    }
+
+    /// @notice Rotation timing (seconds).
+    struct Timing {
+        uint64 epochLength; // seconds per epoch
+        uint64 heartbeatTimeout; // seconds without a batch before reselect() is allowed
+    }
+
+    /// @notice Where the rotation stands.
+    struct EpochInfo {
+        uint256 epoch; // increases at every epoch boundary
+        uint256 round; // re-selections within the epoch
+        address current; // current sequencer (signer), or zero before the first draw
+        uint64 epochStart; // timestamp the epoch started
+        uint64 epochEnd; // timestamp after which advanceEpoch() is allowed
+        uint64 lastHeartbeat; // last batch of the current sequencer (or its start)
+        uint256 seedBlock; // L1 block whose hash seeds the next draw
+    }
+
+    /// @notice The LockingPool holding the stakes and the active set.
+    LockingPool public immutable pool;
+    /// @notice Epoch length and heartbeat timeout.
+    Timing public timing;
+    /// @notice Rollup contracts allowed to call recordBatch and punish.
+    mapping(address account => bool) public rollup;
+
+    EpochInfo internal _info;
+
+    /// @notice Domain tag of the reselection message signed by the set.
+    bytes32 public constant RESELECT_TAG = keccak256("l2kit.SequencerSet.reselect");
+
+    // ------------------------------------------------------------------ errors
+    /// @notice Fewer than (2/3 of the active set) + 1 signatures.
+    error SequencerSetNotEnoughSignatures(uint256 count, uint256 active);
+    /// @notice Signature `index` does not recover to a valid address.
+    error SequencerSetInvalidSignature(uint256 index);
+    /// @notice Signature `index` is not from a signer strictly above the previous one.
+    error SequencerSetSignersNotAscending(uint256 index, address signer, address previous);
+    /// @notice Signature `index` is from an address that is not an active signer.
+    error SequencerSetSignerNotActive(uint256 index, address signer);
+    /// @notice The caller is not an authorised rollup contract.
+    error SequencerSetNotRollup(address caller);
+    /// @notice Only the LockingPool may call this.
+    error SequencerSetNotPool(address caller);
+    /// @notice `signer` is not the current sequencer.
+    error SequencerSetNotCurrent(address signer, address current);
+    /// @notice The epoch has not ended yet.
+    error SequencerSetEpochNotOver(uint256 epochEnd, uint256 nowTime);
+    /// @notice The current sequencer's heartbeat deadline has not passed.
+    error SequencerSetHeartbeatNotMissed(uint256 deadline, uint256 nowTime);
+    /// @notice There is no active sequencer to draw.
+    error SequencerSetNoActiveSequencers();
+    /// @notice There is no current sequencer yet (call advanceEpoch first).
+    error SequencerSetNoCurrentSequencer();
+    /// @notice A timing value is out of range.
+    error SequencerSetBadTiming(uint256 epochLength, uint256 heartbeatTimeout);
+    /// @notice A zero address where one is required.
+    error SequencerSetZeroAddress();
+    /// @notice Selection over an empty or all-zero weight list.
+    error SequencerSetZeroWeight();
+
+    // ------------------------------------------------------------------ events
+    /// @notice A new sequencer became current.
+    event SequencerRotated(
+        uint256 indexed epoch, uint256 round, address indexed previous, address indexed next, Reason reason
+    );
+    /// @notice A batch of `l2Blocks` blocks by `signer` was recorded (its heartbeat).
+    event BatchRecorded(address indexed signer, uint256 indexed epoch, uint256 l2Blocks, uint256 reward);
+    /// @notice The current sequencer `signer` sent a liveness ping.
+    event Heartbeat(address indexed signer, uint256 indexed epoch);
+    /// @notice `signer` was punished by `by`.
+    event SequencerPunished(address indexed signer, address indexed by, address indexed beneficiary, uint256 paid);
+    /// @notice A rollup contract was allowed or disallowed.
+    event RollupSet(address indexed account, bool allowed);
+    /// @notice Timing parameters changed.
+    event TimingSet(uint256 epochLength, uint256 heartbeatTimeout);
+
+    modifier onlyRollup() {
+        if (!rollup[msg.sender]) revert SequencerSetNotRollup(msg.sender);
+        _;
+    }
+
+    modifier onlyPool() {
+        if (msg.sender != address(pool)) revert SequencerSetNotPool(msg.sender);
+        _;
+    }
+
+    /// @param pool_             the LockingPool
+    /// @param epochLength      seconds per epoch
+    /// @param heartbeatTimeout seconds of silence before reselect() is allowed
+    /// @param owner_           governance (deployer first, the Timelock later)
+    constructor(LockingPool pool_, uint64 epochLength, uint64 heartbeatTimeout, address owner_) Ownable(owner_) {
+        if (address(pool_) == address(0)) revert SequencerSetZeroAddress();
+        pool = pool_;
+        _setTiming(epochLength, heartbeatTimeout);
+        _info.seedBlock = block.number;
+    }
+
+    // ========================================================= ISequencerSet
+    /// @inheritdoc ISequencerSet
+    function currentSequencer() external view returns (address) {
+        return _info.current;
+    }
+
+    /// @inheritdoc ISequencerSet
+    function activeSigners() external view returns (address[] memory) {
+        return pool.activeSigners();
+    }
+
+    /// @inheritdoc ISequencerSet
+    /// @dev Custom errors: {SequencerSetNotEnoughSignatures}, {SequencerSetInvalidSignature},
+    ///      {SequencerSetSignersNotAscending}, {SequencerSetSignerNotActive}.
+    function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) public view {
+        uint256 active = pool.activeCount();
+        // More than 2/3 of the active set: count * 3 > active * 2.
+        if (signatures.length * 3 <= active * 2) {
+            revert SequencerSetNotEnoughSignatures(signatures.length, active);
+        }
+        address previous = address(0);
+        for (uint256 i = 0; i < signatures.length; i++) {
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i]);
+            if (err != ECDSA.RecoverError.NoError) revert SequencerSetInvalidSignature(i);
+            // Strictly ascending signers make duplicates impossible without a "seen" set.
+            if (signer <= previous) revert SequencerSetSignersNotAscending(i, signer, previous);
+            if (!pool.isActive(signer)) revert SequencerSetSignerNotActive(i, signer);
+            previous = signer;
+        }
+    }
+
+    /// @inheritdoc ISequencerSet
+    function recordBatch(address signer, uint256 l2Blocks) external onlyRollup {
+        if (signer != _info.current) revert SequencerSetNotCurrent(signer, _info.current);
+        _info.lastHeartbeat = uint64(block.timestamp);
+        uint256 reward = pool.distributeReward(signer, l2Blocks);
+        emit BatchRecorded(signer, _info.epoch, l2Blocks, reward);
+    }
+
+    /// @inheritdoc ISequencerSet
+    function punish(address signer, uint256 amount, address beneficiary)
+        external
+        onlyRollup
+        returns (uint256 paid)
+    {
+        paid = pool.slash(signer, amount, beneficiary);
+        LockingPool.Status st = pool.statusOf(signer);
+        // Kicking an active sequencer calls back onSequencerRemoved, which rotates if it is current.
+        if (st == LockingPool.Status.Active || st == LockingPool.Status.Exiting) pool.kick(signer);
+        emit SequencerPunished(signer, msg.sender, beneficiary, paid);
+    }
+
+    /// @notice Liveness ping of the current sequencer between batches: moves its heartbeat
+    ///         deadline like {recordBatch} does, without a reward. Only the current sequencer.
+    function heartbeat() external {
+        if (msg.sender != _info.current) revert SequencerSetNotCurrent(msg.sender, _info.current);
+        _info.lastHeartbeat = uint64(block.timestamp);
+        emit Heartbeat(msg.sender, _info.epoch);
+    }
+
+    // ============================================================== rotation
+    /// @notice Start the next epoch with a stake-weighted draw. Anyone may call it once the
+    ///         epoch has ended, or at any time while there is no current sequencer.
+    function advanceEpoch() external {
+        if (_info.current != address(0) && block.timestamp < _info.epochEnd) {
+            revert SequencerSetEpochNotOver(_info.epochEnd, block.timestamp);
+        }
+        if (pool.activeCount() == 0) revert SequencerSetNoActiveSequencers();
+        _rotate(address(0), Reason.EpochEnded);
+    }
+
+    /// @notice Replace the current sequencer because it missed its heartbeat deadline
+    ///         (`lastHeartbeat + heartbeatTimeout`). The silent sequencer is excluded from the
+    ///         draw unless it is the only active one. Anyone may call it.
+    function reselect() external {
+        if (_info.current == address(0)) revert SequencerSetNoCurrentSequencer();
+        uint256 deadline = heartbeatDeadline();
+        if (block.timestamp <= deadline) revert SequencerSetHeartbeatNotMissed(deadline, block.timestamp);
+        _rotate(_info.current, Reason.HeartbeatMissed);
+    }
+
+    /// @notice Replace the current sequencer with the agreement of more than 2/3 of the active
+    ///         set: `signatures` over {reselectDigest}, ordered as in {verifyBatchSignatures}.
+    /// @param signatures 65-byte ECDSA signatures over `reselectDigest()`
+    function reselectWithSignatures(bytes[] calldata signatures) external {
+        if (_info.current == address(0)) revert SequencerSetNoCurrentSequencer();
+        verifyBatchSignatures(reselectDigest(), signatures);
+        _rotate(_info.current, Reason.SetVote);
+    }
+
+    /// @notice The message the set signs to replace the current sequencer now:
+    ///         `keccak256(abi.encode(RESELECT_TAG, chainid, this, epoch, round, current))`.
+    function reselectDigest() public view returns (bytes32) {
+        return keccak256(abi.encode(RESELECT_TAG, block.chainid, address(this), _info.epoch, _info.round, _info.current));
+    }
+
+    /// @notice Time after which {reselect} is allowed.
+    function heartbeatDeadline() public view returns (uint256) {
+        return uint256(_info.lastHeartbeat) + timing.heartbeatTimeout;
+    }
+
+    /// @notice Where the rotation stands.
+    function epochInfo() external view returns (EpochInfo memory) {
+        return _info;
+    }
+
+    /// @notice The seed the next draw would use if it happened in this block.
+    function nextSeed() public view returns (bytes32) {
+        bytes32 h = blockhash(_info.seedBlock); // zero unless seedBlock is in the last 256 blocks
+        if (h == bytes32(0) && block.number > 0) h = blockhash(block.number - 1);
+        uint256 epoch = _info.epoch;
+        uint256 round = _info.round;
+        return keccak256(abi.encode(h, epoch, round));
+    }
+
+    /// @notice Stake-weighted draw: the index `i` such that
+    ///         `sum(weights[0..i)) <= uint256(seed) % sum(weights) < sum(weights[0..i])`.
+    /// @dev    The modulo bias is below total/2^256 (negligible). Pure: tests and the offchain
+    ///         simulation call exactly this code.
+    /// @param weights stakes (zero weight: never drawn)
+    /// @param seed    random seed
+    /// @return index  drawn position in `weights`
+    function selectIndex(uint256[] memory weights, bytes32 seed) public pure returns (uint256 index) {
+        uint256 total = 0;
+        for (uint256 i = 0; i < weights.length; i++) total += weights[i];
+        if (total == 0) revert SequencerSetZeroWeight();
+        uint256 r = uint256(seed) % total;
+        // Walk the cumulative sums until the point r falls inside weights[i].
+        for (uint256 i = 0; i < weights.length; i++) {
+            if (r < weights[i]) return i;
+            r -= weights[i];
+        }
+        // Unreachable: r < total.
+        revert SequencerSetZeroWeight();
+    }
+
+    // ================================================================= hooks
+    /// @inheritdoc ISequencerSetHooks
+    function onSequencerRemoved(address signer) external onlyPool {
+        if (signer == _info.current) _rotate(signer, Reason.Removed);
+    }
+
+    /// @inheritdoc ISequencerSetHooks
+    function onSignerChanged(address oldSigner, address newSigner) external onlyPool {
+        if (oldSigner == _info.current) _info.current = newSigner;
+    }
+
+    // ============================================================ governance
+    /// @notice Allow or disallow rollup contract `account` to call recordBatch and punish.
+    function setRollup(address account, bool allowed) external onlyOwner {
+        if (account == address(0)) revert SequencerSetZeroAddress();
+        rollup[account] = allowed;
+        emit RollupSet(account, allowed);
+    }
+
+    /// @notice Set the epoch length and heartbeat timeout (seconds).
+    function setTiming(uint64 epochLength, uint64 heartbeatTimeout) external onlyOwner {
+        _setTiming(epochLength, heartbeatTimeout);
+    }
+
+    // ============================================================== internal
+    function _setTiming(uint64 epochLength, uint64 heartbeatTimeout) internal {
+        if (epochLength == 0 || heartbeatTimeout == 0) revert SequencerSetBadTiming(epochLength, heartbeatTimeout);
+        timing = Timing(epochLength, heartbeatTimeout);
+        emit TimingSet(epochLength, heartbeatTimeout);
+    }
+
+    /// @dev Draw the next sequencer from the active set, excluding `exclude` when anyone else is
+    ///      active. A new epoch starts if the current one has ended (or none was drawn yet);
+    ///      otherwise the round increases and the epoch end stays.
+    function _rotate(address exclude, Reason reason) internal {
+        (address[] memory signers, uint256[] memory stakes) = pool.activeSet();
+        address previous = _info.current;
+        bytes32 seed = nextSeed();
+        bool newEpoch = previous == address(0) || block.timestamp >= _info.epochEnd;
+        if (newEpoch) {
+            _info.epoch += 1;
+            _info.round = 0;
+            _info.epochStart = uint64(block.timestamp);
+            _info.epochEnd = uint64(block.timestamp + timing.epochLength);
+        } else {
+            _info.round += 1;
+        }
+        address next = address(0);
+        if (signers.length > 0) {
+            // Exclude the replaced sequencer from the draw if someone else can take over.
+            if (signers.length > 1) {
+                for (uint256 i = 0; i < signers.length; i++) {
+                    if (signers[i] == exclude) stakes[i] = 0;
+                }
+            }
+            next = signers[selectIndex(stakes, seed)];
+        }
+        _info.current = next;
+        _info.lastHeartbeat = uint64(block.timestamp);
+        _info.seedBlock = block.number + 1;
+        emit SequencerRotated(_info.epoch, _info.round, previous, next, reason);
+    }
+}

@@ -1,0 +1,287 @@
+"""Co-sign batch digests for the current sequencer (the seeds' MPC step as a k-of-n set).
+
+``POST /cosign`` with ``{digest, chain_id, contract, batch_index, header_hash, header}``
+answers ``{"signer": "0x..", "signature": "0x.."}`` (65-byte r‖s‖v over ``digest``) after
+checking that:
+
+1. ``chain_id`` is the L1 this node follows and ``contract`` is a StateCommitment it serves;
+2. ``digest == batch_digest(chain_id, contract, batch_index, header_hash)``;
+3. the node's ``validator`` (the rollup node plugs its own check in: header fields against
+   its re-executed blocks) accepts the header;
+4. it never signed a *different* header hash for the same (contract, batch index) before
+   (equivocation guard, persisted in SQLite so a restart cannot be tricked).
+
+Errors are JSON ``{"error": {"code": "...", "message": "..."}}`` with status 400 (malformed),
+403 (refused) or 409 (conflicting header for an index already signed).
+
+:func:`create_router` gives a FastAPI router the sequencer node can mount;
+:class:`CosignerServer` runs it alone in a background thread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+import uvicorn
+from eth_utils import is_address, to_checksum_address
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from offchain.chain.anvil import free_port, port_in_use
+from offchain.errors import ConfigError
+from offchain.staking.errors import CosignRefused, StakingError
+from offchain.staking.signatures import batch_digest, sign_digest
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+# validator(contract, batch_index, header_hash, header) raises CosignRefused to refuse.
+Validator = Callable[[str, int, bytes, dict[str, Any]], None]
+
+
+class CosignBody(BaseModel):
+    """The JSON body of ``POST /cosign``."""
+
+    digest: str
+    chain_id: int
+    contract: str
+    batch_index: int = Field(ge=0)
+    header_hash: str
+    header: dict[str, Any] = Field(default_factory=dict)
+
+
+class _Refusal(StakingError):
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
+class SignedLog:
+    """(contract, batch index) -> header hash this node signed; SQLite (``:memory:`` allowed)."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS signed (contract TEXT, idx INTEGER, header_hash TEXT,"
+                " signed_at REAL, PRIMARY KEY (contract, idx))"
+            )
+            self._db.commit()
+
+    def claim(self, contract: str, index: int, header_hash: str) -> str | None:
+        """Record ``header_hash`` for (contract, index); return the conflicting one if any."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT header_hash FROM signed WHERE contract=? AND idx=?", (contract, index)
+            ).fetchone()
+            if row is not None:
+                return None if row[0] == header_hash else str(row[0])
+            self._db.execute(
+                "INSERT INTO signed VALUES (?, ?, ?, ?)",
+                (contract, index, header_hash, time.time()),
+            )
+            self._db.commit()
+            return None
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM signed").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+@dataclass
+class Cosigner:
+    """The signing policy of one sequencer node.
+
+    Args:
+        account: this node's signer key.
+        chain_id: L1 chain id it follows.
+        contracts: StateCommitment addresses it signs for.
+        validator: extra check of the header (the rollup node's re-execution), optional.
+        log: equivocation guard.
+    """
+
+    account: LocalAccount
+    chain_id: int
+    contracts: set[str]
+    validator: Validator | None = None
+    log: SignedLog = field(default_factory=SignedLog)
+
+    def __post_init__(self) -> None:
+        self.contracts = {to_checksum_address(c) for c in self.contracts}
+
+    def sign(self, body: CosignBody) -> dict[str, str]:
+        """Check ``body`` and sign its digest.
+
+        Raises:
+            _Refusal: with an HTTP status and error code.
+        """
+        if body.chain_id != self.chain_id:
+            raise _Refusal("wrong_chain", f"chain id {body.chain_id} is not {self.chain_id}", 403)
+        if not is_address(body.contract):
+            raise _Refusal("bad_request", f"contract {body.contract!r} is not an address", 400)
+        contract = to_checksum_address(body.contract)
+        if contract not in self.contracts:
+            raise _Refusal("unknown_contract", f"this node does not sign for {contract}", 403)
+        try:
+            header_hash = bytes.fromhex(body.header_hash.removeprefix("0x"))
+            digest = bytes.fromhex(body.digest.removeprefix("0x"))
+        except ValueError:
+            raise _Refusal("bad_request", "digest and header_hash must be hex", 400) from None
+        if len(header_hash) != 32 or len(digest) != 32:
+            raise _Refusal("bad_request", "digest and header_hash must be 32 bytes", 400)
+        expected = batch_digest(self.chain_id, contract, body.batch_index, header_hash)
+        if digest != expected:
+            raise _Refusal(
+                "digest_mismatch",
+                f"digest is not keccak256(abi.encode(chainid, contract, index, headerHash));"
+                f" expected 0x{expected.hex()}",
+                403,
+            )
+        if self.validator is not None:
+            try:
+                self.validator(contract, body.batch_index, header_hash, body.header)
+            except CosignRefused as e:
+                raise _Refusal("header_rejected", e.message, 403) from e
+        conflict = self.log.claim(contract, body.batch_index, "0x" + header_hash.hex())
+        if conflict is not None:
+            raise _Refusal(
+                "conflicting_header",
+                f"already signed header {conflict} for batch {body.batch_index} of {contract}",
+                409,
+            )
+        sig = sign_digest(self.account, digest)
+        return {"signer": self.account.address, "signature": "0x" + sig.hex()}
+
+
+def create_router(cosigner: Cosigner) -> APIRouter:
+    """A router with ``POST /cosign`` and ``GET /cosign/health`` (mount it in the node's app)."""
+    router = APIRouter()
+
+    @router.post("/cosign")
+    def cosign(body: CosignBody) -> JSONResponse:
+        try:
+            return JSONResponse(cosigner.sign(body))
+        except _Refusal as e:
+            return JSONResponse(
+                {"error": {"code": e.code, "message": e.message}}, status_code=e.status
+            )
+
+    @router.get("/cosign/health")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "signer": cosigner.account.address,
+            "chain_id": cosigner.chain_id,
+            "contracts": sorted(cosigner.contracts),
+            "signed": cosigner.log.count(),
+        }
+
+    return router
+
+
+def create_app(cosigner: Cosigner) -> FastAPI:
+    """A standalone app around :func:`create_router` (422 body errors reported as 400 JSON)."""
+    from fastapi.exceptions import RequestValidationError
+
+    app = FastAPI(title="l2kit cosigner", docs_url=None, redoc_url=None, openapi_url=None)
+    app.include_router(create_router(cosigner))
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid body"}
+        where = ".".join(str(x) for x in first.get("loc", ()))
+        return JSONResponse(
+            {"error": {"code": "bad_request", "message": f"{where}: {first.get('msg')}"}},
+            status_code=400,
+        )
+
+    return app
+
+
+class CosignerServer:
+    """The co-signer alone, served by uvicorn in a background thread.
+
+    Args:
+        cosigner: the signing policy.
+        host: interface.
+        port: TCP port (``None``: a free one).
+    """
+
+    def __init__(
+        self, cosigner: Cosigner, host: str = "127.0.0.1", port: int | None = None
+    ) -> None:
+        self.cosigner = cosigner
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 10.0) -> CosignerServer:
+        """Serve and wait until ``/cosign/health`` answers.
+
+        Raises:
+            ConfigError: port in use.
+            StakingError: did not start in time.
+        """
+        if self.port is None:
+            self.port = free_port()
+        elif port_in_use(self.port, self.host):
+            raise ConfigError(
+                f"co-signer port {self.port} is already in use", "pick another --port"
+            )
+        cfg = uvicorn.Config(
+            create_app(self.cosigner),
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(cfg)
+        self._thread = threading.Thread(target=self._server.run, name="l2kit-cosigner", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        with requests.Session() as s:
+            while True:
+                try:
+                    if s.get(f"{self.url}/cosign/health", timeout=1).ok:
+                        return self
+                except requests.RequestException:
+                    pass
+                if not self._thread.is_alive() or time.monotonic() > deadline:
+                    self.stop()
+                    raise StakingError(f"co-signer did not start on {self.url}")
+                time.sleep(0.02)
+
+    def stop(self) -> None:
+        """Stop serving (waits at most 10 s). Safe to call twice."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> CosignerServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,196 @@
+"""Batch digests and the >2/3 co-signature set the SequencerSet checks on-chain.
+
+Digest (fixed; the rollup contracts compute the same)::
+
+    digest = keccak256(abi.encode(uint256 chainId, address stateCommitment,
+                                  uint256 batchIndex, bytes32 batchHeaderHash))
+
+Signatures are raw 65-byte ECDSA ``r ‖ s ‖ v`` (``v`` in {27, 28}, low ``s``) over ``digest``
+itself (no EIP-191 prefix). ``SequencerSet.verifyBatchSignatures`` wants them ordered by
+strictly ascending signer address, from more than 2/3 of the active set.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+from coincurve import PrivateKey, PublicKey
+from eth_abi import encode as abi_encode
+from eth_utils import to_checksum_address
+
+from offchain.common.hashing import keccak
+from offchain.staking.errors import NotEnoughSignatures, StakingError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+
+def batch_digest(chain_id: int, contract: str, index: int, header_hash: bytes) -> bytes:
+    """The digest the sequencer set signs for batch ``index`` of ``contract``.
+
+    Args:
+        chain_id: L1 chain id.
+        contract: StateCommitment address.
+        index: batch index.
+        header_hash: keccak256 of the batch header (32 bytes).
+
+    Returns:
+        32-byte digest.
+
+    Raises:
+        StakingError: ``header_hash`` is not 32 bytes.
+    """
+    if len(header_hash) != 32:
+        raise StakingError(f"batch header hash must be 32 bytes, got {len(header_hash)}")
+    return keccak(
+        abi_encode(
+            ["uint256", "address", "uint256", "bytes32"],
+            [chain_id, to_checksum_address(contract), index, header_hash],
+        )
+    )
+
+
+def sign_digest(account: LocalAccount | bytes, digest: bytes) -> bytes:
+    """65-byte ``r ‖ s ‖ v`` signature (v = 27/28) of ``account`` over ``digest`` (no prefix).
+
+    Args:
+        account: an eth-account account, or a 32-byte private key.
+        digest: 32-byte message digest.
+
+    Returns:
+        The signature bytes.
+    """
+    key = account if isinstance(account, bytes) else bytes(account.key)
+    if len(digest) != 32:
+        raise StakingError(f"digest must be 32 bytes, got {len(digest)}")
+    sig = PrivateKey(key).sign_recoverable(digest, hasher=None)  # r(32) s(32) recid(1)
+    return sig[:64] + bytes([sig[64] + 27])
+
+
+def recover_signer(digest: bytes, signature: bytes) -> str:
+    """Checksummed address that produced ``signature`` over ``digest``.
+
+    Raises:
+        StakingError: malformed signature.
+    """
+    if len(signature) != 65 or signature[64] not in (27, 28):
+        raise StakingError("signature must be 65 bytes r‖s‖v with v in {27, 28}")
+    try:
+        pub = PublicKey.from_signature_and_message(
+            signature[:64] + bytes([signature[64] - 27]), digest, hasher=None
+        )
+    except Exception as e:  # noqa: BLE001 - coincurve raises plain exceptions
+        raise StakingError(f"invalid signature: {e}") from e
+    return to_checksum_address(keccak(pub.format(compressed=False)[1:])[-20:])
+
+
+def order_signatures(signed: dict[str, bytes]) -> list[bytes]:
+    """Signatures ordered by ascending signer address (the contract's required order).
+
+    Args:
+        signed: signer address -> signature.
+    """
+    return [signed[a] for a in sorted(signed, key=lambda a: int(a, 16))]
+
+
+def threshold(active: int) -> int:
+    """Smallest count ``n`` with ``n * 3 > active * 2`` (more than 2/3 of the set)."""
+    return active * 2 // 3 + 1
+
+
+@dataclass
+class CosignRequest:
+    """What a co-signer needs to check a batch digest before signing it."""
+
+    chain_id: int
+    contract: str
+    batch_index: int
+    header_hash: bytes
+    header: dict[str, Any] | None = None
+
+    @property
+    def digest(self) -> bytes:
+        return batch_digest(self.chain_id, self.contract, self.batch_index, self.header_hash)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "digest": "0x" + self.digest.hex(),
+            "chain_id": self.chain_id,
+            "contract": self.contract,
+            "batch_index": self.batch_index,
+            "header_hash": "0x" + self.header_hash.hex(),
+            "header": self.header or {},
+        }
+
+
+def collect_signatures(
+    request: CosignRequest,
+    peers: list[str],
+    active: list[str],
+    *,
+    own: LocalAccount | None = None,
+    timeout_s: float = 5.0,
+) -> list[bytes]:
+    """Ask ``peers`` (co-signer base URLs) to sign ``request``; return the contract's ``bytes[]``.
+
+    Only signatures that recover to an address of ``active`` over the expected digest count;
+    all peers are asked in parallel and the result is ordered by ascending signer.
+
+    Args:
+        request: the batch to sign.
+        peers: base URLs such as ``http://127.0.0.1:9001``.
+        active: active signer addresses (from ``SequencerSet.activeSigners()``).
+        own: this node's signer, which signs locally first (optional).
+        timeout_s: per-peer HTTP timeout.
+
+    Returns:
+        Ordered signatures, at least :func:`threshold` of them.
+
+    Raises:
+        NotEnoughSignatures: fewer than more than 2/3 of ``active`` signed.
+    """
+    digest = request.digest
+    wanted = {a.lower() for a in active}
+    signed: dict[str, bytes] = {}
+    if own is not None and own.address.lower() in wanted:
+        signed[own.address] = sign_digest(own, digest)
+    failures: dict[str, str] = {}
+    body = request.to_json()
+
+    def ask(url: str) -> tuple[str, bytes | None, str]:
+        try:
+            r = requests.post(url.rstrip("/") + "/cosign", json=body, timeout=timeout_s)
+        except requests.RequestException as e:
+            return url, None, f"unreachable ({type(e).__name__})"
+        if r.status_code != 200:
+            try:
+                msg = r.json()["error"]["message"]
+            except (ValueError, KeyError, TypeError):
+                msg = r.text[:200]
+            return url, None, f"HTTP {r.status_code}: {msg}"
+        try:
+            return url, bytes.fromhex(r.json()["signature"].removeprefix("0x")), ""
+        except (ValueError, KeyError, TypeError):
+            return url, None, "malformed answer"
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(16, len(peers)))) as ex:
+        for url, sig, err in ex.map(ask, peers):
+            if sig is None:
+                failures[url] = err
+                continue
+            try:
+                who = recover_signer(digest, sig)
+            except StakingError as e:
+                failures[url] = str(e)
+                continue
+            if who.lower() not in wanted:
+                failures[url] = f"signer {who} is not active"
+                continue
+            signed[who] = sig
+    need = threshold(len(active))
+    if len(signed) < need:
+        raise NotEnoughSignatures(len(signed), need, failures)
+    return order_signatures(signed)

@@ -1,0 +1,258 @@
+"""SequencerSet on Anvil: rotation, reselection, batch signatures, punish; every custom error."""
+
+from __future__ import annotations
+
+import pytest
+from web3.logs import DISCARD
+
+from offchain.chain.accounts import dev_account
+from offchain.staking.config import TOKEN
+from offchain.staking.signatures import batch_digest, sign_digest
+
+from .conftest import Staking
+
+HEARTBEAT, SETVOTE, REMOVED, PUNISHED = 1, 2, 3, 4
+ZERO = "0x" + "00" * 20
+
+
+def _sigs(accounts, digest: bytes) -> list[bytes]:
+    ordered = sorted(accounts, key=lambda a: int(a.address, 16))
+    return [sign_digest(a, digest) for a in ordered]
+
+
+def _rotation(st: Staking, rcpt) -> dict:
+    return dict(st.sset.events.SequencerRotated().process_receipt(rcpt, errors=DISCARD)[0]["args"])
+
+
+def test_interface_views(st: Staking, seqs) -> None:
+    assert sorted(st.sset.functions.activeSigners().call()) == sorted(a.address for a in seqs)
+    info = st.sset.functions.epochInfo().call()
+    assert info[0] == 1 and info[2] == st.current()
+    assert st.sset.functions.timing().call() == [30, 5]
+    assert st.sset.functions.heartbeatDeadline().call() == info[5] + 5
+
+
+def test_advance_epoch_only_after_epoch_end(st: Staking, expect_revert) -> None:
+    end = st.sset.functions.epochInfo().call()[4]
+    args = expect_revert("SequencerSetEpochNotOver", st.gov.send, st.sset.functions.advanceEpoch())
+    assert args[0] == end
+    st.warp(31)
+    rcpt = st.gov.send(st.sset.functions.advanceEpoch())
+    rot = _rotation(st, rcpt)
+    assert rot["epoch"] == 2 and rot["round"] == 0 and rot["reason"] == 0
+    info = st.sset.functions.epochInfo().call()
+    assert info[0] == 2 and info[4] == st.now() + 30
+    assert info[6] == rcpt["blockNumber"] + 1  # seed commitment: the next block
+
+
+def test_advance_epoch_needs_an_active_sequencer(chain, sender, expect_revert) -> None:
+    s = sender(dev_account(0))
+    token = s.deploy("L2KitToken", "T", "T", s.address)
+    pool = s.deploy("LockingPool", token.address, (1, 2, 3, 4, 5, 6, 7), s.address)
+    sset = s.deploy("SequencerSet", pool.address, 30, 5, s.address)
+    expect_revert("SequencerSetNoActiveSequencers", s.send, sset.functions.advanceEpoch())
+    expect_revert("SequencerSetNoCurrentSequencer", s.send, sset.functions.reselect())
+    expect_revert(
+        "SequencerSetNoCurrentSequencer", s.send, sset.functions.reselectWithSignatures([])
+    )
+    expect_revert("SequencerSetZeroAddress", s.deploy, "SequencerSet", ZERO, 30, 5, s.address)
+    expect_revert("SequencerSetBadTiming", s.deploy, "SequencerSet", pool.address, 0, 5, s.address)
+
+
+def test_reselect_after_missed_heartbeat_excludes_the_silent_one(
+    st: Staking, expect_revert
+) -> None:
+    cur = st.current()
+    deadline = st.sset.functions.heartbeatDeadline().call()
+    args = expect_revert(
+        "SequencerSetHeartbeatNotMissed", st.gov.send, st.sset.functions.reselect()
+    )
+    assert args[0] == deadline
+    st.warp(6)
+    anyone = st.as_(dev_account(25))
+    rcpt = anyone.send(st.sset.functions.reselect())
+    rot = _rotation(st, rcpt)
+    assert rot["previous"] == cur and rot["next"] != cur and rot["reason"] == HEARTBEAT
+    assert rot["epoch"] == 1 and rot["round"] == 1  # same epoch, next round
+    assert st.current() == rot["next"]
+
+
+def test_record_batch_is_the_heartbeat(st: Staking, expect_revert) -> None:
+    st.warp(4)
+    st.gov.send(st.sset.functions.recordBatch(st.current(), 1))
+    st.warp(4)  # 8 s since the draw, 4 s since the batch: not missed
+    expect_revert("SequencerSetHeartbeatNotMissed", st.gov.send, st.sset.functions.reselect())
+
+
+def test_record_batch_reverts(st: Staking, seqs, expect_revert) -> None:
+    cur = st.current()
+    other = next(a.address for a in seqs if a.address != cur)
+    args = expect_revert(
+        "SequencerSetNotCurrent", st.gov.send, st.sset.functions.recordBatch(other, 1)
+    )
+    assert args == (other, cur)
+    stranger = st.as_(dev_account(25))
+    args = expect_revert(
+        "SequencerSetNotRollup", stranger.send, st.sset.functions.recordBatch(cur, 1)
+    )
+    assert args == (stranger.address,)
+
+
+def test_reselect_with_two_thirds_signatures(st: Staking, seqs, expect_revert) -> None:
+    cur = st.current()
+    digest = bytes(st.sset.functions.reselectDigest().call())
+    two = [a for a in seqs if a.address != cur][:2]
+    expect_revert(
+        "SequencerSetNotEnoughSignatures",
+        st.gov.send,
+        st.sset.functions.reselectWithSignatures(_sigs(two, digest)),
+    )
+    three = [a for a in seqs if a.address != cur]
+    rcpt = st.as_(dev_account(25)).send(
+        st.sset.functions.reselectWithSignatures(_sigs(three, digest))
+    )
+    rot = _rotation(st, rcpt)
+    assert rot["previous"] == cur and rot["next"] != cur and rot["reason"] == SETVOTE
+    # The digest moved on (round + 1): the same signatures cannot be replayed.
+    expect_revert(
+        "SequencerSetSignerNotActive",
+        st.gov.send,
+        st.sset.functions.reselectWithSignatures(_sigs(three, digest)),
+    )
+
+
+def test_verify_batch_signatures_accepts_more_than_two_thirds(st: Staking, seqs) -> None:
+    digest = batch_digest(31337, dev_account(30).address, 7, b"\x22" * 32)
+    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[:3], digest)).call()
+    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs, digest)).call()
+
+
+def test_verify_batch_signatures_errors(st: Staking, seqs, expect_revert) -> None:
+    digest = batch_digest(31337, dev_account(30).address, 7, b"\x22" * 32)
+    harness = st.gov.deploy("SignatureCheckHarness")
+
+    def check(sigs: list[bytes]) -> object:
+        return st.gov.send(harness.functions.check(st.sset.address, digest, sigs))
+
+    assert expect_revert("SequencerSetNotEnoughSignatures", check, _sigs(seqs[:2], digest)) == (
+        2,
+        4,
+    )
+    good = _sigs(seqs[:3], digest)
+    bad_v = good[0][:64] + bytes([29])
+    assert expect_revert("SequencerSetInvalidSignature", check, [bad_v, *good[1:]]) == (0,)
+    args = expect_revert("SequencerSetSignersNotAscending", check, [good[1], good[0], good[2]])
+    assert args[0] == 1
+    expect_revert(
+        "SequencerSetSignersNotAscending", check, [good[0], good[0], good[1]]
+    )  # duplicate
+    signers = sorted([*seqs[:2], dev_account(30)], key=lambda a: int(a.address, 16))
+    mixed = [sign_digest(a, digest) for a in signers]
+    idx = [a.address for a in signers].index(dev_account(30).address)
+    assert expect_revert("SequencerSetSignerNotActive", check, mixed) == (
+        idx,
+        dev_account(30).address,
+    )
+    # A signature over another digest recovers to some other address: not active.
+    other = _sigs(seqs[:3], batch_digest(31337, dev_account(30).address, 8, b"\x22" * 32))
+    expect_revert("SequencerSetSignerNotActive", check, other)
+    rcpt = check(good)
+    assert rcpt["status"] == 1
+
+
+def test_exiting_sequencer_no_longer_counts_or_signs(st: Staking, seqs, expect_revert) -> None:
+    a = seqs[0]
+    st.as_(a).send(st.pool.functions.unlockInit(a.address))
+    digest = batch_digest(31337, dev_account(30).address, 1, b"\x33" * 32)
+    # 3 active now: 3 signatures needed (3*3 > 3*2), and the exiting one is not active.
+    expect_revert(
+        "SequencerSetNotEnoughSignatures",
+        st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[1:3], digest)).call,
+    )
+    expect_revert(
+        "SequencerSetSignerNotActive",
+        st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[:3], digest)).call,
+    )
+    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[1:], digest)).call()
+
+
+def test_punish_slashes_kicks_and_rotates(st: Staking, expect_revert) -> None:
+    cur = st.current()
+    ben = dev_account(17)
+    stranger = st.as_(dev_account(25))
+    expect_revert(
+        "SequencerSetNotRollup", stranger.send, st.sset.functions.punish(cur, TOKEN, ben.address)
+    )
+    paid = st.sset.functions.punish(cur, 10_000 * TOKEN, ben.address).call({"from": st.gov.address})
+    assert paid == 5_000 * TOKEN
+    rcpt = st.gov.send(st.sset.functions.punish(cur, 10_000 * TOKEN, ben.address))
+    assert st.token.functions.balanceOf(ben.address).call() == 5_000 * TOKEN
+    assert st.pool.functions.statusOf(cur).call() == 3  # Kicked
+    rot = _rotation(st, rcpt)
+    assert rot["previous"] == cur and rot["next"] == st.current() != cur
+    ev = st.sset.events.SequencerPunished().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+    assert ev["paid"] == 5_000 * TOKEN
+    # Punishing again still slashes (no second kick).
+    st.gov.send(st.sset.functions.punish(cur, 1_000 * TOKEN, ben.address))
+    assert st.token.functions.balanceOf(ben.address).call() == 5_500 * TOKEN
+
+
+def test_hooks_only_from_pool(st: Staking, expect_revert) -> None:
+    args = expect_revert(
+        "SequencerSetNotPool", st.gov.send, st.sset.functions.onSequencerRemoved(st.current())
+    )
+    assert args == (st.gov.address,)
+    expect_revert("SequencerSetNotPool", st.gov.send, st.sset.functions.onSignerChanged(ZERO, ZERO))
+
+
+def test_governance_setters(st: Staking, expect_revert) -> None:
+    st.gov.send(st.sset.functions.setTiming(60, 10))
+    assert st.sset.functions.timing().call() == [60, 10]
+    assert expect_revert(
+        "SequencerSetBadTiming", st.gov.send, st.sset.functions.setTiming(60, 0)
+    ) == (60, 0)
+    expect_revert("SequencerSetZeroAddress", st.gov.send, st.sset.functions.setRollup(ZERO, True))
+    other = st.as_(dev_account(10))
+    expect_revert("OwnableUnauthorizedAccount", other.send, st.sset.functions.setTiming(1, 1))
+    expect_revert(
+        "OwnableUnauthorizedAccount", other.send, st.sset.functions.setRollup(other.address, True)
+    )
+
+
+@pytest.mark.parametrize(
+    ("weights", "seed", "expected"),
+    [
+        ([1, 1], 0, 0),
+        ([1, 1], 1, 1),
+        ([5, 0, 5], 5, 2),
+        ([0, 3], 2, 1),
+        ([2, 3, 5], 9, 2),
+        ([2, 3, 5], 4, 1),
+    ],
+)
+def test_select_index_walks_cumulative_weights(st: Staking, weights, seed, expected) -> None:
+    assert st.sset.functions.selectIndex(weights, seed.to_bytes(32, "big")).call() == expected
+
+
+def test_select_index_zero_weight(st: Staking, expect_revert) -> None:
+    expect_revert(
+        "SequencerSetZeroWeight", st.sset.functions.selectIndex([0, 0], b"\x01" * 32).call
+    )
+    expect_revert("SequencerSetZeroWeight", st.sset.functions.selectIndex([], b"\x01" * 32).call)
+
+
+def test_heartbeat_ping_by_the_current_sequencer_only(st: Staking, seqs, expect_revert) -> None:
+    cur = st.current()
+    acct = next(a for a in seqs if a.address == cur)
+    other = next(a for a in seqs if a.address != cur)
+    args = expect_revert(
+        "SequencerSetNotCurrent", st.as_(other).send, st.sset.functions.heartbeat()
+    )
+    assert args == (other.address, cur)
+    st.warp(4)
+    rcpt = st.as_(acct).send(st.sset.functions.heartbeat())
+    assert (
+        st.sset.events.Heartbeat().process_receipt(rcpt, errors=DISCARD)[0]["args"]["signer"] == cur
+    )
+    st.warp(4)
+    expect_revert("SequencerSetHeartbeatNotMissed", st.gov.send, st.sset.functions.reselect())
