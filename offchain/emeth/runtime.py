@@ -57,7 +57,7 @@ class EmethAgentsConfig:
     confirmations: int = 0
     signer_interval_s: float = 1.0
     split_parts: int = 4
-    split_grace_s: float = 0.5
+    split_grace_s: float = 3.0
     penalty_bps: int = 2500
     verifier_account: int = 37
     splitter_account: int = 38
