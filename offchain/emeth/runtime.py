@@ -124,6 +124,10 @@ class EmethStack:
     agents: list[Agent] = field(default_factory=list)
     nodes: list[NodeWorker] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.config.program_modules:
+            self.programs = default_registry(self.config.program_modules)
+
     @property
     def url(self) -> str:
         assert self.server is not None
