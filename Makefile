@@ -65,8 +65,8 @@ devnet: setup ## Anvil + contracts + storage service until Ctrl-C
 ape-compile: setup ## compile with ape-solidity through the solc shim
 	@$(VENV)/bin/ape compile
 
-ape-test: setup ## run the test suite under `ape test`
-	@$(VENV)/bin/ape test -m "not slow" -q
+ape-test: setup ## run the test suite under `ape test` (ape's pytest plugin on)
+	@$(VENV)/bin/ape test -o addopts=-ra -m "not slow" -q
 
 clean:
 	rm -rf build out cache .solcx .devnet

@@ -14,8 +14,10 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from offchain.emeth.config import EmethParams
 from offchain.errors import ConfigError
 from offchain.governance.config import GovernanceParams
+from offchain.rollup.config import RollupParams
 from offchain.staking.config import StakingParams
 
 
@@ -47,6 +49,8 @@ class L2KitConfig:
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
     staking: StakingParams = field(default_factory=StakingParams)
     governance: GovernanceParams = field(default_factory=GovernanceParams)
+    rollup: RollupParams = field(default_factory=RollupParams)
+    emeth: EmethParams = field(default_factory=EmethParams)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -70,7 +74,9 @@ def _apply(obj: Any, data: dict[str, Any], where: str) -> None:
 
 
 def load_config(path: str | Path | None = None) -> L2KitConfig:
-    """Defaults, then the JSON file ``path`` (or ``$L2KIT_CONFIG``), then ``L2KIT_<SECTION>__<KEY>``.
+    """Defaults, then the JSON file ``path`` (or ``$L2KIT_CONFIG``), then the environment.
+
+    Environment variables are named ``L2KIT_<SECTION>__<KEY>``.
 
     Raises:
         ConfigError: unreadable file, unknown key or a value of the wrong type.

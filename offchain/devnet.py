@@ -20,11 +20,12 @@ import typer
 from rich.console import Console
 
 from offchain.chain.accounts import dev_account
-from offchain.chain.anvil import Anvil
+from offchain.chain.anvil import Anvil, port_in_use
 from offchain.chain.client import Chain, connect
 from offchain.chain.compile import compile_contracts
 from offchain.config import L2KitConfig, load_config
 from offchain.deploy import Deployment, deploy_all
+from offchain.errors import ConfigError
 
 
 class Service(Protocol):
@@ -75,8 +76,15 @@ class Devnet:
         else:
             self.data_dir = Path(cfg.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.ephemeral and port_in_use(cfg.storage_port):
+            raise ConfigError(
+                f"storage port {cfg.storage_port} is already in use",
+                "stop what listens there or pick another port with --storage-port",
+            )
         res = compile_contracts()
         self.timings["compile_s"] = res.seconds
+        if not res.cached:
+            self.log(f"compiled   {res.contracts} contracts in {res.seconds:.1f}s")
         self.anvil = Anvil(
             port=None if self.ephemeral else cfg.anvil_port,
             block_time_s=cfg.block_time_s or None,
@@ -85,7 +93,9 @@ class Devnet:
         self.log(f"anvil      {self.anvil.url} (chain id {self.anvil.chain_id})")
         self.chain = Chain(connect(self.anvil.url))
         self.config.network.rpc_url = self.anvil.url
-        self.deployment = deploy_all(self.chain, self.chain.sender(dev_account(0)), self.config, log=self.log)
+        self.deployment = deploy_all(
+            self.chain, self.chain.sender(dev_account(0)), self.config, log=self.log
+        )
         self.deployment.save(self.data_dir / "deployment.json")
         storage = StorageServer(
             self.data_dir / "blobs", port=None if self.ephemeral else cfg.storage_port
@@ -136,11 +146,13 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("up")
 def up(
     port: int = typer.Option(8545, "--port", help="Anvil port"),
-    storage_port: int = typer.Option(8600, "--storage-port"),
-    data_dir: Path = typer.Option(Path(".devnet"), "--data-dir"),
+    storage_port: int = typer.Option(8600, "--storage-port", help="blob store port"),
+    data_dir: Path = typer.Option(
+        Path(".devnet"), "--data-dir", help="blobs, deployment.json and devnet.json go here"
+    ),
 ) -> None:
     """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
-    console = Console()
+    console = Console(soft_wrap=True)
     cfg = load_config()
     cfg.devnet.anvil_port = port
     cfg.devnet.storage_port = storage_port
@@ -152,15 +164,23 @@ def up(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    out = data_dir / "devnet.json"
+    out.unlink(missing_ok=True)  # never leave stale endpoints around
     with Devnet(cfg, log=console.print) as d:
         info = d.info()
-        out = data_dir / "devnet.json"
-        out.write_text(json.dumps(info, indent=2) + "\n")
-        console.print(f"[green]devnet up[/] in {d.timings['devnet_up_s']:.2f}s; details in {out}")
-        for k, v in info["contracts"].items():
-            console.print(f"  {k:<22} {v}")
-        console.print("press Ctrl-C to stop")
-        while not stop.wait(0.5):
-            pass
-        console.print("stopping devnet")
+        tmp = out.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+        tmp.replace(out)  # atomic: readers never see a half-written file
+        try:
+            console.print(
+                f"[green]devnet up[/] in {d.timings['devnet_up_s']:.2f}s; details in {out}"
+            )
+            for k, v in info["contracts"].items():
+                console.print(f"  {k:<22} {v}")
+            console.print("press Ctrl-C to stop")
+            while not stop.wait(0.5):
+                pass
+            console.print("stopping devnet")
+        finally:
+            out.unlink(missing_ok=True)
     console.print("devnet stopped")

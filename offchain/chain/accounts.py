@@ -17,9 +17,7 @@ Account.enable_unaudited_hdwallet_features()
 @lru_cache(maxsize=256)
 def dev_account(index: int) -> LocalAccount:
     """The ``index``-th account of Anvil's default mnemonic (funded on a devnet)."""
-    acct: LocalAccount = Account.from_mnemonic(
-        DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}"
-    )
+    acct: LocalAccount = Account.from_mnemonic(DEV_MNEMONIC, account_path=f"m/44'/60'/0'/0/{index}")
     return acct
 
 
@@ -31,7 +29,7 @@ def account_from_key(key: str | None = None, env: str = "L2KIT_PRIVATE_KEY") -> 
     """
     key = key or os.environ.get(env)
     if not key:
-        raise ConfigError(f"no private key given", f"pass --key or set {env}")
+        raise ConfigError("no private key given", f"pass --key or set {env}")
     try:
         acct: LocalAccount = Account.from_key(key)
     except Exception as e:  # noqa: BLE001 - any parse failure is a user input error

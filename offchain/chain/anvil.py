@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -44,13 +45,23 @@ def anvil_binary() -> Path:
     Raises:
         ToolchainError: if Anvil is not installed.
     """
+    override = os.environ.get("L2KIT_ANVIL")
+    if override:
+        if not (Path(override).is_file() and os.access(override, os.X_OK)):
+            raise ToolchainError(
+                f"Anvil not found at L2KIT_ANVIL={override}",
+                "unset L2KIT_ANVIL or point it at an anvil binary; `make setup` installs one",
+            )
+        return Path(override)
     p = foundry_binary("anvil")
     if p is not None and p.exists():
         return p
     found = shutil.which("anvil")
     if found:
         return Path(found)
-    raise ToolchainError("Anvil not found", "run `make setup` (installs @foundry-rs/anvil from npm)")
+    raise ToolchainError(
+        "Anvil not found", "run `make setup` (installs @foundry-rs/anvil from npm)"
+    )
 
 
 @dataclass
@@ -92,7 +103,8 @@ class Anvil:
             self.port = free_port()
         elif port_in_use(self.port):
             raise ConfigError(
-                f"port {self.port} is already in use", "stop what listens there or pick another port"
+                f"port {self.port} is already in use",
+                "stop what listens there or pick another port",
             )
         cmd = [
             str(binary),
@@ -106,7 +118,7 @@ class Anvil:
         if self.block_time_s:
             cmd += ["--block-time", str(self.block_time_s)]
         cmd += self.extra_args
-        log = tempfile.TemporaryFile()
+        log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._log = log
         t0 = time.perf_counter()
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log)

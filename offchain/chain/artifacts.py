@@ -33,7 +33,9 @@ class Artifact:
     def from_file(cls, path: Path) -> Artifact:
         try:
             data = json.loads(path.read_text())
-            return cls(data["contractName"], data["abi"], data["bytecode"], data["deployedBytecode"])
+            return cls(
+                data["contractName"], data["abi"], data["bytecode"], data["deployedBytecode"]
+            )
         except (OSError, json.JSONDecodeError, KeyError, TypeError) as e:
             raise ArtifactError(
                 f"malformed artifact {path}: {e}", "delete build/ and run `l2kit compile`"
@@ -100,7 +102,7 @@ class Artifacts:
             try:
                 data = bytes.fromhex(hexstr)
             except ValueError:
-                return None, (), f"reverted: {data}"
+                return None, (), f"reverted: {hexstr}"
         if len(data) < 4:
             return None, (), "reverted without a reason"
         sel, body = data[:4], data[4:]

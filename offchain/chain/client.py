@@ -13,9 +13,7 @@ from offchain.chain.artifacts import Artifacts
 from offchain.errors import RpcError
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
-    from offchain.chain.tx import TxConfig, TxSender
+    from offchain.chain.tx import Signer, TxConfig, TxSender
 
 
 def connect(url: str, timeout_s: float = 10.0) -> Web3:
@@ -25,7 +23,9 @@ def connect(url: str, timeout_s: float = 10.0) -> Web3:
         RpcError: if nothing answers there, or it is not an Ethereum JSON-RPC endpoint.
     """
     if not url.startswith(("http://", "https://")):
-        raise RpcError(f"unsupported RPC URL {url!r}", "use an http(s):// URL, e.g. http://127.0.0.1:8545")
+        raise RpcError(
+            f"unsupported RPC URL {url!r}", "use an http(s):// URL, e.g. http://127.0.0.1:8545"
+        )
     w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
     try:
         w3.eth.chain_id  # noqa: B018 - the probe
@@ -64,15 +64,27 @@ class Chain:
         art = self.artifacts.get(name)
         return self.w3.eth.contract(address=Web3.to_checksum_address(address), abi=art.abi)
 
-    def sender(self, account: LocalAccount, config: TxConfig | None = None) -> TxSender:
-        """A :class:`TxSender` that signs with ``account`` and owns its nonces."""
+    def sender(self, account: Signer, config: TxConfig | None = None) -> TxSender:
+        """A :class:`TxSender` that signs with ``account`` and owns its nonces.
+
+        Args:
+            account: a ``LocalAccount`` (e.g. ``dev_account(i)``) or any
+                :class:`~offchain.chain.tx.Signer`.
+            config: fee/timeout policy (default :class:`~offchain.chain.tx.TxConfig`).
+        """
         from offchain.chain.tx import TxConfig, TxSender
 
         return TxSender(self.w3, account, self.artifacts, config or TxConfig())
 
     def rpc(self, method: str, *params: Any) -> Any:
         """Raw JSON-RPC call (e.g. Anvil's ``evm_mine``), raising :class:`RpcError` on error."""
-        resp = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        try:
+            resp = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        except requests.RequestException as e:
+            url = getattr(self.w3.provider, "endpoint_uri", "?")
+            raise RpcError(
+                f"cannot reach the L1 RPC at {url} ({type(e).__name__})", "is the node running?"
+            ) from e
         if "error" in resp:
             raise RpcError(f"{method} failed: {resp['error']}")
         return resp.get("result")

@@ -81,7 +81,9 @@ def _run_solc(input_json: dict[str, Any]) -> dict[str, Any]:
         check=False,
     )
     if proc.returncode != 0:
-        raise ToolchainError(f"solc shim failed: {proc.stderr.decode().strip()}", "run `make setup`")
+        raise ToolchainError(
+            f"solc shim failed: {proc.stderr.decode().strip()}", "run `make setup`"
+        )
     try:
         out: dict[str, Any] = json.loads(proc.stdout)
     except json.JSONDecodeError as e:
@@ -128,7 +130,9 @@ def compile_contracts(force: bool = False, out_dir: Path | None = None) -> Compi
     art_dir.mkdir(parents=True)
     count = 0
     # Our own contracts win over same-named library contracts.
-    ordered = sorted(out.get("contracts", {}).items(), key=lambda kv: kv[0].startswith("contracts/"))
+    ordered = sorted(
+        out.get("contracts", {}).items(), key=lambda kv: kv[0].startswith("contracts/")
+    )
     for src, contracts in ordered:
         for name, c in contracts.items():
             artifact = {

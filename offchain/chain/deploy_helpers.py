@@ -9,5 +9,6 @@ if TYPE_CHECKING:
 
 
 def deploy(ctx: DeployContext) -> None:
-    """Deploy :sol:`Reverter`, the contract the chain-client checks use."""
+    """Deploy :sol:`Reverter` and :sol:`MerkleHarness` (chain-client checks, demo)."""
     ctx.deploy("reverter", "Reverter")
+    ctx.deploy("merkle_harness", "MerkleHarness")

@@ -11,24 +11,52 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
 import requests
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
 from web3.contract.contract import ContractFunction
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import (
+    ContractCustomError,
+    ContractLogicError,
+    TransactionNotFound,
+    Web3RPCError,
+)
 
 from offchain.chain.artifacts import Artifacts
 from offchain.errors import RpcError, TxError, TxReverted
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
     from web3.contract import Contract
     from web3.types import TxParams, TxReceipt
 
 GWEI = 10**9
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """What :class:`TxSender` signs with.
+
+    An ``eth_account`` ``LocalAccount`` is one (its ``sign_transaction`` returns an object
+    with ``raw_transaction``); so is any object with an ``address`` and a
+    ``sign_transaction(tx_dict)`` returning the raw signed bytes (e.g. an adapter over an
+    ape account, see ``scripts/deploy.py``).
+    """
+
+    @property
+    def address(self) -> Any: ...
+
+    def sign_transaction(self, transaction_dict: dict[str, Any]) -> Any: ...
+
+
+def raw_signed(signed: Any) -> bytes:
+    """The raw bytes of what a :class:`Signer` returned (bytes, hex or a SignedTransaction)."""
+    raw = getattr(signed, "raw_transaction", signed)
+    if isinstance(raw, str):
+        return bytes(HexBytes(raw))
+    return bytes(raw)
 
 
 @dataclass
@@ -60,25 +88,33 @@ class TxSender:
 
     Args:
         w3: connected Web3.
-        account: the signing key.
+        account: the signing key (a ``LocalAccount`` or any :class:`Signer`).
         artifacts: used to decode custom errors from every known contract.
         config: timeouts and fee policy.
     """
 
     def __init__(
-        self, w3: Web3, account: LocalAccount, artifacts: Artifacts, config: TxConfig
+        self, w3: Web3, account: Signer, artifacts: Artifacts, config: TxConfig | None = None
     ) -> None:
         self.w3 = w3
         self.account = account
         self.artifacts = artifacts
-        self.config = config
+        self.config = config or TxConfig()
         self._lock = threading.Lock()
         self._nonce: int | None = None
-        self._chain_id = int(w3.eth.chain_id)
+        self.bumps = 0  # replacements sent so far (for health/metrics)
+        self._address = Web3.to_checksum_address(str(account.address))
+        try:
+            self._chain_id = int(w3.eth.chain_id)
+        except requests.RequestException as e:
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} ({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
 
     @property
     def address(self) -> ChecksumAddress:
-        return self.account.address  # type: ignore[no-any-return]
+        return self._address
 
     # ----------------------------------------------------------------- nonces
     def resync_nonce(self) -> int:
@@ -96,11 +132,16 @@ class TxSender:
             return n
 
     # ------------------------------------------------------------------ fees
+    def next_base_fee(self) -> int:
+        """Base fee of the next block (``eth_feeHistory``'s last entry; covers fee spikes)."""
+        hist = self.w3.eth.fee_history(1, "latest")
+        fees = [int(x) for x in hist.get("baseFeePerGas", [])]
+        return max(fees) if fees else 0
+
     def _fees(self) -> tuple[int, int]:
-        block = self.w3.eth.get_block("latest")
-        base = int(block.get("baseFeePerGas", 0) or 0)
+        """(maxFeePerGas, maxPriorityFeePerGas): twice the next base fee plus the tip."""
         prio = self.config.priority_fee_wei
-        return 2 * base + prio, prio
+        return 2 * self.next_base_fee() + prio, prio
 
     # ---------------------------------------------------------------- errors
     def _revert(self, label: str, exc: Exception, receipt: Any = None) -> TxReverted:
@@ -114,13 +155,39 @@ class TxSender:
         if name is None and data is None:
             text = str(exc)
         return TxReverted(
-            f"{label} reverted: {text}", error_name=name, error_args=args, data=data, receipt=receipt
+            f"{label} reverted: {text}",
+            error_name=name,
+            error_args=args,
+            data=data,
+            receipt=receipt,
         )
 
     # ------------------------------------------------------------------ send
+    @overload
     def send(
         self,
-        call: ContractFunction | TxParams,
+        call: ContractFunction | TxParams | dict[str, Any],
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        wait: Literal[True] = True,
+        label: str | None = None,
+    ) -> TxReceipt: ...
+
+    @overload
+    def send(
+        self,
+        call: ContractFunction | TxParams | dict[str, Any],
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        wait: Literal[False],
+        label: str | None = None,
+    ) -> SentTx: ...
+
+    def send(
+        self,
+        call: ContractFunction | TxParams | dict[str, Any],
         *,
         value: int = 0,
         gas: int | None = None,
@@ -144,9 +211,35 @@ class TxSender:
             TxError: not mined within ``receipt_timeout_s``.
             RpcError: the node cannot be reached.
         """
+        if label is None:
+            label = call.fn_name if isinstance(call, ContractFunction) else "transaction"
+        try:
+            return self._send(call, value=value, gas=gas, wait=wait, label=label)
+        except requests.RequestException as e:
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} while sending {label} "
+                f"({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
+
+    @property
+    def rpc_url(self) -> str:
+        """The endpoint this sender talks to (for messages)."""
+        return str(getattr(self.w3.provider, "endpoint_uri", "") or "?")
+
+    def _send(
+        self,
+        call: ContractFunction | TxParams | dict[str, Any],
+        *,
+        value: int,
+        gas: int | None,
+        wait: bool,
+        label: str | None,
+    ) -> TxReceipt | SentTx:
         if isinstance(call, ContractFunction):
             label = label or call.fn_name
-            tx: dict[str, Any] = dict(call.build_transaction({"from": self.address, "value": value, "gas": 0}))
+            params: TxParams = {"from": self.address, "value": value, "gas": 0}  # type: ignore[typeddict-item]
+            tx: dict[str, Any] = dict(call.build_transaction(params))
             tx.pop("gas", None)
             for k in ("maxFeePerGas", "maxPriorityFeePerGas", "gasPrice", "nonce"):
                 tx.pop(k, None)
@@ -161,8 +254,6 @@ class TxSender:
                 gas = int(est * self.config.gas_multiplier) + 10_000
         except (ContractCustomError, ContractLogicError) as e:
             raise self._revert(label, e) from None
-        except requests.RequestException as e:
-            raise RpcError(f"cannot reach the L1 RPC while sending {label}: {e}") from e
         tx["gas"] = gas
         max_fee, prio = self._fees()
         tx["maxFeePerGas"] = max_fee
@@ -185,35 +276,46 @@ class TxSender:
         sent = SentTx(tx["nonce"], tx, [h], time.monotonic(), label)
         if not wait:
             return sent
-        return self.wait(sent)
+        return self._wait(sent)
 
     def _retake_after_resync(self) -> int:
         self.resync_nonce()
         return self._take_nonce()
 
     def _broadcast(self, tx: dict[str, Any]) -> HexBytes:
-        signed = self.account.sign_transaction(tx)
+        to_sign = {k: v for k, v in tx.items() if k != "from"}
+        raw = raw_signed(self.account.sign_transaction(to_sign))
         try:
-            return HexBytes(self.w3.eth.send_raw_transaction(signed.raw_transaction))
+            return HexBytes(self.w3.eth.send_raw_transaction(raw))
         except requests.RequestException as e:
-            raise RpcError(f"cannot reach the L1 RPC: {e}") from e
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} ({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
 
-    def _bump(self, sent: SentTx) -> None:
-        """Re-send ``sent`` with the same nonce and fees raised by ``fee_bump_pct`` (≥ 10%)."""
+    def _bump(self, sent: SentTx) -> bool:
+        """Re-send ``sent`` with the same nonce and fees raised by ``fee_bump_pct`` (≥ 10%).
+
+        The new max fee also covers twice the next block's base fee, so a base-fee spike
+        is outbid. Returns True when the node accepted the replacement.
+        """
         tx = dict(sent.params)
         pct = 100 + max(self.config.fee_bump_pct, 11)
-        base_fee, _ = self._fees()
         tx["maxPriorityFeePerGas"] = tx["maxPriorityFeePerGas"] * pct // 100 + 1
-        tx["maxFeePerGas"] = max(tx["maxFeePerGas"] * pct // 100 + 1, base_fee + tx["maxPriorityFeePerGas"])
+        floor = 2 * self.next_base_fee() + tx["maxPriorityFeePerGas"]
+        tx["maxFeePerGas"] = max(tx["maxFeePerGas"] * pct // 100 + 1, floor)
+        sent.params = tx  # even if refused, the next bump starts from these fees
+        sent.sent_at = time.monotonic()
         try:
             h = self._broadcast(tx)
         except Web3RPCError as e:
-            if "already known" in str(e).lower():
-                return
-            raise
-        sent.params = tx
+            msg = str(e).lower()
+            # Refused because it is a duplicate, too cheap, or the original was just mined.
+            if "already known" in msg or "underpriced" in msg or "nonce too low" in msg:
+                return False
+            raise TxError(f"{sent.label}: node refused the replacement: {e}") from e
         sent.hashes.append(h)
-        sent.sent_at = time.monotonic()
+        return True
 
     def receipt(self, sent: SentTx) -> TxReceipt | None:
         """The receipt of whichever of ``sent``'s hashes was mined, if any."""
@@ -230,7 +332,18 @@ class TxSender:
         Raises:
             TxReverted: mined with status 0 (reason decoded by replaying the call).
             TxError: not mined within ``receipt_timeout_s`` after ``max_bumps`` replacements.
+            RpcError: the node cannot be reached.
         """
+        try:
+            return self._wait(sent)
+        except requests.RequestException as e:
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} while waiting for {sent.label} "
+                f"({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
+
+    def _wait(self, sent: SentTx) -> TxReceipt:
         deadline = time.monotonic() + self.config.receipt_timeout_s
         bumps = 0
         while True:
@@ -249,6 +362,7 @@ class TxSender:
             if now - sent.sent_at > self.config.stuck_after_s and bumps < self.config.max_bumps:
                 self._bump(sent)
                 bumps += 1
+                self.bumps += 1
             time.sleep(self.config.poll_interval_s)
 
     def _explain_failure(self, sent: SentTx, rcpt: TxReceipt) -> TxReverted:
@@ -267,8 +381,8 @@ class TxSender:
         """Deploy contract ``name`` (from the artifacts) with constructor ``args``."""
         art = self.artifacts.get(name)
         factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        tx = factory.constructor(*args).build_transaction({"from": self.address, "value": value, "gas": 0})
-        params: dict[str, Any] = {"from": self.address, "data": tx["data"], "value": value}
-        rcpt = self.send(params, label=f"deploy {name}")  # type: ignore[arg-type]
-        addr = rcpt["contractAddress"]  # type: ignore[index]
-        return self.w3.eth.contract(address=addr, abi=art.abi)
+        data = factory.constructor(*args).data_in_transaction
+        params: dict[str, Any] = {"from": self.address, "data": data, "value": value}
+        rcpt = self.send(params, label=f"deploy {name}")
+        addr = rcpt["contractAddress"]
+        return self.w3.eth.contract(address=addr, abi=art.abi)  # type: ignore[return-value]

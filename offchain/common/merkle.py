@@ -1,4 +1,6 @@
-"""The one Merkle tree of l2kit (docs/spec.md, "Merkle tree"); twin of contracts/common/MerkleTree.sol.
+"""The one Merkle tree of l2kit (docs/spec.md, "Merkle tree").
+
+Twin of contracts/common/MerkleTree.sol.
 
 - ``leaf(i, item) = keccak256(0x00 ‖ uint256(i) ‖ item)`` (65 bytes: index-bound and never
   confused with an inner node, whose preimage is 64 bytes);

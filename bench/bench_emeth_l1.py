@@ -1,0 +1,118 @@
+"""EMETH L1 gas: settling a 100-job Ticket vs. the L1-only design's per-job transactions.
+
+Every figure is exact, read from receipts on a fresh Anvil:
+- ``ticket_settle_gas``: settling a 100-job Ticket with 3 requester debits (steady state: the
+  node has settled a Ticket before, as a billing agent does all day);
+- ``ticket_settle_gas_first``: the node's first Ticket (cold storage slots);
+- ``ticket_settle_with_penalty_gas``: the steady Ticket plus a penalty burned from collateral;
+- ``emeth_gas_per_job_billed_at_100_jobs_per_ticket``: ``ticket_settle_gas / 100``;
+- ``emeth_l1_only_gas_per_job``: request + process + submit + verify of one job on
+  ``EmethCoreL1Baseline`` (mean over 10 jobs after a warm-up job).
+"""
+
+from __future__ import annotations
+
+from offchain.chain.accounts import dev_account
+from offchain.chain.anvil import Anvil
+from offchain.chain.client import Chain, connect
+from offchain.chain.compile import compile_contracts
+from offchain.common.hashing import keccak
+from offchain.config import L2KitConfig
+from offchain.deploy import DeployContext
+from offchain.emeth.deploy import deploy as deploy_emeth
+from offchain.emeth.l1 import EmethL1
+from offchain.emeth.ticket import build_ticket, sign_ticket
+
+EMETH = 10**18
+JOBS_PER_TICKET = 100
+
+
+def _bytes(*parts: object, n: int = 32) -> bytes:
+    """Deterministic pseudo-random bytes (so the calldata, hence the gas, is reproducible)."""
+    return keccak(repr(parts).encode())[:n]
+
+
+def _ticket_figures(chain: Chain) -> dict[str, int]:
+    cfg = L2KitConfig()
+    ctx = DeployContext(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
+    deploy_emeth(ctx)
+    l1 = EmethL1(chain, ctx.addresses["emeth_core"], ctx.addresses["emeth_token"])
+    signer = dev_account(cfg.emeth.signer_account)
+    requesters = [dev_account(i) for i in (31, 32, 33)]
+    node = dev_account(36)
+    for r in requesters:
+        l1.mint(ctx.sender, r.address, 10_000 * EMETH)
+        l1.deposit(chain.sender(r), 10_000 * EMETH)
+    node_tx = chain.sender(node)
+    l1.deposit_collateral(node_tx, 1_000 * EMETH)
+
+    def settle(ticket_id: int, penalty: int = 0) -> int:
+        jobs = [
+            (_bytes("job", ticket_id, i, n=16), requesters[i % 3].address, 1_000 + i, EMETH // 100)
+            for i in range(JOBS_PER_TICKET)
+        ]
+        t = build_ticket(ticket_id, node.address, jobs, penalty=penalty)
+        assert len(t.debits) == 3 and t.job_count == JOBS_PER_TICKET
+        sig = sign_ticket(signer, l1.chain_id, l1.core_address, t)
+        return l1.settle_ticket(node_tx, t, sig).gas_used
+
+    first = settle(1)
+    steady = settle(2)
+    with_penalty = settle(3, penalty=EMETH)
+    return {
+        "ticket_settle_gas": steady,
+        "ticket_settle_gas_first": first,
+        "ticket_settle_with_penalty_gas": with_penalty,
+        "emeth_gas_per_job_billed_at_100_jobs_per_ticket": steady // JOBS_PER_TICKET,
+    }
+
+
+def _baseline_figures(chain: Chain) -> dict[str, int]:
+    owner, requester, node, verifier = (dev_account(i) for i in (0, 31, 33, 30))
+    o, r, n, v = (chain.sender(a) for a in (owner, requester, node, verifier))
+    token = o.deploy("EmethToken", owner.address)
+    base = o.deploy("EmethCoreL1Baseline", token.address, verifier.address)
+    for acct in (requester, node):
+        o.send(token.functions.mint(acct.address, 10**6 * EMETH))
+    r.send(token.functions.approve(base.address, 2**256 - 1))
+    n.send(token.functions.approve(base.address, 2**256 - 1))
+    n.send(base.functions.depositNode(1_000 * EMETH))
+    deadline = int(chain.w3.eth.get_block("latest")["timestamp"]) + 3_600
+
+    def one_job(i: int) -> int:
+        job = _bytes("l1job", i, n=16)
+        gas = 0
+        calls = [
+            (
+                r,
+                base.functions.request(
+                    job, b"\x00" * 16, 1, _bytes("dataset", i), 1_000, EMETH // 10**5, deadline
+                ),
+            ),
+            (n, base.functions.process(job)),
+            (n, base.functions.submit(job, _bytes("result", i), 800 + i)),
+            (v, base.functions.verify(job)),
+        ]
+        for sender, call in calls:
+            gas += int(sender.send(call)["gasUsed"])  # type: ignore[index]
+        return gas
+
+    one_job(0)  # warm-up: first-time slots (verifier balance, node fuel, ...)
+    samples = [one_job(i) for i in range(1, 11)]
+    return {"emeth_l1_only_gas_per_job": sum(samples) // len(samples)}
+
+
+def run() -> dict[str, int]:
+    compile_contracts()
+    anvil = Anvil().start()
+    try:
+        chain = Chain(connect(anvil.url))
+        figures = _ticket_figures(chain)
+        figures.update(_baseline_figures(chain))
+    finally:
+        anvil.stop()
+    return figures
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {MerkleTree} from "../common/MerkleTree.sol";
+import {ISequencerSet} from "../staking/ISequencerSet.sol";
+import {BatchHeader, BatchStatus} from "./BatchHeader.sol";
+import {IStateCommitment} from "./IStateCommitment.sol";
+
+/// @title DataAvailabilityChallenge
+/// @notice Seed 001 §11.6–11.16 and §3.3.2–3.3.6: a verifier that cannot get a batch's data pays a
+///         fee (bond) to request it on L1; the batch and every later one are in the *insecure
+///         state* (withdrawals held) until the batch's sequencer posts the transactions as calldata
+///         within the data window. The contract recomputes the MTTBR from them:
+///         - match: the insecure state ends, the data is on L1 (see {DataProvided}), the fee goes to
+///           the sequencer for its gas;
+///         - mismatch or no answer by the deadline ({resolveTimeout}): the sequencer is slashed,
+///           kicked and rotated out (ISequencerSet.punish), the batch and every later one are
+///           invalidated (open for resubmission), the verifier gets its bond back plus the
+///           slash reward.
+///         Spam (§11.6.1–11.6.4): governance (the owner) bans a verifier with {banVerifier}; its new
+///         requests revert, its open requests are closed and their bonds paid to the requested
+///         batches' sequencers as compensation. Other verifiers are unaffected.
+/// @dev    Payments are credited to {claimable} and pulled with {claim}, so a recipient that
+///         refuses ETH cannot block a resolution.
+contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
+    /// @notice Life of a request; Open -> Answered | Failed | Cancelled.
+    enum RequestStatus {
+        None,
+        Open,
+        Answered,
+        Failed,
+        Cancelled
+    }
+
+    /// @notice One data request (at most one open per batch index); packed in three slots.
+    struct Request {
+        address verifier;
+        uint64 deadline;
+        RequestStatus status;
+        address sequencer;
+        uint96 bond;
+        bytes32 headerHash;
+    }
+
+    /// @notice The batch chain.
+    IStateCommitment public immutable stateCommitment;
+    /// @notice Punishes sequencers (slash + kick + rotate).
+    ISequencerSet public immutable sequencerSet;
+    /// @notice Seconds the sequencer has to answer (24 h in production).
+    uint256 public dataWindow;
+    /// @notice Wei a verifier pays per request (bond: back on a failure, to the sequencer on a match).
+    uint256 public requestFee;
+    /// @notice Stake slashed from a sequencer whose answer mismatches or never comes.
+    uint256 public slashAmount;
+    /// @notice Verifiers banned from requesting.
+    mapping(address => bool) public banned;
+    /// @notice The latest request per batch index.
+    mapping(uint256 => Request) public requests;
+    /// @notice keccak256(abi.encode(txs)) of the data provided for a batch index.
+    mapping(uint256 => bytes32) public providedDataHash;
+    /// @notice Wei owed to each address (bonds, fees, compensations); pulled with {claim}.
+    mapping(address => uint256) public claimable;
+
+    /// @notice `verifier` asked for the data of batch `index`; the sequencer must answer by `deadline`.
+    event DataRequested(uint256 indexed index, address indexed verifier, address indexed sequencer, uint256 deadline, uint256 bond);
+    /// @notice The sequencer posted the batch's data; it matches the header. The data is the
+    ///         calldata of the provideData call in this L1 transaction (§11.10.2).
+    event DataProvided(uint256 indexed index, address indexed sequencer, bytes32 dataHash, uint256 txCount);
+    /// @notice The request failed (`timedOut`: no answer; otherwise the data did not match): the
+    ///         sequencer was punished and `reward` paid to the verifier from its slash.
+    event DataRequestFailed(uint256 indexed index, address indexed verifier, address indexed sequencer, bool timedOut, uint256 reward);
+    /// @notice The request was closed without a verdict (batch invalidated otherwise, or verifier banned).
+    event DataRequestCancelled(uint256 indexed index, address indexed verifier, address indexed bondTo);
+    /// @notice Governance banned (or unbanned) a verifier; `compensation` wei of its bonds went to
+    ///         the sequencers it had requested data from.
+    event VerifierBanned(address indexed verifier, bool banned, uint256 compensation);
+    /// @notice Parameters changed.
+    event ParamsChanged(uint256 dataWindow, uint256 requestFee, uint256 slashAmount);
+    /// @notice `to` pulled `amount` wei.
+    event Claimed(address indexed to, uint256 amount);
+
+    /// @notice The caller is banned from requesting data.
+    error DataAvailabilityChallengeBanned(address verifier);
+    /// @notice The request must pay exactly the fee.
+    error DataAvailabilityChallengeBadFee(uint256 paid, uint256 fee);
+    /// @notice Batch `index` left its challenge window (or is not pending).
+    error DataAvailabilityChallengeWindowClosed(uint256 index);
+    /// @notice A request on `index` is already open, or this header's data is already on L1.
+    error DataAvailabilityChallengeAlreadyRequested(uint256 index, RequestStatus status);
+    /// @notice No open request on `index`.
+    error DataAvailabilityChallengeNoOpenRequest(uint256 index, RequestStatus status);
+    /// @notice Only the batch's sequencer `sequencer` may answer.
+    error DataAvailabilityChallengeNotSequencer(address caller, address sequencer);
+    /// @notice The answer deadline passed.
+    error DataAvailabilityChallengeDeadlinePassed(uint256 index, uint256 deadline);
+    /// @notice The deadline has not passed yet.
+    error DataAvailabilityChallengeDeadlineNotReached(uint256 index, uint256 deadline);
+    /// @notice The request's batch is still the current, valid one: it is not stale.
+    error DataAvailabilityChallengeNotStale(uint256 index);
+    /// @notice The header does not belong to the request.
+    error DataAvailabilityChallengeWrongHeader(uint256 index, bytes32 given, bytes32 requested);
+    /// @notice Bad parameter.
+    error DataAvailabilityChallengeBadParams(uint256 dataWindow, uint256 slashAmount);
+    /// @notice Nothing to claim, or the transfer failed.
+    error DataAvailabilityChallengeClaimFailed(address to, uint256 amount);
+
+    /// @param owner_          governance (timelock) in production.
+    /// @param stateCommitment_ the batch chain (this contract must be its challenger).
+    /// @param sequencerSet_   the sequencer set (this contract must be authorised to punish).
+    /// @param dataWindow_     seconds to answer.
+    /// @param requestFee_     wei per request.
+    /// @param slashAmount_    stake slashed on a failure.
+    constructor(
+        address owner_,
+        IStateCommitment stateCommitment_,
+        ISequencerSet sequencerSet_,
+        uint256 dataWindow_,
+        uint256 requestFee_,
+        uint256 slashAmount_
+    ) Ownable(owner_) {
+        stateCommitment = stateCommitment_;
+        sequencerSet = sequencerSet_;
+        _setParams(dataWindow_, requestFee_, slashAmount_);
+    }
+
+    // ---------------------------------------------------------------- owner
+
+    /// @notice Changes the window, fee and slash amount (for requests opened from now on).
+    function setParams(uint256 dataWindow_, uint256 requestFee_, uint256 slashAmount_) external onlyOwner {
+        _setParams(dataWindow_, requestFee_, slashAmount_);
+    }
+
+    function _setParams(uint256 dataWindow_, uint256 requestFee_, uint256 slashAmount_) private {
+        if (dataWindow_ == 0 || slashAmount_ == 0 || requestFee_ > type(uint96).max) {
+            revert DataAvailabilityChallengeBadParams(dataWindow_, slashAmount_);
+        }
+        dataWindow = dataWindow_;
+        requestFee = requestFee_;
+        slashAmount = slashAmount_;
+        emit ParamsChanged(dataWindow_, requestFee_, slashAmount_);
+    }
+
+    /// @notice Bans `verifier` (§11.6.2): its new requests revert; its open requests are closed
+    ///         and each bond is credited to the sequencer of the requested batch as compensation
+    ///         (§11.6.1; governance may add more from its treasury in the same proposal).
+    function banVerifier(address verifier) external onlyOwner {
+        banned[verifier] = true;
+        uint256[] memory open = stateCommitment.openDataRequests();
+        uint256 total = 0;
+        // Close every open request of the banned verifier.
+        for (uint256 i = 0; i < open.length; i++) {
+            Request storage r = requests[open[i]];
+            if (r.verifier == verifier && r.status == RequestStatus.Open) {
+                total += r.bond;
+                _cancel(open[i], r, r.sequencer);
+            }
+        }
+        emit VerifierBanned(verifier, true, total);
+    }
+
+    /// @notice Lifts a ban.
+    function unbanVerifier(address verifier) external onlyOwner {
+        banned[verifier] = false;
+        emit VerifierBanned(verifier, false, 0);
+    }
+
+    // ------------------------------------------------------------- verifier
+
+    /// @notice Requests the data of the batch `header` on L1, paying {requestFee}.
+    function requestData(BatchHeader calldata header) external payable nonReentrant {
+        if (banned[msg.sender]) revert DataAvailabilityChallengeBanned(msg.sender);
+        if (msg.value != requestFee) revert DataAvailabilityChallengeBadFee(msg.value, requestFee);
+        uint256 index = header.index;
+        bytes32 headerHash = stateCommitment.checkHeader(header);
+        Request storage r = requests[index];
+        if (r.status == RequestStatus.Open || (r.status == RequestStatus.Answered && r.headerHash == headerHash)) {
+            revert DataAvailabilityChallengeAlreadyRequested(index, r.status);
+        }
+        if (
+            stateCommitment.batchStatus(index) != BatchStatus.Pending
+                || block.timestamp >= stateCommitment.finalizesAt(index)
+        ) revert DataAvailabilityChallengeWindowClosed(index);
+        address sequencer = stateCommitment.batchSequencer(index);
+        uint256 deadline = block.timestamp + dataWindow;
+        requests[index] = Request({
+            verifier: msg.sender,
+            deadline: uint64(deadline),
+            status: RequestStatus.Open,
+            sequencer: sequencer,
+            bond: uint96(msg.value),
+            headerHash: headerHash
+        });
+        stateCommitment.setDataRequest(index, true);
+        emit DataRequested(index, msg.sender, sequencer, deadline, msg.value);
+    }
+
+    /// @notice The batch's sequencer posts the batch data (docs/spec.md, "Batch commitments":
+    ///         the four arrays whose abi encoding is the blob). It matches when its hash is the
+    ///         header's data hash and the MTTBR, MTSR, withdrawal root and final state root
+    ///         recomputed from it are the header's (§3.3.5–3.3.6, §11.9–11.10).
+    /// @param header           the requested batch.
+    /// @param txs              transaction encodings, in execution order.
+    /// @param feeRecipients    fee recipient of each transaction (part of its MTTBR leaf).
+    /// @param postStateRoots   state root after each transaction (MTSR leaves).
+    /// @param withdrawalItems  withdrawal item of each transaction (bytes32(0) if none).
+    function provideData(
+        BatchHeader calldata header,
+        bytes[] calldata txs,
+        address[] calldata feeRecipients,
+        bytes32[] calldata postStateRoots,
+        bytes32[] calldata withdrawalItems
+    ) external nonReentrant {
+        uint256 index = header.index;
+        Request storage r = _open(index);
+        bytes32 headerHash = keccak256(abi.encode(header));
+        if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
+        if (msg.sender != r.sequencer) revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
+        if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
+        bytes32 dataHash = keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems));
+        if (dataHash != header.dataHash || !_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {
+            // Invalid or mismatching data: same outcome as silence (§11.11–11.16).
+            _fail(index, r, false);
+            return;
+        }
+        r.status = RequestStatus.Answered;
+        providedDataHash[index] = dataHash;
+        stateCommitment.setDataRequest(index, false);
+        claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
+        emit DataProvided(index, msg.sender, dataHash, txs.length);
+    }
+
+    /// @notice After the deadline with no answer: punish the sequencer, invalidate from `index`.
+    function resolveTimeout(uint256 index) external nonReentrant {
+        Request storage r = _open(index);
+        if (block.timestamp <= r.deadline) revert DataAvailabilityChallengeDeadlineNotReached(index, r.deadline);
+        _fail(index, r, true);
+    }
+
+    /// @notice Closes an open request whose batch was meanwhile invalidated by another challenge;
+    ///         the bond goes back to the verifier.
+    function cancelStaleRequest(uint256 index) external nonReentrant {
+        Request storage r = _open(index);
+        if (stateCommitment.matchesHeader(index, r.headerHash)) revert DataAvailabilityChallengeNotStale(index);
+        _cancel(index, r, r.verifier);
+    }
+
+    /// @notice Pulls the wei credited to the caller.
+    function claim() external nonReentrant {
+        uint256 amount = claimable[msg.sender];
+        if (amount == 0) revert DataAvailabilityChallengeClaimFailed(msg.sender, 0);
+        claimable[msg.sender] = 0;
+        (bool ok,) = msg.sender.call{value: amount}("");
+        if (!ok) revert DataAvailabilityChallengeClaimFailed(msg.sender, amount);
+        emit Claimed(msg.sender, amount);
+    }
+
+    // ------------------------------------------------------------- internals
+
+    function _open(uint256 index) private view returns (Request storage r) {
+        r = requests[index];
+        if (r.status != RequestStatus.Open) revert DataAvailabilityChallengeNoOpenRequest(index, r.status);
+    }
+
+    /// @dev True when the posted arrays have `txCount` entries each and recompute the header's
+    ///      roots: MTTBR leaf i = keccak256(abi.encode(keccak256(txs[i]), feeRecipients[i])),
+    ///      MTSR leaf i = postStateRoots[i], withdrawal leaf i = withdrawalItems[i].
+    function _matches(
+        BatchHeader calldata header,
+        bytes[] calldata txs,
+        address[] calldata feeRecipients,
+        bytes32[] calldata postStateRoots,
+        bytes32[] calldata withdrawalItems
+    ) private pure returns (bool) {
+        uint256 n = header.txCount;
+        if (txs.length != n || feeRecipients.length != n || postStateRoots.length != n || withdrawalItems.length != n) {
+            return false;
+        }
+        if (postStateRoots[n - 1] != header.finalStateRoot) return false;
+        bytes32[] memory items = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            items[i] = keccak256(abi.encode(keccak256(txs[i]), feeRecipients[i]));
+        }
+        if (MerkleTree.rootOf(items) != header.txRoot) return false;
+        if (MerkleTree.rootOf(postStateRoots) != header.stateRootsRoot) return false;
+        return MerkleTree.rootOf(withdrawalItems) == header.withdrawalRoot;
+    }
+
+    function _fail(uint256 index, Request storage r, bool timedOut) private {
+        r.status = RequestStatus.Failed;
+        // Invalidate while the request is still open (the batch cannot have finalized meanwhile).
+        stateCommitment.invalidateFrom(index);
+        stateCommitment.setDataRequest(index, false);
+        uint256 reward = sequencerSet.punish(r.sequencer, slashAmount, r.verifier);
+        claimable[r.verifier] += r.bond;
+        emit DataRequestFailed(index, r.verifier, r.sequencer, timedOut, reward);
+    }
+
+    function _cancel(uint256 index, Request storage r, address bondTo) private {
+        r.status = RequestStatus.Cancelled;
+        stateCommitment.setDataRequest(index, false);
+        claimable[bondTo] += r.bond;
+        emit DataRequestCancelled(index, r.verifier, bondTo);
+    }
+}

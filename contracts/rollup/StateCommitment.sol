@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ISequencerSet} from "../staking/ISequencerSet.sol";
+import {IDepositQueue} from "../bridge/IDepositQueue.sol";
+import {BatchHeader, BatchStatus} from "./BatchHeader.sol";
+import {IStateCommitment} from "./IStateCommitment.sol";
+
+/// @title StateCommitment
+/// @notice The chain of rollup batches on L1 (docs/spec.md, "Rollup batches"): appended in strict
+///         sequence by the current sequencer with more than 2/3 of the set's signatures, final after
+///         the challenge window unless a data-availability request is open on it or an earlier
+///         batch, and invalidated (with every later batch) by the challenge contracts.
+/// @dev    Gas (appendBatch is paid once per batch): one new storage slot per batch holding the
+///         first 208 bits of keccak256(abi.encode(header)) and the 48-bit append timestamp; the
+///         header itself is only emitted. A 208-bit prefix keeps second-preimage and collision
+///         resistance far beyond reach (2^208 / 2^104 work). The sequencer of each batch is kept
+///         as *runs* (first index, sequencer), written only when the appending sequencer changes;
+///         `nextIndex`, the run count and the last sequencer share one slot.
+///         Invalidation truncates the chain: `nextIndex` drops to the invalid batch; records at
+///         or above `nextIndex` read as Invalid until a resubmission overwrites them.
+contract StateCommitment is IStateCommitment, Ownable {
+    /// @notice Chain head (one slot): next index, number of sequencer runs, last run's sequencer.
+    struct Head {
+        uint48 nextIndex;
+        uint48 runCount;
+        address lastSequencer;
+    }
+
+    /// @notice A run of consecutive batches appended by one sequencer, from `firstIndex` on.
+    struct Run {
+        uint64 firstIndex;
+        address sequencer;
+    }
+
+    /// @notice The sequencer set (signature checks, heartbeats, punishment).
+    ISequencerSet public immutable sequencerSet;
+    /// @inheritdoc IStateCommitment
+    bytes32 public immutable genesisStateRoot;
+    /// @notice The bridge whose deposit queue batches consume (set once, after the bridge deploys).
+    IDepositQueue public bridge;
+    /// @notice Seconds after appending before a batch is final.
+    uint256 public challengeWindow;
+    /// @notice Contracts allowed to invalidate batches and open data requests.
+    mapping(address => bool) public isChallenger;
+
+    Head private _head;
+    /// @dev Batch index => bytes26(headerHash) ‖ uint48(timestamp).
+    mapping(uint256 => bytes32) private _batches;
+    /// @dev Run number => run (runs 0 .. _head.runCount-1 cover batches 0 .. nextIndex-1).
+    mapping(uint256 => Run) private _runs;
+
+    /// @dev High 208 bits of a slot: the header-hash prefix; low 48 bits: the timestamp.
+    bytes32 private constant HASH_MASK = ~bytes32(uint256(type(uint48).max));
+    /// @dev Indices with an open data-availability request (few at a time: each costs a bond).
+    uint256[] private _openRequests;
+
+    /// @notice A batch was appended. `header` is the whole header (stored only as its hash).
+    event BatchAppended(uint256 indexed index, bytes32 indexed headerHash, address indexed sequencer, BatchHeader header);
+    /// @notice Batches `fromIndex` .. `toIndex` (inclusive) were marked invalid.
+    event BatchesInvalidated(uint256 indexed fromIndex, uint256 toIndex, address indexed by);
+    /// @notice A data-availability request on `index` was opened (`open`) or closed.
+    event DataRequestStateChanged(uint256 indexed index, bool open);
+    /// @notice The challenge window changed.
+    event ChallengeWindowChanged(uint256 oldSeconds, uint256 newSeconds);
+    /// @notice A challenge contract was authorised or deauthorised.
+    event ChallengerChanged(address indexed challenger, bool allowed);
+    /// @notice The bridge address was set.
+    event BridgeSet(address indexed bridge);
+
+    /// @notice `sender` is not the current sequencer `current`.
+    error StateCommitmentNotCurrentSequencer(address sender, address current);
+    /// @notice The header's index is not the next one.
+    error StateCommitmentWrongIndex(uint256 index, uint256 expected);
+    /// @notice The header's deposit hash is not the bridge's rolling hash at its position.
+    error StateCommitmentBadDepositHash(uint256 depositCount, bytes32 given, bytes32 expected);
+    /// @notice A batch must hold at least one transaction.
+    error StateCommitmentEmptyBatch(uint256 index);
+    /// @notice No valid batch is stored at `index`.
+    error StateCommitmentUnknownBatch(uint256 index);
+    /// @notice The header passed is not the one stored for its index.
+    error StateCommitmentHeaderMismatch(uint256 index, bytes32 given, bytes32 stored);
+    /// @notice The batch is already final and can no longer be invalidated.
+    error StateCommitmentBatchFinalized(uint256 index);
+    /// @notice `caller` is not an authorised challenge contract.
+    error StateCommitmentNotChallenger(address caller);
+    /// @notice The bridge is not set yet, or is being set twice.
+    error StateCommitmentBridge(address current);
+    /// @notice A data request on `index` is already open.
+    error StateCommitmentDataRequestState(uint256 index, bool open);
+    /// @notice The window must be positive.
+    error StateCommitmentBadWindow(uint256 seconds_);
+
+    /// @param owner_           owner (governance timelock in production).
+    /// @param sequencerSet_    the sequencer set.
+    /// @param genesisStateRoot_ L2 state root before batch 0.
+    /// @param challengeWindow_ seconds before a batch finalizes (7 days in production).
+    constructor(address owner_, ISequencerSet sequencerSet_, bytes32 genesisStateRoot_, uint256 challengeWindow_)
+        Ownable(owner_)
+    {
+        if (challengeWindow_ == 0) revert StateCommitmentBadWindow(challengeWindow_);
+        sequencerSet = sequencerSet_;
+        genesisStateRoot = genesisStateRoot_;
+        challengeWindow = challengeWindow_;
+    }
+
+    // ------------------------------------------------------------------ owner
+
+    /// @notice Sets the bridge, once (it is deployed after this contract).
+    function setBridge(IDepositQueue bridge_) external onlyOwner {
+        if (address(bridge) != address(0) || address(bridge_) == address(0)) {
+            revert StateCommitmentBridge(address(bridge));
+        }
+        bridge = bridge_;
+        emit BridgeSet(address(bridge_));
+    }
+
+    /// @notice Changes the challenge window (applies to every batch not yet final).
+    function setChallengeWindow(uint256 seconds_) external onlyOwner {
+        if (seconds_ == 0) revert StateCommitmentBadWindow(seconds_);
+        emit ChallengeWindowChanged(challengeWindow, seconds_);
+        challengeWindow = seconds_;
+    }
+
+    /// @notice Authorises (or not) a challenge contract to invalidate batches and open data requests.
+    function setChallenger(address challenger, bool allowed) external onlyOwner {
+        isChallenger[challenger] = allowed;
+        emit ChallengerChanged(challenger, allowed);
+    }
+
+    // -------------------------------------------------------------- sequencer
+
+    /// @notice EIP-191-free digest the active sequencers sign for `header`.
+    /// @dev    keccak256(abi.encode(chainid, this, index, keccak256(abi.encode(header)))).
+    function batchDigest(BatchHeader calldata header) public view returns (bytes32) {
+        return keccak256(abi.encode(block.chainid, address(this), uint256(header.index), keccak256(abi.encode(header))));
+    }
+
+    /// @notice Appends the next batch.
+    /// @param header     the batch header; `header.index` must equal {nextIndex}.
+    /// @param signatures more than 2/3 of the active set over {batchDigest}, ascending signer order.
+    function appendBatch(BatchHeader calldata header, bytes[] calldata signatures) external {
+        address current = sequencerSet.currentSequencer();
+        if (msg.sender != current) revert StateCommitmentNotCurrentSequencer(msg.sender, current);
+        Head memory head = _head;
+        uint256 index = header.index;
+        if (index != head.nextIndex) revert StateCommitmentWrongIndex(index, head.nextIndex);
+        if (header.txCount == 0) revert StateCommitmentEmptyBatch(index);
+        _checkDeposits(header);
+        bytes32 headerHash = keccak256(abi.encode(header));
+        sequencerSet.verifyBatchSignatures(
+            keccak256(abi.encode(block.chainid, address(this), index, headerHash)), signatures
+        );
+        _batches[index] = (headerHash & HASH_MASK) | bytes32(block.timestamp);
+        // A new run only when the appending sequencer changes (once per rotation).
+        if (head.runCount == 0 || head.lastSequencer != msg.sender) {
+            _runs[head.runCount] = Run(uint64(index), msg.sender);
+            head.runCount += 1;
+            head.lastSequencer = msg.sender;
+        }
+        head.nextIndex = uint48(index + 1);
+        _head = head;
+        sequencerSet.recordBatch(msg.sender, header.l2Blocks);
+        emit BatchAppended(index, headerHash, msg.sender, header);
+    }
+
+    /// @dev The deposit position is the bridge's (which reverts past its queue) and its hash
+    ///      matches. (That it never moves backwards is provable: FraudProver.proveBadSummary.)
+    function _checkDeposits(BatchHeader calldata header) private view {
+        uint256 count = header.depositCount;
+        if (count == 0) {
+            if (header.depositHash != bytes32(0)) revert StateCommitmentBadDepositHash(0, header.depositHash, 0);
+            return;
+        }
+        IDepositQueue b = bridge;
+        if (address(b) == address(0)) revert StateCommitmentBridge(address(0));
+        bytes32 expected = b.depositHashAt(count);
+        if (header.depositHash != expected) revert StateCommitmentBadDepositHash(count, header.depositHash, expected);
+    }
+
+    // ----------------------------------------------------------- challengers
+
+    /// @inheritdoc IStateCommitment
+    function invalidateFrom(uint256 index) external {
+        if (!isChallenger[msg.sender]) revert StateCommitmentNotChallenger(msg.sender);
+        Head memory head = _head;
+        uint256 last = head.nextIndex;
+        if (index >= last) revert StateCommitmentUnknownBatch(index);
+        if (isFinalized(index)) revert StateCommitmentBatchFinalized(index);
+        // Truncate: batches index.. read as Invalid (index >= nextIndex); drop their runs.
+        uint256 runs = head.runCount;
+        while (runs > 0 && _runs[runs - 1].firstIndex >= index) {
+            runs -= 1;
+        }
+        head.runCount = uint48(runs);
+        head.lastSequencer = runs == 0 ? address(0) : _runs[runs - 1].sequencer;
+        head.nextIndex = uint48(index);
+        _head = head;
+        // Data requests on invalidated batches no longer hold anything (§11.16).
+        uint256 i = 0;
+        while (i < _openRequests.length) {
+            if (_openRequests[i] >= index) {
+                emit DataRequestStateChanged(_openRequests[i], false);
+                _openRequests[i] = _openRequests[_openRequests.length - 1];
+                _openRequests.pop();
+            } else {
+                i++;
+            }
+        }
+        emit BatchesInvalidated(index, last - 1, msg.sender);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function setDataRequest(uint256 index, bool open) external {
+        if (!isChallenger[msg.sender]) revert StateCommitmentNotChallenger(msg.sender);
+        uint256 n = _openRequests.length;
+        // Find `index` in the (short) list of open requests.
+        uint256 at = n;
+        for (uint256 i = 0; i < n; i++) {
+            if (_openRequests[i] == index) {
+                at = i;
+                break;
+            }
+        }
+        if (open && at < n) revert StateCommitmentDataRequestState(index, open);
+        if (!open && at == n) return; // already closed (its batch was invalidated)
+        if (open) {
+            _openRequests.push(index);
+        } else {
+            _openRequests[at] = _openRequests[n - 1];
+            _openRequests.pop();
+        }
+        emit DataRequestStateChanged(index, open);
+    }
+
+    // ------------------------------------------------------------------ views
+
+    /// @inheritdoc IStateCommitment
+    function nextIndex() public view returns (uint256) {
+        return _head.nextIndex;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function checkHeader(BatchHeader calldata header) public view returns (bytes32 headerHash) {
+        uint256 index = header.index;
+        if (index >= _head.nextIndex) revert StateCommitmentUnknownBatch(index);
+        headerHash = keccak256(abi.encode(header));
+        bytes32 stored = _batches[index] & HASH_MASK;
+        if (headerHash & HASH_MASK != stored) revert StateCommitmentHeaderMismatch(index, headerHash, stored);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function matchesHeader(uint256 index, bytes32 headerHash) public view returns (bool) {
+        return index < _head.nextIndex && _batches[index] & HASH_MASK == headerHash & HASH_MASK;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function batchStatus(uint256 index) public view returns (BatchStatus) {
+        uint256 ts = _timestamp(index);
+        if (ts == 0) return BatchStatus.None;
+        if (index >= _head.nextIndex) return BatchStatus.Invalid;
+        if (block.timestamp < ts + challengeWindow || insecureAt(index)) return BatchStatus.Pending;
+        return BatchStatus.Finalized;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function isFinalized(uint256 index) public view returns (bool) {
+        return batchStatus(index) == BatchStatus.Finalized;
+    }
+
+    /// @notice True while a data-availability request is open on `index` or an earlier batch
+    ///         (the seed's "insecure state": withdrawals from these batches are held).
+    function insecureAt(uint256 index) public view returns (bool) {
+        uint256 n = _openRequests.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (_openRequests[i] <= index) return true;
+        }
+        return false;
+    }
+
+    /// @inheritdoc IStateCommitment
+    function openDataRequests() external view returns (uint256[] memory) {
+        return _openRequests;
+    }
+
+    /// @inheritdoc IStateCommitment
+    /// @dev Binary search over the runs; address(0) for an index that is not in the valid chain.
+    function batchSequencer(uint256 index) external view returns (address) {
+        Head memory head = _head;
+        if (index >= head.nextIndex) return address(0);
+        // Find the last run whose firstIndex <= index (run 0 starts at batch 0).
+        uint256 lo = 0;
+        uint256 hi = head.runCount - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi + 1) / 2;
+            if (_runs[mid].firstIndex <= index) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return _runs[lo].sequencer;
+    }
+
+    /// @notice The stored header-hash prefix (high 208 bits; low 48 bits zero) of `index`.
+    function storedHeaderPrefix(uint256 index) external view returns (bytes32) {
+        return _batches[index] & HASH_MASK;
+    }
+
+    /// @notice When batch `index` was appended (0 if never).
+    function appendedAt(uint256 index) external view returns (uint256) {
+        return _timestamp(index);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function finalizesAt(uint256 index) external view returns (uint256) {
+        uint256 ts = _timestamp(index);
+        return ts == 0 ? 0 : ts + challengeWindow;
+    }
+
+    function _timestamp(uint256 index) private view returns (uint256) {
+        return uint256(_batches[index]) & type(uint48).max;
+    }
+}

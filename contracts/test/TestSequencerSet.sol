@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ISequencerSet} from "../staking/ISequencerSet.sol";
+
+/// @title TestSequencerSet
+/// @notice Test double of the sequencer set for the rollup contracts' tests: a fixed signer list
+///         with ETH stakes, real ECDSA checks (> 2/3, strictly ascending signers), heartbeats,
+///         and punishment that pays half the slash to the beneficiary and burns the rest.
+/// @dev    Not deployed by the devnet; the real one is staking/SequencerSet.
+contract TestSequencerSet is ISequencerSet {
+    address public owner;
+    address[] private _signers;
+    address public currentSequencer;
+    mapping(address => uint256) public stake;
+    mapping(address => uint256) public batches;
+    mapping(address => bool) public authorised;
+    uint256 public burned;
+    uint256 public paidOut;
+
+    event Punished(address indexed signer, uint256 slashed, uint256 paid, address indexed beneficiary);
+
+    error TestSequencerSetNotOwner(address caller);
+    error TestSequencerSetNotAuthorised(address caller);
+    error TestSequencerSetTooFewSignatures(uint256 valid, uint256 needed);
+    error TestSequencerSetBadSigner(address signer);
+    error TestSequencerSetNotActive(address signer);
+
+    constructor() {
+        owner = msg.sender;
+    }
+
+    /// @notice Sets the active signers (first one current) and credits each `stakeEach` wei of stake.
+    function setSigners(address[] calldata signers_, uint256 stakeEach) external payable {
+        if (msg.sender != owner) revert TestSequencerSetNotOwner(msg.sender);
+        _signers = signers_;
+        currentSequencer = signers_.length > 0 ? signers_[0] : address(0);
+        for (uint256 i = 0; i < signers_.length; i++) {
+            stake[signers_[i]] = stakeEach;
+        }
+    }
+
+    /// @notice Lets `who` call recordBatch and punish.
+    function authorise(address who) external {
+        if (msg.sender != owner) revert TestSequencerSetNotOwner(msg.sender);
+        authorised[who] = true;
+    }
+
+    /// @notice Makes `signer` current (rotation by hand).
+    function setCurrent(address signer) external {
+        if (msg.sender != owner) revert TestSequencerSetNotOwner(msg.sender);
+        currentSequencer = signer;
+    }
+
+    function activeSigners() external view returns (address[] memory) {
+        return _signers;
+    }
+
+    function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view {
+        uint256 n = _signers.length;
+        uint256 needed = (2 * n) / 3 + 1;
+        if (signatures.length < needed) revert TestSequencerSetTooFewSignatures(signatures.length, needed);
+        address prev = address(0);
+        // Each signature must recover to an active signer, strictly above the previous one.
+        for (uint256 i = 0; i < signatures.length; i++) {
+            address s = ECDSA.recover(digest, signatures[i]);
+            if (s <= prev || !_isSigner(s)) revert TestSequencerSetBadSigner(s);
+            prev = s;
+        }
+    }
+
+    function recordBatch(address signer, uint256) external {
+        if (!authorised[msg.sender]) revert TestSequencerSetNotAuthorised(msg.sender);
+        batches[signer] += 1;
+    }
+
+    function punish(address signer, uint256 amount, address beneficiary) external returns (uint256 paid) {
+        if (!authorised[msg.sender]) revert TestSequencerSetNotAuthorised(msg.sender);
+        uint256 slashed = amount < stake[signer] ? amount : stake[signer];
+        stake[signer] -= slashed;
+        paid = slashed / 2;
+        burned += slashed - paid;
+        paidOut += paid;
+        _kick(signer);
+        if (paid > 0) {
+            (bool ok,) = beneficiary.call{value: paid}("");
+            ok; // a refusing beneficiary forfeits (kept in this contract)
+        }
+        emit Punished(signer, slashed, paid, beneficiary);
+    }
+
+    function _kick(address signer) private {
+        uint256 n = _signers.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (_signers[i] == signer) {
+                _signers[i] = _signers[n - 1];
+                _signers.pop();
+                break;
+            }
+        }
+        if (currentSequencer == signer) currentSequencer = _signers.length > 0 ? _signers[0] : address(0);
+    }
+
+    function _isSigner(address s) private view returns (bool) {
+        for (uint256 i = 0; i < _signers.length; i++) {
+            if (_signers[i] == s) return true;
+        }
+        return false;
+    }
+}

@@ -1,0 +1,1 @@
+"""EMETH agents: long-lived daemons driving the execution layer and L1."""

@@ -1,0 +1,66 @@
+"""L2 Aggregator: when every SubJob of a parent is verified, merge results and confirm it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.execution.client import ExecutionClient
+from offchain.emeth.programs import ProgramRegistry
+from offchain.storage.client import BlobClient
+
+
+class Aggregator(Agent):
+    """Runs the program's ``aggregate`` over SubJob results (in SubJob order), stores the
+    merged result and sends ``Confirm`` for the parent.
+
+    Args:
+        client: execution layer client.
+        blobs: storage client.
+        programs: program registry.
+        account: an authorised aggregator key.
+    """
+
+    name = "aggregator"
+
+    def __init__(
+        self,
+        client: ExecutionClient,
+        blobs: BlobClient,
+        programs: ProgramRegistry,
+        account: Any,
+        loop: LoopConfig | None = None,
+    ) -> None:
+        super().__init__(loop)
+        self.client = client
+        self.blobs = blobs
+        self.programs = programs
+        self.account = account
+
+    def tick(self) -> dict[str, int]:
+        confirmed = 0
+        for parent in self.client.jobs(state="split", limit=200):
+            subs = self.client.jobs(parent=parent["jobId"], limit=1000)
+            if len(subs) != parent["children"] or any(s["state"] != "verified" for s in subs):
+                continue
+            subs.sort(key=lambda s: s["subIndex"])
+            program = self.programs.get(parent["programId"])
+            results = [self.blobs.get(s["resultKey"]) for s in subs]
+            merged = program.aggregate(results, json.loads(parent["params"]))
+            key = self.blobs.put(merged)
+            msg = {
+                "jobId": parent["jobId"],
+                "aggregator": self.account.address,
+                "resultKey": key,
+                "fuel": sum(int(s["fuel"]) for s in subs),
+            }
+            try:
+                self.client.act("Confirm", msg, self.account)
+            except Exception as e:
+                if refused(e):
+                    continue
+                raise
+            confirmed += 1
+            self.log.info("confirm", job=parent["jobId"], subjobs=len(subs))
+        return {"confirmed": confirmed}

@@ -1,0 +1,68 @@
+"""Billing: a node downloads its Tickets and settles them on EmethCore (``settleTicket``).
+
+Idempotent: a Ticket already settled on L1 is only reported back (never sent twice).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from offchain.emeth.agents.base import Agent, LoopConfig
+from offchain.emeth.execution.client import ExecutionClient
+from offchain.emeth.l1 import EmethL1
+from offchain.emeth.ticket import Ticket
+from offchain.errors import TxReverted
+
+
+class Billing(Agent):
+    """Settles the unsettled Tickets of ``node`` with the node's L1 sender.
+
+    Args:
+        client: execution layer client.
+        l1: EmethCore bindings.
+        sender: a TxSender (usually the node's own key; anyone may settle).
+        node: whose Tickets to settle (``None``: every node's, an operator's billing).
+    """
+
+    name = "billing"
+
+    def __init__(
+        self,
+        client: ExecutionClient,
+        l1: EmethL1,
+        sender: Any,
+        node: str | None = None,
+        loop: LoopConfig | None = None,
+    ) -> None:
+        super().__init__(loop, name=f"billing-{node[2:8].lower()}" if node else "billing")
+        self.client = client
+        self.l1 = l1
+        self.sender = sender
+        self.node = node
+        self.settled: list[Any] = []
+
+    def tick(self) -> dict[str, int]:
+        out = {"settled": 0, "already": 0}
+        for t in self.client.tickets(node=self.node, settled=False):
+            tid = int(t["ticketId"])
+            if self.l1.is_settled(tid):
+                self.client.mark_settled(tid)
+                out["already"] += 1
+                continue
+            ticket = Ticket.from_dict(t)
+            sig = bytes.fromhex(t["signature"][2:])
+            try:
+                s = self.l1.settle_ticket(self.sender, ticket, sig)
+            except TxReverted as e:
+                if e.error_name == "EmethCoreTicketAlreadySettled":
+                    self.client.mark_settled(tid)
+                    out["already"] += 1
+                    continue
+                raise
+            self.client.mark_settled(tid, s.tx_hash)
+            self.settled.append(s)
+            out["settled"] += 1
+            self.log.info(
+                "settled", ticket=tid, paid=s.paid, burned=s.burned, fuel=s.fuel, gas=s.gas_used
+            )
+        return out

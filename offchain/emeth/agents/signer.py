@@ -1,0 +1,106 @@
+"""Signer: periodically signs one Ticket per node over its confirmed, unbilled work.
+
+A Ticket bills a node's verified plain jobs and the verified SubJobs of confirmed parents
+(``GET /jobs?billable=true``): debits per requester are the sums of their fees, fuel the sum of
+the jobs' fuel, ``jobsRoot`` the Merkle root of their leaves, and ``penalty`` the sum of the
+node's penalties recorded since its last Ticket. The execution layer re-checks all of it and
+marks every job billed in the same transaction, so a job is in exactly one Ticket.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.execution.client import ExecutionClient
+from offchain.emeth.ticket import build_ticket, sign_ticket
+
+
+class Signer(Agent):
+    """Builds, signs and stores Tickets.
+
+    Args:
+        client: execution layer client.
+        account: an authorised Ticket signer key (EmethCore ``isSigner``).
+        chain_id: L1 chain id (EIP-712 domain).
+        core_address: EmethCore address (EIP-712 verifying contract).
+        interval_s: time between Ticket rounds.
+        max_jobs: most jobs in one Ticket.
+    """
+
+    name = "signer"
+
+    def __init__(
+        self,
+        client: ExecutionClient,
+        account: Any,
+        chain_id: int,
+        core_address: str,
+        interval_s: float = 2.0,
+        max_jobs: int = 1000,
+        loop: LoopConfig | None = None,
+    ) -> None:
+        super().__init__(loop)
+        self.client = client
+        self.account = account
+        self.chain_id = chain_id
+        self.core_address = core_address
+        self.interval_s = interval_s
+        self.max_jobs = max_jobs
+        self._last_round = 0.0
+
+    def tick(self) -> dict[str, int]:
+        if time.monotonic() - self._last_round < self.interval_s:
+            return {}
+        self._last_round = time.monotonic()
+        return self.sign_round()
+
+    def sign_round(self) -> dict[str, int]:
+        """Sign a Ticket for every node with billable jobs or pending penalties."""
+        by_node: dict[str, list[dict[str, Any]]] = {}
+        for j in self.client.jobs(billable=True, limit=1000):
+            by_node.setdefault(j["node"], []).append(j)
+        pens: dict[str, list[dict[str, Any]]] = {}
+        for p in self.client.penalties(unbilled=True):
+            pens.setdefault(p["node"], []).append(p)
+        out = {"tickets": 0, "jobs_billed": 0}
+        for node in sorted(set(by_node) | set(pens)):
+            jobs = by_node.get(node, [])[: self.max_jobs]
+            node_pens = pens.get(node, [])
+            ticket_id = self.client.next_ticket_id()
+            ticket = build_ticket(
+                ticket_id,
+                node,
+                [
+                    (bytes.fromhex(j["jobId"][2:]), j["requester"], int(j["fuel"]), j["fee"])
+                    for j in jobs
+                ],
+                penalty=sum(p["amount"] for p in node_pens),
+            )
+            sig = sign_ticket(self.account, self.chain_id, self.core_address, ticket)
+            payload = ticket.to_dict()
+            payload.update(
+                ticketId=ticket_id,
+                jobIds=[j["jobId"] for j in jobs],
+                penaltyIds=[p["id"] for p in node_pens],
+                signature="0x" + sig.hex(),
+            )
+            try:
+                self.client.store_ticket(payload)
+            except Exception as e:
+                if refused(e) or getattr(e, "status", 0) == 422:
+                    self.log.warning("ticket_refused", node=node, error=str(e))
+                    continue  # state moved under us: next round rebuilds it
+                raise
+            out["tickets"] += 1
+            out["jobs_billed"] += len(jobs)
+            self.log.info(
+                "ticket",
+                id=ticket_id,
+                node=node,
+                jobs=len(jobs),
+                penalty=ticket.penalty,
+                paid=ticket.total_debit,
+            )
+        return out

@@ -1,0 +1,68 @@
+"""Timeout watcher: times out jobs past their processing deadline (or expiry).
+
+The processing node gets a penalty recorded (burned from its collateral by its next Ticket);
+a timed-out SubJob is re-registered so its parent can still complete.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.execution.client import ExecutionClient
+
+
+class TimeoutWatcher(Agent):
+    """Sends ``Timeout`` (and ``Reregister`` for SubJobs) as an authorised verifier.
+
+    Args:
+        client: execution layer client.
+        account: an authorised verifier key.
+        grace_s: wait this long past a deadline before acting (clock skew).
+    """
+
+    name = "timeouts"
+
+    def __init__(
+        self,
+        client: ExecutionClient,
+        account: Any,
+        grace_s: float = 0.2,
+        loop: LoopConfig | None = None,
+    ) -> None:
+        super().__init__(loop)
+        self.client = client
+        self.account = account
+        self.grace_s = grace_s
+
+    def _act(self, action: str, job: dict[str, Any]) -> bool:
+        msg = {"jobId": job["jobId"], "verifier": self.account.address, "attempt": job["attempt"]}
+        try:
+            self.client.act(action, msg, self.account)
+        except Exception as e:
+            if refused(e):
+                return False
+            raise
+        self.log.info(action.lower(), job=job["jobId"], attempt=job["attempt"], node=job["node"])
+        return True
+
+    def tick(self) -> dict[str, int]:
+        now = time.time()
+        out = {"timed_out": 0, "reregistered": 0}
+        for j in self.client.jobs(state="processing", limit=1000):
+            deadline = j["processingDeadline"]
+            if deadline is not None and now > deadline + self.grace_s and self._act("Timeout", j):
+                out["timed_out"] += 1
+        for j in self.client.jobs(state="registered", limit=1000):
+            if (
+                not j["children"]
+                and now > j["expiresAt"] + self.grace_s
+                and self._act("Timeout", j)
+            ):
+                out["timed_out"] += 1
+        # Re-offer timed-out SubJobs (including ones left over from a restart).
+        for j in self.client.jobs(state="timed_out", limit=1000):
+            if j["parentId"] is not None and now < j["expiresAt"] and self._act("Reregister", j):
+                out["reregistered"] += 1
+        return out

@@ -1,0 +1,40 @@
+"""Deploy step ``emeth``: EmethToken and EmethCore, a Ticket signer, devnet funding."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from offchain.chain.accounts import dev_account
+from offchain.emeth.l1 import EMETH_CORE_KEY, EMETH_TOKEN_KEY
+
+if TYPE_CHECKING:
+    from offchain.deploy import DeployContext
+
+
+def deploy(ctx: DeployContext) -> None:
+    """Deploy EmethToken (owned by the deployer) and EmethCore, authorise the signer, fund accounts.
+
+    Keys: ``emeth_token``, ``emeth_core``. Parameters: ``ctx.config.emeth``
+    (:class:`~offchain.emeth.config.EmethParams`). The governance step later hands the ownership
+    of both contracts to the Timelock.
+    """
+    p = ctx.config.emeth
+    owner = ctx.sender.address
+    token = ctx.deploy(EMETH_TOKEN_KEY, "EmethToken", owner)
+    core = ctx.deploy(
+        EMETH_CORE_KEY,
+        "EmethCore",
+        token.address,
+        owner,
+        p.withdrawal_delay_s,
+        p.collateral_withdrawal_delay_s,
+        p.min_collateral_wei,
+    )
+    signer = p.signer_address or dev_account(p.signer_account).address
+    ctx.send(core.functions.setSigner(signer, True))
+    ctx.log(f"  emeth signer           {signer}")
+    if p.faucet_wei:
+        for i in [*p.requester_accounts, *p.node_accounts]:
+            ctx.send(token.functions.mint(dev_account(i).address, p.faucet_wei))
+        n = len(p.requester_accounts) + len(p.node_accounts)
+        ctx.log(f"  emeth faucet           {p.faucet_wei} wei to {n} dev accounts")

@@ -1,0 +1,201 @@
+"""HTTP API of the execution layer (FastAPI), and a server that runs it in a thread.
+
+Errors are JSON ``{"error": {"code", "message", "details"}}`` with status 401 (bad signature),
+403 (role, collateral or funds), 404 (unknown id), 409 (illegal transition) or 422
+(invalid input). See docs/spec.md "EMETH execution layer" for the routes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CollectorRegistry, Counter, generate_latest
+
+from offchain.emeth.errors import ActionError, EmethError
+from offchain.emeth.execution.models import ActionRequest, TicketSubmission
+from offchain.emeth.execution.service import ExecutionLayer
+from offchain.errors import L2KitError
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details:
+        body["details"] = details
+    return JSONResponse(status_code=status, content={"error": body})
+
+
+def create_app(service: ExecutionLayer) -> FastAPI:
+    """The FastAPI application over ``service``."""
+    app = FastAPI(title="EMETH execution layer", version="1")
+    registry = CollectorRegistry()
+    actions = Counter(
+        "emeth_el_actions", "Actions by type and outcome", ["action", "outcome"], registry=registry
+    )
+
+    @app.exception_handler(ActionError)
+    async def _action_error(request: Request, e: ActionError) -> JSONResponse:
+        return _error(e.status, e.code, e.message, e.details)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, e: RequestValidationError) -> JSONResponse:
+        errs = [f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
+        return _error(422, "invalid_request", "; ".join(errs)[:1000])
+
+    @app.exception_handler(L2KitError)
+    async def _l2kit(request: Request, e: L2KitError) -> JSONResponse:
+        return _error(503, "l1_unavailable", str(e))
+
+    @app.get("/health")
+    def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "time": service.clock(),
+            "jobs": service.counts(),
+            "nextTicketId": service.next_ticket_id(),
+        }
+
+    @app.get("/domain")
+    def domain() -> dict[str, Any]:
+        return service.domain.as_dict()
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+
+    @app.post("/actions")
+    def post_action(req: ActionRequest) -> dict[str, Any]:
+        try:
+            out = service.apply(req.action, req.message, req.signature)
+        except ActionError as e:
+            actions.labels(req.action[:32], e.code).inc()
+            raise
+        actions.labels(req.action, "replayed" if out["replayed"] else "applied").inc()
+        return out
+
+    @app.get("/jobs")
+    def list_jobs(
+        state: str | None = None,
+        node: str | None = None,
+        requester: str | None = None,
+        parent: str | None = None,
+        billable: bool = False,
+        limit: int = Query(100, ge=1, le=1000),
+        offset: int = Query(0, ge=0),
+    ) -> list[dict[str, Any]]:
+        try:
+            rows = service.jobs(state, node, requester, parent, billable, limit, offset)
+        except ValueError as e:
+            raise ActionError(422, "invalid_filter", str(e)) from e
+        return [j.model_dump() for j in rows]
+
+    @app.get("/jobs/{job_id}")
+    def get_job(job_id: str) -> dict[str, Any]:
+        return service.job(job_id).model_dump()
+
+    @app.get("/jobs/{job_id}/history")
+    def get_history(job_id: str) -> list[dict[str, Any]]:
+        return service.history(job_id)
+
+    @app.get("/requesters/{address}/funds")
+    def get_funds(address: str) -> dict[str, Any]:
+        try:
+            return service.funds(address).model_dump()
+        except ValueError as e:
+            raise ActionError(422, "invalid_address", str(e)) from e
+
+    @app.get("/penalties")
+    def get_penalties(node: str | None = None, unbilled: bool = False) -> list[dict[str, Any]]:
+        return [p.model_dump() for p in service.penalties(node, unbilled)]
+
+    @app.get("/tickets")
+    def list_tickets(
+        node: str | None = None,
+        settled: bool | None = None,
+        limit: int = Query(100, ge=1, le=1000),
+    ) -> list[dict[str, Any]]:
+        return [t.model_dump() for t in service.tickets(node, settled, limit)]
+
+    @app.get("/tickets/next-id")
+    def next_id() -> dict[str, int]:
+        return {"ticketId": service.next_ticket_id()}
+
+    @app.get("/tickets/{ticket_id}")
+    def get_ticket(ticket_id: int) -> dict[str, Any]:
+        return service.ticket(ticket_id).model_dump()
+
+    @app.post("/tickets")
+    def post_ticket(t: TicketSubmission) -> dict[str, Any]:
+        return service.store_ticket(t).model_dump()
+
+    @app.post("/tickets/{ticket_id}/settled")
+    def post_settled(ticket_id: int, tx: str | None = None) -> dict[str, Any]:
+        service.ticket(ticket_id)
+        return {"ticketId": ticket_id, "settled": service.mark_settled(ticket_id, tx)}
+
+    return app
+
+
+class ExecutionLayerServer:
+    """Runs the API with uvicorn in a background thread.
+
+    Args:
+        service: the execution layer.
+        host: interface to bind.
+        port: TCP port (``None``/0: a free one).
+    """
+
+    def __init__(self, service: ExecutionLayer, host: str = "127.0.0.1", port: int | None = None):
+        self.service = service
+        self.host = host
+        self.port = port or 0
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 10.0) -> ExecutionLayerServer:
+        """Start serving; returns once the port accepts connections.
+
+        Raises:
+            EmethError: the server did not come up in ``timeout_s``.
+        """
+        import socket
+
+        if not self.port:
+            with socket.socket() as s:
+                s.bind((self.host, 0))
+                self.port = s.getsockname()[1]
+        cfg = uvicorn.Config(
+            create_app(self.service),
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+        )
+        self._server = uvicorn.Server(cfg)
+        self._thread = threading.Thread(target=self._server.run, name="emeth-el", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                self.stop()
+                raise EmethError(f"execution layer did not start on {self.url}")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving (idempotent)."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None

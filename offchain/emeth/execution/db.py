@@ -1,0 +1,170 @@
+"""Durable storage of the execution layer: SQLAlchemy Core tables.
+
+SQLite (a file, or ``sqlite://`` in memory) by default; the same code runs on PostgreSQL
+given a ``postgresql://`` URL. Token amounts are stored as decimal strings (uint256 does not
+fit a 64-bit integer column); sums are taken in Python.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.pool import StaticPool
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("job_id", String(34), primary_key=True),
+    Column("parent_id", String(34), nullable=True, index=True),
+    Column("sub_index", Integer, nullable=True),
+    Column("requester", String(42), nullable=False, index=True),
+    Column("program_id", String(64), nullable=False),
+    Column("dataset_key", String(200), nullable=False),
+    Column("params", Text, nullable=False),
+    Column("fee", String(80), nullable=False),
+    Column("timeout_s", Integer, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("splittable", Boolean, nullable=False),
+    Column("state", String(16), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("node", String(42), nullable=True, index=True),
+    Column("result_key", String(200), nullable=True),
+    Column("fuel", String(80), nullable=True),
+    Column("children", Integer, nullable=False, default=0),
+    Column("reason", Text, nullable=True),
+    Column("processing_deadline", Float, nullable=True),
+    Column("ticket_id", Integer, nullable=True, index=True),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+history = Table(
+    "history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(34), nullable=False, index=True),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(42), nullable=False),
+    Column("from_state", String(16), nullable=True),
+    Column("to_state", String(16), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("node", String(42), nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("at", Float, nullable=False),
+)
+
+applied_actions = Table(
+    "applied_actions",
+    metadata,
+    Column("digest", String(66), primary_key=True),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(42), nullable=False),
+    Column("job_id", String(34), nullable=True),
+    Column("at", Float, nullable=False),
+)
+
+penalties = Table(
+    "penalties",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("node", String(42), nullable=False, index=True),
+    Column("job_id", String(34), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("amount", String(80), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("ticket_id", Integer, nullable=True, index=True),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("job_id", "attempt", name="uq_penalty_job_attempt"),
+)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("ticket_id", Integer, primary_key=True, autoincrement=False),
+    Column("node", String(42), nullable=False, index=True),
+    Column("signer", String(42), nullable=False),
+    Column("jobs_root", String(66), nullable=False),
+    Column("job_count", Integer, nullable=False),
+    Column("fuel", String(80), nullable=False),
+    Column("penalty", String(80), nullable=False),
+    Column("signature", String(200), nullable=False),
+    Column("settled", Boolean, nullable=False, default=False),
+    Column("settled_tx", String(66), nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+
+ticket_jobs = Table(
+    "ticket_jobs",
+    metadata,
+    Column("ticket_id", Integer, nullable=False, index=True),
+    Column("idx", Integer, nullable=False),
+    Column("job_id", String(34), nullable=False, unique=True),  # each job in one Ticket only
+)
+
+ticket_debits = Table(
+    "ticket_debits",
+    metadata,
+    Column("ticket_id", Integer, nullable=False, index=True),
+    Column("idx", Integer, nullable=False),
+    Column("requester", String(42), nullable=False, index=True),
+    Column("amount", String(80), nullable=False),
+)
+
+cursors = Table(
+    "cursors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+l1_cancels = Table(
+    "l1_cancels",
+    metadata,
+    Column("job_id", String(34), primary_key=True),
+    Column("requester", String(42), nullable=False),
+    Column("at", Integer, nullable=False),
+    Column("block", Integer, nullable=False),
+    Column("outcome", String(32), nullable=False),
+)
+
+Index("ix_jobs_state_parent", jobs.c.state, jobs.c.parent_id)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the schema created.
+
+    SQLite gets WAL mode and a busy timeout (several agents may read while the service
+    writes); an in-memory SQLite database is shared across threads.
+    """
+    if url.startswith("sqlite"):
+        kw: dict[str, object] = {"connect_args": {"check_same_thread": False, "timeout": 30}}
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            kw["poolclass"] = StaticPool
+        engine = create_engine(url, **kw)  # type: ignore[arg-type]
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _rec):  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    metadata.create_all(engine)
+    return engine

@@ -1,0 +1,136 @@
+"""Pydantic models at the HTTP boundary of the execution layer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Job states (docs/spec.md "EMETH execution layer").
+REGISTERED = "registered"
+PROCESSING = "processing"
+SUBMITTED = "submitted"
+VERIFIED = "verified"
+REJECTED = "rejected"
+TIMED_OUT = "timed_out"
+CANCELLED = "cancelled"
+SPLIT = "split"
+CONFIRMED = "confirmed"
+BILLED = "billed"
+
+STATES = (
+    REGISTERED,
+    PROCESSING,
+    SUBMITTED,
+    VERIFIED,
+    REJECTED,
+    TIMED_OUT,
+    CANCELLED,
+    SPLIT,
+    CONFIRMED,
+    BILLED,
+)
+
+
+class ActionRequest(BaseModel):
+    """``POST /actions``: one EIP-712 signed action."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: str = Field(description="EIP-712 primaryType, e.g. Process")
+    message: dict[str, Any]
+    signature: str = Field(description="65-byte signature, 0x-hex")
+
+
+class DebitModel(BaseModel):
+    """One requester debit of a Ticket."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requester: str
+    amount: int = Field(ge=0)
+
+
+class TicketSubmission(BaseModel):
+    """``POST /tickets``: a Ticket signed by an authorised signer on the EmethCore domain."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticketId: int = Field(ge=1)
+    node: str
+    jobsRoot: str
+    jobCount: int = Field(ge=0)
+    fuel: int = Field(ge=0)
+    penalty: int = Field(ge=0)
+    debits: list[DebitModel]
+    jobIds: list[str]
+    penaltyIds: list[int]
+    signature: str
+
+
+class JobView(BaseModel):
+    """A job or SubJob as the API returns it."""
+
+    jobId: str
+    parentId: str | None
+    subIndex: int | None
+    requester: str
+    programId: str
+    datasetKey: str
+    params: str
+    fee: int
+    timeoutSeconds: int
+    expiresAt: float
+    splittable: bool
+    state: str
+    attempt: int
+    node: str | None
+    resultKey: str | None
+    fuel: int | None
+    children: int
+    reason: str | None
+    processingDeadline: float | None
+    ticketId: int | None
+    createdAt: float
+    updatedAt: float
+
+
+class TicketView(BaseModel):
+    """A stored Ticket: everything a node needs to call ``settleTicket``."""
+
+    ticketId: int
+    node: str
+    signer: str
+    jobsRoot: str
+    jobCount: int
+    fuel: int
+    penalty: int
+    debits: list[DebitModel]
+    jobIds: list[str]
+    signature: str
+    settled: bool
+    settledTx: str | None
+    createdAt: float
+
+
+class FundsView(BaseModel):
+    """What a requester can still commit: L1 deposit − pending withdrawal − committed fees."""
+
+    requester: str
+    deposit: int
+    pendingWithdrawal: int
+    committed: int
+    available: int
+
+
+class PenaltyView(BaseModel):
+    """A penalty recorded against a node (burned on L1 by its next Ticket)."""
+
+    id: int
+    node: str
+    jobId: str
+    attempt: int
+    amount: int
+    reason: str
+    ticketId: int | None
+    createdAt: float

@@ -1,0 +1,281 @@
+"""Typed Python bindings for the EMETH L1 contracts (``contracts/emeth/``).
+
+:class:`EmethL1` wraps EmethCore and EmethToken: views return plain ints/dataclasses, writes go
+through a :class:`~offchain.chain.tx.TxSender` (which decodes custom errors into
+:class:`~offchain.errors.TxReverted`, e.g. ``error_name == "EmethCoreTicketAlreadySettled"``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from eth_utils import to_checksum_address
+from web3.contract import Contract
+from web3.logs import DISCARD
+
+from offchain.emeth.ticket import Ticket, TicketError
+from offchain.errors import ConfigError
+
+if TYPE_CHECKING:
+    from web3.types import TxReceipt
+
+    from offchain.chain.client import Chain
+    from offchain.chain.tx import TxSender
+    from offchain.deploy import Deployment
+
+EMETH_TOKEN_KEY = "emeth_token"
+EMETH_CORE_KEY = "emeth_core"
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """A requester deposit or a node's collateral held by EmethCore.
+
+    Attributes:
+        balance: held by EmethCore, pending withdrawal included.
+        pending: requested for withdrawal (still debitable by Tickets until withdrawn).
+        ready_at: unix time from which ``pending`` can be withdrawn (0: none pending).
+    """
+
+    balance: int
+    pending: int
+    ready_at: int
+
+    @property
+    def available(self) -> int:
+        """Balance not pending withdrawal."""
+        return self.balance - self.pending
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """What ``settleTicket`` did (from its ``TicketSettled`` event)."""
+
+    ticket_id: int
+    node: str
+    paid: int
+    burned: int
+    fuel: int
+    job_count: int
+    gas_used: int
+    tx_hash: str
+    block_number: int
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A ``JobCancelled(bytes16 indexed jobId, address indexed requester, uint256 at)`` event."""
+
+    job_id: bytes
+    requester: str
+    at: int
+    block_number: int
+    log_index: int
+
+
+def _job_id(job_id: bytes) -> bytes:
+    if not isinstance(job_id, bytes | bytearray) or len(job_id) != 16:
+        raise TicketError(f"job id must be 16 bytes, got {job_id!r}")
+    return bytes(job_id)
+
+
+class EmethL1:
+    """EmethCore + EmethToken at known addresses.
+
+    Args:
+        chain: the L1 connection (with artifacts).
+        core_address: EmethCore address.
+        token_address: EmethToken address (default: read from ``EmethCore.token()``).
+    """
+
+    def __init__(self, chain: Chain, core_address: str, token_address: str | None = None) -> None:
+        self.chain = chain
+        self.core: Contract = chain.contract("EmethCore", core_address)
+        token = token_address or self.core.functions.token().call()
+        self.token: Contract = chain.contract("EmethToken", token)
+
+    @classmethod
+    def from_deployment(cls, chain: Chain, deployment: Deployment) -> EmethL1:
+        """Bind to the ``emeth_core``/``emeth_token`` entries of a deployment.
+
+        Raises:
+            ConfigError: the deployment has no EMETH contracts.
+        """
+        addrs = deployment.addresses
+        if EMETH_CORE_KEY not in addrs:
+            raise ConfigError("this deployment has no EmethCore", "deploy with the emeth step")
+        return cls(chain, addrs[EMETH_CORE_KEY], addrs.get(EMETH_TOKEN_KEY))
+
+    @property
+    def core_address(self) -> str:
+        return str(self.core.address)
+
+    @property
+    def chain_id(self) -> int:
+        return self.chain.chain_id
+
+    # ------------------------------------------------------------------ token
+    def token_balance(self, who: str) -> int:
+        """EMETH held by ``who`` in its wallet."""
+        return int(self.token.functions.balanceOf(to_checksum_address(who)).call())
+
+    def total_supply(self) -> int:
+        return int(self.token.functions.totalSupply().call())
+
+    def mint(self, owner: TxSender, to: str, amount: int) -> TxReceipt:
+        """Mint EMETH (token owner only: the devnet faucet)."""
+        return self._send(owner, self.token.functions.mint(to_checksum_address(to), amount))
+
+    def _approve_if_needed(self, sender: TxSender, amount: int) -> None:
+        allowance = self.token.functions.allowance(sender.address, self.core.address).call()
+        if int(allowance) < amount:
+            self._send(sender, self.token.functions.approve(self.core.address, 2**256 - 1))
+
+    # ------------------------------------------------------------------ requesters
+    def deposit(self, sender: TxSender, amount: int) -> TxReceipt:
+        """Approve (if needed) and deposit ``amount`` as a requester."""
+        self._approve_if_needed(sender, amount)
+        return self._send(sender, self.core.functions.deposit(amount))
+
+    def request_withdrawal(self, sender: TxSender, amount: int) -> TxReceipt:
+        return self._send(sender, self.core.functions.requestWithdrawal(amount))
+
+    def withdraw(self, sender: TxSender) -> TxReceipt:
+        return self._send(sender, self.core.functions.withdraw())
+
+    def cancel(self, sender: TxSender, job_id: bytes) -> TxReceipt:
+        """Declare ``job_id`` (16 bytes) cancelled on L1."""
+        return self._send(sender, self.core.functions.cancel(_job_id(job_id)))
+
+    def deposit_of(self, requester: str) -> AccountState:
+        b, p, r = self.core.functions.deposits(to_checksum_address(requester)).call()
+        return AccountState(int(b), int(p), int(r))
+
+    def available_deposit(self, requester: str) -> int:
+        """Deposit a requester can still commit to new jobs (not pending withdrawal)."""
+        return int(self.core.functions.availableDeposit(to_checksum_address(requester)).call())
+
+    def cancelled_at(self, job_id: bytes, requester: str) -> int:
+        """Unix time ``requester`` cancelled ``job_id`` on L1 (0: not cancelled)."""
+        fn = self.core.functions.cancelledAt(_job_id(job_id), to_checksum_address(requester))
+        return int(fn.call())
+
+    def cancellations(self, from_block: int, to_block: int | str = "latest") -> list[Cancellation]:
+        """``JobCancelled`` events in a block range (EmethCore.sol ``event JobCancelled``)."""
+        logs = self.core.events.JobCancelled().get_logs(from_block=from_block, to_block=to_block)
+        return [
+            Cancellation(
+                job_id=bytes(lg["args"]["jobId"]),
+                requester=str(lg["args"]["requester"]),
+                at=int(lg["args"]["at"]),
+                block_number=int(lg["blockNumber"]),
+                log_index=int(lg["logIndex"]),
+            )
+            for lg in logs
+        ]
+
+    # ------------------------------------------------------------------ nodes
+    def deposit_collateral(self, sender: TxSender, amount: int) -> TxReceipt:
+        """Approve (if needed) and add ``amount`` to the sender's node collateral."""
+        self._approve_if_needed(sender, amount)
+        return self._send(sender, self.core.functions.depositCollateral(amount))
+
+    def request_collateral_withdrawal(self, sender: TxSender, amount: int) -> TxReceipt:
+        return self._send(sender, self.core.functions.requestCollateralWithdrawal(amount))
+
+    def withdraw_collateral(self, sender: TxSender) -> TxReceipt:
+        return self._send(sender, self.core.functions.withdrawCollateral())
+
+    def collateral_of(self, node: str) -> AccountState:
+        b, p, r = self.core.functions.collaterals(to_checksum_address(node)).call()
+        return AccountState(int(b), int(p), int(r))
+
+    def is_eligible_node(self, node: str) -> bool:
+        """True when ``node`` holds at least ``min_collateral`` outside pending withdrawals."""
+        return bool(self.core.functions.isEligibleNode(to_checksum_address(node)).call())
+
+    def total_fuel(self, node: str) -> int:
+        return int(self.core.functions.totalFuel(to_checksum_address(node)).call())
+
+    def penalty_shortfall(self, node: str) -> int:
+        return int(self.core.functions.penaltyShortfall(to_checksum_address(node)).call())
+
+    # ------------------------------------------------------------------ params / governance
+    def min_collateral(self) -> int:
+        return int(self.core.functions.minCollateral().call())
+
+    def withdrawal_delay_s(self) -> int:
+        return int(self.core.functions.withdrawalDelay().call())
+
+    def collateral_withdrawal_delay_s(self) -> int:
+        return int(self.core.functions.collateralWithdrawalDelay().call())
+
+    def total_burned(self) -> int:
+        return int(self.core.functions.totalBurned().call())
+
+    def is_signer(self, who: str) -> bool:
+        return bool(self.core.functions.isSigner(to_checksum_address(who)).call())
+
+    def set_signer(self, owner: TxSender, signer: str, authorised: bool = True) -> TxReceipt:
+        """Authorise or revoke a Ticket signer (EmethCore owner only)."""
+        fn = self.core.functions.setSigner(to_checksum_address(signer), authorised)
+        return self._send(owner, fn)
+
+    def set_params(
+        self,
+        owner: TxSender,
+        withdrawal_delay_s: int,
+        collateral_withdrawal_delay_s: int,
+        min_collateral: int,
+    ) -> TxReceipt:
+        fn = self.core.functions.setParams(
+            withdrawal_delay_s, collateral_withdrawal_delay_s, min_collateral
+        )
+        return self._send(owner, fn)
+
+    # ------------------------------------------------------------------ Tickets
+    def settle_ticket(self, sender: TxSender, ticket: Ticket, signature: bytes) -> Settlement:
+        """Submit a signed Ticket; anyone may send it, ``ticket.node`` is paid.
+
+        Raises:
+            TxReverted: e.g. ``EmethCoreTicketAlreadySettled``, ``EmethCoreUnauthorizedSigner``,
+                ``EmethCoreInsufficientDeposit``, ``EmethCoreInvalidSignature``.
+        """
+        rcpt = self._send(sender, self.core.functions.settleTicket(ticket.as_abi(), signature))
+        logs = self.core.events.TicketSettled().process_receipt(rcpt, errors=DISCARD)
+        ev = logs[0]["args"]
+        return Settlement(
+            ticket_id=int(ev["ticketId"]),
+            node=str(ev["node"]),
+            paid=int(ev["paid"]),
+            burned=int(ev["burned"]),
+            fuel=int(ev["fuel"]),
+            job_count=int(ev["jobCount"]),
+            gas_used=int(rcpt["gasUsed"]),
+            tx_hash="0x" + bytes(rcpt["transactionHash"]).hex(),
+            block_number=int(rcpt["blockNumber"]),
+        )
+
+    def is_settled(self, ticket_id: int) -> bool:
+        return bool(self.core.functions.isSettled(ticket_id).call())
+
+    def jobs_root_of(self, ticket_id: int) -> bytes:
+        """jobsRoot stored when Ticket ``ticket_id`` settled (zero bytes if it did not)."""
+        return bytes(self.core.functions.jobsRootOf(ticket_id).call())
+
+    def ticket_digest(self, ticket: Ticket) -> bytes:
+        """EmethCore's own digest of ``ticket`` (equals ``ticket.ticket_digest``)."""
+        return bytes(self.core.functions.ticketDigest(ticket.as_abi()).call())
+
+    def verify_job_in_ticket(
+        self, ticket_id: int, jobs_root: bytes, index: int, leaf_item: bytes, proof: list[bytes]
+    ) -> bool:
+        """Audit: True when ``leaf_item`` is job ``index`` of settled Ticket ``ticket_id``."""
+        fn = self.core.functions.verifyJobInTicket(ticket_id, jobs_root, index, leaf_item, proof)
+        return bool(fn.call())
+
+    # ------------------------------------------------------------------ plumbing
+    @staticmethod
+    def _send(sender: TxSender, call: Any) -> TxReceipt:
+        return sender.send(call)  # type: ignore[return-value]

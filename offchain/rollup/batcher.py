@@ -1,0 +1,478 @@
+"""The batch submitter: L2 blocks -> batches on L1, exactly one per index.
+
+Runs next to a :class:`~offchain.rollup.node.SequencerNode` (every node runs one: only the
+current sequencer's submits). Each tick:
+
+1. **Invalidations** (seed §11.14, §3.3.6.3): if L1 marked a batch this node knows invalid,
+   the node rolls back to the last block of the last valid batch.
+2. **Where L1 is**: the next index is ``StateCommitment.nextIndex()`` (L1 state, never a
+   local counter); the L2 blocks already covered end at the last block of batch
+   ``nextIndex - 1`` (from the local record when its header hash matches L1, else from the
+   ``BatchAppended`` event). So a restart, a second submitter or an L1 reorg that drops our
+   ``appendBatch`` never produces a gap or a duplicate: the contract accepts only
+   ``index == nextIndex`` and we always rebuild that index from what L1 says.
+3. **Close a batch** of whole blocks once it holds ``max_batch_txs`` transactions or its
+   oldest block is ``batch_timeout_ms`` old; compute MTTBR, MTSR, withdrawal root and the
+   batch data (docs/spec.md "Batch commitments"); put the data in the blob store (and the
+   local snapshot dir); collect >2/3 co-signatures; ``appendBatch``.
+4. **Submitter check** (seed §8): re-read the stored header hash from L1, download the data
+   from the blob store, recompute the roots and compare; the result is in the record.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from prometheus_client import Counter, Gauge
+
+from offchain.common import merkle
+from offchain.common.hashing import keccak
+from offchain.errors import L2KitError, TxReverted
+from offchain.rollup.batch import BatchHeader
+from offchain.rollup.l1 import BatchStatus, RollupL1
+from offchain.rollup.ledger import BatchData, decode_batch_data
+from offchain.rollup.node import SequencerNode
+from offchain.rollup.node_config import BatcherConfig
+from offchain.rollup.node_errors import BatchError
+
+log = structlog.get_logger("rollup.batcher")
+
+ZERO32 = b"\x00" * 32
+
+# Collects co-signatures: (header, digest) -> signatures ordered by ascending signer.
+Cosigner = Callable[[BatchHeader, bytes], list[bytes]]
+
+
+@dataclass
+class BuiltBatch:
+    """A batch ready to submit: its header, its data blob and the blocks it covers."""
+
+    header: BatchHeader
+    data: bytes
+    first_block: int
+    last_block: int
+
+
+def build_batch(
+    node: SequencerNode,
+    index: int,
+    first_block: int,
+    last_block: int,
+    deposit_hash: Callable[[int], bytes],
+) -> BuiltBatch:
+    """Batch ``index`` over the node's blocks ``first_block..last_block``.
+
+    Args:
+        node: where the blocks and their execution results are stored.
+        index: the batch index.
+        first_block: first L2 block.
+        last_block: last L2 block (inclusive).
+        deposit_hash: the bridge's rolling hash after ``n`` deposits (``depositHashAt``).
+
+    Raises:
+        BatchError: a block is missing.
+    """
+    blocks = list(node.store.blocks(first_block, last_block))
+    if len(blocks) != last_block - first_block + 1:
+        raise BatchError(f"blocks {first_block}..{last_block} are not all stored")
+    txs = [raw for b in blocks for raw in b.txs]
+    rows = node.store.executed(first_block, last_block)
+    if len(rows) != len(txs):
+        raise BatchError(
+            f"blocks {first_block}..{last_block}: {len(txs)} txs but {len(rows)} receipts"
+        )
+    data = BatchData(
+        tx_data=txs,
+        fee_recipients=[r[3] for r in rows],
+        post_roots=[r[1] for r in rows],
+        withdrawal_items=[r[2] for r in rows],
+    )
+    blob = data.encode()
+    deposits = blocks[-1].header.next_deposit_id
+    header = header_for(
+        index,
+        first_block,
+        len(blocks),
+        data,
+        deposits,
+        deposit_hash(deposits) if deposits else ZERO32,
+        keccak(blob),
+    )
+    return BuiltBatch(header, blob, first_block, last_block)
+
+
+def header_for(
+    index: int,
+    first_block: int,
+    l2_blocks: int,
+    data: BatchData,
+    deposit_count: int,
+    deposit_hash: bytes,
+    data_hash: bytes,
+) -> BatchHeader:
+    """The header committing to ``data`` (MTTBR, MTSR, final root, withdrawal root)."""
+    roots = data.roots()
+    return BatchHeader(
+        index=index,
+        first_block=first_block,
+        l2_blocks=l2_blocks,
+        tx_count=len(data),
+        deposit_count=deposit_count,
+        deposit_hash=deposit_hash,
+        tx_root=roots.mttbr,
+        state_roots_root=roots.mtsr,
+        final_state_root=data.final_state_root,
+        withdrawal_root=roots.withdrawal_root,
+        data_hash=data_hash,
+    )
+
+
+def check_roots(header: BatchHeader, blob: bytes) -> list[str]:
+    """What differs between ``header`` and the roots recomputed from ``blob`` (empty: all match)."""
+    if keccak(blob) != header.data_hash:
+        return ["dataHash"]
+    data = decode_batch_data(blob)
+    again = header_for(
+        header.index,
+        header.first_block,
+        header.l2_blocks,
+        data,
+        header.deposit_count,
+        header.deposit_hash,
+        header.data_hash,
+    )
+    return [
+        name
+        for name in (
+            "tx_count",
+            "tx_root",
+            "state_roots_root",
+            "final_state_root",
+            "withdrawal_root",
+        )
+        if getattr(again, name) != getattr(header, name)
+    ]
+
+
+class Batcher:
+    """The batch-submitter daemon of one node.
+
+    Args:
+        node: the node whose blocks it batches.
+        l1: the rollup's L1 bindings, writing with the node's signer.
+        bridge: the L1Bridge contract (for ``depositHashAt``).
+        blobs: the blob store client (``put``/``get``).
+        cosign: collects co-signatures for a header's digest.
+        config: batcher parameters.
+    """
+
+    def __init__(
+        self,
+        node: SequencerNode,
+        l1: RollupL1,
+        bridge: Any,
+        blobs: Any,
+        cosign: Cosigner,
+        config: BatcherConfig,
+    ) -> None:
+        self.node = node
+        self.l1 = l1
+        self.bridge = bridge
+        self.blobs = blobs
+        self.cosign = cosign
+        self.config = config
+        self.fault: Any = None  # offchain.rollup.faults.Fault (devnet/tests only)
+        self.submitted = 0
+        self.failures = 0
+        self.last_error = ""
+        self.last_check: dict[str, Any] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._header_cache: dict[tuple[int, bytes], BatchHeader] = {}
+        reg = node.metrics.registry
+        self.m_batches = Counter("l2_batches_submitted", "batches appended on L1", registry=reg)
+        self.m_check = Counter("l2_batch_submitter_checks", "§8 checks", ["result"], registry=reg)
+        self.m_l1_index = Gauge("l2_l1_next_index", "StateCommitment.nextIndex", registry=reg)
+
+    # -------------------------------------------------------------- L1 view
+    def _l1_header(self, index: int) -> BatchHeader:
+        """Header of the valid batch ``index`` on L1 (local record if it matches, else the event)."""
+        stored = self.l1.stored_header_hash(index)
+        cached = self._header_cache.get((index, stored))
+        if cached is not None:
+            return cached
+        rec = self.node.store.batch(index)
+        header: BatchHeader | None = None
+        if rec is not None:
+            h = BatchHeader.from_json(rec["header"])
+            if h.hash() == stored:
+                header = h
+        if header is None:
+            header = self.l1.get_header_from_event(index)
+            if header.hash() != stored:
+                raise BatchError(
+                    f"no BatchAppended event for batch {index} matches L1's stored hash"
+                )
+        self._header_cache[(index, stored)] = header
+        return header
+
+    def covered_block(self, next_index: int) -> tuple[int, bytes | None]:
+        """Last L2 block covered by valid L1 batches before ``next_index``, and that batch's final root."""
+        if next_index == 0:
+            return 0, None
+        h = self._l1_header(next_index - 1)
+        return h.first_block + h.l2_blocks - 1, h.final_state_root
+
+    def sync_invalidations(self) -> int | None:
+        """Roll the node back when L1 invalidated batches (seed §11.14, §3.3.6.3).
+
+        The node remembers the highest ``nextIndex`` it saw; when ``nextIndex`` drops and
+        the batch at the new ``nextIndex`` is Invalid (not merely reorged out), every block
+        after the last valid batch is dropped and (on the current sequencer) re-executed.
+        Returns the block rolled back to, if any.
+        """
+        next_index = self.l1.next_index()
+        self.m_l1_index.set(next_index)
+        covered, _ = self.covered_block(next_index)
+        self.node.l1_floor = covered
+        seen = int(self.node.store.get_meta("l1_next_index_seen", "0") or 0)
+        if next_index >= seen:
+            if next_index > seen:
+                self.node.store.set_meta("l1_next_index_seen", str(next_index))
+            return None
+        if self.l1.batch_status(next_index) != BatchStatus.INVALID:
+            return None  # an L1 reorg dropped a batch: it is simply resubmitted
+        self.node.store.delete_batches_from(next_index)
+        out = self.node.rollback_to(covered)
+        self.node.store.set_meta("l1_next_index_seen", str(next_index))
+        log.warning("rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out)
+        return covered
+
+    # --------------------------------------------------------------- batching
+    def plan(self, first_block: int) -> tuple[int, bool] | None:
+        """Last block of the next batch starting at ``first_block``, and whether it is due."""
+        head = self.node.head
+        if head < first_block:
+            return None
+        txs = 0
+        last = first_block - 1
+        oldest_ms: int | None = None
+        for b in self.node.store.blocks(first_block, head):
+            if txs and txs + b.header.tx_count > self.config.max_batch_txs:
+                break
+            txs += b.header.tx_count
+            last = b.number
+            oldest_ms = oldest_ms or b.header.timestamp_ms
+            if txs >= self.config.max_batch_txs:
+                return last, True
+        if last < first_block:
+            return None
+        age_ms = time.time() * 1000 - (oldest_ms or 0)
+        return last, age_ms >= self.config.batch_timeout_ms
+
+    def answer_data_requests(self) -> list[int]:
+        """Seed §11.8: post the data of our batches that a verifier asked for on L1."""
+        if self.l1.da is None:
+            return []
+        from offchain.rollup.l1 import RequestStatus
+
+        answered = []
+        me = self.node.address
+        for idx in self.l1.sc.functions.openDataRequests().call():
+            req = self.l1.data_request(int(idx))
+            if req.status != RequestStatus.OPEN or req.sequencer.lower() != me:
+                continue
+            rec = self.node.store.batch(int(idx))
+            blob = self.node.store.batch_data(int(idx))
+            if rec is None or blob is None:
+                continue
+            header = BatchHeader.from_json(rec["header"])
+            if header.hash() != req.header_hash:
+                continue
+            if self.fault is not None and not self.fault.answers_data_request():
+                log.warning("fault_withholding_data", index=idx)
+                continue
+            self.l1.provide_data(header, decode_batch_data(blob))
+            log.info("data_provided_on_l1", index=idx, txs=header.tx_count)
+            answered.append(int(idx))
+        return answered
+
+    def tick(self) -> dict[str, Any]:
+        """One round (see the module docstring). Returns what it did."""
+        self.sync_invalidations()
+        self.answer_data_requests()
+        if not self.node.is_current():
+            return {"action": "not_current"}
+        next_index = self.l1.next_index()
+        covered, _ = self.covered_block(next_index)
+        plan = self.plan(covered + 1)
+        if plan is None or not plan[1]:
+            return {"action": "wait", "next_index": next_index}
+        built = build_batch(self.node, next_index, covered + 1, plan[0], self._deposit_hash)
+        return self.submit(built)
+
+    def _deposit_hash(self, count: int) -> bytes:
+        return bytes(self.bridge.functions.depositHashAt(count).call())
+
+    def submit(self, built: BuiltBatch) -> dict[str, Any]:
+        """Store the data, collect signatures, append on L1, then run the §8 check."""
+        header, blob = built.header, built.data
+        publish = True
+        if self.fault is not None:
+            header, blob, publish = self.fault.corrupt(self, built)
+        self.node.store.put_batch(
+            header.index,
+            built.first_block,
+            built.last_block,
+            {"header": header.to_json(), "status": "built", "at": time.time()},
+            blob,
+        )
+        if publish:
+            key = self.blobs.put(blob)
+            if bytes.fromhex(key.removeprefix("0x")) != keccak(blob):
+                raise BatchError(f"blob store returned key {key}, expected the data hash")
+        if self.config.snapshot_dir and publish:
+            snap = Path(self.config.snapshot_dir)
+            snap.mkdir(parents=True, exist_ok=True)
+            (snap / f"0x{keccak(blob).hex()}").write_bytes(blob)
+        digest = self.l1.digest(header)
+        sigs = self.fault.sign(self, header, digest) if self.fault else self.cosign(header, digest)
+        try:
+            rcpt = self.l1.append_batch(header, sigs)
+        except TxReverted as e:
+            if e.error_name in ("StateCommitmentWrongIndex", "StateCommitmentNotCurrentSequencer"):
+                # Someone else appended this index, or we were rotated out: rebuild next tick.
+                log.info("append_lost_race", index=header.index, error=e.error_name)
+                return {"action": "lost_race", "index": header.index, "error": e.error_name}
+            raise
+        self.submitted += 1
+        self.m_batches.inc()
+        check = self.submitter_check(header)
+        self.node.store.put_batch(
+            header.index,
+            built.first_block,
+            built.last_block,
+            {
+                "header": header.to_json(),
+                "status": "submitted",
+                "l1_tx": "0x" + bytes(rcpt["transactionHash"]).hex(),
+                "l1_block": int(rcpt["blockNumber"]),
+                "gas_used": int(rcpt["gasUsed"]),
+                "check": check,
+                "at": time.time(),
+            },
+        )
+        log.info(
+            "batch_appended",
+            index=header.index,
+            blocks=f"{built.first_block}..{built.last_block}",
+            txs=header.tx_count,
+            gas=int(rcpt["gasUsed"]),
+            check=check["result"],
+        )
+        return {
+            "action": "appended",
+            "index": header.index,
+            "txs": header.tx_count,
+            "gas": int(rcpt["gasUsed"]),
+        }
+
+    def submitter_check(self, header: BatchHeader) -> dict[str, Any]:
+        """Seed §8: re-read the header hash from L1, download the data, recompute, compare."""
+        out: dict[str, Any] = {"index": header.index}
+        try:
+            on_l1 = self.l1.stored_header_hash(header.index)
+            if on_l1 != header.hash():
+                out.update(result="mismatch", diff=["headerHash"])
+            else:
+                blob = self.blobs.get("0x" + header.data_hash.hex())
+                diff = check_roots(header, blob)
+                out.update(result="match" if not diff else "mismatch", diff=diff)
+        except L2KitError as e:
+            out.update(result="unavailable", error=str(e))
+        self.m_check.labels(out["result"]).inc()
+        self.last_check = out
+        return out
+
+    # ------------------------------------------------------------- proofs
+    def withdrawal_proof(self, tx_hash: bytes) -> dict[str, Any] | None:
+        """Proof that withdrawal ``tx_hash`` is item ``i`` of its batch's withdrawal root."""
+        row = self.node.store.receipt(tx_hash)
+        if row is None or row.block is None:
+            return None
+        rec = self._batch_of_block(row.block)
+        if rec is None:
+            return None
+        header = BatchHeader.from_json(rec["header"])
+        rows = self.node.store.executed(rec["first_block"], rec["last_block"])
+        hashes = [r[0] for r in rows]
+        i = hashes.index(tx_hash)
+        items = [r[2] for r in rows]
+        if items[i] == ZERO32:
+            return None
+        block = self.node.store.block(row.block)
+        assert block is not None
+        tx = self.node.executor.decode(block.txs[row.index or 0])
+        return {
+            "batchIndex": header.index,
+            "txIndex": i,
+            "txHash": "0x" + tx_hash.hex(),
+            "l1Recipient": tx.l1_recipient,
+            "token": tx.token,
+            "amount": str(tx.amount),
+            "withdrawalItem": "0x" + items[i].hex(),
+            "proof": ["0x" + p.hex() for p in merkle.MerkleTree(items).proof(i)],
+            "header": header.to_json(),
+            "status": rec.get("status"),
+        }
+
+    def _batch_of_block(self, block: int) -> dict[str, Any] | None:
+        last = self.node.store.last_batch()
+        if last is None:
+            return None
+        for idx in range(last["index"], -1, -1):
+            rec = self.node.store.batch(idx)
+            if rec is not None and rec["first_block"] <= block <= rec["last_block"]:
+                return rec if rec.get("status") == "submitted" else None
+        return None
+
+    # -------------------------------------------------------------- daemon
+    def start(self) -> Batcher:
+        self._thread = threading.Thread(target=self._run, name="l2-batcher", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+                self.failures = 0
+            except Exception as e:  # noqa: BLE001 - logged and retried; circuit breaker below
+                self.failures += 1
+                self.last_error = str(e)
+                log.error("batcher_error", error=str(e), failures=self.failures)
+                if self.failures >= 10:
+                    log.error("batcher_stopped", reason="10 consecutive failures")
+                    return
+            self._stop.wait(self.config.poll_interval_ms / 1000 * (0.8 + 0.4 * random.random()))
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "alive": self._thread is not None and self._thread.is_alive(),
+            "submitted": self.submitted,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "last_check": self.last_check,
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)

@@ -1,0 +1,56 @@
+"""Parameters of the rollup's L1 contracts (StateCommitment, DA challenge, fraud proof).
+
+Field defaults are the seeds' production values (7-day challenge window, 24-hour data window);
+on a local Anvil chain (chain id 31337) :meth:`RollupParams.effective` swaps in the short
+``devnet_*`` windows, so a devnet finalizes and resolves challenges in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+ANVIL_CHAIN_ID = 31337
+DAY_S = 24 * 3600
+TOKEN = 10**18
+
+
+@dataclass
+class RollupParams:
+    """Rollup L1 parameters (units in the names; slash amounts in staking-token wei).
+
+    Attributes:
+        challenge_window_s: seconds after appending before a batch is final (seed: 7 days).
+        da_window_s: seconds the sequencer has to answer a data request (seed: 24 hours).
+        da_fee_wei: fee (bond) a verifier pays with a data request.
+        da_slash_amount: stake slashed when a data request ends in a mismatch or a timeout.
+        fraud_slash_amount: stake slashed on a proven fraud.
+        l2_chain_id: the L2 chain id (EIP-712 domain of L2 transactions).
+        devnet_challenge_window_s: challenge window on a local Anvil chain.
+        devnet_da_window_s: data window on a local Anvil chain.
+    """
+
+    challenge_window_s: int = 7 * DAY_S
+    da_window_s: int = DAY_S
+    da_fee_wei: int = 10**16
+    da_slash_amount: int = 10_000 * TOKEN
+    fraud_slash_amount: int = 20_000 * TOKEN
+    l2_chain_id: int = 901
+    devnet_challenge_window_s: int = 20
+    devnet_da_window_s: int = 10
+
+    def effective(self, chain_id: int) -> RollupParams:
+        """These parameters with the devnet windows applied on a local Anvil chain.
+
+        Args:
+            chain_id: chain id of the L1 being deployed to.
+
+        Returns:
+            A copy with ``challenge_window_s`` and ``da_window_s`` replaced on chain 31337.
+        """
+        if chain_id != ANVIL_CHAIN_ID:
+            return replace(self)
+        return replace(
+            self,
+            challenge_window_s=self.devnet_challenge_window_s,
+            da_window_s=self.devnet_da_window_s,
+        )

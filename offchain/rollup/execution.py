@@ -1,0 +1,142 @@
+"""The node's view of the L2 ledger: raw transactions in, roots and receipts out.
+
+This is the only module of the daemons that talks to :mod:`offchain.rollup.ledger` /
+:mod:`offchain.rollup.tx` (docs/spec.md, "L2 ledger"): it decodes encoded transactions,
+applies them with the right fee recipient (the block's producer; ``address(0)`` for
+deposits), converts ``TxRejected`` into :class:`~offchain.rollup.node_errors.TxInvalid`
+and exposes what the node, the batcher and the verifier need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from offchain.rollup import ledger as lg
+from offchain.rollup import tx as ltx
+from offchain.rollup.errors import TxRejected
+from offchain.rollup.node_errors import TxInvalid
+
+ZERO_ADDRESS = "0x" + "00" * 20
+KIND_DEPOSIT = 0
+KIND_WITHDRAW = 2
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One executed transaction.
+
+    Attributes:
+        tx_hash: keccak256 of the encoding.
+        leaf: its MTTBR item ``H(abi.encode(txHash, feeRecipient))``.
+        post_root: state root after it.
+        withdrawal_item: its withdrawal-root item (zero unless a Withdraw).
+        fee_recipient: who got its fee.
+    """
+
+    tx_hash: bytes
+    leaf: bytes
+    post_root: bytes
+    withdrawal_item: bytes
+    fee_recipient: str
+
+
+class Executor:
+    """A ledger at genesis plus the helpers the daemons need.
+
+    Args:
+        chain_id: the L2 chain id (EIP-712 domain).
+        verifying_contract: the L1 StateCommitment address (EIP-712 domain).
+    """
+
+    def __init__(
+        self, chain_id: int = ltx.DEFAULT_L2_CHAIN_ID, verifying_contract: str = ZERO_ADDRESS
+    ) -> None:
+        self.domain = ltx.Domain(chain_id, ltx.to_checksum(verifying_contract))
+        self.ledger = lg.Ledger(self.domain)
+
+    # ------------------------------------------------------------- decoding
+    @staticmethod
+    def is_deposit(raw: bytes) -> bool:
+        return bool(raw) and raw[0] == KIND_DEPOSIT
+
+    @staticmethod
+    def is_withdraw(raw: bytes) -> bool:
+        return bool(raw) and raw[0] == KIND_WITHDRAW
+
+    @staticmethod
+    def tx_hash(raw: bytes) -> bytes:
+        from offchain.common.hashing import keccak
+
+        return keccak(raw)
+
+    @staticmethod
+    def decode(raw: bytes) -> Any:
+        """The ledger's transaction object.
+
+        Raises:
+            TxInvalid: ``malformed``.
+        """
+        try:
+            return ltx.decode_tx(raw)
+        except TxRejected as e:
+            raise TxInvalid(e.code, e.message) from None
+
+    def deposit_id(self, raw: bytes) -> int:
+        return int(self.decode(raw).deposit_id)
+
+    # ------------------------------------------------------------ execution
+    def apply(self, raw: bytes, fee_recipient: str) -> Applied:
+        """Decode and apply ``raw``; the state is unchanged when it raises.
+
+        Raises:
+            TxInvalid: the ledger's reason (``wrong_nonce``, ``bad_signature``...).
+        """
+        tx = self.decode(raw)
+        fee = ZERO_ADDRESS if self.is_deposit(raw) else ltx.to_checksum(fee_recipient)
+        try:
+            r = self.ledger.apply(tx, fee)
+        except TxRejected as e:
+            raise TxInvalid(e.code, e.message) from None
+        h = self.tx_hash(raw)
+        return Applied(
+            tx_hash=h,
+            leaf=ltx.tx_leaf_of_hash(h, fee),
+            post_root=r.post_state_root,
+            withdrawal_item=r.withdrawal_item,
+            fee_recipient=fee,
+        )
+
+    def state_root(self) -> bytes:
+        return bytes(self.ledger.root)
+
+    def checkpoint(self) -> Any:
+        return self.ledger.checkpoint()
+
+    def rollback(self, cp: Any) -> None:
+        self.ledger.rollback(cp)
+
+    def commit(self, cp: Any) -> None:
+        """Forget undo information older than ``cp`` (the block is final for this node)."""
+        self.ledger.state.discard_before(cp.state)
+
+    # --------------------------------------------------------------- queries
+    def balance(self, account: str, token: str) -> int:
+        return int(self.ledger.balance(ltx.to_checksum(account), ltx.to_checksum(token)))
+
+    def nonce(self, account: str) -> int:
+        return int(self.ledger.nonce(ltx.to_checksum(account)))
+
+    def balance_proof(self, account: str, token: str) -> dict[str, Any]:
+        """Inclusion/exclusion proof of ``balanceKey(account, token)`` against the state root."""
+        from offchain.rollup.state import balance_key
+
+        key = balance_key(ltx.to_checksum(account), ltx.to_checksum(token))
+        proof = self.ledger.state.prove(key).to_json()
+        return {
+            "account": ltx.to_checksum(account),
+            "token": ltx.to_checksum(token),
+            "balance": str(self.ledger.state.get(key)),
+            "stateRoot": "0x" + self.state_root().hex(),
+            "proof": proof,
+        }

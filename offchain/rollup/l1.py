@@ -1,0 +1,396 @@
+"""Typed bindings to the rollup's L1 contracts: StateCommitment, DA challenge, FraudProver.
+
+Every write goes through a :class:`~offchain.chain.tx.TxSender` (nonces, fee bumping, decoded
+custom errors as :class:`~offchain.errors.TxReverted`); every read returns Python types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import to_checksum_address
+
+from offchain.common.hashing import keccak
+from offchain.rollup.batch import ZERO32, BatchHeader, batch_digest
+from offchain.rollup.errors import RollupL1Error
+
+if TYPE_CHECKING:
+    from web3.contract import Contract
+    from web3.types import TxReceipt
+
+    from offchain.chain.client import Chain
+    from offchain.chain.tx import TxSender
+    from offchain.deploy import Deployment
+    from offchain.rollup.fraud import FraudWitness, SummaryWitness
+
+
+#: StateCommitment stores the first 26 bytes (208 bits) of each header hash.
+HASH_PREFIX_BYTES = 26
+
+
+class BatchDataLike(Protocol):
+    """The batch data blob's four arrays (offchain.rollup.ledger.BatchData has them)."""
+
+    @property
+    def tx_data(self) -> Sequence[bytes]: ...
+    @property
+    def fee_recipients(self) -> Sequence[str]: ...
+    @property
+    def post_roots(self) -> Sequence[bytes]: ...
+    @property
+    def withdrawal_items(self) -> Sequence[bytes]: ...
+
+
+@dataclass(frozen=True)
+class PostedBatchData:
+    """Batch data as posted on L1 in a DA answer (same fields as ledger.BatchData).
+
+    ``encode()`` is the blob: ``abi.encode(bytes[], address[], bytes32[], bytes32[])``.
+    """
+
+    tx_data: list[bytes]
+    fee_recipients: list[str]
+    post_roots: list[bytes]
+    withdrawal_items: list[bytes]
+
+    def encode(self) -> bytes:
+        return abi_encode(
+            ["bytes[]", "address[]", "bytes32[]", "bytes32[]"],
+            [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
+        )
+
+    @property
+    def data_hash(self) -> bytes:
+        """keccak256 of the blob (the header's ``data_hash``)."""
+        return keccak(self.encode())
+
+
+class BatchStatus(IntEnum):
+    """Solidity ``enum BatchStatus`` (contracts/rollup/BatchHeader.sol)."""
+
+    NONE = 0
+    PENDING = 1
+    FINALIZED = 2
+    INVALID = 3
+
+
+class RequestStatus(IntEnum):
+    """Solidity ``DataAvailabilityChallenge.RequestStatus``."""
+
+    NONE = 0
+    OPEN = 1
+    ANSWERED = 2
+    FAILED = 3
+    CANCELLED = 4
+
+
+@dataclass(frozen=True)
+class AppendedBatch:
+    """A ``BatchAppended`` event (StateCommitment.sol): the header and where it landed."""
+
+    header: BatchHeader
+    header_hash: bytes
+    sequencer: str
+    block_number: int
+    tx_hash: bytes
+
+
+@dataclass(frozen=True)
+class DataRequest:
+    """A data-availability request (DataAvailabilityChallenge.requests)."""
+
+    verifier: str
+    sequencer: str
+    deadline: int
+    bond: int
+    status: RequestStatus
+    header_hash: bytes
+
+
+class RollupL1:
+    """The rollup's L1 contracts for one account.
+
+    Args:
+        chain: the L1 connection.
+        state_commitment: StateCommitment address.
+        da_challenge: DataAvailabilityChallenge address (optional).
+        fraud_prover: FraudProver address (optional).
+        sender: signs writes (reads work without one).
+        from_block: first L1 block to scan for events (the deployment block).
+    """
+
+    def __init__(
+        self,
+        chain: Chain,
+        state_commitment: str,
+        da_challenge: str | None = None,
+        fraud_prover: str | None = None,
+        sender: TxSender | None = None,
+        from_block: int = 0,
+    ) -> None:
+        self.chain = chain
+        self.sc: Contract = chain.contract("StateCommitment", state_commitment)
+        self.da: Contract | None = (
+            chain.contract("DataAvailabilityChallenge", da_challenge) if da_challenge else None
+        )
+        self.fp: Contract | None = (
+            chain.contract("FraudProver", fraud_prover) if fraud_prover else None
+        )
+        self.sender = sender
+        self.from_block = from_block
+        self._chain_id = chain.chain_id
+        self._hash_cache: dict[tuple[int, bytes], bytes] = {}
+
+    @classmethod
+    def from_deployment(
+        cls, chain: Chain, deployment: Deployment, sender: TxSender | None = None
+    ) -> RollupL1:
+        """Bind a deployment's addresses (state_commitment, da_challenge, fraud_prover)."""
+        a = deployment.addresses
+        return cls(
+            chain,
+            a["state_commitment"],
+            a.get("da_challenge"),
+            a.get("fraud_prover"),
+            sender,
+            from_block=0,
+        )
+
+    def with_sender(self, sender: TxSender) -> RollupL1:
+        """The same bindings, writing with ``sender``."""
+        return RollupL1(
+            self.chain,
+            self.sc.address,
+            self.da.address if self.da else None,
+            self.fp.address if self.fp else None,
+            sender,
+            self.from_block,
+        )
+
+    # ---------------------------------------------------------------- helpers
+    def _send(self, call: Any, value: int = 0) -> TxReceipt:
+        if self.sender is None:
+            raise RollupL1Error(
+                "this RollupL1 has no sender", "use .with_sender(chain.sender(acct))"
+            )
+        return self.sender.send(call, value=value)  # type: ignore[return-value]
+
+    def _need_da(self) -> Contract:
+        if self.da is None:
+            raise RollupL1Error("no DataAvailabilityChallenge address given")
+        return self.da
+
+    # ------------------------------------------------------------ batches
+    def digest(self, header: BatchHeader) -> bytes:
+        """What the sequencers sign for ``header`` (computed locally, = batchDigest on chain)."""
+        return batch_digest(self._chain_id, self.sc.address, header)
+
+    def append_batch(self, header: BatchHeader, signatures: list[bytes]) -> TxReceipt:
+        """StateCommitment.appendBatch (signatures ordered by ascending signer address).
+
+        Raises:
+            TxReverted: e.g. ``StateCommitmentWrongIndex``, ``StateCommitmentNotCurrentSequencer``.
+        """
+        return self._send(self.sc.functions.appendBatch(header.as_tuple(), signatures))
+
+    def next_index(self) -> int:
+        """Index the next batch must carry (= number of valid batches)."""
+        return int(self.sc.functions.nextIndex().call())
+
+    def last_index(self) -> int:
+        """Index of the last valid batch, or -1 when there is none."""
+        return self.next_index() - 1
+
+    def batch_status(self, index: int) -> BatchStatus:
+        """Status of the batch at ``index``."""
+        return BatchStatus(int(self.sc.functions.batchStatus(index).call()))
+
+    def is_finalized(self, index: int) -> bool:
+        return bool(self.sc.functions.isFinalized(index).call())
+
+    def finalizes_at(self, index: int) -> int:
+        """L1 timestamp at which batch ``index`` leaves its challenge window (0 if unknown)."""
+        return int(self.sc.functions.finalizesAt(index).call())
+
+    def stored_header_hash(self, index: int) -> bytes:
+        """The full hash of the header stored at ``index`` (zero if none).
+
+        StateCommitment stores a 208-bit prefix; the full hash comes from the newest matching
+        ``BatchAppended`` event (cached per index and prefix).
+        """
+        prefix = bytes(self.sc.functions.storedHeaderPrefix(index).call())
+        if prefix == ZERO32:
+            return ZERO32
+        key = (index, prefix)
+        hit = self._hash_cache.get(key)
+        if hit is not None:
+            return hit
+        for ab in reversed(self._appended_at_index(index)):
+            if ab.header_hash[:HASH_PREFIX_BYTES] == prefix[:HASH_PREFIX_BYTES]:
+                self._hash_cache[key] = ab.header_hash
+                return ab.header_hash
+        raise RollupL1Error(f"no BatchAppended event matches the batch stored at {index}")
+
+    def header_matches(self, index: int, header_hash: bytes) -> bool:
+        """True when ``header_hash`` is the hash of the valid batch at ``index`` (one eth_call)."""
+        return bool(self.sc.functions.matchesHeader(index, header_hash).call())
+
+    def appended_at(self, index: int) -> int:
+        """L1 timestamp at which batch ``index`` was appended (0 if never)."""
+        return int(self.sc.functions.appendedAt(index).call())
+
+    def batch_sequencer(self, index: int) -> str:
+        return str(self.sc.functions.batchSequencer(index).call())
+
+    def challenge_window_s(self) -> int:
+        return int(self.sc.functions.challengeWindow().call())
+
+    def appended_batches(
+        self, from_block: int | None = None, to_block: int | str = "latest"
+    ) -> list[AppendedBatch]:
+        """Every ``BatchAppended`` event (StateCommitment.sol) in the block range, in order."""
+        logs = self.sc.events.BatchAppended.get_logs(
+            from_block=self.from_block if from_block is None else from_block, to_block=to_block
+        )
+        return [self._appended(lg) for lg in logs]
+
+    def get_header_from_event(self, index: int) -> BatchHeader:
+        """The header of the batch at ``index``: from the newest ``BatchAppended`` event for it
+        that matches what is stored (a resubmission after invalidation supersedes the old one).
+
+        Raises:
+            RollupL1Error: no batch was ever appended at ``index``.
+        """
+        logs = self._appended_at_index(index)
+        if not logs:
+            raise RollupL1Error(f"no batch was appended at index {index}")
+        prefix = bytes(self.sc.functions.storedHeaderPrefix(index).call())
+        for ab in reversed(logs):
+            if ab.header_hash[:HASH_PREFIX_BYTES] == prefix[:HASH_PREFIX_BYTES]:
+                return ab.header
+        return logs[-1].header
+
+    def _appended_at_index(self, index: int) -> list[AppendedBatch]:
+        # StateCommitment.sol: event BatchAppended(uint256 indexed index, bytes32 indexed
+        # headerHash, address indexed sequencer, BatchHeader header)
+        logs = self.sc.events.BatchAppended.get_logs(
+            from_block=self.from_block, argument_filters={"index": index}
+        )
+        return [self._appended(lg) for lg in logs]
+
+    @staticmethod
+    def _appended(lg: Any) -> AppendedBatch:
+        a = lg["args"]
+        return AppendedBatch(
+            header=BatchHeader.from_tuple(a["header"]),
+            header_hash=bytes(a["headerHash"]),
+            sequencer=str(a["sequencer"]),
+            block_number=int(lg["blockNumber"]),
+            tx_hash=bytes(lg["transactionHash"]),
+        )
+
+    # ------------------------------------------------- data availability
+    def da_fee_wei(self) -> int:
+        return int(self._need_da().functions.requestFee().call())
+
+    def request_data(self, header: BatchHeader, fee_wei: int | None = None) -> TxReceipt:
+        """DataAvailabilityChallenge.requestData, paying the request fee (bond).
+
+        Raises:
+            TxReverted: e.g. ``DataAvailabilityChallengeBanned``, ``...AlreadyRequested``.
+        """
+        da = self._need_da()
+        fee = self.da_fee_wei() if fee_wei is None else fee_wei
+        return self._send(da.functions.requestData(header.as_tuple()), value=fee)
+
+    def provide_data(self, header: BatchHeader, data: BatchDataLike) -> TxReceipt:
+        """DataAvailabilityChallenge.provideData: post the batch data (the four arrays of the
+        blob: ``tx_data``, ``fee_recipients``, ``post_roots``, ``withdrawal_items``) as calldata.
+        A mismatch is not a revert: it punishes the caller (the batch's sequencer).
+        """
+        return self._send(
+            self._need_da().functions.provideData(
+                header.as_tuple(),
+                list(data.tx_data),
+                list(data.fee_recipients),
+                list(data.post_roots),
+                list(data.withdrawal_items),
+            )
+        )
+
+    def resolve_timeout(self, index: int) -> TxReceipt:
+        """DataAvailabilityChallenge.resolveTimeout after the request's deadline."""
+        return self._send(self._need_da().functions.resolveTimeout(index))
+
+    def cancel_stale_request(self, index: int) -> TxReceipt:
+        """DataAvailabilityChallenge.cancelStaleRequest (batch invalidated by other means)."""
+        return self._send(self._need_da().functions.cancelStaleRequest(index))
+
+    def ban_verifier(self, verifier: str) -> TxReceipt:
+        """DataAvailabilityChallenge.banVerifier (owner = governance): open requests' bonds go
+        to the requested batches' sequencers."""
+        return self._send(self._need_da().functions.banVerifier(verifier))
+
+    def data_request(self, index: int) -> DataRequest:
+        """The current request on ``index`` (status NONE if never requested)."""
+        # (verifier, deadline, status, sequencer, bond, headerHash)
+        r = self._need_da().functions.requests(index).call()
+        return DataRequest(
+            str(r[0]), str(r[3]), int(r[1]), int(r[4]), RequestStatus(int(r[2])), bytes(r[5])
+        )
+
+    def provided_data(self, index: int) -> PostedBatchData:
+        """The batch data a sequencer posted for ``index`` (read back from the provideData
+        calldata, located by the ``DataProvided`` event of DataAvailabilityChallenge.sol).
+
+        Raises:
+            RollupL1Error: no data was provided for ``index``.
+        """
+        da = self._need_da()
+        logs = da.events.DataProvided.get_logs(
+            from_block=self.from_block, argument_filters={"index": index}
+        )
+        if not logs:
+            raise RollupL1Error(f"no data was provided on L1 for batch {index}")
+        tx = self.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
+        data = bytes(tx["input"])
+        _, txs, fees, roots, items = abi_decode(
+            [_HEADER_T, "bytes[]", "address[]", "bytes32[]", "bytes32[]"], data[4:]
+        )
+        return PostedBatchData(
+            [bytes(t) for t in txs],
+            [to_checksum_address(f) for f in fees],
+            [bytes(r) for r in roots],
+            [bytes(w) for w in items],
+        )
+
+    # -------------------------------------------------------------- fraud
+    def prove_fraud(self, witness: FraudWitness) -> TxReceipt:
+        """FraudProver.proveFraud with a step witness (see offchain/rollup/fraud.py).
+
+        Raises:
+            TxReverted: ``FraudProverNoFraud`` when the step was executed correctly, and the
+                other ``FraudProver*`` errors for malformed witnesses or a closed window.
+        """
+        if self.fp is None:
+            raise RollupL1Error("no FraudProver address given")
+        return self._send(self.fp.functions.proveFraud(*witness.as_args()))
+
+    def prove_bad_summary(self, witness: SummaryWitness) -> TxReceipt:
+        """FraudProver.proveBadSummary: the header's final root or deposit count is not its
+        last MTSR leaf's.
+
+        Raises:
+            TxReverted: ``FraudProverNoFraud`` when the summary is right.
+        """
+        if self.fp is None:
+            raise RollupL1Error("no FraudProver address given")
+        return self._send(self.fp.functions.proveBadSummary(*witness.as_args()))
+
+
+_HEADER_T = "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"

@@ -1,0 +1,471 @@
+"""The sequencer node: accepts, executes, seals, propagates and imports L2 blocks.
+
+One :class:`SequencerNode` per sequencer. When it is the current sequencer it executes
+each accepted submission at once (an invalid one is refused with the ledger's reason and
+never reaches a block), seals pending transactions into signed blocks (the producer thread
+calls :meth:`SequencerNode.seal_block`) and pushes them to its peers. When it is not
+current it forwards submissions to the current sequencer's node and imports the blocks it
+receives, re-executing them and checking the signature and the state root.
+
+Everything it produced or accepted is in its sqlite store; on start it re-executes the
+stored blocks to rebuild the L2 state, so a restarted node resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from offchain.common import merkle
+from offchain.rollup.block import ZERO32, Block, BlockHeader, recover, sign_block
+from offchain.rollup.execution import ZERO_ADDRESS, Applied, Executor
+from offchain.rollup.mempool import Mempool, PendingTx
+from offchain.rollup.node_config import NodeConfig
+from offchain.rollup.node_errors import (
+    KNOWN_TX,
+    MEMPOOL_FULL,
+    NO_CURRENT_SEQUENCER,
+    BlockInvalid,
+    RollupNodeError,
+    TxInvalid,
+)
+from offchain.rollup.peers import CurrentSequencer, PeerSet
+from offchain.rollup.store import NodeStore, ReceiptRow
+
+log = structlog.get_logger("rollup.node")
+
+DROPPED = "dropped: resend"
+
+
+class DepositSource:
+    """Where the producer gets L1 deposits (as encoded L2 deposit transactions) by id.
+
+    The default has none; :class:`offchain.rollup.deposits.DepositFollower` follows the
+    L1 bridge's DepositQueued events.
+    """
+
+    def get(self, deposit_id: int) -> bytes | None:
+        """Encoded deposit transaction ``deposit_id``, or None if not (yet) seen on L1."""
+        return None
+
+    def stop(self) -> None:
+        return None
+
+
+@dataclass
+class NodeMetrics:
+    """Prometheus metrics of one node (own registry, so several nodes share a process)."""
+
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.accepted = Counter("l2_txs_accepted", "submissions accepted", registry=r)
+        self.rejected = Counter("l2_txs_rejected", "submissions refused", ["reason"], registry=r)
+        self.forwarded = Counter("l2_txs_forwarded", "submissions forwarded", registry=r)
+        self.blocks = Counter("l2_blocks", "blocks stored", ["origin"], registry=r)
+        self.refused_blocks = Counter(
+            "l2_blocks_refused", "peer blocks refused", ["reason"], registry=r
+        )
+        self.head = Gauge("l2_head", "number of the last block", registry=r)
+        self.mempool = Gauge("l2_mempool", "unsealed transactions", registry=r)
+        self.seal_s = Histogram("l2_seal_seconds", "time to seal a block", registry=r)
+
+
+class SequencerNode:
+    """One sequencer node (see the module docstring).
+
+    Args:
+        config: node parameters.
+        signer_key: 32-byte private key of this sequencer's signer.
+        executor_factory: returns a fresh :class:`Executor` at genesis.
+        store: the node's persistent store.
+        current: who is the current sequencer.
+        peers: where the other nodes are.
+        deposits: source of L1 deposits.
+    """
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        signer_key: bytes,
+        executor_factory: Callable[[], Executor],
+        store: NodeStore,
+        current: CurrentSequencer,
+        peers: PeerSet,
+        deposits: DepositSource | None = None,
+    ) -> None:
+        from coincurve import PrivateKey
+
+        from offchain.rollup.block import address_of
+
+        self.config = config
+        self._key = signer_key
+        self.address = address_of(PrivateKey(signer_key).public_key)
+        self._factory = executor_factory
+        self.executor = executor_factory()
+        self.store = store
+        self.current = current
+        self.peers = peers
+        self.deposits = deposits or DepositSource()
+        peers.source = store.block
+        self.mempool = Mempool(config.max_mempool)
+        self.metrics = NodeMetrics()
+        self.fault_hook: Callable[[Block], Block] | None = None  # faults.py only
+        self._lock = threading.RLock()
+        self._head = 0
+        self._head_hash = ZERO32
+        self._next_deposit_id = 0
+        self.l1_floor = 0  # last block covered by a valid L1 batch (set by the batcher)
+        self._sealed = threading.Condition()
+        self.started_at = time.time()
+        self._replay()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def head(self) -> int:
+        return self._head
+
+    @property
+    def head_hash(self) -> bytes:
+        return self._head_hash
+
+    @property
+    def next_deposit_id(self) -> int:
+        return self._next_deposit_id
+
+    def is_current(self) -> bool:
+        return self.current.get() == self.address
+
+    def _replay(self) -> None:
+        """Rebuild the state by re-executing every stored block (restart)."""
+        t0 = time.perf_counter()
+        n = 0
+        for block in self.store.blocks(1, self.store.head()):
+            for raw in block.txs:
+                self.executor.apply(raw, block.header.producer)
+                n += 1
+            root = self.executor.state_root()
+            if root != block.header.state_root:
+                raise RollupNodeError(
+                    -32603,
+                    f"stored block {block.number} does not re-execute to its state root",
+                    hint="the node database is corrupt or from another chain; move it away",
+                )
+            self._head, self._head_hash = block.number, block.hash()
+            self._next_deposit_id = block.header.next_deposit_id
+        self.metrics.head.set(self._head)
+        if self._head:
+            log.info(
+                "node_resumed", head=self._head, txs=n, seconds=round(time.perf_counter() - t0, 3)
+            )
+
+    # ------------------------------------------------------------- submission
+    def submit(self, raw: bytes) -> bytes:
+        """Accept a signed user transaction: execute it now, seal it in the next block.
+
+        Returns:
+            The transaction hash.
+
+        Raises:
+            TxInvalid: the ledger refuses it (reason in ``.reason``).
+            RollupNodeError: duplicate, mempool full, or this node is not current.
+        """
+        if self.executor.is_deposit(raw):
+            raise TxInvalid("malformed", "deposits come from the L1 bridge, not from users")
+        with self._lock:
+            if self.mempool.full():
+                self.metrics.rejected.labels("mempool_full").inc()
+                raise RollupNodeError(MEMPOOL_FULL, "mempool is full; retry shortly")
+            tx_hash = self.executor.tx_hash(raw)
+            if (
+                tx_hash in self.mempool
+                or self.store.receipt(tx_hash) is not None
+                and (
+                    self.store.receipt(tx_hash).status != DROPPED  # type: ignore[union-attr]
+                )
+            ):
+                self.metrics.rejected.labels("known").inc()
+                raise RollupNodeError(KNOWN_TX, f"transaction 0x{tx_hash.hex()} is already known")
+            try:
+                applied = self.executor.apply(raw, self.address)
+            except TxInvalid as e:
+                self.metrics.rejected.labels(e.reason).inc()
+                raise
+            self._add_pending(applied, raw)
+        self.metrics.accepted.inc()
+        return tx_hash
+
+    def _add_pending(self, applied: Applied, raw: bytes) -> None:
+        self.mempool.add(PendingTx(applied, raw, time.monotonic()))
+        self.metrics.mempool.set(len(self.mempool))
+
+    def not_current_error(self) -> RollupNodeError:
+        cur = self.current.get()
+        return RollupNodeError(
+            NO_CURRENT_SEQUENCER,
+            f"this node is not the current sequencer and cannot reach the current one ({cur})",
+            hint="retry shortly; the sequencer set may be rotating",
+        )
+
+    # ---------------------------------------------------------------- sealing
+    def _include_deposits(self) -> int:
+        """Execute L1 deposits in id order, none skipped, while the source has the next one."""
+        n = 0
+        while True:
+            raw = self.deposits.get(self._next_deposit_id)
+            if raw is None:
+                return n
+            applied = self.executor.apply(raw, ZERO_ADDRESS)  # in order: never refused
+            self._add_pending(applied, raw)
+            self._next_deposit_id += 1
+            n += 1
+
+    def seal_due(self) -> bool:
+        """True when the pending transactions should be sealed now."""
+        oldest = self.mempool.oldest_at()
+        if oldest is None:
+            return False
+        return (
+            len(self.mempool) >= self.config.max_block_txs
+            or (time.monotonic() - oldest) * 1000 >= self.config.block_time_ms
+        )
+
+    def seal_block(self, include_deposits: bool = True) -> Block | None:
+        """Seal the pending transactions (and new deposits) into a signed block; push it to peers.
+
+        Returns:
+            The new block, or None when there was nothing to seal.
+        """
+        t0 = time.perf_counter()
+        with self._lock:
+            if include_deposits:
+                self._include_deposits()
+            pending = self.mempool.take()
+            self.metrics.mempool.set(0)
+            if not pending:
+                return None
+            header = BlockHeader(
+                number=self._head + 1,
+                parent_hash=self._head_hash,
+                timestamp_ms=int(time.time() * 1000),
+                tx_root=merkle.root([p.applied.leaf for p in pending]),
+                state_root=self.executor.state_root(),
+                tx_count=len(pending),
+                next_deposit_id=self._next_deposit_id,
+                producer=self.address,
+            )
+            block = sign_block(header, self._key, [p.raw for p in pending])
+            block.tx_hashes = [p.applied.tx_hash for p in pending]
+            if self.fault_hook is not None:
+                block = self.fault_hook(block)
+            self.store.put_block(block, [p.applied for p in pending])
+            self._head, self._head_hash = block.number, block.hash()
+            self.metrics.head.set(self._head)
+            self.metrics.blocks.labels("produced").inc()
+        with self._sealed:
+            self._sealed.notify_all()
+        self.metrics.seal_s.observe(time.perf_counter() - t0)
+        self.peers.broadcast(block)
+        return block
+
+    def wait_for_block(self, number: int, timeout_s: float) -> bool:
+        """Wait until block ``number`` is stored (sealed or imported)."""
+        deadline = time.monotonic() + timeout_s
+        with self._sealed:
+            while self._head < number:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._sealed.wait(min(left, 0.05))
+        return True
+
+    # ---------------------------------------------------------------- import
+    def import_block(self, block: Block) -> None:
+        """Re-execute a peer's block and store it if it checks out.
+
+        Raises:
+            BlockInvalid: bad signature or producer, wrong parent or number, an invalid
+                transaction, or a transaction/state root that differs from re-execution.
+        """
+        h = block.hash()
+        with self._lock:
+            if block.number <= self._head:
+                mine = self.store.block(block.number)
+                if mine is not None and mine.hash() == h:
+                    return  # already have it (idempotent re-delivery)
+                if not self._may_replace(block, h):
+                    raise BlockInvalid(
+                        f"block {block.number} conflicts with the stored one", "conflict"
+                    )
+                # The current sequencer rebuilt the chain after an L1 invalidation (§11.14).
+                self.rollback_to(block.number - 1, reexecute=False)
+            if block.number != self._head + 1:
+                raise BlockInvalid(
+                    f"block {block.number} does not follow the head {self._head}", "gap"
+                )
+            if block.header.parent_hash != self._head_hash:
+                raise BlockInvalid(f"block {block.number} has the wrong parent hash", "parent")
+            signer = recover(h, block.signature)
+            if signer is None or signer != block.header.producer.lower():
+                self.metrics.refused_blocks.labels("signature").inc()
+                raise BlockInvalid(
+                    f"block {block.number}: signature does not match producer "
+                    f"{block.header.producer}",
+                    "signature",
+                )
+            if signer not in self.peers.signers() and signer != self.current.get():
+                self.metrics.refused_blocks.labels("producer").inc()
+                raise BlockInvalid(
+                    f"block {block.number} was produced by {signer}, who is not a sequencer",
+                    "producer",
+                )
+            if block.header.tx_count != len(block.txs):
+                raise BlockInvalid(f"block {block.number}: tx count mismatch", "tx_count")
+            self._check_and_store(block, origin="imported")
+
+    def _may_replace(self, block: Block, h: bytes) -> bool:
+        """A block may replace our block at its height only when the current sequencer signed
+        it, it builds on our parent and that height is not covered by a valid L1 batch."""
+        signer = recover(h, block.signature)
+        if signer is None or signer != block.header.producer:
+            return False
+        if signer != self.current.get():
+            self.current.invalidate()  # a rotation may be newer than our cached answer
+            if signer != self.current.get():
+                return False
+        if block.number - 1 < self.l1_floor:
+            return False
+        parent = self.store.block(block.number - 1) if block.number > 1 else None
+        parent_hash = parent.hash() if parent is not None else ZERO32
+        return parent_hash == block.header.parent_hash
+
+    def _check_and_store(self, block: Block, origin: str) -> None:
+        cp = self.executor.checkpoint()
+        try:
+            applied: list[Applied] = []
+            next_dep = self._next_deposit_id
+            for i, raw in enumerate(block.txs):
+                if self.executor.is_deposit(raw):
+                    dep_id = self.executor.deposit_id(raw)
+                    if dep_id != next_dep:
+                        raise BlockInvalid(
+                            f"block {block.number} tx {i}: deposit {dep_id} out of order "
+                            f"(expected {next_dep})",
+                            "deposit_order",
+                        )
+                    known = self.deposits.get(dep_id)
+                    if known is not None and known != raw:
+                        raise BlockInvalid(
+                            f"block {block.number} tx {i}: deposit {dep_id} differs from L1",
+                            "deposit_forged",
+                        )
+                    next_dep += 1
+                try:
+                    applied.append(self.executor.apply(raw, block.header.producer))
+                except TxInvalid as e:
+                    raise BlockInvalid(
+                        f"block {block.number} tx {i} is invalid: {e.message}", "invalid_tx"
+                    ) from None
+            if next_dep != block.header.next_deposit_id:
+                raise BlockInvalid(f"block {block.number}: next deposit id mismatch", "deposit_id")
+            if merkle.root([a.leaf for a in applied]) != block.header.tx_root:
+                raise BlockInvalid(f"block {block.number}: transaction root mismatch", "tx_root")
+            root = self.executor.state_root()
+            if root != block.header.state_root:
+                raise BlockInvalid(
+                    f"block {block.number}: state root 0x{block.header.state_root.hex()} differs "
+                    f"from re-execution 0x{root.hex()}",
+                    "state_root",
+                )
+        except BlockInvalid as e:
+            self.executor.rollback(cp)
+            self.metrics.refused_blocks.labels(e.reason).inc()
+            log.warning("block_refused", number=block.number, reason=e.reason, error=e.message)
+            raise
+        except BaseException:
+            self.executor.rollback(cp)
+            raise
+        self.executor.commit(cp)
+        block.tx_hashes = [a.tx_hash for a in applied]
+        self.store.put_block(block, applied)
+        self._head, self._head_hash = block.number, block.hash()
+        self._next_deposit_id = next_dep
+        self.metrics.head.set(self._head)
+        self.metrics.blocks.labels(origin).inc()
+        with self._sealed:
+            self._sealed.notify_all()
+
+    # --------------------------------------------------------------- rollback
+    def rollback_to(self, number: int, reexecute: bool = True) -> dict[str, int]:
+        """Roll the L2 back to the end of block ``number`` (after an L1 invalidation).
+
+        Later blocks are dropped; their user transactions get the receipt status
+        ``dropped: resend`` (seed §3.3.6.3) unless ``reexecute`` is set and this node is
+        current, in which case each is re-executed on the rolled-back state and stays
+        pending if still valid. Deposits are re-included from L1 in order.
+
+        Returns:
+            Counts of dropped and re-executed transactions.
+        """
+        with self._lock:
+            if number >= self._head:
+                return {"dropped": 0, "reexecuted": 0}
+            later = [raw for b in self.store.blocks(number + 1, self._head) for raw in b.txs]
+            later += [p.raw for p in self.mempool.take()]
+            self.store.delete_blocks_after(number, DROPPED)
+            self.executor = self._factory()
+            self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
+            self._replay()
+            again = 0
+            self.current.invalidate()  # an invalidation usually rotates the sequencer too
+            if reexecute and self.is_current():
+                self._include_deposits()  # deposits first, in order, as they were
+                for raw in later:
+                    if self.executor.is_deposit(raw):
+                        continue
+                    try:
+                        applied = self.executor.apply(raw, self.address)
+                    except TxInvalid:
+                        continue
+                    self._add_pending(applied, raw)
+                    again += 1
+        log.warning(
+            "node_rolled_back", to_block=number, dropped=len(later) - again, reexecuted=again
+        )
+        return {"dropped": len(later) - again, "reexecuted": again}
+
+    # ---------------------------------------------------------------- queries
+    def receipt(self, tx_hash: bytes) -> dict[str, Any] | None:
+        with self._lock:
+            if tx_hash in self.mempool:
+                return ReceiptRow(tx_hash, None, None, "pending", None).to_json()
+        row = self.store.receipt(tx_hash)
+        return row.to_json() if row else None
+
+    def status(self) -> dict[str, Any]:
+        cur = self.current.get()
+        last = self.store.last_batch()
+        return {
+            "address": self.address,
+            "head": self._head,
+            "headHash": "0x" + self._head_hash.hex(),
+            "stateRoot": "0x" + self.executor.state_root().hex(),
+            "currentSequencer": cur,
+            "isCurrent": cur == self.address,
+            "mempool": len(self.mempool),
+            "nextDepositId": self._next_deposit_id,
+            "lastBatch": last["index"] if last else None,
+            "peers": self.peers.stats(),
+            "uptimeS": round(time.time() - self.started_at, 3),
+        }
+
+    def stop(self) -> None:
+        self.peers.stop()
+        self.deposits.stop()

@@ -1,0 +1,87 @@
+"""Parameters of the rollup daemons (sequencer node, batcher, verifier); units in the names.
+
+Devnet defaults are short (milliseconds/seconds); a production deployment raises
+``batch_timeout_ms`` and friends through the config file or ``L2KIT_ROLLUP_NODE__*``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class NodeConfig:
+    """One sequencer node.
+
+    Attributes:
+        host: interface the JSON-RPC server binds.
+        port: its port (0: a free one).
+        data_dir: where the node's sqlite database lives.
+        block_time_ms: the current sequencer seals a block at least this often (if non-empty).
+        max_block_txs: ... or as soon as this many transactions are pending.
+        max_mempool: submissions beyond this many unsealed transactions are refused.
+        peers: signer address -> base URL of every sequencer node (itself included).
+        current_ttl_ms: how long the answer "who is current" is cached.
+        forward_timeout_s: timeout of a forwarded submission / a block push to a peer.
+        l2_chain_id: the L2 chain id (EIP-712 domain of user transactions).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_dir: str = ".devnet/l2node"
+    block_time_ms: int = 200
+    max_block_txs: int = 2000
+    max_mempool: int = 50_000
+    peers: dict[str, str] = field(default_factory=dict)
+    current_ttl_ms: int = 500
+    forward_timeout_s: float = 5.0
+    l2_chain_id: int = 901
+
+
+@dataclass
+class BatcherConfig:
+    """The batch submitter that runs next to a node.
+
+    Attributes:
+        max_batch_txs: close a batch once it holds this many transactions.
+        batch_timeout_ms: ... or when its oldest block is this old.
+        poll_interval_ms: how often the batcher looks for work.
+        signature_timeout_s: how long to wait for co-signatures.
+        snapshot_dir: where batch data is also kept locally ("" = none).
+    """
+
+    max_batch_txs: int = 1000
+    batch_timeout_ms: int = 2000
+    poll_interval_ms: int = 200
+    signature_timeout_s: float = 10.0
+    snapshot_dir: str = ""
+
+
+@dataclass
+class VerifierConfig:
+    """One verifier daemon.
+
+    Attributes:
+        data_dir: its own cursor + replica database.
+        snapshot_dir: local snapshot of batch data (seed §9.1) read when storage fails.
+        poll_interval_ms: how often it polls L1.
+        confirmations: L1 blocks it trails the head by.
+        storage_timeout_s: blob-store request timeout.
+        data_wait_s: after requestData, how long to wait for provideData before giving up.
+    """
+
+    data_dir: str = ".devnet/verifier"
+    snapshot_dir: str = ""
+    poll_interval_ms: int = 200
+    confirmations: int = 0
+    storage_timeout_s: float = 2.0
+    data_wait_s: float = 30.0
+
+
+@dataclass
+class RollupNodeConfig:
+    """The ``rollup_node`` section of :class:`~offchain.config.L2KitConfig`."""
+
+    node: NodeConfig = field(default_factory=NodeConfig)
+    batcher: BatcherConfig = field(default_factory=BatcherConfig)
+    verifier: VerifierConfig = field(default_factory=VerifierConfig)

@@ -1,0 +1,318 @@
+"""JSON-RPC 2.0 over HTTP for users and peers (FastAPI), plus /health and /metrics.
+
+Methods (params positional):
+
+- ``l2_sendTransaction(rawTxHex)`` -> tx hash; refused with a custom code per ledger
+  reason (see :mod:`offchain.rollup.node_errors`). A node that is not current forwards the
+  request to the current sequencer's node and relays its answer.
+- ``l2_getTransactionReceipt(txHash)`` -> receipt or null (status ``pending``,
+  ``success`` or ``dropped: resend``).
+- ``l2_getBalance(address[, token])`` / ``l2_getNonce(address)`` -> decimal strings / int.
+- ``l2_getBlock(number | "latest"[, fullTxs])`` -> block or null.
+- ``l2_getProof("balance", address, token)`` / ``l2_getProof("withdrawal", txHash)``.
+- ``l2_status()``; ``l2_importBlock(block)`` (peers).
+
+Batches (a JSON array of requests) are answered with an array, as JSON-RPC 2.0 says.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import generate_latest
+
+from offchain.chain.anvil import free_port, port_in_use
+from offchain.errors import ConfigError
+from offchain.rollup.block import Block
+from offchain.rollup.node import SequencerNode
+from offchain.rollup.node_errors import (
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    NOT_FOUND,
+    PARSE_ERROR,
+    RollupNodeError,
+)
+
+log = structlog.get_logger("rollup.rpc")
+
+Handler = Callable[[list[Any]], Any]
+
+
+def _params_error(msg: str) -> RollupNodeError:
+    return RollupNodeError(INVALID_PARAMS, f"invalid params: {msg}")
+
+
+def _hex_bytes(v: Any, what: str, size: int | None = None) -> bytes:
+    if not isinstance(v, str) or not v.startswith("0x"):
+        raise _params_error(f"{what} must be a 0x-prefixed hex string")
+    try:
+        b = bytes.fromhex(v[2:])
+    except ValueError:
+        raise _params_error(f"{what} is not valid hex") from None
+    if size is not None and len(b) != size:
+        raise _params_error(f"{what} must be {size} bytes, got {len(b)}")
+    return b
+
+
+def _address(v: Any, what: str = "address") -> str:
+    return "0x" + _hex_bytes(v, what, 20).hex()
+
+
+def _arg(params: list[Any], i: int, what: str, default: Any = ...) -> Any:
+    if i < len(params):
+        return params[i]
+    if default is ...:
+        raise _params_error(f"missing parameter {i} ({what})")
+    return default
+
+
+class RpcApi:
+    """Method table of one node.
+
+    Args:
+        node: the node answering.
+        extra: more methods (e.g. the batcher's ``l2_batchStatus``).
+    """
+
+    def __init__(self, node: SequencerNode, extra: dict[str, Handler] | None = None) -> None:
+        self.node = node
+        self.methods: dict[str, Handler] = {
+            "l2_sendTransaction": self.send_transaction,
+            "l2_getTransactionReceipt": self.get_receipt,
+            "l2_getBalance": self.get_balance,
+            "l2_getNonce": self.get_nonce,
+            "l2_getBlock": self.get_block,
+            "l2_getProof": self.get_proof,
+            "l2_status": lambda p: node.status(),
+            "l2_importBlock": self.import_block,
+        }
+        self.methods.update(extra or {})
+        self.proof_providers: dict[str, Handler] = {}
+
+    # ----------------------------------------------------------------- methods
+    def send_transaction(self, params: list[Any]) -> Any:
+        raw = _hex_bytes(_arg(params, 0, "raw transaction"), "raw transaction")
+        node = self.node
+        if node.is_current():
+            return "0x" + node.submit(raw).hex()
+        cur = node.current.get()
+        if cur is None or node.peers.url_of(cur) is None:
+            raise node.not_current_error()
+        try:
+            answer = node.peers.forward(
+                cur,
+                {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [params[0]]},
+            )
+        except (requests.RequestException, ValueError) as e:
+            log.warning("forward_failed", to=cur, error=str(e))
+            raise node.not_current_error() from None
+        node.metrics.forwarded.inc()
+        if "error" in answer:
+            err = answer["error"]
+            raise RollupNodeError(
+                int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data")
+            )
+        return answer.get("result")
+
+    def get_receipt(self, params: list[Any]) -> Any:
+        h = _hex_bytes(_arg(params, 0, "transaction hash"), "transaction hash", 32)
+        return self.node.receipt(h)
+
+    def get_balance(self, params: list[Any]) -> Any:
+        acct = _address(_arg(params, 0, "address"))
+        token = _address(_arg(params, 1, "token", "0x" + "00" * 20), "token")
+        with self.node._lock:
+            return str(self.node.executor.balance(acct, token))
+
+    def get_nonce(self, params: list[Any]) -> Any:
+        acct = _address(_arg(params, 0, "address"))
+        with self.node._lock:
+            return self.node.executor.nonce(acct)
+
+    def get_block(self, params: list[Any]) -> Any:
+        which = _arg(params, 0, "block number", "latest")
+        full = bool(_arg(params, 1, "full", False))
+        if which == "latest":
+            number = self.node.head
+        elif isinstance(which, int) and not isinstance(which, bool) and which >= 0:
+            number = which
+        elif isinstance(which, str) and which.startswith("0x"):
+            try:
+                number = int(which, 16)
+            except ValueError:
+                raise _params_error("block number is not valid hex") from None
+        else:
+            raise _params_error('block must be a number, a 0x quantity or "latest"')
+        b = self.node.store.block(number)
+        return b.to_json(full=full) if b else None
+
+    def get_proof(self, params: list[Any]) -> Any:
+        kind = _arg(params, 0, 'proof type ("balance" or "withdrawal")')
+        if kind == "balance":
+            acct = _address(_arg(params, 1, "address"))
+            token = _address(_arg(params, 2, "token", "0x" + "00" * 20), "token")
+            with self.node._lock:
+                return self.node.executor.balance_proof(acct, token)
+        if kind == "withdrawal":
+            h = _hex_bytes(_arg(params, 1, "withdrawal transaction hash"), "transaction hash", 32)
+            provider = self.proof_providers.get("withdrawal")
+            if provider is None:
+                raise RollupNodeError(
+                    NOT_FOUND, "this node runs no batcher; withdrawal proofs unavailable"
+                )
+            out = provider([h])
+            if out is None:
+                raise RollupNodeError(
+                    NOT_FOUND,
+                    f"withdrawal 0x{h.hex()} is not in a submitted batch yet",
+                    hint="wait for the next batch and retry",
+                )
+            return out
+        raise _params_error(f'unknown proof type {kind!r}; use "balance" or "withdrawal"')
+
+    def import_block(self, params: list[Any]) -> Any:
+        try:
+            block = Block.from_json(_arg(params, 0, "block"))
+        except ValueError as e:
+            raise _params_error(str(e)) from None
+        self.node.import_block(block)
+        return {"accepted": True, "number": block.number}
+
+    # ---------------------------------------------------------------- dispatch
+    def call(self, req: Any) -> dict[str, Any] | None:
+        """Answer one JSON-RPC request object (None for a notification)."""
+        if not isinstance(req, dict) or req.get("jsonrpc") != "2.0" or "method" not in req:
+            return _error(None, INVALID_REQUEST, "invalid request: expected a JSON-RPC 2.0 object")
+        rid = req.get("id")
+        method = req["method"]
+        params = req.get("params", [])
+        if not isinstance(params, list):
+            return _error(rid, INVALID_PARAMS, "invalid params: params must be an array")
+        fn = self.methods.get(method) if isinstance(method, str) else None
+        if fn is None:
+            return _error(rid, METHOD_NOT_FOUND, f"method not found: {method!r}")
+        try:
+            result = fn(params)
+        except RollupNodeError as e:
+            return {"jsonrpc": "2.0", "id": rid, "error": e.to_json()}
+        except Exception as e:  # noqa: BLE001 - never a traceback to a user
+            log.exception("rpc_internal_error", method=method)
+            return _error(rid, INTERNAL_ERROR, f"internal error: {type(e).__name__}: {e}")
+        if "id" not in req:
+            return None
+        return {"jsonrpc": "2.0", "id": rid, "result": result}
+
+
+def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
+
+
+def create_app(
+    api: RpcApi, health: Callable[[], dict[str, Any]], routers: list[APIRouter] | None = None
+) -> FastAPI:
+    """The HTTP application: ``POST /`` (JSON-RPC), ``GET /health``, ``GET /metrics``."""
+    app = FastAPI(title="l2kit sequencer node", docs_url=None, redoc_url=None, openapi_url=None)
+    for r in routers or []:
+        app.include_router(r)
+
+    @app.post("/")
+    async def rpc(request: Request) -> Response:
+        body = await request.body()
+        try:
+            req = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            return JSONResponse(_error(None, PARSE_ERROR, "parse error: body is not JSON"))
+        if isinstance(req, list):
+            if not req:
+                return JSONResponse(_error(None, INVALID_REQUEST, "invalid request: empty batch"))
+            out = [a for a in (api.call(r) for r in req) if a is not None]
+            return Response(json.dumps(out), media_type="application/json")
+        ans = api.call(req)
+        return Response(json.dumps(ans) if ans else b"", media_type="application/json")
+
+    @app.get("/health")
+    def get_health() -> dict[str, Any]:
+        return health()
+
+    @app.get("/metrics")
+    def metrics() -> Response:
+        return Response(
+            generate_latest(api.node.metrics.registry), media_type="text/plain; version=0.0.4"
+        )
+
+    return app
+
+
+class HttpServer:
+    """A FastAPI app served by uvicorn in a background thread.
+
+    Args:
+        app: the application.
+        host: interface.
+        port: port (0: a free one).
+        name: thread name.
+    """
+
+    def __init__(
+        self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, name: str = "l2-rpc"
+    ) -> None:
+        self.app = app
+        self.host = host
+        self.port = port or free_port()
+        self.name = name
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    def start(self, timeout_s: float = 10.0) -> HttpServer:
+        """Serve and wait until ``/health`` answers.
+
+        Raises:
+            ConfigError: the port is taken or the server did not come up.
+        """
+        if port_in_use(self.port, self.host):
+            raise ConfigError(f"port {self.port} is already in use", "pick another --port")
+        cfg = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
+        self._server = uvicorn.Server(cfg)
+        self._thread = threading.Thread(target=self._server.run, name=self.name, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        with requests.Session() as s:
+            while time.monotonic() < deadline:
+                try:
+                    if s.get(self.url + "health", timeout=1).ok:
+                        return self
+                except requests.RequestException:
+                    pass
+                time.sleep(0.02)
+        self.stop()
+        raise ConfigError(f"the node's RPC server did not start on {self.url}")
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None

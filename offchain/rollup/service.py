@@ -1,0 +1,239 @@
+"""Wiring: one sequencer node process = node + producer + RPC server + deposit follower + batcher.
+
+:class:`NodeService` builds every part from the L1 addresses, the signer key and the
+config, starts them in order and stops them in reverse order (the producer seals what is
+pending first), which is what ``l2kit rollup node run`` does until SIGTERM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from offchain.chain.client import Chain
+from offchain.rollup.batch import BatchHeader
+from offchain.rollup.batcher import Batcher
+from offchain.rollup.cosign import cosign_router
+from offchain.rollup.deposits import DepositFollower
+from offchain.rollup.execution import Executor
+from offchain.rollup.l1 import RollupL1
+from offchain.rollup.node import SequencerNode
+from offchain.rollup.node_config import RollupNodeConfig
+from offchain.rollup.peers import CurrentSequencer, PeerSet
+from offchain.rollup.producer import BlockProducer
+from offchain.rollup.rpc import HttpServer, RpcApi, create_app
+from offchain.rollup.store import NodeStore
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from offchain.deploy import Deployment
+
+log = structlog.get_logger("rollup.service")
+
+
+@dataclass
+class RollupContracts:
+    """Where the rollup's L1 contracts are.
+
+    Attributes:
+        chain: the L1 connection.
+        state_commitment: StateCommitment address.
+        bridge: L1Bridge address.
+        sequencer_set: SequencerSet (ISequencerSet) address.
+        da_challenge: DataAvailabilityChallenge address, if deployed.
+        fraud_prover: FraudProver address, if deployed.
+        sequencer_set_artifact: artifact name of the sequencer set contract.
+        from_block: first L1 block to scan for events.
+    """
+
+    chain: Chain
+    state_commitment: str
+    bridge: str
+    sequencer_set: str
+    da_challenge: str | None = None
+    fraud_prover: str | None = None
+    sequencer_set_artifact: str = "SequencerSet"
+    from_block: int = 0
+
+    @classmethod
+    def from_deployment(cls, chain: Chain, dep: Deployment) -> RollupContracts:
+        a = dep.addresses
+        return cls(
+            chain,
+            a["state_commitment"],
+            a["l1_bridge"],
+            a["sequencer_set"],
+            a.get("da_challenge"),
+            a.get("fraud_prover"),
+            dep.contracts.get("sequencer_set", "SequencerSet"),
+        )
+
+    def l1(self, sender: Any = None) -> RollupL1:
+        return RollupL1(
+            self.chain,
+            self.state_commitment,
+            self.da_challenge,
+            self.fraud_prover,
+            sender,
+            self.from_block,
+        )
+
+    def bridge_contract(self) -> Any:
+        return self.chain.contract("L1Bridge", self.bridge)
+
+    def seqset(self) -> Any:
+        return self.chain.contract(self.sequencer_set_artifact, self.sequencer_set)
+
+    def deposit_hash(self, count: int) -> bytes:
+        return bytes(self.bridge_contract().functions.depositHashAt(count).call())
+
+
+class NodeService:
+    """A whole sequencer node.
+
+    Args:
+        contracts: the L1 contracts.
+        signer: this sequencer's signer account (signs blocks, co-signs, sends appendBatch).
+        config: node/batcher parameters (``config.node.port`` must be set when peers know it).
+        storage_url: the blob store.
+        l2_chain_id: the L2 chain id.
+        run_batcher: also run the batch submitter (and DA responder).
+        current: who is current (default: the sequencer set on L1).
+    """
+
+    def __init__(
+        self,
+        contracts: RollupContracts,
+        signer: LocalAccount,
+        config: RollupNodeConfig,
+        storage_url: str,
+        l2_chain_id: int = 901,
+        run_batcher: bool = True,
+        current: CurrentSequencer | None = None,
+    ) -> None:
+        self.contracts = contracts
+        self.signer = signer
+        self.config = config
+        self.storage_url = storage_url
+        self.l2_chain_id = l2_chain_id
+        self.run_batcher = run_batcher
+        self._current = current
+        self.node: SequencerNode | None = None
+        self.producer: BlockProducer | None = None
+        self.server: HttpServer | None = None
+        self.deposits: DepositFollower | None = None
+        self.batcher: Batcher | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    def executor_factory(self) -> Executor:
+        return Executor(self.l2_chain_id, self.contracts.state_commitment)
+
+    def start(self) -> NodeService:
+        """Start every part; on failure stop what was started and re-raise."""
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self) -> None:
+        from offchain.storage.client import BlobClient
+
+        cfg = self.config.node
+        c = self.contracts
+        data_dir = Path(cfg.data_dir)
+        store = NodeStore(data_dir / "node.db")
+        current = self._current or CurrentSequencer.from_l1(c.seqset(), cfg.current_ttl_ms)
+        peers = PeerSet(self.signer.address, cfg.peers, cfg.forward_timeout_s)
+        self.deposits = DepositFollower(
+            c.bridge_contract(), store, from_block=c.from_block, poll_interval_ms=100
+        )
+        self.deposits.poll()
+        self.deposits.start()
+        self.node = SequencerNode(
+            cfg, bytes(self.signer.key), self.executor_factory, store, current, peers, self.deposits
+        )
+        api = RpcApi(self.node)
+        chain_id = c.chain.chain_id
+        router = cosign_router(
+            self.node, self.signer, chain_id, c.l1(), c.deposit_hash, data_dir / "cosigned.db"
+        )
+        if self.run_batcher:
+            blobs = BlobClient(self.storage_url, timeout_s=10)
+            l1 = c.l1(c.chain.sender(self.signer))
+            self.batcher = Batcher(
+                self.node,
+                l1,
+                c.bridge_contract(),
+                blobs,
+                self._cosigner(chain_id),
+                self.config.batcher,
+            )
+            batcher = self.batcher
+            api.proof_providers["withdrawal"] = lambda p: batcher.withdrawal_proof(p[0])
+        self.server = HttpServer(create_app(api, self.health, [router]), cfg.host, cfg.port).start()
+        self.producer = BlockProducer(self.node).start()
+        if self.batcher is not None:
+            self.batcher.start()
+        log.info(
+            "node_started", address=self.node.address, url=self.server.url, head=self.node.head
+        )
+
+    def _cosigner(self, chain_id: int) -> Any:
+        from offchain.staking.signatures import CosignRequest, collect_signatures
+
+        me = self.signer.address.lower()
+        urls = [u for s, u in self.config.node.peers.items() if s.lower() != me]
+        seqset = self.contracts.seqset()
+        timeout = self.config.batcher.signature_timeout_s
+
+        def cosign(header: BatchHeader, digest: bytes) -> list[bytes]:
+            active = [str(a) for a in seqset.functions.activeSigners().call()]
+            req = CosignRequest(
+                chain_id,
+                self.contracts.state_commitment,
+                header.index,
+                header.hash(),
+                header.to_json(),
+            )
+            return collect_signatures(req, urls, active, own=self.signer, timeout_s=timeout)
+
+        return cosign
+
+    def health(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"status": "ok"}
+        if self.node is not None:
+            out["node"] = {"head": self.node.head, "address": self.node.address}
+        if self.producer is not None:
+            out["producer"] = self.producer.health()
+            if not out["producer"]["alive"]:
+                out["status"] = "degraded"
+        if self.deposits is not None:
+            out["deposits"] = self.deposits.health()
+        if self.batcher is not None:
+            out["batcher"] = self.batcher.health()
+        return out
+
+    def stop(self) -> None:
+        """Stop in reverse order; the producer seals what is pending. Safe to call twice."""
+        if self.batcher is not None:
+            self.batcher.stop()
+        if self.producer is not None:
+            self.producer.stop()
+        if self.server is not None:
+            self.server.stop()
+        if self.node is not None:
+            self.node.stop()
+            self.node.store.close()
+        elif self.deposits is not None:
+            self.deposits.stop()
+        self.batcher = self.producer = self.server = self.node = self.deposits = None  # type: ignore[assignment]

@@ -1,0 +1,80 @@
+"""``l2kit storage ...``: run the blob store, put and get blobs."""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+import typer
+from rich.console import Console
+
+from offchain.storage.store import DEFAULT_MAX_BYTES
+
+app = typer.Typer(no_args_is_help=True)
+
+
+@app.command("serve")
+def serve(
+    data_dir: Path = typer.Option(Path(".devnet/blobs"), "--data-dir", help="where blobs live"),
+    port: int = typer.Option(8600, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    max_bytes: int = typer.Option(DEFAULT_MAX_BYTES, "--max-bytes", help="largest blob accepted"),
+) -> None:
+    """Serve the content-addressed blob store over HTTP until Ctrl-C/SIGTERM."""
+    from offchain.storage.server import StorageServer
+
+    console = Console(soft_wrap=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    server = StorageServer(data_dir, host=host, port=port, max_bytes=max_bytes).start()
+    try:
+        console.print(f"storage    {server.url}  (data in {data_dir}, max {max_bytes} bytes)")
+        console.print("press Ctrl-C to stop")
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.stop()
+    console.print("storage stopped")
+
+
+@app.command("put")
+def put(
+    file: Path = typer.Argument(..., help="file to store ('-' for stdin)"),
+    url: str = typer.Option("http://127.0.0.1:8600", "--url", envvar="L2KIT_STORAGE_URL"),
+) -> None:
+    """Store FILE and print its key."""
+    from offchain.errors import ConfigError
+    from offchain.storage.client import BlobClient
+
+    if str(file) == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = file.read_bytes()
+        except OSError as e:
+            raise ConfigError(f"cannot read {file}: {e.strerror}") from e
+    print(BlobClient(url).put(data))
+
+
+@app.command("get")
+def get(
+    key: str = typer.Argument(..., help="blob key (0x + 64 hex digits)"),
+    out: Path = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
+    url: str = typer.Option("http://127.0.0.1:8600", "--url", envvar="L2KIT_STORAGE_URL"),
+) -> None:
+    """Fetch blob KEY (checked against its hash)."""
+    from offchain.storage.client import BlobClient
+
+    data = BlobClient(url).get(key)
+    if out is None:
+        sys.stdout.buffer.write(data)
+    else:
+        out.write_bytes(data)

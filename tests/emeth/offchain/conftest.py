@@ -1,0 +1,76 @@
+"""EMETH off-chain fixtures: one devnet (Anvil + all contracts + blob store) per module, and
+a fresh execution layer (own SQLite file) per test, with the chain reverted after each test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from offchain.chain.accounts import dev_account
+from offchain.devnet import Devnet
+from offchain.emeth.execution.client import ExecutionClient
+from offchain.emeth.l1 import EmethL1
+from offchain.emeth.runtime import EmethAgentsConfig, EmethStack, stack_for_devnet
+from offchain.storage.client import BlobClient
+
+EMETH = 10**18
+
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[Devnet]:
+    with Devnet(ephemeral=True, log=lambda *a, **k: None) as d:
+        yield d
+
+
+@dataclass
+class Env:
+    """A devnet with a running execution layer."""
+
+    devnet: Devnet
+    stack: EmethStack
+    client: ExecutionClient
+    blobs: BlobClient
+    l1: EmethL1
+    requesters: list[LocalAccount]
+
+    def deposit(self, who: LocalAccount, amount: int) -> None:
+        self.l1.deposit(self.devnet.chain.sender(who), amount)  # type: ignore[union-attr]
+
+    def advance(self, seconds: int) -> None:
+        chain = self.devnet.chain
+        assert chain is not None
+        chain.rpc("evm_increaseTime", seconds)
+        chain.rpc("evm_mine")
+
+
+@pytest.fixture
+def env(devnet: Devnet, tmp_path: Path) -> Iterator[Env]:
+    chain = devnet.chain
+    assert chain is not None
+    snap = chain.rpc("evm_snapshot")
+    cfg = EmethAgentsConfig(
+        db_url=f"sqlite:///{tmp_path / 'el.db'}",
+        poll_interval_ms=50,
+        signer_interval_s=0.5,
+        split_grace_s=3.0,
+    )
+    stack = stack_for_devnet(devnet, n_nodes=3, config=cfg)
+    try:
+        stack.fund_nodes()
+        stack.start_service()
+        p = devnet.config.emeth
+        yield Env(
+            devnet,
+            stack,
+            stack.client(),
+            BlobClient(devnet.storage_url),
+            stack.l1,
+            [dev_account(i) for i in p.requester_accounts],
+        )
+    finally:
+        stack.stop()
+        chain.rpc("evm_revert", snap)

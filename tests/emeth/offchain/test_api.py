@@ -1,0 +1,104 @@
+"""Execution layer API: signatures, roles, L1 checks, illegal transitions, idempotency."""
+
+from __future__ import annotations
+
+import requests
+
+from offchain.chain.accounts import dev_account
+from offchain.emeth.execution.actions import sign_action
+from offchain.emeth.requester import new_job_id, submit_job
+from tests.emeth.offchain.conftest import EMETH, Env
+
+
+def _post(env: Env, action: str, msg: dict, signer) -> requests.Response:  # type: ignore[no-untyped-def]
+    sig = sign_action(env.client.domain(), action, msg, signer)
+    return requests.post(
+        f"{env.stack.url}/actions",
+        json={"action": action, "message": msg, "signature": sig},
+        timeout=10,
+    )
+
+
+def test_errors_and_idempotency(env: Env) -> None:
+    alice, bob = env.requesters
+    env.deposit(alice, 50 * EMETH)
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a\n", 1 * EMETH)
+    node = env.stack.node_accounts[0]
+    proc = {"jobId": job["jobId"], "node": node.address, "attempt": 1}
+    # Signed by someone else than the named node: 401.
+    r = _post(env, "Process", proc, bob)
+    assert r.status_code == 401 and r.json()["error"]["code"] == "bad_signature"
+    # Unknown job: 404.
+    r = _post(env, "Process", proc | {"jobId": new_job_id()}, node)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_job"
+    # Missing field: 422.
+    r = requests.post(
+        f"{env.stack.url}/actions",
+        json={"action": "Process", "message": {"jobId": job["jobId"]}, "signature": "0x00"},
+        timeout=10,
+    )
+    assert r.status_code == 422
+    # Not a node (no collateral): 403.
+    stranger = dev_account(25)
+    r = _post(env, "Process", proc | {"node": stranger.address}, stranger)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_collateral"
+    # A verifier action from a non-verifier: 403.
+    r = _post(env, "Verify", {"jobId": job["jobId"], "verifier": bob.address, "attempt": 1}, bob)
+    assert r.status_code == 403
+    # Illegal transition (verify a registered job): 409.
+    verifier = dev_account(env.stack.config.verifier_account)
+    r = _post(
+        env, "Verify", {"jobId": job["jobId"], "verifier": verifier.address, "attempt": 1}, verifier
+    )
+    assert r.status_code == 409 and r.json()["error"]["code"] == "illegal_transition"
+    # Process, then the same signed action again: applied once, replay answered idempotently.
+    r1 = _post(env, "Process", proc, node)
+    r2 = _post(env, "Process", proc, node)
+    assert r1.status_code == r2.status_code == 200
+    assert (r1.json()["replayed"], r2.json()["replayed"]) == (False, True)
+    assert [h["action"] for h in env.client.history(job["jobId"])] == ["RegisterJob", "Process"]
+    # Another node cannot take it.
+    other = env.stack.node_accounts[1]
+    r = _post(env, "Process", proc | {"node": other.address}, other)
+    assert r.status_code == 409
+    # Withdraw, then a replay of the old attempt's Process is stale.
+    env.client.act("Withdraw", proc, node)
+    r = _post(env, "Process", proc | {"node": other.address}, other)
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stale_attempt"
+    # Unknown program / unfunded requester.
+    r = _post(
+        env,
+        "RegisterJob",
+        {
+            "jobId": new_job_id(),
+            "requester": bob.address,
+            "programId": "wordcount/v1",
+            "datasetKey": "0x01",
+            "params": "{}",
+            "fee": 1,
+            "timeoutSeconds": 5,
+            "expiresAt": 2**40,
+            "splittable": False,
+        },
+        bob,
+    )
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_deposit"
+    r = _post(
+        env,
+        "RegisterJob",
+        {
+            "jobId": new_job_id(),
+            "requester": alice.address,
+            "programId": "wordcont/v1",
+            "datasetKey": "0x01",
+            "params": "{}",
+            "fee": 1,
+            "timeoutSeconds": 5,
+            "expiresAt": 2**40,
+            "splittable": False,
+        },
+        alice,
+    )
+    assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_program"
+    assert requests.get(f"{env.stack.url}/jobs/0x1234", timeout=10).status_code == 422
+    assert requests.get(f"{env.stack.url}/tickets/7", timeout=10).status_code == 404

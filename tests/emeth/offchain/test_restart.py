@@ -1,0 +1,64 @@
+"""A node worker process killed between process and submit, then restarted: nothing lost,
+nothing duplicated, billed exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from offchain.emeth.requester import submit_job, wait_for
+from offchain.emeth.runtime import wait_until
+from tests.emeth.offchain.conftest import EMETH, Env
+
+
+def _spawn_node(env: Env, index: int, hold_s: float) -> subprocess.Popen[bytes]:
+    p = env.devnet.config.emeth
+    cmd = [
+        sys.executable, "-m", "offchain.cli", "emeth",
+        "--el-url", env.stack.url, "--storage-url", env.devnet.storage_url,
+        "--dev-account", str(p.node_accounts[index]),
+        "node", "run", "--hold-s", str(hold_s),
+    ]  # fmt: skip
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def test_worker_killed_mid_job_restarts_exactly_once(env: Env) -> None:
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    node = env.stack.node_accounts[0]
+    env.stack.start_agents(nodes=False)  # operators and billing only; the node is a process
+    job = submit_job(
+        env.client, env.blobs, alice, "wordcount/v1", b"a b a\n", 6 * EMETH, timeout_s=60
+    )
+    proc = _spawn_node(env, 0, hold_s=30)
+    try:
+        wait_for(env.client, job["jobId"], ("processing",), timeout_s=30)
+        os.kill(proc.pid, signal.SIGKILL)  # dies between Process and Submit
+        proc.wait(timeout=10)
+        assert env.client.job(job["jobId"])["state"] == "processing"
+        restarted = _spawn_node(env, 0, hold_s=0)
+        try:
+            wait_for(env.client, job["jobId"], ("billed",), timeout_s=40)
+            wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+            # Stop it cleanly with SIGTERM.
+            restarted.send_signal(signal.SIGTERM)
+            assert restarted.wait(timeout=15) == 0
+        finally:
+            if restarted.poll() is None:
+                restarted.kill()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    actions = [h["action"] for h in env.client.history(job["jobId"])]
+    assert actions == ["RegisterJob", "Process", "Submit", "Verify", "Ticket"]
+    j = env.client.job(job["jobId"])
+    assert j["node"] == node.address and j["attempt"] == 1
+    tickets = [t for t in env.client.tickets() if job["jobId"] in t["jobIds"]]
+    assert len(tickets) == 1 and tickets[0]["settled"]
+    assert env.l1.deposit_of(alice.address).balance == 94 * EMETH
+    assert env.client.penalties(node=node.address) == []
+    time.sleep(0.5)
+    assert len(env.client.tickets()) == 1

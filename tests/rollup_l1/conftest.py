@@ -1,0 +1,166 @@
+"""Fixtures for the rollup L1 contracts: a test sequencer set (real ECDSA checks), StateCommitment,
+L1Bridge, the challenge contracts and a test token, deployed once per module (each test runs
+between an evm_snapshot and an evm_revert)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from offchain.bridge.client import BridgeClient
+from offchain.chain.accounts import dev_account
+from offchain.chain.client import Chain
+from offchain.chain.tx import TxSender
+from offchain.common.hashing import keccak
+from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.l1 import RollupL1
+from offchain.rollup.state import State
+
+WINDOW_S = 100
+DA_WINDOW_S = 30
+DA_FEE = 10**16
+STAKE = 10 * 10**18
+SLASH = 4 * 10**18
+GENESIS = State().root  # the ledger's genesis state root
+L2_CHAIN_ID = 901
+
+
+@dataclass
+class Env:
+    chain: Chain
+    owner: LocalAccount
+    signers: list[LocalAccount]  # sorted by address; signers[0] is current
+    addresses: dict[str, str]
+
+    def sc(self, acct: LocalAccount) -> RollupL1:
+        a = self.addresses
+        return RollupL1(
+            self.chain,
+            a["state_commitment"],
+            a["da_challenge"],
+            a.get("fraud_prover"),
+            self.chain.sender(acct),
+        )
+
+    def bridge(self, acct: LocalAccount) -> BridgeClient:
+        return BridgeClient(self.chain, self.addresses["l1_bridge"], self.chain.sender(acct))
+
+    def contract(self, name: str, key: str) -> Any:
+        return self.chain.contract(name, self.addresses[key])
+
+    def current(self) -> LocalAccount:
+        cur = self.contract("TestSequencerSet", "sequencer_set").functions.currentSequencer().call()
+        return next(s for s in self.signers if s.address == cur)
+
+    def sign(self, header: BatchHeader, who: list[LocalAccount] | None = None) -> list[bytes]:
+        digest = self.sc(self.owner).digest(header)
+        if who is None:
+            active = (
+                self.contract("TestSequencerSet", "sequencer_set").functions.activeSigners().call()
+            )
+            who = [a for a in self.signers if a.address in active]
+        return order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in who])
+
+    def header(self, index: int, **kw: Any) -> BatchHeader:
+        fields: dict[str, Any] = dict(
+            index=index,
+            first_block=index * 10,
+            l2_blocks=10,
+            tx_count=4,
+            deposit_count=0,
+            deposit_hash=b"\x00" * 32,
+            tx_root=keccak(b"txs%d" % index),
+            state_roots_root=keccak(b"mtsr%d" % index),
+            final_state_root=keccak(b"final%d" % index),
+            withdrawal_root=keccak(b"w%d" % index),
+            data_hash=keccak(b"data%d" % index),
+        )
+        fields.update(kw)
+        return BatchHeader(**fields)
+
+    def append(self, header: BatchHeader, by: LocalAccount | None = None) -> Any:
+        by = by or self.current()
+        return self.sc(by).append_batch(header, self.sign(header))
+
+    def warp(self, seconds: int) -> None:
+        self.chain.rpc("evm_increaseTime", seconds)
+        self.chain.rpc("evm_mine")
+
+
+def deploy_env(chain: Chain) -> Env:
+    owner = dev_account(0)
+    signers = sorted((dev_account(i) for i in range(20, 24)), key=lambda a: int(a.address, 16))
+    s: TxSender = chain.sender(owner)
+    seqset = s.deploy("TestSequencerSet")
+    s.send(
+        seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers)
+    )
+    sc = s.deploy("StateCommitment", owner.address, seqset.address, GENESIS, WINDOW_S)
+    bridge = s.deploy("L1Bridge", sc.address)
+    s.send(sc.functions.setBridge(bridge.address))
+    s.send(seqset.functions.authorise(sc.address))
+    da = s.deploy(
+        "DataAvailabilityChallenge",
+        owner.address,
+        sc.address,
+        seqset.address,
+        DA_WINDOW_S,
+        DA_FEE,
+        SLASH,
+    )
+    s.send(sc.functions.setChallenger(da.address, True))
+    s.send(seqset.functions.authorise(da.address))
+    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, L2_CHAIN_ID, SLASH)
+    s.send(sc.functions.setChallenger(fp.address, True))
+    s.send(seqset.functions.authorise(fp.address))
+    token = s.deploy("TestToken", "Test Token", "TT")
+    fee_token = s.deploy("FeeOnTransferToken")
+    addresses = {
+        "sequencer_set": seqset.address,
+        "state_commitment": sc.address,
+        "l1_bridge": bridge.address,
+        "da_challenge": da.address,
+        "fraud_prover": fp.address,
+        "test_token": token.address,
+        "fee_token": fee_token.address,
+    }
+    return Env(chain, owner, signers, addresses)
+
+
+@pytest.fixture(scope="module")
+def env(chain: Chain) -> Env:
+    return deploy_env(chain)
+
+
+@pytest.fixture
+def expect_revert() -> Callable[..., Any]:
+    """``expect_revert("ErrorName", fn, *args)``: calls fn and asserts the decoded custom error."""
+    from offchain.errors import TxReverted
+
+    def check(name: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> TxReverted:
+        with pytest.raises(TxReverted) as ei:
+            fn(*args, **kw)
+        assert ei.value.error_name == name, str(ei.value)
+        return ei.value
+
+    return check
+
+
+@pytest.fixture
+def expect_call_revert(chain: Chain) -> Callable[..., Any]:
+    """``expect_call_revert("ErrorName", c.functions.f(...))``: an eth_call reverts with it."""
+    from web3.exceptions import ContractCustomError
+
+    def check(name: str, call: Any) -> tuple[Any, ...]:
+        with pytest.raises(ContractCustomError) as ei:
+            call.call()
+        data = ei.value.data if isinstance(ei.value.data, str) else str(ei.value.args[0])
+        got, args, _ = chain.artifacts.decode_error(data)
+        assert got == name, f"{got} != {name}"
+        return args
+
+    return check
