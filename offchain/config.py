@@ -17,6 +17,7 @@ from typing import Any
 from offchain.emeth.config import EmethParams
 from offchain.errors import ConfigError
 from offchain.governance.config import GovernanceParams
+from offchain.rollup.config import RollupParams
 from offchain.staking.config import StakingParams
 
 
@@ -48,6 +49,7 @@ class L2KitConfig:
     devnet: DevnetConfig = field(default_factory=DevnetConfig)
     staking: StakingParams = field(default_factory=StakingParams)
     governance: GovernanceParams = field(default_factory=GovernanceParams)
+    rollup: RollupParams = field(default_factory=RollupParams)
     emeth: EmethParams = field(default_factory=EmethParams)
     extra: dict[str, Any] = field(default_factory=dict)
 

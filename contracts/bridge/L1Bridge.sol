@@ -8,21 +8,21 @@ import {MerkleTree} from "../common/MerkleTree.sol";
 import {BatchHeader} from "../rollup/BatchHeader.sol";
 import {IStateCommitment} from "../rollup/IStateCommitment.sol";
 import {IDepositQueue} from "./IDepositQueue.sol";
+import {IL2DepositSource} from "../rollup/IL2DepositSource.sol";
 
-/// @notice A withdrawal as the L2 records it (docs/spec.md, "Rollup batches" > withdrawals).
-/// @dev    Its Merkle item is keccak256(abi.encode(withdrawal)); it is leaf `txIndex` of the
-///         batch's withdrawal root (the index of the withdraw transaction in the batch).
+/// @notice A withdrawal as the L2 records it (docs/spec.md, "L2 ledger" > Execution, Withdraw).
+/// @dev    Its Merkle item is keccak256(abi.encode(txHash, recipient, token, amount)) (= the
+///         abi encoding of this struct); it is leaf `txIndex` of the batch's withdrawal root
+///         (the position of the Withdraw transaction in the batch).
 struct Withdrawal {
-    /// L2 account that withdrew.
-    address l2Sender;
+    /// keccak256 of the Withdraw transaction's encoding (makes the item unique).
+    bytes32 txHash;
     /// L1 address paid.
     address recipient;
     /// L1 token (address(0) for ETH).
     address token;
     /// Amount in the token's smallest unit.
     uint256 amount;
-    /// The L2 sender's nonce of the withdraw transaction (makes the item unique).
-    uint256 nonce;
 }
 
 /// @title L1Bridge
@@ -33,7 +33,7 @@ struct Withdrawal {
 ///         rolling hash h(n+1) = keccak256(abi.encode(h(n), item n)), h(0) = bytes32(0).
 ///         Fee-on-transfer (and other balance-altering) tokens are refused: the bridge must
 ///         receive exactly `amount`.
-contract L1Bridge is IDepositQueue, ReentrancyGuardTransient {
+contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
     /// @notice Where batches and their status live.
@@ -47,6 +47,8 @@ contract L1Bridge is IDepositQueue, ReentrancyGuardTransient {
 
     /// @dev Rolling hash after n deposits, for n >= 1.
     mapping(uint256 => bytes32) private _depositHashes;
+    /// @dev Item hash of each deposit, by id (what L2 re-execution checks a deposit against).
+    mapping(uint256 => bytes32) private _depositItems;
 
     /// @notice A deposit joined the queue at position `depositId`.
     event DepositQueued(
@@ -123,6 +125,7 @@ contract L1Bridge is IDepositQueue, ReentrancyGuardTransient {
         bytes32 prev = _depositHashes[id]; // bytes32(0) for the first deposit
         bytes32 item = keccak256(abi.encode(id, msg.sender, l2Recipient, token, amount));
         bytes32 rolling = keccak256(abi.encode(prev, item));
+        _depositItems[id] = item;
         _depositHashes[id + 1] = rolling;
         depositCount = id + 1;
         emit DepositQueued(id, msg.sender, l2Recipient, token, amount, rolling);
@@ -132,6 +135,11 @@ contract L1Bridge is IDepositQueue, ReentrancyGuardTransient {
     function depositHashAt(uint256 count) external view returns (bytes32) {
         if (count > depositCount) revert L1BridgeUnknownPosition(count, depositCount);
         return _depositHashes[count];
+    }
+
+    /// @inheritdoc IL2DepositSource
+    function depositHash(uint256 depositId) external view returns (bytes32) {
+        return _depositItems[depositId];
     }
 
     // ----------------------------------------------------------- withdrawals
@@ -153,6 +161,7 @@ contract L1Bridge is IDepositQueue, ReentrancyGuardTransient {
         bytes32[] calldata proof
     ) external nonReentrant {
         uint256 batchIndex = header.index;
+        if (txIndex >= header.txCount) revert L1BridgeBadProof(batchIndex, txIndex);
         stateCommitment.checkHeader(header);
         if (!stateCommitment.isFinalized(batchIndex)) revert L1BridgeBatchNotFinalized(batchIndex);
         bytes32 item = keccak256(abi.encode(w));

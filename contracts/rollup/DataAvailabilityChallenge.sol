@@ -20,8 +20,8 @@ import {IStateCommitment} from "./IStateCommitment.sol";
 ///           invalidated (open for resubmission), the verifier gets its bond back plus the
 ///           slash reward.
 ///         Spam (§11.6.1–11.6.4): governance (the owner) bans a verifier with {banVerifier}; its new
-///         requests revert, its open requests are closed and their bonds paid to the sequencer
-///         named by governance as compensation. Other verifiers are unaffected.
+///         requests revert, its open requests are closed and their bonds paid to the requested
+///         batches' sequencers as compensation. Other verifiers are unaffected.
 /// @dev    Payments are credited to {claimable} and pulled with {claim}, so a recipient that
 ///         refuses ETH cannot block a resolution.
 contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
@@ -34,13 +34,13 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         Cancelled
     }
 
-    /// @notice One data request (at most one per batch index at a time).
+    /// @notice One data request (at most one open per batch index); packed in three slots.
     struct Request {
         address verifier;
-        address sequencer;
         uint64 deadline;
-        uint256 bond;
         RequestStatus status;
+        address sequencer;
+        uint96 bond;
         bytes32 headerHash;
     }
 
@@ -65,16 +65,17 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
 
     /// @notice `verifier` asked for the data of batch `index`; the sequencer must answer by `deadline`.
     event DataRequested(uint256 indexed index, address indexed verifier, address indexed sequencer, uint256 deadline, uint256 bond);
-    /// @notice The sequencer posted the batch's `txCount` transactions; they match the MTTBR.
-    ///         The transactions are the `txs` argument of the provideData call in this L1 transaction.
+    /// @notice The sequencer posted the batch's data; it matches the header. The data is the
+    ///         calldata of the provideData call in this L1 transaction (§11.10.2).
     event DataProvided(uint256 indexed index, address indexed sequencer, bytes32 dataHash, uint256 txCount);
     /// @notice The request failed (`timedOut`: no answer; otherwise the data did not match): the
     ///         sequencer was punished and `reward` paid to the verifier from its slash.
     event DataRequestFailed(uint256 indexed index, address indexed verifier, address indexed sequencer, bool timedOut, uint256 reward);
     /// @notice The request was closed without a verdict (batch invalidated otherwise, or verifier banned).
     event DataRequestCancelled(uint256 indexed index, address indexed verifier, address indexed bondTo);
-    /// @notice Governance banned (or unbanned) a verifier.
-    event VerifierBanned(address indexed verifier, bool banned, address indexed compensated, uint256 compensation);
+    /// @notice Governance banned (or unbanned) a verifier; `compensation` wei of its bonds went to
+    ///         the sequencers it had requested data from.
+    event VerifierBanned(address indexed verifier, bool banned, uint256 compensation);
     /// @notice Parameters changed.
     event ParamsChanged(uint256 dataWindow, uint256 requestFee, uint256 slashAmount);
     /// @notice `to` pulled `amount` wei.
@@ -132,7 +133,9 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     }
 
     function _setParams(uint256 dataWindow_, uint256 requestFee_, uint256 slashAmount_) private {
-        if (dataWindow_ == 0 || slashAmount_ == 0) revert DataAvailabilityChallengeBadParams(dataWindow_, slashAmount_);
+        if (dataWindow_ == 0 || slashAmount_ == 0 || requestFee_ > type(uint96).max) {
+            revert DataAvailabilityChallengeBadParams(dataWindow_, slashAmount_);
+        }
         dataWindow = dataWindow_;
         requestFee = requestFee_;
         slashAmount = slashAmount_;
@@ -140,8 +143,9 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Bans `verifier` (§11.6.2): its new requests revert; its open requests are closed
-    ///         and their bonds credited to `compensated` (the spammed sequencer, §11.6.1).
-    function banVerifier(address verifier, address compensated) external onlyOwner {
+    ///         and each bond is credited to the sequencer of the requested batch as compensation
+    ///         (§11.6.1; governance may add more from its treasury in the same proposal).
+    function banVerifier(address verifier) external onlyOwner {
         banned[verifier] = true;
         uint256[] memory open = stateCommitment.openDataRequests();
         uint256 total = 0;
@@ -150,16 +154,16 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
             Request storage r = requests[open[i]];
             if (r.verifier == verifier && r.status == RequestStatus.Open) {
                 total += r.bond;
-                _cancel(open[i], r, compensated);
+                _cancel(open[i], r, r.sequencer);
             }
         }
-        emit VerifierBanned(verifier, true, compensated, total);
+        emit VerifierBanned(verifier, true, total);
     }
 
     /// @notice Lifts a ban.
     function unbanVerifier(address verifier) external onlyOwner {
         banned[verifier] = false;
-        emit VerifierBanned(verifier, false, address(0), 0);
+        emit VerifierBanned(verifier, false, 0);
     }
 
     // ------------------------------------------------------------- verifier
@@ -182,32 +186,45 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         uint256 deadline = block.timestamp + dataWindow;
         requests[index] = Request({
             verifier: msg.sender,
-            sequencer: sequencer,
             deadline: uint64(deadline),
-            bond: msg.value,
             status: RequestStatus.Open,
+            sequencer: sequencer,
+            bond: uint96(msg.value),
             headerHash: headerHash
         });
         stateCommitment.setDataRequest(index, true);
         emit DataRequested(index, msg.sender, sequencer, deadline, msg.value);
     }
 
-    /// @notice The batch's sequencer posts its transactions (encoded as in docs/spec.md); the MTTBR
-    ///         is recomputed with leaf i = keccak256(txs[i]).
-    function provideData(BatchHeader calldata header, bytes[] calldata txs) external nonReentrant {
+    /// @notice The batch's sequencer posts the batch data (docs/spec.md, "Batch commitments":
+    ///         the four arrays whose abi encoding is the blob). It matches when its hash is the
+    ///         header's data hash and the MTTBR, MTSR, withdrawal root and final state root
+    ///         recomputed from it are the header's (§3.3.5–3.3.6, §11.9–11.10).
+    /// @param header           the requested batch.
+    /// @param txs              transaction encodings, in execution order.
+    /// @param feeRecipients    fee recipient of each transaction (part of its MTTBR leaf).
+    /// @param postStateRoots   state root after each transaction (MTSR leaves).
+    /// @param withdrawalItems  withdrawal item of each transaction (bytes32(0) if none).
+    function provideData(
+        BatchHeader calldata header,
+        bytes[] calldata txs,
+        address[] calldata feeRecipients,
+        bytes32[] calldata postStateRoots,
+        bytes32[] calldata withdrawalItems
+    ) external nonReentrant {
         uint256 index = header.index;
         Request storage r = _open(index);
         bytes32 headerHash = keccak256(abi.encode(header));
         if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
         if (msg.sender != r.sequencer) revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
         if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
-        if (txs.length != header.txCount || _txRoot(txs) != header.txRoot) {
-            // Invalid data: same outcome as silence (§11.11–11.16).
+        bytes32 dataHash = keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems));
+        if (dataHash != header.dataHash || !_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {
+            // Invalid or mismatching data: same outcome as silence (§11.11–11.16).
             _fail(index, r, false);
             return;
         }
         r.status = RequestStatus.Answered;
-        bytes32 dataHash = keccak256(abi.encode(txs));
         providedDataHash[index] = dataHash;
         stateCommitment.setDataRequest(index, false);
         claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
@@ -225,10 +242,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     ///         the bond goes back to the verifier.
     function cancelStaleRequest(uint256 index) external nonReentrant {
         Request storage r = _open(index);
-        bool current = index < stateCommitment.nextIndex()
-            && stateCommitment.batchStatus(index) != BatchStatus.Invalid
-            && stateCommitment.batchRecordHash(index) == r.headerHash;
-        if (current) revert DataAvailabilityChallengeNotStale(index);
+        if (stateCommitment.matchesHeader(index, r.headerHash)) revert DataAvailabilityChallengeNotStale(index);
         _cancel(index, r, r.verifier);
     }
 
@@ -249,13 +263,28 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         if (r.status != RequestStatus.Open) revert DataAvailabilityChallengeNoOpenRequest(index, r.status);
     }
 
-    /// @dev MTTBR over the posted transactions: leaf i = keccak256(txs[i]) (MerkleTree leaf rule).
-    function _txRoot(bytes[] calldata txs) private pure returns (bytes32) {
-        bytes32[] memory items = new bytes32[](txs.length);
-        for (uint256 i = 0; i < txs.length; i++) {
-            items[i] = keccak256(txs[i]);
+    /// @dev True when the posted arrays have `txCount` entries each and recompute the header's
+    ///      roots: MTTBR leaf i = keccak256(abi.encode(keccak256(txs[i]), feeRecipients[i])),
+    ///      MTSR leaf i = postStateRoots[i], withdrawal leaf i = withdrawalItems[i].
+    function _matches(
+        BatchHeader calldata header,
+        bytes[] calldata txs,
+        address[] calldata feeRecipients,
+        bytes32[] calldata postStateRoots,
+        bytes32[] calldata withdrawalItems
+    ) private pure returns (bool) {
+        uint256 n = header.txCount;
+        if (txs.length != n || feeRecipients.length != n || postStateRoots.length != n || withdrawalItems.length != n) {
+            return false;
         }
-        return MerkleTree.rootOf(items);
+        if (postStateRoots[n - 1] != header.finalStateRoot) return false;
+        bytes32[] memory items = new bytes32[](n);
+        for (uint256 i = 0; i < n; i++) {
+            items[i] = keccak256(abi.encode(keccak256(txs[i]), feeRecipients[i]));
+        }
+        if (MerkleTree.rootOf(items) != header.txRoot) return false;
+        if (MerkleTree.rootOf(postStateRoots) != header.stateRootsRoot) return false;
+        return MerkleTree.rootOf(withdrawalItems) == header.withdrawalRoot;
     }
 
     function _fail(uint256 index, Request storage r, bool timedOut) private {

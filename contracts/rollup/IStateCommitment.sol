@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {BatchHeader, BatchStatus} from "./BatchHeader.sol";
+import {IDepositQueue} from "../bridge/IDepositQueue.sol";
 
 /// @title IStateCommitment
 /// @notice What the bridge and the challenge contracts need from StateCommitment.
@@ -22,22 +23,27 @@ interface IStateCommitment {
     /// @notice Number of batches in the valid chain (the index the next batch must carry).
     function nextIndex() external view returns (uint256);
 
+    /// @notice The bridge whose deposit queue the batches consume.
+    function bridge() external view returns (IDepositQueue);
+
     /// @notice State root before batch 0.
     function genesisStateRoot() external view returns (bytes32);
 
     /// @notice Timestamp at which batch `index` leaves its challenge window (0 if unknown).
     function finalizesAt(uint256 index) external view returns (uint256);
 
-    /// @notice Header hash stored at `index` (may be a superseded, invalid batch above nextIndex).
-    function batchRecordHash(uint256 index) external view returns (bytes32);
+    /// @notice True when `headerHash` is the hash of the valid batch stored at `index`.
+    function matchesHeader(uint256 index, bytes32 headerHash) external view returns (bool);
 
     /// @notice Indices with an open data-availability request.
     function openDataRequests() external view returns (uint256[] memory);
 
-    /// @notice Marks batch `index` and every later one invalid (challenge contracts only).
+    /// @notice Marks batch `index` and every later one invalid (challenge contracts only), and
+    ///         closes the data requests open on them.
     function invalidateFrom(uint256 index) external;
 
     /// @notice Opens (`open` = true) or closes a data-availability request on batch `index`
     ///         (challenge contracts only). While open, that batch and later ones cannot finalize.
+    ///         Closing is idempotent: invalidating a batch already closes requests on it.
     function setDataRequest(uint256 index, bool open) external;
 }

@@ -57,35 +57,36 @@ class Deposit:
 
 @dataclass(frozen=True)
 class Withdrawal:
-    """Solidity ``struct Withdrawal`` (contracts/bridge/L1Bridge.sol).
+    """Solidity ``struct Withdrawal`` (contracts/bridge/L1Bridge.sol; docs/spec.md "L2 ledger").
 
     Attributes:
-        l2_sender: L2 account that withdrew.
+        tx_hash: keccak256 of the Withdraw transaction's encoding.
         recipient: L1 address paid.
         token: L1 token (``ETH`` = address(0)).
         amount: smallest units.
-        nonce: the L2 sender's nonce of the withdraw transaction.
     """
 
-    l2_sender: str
+    tx_hash: bytes
     recipient: str
     token: str
     amount: int
-    nonce: int
 
     def as_tuple(self) -> tuple[Any, ...]:
         return (
-            to_checksum_address(self.l2_sender),
+            self.tx_hash,
             to_checksum_address(self.recipient),
             to_checksum_address(self.token),
             self.amount,
-            self.nonce,
         )
 
     def item(self) -> bytes:
-        """keccak256(abi.encode(withdrawal)): its Merkle item in the batch's withdrawal root."""
-        return keccak(abi_encode(["(address,address,address,uint256,uint256)"], [self.as_tuple()]))
+        """keccak256(abi.encode(txHash, recipient, token, amount)): its withdrawal-root item."""
+        return keccak(
+            abi_encode(["bytes32", "address", "address", "uint256"], list(self.as_tuple()))
+        )
 
     def replay_key(self, batch_index: int, tx_index: int) -> bytes:
         """L1Bridge.withdrawalHash: keccak256(abi.encode(batchIndex, txIndex, item))."""
-        return keccak(abi_encode(["uint256", "uint256", "bytes32"], [batch_index, tx_index, self.item()]))
+        return keccak(
+            abi_encode(["uint256", "uint256", "bytes32"], [batch_index, tx_index, self.item()])
+        )

@@ -1,16 +1,22 @@
-"""Parameters of the rollup's L1 contracts (StateCommitment, DA challenge, fraud proof)."""
+"""Parameters of the rollup's L1 contracts (StateCommitment, DA challenge, fraud proof).
+
+Field defaults are the seeds' production values (7-day challenge window, 24-hour data window);
+on a local Anvil chain (chain id 31337) :meth:`RollupParams.effective` swaps in the short
+``devnet_*`` windows, so a devnet finalizes and resolves challenges in seconds.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+ANVIL_CHAIN_ID = 31337
 DAY_S = 24 * 3600
+TOKEN = 10**18
 
 
 @dataclass
 class RollupParams:
-    """Rollup L1 parameters. The defaults are the devnet's (seconds); production values are in
-    :data:`PRODUCTION`.
+    """Rollup L1 parameters (units in the names; slash amounts in staking-token wei).
 
     Attributes:
         challenge_window_s: seconds after appending before a batch is final (seed: 7 days).
@@ -18,19 +24,33 @@ class RollupParams:
         da_fee_wei: fee (bond) a verifier pays with a data request.
         da_slash_amount: stake slashed when a data request ends in a mismatch or a timeout.
         fraud_slash_amount: stake slashed on a proven fraud.
-        genesis_state_root: L2 state root before batch 0 (hex; empty = the ledger's empty state).
+        l2_chain_id: the L2 chain id (EIP-712 domain of L2 transactions).
+        devnet_challenge_window_s: challenge window on a local Anvil chain.
+        devnet_da_window_s: data window on a local Anvil chain.
     """
 
-    challenge_window_s: int = 20
-    da_window_s: int = 10
+    challenge_window_s: int = 7 * DAY_S
+    da_window_s: int = DAY_S
     da_fee_wei: int = 10**16
-    da_slash_amount: int = 1_000 * 10**18
-    fraud_slash_amount: int = 1_000 * 10**18
-    genesis_state_root: str = ""
+    da_slash_amount: int = 10_000 * TOKEN
+    fraud_slash_amount: int = 20_000 * TOKEN
+    l2_chain_id: int = 901
+    devnet_challenge_window_s: int = 20
+    devnet_da_window_s: int = 10
 
+    def effective(self, chain_id: int) -> RollupParams:
+        """These parameters with the devnet windows applied on a local Anvil chain.
 
-PRODUCTION = RollupParams(
-    challenge_window_s=7 * DAY_S,
-    da_window_s=DAY_S,
-    da_fee_wei=10**17,
-)
+        Args:
+            chain_id: chain id of the L1 being deployed to.
+
+        Returns:
+            A copy with ``challenge_window_s`` and ``da_window_s`` replaced on chain 31337.
+        """
+        if chain_id != ANVIL_CHAIN_ID:
+            return replace(self)
+        return replace(
+            self,
+            challenge_window_s=self.devnet_challenge_window_s,
+            da_window_s=self.devnet_da_window_s,
+        )

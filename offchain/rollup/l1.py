@@ -1,4 +1,4 @@
-"""Typed bindings to the rollup's L1 contracts: StateCommitment, DataAvailabilityChallenge, FraudProver.
+"""Typed bindings to the rollup's L1 contracts: StateCommitment, DA challenge, FraudProver.
 
 Every write goes through a :class:`~offchain.chain.tx.TxSender` (nonces, fee bumping, decoded
 custom errors as :class:`~offchain.errors.TxReverted`); every read returns Python types.
@@ -6,13 +6,17 @@ custom errors as :class:`~offchain.errors.TxReverted`); every read returns Pytho
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
+from eth_utils import to_checksum_address
 
-from offchain.rollup.batch import BatchHeader, batch_digest
+from offchain.common.hashing import keccak
+from offchain.rollup.batch import ZERO32, BatchHeader, batch_digest
 from offchain.rollup.errors import RollupL1Error
 
 if TYPE_CHECKING:
@@ -22,7 +26,48 @@ if TYPE_CHECKING:
     from offchain.chain.client import Chain
     from offchain.chain.tx import TxSender
     from offchain.deploy import Deployment
-    from offchain.rollup.fraud import FraudWitness
+    from offchain.rollup.fraud import FraudWitness, SummaryWitness
+
+
+#: StateCommitment stores the first 26 bytes (208 bits) of each header hash.
+HASH_PREFIX_BYTES = 26
+
+
+class BatchDataLike(Protocol):
+    """The batch data blob's four arrays (offchain.rollup.ledger.BatchData has them)."""
+
+    @property
+    def tx_data(self) -> Sequence[bytes]: ...
+    @property
+    def fee_recipients(self) -> Sequence[str]: ...
+    @property
+    def post_roots(self) -> Sequence[bytes]: ...
+    @property
+    def withdrawal_items(self) -> Sequence[bytes]: ...
+
+
+@dataclass(frozen=True)
+class PostedBatchData:
+    """Batch data as posted on L1 in a DA answer (same fields as ledger.BatchData).
+
+    ``encode()`` is the blob: ``abi.encode(bytes[], address[], bytes32[], bytes32[])``.
+    """
+
+    tx_data: list[bytes]
+    fee_recipients: list[str]
+    post_roots: list[bytes]
+    withdrawal_items: list[bytes]
+
+    def encode(self) -> bytes:
+        return abi_encode(
+            ["bytes[]", "address[]", "bytes32[]", "bytes32[]"],
+            [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
+        )
+
+    @property
+    def data_hash(self) -> bytes:
+        """keccak256 of the blob (the header's ``data_hash``)."""
+        return keccak(self.encode())
 
 
 class BatchStatus(IntEnum):
@@ -99,12 +144,13 @@ class RollupL1:
         self.sender = sender
         self.from_block = from_block
         self._chain_id = chain.chain_id
+        self._hash_cache: dict[tuple[int, bytes], bytes] = {}
 
     @classmethod
     def from_deployment(
         cls, chain: Chain, deployment: Deployment, sender: TxSender | None = None
     ) -> RollupL1:
-        """Bind the addresses of a deployment (keys state_commitment, da_challenge, fraud_prover)."""
+        """Bind a deployment's addresses (state_commitment, da_challenge, fraud_prover)."""
         a = deployment.addresses
         return cls(
             chain,
@@ -172,9 +218,31 @@ class RollupL1:
         return int(self.sc.functions.finalizesAt(index).call())
 
     def stored_header_hash(self, index: int) -> bytes:
-        """The header hash stored for ``index`` (zero if none)."""
-        rec = self.sc.functions.batchRecord(index).call()
-        return bytes(rec[0])
+        """The full hash of the header stored at ``index`` (zero if none).
+
+        StateCommitment stores a 208-bit prefix; the full hash comes from the newest matching
+        ``BatchAppended`` event (cached per index and prefix).
+        """
+        prefix = bytes(self.sc.functions.storedHeaderPrefix(index).call())
+        if prefix == ZERO32:
+            return ZERO32
+        key = (index, prefix)
+        hit = self._hash_cache.get(key)
+        if hit is not None:
+            return hit
+        for ab in reversed(self._appended_at_index(index)):
+            if ab.header_hash[:HASH_PREFIX_BYTES] == prefix[:HASH_PREFIX_BYTES]:
+                self._hash_cache[key] = ab.header_hash
+                return ab.header_hash
+        raise RollupL1Error(f"no BatchAppended event matches the batch stored at {index}")
+
+    def header_matches(self, index: int, header_hash: bytes) -> bool:
+        """True when ``header_hash`` is the hash of the valid batch at ``index`` (one eth_call)."""
+        return bool(self.sc.functions.matchesHeader(index, header_hash).call())
+
+    def appended_at(self, index: int) -> int:
+        """L1 timestamp at which batch ``index`` was appended (0 if never)."""
+        return int(self.sc.functions.appendedAt(index).call())
 
     def batch_sequencer(self, index: int) -> str:
         return str(self.sc.functions.batchSequencer(index).call())
@@ -193,22 +261,27 @@ class RollupL1:
 
     def get_header_from_event(self, index: int) -> BatchHeader:
         """The header of the batch at ``index``: from the newest ``BatchAppended`` event for it
-        (a resubmission after invalidation supersedes the old one).
+        that matches what is stored (a resubmission after invalidation supersedes the old one).
 
         Raises:
             RollupL1Error: no batch was ever appended at ``index``.
         """
+        logs = self._appended_at_index(index)
+        if not logs:
+            raise RollupL1Error(f"no batch was appended at index {index}")
+        prefix = bytes(self.sc.functions.storedHeaderPrefix(index).call())
+        for ab in reversed(logs):
+            if ab.header_hash[:HASH_PREFIX_BYTES] == prefix[:HASH_PREFIX_BYTES]:
+                return ab.header
+        return logs[-1].header
+
+    def _appended_at_index(self, index: int) -> list[AppendedBatch]:
+        # StateCommitment.sol: event BatchAppended(uint256 indexed index, bytes32 indexed
+        # headerHash, address indexed sequencer, BatchHeader header)
         logs = self.sc.events.BatchAppended.get_logs(
             from_block=self.from_block, argument_filters={"index": index}
         )
-        if not logs:
-            raise RollupL1Error(f"no batch was appended at index {index}")
-        stored = self.stored_header_hash(index)
-        for lg in reversed(logs):
-            ab = self._appended(lg)
-            if ab.header_hash == stored:
-                return ab.header
-        return self._appended(logs[-1]).header
+        return [self._appended(lg) for lg in logs]
 
     @staticmethod
     def _appended(lg: Any) -> AppendedBatch:
@@ -235,9 +308,20 @@ class RollupL1:
         fee = self.da_fee_wei() if fee_wei is None else fee_wei
         return self._send(da.functions.requestData(header.as_tuple()), value=fee)
 
-    def provide_data(self, header: BatchHeader, txs: list[bytes]) -> TxReceipt:
-        """DataAvailabilityChallenge.provideData: the batch's encoded transactions as calldata."""
-        return self._send(self._need_da().functions.provideData(header.as_tuple(), txs))
+    def provide_data(self, header: BatchHeader, data: BatchDataLike) -> TxReceipt:
+        """DataAvailabilityChallenge.provideData: post the batch data (the four arrays of the
+        blob: ``tx_data``, ``fee_recipients``, ``post_roots``, ``withdrawal_items``) as calldata.
+        A mismatch is not a revert: it punishes the caller (the batch's sequencer).
+        """
+        return self._send(
+            self._need_da().functions.provideData(
+                header.as_tuple(),
+                list(data.tx_data),
+                list(data.fee_recipients),
+                list(data.post_roots),
+                list(data.withdrawal_items),
+            )
+        )
 
     def resolve_timeout(self, index: int) -> TxReceipt:
         """DataAvailabilityChallenge.resolveTimeout after the request's deadline."""
@@ -247,19 +331,21 @@ class RollupL1:
         """DataAvailabilityChallenge.cancelStaleRequest (batch invalidated by other means)."""
         return self._send(self._need_da().functions.cancelStaleRequest(index))
 
-    def ban_verifier(self, verifier: str, compensated: str) -> TxReceipt:
-        """DataAvailabilityChallenge.banVerifier (owner = governance)."""
-        return self._send(self._need_da().functions.banVerifier(verifier, compensated))
+    def ban_verifier(self, verifier: str) -> TxReceipt:
+        """DataAvailabilityChallenge.banVerifier (owner = governance): open requests' bonds go
+        to the requested batches' sequencers."""
+        return self._send(self._need_da().functions.banVerifier(verifier))
 
     def data_request(self, index: int) -> DataRequest:
         """The current request on ``index`` (status NONE if never requested)."""
+        # (verifier, deadline, status, sequencer, bond, headerHash)
         r = self._need_da().functions.requests(index).call()
         return DataRequest(
-            str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5])
+            str(r[0]), str(r[3]), int(r[1]), int(r[4]), RequestStatus(int(r[2])), bytes(r[5])
         )
 
-    def provided_data(self, index: int) -> list[bytes]:
-        """The transactions a sequencer posted for ``index`` (read back from the provideData
+    def provided_data(self, index: int) -> PostedBatchData:
+        """The batch data a sequencer posted for ``index`` (read back from the provideData
         calldata, located by the ``DataProvided`` event of DataAvailabilityChallenge.sol).
 
         Raises:
@@ -273,8 +359,15 @@ class RollupL1:
             raise RollupL1Error(f"no data was provided on L1 for batch {index}")
         tx = self.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
         data = bytes(tx["input"])
-        _, txs = abi_decode([_HEADER_T, "bytes[]"], data[4:])
-        return [bytes(t) for t in txs]
+        _, txs, fees, roots, items = abi_decode(
+            [_HEADER_T, "bytes[]", "address[]", "bytes32[]", "bytes32[]"], data[4:]
+        )
+        return PostedBatchData(
+            [bytes(t) for t in txs],
+            [to_checksum_address(f) for f in fees],
+            [bytes(r) for r in roots],
+            [bytes(w) for w in items],
+        )
 
     # -------------------------------------------------------------- fraud
     def prove_fraud(self, witness: FraudWitness) -> TxReceipt:
@@ -287,6 +380,17 @@ class RollupL1:
         if self.fp is None:
             raise RollupL1Error("no FraudProver address given")
         return self._send(self.fp.functions.proveFraud(*witness.as_args()))
+
+    def prove_bad_summary(self, witness: SummaryWitness) -> TxReceipt:
+        """FraudProver.proveBadSummary: the header's final root or deposit count is not its
+        last MTSR leaf's.
+
+        Raises:
+            TxReverted: ``FraudProverNoFraud`` when the summary is right.
+        """
+        if self.fp is None:
+            raise RollupL1Error("no FraudProver address given")
+        return self._send(self.fp.functions.proveBadSummary(*witness.as_args()))
 
 
 _HEADER_T = "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from eth_abi import decode as abi_decode
 from eth_abi import encode as abi_encode
@@ -44,6 +44,7 @@ __all__ = [
     "Receipt",
     "TxRejected",
     "Withdrawal",
+    "batch_ref",
     "batch_roots",
     "build_fraud_proof",
     "decode_batch_data",
@@ -295,6 +296,9 @@ class Ledger:
             raise TxRejected(
                 "wrong_nonce", f"nonce {tx.nonce} is wrong for {tx.sender}: expected {cur}"
             )
+        if cur == UINT256_MAX:
+            self._touch(nkey, None, trace)
+            raise TxRejected("overflow", f"nonce of {tx.sender} would overflow uint256")
         self._touch(nkey, cur + 1, trace)
         fkey = self._bkey(tx.sender, tx.token)
         bal = st.get(fkey)
@@ -594,6 +598,42 @@ class FraudProof:
     def witnesses_abi(self) -> list[tuple[int, int, int, int, list[bytes], list[bytes]]]:
         """``StateTree.KeyWitness[]`` tuples."""
         return [w.to_abi() for w in self.witnesses]
+
+    def to_abi(self) -> tuple[Any, ...]:
+        """The ``L2StateTransition.StepProof`` tuple (for web3 calls)."""
+        return (
+            self.step,
+            self.tx_data,
+            self.fee_recipient,
+            list(self.tx_proof),
+            self.pre_state_root,
+            list(self.pre_root_proof or []),
+            self.post_state_root,
+            list(self.post_root_proof),
+            self.withdrawal_item,
+            list(self.withdrawal_proof),
+            self.pre_state_abi(),
+            self.witnesses_abi(),
+        )
+
+
+#: ABI type strings of the Solidity structs, for eth_abi.
+STATE_ABI = "(bytes32,uint256,uint256)"
+KEY_WITNESS_ABI = "(uint256,uint256,uint256,uint256,bytes32[],bytes32[])"
+BATCH_REF_ABI = "(bytes32,bytes32,bytes32,uint256,bytes32)"
+STEP_PROOF_ABI = (
+    f"(uint256,bytes,address,bytes32[],bytes32,bytes32[],bytes32,bytes32[],bytes32,bytes32[],"
+    f"{STATE_ABI},{KEY_WITNESS_ABI}[])"
+)
+
+
+def batch_ref(
+    batch: BatchData, prev_final_state_root: bytes
+) -> tuple[bytes, bytes, bytes, int, bytes]:
+    """The ``L2StateTransition.BatchRef`` tuple of a batch whose pre-state root is
+    ``prev_final_state_root``."""
+    r = batch.roots()
+    return (r.mttbr, r.mtsr, r.withdrawal_root, len(batch), prev_final_state_root)
 
 
 def build_fraud_proof(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from offchain.bridge.types import Withdrawal
+from offchain.errors import TxReverted
 from offchain.chain.accounts import dev_account
 from offchain.rollup import tx as ltx
 from offchain.rollup.batch import BatchHeader
@@ -16,12 +19,16 @@ def test_deposit_transfer_withdraw_finalize(rollup_env: RollupEnv) -> None:
     nodes = env.start_nodes(env.signers[:3])
     seq, follower = client(nodes[0]), client(nodes[1])
     token = env.addresses["test_token"]
-    env.chain.sender(alice).send(env.chain.contract("TestToken", token).functions.mint(alice.address, 10**21))
+    env.chain.sender(alice).send(
+        env.chain.contract("TestToken", token).functions.mint(alice.address, 10**21)
+    )
 
     # L1 deposits (ETH and ERC20) are credited on L2, in order.
     env.bridge(alice).deposit_eth(alice.address, 3 * 10**18)
     env.bridge(alice).deposit_erc20(token, alice.address, 500 * 10**18)
-    wait_until(lambda: seq.balance(alice.address, token) == 500 * 10**18, what="ERC20 deposit on L2")
+    wait_until(
+        lambda: seq.balance(alice.address, token) == 500 * 10**18, what="ERC20 deposit on L2"
+    )
     assert seq.balance(alice.address) == 3 * 10**18
 
     # A transfer, sent to a follower (forwarded to the current sequencer).
@@ -35,21 +42,33 @@ def test_deposit_transfer_withdraw_finalize(rollup_env: RollupEnv) -> None:
     w = ltx.sign_withdraw(bob, env.domain, bob.address, ltx.ETH, 4 * 10**17, 10**15, 0)
     wh = seq.send(ltx.encode_tx(w))
     seq.wait_receipt(wh)
-    proof = wait_until(lambda: _proof(seq, wh), timeout_s=30, what="withdrawal in a submitted batch")
+    proof = wait_until(
+        lambda: _proof(seq, wh), timeout_s=30, what="withdrawal in a submitted batch"
+    )
     header = BatchHeader.from_json(proof["header"])
     l1 = env.l1()
     assert l1.batch_status(header.index) == BatchStatus.PENDING
     assert nodes[0].batcher is not None and nodes[0].batcher.last_check.get("result") == "match"
 
+    wd = Withdrawal(bytes.fromhex(wh[2:]), bob.address, ltx.ETH, 4 * 10**17)
+    siblings = [bytes.fromhex(p[2:]) for p in proof["proof"]]
+    with pytest.raises(TxReverted) as early:  # the challenge window has not passed yet
+        env.bridge(dev_account(12)).finalize_withdrawal(header, proof["txIndex"], wd, siblings)
+    assert early.value.error_name == "L1BridgeBatchNotFinalized"
     env.warp(WINDOW_S + 1)
     assert l1.is_finalized(header.index)
     before = env.chain.w3.eth.get_balance(bob.address)
-    wd = Withdrawal(bob.address, bob.address, ltx.ETH, 4 * 10**17, 0)
     rcpt = env.bridge(dev_account(12)).finalize_withdrawal(
         header, proof["txIndex"], wd, [bytes.fromhex(p[2:]) for p in proof["proof"]]
     )
     assert rcpt["status"] == 1
     assert env.chain.w3.eth.get_balance(bob.address) - before == 4 * 10**17
+    # Replaying the same withdrawal fails.
+    with pytest.raises(TxReverted) as ei:
+        env.bridge(dev_account(12)).finalize_withdrawal(
+            header, proof["txIndex"], wd, [bytes.fromhex(p[2:]) for p in proof["proof"]]
+        )
+    assert ei.value.error_name == "L1BridgeAlreadyFinalized"
 
 
 def _proof(c, h):  # type: ignore[no-untyped-def]

@@ -4,14 +4,18 @@ request -> provide (match), request -> provide (mismatch / invalid data), reques
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
+
+from eth_abi import encode
+from web3.logs import DISCARD
 
 from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.rollup.batch import BatchHeader
-from offchain.rollup.l1 import BatchStatus, RequestStatus
+from offchain.rollup.l1 import BatchStatus, PostedBatchData, RequestStatus
 from tests.rollup_l1.conftest import DA_FEE, DA_WINDOW_S, SLASH, STAKE, WINDOW_S, Env
 
 VERIFIER = dev_account(13)
@@ -19,14 +23,40 @@ VERIFIER2 = dev_account(14)
 ZERO = b"\x00" * 32
 
 
-def _txs(n: int, tag: bytes = b"tx") -> list[bytes]:
-    return [tag + i.to_bytes(4, "big") * 20 for i in range(n)]
+def _txs(
+    n: int, tag: bytes = b"tx", withdrawals: dict[int, bytes] | None = None
+) -> PostedBatchData:
+    """Batch data of ``n`` opaque transactions (the DA contract only checks commitments)."""
+    w = withdrawals or {}
+    return PostedBatchData(
+        [tag + i.to_bytes(4, "big") * 20 for i in range(n)],
+        [dev_account(20).address] * n,
+        [keccak(tag + b"root%d" % i) for i in range(n)],
+        [w.get(i, ZERO) for i in range(n)],
+    )
 
 
-def _batch(env: Env, index: int, txs: list[bytes], **kw: Any) -> BatchHeader:
-    h = env.header(index, tx_count=len(txs), tx_root=merkle.root([keccak(t) for t in txs]), **kw)
+def _batch(env: Env, index: int, data: PostedBatchData, **kw: Any) -> BatchHeader:
+    leaves = [
+        keccak(encode(["bytes32", "address"], [keccak(t), f]))
+        for t, f in zip(data.tx_data, data.fee_recipients, strict=True)
+    ]
+    fields: dict[str, Any] = dict(
+        tx_count=len(data.tx_data),
+        tx_root=merkle.root(leaves),
+        state_roots_root=merkle.root(data.post_roots),
+        final_state_root=data.post_roots[-1],
+        withdrawal_root=merkle.root(data.withdrawal_items),
+        data_hash=data.data_hash,
+    )
+    fields.update(kw)
+    h = env.header(index, **fields)
     env.append(h)
     return h
+
+
+def _tampered(data: PostedBatchData, **kw: Any) -> PostedBatchData:
+    return replace(data, **kw)
 
 
 def _seqset(env: Env) -> Any:
@@ -38,12 +68,17 @@ def test_request_then_matching_data(env: Env, expect_revert: Any) -> None:
     txs = _txs(5)
     seq = env.current()
     h0 = _batch(env, 0, txs)
-    h1 = _batch(env, 1, _txs(3, b"b1"))
+    _batch(env, 1, _txs(3, b"b1"))
     env.warp(WINDOW_S - 10)  # request late in the challenge window
     v = env.sc(VERIFIER)
     v.request_data(h0)
     req = v.data_request(0)
-    assert (req.verifier, req.sequencer, req.status, req.bond) == (VERIFIER.address, seq.address, RequestStatus.OPEN, DA_FEE)
+    assert (req.verifier, req.sequencer, req.status, req.bond) == (
+        VERIFIER.address,
+        seq.address,
+        RequestStatus.OPEN,
+        DA_FEE,
+    )
     sc = env.sc(env.owner).sc
     assert sc.functions.insecureAt(0).call() and sc.functions.insecureAt(1).call()
     # the insecure state holds finalization of this batch and every later one (§11.7)
@@ -52,7 +87,7 @@ def test_request_then_matching_data(env: Env, expect_revert: Any) -> None:
     expect_revert("DataAvailabilityChallengeAlreadyRequested", env.sc(VERIFIER2).request_data, h0)
     # only the batch's sequencer answers, with the right header
     expect_revert("DataAvailabilityChallengeNotSequencer", env.sc(VERIFIER).provide_data, h0, txs)
-    wrong = env.header(0, tx_count=5, tx_root=h0.tx_root, l2_blocks=11)
+    wrong = replace(h0, l2_blocks=11)
     expect_revert("DataAvailabilityChallengeWrongHeader", env.sc(seq).provide_data, wrong, txs)
     env.sc(seq).provide_data(h0, txs)
     assert v.data_request(0).status == RequestStatus.ANSWERED
@@ -63,7 +98,10 @@ def test_request_then_matching_data(env: Env, expect_revert: Any) -> None:
     assert da.functions.claimable(seq.address).call() == DA_FEE
     bal = env.chain.w3.eth.get_balance(seq.address)
     rc = env.chain.sender(seq).send(da.functions.claim())
-    assert env.chain.w3.eth.get_balance(seq.address) == bal + DA_FEE - rc["gasUsed"] * rc["effectiveGasPrice"]
+    assert (
+        env.chain.w3.eth.get_balance(seq.address)
+        == bal + DA_FEE - rc["gasUsed"] * rc["effectiveGasPrice"]
+    )
     # the same header cannot be requested again; the sequencer was not punished
     expect_revert("DataAvailabilityChallengeAlreadyRequested", env.sc(VERIFIER2).request_data, h0)
     assert _seqset(env).functions.stake(seq.address).call() == STAKE
@@ -94,7 +132,9 @@ def _assert_punished(env: Env, seq: Any, verifier: Any, index: int, bal_before: 
     assert env.chain.w3.eth.get_balance(verifier.address) - bal_before == SLASH // 2
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     assert da.functions.claimable(verifier.address).call() == DA_FEE
-    assert not env.sc(env.owner).sc.functions.insecureAt(index).call()  # §11.16 exits insecure state
+    assert (
+        not env.sc(env.owner).sc.functions.insecureAt(index).call()
+    )  # §11.16 exits insecure state
 
 
 def test_request_then_mismatching_data(env: Env, expect_revert: Any) -> None:
@@ -105,9 +145,9 @@ def test_request_then_mismatching_data(env: Env, expect_revert: Any) -> None:
     _batch(env, 1, _txs(2, b"b1"))
     env.sc(VERIFIER).request_data(h0)
     bal = env.chain.w3.eth.get_balance(VERIFIER.address)
-    rcpt = env.sc(seq).provide_data(h0, [*txs[:3], b"forged"])
+    rcpt = env.sc(seq).provide_data(h0, _tampered(txs, tx_data=[*txs.tx_data[:3], b"forged"]))
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
-    ev = da.events.DataRequestFailed().process_receipt(rcpt)[0]["args"]
+    ev = da.events.DataRequestFailed().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert not ev["timedOut"] and ev["reward"] == SLASH // 2
     _assert_punished(env, seq, VERIFIER, 0, bal)
     assert env.sc(VERIFIER).batch_status(1) == BatchStatus.INVALID
@@ -119,13 +159,40 @@ def test_request_then_mismatching_data(env: Env, expect_revert: Any) -> None:
 
 
 def test_request_then_wrong_tx_count(env: Env) -> None:
-    """Invalid data (right leaves, wrong count) is a mismatch too."""
+    """Invalid data (a prefix of the right data: wrong count) is a mismatch too."""
     seq = env.current()
     txs = _txs(4)
     h0 = _batch(env, 0, txs)
     env.sc(VERIFIER).request_data(h0)
     bal = env.chain.w3.eth.get_balance(VERIFIER.address)
-    env.sc(seq).provide_data(h0, txs[:3])
+    short = PostedBatchData(
+        txs.tx_data[:3], txs.fee_recipients[:3], txs.post_roots[:3], txs.withdrawal_items[:3]
+    )
+    env.sc(seq).provide_data(h0, short)
+    _assert_punished(env, seq, VERIFIER, 0, bal)
+
+
+def test_request_then_data_with_other_state_roots(env: Env) -> None:
+    """§3.3.6: the posted data's MTSR differs from the committed one -> punished."""
+    seq = env.current()
+    data = _txs(3)
+    h0 = _batch(env, 0, data)
+    env.sc(VERIFIER).request_data(h0)
+    bal = env.chain.w3.eth.get_balance(VERIFIER.address)
+    env.sc(seq).provide_data(
+        h0, _tampered(data, post_roots=[*data.post_roots[:2], keccak(b"other")])
+    )
+    _assert_punished(env, seq, VERIFIER, 0, bal)
+
+
+def test_committed_roots_inconsistent_with_data_hash(env: Env) -> None:
+    """A header whose roots do not come from its own data: the right data cannot answer."""
+    seq = env.current()
+    data = _txs(3)
+    h0 = _batch(env, 0, data, state_roots_root=keccak(b"fake mtsr"))
+    env.sc(VERIFIER).request_data(h0)
+    bal = env.chain.w3.eth.get_balance(VERIFIER.address)
+    env.sc(seq).provide_data(h0, data)
     _assert_punished(env, seq, VERIFIER, 0, bal)
 
 
@@ -136,7 +203,9 @@ def test_request_no_answer_timeout(env: Env, expect_revert: Any) -> None:
     env.append(env.header(0))
     h1 = _batch(env, 1, txs)
     env.sc(VERIFIER).request_data(h1)
-    expect_revert("DataAvailabilityChallengeDeadlineNotReached", env.sc(VERIFIER2).resolve_timeout, 1)
+    expect_revert(
+        "DataAvailabilityChallengeDeadlineNotReached", env.sc(VERIFIER2).resolve_timeout, 1
+    )
     env.warp(DA_WINDOW_S + 1)
     expect_revert("DataAvailabilityChallengeDeadlinePassed", env.sc(seq).provide_data, h1, txs)
     bal = env.chain.w3.eth.get_balance(VERIFIER.address)
@@ -155,10 +224,10 @@ def test_spam_ban(env: Env, expect_revert: Any) -> None:
     env.sc(VERIFIER).request_data(h0)
     env.sc(VERIFIER2).request_data(h1)
     gov = env.sc(env.owner)
-    expect_revert("OwnableUnauthorizedAccount", env.sc(VERIFIER2).ban_verifier, VERIFIER.address, seq.address)
-    rcpt = gov.ban_verifier(VERIFIER.address, seq.address)
+    expect_revert("OwnableUnauthorizedAccount", env.sc(VERIFIER2).ban_verifier, VERIFIER.address)
+    rcpt = gov.ban_verifier(VERIFIER.address)
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
-    ev = da.events.VerifierBanned().process_receipt(rcpt)[0]["args"]
+    ev = da.events.VerifierBanned().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert ev["compensation"] == DA_FEE and da.functions.claimable(seq.address).call() == DA_FEE
     assert gov.data_request(0).status == RequestStatus.CANCELLED
     expect_revert("DataAvailabilityChallengeBanned", env.sc(VERIFIER).request_data, h0)
@@ -174,10 +243,10 @@ def test_spam_ban(env: Env, expect_revert: Any) -> None:
 
 def test_withdrawals_held_in_insecure_state(env: Env, expect_revert: Any) -> None:
     env.bridge(dev_account(10)).deposit_eth(dev_account(10).address, 10**18)
-    w = Withdrawal(dev_account(10).address, dev_account(11).address, ETH, 10**17, 0)
-    tree = merkle.MerkleTree([w.item()])
-    txs = _txs(1)
-    h0 = _batch(env, 0, txs, withdrawal_root=tree.root)
+    w = Withdrawal(keccak(b"wtx0"), dev_account(11).address, ETH, 10**17)
+    txs = _txs(1, withdrawals={0: w.item()})
+    tree = merkle.MerkleTree(txs.withdrawal_items)
+    h0 = _batch(env, 0, txs)
     h1 = _batch(env, 1, _txs(1, b"b1"))
     env.warp(WINDOW_S - 10)
     env.sc(VERIFIER2).request_data(h0)
@@ -203,7 +272,9 @@ def test_stale_request_cancelled(env: Env, expect_revert: Any) -> None:
     env.warp(DA_WINDOW_S + 1)
     env.sc(VERIFIER).resolve_timeout(0)  # invalidates 0 and 1
     assert env.sc(VERIFIER).batch_status(1) == BatchStatus.INVALID
-    env.sc(VERIFIER).cancel_stale_request(1)
+    # the invalidation closed the insecure state of batch 1 too: resubmissions are not held
+    assert env.sc(env.owner).sc.functions.openDataRequests().call() == []
+    env.sc(VERIFIER).cancel_stale_request(1)  # the bond comes back
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     assert da.functions.claimable(VERIFIER2.address).call() == DA_FEE
     assert env.sc(env.owner).sc.functions.openDataRequests().call() == []

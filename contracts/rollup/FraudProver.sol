@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {MerkleTree} from "../common/MerkleTree.sol";
+import {ISequencerSet} from "../staking/ISequencerSet.sol";
+import {BatchHeader} from "./BatchHeader.sol";
+import {IL2DepositSource} from "./IL2DepositSource.sol";
+import {IStateCommitment} from "./IStateCommitment.sol";
+import {L2StateTransition} from "./L2StateTransition.sol";
+
+/// @title FraudProver
+/// @notice MTSR fraud proofs (seed 001 §11.4–11.5): within a batch's challenge window anyone may
+///         re-execute one disputed step on L1 from Merkle witnesses (L2StateTransition). If the
+///         transaction was invalid (bad signature, wrong nonce, overdraft, deposit skipped or
+///         not matching the bridge, malformed...) or the committed post-state root or withdrawal
+///         item differs from honest execution, the batch and every later one are invalidated,
+///         the sequencer that appended it is slashed, kicked and rotated out, and the challenger
+///         is paid from the slash. A false claim reverts ({FraudProverNoFraud}) and costs only gas.
+/// @dev    Pre-state of step 0: the last leaf of the previous batch's MTSR (proven against its
+///         stored header), or the genesis root for batch 0. The header's own summary fields are
+///         provable too ({proveBadSummary}): final state root and deposit position must be those
+///         of the last MTSR leaf.
+contract FraudProver is Ownable {
+    /// @notice The previous batch's final state (needed for step 0 of a batch other than batch 0).
+    struct PrevBatch {
+        BatchHeader header;
+        bytes32 finalStateRoot;
+        bytes32[] proof;
+    }
+
+    /// @notice The batch chain.
+    IStateCommitment public immutable stateCommitment;
+    /// @notice Punishes sequencers (slash + kick + rotate).
+    ISequencerSet public immutable sequencerSet;
+    /// @notice L2 chain id (EIP-712 domain of L2 transactions).
+    uint256 public immutable l2ChainId;
+    /// @notice Stake slashed on a proven fraud.
+    uint256 public slashAmount;
+
+    /// @notice Fraud proven at `step` of batch `index` by `challenger`, who was paid `reward`.
+    event FraudProven(
+        uint256 indexed index,
+        uint256 indexed step,
+        address indexed challenger,
+        address sequencer,
+        L2StateTransition.Status status,
+        uint256 reward
+    );
+    /// @notice The slash amount changed.
+    event SlashAmountChanged(uint256 amount);
+
+    /// @notice The step was executed correctly: nothing to punish.
+    error FraudProverNoFraud(uint256 index, uint256 step);
+    /// @notice Batch `index` left its challenge window at `finalizesAt`.
+    error FraudProverWindowClosed(uint256 index, uint256 finalizesAt);
+    /// @notice The previous batch's final state is not proven (wrong header or MTSR proof).
+    error FraudProverBadPrevious(uint256 index);
+    /// @notice The final state decomposition is not the last MTSR leaf of the batch.
+    error FraudProverBadFinalState(uint256 index);
+    /// @notice The slash amount must be positive.
+    error FraudProverBadSlashAmount(uint256 amount);
+
+    /// @param owner_           governance (timelock) in production.
+    /// @param stateCommitment_ the batch chain (this contract must be its challenger).
+    /// @param sequencerSet_    the sequencer set (this contract must be allowed to punish).
+    /// @param l2ChainId_       the L2 chain id.
+    /// @param slashAmount_     stake slashed on a proven fraud.
+    constructor(
+        address owner_,
+        IStateCommitment stateCommitment_,
+        ISequencerSet sequencerSet_,
+        uint256 l2ChainId_,
+        uint256 slashAmount_
+    ) Ownable(owner_) {
+        stateCommitment = stateCommitment_;
+        sequencerSet = sequencerSet_;
+        l2ChainId = l2ChainId_;
+        _setSlashAmount(slashAmount_);
+    }
+
+    /// @notice Changes the slash amount.
+    function setSlashAmount(uint256 amount) external onlyOwner {
+        _setSlashAmount(amount);
+    }
+
+    function _setSlashAmount(uint256 amount) private {
+        if (amount == 0) revert FraudProverBadSlashAmount(amount);
+        slashAmount = amount;
+        emit SlashAmountChanged(amount);
+    }
+
+    /// @notice Proves that step `p.step` of batch `header` is fraudulent (see the contract notice).
+    /// @param header the disputed batch (checked against the stored hash).
+    /// @param prev   the previous batch's final state; only read for step 0 of a batch > 0.
+    /// @param p      the step with its proofs and state witnesses.
+    function proveFraud(BatchHeader calldata header, PrevBatch calldata prev, L2StateTransition.StepProof calldata p)
+        external
+    {
+        uint256 index = _checkOpen(header);
+        L2StateTransition.BatchRef memory b = L2StateTransition.BatchRef({
+            mttbr: header.txRoot,
+            mtsr: header.stateRootsRoot,
+            withdrawalRoot: header.withdrawalRoot,
+            numTxs: header.txCount,
+            prevFinalStateRoot: p.step == 0 ? _prevFinalStateRoot(index, prev) : bytes32(0)
+        });
+        L2StateTransition.Context memory ctx = L2StateTransition.Context({
+            chainId: l2ChainId,
+            verifyingContract: address(stateCommitment),
+            deposits: IL2DepositSource(address(stateCommitment.bridge()))
+        });
+        (bool fraud, L2StateTransition.Result memory r) = L2StateTransition.proveStep(ctx, b, p);
+        if (!fraud) revert FraudProverNoFraud(index, p.step);
+        _punish(index, p.step, r.status);
+    }
+
+    /// @notice Proves that the header's summary is not its own MTSR's: `finalState` (the last
+    ///         MTSR leaf, decomposed) differs from `header.finalStateRoot`, or its deposit counter
+    ///         from `header.depositCount`.
+    /// @param header     the disputed batch.
+    /// @param finalState decomposition of leaf txCount-1 of the MTSR.
+    /// @param proof      its MTSR proof.
+    function proveBadSummary(
+        BatchHeader calldata header,
+        L2StateTransition.State calldata finalState,
+        bytes32[] calldata proof
+    ) external {
+        uint256 index = _checkOpen(header);
+        bytes32 lastRoot = L2StateTransition.stateRoot(finalState);
+        if (!MerkleTree.verify(header.stateRootsRoot, uint256(header.txCount) - 1, lastRoot, proof)) {
+            revert FraudProverBadFinalState(index);
+        }
+        if (lastRoot == header.finalStateRoot && finalState.nextDepositId == header.depositCount) {
+            revert FraudProverNoFraud(index, header.txCount);
+        }
+        _punish(index, header.txCount, L2StateTransition.Status.Valid);
+    }
+
+    /// @dev The header is the stored, valid batch and its challenge window is open.
+    function _checkOpen(BatchHeader calldata header) private view returns (uint256 index) {
+        stateCommitment.checkHeader(header);
+        index = header.index;
+        uint256 end = stateCommitment.finalizesAt(index);
+        if (block.timestamp >= end) revert FraudProverWindowClosed(index, end);
+    }
+
+    /// @dev Pre-state of step 0: genesis for batch 0, else the last MTSR leaf of batch index-1.
+    function _prevFinalStateRoot(uint256 index, PrevBatch calldata prev) private view returns (bytes32) {
+        if (index == 0) return stateCommitment.genesisStateRoot();
+        if (prev.header.index != index - 1) revert FraudProverBadPrevious(index);
+        stateCommitment.checkHeader(prev.header);
+        if (!MerkleTree.verify(prev.header.stateRootsRoot, uint256(prev.header.txCount) - 1, prev.finalStateRoot, prev.proof)) {
+            revert FraudProverBadPrevious(index);
+        }
+        return prev.finalStateRoot;
+    }
+
+    /// @dev Invalidate from `index`, slash/kick/rotate its sequencer, pay the challenger.
+    function _punish(uint256 index, uint256 step, L2StateTransition.Status status) private {
+        address sequencer = stateCommitment.batchSequencer(index);
+        stateCommitment.invalidateFrom(index);
+        uint256 reward = sequencerSet.punish(sequencer, slashAmount, msg.sender);
+        emit FraudProven(index, step, msg.sender, sequencer, status, reward);
+    }
+}

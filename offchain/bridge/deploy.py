@@ -1,0 +1,26 @@
+"""Deploy step (after rollup): L1Bridge, wired into StateCommitment; a test ERC20 on a devnet.
+
+Address keys: ``l1_bridge``, ``test_token`` (local Anvil chain only).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from offchain.rollup.config import ANVIL_CHAIN_ID
+
+if TYPE_CHECKING:
+    from offchain.deploy import DeployContext
+
+
+def deploy(ctx: DeployContext) -> None:
+    """Deploy ``L1Bridge`` and set it on StateCommitment (once); on a devnet, a ``TestToken``.
+
+    Args:
+        ctx: the deploy context; ``state_commitment`` must be deployed (rollup step).
+    """
+    sc = ctx.at("state_commitment")
+    bridge = ctx.deploy("l1_bridge", "L1Bridge", sc.address)
+    ctx.send(sc.functions.setBridge(bridge.address))
+    if ctx.chain.chain_id == ANVIL_CHAIN_ID:
+        ctx.deploy("test_token", "TestToken", "L2Kit Test Token", "TT")

@@ -1,0 +1,55 @@
+"""The fraud-proof tests' L2: a :class:`~offchain.rollup.batch_builder.BatchBuilder` bound to the
+test deployment, appending each built batch through the test sequencer set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from offchain.rollup.batch import BatchHeader
+from offchain.rollup.batch_builder import BatchBuilder, Item, tampered
+from offchain.rollup.fraud import FraudWitness
+from offchain.rollup.ledger import BatchData
+from offchain.rollup.state import State
+from offchain.rollup.tx import Domain
+from tests.rollup_l1.conftest import L2_CHAIN_ID, Env
+
+__all__ = ["L2Sim", "tampered"]
+
+
+@dataclass
+class L2Sim:
+    env: Env
+    builder: BatchBuilder = field(init=False)
+
+    def __post_init__(self) -> None:
+        bridge = self.env.contract("L1Bridge", "l1_bridge")
+        self.builder = BatchBuilder(
+            Domain(L2_CHAIN_ID, self.env.addresses["state_commitment"]),
+            lambda i: bytes(bridge.functions.depositHash(i).call()),
+            lambda n: bytes(bridge.functions.depositHashAt(n).call()),
+        )
+
+    @property
+    def domain(self) -> Domain:
+        return self.builder.domain
+
+    @property
+    def state(self) -> State:
+        return self.builder.state
+
+    @property
+    def batches(self) -> list[Any]:
+        return self.builder.batches
+
+    def build(self, items: list[Item]) -> tuple[BatchData, State]:
+        return self.builder.build(items)
+
+    def commit(self, data: BatchData, pre: State, **overrides: Any) -> BatchHeader:
+        header = self.builder.header(data, **overrides)
+        self.env.append(header)
+        self.builder.record(header, data, pre)
+        return header
+
+    def witness(self, index: int, step: int | None = None) -> FraudWitness:
+        return self.builder.witness(index, step)
