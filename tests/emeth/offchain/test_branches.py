@@ -267,5 +267,22 @@ def test_operator_settles_penalty_tickets_a_node_ignores(env: Env) -> None:
     burned0 = env.l1.total_burned()
     env.stack.start_agents(nodes=False, billing=False)  # no node settles anything
     wait_until(lambda: env.l1.total_burned() == burned0 + 2 * EMETH, 20, "operator burn")
+    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 10, "settled flag")
     [t] = env.client.tickets()
     assert t["node"] == quitter.address and t["settled"] and t["jobCount"] == 0
+
+
+def test_cancel_after_process_is_too_late_until_the_job_is_given_back(env: Env) -> None:
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    node = env.stack.node_accounts[0]
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"late\n", 4 * EMETH)
+    env.client.act("Process", {"jobId": job["jobId"], "node": node.address, "attempt": 1}, node)
+    env.l1.cancel(env.devnet.chain.sender(alice), bytes.fromhex(job["jobId"][2:]))  # type: ignore[union-attr]
+    wait_until(
+        lambda: "L1CancelTooLate" in _history(env, job["jobId"]), 10, "the cancel to be seen"
+    )
+    assert env.client.job(job["jobId"])["state"] == "processing"
+    res = env.stack.make_node(0).withdraw(job["jobId"], 1)
+    assert res["job"]["state"] == "cancelled"  # not re-offered
+    assert env.client.funds(alice.address)["committed"] == 0
