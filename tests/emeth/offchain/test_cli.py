@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from offchain.emeth.requester import wait_for
 from tests.emeth.offchain.conftest import Env
 
@@ -24,6 +26,7 @@ def _cli(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*base, *args], capture_output=True, text=True, timeout=60)
 
 
+@pytest.mark.slow  # ~10 subprocesses, each importing web3
 def test_requester_cli(env: Env, tmp_path: Path) -> None:
     r = _cli(env, "deposit", "20")
     assert r.returncode == 0, r.stderr
@@ -56,3 +59,12 @@ def test_requester_cli(env: Env, tmp_path: Path) -> None:
         r = _cli(env, *args)
         assert r.returncode != 0 and text in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr
+
+
+def test_cli_errors_are_one_line() -> None:
+    base = [sys.executable, "-m", "offchain.cli", "emeth", "--el-url", "http://127.0.0.1:9"]
+    r = subprocess.run(
+        [*base, "job", "status", "0x" + "ab" * 16], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 1 and "cannot reach the execution layer" in r.stderr
+    assert "Traceback" not in r.stderr
