@@ -16,6 +16,10 @@ from offchain.devnet import Devnet
 
 SCENES: list[tuple[str, str]] = [
     ("Toolchain and chain client", "offchain.chain.demo:run"),
+    (
+        "Rollup on L1: batches, withdrawal, fraud proof, withheld data",
+        "offchain.rollup.l1_demo:run",
+    ),
 ]
 
 
