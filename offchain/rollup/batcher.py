@@ -231,28 +231,28 @@ class Batcher:
         return h.first_block + h.l2_blocks - 1, h.final_state_root
 
     def sync_invalidations(self) -> int | None:
-        """Roll the node back if L1 invalidated a batch it built on. Returns the block rolled back to."""
+        """Roll the node back when L1 invalidated batches (seed §11.14, §3.3.6.3).
+
+        The node remembers the highest ``nextIndex`` it saw; when ``nextIndex`` drops and
+        the batch at the new ``nextIndex`` is Invalid (not merely reorged out), every block
+        after the last valid batch is dropped and (on the current sequencer) re-executed.
+        Returns the block rolled back to, if any.
+        """
         next_index = self.l1.next_index()
         self.m_l1_index.set(next_index)
-        rec = self.node.store.last_batch()
-        if rec is None or rec["index"] < next_index:
-            return None
-        # We recorded batch rec.index but L1 has not got it: a reorg dropped it (resubmit) or
-        # it was invalidated (roll back). Only an Invalid status means roll back.
-        if self.l1.batch_status(next_index) != BatchStatus.INVALID:
-            return None
-        rec_n = self.node.store.batch(next_index)
-        if rec_n is None:
-            return None
-        stored = self.l1.stored_header_hash(next_index)
-        if BatchHeader.from_json(rec_n["header"]).hash() != stored:
-            return None  # an invalidated batch of someone else's; ours was never on L1
         covered, _ = self.covered_block(next_index)
+        self.node.l1_floor = covered
+        seen = int(self.node.store.get_meta("l1_next_index_seen", "0") or 0)
+        if next_index >= seen:
+            if next_index > seen:
+                self.node.store.set_meta("l1_next_index_seen", str(next_index))
+            return None
+        if self.l1.batch_status(next_index) != BatchStatus.INVALID:
+            return None  # an L1 reorg dropped a batch: it is simply resubmitted
         self.node.store.delete_batches_from(next_index)
         out = self.node.rollback_to(covered)
-        log.warning(
-            "rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out
-        )
+        self.node.store.set_meta("l1_next_index_seen", str(next_index))
+        log.warning("rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out)
         return covered
 
     # --------------------------------------------------------------- batching

@@ -1,75 +1,108 @@
-"""Co-signing batches (the seeds' MPC step, as k-of-n signatures): ``POST /cosign``.
+"""Co-signing batches (the seeds' MPC step, as k-of-n signatures): the node's ``POST /cosign``.
 
-A node signs the digest of a batch header only after rebuilding that batch from its own
-stored blocks and getting the very same header: a sequencer cannot get honest peers'
-signatures for roots its blocks do not produce. The request/answer shape is the one of
-:func:`offchain.staking.signatures.collect_signatures` (``CosignRequest.to_json()`` in,
-``{"signature": "0x..."}`` out; HTTP 409 with ``{"detail": {"message": ...}}`` on refusal).
+This plugs the node into :mod:`offchain.staking.cosigner` (chain/contract/digest checks and
+the persisted equivocation guard) with two rollup-specific pieces:
+
+- the **validator**: a node signs a header only after rebuilding that batch from its own
+  stored blocks and getting the very same header, so a sequencer cannot obtain honest
+  peers' signatures for roots its blocks do not produce;
+- an **invalidation-aware signed log**: after L1 invalidated batch ``i`` (or it never
+  landed), the next sequencer re-submits a different header for index ``i`` (seed §11.14);
+  signing it is allowed while index ``i`` holds no valid batch on L1. A second header for
+  an index whose batch is valid on L1 is still refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
 
-from offchain.rollup.batch import BatchHeader, batch_digest, sign_digest
+from offchain.rollup.batch import BatchHeader
 from offchain.rollup.node import SequencerNode
 from offchain.rollup.node_errors import BatchError
+from offchain.staking.cosigner import Cosigner, SignedLog, create_router
+from offchain.staking.errors import CosignRefused
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from offchain.rollup.l1 import RollupL1
 
 log = structlog.get_logger("rollup.cosign")
 
 
-def cosign_router(
-    node: SequencerNode,
-    signer_key: bytes,
-    chain_id: int,
-    state_commitment: str,
-    deposit_hash: Callable[[int], bytes],
-) -> APIRouter:
-    """The ``/cosign`` endpoint of ``node``.
+class InvalidationAwareLog(SignedLog):
+    """A :class:`SignedLog` that lets a node re-sign an index L1 holds no valid batch at.
 
     Args:
-        node: whose blocks batches are checked against.
-        signer_key: the node's signer key.
-        chain_id: L1 chain id (part of the digest).
-        state_commitment: the StateCommitment address (part of the digest).
-        deposit_hash: the bridge's rolling hash after ``n`` deposits.
+        path: sqlite file.
+        l1: the rollup's L1 bindings (reads ``nextIndex``).
     """
+
+    def __init__(self, path: str | Path, l1: RollupL1) -> None:
+        super().__init__(path)
+        self.l1 = l1
+
+    def claim(self, contract: str, index: int, header_hash: str) -> str | None:
+        conflict = super().claim(contract, index, header_hash)
+        if conflict is None:
+            return None
+        if index < self.l1.next_index():
+            return conflict  # a valid batch sits at this index: never sign another one
+        with self._lock:
+            self._db.execute(
+                "UPDATE signed SET header_hash=? WHERE contract=? AND idx=?", (header_hash, contract, index)
+            )
+            self._db.commit()
+        log.info("cosign_resign_after_invalidation", index=index, old=conflict, new=header_hash)
+        return None
+
+
+def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -> Any:
+    """The check a node applies before co-signing: rebuild the batch from its blocks."""
     from offchain.rollup.batcher import build_batch
 
-    router = APIRouter()
-
-    def refuse(msg: str) -> JSONResponse:
-        log.warning("cosign_refused", reason=msg)
-        return JSONResponse({"detail": {"message": msg}}, status_code=409)
-
-    @router.post("/cosign")
-    async def cosign(request: Request) -> Any:
+    def validate(contract: str, index: int, header_hash: bytes, header_json: dict[str, Any]) -> None:
         try:
-            body = await request.json()
-            header = BatchHeader.from_json(body["header"])
-            digest = bytes.fromhex(str(body["digest"]).removeprefix("0x"))
-        except Exception as e:  # noqa: BLE001 - any malformed body is a 400
-            return JSONResponse(
-                {"detail": {"message": f"malformed cosign request: {e}"}}, status_code=400
-            )
-        expected = batch_digest(chain_id, state_commitment, header)
-        if digest != expected:
-            return refuse("digest is not this chain's StateCommitment digest of the header")
+            header = BatchHeader.from_json(header_json)
+        except Exception as e:  # noqa: BLE001 - any malformed header is a refusal
+            raise CosignRefused(f"malformed batch header: {e}") from None
+        if header.hash() != header_hash or header.index != index:
+            raise CosignRefused("header does not hash to header_hash / carry batch_index")
         last = header.first_block + header.l2_blocks - 1
         if node.head < last:
             node.wait_for_block(last, timeout_s=2.0)
         try:
-            mine = build_batch(node, header.index, header.first_block, last, deposit_hash).header
+            mine = build_batch(node, index, header.first_block, last, deposit_hash).header
         except BatchError as e:
-            return refuse(f"cannot rebuild batch {header.index}: {e.message}")
+            raise CosignRefused(f"cannot rebuild batch {index}: {e.message}") from None
         if mine.hash() != header.hash():
-            diff = [k for k, v in mine.to_json().items() if header.to_json()[k] != v]
-            return refuse(f"batch {header.index} differs from this node's blocks in {diff}")
-        return {"signature": "0x" + sign_digest(signer_key, digest).hex(), "signer": node.address}
+            theirs = header.to_json()
+            diff = [k for k, v in mine.to_json().items() if theirs[k] != v]
+            log.warning("cosign_refused", index=index, diff=diff)
+            raise CosignRefused(f"batch {index} differs from this node's blocks in {diff}")
 
-    return router
+    return validate
+
+
+def cosign_router(
+    node: SequencerNode,
+    account: LocalAccount,
+    chain_id: int,
+    l1: RollupL1,
+    deposit_hash: Callable[[int], bytes],
+    log_path: str | Path,
+) -> APIRouter:
+    """The ``/cosign`` router of ``node`` (see the module docstring)."""
+    cosigner = Cosigner(
+        account=account,
+        chain_id=chain_id,
+        contracts={l1.sc.address},
+        validator=batch_validator(node, deposit_hash),
+        log=InvalidationAwareLog(log_path, l1),
+    )
+    return create_router(cosigner)

@@ -114,6 +114,7 @@ class SequencerNode:
         self.current = current
         self.peers = peers
         self.deposits = deposits or DepositSource()
+        peers.source = store.block
         self.mempool = Mempool(config.max_mempool)
         self.metrics = NodeMetrics()
         self.fault_hook: Callable[[Block], Block] | None = None  # faults.py only
@@ -121,6 +122,7 @@ class SequencerNode:
         self._head = 0
         self._head_hash = ZERO32
         self._next_deposit_id = 0
+        self.l1_floor = 0  # last block covered by a valid L1 batch (set by the batcher)
         self._sealed = threading.Condition()
         self.started_at = time.time()
         self._replay()
@@ -298,9 +300,12 @@ class SequencerNode:
                 mine = self.store.block(block.number)
                 if mine is not None and mine.hash() == h:
                     return  # already have it (idempotent re-delivery)
-                raise BlockInvalid(
-                    f"block {block.number} conflicts with the stored one", "conflict"
-                )
+                if not self._may_replace(block, h):
+                    raise BlockInvalid(
+                        f"block {block.number} conflicts with the stored one", "conflict"
+                    )
+                # The current sequencer rebuilt the chain after an L1 invalidation (§11.14).
+                self.rollback_to(block.number - 1, reexecute=False)
             if block.number != self._head + 1:
                 raise BlockInvalid(
                     f"block {block.number} does not follow the head {self._head}", "gap"
@@ -324,6 +329,22 @@ class SequencerNode:
             if block.header.tx_count != len(block.txs):
                 raise BlockInvalid(f"block {block.number}: tx count mismatch", "tx_count")
             self._check_and_store(block, origin="imported")
+
+    def _may_replace(self, block: Block, h: bytes) -> bool:
+        """A block may replace our block at its height only when the current sequencer signed
+        it, it builds on our parent and that height is not covered by a valid L1 batch."""
+        signer = recover(h, block.signature)
+        if signer is None or signer != block.header.producer:
+            return False
+        if signer != self.current.get():
+            self.current.invalidate()  # a rotation may be newer than our cached answer
+            if signer != self.current.get():
+                return False
+        if block.number - 1 < self.l1_floor:
+            return False
+        parent = self.store.block(block.number - 1) if block.number > 1 else None
+        parent_hash = parent.hash() if parent is not None else ZERO32
+        return parent_hash == block.header.parent_hash
 
     def _check_and_store(self, block: Block, origin: str) -> None:
         cp = self.executor.checkpoint()
@@ -403,7 +424,9 @@ class SequencerNode:
             self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
             self._replay()
             again = 0
+            self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():
+                self._include_deposits()  # deposits first, in order, as they were
                 for raw in later:
                     if self.executor.is_deposit(raw):
                         continue

@@ -69,11 +69,16 @@ class CurrentSequencer:
 
 
 class _Pusher:
-    """Delivers blocks to one peer in order, from its own thread."""
+    """Delivers blocks to one peer in order, from its own thread.
 
-    def __init__(self, url: str, timeout_s: float) -> None:
+    A peer that is behind (it answers "gap", e.g. after a restart) is caught up first: its
+    head is read with ``l2_status`` and the missing blocks are sent from ``source``.
+    """
+
+    def __init__(self, url: str, timeout_s: float, source: Callable[[int], Block | None]) -> None:
         self.url = url
         self.timeout_s = timeout_s
+        self.source = source
         self.q: queue.Queue[Block | None] = queue.Queue()
         self.session = requests.Session()
         self.delivered = 0
@@ -81,6 +86,34 @@ class _Pusher:
         self.t = threading.Thread(target=self._run, name=f"push-{url}", daemon=True)
         self._stop = threading.Event()
         self.t.start()
+
+    def _post(self, method: str, params: list[Any]) -> dict[str, Any]:
+        r = self.session.post(
+            self.url,
+            json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params},
+            timeout=self.timeout_s,
+        )
+        out: dict[str, Any] = r.json()
+        return out
+
+    def _deliver(self, b: Block) -> bool:
+        """Send ``b`` (catching the peer up first if needed). False: retry later."""
+        body = self._post("l2_importBlock", [b.to_json()])
+        err = body.get("error")
+        if err is None:
+            self.delivered += 1
+            return True
+        reason = (err.get("data") or {}).get("reason")
+        if reason == "gap":
+            head = int(self._post("l2_status", [])["result"]["head"])
+            for n in range(head + 1, b.number):
+                missing = self.source(n)
+                if missing is None or "error" in self._post("l2_importBlock", [missing.to_json()]):
+                    break
+            return "error" not in self._post("l2_importBlock", [b.to_json()])
+        self.refused += 1
+        log.warning("peer_refused_block", peer=self.url, block=b.number, error=err)
+        return True
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -91,34 +124,11 @@ class _Pusher:
                 if self._stop.is_set():
                     return
                 try:
-                    r = self.session.post(
-                        self.url,
-                        json={
-                            "jsonrpc": "2.0",
-                            "id": 1,
-                            "method": "l2_importBlock",
-                            "params": [b.to_json()],
-                        },
-                        timeout=self.timeout_s,
-                    )
-                    body = r.json()
-                    if "error" in body:
-                        self.refused += 1
-                        log.warning(
-                            "peer_refused_block", peer=self.url, block=b.number, error=body["error"]
-                        )
-                    else:
-                        self.delivered += 1
-                    break
-                except (requests.RequestException, ValueError) as e:
-                    log.info(
-                        "peer_unreachable",
-                        peer=self.url,
-                        block=b.number,
-                        attempt=attempt,
-                        error=str(e),
-                    )
-                    self._stop.wait(min(0.1 * 2**attempt, 2.0))
+                    if self._deliver(b):
+                        break
+                except (requests.RequestException, ValueError, KeyError, TypeError) as e:
+                    log.info("peer_unreachable", peer=self.url, block=b.number, attempt=attempt, error=str(e))
+                self._stop.wait(min(0.1 * 2**attempt, 2.0))
 
     def stop(self) -> None:
         self._stop.set()
@@ -136,6 +146,7 @@ class PeerSet:
     """
 
     def __init__(self, me: str, peers: dict[str, str], timeout_s: float = 5.0) -> None:
+        self.source: Callable[[int], Block | None] = lambda n: None  # set by the node
         self.me = me.lower()
         self.urls = {k.lower(): v.rstrip("/") + "/" for k, v in peers.items()}
         self.timeout_s = timeout_s
@@ -171,7 +182,7 @@ class PeerSet:
                     continue
                 p = self._pushers.get(signer)
                 if p is None:
-                    p = self._pushers[signer] = _Pusher(url, self.timeout_s)
+                    p = self._pushers[signer] = _Pusher(url, self.timeout_s, self.source)
                 p.q.put(block)
 
     def stats(self) -> dict[str, dict[str, int]]:

@@ -165,7 +165,7 @@ class NodeService:
         api = RpcApi(self.node)
         chain_id = c.chain.chain_id
         router = cosign_router(
-            self.node, bytes(self.signer.key), chain_id, c.state_commitment, c.deposit_hash
+            self.node, self.signer, chain_id, c.l1(), c.deposit_hash, data_dir / "cosigned.db"
         )
         if self.run_batcher:
             blobs = BlobClient(self.storage_url, timeout_s=10)

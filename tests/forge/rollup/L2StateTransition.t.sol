@@ -92,6 +92,37 @@ contract L2StateTransitionTest is Test {
         h.proveStep(c.chainId, c.verifyingContract, c.b, c.p);
     }
 
+    /// @notice Soundness: no tampering with the witness of an honest step makes it look like
+    ///         fraud; the call either reverts or still says "no fraud".
+    function testFuzz_honestStepCannotBeFramed(uint256 which, uint256 where, bytes32 junk) public view {
+        for (uint256 k = 0; k < 2; k++) {
+            FraudCase memory c = _decodeFraud(
+                abi.decode(vm.parseJson(json, string.concat(".fraudProofs[", vm.toString(k), "].abi")), (bytes))
+            );
+            assertTrue(!c.fraud, "vector is an honest step");
+            _tamper(c.p, which, where, junk);
+            try h.proveStep(c.chainId, c.verifyingContract, c.b, c.p) returns (bool fraud, L2StateTransition.Result memory) {
+                assertTrue(!fraud, "an honest step was framed as fraud");
+            } catch {}
+        }
+    }
+
+    /// @dev Overwrite one field of the step proof with `junk` (chosen by `which` and `where`).
+    function _tamper(L2StateTransition.StepProof memory p, uint256 which, uint256 where, bytes32 junk) internal pure {
+        uint256 n = p.witnesses.length;
+        StateTree.KeyWitness memory w = p.witnesses[where % n];
+        which = which % 9;
+        if (which == 0) w.siblings[where % w.siblings.length] = junk;
+        else if (which == 1) w.leafValue = uint256(junk);
+        else if (which == 2) w.leafKey = uint256(junk);
+        else if (which == 3) w.leafNextKey = uint256(junk);
+        else if (which == 4) w.index = uint256(junk) % 64;
+        else if (which == 5) p.pre.size = uint256(junk) % 64;
+        else if (which == 6) p.pre.nextDepositId = uint256(junk) % 64;
+        else if (which == 7) p.witnesses[where % n] = p.witnesses[(where % n + 1) % n]; // reordered
+        else p.feeRecipient = address(uint160(uint256(junk)));
+    }
+
     /// @dev The blob is the flat abi.encode of the fields; a struct with dynamic fields is
     ///      encoded as one offset word (0x20) followed by exactly that.
     function _decodeStep(bytes memory blob) internal pure returns (StepCase memory c) {

@@ -1,0 +1,137 @@
+"""A faulty sequencer, for tests and the devnet only (never the default; loudly logged).
+
+Each :class:`Fault` corrupts the next batch the :class:`~offchain.rollup.batcher.Batcher`
+submits, in one of the ways the seeds say an honest verifier must catch:
+
+- ``wrong_mttbr``: the header's MTTBR is not the root of the published transactions
+  (caught by the verifier's MTTBR check -> ``requestData`` -> the data cannot match -> slash);
+- ``wrong_mtsr``: one claimed post-state root is wrong, consistently in the data and the
+  header (MTTBR matches, MTSR does not -> one-step fraud proof -> slash);
+- ``withhold``: the data is published nowhere and data requests go unanswered
+  (storage and snapshot miss -> ``requestData`` -> deadline -> ``resolveTimeout`` -> slash);
+- ``mismatch``: the stored data is not the data the header's roots commit to
+  (MTTBR mismatch -> ``requestData`` -> the posted data does not match -> slash);
+- ``forge``: a transaction with a forged signature is inserted into the batch
+  (MTTBR matches, step invalid -> fraud proof with status ``bad_signature`` -> slash).
+
+Honest co-signers refuse to sign such a batch (they rebuild it from their blocks), so the
+faulty sequencer signs with ``collude_keys``: the colluding >2/3 majority that the
+verifiers exist to catch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from offchain.common.hashing import keccak
+from offchain.rollup import tx as ltx
+from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.batcher import BuiltBatch, header_for
+from offchain.rollup.ledger import BatchData, decode_batch_data
+from offchain.rollup.node_errors import BatchError
+
+if TYPE_CHECKING:
+    from offchain.rollup.batcher import Batcher
+
+log = structlog.get_logger("rollup.faults")
+
+MODES = ("wrong_mttbr", "wrong_mtsr", "withhold", "mismatch", "forge")
+
+
+@dataclass
+class Fault:
+    """One fault mode.
+
+    Args:
+        mode: one of :data:`MODES`.
+        collude_keys: private keys signing the corrupted batch digest (>2/3 of the set).
+        once: corrupt only the next batch (then behave).
+        forge_key: key that signs the forged transaction (``forge``; not the sender's).
+    """
+
+    mode: str
+    collude_keys: list[bytes] = field(default_factory=list)
+    once: bool = True
+    forge_key: bytes = b"\x42" * 32
+    fired: int = 0
+    withheld: set[int] = field(default_factory=set)
+    _collude_next: bool = False
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise BatchError(f"unknown fault mode {self.mode!r}", f"use one of {', '.join(MODES)}")
+        log.warning("FAULTY_SEQUENCER_MODE_ENABLED", mode=self.mode, note="test/devnet only")
+
+    @property
+    def active(self) -> bool:
+        return not (self.once and self.fired)
+
+    def corrupt(self, batcher: Batcher, built: BuiltBatch) -> tuple[BatchHeader, bytes, bool]:
+        """The (header, blob, publish?) to submit instead of the honest ones."""
+        if not self.active:
+            return built.header, built.data, True
+        data = decode_batch_data(built.data)
+        if self.mode == "forge" and not any(t[0] != ltx.KIND_DEPOSIT for t in data.tx_data):
+            return built.header, built.data, True  # nothing to imitate yet: wait for a user tx
+        self.fired += 1
+        self._collude_next = True
+        h = built.header
+        if self.mode == "wrong_mttbr":
+            bad = _replace(h, tx_root=keccak(b"not the MTTBR" + h.tx_root))
+            out = (bad, built.data, True)
+        elif self.mode == "wrong_mtsr":
+            k = len(data) - 1
+            roots = list(data.post_roots)
+            roots[k] = keccak(b"wrong state" + roots[k])
+            bad_data = BatchData(data.tx_data, data.fee_recipients, roots, data.withdrawal_items)
+            out = self._consistent(h, bad_data)
+        elif self.mode == "withhold":
+            self.withheld.add(h.index)
+            out = (h, built.data, False)
+        elif self.mode == "mismatch":
+            other = BatchData(data.tx_data[:-1] or data.tx_data, data.fee_recipients[:-1] or data.fee_recipients,
+                              data.post_roots[:-1] or data.post_roots, data.withdrawal_items[:-1] or data.withdrawal_items)  # fmt: skip
+            blob = other.encode() if len(other) != len(data) else built.data + b"\x00" * 32
+            out = (_replace(h, data_hash=keccak(blob)), blob, True)
+        else:  # forge
+            out = self._consistent(h, self._forged(batcher, data))
+        log.warning("FAULTY_BATCH", mode=self.mode, index=h.index, header=out[0].to_json())
+        return out
+
+    def _consistent(self, h: BatchHeader, data: BatchData) -> tuple[BatchHeader, bytes, bool]:
+        blob = data.encode()
+        bad = header_for(h.index, h.first_block, h.l2_blocks, data, h.deposit_count, h.deposit_hash, keccak(blob))
+        return bad, blob, True
+
+    def _forged(self, batcher: Batcher, data: BatchData) -> BatchData:
+        """Insert a transfer "from" a funded account that the owner never signed."""
+        victim = next(ltx.decode_tx(t).sender for t in data.tx_data if t[0] != ltx.KIND_DEPOSIT)
+        domain = batcher.node.executor.domain
+        thief = ltx.address_of_key(self.forge_key)
+        t = ltx.sign_transfer(self.forge_key, domain, thief, ltx.ETH, 1, 0, 0)
+        forged = ltx.Transfer(victim, t.to, t.token, t.amount, t.fee, t.nonce, t.signature)
+        return BatchData(
+            [*data.tx_data, ltx.encode_tx(forged)],
+            [*data.fee_recipients, ltx.to_checksum(batcher.node.address)],
+            [*data.post_roots, keccak(b"forged" + data.post_roots[-1])],
+            [*data.withdrawal_items, b"\x00" * 32],
+        )
+
+    def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> list[bytes]:
+        """Signatures from the colluding keys (honest peers would refuse)."""
+        if not self._collude_next or not self.collude_keys:
+            return batcher.cosign(header, digest)
+        self._collude_next = False
+        return order_signatures(digest, [sign_digest(k, digest) for k in self.collude_keys])
+
+    def answers_data_request(self) -> bool:
+        """A withholding sequencer never answers; the others post what they published."""
+        return self.mode != "withhold"
+
+
+def _replace(h: BatchHeader, **kw: Any) -> BatchHeader:
+    d = h.__dict__ | kw
+    return BatchHeader(**d)

@@ -1,0 +1,394 @@
+"""The verifier daemon (seed §9–11): checks every batch on L1 and challenges bad ones.
+
+For each batch appended on L1, in index order:
+
+1. **Get the data** (§9): from the blob store; if it is down or lacks the blob, from the
+   local snapshot dir (§9.1); if that fails too, ``requestData`` on L1 (§9.2) and, once the
+   sequencer answered, read the data from the ``provideData`` calldata (§9.3, §11.10.2). If
+   the deadline passes unanswered, ``resolveTimeout`` (§11.11–11.16: the sequencer is
+   slashed and kicked, its batches invalidated).
+2. **MTTBR** (§10–11): recompute it from the data; a mismatch (or data whose hash is not
+   the header's) is answered with ``requestData`` (§11.6): the sequencer must post data
+   that matches on L1 or be slashed.
+3. **MTSR** (§11.1–11.5): re-execute the batch on the verifier's own replica of the L2
+   state (built only from L1-committed batches); the first step whose post-state root or
+   withdrawal item differs from the claim, or whose transaction is invalid, is proven on L1
+   with a one-step fraud proof (``proveFraud``).
+
+The verifier's position is the last verified index plus the header hash of every verified
+batch (sqlite). Each tick compares those hashes with L1: a batch that L1 invalidated or an
+L1 reorg replaced rewinds the replica to the last batch still on L1, so a restart or a
+reorg never makes it miss a batch; every challenge is keyed by (index, header hash) and
+recorded before it is sent, so it never challenges the same batch twice. Verified batch data
+is kept in the snapshot dir, which is also what the replica is rebuilt from on restart.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from offchain.common.hashing import keccak
+from offchain.errors import L2KitError, TxReverted
+from offchain.rollup import tx as ltx
+from offchain.rollup.batch import BatchHeader
+from offchain.rollup.errors import TxRejected
+from offchain.rollup.l1 import RequestStatus, RollupL1
+from offchain.rollup.ledger import BatchData, Ledger, decode_batch_data, find_fraud
+from offchain.rollup.node_config import VerifierConfig
+from offchain.rollup.state import State
+
+if TYPE_CHECKING:
+    from offchain.rollup.service import RollupContracts
+
+log = structlog.get_logger("rollup.verifier")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS verified (idx INTEGER PRIMARY KEY, header_hash BLOB NOT NULL, data_hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS actions (key TEXT PRIMARY KEY, at REAL NOT NULL, detail TEXT NOT NULL);
+"""
+
+
+@dataclass
+class Outcome:
+    """What checking one batch led to."""
+
+    index: int
+    result: str  # verified | waiting | requested | fraud_proven | timeout_resolved | unprovable
+    detail: str = ""
+
+
+class VerifierStore:
+    """The verifier's persisted position and actions (sqlite, WAL)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def verified(self) -> list[tuple[int, bytes, bytes]]:
+        with self._lock:
+            rows = self._db.execute("SELECT idx, header_hash, data_hash FROM verified ORDER BY idx").fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def add_verified(self, index: int, header_hash: bytes, data_hash: bytes) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO verified VALUES (?,?,?)", (index, header_hash, data_hash))
+
+    def drop_verified_from(self, index: int) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM verified WHERE idx>=?", (index,))
+
+    def action(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT at, detail FROM actions WHERE key=?", (key,)).fetchone()
+        return {"at": row[0], **json.loads(row[1])} if row else None
+
+    def record_action(self, key: str, detail: dict[str, Any]) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR REPLACE INTO actions VALUES (?,?,?)", (key, time.time(), json.dumps(detail)))
+
+    def actions(self) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            rows = self._db.execute("SELECT key, detail FROM actions ORDER BY at").fetchall()
+        return [(r[0], json.loads(r[1])) for r in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class Verifier:
+    """One verifier (see the module docstring).
+
+    Args:
+        contracts: the rollup's L1 contracts.
+        account: the verifier's L1 account (pays request fees and proof gas, gets rewards).
+        blobs: blob store client (``get``); may be unreachable.
+        config: verifier parameters.
+        l2_chain_id: the L2 chain id.
+        name: label in logs.
+    """
+
+    def __init__(
+        self,
+        contracts: RollupContracts,
+        account: Any,
+        blobs: Any,
+        config: VerifierConfig,
+        l2_chain_id: int = 901,
+        name: str = "verifier",
+    ) -> None:
+        self.contracts = contracts
+        self.account = account
+        self.l1: RollupL1 = contracts.l1(contracts.chain.sender(account))
+        self.blobs = blobs
+        self.config = config
+        self.name = name
+        self.domain = ltx.Domain(l2_chain_id, ltx.to_checksum(contracts.state_commitment))
+        data_dir = Path(config.data_dir)
+        self.store = VerifierStore(data_dir / "verifier.db")
+        self.snapshot_dir = Path(config.snapshot_dir or data_dir / "snapshots")
+        self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+        self.registry = CollectorRegistry()
+        self.m_batches = Counter("verifier_batches", "batches checked", ["result"], registry=self.registry)
+        self.m_verified = Gauge("verifier_verified_index", "last verified batch", registry=self.registry)
+        self.outcomes: list[Outcome] = []
+        self.failures = 0
+        self.last_error = ""
+        self._deposit_items: dict[int, bytes] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.state = State()
+        self.verified_index = -1
+        self._hashes: dict[int, bytes] = {}
+        self._rebuild()
+
+    # -------------------------------------------------------------- replica
+    def _rebuild(self, upto: int | None = None) -> None:
+        """Rebuild the replica from the snapshots of verified batches ``0..upto``."""
+        self.state = State()
+        self.verified_index = -1
+        self._hashes = {}
+        for idx, hh, dh in self.store.verified():
+            if upto is not None and idx > upto:
+                break
+            if idx != self.verified_index + 1:
+                break
+            blob = self._snapshot(dh)
+            if blob is None:
+                log.warning("snapshot_missing", verifier=self.name, index=idx)
+                break
+            self._apply(decode_batch_data(blob))
+            self.verified_index, self._hashes[idx] = idx, hh
+        self.store.drop_verified_from(self.verified_index + 1)
+        self.m_verified.set(self.verified_index)
+
+    def _apply(self, data: BatchData) -> None:
+        ledger = Ledger(self.domain, self.state)
+        for raw, fee in zip(data.tx_data, data.fee_recipients, strict=True):
+            ledger.apply(ltx.decode_tx(raw), fee)
+        self.state.discard_before(self.state.checkpoint())
+
+    def _snapshot(self, data_hash: bytes) -> bytes | None:
+        p = self.snapshot_dir / f"0x{data_hash.hex()}"
+        try:
+            blob = p.read_bytes()
+        except OSError:
+            return None
+        return blob if keccak(blob) == data_hash else None
+
+    def _save_snapshot(self, blob: bytes) -> None:
+        p = self.snapshot_dir / f"0x{keccak(blob).hex()}"
+        if not p.exists():
+            tmp = p.with_suffix(".tmp")
+            tmp.write_bytes(blob)
+            tmp.replace(p)
+
+    # ------------------------------------------------------------- L1 reads
+    def _deposit_item(self, deposit_id: int) -> bytes:
+        """The bridge's deposit hash for ``deposit_id`` (``L1Bridge.depositHash``)."""
+        item = self._deposit_items.get(deposit_id)
+        if item is None:
+            bridge = self.contracts.bridge_contract()
+            item = bytes(bridge.functions.depositHash(deposit_id).call())
+            if item != b"\x00" * 32:
+                self._deposit_items[deposit_id] = item
+        return item
+
+    def _l1_data(self, index: int, header: BatchHeader) -> bytes | None:
+        """The batch data a sequencer posted on L1 for ``index`` (provideData calldata)."""
+        da = self.l1.da
+        if da is None:
+            return None
+        logs = da.events.DataProvided().get_logs(from_block=self.contracts.from_block, argument_filters={"index": index})
+        for lg in reversed(logs):
+            tx = self.contracts.chain.w3.eth.get_transaction(lg["transactionHash"])
+            _fn, args = da.decode_function_input(tx["input"])
+            if BatchHeader.from_tuple(args["header"]).hash() != header.hash():
+                continue
+            data = BatchData(
+                [bytes(t) for t in args["txs"]],
+                [ltx.to_checksum(f) for f in args["feeRecipients"]],
+                [bytes(r) for r in args["postStateRoots"]],
+                [bytes(w) for w in args["withdrawalItems"]],
+            )
+            return data.encode()
+        return None
+
+    def fetch(self, index: int, header: BatchHeader) -> tuple[bytes | None, str]:
+        """The batch blob and where it came from: blob store, snapshot (§9.1) or L1 (§9.3)."""
+        key = "0x" + header.data_hash.hex()
+        try:
+            blob = self.blobs.get(key)
+            if keccak(blob) == header.data_hash:
+                return blob, "storage"
+        except (L2KitError, OSError) as e:
+            log.info("storage_unavailable", verifier=self.name, index=index, error=str(e)[:120])
+        blob = self._snapshot(header.data_hash)
+        if blob is not None:
+            return blob, "snapshot"
+        blob = self._l1_data(index, header)
+        if blob is not None:
+            return blob, "l1"
+        return None, ""
+
+    # --------------------------------------------------------------- checks
+    def _rewind_if_needed(self, next_index: int) -> None:
+        """Drop verified batches L1 no longer has (invalidated, or replaced by a reorg)."""
+        keep = self.verified_index
+        for idx in range(self.verified_index, -1, -1):
+            if idx < next_index and self.l1.stored_header_hash(idx) == self._hashes.get(idx):
+                break
+            keep = idx - 1
+        if keep < self.verified_index:
+            log.warning("verifier_rewind", verifier=self.name, from_index=self.verified_index, to_index=keep)
+            self.store.drop_verified_from(keep + 1)
+            self._rebuild(keep)
+
+    def tick(self) -> list[Outcome]:
+        """Check every new batch on L1, in order, until one cannot be settled yet."""
+        next_index = self.l1.next_index()
+        self._rewind_if_needed(next_index)
+        out: list[Outcome] = []
+        for idx in range(self.verified_index + 1, next_index):
+            o = self.check(idx)
+            out.append(o)
+            self.outcomes.append(o)
+            self.m_batches.labels(o.result).inc()
+            if o.result != "verified":
+                break
+        return out
+
+    def check(self, index: int) -> Outcome:
+        """Check batch ``index`` (the next one after the replica's position)."""
+        header = self.l1.get_header_from_event(index)
+        hh = header.hash()
+        key = f"{index}:0x{hh.hex()}"
+        blob, source = self.fetch(index, header)
+        if blob is None:
+            return self._data_request(index, header, key, "data unavailable from storage, snapshot and L1")
+        try:
+            data = decode_batch_data(blob)
+            roots = data.roots()
+        except (TxRejected, ValueError) as e:
+            return self._data_request(index, header, key, f"batch data does not decode: {e}")
+        if len(data) != header.tx_count or roots.mttbr != header.tx_root:
+            return self._data_request(index, header, key, "MTTBR mismatch")
+        if (
+            roots.mtsr != header.state_roots_root
+            or roots.withdrawal_root != header.withdrawal_root
+            or data.final_state_root != header.final_state_root
+        ):
+            return self._data_request(index, header, key, "claimed roots do not match the header")
+        step = find_fraud(self.state, self.domain, data, self._deposit_item)
+        if step is None:
+            self._save_snapshot(blob)
+            self._apply(data)
+            self.store.add_verified(index, hh, header.data_hash)
+            self.verified_index, self._hashes[index] = index, hh
+            self.m_verified.set(index)
+            log.info("batch_verified", verifier=self.name, index=index, txs=len(data), source=source)
+            return Outcome(index, "verified", source)
+        return self._prove_fraud(index, header, data, step, key)
+
+    def _data_request(self, index: int, header: BatchHeader, key: str, why: str) -> Outcome:
+        """§9.2 / §11.6: ask for the data on L1 (once), then wait or resolve the timeout."""
+        req = self.l1.data_request(index)
+        if req.status == RequestStatus.OPEN and req.header_hash == header.hash():
+            now = int(self.contracts.chain.w3.eth.get_block("latest")["timestamp"])
+            if now > req.deadline and self.store.action("timeout:" + key) is None:
+                self.store.record_action("timeout:" + key, {"index": index, "why": "no answer by deadline"})
+                try:
+                    self.l1.resolve_timeout(index)
+                except TxReverted as e:
+                    log.warning("resolve_timeout_failed", verifier=self.name, index=index, error=e.error_name)
+                    return Outcome(index, "waiting", f"resolveTimeout: {e.error_name}")
+                log.warning("sequencer_timed_out", verifier=self.name, index=index)
+                return Outcome(index, "timeout_resolved", why)
+            return Outcome(index, "waiting", f"data request open until {req.deadline}")
+        if req.status == RequestStatus.ANSWERED and req.header_hash == header.hash():
+            # The data is on L1 now; if it still does not check out we cannot do more here.
+            return Outcome(index, "unprovable", f"{why}; data provided on L1")
+        if self.store.action("request:" + key) is not None:
+            return Outcome(index, "waiting", "requested earlier")
+        self.store.record_action("request:" + key, {"index": index, "why": why})
+        try:
+            self.l1.request_data(header)
+        except TxReverted as e:
+            log.warning("request_data_failed", verifier=self.name, index=index, error=e.error_name)
+            return Outcome(index, "waiting", f"requestData: {e.error_name}")
+        log.warning("data_requested", verifier=self.name, index=index, why=why)
+        return Outcome(index, "requested", why)
+
+    def _prove_fraud(self, index: int, header: BatchHeader, data: BatchData, step: int, key: str) -> Outcome:
+        """§11.4–11.5: prove step ``step`` wrong on L1 (once per batch)."""
+        from offchain.rollup.fraud import build_witness
+
+        if self.store.action("fraud:" + key) is not None:
+            return Outcome(index, "waiting", "fraud proof sent earlier")
+        prev_header, prev_roots = None, None
+        if step == 0 and index > 0:
+            prev_header = self.l1.get_header_from_event(index - 1)
+            prev_blob = self._snapshot(prev_header.data_hash)
+            if prev_blob is None:
+                return Outcome(index, "unprovable", "previous batch data missing for a step-0 proof")
+            prev_roots = decode_batch_data(prev_blob).post_roots
+        witness = build_witness(
+            header, data, self.state, self.domain, step, prev_header, prev_roots, self._deposit_item
+        )
+        status = witness.step.expected_status
+        self.store.record_action("fraud:" + key, {"index": index, "step": step, "status": status})
+        try:
+            self.l1.prove_fraud(witness)
+        except TxReverted as e:
+            log.error("fraud_proof_refused", verifier=self.name, index=index, step=step, error=e.error_name)
+            return Outcome(index, "unprovable", f"proveFraud reverted: {e.error_name}")
+        log.warning("fraud_proven", verifier=self.name, index=index, step=step, status=status)
+        return Outcome(index, "fraud_proven", f"step {step}: {status}")
+
+    # ---------------------------------------------------------------- daemon
+    def start(self) -> Verifier:
+        self._thread = threading.Thread(target=self._run, name=f"l2-{self.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.tick()
+                self.failures = 0
+            except Exception as e:  # noqa: BLE001 - logged, retried; circuit breaker below
+                self.failures += 1
+                self.last_error = str(e)
+                log.error("verifier_error", verifier=self.name, error=str(e), failures=self.failures)
+                if self.failures >= 10:
+                    log.error("verifier_stopped", verifier=self.name, reason="10 consecutive failures")
+                    return
+            self._stop.wait(self.config.poll_interval_ms / 1000 * (0.8 + 0.4 * random.random()))
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "alive": self._thread is not None and self._thread.is_alive(),
+            "verified_index": self.verified_index,
+            "failures": self.failures,
+            "last_error": self.last_error,
+            "last": [o.__dict__ for o in self.outcomes[-5:]],
+        }
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+        self.store.close()
