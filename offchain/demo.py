@@ -16,6 +16,7 @@ from offchain.devnet import Devnet
 
 SCENES: list[tuple[str, str]] = [
     ("Toolchain and chain client", "offchain.chain.demo:run"),
+    ("Decentralized sequencer set", "offchain.staking.demo:run"),
     (
         "EMETH compute marketplace: jobs, SubJobs, cheating and slow nodes, Tickets on L1",
         "offchain.emeth.demo:run",
