@@ -21,6 +21,10 @@ SCENES: list[tuple[str, str]] = [
         "EMETH compute marketplace: jobs, SubJobs, cheating and slow nodes, Tickets on L1",
         "offchain.emeth.demo:run",
     ),
+    (
+        "Rollup on L1: batches, withdrawal, fraud proof, withheld data",
+        "offchain.rollup.l1_demo:run",
+    ),
 ]
 
 
