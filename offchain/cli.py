@@ -22,6 +22,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("devnet", "offchain.devnet:app", "Run a local devnet: Anvil, contracts, storage."),
     ("storage", "offchain.storage.cli:app", "Content-addressed blob store: serve, put, get."),
     ("emeth", "offchain.emeth.cli:app", "EMETH compute marketplace: jobs, daemons, billing."),
+    ("rollup", "offchain.rollup.cli:app", "Rollup: sequencer node, batcher, verifier, L2 transactions."),
 ]
 
 app = typer.Typer(

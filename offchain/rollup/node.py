@@ -454,6 +454,8 @@ class SequencerNode:
         last = self.store.last_batch()
         return {
             "address": self.address,
+            "l2ChainId": self.executor.domain.chain_id,
+            "stateCommitment": self.executor.domain.verifying_contract,
             "head": self._head,
             "headHash": "0x" + self._head_hash.hex(),
             "stateRoot": "0x" + self.executor.state_root().hex(),

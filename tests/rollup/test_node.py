@@ -142,3 +142,29 @@ def test_restarted_node_resumes(rollup_env: RollupEnv) -> None:
     h2 = c2.send(ltx.encode_tx(ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1, 0, 1)))
     assert c2.wait_receipt(h2)["blockNumber"] > status["head"]
     assert Path(cfg.node.data_dir, "node.db").exists()
+
+
+def test_cli_transfer_balance_and_errors(rollup_env: RollupEnv) -> None:
+    import subprocess
+    import sys
+
+    env = rollup_env
+    (svc,) = env.start_nodes(env.signers[:1])
+    c = client(svc)
+    _fund(env, c)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "offchain.cli", "rollup", *args], capture_output=True, text=True, timeout=60
+        )
+
+    ok = cli("tx", "transfer", "--dev-account", "10", "--to", BOB.address, "--amount", "12", "--url", svc.url)
+    assert ok.returncode == 0, ok.stderr
+    assert "status success" in ok.stdout
+    assert c.balance(BOB.address) == 12
+    bal = cli("balance", BOB.address, "--url", svc.url)
+    assert f"{BOB.address}: 12" in bal.stdout
+    bad = cli("tx", "transfer", "--dev-account", "11", "--to", ALICE.address, "--amount", "13", "--url", svc.url)
+    assert bad.returncode != 0
+    assert "error:" in bad.stderr and "Traceback" not in bad.stderr
+    assert "needs 13" in bad.stderr or "insufficient" in bad.stderr.lower()
