@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.common import merkle
 from offchain.common.hashing import keccak
@@ -196,7 +196,12 @@ class Batcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._header_cache: dict[tuple[int, bytes], BatchHeader] = {}
-        reg = node.metrics.registry
+        try:
+            self._metrics(node.metrics.registry)
+        except ValueError:  # a second batcher on the same node: its own registry
+            self._metrics(CollectorRegistry())
+
+    def _metrics(self, reg: CollectorRegistry) -> None:
         self.m_batches = Counter("l2_batches_submitted", "batches appended on L1", registry=reg)
         self.m_check = Counter("l2_batch_submitter_checks", "§8 checks", ["result"], registry=reg)
         self.m_l1_index = Gauge("l2_l1_next_index", "StateCommitment.nextIndex", registry=reg)
