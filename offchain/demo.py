@@ -16,6 +16,7 @@ from offchain.devnet import Devnet
 
 SCENES: list[tuple[str, str]] = [
     ("Toolchain and chain client", "offchain.chain.demo:run"),
+    ("Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught", "offchain.rollup.demo:run"),
 ]
 
 

@@ -351,7 +351,11 @@ class Batcher:
         sigs = self.fault.sign(self, header, digest) if self.fault else self.cosign(header, digest)
         try:
             rcpt = self.l1.append_batch(header, sigs)
-        except TxReverted as e:
+        except BaseException as e:
+            if self.fault is not None and (header, blob, publish) != (built.header, built.data, True):
+                self.fault.fired -= 1  # the corrupted batch did not land: try again next time
+            if not isinstance(e, TxReverted):
+                raise
             if e.error_name in ("StateCommitmentWrongIndex", "StateCommitmentNotCurrentSequencer"):
                 # Someone else appended this index, or we were rotated out: rebuild next tick.
                 log.info("append_lost_race", index=header.index, error=e.error_name)

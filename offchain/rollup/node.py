@@ -125,7 +125,10 @@ class SequencerNode:
         self.l1_floor = 0  # last block covered by a valid L1 batch (set by the batcher)
         self._sealed = threading.Condition()
         self.started_at = time.time()
+        self._handoff: list[bytes] = []  # unsealed txs to pass to the new current sequencer
+        self._sealed_cp: Any = None
         self._replay()
+        self._mark_sealed()
 
     # ------------------------------------------------------------------ state
     @property
@@ -142,6 +145,49 @@ class SequencerNode:
 
     def is_current(self) -> bool:
         return self.current.get() == self.address
+
+    def _mark_sealed(self) -> None:
+        """The executor's state is exactly the head block's: remember it, drop undo data."""
+        cp = self.executor.checkpoint()
+        self.executor.commit(cp)
+        self._sealed_cp = cp
+
+    def _unwind_pending(self) -> None:
+        """Undo unsealed transactions (this node stopped being current); keep them to hand off."""
+        pending = self.mempool.take()
+        if not pending:
+            return
+        self.executor.rollback(self._sealed_cp)
+        self._handoff += [p.raw for p in pending if not self.executor.is_deposit(p.raw)]
+        self._next_deposit_id = self.store.block(self._head).header.next_deposit_id if self._head else 0
+        self.metrics.mempool.set(0)
+
+    def handoff_pending(self) -> int:
+        """Forward transactions accepted while this node was current, but not sealed, to the
+        sequencer that is current now; those it refuses get ``dropped: resend``."""
+        with self._lock:
+            if self.is_current():
+                return 0
+            self._unwind_pending()
+            raws, self._handoff = self._handoff, []
+        if not raws:
+            return 0
+        cur = self.current.get()
+        dropped: list[bytes] = []
+        for raw in raws:
+            try:
+                ans = self.peers.forward(
+                    cur or "",
+                    {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
+                     "params": ["0x" + raw.hex(), {"forwarded": True}]},
+                )  # fmt: skip
+                if "error" in ans:
+                    dropped.append(self.executor.tx_hash(raw))
+            except Exception:  # noqa: BLE001 - unreachable: the user must resend
+                dropped.append(self.executor.tx_hash(raw))
+        self.store.mark_dropped(dropped, DROPPED)
+        log.warning("pending_handed_off", to=cur, forwarded=len(raws) - len(dropped), dropped=len(dropped))
+        return len(raws)
 
     def _replay(self) -> None:
         """Rebuild the state by re-executing every stored block (restart)."""
@@ -267,6 +313,7 @@ class SequencerNode:
                 block = self.fault_hook(block)
             self.store.put_block(block, [p.applied for p in pending])
             self._head, self._head_hash = block.number, block.hash()
+            self._mark_sealed()
             self.metrics.head.set(self._head)
             self.metrics.blocks.labels("produced").inc()
         with self._sealed:
@@ -328,6 +375,7 @@ class SequencerNode:
                 )
             if block.header.tx_count != len(block.txs):
                 raise BlockInvalid(f"block {block.number}: tx count mismatch", "tx_count")
+            self._unwind_pending()
             self._check_and_store(block, origin="imported")
 
     def _may_replace(self, block: Block, h: bytes) -> bool:
@@ -392,10 +440,10 @@ class SequencerNode:
         except BaseException:
             self.executor.rollback(cp)
             raise
-        self.executor.commit(cp)
         block.tx_hashes = [a.tx_hash for a in applied]
         self.store.put_block(block, applied)
         self._head, self._head_hash = block.number, block.hash()
+        self._mark_sealed()
         self._next_deposit_id = next_dep
         self.metrics.head.set(self._head)
         self.metrics.blocks.labels(origin).inc()
@@ -423,6 +471,8 @@ class SequencerNode:
             self.executor = self._factory()
             self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
             self._replay()
+            self._mark_sealed()
+            self._handoff = []
             again = 0
             self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():

@@ -211,6 +211,14 @@ class NodeStore:
         return hs
 
     # ---------------------------------------------------------------- receipts
+    def mark_dropped(self, tx_hashes: list[bytes], status: str) -> None:
+        """Receipts for accepted transactions that will not be in any block (user resends)."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO receipts(tx_hash, block, idx, status) VALUES (?,NULL,NULL,?)",
+                [(h, status) for h in tx_hashes],
+            )
+
     def receipt(self, tx_hash: bytes) -> ReceiptRow | None:
         with self._lock:
             row = self._db.execute(
