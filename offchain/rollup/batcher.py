@@ -208,7 +208,7 @@ class Batcher:
 
     # -------------------------------------------------------------- L1 view
     def _l1_header(self, index: int) -> BatchHeader:
-        """Header of the valid batch ``index`` on L1 (local record if it matches, else the event)."""
+        """Header of the valid batch ``index`` on L1 (local record if it matches, else event)."""
         stored = self.l1.stored_header_hash(index)
         cached = self._header_cache.get((index, stored))
         if cached is not None:
@@ -229,7 +229,7 @@ class Batcher:
         return header
 
     def covered_block(self, next_index: int) -> tuple[int, bytes | None]:
-        """Last L2 block covered by valid L1 batches before ``next_index``, and that batch's final root."""
+        """Last L2 block covered by valid batches before ``next_index``, and their final root."""
         if next_index == 0:
             return 0, None
         h = self._l1_header(next_index - 1)
@@ -257,7 +257,9 @@ class Batcher:
         self.node.store.delete_batches_from(next_index)
         out = self.node.rollback_to(covered)
         self.node.store.set_meta("l1_next_index_seen", str(next_index))
-        log.warning("rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out)
+        log.warning(
+            "rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out
+        )
         return covered
 
     # --------------------------------------------------------------- batching
@@ -352,7 +354,11 @@ class Batcher:
         try:
             rcpt = self.l1.append_batch(header, sigs)
         except BaseException as e:
-            if self.fault is not None and (header, blob, publish) != (built.header, built.data, True):
+            if self.fault is not None and (header, blob, publish) != (
+                built.header,
+                built.data,
+                True,
+            ):
                 self.fault.fired -= 1  # the corrupted batch did not land: try again next time
             if not isinstance(e, TxReverted):
                 raise

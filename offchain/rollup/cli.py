@@ -32,7 +32,9 @@ app.add_typer(verifier_app, name="verifier")
 app.add_typer(tx_app, name="tx")
 
 ETH = "0x0000000000000000000000000000000000000000"
-NODE_URL = typer.Option("http://127.0.0.1:9545/", "--url", envvar="L2KIT_L2_URL", help="node JSON-RPC URL")
+NODE_URL = typer.Option(
+    "http://127.0.0.1:9545/", "--url", envvar="L2KIT_L2_URL", help="node JSON-RPC URL"
+)
 DEPLOYMENT = typer.Option(Path(".devnet/deployment.json"), "--deployment", help="deployment file")
 RPC_URL = typer.Option("http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 RPC")
 KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
@@ -56,7 +58,9 @@ def _contracts(rpc_url: str, deployment: Path) -> Any:
     try:
         return RollupContracts.from_deployment(Chain.connect(rpc_url), dep)
     except KeyError as e:
-        raise ConfigError(f"the deployment has no {e} contract", "deploy the rollup and bridge steps") from e
+        raise ConfigError(
+            f"the deployment has no {e} contract", "deploy the rollup and bridge steps"
+        ) from e
 
 
 def _wait_for_signal() -> None:
@@ -129,8 +133,12 @@ def node_run(
     dev: int = DEV,
     port: int = typer.Option(9545, "--port"),
     data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
-    peers: str = typer.Option(None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'),
-    storage_url: str = typer.Option("http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"),
+    peers: str = typer.Option(
+        None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
+    ),
+    storage_url: str = typer.Option(
+        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
+    ),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     block_time_ms: int = typer.Option(200, "--block-time-ms"),
@@ -138,7 +146,19 @@ def node_run(
     fault: str = typer.Option(None, "--fault", help="TEST/DEVNET ONLY: misbehave (faults.MODES)"),
 ) -> None:
     """Run a sequencer node until Ctrl-C/SIGTERM."""
-    _run_node(key, dev, port, data_dir, peers, storage_url, rpc_url, deployment, block_time_ms, not no_batcher, fault)
+    _run_node(
+        key,
+        dev,
+        port,
+        data_dir,
+        peers,
+        storage_url,
+        rpc_url,
+        deployment,
+        block_time_ms,
+        not no_batcher,
+        fault,
+    )
 
 
 @batcher_app.command("run")
@@ -147,8 +167,12 @@ def batcher_run(
     dev: int = DEV,
     port: int = typer.Option(9545, "--port"),
     data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
-    peers: str = typer.Option(None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'),
-    storage_url: str = typer.Option("http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"),
+    peers: str = typer.Option(
+        None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
+    ),
+    storage_url: str = typer.Option(
+        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
+    ),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
 ) -> None:
@@ -161,8 +185,12 @@ def verifier_run(
     key: str = KEY,
     dev: int = DEV,
     data_dir: Path = typer.Option(Path(".devnet/verifier"), "--data-dir"),
-    snapshot_dir: Path = typer.Option(None, "--snapshot-dir", help="local batch-data snapshots (§9.1)"),
-    storage_url: str = typer.Option("http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"),
+    snapshot_dir: Path = typer.Option(
+        None, "--snapshot-dir", help="local batch-data snapshots (§9.1)"
+    ),
+    storage_url: str = typer.Option(
+        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
+    ),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
 ) -> None:
@@ -176,7 +204,12 @@ def verifier_run(
     vc.data_dir = str(data_dir)
     vc.snapshot_dir = str(snapshot_dir) if snapshot_dir else ""
     acct = _account(key, dev)
-    v = Verifier(_contracts(rpc_url, deployment), acct, BlobClient(storage_url, timeout_s=vc.storage_timeout_s), vc)
+    v = Verifier(
+        _contracts(rpc_url, deployment),
+        acct,
+        BlobClient(storage_url, timeout_s=vc.storage_timeout_s),
+        vc,
+    )
     v.start()
     console.print(f"verifier {acct.address} (data in {data_dir}); Ctrl-C to stop")
     try:
@@ -280,7 +313,9 @@ def balance(
 ) -> None:
     """L2 balance and nonce of ADDRESS."""
     c = _client(url)
-    Console(soft_wrap=True).print(f"{address}: {c.balance(address, token)} (token {token}), nonce {c.nonce(address)}")
+    Console(soft_wrap=True).print(
+        f"{address}: {c.balance(address, token)} (token {token}), nonce {c.nonce(address)}"
+    )
 
 
 @app.command("status")

@@ -55,7 +55,8 @@ class InvalidationAwareLog(SignedLog):
             return conflict  # a valid batch sits at this index: never sign another one
         with self._lock:
             self._db.execute(
-                "UPDATE signed SET header_hash=? WHERE contract=? AND idx=?", (header_hash, contract, index)
+                "UPDATE signed SET header_hash=? WHERE contract=? AND idx=?",
+                (header_hash, contract, index),
             )
             self._db.commit()
         log.info("cosign_resign_after_invalidation", index=index, old=conflict, new=header_hash)
@@ -66,7 +67,9 @@ def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -
     """The check a node applies before co-signing: rebuild the batch from its blocks."""
     from offchain.rollup.batcher import build_batch
 
-    def validate(contract: str, index: int, header_hash: bytes, header_json: dict[str, Any]) -> None:
+    def validate(
+        contract: str, index: int, header_hash: bytes, header_json: dict[str, Any]
+    ) -> None:
         try:
             header = BatchHeader.from_json(header_json)
         except Exception as e:  # noqa: BLE001 - any malformed header is a refusal

@@ -76,12 +76,22 @@ def run(d: Devnet, console: Console) -> None:
     try:
         for s in signers:
             cfg = RollupNodeConfig(
-                node=NodeConfig(port=ports[s.address.lower()], data_dir=str(tmp / s.address), block_time_ms=200, peers=peers),
-                batcher=BatcherConfig(max_batch_txs=120, batch_timeout_ms=1500, poll_interval_ms=200),
+                node=NodeConfig(
+                    port=ports[s.address.lower()],
+                    data_dir=str(tmp / s.address),
+                    block_time_ms=200,
+                    peers=peers,
+                ),
+                batcher=BatcherConfig(
+                    max_batch_txs=120, batch_timeout_ms=1500, poll_interval_ms=200
+                ),
             )
             nodes.append(NodeService(contracts, s, cfg, d.storage_url).start())
         by_addr = {n.signer.address: n for n in nodes}
-        console.print(f"{len(nodes)} sequencer nodes up; current sequencer {sset.functions.currentSequencer().call()}")
+        console.print(
+            f"{len(nodes)} sequencer nodes up; current sequencer "
+            f"{sset.functions.currentSequencer().call()}"
+        )
         vacct = dev_account(30)
         verifier = Verifier(
             contracts, vacct, BlobClient(d.storage_url, timeout_s=2),
@@ -99,10 +109,15 @@ def run(d: Devnet, console: Console) -> None:
         if token:
             erc20 = chain.contract("TestToken", token)
             chain.sender(users[0]).send(erc20.functions.mint(users[0].address, 1000 * TOKEN))
-            BridgeClient(chain, contracts.bridge, chain.sender(users[0])).deposit_erc20(token, users[0].address, 250 * TOKEN)
+            BridgeClient(chain, contracts.bridge, chain.sender(users[0])).deposit_erc20(
+                token, users[0].address, 250 * TOKEN
+            )
         c = L2Client(current_node().url)
         _wait(lambda: c.balance(users[-1].address) == 2 * TOKEN, 30, "deposits on L2")
-        console.print(f"deposited 2 ETH for each of {len(users)} users" + (", 250 TT for user 0" if token else ""))
+        console.print(
+            f"deposited 2 ETH for each of {len(users)} users"
+            + (", 250 TT for user 0" if token else "")
+        )
         if token:
             _wait(lambda: c.balance(users[0].address, token) == 250 * TOKEN, 30, "ERC20 deposit")
 
@@ -115,15 +130,21 @@ def run(d: Devnet, console: Console) -> None:
         for k in range(300):
             u = users[k % len(users)]
             to = users[(k + 1) % len(users)].address
-            t = ltx.sign_transfer(u, domain, to, ltx.ETH, random.randrange(1, 10**15), 10**9, nonces[u.address])
+            t = ltx.sign_transfer(
+                u, domain, to, ltx.ETH, random.randrange(1, 10**15), 10**9, nonces[u.address]
+            )
             nonces[u.address] += 1
             last = clients[k % len(clients)].send(ltx.encode_tx(t))
         c.wait_receipt(last, timeout_s=30)
-        console.print(f"300 transfers accepted via {len(clients)} nodes in {time.perf_counter() - t0:.2f}s")
+        console.print(
+            f"300 transfers accepted via {len(clients)} nodes in {time.perf_counter() - t0:.2f}s"
+        )
 
         # ---- withdrawal
         w_user = users[1]
-        w = ltx.sign_withdraw(w_user, domain, w_user.address, ltx.ETH, TOKEN // 2, 0, nonces[w_user.address])
+        w = ltx.sign_withdraw(
+            w_user, domain, w_user.address, ltx.ETH, TOKEN // 2, 0, nonces[w_user.address]
+        )
         nonces[w_user.address] += 1
         wh = c.send(ltx.encode_tx(w))
         c.wait_receipt(wh)
@@ -131,7 +152,10 @@ def run(d: Devnet, console: Console) -> None:
         _batch_table(console, l1)
         header = BatchHeader.from_json(proof["header"])
         window = l1.challenge_window_s()
-        console.print(f"withdrawal of 0.5 ETH in batch {header.index}; challenge window {window}s: skipping it on L1")
+        console.print(
+            f"withdrawal of 0.5 ETH in batch {header.index}; "
+            f"challenge window {window}s: skipping it on L1"
+        )
         chain.rpc("evm_increaseTime", window + 1)
         chain.rpc("evm_mine")
         before = chain.w3.eth.get_balance(w_user.address)
@@ -145,7 +169,7 @@ def run(d: Devnet, console: Console) -> None:
         )
 
         # ---- cheaters
-        for mode, label in (("wrong_mtsr", "cheats on the MTSR"), ("withhold", "withholds batch data")):
+        def cheat_round(mode: str, label: str) -> None:
             cheat = current_node()
             addr = cheat.signer.address
             stake0 = pool.functions.sequencer(addr).call()[2]
@@ -160,7 +184,9 @@ def run(d: Devnet, console: Console) -> None:
             sent = ""
             for k in range(20):  # sent at once: they land in the cheater's next batch
                 u = users[k % len(users)]
-                t = ltx.sign_transfer(u, domain, users[0].address, ltx.ETH, 1000 + k, 0, nonces[u.address])
+                t = ltx.sign_transfer(
+                    u, domain, users[0].address, ltx.ETH, 1000 + k, 0, nonces[u.address]
+                )
                 nonces[u.address] += 1
                 sent = cc.send(ltx.encode_tx(t))
             cc.wait_receipt(sent, status="")
@@ -169,7 +195,10 @@ def run(d: Devnet, console: Console) -> None:
             console.print(f"  bad batch {bad} landed on L1")
             if mode == "withhold":
                 _wait(lambda: l1.data_request(bad).status.name == "OPEN", 30, "data request")
-                console.print(f"  verifier requested the data on L1; insecure state: {l1.sc.functions.insecureAt(bad).call()}")
+                console.print(
+                    "  verifier requested the data on L1; insecure state: "
+                    f"{l1.sc.functions.insecureAt(bad).call()}"
+                )
                 da_window = int(l1.da.functions.dataWindow().call())  # type: ignore[union-attr]
                 chain.rpc("evm_increaseTime", da_window + 1)
                 chain.rpc("evm_mine")
@@ -179,8 +208,8 @@ def run(d: Devnet, console: Console) -> None:
             new_cur = sset.functions.currentSequencer().call()
             console.print(
                 f"  caught: stake {stake0 / TOKEN:,.0f} -> {stake1 / TOKEN:,.0f} L2K, "
-                f"active: {addr in sset.functions.activeSigners().call()}, batch {bad} status "
-                f"{BatchStatus(l1.batch_status(bad)).name if l1.next_index() <= bad else 'resubmitted'}, "
+                f"active: {addr in sset.functions.activeSigners().call()}, "
+                f"batch {bad} invalidated on L1: {_invalidated(l1, bad)}, "
                 f"current sequencer now {new_cur}"
             )
             console.print(
@@ -189,14 +218,31 @@ def run(d: Devnet, console: Console) -> None:
             )
             _wait(lambda: l1.next_index() > bad, 60, "the next sequencer to re-submit")
             console.print(f"  batch {bad} re-submitted by {l1.batch_sequencer(bad)}")
+
+        for mode, label in (
+            ("wrong_mtsr", "cheats on the MTSR"),
+            ("withhold", "withholds batch data"),
+        ):
+            cheat_round(mode, label)
         _batch_table(console, l1)
         nc = L2Client(current_node().url)
-        console.print("L2 balances: " + ", ".join(f"{u.address[:8]}…={nc.balance(u.address) / TOKEN:.4f}" for u in users))
+        console.print(
+            "L2 balances: "
+            + ", ".join(f"{u.address[:8]}…={nc.balance(u.address) / TOKEN:.4f}" for u in users)
+        )
     finally:
         if verifier is not None:
             verifier.stop()
         for n in nodes:
             n.stop()
+
+
+def _invalidated(l1: Any, index: int) -> bool:
+    """A ``BatchesInvalidated`` event (StateCommitment.sol) starts at ``index``."""
+    logs = l1.sc.events.BatchesInvalidated().get_logs(
+        from_block=0, argument_filters={"fromIndex": index}
+    )
+    return bool(logs)
 
 
 def _token_balance(chain: Any, dep: Any, who: str) -> int:

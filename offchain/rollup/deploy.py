@@ -28,7 +28,9 @@ def deploy(ctx: DeployContext) -> None:
     me = ctx.sender.address
     seqset = ctx.at("sequencer_set")
     genesis = State().root
-    sc = ctx.deploy("state_commitment", "StateCommitment", me, seqset.address, genesis, p.challenge_window_s)
+    sc = ctx.deploy(
+        "state_commitment", "StateCommitment", me, seqset.address, genesis, p.challenge_window_s
+    )
     da = ctx.deploy(
         "da_challenge",
         "DataAvailabilityChallenge",
@@ -42,7 +44,13 @@ def deploy(ctx: DeployContext) -> None:
     challengers = [da]
     if _has_artifact(ctx, "FraudProver"):
         fp = ctx.deploy(
-            "fraud_prover", "FraudProver", me, sc.address, seqset.address, p.l2_chain_id, p.fraud_slash_amount
+            "fraud_prover",
+            "FraudProver",
+            me,
+            sc.address,
+            seqset.address,
+            p.l2_chain_id,
+            p.fraud_slash_amount,
         )
         challengers.append(fp)
     ctx.send(seqset.functions.setRollup(sc.address, True))

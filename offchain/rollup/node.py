@@ -159,7 +159,8 @@ class SequencerNode:
             return
         self.executor.rollback(self._sealed_cp)
         self._handoff += [p.raw for p in pending if not self.executor.is_deposit(p.raw)]
-        self._next_deposit_id = self.store.block(self._head).header.next_deposit_id if self._head else 0
+        head = self.store.block(self._head) if self._head else None
+        self._next_deposit_id = head.header.next_deposit_id if head is not None else 0
         self.metrics.mempool.set(0)
 
     def handoff_pending(self) -> int:
@@ -186,7 +187,9 @@ class SequencerNode:
             except Exception:  # noqa: BLE001 - unreachable: the user must resend
                 dropped.append(self.executor.tx_hash(raw))
         self.store.mark_dropped(dropped, DROPPED)
-        log.warning("pending_handed_off", to=cur, forwarded=len(raws) - len(dropped), dropped=len(dropped))
+        log.warning(
+            "pending_handed_off", to=cur, forwarded=len(raws) - len(dropped), dropped=len(dropped)
+        )
         return len(raws)
 
     def _replay(self) -> None:

@@ -127,7 +127,13 @@ class _Pusher:
                     if self._deliver(b):
                         break
                 except (requests.RequestException, ValueError, KeyError, TypeError) as e:
-                    log.info("peer_unreachable", peer=self.url, block=b.number, attempt=attempt, error=str(e))
+                    log.info(
+                        "peer_unreachable",
+                        peer=self.url,
+                        block=b.number,
+                        attempt=attempt,
+                        error=str(e),
+                    )
                 self._stop.wait(min(0.1 * 2**attempt, 2.0))
 
     def stop(self) -> None:

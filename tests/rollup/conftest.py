@@ -27,10 +27,10 @@ from offchain.rollup import tx as ltx
 from offchain.rollup.l1 import RollupL1
 from offchain.rollup.l2client import L2Client
 from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
-from offchain.rollup.verifier import Verifier
-from offchain.storage.client import BlobClient
 from offchain.rollup.service import NodeService, RollupContracts
 from offchain.rollup.state import State
+from offchain.rollup.verifier import Verifier
+from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
 
 WINDOW_S = 30
@@ -80,7 +80,10 @@ class RollupEnv:
         return ltx.Domain(901, ltx.to_checksum(self.addresses["state_commitment"]))
 
     def start_nodes(
-        self, signers: list[LocalAccount], batcher: BatcherConfig | None = None, block_time_ms: int = 100
+        self,
+        signers: list[LocalAccount],
+        batcher: BatcherConfig | None = None,
+        block_time_ms: int = 100,
     ) -> list[NodeService]:
         ports = {s.address.lower(): free_port() for s in signers}
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
@@ -88,8 +91,14 @@ class RollupEnv:
         for s in signers:
             d = Path(tempfile.mkdtemp(dir=self.tmp))
             cfg = RollupNodeConfig(
-                node=NodeConfig(port=ports[s.address.lower()], data_dir=str(d), block_time_ms=block_time_ms, peers=peers),
-                batcher=batcher or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),
+                node=NodeConfig(
+                    port=ports[s.address.lower()],
+                    data_dir=str(d),
+                    block_time_ms=block_time_ms,
+                    peers=peers,
+                ),
+                batcher=batcher
+                or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),
             )
             svc = NodeService(self.contracts, s, cfg, self.storage_url).start()
             self.services.append(svc)
@@ -110,10 +119,14 @@ class RollupEnv:
         run: bool = False,
         data_dir: Path | None = None,
     ) -> Verifier:
-        """A verifier; ``storage_url`` defaults to the live blob store (pass a dead URL for "down")."""
+        """A verifier; ``storage_url`` defaults to the live blob store (a dead URL: "down")."""
         d = data_dir or Path(tempfile.mkdtemp(dir=self.tmp))
-        cfg = VerifierConfig(data_dir=str(d), snapshot_dir=str(snapshot_dir or d / "snap"), poll_interval_ms=100)
-        v = Verifier(self.contracts, account, BlobClient(storage_url or self.storage_url, timeout_s=2), cfg)
+        cfg = VerifierConfig(
+            data_dir=str(d), snapshot_dir=str(snapshot_dir or d / "snap"), poll_interval_ms=100
+        )
+        v = Verifier(
+            self.contracts, account, BlobClient(storage_url or self.storage_url, timeout_s=2), cfg
+        )
         self.verifiers.append(v)
         return v.start() if run else v
 
@@ -123,17 +136,28 @@ class RollupEnv:
 
 
 def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
-    """Sequencer set (test double with real ECDSA checks, >2/3 of 3 = all three signers), StateCommitment, bridge, DA, token."""
+    """Sequencer set (test double with real ECDSA checks; >2/3 of 3 = all three signers),
+    StateCommitment, bridge, DA challenge, fraud prover, token."""
     owner = dev_account(0)
     s = chain.sender(owner)
     seqset = s.deploy("TestSequencerSet")
-    s.send(seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers))
+    s.send(
+        seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers)
+    )
     genesis = State().root
     sc = s.deploy("StateCommitment", owner.address, seqset.address, genesis, WINDOW_S)
     bridge = s.deploy("L1Bridge", sc.address)
     s.send(sc.functions.setBridge(bridge.address))
     s.send(seqset.functions.authorise(sc.address))
-    da = s.deploy("DataAvailabilityChallenge", owner.address, sc.address, seqset.address, DA_WINDOW_S, DA_FEE, SLASH)
+    da = s.deploy(
+        "DataAvailabilityChallenge",
+        owner.address,
+        sc.address,
+        seqset.address,
+        DA_WINDOW_S,
+        DA_FEE,
+        SLASH,
+    )
     s.send(sc.functions.setChallenger(da.address, True))
     s.send(seqset.functions.authorise(da.address))
     fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, 901, SLASH)
@@ -184,7 +208,9 @@ def wait_until(cond: Callable[[], Any], timeout_s: float = 20.0, what: str = "co
         except Exception as e:  # noqa: BLE001 - keep polling; report the last error
             last_exc = e
         time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+    raise AssertionError(
+        f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else "")
+    )
 
 
 def client(svc: NodeService) -> L2Client:

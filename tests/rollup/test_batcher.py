@@ -34,7 +34,11 @@ def _transfers(env: RollupEnv, svc: NodeService, n: int) -> None:
     c = client(svc)
     nonce = c.nonce(ALICE.address)
     for i in range(n):
-        h = c.send(ltx.encode_tx(ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1 + i, 0, nonce + i)))
+        h = c.send(
+            ltx.encode_tx(
+                ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1 + i, 0, nonce + i)
+            )
+        )
     c.wait_receipt(h)
 
 
@@ -47,7 +51,8 @@ def test_second_submitter_restart_and_reorg(rollup_env: RollupEnv) -> None:
     wait_until(lambda: client(cur).balance(ALICE.address) > 0, what="deposit")
     # A second submitter for the same node racing the first one.
     assert cur.node is not None and cur.batcher is not None
-    rival = Batcher(cur.node, env.contracts.l1(env.chain.sender(cur.signer)), env.contracts.bridge_contract(),
+    rival = Batcher(cur.node, env.contracts.l1(env.chain.sender(cur.signer)),
+                    env.contracts.bridge_contract(),
                     cur.batcher.blobs, cur.batcher.cosign, FAST)  # fmt: skip
     stop = threading.Event()
     results: list[str] = []
@@ -80,7 +85,11 @@ def test_second_submitter_restart_and_reorg(rollup_env: RollupEnv) -> None:
     _transfers(env, again, 5)
     wait_until(lambda: l1.next_index() > before, timeout_s=30, what="a batch after the restart")
     covered = _assert_contiguous(l1)
-    wait_until(lambda: _assert_contiguous(l1) == (again.node.head if again.node else -1), timeout_s=30, what="all blocks batched")
+    wait_until(
+        lambda: _assert_contiguous(l1) == (again.node.head if again.node else -1),
+        timeout_s=30,
+        what="all blocks batched",
+    )
     assert covered <= (again.node.head if again.node else 0)
     # An L1 reorg drops the newest batch: it is submitted again at the same index.
     snap = env.chain.rpc("evm_snapshot")

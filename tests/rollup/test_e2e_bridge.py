@@ -1,12 +1,13 @@
-"""End to end on Anvil: deposits credited on L2, transfers, withdraw -> batch -> window -> finalize."""
+"""End to end on Anvil: deposits credited on L2, transfers, withdraw -> batch -> window ->
+finalized on L1."""
 
 from __future__ import annotations
 
 import pytest
 
 from offchain.bridge.types import Withdrawal
-from offchain.errors import TxReverted
 from offchain.chain.accounts import dev_account
+from offchain.errors import TxReverted
 from offchain.rollup import tx as ltx
 from offchain.rollup.batch import BatchHeader
 from offchain.rollup.l1 import BatchStatus
@@ -19,12 +20,16 @@ def test_deposit_transfer_withdraw_finalize(rollup_env: RollupEnv) -> None:
     nodes = env.start_nodes(env.signers[:3])
     seq, follower = client(nodes[0]), client(nodes[1])
     token = env.addresses["test_token"]
-    env.chain.sender(alice).send(env.chain.contract("TestToken", token).functions.mint(alice.address, 10**21))
+    env.chain.sender(alice).send(
+        env.chain.contract("TestToken", token).functions.mint(alice.address, 10**21)
+    )
 
     # L1 deposits (ETH and ERC20) are credited on L2, in order.
     env.bridge(alice).deposit_eth(alice.address, 3 * 10**18)
     env.bridge(alice).deposit_erc20(token, alice.address, 500 * 10**18)
-    wait_until(lambda: seq.balance(alice.address, token) == 500 * 10**18, what="ERC20 deposit on L2")
+    wait_until(
+        lambda: seq.balance(alice.address, token) == 500 * 10**18, what="ERC20 deposit on L2"
+    )
     assert seq.balance(alice.address) == 3 * 10**18
 
     # A transfer, sent to a follower (forwarded to the current sequencer).
@@ -38,7 +43,9 @@ def test_deposit_transfer_withdraw_finalize(rollup_env: RollupEnv) -> None:
     w = ltx.sign_withdraw(bob, env.domain, bob.address, ltx.ETH, 4 * 10**17, 10**15, 0)
     wh = seq.send(ltx.encode_tx(w))
     seq.wait_receipt(wh)
-    proof = wait_until(lambda: _proof(seq, wh), timeout_s=30, what="withdrawal in a submitted batch")
+    proof = wait_until(
+        lambda: _proof(seq, wh), timeout_s=30, what="withdrawal in a submitted batch"
+    )
     header = BatchHeader.from_json(proof["header"])
     l1 = env.l1()
     assert l1.batch_status(header.index) == BatchStatus.PENDING
