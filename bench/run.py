@@ -37,7 +37,18 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1 else f"{v:,.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
 def main(argv: list[str]) -> int:
+    from offchain.logs import configure_logging
+
+    configure_logging(os.environ.get("L2KIT_LOG_LEVEL", "warning"))  # agents' chatter off
     console = Console()
     modules = sorted(p.stem for p in HERE.glob("bench_*.py"))
     chosen = [m if m.startswith("bench_") else f"bench_{m}" for m in argv] or modules
@@ -68,16 +79,15 @@ def main(argv: list[str]) -> int:
     results["machine"] = machine()
     results = dict(sorted(results.items()))
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    table = Table(title=f"bench/results.json ({machine()})")
+    table = Table(title="bench/results.json")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for k, v in results.items():
         if k == "machine":
             continue
-        table.add_row(
-            k, f"{v:,.3f}" if isinstance(v, float) else f"{v:,}" if isinstance(v, int) else str(v)
-        )
+        table.add_row(k, _fmt(v))
     console.print(table)
+    console.print(f"machine: {machine()}")
     if failed:
         console.print(f"[red]failed:[/] {', '.join(failed)}")
         return 1

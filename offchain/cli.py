@@ -16,13 +16,16 @@ import typer
 from rich.console import Console
 
 from offchain.errors import L2KitError
+from offchain.logs import configure_logging
 
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
 SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("devnet", "offchain.devnet:app", "Run a local devnet: Anvil, contracts, storage."),
     ("storage", "offchain.storage.cli:app", "Content-addressed blob store: serve, put, get."),
     ("emeth", "offchain.emeth.cli:app", "EMETH compute marketplace: jobs, daemons, billing."),
-    ("rollup", "offchain.rollup.cli:app", "Rollup: sequencer node, batcher, verifier, L2 transactions."),
+    ("sequencer", "offchain.staking.cli:app", "Sequencer stake: lock, unlock, claim, status, run."),
+    ("governance", "offchain.governance.cli:app", "Propose, vote, queue, execute, status."),
+    ("rollup", "offchain.rollup.cli:app", "Rollup: node, batcher, verifier, L2 transactions."),
 ]
 
 app = typer.Typer(
@@ -48,9 +51,13 @@ def compile_cmd(force: bool = typer.Option(False, "--force", help="ignore the ca
 
 @app.command("deploy")
 def deploy_cmd(
-    rpc_url: str = typer.Option("http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL"),
+    rpc_url: str = typer.Option(
+        "http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC endpoint"
+    ),
     key: str = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="deployer private key"),
-    out: Path = typer.Option(Path("deployments/deployment.json"), "--out"),
+    out: Path = typer.Option(
+        Path("deployments/deployment.json"), "--out", help="where to write the addresses"
+    ),
 ) -> None:
     """Deploy all contracts to RPC_URL with the deployer KEY; write the addresses to OUT."""
     from offchain.chain.accounts import account_from_key
@@ -88,6 +95,7 @@ _mount()
 def main() -> None:
     """Console-script entry point."""
     try:
+        configure_logging()
         app()
     except L2KitError as e:
         err_console.print(f"[bold red]error:[/] {e.message}", highlight=False)

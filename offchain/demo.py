@@ -16,7 +16,14 @@ from offchain.devnet import Devnet
 
 SCENES: list[tuple[str, str]] = [
     ("Toolchain and chain client", "offchain.chain.demo:run"),
-    ("Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught", "offchain.rollup.demo:run"),
+    (
+        "EMETH compute marketplace: jobs, SubJobs, cheating and slow nodes, Tickets on L1",
+        "offchain.emeth.demo:run",
+    ),
+    (
+        "Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught",
+        "offchain.rollup.demo:run",
+    ),
 ]
 
 

@@ -20,11 +20,12 @@ import typer
 from rich.console import Console
 
 from offchain.chain.accounts import dev_account
-from offchain.chain.anvil import Anvil
+from offchain.chain.anvil import Anvil, port_in_use
 from offchain.chain.client import Chain, connect
 from offchain.chain.compile import compile_contracts
 from offchain.config import L2KitConfig, load_config
 from offchain.deploy import Deployment, deploy_all
+from offchain.errors import ConfigError
 
 
 class Service(Protocol):
@@ -75,8 +76,15 @@ class Devnet:
         else:
             self.data_dir = Path(cfg.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not self.ephemeral and port_in_use(cfg.storage_port):
+            raise ConfigError(
+                f"storage port {cfg.storage_port} is already in use",
+                "stop what listens there or pick another port with --storage-port",
+            )
         res = compile_contracts()
         self.timings["compile_s"] = res.seconds
+        if not res.cached:
+            self.log(f"compiled   {res.contracts} contracts in {res.seconds:.1f}s")
         self.anvil = Anvil(
             port=None if self.ephemeral else cfg.anvil_port,
             block_time_s=cfg.block_time_s or None,
@@ -138,8 +146,10 @@ app = typer.Typer(no_args_is_help=True)
 @app.command("up")
 def up(
     port: int = typer.Option(8545, "--port", help="Anvil port"),
-    storage_port: int = typer.Option(8600, "--storage-port"),
-    data_dir: Path = typer.Option(Path(".devnet"), "--data-dir"),
+    storage_port: int = typer.Option(8600, "--storage-port", help="blob store port"),
+    data_dir: Path = typer.Option(
+        Path(".devnet"), "--data-dir", help="blobs, deployment.json and devnet.json go here"
+    ),
 ) -> None:
     """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
     console = Console(soft_wrap=True)

@@ -1,11 +1,13 @@
 """Deploy every l2kit contract (offchain/deploy.py's plan) to any ape network.
 
     ape run deploy --network ethereum:local:foundry            # local Anvil, test account 0
-    ape run deploy --network ethereum:sepolia:node --account deployer
+    ape run deploy --network ethereum:sepolia:node --account deployer [--yes]
 
 On local networks the deployer defaults to ape's first test account; elsewhere pass the
-alias of an account imported with ``ape accounts import deployer``. The addresses are
-written to ``deployments/<network>.json`` (or ``--out``).
+alias of an account imported with ``ape accounts import deployer`` (asked once to confirm,
+``--yes`` skips it; the passphrase is prompted once or read from
+``$APE_ACCOUNTS_deployer_PASSPHRASE``). The addresses are written to
+``deployments/<network>.json`` (or ``--out``).
 """
 
 from __future__ import annotations
@@ -48,11 +50,18 @@ def pick_account(alias: str | None, network: Any) -> Any:
 @click.command(cls=ConnectedProviderCommand, short_help="Deploy l2kit's contracts")
 @click.option("--account", "alias", default=None, help="ape account alias of the deployer")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="deployment file")
-def cli(network: Any, alias: str | None, out: Path | None) -> None:
+@click.option("--yes", is_flag=True, help="do not ask before signing with an account alias")
+def cli(network: Any, alias: str | None, out: Path | None, yes: bool) -> None:
     """Deploy all l2kit contracts on the connected network and write the deployment file."""
     from ape import chain
 
     account = pick_account(alias, network)
+    if alias and hasattr(account, "set_autosign"):
+        # The plan sends many transactions: confirm once, unlock once (the passphrase comes
+        # from a prompt or $APE_ACCOUNTS_<alias>_PASSPHRASE), then sign them all.
+        if not yes:
+            click.confirm(f"sign every deployment transaction as {alias}?", abort=True)
+        account.set_autosign(True)
     try:
         res = compile_contracts()
         c = Chain(chain.provider.web3, Artifacts(res.artifacts_dir))

@@ -34,13 +34,13 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         Cancelled
     }
 
-    /// @notice One data request (at most one per batch index at a time).
+    /// @notice One data request (at most one open per batch index); packed in three slots.
     struct Request {
         address verifier;
-        address sequencer;
         uint64 deadline;
-        uint256 bond;
         RequestStatus status;
+        address sequencer;
+        uint96 bond;
         bytes32 headerHash;
     }
 
@@ -133,7 +133,9 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     }
 
     function _setParams(uint256 dataWindow_, uint256 requestFee_, uint256 slashAmount_) private {
-        if (dataWindow_ == 0 || slashAmount_ == 0) revert DataAvailabilityChallengeBadParams(dataWindow_, slashAmount_);
+        if (dataWindow_ == 0 || slashAmount_ == 0 || requestFee_ > type(uint96).max) {
+            revert DataAvailabilityChallengeBadParams(dataWindow_, slashAmount_);
+        }
         dataWindow = dataWindow_;
         requestFee = requestFee_;
         slashAmount = slashAmount_;
@@ -184,10 +186,10 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         uint256 deadline = block.timestamp + dataWindow;
         requests[index] = Request({
             verifier: msg.sender,
-            sequencer: sequencer,
             deadline: uint64(deadline),
-            bond: msg.value,
             status: RequestStatus.Open,
+            sequencer: sequencer,
+            bond: uint96(msg.value),
             headerHash: headerHash
         });
         stateCommitment.setDataRequest(index, true);
@@ -240,10 +242,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     ///         the bond goes back to the verifier.
     function cancelStaleRequest(uint256 index) external nonReentrant {
         Request storage r = _open(index);
-        bool current = index < stateCommitment.nextIndex()
-            && stateCommitment.batchStatus(index) != BatchStatus.Invalid
-            && stateCommitment.batchRecordHash(index) == r.headerHash;
-        if (current) revert DataAvailabilityChallengeNotStale(index);
+        if (stateCommitment.matchesHeader(index, r.headerHash)) revert DataAvailabilityChallengeNotStale(index);
         _cancel(index, r, r.verifier);
     }
 

@@ -32,16 +32,18 @@ interface IStateCommitment {
     /// @notice Timestamp at which batch `index` leaves its challenge window (0 if unknown).
     function finalizesAt(uint256 index) external view returns (uint256);
 
-    /// @notice Header hash stored at `index` (may be a superseded, invalid batch above nextIndex).
-    function batchRecordHash(uint256 index) external view returns (bytes32);
+    /// @notice True when `headerHash` is the hash of the valid batch stored at `index`.
+    function matchesHeader(uint256 index, bytes32 headerHash) external view returns (bool);
 
     /// @notice Indices with an open data-availability request.
     function openDataRequests() external view returns (uint256[] memory);
 
-    /// @notice Marks batch `index` and every later one invalid (challenge contracts only).
+    /// @notice Marks batch `index` and every later one invalid (challenge contracts only), and
+    ///         closes the data requests open on them.
     function invalidateFrom(uint256 index) external;
 
     /// @notice Opens (`open` = true) or closes a data-availability request on batch `index`
     ///         (challenge contracts only). While open, that batch and later ones cannot finalize.
+    ///         Closing is idempotent: invalidating a batch already closes requests on it.
     function setDataRequest(uint256 index, bool open) external;
 }

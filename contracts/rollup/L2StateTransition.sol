@@ -108,6 +108,10 @@ library L2StateTransition {
         bytes32 withdrawalItem;
     }
 
+    /// @notice State root of the genesis state (sentinel leaf only, no deposit applied); the
+    ///         pre-state of batch 0.
+    bytes32 internal constant GENESIS_STATE_ROOT = 0xf71e87b506830a4a2c56b23d6688f33d97c401f63eeb694244b79fafa499065a;
+
     uint8 internal constant KIND_DEPOSIT = 0;
     uint8 internal constant KIND_TRANSFER = 1;
     uint8 internal constant KIND_WITHDRAW = 2;
@@ -164,6 +168,33 @@ library L2StateTransition {
         bytes32 typehash = t.kind == KIND_TRANSFER ? TRANSFER_TYPEHASH : WITHDRAW_TYPEHASH;
         bytes32 structHash = keccak256(abi.encode(typehash, t.from, t.dest, t.token, t.amount, t.fee, t.nonce));
         return MessageHashUtils.toTypedDataHash(domainSeparator(ctx), structHash);
+    }
+
+    /// @notice Recompute MTTBR, MTSR and withdrawal root from batch data
+    ///         `abi.encode(bytes[] txs, address[] feeRecipients, bytes32[] postStateRoots, bytes32[] withdrawalItems)`
+    ///         (e.g. posted on L1 to answer a data-availability challenge).
+    /// @dev    Reverts (abi decoding) on data that is not such an encoding; returns ok = false when
+    ///         the four arrays differ in length.
+    function batchRootsOf(bytes calldata batchData)
+        internal
+        pure
+        returns (bool ok, bytes32 mttbr, bytes32 mtsr, bytes32 withdrawalRoot, uint256 numTxs)
+    {
+        (bytes[] memory txs, address[] memory fees, bytes32[] memory roots, bytes32[] memory items) =
+            abi.decode(batchData, (bytes[], address[], bytes32[], bytes32[]));
+        numTxs = txs.length;
+        if (fees.length != numTxs || roots.length != numTxs || items.length != numTxs) {
+            return (false, bytes32(0), bytes32(0), bytes32(0), numTxs);
+        }
+        // Leaf items of the MTTBR: keccak256(abi.encode(keccak256(tx), feeRecipient)).
+        bytes32[] memory leaves = new bytes32[](numTxs);
+        for (uint256 i = 0; i < numTxs; i++) {
+            leaves[i] = keccak256(abi.encode(keccak256(txs[i]), fees[i]));
+        }
+        ok = true;
+        mttbr = MerkleTree.rootOf(leaves);
+        mtsr = MerkleTree.rootOf(roots); // rootOf overwrites its input: roots are not used after
+        withdrawalRoot = MerkleTree.rootOf(items);
     }
 
     // ------------------------------------------------------------------ fraud proof of one step
@@ -270,7 +301,7 @@ library L2StateTransition {
         bytes calldata d,
         address feeRecipient,
         StateTree.KeyWitness[] calldata ws
-    ) private view returns (Status) {
+    ) private pure returns (Status) {
         (bool ok, UserTx memory t) = _decodeUserTx(d);
         if (!ok) return Status.Malformed;
         if (t.amount == 0) return Status.ZeroAmount;

@@ -12,19 +12,26 @@ import {IStateCommitment} from "./IStateCommitment.sol";
 ///         sequence by the current sequencer with more than 2/3 of the set's signatures, final after
 ///         the challenge window unless a data-availability request is open on it or an earlier
 ///         batch, and invalidated (with every later batch) by the challenge contracts.
-/// @dev    Gas: per batch only keccak256(abi.encode(header)) and one packed slot
-///         (sequencer, timestamp, status, depositCount) are stored; the header is emitted.
-///         Invalidation truncates the chain: `nextIndex` drops to the invalid batch, whose slot is
-///         marked Invalid; records above `nextIndex` read as Invalid until overwritten by a
-///         resubmission.
+/// @dev    Gas (appendBatch is paid once per batch): one new storage slot per batch holding the
+///         first 208 bits of keccak256(abi.encode(header)) and the 48-bit append timestamp; the
+///         header itself is only emitted. A 208-bit prefix keeps second-preimage and collision
+///         resistance far beyond reach (2^208 / 2^104 work). The sequencer of each batch is kept
+///         as *runs* (first index, sequencer), written only when the appending sequencer changes;
+///         `nextIndex`, the run count and the last sequencer share one slot.
+///         Invalidation truncates the chain: `nextIndex` drops to the invalid batch; records at
+///         or above `nextIndex` read as Invalid until a resubmission overwrites them.
 contract StateCommitment is IStateCommitment, Ownable {
-    /// @notice Per-batch record (two slots).
-    struct Record {
-        bytes32 headerHash;
+    /// @notice Chain head (one slot): next index, number of sequencer runs, last run's sequencer.
+    struct Head {
+        uint48 nextIndex;
+        uint48 runCount;
+        address lastSequencer;
+    }
+
+    /// @notice A run of consecutive batches appended by one sequencer, from `firstIndex` on.
+    struct Run {
+        uint64 firstIndex;
         address sequencer;
-        uint48 timestamp;
-        BatchStatus status;
-        uint40 depositCount;
     }
 
     /// @notice The sequencer set (signature checks, heartbeats, punishment).
@@ -35,12 +42,17 @@ contract StateCommitment is IStateCommitment, Ownable {
     IDepositQueue public bridge;
     /// @notice Seconds after appending before a batch is final.
     uint256 public challengeWindow;
-    /// @inheritdoc IStateCommitment
-    uint256 public nextIndex;
     /// @notice Contracts allowed to invalidate batches and open data requests.
     mapping(address => bool) public isChallenger;
 
-    mapping(uint256 => Record) private _records;
+    Head private _head;
+    /// @dev Batch index => bytes26(headerHash) ‖ uint48(timestamp).
+    mapping(uint256 => bytes32) private _batches;
+    /// @dev Run number => run (runs 0 .. _head.runCount-1 cover batches 0 .. nextIndex-1).
+    mapping(uint256 => Run) private _runs;
+
+    /// @dev High 208 bits of a slot: the header-hash prefix; low 48 bits: the timestamp.
+    bytes32 private constant HASH_MASK = ~bytes32(uint256(type(uint48).max));
     /// @dev Indices with an open data-availability request (few at a time: each costs a bond).
     uint256[] private _openRequests;
 
@@ -61,8 +73,6 @@ contract StateCommitment is IStateCommitment, Ownable {
     error StateCommitmentNotCurrentSequencer(address sender, address current);
     /// @notice The header's index is not the next one.
     error StateCommitmentWrongIndex(uint256 index, uint256 expected);
-    /// @notice The header claims more deposits than the bridge queued, or fewer than the last batch.
-    error StateCommitmentBadDepositCount(uint256 depositCount, uint256 min, uint256 max);
     /// @notice The header's deposit hash is not the bridge's rolling hash at its position.
     error StateCommitmentBadDepositHash(uint256 depositCount, bytes32 given, bytes32 expected);
     /// @notice A batch must hold at least one transaction.
@@ -77,7 +87,7 @@ contract StateCommitment is IStateCommitment, Ownable {
     error StateCommitmentNotChallenger(address caller);
     /// @notice The bridge is not set yet, or is being set twice.
     error StateCommitmentBridge(address current);
-    /// @notice The data request state of `index` is already `open`.
+    /// @notice A data request on `index` is already open.
     error StateCommitmentDataRequestState(uint256 index, bool open);
     /// @notice The window must be positive.
     error StateCommitmentBadWindow(uint256 seconds_);
@@ -133,38 +143,38 @@ contract StateCommitment is IStateCommitment, Ownable {
     function appendBatch(BatchHeader calldata header, bytes[] calldata signatures) external {
         address current = sequencerSet.currentSequencer();
         if (msg.sender != current) revert StateCommitmentNotCurrentSequencer(msg.sender, current);
+        Head memory head = _head;
         uint256 index = header.index;
-        if (index != nextIndex) revert StateCommitmentWrongIndex(index, nextIndex);
+        if (index != head.nextIndex) revert StateCommitmentWrongIndex(index, head.nextIndex);
         if (header.txCount == 0) revert StateCommitmentEmptyBatch(index);
         _checkDeposits(header);
         bytes32 headerHash = keccak256(abi.encode(header));
         sequencerSet.verifyBatchSignatures(
             keccak256(abi.encode(block.chainid, address(this), index, headerHash)), signatures
         );
-        _records[index] = Record({
-            headerHash: headerHash,
-            sequencer: msg.sender,
-            timestamp: uint48(block.timestamp),
-            status: BatchStatus.Pending,
-            depositCount: uint40(header.depositCount)
-        });
-        nextIndex = index + 1;
+        _batches[index] = (headerHash & HASH_MASK) | bytes32(block.timestamp);
+        // A new run only when the appending sequencer changes (once per rotation).
+        if (head.runCount == 0 || head.lastSequencer != msg.sender) {
+            _runs[head.runCount] = Run(uint64(index), msg.sender);
+            head.runCount += 1;
+            head.lastSequencer = msg.sender;
+        }
+        head.nextIndex = uint48(index + 1);
+        _head = head;
         sequencerSet.recordBatch(msg.sender, header.l2Blocks);
         emit BatchAppended(index, headerHash, msg.sender, header);
     }
 
-    /// @dev Deposit position only moves forward, never past the bridge's queue, and its hash matches.
+    /// @dev The deposit position is the bridge's (which reverts past its queue) and its hash
+    ///      matches. (That it never moves backwards is provable: FraudProver.proveBadSummary.)
     function _checkDeposits(BatchHeader calldata header) private view {
         uint256 count = header.depositCount;
-        uint256 min = header.index == 0 ? 0 : _records[header.index - 1].depositCount;
-        if (count == min && count == 0) {
+        if (count == 0) {
             if (header.depositHash != bytes32(0)) revert StateCommitmentBadDepositHash(0, header.depositHash, 0);
             return;
         }
         IDepositQueue b = bridge;
         if (address(b) == address(0)) revert StateCommitmentBridge(address(0));
-        uint256 max = b.depositCount();
-        if (count < min || count > max) revert StateCommitmentBadDepositCount(count, min, max);
         bytes32 expected = b.depositHashAt(count);
         if (header.depositHash != expected) revert StateCommitmentBadDepositHash(count, header.depositHash, expected);
     }
@@ -174,12 +184,30 @@ contract StateCommitment is IStateCommitment, Ownable {
     /// @inheritdoc IStateCommitment
     function invalidateFrom(uint256 index) external {
         if (!isChallenger[msg.sender]) revert StateCommitmentNotChallenger(msg.sender);
-        uint256 last = nextIndex;
+        Head memory head = _head;
+        uint256 last = head.nextIndex;
         if (index >= last) revert StateCommitmentUnknownBatch(index);
         if (isFinalized(index)) revert StateCommitmentBatchFinalized(index);
-        // Truncate: the batch is marked Invalid, later records read as Invalid (index >= nextIndex).
-        _records[index].status = BatchStatus.Invalid;
-        nextIndex = index;
+        // Truncate: batches index.. read as Invalid (index >= nextIndex); drop their runs.
+        uint256 runs = head.runCount;
+        while (runs > 0 && _runs[runs - 1].firstIndex >= index) {
+            runs -= 1;
+        }
+        head.runCount = uint48(runs);
+        head.lastSequencer = runs == 0 ? address(0) : _runs[runs - 1].sequencer;
+        head.nextIndex = uint48(index);
+        _head = head;
+        // Data requests on invalidated batches no longer hold anything (§11.16).
+        uint256 i = 0;
+        while (i < _openRequests.length) {
+            if (_openRequests[i] >= index) {
+                emit DataRequestStateChanged(_openRequests[i], false);
+                _openRequests[i] = _openRequests[_openRequests.length - 1];
+                _openRequests.pop();
+            } else {
+                i++;
+            }
+        }
         emit BatchesInvalidated(index, last - 1, msg.sender);
     }
 
@@ -195,7 +223,8 @@ contract StateCommitment is IStateCommitment, Ownable {
                 break;
             }
         }
-        if (open == (at < n)) revert StateCommitmentDataRequestState(index, open);
+        if (open && at < n) revert StateCommitmentDataRequestState(index, open);
+        if (!open && at == n) return; // already closed (its batch was invalidated)
         if (open) {
             _openRequests.push(index);
         } else {
@@ -208,22 +237,30 @@ contract StateCommitment is IStateCommitment, Ownable {
     // ------------------------------------------------------------------ views
 
     /// @inheritdoc IStateCommitment
+    function nextIndex() public view returns (uint256) {
+        return _head.nextIndex;
+    }
+
+    /// @inheritdoc IStateCommitment
     function checkHeader(BatchHeader calldata header) public view returns (bytes32 headerHash) {
         uint256 index = header.index;
-        if (index >= nextIndex) revert StateCommitmentUnknownBatch(index);
+        if (index >= _head.nextIndex) revert StateCommitmentUnknownBatch(index);
         headerHash = keccak256(abi.encode(header));
-        bytes32 stored = _records[index].headerHash;
-        if (headerHash != stored) revert StateCommitmentHeaderMismatch(index, headerHash, stored);
+        bytes32 stored = _batches[index] & HASH_MASK;
+        if (headerHash & HASH_MASK != stored) revert StateCommitmentHeaderMismatch(index, headerHash, stored);
+    }
+
+    /// @inheritdoc IStateCommitment
+    function matchesHeader(uint256 index, bytes32 headerHash) public view returns (bool) {
+        return index < _head.nextIndex && _batches[index] & HASH_MASK == headerHash & HASH_MASK;
     }
 
     /// @inheritdoc IStateCommitment
     function batchStatus(uint256 index) public view returns (BatchStatus) {
-        Record storage r = _records[index];
-        if (r.timestamp == 0) return BatchStatus.None;
-        if (index >= nextIndex) return BatchStatus.Invalid;
-        if (block.timestamp < uint256(r.timestamp) + challengeWindow || insecureAt(index)) {
-            return BatchStatus.Pending;
-        }
+        uint256 ts = _timestamp(index);
+        if (ts == 0) return BatchStatus.None;
+        if (index >= _head.nextIndex) return BatchStatus.Invalid;
+        if (block.timestamp < ts + challengeWindow || insecureAt(index)) return BatchStatus.Pending;
         return BatchStatus.Finalized;
     }
 
@@ -248,23 +285,41 @@ contract StateCommitment is IStateCommitment, Ownable {
     }
 
     /// @inheritdoc IStateCommitment
+    /// @dev Binary search over the runs; address(0) for an index that is not in the valid chain.
     function batchSequencer(uint256 index) external view returns (address) {
-        return _records[index].sequencer;
+        Head memory head = _head;
+        if (index >= head.nextIndex) return address(0);
+        // Find the last run whose firstIndex <= index (run 0 starts at batch 0).
+        uint256 lo = 0;
+        uint256 hi = head.runCount - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi + 1) / 2;
+            if (_runs[mid].firstIndex <= index) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return _runs[lo].sequencer;
     }
 
-    /// @notice The stored record of `index` (hash, sequencer, append time; raw status).
-    function batchRecord(uint256 index) external view returns (Record memory) {
-        return _records[index];
+    /// @notice The stored header-hash prefix (high 208 bits; low 48 bits zero) of `index`.
+    function storedHeaderPrefix(uint256 index) external view returns (bytes32) {
+        return _batches[index] & HASH_MASK;
     }
 
-    /// @inheritdoc IStateCommitment
-    function batchRecordHash(uint256 index) external view returns (bytes32) {
-        return _records[index].headerHash;
+    /// @notice When batch `index` was appended (0 if never).
+    function appendedAt(uint256 index) external view returns (uint256) {
+        return _timestamp(index);
     }
 
     /// @inheritdoc IStateCommitment
     function finalizesAt(uint256 index) external view returns (uint256) {
-        uint256 ts = _records[index].timestamp;
+        uint256 ts = _timestamp(index);
         return ts == 0 ? 0 : ts + challengeWindow;
+    }
+
+    function _timestamp(uint256 index) private view returns (uint256) {
+        return uint256(_batches[index]) & type(uint48).max;
     }
 }

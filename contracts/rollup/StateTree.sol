@@ -100,8 +100,15 @@ library StateTree {
     }
 
     /// @dev Inner node: two empty children give an empty node (so empty subtrees cost nothing).
-    function _node(bytes32 a, bytes32 b) private pure returns (bytes32) {
+    ///      keccak256(a ‖ b) is computed in the scratch space (0x00-0x3f) instead of
+    ///      abi.encodePacked, which would allocate 64 new bytes of memory on each of the
+    ///      hundreds of calls of one fraud proof (about a third of its execution gas).
+    function _node(bytes32 a, bytes32 b) private pure returns (bytes32 h) {
         if (a == bytes32(0) && b == bytes32(0)) return bytes32(0);
-        return keccak256(abi.encodePacked(a, b));
+        assembly ("memory-safe") {
+            mstore(0x00, a)
+            mstore(0x20, b)
+            h := keccak256(0x00, 0x40)
+        }
     }
 }

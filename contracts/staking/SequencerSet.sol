@@ -291,6 +291,27 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         emit TimingSet(epochLength, heartbeatTimeout);
     }
 
+    /// @dev Draw weights: the stakes, with `exclude` zeroed when anyone else is active. If no
+    ///      eligible sequencer has stake left (all slashed to zero), fall back to equal weights
+    ///      over the eligible ones, so a rotation (and therefore a kick) can never revert.
+    function _weights(address[] memory signers, uint256[] memory stakes, address exclude)
+        internal
+        pure
+        returns (uint256[] memory w)
+    {
+        w = stakes;
+        bool excluding = signers.length > 1;
+        uint256 total = 0;
+        for (uint256 i = 0; i < signers.length; i++) {
+            if (excluding && signers[i] == exclude) w[i] = 0;
+            total += w[i];
+        }
+        if (total != 0) return w;
+        for (uint256 i = 0; i < signers.length; i++) {
+            w[i] = (excluding && signers[i] == exclude) ? 0 : 1;
+        }
+    }
+
     /// @dev Draw the next sequencer from the active set, excluding `exclude` when anyone else is
     ///      active. A new epoch starts if the current one has ended (or none was drawn yet);
     ///      otherwise the round increases and the epoch end stays.
@@ -308,15 +329,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
             _info.round += 1;
         }
         address next = address(0);
-        if (signers.length > 0) {
-            // Exclude the replaced sequencer from the draw if someone else can take over.
-            if (signers.length > 1) {
-                for (uint256 i = 0; i < signers.length; i++) {
-                    if (signers[i] == exclude) stakes[i] = 0;
-                }
-            }
-            next = signers[selectIndex(stakes, seed)];
-        }
+        if (signers.length > 0) next = signers[selectIndex(_weights(signers, stakes, exclude), seed)];
         _info.current = next;
         _info.lastHeartbeat = uint64(block.timestamp);
         _info.seedBlock = block.number + 1;

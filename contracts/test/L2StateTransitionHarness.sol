@@ -68,6 +68,18 @@ contract L2StateTransitionHarness is IL2DepositSource {
         emit StepChecked(p.step, fraud, r.status);
     }
 
+    function batchRootsOf(bytes calldata batchData)
+        external
+        pure
+        returns (bool ok, bytes32 mttbr, bytes32 mtsr, bytes32 withdrawalRoot, uint256 numTxs)
+    {
+        return L2StateTransition.batchRootsOf(batchData);
+    }
+
+    function genesisStateRoot() external pure returns (bytes32) {
+        return L2StateTransition.GENESIS_STATE_ROOT;
+    }
+
     function stateRoot(L2StateTransition.State calldata s) external pure returns (bytes32) {
         return L2StateTransition.stateRoot(s);
     }

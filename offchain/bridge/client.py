@@ -28,7 +28,9 @@ class BridgeClient:
         from_block: first L1 block scanned for events.
     """
 
-    def __init__(self, chain: Chain, bridge: str, sender: TxSender | None = None, from_block: int = 0) -> None:
+    def __init__(
+        self, chain: Chain, bridge: str, sender: TxSender | None = None, from_block: int = 0
+    ) -> None:
         self.chain = chain
         self.bridge: Contract = chain.contract("L1Bridge", bridge)
         self.sender = sender
@@ -36,7 +38,9 @@ class BridgeClient:
 
     def _send(self, call: Any, value: int = 0) -> TxReceipt:
         if self.sender is None:
-            raise ConfigError("this BridgeClient has no sender", "pass sender=chain.sender(account)")
+            raise ConfigError(
+                "this BridgeClient has no sender", "pass sender=chain.sender(account)"
+            )
         return self.sender.send(call, value=value)  # type: ignore[return-value]
 
     # --------------------------------------------------------------- deposits
@@ -49,7 +53,9 @@ class BridgeClient:
         rcpt = self._send(self.bridge.functions.depositETH(l2_recipient), value=amount_wei)
         return self._deposit_from(rcpt)
 
-    def deposit_erc20(self, token: str, l2_recipient: str, amount: int, approve: bool = True) -> Deposit:
+    def deposit_erc20(
+        self, token: str, l2_recipient: str, amount: int, approve: bool = True
+    ) -> Deposit:
         """Approve (unless ``approve`` is false) and deposit ``amount`` of ``token``.
 
         Raises:
@@ -80,7 +86,9 @@ class BridgeClient:
             block_number=int(ev["blockNumber"]),
         )
 
-    def deposits(self, from_block: int | None = None, to_block: int | str = "latest") -> list[Deposit]:
+    def deposits(
+        self, from_block: int | None = None, to_block: int | str = "latest"
+    ) -> list[Deposit]:
         """``DepositQueued`` events (L1Bridge.sol) in the block range, in queue order."""
         logs = self.bridge.events.DepositQueued.get_logs(
             from_block=self.from_block if from_block is None else from_block, to_block=to_block
@@ -105,11 +113,17 @@ class BridgeClient:
                 ``L1BridgeBadProof``, ``StateCommitmentHeaderMismatch``/``UnknownBatch``.
         """
         return self._send(
-            self.bridge.functions.finalizeWithdrawal(header.as_tuple(), tx_index, withdrawal.as_tuple(), proof)
+            self.bridge.functions.finalizeWithdrawal(
+                header.as_tuple(), tx_index, withdrawal.as_tuple(), proof
+            )
         )
 
-    def is_withdrawal_finalized(self, batch_index: int, tx_index: int, withdrawal: Withdrawal) -> bool:
-        return bool(self.bridge.functions.finalized(withdrawal.replay_key(batch_index, tx_index)).call())
+    def is_withdrawal_finalized(
+        self, batch_index: int, tx_index: int, withdrawal: Withdrawal
+    ) -> bool:
+        return bool(
+            self.bridge.functions.finalized(withdrawal.replay_key(batch_index, tx_index)).call()
+        )
 
     def locked(self, token: str = ETH) -> int:
         """What the bridge holds for the L2 in ``token`` (queued minus paid)."""

@@ -72,12 +72,21 @@ class Withdrawal:
     amount: int
 
     def as_tuple(self) -> tuple[Any, ...]:
-        return (self.tx_hash, to_checksum_address(self.recipient), to_checksum_address(self.token), self.amount)
+        return (
+            self.tx_hash,
+            to_checksum_address(self.recipient),
+            to_checksum_address(self.token),
+            self.amount,
+        )
 
     def item(self) -> bytes:
         """keccak256(abi.encode(txHash, recipient, token, amount)): its withdrawal-root item."""
-        return keccak(abi_encode(["bytes32", "address", "address", "uint256"], list(self.as_tuple())))
+        return keccak(
+            abi_encode(["bytes32", "address", "address", "uint256"], list(self.as_tuple()))
+        )
 
     def replay_key(self, batch_index: int, tx_index: int) -> bytes:
         """L1Bridge.withdrawalHash: keccak256(abi.encode(batchIndex, txIndex, item))."""
-        return keccak(abi_encode(["uint256", "uint256", "bytes32"], [batch_index, tx_index, self.item()]))
+        return keccak(
+            abi_encode(["uint256", "uint256", "bytes32"], [batch_index, tx_index, self.item()])
+        )

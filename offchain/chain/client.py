@@ -78,7 +78,13 @@ class Chain:
 
     def rpc(self, method: str, *params: Any) -> Any:
         """Raw JSON-RPC call (e.g. Anvil's ``evm_mine``), raising :class:`RpcError` on error."""
-        resp = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        try:
+            resp = self.w3.provider.make_request(method, list(params))  # type: ignore[arg-type]
+        except requests.RequestException as e:
+            url = getattr(self.w3.provider, "endpoint_uri", "?")
+            raise RpcError(
+                f"cannot reach the L1 RPC at {url} ({type(e).__name__})", "is the node running?"
+            ) from e
         if "error" in resp:
             raise RpcError(f"{method} failed: {resp['error']}")
         return resp.get("result")

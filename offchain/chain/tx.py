@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
 import requests
 from eth_typing import ChecksumAddress
@@ -163,9 +163,31 @@ class TxSender:
         )
 
     # ------------------------------------------------------------------ send
+    @overload
     def send(
         self,
-        call: ContractFunction | TxParams,
+        call: ContractFunction | TxParams | dict[str, Any],
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        wait: Literal[True] = True,
+        label: str | None = None,
+    ) -> TxReceipt: ...
+
+    @overload
+    def send(
+        self,
+        call: ContractFunction | TxParams | dict[str, Any],
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        wait: Literal[False],
+        label: str | None = None,
+    ) -> SentTx: ...
+
+    def send(
+        self,
+        call: ContractFunction | TxParams | dict[str, Any],
         *,
         value: int = 0,
         gas: int | None = None,
@@ -207,7 +229,7 @@ class TxSender:
 
     def _send(
         self,
-        call: ContractFunction | TxParams,
+        call: ContractFunction | TxParams | dict[str, Any],
         *,
         value: int,
         gas: int | None,
@@ -254,7 +276,7 @@ class TxSender:
         sent = SentTx(tx["nonce"], tx, [h], time.monotonic(), label)
         if not wait:
             return sent
-        return self.wait(sent)
+        return self._wait(sent)
 
     def _retake_after_resync(self) -> int:
         self.resync_nonce()
@@ -288,7 +310,8 @@ class TxSender:
             h = self._broadcast(tx)
         except Web3RPCError as e:
             msg = str(e).lower()
-            if "already known" in msg or "underpriced" in msg:
+            # Refused because it is a duplicate, too cheap, or the original was just mined.
+            if "already known" in msg or "underpriced" in msg or "nonce too low" in msg:
                 return False
             raise TxError(f"{sent.label}: node refused the replacement: {e}") from e
         sent.hashes.append(h)
@@ -309,7 +332,18 @@ class TxSender:
         Raises:
             TxReverted: mined with status 0 (reason decoded by replaying the call).
             TxError: not mined within ``receipt_timeout_s`` after ``max_bumps`` replacements.
+            RpcError: the node cannot be reached.
         """
+        try:
+            return self._wait(sent)
+        except requests.RequestException as e:
+            raise RpcError(
+                f"cannot reach the L1 RPC at {self.rpc_url} while waiting for {sent.label} "
+                f"({type(e).__name__})",
+                "is the node running? check the RPC URL",
+            ) from e
+
+    def _wait(self, sent: SentTx) -> TxReceipt:
         deadline = time.monotonic() + self.config.receipt_timeout_s
         bumps = 0
         while True:
@@ -349,6 +383,6 @@ class TxSender:
         factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
         data = factory.constructor(*args).data_in_transaction
         params: dict[str, Any] = {"from": self.address, "data": data, "value": value}
-        rcpt = self.send(params, label=f"deploy {name}")  # type: ignore[arg-type]
-        addr = rcpt["contractAddress"]  # type: ignore[index]
+        rcpt = self.send(params, label=f"deploy {name}")
+        addr = rcpt["contractAddress"]
         return self.w3.eth.contract(address=addr, abi=art.abi)  # type: ignore[return-value]

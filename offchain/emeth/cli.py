@@ -36,6 +36,12 @@ class Opts:
     el_url: str
     key: str | None
     dev_account: int | None
+    program_modules: list[str]
+
+    def programs(self) -> Any:
+        from offchain.emeth.programs import default_registry
+
+        return default_registry(self.program_modules)
 
     def account(self) -> Any:
         from offchain.chain.accounts import account_from_key, dev_account
@@ -79,9 +85,16 @@ def _options(
     el_url: str = typer.Option("http://127.0.0.1:8700", "--el-url", envvar="L2KIT_EMETH_URL"),
     key: str = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="actor private key"),
     dev: int = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet)"),
+    programs: str = typer.Option(
+        "",
+        "--programs",
+        envvar="L2KIT_EMETH_PROGRAMS",
+        help="extra program modules, comma-separated (each with register(registry))",
+    ),
 ) -> None:
     """EMETH compute marketplace: requester commands and daemons."""
-    ctx.obj = Opts(rpc_url, deployment, storage_url, el_url, key, dev)
+    mods = [m.strip() for m in programs.split(",") if m.strip()]
+    ctx.obj = Opts(rpc_url, deployment, storage_url, el_url, key, dev, mods)
 
 
 def _wei(amount: str) -> int:
@@ -276,7 +289,7 @@ def run_all(
         data_dir,
         dev_account(params.signer_account),
         [dev_account(i) for i in params.node_accounts[:nodes]],
-        config=EmethAgentsConfig(el_port=port),
+        config=EmethAgentsConfig(el_port=port, program_modules=o.program_modules),
     )
     try:
         stack.fund_nodes()
@@ -294,6 +307,10 @@ def el_run(
     action: str = typer.Argument("run"),
     port: int = typer.Option(8700, "--port"),
     db_url: str = typer.Option("sqlite:///.devnet/emeth.db", "--db-url", envvar="L2KIT_EMETH_DB"),
+    verifiers: str = typer.Option("", "--verifiers", help="comma-separated (default: dev 37)"),
+    splitters: str = typer.Option("", "--splitters", help="comma-separated (default: dev 38)"),
+    aggregators: str = typer.Option("", "--aggregators", help="comma-separated (default: dev 39)"),
+    signers: str = typer.Option("", "--signers", help="comma-separated (default: deploy's signer)"),
 ) -> None:
     """``el run``: the execution layer service (HTTP API + L1 watcher) alone."""
     from offchain.chain.accounts import dev_account
@@ -301,7 +318,6 @@ def el_run(
     from offchain.emeth.agents.l1watch import L1Watcher
     from offchain.emeth.execution.api import ExecutionLayerServer
     from offchain.emeth.execution.service import Roles
-    from offchain.emeth.programs import default_registry
     from offchain.emeth.runtime import EmethAgentsConfig, build_service
 
     if action != "run":
@@ -310,13 +326,17 @@ def el_run(
     c = EmethAgentsConfig()
     params = load_config().emeth
     l1 = o.l1()
+
+    def addrs(given: str, default: str) -> set[str]:
+        return {a.strip() for a in (given or default).split(",") if a.strip()}
+
     roles = Roles(
-        splitters={dev_account(c.splitter_account).address},
-        verifiers={dev_account(c.verifier_account).address},
-        aggregators={dev_account(c.aggregator_account).address},
-        signers={params.signer_address or dev_account(params.signer_account).address},
+        splitters=addrs(splitters, dev_account(c.splitter_account).address),
+        verifiers=addrs(verifiers, dev_account(c.verifier_account).address),
+        aggregators=addrs(aggregators, dev_account(c.aggregator_account).address),
+        signers=addrs(signers, params.signer_address or dev_account(params.signer_account).address),
     )
-    service = build_service(l1, db_url, roles, default_registry())
+    service = build_service(l1, db_url, roles, o.programs())
     server = ExecutionLayerServer(service, port=port).start()
     console.print(f"EMETH execution layer {server.url}")
     try:
@@ -345,13 +365,12 @@ def _agent_command(name: str) -> None:
         from offchain.emeth.agents.splitter import Splitter
         from offchain.emeth.agents.timeouts import TimeoutWatcher
         from offchain.emeth.agents.verifier import Verifier
-        from offchain.emeth.programs import default_registry
 
         if action != "run":
             raise ConfigError(f"unknown action {action!r}", f"use `{name} run`")
         o: Opts = ctx.obj
         acct = o.account()
-        reg = default_registry()
+        reg = o.programs()
         agent: Any
         if name == "node":
             agent = NodeWorker(

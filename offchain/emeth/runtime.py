@@ -57,7 +57,7 @@ class EmethAgentsConfig:
     confirmations: int = 0
     signer_interval_s: float = 1.0
     split_parts: int = 4
-    split_grace_s: float = 0.5
+    split_grace_s: float = 3.0
     penalty_bps: int = 2500
     verifier_account: int = 37
     splitter_account: int = 38
@@ -123,6 +123,10 @@ class EmethStack:
     server: ExecutionLayerServer | None = None
     agents: list[Agent] = field(default_factory=list)
     nodes: list[NodeWorker] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.config.program_modules:
+            self.programs = default_registry(self.config.program_modules)
 
     @property
     def url(self) -> str:

@@ -18,7 +18,7 @@ from eth_utils import to_checksum_address
 from offchain.common.hashing import keccak
 from offchain.errors import ConfigError
 
-# Solidity: struct BatchHeader { uint64 index; ... bytes32 dataHash; } (contracts/rollup/BatchHeader.sol)
+# Solidity: struct BatchHeader {uint64 index; ... bytes32 dataHash} (rollup/BatchHeader.sol)
 HEADER_ABI_TYPE = (
     "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"
 )
@@ -98,7 +98,8 @@ class BatchHeader:
         """From web3.py's decoding of the struct (a tuple, or a dict keyed by Solidity names)."""
         if isinstance(t, Mapping):
             t = [t[n] for n in _SOL_NAMES]
-        return cls(*(bytes(v) if isinstance(v, bytes | bytearray) else int(v) for v in t))
+        values: list[Any] = [bytes(v) if isinstance(v, bytes | bytearray) else int(v) for v in t]
+        return cls(*values)
 
 
 _SOL_NAMES = (

@@ -1,4 +1,4 @@
-"""Typed bindings to the rollup's L1 contracts: StateCommitment, DataAvailabilityChallenge, FraudProver.
+"""Typed bindings to the rollup's L1 contracts: StateCommitment, DA challenge, FraudProver.
 
 Every write goes through a :class:`~offchain.chain.tx.TxSender` (nonces, fee bumping, decoded
 custom errors as :class:`~offchain.errors.TxReverted`); every read returns Python types.
@@ -16,8 +16,7 @@ from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 
 from offchain.common.hashing import keccak
-
-from offchain.rollup.batch import BatchHeader, batch_digest
+from offchain.rollup.batch import ZERO32, BatchHeader, batch_digest
 from offchain.rollup.errors import RollupL1Error
 
 if TYPE_CHECKING:
@@ -28,6 +27,10 @@ if TYPE_CHECKING:
     from offchain.chain.tx import TxSender
     from offchain.deploy import Deployment
     from offchain.rollup.fraud import FraudWitness, SummaryWitness
+
+
+#: StateCommitment stores the first 26 bytes (208 bits) of each header hash.
+HASH_PREFIX_BYTES = 26
 
 
 class BatchDataLike(Protocol):
@@ -141,12 +144,13 @@ class RollupL1:
         self.sender = sender
         self.from_block = from_block
         self._chain_id = chain.chain_id
+        self._hash_cache: dict[tuple[int, bytes], bytes] = {}
 
     @classmethod
     def from_deployment(
         cls, chain: Chain, deployment: Deployment, sender: TxSender | None = None
     ) -> RollupL1:
-        """Bind the addresses of a deployment (keys state_commitment, da_challenge, fraud_prover)."""
+        """Bind a deployment's addresses (state_commitment, da_challenge, fraud_prover)."""
         a = deployment.addresses
         return cls(
             chain,
@@ -214,9 +218,31 @@ class RollupL1:
         return int(self.sc.functions.finalizesAt(index).call())
 
     def stored_header_hash(self, index: int) -> bytes:
-        """The header hash stored for ``index`` (zero if none)."""
-        rec = self.sc.functions.batchRecord(index).call()
-        return bytes(rec[0])
+        """The full hash of the header stored at ``index`` (zero if none).
+
+        StateCommitment stores a 208-bit prefix; the full hash comes from the newest matching
+        ``BatchAppended`` event (cached per index and prefix).
+        """
+        prefix = bytes(self.sc.functions.storedHeaderPrefix(index).call())
+        if prefix == ZERO32:
+            return ZERO32
+        key = (index, prefix)
+        hit = self._hash_cache.get(key)
+        if hit is not None:
+            return hit
+        for ab in reversed(self._appended_at_index(index)):
+            if ab.header_hash[:HASH_PREFIX_BYTES] == prefix[:HASH_PREFIX_BYTES]:
+                self._hash_cache[key] = ab.header_hash
+                return ab.header_hash
+        raise RollupL1Error(f"no BatchAppended event matches the batch stored at {index}")
+
+    def header_matches(self, index: int, header_hash: bytes) -> bool:
+        """True when ``header_hash`` is the hash of the valid batch at ``index`` (one eth_call)."""
+        return bool(self.sc.functions.matchesHeader(index, header_hash).call())
+
+    def appended_at(self, index: int) -> int:
+        """L1 timestamp at which batch ``index`` was appended (0 if never)."""
+        return int(self.sc.functions.appendedAt(index).call())
 
     def batch_sequencer(self, index: int) -> str:
         return str(self.sc.functions.batchSequencer(index).call())
@@ -235,22 +261,27 @@ class RollupL1:
 
     def get_header_from_event(self, index: int) -> BatchHeader:
         """The header of the batch at ``index``: from the newest ``BatchAppended`` event for it
-        (a resubmission after invalidation supersedes the old one).
+        that matches what is stored (a resubmission after invalidation supersedes the old one).
 
         Raises:
             RollupL1Error: no batch was ever appended at ``index``.
         """
+        logs = self._appended_at_index(index)
+        if not logs:
+            raise RollupL1Error(f"no batch was appended at index {index}")
+        prefix = bytes(self.sc.functions.storedHeaderPrefix(index).call())
+        for ab in reversed(logs):
+            if ab.header_hash[:HASH_PREFIX_BYTES] == prefix[:HASH_PREFIX_BYTES]:
+                return ab.header
+        return logs[-1].header
+
+    def _appended_at_index(self, index: int) -> list[AppendedBatch]:
+        # StateCommitment.sol: event BatchAppended(uint256 indexed index, bytes32 indexed
+        # headerHash, address indexed sequencer, BatchHeader header)
         logs = self.sc.events.BatchAppended.get_logs(
             from_block=self.from_block, argument_filters={"index": index}
         )
-        if not logs:
-            raise RollupL1Error(f"no batch was appended at index {index}")
-        stored = self.stored_header_hash(index)
-        for lg in reversed(logs):
-            ab = self._appended(lg)
-            if ab.header_hash == stored:
-                return ab.header
-        return self._appended(logs[-1]).header
+        return [self._appended(lg) for lg in logs]
 
     @staticmethod
     def _appended(lg: Any) -> AppendedBatch:
@@ -307,9 +338,10 @@ class RollupL1:
 
     def data_request(self, index: int) -> DataRequest:
         """The current request on ``index`` (status NONE if never requested)."""
+        # (verifier, deadline, status, sequencer, bond, headerHash)
         r = self._need_da().functions.requests(index).call()
         return DataRequest(
-            str(r[0]), str(r[1]), int(r[2]), int(r[3]), RequestStatus(int(r[4])), bytes(r[5])
+            str(r[0]), str(r[3]), int(r[1]), int(r[4]), RequestStatus(int(r[2])), bytes(r[5])
         )
 
     def provided_data(self, index: int) -> PostedBatchData:

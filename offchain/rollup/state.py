@@ -312,25 +312,39 @@ class State:
         """Recompute every node above a dirty leaf, each once."""
         if not self._dirty:
             return
-        idxs = self._dirty
+        idxs: set[int] = self._dirty
         self._dirty = set()
         levels = self._levels
-        for h in range(DEPTH):
-            lvl = levels[h]
-            up = levels[h + 1]
-            n = len(lvl)
+        h = 0
+        # Level by level while several paths are dirty ...
+        while h < DEPTH and len(idxs) > 1:
+            lvl, up = levels[h], levels[h + 1]
             parents = {i >> 1 for i in idxs}
             for p in parents:
-                li = 2 * p
-                a = lvl[li] if li < n else ZERO
-                b = lvl[li + 1] if li + 1 < n else ZERO
-                v = ZERO if a == ZERO and b == ZERO else keccak_pair(a, b)
-                if p < len(up):
-                    up[p] = v
-                else:
-                    up.extend([ZERO] * (p - len(up)))
-                    up.append(v)
+                self._set_node(up, p, lvl)
             idxs = parents
+            h += 1
+        # ... then one path up to the root (the paths have merged).
+        if h < DEPTH:
+            (p,) = idxs
+            while h < DEPTH:
+                p >>= 1
+                self._set_node(levels[h + 1], p, levels[h])
+                h += 1
+
+    @staticmethod
+    def _set_node(up: list[bytes], p: int, lvl: list[bytes]) -> None:
+        """``up[p] = node(lvl[2p], lvl[2p+1])`` (missing children are empty)."""
+        n = len(lvl)
+        li = 2 * p
+        a = lvl[li] if li < n else ZERO
+        b = lvl[li + 1] if li + 1 < n else ZERO
+        v = ZERO if a == ZERO and b == ZERO else keccak_pair(a, b)
+        if p < len(up):
+            up[p] = v
+        else:
+            up.extend([ZERO] * (p - len(up)))
+            up.append(v)
 
     # ------------------------------------------------------------------ proofs
 

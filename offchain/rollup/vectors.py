@@ -41,6 +41,7 @@ from offchain.rollup.tx import (
     sign_withdraw,
     signing_digest,
     struct_hash,
+    to_checksum,
     tx_hash,
     tx_leaf,
 )
@@ -228,6 +229,7 @@ def build_vectors() -> dict[str, Any]:
     out["l1Deposits"] = [
         {"depositId": i, "hash": _hex(h)} for i, h in sorted(sc.l1_deposits.items())
     ]
+    out["l1DepositCount"] = len(sc.l1_deposits)
     out["steps"] = steps
     out["stepCount"] = len(steps)
 
@@ -338,3 +340,79 @@ def _fraud_cases(
     )
     cases.append(("included invalid tx (replayed nonce) at step 3", bad_tx, 3))
     return cases
+
+
+@dataclass
+class GasCase:
+    """A fraud proof of the most expensive kind of step, for gas measurements.
+
+    The disputed step is a Transfer whose four accesses are three insertions (sender nonce,
+    recipient, fee recipient) and one update, in a tree of ``n_accounts`` funded accounts, at
+    the last position of a ``batch_size``-tx batch, with a forged post-state root.
+    """
+
+    domain: Domain
+    batch_ref: tuple[bytes, bytes, bytes, int, bytes]
+    proof: Any
+    l1_deposits: dict[int, bytes]
+    is_fraud: bool
+    witness_count: int
+
+
+def worst_case_fraud_proof(n_accounts: int = 20_000, batch_size: int = 1000) -> GasCase:
+    """Build :class:`GasCase` (takes a few seconds for 20,000 accounts)."""
+    d = VECTOR_DOMAIN
+    state = State()
+    ledger = Ledger(d, state)
+    deposits: dict[int, bytes] = {}
+    sender_key = _key(100)
+    sender = address_of_key(sender_key)
+    funded = [sender] + ["0x" + keccak(b"account %d" % i)[12:].hex() for i in range(1, n_accounts)]
+    for i, acct in enumerate(funded):
+        dep = Deposit(i, sender, acct, ETH, 10**18)
+        deposits[i] = deposit_hash(dep)
+        ledger.apply(dep)
+    pre_root = state.root
+    # The batch: deposits to fresh accounts, then the expensive transfer.
+    txs: list[tuple[bytes, str]] = []
+    base = len(funded)
+    for j in range(batch_size - 1):
+        acct = "0x" + keccak(b"batch account %d" % j)[12:].hex()
+        dep = Deposit(base + j, sender, acct, ETH, 1)
+        deposits[base + j] = deposit_hash(dep)
+        txs.append((encode_tx(dep), ZERO_ADDRESS))
+    fresh_to = "0x" + keccak(b"fresh recipient")[12:].hex()
+    fresh_fee = "0x" + keccak(b"fresh fee recipient")[12:].hex()
+    expensive = sign_transfer(sender_key, d, fresh_to, ETH, 12345, 67, 0)
+    txs.append((encode_tx(expensive), to_checksum(fresh_fee)))
+    honest = _replay_with(d, state, txs, deposits)
+    forged = BatchData(
+        list(honest.tx_data),
+        list(honest.fee_recipients),
+        [*honest.post_roots[:-1], keccak(b"forged")],
+        list(honest.withdrawal_items),
+    )
+    step = batch_size - 1
+    fp = build_fraud_proof(state, d, forged, step, lambda i: deposits[i])
+    assert state.root == pre_root
+    return GasCase(
+        d, batch_ref(forged, pre_root), fp.to_abi(), deposits, fp.is_fraud, len(fp.witnesses)
+    )
+
+
+def _replay_with(
+    d: Domain, state: State, txs: list[tuple[bytes, str]], deposits: dict[int, bytes]
+) -> BatchData:
+    ledger = Ledger(d, state)
+    cp = state.checkpoint()
+    roots, items = [], []
+    try:
+        for data, fee in txs:
+            res = _run_step(ledger, data, fee, None, lambda i: deposits[i])
+            if res.status != "valid":
+                raise ValueError(f"gas case tx invalid: {res.status}")
+            roots.append(res.post_state_root)
+            items.append(res.withdrawal_item)
+    finally:
+        state.rollback(cp)
+    return BatchData([t for t, _ in txs], [f for _, f in txs], roots, items)

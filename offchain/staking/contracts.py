@@ -9,6 +9,7 @@ from offchain.staking.config import TOKEN
 
 if TYPE_CHECKING:
     from web3.contract import Contract
+    from web3.types import BlockIdentifier
 
     from offchain.chain.client import Chain
     from offchain.deploy import Deployment
@@ -61,7 +62,7 @@ class StakingContracts:
             dep.contract(chain, "sequencer_set"),
         )
 
-    def rotation(self, block: int | str = "latest") -> RotationState:
+    def rotation(self, block: BlockIdentifier = "latest") -> RotationState:
         """Snapshot of the rotation state at ``block``."""
         b = self.chain.w3.eth.get_block(block)
         n = int(b["number"])

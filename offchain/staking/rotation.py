@@ -56,6 +56,7 @@ class RotationConfig:
         trigger_reselect: call ``reselect`` for a silent sequencer.
         advance_epochs: call ``advanceEpoch`` at epoch ends.
         max_failures: consecutive failed ticks before the follower stops (circuit breaker).
+        rotation_gas: gas limit of ``reselect``/``advanceEpoch`` transactions.
     """
 
     poll_interval_ms: int = 250
@@ -65,6 +66,7 @@ class RotationConfig:
     trigger_reselect: bool = True
     advance_epochs: bool = True
     max_failures: int = 3
+    rotation_gas: int = 600_000
 
 
 @dataclass
@@ -154,8 +156,13 @@ class RotationFollower:
         return done
 
     def _send(self, what: str, call: Any) -> bool:
+        # reselect/advanceEpoch carry a fixed gas limit instead of an estimate: the estimate runs
+        # against the latest block's timestamp, which on a chain that mines only on demand
+        # (Anvil) may be older than the deadline we are acting on. A mined-but-reverted
+        # transaction (another node was first) is reported as a lost race below.
+        gas = None if what == "heartbeat" else self.config.rotation_gas
         try:
-            self.signer.send(call)
+            self.signer.send(call, gas=gas)
             return True
         except TxReverted as e:
             # A known "too late / too early" error, or mined after a competitor's identical call.

@@ -54,6 +54,8 @@ class BlobStore:
         self.max_bytes = max_bytes
         self._tmp = self.data_dir / "tmp"
         self._tmp.mkdir(parents=True, exist_ok=True)
+        for stale in self._tmp.glob("put-*"):  # left by a crash mid-write; never under a key
+            stale.unlink(missing_ok=True)
 
     def path(self, key: str) -> Path:
         """Where the blob ``key`` is (or would be) stored."""

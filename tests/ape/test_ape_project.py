@@ -90,3 +90,36 @@ def test_ape_run_deploy_script_on_local_network(tmp_path: Path) -> None:
     dep = json.loads(out.read_text())
     assert dep["chain_id"] == 31337 and "reverter" in dep["addresses"]
     assert "deployment written to" in p.stdout
+
+
+def test_ape_run_deploy_with_an_account_alias(tmp_path: Path) -> None:
+    """The testnet path: a keyfile account imported under an alias signs the whole plan."""
+    root = Path(__file__).resolve().parents[2]
+    ape = Path(sys.executable).parent / "ape"
+    if not ape.exists():
+        pytest.skip("ape is not installed in this environment")
+    env = {
+        **os.environ,
+        "PATH": f"{root / 'node_modules' / '.bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+        "SOLCX_BINARY_PATH": str(root / ".solcx"),
+        "APE_DATA_FOLDER": str(tmp_path / "ape-data"),  # keep the user's ~/.ape untouched
+        "APE_ACCOUNTS_l2kitdeployer_PASSPHRASE": "correct horse battery",
+    }
+    key = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"  # anvil dev 1
+    imp = subprocess.run(
+        [sys.executable, "-c",
+         "from ape_accounts.accounts import import_account_from_private_key as i;"
+         f"print(i('l2kitdeployer', 'correct horse battery', '{key}').address)"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert imp.returncode == 0, imp.stderr
+    out = tmp_path / "dep.json"
+    p = subprocess.run(
+        [str(ape), "run", "deploy", "--network", "ethereum:local:foundry",
+         "--account", "l2kitdeployer", "--yes", "--out", str(out)],
+        cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stdout + p.stderr
+    dep = json.loads(out.read_text())
+    assert dep["deployer"] == imp.stdout.strip()
+    assert dep["deployer"] == "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"

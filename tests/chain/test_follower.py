@@ -239,3 +239,21 @@ def test_cursor_of_another_subscription_is_refused(
         LogFollower(chain.w3, [(other, "Poked")], Recorder(), cursor_path=path)
     with pytest.raises(ConfigError, match="no event"):
         LogFollower(chain.w3, [(other, "Nope")], Recorder())
+
+
+def test_follows_several_contracts_in_chain_order(chain, sender, owner, alice, reverter) -> None:
+    other = sender(owner).deploy("Reverter")
+    rec = Recorder()
+    start = int(chain.w3.eth.block_number)
+    f = LogFollower(
+        chain.w3, [(reverter, "Poked"), (other, "Poked")], rec,
+        config=FollowerConfig(start_block=start),
+    )  # fmt: skip
+    poke(sender(alice), reverter)
+    poke(sender(alice), other)
+    poke(sender(alice), reverter)
+    f.catch_up()
+    evs = sorted(rec.seen.values(), key=lambda e: e.block_number)
+    assert [(e.address, e.args["id"]) for e in evs] == [
+        (reverter.address, 1), (other.address, 1), (reverter.address, 2),
+    ]  # fmt: skip

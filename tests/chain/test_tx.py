@@ -43,3 +43,30 @@ def test_revert_does_not_consume_a_nonce(chain, sender, owner) -> None:
         s.send(c.functions.failCustom(1))
     s.send(c.functions.poke())
     assert chain.w3.eth.get_transaction_count(owner.address) == before + 1
+
+
+def test_any_signer_with_address_and_raw_bytes_works(chain, alice) -> None:
+    """TxSender accepts a Signer that returns raw bytes (what ApeSigner does)."""
+    from offchain.chain.tx import Signer, TxSender
+
+    class RawSigner:
+        def __init__(self, acct) -> None:  # type: ignore[no-untyped-def]
+            self.acct = acct
+            self.signed = 0
+
+        @property
+        def address(self) -> str:
+            return str(self.acct.address).lower()  # not checksummed on purpose
+
+        def sign_transaction(self, tx: dict) -> bytes:  # type: ignore[type-arg]
+            assert "from" not in tx
+            self.signed += 1
+            return bytes(self.acct.sign_transaction(tx).raw_transaction)
+
+    signer = RawSigner(alice)
+    assert isinstance(signer, Signer)
+    s = TxSender(chain.w3, signer, chain.artifacts)
+    assert s.address == alice.address
+    c = s.deploy("Reverter")
+    rcpt = s.send(c.functions.poke())
+    assert rcpt["from"] == alice.address and signer.signed == 2  # type: ignore[index]

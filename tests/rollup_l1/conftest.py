@@ -39,7 +39,11 @@ class Env:
     def sc(self, acct: LocalAccount) -> RollupL1:
         a = self.addresses
         return RollupL1(
-            self.chain, a["state_commitment"], a["da_challenge"], a.get("fraud_prover"), self.chain.sender(acct)
+            self.chain,
+            a["state_commitment"],
+            a["da_challenge"],
+            a.get("fraud_prover"),
+            self.chain.sender(acct),
         )
 
     def bridge(self, acct: LocalAccount) -> BridgeClient:
@@ -55,7 +59,9 @@ class Env:
     def sign(self, header: BatchHeader, who: list[LocalAccount] | None = None) -> list[bytes]:
         digest = self.sc(self.owner).digest(header)
         if who is None:
-            active = self.contract("TestSequencerSet", "sequencer_set").functions.activeSigners().call()
+            active = (
+                self.contract("TestSequencerSet", "sequencer_set").functions.activeSigners().call()
+            )
             who = [a for a in self.signers if a.address in active]
         return order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in who])
 
@@ -90,12 +96,22 @@ def deploy_env(chain: Chain) -> Env:
     signers = sorted((dev_account(i) for i in range(20, 24)), key=lambda a: int(a.address, 16))
     s: TxSender = chain.sender(owner)
     seqset = s.deploy("TestSequencerSet")
-    s.send(seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers))
+    s.send(
+        seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers)
+    )
     sc = s.deploy("StateCommitment", owner.address, seqset.address, GENESIS, WINDOW_S)
     bridge = s.deploy("L1Bridge", sc.address)
     s.send(sc.functions.setBridge(bridge.address))
     s.send(seqset.functions.authorise(sc.address))
-    da = s.deploy("DataAvailabilityChallenge", owner.address, sc.address, seqset.address, DA_WINDOW_S, DA_FEE, SLASH)
+    da = s.deploy(
+        "DataAvailabilityChallenge",
+        owner.address,
+        sc.address,
+        seqset.address,
+        DA_WINDOW_S,
+        DA_FEE,
+        SLASH,
+    )
     s.send(sc.functions.setChallenger(da.address, True))
     s.send(seqset.functions.authorise(da.address))
     fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, L2_CHAIN_ID, SLASH)
@@ -136,7 +152,7 @@ def expect_revert() -> Callable[..., Any]:
 
 @pytest.fixture
 def expect_call_revert(chain: Chain) -> Callable[..., Any]:
-    """``expect_call_revert("ErrorName", contract.functions.f(...))``: an eth_call reverts with it."""
+    """``expect_call_revert("ErrorName", c.functions.f(...))``: an eth_call reverts with it."""
     from web3.exceptions import ContractCustomError
 
     def check(name: str, call: Any) -> tuple[Any, ...]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from web3.logs import DISCARD
+
 from offchain.bridge.types import ETH
 from offchain.bridge.types import Withdrawal as L1Withdrawal
 from offchain.chain.accounts import dev_account
@@ -14,6 +16,7 @@ from offchain.common.hashing import keccak
 from offchain.rollup.fraud import build_summary_witness
 from offchain.rollup.l1 import BatchStatus
 from offchain.rollup.tx import Deposit, sign_transfer, sign_withdraw
+from offchain.rollup.tx import tx_hash as ltx_hash
 from tests.rollup_l1.conftest import SLASH, STAKE, WINDOW_S, Env
 from tests.rollup_l1.l2sim import L2Sim, tampered
 
@@ -49,7 +52,7 @@ def _assert_fraud_outcome(env: Env, sim: L2Sim, index: int, seq: Any, bal0: int,
     spent = rcpt["gasUsed"] * rcpt["effectiveGasPrice"]
     assert env.chain.w3.eth.get_balance(CHALLENGER.address) == bal0 - spent + SLASH // 2
     fp = env.contract("FraudProver", "fraud_prover")
-    ev = fp.events.FraudProven().process_receipt(rcpt)[0]["args"]
+    ev = fp.events.FraudProven().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert ev["index"] == index and ev["sequencer"] == seq.address and ev["reward"] == SLASH // 2
 
 
@@ -76,7 +79,9 @@ def test_invalid_signature(env: Env) -> None:
     sim, _ = _setup(env)
     seq = env.current()
     forged = sign_transfer(BOB, sim.domain, CAROL.address, ETH, E18, 0, 0)
-    forged = type(forged)(ALICE.address, *list(forged.__dict__.values())[1:])  # claims Alice sent it
+    forged = type(forged)(
+        ALICE.address, *list(forged.__dict__.values())[1:]
+    )  # claims Alice sent it
     ok = sign_transfer(BOB, sim.domain, CAROL.address, ETH, E18, 0, 0)
     data, pre = sim.build([(ok, FEE, True), (forged, FEE, False)])
     sim.commit(data, pre)
@@ -142,7 +147,14 @@ def test_fake_withdrawal_never_pays(env: Env, expect_revert: Any) -> None:
     _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
     env.warp(WINDOW_S + 1)
     tree = merkle.MerkleTree(bad.withdrawal_items)
-    expect_revert("StateCommitmentUnknownBatch", env.bridge(CAROL).finalize_withdrawal, header, 0, fake, tree.proof(0))
+    expect_revert(
+        "StateCommitmentUnknownBatch",
+        env.bridge(CAROL).finalize_withdrawal,
+        header,
+        0,
+        fake,
+        tree.proof(0),
+    )
 
 
 def test_bad_summary(env: Env, expect_revert: Any) -> None:
@@ -182,11 +194,17 @@ def test_false_claim_and_bad_witness_revert(env: Env, expect_revert: Any) -> Non
     good = sim.witness(1, 1)
     from dataclasses import replace
 
-    expect_revert("StateCommitmentHeaderMismatch", v.prove_fraud, replace(good, header=replace(good.header, l2_blocks=9)))
+    expect_revert(
+        "StateCommitmentHeaderMismatch",
+        v.prove_fraud,
+        replace(good, header=replace(good.header, l2_blocks=9)),
+    )
     broken = replace(good, step=replace(good.step, post_state_root=keccak(b"x")))
     expect_revert("L2StateTransitionInvalidStepProof", v.prove_fraud, broken)
     w0 = sim.witness(1, 0)
-    expect_revert("FraudProverBadPrevious", v.prove_fraud, replace(w0, prev_final_state_root=keccak(b"y")))
+    expect_revert(
+        "FraudProverBadPrevious", v.prove_fraud, replace(w0, prev_final_state_root=keccak(b"y"))
+    )
     assert v.batch_status(1) == BatchStatus.PENDING
 
 
@@ -199,3 +217,35 @@ def test_claim_after_window_reverts(env: Env, expect_revert: Any) -> None:
     env.warp(WINDOW_S + 1)
     expect_revert("FraudProverWindowClosed", env.sc(CHALLENGER).prove_fraud, witness)
     assert env.sc(CHALLENGER).batch_status(1) == BatchStatus.FINALIZED
+
+
+def test_finalized_withdrawal_cannot_be_undone(env: Env, expect_revert: Any) -> None:
+    """Once the window passed and the withdrawal is paid, no challenge can reach the batch."""
+    sim, _ = _setup(env)
+    w = sign_withdraw(ALICE, sim.domain, CAROL.address, ETH, E18, 0, 0)
+    data, pre = sim.build([(w, FEE, True)])
+    # a faulty sequencer also forged the post-state root: fraud, but nobody proved it in time
+    header = sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
+    witness = sim.witness(1)
+    env.warp(WINDOW_S + 1)
+    item = L1Withdrawal(ltx_hash(w), CAROL.address, ETH, E18)
+    assert item.item() == data.withdrawal_items[0]
+    tree = merkle.MerkleTree(data.withdrawal_items)
+    carol0 = env.chain.w3.eth.get_balance(CAROL.address)
+    rcpt = env.bridge(BOB).finalize_withdrawal(header, 0, item, tree.proof(0))
+    assert env.chain.w3.eth.get_balance(CAROL.address) - carol0 == E18
+    v = env.sc(CHALLENGER)
+    expect_revert("FraudProverWindowClosed", v.prove_fraud, witness)
+    expect_revert("DataAvailabilityChallengeWindowClosed", v.request_data, header)
+    s = env.chain.sender(env.owner)
+    s.send(v.sc.functions.setChallenger(env.owner.address, True))
+    expect_revert("StateCommitmentBatchFinalized", s.send, v.sc.functions.invalidateFrom(1))
+    expect_revert(
+        "L1BridgeAlreadyFinalized",
+        env.bridge(BOB).finalize_withdrawal,
+        header,
+        0,
+        item,
+        tree.proof(0),
+    )
+    assert v.batch_status(1) == BatchStatus.FINALIZED and rcpt["status"] == 1

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from web3.logs import DISCARD
+
 from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
 from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
@@ -21,8 +23,12 @@ def test_append_and_finalize(env: Env) -> None:
     assert not sc.is_finalized(0)
     assert sc.get_header_from_event(0) == h0
     assert sc.stored_header_hash(0) == h0.hash()
+    assert sc.header_matches(0, h0.hash()) and not sc.header_matches(
+        0, env.header(0, tx_count=9).hash()
+    )
+    assert sc.appended_at(0) == env.chain.w3.eth.get_block(rcpt["blockNumber"])["timestamp"]
     assert sc.batch_sequencer(0) == env.current().address
-    ev = sc.sc.events.BatchAppended().process_receipt(rcpt)[0]["args"]
+    ev = sc.sc.events.BatchAppended().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert BatchHeader.from_tuple(ev["header"]) == h0
     assert sc.sc.functions.batchDigest(h0.as_tuple()).call() == sc.digest(h0)
     assert sc.sc.functions.genesisStateRoot().call() == GENESIS
@@ -45,7 +51,9 @@ def test_wrong_index_reverts(env: Env, expect_revert: Any) -> None:
 def test_only_current_sequencer(env: Env, expect_revert: Any) -> None:
     other = env.signers[1]
     h = env.header(0)
-    err = expect_revert("StateCommitmentNotCurrentSequencer", env.sc(other).append_batch, h, env.sign(h))
+    err = expect_revert(
+        "StateCommitmentNotCurrentSequencer", env.sc(other).append_batch, h, env.sign(h)
+    )
     assert err.error_args == (other.address, env.current().address)
 
 
@@ -53,14 +61,20 @@ def test_signatures_checked(env: Env, expect_revert: Any) -> None:
     h = env.header(0)
     sc = env.sc(env.current())
     # 2 of 4 is not more than 2/3
-    expect_revert("TestSequencerSetTooFewSignatures", sc.append_batch, h, env.sign(h, env.signers[:2]))
+    expect_revert(
+        "TestSequencerSetTooFewSignatures", sc.append_batch, h, env.sign(h, env.signers[:2])
+    )
     # a non-member's signature
     digest = sc.digest(h)
     outsider = dev_account(30)
-    sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in [*env.signers[:2], outsider]])
+    sigs = order_signatures(
+        digest, [sign_digest(bytes(a.key), digest) for a in [*env.signers[:2], outsider]]
+    )
     expect_revert("TestSequencerSetBadSigner", sc.append_batch, h, sigs)
     # signatures over another header
-    expect_revert("TestSequencerSetBadSigner", sc.append_batch, h, env.sign(env.header(0, tx_count=5)))
+    expect_revert(
+        "TestSequencerSetBadSigner", sc.append_batch, h, env.sign(env.header(0, tx_count=5))
+    )
     # duplicate signer (not ascending)
     s = env.sign(h)
     expect_revert("TestSequencerSetBadSigner", sc.append_batch, h, [s[0], s[0], s[1]])
@@ -72,15 +86,22 @@ def test_empty_batch_reverts(env: Env, expect_revert: Any) -> None:
 
 def test_deposit_position_checked(env: Env, expect_revert: Any) -> None:
     br = env.bridge(dev_account(10))
-    expect_revert("StateCommitmentBadDepositHash", env.append, env.header(0, deposit_hash=keccak(b"x")))
-    expect_revert("StateCommitmentBadDepositCount", env.append, env.header(0, deposit_count=1))
+    expect_revert(
+        "StateCommitmentBadDepositHash", env.append, env.header(0, deposit_hash=keccak(b"x"))
+    )
+    expect_revert("L1BridgeUnknownPosition", env.append, env.header(0, deposit_count=1))
     br.deposit_eth(dev_account(10).address, 10**18)
     br.deposit_eth(dev_account(11).address, 2 * 10**18)
     h1 = br.deposit_hash_at(1)
-    expect_revert("StateCommitmentBadDepositHash", env.append, env.header(0, deposit_count=1, deposit_hash=keccak(b"x")))
+    expect_revert(
+        "StateCommitmentBadDepositHash",
+        env.append,
+        env.header(0, deposit_count=1, deposit_hash=keccak(b"x")),
+    )
     env.append(env.header(0, deposit_count=1, deposit_hash=h1))
-    # position may not move back
-    expect_revert("StateCommitmentBadDepositCount", env.append, env.header(1))
+    expect_revert(
+        "StateCommitmentBadDepositHash", env.append, env.header(1, deposit_count=2, deposit_hash=h1)
+    )
     env.append(env.header(1, deposit_count=2, deposit_hash=br.deposit_hash_at(2)))
 
 
@@ -89,9 +110,14 @@ def test_header_checks(env: Env, expect_call_revert: Any) -> None:
     sc = env.sc(env.owner).sc
     assert sc.functions.checkHeader(env.header(0).as_tuple()).call() == env.header(0).hash()
     bad = env.header(0, tx_count=9)
-    args = expect_call_revert("StateCommitmentHeaderMismatch", sc.functions.checkHeader(bad.as_tuple()))
-    assert args == (0, bad.hash(), env.header(0).hash())
-    expect_call_revert("StateCommitmentUnknownBatch", sc.functions.checkHeader(env.header(1).as_tuple()))
+    args = expect_call_revert(
+        "StateCommitmentHeaderMismatch", sc.functions.checkHeader(bad.as_tuple())
+    )
+    prefix = env.header(0).hash()[:26] + bytes(6)  # the stored 208-bit prefix
+    assert args == (0, bad.hash(), prefix)
+    expect_call_revert(
+        "StateCommitmentUnknownBatch", sc.functions.checkHeader(env.header(1).as_tuple())
+    )
 
 
 def test_owner_functions(env: Env, expect_revert: Any) -> None:
@@ -101,11 +127,19 @@ def test_owner_functions(env: Env, expect_revert: Any) -> None:
     assert sc_owner.challenge_window_s() == 5
     expect_revert("StateCommitmentBadWindow", s.send, sc_owner.sc.functions.setChallengeWindow(0))
     stranger = env.chain.sender(dev_account(12))
-    expect_revert("OwnableUnauthorizedAccount", stranger.send, sc_owner.sc.functions.setChallengeWindow(5))
-    expect_revert("StateCommitmentBridge", s.send, sc_owner.sc.functions.setBridge(dev_account(12).address))
+    expect_revert(
+        "OwnableUnauthorizedAccount", stranger.send, sc_owner.sc.functions.setChallengeWindow(5)
+    )
+    expect_revert(
+        "StateCommitmentBridge", s.send, sc_owner.sc.functions.setBridge(dev_account(12).address)
+    )
     # only challengers may invalidate or open requests
-    expect_revert("StateCommitmentNotChallenger", stranger.send, sc_owner.sc.functions.invalidateFrom(0))
-    expect_revert("StateCommitmentNotChallenger", stranger.send, sc_owner.sc.functions.setDataRequest(0, True))
+    expect_revert(
+        "StateCommitmentNotChallenger", stranger.send, sc_owner.sc.functions.invalidateFrom(0)
+    )
+    expect_revert(
+        "StateCommitmentNotChallenger", stranger.send, sc_owner.sc.functions.setDataRequest(0, True)
+    )
 
 
 def test_invalidate_truncates_and_allows_resubmission(env: Env, expect_revert: Any) -> None:
@@ -116,9 +150,13 @@ def test_invalidate_truncates_and_allows_resubmission(env: Env, expect_revert: A
         env.append(env.header(i))
     s.send(sc.sc.functions.setChallenger(env.owner.address, True))
     rcpt = s.send(sc.sc.functions.invalidateFrom(1))
-    ev = sc.sc.events.BatchesInvalidated().process_receipt(rcpt)[0]["args"]
+    ev = sc.sc.events.BatchesInvalidated().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert (ev["fromIndex"], ev["toIndex"]) == (1, 2)
-    assert [sc.batch_status(i) for i in range(3)] == [BatchStatus.PENDING, BatchStatus.INVALID, BatchStatus.INVALID]
+    assert [sc.batch_status(i) for i in range(3)] == [
+        BatchStatus.PENDING,
+        BatchStatus.INVALID,
+        BatchStatus.INVALID,
+    ]
     assert sc.next_index() == 1
     expect_revert("StateCommitmentUnknownBatch", s.send, sc.sc.functions.invalidateFrom(1))
     new1 = env.header(1, tx_count=7)

@@ -256,3 +256,15 @@ def test_heartbeat_ping_by_the_current_sequencer_only(st: Staking, seqs, expect_
     )
     st.warp(4)
     expect_revert("SequencerSetHeartbeatNotMissed", st.gov.send, st.sset.functions.reselect())
+
+
+def test_rotation_survives_fully_slashed_sequencers(st: Staking, seqs) -> None:
+    # Slash everyone but the current to zero, then kick the current: the draw falls back to
+    # equal weights over the remaining (still active) sequencers instead of reverting.
+    cur = st.current()
+    for a in seqs:
+        if a.address != cur:
+            st.gov.send(st.pool.functions.slash(a.address, 10**30, st.gov.address))
+    rcpt = st.gov.send(st.pool.functions.kick(cur))
+    rot = _rotation(st, rcpt)
+    assert rot["next"] != cur and st.pool.functions.isActive(rot["next"]).call()

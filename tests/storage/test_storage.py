@@ -57,6 +57,8 @@ def test_http_shape(server: StorageServer) -> None:
     assert h.status_code == 200 and h.headers["content-length"] == "5"
     health = requests.get(f"{server.url}/health", timeout=5).json()
     assert health["status"] == "ok" and health["max_bytes"] == LIMIT
+    metrics = requests.get(f"{server.url}/metrics", timeout=5).text
+    assert 'l2kit_storage_requests_total{op="put",outcome="ok"} 1.0' in metrics
 
 
 def test_unknown_key_is_404_json(server: StorageServer, client: BlobClient) -> None:
@@ -122,3 +124,48 @@ def test_files_are_fanned_out_and_verified_on_read(tmp_path: Path) -> None:
 def test_port_taken_is_a_clear_error(server: StorageServer, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=f"storage port {server.port} is already in use"):
         StorageServer(tmp_path / "other", port=server.port).start()
+
+
+def test_cli_serve_runs_until_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "offchain.cli", "storage", "serve", "--port", str(port),
+         "--data-dir", str(tmp_path / "b")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        c = BlobClient(f"http://127.0.0.1:{port}", timeout_s=2)
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                c.health()
+                break
+            except StorageError:
+                assert proc.poll() is None, proc.communicate()
+                assert time.monotonic() < deadline, "storage serve did not come up"
+                time.sleep(0.1)
+        key = c.put(b"via the cli")
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "storage stopped" in out and "Traceback" not in err
+    assert BlobStore(tmp_path / "b").get(key) == b"via the cli"
+
+
+def test_partial_writes_from_a_crash_are_cleaned_up(tmp_path: Path) -> None:
+    BlobStore(tmp_path)
+    (tmp_path / "tmp" / "put-abc").write_bytes(b"half a blob")
+    store = BlobStore(tmp_path)
+    assert not list((tmp_path / "tmp").iterdir())
+    assert store.get(store.put(b"whole")) == b"whole"

@@ -39,6 +39,7 @@ class NodePolicy:
         hold_s: pause between ``Process`` and ``Submit`` (fault-injection for tests/demos).
         behaviour: ``honest`` | ``cheat`` | ``stall`` (adversarial nodes for the demo).
         max_jobs_per_tick: jobs processed per poll.
+        max_jobs: jobs taken over the worker's life (0: no limit), a capacity knob.
     """
 
     min_fee_wei: int = 1
@@ -47,6 +48,7 @@ class NodePolicy:
     hold_s: float = 0.0
     behaviour: str = HONEST
     max_jobs_per_tick: int = 4
+    max_jobs: int = 0
 
 
 class NodeWorker(Agent):
@@ -80,6 +82,7 @@ class NodeWorker(Agent):
         if self.policy.behaviour not in BEHAVIOURS:
             raise ValueError(f"behaviour must be one of {BEHAVIOURS}")
         self._stalled: set[tuple[str, int]] = set()
+        self.taken = 0
 
     @property
     def address(self) -> str:
@@ -122,6 +125,8 @@ class NodeWorker(Agent):
         for j in self.candidates():
             if taken >= self.policy.max_jobs_per_tick or self._stop.is_set():
                 break
+            if self.policy.max_jobs and self.taken >= self.policy.max_jobs:
+                break
             msg = {"jobId": j["jobId"], "node": self.address, "attempt": j["attempt"]}
             try:
                 res = self.client.act("Process", msg, self.account)
@@ -130,6 +135,7 @@ class NodeWorker(Agent):
                     continue  # another node was faster, or the job changed
                 raise
             taken += 1
+            self.taken += 1
             done["processed"] += 1
             self.log.info("process", job=j["jobId"], attempt=j["attempt"], fee=j["fee"])
             self._finish(res["job"], done)

@@ -56,7 +56,7 @@ def env(devnet: Devnet, tmp_path: Path) -> Iterator[Env]:
         db_url=f"sqlite:///{tmp_path / 'el.db'}",
         poll_interval_ms=50,
         signer_interval_s=0.5,
-        split_grace_s=0.3,
+        split_grace_s=3.0,
     )
     stack = stack_for_devnet(devnet, n_nodes=3, config=cfg)
     try:

@@ -47,3 +47,21 @@ def test_full_flow_billed_on_l1(env: Env) -> None:
     assert env.l1.deposit_of(alice.address).balance == 940 * EMETH
     fuel = sum(env.l1.total_fuel(n.address) for n in env.stack.node_accounts)
     assert fuel == 400 + 4 + 4
+
+
+def test_demo_scene(devnet) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    from offchain.emeth.demo import run
+
+    chain = devnet.chain
+    snap = chain.rpc("evm_snapshot")
+    console = Console(record=True, width=120)
+    try:
+        run(devnet, console)
+    finally:
+        chain.rpc("evm_revert", snap)
+    out = console.export_text()
+    assert "Timeout of" in out and "RejectResult of SubJob" in out and "Reregister of SubJob" in out
+    burned = float(out.split("burned by penalties: ")[1].split()[0])
+    assert burned >= 4.0  # one timeout and two rejections, 25% of their fees each

@@ -81,3 +81,18 @@ def test_registry_suggests_close_ids() -> None:
     with pytest.raises(UnknownProgram) as e:
         reg.get("wordcount/v2")
     assert "wordcount/v1" in str(e.value)
+
+
+def test_user_program_module_loads() -> None:
+    from offchain.emeth.errors import ConfigError
+
+    reg = default_registry(["tests.emeth.offchain.reverse_program"])
+    p = reg.get("reverse/v1")
+    out, fuel = p.compute(b"abc", {})
+    assert (
+        out == b"cba"
+        and p.verify(b"abc", out, {}, fuel).ok
+        and not p.verify(b"abc", b"abc", {}, 3).ok
+    )
+    with pytest.raises(ConfigError):
+        default_registry(["no.such.module"])

@@ -1,0 +1,336 @@
+"""Rollup L1 contract gas on a devnet with the real SequencerSet/LockingPool (exact gasUsed
+from receipts): appendBatch of a 1,000-transaction batch with 3-of-4 signatures, deposits,
+a withdrawal, a data-availability request and answer, and the worst provable fraud step.
+
+Figures: ``append_batch_gas``, ``l1_gas_per_l2_tx_at_1000_tx_batch``, ``deposit_gas``,
+``deposit_erc20_gas``, ``finalize_withdrawal_gas``, ``da_request_gas``,
+``da_provide_gas_per_byte``, ``fraud_proof_gas`` (max over the fault cases, each also reported
+as ``fraud_proof_gas_<case>``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+
+from offchain.bridge.client import BridgeClient
+from offchain.bridge.types import ETH, Withdrawal
+from offchain.chain.accounts import dev_account
+from offchain.chain.client import Chain
+from offchain.common import merkle
+from offchain.common.hashing import keccak
+from offchain.devnet import Devnet
+from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.batch_builder import BatchBuilder, Item, tampered
+from offchain.rollup.l1 import PostedBatchData, RollupL1
+from offchain.rollup.tx import Deposit, Domain, sign_transfer, sign_withdraw
+
+BATCH_TXS = 1000
+E18 = 10**18
+
+
+class _L1:
+    """The devnet's rollup contracts plus the four devnet sequencers (dev accounts 1..4)."""
+
+    def __init__(self, d: Devnet) -> None:
+        assert d.chain and d.deployment
+        self.chain: Chain = d.chain
+        self.dep = d.deployment
+        self.seqset = self.dep.contract(self.chain, "sequencer_set")
+        self.keys = {a.address: a for a in (dev_account(i) for i in range(1, 5))}
+        self.rl = RollupL1.from_deployment(self.chain, self.dep)
+
+    def current(self) -> LocalAccount:
+        return self.keys[self.seqset.functions.currentSequencer().call()]
+
+    def sc(self, acct: LocalAccount) -> RollupL1:
+        return self.rl.with_sender(self.chain.sender(acct))
+
+    def append(self, header: BatchHeader) -> Any:
+        active = set(self.seqset.functions.activeSigners().call())
+        signers = [a for addr, a in self.keys.items() if addr in active][:3]
+        digest = self.rl.digest(header)
+        sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
+        return self.sc(self.current()).append_batch(header, sigs)
+
+    def warp(self, seconds: int) -> None:
+        self.chain.rpc("evm_increaseTime", seconds)
+        self.chain.rpc("evm_mine")
+
+    def snapshot(self) -> Any:
+        return self.chain.rpc("evm_snapshot")
+
+    def revert(self, snap: Any) -> None:
+        self.chain.rpc("evm_revert", snap)
+
+
+def _rand_header(index: int, deposit_count: int, deposit_hash: bytes, **kw: Any) -> BatchHeader:
+    fields: dict[str, Any] = dict(
+        index=index,
+        first_block=10 * index,
+        l2_blocks=10,
+        tx_count=BATCH_TXS,
+        deposit_count=deposit_count,
+        deposit_hash=deposit_hash,
+        tx_root=os.urandom(32),
+        state_roots_root=os.urandom(32),
+        final_state_root=os.urandom(32),
+        withdrawal_root=os.urandom(32),
+        data_hash=os.urandom(32),
+    )
+    fields.update(kw)
+    return BatchHeader(**fields)
+
+
+def _gas(rcpt: Any) -> int:
+    return int(rcpt["gasUsed"])
+
+
+def _bridge_figures(l1: _L1, out: dict[str, int]) -> None:
+    alice = dev_account(10)
+    br = BridgeClient(l1.chain, l1.dep.addresses["l1_bridge"], l1.chain.sender(alice))
+    br.deposit_eth(alice.address, E18)  # the first deposit also initialises the queue
+    rc = br.sender.send(br.bridge.functions.depositETH(alice.address), value=E18)  # type: ignore[union-attr]
+    out["deposit_gas"] = _gas(rc)
+    token = l1.dep.contract(l1.chain, "test_token")
+    br.sender.send(token.functions.mint(alice.address, 10**24))  # type: ignore[union-attr]
+    br.sender.send(token.functions.approve(br.bridge.address, 10**24))  # type: ignore[union-attr]
+    br.deposit_erc20(token.address, alice.address, 10**20, approve=False)
+    rc = br.sender.send(br.bridge.functions.depositERC20(token.address, alice.address, 10**20))  # type: ignore[union-attr]
+    out["deposit_erc20_gas"] = _gas(rc)
+
+
+def _append_figures(l1: _L1, out: dict[str, int]) -> None:
+    br = l1.dep.contract(l1.chain, "l1_bridge")
+    count = int(br.functions.depositCount().call())
+    dh = bytes(br.functions.depositHashAt(count).call())
+    base = l1.rl.next_index()
+    gas = [_gas(l1.append(_rand_header(base + i, count, dh))) for i in range(4)]
+    out["append_batch_first_gas"] = gas[0]
+    out["append_batch_gas"] = gas[-1]  # steady state (warm sequencer-set slots)
+    out["l1_gas_per_l2_tx_at_1000_tx_batch"] = round(gas[-1] / BATCH_TXS, 1)  # type: ignore[assignment]
+
+
+def _withdrawal_figure(l1: _L1, out: dict[str, int]) -> None:
+    snap = l1.snapshot()
+    try:
+        br = l1.dep.contract(l1.chain, "l1_bridge")
+        count = int(br.functions.depositCount().call())
+        w = Withdrawal(keccak(b"withdraw tx"), dev_account(11).address, ETH, E18 // 2)
+        items = [w.item() if i == 500 else keccak(b"%d" % i) for i in range(BATCH_TXS)]
+        tree = merkle.MerkleTree(items)
+        header = _rand_header(
+            l1.rl.next_index(),
+            count,
+            bytes(br.functions.depositHashAt(count).call()),
+            withdrawal_root=tree.root,
+        )
+        l1.append(header)
+        l1.warp(l1.rl.challenge_window_s() + 1)
+        client = BridgeClient(l1.chain, br.address, l1.chain.sender(dev_account(11)))
+        out["finalize_withdrawal_gas"] = _gas(
+            client.finalize_withdrawal(header, 500, w, tree.proof(500))
+        )
+    finally:
+        l1.revert(snap)
+
+
+def _da_figures(l1: _L1, out: dict[str, int]) -> None:
+    snap = l1.snapshot()
+    try:
+        n = 200
+        data = PostedBatchData(
+            [os.urandom(289) for _ in range(n)],
+            [dev_account(1).address] * n,
+            [os.urandom(32) for _ in range(n)],
+            [b"\x00" * 32] * n,
+        )
+        leaves = [
+            keccak(keccak(t) + bytes(12) + bytes.fromhex(f[2:]))
+            for t, f in zip(data.tx_data, data.fee_recipients, strict=True)
+        ]
+        br = l1.dep.contract(l1.chain, "l1_bridge")
+        count = int(br.functions.depositCount().call())
+        header = _rand_header(
+            l1.rl.next_index(),
+            count,
+            bytes(br.functions.depositHashAt(count).call()),
+            tx_count=n,
+            tx_root=merkle.root(leaves),
+            state_roots_root=merkle.root(data.post_roots),
+            final_state_root=data.post_roots[-1],
+            withdrawal_root=merkle.root(data.withdrawal_items),
+            data_hash=data.data_hash,
+        )
+        seq = l1.current()
+        l1.append(header)
+        verifier = l1.sc(dev_account(13))
+        out["da_request_gas"] = _gas(verifier.request_data(header))
+        rc = l1.sc(seq).provide_data(header, data)
+        tx = l1.chain.w3.eth.get_transaction(rc["transactionHash"])
+        assert verifier.data_request(header.index).status.name == "ANSWERED"
+        out["da_provide_gas"] = _gas(rc)
+        out["da_provide_gas_per_byte"] = round(_gas(rc) / len(bytes(tx["input"])), 2)  # type: ignore[assignment]
+    finally:
+        l1.revert(snap)
+
+
+def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
+    """Each provable fault at the last step of a 1,000-tx batch; the max is fraud_proof_gas."""
+    alice, bob, carol = dev_account(10), dev_account(11), dev_account(12)
+    fee_to = dev_account(30).address
+    snap = l1.snapshot()
+    try:
+        bridge = l1.dep.contract(l1.chain, "l1_bridge")
+        client = BridgeClient(l1.chain, bridge.address, l1.chain.sender(alice))
+        for who in (alice, bob, alice, bob):
+            client.deposit_eth(who.address, 100 * E18)
+        # The L2 consumes the whole queue in order: all but the last two deposits in the
+        # first batch; the last one is the "skipped deposit" fault.
+        l2deps = [
+            Deposit(d.deposit_id, d.sender, d.l2_recipient, d.token, d.amount)
+            for d in client.deposits()
+        ]
+        base = l1.rl.next_index()
+        domain = Domain(901, l1.dep.addresses["state_commitment"])
+        b = BatchBuilder(
+            domain,
+            lambda i: bytes(bridge.functions.depositHash(i).call()),
+            lambda n: bytes(bridge.functions.depositHashAt(n).call()),
+        )
+        # Batches before `base` were appended by the other figures with random roots: the
+        # builder's chain starts at `base` (the disputed steps never need their state).
+        b.batches.extend([None] * base)  # type: ignore[list-item]
+        data, pre = b.build([(d, fee_to, True) for d in l2deps[:-2]])
+        h = b.header(data, index=base)
+        l1.append(h)
+        b.record(h, data, pre)
+        # 999 honest transfers alice -> bob, then the disputed step 999.
+        filler: list[Item] = [
+            (sign_transfer(alice, domain, bob.address, ETH, 1, 0, n), fee_to, True)
+            for n in range(BATCH_TXS - 1)
+        ]
+        nonce = BATCH_TXS - 1
+        cases: dict[str, Callable[[], tuple[Item, dict[str, Any]]]] = {
+            "wrong_root": lambda: (
+                (
+                    sign_transfer(alice, domain, carol.address, ETH, E18, 7, nonce),
+                    dev_account(31).address,
+                    True,
+                ),
+                {"forge_root": True},
+            ),
+            "bad_signature": lambda: (
+                (
+                    sign_transfer(bob, domain, carol.address, ETH, E18, 7, 0).__class__(
+                        alice.address,
+                        carol.address,
+                        ETH,
+                        E18,
+                        7,
+                        nonce,
+                        sign_transfer(bob, domain, carol.address, ETH, E18, 7, nonce).signature,
+                    ),
+                    fee_to,
+                    False,
+                ),
+                {},
+            ),
+            "wrong_nonce": lambda: (
+                (
+                    sign_transfer(alice, domain, carol.address, ETH, E18, 7, nonce + 3),
+                    fee_to,
+                    False,
+                ),
+                {},
+            ),
+            "overdraft": lambda: (
+                (
+                    sign_transfer(alice, domain, carol.address, ETH, 10**6 * E18, 7, nonce),
+                    fee_to,
+                    False,
+                ),
+                {},
+            ),
+            "skipped_deposit": lambda: ((l2deps[-1], fee_to, False), {}),
+            "fake_withdrawal": lambda: (
+                (
+                    sign_withdraw(alice, domain, carol.address, ETH, E18, 7, nonce),
+                    dev_account(31).address,
+                    True,
+                ),
+                {"forge_item": True},
+            ),
+        }
+        worst = 0
+        for name, make in cases.items():
+            inner = l1.snapshot()
+            saved_state = b.state.copy()
+            try:
+                item, opts = make()
+                data, pre = b.build([*filler, item])
+                if opts.get("forge_root"):
+                    data = tampered(data, post_roots=[*data.post_roots[:-1], keccak(b"forged")])
+                if opts.get("forge_item"):
+                    data = tampered(
+                        data, withdrawal_items=[*data.withdrawal_items[:-1], keccak(b"fake")]
+                    )
+                h = b.header(data, index=base + 1)
+                l1.append(h)
+                b.record(h, data, pre)
+                w = b.witness(base + 1)
+                assert w.step.step == BATCH_TXS - 1, (name, w.step.step)
+                rc = l1.sc(dev_account(14)).prove_fraud(w)
+                out[f"fraud_proof_gas_{name}"] = _gas(rc)
+                if _gas(rc) > worst:
+                    worst = _gas(rc)
+                    out["fraud_proof_punish_gas"] = _punish_gas(l1, rc)
+            finally:
+                b.batches.pop() if len(b.batches) > base + 1 else None
+                b.state = saved_state
+                l1.revert(inner)
+        out["fraud_proof_gas"] = worst
+        # The proof itself, without SequencerSet.punish (LockingPool slash + kick + rotation).
+        out["fraud_proof_gas_excl_punish"] = worst - out["fraud_proof_punish_gas"]
+    finally:
+        l1.revert(snap)
+
+
+def _punish_gas(l1: _L1, rc: Any) -> int:
+    """gasUsed of the SequencerSet.punish call inside ``rc`` (exact, from a call trace)."""
+    h = rc["transactionHash"]
+    trace = l1.chain.rpc(
+        "debug_traceTransaction",
+        h.to_0x_hex() if hasattr(h, "to_0x_hex") else h,
+        {"tracer": "callTracer"},
+    )
+    seqset = l1.seqset.address.lower()
+    selector = "0x" + keccak(b"punish(address,uint256,address)")[:4].hex()
+
+    def walk(call: dict[str, Any]) -> int:
+        if call.get("to", "").lower() == seqset and call.get("input", "").startswith(selector):
+            return int(call["gasUsed"], 16)
+        return sum(walk(c) for c in call.get("calls", []) or [])
+
+    return walk(trace)
+
+
+def run() -> dict[str, int]:
+    out: dict[str, int] = {}
+    with Devnet(ephemeral=True, log=lambda *_: None) as d:
+        l1 = _L1(d)
+        _bridge_figures(l1, out)
+        _append_figures(l1, out)
+        _withdrawal_figure(l1, out)
+        _da_figures(l1, out)
+        _fraud_figures(l1, out)
+    return out
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run(), indent=2))

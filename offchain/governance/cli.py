@@ -1,0 +1,208 @@
+"""``l2kit governance propose|vote|queue|execute|status``: drive the Governor from a shell.
+
+Actions are written ``"TARGET SIGNATURE ARG..."`` where TARGET is a deployment key
+(``locking_pool``, ``sequencer_set``, ``token``...) or an address, e.g.::
+
+    l2kit governance propose "Kick 0xabc" --call "locking_pool kick(address) 0xabc" --dev-account 5
+    l2kit governance propose "Pay" --call "token transfer(address,uint256) 0xdef 2500tokens"
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offchain.errors import ConfigError, TxReverted
+from offchain.governance.actions import parse_action
+from offchain.governance.client import Governance, Proposal
+from offchain.staking.config import TOKEN
+from offchain.staking.errors import StakingError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from offchain.deploy import Deployment
+
+app = typer.Typer(no_args_is_help=True, help="Propose, vote, queue and execute governance actions.")
+console = Console()
+
+HINTS = {
+    "GovernorInsufficientProposerVotes": "the proposer needs delegated votes above the threshold",
+    "GovernorUnexpectedProposalState": "see the state with `l2kit governance status ID`",
+    "GovernorAlreadyCastVote": "each account votes once per proposal",
+    "TimelockUnexpectedOperationState": "the timelock delay has not passed yet (see the ETA)",
+    "GovernorNonexistentProposal": "no proposal with this id",
+}
+
+RPC = typer.Option(None, "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC URL")
+DEPLOYMENT = typer.Option(None, "--deployment", help="deployment file (addresses)")
+KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
+DEV = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
+
+
+def _connect(rpc_url: str | None, deployment: Path | None) -> tuple[Governance, Deployment]:
+    from offchain.chain.client import Chain
+    from offchain.config import load_config
+    from offchain.deploy import Deployment
+
+    cfg = load_config()
+    dep = Deployment.load(deployment or Path(cfg.network.deployment_file))
+    chain = Chain.connect(rpc_url or cfg.network.rpc_url)
+    if chain.chain_id != dep.chain_id:
+        raise ConfigError(
+            f"the RPC is chain {chain.chain_id} but the deployment is for chain {dep.chain_id}",
+            "pass the matching --rpc-url / --deployment",
+        )
+    gov = Governance(chain, dep.contract(chain, "governor"), dep.contract(chain, "timelock"))
+    return gov, dep
+
+
+def _account(key: str | None, dev: int | None) -> LocalAccount:
+    from offchain.chain.accounts import account_from_key, dev_account
+
+    if dev is not None:
+        if not 0 <= dev < 40:
+            raise ConfigError(f"dev account {dev} does not exist", "use 0..39")
+        return dev_account(dev)
+    return account_from_key(key)
+
+
+def _pid(text: str) -> int:
+    try:
+        return int(text, 0)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r} is not a proposal id", "pass the id printed by `propose`"
+        ) from None
+
+
+def _run(what: str, fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except TxReverted as e:
+        raise StakingError(f"{what}: {e.message}", HINTS.get(e.error_name or "")) from None
+
+
+def _show(gov: Governance, pid: int) -> None:
+    s = gov.status(pid)
+    console.print(f"proposal {pid:#x}")
+    console.print(f"  state     [bold]{s['state']}[/]  (L1 block {s['block']})")
+    votes = {k: f"{s[k] / TOKEN:,.0f}" for k in ("for", "against", "abstain", "quorum")}
+    console.print(
+        f"  votes     for {votes['for']}  against {votes['against']}  abstain {votes['abstain']}"
+        f"  (quorum {votes['quorum']})"
+    )
+    console.print(f"  voting    blocks {s['snapshot_block'] + 1}..{s['deadline_block']}")
+    if s["eta"]:
+        when = datetime.fromtimestamp(s["eta"], UTC).strftime("%H:%M:%S UTC")
+        console.print(f"  eta       {s['eta']} ({when})")
+
+
+@app.command("propose")
+def propose_cmd(
+    description: str = typer.Argument(..., help="what the proposal does (also its identity)"),
+    call: list[str] = typer.Option([], "--call", help='"TARGET SIGNATURE ARG..." (repeatable)'),
+    kick: str = typer.Option(None, "--kick", help="shortcut: kick this sequencer signer"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Submit a proposal made of --call actions (and/or --kick)."""
+    gov, dep = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    specs = list(call) + ([f"locking_pool kick(address) {kick}"] if kick else [])
+    if not specs:
+        raise ConfigError(
+            "a proposal needs at least one action", 'add --call "TARGET SIG ARGS" or --kick'
+        )
+    actions = [parse_action(s, dep.addresses) for s in specs]
+    p = Proposal.of(actions, description)
+    pid = _run("propose", gov.propose, gov.chain.sender(acct), p)
+    console.print(f"[green]proposed[/] {len(actions)} action(s): {description!r}")
+    _show(gov, pid)
+
+
+@app.command("vote")
+def vote_cmd(
+    proposal: str = typer.Argument(..., help="proposal id"),
+    support: str = typer.Option("for", "--support", help="for | against | abstain"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Vote on a proposal with the key's delegated votes."""
+    gov, _ = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    pid = _pid(proposal)
+    _run("vote", gov.vote, gov.chain.sender(acct), pid, support)
+    console.print(f"[green]voted[/] {support} from {acct.address}")
+    _show(gov, pid)
+
+
+@app.command("queue")
+def queue_cmd(
+    proposal: str = typer.Argument(..., help="proposal id"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Queue a succeeded proposal in the Timelock."""
+    gov, _ = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    pid = _pid(proposal)
+    _run("queue", gov.queue, gov.chain.sender(acct), gov.find(pid))
+    console.print("[green]queued[/]")
+    _show(gov, pid)
+
+
+@app.command("execute")
+def execute_cmd(
+    proposal: str = typer.Argument(..., help="proposal id"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Execute a queued proposal after the timelock delay."""
+    gov, _ = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    pid = _pid(proposal)
+    _run("execute", gov.execute, gov.chain.sender(acct), gov.find(pid))
+    console.print("[green]executed[/]")
+    _show(gov, pid)
+
+
+@app.command("status")
+def status_cmd(
+    proposal: str = typer.Argument(None, help="proposal id (default: list all)"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """One proposal's state, votes and ETA, or a table of all proposals."""
+    gov, _ = _connect(rpc_url, deployment)
+    if proposal is not None:
+        pid = _pid(proposal)
+        gov.find(pid)  # clear error for an unknown id
+        _show(gov, pid)
+        return
+    table = Table(title="proposals")
+    for col in ("id", "state", "for", "against", "description"):
+        table.add_column(col)
+    for pid in gov.all_ids():
+        s = gov.status(pid)
+        table.add_row(
+            f"{pid:#x}"[:18] + "…",
+            s["state"],
+            f"{s['for'] / TOKEN:,.0f}",
+            f"{s['against'] / TOKEN:,.0f}",
+            gov.find(pid).description[:60],
+        )
+    console.print(table)

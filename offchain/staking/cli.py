@@ -1,0 +1,319 @@
+"""``l2kit sequencer lock|relock|unlock|claim|rewards|status|run``: manage a sequencer's stake.
+
+Every command reads the deployment file (``--deployment``) and talks to ``--rpc-url``. Keys
+come from ``--key`` / ``$L2KIT_PRIVATE_KEY`` or, on a devnet, ``--dev-account N``. Reverts are
+printed as one line with the contract's custom error and a hint.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import typer
+from eth_utils import is_address, to_checksum_address
+from rich.console import Console
+from rich.table import Table
+
+from offchain.errors import ConfigError, TxReverted
+from offchain.staking.config import TOKEN
+from offchain.staking.errors import StakingError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from offchain.chain.client import Chain
+    from offchain.staking.contracts import StakingContracts
+
+app = typer.Typer(no_args_is_help=True, help="Lock stake, exit, claim, and run a sequencer node.")
+console = Console()
+
+HINTS = {
+    "LockingPoolStakeTooLow": "lock at least the minimum (see `l2kit sequencer status`)",
+    "LockingPoolStakeTooHigh": "a sequencer's stake may not exceed the maximum",
+    "LockingPoolSetFull": "the active set is full; wait for a sequencer to exit",
+    "LockingPoolNotWhitelisted": "ask governance to whitelist your owner address",
+    "LockingPoolSignerUnavailable": "use a fresh signer address (signers are never reused)",
+    "LockingPoolNotSequencerOwner": "use the owner key that locked this sequencer",
+    "LockingPoolWrongStatus": "check the sequencer's status with `l2kit sequencer status SIGNER`",
+    "LockingPoolTooManyExiting": "at most 1/3 of the set may exit at once; try again later",
+    "LockingPoolWithdrawalDelayNotOver": "wait until the unlock time shown by `status`",
+    "LockingPoolNothingToClaim": "there is nothing to withdraw or compound",
+    "EnforcedPause": "the LockingPool is paused by governance",
+    "ERC20InsufficientBalance": "the owner account does not hold enough tokens",
+}
+
+RPC = typer.Option(None, "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC URL")
+DEPLOYMENT = typer.Option(None, "--deployment", help="deployment file (addresses)")
+KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
+DEV = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
+
+
+@dataclass
+class Ctx:
+    chain: Chain
+    staking: StakingContracts
+    addresses: dict[str, str]
+
+
+def _connect(rpc_url: str | None, deployment: Path | None) -> Ctx:
+    from offchain.chain.client import Chain
+    from offchain.config import load_config
+    from offchain.deploy import Deployment
+    from offchain.staking.contracts import StakingContracts
+
+    cfg = load_config()
+    dep = Deployment.load(deployment or Path(cfg.network.deployment_file))
+    chain = Chain.connect(rpc_url or cfg.network.rpc_url)
+    if chain.chain_id != dep.chain_id:
+        raise ConfigError(
+            f"the RPC is chain {chain.chain_id} but the deployment is for chain {dep.chain_id}",
+            "pass the matching --rpc-url / --deployment",
+        )
+    return Ctx(chain, StakingContracts.from_deployment(chain, dep), dep.addresses)
+
+
+def _account(key: str | None, dev: int | None) -> LocalAccount:
+    from offchain.chain.accounts import account_from_key, dev_account
+
+    if dev is not None:
+        if not 0 <= dev < 40:
+            raise ConfigError(f"dev account {dev} does not exist", "use 0..39")
+        return dev_account(dev)
+    return account_from_key(key)
+
+
+def _address(value: str | None, default: str) -> str:
+    if value is None:
+        return default
+    if not is_address(value):
+        raise ConfigError(f"{value!r} is not an address")
+    return to_checksum_address(value)
+
+
+def _tokens(amount: float) -> int:
+    if amount < 0:
+        raise ConfigError("amounts must be positive")
+    return int(round(amount * TOKEN))
+
+
+def _send(ctx: Ctx, acct: LocalAccount, call: Any) -> Any:
+    try:
+        return ctx.chain.sender(acct).send(call)
+    except TxReverted as e:
+        raise StakingError(e.message, HINTS.get(e.error_name or "")) from None
+
+
+def _ensure_allowance(ctx: Ctx, acct: LocalAccount, amount: int) -> None:
+    token, pool = ctx.staking.token, ctx.staking.pool
+    have = token.functions.balanceOf(acct.address).call()
+    if have < amount:
+        raise StakingError(
+            f"{acct.address} holds {have / TOKEN:,.2f} tokens, needs {amount / TOKEN:,.2f}",
+            "get tokens first (on a devnet the deployer mints them)",
+        )
+    if token.functions.allowance(acct.address, pool.address).call() < amount:
+        _send(ctx, acct, token.functions.approve(pool.address, amount))
+
+
+@app.command("lock")
+def lock_cmd(
+    amount: float = typer.Argument(..., help="tokens to lock"),
+    signer: str = typer.Option(None, "--signer", help="node signer address (default: the key's)"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Lock AMOUNT tokens from the key's account and register SIGNER as a sequencer."""
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    who = _address(signer, acct.address)
+    wei = _tokens(amount)
+    _ensure_allowance(ctx, acct, wei)
+    _send(ctx, acct, ctx.staking.pool.functions.lock(who, wei))
+    n = ctx.staking.pool.functions.activeCount().call()
+    console.print(f"[green]locked[/] {amount:,.2f} tokens for signer {who} (owner {acct.address})")
+    console.print(f"active set: {n} sequencer(s)")
+
+
+@app.command("relock")
+def relock_cmd(
+    signer: str = typer.Argument(..., help="sequencer signer address"),
+    amount: float = typer.Option(0.0, "--amount", help="fresh tokens to add"),
+    compound: bool = typer.Option(False, "--compound", help="also lock the accrued reward"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Add tokens (and optionally the accrued reward) to an active sequencer's stake."""
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    who = _address(signer, acct.address)
+    wei = _tokens(amount)
+    if wei:
+        _ensure_allowance(ctx, acct, wei)
+    _send(ctx, acct, ctx.staking.pool.functions.relock(who, wei, compound))
+    rec = ctx.staking.sequencer(who)
+    console.print(f"[green]relocked[/] {who}: stake now {rec['stake_tokens']:,.2f} tokens")
+
+
+@app.command("unlock")
+def unlock_cmd(
+    signer: str = typer.Argument(..., help="sequencer signer address"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Start exiting: leave the active set now, claim after the withdrawal delay."""
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    who = _address(signer, acct.address)
+    _send(ctx, acct, ctx.staking.pool.functions.unlockInit(who))
+    rec = ctx.staking.sequencer(who)
+    console.print(f"[yellow]unlocking[/] {who}: claim {rec['stake_tokens']:,.2f} tokens after")
+    console.print(f"  unix time {rec['unlock_time']} (`l2kit sequencer claim {who}`)")
+
+
+@app.command("claim")
+def claim_cmd(
+    signer: str = typer.Argument(..., help="sequencer signer address"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """After the withdrawal delay: pay the stake and accrued reward back to the owner."""
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    who = _address(signer, acct.address)
+    before = ctx.staking.token.functions.balanceOf(acct.address).call()
+    _send(ctx, acct, ctx.staking.pool.functions.unlockClaim(who))
+    got = ctx.staking.token.functions.balanceOf(acct.address).call() - before
+    console.print(f"[green]claimed[/] {got / TOKEN:,.2f} tokens for {who} to {acct.address}")
+
+
+@app.command("rewards")
+def rewards_cmd(
+    signer: str = typer.Argument(..., help="sequencer signer address"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Withdraw the accrued batch rewards of SIGNER to its owner."""
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    who = _address(signer, acct.address)
+    amount = ctx.staking.sequencer(who)["reward_tokens"]
+    _send(ctx, acct, ctx.staking.pool.functions.withdrawRewards(who))
+    console.print(f"[green]withdrew[/] {amount:,.2f} reward tokens for {who}")
+
+
+@app.command("status")
+def status_cmd(
+    signer: str = typer.Argument(None, help="show this sequencer's record too"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """Epoch, current sequencer, heartbeat deadline and the active set with stake shares."""
+    ctx = _connect(rpc_url, deployment)
+    st = ctx.staking.rotation()
+    p = ctx.staking.pool.functions.params().call()
+    console.print(
+        f"epoch {st.epoch} round {st.round}  current [bold]{st.current}[/]  "
+        f"(epoch ends {st.epoch_end}, heartbeat deadline {st.heartbeat_deadline},"
+        f" L1 time {st.block_time})"
+    )
+    console.print(
+        f"stake {p[0] / TOKEN:,.0f}..{p[1] / TOKEN:,.0f} tokens, max {p[2]} sequencers, "
+        f"withdrawal delay {p[3]}s, exiting {ctx.staking.pool.functions.exitingCount().call()}"
+    )
+    active = ctx.staking.active()
+    total = sum(s for _, s in active) or 1
+    table = Table(title=f"active set ({len(active)})")
+    for col in ("signer", "owner", "stake", "share", "reward", ""):
+        table.add_column(col, justify="right" if col in ("stake", "share", "reward") else "left")
+    for addr, stake in sorted(active, key=lambda x: int(x[0], 16)):
+        rec = ctx.staking.sequencer(addr)
+        mark = "current" if addr == st.current else ""
+        table.add_row(
+            addr,
+            rec["owner"],
+            f"{stake / TOKEN:,.0f}",
+            f"{stake / total:.1%}",
+            f"{rec['reward_tokens']:,.2f}",
+            mark,
+        )
+    console.print(table)
+    if signer:
+        rec = ctx.staking.sequencer(_address(signer, ""))
+        if rec["status"] == "None":
+            raise StakingError(f"{signer} has never locked", "lock with `l2kit sequencer lock`")
+        for k, v in rec.items():
+            console.print(f"  {k:<18} {v}")
+
+
+@app.command("run")
+def run_cmd(
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(None, "--port", help="HTTP port (co-sign, health, metrics)"),
+    data_dir: Path = typer.Option(Path(".devnet/sequencer"), "--data-dir"),
+    cosign_for: list[str] = typer.Option([], "--cosign-for", help="StateCommitment address"),
+    poll_ms: int = typer.Option(250, "--poll-ms", help="rotation poll interval"),
+) -> None:
+    """Run the sequencer daemon for the key's signer until Ctrl-C / SIGTERM."""
+    from offchain.staking.daemon import DaemonConfig, SequencerDaemon
+    from offchain.staking.rotation import RotationConfig
+
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    contracts = {_address(c, "") for c in cosign_for}
+    if "state_commitment" in ctx.addresses:
+        contracts.add(to_checksum_address(ctx.addresses["state_commitment"]))
+    cfg = DaemonConfig(
+        host=host,
+        port=port,
+        data_dir=data_dir,
+        cosign_contracts=contracts,
+        rotation=RotationConfig(poll_interval_ms=poll_ms),
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    rec = ctx.staking.sequencer(acct.address)
+    if rec["status"] != "Active":
+        console.print(
+            f"[yellow]warning:[/] {acct.address} is {rec['status']}, not an active sequencer"
+        )
+    with SequencerDaemon(ctx.chain, ctx.staking, acct, cfg) as d:
+        console.print(
+            f"sequencer {acct.address} serving {d.url} (co-sign, /health, /metrics)",
+            highlight=False,
+        )
+        was = None
+        while not stop.wait(0.2):
+            cur = d.follower.is_current
+            if cur != was and d.follower.state is not None:
+                what = "[bold green]current[/]" if cur else "following"
+                console.print(
+                    f"epoch {d.follower.state.epoch}: {what} (current {d.follower.state.current})"
+                )
+                was = cur
+            if not d.follower.health()["running"]:
+                raise StakingError(f"rotation follower stopped: {d.follower.last_error}")
+    console.print("sequencer daemon stopped")

@@ -1,0 +1,171 @@
+"""The standalone sequencer daemon: follow epochs, co-sign for peers, trigger reselection.
+
+One process per sequencer node. It serves (FastAPI, one port):
+
+- ``POST /cosign`` and ``GET /cosign/health`` (see :mod:`offchain.staking.cosigner`);
+- ``GET /health``: rotation state, whether this signer is current, counters;
+- ``GET /metrics``: Prometheus text.
+
+and runs a :class:`~offchain.staking.rotation.RotationFollower` that pings ``heartbeat()``
+while this signer is current, calls ``reselect()`` when the current sequencer is silent past
+the timeout and ``advanceEpoch()`` at epoch ends. The rollup node composes the same pieces
+(mount :func:`create_router`, share the signer's TxSender) and adds block production.
+Stops cleanly on SIGTERM (see ``l2kit sequencer run``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import Response
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+from offchain.chain.anvil import free_port, port_in_use
+from offchain.errors import ConfigError
+from offchain.staking.cosigner import Cosigner, SignedLog, create_app
+from offchain.staking.errors import StakingError
+from offchain.staking.rotation import RotationConfig, RotationFollower
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from offchain.chain.client import Chain
+    from offchain.staking.contracts import StakingContracts
+
+log = structlog.get_logger("l2kit.staking.daemon")
+
+
+@dataclass
+class DaemonConfig:
+    """Settings of one sequencer daemon.
+
+    Args:
+        host: interface for the HTTP endpoints.
+        port: port (``None``: a free one).
+        data_dir: where the co-signer's equivocation log lives.
+        cosign_contracts: StateCommitment addresses this node co-signs for.
+        rotation: rotation follower knobs.
+    """
+
+    host: str = "127.0.0.1"
+    port: int | None = None
+    data_dir: Path = Path(".devnet/sequencer")
+    cosign_contracts: set[str] = field(default_factory=set)
+    rotation: RotationConfig = field(default_factory=RotationConfig)
+
+
+class SequencerDaemon:
+    """Rotation follower + co-signer + health/metrics for one signer key.
+
+    Args:
+        chain: L1 connection.
+        contracts: staking contracts.
+        signer: this node's signer key (must be funded for heartbeats / reselect).
+        config: settings.
+    """
+
+    def __init__(
+        self, chain: Chain, contracts: StakingContracts, signer: LocalAccount, config: DaemonConfig
+    ) -> None:
+        self.chain = chain
+        self.contracts = contracts
+        self.signer = signer
+        self.config = config
+        self.sender = chain.sender(signer)
+        self.follower = RotationFollower(contracts, self.sender, config.rotation)
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.cosigner = Cosigner(
+            signer,
+            chain.chain_id,
+            set(config.cosign_contracts),
+            log=SignedLog(config.data_dir / f"cosigned-{signer.address.lower()}.sqlite"),
+        )
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.port = config.port
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.config.host}:{self.port}"
+
+    def app(self) -> FastAPI:
+        """The HTTP app: co-signer routes, ``/health`` and ``/metrics``."""
+        app = create_app(self.cosigner)
+        registry = CollectorRegistry()
+        g_current = Gauge(
+            "l2kit_sequencer_is_current", "1 if this signer is current", registry=registry
+        )
+        g_epoch = Gauge("l2kit_sequencer_epoch", "epoch seen on L1", registry=registry)
+        g_count = Gauge("l2kit_sequencer_actions", "actions sent", ["action"], registry=registry)
+
+        @app.get("/health")
+        def health() -> dict[str, Any]:
+            return {"status": "ok", **self.follower.health(), "cosigned": self.cosigner.log.count()}
+
+        @app.get("/metrics")
+        def metrics() -> Response:
+            g_current.set(1 if self.follower.is_current else 0)
+            g_epoch.set(self.follower.state.epoch if self.follower.state else 0)
+            for k, v in self.follower.stats.items():
+                g_count.labels(k).set(v)
+            return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
+
+        return app
+
+    def start(self, timeout_s: float = 10.0) -> SequencerDaemon:
+        """Serve HTTP and start following the rotation.
+
+        Raises:
+            ConfigError: port in use.
+            StakingError: the HTTP server did not come up.
+        """
+        if self.port is None:
+            self.port = free_port()
+        elif port_in_use(self.port, self.config.host):
+            raise ConfigError(f"port {self.port} is already in use", "pick another --port")
+        cfg = uvicorn.Config(
+            self.app(), host=self.config.host, port=self.port, log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(cfg)
+        self._thread = threading.Thread(
+            target=self._server.run, name="l2kit-sequencer", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if requests.get(f"{self.url}/cosign/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise StakingError(f"sequencer daemon HTTP server did not start on {self.url}")
+            time.sleep(0.02)
+        self.follower.start()
+        log.info("sequencer daemon started", signer=self.signer.address, url=self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop following and serving. Safe to call twice."""
+        self.follower.stop()
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> SequencerDaemon:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,202 @@
+"""The rollup contracts against the real staking contracts (the devnet deployment: LockingPool,
+SequencerSet, governance): appendBatch with 3-of-4 signatures and a batch reward; a DA timeout
+and a fraud proof slash (stake conserved into reward + burn), kick and rotate; resubmission."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from offchain.bridge.client import BridgeClient
+from offchain.bridge.types import ETH
+from offchain.chain.accounts import dev_account
+from offchain.chain.client import Chain
+from offchain.common.hashing import keccak
+from offchain.config import L2KitConfig
+from offchain.deploy import Deployment, deploy_all
+from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.batch_builder import BatchBuilder, tampered
+from offchain.rollup.l1 import BatchStatus, PostedBatchData, RollupL1
+from offchain.rollup.tx import Deposit, Domain, sign_transfer
+
+E18 = 10**18
+VERIFIER = dev_account(13)
+
+
+@dataclass
+class Real:
+    chain: Chain
+    dep: Deployment
+    config: L2KitConfig
+
+    def c(self, key: str) -> Any:
+        return self.dep.contract(self.chain, key)
+
+    @property
+    def keys(self) -> dict[str, LocalAccount]:
+        return {a.address: a for a in (dev_account(i) for i in range(1, 5))}
+
+    def current(self) -> LocalAccount:
+        return self.keys[self.c("sequencer_set").functions.currentSequencer().call()]
+
+    def l1(self, acct: LocalAccount) -> RollupL1:
+        return RollupL1.from_deployment(self.chain, self.dep, self.chain.sender(acct))
+
+    def append(self, header: BatchHeader) -> Any:
+        active = set(self.c("sequencer_set").functions.activeSigners().call())
+        signers = [a for addr, a in self.keys.items() if addr in active]
+        need = len(signers) * 2 // 3 + 1
+        digest = self.l1(self.current()).digest(header)
+        sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers[:need]])
+        return self.l1(self.current()).append_batch(header, sigs)
+
+    def warp(self, s: int) -> None:
+        self.chain.rpc("evm_increaseTime", s)
+        self.chain.rpc("evm_mine")
+
+
+@pytest.fixture(scope="module")
+def real(chain: Chain) -> Real:
+    cfg = L2KitConfig()
+    dep = deploy_all(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
+    return Real(chain, dep, cfg)
+
+
+def _pool_totals(r: Real) -> tuple[int, int, int]:
+    p = r.c("locking_pool").functions
+    return p.totalSlashed().call(), p.totalSlashPaid().call(), p.totalSlashBurned().call()
+
+
+def _assert_punished(
+    r: Real,
+    seq: LocalAccount,
+    beneficiary: str,
+    slash: int,
+    tok0: int,
+    before: tuple[int, int, int],
+) -> None:
+    pool = r.c("locking_pool").functions
+    info = pool.sequencer(seq.address).call()
+    assert pool.statusOf(seq.address).call() == 3  # Kicked
+    assert r.c("sequencer_set").functions.currentSequencer().call() != seq.address
+    slashed, paid, burned = _pool_totals(r)
+    d_slashed, d_paid, d_burned = slashed - before[0], paid - before[1], burned - before[2]
+    assert d_slashed == min(slash, info[2] + d_slashed)
+    assert d_slashed == d_paid + d_burned  # slashed stake conserved into reward + burn
+    token = r.c("token").functions
+    assert token.balanceOf(beneficiary).call() - tok0 == d_paid > 0
+
+
+def _header(r: Real, index: int, **kw: Any) -> BatchHeader:
+    fields: dict[str, Any] = dict(
+        index=index,
+        first_block=index,
+        l2_blocks=5,
+        tx_count=3,
+        deposit_count=0,
+        deposit_hash=b"\0" * 32,
+        tx_root=keccak(b"t%d" % index),
+        state_roots_root=keccak(b"s%d" % index),
+        final_state_root=keccak(b"f%d" % index),
+        withdrawal_root=keccak(b"w%d" % index),
+        data_hash=keccak(b"d%d" % index),
+    )
+    fields.update(kw)
+    return BatchHeader(**fields)
+
+
+def test_append_with_real_set_accrues_reward(real: Real) -> None:
+    seq = real.current()
+    pool = real.c("locking_pool").functions
+    reward0 = pool.sequencer(seq.address).call()[3]
+    real.append(_header(real, 0))
+    assert real.l1(VERIFIER).batch_status(0) == BatchStatus.PENDING
+    assert pool.sequencer(seq.address).call()[3] > reward0
+    assert real.l1(VERIFIER).batch_sequencer(0) == seq.address
+
+
+def test_da_timeout_slashes_on_the_locking_pool(real: Real) -> None:
+    p = real.config.rollup.effective(real.chain.chain_id)
+    seq = real.current()
+    h = _header(real, 0)
+    real.append(h)
+    tok0 = real.c("token").functions.balanceOf(VERIFIER.address).call()
+    before = _pool_totals(real)
+    v = real.l1(VERIFIER)
+    v.request_data(h)
+    real.warp(p.da_window_s + 1)
+    v.resolve_timeout(0)
+    _assert_punished(real, seq, VERIFIER.address, p.da_slash_amount, tok0, before)
+    assert v.batch_status(0) == BatchStatus.INVALID
+    # the next sequencer resubmits from the last valid batch (here: batch 0)
+    nxt = real.current()
+    assert nxt.address != seq.address
+    real.append(_header(real, 0, l2_blocks=6))
+    assert v.batch_status(0) == BatchStatus.PENDING and v.batch_sequencer(0) == nxt.address
+
+
+def test_da_answer_with_real_set(real: Real) -> None:
+    n = 4
+    data = PostedBatchData(
+        [b"tx%d" % i for i in range(n)],
+        [ETH] * n,
+        [keccak(b"r%d" % i) for i in range(n)],
+        [b"\0" * 32] * n,
+    )
+    from offchain.rollup.ledger import batch_roots
+
+    roots = batch_roots(data.tx_data, data.post_roots, data.withdrawal_items, data.fee_recipients)
+    h = _header(
+        real,
+        0,
+        tx_count=n,
+        tx_root=roots.mttbr,
+        state_roots_root=roots.mtsr,
+        final_state_root=data.post_roots[-1],
+        withdrawal_root=roots.withdrawal_root,
+        data_hash=data.data_hash,
+    )
+    seq = real.current()
+    real.append(h)
+    v = real.l1(VERIFIER)
+    v.request_data(h)
+    real.l1(seq).provide_data(h, data)
+    assert v.provided_data(0) == data
+    assert real.c("locking_pool").functions.statusOf(seq.address).call() == 1  # still Active
+
+
+def test_fraud_proof_slashes_on_the_locking_pool(real: Real) -> None:
+    p = real.config.rollup.effective(real.chain.chain_id)
+    alice, bob = dev_account(10), dev_account(11)
+    bridge = real.c("l1_bridge")
+    d = BridgeClient(real.chain, bridge.address, real.chain.sender(alice)).deposit_eth(
+        alice.address, 5 * E18
+    )
+    b = BatchBuilder(
+        Domain(p.l2_chain_id, real.dep.addresses["state_commitment"]),
+        lambda i: bytes(bridge.functions.depositHash(i).call()),
+        lambda n: bytes(bridge.functions.depositHashAt(n).call()),
+    )
+    data, pre = b.build(
+        [(Deposit(d.deposit_id, d.sender, d.l2_recipient, ETH, d.amount), ETH, True)]
+    )
+    h0 = b.header(data)
+    real.append(h0)
+    b.record(h0, data, pre)
+    seq = real.current()
+    t = sign_transfer(alice, b.domain, bob.address, ETH, E18, 0, 0)
+    data, pre = b.build([(t, ETH, True)])
+    data = tampered(data, post_roots=[keccak(b"forged")])
+    h1 = b.header(data)
+    real.append(h1)
+    b.record(h1, data, pre)
+    challenger = dev_account(14)
+    tok0 = real.c("token").functions.balanceOf(challenger.address).call()
+    before = _pool_totals(real)
+    real.l1(challenger).prove_fraud(b.witness(1))
+    _assert_punished(real, seq, challenger.address, p.fraud_slash_amount, tok0, before)
+    assert real.l1(challenger).batch_status(1) == BatchStatus.INVALID
+    assert real.l1(challenger).batch_status(0) == BatchStatus.PENDING
