@@ -78,7 +78,9 @@ def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -
             raise CosignRefused("header does not hash to header_hash / carry batch_index")
         last = header.first_block + header.l2_blocks - 1
         if node.head < last:
-            node.wait_for_block(last, timeout_s=2.0)
+            node.wait_for_block(last, timeout_s=1.0)
+        if node.head < last:
+            node.sync_from_current(last)
         try:
             mine = build_batch(node, index, header.first_block, last, deposit_hash).header
         except BatchError as e:

@@ -325,6 +325,35 @@ class SequencerNode:
         self.peers.broadcast(block)
         return block
 
+    def sync_from_current(self, upto: int, timeout_s: float = 5.0) -> None:
+        """Pull blocks ``head+1..upto`` from the current sequencer's node and import them
+        (a follower that missed pushes, e.g. while restarting or rolling back)."""
+        deadline = time.monotonic() + timeout_s
+        cur = self.current.get()
+        if cur is None or cur == self.address or self.peers.url_of(cur) is None:
+            return
+        while self._head < upto and time.monotonic() < deadline:
+            try:
+                ans = self.peers.forward(
+                    cur,
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "l2_getBlock",
+                        "params": [self._head + 1, True],
+                    },
+                )
+                if not ans.get("result"):
+                    return
+                self.import_block(Block.from_json(ans["result"]))
+            except BlockInvalid as e:
+                if e.reason != "conflict":
+                    return
+                time.sleep(0.1)  # our batcher has not rolled back yet
+            except Exception as e:  # noqa: BLE001 - best effort; the caller reports the outcome
+                log.info("sync_from_current_failed", error=str(e))
+                return
+
     def wait_for_block(self, number: int, timeout_s: float) -> bool:
         """Wait until block ``number`` is stored (sealed or imported)."""
         deadline = time.monotonic() + timeout_s
