@@ -26,6 +26,7 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("sequencer", "offchain.staking.cli:app", "Sequencer stake: lock, unlock, claim, status, run."),
     ("governance", "offchain.governance.cli:app", "Propose, vote, queue, execute, status."),
     ("bridge", "offchain.bridge.cli:app", "L1 bridge and batches: finalize withdrawals, deposits."),
+    ("rollup", "offchain.rollup.cli:app", "Rollup: node, batcher, verifier, L2 transactions."),
 ]
 
 app = typer.Typer(

@@ -25,6 +25,10 @@ SCENES: list[tuple[str, str]] = [
         "Rollup on L1: batches, withdrawal, fraud proof, withheld data",
         "offchain.rollup.l1_demo:run",
     ),
+    (
+        "Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught",
+        "offchain.rollup.demo:run",
+    ),
 ]
 
 
