@@ -21,6 +21,14 @@ SCENES: list[tuple[str, str]] = [
         "EMETH compute marketplace: jobs, SubJobs, cheating and slow nodes, Tickets on L1",
         "offchain.emeth.demo:run",
     ),
+    (
+        "Rollup on L1: batches, withdrawal, fraud proof, withheld data",
+        "offchain.rollup.l1_demo:run",
+    ),
+    (
+        "Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught",
+        "offchain.rollup.demo:run",
+    ),
 ]
 
 
