@@ -10,7 +10,6 @@ as ``fraud_proof_gas_<case>``).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -75,11 +74,11 @@ def _rand_header(index: int, deposit_count: int, deposit_hash: bytes, **kw: Any)
         tx_count=BATCH_TXS,
         deposit_count=deposit_count,
         deposit_hash=deposit_hash,
-        tx_root=os.urandom(32),
-        state_roots_root=os.urandom(32),
-        final_state_root=os.urandom(32),
-        withdrawal_root=os.urandom(32),
-        data_hash=os.urandom(32),
+        tx_root=keccak(b"txs %d" % index),
+        state_roots_root=keccak(b"mtsr %d" % index),
+        final_state_root=keccak(b"final %d" % index),
+        withdrawal_root=keccak(b"withdrawals %d" % index),
+        data_hash=keccak(b"data %d" % index),
     )
     fields.update(kw)
     return BatchHeader(**fields)
@@ -143,9 +142,9 @@ def _da_figures(l1: _L1, out: dict[str, int]) -> None:
     try:
         n = 200
         data = PostedBatchData(
-            [os.urandom(289) for _ in range(n)],
+            [keccak(b"tx %d" % i) * 9 + b"\x01" for i in range(n)],
             [dev_account(1).address] * n,
-            [os.urandom(32) for _ in range(n)],
+            [keccak(b"root %d" % i) for i in range(n)],
             [b"\x00" * 32] * n,
         )
         leaves = [

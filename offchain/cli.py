@@ -25,6 +25,8 @@ SUBCOMMANDS: list[tuple[str, str, str]] = [
     ("emeth", "offchain.emeth.cli:app", "EMETH compute marketplace: jobs, daemons, billing."),
     ("sequencer", "offchain.staking.cli:app", "Sequencer stake: lock, unlock, claim, status, run."),
     ("governance", "offchain.governance.cli:app", "Propose, vote, queue, execute, status."),
+    ("bridge", "offchain.bridge.cli:app", "L1 bridge and batches: finalize withdrawals, deposits."),
+    ("rollup", "offchain.rollup.cli:app", "Rollup: node, batcher, verifier, L2 transactions."),
 ]
 
 app = typer.Typer(

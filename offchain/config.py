@@ -18,6 +18,7 @@ from offchain.emeth.config import EmethParams
 from offchain.errors import ConfigError
 from offchain.governance.config import GovernanceParams
 from offchain.rollup.config import RollupParams
+from offchain.rollup.node_config import RollupNodeConfig
 from offchain.staking.config import StakingParams
 
 
@@ -50,6 +51,7 @@ class L2KitConfig:
     staking: StakingParams = field(default_factory=StakingParams)
     governance: GovernanceParams = field(default_factory=GovernanceParams)
     rollup: RollupParams = field(default_factory=RollupParams)
+    rollup_node: RollupNodeConfig = field(default_factory=RollupNodeConfig)
     emeth: EmethParams = field(default_factory=EmethParams)
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -16,9 +16,18 @@ from offchain.devnet import Devnet
 
 SCENES: list[tuple[str, str]] = [
     ("Toolchain and chain client", "offchain.chain.demo:run"),
+    ("Decentralized sequencer set", "offchain.staking.demo:run"),
     (
         "EMETH compute marketplace: jobs, SubJobs, cheating and slow nodes, Tickets on L1",
         "offchain.emeth.demo:run",
+    ),
+    (
+        "Rollup on L1: batches, withdrawal, fraud proof, withheld data",
+        "offchain.rollup.l1_demo:run",
+    ),
+    (
+        "Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught",
+        "offchain.rollup.demo:run",
     ),
 ]
 

@@ -44,6 +44,9 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         bytes32 headerHash;
     }
 
+    /// @notice Gas that must be left before calling ISequencerSet.punish (slash + kick + rotation).
+    uint256 public constant PUNISH_GAS = 600_000;
+
     /// @notice The batch chain.
     IStateCommitment public immutable stateCommitment;
     /// @notice Punishes sequencers (slash + kick + rotate).
@@ -78,6 +81,8 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     event VerifierBanned(address indexed verifier, bool banned, uint256 compensation);
     /// @notice Parameters changed.
     event ParamsChanged(uint256 dataWindow, uint256 requestFee, uint256 slashAmount);
+    /// @notice ISequencerSet.punish reverted with `reason` (the batches were invalidated anyway).
+    event PunishFailed(address indexed sequencer, bytes reason);
     /// @notice `to` pulled `amount` wei.
     event Claimed(address indexed to, uint256 amount);
 
@@ -103,6 +108,8 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     error DataAvailabilityChallengeWrongHeader(uint256 index, bytes32 given, bytes32 requested);
     /// @notice Bad parameter.
     error DataAvailabilityChallengeBadParams(uint256 dataWindow, uint256 slashAmount);
+    /// @notice Resolving needs at least `needed` gas left (so punishment cannot be starved).
+    error DataAvailabilityChallengeGasTooLow(uint256 left, uint256 needed);
     /// @notice Nothing to claim, or the transfer failed.
     error DataAvailabilityChallengeClaimFailed(address to, uint256 amount);
 
@@ -292,9 +299,22 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         // Invalidate while the request is still open (the batch cannot have finalized meanwhile).
         stateCommitment.invalidateFrom(index);
         stateCommitment.setDataRequest(index, false);
-        uint256 reward = sequencerSet.punish(r.sequencer, slashAmount, r.verifier);
+        uint256 reward = _punish(r.sequencer, r.verifier);
         claimable[r.verifier] += r.bond;
         emit DataRequestFailed(index, r.verifier, r.sequencer, timedOut, reward);
+    }
+
+    /// @dev Slash, kick and rotate. Invalidation must never be blocked by the staking side (e.g.
+    ///      a sequencer whose stake is already withdrawn), so a revert of `punish` is caught and
+    ///      reported; enough gas is required first so that the catch cannot be an out-of-gas
+    ///      forced by the caller to dodge the slash.
+    function _punish(address sequencer, address beneficiary) private returns (uint256 reward) {
+        if (gasleft() < PUNISH_GAS) revert DataAvailabilityChallengeGasTooLow(gasleft(), PUNISH_GAS);
+        try sequencerSet.punish(sequencer, slashAmount, beneficiary) returns (uint256 paid) {
+            reward = paid;
+        } catch (bytes memory reason) {
+            emit PunishFailed(sequencer, reason);
+        }
     }
 
     function _cancel(uint256 index, Request storage r, address bondTo) private {

@@ -29,6 +29,9 @@ contract FraudProver is Ownable {
         bytes32[] proof;
     }
 
+    /// @notice Gas that must be left before calling ISequencerSet.punish (slash + kick + rotation).
+    uint256 public constant PUNISH_GAS = 600_000;
+
     /// @notice The batch chain.
     IStateCommitment public immutable stateCommitment;
     /// @notice Punishes sequencers (slash + kick + rotate).
@@ -47,6 +50,8 @@ contract FraudProver is Ownable {
         L2StateTransition.Status status,
         uint256 reward
     );
+    /// @notice ISequencerSet.punish reverted with `reason` (the batches were invalidated anyway).
+    event PunishFailed(address indexed sequencer, bytes reason);
     /// @notice The slash amount changed.
     event SlashAmountChanged(uint256 amount);
 
@@ -58,6 +63,8 @@ contract FraudProver is Ownable {
     error FraudProverBadPrevious(uint256 index);
     /// @notice The final state decomposition is not the last MTSR leaf of the batch.
     error FraudProverBadFinalState(uint256 index);
+    /// @notice Proving needs at least `needed` gas left at punishment (so it cannot be starved).
+    error FraudProverGasTooLow(uint256 left, uint256 needed);
     /// @notice The slash amount must be positive.
     error FraudProverBadSlashAmount(uint256 amount);
 
@@ -160,7 +167,16 @@ contract FraudProver is Ownable {
     function _punish(uint256 index, uint256 step, L2StateTransition.Status status) private {
         address sequencer = stateCommitment.batchSequencer(index);
         stateCommitment.invalidateFrom(index);
-        uint256 reward = sequencerSet.punish(sequencer, slashAmount, msg.sender);
+        // Invalidation must never be blocked by the staking side (e.g. a stake already withdrawn):
+        // a revert of punish is caught and reported, after requiring enough gas that the catch
+        // cannot be an out-of-gas forced by the caller to dodge the slash.
+        if (gasleft() < PUNISH_GAS) revert FraudProverGasTooLow(gasleft(), PUNISH_GAS);
+        uint256 reward = 0;
+        try sequencerSet.punish(sequencer, slashAmount, msg.sender) returns (uint256 paid) {
+            reward = paid;
+        } catch (bytes memory reason) {
+            emit PunishFailed(sequencer, reason);
+        }
         emit FraudProven(index, step, msg.sender, sequencer, status, reward);
     }
 }

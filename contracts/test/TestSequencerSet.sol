@@ -18,6 +18,8 @@ contract TestSequencerSet is ISequencerSet {
     mapping(address => bool) public authorised;
     uint256 public burned;
     uint256 public paidOut;
+    /// @notice When set, punish reverts (a stake that is already gone, in the real pool).
+    bool public punishReverts;
 
     event Punished(address indexed signer, uint256 slashed, uint256 paid, address indexed beneficiary);
 
@@ -26,6 +28,7 @@ contract TestSequencerSet is ISequencerSet {
     error TestSequencerSetTooFewSignatures(uint256 valid, uint256 needed);
     error TestSequencerSetBadSigner(address signer);
     error TestSequencerSetNotActive(address signer);
+    error TestSequencerSetNoStake(address signer);
 
     constructor() {
         owner = msg.sender;
@@ -45,6 +48,12 @@ contract TestSequencerSet is ISequencerSet {
     function authorise(address who) external {
         if (msg.sender != owner) revert TestSequencerSetNotOwner(msg.sender);
         authorised[who] = true;
+    }
+
+    /// @notice Makes punish revert (or not).
+    function setPunishReverts(bool on) external {
+        if (msg.sender != owner) revert TestSequencerSetNotOwner(msg.sender);
+        punishReverts = on;
     }
 
     /// @notice Makes `signer` current (rotation by hand).
@@ -77,6 +86,7 @@ contract TestSequencerSet is ISequencerSet {
 
     function punish(address signer, uint256 amount, address beneficiary) external returns (uint256 paid) {
         if (!authorised[msg.sender]) revert TestSequencerSetNotAuthorised(msg.sender);
+        if (punishReverts) revert TestSequencerSetNoStake(signer);
         uint256 slashed = amount < stake[signer] ? amount : stake[signer];
         stake[signer] -= slashed;
         paid = slashed / 2;

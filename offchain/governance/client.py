@@ -88,17 +88,20 @@ class Governance:
         g = self.governor.functions
         against, for_, abstain = g.proposalVotes(proposal_id).call()
         snapshot = int(g.proposalSnapshot(proposal_id).call())
+        block = int(self.chain.w3.eth.block_number)
+        # Quorum is known at the snapshot; before it, show the quorum as of the last block.
+        quorum_at = min(snapshot, block - 1)
         return {
             "id": proposal_id,
             "state": self.state(proposal_id),
             "for": int(for_),
             "against": int(against),
             "abstain": int(abstain),
-            "quorum": int(g.quorum(max(snapshot - 1, 0)).call()) if snapshot else 0,
+            "quorum": int(g.quorum(max(quorum_at, 0)).call()),
             "snapshot_block": snapshot,
             "deadline_block": int(g.proposalDeadline(proposal_id).call()),
             "eta": int(g.proposalEta(proposal_id).call()),
-            "block": int(self.chain.w3.eth.block_number),
+            "block": block,
         }
 
     def find(self, proposal_id: int) -> Proposal:

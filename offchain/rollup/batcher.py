@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from prometheus_client import Counter, Gauge
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.common import merkle
 from offchain.common.hashing import keccak
@@ -196,14 +196,19 @@ class Batcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._header_cache: dict[tuple[int, bytes], BatchHeader] = {}
-        reg = node.metrics.registry
+        try:
+            self._metrics(node.metrics.registry)
+        except ValueError:  # a second batcher on the same node: its own registry
+            self._metrics(CollectorRegistry())
+
+    def _metrics(self, reg: CollectorRegistry) -> None:
         self.m_batches = Counter("l2_batches_submitted", "batches appended on L1", registry=reg)
         self.m_check = Counter("l2_batch_submitter_checks", "§8 checks", ["result"], registry=reg)
         self.m_l1_index = Gauge("l2_l1_next_index", "StateCommitment.nextIndex", registry=reg)
 
     # -------------------------------------------------------------- L1 view
     def _l1_header(self, index: int) -> BatchHeader:
-        """Header of the valid batch ``index`` on L1 (local record if it matches, else the event)."""
+        """Header of the valid batch ``index`` on L1 (local record if it matches, else event)."""
         stored = self.l1.stored_header_hash(index)
         cached = self._header_cache.get((index, stored))
         if cached is not None:
@@ -224,7 +229,7 @@ class Batcher:
         return header
 
     def covered_block(self, next_index: int) -> tuple[int, bytes | None]:
-        """Last L2 block covered by valid L1 batches before ``next_index``, and that batch's final root."""
+        """Last L2 block covered by valid batches before ``next_index``, and their final root."""
         if next_index == 0:
             return 0, None
         h = self._l1_header(next_index - 1)
@@ -252,7 +257,9 @@ class Batcher:
         self.node.store.delete_batches_from(next_index)
         out = self.node.rollback_to(covered)
         self.node.store.set_meta("l1_next_index_seen", str(next_index))
-        log.warning("rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out)
+        log.warning(
+            "rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out
+        )
         return covered
 
     # --------------------------------------------------------------- batching
@@ -346,7 +353,15 @@ class Batcher:
         sigs = self.fault.sign(self, header, digest) if self.fault else self.cosign(header, digest)
         try:
             rcpt = self.l1.append_batch(header, sigs)
-        except TxReverted as e:
+        except BaseException as e:
+            if self.fault is not None and (header, blob, publish) != (
+                built.header,
+                built.data,
+                True,
+            ):
+                self.fault.fired -= 1  # the corrupted batch did not land: try again next time
+            if not isinstance(e, TxReverted):
+                raise
             if e.error_name in ("StateCommitmentWrongIndex", "StateCommitmentNotCurrentSequencer"):
                 # Someone else appended this index, or we were rotated out: rebuild next tick.
                 log.info("append_lost_race", index=header.index, error=e.error_name)

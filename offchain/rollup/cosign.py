@@ -55,7 +55,8 @@ class InvalidationAwareLog(SignedLog):
             return conflict  # a valid batch sits at this index: never sign another one
         with self._lock:
             self._db.execute(
-                "UPDATE signed SET header_hash=? WHERE contract=? AND idx=?", (header_hash, contract, index)
+                "UPDATE signed SET header_hash=? WHERE contract=? AND idx=?",
+                (header_hash, contract, index),
             )
             self._db.commit()
         log.info("cosign_resign_after_invalidation", index=index, old=conflict, new=header_hash)
@@ -66,7 +67,9 @@ def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -
     """The check a node applies before co-signing: rebuild the batch from its blocks."""
     from offchain.rollup.batcher import build_batch
 
-    def validate(contract: str, index: int, header_hash: bytes, header_json: dict[str, Any]) -> None:
+    def validate(
+        contract: str, index: int, header_hash: bytes, header_json: dict[str, Any]
+    ) -> None:
         try:
             header = BatchHeader.from_json(header_json)
         except Exception as e:  # noqa: BLE001 - any malformed header is a refusal
@@ -75,7 +78,9 @@ def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -
             raise CosignRefused("header does not hash to header_hash / carry batch_index")
         last = header.first_block + header.l2_blocks - 1
         if node.head < last:
-            node.wait_for_block(last, timeout_s=2.0)
+            node.wait_for_block(last, timeout_s=1.0)
+        if node.head < last:
+            node.sync_from_current(last)
         try:
             mine = build_batch(node, index, header.first_block, last, deposit_hash).header
         except BatchError as e:

@@ -92,8 +92,13 @@ class Fault:
             self.withheld.add(h.index)
             out = (h, built.data, False)
         elif self.mode == "mismatch":
-            other = BatchData(data.tx_data[:-1] or data.tx_data, data.fee_recipients[:-1] or data.fee_recipients,
-                              data.post_roots[:-1] or data.post_roots, data.withdrawal_items[:-1] or data.withdrawal_items)  # fmt: skip
+            n = max(len(data) - 1, 1)  # drop the last transaction from the stored data
+            other = BatchData(
+                data.tx_data[:n],
+                data.fee_recipients[:n],
+                data.post_roots[:n],
+                data.withdrawal_items[:n],
+            )
             blob = other.encode() if len(other) != len(data) else built.data + b"\x00" * 32
             out = (_replace(h, data_hash=keccak(blob)), blob, True)
         else:  # forge
@@ -103,12 +108,15 @@ class Fault:
 
     def _consistent(self, h: BatchHeader, data: BatchData) -> tuple[BatchHeader, bytes, bool]:
         blob = data.encode()
-        bad = header_for(h.index, h.first_block, h.l2_blocks, data, h.deposit_count, h.deposit_hash, keccak(blob))
+        bad = header_for(
+            h.index, h.first_block, h.l2_blocks, data, h.deposit_count, h.deposit_hash, keccak(blob)
+        )
         return bad, blob, True
 
     def _forged(self, batcher: Batcher, data: BatchData) -> BatchData:
         """Insert a transfer "from" a funded account that the owner never signed."""
-        victim = next(ltx.decode_tx(t).sender for t in data.tx_data if t[0] != ltx.KIND_DEPOSIT)
+        user_txs = [ltx.decode_tx(t) for t in data.tx_data if t[0] != ltx.KIND_DEPOSIT]
+        victim = next(t.sender for t in user_txs if not isinstance(t, ltx.Deposit))
         domain = batcher.node.executor.domain
         thief = ltx.address_of_key(self.forge_key)
         t = ltx.sign_transfer(self.forge_key, domain, thief, ltx.ETH, 1, 0, 0)

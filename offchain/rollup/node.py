@@ -125,7 +125,10 @@ class SequencerNode:
         self.l1_floor = 0  # last block covered by a valid L1 batch (set by the batcher)
         self._sealed = threading.Condition()
         self.started_at = time.time()
+        self._handoff: list[bytes] = []  # unsealed txs to pass to the new current sequencer
+        self._sealed_cp: Any = None
         self._replay()
+        self._mark_sealed()
 
     # ------------------------------------------------------------------ state
     @property
@@ -142,6 +145,52 @@ class SequencerNode:
 
     def is_current(self) -> bool:
         return self.current.get() == self.address
+
+    def _mark_sealed(self) -> None:
+        """The executor's state is exactly the head block's: remember it, drop undo data."""
+        cp = self.executor.checkpoint()
+        self.executor.commit(cp)
+        self._sealed_cp = cp
+
+    def _unwind_pending(self) -> None:
+        """Undo unsealed transactions (this node stopped being current); keep them to hand off."""
+        pending = self.mempool.take()
+        if not pending:
+            return
+        self.executor.rollback(self._sealed_cp)
+        self._handoff += [p.raw for p in pending if not self.executor.is_deposit(p.raw)]
+        head = self.store.block(self._head) if self._head else None
+        self._next_deposit_id = head.header.next_deposit_id if head is not None else 0
+        self.metrics.mempool.set(0)
+
+    def handoff_pending(self) -> int:
+        """Forward transactions accepted while this node was current, but not sealed, to the
+        sequencer that is current now; those it refuses get ``dropped: resend``."""
+        with self._lock:
+            if self.is_current():
+                return 0
+            self._unwind_pending()
+            raws, self._handoff = self._handoff, []
+        if not raws:
+            return 0
+        cur = self.current.get()
+        dropped: list[bytes] = []
+        for raw in raws:
+            try:
+                ans = self.peers.forward(
+                    cur or "",
+                    {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
+                     "params": ["0x" + raw.hex(), {"forwarded": True}]},
+                )  # fmt: skip
+                if "error" in ans:
+                    dropped.append(self.executor.tx_hash(raw))
+            except Exception:  # noqa: BLE001 - unreachable: the user must resend
+                dropped.append(self.executor.tx_hash(raw))
+        self.store.mark_dropped(dropped, DROPPED)
+        log.warning(
+            "pending_handed_off", to=cur, forwarded=len(raws) - len(dropped), dropped=len(dropped)
+        )
+        return len(raws)
 
     def _replay(self) -> None:
         """Rebuild the state by re-executing every stored block (restart)."""
@@ -267,6 +316,7 @@ class SequencerNode:
                 block = self.fault_hook(block)
             self.store.put_block(block, [p.applied for p in pending])
             self._head, self._head_hash = block.number, block.hash()
+            self._mark_sealed()
             self.metrics.head.set(self._head)
             self.metrics.blocks.labels("produced").inc()
         with self._sealed:
@@ -274,6 +324,35 @@ class SequencerNode:
         self.metrics.seal_s.observe(time.perf_counter() - t0)
         self.peers.broadcast(block)
         return block
+
+    def sync_from_current(self, upto: int, timeout_s: float = 5.0) -> None:
+        """Pull blocks ``head+1..upto`` from the current sequencer's node and import them
+        (a follower that missed pushes, e.g. while restarting or rolling back)."""
+        deadline = time.monotonic() + timeout_s
+        cur = self.current.get()
+        if cur is None or cur == self.address or self.peers.url_of(cur) is None:
+            return
+        while self._head < upto and time.monotonic() < deadline:
+            try:
+                ans = self.peers.forward(
+                    cur,
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "l2_getBlock",
+                        "params": [self._head + 1, True],
+                    },
+                )
+                if not ans.get("result"):
+                    return
+                self.import_block(Block.from_json(ans["result"]))
+            except BlockInvalid as e:
+                if e.reason != "conflict":
+                    return
+                time.sleep(0.1)  # our batcher has not rolled back yet
+            except Exception as e:  # noqa: BLE001 - best effort; the caller reports the outcome
+                log.info("sync_from_current_failed", error=str(e))
+                return
 
     def wait_for_block(self, number: int, timeout_s: float) -> bool:
         """Wait until block ``number`` is stored (sealed or imported)."""
@@ -328,6 +407,7 @@ class SequencerNode:
                 )
             if block.header.tx_count != len(block.txs):
                 raise BlockInvalid(f"block {block.number}: tx count mismatch", "tx_count")
+            self._unwind_pending()
             self._check_and_store(block, origin="imported")
 
     def _may_replace(self, block: Block, h: bytes) -> bool:
@@ -392,10 +472,10 @@ class SequencerNode:
         except BaseException:
             self.executor.rollback(cp)
             raise
-        self.executor.commit(cp)
         block.tx_hashes = [a.tx_hash for a in applied]
         self.store.put_block(block, applied)
         self._head, self._head_hash = block.number, block.hash()
+        self._mark_sealed()
         self._next_deposit_id = next_dep
         self.metrics.head.set(self._head)
         self.metrics.blocks.labels(origin).inc()
@@ -423,6 +503,8 @@ class SequencerNode:
             self.executor = self._factory()
             self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
             self._replay()
+            self._mark_sealed()
+            self._handoff = []
             again = 0
             self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():
@@ -454,6 +536,8 @@ class SequencerNode:
         last = self.store.last_batch()
         return {
             "address": self.address,
+            "l2ChainId": self.executor.domain.chain_id,
+            "stateCommitment": self.executor.domain.verifying_contract,
             "head": self._head,
             "headHash": "0x" + self._head_hash.hex(),
             "stateRoot": "0x" + self.executor.state_root().hex(),

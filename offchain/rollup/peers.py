@@ -83,6 +83,7 @@ class _Pusher:
         self.session = requests.Session()
         self.delivered = 0
         self.refused = 0
+        self.conflicts = 0
         self.t = threading.Thread(target=self._run, name=f"push-{url}", daemon=True)
         self._stop = threading.Event()
         self.t.start()
@@ -102,6 +103,7 @@ class _Pusher:
         err = body.get("error")
         if err is None:
             self.delivered += 1
+            self.conflicts = 0
             return True
         reason = (err.get("data") or {}).get("reason")
         if reason == "gap":
@@ -111,6 +113,11 @@ class _Pusher:
                 if missing is None or "error" in self._post("l2_importBlock", [missing.to_json()]):
                     break
             return "error" not in self._post("l2_importBlock", [b.to_json()])
+        if reason == "conflict" and self.conflicts < 10:
+            # The peer may not have rolled back after an L1 invalidation yet: retry shortly.
+            self.conflicts += 1
+            return False
+        self.conflicts = 0
         self.refused += 1
         log.warning("peer_refused_block", peer=self.url, block=b.number, error=err)
         return True
@@ -127,7 +134,13 @@ class _Pusher:
                     if self._deliver(b):
                         break
                 except (requests.RequestException, ValueError, KeyError, TypeError) as e:
-                    log.info("peer_unreachable", peer=self.url, block=b.number, attempt=attempt, error=str(e))
+                    log.info(
+                        "peer_unreachable",
+                        peer=self.url,
+                        block=b.number,
+                        attempt=attempt,
+                        error=str(e),
+                    )
                 self._stop.wait(min(0.1 * 2**attempt, 2.0))
 
     def stop(self) -> None:

@@ -56,11 +56,14 @@ class BlockProducer:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                if self.node.is_current() and self._due():
-                    b = self.node.seal_block()
-                    self._last_seal = time.monotonic()
-                    if b is not None:
-                        self.blocks += 1
+                if self.node.is_current():
+                    if self._due():
+                        b = self.node.seal_block()
+                        self._last_seal = time.monotonic()
+                        if b is not None:
+                            self.blocks += 1
+                elif len(self.node.mempool) or self.node._handoff:
+                    self.node.handoff_pending()  # rotated out with unsealed transactions
                 self.failures = 0
             except Exception as e:  # noqa: BLE001 - logged, retried, circuit-broken
                 self.failures += 1

@@ -199,7 +199,8 @@ class NodeStore:
                     ).fetchall()
                 ]
                 self._db.execute(
-                    "UPDATE receipts SET status=?, block=NULL, idx=NULL, post_root=NULL, witem=NULL "
+                    "UPDATE receipts SET status=?, block=NULL, idx=NULL, post_root=NULL,"
+                    " witem=NULL "
                     "WHERE block>?",
                     (status, number),
                 )
@@ -211,10 +212,20 @@ class NodeStore:
         return hs
 
     # ---------------------------------------------------------------- receipts
+    def mark_dropped(self, tx_hashes: list[bytes], status: str) -> None:
+        """Receipts for accepted transactions that will not be in any block (user resends)."""
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO receipts(tx_hash, block, idx, status)"
+                " VALUES (?,NULL,NULL,?)",
+                [(h, status) for h in tx_hashes],
+            )
+
     def receipt(self, tx_hash: bytes) -> ReceiptRow | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT tx_hash, block, idx, status, post_root, detail FROM receipts WHERE tx_hash=?",
+                "SELECT tx_hash, block, idx, status, post_root, detail FROM receipts"
+                " WHERE tx_hash=?",
                 (tx_hash,),
             ).fetchone()
         return ReceiptRow(*row) if row else None

@@ -53,7 +53,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("rollup.verifier")
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS verified (idx INTEGER PRIMARY KEY, header_hash BLOB NOT NULL, data_hash BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS verified (
+    idx INTEGER PRIMARY KEY, header_hash BLOB NOT NULL, data_hash BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS actions (key TEXT PRIMARY KEY, at REAL NOT NULL, detail TEXT NOT NULL);
 """
 
@@ -79,12 +81,16 @@ class VerifierStore:
 
     def verified(self) -> list[tuple[int, bytes, bytes]]:
         with self._lock:
-            rows = self._db.execute("SELECT idx, header_hash, data_hash FROM verified ORDER BY idx").fetchall()
+            rows = self._db.execute(
+                "SELECT idx, header_hash, data_hash FROM verified ORDER BY idx"
+            ).fetchall()
         return [(r[0], r[1], r[2]) for r in rows]
 
     def add_verified(self, index: int, header_hash: bytes, data_hash: bytes) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO verified VALUES (?,?,?)", (index, header_hash, data_hash))
+            self._db.execute(
+                "INSERT OR REPLACE INTO verified VALUES (?,?,?)", (index, header_hash, data_hash)
+            )
 
     def drop_verified_from(self, index: int) -> None:
         with self._lock:
@@ -97,7 +103,10 @@ class VerifierStore:
 
     def record_action(self, key: str, detail: dict[str, Any]) -> None:
         with self._lock:
-            self._db.execute("INSERT OR REPLACE INTO actions VALUES (?,?,?)", (key, time.time(), json.dumps(detail)))
+            self._db.execute(
+                "INSERT OR REPLACE INTO actions VALUES (?,?,?)",
+                (key, time.time(), json.dumps(detail)),
+            )
 
     def actions(self) -> list[tuple[str, dict[str, Any]]]:
         with self._lock:
@@ -142,8 +151,12 @@ class Verifier:
         self.snapshot_dir = Path(config.snapshot_dir or data_dir / "snapshots")
         self.snapshot_dir.mkdir(parents=True, exist_ok=True)
         self.registry = CollectorRegistry()
-        self.m_batches = Counter("verifier_batches", "batches checked", ["result"], registry=self.registry)
-        self.m_verified = Gauge("verifier_verified_index", "last verified batch", registry=self.registry)
+        self.m_batches = Counter(
+            "verifier_batches", "batches checked", ["result"], registry=self.registry
+        )
+        self.m_verified = Gauge(
+            "verifier_verified_index", "last verified batch", registry=self.registry
+        )
         self.outcomes: list[Outcome] = []
         self.failures = 0
         self.last_error = ""
@@ -212,7 +225,9 @@ class Verifier:
         da = self.l1.da
         if da is None:
             return None
-        logs = da.events.DataProvided().get_logs(from_block=self.contracts.from_block, argument_filters={"index": index})
+        logs = da.events.DataProvided().get_logs(
+            from_block=self.contracts.from_block, argument_filters={"index": index}
+        )
         for lg in reversed(logs):
             tx = self.contracts.chain.w3.eth.get_transaction(lg["transactionHash"])
             _fn, args = da.decode_function_input(tx["input"])
@@ -253,7 +268,9 @@ class Verifier:
                 break
             keep = idx - 1
         if keep < self.verified_index:
-            log.warning("verifier_rewind", verifier=self.name, from_index=self.verified_index, to_index=keep)
+            log.warning(
+                "verifier_rewind", verifier=self.name, from_index=self.verified_index, to_index=keep
+            )
             self.store.drop_verified_from(keep + 1)
             self._rebuild(keep)
 
@@ -278,7 +295,9 @@ class Verifier:
         key = f"{index}:0x{hh.hex()}"
         blob, source = self.fetch(index, header)
         if blob is None:
-            return self._data_request(index, header, key, "data unavailable from storage, snapshot and L1")
+            return self._data_request(
+                index, header, key, "data unavailable from storage, snapshot and L1"
+            )
         try:
             data = decode_batch_data(blob)
             roots = data.roots()
@@ -299,7 +318,9 @@ class Verifier:
             self.store.add_verified(index, hh, header.data_hash)
             self.verified_index, self._hashes[index] = index, hh
             self.m_verified.set(index)
-            log.info("batch_verified", verifier=self.name, index=index, txs=len(data), source=source)
+            log.info(
+                "batch_verified", verifier=self.name, index=index, txs=len(data), source=source
+            )
             return Outcome(index, "verified", source)
         return self._prove_fraud(index, header, data, step, key)
 
@@ -309,11 +330,18 @@ class Verifier:
         if req.status == RequestStatus.OPEN and req.header_hash == header.hash():
             now = int(self.contracts.chain.w3.eth.get_block("latest")["timestamp"])
             if now > req.deadline and self.store.action("timeout:" + key) is None:
-                self.store.record_action("timeout:" + key, {"index": index, "why": "no answer by deadline"})
+                self.store.record_action(
+                    "timeout:" + key, {"index": index, "why": "no answer by deadline"}
+                )
                 try:
                     self.l1.resolve_timeout(index)
                 except TxReverted as e:
-                    log.warning("resolve_timeout_failed", verifier=self.name, index=index, error=e.error_name)
+                    log.warning(
+                        "resolve_timeout_failed",
+                        verifier=self.name,
+                        index=index,
+                        error=e.error_name,
+                    )
                     return Outcome(index, "waiting", f"resolveTimeout: {e.error_name}")
                 log.warning("sequencer_timed_out", verifier=self.name, index=index)
                 return Outcome(index, "timeout_resolved", why)
@@ -332,7 +360,9 @@ class Verifier:
         log.warning("data_requested", verifier=self.name, index=index, why=why)
         return Outcome(index, "requested", why)
 
-    def _prove_fraud(self, index: int, header: BatchHeader, data: BatchData, step: int, key: str) -> Outcome:
+    def _prove_fraud(
+        self, index: int, header: BatchHeader, data: BatchData, step: int, key: str
+    ) -> Outcome:
         """§11.4–11.5: prove step ``step`` wrong on L1 (once per batch)."""
         from offchain.rollup.fraud import build_witness
 
@@ -343,7 +373,9 @@ class Verifier:
             prev_header = self.l1.get_header_from_event(index - 1)
             prev_blob = self._snapshot(prev_header.data_hash)
             if prev_blob is None:
-                return Outcome(index, "unprovable", "previous batch data missing for a step-0 proof")
+                return Outcome(
+                    index, "unprovable", "previous batch data missing for a step-0 proof"
+                )
             prev_roots = decode_batch_data(prev_blob).post_roots
         witness = build_witness(
             header, data, self.state, self.domain, step, prev_header, prev_roots, self._deposit_item
@@ -353,7 +385,13 @@ class Verifier:
         try:
             self.l1.prove_fraud(witness)
         except TxReverted as e:
-            log.error("fraud_proof_refused", verifier=self.name, index=index, step=step, error=e.error_name)
+            log.error(
+                "fraud_proof_refused",
+                verifier=self.name,
+                index=index,
+                step=step,
+                error=e.error_name,
+            )
             return Outcome(index, "unprovable", f"proveFraud reverted: {e.error_name}")
         log.warning("fraud_proven", verifier=self.name, index=index, step=step, status=status)
         return Outcome(index, "fraud_proven", f"step {step}: {status}")
@@ -372,9 +410,13 @@ class Verifier:
             except Exception as e:  # noqa: BLE001 - logged, retried; circuit breaker below
                 self.failures += 1
                 self.last_error = str(e)
-                log.error("verifier_error", verifier=self.name, error=str(e), failures=self.failures)
+                log.error(
+                    "verifier_error", verifier=self.name, error=str(e), failures=self.failures
+                )
                 if self.failures >= 10:
-                    log.error("verifier_stopped", verifier=self.name, reason="10 consecutive failures")
+                    log.error(
+                        "verifier_stopped", verifier=self.name, reason="10 consecutive failures"
+                    )
                     return
             self._stop.wait(self.config.poll_interval_ms / 1000 * (0.8 + 0.4 * random.random()))
 

@@ -61,7 +61,7 @@ class RotationConfig:
 
     poll_interval_ms: int = 250
     heartbeat_every_s: float | None = None
-    reselect_grace_s: float = 0.2
+    reselect_grace_s: float = 0.05
     send_heartbeats: bool = True
     trigger_reselect: bool = True
     advance_epochs: bool = True
@@ -86,7 +86,13 @@ class RotationFollower:
     on_change: Callable[[str, str], None] | None = None
     state: RotationState | None = None
     stats: dict[str, int] = field(
-        default_factory=lambda: {"ticks": 0, "heartbeats": 0, "reselects": 0, "advances": 0}
+        default_factory=lambda: {
+            "ticks": 0,
+            "heartbeats": 0,
+            "reselects": 0,
+            "advances": 0,
+            "lost_races": 0,
+        }
     )
     failures: int = 0
     last_error: str = ""
@@ -127,10 +133,9 @@ class RotationFollower:
             out["heartbeat"] = self._act(
                 "heartbeats", "heartbeat", self.contracts.sset.functions.heartbeat()
             )
-        silent = (
-            int(st.current, 16) != 0
-            and l1_now > st.heartbeat_deadline + self.config.reselect_grace_s
-        )
+        # The contract needs block.timestamp > deadline, and block timestamps are whole seconds.
+        past = int(l1_now - self.config.reselect_grace_s) > st.heartbeat_deadline
+        silent = int(st.current, 16) != 0 and past
         if not me_current and self.config.trigger_reselect and silent:
             done = self._act("reselects", "reselect", self.contracts.sset.functions.reselect())
             if done:
@@ -167,7 +172,7 @@ class RotationFollower:
         except TxReverted as e:
             # A known "too late / too early" error, or mined after a competitor's identical call.
             if e.error_name in _RACE_ERRORS or (e.receipt is not None and what != "heartbeat"):
-                log.debug("lost race", action=what, error=e.error_name)
+                self.stats["lost_races"] += 1
                 return False
             raise
 

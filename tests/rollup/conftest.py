@@ -27,10 +27,10 @@ from offchain.rollup import tx as ltx
 from offchain.rollup.l1 import RollupL1
 from offchain.rollup.l2client import L2Client
 from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
-from offchain.rollup.verifier import Verifier
-from offchain.storage.client import BlobClient
 from offchain.rollup.service import NodeService, RollupContracts
 from offchain.rollup.state import State
+from offchain.rollup.verifier import Verifier
+from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
 
 WINDOW_S = 30
@@ -119,10 +119,14 @@ class RollupEnv:
         run: bool = False,
         data_dir: Path | None = None,
     ) -> Verifier:
-        """A verifier; ``storage_url`` defaults to the live blob store (pass a dead URL for "down")."""
+        """A verifier; ``storage_url`` defaults to the live blob store (a dead URL: "down")."""
         d = data_dir or Path(tempfile.mkdtemp(dir=self.tmp))
-        cfg = VerifierConfig(data_dir=str(d), snapshot_dir=str(snapshot_dir or d / "snap"), poll_interval_ms=100)
-        v = Verifier(self.contracts, account, BlobClient(storage_url or self.storage_url, timeout_s=2), cfg)
+        cfg = VerifierConfig(
+            data_dir=str(d), snapshot_dir=str(snapshot_dir or d / "snap"), poll_interval_ms=100
+        )
+        v = Verifier(
+            self.contracts, account, BlobClient(storage_url or self.storage_url, timeout_s=2), cfg
+        )
         self.verifiers.append(v)
         return v.start() if run else v
 
@@ -132,7 +136,8 @@ class RollupEnv:
 
 
 def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
-    """Sequencer set (test double with real ECDSA checks, >2/3 of 3 = all three signers), StateCommitment, bridge, DA, token."""
+    """Sequencer set (test double with real ECDSA checks; >2/3 of 3 = all three signers),
+    StateCommitment, bridge, DA challenge, fraud prover, token."""
     owner = dev_account(0)
     s = chain.sender(owner)
     seqset = s.deploy("TestSequencerSet")

@@ -1,12 +1,13 @@
-"""End to end on Anvil: deposits credited on L2, transfers, withdraw -> batch -> window -> finalize."""
+"""End to end on Anvil: deposits credited on L2, transfers, withdraw -> batch -> window ->
+finalized on L1."""
 
 from __future__ import annotations
 
 import pytest
 
 from offchain.bridge.types import Withdrawal
-from offchain.errors import TxReverted
 from offchain.chain.accounts import dev_account
+from offchain.errors import TxReverted
 from offchain.rollup import tx as ltx
 from offchain.rollup.batch import BatchHeader
 from offchain.rollup.l1 import BatchStatus

@@ -44,7 +44,9 @@ def test_rpc_errors_for_each_invalid_tx(rollup_env: RollupEnv) -> None:
     # bob's tx claims to be from alice: recovered signer differs
     forged = ltx.sign_transfer(BOB, d, BOB.address, ltx.ETH, 1, 0, 0)
     cases["bad_signature"] = dataclasses.replace(forged, sender=ltx.to_checksum(ALICE.address))
-    other_chain = ltx.sign_transfer(ALICE, ltx.Domain(5, d.verifying_contract), BOB.address, ltx.ETH, 1, 0, 0)
+    other_chain = ltx.sign_transfer(
+        ALICE, ltx.Domain(5, d.verifying_contract), BOB.address, ltx.ETH, 1, 0, 0
+    )
     for reason, t in cases.items():
         with pytest.raises(RollupNodeError) as ei:
             c.send(ltx.encode_tx(t))
@@ -60,11 +62,26 @@ def test_rpc_errors_for_each_invalid_tx(rollup_env: RollupEnv) -> None:
         c.send(ltx.encode_tx(ltx.Deposit(5, ALICE.address, ALICE.address, ltx.ETH, 10**30)))
     assert ei.value.code == TX_REJECTED_CODES["malformed"]
     # JSON-RPC protocol errors.
-    assert _rpc(svc.url, {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": ["zz"]})["error"]["code"] == -32602
-    assert _rpc(svc.url, {"jsonrpc": "2.0", "id": 1, "method": "l2_nope", "params": []})["error"]["code"] == -32601
+    assert (
+        _rpc(
+            svc.url, {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": ["zz"]}
+        )["error"]["code"]
+        == -32602
+    )
+    assert (
+        _rpc(svc.url, {"jsonrpc": "2.0", "id": 1, "method": "l2_nope", "params": []})["error"][
+            "code"
+        ]
+        == -32601
+    )
     assert requests.post(svc.url, data=b"{not json", timeout=5).json()["error"]["code"] == -32700
     assert _rpc(svc.url, {"id": 1})["error"]["code"] == -32600
-    assert _rpc(svc.url, {"jsonrpc": "2.0", "id": 1, "method": "l2_getBalance", "params": ["0x12"]})["error"]["code"] == -32602
+    assert (
+        _rpc(svc.url, {"jsonrpc": "2.0", "id": 1, "method": "l2_getBalance", "params": ["0x12"]})[
+            "error"
+        ]["code"]
+        == -32602
+    )
     # A valid tx still goes through, and none of the invalid ones is in any block.
     ok = c.send(ltx.encode_tx(ltx.sign_transfer(ALICE, d, BOB.address, ltx.ETH, 5, 1, 0)))
     c.wait_receipt(ok)
@@ -102,15 +119,25 @@ def test_follower_rejects_wrong_state_root_and_signature(rollup_env: RollupEnv) 
         tx_count=1,
     )
     key = bytes(env.signers[0].key)
-    wrong_root = sign_block(dataclasses.replace(base, state_root=b"\x11" * 32), key, [ltx.encode_tx(t)])
+    wrong_root = sign_block(
+        dataclasses.replace(base, state_root=b"\x11" * 32), key, [ltx.encode_tx(t)]
+    )
     with pytest.raises(RollupNodeError) as ei:
         f.call("l2_importBlock", wrong_root.to_json())
     assert ei.value.code == -32020 and ei.value.data["reason"] == "state_root"
-    outsider = sign_block(dataclasses.replace(base, producer=dev_account(30).address.lower()), bytes(dev_account(30).key), [ltx.encode_tx(t)])
+    outsider = sign_block(
+        dataclasses.replace(base, producer=dev_account(30).address.lower()),
+        bytes(dev_account(30).key),
+        [ltx.encode_tx(t)],
+    )
     with pytest.raises(RollupNodeError) as ei:
         f.call("l2_importBlock", outsider.to_json())
     assert ei.value.data["reason"] == "producer"
-    bad_sig = Block(base, [ltx.encode_tx(t)], signature=sign_block(base, bytes(dev_account(30).key), []).signature)
+    bad_sig = Block(
+        base,
+        [ltx.encode_tx(t)],
+        signature=sign_block(base, bytes(dev_account(30).key), []).signature,
+    )
     with pytest.raises(RollupNodeError) as ei:
         f.call("l2_importBlock", bad_sig.to_json())
     assert ei.value.data["reason"] == "signature"
@@ -136,9 +163,64 @@ def test_restarted_node_resumes(rollup_env: RollupEnv) -> None:
     env.services.append(again)
     c2 = client(again)
     s2 = c2.status()
-    assert (s2["head"], s2["stateRoot"], s2["nextDepositId"]) == (status["head"], status["stateRoot"], status["nextDepositId"])
+    assert (s2["head"], s2["stateRoot"], s2["nextDepositId"]) == (
+        status["head"],
+        status["stateRoot"],
+        status["nextDepositId"],
+    )
     assert c2.receipt(h)["status"] == "success"
     assert c2.nonce(ALICE.address) == 1 and c2.balance(BOB.address) == 9
     h2 = c2.send(ltx.encode_tx(ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1, 0, 1)))
     assert c2.wait_receipt(h2)["blockNumber"] > status["head"]
     assert Path(cfg.node.data_dir, "node.db").exists()
+
+
+def test_cli_transfer_balance_and_errors(rollup_env: RollupEnv) -> None:
+    import subprocess
+    import sys
+
+    env = rollup_env
+    (svc,) = env.start_nodes(env.signers[:1])
+    c = client(svc)
+    _fund(env, c)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "offchain.cli", "rollup", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    ok = cli(
+        "tx",
+        "transfer",
+        "--dev-account",
+        "10",
+        "--to",
+        BOB.address,
+        "--amount",
+        "12",
+        "--url",
+        svc.url,
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "status success" in ok.stdout
+    assert c.balance(BOB.address) == 12
+    bal = cli("balance", BOB.address, "--url", svc.url)
+    assert f"{BOB.address}: 12" in bal.stdout
+    bad = cli(
+        "tx",
+        "transfer",
+        "--dev-account",
+        "11",
+        "--to",
+        ALICE.address,
+        "--amount",
+        "13",
+        "--url",
+        svc.url,
+    )
+    assert bad.returncode != 0
+    assert "error:" in bad.stderr and "Traceback" not in bad.stderr
+    assert "needs 13" in bad.stderr or "insufficient" in bad.stderr.lower()

@@ -32,16 +32,27 @@ def _traffic(env: RollupEnv, nodes: list[NodeService], transfers: int = 3) -> in
     sent = 0
     for i in range(transfers):
         amount = random.randrange(1, 10**6)
-        h = c.send(ltx.encode_tx(ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, amount, 1, n0 + i)))
+        h = c.send(
+            ltx.encode_tx(
+                ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, amount, 1, n0 + i)
+            )
+        )
         sent += amount
     c.wait_receipt(h)
     return sent
 
 
-def test_honest_batches_verified_from_storage_snapshot_and_l1(rollup_env: RollupEnv, tmp_path: Path) -> None:
+def test_honest_batches_verified_from_storage_snapshot_and_l1(
+    rollup_env: RollupEnv, tmp_path: Path
+) -> None:
     env = rollup_env
     snap = tmp_path / "batcher-snapshots"
-    nodes = env.start_nodes(env.signers, BatcherConfig(max_batch_txs=50, batch_timeout_ms=300, poll_interval_ms=100, snapshot_dir=str(snap)))
+    nodes = env.start_nodes(
+        env.signers,
+        BatcherConfig(
+            max_batch_txs=50, batch_timeout_ms=300, poll_interval_ms=100, snapshot_dir=str(snap)
+        ),
+    )
     _traffic(env, nodes)
     l1 = env.l1()
     wait_until(lambda: l1.next_index() >= 1, what="a batch on L1")
@@ -57,7 +68,9 @@ def test_honest_batches_verified_from_storage_snapshot_and_l1(rollup_env: Rollup
     v3 = env.start_verifier(dev_account(32), DEAD_STORAGE)
     assert v3.tick()[0].result == "requested"
     assert l1.sc.functions.insecureAt(0).call() is True
-    wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="sequencer answers on L1")
+    wait_until(
+        lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="sequencer answers on L1"
+    )
     assert l1.sc.functions.insecureAt(0).call() is False
     assert v3.tick()[0].result == "verified" and v3.outcomes[-1].detail == "l1"
     # Nobody was punished; a restarted verifier resumes without re-requesting.
@@ -66,7 +79,10 @@ def test_honest_batches_verified_from_storage_snapshot_and_l1(rollup_env: Rollup
     v3.stop()
     env.verifiers.remove(v3)
     again = env.start_verifier(
-        dev_account(32), DEAD_STORAGE, snapshot_dir=Path(v3.config.snapshot_dir), data_dir=Path(v3.config.data_dir)
+        dev_account(32),
+        DEAD_STORAGE,
+        snapshot_dir=Path(v3.config.snapshot_dir),
+        data_dir=Path(v3.config.data_dir),
     )
     assert again.verified_index == v3.verified_index >= 0 and again.state.root == v3.state.root
     assert again.tick() == [] and l1.data_request(0).status == RequestStatus.ANSWERED
@@ -102,8 +118,15 @@ def test_da_faults_slash_kick_and_resubmit(rollup_env: RollupEnv, mode: str) -> 
     da = env.chain.contract("DataAvailabilityChallenge", env.addresses["da_challenge"])
     assert da.functions.claimable(verifier_acct.address).call() > 0
     # The next sequencer re-submits from the last valid batch; the verifier accepts it.
-    wait_until(lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash, timeout_s=30, what="resubmission")
-    wait_until(lambda: any(o.result == "verified" for o in v.tick()) or v.verified_index >= 0, what="resubmitted batch verified")
+    wait_until(
+        lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash,
+        timeout_s=30,
+        what="resubmission",
+    )
+    wait_until(
+        lambda: any(o.result == "verified" for o in v.tick()) or v.verified_index >= 0,
+        what="resubmitted batch verified",
+    )
     honest = next(n for n in nodes if n.signer.address == new_current)
     assert client(honest).balance(BOB.address) == sent
 
@@ -136,8 +159,14 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     # A false claim is not possible twice: the verifier never re-challenges that batch.
     assert v.store.action(f"fraud:0:0x{bad_hash.hex()}") is not None
     # The next sequencer re-submits; nodes roll back and re-execute users' transactions.
-    wait_until(lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash, timeout_s=30, what="resubmission")
-    wait_until(lambda: v.tick() is not None and v.verified_index >= 0, what="resubmitted batch verified")
+    wait_until(
+        lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash,
+        timeout_s=30,
+        what="resubmission",
+    )
+    wait_until(
+        lambda: v.tick() is not None and v.verified_index >= 0, what="resubmitted batch verified"
+    )
     new_current = seqset.functions.currentSequencer().call()
     honest = next(n for n in nodes if n.signer.address == new_current)
     assert client(honest).balance(BOB.address) == sent

@@ -259,7 +259,7 @@ def test_withdrawals_held_in_insecure_state(env: Env, expect_revert: Any) -> Non
     assert env.sc(env.owner).batch_status(1) == BatchStatus.PENDING
     # a finalized withdrawal cannot be undone: batch 0 is final, it can no longer be invalidated
     assert env.sc(env.owner).batch_status(0) == BatchStatus.FINALIZED
-    assert br.is_withdrawal_finalized(0, 0, w)
+    assert br.is_withdrawal_finalized(w)
 
 
 def test_stale_request_cancelled(env: Env, expect_revert: Any) -> None:
@@ -279,3 +279,24 @@ def test_stale_request_cancelled(env: Env, expect_revert: Any) -> None:
     assert da.functions.claimable(VERIFIER2.address).call() == DA_FEE
     assert env.sc(env.owner).sc.functions.openDataRequests().call() == []
     assert seq.address not in _seqset(env).functions.activeSigners().call()
+
+
+def test_punish_failure_does_not_block_invalidation(env: Env) -> None:
+    """If the staking side refuses to punish (stake already gone), the batch is still
+    invalidated, the insecure state ends and the verifier gets its bond back."""
+    seq = env.current()
+    h0 = _batch(env, 0, _txs(2))
+    env.sc(VERIFIER).request_data(h0)
+    s = env.chain.sender(env.owner)
+    seqset = _seqset(env)
+    s.send(seqset.functions.setPunishReverts(True))
+    env.warp(DA_WINDOW_S + 1)
+    rcpt = env.sc(VERIFIER2).resolve_timeout(0)
+    da = env.contract("DataAvailabilityChallenge", "da_challenge")
+    failed = da.events.PunishFailed().process_receipt(rcpt, errors=DISCARD)
+    assert failed and failed[0]["args"]["sequencer"] == seq.address
+    ev = da.events.DataRequestFailed().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+    assert ev["reward"] == 0 and ev["timedOut"]
+    assert env.sc(VERIFIER).batch_status(0) == BatchStatus.INVALID
+    assert da.functions.claimable(VERIFIER.address).call() == DA_FEE
+    assert seqset.functions.stake(seq.address).call() == STAKE

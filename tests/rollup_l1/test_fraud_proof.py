@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from web3.logs import DISCARD
 
 from offchain.bridge.types import ETH
@@ -13,6 +14,7 @@ from offchain.bridge.types import Withdrawal as L1Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
+from offchain.errors import TxReverted
 from offchain.rollup.fraud import build_summary_witness
 from offchain.rollup.l1 import BatchStatus
 from offchain.rollup.tx import Deposit, sign_transfer, sign_withdraw
@@ -249,3 +251,22 @@ def test_finalized_withdrawal_cannot_be_undone(env: Env, expect_revert: Any) -> 
         tree.proof(0),
     )
     assert v.batch_status(1) == BatchStatus.FINALIZED and rcpt["status"] == 1
+
+
+def test_low_gas_cannot_dodge_the_slash(env: Env) -> None:
+    """A caller cannot starve punish of gas so that only the invalidation goes through."""
+    sim, _ = _setup(env)
+    seq = env.current()
+    t = sign_transfer(ALICE, sim.domain, BOB.address, ETH, E18, 0, 0)
+    data, pre = sim.build([(t, FEE, True)])
+    sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
+    v = env.sc(CHALLENGER)
+    assert v.fp is not None and v.sender is not None
+    call = v.fp.functions.proveFraud(*sim.witness(1).as_args())
+    with pytest.raises(TxReverted):
+        v.sender.send(call, gas=500_000)
+    assert v.batch_status(1) == BatchStatus.PENDING
+    seqset = env.contract("TestSequencerSet", "sequencer_set")
+    assert seqset.functions.stake(seq.address).call() == STAKE
+    rcpt = v.prove_fraud(sim.witness(1))  # with the estimated gas it goes through
+    assert rcpt["gasUsed"] < 600_000 and v.batch_status(1) == BatchStatus.INVALID

@@ -200,3 +200,36 @@ def test_fraud_proof_slashes_on_the_locking_pool(real: Real) -> None:
     _assert_punished(real, seq, challenger.address, p.fraud_slash_amount, tok0, before)
     assert real.l1(challenger).batch_status(1) == BatchStatus.INVALID
     assert real.l1(challenger).batch_status(0) == BatchStatus.PENDING
+
+
+def test_governance_bans_a_spamming_verifier(real: Real, expect_revert: Any) -> None:
+    """§11.6.1–11.6.4 through the real Governor + Timelock: the proposal bans the verifier on
+    the DA contract (its open request's bond goes to the sequencer) and compensates the
+    sequencer from the treasury; other verifiers are unaffected."""
+    from offchain.governance.actions import parse_action
+    from offchain.governance.client import Governance, Proposal
+
+    seq = real.current()
+    h0 = _header(real, 0)
+    real.append(h0)
+    spammer, other = VERIFIER, dev_account(14)
+    real.l1(spammer).request_data(h0)
+    gov = Governance(real.chain, real.c("governor"), real.c("timelock"))
+    a = real.dep.addresses
+    actions = [
+        parse_action(f"da_challenge banVerifier(address) {spammer.address}", a),
+        parse_action(f"token transfer(address,uint256) {seq.address} 100tokens", a),
+    ]
+    tok0 = real.c("token").functions.balanceOf(seq.address).call()
+    gov.pass_on_devnet(
+        real.chain.sender(dev_account(0)),
+        [real.chain.sender(dev_account(i)) for i in (5, 6)],
+        Proposal.of(actions, "Ban a verifier that spams data requests"),
+    )
+    da = real.c("da_challenge").functions
+    assert da.banned(spammer.address).call()
+    assert real.c("token").functions.balanceOf(seq.address).call() - tok0 == 100 * E18
+    assert da.claimable(seq.address).call() == real.l1(spammer).da_fee_wei()
+    expect_revert("DataAvailabilityChallengeBanned", real.l1(spammer).request_data, h0)
+    real.l1(other).request_data(h0)  # unaffected
+    assert real.l1(other).data_request(0).verifier == other.address

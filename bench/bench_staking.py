@@ -1,0 +1,132 @@
+"""Staking figures: exact gas of lock / unlock / reselect / batch-signature checks, and the
+time from killing the current sequencer's daemon until another is current on L1.
+
+Gas figures come from receipts on a fresh devnet deployment (4 sequencers, devnet timings).
+``batch_sig_check_gas_N_signers``: a transaction through ``SignatureCheckHarness.check`` with
+N active sequencers, all N signing (the worst case). ``sequencer_failover_s``: median of 3
+runs with 4 daemon processes and a 5 s heartbeat timeout.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from offchain.chain.accounts import dev_account
+from offchain.chain.anvil import Anvil
+from offchain.chain.client import Chain, connect
+from offchain.chain.compile import compile_contracts
+from offchain.config import L2KitConfig
+from offchain.deploy import Deployment, deploy_all
+from offchain.staking.cluster import SequencerCluster, wait_for_new_current
+from offchain.staking.config import TOKEN
+from offchain.staking.signatures import batch_digest, sign_digest
+
+
+def _deploy(chain: Chain, cfg: L2KitConfig | None = None) -> Deployment:
+    return deploy_all(
+        chain, chain.sender(dev_account(0)), cfg or L2KitConfig(), log=lambda *_: None
+    )
+
+
+def _gas_figures() -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with Anvil() as a:
+        chain = Chain(connect(a.url))
+        cfg = L2KitConfig()
+        dep = _deploy(chain, cfg)
+        token = dep.contract(chain, "token")
+        pool = dep.contract(chain, "locking_pool")
+        sset = dep.contract(chain, "sequencer_set")
+        timelock = dep.contract(chain, "timelock")
+        # The devnet hands everything to the Timelock; on Anvil we impersonate it for setup.
+        chain.rpc("anvil_impersonateAccount", timelock.address)
+        chain.rpc("anvil_setBalance", timelock.address, hex(10**20))
+
+        def as_timelock(call: Any) -> None:
+            tx = call.build_transaction({"from": timelock.address, "gas": 5_000_000})
+            h = chain.w3.eth.send_transaction(tx)
+            assert chain.w3.eth.wait_for_transaction_receipt(h)["status"] == 1
+
+        newbie = dev_account(30)
+        s = chain.sender(newbie)
+        as_timelock(token.functions.mint(newbie.address, 50_000 * TOKEN))
+        s.send(token.functions.approve(pool.address, 50_000 * TOKEN))
+        out["lock_gas"] = int(
+            s.send(pool.functions.lock(newbie.address, 20_000 * TOKEN))["gasUsed"]
+        )  # type: ignore[index]
+        # unlockInit of a sequencer that is not current (no rotation inside).
+        cur = sset.functions.currentSequencer().call()
+        other = next(dev_account(i) for i in (1, 2, 3, 4) if dev_account(i).address != cur)
+        rcpt = chain.sender(other).send(pool.functions.unlockInit(other.address))
+        out["unlock_gas"] = int(rcpt["gasUsed"])  # type: ignore[index]
+        chain.rpc("evm_increaseTime", 31)
+        chain.rpc("evm_mine")
+        rcpt = chain.sender(other).send(pool.functions.unlockClaim(other.address))
+        out["unlock_claim_gas"] = int(rcpt["gasUsed"])  # type: ignore[index]
+        chain.rpc("evm_increaseTime", 6)
+        chain.rpc("evm_mine")
+        rcpt = chain.sender(dev_account(25)).send(sset.functions.reselect())
+        out["reselect_gas"] = int(rcpt["gasUsed"])  # type: ignore[index]
+
+    for n in (4, 10, 21):
+        out[f"batch_sig_check_gas_{n}_signers"] = _sig_check_gas(n)
+    return out
+
+
+def _sig_check_gas(n: int) -> int:
+    with Anvil() as a:
+        chain = Chain(connect(a.url))
+        cfg = L2KitConfig()
+        cfg.staking.devnet_sequencer_accounts = list(range(1, n + 1))
+        cfg.staking.devnet_stakes_tokens = [20_000 + 1_000 * i for i in range(n)]
+        cfg.staking.max_sequencers = max(n, 21)
+        dep = _deploy(chain, cfg)
+        sset = dep.contract(chain, "sequencer_set")
+        assert len(sset.functions.activeSigners().call()) == n
+        digest = batch_digest(chain.chain_id, dev_account(39).address, 1, b"\x42" * 32)
+        signers = sorted(
+            (dev_account(i) for i in range(1, n + 1)), key=lambda x: int(x.address, 16)
+        )
+        sigs = [sign_digest(acct, digest) for acct in signers]
+        s = chain.sender(dev_account(0))
+        harness = s.deploy("SignatureCheckHarness")
+        rcpt = s.send(harness.functions.check(sset.address, digest, sigs))
+        return int(rcpt["gasUsed"])  # type: ignore[index]
+
+
+def _failover_once() -> float:
+    with Anvil() as a, tempfile.TemporaryDirectory(prefix="l2kit-failover-") as tmp:
+        chain = Chain(connect(a.url))
+        cfg = L2KitConfig()
+        cfg.staking.devnet_epoch_length_s = 600
+        dep = _deploy(chain, cfg)
+        path = Path(tmp) / "deployment.json"
+        dep.save(path)
+        sset = dep.contract(chain, "sequencer_set")
+        with SequencerCluster(a.url, path, Path(tmp)) as cluster:
+            deadline = time.monotonic() + 30
+            while True:  # steady state: the current sequencer is heartbeating
+                cur = sset.functions.currentSequencer().call()
+                pings = sset.events.Heartbeat().get_logs(from_block=0)
+                if pings and pings[-1]["args"]["signer"] == cur:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("no heartbeat from the current sequencer")
+                time.sleep(0.2)
+            time.sleep(1.0)
+            t0 = cluster.kill(cur)
+            wait_for_new_current(sset, cur, timeout_s=30)
+            return time.perf_counter() - t0
+
+
+def run() -> dict[str, Any]:
+    compile_contracts()
+    figures = _gas_figures()
+    figures["sequencer_failover_s"] = round(
+        statistics.median(_failover_once() for _ in range(3)), 2
+    )
+    return figures

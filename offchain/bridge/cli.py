@@ -1,0 +1,146 @@
+"""``l2kit bridge``: the L1 side of the rollup for users: batches, deposits, withdrawals.
+
+``finalize`` pays an L2 withdrawal on L1 once its batch is final: the proof comes from an L2
+node (``l2_getProof("withdrawal", txHash)``) or from a JSON file with the same fields.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import requests
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from offchain.errors import ConfigError, RpcError
+
+app = typer.Typer(
+    no_args_is_help=True, help="L1 bridge and batches: deposits, withdrawals, status."
+)
+
+RPC_URL = typer.Option("http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 RPC")
+DEPLOYMENT = typer.Option(
+    Path(".devnet/deployment.json"),
+    "--deployment",
+    envvar="L2KIT_DEPLOYMENT",
+    help="deployment file",
+)
+KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
+DEV = typer.Option(None, "--dev", help="use Anvil dev account N instead of --key")
+
+
+def _chain(rpc_url: str, deployment: Path) -> tuple[Any, Any]:
+    from offchain.chain.client import Chain
+    from offchain.deploy import Deployment
+
+    return Chain.connect(rpc_url), Deployment.load(deployment)
+
+
+def _account(key: str | None, dev: int | None) -> Any:
+    from offchain.chain.accounts import account_from_key, dev_account
+
+    return dev_account(dev) if dev is not None else account_from_key(key)
+
+
+def _load_proof(node: str | None, tx: str | None, proof_file: Path | None) -> dict[str, Any]:
+    """The withdrawal proof JSON (fields of the node's ``l2_getProof("withdrawal", hash)``)."""
+    if proof_file is not None:
+        try:
+            data = json.loads(proof_file.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ConfigError(f"cannot read proof file {proof_file}: {e}") from e
+        return data  # type: ignore[no-any-return]
+    if not node or not tx:
+        raise ConfigError("give --proof FILE, or --node URL and --tx HASH")
+    body = {"jsonrpc": "2.0", "id": 1, "method": "l2_getProof", "params": ["withdrawal", tx]}
+    try:
+        resp = requests.post(node, json=body, timeout=10).json()
+    except (requests.RequestException, ValueError) as e:
+        raise RpcError(f"cannot reach the L2 node at {node}: {e}") from e
+    if "error" in resp:
+        err = resp["error"]
+        raise RpcError(f"the L2 node refused: {err.get('message', err)}")
+    return resp["result"]  # type: ignore[no-any-return]
+
+
+@app.command("finalize")
+def finalize(
+    tx: str = typer.Option(None, "--tx", help="L2 withdrawal transaction hash"),
+    node: str = typer.Option(None, "--node", help="L2 node RPC URL that has the proof"),
+    proof: Path = typer.Option(None, "--proof", help="proof JSON instead of --node/--tx"),
+    key: str = KEY,
+    dev: int = DEV,
+    rpc_url: str = RPC_URL,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """Pay an L2 withdrawal on L1 (after its batch's challenge window)."""
+    from offchain.bridge.client import BridgeClient
+    from offchain.bridge.types import Withdrawal
+    from offchain.rollup.batch import BatchHeader
+
+    p = _load_proof(node, tx, proof)
+    try:
+        header = BatchHeader.from_json(p["header"])
+        w = Withdrawal(
+            bytes.fromhex(p["txHash"].removeprefix("0x")),
+            p["l1Recipient"],
+            p["token"],
+            int(p["amount"]),
+        )
+        siblings = [bytes.fromhex(s.removeprefix("0x")) for s in p["proof"]]
+        tx_index = int(p["txIndex"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise ConfigError(f"malformed withdrawal proof: {e}") from e
+    chain, dep = _chain(rpc_url, deployment)
+    client = BridgeClient(chain, dep.addresses["l1_bridge"], chain.sender(_account(key, dev)))
+    rcpt = client.finalize_withdrawal(header, tx_index, w, siblings)
+    Console(soft_wrap=True).print(
+        f"withdrawal paid: {w.amount} of {w.token} to {w.recipient} "
+        f"(batch {header.index}, L1 tx 0x{bytes(rcpt['transactionHash']).hex()})"
+    )
+
+
+@app.command("batches")
+def batches(
+    last: int = typer.Option(10, "--last", help="how many of the latest batches"),
+    rpc_url: str = RPC_URL,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """The latest batches on L1 with their status and roots."""
+    from offchain.rollup.l1 import RollupL1
+
+    chain, dep = _chain(rpc_url, deployment)
+    rl = RollupL1.from_deployment(chain, dep)
+    table = Table("index", "status", "txs", "blocks", "MTTBR", "MTSR", "final at")
+    nxt = rl.next_index()
+    for i in range(max(0, nxt - last), nxt):
+        h = rl.get_header_from_event(i)
+        table.add_row(
+            str(i),
+            rl.batch_status(i).name.lower(),
+            str(h.tx_count),
+            f"{h.first_block}..{h.first_block + h.l2_blocks - 1}",
+            "0x" + h.tx_root.hex()[:12],
+            "0x" + h.state_roots_root.hex()[:12],
+            str(rl.finalizes_at(i)),
+        )
+    Console(soft_wrap=True).print(table if nxt else "no batches on L1 yet")
+
+
+@app.command("deposits")
+def deposits(
+    rpc_url: str = RPC_URL,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """Every deposit queued on the L1 bridge."""
+    from offchain.bridge.client import BridgeClient
+
+    chain, dep = _chain(rpc_url, deployment)
+    client = BridgeClient(chain, dep.addresses["l1_bridge"])
+    table = Table("id", "from (L1)", "to (L2)", "token", "amount")
+    for d in client.deposits():
+        table.add_row(str(d.deposit_id), d.sender, d.l2_recipient, d.token, str(d.amount))
+    Console(soft_wrap=True).print(table)

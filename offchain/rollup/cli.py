@@ -1,0 +1,324 @@
+"""``l2kit rollup ...``: run the rollup daemons and act as an L2 user.
+
+- ``node run`` / ``batcher run``: a sequencer node (JSON-RPC, producer, deposit follower,
+  co-signer; the batch submitter too unless ``--no-batcher``) until Ctrl-C/SIGTERM;
+- ``verifier run``: a verifier daemon;
+- ``tx transfer|withdraw`` (signed EIP-712 L2 transactions) and ``tx deposit`` (L1 bridge);
+- ``balance``, ``status``.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import typer
+from rich.console import Console
+
+from offchain.errors import ConfigError
+
+app = typer.Typer(no_args_is_help=True)
+tx_app = typer.Typer(no_args_is_help=True, help="Send L2 transactions (and L1 deposits).")
+node_app = typer.Typer(no_args_is_help=True, help="Sequencer node daemon.")
+batcher_app = typer.Typer(no_args_is_help=True, help="Batch submitter (runs with a node).")
+verifier_app = typer.Typer(no_args_is_help=True, help="Verifier daemon.")
+app.add_typer(node_app, name="node")
+app.add_typer(batcher_app, name="batcher")
+app.add_typer(verifier_app, name="verifier")
+app.add_typer(tx_app, name="tx")
+
+ETH = "0x0000000000000000000000000000000000000000"
+NODE_URL = typer.Option(
+    "http://127.0.0.1:9545/", "--url", envvar="L2KIT_L2_URL", help="node JSON-RPC URL"
+)
+DEPLOYMENT = typer.Option(Path(".devnet/deployment.json"), "--deployment", help="deployment file")
+RPC_URL = typer.Option("http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 RPC")
+KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
+DEV = typer.Option(None, "--dev-account", help="use Anvil dev account N instead of --key")
+
+
+def _account(key: str | None, dev: int | None) -> Any:
+    from offchain.chain.accounts import account_from_key, dev_account
+
+    if dev is not None:
+        return dev_account(dev)
+    return account_from_key(key)
+
+
+def _contracts(rpc_url: str, deployment: Path) -> Any:
+    from offchain.chain.client import Chain
+    from offchain.deploy import Deployment
+    from offchain.rollup.service import RollupContracts
+
+    dep = Deployment.load(deployment)
+    try:
+        return RollupContracts.from_deployment(Chain.connect(rpc_url), dep)
+    except KeyError as e:
+        raise ConfigError(
+            f"the deployment has no {e} contract", "deploy the rollup and bridge steps"
+        ) from e
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stop.wait(0.5):
+        pass
+
+
+def _parse_peers(peers: str | None) -> dict[str, str]:
+    if not peers:
+        return {}
+    try:
+        text = Path(peers).read_text() if Path(peers).exists() else peers
+        out = json.loads(text)
+    except (OSError, json.JSONDecodeError) as e:
+        raise ConfigError(f"--peers must be JSON or a JSON file: {e}") from e
+    if not isinstance(out, dict):
+        raise ConfigError("--peers must map signer addresses to node URLs")
+    return {str(k): str(v) for k, v in out.items()}
+
+
+def _run_node(
+    key: str | None,
+    dev: int | None,
+    port: int,
+    data_dir: Path,
+    peers: str | None,
+    storage_url: str,
+    rpc_url: str,
+    deployment: Path,
+    block_time_ms: int,
+    batcher: bool,
+    fault: str | None,
+) -> None:
+    from offchain.config import load_config
+    from offchain.rollup.service import NodeService
+
+    console = Console(soft_wrap=True)
+    cfg = load_config()
+    rc = cfg.rollup_node
+    rc.node.port, rc.node.data_dir, rc.node.block_time_ms = port, str(data_dir), block_time_ms
+    rc.node.peers = _parse_peers(peers) or rc.node.peers
+    acct = _account(key, dev)
+    svc = NodeService(_contracts(rpc_url, deployment), acct, rc, storage_url, run_batcher=batcher)
+    svc.start()
+    try:
+        if fault:
+            from offchain.rollup.faults import Fault
+
+            if svc.batcher is None:
+                raise ConfigError("--fault needs the batcher")
+            console.print(f"[bold red]FAULTY SEQUENCER MODE: {fault} (test/devnet only)[/]")
+            svc.batcher.fault = Fault(fault)
+        console.print(f"node {acct.address} at {svc.url} (data in {data_dir}); Ctrl-C to stop")
+        _wait_for_signal()
+    finally:
+        svc.stop()
+    console.print("node stopped")
+
+
+@node_app.command("run")
+def node_run(
+    key: str = KEY,
+    dev: int = DEV,
+    port: int = typer.Option(9545, "--port"),
+    data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
+    peers: str = typer.Option(
+        None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
+    ),
+    storage_url: str = typer.Option(
+        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
+    ),
+    rpc_url: str = RPC_URL,
+    deployment: Path = DEPLOYMENT,
+    block_time_ms: int = typer.Option(200, "--block-time-ms"),
+    no_batcher: bool = typer.Option(False, "--no-batcher", help="do not submit batches"),
+    fault: str = typer.Option(None, "--fault", help="TEST/DEVNET ONLY: misbehave (faults.MODES)"),
+) -> None:
+    """Run a sequencer node until Ctrl-C/SIGTERM."""
+    _run_node(
+        key,
+        dev,
+        port,
+        data_dir,
+        peers,
+        storage_url,
+        rpc_url,
+        deployment,
+        block_time_ms,
+        not no_batcher,
+        fault,
+    )
+
+
+@batcher_app.command("run")
+def batcher_run(
+    key: str = KEY,
+    dev: int = DEV,
+    port: int = typer.Option(9545, "--port"),
+    data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
+    peers: str = typer.Option(
+        None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
+    ),
+    storage_url: str = typer.Option(
+        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
+    ),
+    rpc_url: str = RPC_URL,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """Run the batch submitter with the node whose blocks it batches (same as ``node run``)."""
+    _run_node(key, dev, port, data_dir, peers, storage_url, rpc_url, deployment, 200, True, None)
+
+
+@verifier_app.command("run")
+def verifier_run(
+    key: str = KEY,
+    dev: int = DEV,
+    data_dir: Path = typer.Option(Path(".devnet/verifier"), "--data-dir"),
+    snapshot_dir: Path = typer.Option(
+        None, "--snapshot-dir", help="local batch-data snapshots (§9.1)"
+    ),
+    storage_url: str = typer.Option(
+        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
+    ),
+    rpc_url: str = RPC_URL,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """Run a verifier until Ctrl-C/SIGTERM."""
+    from offchain.config import load_config
+    from offchain.rollup.verifier import Verifier
+    from offchain.storage.client import BlobClient
+
+    console = Console(soft_wrap=True)
+    vc = load_config().rollup_node.verifier
+    vc.data_dir = str(data_dir)
+    vc.snapshot_dir = str(snapshot_dir) if snapshot_dir else ""
+    acct = _account(key, dev)
+    v = Verifier(
+        _contracts(rpc_url, deployment),
+        acct,
+        BlobClient(storage_url, timeout_s=vc.storage_timeout_s),
+        vc,
+    )
+    v.start()
+    console.print(f"verifier {acct.address} (data in {data_dir}); Ctrl-C to stop")
+    try:
+        _wait_for_signal()
+    finally:
+        v.stop()
+    console.print("verifier stopped")
+
+
+# ------------------------------------------------------------------ user commands
+def _client(url: str) -> Any:
+    from offchain.rollup.l2client import L2Client
+
+    return L2Client(url)
+
+
+def _domain(url: str) -> Any:
+    """The L2 EIP-712 domain: chain id 901 and the node's StateCommitment (from l2_status)."""
+    from offchain.rollup import tx as ltx
+
+    st = _client(url).status()
+    return ltx.Domain(int(st.get("l2ChainId", 901)), ltx.to_checksum(st["stateCommitment"]))
+
+
+def _send(url: str, raw: bytes, wait: bool) -> None:
+    c = _client(url)
+    h = c.send(raw)
+    console = Console(soft_wrap=True)
+    console.print(f"sent {h}")
+    if wait:
+        r = c.wait_receipt(h, timeout_s=30, status="")
+        console.print(f"status {r['status']} in block {r['blockNumber']}")
+
+
+@tx_app.command("transfer")
+def tx_transfer(
+    to: str = typer.Option(..., "--to"),
+    amount: int = typer.Option(..., "--amount", help="smallest units (wei)"),
+    token: str = typer.Option(ETH, "--token", help="L1 token address (0x0 = ETH)"),
+    fee: int = typer.Option(0, "--fee"),
+    key: str = KEY,
+    dev: int = DEV,
+    url: str = NODE_URL,
+    wait: bool = typer.Option(True, "--wait/--no-wait"),
+) -> None:
+    """Sign and send an L2 transfer (nonce read from the node)."""
+    from offchain.rollup import tx as ltx
+
+    acct = _account(key, dev)
+    nonce = _client(url).nonce(acct.address)
+    t = ltx.sign_transfer(acct, _domain(url), to, token, amount, fee, nonce)
+    _send(url, ltx.encode_tx(t), wait)
+
+
+@tx_app.command("withdraw")
+def tx_withdraw(
+    amount: int = typer.Option(..., "--amount", help="smallest units (wei)"),
+    to: str = typer.Option(None, "--to", help="L1 recipient (default: yourself)"),
+    token: str = typer.Option(ETH, "--token"),
+    fee: int = typer.Option(0, "--fee"),
+    key: str = KEY,
+    dev: int = DEV,
+    url: str = NODE_URL,
+    wait: bool = typer.Option(True, "--wait/--no-wait"),
+) -> None:
+    """Sign and send an L2 withdrawal to L1 (finalize it on L1 after the challenge window)."""
+    from offchain.rollup import tx as ltx
+
+    acct = _account(key, dev)
+    nonce = _client(url).nonce(acct.address)
+    w = ltx.sign_withdraw(acct, _domain(url), to or acct.address, token, amount, fee, nonce)
+    _send(url, ltx.encode_tx(w), wait)
+
+
+@tx_app.command("deposit")
+def tx_deposit(
+    amount: int = typer.Option(..., "--amount", help="smallest units (wei)"),
+    to: str = typer.Option(None, "--to", help="L2 recipient (default: yourself)"),
+    token: str = typer.Option(ETH, "--token"),
+    key: str = KEY,
+    dev: int = DEV,
+    rpc_url: str = RPC_URL,
+    deployment: Path = DEPLOYMENT,
+) -> None:
+    """Deposit ETH or an ERC20 into the L1 bridge for an L2 account."""
+    from offchain.bridge.client import BridgeClient
+
+    c = _contracts(rpc_url, deployment)
+    acct = _account(key, dev)
+    b = BridgeClient(c.chain, c.bridge, c.chain.sender(acct))
+    to = to or acct.address
+    dep = b.deposit_eth(to, amount) if int(token, 16) == 0 else b.deposit_erc20(token, to, amount)
+    Console(soft_wrap=True).print(f"deposit #{dep.deposit_id}: {amount} of {token} for {to}")
+
+
+@app.command("balance")
+def balance(
+    address: str = typer.Argument(...),
+    token: str = typer.Option(ETH, "--token"),
+    url: str = NODE_URL,
+) -> None:
+    """L2 balance and nonce of ADDRESS."""
+    c = _client(url)
+    Console(soft_wrap=True).print(
+        f"{address}: {c.balance(address, token)} (token {token}), nonce {c.nonce(address)}"
+    )
+
+
+@app.command("status")
+def status(url: str = NODE_URL) -> None:
+    """The node's head, state root, current sequencer and last batch."""
+    Console(soft_wrap=True).print_json(json.dumps(_client(url).status()))

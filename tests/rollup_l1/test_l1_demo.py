@@ -1,0 +1,25 @@
+"""The rollup-L1 demo scene runs end to end on a devnet and leaves the chain as it found it."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from rich.console import Console
+
+from offchain.devnet import Devnet
+from offchain.rollup.l1_demo import run
+
+
+@pytest.mark.slow
+def test_l1_demo_scene() -> None:
+    buf = io.StringIO()
+    with Devnet(ephemeral=True, log=lambda *_: None) as d:
+        assert d.chain and d.deployment
+        seqset = d.deployment.contract(d.chain, "sequencer_set")
+        before = seqset.functions.activeSigners().call()
+        run(d, Console(file=buf, width=200))
+        assert seqset.functions.activeSigners().call() == before
+    text = buf.getvalue()
+    assert "bob +1.0000 ETH" in text
+    assert text.count("kicked") == 2 and "batch 2 is invalid" in text
