@@ -28,8 +28,8 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 from prometheus_client import generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from offchain.chain.anvil import free_port, port_in_use
 from offchain.errors import ConfigError

@@ -19,8 +19,6 @@ from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeCon
 from offchain.rollup.service import NodeService, RollupContracts
 from tests.rollup.conftest import wait_until
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
