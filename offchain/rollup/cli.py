@@ -205,6 +205,7 @@ def verifier_run(
     ),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
+    port: int = typer.Option(9600, "--port", help="health and metrics port"),
 ) -> None:
     """Run a verifier until Ctrl-C/SIGTERM."""
     from offchain.config import load_config
@@ -222,12 +223,18 @@ def verifier_run(
         BlobClient(storage_url, timeout_s=vc.storage_timeout_s),
         vc,
     )
+    from offchain.rollup.rpc import HttpServer
+
+    server = HttpServer(v.app(), port=port, name="l2-verifier").start()
     v.start()
-    console.print(f"verifier {acct.address} (data in {data_dir}); Ctrl-C to stop")
+    console.print(
+        f"verifier {acct.address} (data in {data_dir}); health {server.url}health; Ctrl-C to stop"
+    )
     try:
         _wait_for_signal()
     finally:
         v.stop()
+        server.stop()
     console.print("verifier stopped")
 
 
