@@ -164,7 +164,11 @@ class NodeService:
         current = self._current or CurrentSequencer.from_l1(c.seqset(), cfg.current_ttl_ms)
         peers = PeerSet(self.signer.address, cfg.peers, cfg.forward_timeout_s)
         self.deposits = DepositFollower(
-            c.bridge_contract(), store, from_block=c.from_block, poll_interval_ms=100
+            c.bridge_contract(),
+            store,
+            from_block=c.from_block,
+            poll_interval_ms=100,
+            cursor_path=data_dir / "deposits.cursor.json",
         )
         self.deposits.poll()
         self.deposits.start()
