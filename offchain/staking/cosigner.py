@@ -28,15 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import requests
-import uvicorn
 from eth_utils import is_address, to_checksum_address
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from offchain.chain.anvil import free_port, port_in_use
-from offchain.errors import ConfigError
+from offchain.common.http import BackgroundServer
 from offchain.staking.errors import CosignRefused, StakingError
 from offchain.staking.signatures import batch_digest, sign_digest
 
@@ -225,60 +222,35 @@ class CosignerServer:
         self, cosigner: Cosigner, host: str = "127.0.0.1", port: int | None = None
     ) -> None:
         self.cosigner = cosigner
-        self.host = host
-        self.port = port
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundServer(
+            create_app(cosigner), host, port, name="co-signer", error=StakingError
+        )
+
+    @property
+    def host(self) -> str:
+        return self._http.host
+
+    @property
+    def port(self) -> int | None:
+        return self._http.port
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._http.url
 
     def start(self, timeout_s: float = 10.0) -> CosignerServer:
-        """Serve and wait until ``/cosign/health`` answers.
+        """Serve; return once the server accepts connections.
 
         Raises:
             ConfigError: port in use.
             StakingError: did not start in time.
         """
-        if self.port is None:
-            self.port = free_port()
-        elif port_in_use(self.port, self.host):
-            raise ConfigError(
-                f"co-signer port {self.port} is already in use", "pick another --port"
-            )
-        cfg = uvicorn.Config(
-            create_app(self.cosigner),
-            host=self.host,
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-        )
-        self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, name="l2kit-cosigner", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        with requests.Session() as s:
-            while True:
-                try:
-                    if s.get(f"{self.url}/cosign/health", timeout=1).ok:
-                        return self
-                except requests.RequestException:
-                    pass
-                if not self._thread.is_alive() or time.monotonic() > deadline:
-                    self.stop()
-                    raise StakingError(f"co-signer did not start on {self.url}")
-                time.sleep(0.02)
+        self._http.start(timeout_s)
+        return self
 
     def stop(self) -> None:
         """Stop serving (waits at most 10 s). Safe to call twice."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        self._http.stop()
 
     def __enter__(self) -> CosignerServer:
         return self.start()

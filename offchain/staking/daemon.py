@@ -18,22 +18,18 @@ Stops cleanly on SIGTERM (see ``l2kit sequencer run``).
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import requests
 import structlog
-import uvicorn
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel, Field
 
-from offchain.chain.anvil import free_port, port_in_use
-from offchain.errors import ConfigError
+from offchain.common.http import BackgroundServer
 from offchain.staking.cosigner import Cosigner, SignedLog, create_app
 from offchain.staking.errors import StakingError
 from offchain.staking.rotation import RotationConfig, RotationFollower
@@ -107,8 +103,7 @@ class SequencerDaemon:
             set(config.cosign_contracts),
             log=SignedLog(config.data_dir / f"cosigned-{signer.address.lower()}.sqlite"),
         )
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http: BackgroundServer | None = None
         self.port = config.port
 
     @property
@@ -180,29 +175,10 @@ class SequencerDaemon:
             ConfigError: port in use.
             StakingError: the HTTP server did not come up.
         """
-        if self.port is None:
-            self.port = free_port()
-        elif port_in_use(self.port, self.config.host):
-            raise ConfigError(f"port {self.port} is already in use", "pick another --port")
-        cfg = uvicorn.Config(
-            self.app(), host=self.config.host, port=self.port, log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(
-            target=self._server.run, name="l2kit-sequencer", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                if requests.get(f"{self.url}/cosign/health", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise StakingError(f"sequencer daemon HTTP server did not start on {self.url}")
-            time.sleep(0.02)
+        self._http = BackgroundServer(
+            self.app(), self.config.host, self.port, name="sequencer daemon", error=StakingError
+        ).start(timeout_s)
+        self.port = self._http.port
         self.follower.start()
         log.info("sequencer daemon started", signer=self.signer.address, url=self.url)
         return self
@@ -210,12 +186,9 @@ class SequencerDaemon:
     def stop(self) -> None:
         """Stop following and serving. Safe to call twice."""
         self.follower.stop()
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> SequencerDaemon:
         return self.start()

@@ -7,17 +7,15 @@ Errors are JSON ``{"error": {"code", "message", "details"}}`` with status 401 (b
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
+from offchain.common.http import BackgroundServer
 from offchain.emeth.errors import ActionError, EmethError
 from offchain.emeth.execution.models import ActionRequest, TicketSubmission
 from offchain.emeth.execution.service import ExecutionLayer
@@ -152,12 +150,13 @@ def create_app(
 
 
 class ExecutionLayerServer:
-    """Runs the API with uvicorn in a background thread.
+    """Runs the API with uvicorn in a background thread (:class:`BackgroundServer`).
 
     Args:
         service: the execution layer.
         host: interface to bind.
         port: TCP port (``None``/0: a free one).
+        agents_health: health of agents running in the same process (shown on ``/health``).
     """
 
     def __init__(
@@ -169,50 +168,32 @@ class ExecutionLayerServer:
     ):
         self.service = service
         self.agents_health = agents_health
-        self.host = host
-        self.port = port or 0
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http = BackgroundServer(
+            create_app(service, agents_health), host, port, name="execution layer", error=EmethError
+        )
+
+    @property
+    def host(self) -> str:
+        return self._http.host
+
+    @property
+    def port(self) -> int | None:
+        return self._http.port
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._http.url
 
     def start(self, timeout_s: float = 10.0) -> ExecutionLayerServer:
         """Start serving; returns once the port accepts connections.
 
         Raises:
+            ConfigError: the port is taken.
             EmethError: the server did not come up in ``timeout_s``.
         """
-        import socket
-
-        if not self.port:
-            with socket.socket() as s:
-                s.bind((self.host, 0))
-                self.port = s.getsockname()[1]
-        cfg = uvicorn.Config(
-            create_app(self.service, self.agents_health),
-            host=self.host,
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-        )
-        self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, name="emeth-el", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self._server.started:
-            if time.monotonic() > deadline or not self._thread.is_alive():
-                self.stop()
-                raise EmethError(f"execution layer did not start on {self.url}")
-            time.sleep(0.02)
+        self._http.start(timeout_s)
         return self
 
     def stop(self) -> None:
         """Stop serving (idempotent)."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        self._http.stop()
