@@ -37,12 +37,13 @@ $(SOLCX_DIR)/solc-v0.8.28: tools/solc
 demo: setup ## start a local L1, deploy, run the agents, play the whole scenario
 	@$(VENV)/bin/l2kit demo
 
-test: setup ## default test suite (fast; < 15 min)
+test: setup ## default suite: forge fuzz/invariant tests, then pytest on Anvil (not slow; < 15 min)
+	@$(MAKE) --no-print-directory forge-test
 	@$(PY) -m pytest -m "not slow" -q
 
-test-all: setup ## every suite, slow ones included, plus forge fuzz/invariant tests
+test-all: setup ## every suite, slow ones included (forge with more fuzz runs)
+	@FOUNDRY_FUZZ_RUNS=1024 FOUNDRY_INVARIANT_RUNS=256 $(MAKE) --no-print-directory forge-test
 	@$(PY) -m pytest -q
-	@$(MAKE) --no-print-directory forge-test
 
 forge-test: setup ## Solidity fuzz/invariant tests with forge (solc shim)
 	@forge test --offline -q

@@ -9,10 +9,13 @@ turn); the clock stops when every job is billed in a Ticket that is settled on L
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import tempfile
 import time
 from pathlib import Path
+
+import structlog
 
 from offchain.chain.accounts import dev_account
 from offchain.devnet import Devnet
@@ -67,6 +70,15 @@ def _one_run(devnet: Devnet, run: int) -> float:
 
 
 def run() -> dict[str, float]:
+    old = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    try:
+        return _run()
+    finally:
+        structlog.configure(**old)
+
+
+def _run() -> dict[str, float]:
     with Devnet(ephemeral=True, log=lambda *_: None) as d:
         assert d.chain is not None and d.deployment is not None
         from offchain.emeth.l1 import EmethL1

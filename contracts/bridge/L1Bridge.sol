@@ -144,9 +144,11 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
 
     // ----------------------------------------------------------- withdrawals
 
-    /// @notice Replay key of `w` at leaf `txIndex` of batch `batchIndex`.
-    function withdrawalHash(uint256 batchIndex, uint256 txIndex, Withdrawal calldata w) public pure returns (bytes32) {
-        return keccak256(abi.encode(batchIndex, txIndex, keccak256(abi.encode(w))));
+    /// @notice Replay key of `w`: its item keccak256(abi.encode(w)), unique per L2 transaction
+    ///         (it commits to the transaction hash), so a withdrawal is paid at most once even if
+    ///         it appeared in two batches.
+    function withdrawalHash(Withdrawal calldata w) public pure returns (bytes32) {
+        return keccak256(abi.encode(w));
     }
 
     /// @notice Pays withdrawal `w`, leaf `txIndex` of the withdrawal root of the finalized batch `header`.
@@ -168,13 +170,12 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         if (!MerkleTree.verify(header.withdrawalRoot, txIndex, item, proof)) {
             revert L1BridgeBadProof(batchIndex, txIndex);
         }
-        bytes32 wHash = keccak256(abi.encode(batchIndex, txIndex, item));
-        if (finalized[wHash]) revert L1BridgeAlreadyFinalized(wHash);
-        finalized[wHash] = true;
+        if (finalized[item]) revert L1BridgeAlreadyFinalized(item);
+        finalized[item] = true;
         uint256 available = locked[w.token];
         if (w.amount > available) revert L1BridgeInsufficientLocked(w.token, w.amount, available);
         locked[w.token] = available - w.amount;
-        emit WithdrawalFinalized(wHash, batchIndex, w.recipient, w.token, w.amount, txIndex);
+        emit WithdrawalFinalized(item, batchIndex, w.recipient, w.token, w.amount, txIndex);
         // Interactions last (checks-effects-interactions, plus the reentrancy guard).
         if (w.token == address(0)) {
             (bool ok,) = w.recipient.call{value: w.amount}("");

@@ -127,22 +127,37 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     error LockingPoolZeroAddress();
 
     // ------------------------------------------------------------------ events
+    /// @notice `owner` locked `amount` for the new sequencer `signer` (stake now `total`).
     event Locked(address indexed signer, address indexed owner, uint256 amount, uint256 total);
+    /// @notice `signer`'s stake grew by `amount` fresh tokens and `compounded` reward.
     event Relocked(address indexed signer, uint256 amount, uint256 compounded, uint256 total);
+    /// @notice `signer` left the active set; `amount` is claimable from `unlockTime`.
     event UnlockInitiated(address indexed signer, address indexed owner, uint256 amount, uint256 unlockTime);
+    /// @notice `signer`'s remaining stake and reward were paid to `owner`.
     event UnlockClaimed(address indexed signer, address indexed owner, uint256 amount, uint256 reward);
+    /// @notice The sequencer's key changed from `oldSigner` to `newSigner`.
     event SignerUpdated(address indexed oldSigner, address indexed newSigner, address indexed owner);
+    /// @notice `from` added `amount` to the reward reserve.
     event RewardsFunded(address indexed from, uint256 amount, uint256 reserve);
+    /// @notice `signer` was credited `reward` for a batch of `l2Blocks` blocks.
     event RewardDistributed(address indexed signer, uint256 l2Blocks, uint256 reward);
+    /// @notice `signer`'s accrued reward was paid to `to`.
     event RewardsWithdrawn(address indexed signer, address indexed to, uint256 amount);
+    /// @notice `slashed` was taken from `signer`: `paid` to `beneficiary`, `burned` burned.
     event Slashed(
         address indexed signer, address indexed beneficiary, uint256 slashed, uint256 paid, uint256 burned
     );
+    /// @notice `by` removed `signer`; its stake is claimable from `unlockTime`.
     event Kicked(address indexed signer, address indexed by, uint256 unlockTime);
+    /// @notice The governance parameters changed.
     event ParamsUpdated(Params params);
+    /// @notice `account` may (or may no longer) slash and kick.
     event AuthorizedSet(address indexed account, bool allowed);
+    /// @notice The SequencerSet hooked to this pool changed.
     event SequencerSetChanged(address indexed sequencerSet);
+    /// @notice The owner whitelist was turned on or off.
     event WhitelistEnabledSet(bool enabled);
+    /// @notice `owner` was added to or removed from the whitelist.
     event WhitelistedSet(address indexed owner, bool allowed);
 
     // --------------------------------------------------------------- modifiers

@@ -118,12 +118,9 @@ class BridgeClient:
             )
         )
 
-    def is_withdrawal_finalized(
-        self, batch_index: int, tx_index: int, withdrawal: Withdrawal
-    ) -> bool:
-        return bool(
-            self.bridge.functions.finalized(withdrawal.replay_key(batch_index, tx_index)).call()
-        )
+    def is_withdrawal_finalized(self, withdrawal: Withdrawal) -> bool:
+        """True once ``withdrawal`` was paid on L1 (from whichever batch)."""
+        return bool(self.bridge.functions.finalized(withdrawal.replay_key()).call())
 
     def locked(self, token: str = ETH) -> int:
         """What the bridge holds for the L2 in ``token`` (queued minus paid)."""

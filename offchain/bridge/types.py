@@ -85,8 +85,6 @@ class Withdrawal:
             abi_encode(["bytes32", "address", "address", "uint256"], list(self.as_tuple()))
         )
 
-    def replay_key(self, batch_index: int, tx_index: int) -> bytes:
-        """L1Bridge.withdrawalHash: keccak256(abi.encode(batchIndex, txIndex, item))."""
-        return keccak(
-            abi_encode(["uint256", "uint256", "bytes32"], [batch_index, tx_index, self.item()])
-        )
+    def replay_key(self) -> bytes:
+        """L1Bridge.withdrawalHash: the item (unique per L2 transaction); paid at most once."""
+        return self.item()

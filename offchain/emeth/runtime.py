@@ -46,6 +46,8 @@ class EmethAgentsConfig:
         penalty_bps: penalty as basis points of a job's fee (timeout, withdrawal, rejection).
         verifier_account / splitter_account / aggregator_account: operator dev keys.
         node_collateral_wei: collateral each devnet node deposits (0: twice the minimum).
+        penalty_enforce_after_s: the operator settles penalty Tickets a node left unsettled
+            this long (with the signer's key; negative: never).
         program_modules: extra program modules (each with ``register(registry)``).
     """
 
@@ -63,6 +65,7 @@ class EmethAgentsConfig:
     splitter_account: int = 38
     aggregator_account: int = 39
     node_collateral_wei: int = 0
+    penalty_enforce_after_s: float = 10.0
     program_modules: list[str] = field(default_factory=list)
 
 
@@ -158,7 +161,9 @@ class EmethStack:
         c = self.config
         db_url = c.db_url or f"sqlite:///{self.data_dir / 'emeth.db'}"
         self.service = build_service(self.l1, db_url, self.roles(), self.programs, c.penalty_bps)
-        self.server = ExecutionLayerServer(self.service, port=c.el_port or None).start()
+        self.server = ExecutionLayerServer(
+            self.service, port=c.el_port or None, agents_health=self.health
+        ).start()
         watcher = L1Watcher(
             self.service,
             self.l1,
@@ -215,6 +220,16 @@ class EmethStack:
                 w = self.make_node(i)
                 self.nodes.append(w)
                 self.agents.append(w.start())
+        if c.penalty_enforce_after_s >= 0:
+            op = Billing(
+                self.client(),
+                self.l1,
+                self.chain.sender(self.signer_account),
+                None,
+                loop,
+                penalties_after_s=c.penalty_enforce_after_s,
+            )
+            self.agents.append(op.start())
         if billing:
             for acct in self.node_accounts:
                 b = Billing(self.client(), self.l1, self.chain.sender(acct), acct.address, loop)

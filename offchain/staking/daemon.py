@@ -4,7 +4,10 @@ One process per sequencer node. It serves (FastAPI, one port):
 
 - ``POST /cosign`` and ``GET /cosign/health`` (see :mod:`offchain.staking.cosigner`);
 - ``GET /health``: rotation state, whether this signer is current, counters;
-- ``GET /metrics``: Prometheus text.
+- ``GET /metrics``: Prometheus text;
+- ``POST /reselect/sign`` ``{epoch, round, current}``: signs ``SequencerSet.reselectDigest()``
+  when this node itself sees ``current`` silent past its deadline (409 otherwise), for
+  ``reselectWithSignatures``.
 
 and runs a :class:`~offchain.staking.rotation.RotationFollower` that pings ``heartbeat()``
 while this signer is current, calls ``reselect()`` when the current sequencer is silent past
@@ -25,14 +28,16 @@ import requests
 import structlog
 import uvicorn
 from fastapi import FastAPI
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from pydantic import BaseModel, Field
 
 from offchain.chain.anvil import free_port, port_in_use
 from offchain.errors import ConfigError
 from offchain.staking.cosigner import Cosigner, SignedLog, create_app
 from offchain.staking.errors import StakingError
 from offchain.staking.rotation import RotationConfig, RotationFollower
+from offchain.staking.signatures import reselect_digest, sign_digest
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -60,6 +65,20 @@ class DaemonConfig:
     data_dir: Path = Path(".devnet/sequencer")
     cosign_contracts: set[str] = field(default_factory=set)
     rotation: RotationConfig = field(default_factory=RotationConfig)
+
+
+class ReselectBody(BaseModel):
+    """Body of ``POST /reselect/sign``."""
+
+    epoch: int = Field(ge=0)
+    round: int = Field(ge=0)
+    current: str
+
+
+class _Disagree(StakingError):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class SequencerDaemon:
@@ -110,6 +129,16 @@ class SequencerDaemon:
         def health() -> dict[str, Any]:
             return {"status": "ok", **self.follower.health(), "cosigned": self.cosigner.log.count()}
 
+        @app.post("/reselect/sign")
+        def reselect_sign(body: ReselectBody) -> JSONResponse:
+            """Sign the replacement of a silent current sequencer, if this node agrees."""
+            try:
+                return JSONResponse(self.sign_reselect(body.epoch, body.round, body.current))
+            except _Disagree as e:
+                return JSONResponse(
+                    {"error": {"code": e.code, "message": e.message}}, status_code=409
+                )
+
         @app.get("/metrics")
         def metrics() -> Response:
             g_current.set(1 if self.follower.is_current else 0)
@@ -119,6 +148,30 @@ class SequencerDaemon:
             return Response(generate_latest(registry), media_type="text/plain; version=0.0.4")
 
         return app
+
+    def sign_reselect(self, epoch: int, round_: int, current: str) -> dict[str, str]:
+        """Sign ``reselectDigest`` if, on this node's own view of L1, ``current`` is the current
+        sequencer at (``epoch``, ``round_``) and has missed its heartbeat deadline.
+
+        Raises:
+            _Disagree: the node sees a different state or the sequencer is not silent.
+        """
+        st = self.contracts.rotation()
+        if (st.epoch, st.round) != (epoch, round_) or st.current.lower() != current.lower():
+            raise _Disagree(
+                "stale_request",
+                f"L1 shows epoch {st.epoch} round {st.round} current {st.current}",
+            )
+        now = max(float(st.block_time), time.time())
+        if now <= st.heartbeat_deadline:
+            raise _Disagree(
+                "not_silent", f"{current} has until {st.heartbeat_deadline} (now {now:.0f})"
+            )
+        digest = reselect_digest(
+            self.chain.chain_id, self.contracts.sset.address, epoch, round_, st.current
+        )
+        sig = sign_digest(self.signer, digest)
+        return {"signer": self.signer.address, "signature": "0x" + sig.hex()}
 
     def start(self, timeout_s: float = 10.0) -> SequencerDaemon:
         """Serve HTTP and start following the rotation.

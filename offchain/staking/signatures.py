@@ -194,3 +194,85 @@ def collect_signatures(
     if len(signed) < need:
         raise NotEnoughSignatures(len(signed), need, failures)
     return order_signatures(signed)
+
+
+RESELECT_TAG = keccak(b"l2kit.SequencerSet.reselect")
+
+
+def reselect_digest(
+    chain_id: int, sequencer_set: str, epoch: int, round_: int, current: str
+) -> bytes:
+    """``SequencerSet.reselectDigest()``: what >2/3 of the set sign to replace ``current``.
+
+    ``keccak256(abi.encode(keccak256("l2kit.SequencerSet.reselect"), chainid, sequencerSet,
+    epoch, round, current))``.
+    """
+    return keccak(
+        abi_encode(
+            ["bytes32", "uint256", "address", "uint256", "uint256", "address"],
+            [
+                RESELECT_TAG,
+                chain_id,
+                to_checksum_address(sequencer_set),
+                epoch,
+                round_,
+                to_checksum_address(current),
+            ],
+        )
+    )
+
+
+def collect_reselect_signatures(
+    peers: list[str],
+    active: list[str],
+    epoch: int,
+    round_: int,
+    current: str,
+    digest: bytes,
+    *,
+    own: LocalAccount | None = None,
+    timeout_s: float = 5.0,
+) -> list[bytes]:
+    """Ask sequencer daemons (``POST /reselect/sign``) to sign the replacement of ``current``.
+
+    Each daemon signs only if, on its own view of L1, ``current`` is still current at
+    (``epoch``, ``round_``) and has missed its heartbeat deadline.
+
+    Returns:
+        Signatures over ``digest`` ordered by signer, at least :func:`threshold` of ``active``.
+
+    Raises:
+        NotEnoughSignatures: too few peers agreed.
+    """
+    wanted = {a.lower() for a in active}
+    signed: dict[str, bytes] = {}
+    if own is not None and own.address.lower() in wanted:
+        signed[own.address] = sign_digest(own, digest)
+    failures: dict[str, str] = {}
+    body = {"epoch": epoch, "round": round_, "current": current}
+    for url in peers:
+        try:
+            r = requests.post(url.rstrip("/") + "/reselect/sign", json=body, timeout=timeout_s)
+        except requests.RequestException as e:
+            failures[url] = f"unreachable ({type(e).__name__})"
+            continue
+        if r.status_code != 200:
+            try:
+                failures[url] = f"HTTP {r.status_code}: {r.json()['error']['message']}"
+            except (ValueError, KeyError, TypeError):
+                failures[url] = f"HTTP {r.status_code}"
+            continue
+        try:
+            sig = bytes.fromhex(r.json()["signature"].removeprefix("0x"))
+            who = recover_signer(digest, sig)
+        except (ValueError, KeyError, TypeError, StakingError) as e:
+            failures[url] = f"bad answer: {e}"
+            continue
+        if who.lower() in wanted:
+            signed[who] = sig
+        else:
+            failures[url] = f"signer {who} is not active"
+    need = threshold(len(active))
+    if len(signed) < need:
+        raise NotEnoughSignatures(len(signed), need, failures)
+    return order_signatures(signed)

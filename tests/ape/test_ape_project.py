@@ -92,6 +92,7 @@ def test_ape_run_deploy_script_on_local_network(tmp_path: Path) -> None:
     assert "deployment written to" in p.stdout
 
 
+@pytest.mark.slow
 def test_ape_run_deploy_with_an_account_alias(tmp_path: Path) -> None:
     """The testnet path: a keyfile account imported under an alias signs the whole plan."""
     root = Path(__file__).resolve().parents[2]

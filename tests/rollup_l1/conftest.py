@@ -155,9 +155,9 @@ def expect_call_revert(chain: Chain) -> Callable[..., Any]:
     """``expect_call_revert("ErrorName", c.functions.f(...))``: an eth_call reverts with it."""
     from web3.exceptions import ContractCustomError
 
-    def check(name: str, call: Any) -> tuple[Any, ...]:
+    def check(name: str, call: Any, tx: dict[str, Any] | None = None) -> tuple[Any, ...]:
         with pytest.raises(ContractCustomError) as ei:
-            call.call()
+            call.call(tx or {})
         data = ei.value.data if isinstance(ei.value.data, str) else str(ei.value.args[0])
         got, args, _ = chain.artifacts.decode_error(data)
         assert got == name, f"{got} != {name}"

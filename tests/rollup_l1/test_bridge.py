@@ -107,8 +107,8 @@ def test_finalize_withdrawal_eth(env: Env, expect_revert: Any) -> None:
     rcpt = br.finalize_withdrawal(header, 3, w, proof)
     assert env.chain.w3.eth.get_balance(BOB.address) - bob0 == 2 * 10**18
     ev = br.bridge.events.WithdrawalFinalized().process_receipt(rcpt, errors=DISCARD)[0]["args"]
-    assert ev["withdrawalHash"] == w.replay_key(0, 3) and ev["amount"] == 2 * 10**18
-    assert br.is_withdrawal_finalized(0, 3, w)
+    assert ev["withdrawalHash"] == w.replay_key() == w.item() and ev["amount"] == 2 * 10**18
+    assert br.is_withdrawal_finalized(w)
     assert br.locked(ETH) == 3 * 10**18
     # cannot be replayed
     expect_revert("L1BridgeAlreadyFinalized", br.finalize_withdrawal, header, 3, w, proof)
@@ -172,4 +172,18 @@ def test_reentrancy_blocked(env: Env) -> None:
     br.finalize_withdrawal(header, 0, w, tree.proof(0))
     assert attacker.functions.reentered().call() and attacker.functions.reentryFailed().call()
     assert env.chain.w3.eth.get_balance(attacker.address) == 10**18
-    assert not br.is_withdrawal_finalized(0, 1, w2)
+    assert not br.is_withdrawal_finalized(w2)
+
+
+def test_same_withdrawal_in_two_batches_paid_once(env: Env, expect_revert: Any) -> None:
+    """Even if an (unchallenged, faulty) batch repeats a withdrawal, it is paid once."""
+    env.bridge(ALICE).deposit_eth(ALICE.address, 5 * 10**18)
+    w = Withdrawal(keccak(b"wtx9"), BOB.address, ETH, 10**18)
+    h0, t0 = _withdrawal_batch(env, 0, {1: w})
+    h1, t1 = _withdrawal_batch(env, 1, {4: w})
+    env.warp(WINDOW_S + 1)
+    br = env.bridge(BOB)
+    br.finalize_withdrawal(h0, 1, w, t0.proof(1))
+    err = expect_revert("L1BridgeAlreadyFinalized", br.finalize_withdrawal, h1, 4, w, t1.proof(4))
+    assert err.error_args == (w.item(),)
+    assert br.locked(ETH) == 4 * 10**18

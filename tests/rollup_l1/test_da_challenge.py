@@ -259,7 +259,7 @@ def test_withdrawals_held_in_insecure_state(env: Env, expect_revert: Any) -> Non
     assert env.sc(env.owner).batch_status(1) == BatchStatus.PENDING
     # a finalized withdrawal cannot be undone: batch 0 is final, it can no longer be invalidated
     assert env.sc(env.owner).batch_status(0) == BatchStatus.FINALIZED
-    assert br.is_withdrawal_finalized(0, 0, w)
+    assert br.is_withdrawal_finalized(w)
 
 
 def test_stale_request_cancelled(env: Env, expect_revert: Any) -> None:

@@ -166,3 +166,22 @@ def test_invalidate_truncates_and_allows_resubmission(env: Env, expect_revert: A
     env.warp(WINDOW_S + 1)
     expect_revert("StateCommitmentBatchFinalized", s.send, sc.sc.functions.invalidateFrom(0))
     assert sc.batch_status(1) == BatchStatus.FINALIZED
+
+
+def test_binding_errors(env: Env) -> None:
+    """The Python bindings raise RollupL1Error (one line, no traceback in the CLI)."""
+    import pytest
+
+    from offchain.rollup.errors import RollupL1Error
+    from offchain.rollup.l1 import RollupL1
+
+    ro = RollupL1(env.chain, env.addresses["state_commitment"], env.addresses["da_challenge"])
+    with pytest.raises(RollupL1Error, match="no batch was appended at index 3"):
+        ro.get_header_from_event(3)
+    with pytest.raises(RollupL1Error, match="no data was provided"):
+        ro.provided_data(0)
+    with pytest.raises(RollupL1Error, match="has no sender"):
+        ro.append_batch(env.header(0), [])
+    assert ro.stored_header_hash(0) == b"\x00" * 32
+    env.append(env.header(0))
+    assert [b.header for b in ro.appended_batches()] == [env.header(0)]

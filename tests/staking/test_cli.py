@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import Anvil
@@ -43,6 +44,9 @@ def l2kit(net, capsys, monkeypatch):
             main()
         except SystemExit as e:
             code = int(e.code or 0)
+        finally:
+            # main() points structlog at this test's captured stderr; undo that for later tests.
+            structlog.reset_defaults()
         out, err = capsys.readouterr()
         return code, out, err
 

@@ -318,3 +318,26 @@ def test_pool_balance_matches_accounting(st: Staking, seqs) -> None:
     bal = st.token.functions.balanceOf(st.pool.address).call()
     f = st.pool.functions
     assert bal == f.totalLocked().call() + f.rewardReserve().call() + f.totalRewardsOwed().call()
+
+
+def test_set_params_replaces_all_and_emits(st: Staking) -> None:
+    new = (1 * TOKEN, 2 * TOKEN, 7, 60, 5, 3, 2_500)
+    rcpt = st.gov.send(st.pool.functions.setParams(new))
+    assert tuple(st.pool.functions.params().call()) == new
+    ev = st.pool.events.ParamsUpdated().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+    got = ev["params"]
+    assert tuple(got.values() if hasattr(got, "values") else got) == new
+
+
+def test_set_sequencer_set_moves_the_authorisation(st: Staking, expect_revert) -> None:
+    old = st.sset.address
+    new = dev_account(18)
+    st.gov.send(st.pool.functions.setSequencerSet(new.address))
+    assert st.pool.functions.sequencerSet().call() == new.address
+    assert st.pool.functions.authorized(new.address).call()
+    assert not st.pool.functions.authorized(old).call()
+    # The new set may now distribute rewards; the old one may not.
+    st.as_(new).send(st.pool.functions.distributeReward(dev_account(1).address, 2))
+    expect_revert(
+        "LockingPoolNotSequencerSet", st.gov.send, st.pool.functions.distributeReward(old, 1)
+    )

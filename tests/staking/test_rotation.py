@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 
 from offchain.chain.accounts import dev_account
@@ -74,3 +75,46 @@ def test_daemon_serves_health_metrics_and_cosign(st: Staking, tmp_path) -> None:
         assert "l2kit_sequencer_epoch" in m and "l2kit_sequencer_is_current" in m
         r = requests.get(f"{d.url}/nope", timeout=5)
         assert r.status_code == 404
+
+
+def test_daemons_vote_a_silent_sequencer_out(st: Staking, seqs, tmp_path) -> None:
+    from offchain.staking.errors import NotEnoughSignatures
+    from offchain.staking.signatures import collect_reselect_signatures, reselect_digest
+
+    sc = StakingContracts(st.chain, st.token, st.pool, st.sset)
+    cur = st.current()
+    others = [a for a in seqs if a.address != cur]
+    quiet = RotationConfig(send_heartbeats=False, trigger_reselect=False, advance_epochs=False)
+    daemons = [
+        SequencerDaemon(
+            st.chain, sc, a, DaemonConfig(data_dir=tmp_path / a.address, rotation=quiet)
+        )
+        for a in others
+    ]
+    try:
+        for d in daemons:
+            d.start()
+        epoch, rnd = st.sset.functions.epochInfo().call()[:2]
+        digest = reselect_digest(31337, st.sset.address, epoch, rnd, cur)
+        assert digest == bytes(st.sset.functions.reselectDigest().call())
+        active = st.sset.functions.activeSigners().call()
+        urls = [d.url for d in daemons]
+        # Not silent yet: every daemon refuses.
+        with pytest.raises(NotEnoughSignatures) as e:
+            collect_reselect_signatures(urls, active, epoch, rnd, cur, digest)
+        assert e.value.got == 0 and "has until" in str(e.value)
+        st.warp(7)
+        sigs = collect_reselect_signatures(urls, active, epoch, rnd, cur, digest)
+        assert len(sigs) == 3
+        st.gov.send(st.sset.functions.reselectWithSignatures(sigs))
+        assert st.current() != cur
+        # A stale request (the round moved on) is refused.
+        r = requests.post(
+            f"{urls[0]}/reselect/sign",
+            json={"epoch": epoch, "round": rnd, "current": cur},
+            timeout=5,
+        )
+        assert r.status_code == 409 and r.json()["error"]["code"] == "stale_request"
+    finally:
+        for d in daemons:
+            d.stop()

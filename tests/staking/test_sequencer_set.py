@@ -268,3 +268,21 @@ def test_rotation_survives_fully_slashed_sequencers(st: Staking, seqs) -> None:
     rcpt = st.gov.send(st.pool.functions.kick(cur))
     rot = _rotation(st, rcpt)
     assert rot["next"] != cur and st.pool.functions.isActive(rot["next"]).call()
+
+
+def test_next_seed_uses_the_committed_block_hash(st: Staking) -> None:
+    from eth_abi import encode
+
+    from offchain.common.hashing import keccak
+
+    epoch, rnd, _, _, _, _, seed_block = st.sset.functions.epochInfo().call()
+    st.chain.rpc("anvil_mine", hex(3))
+    committed = bytes(st.chain.w3.eth.get_block(seed_block)["hash"])
+    expected = keccak(encode(["bytes32", "uint256", "uint256"], [committed, epoch, rnd]))
+    assert bytes(st.sset.functions.nextSeed().call()) == expected
+    # The next rotation draws with exactly this seed.
+    st.warp(31)
+    signers, stakes = st.pool.functions.activeSet().call()
+    rcpt = st.gov.send(st.sset.functions.advanceEpoch())
+    idx = st.sset.functions.selectIndex(stakes, expected).call()
+    assert _rotation(st, rcpt)["next"] == signers[idx]

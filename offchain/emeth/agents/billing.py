@@ -5,6 +5,7 @@ Idempotent: a Ticket already settled on L1 is only reported back (never sent twi
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from offchain.emeth.agents.base import Agent, LoopConfig
@@ -22,6 +23,9 @@ class Billing(Agent):
         l1: EmethCore bindings.
         sender: a TxSender (usually the node's own key; anyone may settle).
         node: whose Tickets to settle (``None``: every node's, an operator's billing).
+        penalties_after_s: operator mode: settle only Tickets that burn a penalty and that
+            their node left unsettled this long (a node has no reason to settle its own
+            penalty-only Tickets; anyone may send them).
     """
 
     name = "billing"
@@ -33,18 +37,35 @@ class Billing(Agent):
         sender: Any,
         node: str | None = None,
         loop: LoopConfig | None = None,
+        penalties_after_s: float | None = None,
     ) -> None:
-        super().__init__(loop, name=f"billing-{node[2:8].lower()}" if node else "billing")
+        name = f"billing-{node[2:8].lower()}" if node else "billing-operator"
+        super().__init__(loop, name=name)
+        self.penalties_after_s = penalties_after_s
         self.client = client
         self.l1 = l1
         self.sender = sender
         self.node = node
         self.settled: list[Any] = []
+        self.rejected: dict[int, str] = {}
+        self._retry_at: dict[int, float] = {}
+        self.retry_after_s = 10.0
+
+    def health(self) -> dict[str, Any]:
+        h = super().health()
+        h["unsettleable"] = {str(k): v for k, v in self.rejected.items()}
+        return h
 
     def tick(self) -> dict[str, int]:
         out = {"settled": 0, "already": 0}
         for t in self.client.tickets(node=self.node, settled=False):
             tid = int(t["ticketId"])
+            if self._retry_at.get(tid, 0.0) > time.monotonic():
+                continue  # reverted recently; try again later
+            if self.penalties_after_s is not None and (
+                not int(t["penalty"]) or time.time() - t["createdAt"] < self.penalties_after_s
+            ):
+                continue
             if self.l1.is_settled(tid):
                 self.client.mark_settled(tid)
                 out["already"] += 1
@@ -58,8 +79,16 @@ class Billing(Agent):
                     self.client.mark_settled(tid)
                     out["already"] += 1
                     continue
-                raise
+                # One unsettleable Ticket (e.g. a requester deposit gone) must not stop the
+                # others: record it, retry it on later ticks, keep going.
+                self.rejected[tid] = e.error_name or str(e)
+                self._retry_at[tid] = time.monotonic() + self.retry_after_s
+                self.log.warning(
+                    "settle_reverted", ticket=tid, error=e.error_name, args=e.error_args
+                )
+                continue
             self.client.mark_settled(tid, s.tx_hash)
+            self.rejected.pop(tid, None)
             self.settled.append(s)
             out["settled"] += 1
             self.log.info(

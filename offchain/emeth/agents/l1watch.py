@@ -8,6 +8,8 @@ idempotent (keyed by job id), so re-reading a range after a restart or reorg cha
 
 from __future__ import annotations
 
+import time
+
 from offchain.emeth.agents.base import Agent, LoopConfig
 from offchain.emeth.execution.service import ExecutionLayer
 from offchain.emeth.l1 import EmethL1
@@ -24,6 +26,7 @@ class L1Watcher(Agent):
         confirmations: blocks to trail the head by.
         max_blocks: most blocks read per poll.
         start_block: first block to read when no cursor is saved.
+        settle_sync_s: how often unsettled Tickets are checked on L1.
     """
 
     name = "l1watch"
@@ -36,8 +39,11 @@ class L1Watcher(Agent):
         max_blocks: int = 2000,
         start_block: int = 0,
         loop: LoopConfig | None = None,
+        settle_sync_s: float = 1.0,
     ) -> None:
         super().__init__(loop)
+        self.settle_sync_s = settle_sync_s
+        self._last_sync = 0.0
         self.service = service
         self.l1 = l1
         self.confirmations = confirmations
@@ -59,7 +65,9 @@ class L1Watcher(Agent):
                 self.log.info("l1_cancel", job="0x" + ev.job_id.hex(), outcome=outcome)
             self.service.set_cursor(CURSOR, str(to))
         # Tickets settled on L1 by anyone: record them (the service re-checks L1).
-        for t in self.service.tickets(settled=False, limit=200):
-            if self.service.mark_settled(t.ticketId):
-                out["settled"] += 1
+        if time.monotonic() - self._last_sync >= self.settle_sync_s:
+            self._last_sync = time.monotonic()
+            for t in self.service.tickets(settled=False, limit=200):
+                if self.service.mark_settled(t.ticketId):
+                    out["settled"] += 1
         return out

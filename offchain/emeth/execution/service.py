@@ -437,6 +437,10 @@ class ExecutionLayer:
         except IntegrityError:
             pass  # already recorded for this attempt
 
+    def _cancel_declared(self, c: Connection, job_id: str) -> bool:
+        q = select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == job_id)
+        return c.execute(q).first() is not None
+
     def _check_attempt(self, job: RowMapping, action: str, attempt: int) -> None:
         if attempt != job["attempt"]:
             raise ActionError(
@@ -647,6 +651,19 @@ class ExecutionLayer:
     def _do_Withdraw(self, c: Connection, actor: str, m: dict[str, Any]) -> str:
         job = self._node_job(c, m, "Withdraw")
         self._penalise(c, job, "withdrawn")
+        if self._cancel_declared(c, job["job_id"]):
+            # The requester cancelled on L1 while it was processing: not re-offered.
+            self._move(
+                c,
+                job,
+                "Withdraw",
+                actor,
+                CANCELLED,
+                "node withdrew; cancelled on L1 meanwhile",
+                node=None,
+                processing_deadline=None,
+            )
+            return str(job["job_id"])
         # Re-offer: back to registered under a new attempt.
         self._move(
             c,
@@ -1019,6 +1036,9 @@ class ExecutionLayer:
                     outcome = "too_late"
             else:
                 outcome = "too_late"
+            if outcome == "too_late" and row is not None:
+                # Recorded: if the job is given back (Withdraw), it is cancelled then.
+                self._move(c, row, "L1CancelTooLate", requester, row["state"], f"L1 block {block}")
             if outcome != "not_requester":
                 c.execute(
                     insert(db.l1_cancels).values(

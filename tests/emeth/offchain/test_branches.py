@@ -252,3 +252,60 @@ def test_requester_cannot_overcommit_or_withdraw_backing_funds(env: Env) -> None
     env.advance(env.l1.withdrawal_delay_s() + 1)
     env.l1.withdraw(env.devnet.chain.sender(alice))  # type: ignore[union-attr]
     assert env.l1.token_balance(alice.address) - token0 == 2 * EMETH
+
+
+def test_operator_settles_penalty_tickets_a_node_ignores(env: Env) -> None:
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    env.stack.config.penalty_enforce_after_s = 1.0
+    quitter = env.stack.node_accounts[2]
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"q\n", 8 * EMETH)
+    env.client.act(
+        "Process", {"jobId": job["jobId"], "node": quitter.address, "attempt": 1}, quitter
+    )
+    env.stack.make_node(2).withdraw(job["jobId"], 1)
+    burned0 = env.l1.total_burned()
+    env.stack.start_agents(nodes=False, billing=False)  # no node settles anything
+    wait_until(lambda: env.l1.total_burned() == burned0 + 2 * EMETH, 20, "operator burn")
+    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 10, "settled flag")
+    [t] = env.client.tickets()
+    assert t["node"] == quitter.address and t["settled"] and t["jobCount"] == 0
+
+
+def test_cancel_after_process_is_too_late_until_the_job_is_given_back(env: Env) -> None:
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    node = env.stack.node_accounts[0]
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"late\n", 4 * EMETH)
+    env.client.act("Process", {"jobId": job["jobId"], "node": node.address, "attempt": 1}, node)
+    env.l1.cancel(env.devnet.chain.sender(alice), bytes.fromhex(job["jobId"][2:]))  # type: ignore[union-attr]
+    wait_until(
+        lambda: "L1CancelTooLate" in _history(env, job["jobId"]), 10, "the cancel to be seen"
+    )
+    assert env.client.job(job["jobId"])["state"] == "processing"
+    res = env.stack.make_node(0).withdraw(job["jobId"], 1)
+    assert res["job"]["state"] == "cancelled"  # not re-offered
+    assert env.client.funds(alice.address)["committed"] == 0
+
+
+def test_billing_survives_an_unsettleable_ticket(env: Env) -> None:
+    from offchain.emeth.agents.billing import Billing
+
+    alice = env.requesters[0]
+    env.deposit(alice, 5 * EMETH)
+    env.stack.start_agents(billing=False)
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"w\n", 5 * EMETH)
+    wait_for(env.client, job["jobId"], ("billed",), timeout_s=20)
+    # Nobody settles during the whole withdrawal delay: the requester takes its money back.
+    sender = env.devnet.chain.sender(alice)  # type: ignore[union-attr]
+    env.l1.request_withdrawal(sender, 5 * EMETH)
+    env.advance(env.l1.withdrawal_delay_s() + 1)
+    env.l1.withdraw(sender)
+    [t] = env.client.tickets()
+    node = next(a for a in env.stack.node_accounts if a.address == t["node"])
+    b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
+    assert b.step() == {"settled": 0, "already": 0}
+    h = b.health()
+    assert h["failuresInRow"] == 0 and h["unsettleable"] == {
+        str(t["ticketId"]): "EmethCoreInsufficientDeposit"
+    }

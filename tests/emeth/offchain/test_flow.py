@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from offchain.emeth.requester import fetch_result, submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
@@ -49,6 +51,7 @@ def test_full_flow_billed_on_l1(env: Env) -> None:
     assert fuel == 400 + 4 + 4
 
 
+@pytest.mark.slow  # `make demo` plays it too
 def test_demo_scene(devnet) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
 

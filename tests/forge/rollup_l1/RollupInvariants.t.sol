@@ -30,9 +30,14 @@ contract RollupHandler is Test {
         uint256 appendedAt;
         BatchStatus last;
         Withdrawal w;
+        uint256 version;
     }
 
     Entry[] internal _entries;
+    /// Ghost of the chain: the live version of each index (0: none; truncated on invalidation),
+    /// so a re-append of an identical header is a new version, not the old one coming back.
+    mapping(uint256 => uint256) internal _liveVersion;
+    uint256 internal _versions;
     mapping(bytes32 => bool) internal _paid;
 
     uint256 public ghost_deposited;
@@ -90,7 +95,9 @@ contract RollupHandler is Test {
         try sc.appendBatch(h, sigs) {
             if (wrong) ghost_outOfOrderAppend += 1;
             ghost_appends += 1;
-            _entries.push(Entry(h, keccak256(abi.encode(h)), block.timestamp, BatchStatus.Pending, w));
+            _versions += 1;
+            _liveVersion[index] = _versions;
+            _entries.push(Entry(h, keccak256(abi.encode(h)), block.timestamp, BatchStatus.Pending, w, _versions));
         } catch {}
         _observe();
     }
@@ -106,10 +113,10 @@ contract RollupHandler is Test {
         Entry storage e = _entries[which % _entries.length];
         bytes32[] memory proof = new bytes32[](1);
         proof[0] = MerkleTree.leafHash(1, bytes32(0));
-        bytes32 key = bridge.withdrawalHash(e.header.index, 0, e.w);
+        bytes32 key = bridge.withdrawalHash(e.w);
         bool wasPaid = _paid[key];
-        bool finalNow = sc.matchesHeader(e.header.index, e.hash) && block.timestamp >= e.appendedAt + WINDOW;
-        bool valid = sc.matchesHeader(e.header.index, e.hash);
+        bool valid = _live(e);
+        bool finalNow = valid && block.timestamp >= e.appendedAt + WINDOW;
         try bridge.finalizeWithdrawal(e.header, 0, e.w, proof) {
             if (wasPaid) ghost_doubleFinalize += 1;
             if (!finalNow) ghost_earlyFinalize += 1;
@@ -124,7 +131,10 @@ contract RollupHandler is Test {
     function invalidate(uint256 which) external {
         uint256 n = sc.nextIndex();
         if (n == 0) return;
-        try sc.invalidateFrom(which % n) {} catch {}
+        uint256 from = which % n;
+        try sc.invalidateFrom(from) {
+            _truncate(from, n);
+        } catch {}
         _observe();
     }
 
@@ -138,6 +148,7 @@ contract RollupHandler is Test {
             vm.warp(block.timestamp + da.dataWindow() + 1);
             uint256 before = address(this).balance;
             da.resolveTimeout(index);
+            _truncate(index, n);
             ghost_slashPaid += address(this).balance - before;
         } catch {}
         _observe();
@@ -147,15 +158,26 @@ contract RollupHandler is Test {
 
     function _current(uint256 index) internal view returns (BatchHeader memory h) {
         for (uint256 i = _entries.length; i > 0; i--) {
-            if (_entries[i - 1].header.index == index && sc.matchesHeader(index, _entries[i - 1].hash)) {
+            if (_entries[i - 1].header.index == index && _live(_entries[i - 1])) {
                 return _entries[i - 1].header;
             }
         }
     }
 
-    /// Status of an entry: the contract's, or Invalid once superseded / truncated.
+    function _truncate(uint256 from, uint256 to) internal {
+        for (uint256 i = from; i < to; i++) {
+            _liveVersion[i] = 0;
+        }
+    }
+
+    /// The entry is the live version at its index (per the ghost chain) and the contract agrees.
+    function _live(Entry storage e) internal view returns (bool) {
+        return _liveVersion[e.header.index] == e.version && sc.matchesHeader(e.header.index, e.hash);
+    }
+
+    /// Status of an entry: the contract's while it is the live version, else Invalid.
     function _status(Entry storage e) internal view returns (BatchStatus) {
-        if (!sc.matchesHeader(e.header.index, e.hash)) return BatchStatus.Invalid;
+        if (!_live(e)) return BatchStatus.Invalid;
         return sc.batchStatus(e.header.index);
     }
 
