@@ -293,6 +293,9 @@ class SequencerNode:
             The new block, or None when there was nothing to seal.
         """
         t0 = time.perf_counter()
+        self.current.invalidate()  # never seal on a stale "I am current"
+        if not self.is_current():
+            return None
         with self._lock:
             if include_deposits:
                 self._include_deposits()
@@ -383,8 +386,10 @@ class SequencerNode:
                     raise BlockInvalid(
                         f"block {block.number} conflicts with the stored one", "conflict"
                     )
-                # The current sequencer rebuilt the chain after an L1 invalidation (§11.14).
-                self.rollback_to(block.number - 1, reexecute=False)
+                # The current sequencer's chain wins (after an L1 invalidation, §11.14, or a
+                # block we sealed as the rotation happened): ours is dropped, its user txs are
+                # handed to the current sequencer.
+                self.rollback_to(block.number - 1, reexecute=False, handoff=True)
             if block.number != self._head + 1:
                 raise BlockInvalid(
                     f"block {block.number} does not follow the head {self._head}", "gap"
@@ -486,11 +491,14 @@ class SequencerNode:
             self._sealed.notify_all()
 
     # --------------------------------------------------------------- rollback
-    def rollback_to(self, number: int, reexecute: bool = True) -> dict[str, int]:
+    def rollback_to(
+        self, number: int, reexecute: bool = True, handoff: bool = False
+    ) -> dict[str, int]:
         """Roll the L2 back to the end of block ``number`` (after an L1 invalidation).
 
         Later blocks are dropped; their user transactions get the receipt status
-        ``dropped: resend`` (seed §3.3.6.3) unless ``reexecute`` is set and this node is
+        ``dropped: resend`` (seed §3.3.6.3), or with ``handoff`` are forwarded to the current
+        sequencer by the producer loop, unless ``reexecute`` is set and this node is
         current, in which case each is re-executed on the rolled-back state and stays
         pending if still valid. Deposits are re-included from L1 in order.
 
@@ -507,7 +515,9 @@ class SequencerNode:
             self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
             self._replay()
             self._mark_sealed()
-            self._handoff = []
+            self._handoff = (
+                [raw for raw in later if not self.executor.is_deposit(raw)] if handoff else []
+            )
             again = 0
             self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():

@@ -275,8 +275,17 @@ class Verifier:
             self._rebuild(keep)
 
     def tick(self) -> list[Outcome]:
-        """Check every new batch on L1, in order, until one cannot be settled yet."""
+        """Check every new batch on L1, in order, until one cannot be settled yet.
+
+        Only batches appended at least ``confirmations`` L1 blocks ago are checked.
+        """
         next_index = self.l1.next_index()
+        if self.config.confirmations:
+            w3 = self.contracts.chain.w3
+            safe = max(0, int(w3.eth.block_number) - self.config.confirmations)
+            next_index = min(
+                next_index, int(self.l1.sc.functions.nextIndex().call(block_identifier=safe))
+            )
         self._rewind_if_needed(next_index)
         out: list[Outcome] = []
         for idx in range(self.verified_index + 1, next_index):

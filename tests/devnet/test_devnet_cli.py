@@ -82,6 +82,7 @@ def test_devnet_up_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert (data / "deployment.json").exists()
 
 
+@pytest.mark.slow  # every domain's scene: about a minute (`make test-all`, or `make demo` itself)
 def test_demo_exits_zero() -> None:
     p = _run(["demo"], timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
