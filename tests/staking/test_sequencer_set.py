@@ -201,6 +201,18 @@ def test_punish_slashes_kicks_and_rotates(st: Staking, expect_revert) -> None:
     assert st.token.functions.balanceOf(ben.address).call() == 5_500 * TOKEN
 
 
+def test_punish_gas_fits_the_fraud_proof_budget(st: Staking) -> None:
+    """The pool's first slash, a fresh beneficiary, a kick and a rotation: the costliest punish.
+    The pull-pattern slash moves no tokens and the rotation writes three packed slots, so the
+    whole transaction stays far below FraudProver.PUNISH_GAS (600k) and keeps a fraud proof
+    under 500k gas (bench: fraud_proof_punish_gas)."""
+    cur = st.current()
+    assert st.pool.functions.totalSlashed().call() == 0
+    rcpt = st.gov.send(st.sset.functions.punish(cur, 10_000 * TOKEN, dev_account(19).address))
+    assert st.pool.functions.statusOf(cur).call() == 3 and st.current() != cur
+    assert rcpt["gasUsed"] < 200_000
+
+
 def test_hooks_only_from_pool(st: Staking, expect_revert) -> None:
     args = expect_revert(
         "SequencerSetNotPool", st.gov.send, st.sset.functions.onSequencerRemoved(st.current())
