@@ -27,12 +27,9 @@ def test_thousand_epochs_follow_stake_share(st: Staking, seqs, capsys) -> None:
     st.chain.rpc("anvil_setBlockTimestampInterval", 1)  # every block 1 s after the previous
     try:
         t0 = time.perf_counter()
-        pending = [
-            sender.send(st.sset.functions.advanceEpoch(), gas=300_000, wait=False)
-            for _ in range(EPOCHS)
-        ]
-        for p in pending:
-            rcpt = sender.wait(p)  # type: ignore[arg-type]
+        for _ in range(EPOCHS):
+            # One transaction per block (sequential), each block 1 s after the previous one.
+            rcpt = sender.send(st.sset.functions.advanceEpoch(), gas=300_000)
             (ev,) = st.sset.events.SequencerRotated().process_receipt(rcpt, errors=DISCARD)
             counts[ev["args"]["next"]] += 1
             epochs.add(ev["args"]["epoch"])
