@@ -265,8 +265,9 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
             ),
         }
         worst = 0
-        for name, make in cases.items():
-            inner = l1.snapshot()
+
+        def prove(make: Callable[[], tuple[Item, dict[str, Any]]]) -> Any:
+            """Append batch base+1 with the fault and prove it; the builder forgets the batch."""
             saved_state = b.state.copy()
             try:
                 item, opts = make()
@@ -281,16 +282,31 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
                 l1.append(h)
                 b.record(h, data, pre)
                 w = b.witness(base + 1)
-                assert w.step.step == BATCH_TXS - 1, (name, w.step.step)
-                rc = l1.sc(dev_account(14)).prove_fraud(w)
+                assert w.step.step == BATCH_TXS - 1, w.step.step
+                return l1.sc(dev_account(14)).prove_fraud(w)
+            finally:
+                b.batches.pop() if len(b.batches) > base + 1 else None
+                b.state = saved_state
+
+        for name, make in cases.items():
+            inner = l1.snapshot()
+            try:
+                rc = prove(make)
                 out[f"fraud_proof_gas_{name}"] = _gas(rc)
                 if _gas(rc) > worst:
                     worst = _gas(rc)
                     out["fraud_proof_punish_gas"] = _punish_gas(l1, rc)
             finally:
-                b.batches.pop() if len(b.batches) > base + 1 else None
-                b.state = saved_state
                 l1.revert(inner)
+        # The worst case again, once the pool has slashed before (its totals are then non-zero,
+        # so the slash writes no fresh storage slots): the steady-state figure.
+        inner = l1.snapshot()
+        try:
+            prove(cases["bad_signature"])
+            rc = prove(cases["wrong_root"])
+            out["fraud_proof_gas_wrong_root_after_a_slash"] = _gas(rc)
+        finally:
+            l1.revert(inner)
         out["fraud_proof_gas"] = worst
         # The proof itself, without SequencerSet.punish (LockingPool slash + kick + rotation).
         out["fraud_proof_gas_excl_punish"] = worst - out["fraud_proof_punish_gas"]

@@ -280,7 +280,14 @@ def run_all(
     from offchain.emeth.runtime import EmethAgentsConfig, EmethStack
 
     o: Opts = ctx.obj
-    params = load_config().emeth
+    cfg = load_config()
+    params = cfg.emeth
+    try:
+        agents_cfg = EmethAgentsConfig(**cfg.extra.get("emeth_agents", {}))
+    except TypeError as e:
+        raise ConfigError(f"bad extra.emeth_agents in the config: {e}") from e
+    agents_cfg.el_port = port
+    agents_cfg.program_modules = agents_cfg.program_modules or o.program_modules
     chain = o.chain()
     stack = EmethStack(
         chain,
@@ -289,7 +296,7 @@ def run_all(
         data_dir,
         dev_account(params.signer_account),
         [dev_account(i) for i in params.node_accounts[:nodes]],
-        config=EmethAgentsConfig(el_port=port, program_modules=o.program_modules),
+        config=agents_cfg,
     )
     try:
         stack.fund_nodes()

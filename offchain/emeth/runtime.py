@@ -161,7 +161,9 @@ class EmethStack:
         c = self.config
         db_url = c.db_url or f"sqlite:///{self.data_dir / 'emeth.db'}"
         self.service = build_service(self.l1, db_url, self.roles(), self.programs, c.penalty_bps)
-        self.server = ExecutionLayerServer(self.service, port=c.el_port or None).start()
+        self.server = ExecutionLayerServer(
+            self.service, port=c.el_port or None, agents_health=self.health
+        ).start()
         watcher = L1Watcher(
             self.service,
             self.l1,

@@ -100,6 +100,7 @@ def _run_node(
     block_time_ms: int,
     batcher: bool,
     fault: str | None,
+    rotation: bool = False,
 ) -> None:
     from offchain.config import load_config
     from offchain.rollup.service import NodeService
@@ -110,7 +111,14 @@ def _run_node(
     rc.node.port, rc.node.data_dir, rc.node.block_time_ms = port, str(data_dir), block_time_ms
     rc.node.peers = _parse_peers(peers) or rc.node.peers
     acct = _account(key, dev)
-    svc = NodeService(_contracts(rpc_url, deployment), acct, rc, storage_url, run_batcher=batcher)
+    svc = NodeService(
+        _contracts(rpc_url, deployment),
+        acct,
+        rc,
+        storage_url,
+        run_batcher=batcher,
+        rotation=rotation,
+    )
     svc.start()
     try:
         if fault:
@@ -144,6 +152,9 @@ def node_run(
     block_time_ms: int = typer.Option(200, "--block-time-ms"),
     no_batcher: bool = typer.Option(False, "--no-batcher", help="do not submit batches"),
     fault: str = typer.Option(None, "--fault", help="TEST/DEVNET ONLY: misbehave (faults.MODES)"),
+    rotation: bool = typer.Option(
+        False, "--rotation/--no-rotation", help="heartbeat, reselect and advance epochs on L1"
+    ),
 ) -> None:
     """Run a sequencer node until Ctrl-C/SIGTERM."""
     _run_node(
@@ -158,6 +169,7 @@ def node_run(
         block_time_ms,
         not no_batcher,
         fault,
+        rotation,
     )
 
 
@@ -193,6 +205,7 @@ def verifier_run(
     ),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
+    port: int = typer.Option(9600, "--port", help="health and metrics port"),
 ) -> None:
     """Run a verifier until Ctrl-C/SIGTERM."""
     from offchain.config import load_config
@@ -210,12 +223,18 @@ def verifier_run(
         BlobClient(storage_url, timeout_s=vc.storage_timeout_s),
         vc,
     )
+    from offchain.rollup.rpc import HttpServer
+
+    server = HttpServer(v.app(), port=port, name="l2-verifier").start()
     v.start()
-    console.print(f"verifier {acct.address} (data in {data_dir}); Ctrl-C to stop")
+    console.print(
+        f"verifier {acct.address} (data in {data_dir}); health {server.url}health; Ctrl-C to stop"
+    )
     try:
         _wait_for_signal()
     finally:
         v.stop()
+        server.stop()
     console.print("verifier stopped")
 
 

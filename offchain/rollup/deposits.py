@@ -4,37 +4,38 @@ Matches ``event DepositQueued(uint256 indexed depositId, address indexed sender,
 address indexed l2Recipient, address token, uint256 amount, bytes32 rollingHash)`` of
 ``contracts/bridge/L1Bridge.sol``. Each deposit becomes the L2 ``Deposit`` transaction
 ``(depositId, l1Sender, recipient, token, amount)`` (docs/spec.md). Deposits are kept in the
-node's store with the last L1 block scanned, so a restarted node does not rescan from
-genesis; the follower trails the L1 head by ``confirmations`` blocks, and a deposit id seen
-again after a reorg replaces the earlier content.
+node's store; the foundation's log follower keeps the cursor (last block, recent hashes) in a
+file, trails the L1 head by ``confirmations`` blocks and, after a reorg, forgets the orphaned
+deposits and re-delivers the new ones (a re-delivered deposit id replaces the old content).
 """
 
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import structlog
 
+from offchain.chain.follower import FollowerConfig, LogEvent, LogFollower
 from offchain.rollup import tx as ltx
 from offchain.rollup.node import DepositSource
 from offchain.rollup.store import NodeStore
 
 log = structlog.get_logger("rollup.deposits")
 
-CURSOR_KEY = "deposit_follower_block"
-
 
 class DepositFollower(DepositSource):
-    """Polls ``DepositQueued`` logs of ``bridge`` into ``store``.
+    """Follows ``DepositQueued`` logs of ``bridge`` into ``store`` (with :class:`LogFollower`).
 
     Args:
         bridge: the L1Bridge web3 contract.
-        store: the node's store (deposits + cursor).
-        from_block: first L1 block to scan on a fresh store (the deployment block).
+        store: the node's store (deposits by id).
+        from_block: first L1 block to scan on a fresh cursor (the deployment block).
         confirmations: L1 blocks to trail the head by.
         poll_interval_ms: time between polls.
         max_step: most L1 blocks scanned per poll.
+        cursor_path: the follower's cursor file (``None``: memory only, rescans on restart).
     """
 
     def __init__(
@@ -45,52 +46,70 @@ class DepositFollower(DepositSource):
         confirmations: int = 0,
         poll_interval_ms: int = 200,
         max_step: int = 2000,
+        cursor_path: Path | None = None,
     ) -> None:
         self.bridge = bridge
         self.store = store
-        self.confirmations = confirmations
         self.poll_s = poll_interval_ms / 1000
-        self.max_step = max_step
         self.errors = 0
         self._cache: dict[int, bytes] = {}
+        self._by_event: dict[str, int] = {}  # LogEvent.id -> deposit id (to undo on a reorg)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        cur = store.get_meta(CURSOR_KEY)
-        self.cursor = int(cur) if cur is not None else from_block - 1
         for dep_id, raw in store.deposits():
             self._cache[dep_id] = raw
+        cfg = FollowerConfig(
+            confirmations=confirmations, max_block_step=max_step, start_block=from_block
+        )
+        # L1Bridge.sol: event DepositQueued(uint256 indexed depositId, address indexed sender,
+        #     address indexed l2Recipient, address token, uint256 amount, bytes32 rollingHash)
+        self.follower = LogFollower(
+            bridge.w3,
+            [(bridge, "DepositQueued")],
+            self._on_log,
+            cursor_path=cursor_path,
+            config=cfg,
+            on_reorg=self._on_reorg,
+            name="deposits",
+        )
+
+    def _on_log(self, ev: LogEvent) -> None:
+        a = ev.args
+        dep = ltx.Deposit(
+            int(a["depositId"]),
+            str(a["sender"]),
+            str(a["l2Recipient"]),
+            str(a["token"]),
+            int(a["amount"]),
+        )
+        raw = ltx.encode_tx(dep)
+        self.store.put_deposit(dep.deposit_id, raw)  # idempotent: re-delivery replaces
+        with self._lock:
+            self._cache[dep.deposit_id] = raw
+            self._by_event[ev.id] = dep.deposit_id
+
+    def _on_reorg(self, ancestor: int, orphaned: list[str]) -> None:
+        """Forget deposits whose L1 block was reorged out (the re-delivery restores the rest)."""
+        with self._lock:
+            for eid in orphaned:
+                dep_id = self._by_event.pop(eid, None)
+                if dep_id is not None:
+                    self._cache.pop(dep_id, None)
+        log.warning("deposit_reorg", ancestor=ancestor, orphaned=len(orphaned))
+
+    @property
+    def cursor(self) -> int:
+        c = self.follower.cursor
+        return int(c.block) if c is not None else -1
 
     def get(self, deposit_id: int) -> bytes | None:
         with self._lock:
             return self._cache.get(deposit_id)
 
     def poll(self) -> int:
-        """Scan new confirmed L1 blocks; returns the number of deposits found."""
-        w3 = self.bridge.w3
-        head = int(w3.eth.block_number) - self.confirmations
-        found = 0
-        while self.cursor < head:
-            start = self.cursor + 1
-            end = min(head, start + self.max_step - 1)
-            logs = self.bridge.events.DepositQueued().get_logs(from_block=start, to_block=end)
-            for lg in logs:
-                a = lg["args"]
-                dep = ltx.Deposit(
-                    int(a["depositId"]),
-                    str(a["sender"]),
-                    str(a["l2Recipient"]),
-                    str(a["token"]),
-                    int(a["amount"]),
-                )
-                raw = ltx.encode_tx(dep)
-                self.store.put_deposit(dep.deposit_id, raw)
-                with self._lock:
-                    self._cache[dep.deposit_id] = raw
-                found += 1
-            self.cursor = end
-            self.store.set_meta(CURSOR_KEY, str(end))
-        return found
+        """Scan new confirmed L1 blocks (until caught up); returns the deposits delivered."""
+        return self.follower.catch_up()
 
     def start(self) -> DepositFollower:
         self._thread = threading.Thread(target=self._run, name="l2-deposits", daemon=True)

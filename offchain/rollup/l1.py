@@ -158,7 +158,7 @@ class RollupL1:
             a.get("da_challenge"),
             a.get("fraud_prover"),
             sender,
-            from_block=0,
+            from_block=deployment.block,  # batches and requests come after the deployment
         )
 
     def with_sender(self, sender: TxSender) -> RollupL1:

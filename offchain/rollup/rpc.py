@@ -29,6 +29,7 @@ import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from offchain.chain.anvil import free_port, port_in_use
 from offchain.errors import ConfigError
@@ -233,12 +234,15 @@ def create_app(
             req = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return JSONResponse(_error(None, PARSE_ERROR, "parse error: body is not JSON"))
+        # Handlers block (ledger execution, forwarding to peers): run them off the event loop,
+        # so a node waiting on a peer still answers that peer's requests.
         if isinstance(req, list):
             if not req:
                 return JSONResponse(_error(None, INVALID_REQUEST, "invalid request: empty batch"))
-            out = [a for a in (api.call(r) for r in req) if a is not None]
+            answers = await run_in_threadpool(lambda: [api.call(r) for r in req])
+            out = [a for a in answers if a is not None]
             return Response(json.dumps(out), media_type="application/json")
-        ans = api.call(req)
+        ans = await run_in_threadpool(api.call, req)
         return Response(json.dumps(ans) if ans else b"", media_type="application/json")
 
     @app.get("/health")

@@ -58,6 +58,8 @@ class RollupContracts:
     fraud_prover: str | None = None
     sequencer_set_artifact: str = "SequencerSet"
     from_block: int = 0
+    locking_pool: str | None = None
+    token: str | None = None
 
     @classmethod
     def from_deployment(cls, chain: Chain, dep: Deployment) -> RollupContracts:
@@ -70,6 +72,8 @@ class RollupContracts:
             a.get("da_challenge"),
             a.get("fraud_prover"),
             dep.contracts.get("sequencer_set", "SequencerSet"),
+            locking_pool=a.get("locking_pool"),
+            token=a.get("token"),
         )
 
     def l1(self, sender: Any = None) -> RollupL1:
@@ -103,6 +107,8 @@ class NodeService:
         l2_chain_id: the L2 chain id.
         run_batcher: also run the batch submitter (and DA responder).
         current: who is current (default: the sequencer set on L1).
+        rotation: also run the staking RotationFollower (heartbeats when current, reselect a
+            silent sequencer, advance epochs); needs the LockingPool deployment.
     """
 
     def __init__(
@@ -114,8 +120,11 @@ class NodeService:
         l2_chain_id: int = 901,
         run_batcher: bool = True,
         current: CurrentSequencer | None = None,
+        rotation: bool = False,
     ) -> None:
         self.contracts = contracts
+        self.rotation_enabled = rotation
+        self.rotation: Any = None
         self.signer = signer
         self.config = config
         self.storage_url = storage_url
@@ -155,7 +164,11 @@ class NodeService:
         current = self._current or CurrentSequencer.from_l1(c.seqset(), cfg.current_ttl_ms)
         peers = PeerSet(self.signer.address, cfg.peers, cfg.forward_timeout_s)
         self.deposits = DepositFollower(
-            c.bridge_contract(), store, from_block=c.from_block, poll_interval_ms=100
+            c.bridge_contract(),
+            store,
+            from_block=c.from_block,
+            poll_interval_ms=100,
+            cursor_path=data_dir / "deposits.cursor.json",
         )
         self.deposits.poll()
         self.deposits.start()
@@ -167,9 +180,10 @@ class NodeService:
         router = cosign_router(
             self.node, self.signer, chain_id, c.l1(), c.deposit_hash, data_dir / "cosigned.db"
         )
+        l1_sender = c.chain.sender(self.signer)  # one nonce owner for every L1 write
         if self.run_batcher:
             blobs = BlobClient(self.storage_url, timeout_s=10)
-            l1 = c.l1(c.chain.sender(self.signer))
+            l1 = c.l1(l1_sender)
             self.batcher = Batcher(
                 self.node,
                 l1,
@@ -184,9 +198,29 @@ class NodeService:
         self.producer = BlockProducer(self.node).start()
         if self.batcher is not None:
             self.batcher.start()
+        if self.rotation_enabled:
+            self._start_rotation(l1_sender, current)
         log.info(
             "node_started", address=self.node.address, url=self.server.url, head=self.node.head
         )
+
+    def _start_rotation(self, sender: Any, current: CurrentSequencer) -> None:
+        from offchain.errors import ConfigError
+        from offchain.staking.contracts import StakingContracts
+        from offchain.staking.rotation import RotationFollower
+
+        c = self.contracts
+        if not (c.locking_pool and c.token):
+            raise ConfigError("rotation needs the staking contracts (locking_pool, token)")
+        sc = StakingContracts(
+            c.chain,
+            c.chain.contract("L2KitToken", c.token),
+            c.chain.contract("LockingPool", c.locking_pool),
+            c.seqset(),
+        )
+        self.rotation = RotationFollower(
+            sc, sender, on_change=lambda old, new: current.invalidate()
+        ).start()
 
     def _cosigner(self, chain_id: int) -> Any:
         from offchain.staking.signatures import CosignRequest, collect_signatures
@@ -225,6 +259,9 @@ class NodeService:
 
     def stop(self) -> None:
         """Stop in reverse order; the producer seals what is pending. Safe to call twice."""
+        if self.rotation is not None:
+            self.rotation.stop()
+            self.rotation = None
         if self.batcher is not None:
             self.batcher.stop()
         if self.producer is not None:

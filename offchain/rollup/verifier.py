@@ -429,6 +429,21 @@ class Verifier:
             "last": [o.__dict__ for o in self.outcomes[-5:]],
         }
 
+    def app(self) -> Any:
+        """A FastAPI app with ``/health`` and ``/metrics`` for this verifier."""
+        from fastapi import FastAPI
+        from fastapi.responses import Response
+        from prometheus_client import generate_latest
+
+        app = FastAPI(title="l2kit verifier", docs_url=None, redoc_url=None, openapi_url=None)
+        app.get("/health")(self.health)
+
+        @app.get("/metrics")
+        def metrics() -> Response:
+            return Response(generate_latest(self.registry), media_type="text/plain; version=0.0.4")
+
+        return app
+
     def stop(self) -> None:
         self._stop.set()
         if self._thread is not None:

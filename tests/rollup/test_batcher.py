@@ -97,10 +97,18 @@ def test_second_submitter_restart_and_reorg(rollup_env: RollupEnv) -> None:
     n = l1.next_index()
     wait_until(lambda: l1.next_index() > n, timeout_s=30, what="a batch to reorg out")
     dropped = l1.get_header_from_event(n)
+    verifier = env.start_verifier(dev_account(37))
+    wait_until(
+        lambda: verifier.tick() is not None and verifier.verified_index >= n, what="verified"
+    )
     env.chain.rpc("evm_revert", snap)
     assert l1.next_index() == n
+    verifier.tick()  # the batch it verified is gone from L1: it rewinds, challenges nothing
+    assert verifier.verified_index == n - 1
     if again.batcher is not None:
         again.batcher.l1.sender.resync_nonce()  # type: ignore[union-attr]
     wait_until(lambda: l1.next_index() > n, timeout_s=30, what="the dropped batch resubmitted")
     assert l1.get_header_from_event(n).first_block == dropped.first_block
     _assert_contiguous(l1)
+    wait_until(lambda: verifier.tick() is not None and verifier.verified_index >= n, what="again")
+    assert all(o.result == "verified" for o in verifier.outcomes)

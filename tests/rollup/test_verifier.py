@@ -7,20 +7,38 @@ import random
 from pathlib import Path
 
 import pytest
+import requests
 
+from offchain.bridge.types import Withdrawal
 from offchain.chain.accounts import dev_account
+from offchain.common.hashing import keccak
+from offchain.common.merkle import MerkleTree
+from offchain.errors import TxReverted
 from offchain.rollup import tx as ltx
 from offchain.rollup.faults import Fault
 from offchain.rollup.l1 import BatchStatus, RequestStatus
+from offchain.rollup.ledger import decode_batch_data
 from offchain.rollup.node_config import BatcherConfig
+from offchain.rollup.rpc import HttpServer
 from offchain.rollup.service import NodeService
-from tests.rollup.conftest import DA_WINDOW_S, SLASH, STAKE, RollupEnv, client, wait_until
+from offchain.storage.client import BlobClient
+from tests.rollup.conftest import (
+    DA_WINDOW_S,
+    SLASH,
+    STAKE,
+    WINDOW_S,
+    RollupEnv,
+    client,
+    wait_until,
+)
 
 ALICE, BOB = dev_account(10), dev_account(11)
 DEAD_STORAGE = "http://127.0.0.1:9"  # nothing listens there: "storage is down"
 
 
-def _traffic(env: RollupEnv, nodes: list[NodeService], transfers: int = 3) -> int:
+def _traffic(
+    env: RollupEnv, nodes: list[NodeService], transfers: int = 3, withdraw: bool = False
+) -> int:
     """A deposit and a few transfers through the current sequencer; returns what BOB got.
 
     Amounts are random so that no two tests produce the same batch data (the blob store is
@@ -38,6 +56,9 @@ def _traffic(env: RollupEnv, nodes: list[NodeService], transfers: int = 3) -> in
             )
         )
         sent += amount
+    if withdraw:
+        w = ltx.sign_withdraw(ALICE, env.domain, ALICE.address, ltx.ETH, 777, 0, n0 + transfers)
+        h = c.send(ltx.encode_tx(w))
     c.wait_receipt(h)
     return sent
 
@@ -60,6 +81,12 @@ def test_honest_batches_verified_from_storage_snapshot_and_l1(
     v1 = env.start_verifier(dev_account(30))
     assert [o.result for o in v1.tick()][:1] == ["verified"]
     assert v1.outcomes[0].detail == "storage"
+    server = HttpServer(v1.app()).start()
+    try:
+        assert requests.get(server.url + "health", timeout=5).json()["verified_index"] >= 0
+        assert "verifier_batches_total" in requests.get(server.url + "metrics", timeout=5).text
+    finally:
+        server.stop()
     # Storage down, local snapshot present (§9.1).
     v2 = env.start_verifier(dev_account(31), DEAD_STORAGE, snapshot_dir=snap)
     assert v2.tick()[0].result == "verified" and v2.outcomes[0].detail == "snapshot"
@@ -139,9 +166,10 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     bad_signer = env.signers[0]
     assert faulty.batcher is not None
     faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
-    sent = _traffic(env, nodes)
+    sent = _traffic(env, nodes, withdraw=True)
     wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
     bad_hash = l1.stored_header_hash(0)
+    bad_header = l1.get_header_from_event(0)
     challenger = dev_account(34)
     balance_before = env.chain.w3.eth.get_balance(challenger.address)
     v = env.start_verifier(challenger)
@@ -170,3 +198,48 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     new_current = seqset.functions.currentSequencer().call()
     honest = next(n for n in nodes if n.signer.address == new_current)
     assert client(honest).balance(BOB.address) == sent
+    # A withdrawal proven against the invalidated batch can never be finalized.
+    data = decode_batch_data(BlobClient(env.storage_url).get("0x" + bad_header.data_hash.hex()))
+    i = next(k for k, w in enumerate(data.withdrawal_items) if w != b"\x00" * 32)
+    wd = Withdrawal(keccak(data.tx_data[i]), ALICE.address, ltx.ETH, 777)
+    assert wd.item() == data.withdrawal_items[i]
+    env.warp(WINDOW_S + 1)
+    with pytest.raises(TxReverted) as ei:
+        env.bridge(dev_account(12)).finalize_withdrawal(
+            bad_header, i, wd, MerkleTree(data.withdrawal_items).proof(i)
+        )
+    assert ei.value.error_name in ("StateCommitmentHeaderMismatch", "StateCommitmentUnknownBatch")
+
+
+def test_spamming_verifier_banned_others_unaffected(rollup_env: RollupEnv) -> None:
+    """§11.6.1–11.6.4: a verifier that requests data it could have had is banned by governance
+    (here the DA contract's owner); its bond compensates the sequencer; its new requests revert;
+    another verifier's request is still answered; no sequencer is punished or rotated."""
+    env = rollup_env
+    nodes = env.start_nodes(env.signers)
+    l1, seqset = env.l1(), env.seqset()
+    _traffic(env, nodes)
+    wait_until(lambda: l1.next_index() >= 1, what="a batch")
+    current = seqset.functions.currentSequencer().call()
+    da = env.chain.contract("DataAvailabilityChallenge", env.addresses["da_challenge"])
+    owed_before = da.functions.claimable(current).call()
+    spammer = env.start_verifier(dev_account(35), DEAD_STORAGE)
+    assert spammer.tick()[0].result == "requested"
+    env.l1(env.owner).ban_verifier(dev_account(35).address)
+    assert da.functions.banned(dev_account(35).address).call() is True
+    # Open at the ban: cancelled, bond to the sequencer; or already answered: the fee paid it.
+    assert l1.data_request(0).status in (RequestStatus.CANCELLED, RequestStatus.ANSWERED)
+    assert da.functions.claimable(current).call() > owed_before  # the sequencer is compensated
+    # Its requests now revert (a fresh batch).
+    _traffic(env, nodes, transfers=1)
+    wait_until(lambda: l1.next_index() >= 2, what="another batch")
+    spammer._rewind_if_needed(l1.next_index())
+    out = spammer.check(1)
+    assert out.result == "waiting" and "DataAvailabilityChallengeBanned" in out.detail
+    # Another verifier is unaffected: its request is answered and the batch verifies.
+    honest = env.start_verifier(dev_account(36), DEAD_STORAGE)
+    assert honest.tick()[0].result in ("requested", "verified")
+    wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="answer on L1")
+    wait_until(lambda: honest.tick() is not None and honest.verified_index >= 1, what="verified")
+    assert all(seqset.functions.stake(s.address).call() == STAKE for s in env.signers)
+    assert seqset.functions.currentSequencer().call() == current

@@ -47,11 +47,21 @@ class Billing(Agent):
         self.sender = sender
         self.node = node
         self.settled: list[Any] = []
+        self.rejected: dict[int, str] = {}
+        self._retry_at: dict[int, float] = {}
+        self.retry_after_s = 10.0
+
+    def health(self) -> dict[str, Any]:
+        h = super().health()
+        h["unsettleable"] = {str(k): v for k, v in self.rejected.items()}
+        return h
 
     def tick(self) -> dict[str, int]:
         out = {"settled": 0, "already": 0}
         for t in self.client.tickets(node=self.node, settled=False):
             tid = int(t["ticketId"])
+            if self._retry_at.get(tid, 0.0) > time.monotonic():
+                continue  # reverted recently; try again later
             if self.penalties_after_s is not None and (
                 not int(t["penalty"]) or time.time() - t["createdAt"] < self.penalties_after_s
             ):
@@ -69,8 +79,16 @@ class Billing(Agent):
                     self.client.mark_settled(tid)
                     out["already"] += 1
                     continue
-                raise
+                # One unsettleable Ticket (e.g. a requester deposit gone) must not stop the
+                # others: record it, retry it on later ticks, keep going.
+                self.rejected[tid] = e.error_name or str(e)
+                self._retry_at[tid] = time.monotonic() + self.retry_after_s
+                self.log.warning(
+                    "settle_reverted", ticket=tid, error=e.error_name, args=e.error_args
+                )
+                continue
             self.client.mark_settled(tid, s.tx_hash)
+            self.rejected.pop(tid, None)
             self.settled.append(s)
             out["settled"] += 1
             self.log.info(

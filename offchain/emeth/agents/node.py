@@ -131,6 +131,9 @@ class NodeWorker(Agent):
             try:
                 res = self.client.act("Process", msg, self.account)
             except Exception as e:
+                if refused(e, "insufficient_collateral"):
+                    self.log.warning("cannot_process", error=str(e))
+                    break  # nothing will be accepted until collateral is topped up
                 if refused(e):
                     continue  # another node was faster, or the job changed
                 raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -30,8 +31,15 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JSONRes
     return JSONResponse(status_code=status, content={"error": body})
 
 
-def create_app(service: ExecutionLayer) -> FastAPI:
-    """The FastAPI application over ``service``."""
+def create_app(
+    service: ExecutionLayer, agents_health: Callable[[], list[dict[str, Any]]] | None = None
+) -> FastAPI:
+    """The FastAPI application over ``service``.
+
+    Args:
+        service: the execution layer.
+        agents_health: health of agents running in the same process (shown by ``/health``).
+    """
     app = FastAPI(title="EMETH execution layer", version="1")
     registry = CollectorRegistry()
     actions = Counter(
@@ -53,11 +61,13 @@ def create_app(service: ExecutionLayer) -> FastAPI:
 
     @app.get("/health")
     def health() -> dict[str, Any]:
+        agents = agents_health() if agents_health else []
         return {
-            "status": "ok",
+            "status": "degraded" if any(a["tripped"] for a in agents) else "ok",
             "time": service.clock(),
             "jobs": service.counts(),
             "nextTicketId": service.next_ticket_id(),
+            "agents": agents,
         }
 
     @app.get("/domain")
@@ -150,8 +160,15 @@ class ExecutionLayerServer:
         port: TCP port (``None``/0: a free one).
     """
 
-    def __init__(self, service: ExecutionLayer, host: str = "127.0.0.1", port: int | None = None):
+    def __init__(
+        self,
+        service: ExecutionLayer,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        agents_health: Callable[[], list[dict[str, Any]]] | None = None,
+    ):
         self.service = service
+        self.agents_health = agents_health
         self.host = host
         self.port = port or 0
         self._server: uvicorn.Server | None = None
@@ -174,7 +191,7 @@ class ExecutionLayerServer:
                 s.bind((self.host, 0))
                 self.port = s.getsockname()[1]
         cfg = uvicorn.Config(
-            create_app(self.service),
+            create_app(self.service, self.agents_health),
             host=self.host,
             port=self.port,
             log_level="warning",

@@ -286,3 +286,26 @@ def test_cancel_after_process_is_too_late_until_the_job_is_given_back(env: Env) 
     res = env.stack.make_node(0).withdraw(job["jobId"], 1)
     assert res["job"]["state"] == "cancelled"  # not re-offered
     assert env.client.funds(alice.address)["committed"] == 0
+
+
+def test_billing_survives_an_unsettleable_ticket(env: Env) -> None:
+    from offchain.emeth.agents.billing import Billing
+
+    alice = env.requesters[0]
+    env.deposit(alice, 5 * EMETH)
+    env.stack.start_agents(billing=False)
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"w\n", 5 * EMETH)
+    wait_for(env.client, job["jobId"], ("billed",), timeout_s=20)
+    # Nobody settles during the whole withdrawal delay: the requester takes its money back.
+    sender = env.devnet.chain.sender(alice)  # type: ignore[union-attr]
+    env.l1.request_withdrawal(sender, 5 * EMETH)
+    env.advance(env.l1.withdrawal_delay_s() + 1)
+    env.l1.withdraw(sender)
+    [t] = env.client.tickets()
+    node = next(a for a in env.stack.node_accounts if a.address == t["node"])
+    b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
+    assert b.step() == {"settled": 0, "already": 0}
+    h = b.health()
+    assert h["failuresInRow"] == 0 and h["unsettleable"] == {
+        str(t["ticketId"]): "EmethCoreInsufficientDeposit"
+    }

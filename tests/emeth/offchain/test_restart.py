@@ -62,3 +62,46 @@ def test_worker_killed_mid_job_restarts_exactly_once(env: Env) -> None:
     assert env.client.penalties(node=node.address) == []
     time.sleep(0.5)
     assert len(env.client.tickets()) == 1
+
+
+def test_run_all_process_serves_and_stops_on_sigterm(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import socket
+
+    from offchain.emeth.execution.client import ExecutionClient
+
+    alice = env.requesters[0]
+    env.deposit(alice, 50 * EMETH)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cmd = [
+        sys.executable, "-m", "offchain.cli", "emeth",
+        "--rpc-url", env.devnet.config.network.rpc_url,
+        "--deployment", str(env.devnet.data_dir / "deployment.json"),
+        "--storage-url", env.devnet.storage_url,
+        "run-all", "--port", str(port), "--data-dir", str(tmp_path), "--nodes", "2",
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        client = ExecutionClient(f"http://127.0.0.1:{port}")
+
+        def up() -> bool:
+            try:
+                return len(client.health()["agents"]) >= 8
+            except Exception:  # noqa: BLE001 - not listening yet
+                return False
+
+        try:
+            wait_until(up, 60, "run-all to serve")
+        except TimeoutError:
+            proc.kill()
+            raise AssertionError(proc.communicate()[1].decode()[-3000:]) from None
+        job = submit_job(client, env.blobs, alice, "sortdedupe/v1", b"b\na\n", 2 * EMETH)
+        wait_for(client, job["jobId"], ("billed",), timeout_s=40)
+        h = client.health()
+        assert h["status"] == "ok" and all(a["alive"] for a in h["agents"])
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

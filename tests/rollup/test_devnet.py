@@ -1,0 +1,86 @@
+"""The rollup on the full devnet (real SequencerSet + LockingPool, deploy steps): nodes follow
+an epoch rotation and keep producing and batching under the new sequencer."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from offchain.bridge.client import BridgeClient
+from offchain.chain.accounts import dev_account
+from offchain.chain.anvil import free_port
+from offchain.devnet import Devnet
+from offchain.rollup import tx as ltx
+from offchain.rollup.l2client import L2Client
+from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig
+from offchain.rollup.service import NodeService, RollupContracts
+from tests.rollup.conftest import wait_until
+
+
+@pytest.fixture(scope="module")
+def devnet() -> Iterator[Devnet]:
+    with Devnet(ephemeral=True, log=lambda *a: None) as d:
+        yield d
+
+
+def test_rotation_on_the_devnet(devnet: Devnet) -> None:
+    d = devnet
+    assert d.chain is not None and d.deployment is not None
+    contracts = RollupContracts.from_deployment(d.chain, d.deployment)
+    sset = contracts.seqset()
+    by_addr = {dev_account(i).address: dev_account(i) for i in range(40)}
+    signers = [by_addr[a] for a in sset.functions.activeSigners().call()]
+    ports = {s.address.lower(): free_port() for s in signers}
+    peers = {a: f"http://127.0.0.1:{p}/" for a, p in ports.items()}
+    tmp = Path(tempfile.mkdtemp(dir=d.data_dir))
+    nodes: list[NodeService] = []
+    try:
+        for s in signers:
+            cfg = RollupNodeConfig(
+                node=NodeConfig(
+                    port=ports[s.address.lower()], data_dir=str(tmp / s.address), peers=peers
+                ),
+                batcher=BatcherConfig(max_batch_txs=20, batch_timeout_ms=500, poll_interval_ms=100),
+            )
+            nodes.append(NodeService(contracts, s, cfg, d.storage_url, rotation=True).start())
+        alice, bob = dev_account(10), dev_account(11)
+        domain = ltx.Domain(901, ltx.to_checksum(contracts.state_commitment))
+        BridgeClient(d.chain, contracts.bridge, d.chain.sender(alice)).deposit_eth(
+            alice.address, 10**18
+        )
+        first = sset.functions.currentSequencer().call()
+        c = L2Client(nodes[0].url)
+        wait_until(lambda: c.balance(alice.address) == 10**18, what="deposit")
+        h = c.send(ltx.encode_tx(ltx.sign_transfer(alice, domain, bob.address, ltx.ETH, 5, 0, 0)))
+        c.wait_receipt(h)
+        l1 = contracts.l1()
+        wait_until(
+            lambda: l1.next_index() >= 1, timeout_s=30, what="a batch by the first sequencer"
+        )
+        # End the epoch: a rotation follower calls advanceEpoch, a new sequencer is drawn.
+        epoch_len = int(sset.functions.timing().call()[0])
+        epoch0 = int(sset.functions.epochInfo().call()[0])
+        d.chain.rpc("evm_increaseTime", epoch_len + 1)
+        d.chain.rpc("evm_mine")
+        wait_until(
+            lambda: int(sset.functions.epochInfo().call()[0]) > epoch0,
+            timeout_s=30,
+            what="new epoch",
+        )
+        now = sset.functions.currentSequencer().call()
+        # Transfers keep working (sent to every node; followers forward) and get batched.
+        n0 = l1.next_index()
+        for i, node in enumerate(nodes):  # one user, sequential nonces, through every node
+            cl = L2Client(node.url)
+            t = ltx.sign_transfer(alice, domain, bob.address, ltx.ETH, 1, 0, 1 + i)
+            assert cl.wait_receipt(cl.send(ltx.encode_tx(t)), timeout_s=30)["status"] == "success"
+        wait_until(lambda: l1.next_index() > n0, timeout_s=30, what="a batch after the rotation")
+        assert l1.batch_sequencer(l1.next_index() - 1) == now
+        assert L2Client(nodes[-1].url).balance(bob.address) == 5 + len(nodes)
+        assert first is not None
+    finally:
+        for n in nodes:
+            n.stop()
