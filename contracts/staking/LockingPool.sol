@@ -7,6 +7,7 @@ import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC2
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 /// @notice Callbacks the LockingPool makes into the SequencerSet when the active set changes.
 interface ISequencerSetHooks {
@@ -25,9 +26,13 @@ interface ISequencerSetHooks {
 ///         split by L2 blocks produced, slashing and kicking by authorised rollup contracts and
 ///         governance (the owner), and pausing.
 /// @dev    A sequencer is identified by its signer address (the node key). Signers are never
-///         reused. Accounting invariant (checked by the forge invariant tests):
-///         `token.balanceOf(this) == totalLocked + rewardReserve + totalRewardsOwed`, and
-///         `totalLocked` is the sum of the stakes of sequencers that are Active, Exiting or Kicked.
+///         reused. Slashing is pull-based so a fraud proof stays cheap: the beneficiary's share
+///         is credited to {claimableReward} (paid by {claimSlashReward}) and the burn share is
+///         queued in {pendingSlashBurn} (burned by anyone with {burnSlashed}); no token moves
+///         inside {slash}. Accounting invariant (checked by the forge invariant tests):
+///         `token.balanceOf(this) == totalLocked + rewardReserve + totalRewardsOwed
+///         + slashRewardsOwed() + pendingSlashBurn()`, and `totalLocked` is the sum of the stakes
+///         of sequencers that are Active, Exiting or Kicked.
 contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
@@ -83,10 +88,21 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     uint256 public totalRewardsOwed;
     /// @notice Sequencers in the Exiting state (the 1/3 exit cap counts these).
     uint256 public exitingCount;
-    /// @notice Total ever slashed, paid to beneficiaries, and burned (paid + burned == slashed).
-    uint256 public totalSlashed;
-    uint256 public totalSlashPaid;
-    uint256 public totalSlashBurned;
+    /// @notice Slash credited to `beneficiary` and not yet claimed with {claimSlashReward}.
+    mapping(address beneficiary => uint256) public claimableReward;
+
+    /// @notice Slash bookkeeping, packed so a slash writes one slot: `paid` and `burned` are the
+    ///         cumulative beneficiary and burn shares (both updated by {slash}); `claimed` and
+    ///         `flushed` the parts already paid out by {claimSlashReward} / burned by
+    ///         {burnSlashed}. 128 bits hold any amount of an ERC20Votes token whose stake fits.
+    struct SlashTotals {
+        uint128 paid; // sum of beneficiary shares ever credited
+        uint128 burned; // sum of burn shares ever queued
+        uint128 claimed; // sum of beneficiary shares paid out
+        uint128 flushed; // sum of burn shares actually burned
+    }
+
+    SlashTotals internal _slashTotals;
 
     mapping(address signer => Sequencer) internal _seqs;
     address[] internal _active; // active signers, unordered
@@ -125,6 +141,10 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     error LockingPoolNothingToClaim(address signer);
     /// @notice A zero address where one is required.
     error LockingPoolZeroAddress();
+    /// @notice `account` has no slash reward to claim.
+    error LockingPoolNoSlashReward(address account);
+    /// @notice No slashed tokens are waiting to be burned.
+    error LockingPoolNothingToBurn();
 
     // ------------------------------------------------------------------ events
     /// @notice `owner` locked `amount` for the new sequencer `signer` (stake now `total`).
@@ -143,10 +163,15 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     event RewardDistributed(address indexed signer, uint256 l2Blocks, uint256 reward);
     /// @notice `signer`'s accrued reward was paid to `to`.
     event RewardsWithdrawn(address indexed signer, address indexed to, uint256 amount);
-    /// @notice `slashed` was taken from `signer`: `paid` to `beneficiary`, `burned` burned.
+    /// @notice `slashed` was taken from `signer`: `paid` credited to `beneficiary` (claimable
+    ///         with {claimSlashReward}), `burned` queued for burning ({burnSlashed}).
     event Slashed(
         address indexed signer, address indexed beneficiary, uint256 slashed, uint256 paid, uint256 burned
     );
+    /// @notice `beneficiary` was paid its credited slash reward `amount`.
+    event SlashRewardClaimed(address indexed beneficiary, uint256 amount);
+    /// @notice `by` burned `amount` slashed tokens that were queued for burning.
+    event SlashedBurned(address indexed by, uint256 amount);
     /// @notice `by` removed `signer`; its stake is claimable from `unlockTime`.
     event Kicked(address indexed signer, address indexed by, uint256 unlockTime);
     /// @notice The governance parameters changed.
@@ -357,12 +382,14 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
 
     // ===================================================== slashing & kicking
     /// @notice Slash up to `amount` of `signer`'s stake (Active, Exiting or Kicked): the
-    ///         `slashBeneficiaryBps` share goes to `beneficiary`, the rest is burned
-    ///         (everything is burned if `beneficiary` is zero). Works while paused.
+    ///         `slashBeneficiaryBps` share is credited to `beneficiary` (it claims it with
+    ///         {claimSlashReward}), the rest is queued for burning ({burnSlashed}); everything is
+    ///         burned if `beneficiary` is zero. No token moves here (pull pattern: a fraud proof
+    ///         pays no ERC20Votes checkpoint writes). Works while paused.
     /// @param signer      the sequencer
     /// @param amount      requested slash (capped at the stake)
-    /// @param beneficiary receives its share (e.g. the challenger)
-    /// @return paid       amount paid to `beneficiary`
+    /// @param beneficiary credited its share (e.g. the challenger)
+    /// @return paid       amount credited to `beneficiary`
     function slash(address signer, uint256 amount, address beneficiary)
         external
         nonReentrant
@@ -370,20 +397,42 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         returns (uint256 paid)
     {
         Sequencer storage s = _seqs[signer];
-        if (s.status == Status.None || s.status == Status.Withdrawn) {
-            revert LockingPoolWrongStatus(signer, s.status);
-        }
-        uint256 slashed = amount < s.amount ? amount : s.amount;
+        Status st = s.status;
+        if (st == Status.None || st == Status.Withdrawn) revert LockingPoolWrongStatus(signer, st);
+        uint256 stake = s.amount;
+        uint256 slashed = amount < stake ? amount : stake;
         paid = beneficiary == address(0) ? 0 : (slashed * params.slashBeneficiaryBps) / BPS;
         uint256 burned = slashed - paid;
-        s.amount -= slashed;
+        s.amount = stake - slashed;
         totalLocked -= slashed;
-        totalSlashed += slashed;
-        totalSlashPaid += paid;
-        totalSlashBurned += burned;
-        if (paid > 0) token.safeTransfer(beneficiary, paid);
-        if (burned > 0) ERC20Burnable(address(token)).burn(burned);
+        // One packed slot for both cumulative shares (checked adds; SafeCast rejects > 2^128).
+        SlashTotals storage t = _slashTotals;
+        t.paid += SafeCast.toUint128(paid);
+        t.burned += SafeCast.toUint128(burned);
+        if (paid > 0) claimableReward[beneficiary] += paid;
         emit Slashed(signer, beneficiary, slashed, paid, burned);
+    }
+
+    /// @notice Pay the caller the slash rewards credited to it by {slash}.
+    /// @return amount tokens transferred to the caller
+    function claimSlashReward() external whenNotPaused nonReentrant returns (uint256 amount) {
+        amount = claimableReward[msg.sender];
+        if (amount == 0) revert LockingPoolNoSlashReward(msg.sender);
+        claimableReward[msg.sender] = 0;
+        _slashTotals.claimed += SafeCast.toUint128(amount);
+        token.safeTransfer(msg.sender, amount);
+        emit SlashRewardClaimed(msg.sender, amount);
+    }
+
+    /// @notice Burn every slashed token queued for burning by {slash}. Anyone may call it
+    ///         (it only destroys tokens that no one can claim); works while paused.
+    /// @return amount tokens burned
+    function burnSlashed() external nonReentrant returns (uint256 amount) {
+        amount = pendingSlashBurn();
+        if (amount == 0) revert LockingPoolNothingToBurn();
+        _slashTotals.flushed += SafeCast.toUint128(amount);
+        ERC20Burnable(address(token)).burn(amount);
+        emit SlashedBurned(msg.sender, amount);
     }
 
     /// @notice Remove `signer` from the active set (or from the exit queue); its remaining stake
@@ -391,21 +440,52 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     /// @param signer the sequencer (Active or Exiting)
     function kick(address signer) external nonReentrant onlyAuthorized {
         Sequencer storage s = _seqs[signer];
-        if (s.status == Status.Active) {
+        Status st = s.status; // read once: status and unlockTime share a slot
+        uint64 unlockTime;
+        if (st == Status.Active) {
             _removeActive(signer);
-            s.unlockTime = uint64(block.timestamp + params.withdrawalDelay);
-        } else if (s.status == Status.Exiting) {
+            unlockTime = uint64(block.timestamp + params.withdrawalDelay);
+            s.unlockTime = unlockTime;
+        } else if (st == Status.Exiting) {
             exitingCount -= 1; // keeps its unlock time; no longer counts towards the exit cap
+            unlockTime = s.unlockTime;
         } else {
-            revert LockingPoolWrongStatus(signer, s.status);
+            revert LockingPoolWrongStatus(signer, st);
         }
-        bool wasActive = s.status == Status.Active;
         s.status = Status.Kicked;
-        emit Kicked(signer, msg.sender, s.unlockTime);
-        if (wasActive) _notifyRemoved(signer);
+        emit Kicked(signer, msg.sender, unlockTime);
+        if (st == Status.Active) _notifyRemoved(signer);
     }
 
     // ================================================================= views
+    /// @notice Total ever slashed (`totalSlashPaid() + totalSlashBurned()`).
+    function totalSlashed() external view returns (uint256) {
+        SlashTotals memory t = _slashTotals;
+        return uint256(t.paid) + t.burned;
+    }
+
+    /// @notice Total ever credited to beneficiaries (claimed or not).
+    function totalSlashPaid() external view returns (uint256) {
+        return _slashTotals.paid;
+    }
+
+    /// @notice Total ever assigned to burning (burned or still pending in {pendingSlashBurn}).
+    function totalSlashBurned() external view returns (uint256) {
+        return _slashTotals.burned;
+    }
+
+    /// @notice Slashed tokens waiting for {burnSlashed} (still held by the pool).
+    function pendingSlashBurn() public view returns (uint256) {
+        SlashTotals memory t = _slashTotals;
+        return t.burned - t.flushed;
+    }
+
+    /// @notice Slash rewards credited and not yet claimed (still held by the pool).
+    function slashRewardsOwed() external view returns (uint256) {
+        SlashTotals memory t = _slashTotals;
+        return t.paid - t.claimed;
+    }
+
     /// @notice The record of `signer`.
     function sequencer(address signer) external view returns (Sequencer memory) {
         return _seqs[signer];

@@ -34,15 +34,18 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         uint64 heartbeatTimeout; // seconds without a batch before reselect() is allowed
     }
 
-    /// @notice Where the rotation stands.
+    /// @notice Where the rotation stands. Packed into three slots (epoch+round |
+    ///         current+epochStart | epochEnd+lastHeartbeat+seedBlock) so a rotation (on every
+    ///         punishment) touches three slots, and `round` shares its slot with the non-zero
+    ///         `epoch` (no zero-to-non-zero write). 64 bits outlast any L1 clock or block number.
     struct EpochInfo {
-        uint256 epoch; // increases at every epoch boundary
-        uint256 round; // re-selections within the epoch
+        uint64 epoch; // increases at every epoch boundary
+        uint64 round; // re-selections within the epoch
         address current; // current sequencer (signer), or zero before the first draw
         uint64 epochStart; // timestamp the epoch started
         uint64 epochEnd; // timestamp after which advanceEpoch() is allowed
         uint64 lastHeartbeat; // last batch of the current sequencer (or its start)
-        uint256 seedBlock; // L1 block whose hash seeds the next draw
+        uint64 seedBlock; // L1 block whose hash seeds the next draw
     }
 
     /// @notice The LockingPool holding the stakes and the active set.
@@ -121,7 +124,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (address(pool_) == address(0)) revert SequencerSetZeroAddress();
         pool = pool_;
         _setTiming(epochLength, heartbeatTimeout);
-        _info.seedBlock = block.number;
+        _info.seedBlock = uint64(block.number);
     }
 
     // ========================================================= ISequencerSet
@@ -332,7 +335,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (signers.length > 0) next = signers[selectIndex(_weights(signers, stakes, exclude), seed)];
         _info.current = next;
         _info.lastHeartbeat = uint64(block.timestamp);
-        _info.seedBlock = block.number + 1;
+        _info.seedBlock = uint64(block.number + 1);
         emit SequencerRotated(_info.epoch, _info.round, previous, next, reason);
     }
 }

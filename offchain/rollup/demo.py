@@ -215,9 +215,15 @@ def run(d: Devnet, console: Console) -> None:
                 f"batch {bad} invalidated on L1: {_invalidated(l1, bad)}, "
                 f"current sequencer now {new_cur}"
             )
+            # The slash credits the verifier's reward in the pool (pull pattern); it claims it.
+            claimable = int(pool.functions.claimableReward(vacct.address).call())
+            if claimable > 0:
+                assert verifier.l1.sender is not None  # the daemon's own nonces
+                verifier.l1.sender.send(pool.functions.claimSlashReward())
             console.print(
                 f"  verifier {vacct.address} L2K: {v_tokens0 / TOKEN:,.0f} -> "
-                f"{_token_balance(chain, dep, vacct.address) / TOKEN:,.0f}"
+                f"{_token_balance(chain, dep, vacct.address) / TOKEN:,.0f} "
+                f"(claimed {claimable / TOKEN:,.0f} slash reward)"
             )
             _wait(lambda: l1.next_index() > bad, 60, "the next sequencer to re-submit")
             console.print(f"  batch {bad} re-submitted by {l1.batch_sequencer(bad)}")

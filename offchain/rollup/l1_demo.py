@@ -82,11 +82,16 @@ class _Scene:
         status = ["none", "active", "exiting", "kicked", "withdrawn"][
             self.pool.functions.statusOf(seq.address).call()
         ]
+        # The slash only credits the reward in the pool (pull pattern): the beneficiary claims it.
+        claimable = int(self.pool.functions.claimableReward(beneficiary.address).call())
+        if claimable > 0:
+            self.chain.sender(beneficiary).send(self.pool.functions.claimSlashReward())
         got = (self.token.functions.balanceOf(beneficiary.address).call() - tok0) / E18
         self.out.print(
             f"  sequencer {seq.address[:10]}… stake {stake0} -> {self.stake(seq)} tokens, "
             f"{status}; "
-            f"reward to {beneficiary.address[:10]}…: {got:,.0f} tokens; "
+            f"reward to {beneficiary.address[:10]}…: {claimable / E18:,.0f} tokens credited, "
+            f"claimed {got:,.0f}; "
             f"now current: {self.current().address[:10]}…"
         )
 

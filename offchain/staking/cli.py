@@ -44,6 +44,8 @@ HINTS = {
     "LockingPoolWithdrawalDelayNotOver": "wait until the unlock time shown by `status`",
     "LockingPoolNothingToClaim": "there is nothing to withdraw or compound",
     "EnforcedPause": "the LockingPool is paused by governance",
+    "LockingPoolNoSlashReward": "no slash reward is credited to this account",
+    "LockingPoolNothingToBurn": "no slashed tokens are waiting to be burned",
     "ERC20InsufficientBalance": "the owner account does not hold enough tokens",
 }
 
@@ -214,6 +216,42 @@ def rewards_cmd(
     amount = ctx.staking.sequencer(who)["reward_tokens"]
     _send(ctx, acct, ctx.staking.pool.functions.withdrawRewards(who))
     console.print(f"[green]withdrew[/] {amount:,.2f} reward tokens for {who}")
+
+
+@app.command("slash-reward")
+def slash_reward_cmd(
+    claim: bool = typer.Option(False, "--claim", help="also transfer it to the account"),
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Show (and with --claim, take) the slash reward credited to the account by punishments."""
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    pool = ctx.staking.pool.functions
+    amount = int(pool.claimableReward(acct.address).call())
+    if not claim:
+        console.print(f"{acct.address} may claim {amount / TOKEN:,.2f} slash reward tokens")
+        return
+    _send(ctx, acct, pool.claimSlashReward())
+    console.print(f"[green]claimed[/] {amount / TOKEN:,.2f} slash reward tokens to {acct.address}")
+
+
+@app.command("burn-slashed")
+def burn_slashed_cmd(
+    rpc_url: str = RPC,
+    deployment: Path = DEPLOYMENT,
+    key: str = KEY,
+    dev: int = DEV,
+) -> None:
+    """Burn the slashed tokens queued for burning (anyone may; pays the gas)."""
+    ctx = _connect(rpc_url, deployment)
+    acct = _account(key, dev)
+    pool = ctx.staking.pool.functions
+    amount = int(pool.pendingSlashBurn().call())
+    _send(ctx, acct, pool.burnSlashed())
+    console.print(f"[green]burned[/] {amount / TOKEN:,.2f} slashed tokens")
 
 
 @app.command("status")

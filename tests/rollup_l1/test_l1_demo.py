@@ -23,3 +23,5 @@ def test_l1_demo_scene() -> None:
     text = buf.getvalue()
     assert "bob +1.0000 ETH" in text
     assert text.count("kicked") == 2 and "batch 2 is invalid" in text
+    # The challenger's slash reward is credited by the punishment and claimed by the scene.
+    assert text.count("tokens credited, claimed") == 2 and "credited, claimed 0 " not in text

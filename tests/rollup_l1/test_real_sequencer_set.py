@@ -1,6 +1,7 @@
 """The rollup contracts against the real staking contracts (the devnet deployment: LockingPool,
 SequencerSet, governance): appendBatch with 3-of-4 signatures and a batch reward; a DA timeout
-and a fraud proof slash (stake conserved into reward + burn), kick and rotate; resubmission."""
+and a fraud proof slash (stake conserved into a claimable reward + a queued burn, then claimed
+and flushed), kick and rotate; resubmission."""
 
 from __future__ import annotations
 
@@ -73,7 +74,7 @@ def _pool_totals(r: Real) -> tuple[int, int, int]:
 def _assert_punished(
     r: Real,
     seq: LocalAccount,
-    beneficiary: str,
+    beneficiary: LocalAccount,
     slash: int,
     tok0: int,
     before: tuple[int, int, int],
@@ -86,8 +87,18 @@ def _assert_punished(
     d_slashed, d_paid, d_burned = slashed - before[0], paid - before[1], burned - before[2]
     assert d_slashed == min(slash, info[2] + d_slashed)
     assert d_slashed == d_paid + d_burned  # slashed stake conserved into reward + burn
+    # Pull pattern: the reward is credited in the pool and the beneficiary claims it.
+    assert pool.claimableReward(beneficiary.address).call() == d_paid > 0
+    assert pool.pendingSlashBurn().call() >= d_burned
     token = r.c("token").functions
-    assert token.balanceOf(beneficiary).call() - tok0 == d_paid > 0
+    supply = token.totalSupply().call()
+    r.chain.sender(beneficiary).send(pool.claimSlashReward())
+    assert token.balanceOf(beneficiary.address).call() - tok0 == d_paid
+    # Anyone flushes the queued burn share: the supply drops by exactly the pending amount.
+    pending = pool.pendingSlashBurn().call()
+    r.chain.sender(dev_account(0)).send(pool.burnSlashed())
+    assert token.totalSupply().call() == supply - pending
+    assert pool.pendingSlashBurn().call() == 0
 
 
 def _header(r: Real, index: int, **kw: Any) -> BatchHeader:
@@ -129,7 +140,7 @@ def test_da_timeout_slashes_on_the_locking_pool(real: Real) -> None:
     v.request_data(h)
     real.warp(p.da_window_s + 1)
     v.resolve_timeout(0)
-    _assert_punished(real, seq, VERIFIER.address, p.da_slash_amount, tok0, before)
+    _assert_punished(real, seq, VERIFIER, p.da_slash_amount, tok0, before)
     assert v.batch_status(0) == BatchStatus.INVALID
     # the next sequencer resubmits from the last valid batch (here: batch 0)
     nxt = real.current()
@@ -197,7 +208,7 @@ def test_fraud_proof_slashes_on_the_locking_pool(real: Real) -> None:
     tok0 = real.c("token").functions.balanceOf(challenger.address).call()
     before = _pool_totals(real)
     real.l1(challenger).prove_fraud(b.witness(1))
-    _assert_punished(real, seq, challenger.address, p.fraud_slash_amount, tok0, before)
+    _assert_punished(real, seq, challenger, p.fraud_slash_amount, tok0, before)
     assert real.l1(challenger).batch_status(1) == BatchStatus.INVALID
     assert real.l1(challenger).batch_status(0) == BatchStatus.PENDING
 

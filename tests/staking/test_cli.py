@@ -130,6 +130,39 @@ def test_governance_kick_through_the_cli(l2kit, net) -> None:
     assert code == 1 and "unknown target" in err
 
 
+def test_slash_reward_claim_and_burn_through_the_cli(l2kit, net) -> None:
+    _, path, chain = net
+    from offchain.deploy import Deployment
+
+    dep = Deployment.load(path)
+    pool = dep.contract(chain, "locking_pool")
+    ben = dev_account(21)
+    code, _, err = l2kit("sequencer", "slash-reward", "--claim", "--dev-account", "21")
+    assert code == 1 and "LockingPoolNoSlashReward" in err and "hint:" in err
+    code, _, err = l2kit("sequencer", "burn-slashed", "--dev-account", "21")
+    assert code == 1 and "LockingPoolNothingToBurn" in err
+    # Governance (the Timelock owns the pool) slashes 1,000 tokens of dev 4 for `ben`.
+    gov = pool.functions.owner().call()
+    chain.rpc("anvil_impersonateAccount", gov)
+    chain.rpc("anvil_setBalance", gov, hex(10**18))
+    call = pool.functions.slash(dev_account(4).address, 1000 * 10**18, ben.address)
+    tx = chain.w3.eth.send_transaction(
+        {"from": gov, "to": pool.address, "data": call._encode_transaction_data()}
+    )
+    assert chain.w3.eth.wait_for_transaction_receipt(tx)["status"] == 1
+    chain.rpc("anvil_stopImpersonatingAccount", gov)
+    code, out, _ = l2kit("sequencer", "slash-reward", "--dev-account", "21")
+    assert code == 0 and "may claim 500.00 slash reward tokens" in out
+    code, out, _ = l2kit("sequencer", "slash-reward", "--claim", "--dev-account", "21")
+    assert code == 0 and "claimed 500.00 slash reward tokens" in out
+    token = dep.contract(chain, "token")
+    assert token.functions.balanceOf(ben.address).call() == 500 * 10**18
+    supply = token.functions.totalSupply().call()
+    code, out, _ = l2kit("sequencer", "burn-slashed", "--dev-account", "21")
+    assert code == 0 and "burned 500.00 slashed tokens" in out
+    assert token.functions.totalSupply().call() == supply - 500 * 10**18
+
+
 def test_unreachable_rpc_is_one_line_error(net) -> None:
     _, path, _ = net
     proc = subprocess.run(

@@ -213,18 +213,22 @@ def test_slash_splits_between_beneficiary_and_burn(st: Staking, seqs, expect_rev
         5_000 * TOKEN,
         5_000 * TOKEN,
     )
-    assert st.token.functions.balanceOf(ben.address).call() == 5_000 * TOKEN
-    assert st.token.functions.totalSupply().call() == supply - 5_000 * TOKEN
+    # Pull pattern: nothing moves during the slash; the share is credited, the burn queued.
+    assert st.token.functions.balanceOf(ben.address).call() == 0
+    assert st.token.functions.totalSupply().call() == supply
+    assert st.pool.functions.claimableReward(ben.address).call() == 5_000 * TOKEN
+    assert st.pool.functions.pendingSlashBurn().call() == 5_000 * TOKEN
     assert _seq(st, a.address)[2] == 30_000 * TOKEN
     # Capped at the remaining stake; zero beneficiary burns everything.
     st.gov.send(st.pool.functions.slash(a.address, 10**30, "0x" + "00" * 20))
     assert _seq(st, a.address)[2] == 0
     assert st.pool.functions.totalSlashed().call() == 40_000 * TOKEN
-    assert (
-        st.pool.functions.totalSlashPaid().call() + st.pool.functions.totalSlashBurned().call()
-        == (40_000 * TOKEN)
-    )
+    assert st.pool.functions.totalSlashPaid().call() == 5_000 * TOKEN
+    assert st.pool.functions.totalSlashBurned().call() == 35_000 * TOKEN
+    assert st.pool.functions.slashRewardsOwed().call() == 5_000 * TOKEN
+    assert st.pool.functions.pendingSlashBurn().call() == 35_000 * TOKEN
     assert st.pool.functions.totalLocked().call() == (sum(STAKES) - 40_000) * TOKEN
+    _assert_pool_accounting(st)
     expect_revert(
         "LockingPoolUnauthorized",
         st.as_(a).send,
@@ -235,6 +239,55 @@ def test_slash_splits_between_beneficiary_and_burn(st: Staking, seqs, expect_rev
         st.gov.send,
         st.pool.functions.slash(dev_account(30).address, 1, ben.address),
     )
+
+
+def _assert_pool_accounting(st: Staking) -> None:
+    """The pool holds exactly its stakes, reserve, owed rewards and unsettled slash."""
+    p = st.pool.functions
+    held = st.token.functions.balanceOf(st.pool.address).call()
+    assert held == (
+        p.totalLocked().call()
+        + p.rewardReserve().call()
+        + p.totalRewardsOwed().call()
+        + p.slashRewardsOwed().call()
+        + p.pendingSlashBurn().call()
+    )
+
+
+def test_slash_reward_is_claimed_and_burn_flushed(st: Staking, seqs, expect_revert) -> None:
+    a, b = seqs[2], seqs[3]
+    ben, anyone = dev_account(15), dev_account(16)
+    supply = st.token.functions.totalSupply().call()
+    st.gov.send(st.pool.functions.slash(a.address, 10_000 * TOKEN, ben.address))
+    st.gov.send(st.pool.functions.slash(b.address, 2_000 * TOKEN, ben.address))
+    # Two slashes accumulate in one claim.
+    assert st.pool.functions.claimableReward(ben.address).call() == 6_000 * TOKEN
+    rcpt = st.as_(ben).send(st.pool.functions.claimSlashReward())
+    ev = st.pool.events.SlashRewardClaimed().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+    assert (ev["beneficiary"], ev["amount"]) == (ben.address, 6_000 * TOKEN)
+    assert st.token.functions.balanceOf(ben.address).call() == 6_000 * TOKEN
+    assert st.pool.functions.claimableReward(ben.address).call() == 0
+    assert st.pool.functions.slashRewardsOwed().call() == 0
+    expect_revert(
+        "LockingPoolNoSlashReward", st.as_(ben).send, st.pool.functions.claimSlashReward()
+    )
+    _assert_pool_accounting(st)
+    # Anyone flushes the queued burn in one call; the supply drops by exactly that.
+    rcpt = st.as_(anyone).send(st.pool.functions.burnSlashed())
+    ev = st.pool.events.SlashedBurned().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+    assert (ev["by"], ev["amount"]) == (anyone.address, 6_000 * TOKEN)
+    assert st.token.functions.totalSupply().call() == supply - 6_000 * TOKEN
+    assert st.pool.functions.pendingSlashBurn().call() == 0
+    assert st.pool.functions.totalSlashBurned().call() == 6_000 * TOKEN  # cumulative
+    expect_revert("LockingPoolNothingToBurn", st.as_(anyone).send, st.pool.functions.burnSlashed())
+    _assert_pool_accounting(st)
+    # A paused pool pays no rewards but still burns.
+    st.gov.send(st.pool.functions.slash(a.address, 1_000 * TOKEN, ben.address))
+    st.gov.send(st.pool.functions.pause())
+    expect_revert("EnforcedPause", st.as_(ben).send, st.pool.functions.claimSlashReward())
+    st.as_(anyone).send(st.pool.functions.burnSlashed())
+    assert st.pool.functions.claimableReward(ben.address).call() == 500 * TOKEN
+    _assert_pool_accounting(st)
 
 
 def test_authorised_rollup_contract_may_slash_and_kick(st: Staking, seqs) -> None:
@@ -315,6 +368,10 @@ def test_pause_blocks_staking_but_not_slashing(st: Staking, seqs, expect_revert)
 def test_pool_balance_matches_accounting(st: Staking, seqs) -> None:
     st.gov.send(st.sset.functions.recordBatch(st.current(), 5))
     st.gov.send(st.pool.functions.slash(seqs[1].address, 1_234 * TOKEN, st.gov.address))
+    _assert_pool_accounting(st)  # the slash is held until claimed / burned
+    st.gov.send(st.pool.functions.claimSlashReward())
+    _assert_pool_accounting(st)
+    st.gov.send(st.pool.functions.burnSlashed())
     bal = st.token.functions.balanceOf(st.pool.address).call()
     f = st.pool.functions
     assert bal == f.totalLocked().call() + f.rewardReserve().call() + f.totalRewardsOwed().call()

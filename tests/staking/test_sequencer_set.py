@@ -186,7 +186,9 @@ def test_punish_slashes_kicks_and_rotates(st: Staking, expect_revert) -> None:
     paid = st.sset.functions.punish(cur, 10_000 * TOKEN, ben.address).call({"from": st.gov.address})
     assert paid == 5_000 * TOKEN
     rcpt = st.gov.send(st.sset.functions.punish(cur, 10_000 * TOKEN, ben.address))
-    assert st.token.functions.balanceOf(ben.address).call() == 5_000 * TOKEN
+    # The beneficiary's share is credited in the pool (pull pattern), not transferred yet.
+    assert st.pool.functions.claimableReward(ben.address).call() == 5_000 * TOKEN
+    assert st.token.functions.balanceOf(ben.address).call() == 0
     assert st.pool.functions.statusOf(cur).call() == 3  # Kicked
     rot = _rotation(st, rcpt)
     assert rot["previous"] == cur and rot["next"] == st.current() != cur
@@ -194,7 +196,21 @@ def test_punish_slashes_kicks_and_rotates(st: Staking, expect_revert) -> None:
     assert ev["paid"] == 5_000 * TOKEN
     # Punishing again still slashes (no second kick).
     st.gov.send(st.sset.functions.punish(cur, 1_000 * TOKEN, ben.address))
+    assert st.pool.functions.claimableReward(ben.address).call() == 5_500 * TOKEN
+    st.as_(ben).send(st.pool.functions.claimSlashReward())
     assert st.token.functions.balanceOf(ben.address).call() == 5_500 * TOKEN
+
+
+def test_punish_gas_fits_the_fraud_proof_budget(st: Staking) -> None:
+    """The pool's first slash, a fresh beneficiary, a kick and a rotation: the costliest punish.
+    The pull-pattern slash moves no tokens and the rotation writes three packed slots, so the
+    whole transaction stays far below FraudProver.PUNISH_GAS (600k) and keeps a fraud proof
+    under 500k gas (bench: fraud_proof_punish_gas)."""
+    cur = st.current()
+    assert st.pool.functions.totalSlashed().call() == 0
+    rcpt = st.gov.send(st.sset.functions.punish(cur, 10_000 * TOKEN, dev_account(19).address))
+    assert st.pool.functions.statusOf(cur).call() == 3 and st.current() != cur
+    assert rcpt["gasUsed"] < 200_000
 
 
 def test_hooks_only_from_pool(st: Staking, expect_revert) -> None:

@@ -25,7 +25,9 @@ contract StakingHandler is Test {
     uint256 public ghost_compounded; // rewards moved into stakes
     uint256 public ghost_claimedStake; // stake paid back by unlockClaim
     uint256 public ghost_slashed; // stake removed by slash (measured on the record)
-    uint256 public ghost_slashPaid; // tokens received by slash beneficiaries
+    uint256 public ghost_slashPaid; // slash rewards credited to the beneficiary (claimable)
+    uint256 public ghost_slashClaimed; // tokens the beneficiary received by claimSlashReward
+    uint256 public ghost_slashFlushed; // tokens burned by burnSlashed (supply decrease)
     uint256 public ghost_rewardsFunded;
     uint256 public ghost_badSelections; // rotations that picked a non-active sequencer
     uint256 public ghost_capViolations; // unlockInit that left more than 1/3 exiting
@@ -138,9 +140,11 @@ contract StakingHandler is Test {
         uint256 before = pool.sequencer(a).amount;
         amount = bound(amount, 0, MAX * 2);
         uint256 balBefore = token.balanceOf(BENEFICIARY);
+        uint256 creditBefore = pool.claimableReward(BENEFICIARY);
         pool.slash(a, amount, BENEFICIARY);
         ghost_slashed += before - pool.sequencer(a).amount;
-        ghost_slashPaid += token.balanceOf(BENEFICIARY) - balBefore;
+        ghost_slashPaid += pool.claimableReward(BENEFICIARY) - creditBefore;
+        assertEq(token.balanceOf(BENEFICIARY), balBefore, "slash moved tokens (pull pattern)");
     }
 
     function kick(uint256 actorSeed) external {
@@ -157,10 +161,10 @@ contract StakingHandler is Test {
         address cur = sset.currentSequencer();
         if (cur == address(0)) return;
         uint256 before = pool.sequencer(cur).amount;
-        uint256 balBefore = token.balanceOf(BENEFICIARY);
+        uint256 creditBefore = pool.claimableReward(BENEFICIARY);
         sset.punish(cur, bound(amount, 0, MAX), BENEFICIARY);
         ghost_slashed += before - pool.sequencer(cur).amount;
-        ghost_slashPaid += token.balanceOf(BENEFICIARY) - balBefore;
+        ghost_slashPaid += pool.claimableReward(BENEFICIARY) - creditBefore;
         _checkCurrent();
     }
 
@@ -184,6 +188,22 @@ contract StakingHandler is Test {
         address cur = sset.currentSequencer();
         if (cur == address(0)) return;
         sset.recordBatch(cur, bound(blocks, 1, 1_000));
+    }
+
+    function claimSlashReward() external {
+        uint256 owed = pool.claimableReward(BENEFICIARY);
+        if (owed == 0) return;
+        uint256 balBefore = token.balanceOf(BENEFICIARY);
+        vm.prank(BENEFICIARY);
+        pool.claimSlashReward();
+        ghost_slashClaimed += token.balanceOf(BENEFICIARY) - balBefore;
+    }
+
+    function burnSlashed() external {
+        if (pool.pendingSlashBurn() == 0) return;
+        uint256 supplyBefore = token.totalSupply();
+        pool.burnSlashed();
+        ghost_slashFlushed += supplyBefore - token.totalSupply();
     }
 
     function withdrawRewards(uint256 actorSeed) external {
@@ -225,24 +245,32 @@ contract StakingInvariantsTest is Test {
         );
     }
 
-    /// @custom:invariant The pool holds exactly what it owes: stakes + reward reserve + rewards.
+    /// @custom:invariant The pool holds exactly what it owes: stakes + reward reserve + rewards
+    ///                   + unclaimed slash rewards + slashed tokens not yet burned.
     function invariant_balanceCoversAccounting() public view {
         LockingPool pool = h.pool();
         assertEq(
             h.token().balanceOf(address(pool)),
-            pool.totalLocked() + pool.rewardReserve() + pool.totalRewardsOwed(),
+            pool.totalLocked() + pool.rewardReserve() + pool.totalRewardsOwed() + pool.slashRewardsOwed()
+                + pool.pendingSlashBurn(),
             "pool balance != accounting"
         );
     }
 
-    /// @custom:invariant Slashed stake is counted once: slashed == paid + burned, the
-    ///                   beneficiary received exactly `paid`, and the supply shrank by `burned`.
+    /// @custom:invariant Slashed stake is conserved and counted once: slashed == paid + burned;
+    ///                   `paid` is exactly what was credited, and is either claimed (received by
+    ///                   the beneficiary) or still claimable; `burned` is either burned (the
+    ///                   supply shrank by exactly that) or pending.
     function invariant_slashedFundsNeverDoubleCounted() public view {
         LockingPool pool = h.pool();
         assertEq(pool.totalSlashed(), h.ghost_slashed(), "totalSlashed != ghost");
         assertEq(pool.totalSlashed(), pool.totalSlashPaid() + pool.totalSlashBurned(), "paid + burned");
-        assertEq(pool.totalSlashPaid(), h.ghost_slashPaid(), "paid != received");
-        assertEq(h.token().totalSupply(), h.ghost_minted() - pool.totalSlashBurned(), "supply");
+        assertEq(pool.totalSlashPaid(), h.ghost_slashPaid(), "paid != credited");
+        assertEq(pool.totalSlashPaid(), h.ghost_slashClaimed() + pool.slashRewardsOwed(), "paid split");
+        assertEq(pool.slashRewardsOwed(), pool.claimableReward(h.BENEFICIARY()), "owed != claimable");
+        assertEq(h.token().balanceOf(h.BENEFICIARY()), h.ghost_slashClaimed(), "claimed != received");
+        assertEq(pool.totalSlashBurned(), h.ghost_slashFlushed() + pool.pendingSlashBurn(), "burn split");
+        assertEq(h.token().totalSupply(), h.ghost_minted() - h.ghost_slashFlushed(), "supply");
     }
 
     /// @custom:invariant The current sequencer is never an exiting, kicked or withdrawn one,
