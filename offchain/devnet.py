@@ -7,13 +7,11 @@
 from __future__ import annotations
 
 import json
-import signal
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType, TracebackType
+from types import TracebackType
 from typing import Any, Protocol
 
 import typer
@@ -23,6 +21,7 @@ from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import Anvil, port_in_use
 from offchain.chain.client import Chain, connect
 from offchain.chain.compile import compile_contracts
+from offchain.cli_common import stop_on_signal, wait_for_signal
 from offchain.config import L2KitConfig, load_config
 from offchain.deploy import Deployment, deploy_all
 from offchain.errors import ConfigError
@@ -157,13 +156,7 @@ def up(
     cfg.devnet.anvil_port = port
     cfg.devnet.storage_port = storage_port
     cfg.devnet.data_dir = str(data_dir)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signal()
     out = data_dir / "devnet.json"
     out.unlink(missing_ok=True)  # never leave stale endpoints around
     with Devnet(cfg, log=console.print) as d:
@@ -178,8 +171,7 @@ def up(
             for k, v in info["contracts"].items():
                 console.print(f"  {k:<22} {v}")
             console.print("press Ctrl-C to stop")
-            while not stop.wait(0.5):
-                pass
+            wait_for_signal(stop)
             console.print("stopping devnet")
         finally:
             out.unlink(missing_ok=True)

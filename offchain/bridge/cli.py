@@ -15,34 +15,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from offchain.cli_common import DEVNET_DEPLOYMENT, DEVNET_RPC_URL, KEY, account, connect
 from offchain.errors import ConfigError, RpcError
 
 app = typer.Typer(
     no_args_is_help=True, help="L1 bridge and batches: deposits, withdrawals, status."
 )
 
-RPC_URL = typer.Option("http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 RPC")
-DEPLOYMENT = typer.Option(
-    Path(".devnet/deployment.json"),
-    "--deployment",
-    envvar="L2KIT_DEPLOYMENT",
-    help="deployment file",
-)
-KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
-DEV = typer.Option(None, "--dev", help="use Anvil dev account N instead of --key")
-
-
-def _chain(rpc_url: str, deployment: Path) -> tuple[Any, Any]:
-    from offchain.chain.client import Chain
-    from offchain.deploy import Deployment
-
-    return Chain.connect(rpc_url), Deployment.load(deployment)
-
-
-def _account(key: str | None, dev: int | None) -> Any:
-    from offchain.chain.accounts import account_from_key, dev_account
-
-    return dev_account(dev) if dev is not None else account_from_key(key)
+# This CLI has always spelled it --dev; --dev-account (as everywhere else) works too.
+DEV = typer.Option(None, "--dev", "--dev-account", help="use Anvil dev account N instead of --key")
 
 
 def _load_proof(node: str | None, tx: str | None, proof_file: Path | None) -> dict[str, Any]:
@@ -73,8 +54,8 @@ def finalize(
     proof: Path = typer.Option(None, "--proof", help="proof JSON instead of --node/--tx"),
     key: str = KEY,
     dev: int = DEV,
-    rpc_url: str = RPC_URL,
-    deployment: Path = DEPLOYMENT,
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
 ) -> None:
     """Pay an L2 withdrawal on L1 (after its batch's challenge window)."""
     from offchain.bridge.client import BridgeClient
@@ -94,8 +75,8 @@ def finalize(
         tx_index = int(p["txIndex"])
     except (KeyError, ValueError, TypeError) as e:
         raise ConfigError(f"malformed withdrawal proof: {e}") from e
-    chain, dep = _chain(rpc_url, deployment)
-    client = BridgeClient(chain, dep.addresses["l1_bridge"], chain.sender(_account(key, dev)))
+    chain, dep = connect(rpc_url, deployment)
+    client = BridgeClient(chain, dep.addresses["l1_bridge"], chain.sender(account(key, dev)))
     rcpt = client.finalize_withdrawal(header, tx_index, w, siblings)
     Console(soft_wrap=True).print(
         f"withdrawal paid: {w.amount} of {w.token} to {w.recipient} "
@@ -106,13 +87,13 @@ def finalize(
 @app.command("batches")
 def batches(
     last: int = typer.Option(10, "--last", help="how many of the latest batches"),
-    rpc_url: str = RPC_URL,
-    deployment: Path = DEPLOYMENT,
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
 ) -> None:
     """The latest batches on L1 with their status and roots."""
     from offchain.rollup.l1 import RollupL1
 
-    chain, dep = _chain(rpc_url, deployment)
+    chain, dep = connect(rpc_url, deployment)
     rl = RollupL1.from_deployment(chain, dep)
     table = Table("index", "status", "txs", "blocks", "MTTBR", "MTSR", "final at")
     nxt = rl.next_index()
@@ -132,13 +113,13 @@ def batches(
 
 @app.command("deposits")
 def deposits(
-    rpc_url: str = RPC_URL,
-    deployment: Path = DEPLOYMENT,
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
 ) -> None:
     """Every deposit queued on the L1 bridge."""
     from offchain.bridge.client import BridgeClient
 
-    chain, dep = _chain(rpc_url, deployment)
+    chain, dep = connect(rpc_url, deployment)
     client = BridgeClient(chain, dep.addresses["l1_bridge"])
     table = Table("id", "from (L1)", "to (L2)", "token", "amount")
     for d in client.deposits():

@@ -7,17 +7,21 @@ Connection options go before the command (or in the environment):
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import typer
 from rich.console import Console
 
+from offchain.cli_common import (
+    DEVNET_DEPLOYMENT,
+    DEVNET_RPC_URL,
+    STORAGE_URL,
+    account,
+    wait_for_signal,
+)
 from offchain.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -44,11 +48,7 @@ class Opts:
         return default_registry(self.program_modules)
 
     def account(self) -> Any:
-        from offchain.chain.accounts import account_from_key, dev_account
-
-        if self.dev_account is not None:
-            return dev_account(self.dev_account)
-        return account_from_key(self.key)
+        return account(self.key, self.dev_account)
 
     def chain(self) -> Any:
         from offchain.chain.client import Chain
@@ -75,13 +75,9 @@ class Opts:
 @app.callback()
 def _options(
     ctx: typer.Context,
-    rpc_url: str = typer.Option("http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL"),
-    deployment: Path = typer.Option(
-        Path(".devnet/deployment.json"), "--deployment", envvar="L2KIT_DEPLOYMENT"
-    ),
-    storage_url: str = typer.Option(
-        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
-    ),
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
+    storage_url: str = STORAGE_URL,
     el_url: str = typer.Option("http://127.0.0.1:8700", "--el-url", envvar="L2KIT_EMETH_URL"),
     key: str = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="actor private key"),
     dev: int = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet)"),
@@ -244,23 +240,11 @@ def job_result(
 
 
 # ------------------------------------------------------------------ daemons
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while not stop.wait(0.5):
-        pass
-
-
 def _run_agents(agents: list[Any]) -> None:
     for a in agents:
         a.start()
     try:
-        _wait_for_signal()
+        wait_for_signal()
     finally:
         for a in agents:
             a.stop()
@@ -302,7 +286,7 @@ def run_all(
         stack.fund_nodes()
         stack.start_service().start_agents()
         console.print(f"EMETH execution layer {stack.url}; {len(stack.agents)} agents running")
-        _wait_for_signal()
+        wait_for_signal()
     finally:
         stack.stop()
         console.print("stopped")

@@ -17,15 +17,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.errors import ConfigError, TxReverted
+from offchain.cli_common import (
+    DEPLOYMENT,
+    DEV_ACCOUNT,
+    KEY,
+    RPC_URL,
+    account,
+    connect,
+    explain_reverts,
+)
+from offchain.errors import ConfigError
 from offchain.governance.actions import parse_action
 from offchain.governance.client import Governance, Proposal
 from offchain.staking.config import TOKEN
 from offchain.staking.errors import StakingError
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
     from offchain.deploy import Deployment
 
 app = typer.Typer(no_args_is_help=True, help="Propose, vote, queue and execute governance actions.")
@@ -39,37 +46,11 @@ HINTS = {
     "GovernorNonexistentProposal": "no proposal with this id",
 }
 
-RPC = typer.Option(None, "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC URL")
-DEPLOYMENT = typer.Option(None, "--deployment", help="deployment file (addresses)")
-KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
-DEV = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
-
 
 def _connect(rpc_url: str | None, deployment: Path | None) -> tuple[Governance, Deployment]:
-    from offchain.chain.client import Chain
-    from offchain.config import load_config
-    from offchain.deploy import Deployment
-
-    cfg = load_config()
-    dep = Deployment.load(deployment or Path(cfg.network.deployment_file))
-    chain = Chain.connect(rpc_url or cfg.network.rpc_url)
-    if chain.chain_id != dep.chain_id:
-        raise ConfigError(
-            f"the RPC is chain {chain.chain_id} but the deployment is for chain {dep.chain_id}",
-            "pass the matching --rpc-url / --deployment",
-        )
+    chain, dep = connect(rpc_url, deployment)
     gov = Governance(chain, dep.contract(chain, "governor"), dep.contract(chain, "timelock"))
     return gov, dep
-
-
-def _account(key: str | None, dev: int | None) -> LocalAccount:
-    from offchain.chain.accounts import account_from_key, dev_account
-
-    if dev is not None:
-        if not 0 <= dev < 40:
-            raise ConfigError(f"dev account {dev} does not exist", "use 0..39")
-        return dev_account(dev)
-    return account_from_key(key)
 
 
 def _pid(text: str) -> int:
@@ -82,10 +63,7 @@ def _pid(text: str) -> int:
 
 
 def _run(what: str, fn: Any, *args: Any) -> Any:
-    try:
-        return fn(*args)
-    except TxReverted as e:
-        raise StakingError(f"{what}: {e.message}", HINTS.get(e.error_name or "")) from None
+    return explain_reverts(StakingError, HINTS, what)(fn, *args)
 
 
 def _show(gov: Governance, pid: int) -> None:
@@ -108,14 +86,14 @@ def propose_cmd(
     description: str = typer.Argument(..., help="what the proposal does (also its identity)"),
     call: list[str] = typer.Option([], "--call", help='"TARGET SIGNATURE ARG..." (repeatable)'),
     kick: str = typer.Option(None, "--kick", help="shortcut: kick this sequencer signer"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Submit a proposal made of --call actions (and/or --kick)."""
     gov, dep = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     specs = list(call) + ([f"locking_pool kick(address) {kick}"] if kick else [])
     if not specs:
         raise ConfigError(
@@ -132,14 +110,14 @@ def propose_cmd(
 def vote_cmd(
     proposal: str = typer.Argument(..., help="proposal id"),
     support: str = typer.Option("for", "--support", help="for | against | abstain"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Vote on a proposal with the key's delegated votes."""
     gov, _ = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     pid = _pid(proposal)
     _run("vote", gov.vote, gov.chain.sender(acct), pid, support)
     console.print(f"[green]voted[/] {support} from {acct.address}")
@@ -149,14 +127,14 @@ def vote_cmd(
 @app.command("queue")
 def queue_cmd(
     proposal: str = typer.Argument(..., help="proposal id"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Queue a succeeded proposal in the Timelock."""
     gov, _ = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     pid = _pid(proposal)
     _run("queue", gov.queue, gov.chain.sender(acct), gov.find(pid))
     console.print("[green]queued[/]")
@@ -166,14 +144,14 @@ def queue_cmd(
 @app.command("execute")
 def execute_cmd(
     proposal: str = typer.Argument(..., help="proposal id"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Execute a queued proposal after the timelock delay."""
     gov, _ = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     pid = _pid(proposal)
     _run("execute", gov.execute, gov.chain.sender(acct), gov.find(pid))
     console.print("[green]executed[/]")
@@ -183,7 +161,7 @@ def execute_cmd(
 @app.command("status")
 def status_cmd(
     proposal: str = typer.Argument(None, help="proposal id (default: list all)"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
 ) -> None:
     """One proposal's state, votes and ETA, or a table of all proposals."""

@@ -10,15 +10,22 @@
 from __future__ import annotations
 
 import json
-import signal
-import threading
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import typer
 from rich.console import Console
 
+from offchain.cli_common import (
+    DEV_ACCOUNT,
+    DEVNET_DEPLOYMENT,
+    DEVNET_RPC_URL,
+    KEY,
+    STORAGE_URL,
+    account,
+    connect,
+    wait_for_signal,
+)
 from offchain.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
@@ -35,44 +42,18 @@ ETH = "0x0000000000000000000000000000000000000000"
 NODE_URL = typer.Option(
     "http://127.0.0.1:9545/", "--url", envvar="L2KIT_L2_URL", help="node JSON-RPC URL"
 )
-DEPLOYMENT = typer.Option(Path(".devnet/deployment.json"), "--deployment", help="deployment file")
-RPC_URL = typer.Option("http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 RPC")
-KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
-DEV = typer.Option(None, "--dev-account", help="use Anvil dev account N instead of --key")
-
-
-def _account(key: str | None, dev: int | None) -> Any:
-    from offchain.chain.accounts import account_from_key, dev_account
-
-    if dev is not None:
-        return dev_account(dev)
-    return account_from_key(key)
 
 
 def _contracts(rpc_url: str, deployment: Path) -> Any:
-    from offchain.chain.client import Chain
-    from offchain.deploy import Deployment
     from offchain.rollup.service import RollupContracts
 
-    dep = Deployment.load(deployment)
+    chain, dep = connect(rpc_url, deployment)
     try:
-        return RollupContracts.from_deployment(Chain.connect(rpc_url), dep)
+        return RollupContracts.from_deployment(chain, dep)
     except KeyError as e:
         raise ConfigError(
             f"the deployment has no {e} contract", "deploy the rollup and bridge steps"
         ) from e
-
-
-def _wait_for_signal() -> None:
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    while not stop.wait(0.5):
-        pass
 
 
 def _parse_peers(peers: str | None) -> dict[str, str]:
@@ -110,7 +91,7 @@ def _run_node(
     rc = cfg.rollup_node
     rc.node.port, rc.node.data_dir, rc.node.block_time_ms = port, str(data_dir), block_time_ms
     rc.node.peers = _parse_peers(peers) or rc.node.peers
-    acct = _account(key, dev)
+    acct = account(key, dev)
     svc = NodeService(
         _contracts(rpc_url, deployment),
         acct,
@@ -129,7 +110,7 @@ def _run_node(
             console.print(f"[bold red]FAULTY SEQUENCER MODE: {fault} (test/devnet only)[/]")
             svc.batcher.fault = Fault(fault)
         console.print(f"node {acct.address} at {svc.url} (data in {data_dir}); Ctrl-C to stop")
-        _wait_for_signal()
+        wait_for_signal()
     finally:
         svc.stop()
     console.print("node stopped")
@@ -138,17 +119,15 @@ def _run_node(
 @node_app.command("run")
 def node_run(
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
     port: int = typer.Option(9545, "--port"),
     data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
     peers: str = typer.Option(
         None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
     ),
-    storage_url: str = typer.Option(
-        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
-    ),
-    rpc_url: str = RPC_URL,
-    deployment: Path = DEPLOYMENT,
+    storage_url: str = STORAGE_URL,
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
     block_time_ms: int = typer.Option(200, "--block-time-ms"),
     no_batcher: bool = typer.Option(False, "--no-batcher", help="do not submit batches"),
     fault: str = typer.Option(None, "--fault", help="TEST/DEVNET ONLY: misbehave (faults.MODES)"),
@@ -176,17 +155,15 @@ def node_run(
 @batcher_app.command("run")
 def batcher_run(
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
     port: int = typer.Option(9545, "--port"),
     data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
     peers: str = typer.Option(
         None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
     ),
-    storage_url: str = typer.Option(
-        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
-    ),
-    rpc_url: str = RPC_URL,
-    deployment: Path = DEPLOYMENT,
+    storage_url: str = STORAGE_URL,
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
 ) -> None:
     """Run the batch submitter with the node whose blocks it batches (same as ``node run``)."""
     _run_node(key, dev, port, data_dir, peers, storage_url, rpc_url, deployment, 200, True, None)
@@ -195,16 +172,14 @@ def batcher_run(
 @verifier_app.command("run")
 def verifier_run(
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
     data_dir: Path = typer.Option(Path(".devnet/verifier"), "--data-dir"),
     snapshot_dir: Path = typer.Option(
         None, "--snapshot-dir", help="local batch-data snapshots (§9.1)"
     ),
-    storage_url: str = typer.Option(
-        "http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL"
-    ),
-    rpc_url: str = RPC_URL,
-    deployment: Path = DEPLOYMENT,
+    storage_url: str = STORAGE_URL,
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
     port: int = typer.Option(9600, "--port", help="health and metrics port"),
 ) -> None:
     """Run a verifier until Ctrl-C/SIGTERM."""
@@ -216,7 +191,7 @@ def verifier_run(
     vc = load_config().rollup_node.verifier
     vc.data_dir = str(data_dir)
     vc.snapshot_dir = str(snapshot_dir) if snapshot_dir else ""
-    acct = _account(key, dev)
+    acct = account(key, dev)
     v = Verifier(
         _contracts(rpc_url, deployment),
         acct,
@@ -231,7 +206,7 @@ def verifier_run(
         f"verifier {acct.address} (data in {data_dir}); health {server.url}health; Ctrl-C to stop"
     )
     try:
-        _wait_for_signal()
+        wait_for_signal()
     finally:
         v.stop()
         server.stop()
@@ -270,14 +245,14 @@ def tx_transfer(
     token: str = typer.Option(ETH, "--token", help="L1 token address (0x0 = ETH)"),
     fee: int = typer.Option(0, "--fee"),
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
     url: str = NODE_URL,
     wait: bool = typer.Option(True, "--wait/--no-wait"),
 ) -> None:
     """Sign and send an L2 transfer (nonce read from the node)."""
     from offchain.rollup import tx as ltx
 
-    acct = _account(key, dev)
+    acct = account(key, dev)
     nonce = _client(url).nonce(acct.address)
     t = ltx.sign_transfer(acct, _domain(url), to, token, amount, fee, nonce)
     _send(url, ltx.encode_tx(t), wait)
@@ -290,14 +265,14 @@ def tx_withdraw(
     token: str = typer.Option(ETH, "--token"),
     fee: int = typer.Option(0, "--fee"),
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
     url: str = NODE_URL,
     wait: bool = typer.Option(True, "--wait/--no-wait"),
 ) -> None:
     """Sign and send an L2 withdrawal to L1 (finalize it on L1 after the challenge window)."""
     from offchain.rollup import tx as ltx
 
-    acct = _account(key, dev)
+    acct = account(key, dev)
     nonce = _client(url).nonce(acct.address)
     w = ltx.sign_withdraw(acct, _domain(url), to or acct.address, token, amount, fee, nonce)
     _send(url, ltx.encode_tx(w), wait)
@@ -309,15 +284,15 @@ def tx_deposit(
     to: str = typer.Option(None, "--to", help="L2 recipient (default: yourself)"),
     token: str = typer.Option(ETH, "--token"),
     key: str = KEY,
-    dev: int = DEV,
-    rpc_url: str = RPC_URL,
-    deployment: Path = DEPLOYMENT,
+    dev: int = DEV_ACCOUNT,
+    rpc_url: str = DEVNET_RPC_URL,
+    deployment: Path = DEVNET_DEPLOYMENT,
 ) -> None:
     """Deposit ETH or an ERC20 into the L1 bridge for an L2 account."""
     from offchain.bridge.client import BridgeClient
 
     c = _contracts(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     b = BridgeClient(c.chain, c.bridge, c.chain.sender(acct))
     to = to or acct.address
     dep = b.deposit_eth(to, amount) if int(token, 16) == 0 else b.deposit_erc20(token, to, amount)

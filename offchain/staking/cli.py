@@ -7,11 +7,8 @@ printed as one line with the contract's custom error and a hint.
 
 from __future__ import annotations
 
-import signal
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -19,7 +16,17 @@ from eth_utils import is_address, to_checksum_address
 from rich.console import Console
 from rich.table import Table
 
-from offchain.errors import ConfigError, TxReverted
+from offchain.cli_common import (
+    DEPLOYMENT,
+    DEV_ACCOUNT,
+    KEY,
+    RPC_URL,
+    account,
+    connect,
+    explain_reverts,
+    stop_on_signal,
+)
+from offchain.errors import ConfigError
 from offchain.staking.config import TOKEN
 from offchain.staking.errors import StakingError
 
@@ -49,11 +56,6 @@ HINTS = {
     "ERC20InsufficientBalance": "the owner account does not hold enough tokens",
 }
 
-RPC = typer.Option(None, "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC URL")
-DEPLOYMENT = typer.Option(None, "--deployment", help="deployment file (addresses)")
-KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
-DEV = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
-
 
 @dataclass
 class Ctx:
@@ -63,30 +65,10 @@ class Ctx:
 
 
 def _connect(rpc_url: str | None, deployment: Path | None) -> Ctx:
-    from offchain.chain.client import Chain
-    from offchain.config import load_config
-    from offchain.deploy import Deployment
     from offchain.staking.contracts import StakingContracts
 
-    cfg = load_config()
-    dep = Deployment.load(deployment or Path(cfg.network.deployment_file))
-    chain = Chain.connect(rpc_url or cfg.network.rpc_url)
-    if chain.chain_id != dep.chain_id:
-        raise ConfigError(
-            f"the RPC is chain {chain.chain_id} but the deployment is for chain {dep.chain_id}",
-            "pass the matching --rpc-url / --deployment",
-        )
+    chain, dep = connect(rpc_url, deployment)
     return Ctx(chain, StakingContracts.from_deployment(chain, dep), dep.addresses)
-
-
-def _account(key: str | None, dev: int | None) -> LocalAccount:
-    from offchain.chain.accounts import account_from_key, dev_account
-
-    if dev is not None:
-        if not 0 <= dev < 40:
-            raise ConfigError(f"dev account {dev} does not exist", "use 0..39")
-        return dev_account(dev)
-    return account_from_key(key)
 
 
 def _address(value: str | None, default: str) -> str:
@@ -104,10 +86,7 @@ def _tokens(amount: float) -> int:
 
 
 def _send(ctx: Ctx, acct: LocalAccount, call: Any) -> Any:
-    try:
-        return ctx.chain.sender(acct).send(call)
-    except TxReverted as e:
-        raise StakingError(e.message, HINTS.get(e.error_name or "")) from None
+    return explain_reverts(StakingError, HINTS)(ctx.chain.sender(acct).send, call)
 
 
 def _ensure_allowance(ctx: Ctx, acct: LocalAccount, amount: int) -> None:
@@ -126,14 +105,14 @@ def _ensure_allowance(ctx: Ctx, acct: LocalAccount, amount: int) -> None:
 def lock_cmd(
     amount: float = typer.Argument(..., help="tokens to lock"),
     signer: str = typer.Option(None, "--signer", help="node signer address (default: the key's)"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Lock AMOUNT tokens from the key's account and register SIGNER as a sequencer."""
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     who = _address(signer, acct.address)
     wei = _tokens(amount)
     _ensure_allowance(ctx, acct, wei)
@@ -148,14 +127,14 @@ def relock_cmd(
     signer: str = typer.Argument(..., help="sequencer signer address"),
     amount: float = typer.Option(0.0, "--amount", help="fresh tokens to add"),
     compound: bool = typer.Option(False, "--compound", help="also lock the accrued reward"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Add tokens (and optionally the accrued reward) to an active sequencer's stake."""
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     who = _address(signer, acct.address)
     wei = _tokens(amount)
     if wei:
@@ -168,14 +147,14 @@ def relock_cmd(
 @app.command("unlock")
 def unlock_cmd(
     signer: str = typer.Argument(..., help="sequencer signer address"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Start exiting: leave the active set now, claim after the withdrawal delay."""
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     who = _address(signer, acct.address)
     _send(ctx, acct, ctx.staking.pool.functions.unlockInit(who))
     rec = ctx.staking.sequencer(who)
@@ -186,14 +165,14 @@ def unlock_cmd(
 @app.command("claim")
 def claim_cmd(
     signer: str = typer.Argument(..., help="sequencer signer address"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """After the withdrawal delay: pay the stake and accrued reward back to the owner."""
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     who = _address(signer, acct.address)
     before = ctx.staking.token.functions.balanceOf(acct.address).call()
     _send(ctx, acct, ctx.staking.pool.functions.unlockClaim(who))
@@ -204,14 +183,14 @@ def claim_cmd(
 @app.command("rewards")
 def rewards_cmd(
     signer: str = typer.Argument(..., help="sequencer signer address"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Withdraw the accrued batch rewards of SIGNER to its owner."""
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     who = _address(signer, acct.address)
     amount = ctx.staking.sequencer(who)["reward_tokens"]
     _send(ctx, acct, ctx.staking.pool.functions.withdrawRewards(who))
@@ -221,14 +200,14 @@ def rewards_cmd(
 @app.command("slash-reward")
 def slash_reward_cmd(
     claim: bool = typer.Option(False, "--claim", help="also transfer it to the account"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Show (and with --claim, take) the slash reward credited to the account by punishments."""
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     pool = ctx.staking.pool.functions
     amount = int(pool.claimableReward(acct.address).call())
     if not claim:
@@ -240,14 +219,14 @@ def slash_reward_cmd(
 
 @app.command("burn-slashed")
 def burn_slashed_cmd(
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
 ) -> None:
     """Burn the slashed tokens queued for burning (anyone may; pays the gas)."""
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     pool = ctx.staking.pool.functions
     amount = int(pool.pendingSlashBurn().call())
     _send(ctx, acct, pool.burnSlashed())
@@ -257,7 +236,7 @@ def burn_slashed_cmd(
 @app.command("status")
 def status_cmd(
     signer: str = typer.Argument(None, help="show this sequencer's record too"),
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
 ) -> None:
     """Epoch, current sequencer, heartbeat deadline and the active set with stake shares."""
@@ -300,10 +279,10 @@ def status_cmd(
 
 @app.command("run")
 def run_cmd(
-    rpc_url: str = RPC,
+    rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
-    dev: int = DEV,
+    dev: int = DEV_ACCOUNT,
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(None, "--port", help="HTTP port (co-sign, health, metrics)"),
     data_dir: Path = typer.Option(Path(".devnet/sequencer"), "--data-dir"),
@@ -315,7 +294,7 @@ def run_cmd(
     from offchain.staking.rotation import RotationConfig
 
     ctx = _connect(rpc_url, deployment)
-    acct = _account(key, dev)
+    acct = account(key, dev)
     contracts = {_address(c, "") for c in cosign_for}
     if "state_commitment" in ctx.addresses:
         contracts.add(to_checksum_address(ctx.addresses["state_commitment"]))
@@ -326,13 +305,7 @@ def run_cmd(
         cosign_contracts=contracts,
         rotation=RotationConfig(poll_interval_ms=poll_ms),
     )
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signal()
     rec = ctx.staking.sequencer(acct.address)
     if rec["status"] != "Active":
         console.print(

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
 from pathlib import Path
-from types import FrameType
 
 import typer
 from rich.console import Console
 
+from offchain.cli_common import stop_on_signal, wait_for_signal
 from offchain.storage.store import DEFAULT_MAX_BYTES
 
 app = typer.Typer(no_args_is_help=True)
@@ -27,19 +25,12 @@ def serve(
     from offchain.storage.server import StorageServer
 
     console = Console(soft_wrap=True)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    stop = stop_on_signal()
     server = StorageServer(data_dir, host=host, port=port, max_bytes=max_bytes).start()
     try:
         console.print(f"storage    {server.url}  (data in {data_dir}, max {max_bytes} bytes)")
         console.print("press Ctrl-C to stop")
-        while not stop.wait(0.5):
-            pass
+        wait_for_signal(stop)
     finally:
         server.stop()
     console.print("storage stopped")

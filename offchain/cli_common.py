@@ -1,0 +1,141 @@
+"""What every ``l2kit <domain>`` command line shares: options, connecting, keys, signals.
+
+One definition of each connection option (``--rpc-url``, ``--deployment``, ``--key``,
+``--dev-account``, ``--storage-url``), of "connect to the L1 and load the deployment",
+of picking the acting account, of turning a revert into a one-line error with a hint,
+and of "run until Ctrl-C / SIGTERM".
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from offchain.errors import ConfigError, L2KitError, TxReverted
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from offchain.chain.client import Chain
+    from offchain.deploy import Deployment
+
+DEV_ACCOUNTS = 40  # Anvil funds this many dev accounts
+
+# --rpc-url / --deployment defaulting to the loaded config (``offchain.config``).
+RPC_URL = typer.Option(None, "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC URL")
+DEPLOYMENT = typer.Option(None, "--deployment", help="deployment file (addresses)")
+# --rpc-url / --deployment defaulting to the local devnet (``l2kit devnet up``).
+DEVNET_RPC_URL = typer.Option(
+    "http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 RPC"
+)
+DEVNET_DEPLOYMENT = typer.Option(
+    Path(".devnet/deployment.json"),
+    "--deployment",
+    envvar="L2KIT_DEPLOYMENT",
+    help="deployment file",
+)
+KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
+DEV_ACCOUNT = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
+STORAGE_URL = typer.Option("http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL")
+
+
+def connect(rpc_url: str | None, deployment: Path | None) -> tuple[Chain, Deployment]:
+    """Connect to the L1 and load the deployment, checking that they belong together.
+
+    Args:
+        rpc_url: L1 JSON-RPC URL (``None``: the config's ``network.rpc_url``).
+        deployment: deployment file (``None``: the config's ``network.deployment_file``).
+
+    Returns:
+        The connected chain and the loaded deployment.
+
+    Raises:
+        ConfigError: if the RPC's chain id differs from the deployment's.
+    """
+    from offchain.chain.client import Chain
+    from offchain.config import load_config
+    from offchain.deploy import Deployment
+
+    if rpc_url is None or deployment is None:
+        cfg = load_config()
+        rpc_url = rpc_url or cfg.network.rpc_url
+        deployment = deployment or Path(cfg.network.deployment_file)
+    dep = Deployment.load(deployment)
+    chain = Chain.connect(rpc_url)
+    if chain.chain_id != dep.chain_id:
+        raise ConfigError(
+            f"the RPC is chain {chain.chain_id} but the deployment is for chain {dep.chain_id}",
+            "pass the matching --rpc-url / --deployment",
+        )
+    return chain, dep
+
+
+def account(key: str | None, dev: int | None) -> LocalAccount:
+    """The acting account: Anvil dev account ``dev`` if given, else the private key.
+
+    Args:
+        key: hex private key (``None``: ``$L2KIT_PRIVATE_KEY``).
+        dev: index of an Anvil dev account, or ``None``.
+
+    Returns:
+        The account.
+
+    Raises:
+        ConfigError: if ``dev`` is out of range, or no valid key is given.
+    """
+    from offchain.chain.accounts import account_from_key, dev_account
+
+    if dev is not None:
+        if not 0 <= dev < DEV_ACCOUNTS:
+            raise ConfigError(f"dev account {dev} does not exist", f"use 0..{DEV_ACCOUNTS - 1}")
+        return dev_account(dev)
+    return account_from_key(key)
+
+
+def explain_reverts(
+    error: type[L2KitError], hints: Mapping[str, str], what: str = ""
+) -> Callable[..., Any]:
+    """A caller ``run(fn, *args)`` that turns a revert into ``error`` with the matching hint.
+
+    Args:
+        error: the domain error class to raise.
+        hints: custom error name -> what the user can do about it.
+        what: prefix for the message (``"vote: ..."``), or empty.
+
+    Returns:
+        ``run(fn, *args)``: calls ``fn(*args)`` and returns its result.
+    """
+
+    def run(fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except TxReverted as e:
+            message = f"{what}: {e.message}" if what else e.message
+            raise error(message, hints.get(e.error_name or "")) from None
+
+    return run
+
+
+def stop_on_signal() -> threading.Event:
+    """An event set by the first SIGTERM or SIGINT (Ctrl-C) from now on."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    return stop
+
+
+def wait_for_signal(stop: threading.Event | None = None) -> None:
+    """Block until SIGTERM or SIGINT (or until ``stop``, made by :func:`stop_on_signal`, is set)."""
+    stop = stop or stop_on_signal()
+    while not stop.wait(0.5):
+        pass
