@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 app = typer.Typer(no_args_is_help=True, help="Propose, vote, queue and execute governance actions.")
 console = Console()
 
+PROPOSAL = typer.Argument(..., help="proposal id")
+
 HINTS = {
     "GovernorInsufficientProposerVotes": "the proposer needs delegated votes above the threshold",
     "GovernorUnexpectedProposalState": "see the state with `l2kit governance status ID`",
@@ -108,7 +110,7 @@ def propose_cmd(
 
 @app.command("vote")
 def vote_cmd(
-    proposal: str = typer.Argument(..., help="proposal id"),
+    proposal: str = PROPOSAL,
     support: str = typer.Option("for", "--support", help="for | against | abstain"),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
@@ -124,38 +126,46 @@ def vote_cmd(
     _show(gov, pid)
 
 
+def _advance(
+    step: str,
+    done: str,
+    proposal: str,
+    rpc_url: str | None,
+    deployment: Path | None,
+    key: str | None,
+    dev: int | None,
+) -> None:
+    """Queue or execute a proposal (``step`` names the Governance method), then show it."""
+    gov, _ = _connect(rpc_url, deployment)
+    acct = account(key, dev)
+    pid = _pid(proposal)
+    _run(step, getattr(gov, step), gov.chain.sender(acct), gov.find(pid))
+    console.print(f"[green]{done}[/]")
+    _show(gov, pid)
+
+
 @app.command("queue")
 def queue_cmd(
-    proposal: str = typer.Argument(..., help="proposal id"),
+    proposal: str = PROPOSAL,
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Queue a succeeded proposal in the Timelock."""
-    gov, _ = _connect(rpc_url, deployment)
-    acct = account(key, dev)
-    pid = _pid(proposal)
-    _run("queue", gov.queue, gov.chain.sender(acct), gov.find(pid))
-    console.print("[green]queued[/]")
-    _show(gov, pid)
+    _advance("queue", "queued", proposal, rpc_url, deployment, key, dev)
 
 
 @app.command("execute")
 def execute_cmd(
-    proposal: str = typer.Argument(..., help="proposal id"),
+    proposal: str = PROPOSAL,
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Execute a queued proposal after the timelock delay."""
-    gov, _ = _connect(rpc_url, deployment)
-    acct = account(key, dev)
-    pid = _pid(proposal)
-    _run("execute", gov.execute, gov.chain.sender(acct), gov.find(pid))
-    console.print("[green]executed[/]")
-    _show(gov, pid)
+    _advance("execute", "executed", proposal, rpc_url, deployment, key, dev)
 
 
 @app.command("status")

@@ -42,6 +42,10 @@ ETH = "0x0000000000000000000000000000000000000000"
 NODE_URL = typer.Option(
     "http://127.0.0.1:9545/", "--url", envvar="L2KIT_L2_URL", help="node JSON-RPC URL"
 )
+# `node run` and `batcher run` (the same daemon) share these.
+NODE_PORT = typer.Option(9545, "--port")
+NODE_DATA_DIR = typer.Option(Path(".devnet/l2node"), "--data-dir")
+PEERS = typer.Option(None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file')
 
 
 def _contracts(rpc_url: str, deployment: Path) -> Any:
@@ -120,11 +124,9 @@ def _run_node(
 def node_run(
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
-    port: int = typer.Option(9545, "--port"),
-    data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
-    peers: str = typer.Option(
-        None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
-    ),
+    port: int = NODE_PORT,
+    data_dir: Path = NODE_DATA_DIR,
+    peers: str = PEERS,
     storage_url: str = STORAGE_URL,
     rpc_url: str = DEVNET_RPC_URL,
     deployment: Path = DEVNET_DEPLOYMENT,
@@ -156,11 +158,9 @@ def node_run(
 def batcher_run(
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
-    port: int = typer.Option(9545, "--port"),
-    data_dir: Path = typer.Option(Path(".devnet/l2node"), "--data-dir"),
-    peers: str = typer.Option(
-        None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file'
-    ),
+    port: int = NODE_PORT,
+    data_dir: Path = NODE_DATA_DIR,
+    peers: str = PEERS,
     storage_url: str = STORAGE_URL,
     rpc_url: str = DEVNET_RPC_URL,
     deployment: Path = DEVNET_DEPLOYMENT,

@@ -57,6 +57,9 @@ HINTS = {
 }
 
 
+SIGNER = typer.Argument(..., help="sequencer signer address")
+
+
 @dataclass
 class Ctx:
     chain: Chain
@@ -69,6 +72,13 @@ def _connect(rpc_url: str | None, deployment: Path | None) -> Ctx:
 
     chain, dep = connect(rpc_url, deployment)
     return Ctx(chain, StakingContracts.from_deployment(chain, dep), dep.addresses)
+
+
+def _acting(
+    rpc_url: str | None, deployment: Path | None, key: str | None, dev: int | None
+) -> tuple[Ctx, LocalAccount]:
+    """The connected contracts and the account acting on them (from the common options)."""
+    return _connect(rpc_url, deployment), account(key, dev)
 
 
 def _address(value: str | None, default: str) -> str:
@@ -111,8 +121,7 @@ def lock_cmd(
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Lock AMOUNT tokens from the key's account and register SIGNER as a sequencer."""
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     who = _address(signer, acct.address)
     wei = _tokens(amount)
     _ensure_allowance(ctx, acct, wei)
@@ -124,7 +133,7 @@ def lock_cmd(
 
 @app.command("relock")
 def relock_cmd(
-    signer: str = typer.Argument(..., help="sequencer signer address"),
+    signer: str = SIGNER,
     amount: float = typer.Option(0.0, "--amount", help="fresh tokens to add"),
     compound: bool = typer.Option(False, "--compound", help="also lock the accrued reward"),
     rpc_url: str = RPC_URL,
@@ -133,8 +142,7 @@ def relock_cmd(
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Add tokens (and optionally the accrued reward) to an active sequencer's stake."""
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     who = _address(signer, acct.address)
     wei = _tokens(amount)
     if wei:
@@ -146,15 +154,14 @@ def relock_cmd(
 
 @app.command("unlock")
 def unlock_cmd(
-    signer: str = typer.Argument(..., help="sequencer signer address"),
+    signer: str = SIGNER,
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Start exiting: leave the active set now, claim after the withdrawal delay."""
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     who = _address(signer, acct.address)
     _send(ctx, acct, ctx.staking.pool.functions.unlockInit(who))
     rec = ctx.staking.sequencer(who)
@@ -164,15 +171,14 @@ def unlock_cmd(
 
 @app.command("claim")
 def claim_cmd(
-    signer: str = typer.Argument(..., help="sequencer signer address"),
+    signer: str = SIGNER,
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """After the withdrawal delay: pay the stake and accrued reward back to the owner."""
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     who = _address(signer, acct.address)
     before = ctx.staking.token.functions.balanceOf(acct.address).call()
     _send(ctx, acct, ctx.staking.pool.functions.unlockClaim(who))
@@ -182,15 +188,14 @@ def claim_cmd(
 
 @app.command("rewards")
 def rewards_cmd(
-    signer: str = typer.Argument(..., help="sequencer signer address"),
+    signer: str = SIGNER,
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Withdraw the accrued batch rewards of SIGNER to its owner."""
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     who = _address(signer, acct.address)
     amount = ctx.staking.sequencer(who)["reward_tokens"]
     _send(ctx, acct, ctx.staking.pool.functions.withdrawRewards(who))
@@ -206,8 +211,7 @@ def slash_reward_cmd(
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Show (and with --claim, take) the slash reward credited to the account by punishments."""
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     pool = ctx.staking.pool.functions
     amount = int(pool.claimableReward(acct.address).call())
     if not claim:
@@ -225,8 +229,7 @@ def burn_slashed_cmd(
     dev: int = DEV_ACCOUNT,
 ) -> None:
     """Burn the slashed tokens queued for burning (anyone may; pays the gas)."""
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     pool = ctx.staking.pool.functions
     amount = int(pool.pendingSlashBurn().call())
     _send(ctx, acct, pool.burnSlashed())
@@ -293,8 +296,7 @@ def run_cmd(
     from offchain.staking.daemon import DaemonConfig, SequencerDaemon
     from offchain.staking.rotation import RotationConfig
 
-    ctx = _connect(rpc_url, deployment)
-    acct = account(key, dev)
+    ctx, acct = _acting(rpc_url, deployment, key, dev)
     contracts = {_address(c, "") for c in cosign_for}
     if "state_commitment" in ctx.addresses:
         contracts.add(to_checksum_address(ctx.addresses["state_commitment"]))
