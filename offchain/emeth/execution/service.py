@@ -420,6 +420,39 @@ class ExecutionLayer:
             )
         )
 
+    def _insert_job(
+        self,
+        c: Connection,
+        action: str,
+        actor: str,
+        now: float,
+        detail: str | None = None,
+        **job: Any,
+    ) -> None:
+        """Insert a new job (REGISTERED, attempt 1, no children) and its first history entry."""
+        c.execute(
+            insert(db.jobs).values(
+                **job,
+                state=REGISTERED,
+                attempt=1,
+                children=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        c.execute(
+            insert(db.history).values(
+                job_id=job["job_id"],
+                action=action,
+                actor=actor,
+                from_state=None,
+                to_state=REGISTERED,
+                attempt=1,
+                detail=detail,
+                at=now,
+            )
+        )
+
     def _penalise(self, c: Connection, job: RowMapping, reason: str) -> None:
         amount = int(job["fee"]) * self.config.penalty_bps // 10_000
         try:
@@ -520,36 +553,22 @@ class ExecutionLayer:
         if c.execute(select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == jid)).first():
             raise ActionError(409, "job_cancelled", f"job {jid} was cancelled on L1")
         self._check_funded(c, actor, m["fee"], "RegisterJob")
-        c.execute(
-            insert(db.jobs).values(
-                job_id=jid,
-                parent_id=None,
-                sub_index=None,
-                requester=actor,
-                program_id=m["programId"],
-                dataset_key=m["datasetKey"],
-                params=m["params"] or "{}",
-                fee=str(m["fee"]),
-                timeout_s=m["timeoutSeconds"],
-                expires_at=float(m["expiresAt"]),
-                splittable=m["splittable"],
-                state=REGISTERED,
-                attempt=1,
-                children=0,
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        c.execute(
-            insert(db.history).values(
-                job_id=jid,
-                action="RegisterJob",
-                actor=actor,
-                from_state=None,
-                to_state=REGISTERED,
-                attempt=1,
-                at=now,
-            )
+        self._insert_job(
+            c,
+            "RegisterJob",
+            actor,
+            now,
+            job_id=jid,
+            parent_id=None,
+            sub_index=None,
+            requester=actor,
+            program_id=m["programId"],
+            dataset_key=m["datasetKey"],
+            params=m["params"] or "{}",
+            fee=str(m["fee"]),
+            timeout_s=m["timeoutSeconds"],
+            expires_at=float(m["expiresAt"]),
+            splittable=m["splittable"],
         )
         return jid
 
@@ -576,37 +595,23 @@ class ExecutionLayer:
             # Even shares; the last SubJob takes the remainder, so the fees sum to the parent's.
             sub_fee = fee // n + (fee % n if i == n - 1 else 0)
             sid = subjob_id(jid, i)
-            c.execute(
-                insert(db.jobs).values(
-                    job_id=sid,
-                    parent_id=jid,
-                    sub_index=i,
-                    requester=job["requester"],
-                    program_id=job["program_id"],
-                    dataset_key=key,
-                    params=job["params"],
-                    fee=str(sub_fee),
-                    timeout_s=job["timeout_s"],
-                    expires_at=job["expires_at"],
-                    splittable=False,
-                    state=REGISTERED,
-                    attempt=1,
-                    children=0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-            c.execute(
-                insert(db.history).values(
-                    job_id=sid,
-                    action="SplitJob",
-                    actor=actor,
-                    from_state=None,
-                    to_state=REGISTERED,
-                    attempt=1,
-                    detail=f"SubJob {i} of {jid}",
-                    at=now,
-                )
+            self._insert_job(
+                c,
+                "SplitJob",
+                actor,
+                now,
+                detail=f"SubJob {i} of {jid}",
+                job_id=sid,
+                parent_id=jid,
+                sub_index=i,
+                requester=job["requester"],
+                program_id=job["program_id"],
+                dataset_key=key,
+                params=job["params"],
+                fee=str(sub_fee),
+                timeout_s=job["timeout_s"],
+                expires_at=job["expires_at"],
+                splittable=False,
             )
         self._move(c, job, "SplitJob", actor, SPLIT, f"{n} SubJobs", children=n)
         return jid
