@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from offchain.emeth.agents.base import Agent, LoopConfig, refused
-from offchain.emeth.execution.client import ExecutionClient
-from offchain.emeth.programs import ProgramRegistry
-from offchain.storage.client import BlobClient
+from offchain.emeth.agents.base import ProgramAgent
 
 
-class Aggregator(Agent):
+class Aggregator(ProgramAgent):
     """Runs the program's ``aggregate`` over SubJob results (in SubJob order), stores the
     merged result and sends ``Confirm`` for the parent.
 
@@ -23,20 +19,6 @@ class Aggregator(Agent):
     """
 
     name = "aggregator"
-
-    def __init__(
-        self,
-        client: ExecutionClient,
-        blobs: BlobClient,
-        programs: ProgramRegistry,
-        account: Any,
-        loop: LoopConfig | None = None,
-    ) -> None:
-        super().__init__(loop)
-        self.client = client
-        self.blobs = blobs
-        self.programs = programs
-        self.account = account
 
     def tick(self) -> dict[str, int]:
         confirmed = 0
@@ -55,12 +37,8 @@ class Aggregator(Agent):
                 "resultKey": key,
                 "fuel": sum(int(s["fuel"]) for s in subs),
             }
-            try:
-                self.client.act("Confirm", msg, self.account)
-            except Exception as e:
-                if refused(e):
-                    continue
-                raise
+            if not self.try_act("Confirm", msg):
+                continue
             confirmed += 1
             self.log.info("confirm", job=parent["jobId"], subjobs=len(subs))
         return {"confirmed": confirmed}

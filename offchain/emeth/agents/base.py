@@ -16,11 +16,16 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from offchain.emeth.errors import ExecutionLayerError
+
+if TYPE_CHECKING:
+    from offchain.emeth.execution.client import ExecutionClient
+    from offchain.emeth.programs import ProgramRegistry
+    from offchain.storage.client import BlobClient
 
 
 @dataclass
@@ -142,6 +147,68 @@ class Agent:
             "lastTickAt": self.last_tick_at,
             "totals": dict(self.totals),
         }
+
+
+class ActingAgent(Agent):
+    """An agent that signs actions for the execution layer with its own key.
+
+    Args:
+        client: execution layer client.
+        account: the agent's key.
+        loop: polling knobs.
+        name: agent name in logs and health (default: the class's ``name``).
+    """
+
+    def __init__(
+        self,
+        client: ExecutionClient,
+        account: Any,
+        loop: LoopConfig | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(loop, name)
+        self.client = client
+        self.account = account
+
+    def try_act(self, action: str, msg: dict[str, Any]) -> bool:
+        """Sign and send ``action``; False if the execution layer refused it (a lost race).
+
+        Raises:
+            Exception: any other failure (the loop's circuit breaker counts it).
+        """
+        try:
+            self.client.act(action, msg, self.account)
+        except Exception as e:
+            if refused(e):
+                return False
+            raise
+        return True
+
+
+class ProgramAgent(ActingAgent):
+    """An acting agent that runs programs over stored blobs (splitter, node, verifier, aggregator).
+
+    Args:
+        client: execution layer client.
+        blobs: storage client.
+        programs: program registry.
+        account: the agent's key.
+        loop: polling knobs.
+        name: agent name in logs and health (default: the class's ``name``).
+    """
+
+    def __init__(
+        self,
+        client: ExecutionClient,
+        blobs: BlobClient,
+        programs: ProgramRegistry,
+        account: Any,
+        loop: LoopConfig | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(client, account, loop, name)
+        self.blobs = blobs
+        self.programs = programs
 
 
 def refused(e: Exception, *codes: str) -> bool:

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.agents.base import LoopConfig, ProgramAgent, refused
 from offchain.emeth.errors import ProgramError
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.programs import ProgramRegistry
@@ -51,7 +51,7 @@ class NodePolicy:
     max_jobs: int = 0
 
 
-class NodeWorker(Agent):
+class NodeWorker(ProgramAgent):
     """One EMETH node.
 
     Args:
@@ -73,11 +73,8 @@ class NodeWorker(Agent):
         policy: NodePolicy | None = None,
         loop: LoopConfig | None = None,
     ) -> None:
-        super().__init__(loop, name=f"node-{account.address[2:8].lower()}")
-        self.client = client
-        self.blobs = blobs
-        self.programs = programs
-        self.account = account
+        name = f"node-{account.address[2:8].lower()}"
+        super().__init__(client, blobs, programs, account, loop, name=name)
         self.policy = policy or NodePolicy()
         if self.policy.behaviour not in BEHAVIOURS:
             raise ValueError(f"behaviour must be one of {BEHAVIOURS}")

@@ -12,12 +12,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.agents.base import ActingAgent, LoopConfig, refused
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.ticket import build_ticket, sign_ticket
 
 
-class Signer(Agent):
+class Signer(ActingAgent):
     """Builds, signs and stores Tickets.
 
     Args:
@@ -41,9 +41,7 @@ class Signer(Agent):
         max_jobs: int = 1000,
         loop: LoopConfig | None = None,
     ) -> None:
-        super().__init__(loop)
-        self.client = client
-        self.account = account
+        super().__init__(client, account, loop)
         self.chain_id = chain_id
         self.core_address = core_address
         self.interval_s = interval_s

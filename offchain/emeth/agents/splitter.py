@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.agents.base import LoopConfig, ProgramAgent
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.programs import ProgramRegistry
 from offchain.storage.client import BlobClient
 
 
-class Splitter(Agent):
+class Splitter(ProgramAgent):
     """Splits each registered, splittable job into up to ``parts`` SubJobs.
 
     SubJob ids are derived from the parent's id and the datasets are content-addressed, so
@@ -36,11 +36,7 @@ class Splitter(Agent):
         parts: int = 4,
         loop: LoopConfig | None = None,
     ) -> None:
-        super().__init__(loop)
-        self.client = client
-        self.blobs = blobs
-        self.programs = programs
-        self.account = account
+        super().__init__(client, blobs, programs, account, loop)
         self.parts = parts
         self._unsplittable: set[str] = set()
 
@@ -62,12 +58,8 @@ class Splitter(Agent):
                 continue
             keys = [self.blobs.put(p) for p in pieces]
             msg = {"parentId": job["jobId"], "splitter": self.account.address, "datasetKeys": keys}
-            try:
-                self.client.act("SplitJob", msg, self.account)
-            except Exception as e:
-                if refused(e):
-                    continue  # a node took it first, or it was cancelled
-                raise
+            if not self.try_act("SplitJob", msg):
+                continue  # a node took it first, or it was cancelled
             self.log.info("split", job=job["jobId"], subjobs=len(keys))
             split += 1
         return {"split": split}

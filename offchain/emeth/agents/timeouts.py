@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.agents.base import ActingAgent, LoopConfig
 from offchain.emeth.execution.client import ExecutionClient
 
 
-class TimeoutWatcher(Agent):
+class TimeoutWatcher(ActingAgent):
     """Sends ``Timeout`` (and ``Reregister`` for SubJobs) as an authorised verifier.
 
     Args:
@@ -31,19 +31,13 @@ class TimeoutWatcher(Agent):
         grace_s: float = 0.2,
         loop: LoopConfig | None = None,
     ) -> None:
-        super().__init__(loop)
-        self.client = client
-        self.account = account
+        super().__init__(client, account, loop)
         self.grace_s = grace_s
 
     def _act(self, action: str, job: dict[str, Any]) -> bool:
         msg = {"jobId": job["jobId"], "verifier": self.account.address, "attempt": job["attempt"]}
-        try:
-            self.client.act(action, msg, self.account)
-        except Exception as e:
-            if refused(e):
-                return False
-            raise
+        if not self.try_act(action, msg):
+            return False
         self.log.info(action.lower(), job=job["jobId"], attempt=job["attempt"], node=job["node"])
         return True
 

@@ -8,15 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from offchain.emeth.agents.base import Agent, LoopConfig, refused
+from offchain.emeth.agents.base import ProgramAgent
 from offchain.emeth.errors import ProgramError
-from offchain.emeth.execution.client import ExecutionClient
-from offchain.emeth.programs import ProgramRegistry
-from offchain.storage.client import BlobClient
 from offchain.storage.errors import StorageError
 
 
-class Verifier(Agent):
+class Verifier(ProgramAgent):
     """Checks every submitted job with its program's ``verify``.
 
     Args:
@@ -28,30 +25,10 @@ class Verifier(Agent):
 
     name = "verifier"
 
-    def __init__(
-        self,
-        client: ExecutionClient,
-        blobs: BlobClient,
-        programs: ProgramRegistry,
-        account: Any,
-        loop: LoopConfig | None = None,
-    ) -> None:
-        super().__init__(loop)
-        self.client = client
-        self.blobs = blobs
-        self.programs = programs
-        self.account = account
-
     def _act(self, action: str, job: dict[str, Any], **extra: Any) -> bool:
         msg = {"jobId": job["jobId"], "verifier": self.account.address, "attempt": job["attempt"]}
         msg.update(extra)
-        try:
-            self.client.act(action, msg, self.account)
-        except Exception as e:
-            if refused(e):
-                return False
-            raise
-        return True
+        return self.try_act(action, msg)
 
     def tick(self) -> dict[str, int]:
         out = {"verified": 0, "rejected": 0, "reregistered": 0}
