@@ -25,6 +25,7 @@ from offchain.devnet import Devnet
 from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.batch_builder import BatchBuilder, Item, tampered
 from offchain.rollup.l1 import PostedBatchData, RollupL1
+from offchain.rollup.testing import placeholder_header
 from offchain.rollup.tx import Deposit, Domain, sign_transfer, sign_withdraw
 
 BATCH_TXS = 1000
@@ -68,20 +69,11 @@ class _L1:
 
 def _rand_header(index: int, deposit_count: int, deposit_hash: bytes, **kw: Any) -> BatchHeader:
     fields: dict[str, Any] = dict(
-        index=index,
-        first_block=10 * index,
-        l2_blocks=10,
-        tx_count=BATCH_TXS,
-        deposit_count=deposit_count,
-        deposit_hash=deposit_hash,
-        tx_root=keccak(b"txs %d" % index),
-        state_roots_root=keccak(b"mtsr %d" % index),
-        final_state_root=keccak(b"final %d" % index),
-        withdrawal_root=keccak(b"withdrawals %d" % index),
-        data_hash=keccak(b"data %d" % index),
+        tx_count=BATCH_TXS, deposit_count=deposit_count, deposit_hash=deposit_hash
     )
     fields.update(kw)
-    return BatchHeader(**fields)
+    labels = ("txs %d", "mtsr %d", "final %d", "withdrawals %d", "data %d")
+    return placeholder_header(index, labels, **fields)
 
 
 def _gas(rcpt: Any) -> int:

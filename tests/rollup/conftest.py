@@ -28,7 +28,7 @@ from offchain.rollup.l1 import RollupL1
 from offchain.rollup.l2client import L2Client
 from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
 from offchain.rollup.service import NodeService, RollupContracts
-from offchain.rollup.state import State
+from offchain.rollup.testing import TestRollupParams, deploy_test_rollup
 from offchain.rollup.verifier import Verifier
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
@@ -138,40 +138,8 @@ class RollupEnv:
 def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
     """Sequencer set (test double with real ECDSA checks; >2/3 of 3 = all three signers),
     StateCommitment, bridge, DA challenge, fraud prover, token."""
-    owner = dev_account(0)
-    s = chain.sender(owner)
-    seqset = s.deploy("TestSequencerSet")
-    s.send(
-        seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers)
-    )
-    genesis = State().root
-    sc = s.deploy("StateCommitment", owner.address, seqset.address, genesis, WINDOW_S)
-    bridge = s.deploy("L1Bridge", sc.address)
-    s.send(sc.functions.setBridge(bridge.address))
-    s.send(seqset.functions.authorise(sc.address))
-    da = s.deploy(
-        "DataAvailabilityChallenge",
-        owner.address,
-        sc.address,
-        seqset.address,
-        DA_WINDOW_S,
-        DA_FEE,
-        SLASH,
-    )
-    s.send(sc.functions.setChallenger(da.address, True))
-    s.send(seqset.functions.authorise(da.address))
-    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, 901, SLASH)
-    s.send(sc.functions.setChallenger(fp.address, True))
-    s.send(seqset.functions.authorise(fp.address))
-    token = s.deploy("TestToken", "Test Token", "TT")
-    return {
-        "sequencer_set": seqset.address,
-        "state_commitment": sc.address,
-        "l1_bridge": bridge.address,
-        "da_challenge": da.address,
-        "fraud_prover": fp.address,
-        "test_token": token.address,
-    }
+    params = TestRollupParams(WINDOW_S, DA_WINDOW_S, DA_FEE, STAKE, SLASH)
+    return deploy_test_rollup(chain, dev_account(0), signers, params)
 
 
 @pytest.fixture(scope="module")

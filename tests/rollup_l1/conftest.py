@@ -14,11 +14,10 @@ from eth_account.signers.local import LocalAccount
 from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
-from offchain.chain.tx import TxSender
-from offchain.common.hashing import keccak
 from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.l1 import RollupL1
 from offchain.rollup.state import State
+from offchain.rollup.testing import TestRollupParams, deploy_test_rollup, placeholder_header
 
 WINDOW_S = 100
 DA_WINDOW_S = 30
@@ -66,21 +65,7 @@ class Env:
         return order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in who])
 
     def header(self, index: int, **kw: Any) -> BatchHeader:
-        fields: dict[str, Any] = dict(
-            index=index,
-            first_block=index * 10,
-            l2_blocks=10,
-            tx_count=4,
-            deposit_count=0,
-            deposit_hash=b"\x00" * 32,
-            tx_root=keccak(b"txs%d" % index),
-            state_roots_root=keccak(b"mtsr%d" % index),
-            final_state_root=keccak(b"final%d" % index),
-            withdrawal_root=keccak(b"w%d" % index),
-            data_hash=keccak(b"data%d" % index),
-        )
-        fields.update(kw)
-        return BatchHeader(**fields)
+        return placeholder_header(index, **kw)
 
     def append(self, header: BatchHeader, by: LocalAccount | None = None) -> Any:
         by = by or self.current()
@@ -94,40 +79,10 @@ class Env:
 def deploy_env(chain: Chain) -> Env:
     owner = dev_account(0)
     signers = sorted((dev_account(i) for i in range(20, 24)), key=lambda a: int(a.address, 16))
-    s: TxSender = chain.sender(owner)
-    seqset = s.deploy("TestSequencerSet")
-    s.send(
-        seqset.functions.setSigners([a.address for a in signers], STAKE), value=STAKE * len(signers)
-    )
-    sc = s.deploy("StateCommitment", owner.address, seqset.address, GENESIS, WINDOW_S)
-    bridge = s.deploy("L1Bridge", sc.address)
-    s.send(sc.functions.setBridge(bridge.address))
-    s.send(seqset.functions.authorise(sc.address))
-    da = s.deploy(
-        "DataAvailabilityChallenge",
-        owner.address,
-        sc.address,
-        seqset.address,
-        DA_WINDOW_S,
-        DA_FEE,
-        SLASH,
-    )
-    s.send(sc.functions.setChallenger(da.address, True))
-    s.send(seqset.functions.authorise(da.address))
-    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, L2_CHAIN_ID, SLASH)
-    s.send(sc.functions.setChallenger(fp.address, True))
-    s.send(seqset.functions.authorise(fp.address))
-    token = s.deploy("TestToken", "Test Token", "TT")
-    fee_token = s.deploy("FeeOnTransferToken")
-    addresses = {
-        "sequencer_set": seqset.address,
-        "state_commitment": sc.address,
-        "l1_bridge": bridge.address,
-        "da_challenge": da.address,
-        "fraud_prover": fp.address,
-        "test_token": token.address,
-        "fee_token": fee_token.address,
-    }
+    params = TestRollupParams(WINDOW_S, DA_WINDOW_S, DA_FEE, STAKE, SLASH, L2_CHAIN_ID)
+    addresses = deploy_test_rollup(chain, owner, signers, params)
+    fee_token = chain.sender(owner).deploy("FeeOnTransferToken")
+    addresses["fee_token"] = fee_token.address
     return Env(chain, owner, signers, addresses)
 
 

@@ -21,6 +21,7 @@ from offchain.deploy import Deployment, deploy_all
 from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.batch_builder import BatchBuilder, tampered
 from offchain.rollup.l1 import BatchStatus, PostedBatchData, RollupL1
+from offchain.rollup.testing import placeholder_header
 from offchain.rollup.tx import Deposit, Domain, sign_transfer
 
 E18 = 10**18
@@ -102,21 +103,9 @@ def _assert_punished(
 
 
 def _header(r: Real, index: int, **kw: Any) -> BatchHeader:
-    fields: dict[str, Any] = dict(
-        index=index,
-        first_block=index,
-        l2_blocks=5,
-        tx_count=3,
-        deposit_count=0,
-        deposit_hash=b"\0" * 32,
-        tx_root=keccak(b"t%d" % index),
-        state_roots_root=keccak(b"s%d" % index),
-        final_state_root=keccak(b"f%d" % index),
-        withdrawal_root=keccak(b"w%d" % index),
-        data_hash=keccak(b"d%d" % index),
-    )
+    fields: dict[str, Any] = dict(first_block=index, l2_blocks=5, tx_count=3)
     fields.update(kw)
-    return BatchHeader(**fields)
+    return placeholder_header(index, ("t%d", "s%d", "f%d", "w%d", "d%d"), **fields)
 
 
 def test_append_with_real_set_accrues_reward(real: Real) -> None:
