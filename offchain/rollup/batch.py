@@ -24,6 +24,32 @@ HEADER_ABI_TYPE = (
 )
 ZERO32 = b"\x00" * 32
 _UINT64_MAX = 2**64 - 1
+# The batch data blob: abi.encode(bytes[] txs, address[] feeRecipients, bytes32[] postStateRoots,
+# bytes32[] withdrawalItems) (docs/spec.md, "batch data").
+BATCH_DATA_ABI_TYPES = ["bytes[]", "address[]", "bytes32[]", "bytes32[]"]
+
+
+class BatchDataBlob:
+    """``encode()`` and ``data_hash`` of the batch data blob, for a class with its four arrays
+    (``ledger.BatchData`` built locally, ``l1.PostedBatchData`` read back from L1)."""
+
+    tx_data: Sequence[bytes]
+    fee_recipients: Sequence[str]
+    post_roots: Sequence[bytes]
+    withdrawal_items: Sequence[bytes]
+
+    def encode(self) -> bytes:
+        """``abi.encode(bytes[] txs, address[] feeRecipients, bytes32[] postStateRoots,
+        bytes32[] withdrawalItems)``."""
+        return abi_encode(
+            BATCH_DATA_ABI_TYPES,
+            [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
+        )
+
+    @property
+    def data_hash(self) -> bytes:
+        """keccak256 of the blob (the header's ``data_hash``)."""
+        return keccak(self.encode())
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,15 @@ from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 from eth_utils import to_checksum_address
 
-from offchain.common.hashing import keccak
-from offchain.rollup.batch import ZERO32, BatchHeader, batch_digest
+from offchain.rollup.batch import (
+    BATCH_DATA_ABI_TYPES,
+    ZERO32,
+    BatchDataBlob,
+    BatchHeader,
+    batch_digest,
+)
 from offchain.rollup.errors import RollupL1Error
 
 if TYPE_CHECKING:
@@ -47,7 +51,7 @@ class BatchDataLike(Protocol):
 
 
 @dataclass(frozen=True)
-class PostedBatchData:
+class PostedBatchData(BatchDataBlob):
     """Batch data as posted on L1 in a DA answer (same fields as ledger.BatchData).
 
     ``encode()`` is the blob: ``abi.encode(bytes[], address[], bytes32[], bytes32[])``.
@@ -57,17 +61,6 @@ class PostedBatchData:
     fee_recipients: list[str]
     post_roots: list[bytes]
     withdrawal_items: list[bytes]
-
-    def encode(self) -> bytes:
-        return abi_encode(
-            ["bytes[]", "address[]", "bytes32[]", "bytes32[]"],
-            [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
-        )
-
-    @property
-    def data_hash(self) -> bytes:
-        """keccak256 of the blob (the header's ``data_hash``)."""
-        return keccak(self.encode())
 
 
 class BatchStatus(IntEnum):
@@ -359,9 +352,7 @@ class RollupL1:
             raise RollupL1Error(f"no data was provided on L1 for batch {index}")
         tx = self.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
         data = bytes(tx["input"])
-        _, txs, fees, roots, items = abi_decode(
-            [_HEADER_T, "bytes[]", "address[]", "bytes32[]", "bytes32[]"], data[4:]
-        )
+        _, txs, fees, roots, items = abi_decode([_HEADER_T, *BATCH_DATA_ABI_TYPES], data[4:])
         return PostedBatchData(
             [bytes(t) for t in txs],
             [to_checksum_address(f) for f in fees],

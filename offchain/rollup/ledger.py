@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from eth_abi import decode as abi_decode
-from eth_abi import encode as abi_encode
 
 from offchain.common import merkle
 from offchain.common.hashing import keccak
+from offchain.rollup.batch import BATCH_DATA_ABI_TYPES, BatchDataBlob
 from offchain.rollup.errors import REJECTION_CODES, StateError, TxRejected
 from offchain.rollup.state import UINT256_MAX, KeyWitness, State, balance_key, nonce_key
 from offchain.rollup.tx import (
@@ -388,7 +388,7 @@ def batch_roots(
 
 
 @dataclass
-class BatchData:
+class BatchData(BatchDataBlob):
     """A batch as stored in the blob store / posted on L1 (docs/spec.md, "batch data").
 
     ``tx_data`` holds raw encodings (a forged batch may hold malformed ones); ``txs`` decodes.
@@ -432,19 +432,6 @@ class BatchData:
         """State root after the last tx."""
         return self.post_roots[-1] if self.post_roots else ZERO32
 
-    def encode(self) -> bytes:
-        """``abi.encode(bytes[] txs, address[] feeRecipients, bytes32[] postStateRoots,
-        bytes32[] withdrawalItems)``."""
-        return abi_encode(
-            ["bytes[]", "address[]", "bytes32[]", "bytes32[]"],
-            [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
-        )
-
-    @property
-    def data_hash(self) -> bytes:
-        """``keccak256(encode())``."""
-        return keccak(self.encode())
-
 
 def encode_batch_data(
     txs: Sequence[L2Tx | bytes],
@@ -468,9 +455,7 @@ def decode_batch_data(data: bytes) -> BatchData:
         TxRejected: ``malformed`` if ``data`` is not a valid batch encoding.
     """
     try:
-        txs, fees, roots, items = abi_decode(
-            ["bytes[]", "address[]", "bytes32[]", "bytes32[]"], data
-        )
+        txs, fees, roots, items = abi_decode(BATCH_DATA_ABI_TYPES, data)
     except Exception as e:  # eth_abi raises several exception types on bad input
         raise TxRejected("malformed", f"batch data does not decode: {e}") from None
     if not (len(txs) == len(fees) == len(roots) == len(items)):
