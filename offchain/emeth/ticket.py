@@ -27,6 +27,7 @@ from eth_account.messages import SignableMessage, _hash_eip191_message, encode_t
 from eth_utils import is_address, to_checksum_address
 
 from offchain.common import merkle
+from offchain.common.eip712 import domain_type
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError
 
@@ -40,12 +41,7 @@ TICKET_TYPE = (
 UINT256_MAX = 2**256 - 1
 
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
+    "EIP712Domain": domain_type(),
     "Debit": [
         {"name": "requester", "type": "address"},
         {"name": "amount", "type": "uint256"},

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from coincurve import PrivateKey, PublicKey
 
+from offchain.common.eip712 import domain_type
 from offchain.common.hashing import keccak
 from offchain.rollup.errors import TxRejected
 
@@ -191,12 +192,7 @@ def typed_data(tx: UserTx, domain: Domain) -> dict[str, Any]:
     dest = tx.to if isinstance(tx, Transfer) else tx.l1_recipient
     return {
         "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
+            "EIP712Domain": domain_type(),
             kind: [
                 {"name": "from", "type": "address"},
                 {"name": dest_name, "type": "address"},

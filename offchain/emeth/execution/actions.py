@@ -16,6 +16,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 from eth_utils import to_checksum_address
 
+from offchain.common.eip712 import domain_type
 from offchain.emeth.errors import ActionError
 
 DOMAIN_NAME = "EmethExecutionLayer"
@@ -180,12 +181,7 @@ def typed_data(domain: Domain, action: str, message: dict[str, Any]) -> dict[str
     """The full EIP-712 structure (``eth_signTypedData_v4`` input) of an action."""
     return {
         "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
+            "EIP712Domain": domain_type(),
             action: [{"name": n, "type": t} for n, t in ACTION_TYPES[action]],
         },
         "primaryType": action,
