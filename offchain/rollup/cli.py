@@ -42,6 +42,10 @@ ETH = "0x0000000000000000000000000000000000000000"
 NODE_URL = typer.Option(
     "http://127.0.0.1:9545/", "--url", envvar="L2KIT_L2_URL", help="node JSON-RPC URL"
 )
+# `tx transfer|withdraw|deposit` share these.
+AMOUNT = typer.Option(..., "--amount", help="smallest units (wei)")
+FEE = typer.Option(0, "--fee")
+WAIT = typer.Option(True, "--wait/--no-wait")
 # `node run` and `batcher run` (the same daemon) share these.
 NODE_PORT = typer.Option(9545, "--port")
 NODE_DATA_DIR = typer.Option(Path(".devnet/l2node"), "--data-dir")
@@ -228,6 +232,12 @@ def _domain(url: str) -> Any:
     return ltx.Domain(int(st.get("l2ChainId", 901)), ltx.to_checksum(st["stateCommitment"]))
 
 
+def _account_and_nonce(key: str | None, dev: int | None, url: str) -> tuple[Any, int]:
+    """The signing account and its next L2 nonce (read from the node)."""
+    acct = account(key, dev)
+    return acct, int(_client(url).nonce(acct.address))
+
+
 def _send(url: str, raw: bytes, wait: bool) -> None:
     c = _client(url)
     h = c.send(raw)
@@ -241,46 +251,44 @@ def _send(url: str, raw: bytes, wait: bool) -> None:
 @tx_app.command("transfer")
 def tx_transfer(
     to: str = typer.Option(..., "--to"),
-    amount: int = typer.Option(..., "--amount", help="smallest units (wei)"),
+    amount: int = AMOUNT,
     token: str = typer.Option(ETH, "--token", help="L1 token address (0x0 = ETH)"),
-    fee: int = typer.Option(0, "--fee"),
+    fee: int = FEE,
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
     url: str = NODE_URL,
-    wait: bool = typer.Option(True, "--wait/--no-wait"),
+    wait: bool = WAIT,
 ) -> None:
     """Sign and send an L2 transfer (nonce read from the node)."""
     from offchain.rollup import tx as ltx
 
-    acct = account(key, dev)
-    nonce = _client(url).nonce(acct.address)
+    acct, nonce = _account_and_nonce(key, dev, url)
     t = ltx.sign_transfer(acct, _domain(url), to, token, amount, fee, nonce)
     _send(url, ltx.encode_tx(t), wait)
 
 
 @tx_app.command("withdraw")
 def tx_withdraw(
-    amount: int = typer.Option(..., "--amount", help="smallest units (wei)"),
+    amount: int = AMOUNT,
     to: str = typer.Option(None, "--to", help="L1 recipient (default: yourself)"),
     token: str = typer.Option(ETH, "--token"),
-    fee: int = typer.Option(0, "--fee"),
+    fee: int = FEE,
     key: str = KEY,
     dev: int = DEV_ACCOUNT,
     url: str = NODE_URL,
-    wait: bool = typer.Option(True, "--wait/--no-wait"),
+    wait: bool = WAIT,
 ) -> None:
     """Sign and send an L2 withdrawal to L1 (finalize it on L1 after the challenge window)."""
     from offchain.rollup import tx as ltx
 
-    acct = account(key, dev)
-    nonce = _client(url).nonce(acct.address)
+    acct, nonce = _account_and_nonce(key, dev, url)
     w = ltx.sign_withdraw(acct, _domain(url), to or acct.address, token, amount, fee, nonce)
     _send(url, ltx.encode_tx(w), wait)
 
 
 @tx_app.command("deposit")
 def tx_deposit(
-    amount: int = typer.Option(..., "--amount", help="smallest units (wei)"),
+    amount: int = AMOUNT,
     to: str = typer.Option(None, "--to", help="L2 recipient (default: yourself)"),
     token: str = typer.Option(ETH, "--token"),
     key: str = KEY,
