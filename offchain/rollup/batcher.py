@@ -21,7 +21,6 @@ current sequencer's submits). Each tick:
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +40,7 @@ from offchain.rollup.ledger import BatchData, decode_batch_data
 from offchain.rollup.node import SequencerNode
 from offchain.rollup.node_config import BatcherConfig
 from offchain.rollup.node_errors import BatchError
+from offchain.rollup.polling import PollingDaemon
 
 log = structlog.get_logger("rollup.batcher")
 
@@ -161,7 +161,7 @@ def check_roots(header: BatchHeader, blob: bytes) -> list[str]:
     ]
 
 
-class Batcher:
+class Batcher(PollingDaemon):
     """The batch-submitter daemon of one node.
 
     Args:
@@ -172,6 +172,9 @@ class Batcher:
         cosign: collects co-signatures for a header's digest.
         config: batcher parameters.
     """
+
+    log_event = "batcher"
+    log = log
 
     def __init__(
         self,
@@ -459,25 +462,6 @@ class Batcher:
         return None
 
     # -------------------------------------------------------------- daemon
-    def start(self) -> Batcher:
-        self._thread = threading.Thread(target=self._run, name="l2-batcher", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-                self.failures = 0
-            except Exception as e:  # noqa: BLE001 - logged and retried; circuit breaker below
-                self.failures += 1
-                self.last_error = str(e)
-                log.error("batcher_error", error=str(e), failures=self.failures)
-                if self.failures >= 10:
-                    log.error("batcher_stopped", reason="10 consecutive failures")
-                    return
-            self._stop.wait(self.config.poll_interval_ms / 1000 * (0.8 + 0.4 * random.random()))
-
     def health(self) -> dict[str, Any]:
         return {
             "alive": self._thread is not None and self._thread.is_alive(),
@@ -486,8 +470,3 @@ class Batcher:
             "last_error": self.last_error,
             "last_check": self.last_check,
         }
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)

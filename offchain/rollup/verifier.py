@@ -26,7 +26,6 @@ is kept in the snapshot dir, which is also what the replica is rebuilt from on r
 from __future__ import annotations
 
 import json
-import random
 import sqlite3
 import threading
 import time
@@ -45,6 +44,7 @@ from offchain.rollup.errors import TxRejected
 from offchain.rollup.l1 import RequestStatus, RollupL1
 from offchain.rollup.ledger import BatchData, Ledger, decode_batch_data, find_fraud
 from offchain.rollup.node_config import VerifierConfig
+from offchain.rollup.polling import PollingDaemon
 from offchain.rollup.state import State
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ class VerifierStore:
             self._db.close()
 
 
-class Verifier:
+class Verifier(PollingDaemon):
     """One verifier (see the module docstring).
 
     Args:
@@ -129,6 +129,9 @@ class Verifier:
         l2_chain_id: the L2 chain id.
         name: label in logs.
     """
+
+    log_event = "verifier"
+    log = log
 
     def __init__(
         self,
@@ -406,28 +409,11 @@ class Verifier:
         return Outcome(index, "fraud_proven", f"step {step}: {status}")
 
     # ---------------------------------------------------------------- daemon
-    def start(self) -> Verifier:
-        self._thread = threading.Thread(target=self._run, name=f"l2-{self.name}", daemon=True)
-        self._thread.start()
-        return self
+    def log_context(self) -> dict[str, Any]:
+        return {"verifier": self.name}
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.tick()
-                self.failures = 0
-            except Exception as e:  # noqa: BLE001 - logged, retried; circuit breaker below
-                self.failures += 1
-                self.last_error = str(e)
-                log.error(
-                    "verifier_error", verifier=self.name, error=str(e), failures=self.failures
-                )
-                if self.failures >= 10:
-                    log.error(
-                        "verifier_stopped", verifier=self.name, reason="10 consecutive failures"
-                    )
-                    return
-            self._stop.wait(self.config.poll_interval_ms / 1000 * (0.8 + 0.4 * random.random()))
+    def thread_name(self) -> str:
+        return f"l2-{self.name}"
 
     def health(self) -> dict[str, Any]:
         return {
@@ -454,7 +440,5 @@ class Verifier:
         return app
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=15)
+        super().stop()
         self.store.close()
