@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import requests
 
 from offchain.chain.accounts import dev_account
@@ -65,40 +67,25 @@ def test_errors_and_idempotency(env: Env) -> None:
     env.client.act("Withdraw", proc, node)
     r = _post(env, "Process", proc | {"node": other.address}, other)
     assert r.status_code == 409 and r.json()["error"]["code"] == "stale_attempt"
+
     # Unknown program / unfunded requester.
-    r = _post(
-        env,
-        "RegisterJob",
-        {
+    def register(requester: Any, program_id: str) -> requests.Response:
+        msg = {
             "jobId": new_job_id(),
-            "requester": bob.address,
-            "programId": "wordcount/v1",
+            "requester": requester.address,
+            "programId": program_id,
             "datasetKey": "0x01",
             "params": "{}",
             "fee": 1,
             "timeoutSeconds": 5,
             "expiresAt": 2**40,
             "splittable": False,
-        },
-        bob,
-    )
+        }
+        return _post(env, "RegisterJob", msg, requester)
+
+    r = register(bob, "wordcount/v1")
     assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_deposit"
-    r = _post(
-        env,
-        "RegisterJob",
-        {
-            "jobId": new_job_id(),
-            "requester": alice.address,
-            "programId": "wordcont/v1",
-            "datasetKey": "0x01",
-            "params": "{}",
-            "fee": 1,
-            "timeoutSeconds": 5,
-            "expiresAt": 2**40,
-            "splittable": False,
-        },
-        alice,
-    )
+    r = register(alice, "wordcont/v1")  # misspelt on purpose
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_program"
     assert requests.get(f"{env.stack.url}/jobs/0x1234", timeout=10).status_code == 422
     assert requests.get(f"{env.stack.url}/tickets/7", timeout=10).status_code == 404

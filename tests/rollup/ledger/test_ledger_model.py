@@ -23,23 +23,18 @@ op = st.one_of(
         st.integers(0, 10**6),
         st.booleans(),
     ),
-    st.tuples(
-        st.just("transfer"),
-        st.integers(0, 3),
-        st.integers(0, 3),
-        st.integers(0, 1),
-        st.integers(0, 4000),
-        st.integers(0, 50),
-        st.integers(-1, 1),
-    ),
-    st.tuples(
-        st.just("withdraw"),
-        st.integers(0, 3),
-        st.integers(0, 3),
-        st.integers(0, 1),
-        st.integers(0, 4000),
-        st.integers(0, 50),
-        st.integers(-1, 1),
+    # Transfers and withdrawals: (kind, from, to, token, amount, fee, nonce offset).
+    *(
+        st.tuples(
+            st.just(kind),
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.integers(0, 1),
+            st.integers(0, 4000),
+            st.integers(0, 50),
+            st.integers(-1, 1),
+        )
+        for kind in ("transfer", "withdraw")
     ),
 )
 
