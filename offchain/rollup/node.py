@@ -126,6 +126,7 @@ class SequencerNode:
         self._sealed = threading.Condition()
         self.started_at = time.time()
         self._handoff: list[bytes] = []  # unsealed txs to pass to the new current sequencer
+        self.reclaim_due = False  # sealed a block since the last check against a new sequencer
         self._sealed_cp: Any = None
         self._replay()
         self._mark_sealed()
@@ -191,6 +192,49 @@ class SequencerNode:
             "pending_handed_off", to=cur, forwarded=len(raws) - len(dropped), dropped=len(dropped)
         )
         return len(raws)
+
+    def reclaim_orphaned_blocks(self) -> int:
+        """After a rotation, take back our blocks the new current sequencer never accepted.
+
+        A block sealed as L1 rotated reaches the peers after it, and they refuse it (they accept
+        blocks only from the L1 current sequencer), so without this its user transactions would
+        be lost without a word. Once the current sequencer's node reports itself current (from
+        then on it refuses our blocks for good), our blocks above its head, if our chain agrees
+        with its head and no valid L1 batch covers them, are rolled back and their user
+        transactions queued for :meth:`handoff_pending`.
+
+        Returns:
+            How many blocks were rolled back (0: nothing to reclaim or not decidable yet; then
+            :attr:`reclaim_due` stays set and the producer asks again).
+        """
+        cur = self.current.get()
+        if cur is None or cur == self.address or self.peers.url_of(cur) is None:
+            self.reclaim_due = cur is None
+            return 0
+        try:
+            st = self.peers.forward(
+                cur, {"jsonrpc": "2.0", "id": 1, "method": "l2_status", "params": []}
+            )["result"]
+            their_head, their_hash = int(st["head"]), str(st["headHash"])
+            switched = bool(st["isCurrent"])
+        except Exception as e:  # noqa: BLE001 - unreachable or not switched yet: ask again
+            log.info("reclaim_status_failed", to=cur, error=str(e))
+            return 0
+        if not switched:
+            return 0  # it may still accept our late blocks
+        with self._lock:
+            if self.is_current():
+                return 0
+            self.reclaim_due = False
+            if their_head >= self._head or their_head < self.l1_floor:
+                return 0
+            mine = self.store.block(their_head) if their_head else None
+            if "0x" + (mine.hash() if mine is not None else ZERO32).hex() != their_hash:
+                return 0  # chains differ below: its blocks replace ours when they arrive
+            n = self._head - their_head
+            self.rollback_to(their_head, reexecute=False, handoff=True)
+        log.warning("orphaned_blocks_reclaimed", blocks=n, to=cur, from_block=their_head + 1)
+        return n
 
     def _replay(self) -> None:
         """Rebuild the state by re-executing every stored block (restart)."""
@@ -320,6 +364,7 @@ class SequencerNode:
             self.store.put_block(block, [p.applied for p in pending])
             self._head, self._head_hash = block.number, block.hash()
             self._mark_sealed()
+            self.reclaim_due = True
             self.metrics.head.set(self._head)
             self.metrics.blocks.labels("produced").inc()
         with self._sealed:
