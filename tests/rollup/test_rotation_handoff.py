@@ -19,8 +19,8 @@ def test_block_sealed_at_the_rotation_is_handed_to_the_new_sequencer(
     old, new, other = env.start_nodes(env.signers)  # signers[0] is current on L1
     assert old.node is not None and new.node is not None
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    for svc in (old, new, other):
-        wait_until(lambda s=svc: client(s).balance(ALICE.address) == 10**18, what="deposit")
+    for c in map(client, (old, new, other)):
+        wait_until(lambda c=c: c.balance(ALICE.address) == 10**18, what="deposit")  # type: ignore[misc]
     head0 = client(old).status()["head"]
 
     # L1 rotates to `new` at the very moment `old` seals its next block (signed while it was
