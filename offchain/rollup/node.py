@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -127,6 +128,7 @@ class SequencerNode:
         self.started_at = time.time()
         self._handoff: list[bytes] = []  # unsealed txs to pass to the new current sequencer
         self.reclaim_due = False  # sealed a block since the last check against a new sequencer
+        self._forwarded: OrderedDict[bytes, str] = OrderedDict()  # tx hash -> forwarded to
         self._sealed_cp: Any = None
         self._replay()
         self._mark_sealed()
@@ -181,7 +183,7 @@ class SequencerNode:
                 ans = self.peers.forward(
                     cur or "",
                     {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
-                     "params": ["0x" + raw.hex(), {"forwarded": True}]},
+                     "params": ["0x" + raw.hex(), {"hops": 1}]},
                 )  # fmt: skip
                 if "error" in ans:
                     dropped.append(self.executor.tx_hash(raw))
@@ -298,6 +300,17 @@ class SequencerNode:
     def _add_pending(self, applied: Applied, raw: bytes) -> None:
         self.mempool.add(PendingTx(applied, raw, time.monotonic()))
         self.metrics.mempool.set(len(self.mempool))
+
+    def note_forwarded(self, tx_hash: bytes, to: str) -> None:
+        """Remember where a submission was forwarded (its receipt is asked there until ours)."""
+        with self._lock:
+            self._forwarded[tx_hash] = to
+            while len(self._forwarded) > self.config.max_mempool:
+                self._forwarded.popitem(last=False)
+
+    def forwarded_to(self, tx_hash: bytes) -> str | None:
+        with self._lock:
+            return self._forwarded.get(tx_hash)
 
     def not_current_error(self) -> RollupNodeError:
         cur = self.current.get()

@@ -4,9 +4,11 @@ Methods (params positional):
 
 - ``l2_sendTransaction(rawTxHex)`` -> tx hash; refused with a custom code per ledger
   reason (see :mod:`offchain.rollup.node_errors`). A node that is not current forwards the
-  request to the current sequencer's node and relays its answer.
+  request to the current sequencer's node and relays its answer (at most two hops: a
+  forwarded request is never bounced back and forth while the set rotates).
 - ``l2_getTransactionReceipt(txHash)`` -> receipt or null (status ``pending``,
-  ``success`` or ``dropped: resend``).
+  ``success`` or ``dropped: resend``). For a transaction it forwarded and has not seen in a
+  block yet, a node relays the ``pending`` / ``dropped: resend`` receipt of where it went.
 - ``l2_getBalance(address[, token])`` / ``l2_getNonce(address)`` -> decimal strings / int.
 - ``l2_getBlock(number | "latest"[, fullTxs])`` -> block or null.
 - ``l2_getProof("balance", address, token)`` / ``l2_getProof("withdrawal", txHash)``.
@@ -34,7 +36,7 @@ from starlette.concurrency import run_in_threadpool
 from offchain.chain.anvil import free_port, port_in_use
 from offchain.errors import ConfigError
 from offchain.rollup.block import Block
-from offchain.rollup.node import SequencerNode
+from offchain.rollup.node import DROPPED, SequencerNode
 from offchain.rollup.node_errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -48,6 +50,7 @@ from offchain.rollup.node_errors import (
 log = structlog.get_logger("rollup.rpc")
 
 Handler = Callable[[list[Any]], Any]
+MAX_FORWARD_HOPS = 2  # user -> stale follower -> old sequencer -> current one
 
 
 def _params_error(msg: str) -> RollupNodeError:
@@ -104,16 +107,25 @@ class RpcApi:
     # ----------------------------------------------------------------- methods
     def send_transaction(self, params: list[Any]) -> Any:
         raw = _hex_bytes(_arg(params, 0, "raw transaction"), "raw transaction")
+        opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+        hops = int(opts.get("hops", 1 if opts.get("forwarded") else 0))
         node = self.node
+        if hops and not node.is_current():
+            node.current.invalidate()  # a peer sees us as current: our answer may be stale
         if node.is_current():
             return "0x" + node.submit(raw).hex()
         cur = node.current.get()
-        if cur is None or node.peers.url_of(cur) is None:
-            raise node.not_current_error()
+        if cur is None or node.peers.url_of(cur) is None or hops >= MAX_FORWARD_HOPS:
+            raise node.not_current_error()  # bounded: no forwarding ping-pong while rotating
         try:
             answer = node.peers.forward(
                 cur,
-                {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [params[0]]},
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "l2_sendTransaction",
+                    "params": [params[0], {"hops": hops + 1}],
+                },
             )
         except (requests.RequestException, ValueError) as e:
             log.warning("forward_failed", to=cur, error=str(e))
@@ -124,11 +136,30 @@ class RpcApi:
             raise RollupNodeError(
                 int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data")
             )
+        node.note_forwarded(node.executor.tx_hash(raw), cur)
         return answer.get("result")
 
     def get_receipt(self, params: list[Any]) -> Any:
         h = _hex_bytes(_arg(params, 0, "transaction hash"), "transaction hash", 32)
-        return self.node.receipt(h)
+        return self.node.receipt(h) or self._forwarded_receipt(h)
+
+    def _forwarded_receipt(self, h: bytes) -> Any:
+        """A transaction this node forwarded and has not seen in a block: the receipt of the
+        node it went to when that one still holds it (``pending``) or dropped it (``dropped:
+        resend``), so the user learns of a drop where they sent it. None otherwise."""
+        to = self.node.forwarded_to(h)
+        if to is None:
+            return None
+        try:
+            ans = self.node.peers.forward(
+                to,
+                {"jsonrpc": "2.0", "id": 1, "method": "l2_getTransactionReceipt",
+                 "params": ["0x" + h.hex()]},
+            )  # fmt: skip
+        except (requests.RequestException, ValueError, LookupError):
+            return None
+        r = ans.get("result")
+        return r if isinstance(r, dict) and r.get("status") in ("pending", DROPPED) else None
 
     def get_balance(self, params: list[Any]) -> Any:
         acct = _address(_arg(params, 0, "address"))

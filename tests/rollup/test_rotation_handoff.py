@@ -4,9 +4,12 @@ but handed to the new sequencer and included there (seed §3.3.6.3)."""
 
 from __future__ import annotations
 
+import pytest
+
 from offchain.chain.accounts import dev_account
 from offchain.rollup import tx as ltx
 from offchain.rollup.block import Block
+from offchain.rollup.node_errors import NO_CURRENT_SEQUENCER, RollupNodeError
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)
@@ -64,3 +67,29 @@ def test_block_sealed_at_the_rotation_is_handed_to_the_new_sequencer(
     for svc in (old, new, other):
         assert client(svc).balance(BOB.address) == 8
         assert client(svc).nonce(ALICE.address) == 2
+
+
+def test_forwarded_tx_dropped_at_the_hand_over_is_reported_where_it_was_sent(
+    rollup_env: RollupEnv,
+) -> None:
+    env = rollup_env
+    old, follower, gone = env.start_nodes(env.signers)
+    assert old.node is not None
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    c = client(follower)
+    wait_until(lambda: c.balance(ALICE.address) == 10**18, what="deposit")
+    old.node.config.block_time_ms = 60_000  # it holds the next transaction unsealed
+    t0 = ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 7, 0, 0)
+    h0 = c.send(ltx.encode_tx(t0))  # forwarded to `old`, the current sequencer
+    assert c.receipt(h0)["status"] == "pending"
+    # L1 rotates to a sequencer whose node is down: `old` cannot hand the transaction over.
+    gone.stop()
+    env.services.remove(gone)
+    env.chain.sender(env.owner).send(env.seqset().functions.setCurrent(env.signers[2].address))
+    old.node.current.invalidate()
+    r = c.wait_receipt(h0, timeout_s=20, status="dropped: resend")
+    assert r["blockNumber"] is None
+    assert client(old).receipt(h0)["status"] == "dropped: resend"
+    with pytest.raises(RollupNodeError) as e:  # resending gets a clear, retryable error
+        c.send(ltx.encode_tx(t0))
+    assert e.value.code == NO_CURRENT_SEQUENCER
