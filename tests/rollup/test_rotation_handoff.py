@@ -81,7 +81,7 @@ def test_forwarded_tx_dropped_at_the_hand_over_is_reported_where_it_was_sent(
     old.node.config.block_time_ms = 60_000  # it holds the next transaction unsealed
     t0 = ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 7, 0, 0)
     h0 = c.send(ltx.encode_tx(t0))  # forwarded to `old`, the current sequencer
-    assert c.receipt(h0)["status"] == "pending"
+    assert (c.receipt(h0) or {}).get("status") == "pending"
     # L1 rotates to a sequencer whose node is down: `old` cannot hand the transaction over.
     gone.stop()
     env.services.remove(gone)
@@ -89,7 +89,7 @@ def test_forwarded_tx_dropped_at_the_hand_over_is_reported_where_it_was_sent(
     old.node.current.invalidate()
     r = c.wait_receipt(h0, timeout_s=20, status="dropped: resend")
     assert r["blockNumber"] is None
-    assert client(old).receipt(h0)["status"] == "dropped: resend"
+    assert (client(old).receipt(h0) or {}).get("status") == "dropped: resend"
     with pytest.raises(RollupNodeError) as e:  # resending gets a clear, retryable error
         c.send(ltx.encode_tx(t0))
     assert e.value.code == NO_CURRENT_SEQUENCER
