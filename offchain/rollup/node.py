@@ -185,7 +185,7 @@ class SequencerNode:
                     {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
                      "params": ["0x" + raw.hex(), {"hops": 1}]},
                 )  # fmt: skip
-                if "error" in ans:
+                if "error" in ans and ans["error"].get("code") != KNOWN_TX:  # known: it has it
                     dropped.append(self.executor.tx_hash(raw))
             except Exception:  # noqa: BLE001 - unreachable: the user must resend
                 dropped.append(self.executor.tx_hash(raw))
@@ -233,6 +233,11 @@ class SequencerNode:
             mine = self.store.block(their_head) if their_head else None
             if "0x" + (mine.hash() if mine is not None else ZERO32).hex() != their_hash:
                 return 0  # chains differ below: its blocks replace ours when they arrive
+            if any(
+                b.header.producer != self.address
+                for b in self.store.blocks(their_head + 1, self._head)
+            ):
+                return 0  # not only ours above its head (e.g. its newer block just imported)
             n = self._head - their_head
             self.rollback_to(their_head, reexecute=False, handoff=True)
         log.warning("orphaned_blocks_reclaimed", blocks=n, to=cur, from_block=their_head + 1)
@@ -567,7 +572,9 @@ class SequencerNode:
             if number >= self._head:
                 return {"dropped": 0, "reexecuted": 0}
             later = [raw for b in self.store.blocks(number + 1, self._head) for raw in b.txs]
-            later += [p.raw for p in self.mempool.take()]
+            n_sealed = len(later)
+            # Unsealed ones too (after the sealed ones, in order): never lost without a receipt.
+            later += self._handoff + [p.raw for p in self.mempool.take()]
             self.store.delete_blocks_after(number, DROPPED)
             self.executor = self._factory()
             self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
@@ -576,7 +583,7 @@ class SequencerNode:
             self._handoff = (
                 [raw for raw in later if not self.executor.is_deposit(raw)] if handoff else []
             )
-            again = 0
+            kept: set[bytes] = set()
             self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():
                 self._include_deposits()  # deposits first, in order, as they were
@@ -588,7 +595,15 @@ class SequencerNode:
                     except TxInvalid:
                         continue
                     self._add_pending(applied, raw)
-                    again += 1
+                    kept.add(applied.tx_hash)
+            if not handoff:  # unsealed ones not re-executed: dropped, like the sealed ones
+                unsealed = [
+                    self.executor.tx_hash(r)
+                    for r in later[n_sealed:]
+                    if not self.executor.is_deposit(r)  # re-included from L1
+                ]
+                self.store.mark_dropped([h for h in unsealed if h not in kept], DROPPED)
+            again = len(kept)
         log.warning(
             "node_rolled_back", to_block=number, dropped=len(later) - again, reexecuted=again
         )
