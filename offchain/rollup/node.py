@@ -183,7 +183,7 @@ class SequencerNode:
                 ans = self.peers.forward(
                     cur or "",
                     {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
-                     "params": ["0x" + raw.hex(), {"hops": 1}]},
+                     "params": ["0x" + raw.hex(), {"forwarded": True}]},
                 )  # fmt: skip
                 if "error" in ans and ans["error"].get("code") != KNOWN_TX:  # known: it has it
                     dropped.append(self.executor.tx_hash(raw))

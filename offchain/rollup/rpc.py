@@ -4,8 +4,9 @@ Methods (params positional):
 
 - ``l2_sendTransaction(rawTxHex)`` -> tx hash; refused with a custom code per ledger
   reason (see :mod:`offchain.rollup.node_errors`). A node that is not current forwards the
-  request to the current sequencer's node and relays its answer (at most two hops: a
-  forwarded request is never bounced back and forth while the set rotates).
+  request (marked ``{"forwarded": true}``) to the current sequencer's node and relays its
+  answer; a node receiving a forwarded request re-reads who is current and never forwards
+  it again (no ping-pong while the set rotates).
 - ``l2_getTransactionReceipt(txHash)`` -> receipt or null (status ``pending``,
   ``success`` or ``dropped: resend``). For a transaction it forwarded and has not seen in a
   block yet, a node relays the ``pending`` / ``dropped: resend`` receipt of where it went.
@@ -50,7 +51,6 @@ from offchain.rollup.node_errors import (
 log = structlog.get_logger("rollup.rpc")
 
 Handler = Callable[[list[Any]], Any]
-MAX_FORWARD_HOPS = 2  # user -> stale follower -> old sequencer -> current one
 
 
 def _params_error(msg: str) -> RollupNodeError:
@@ -108,15 +108,15 @@ class RpcApi:
     def send_transaction(self, params: list[Any]) -> Any:
         raw = _hex_bytes(_arg(params, 0, "raw transaction"), "raw transaction")
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
-        hops = int(opts.get("hops", 1 if opts.get("forwarded") else 0))
+        forwarded = bool(opts.get("forwarded"))
         node = self.node
-        if hops and not node.is_current():
+        if forwarded and not node.is_current():
             node.current.invalidate()  # a peer sees us as current: our answer may be stale
         if node.is_current():
             return "0x" + node.submit(raw).hex()
         cur = node.current.get()
-        if cur is None or node.peers.url_of(cur) is None or hops >= MAX_FORWARD_HOPS:
-            raise node.not_current_error()  # bounded: no forwarding ping-pong while rotating
+        if cur is None or node.peers.url_of(cur) is None or forwarded:
+            raise node.not_current_error()  # never forwarded twice: no ping-pong while rotating
         try:
             answer = node.peers.forward(
                 cur,
@@ -124,7 +124,7 @@ class RpcApi:
                     "jsonrpc": "2.0",
                     "id": 1,
                     "method": "l2_sendTransaction",
-                    "params": [params[0], {"hops": hops + 1}],
+                    "params": [params[0], {"forwarded": True}],
                 },
             )
         except (requests.RequestException, ValueError) as e:
