@@ -6,7 +6,8 @@ Methods (params positional):
   reason (see :mod:`offchain.rollup.node_errors`). A node that is not current forwards the
   request (marked ``{"forwarded": true}``) to the current sequencer's node and relays its
   answer; a node receiving a forwarded request re-reads who is current and never forwards
-  it again (no ping-pong while the set rotates).
+  it again (no ping-pong while the set rotates); the forwarder, answered "not current",
+  re-reads who is current and tries once more.
 - ``l2_getTransactionReceipt(txHash)`` -> receipt or null (status ``pending``,
   ``success`` or ``dropped: resend``). For a transaction it forwarded and has not seen in a
   block yet, a node relays the ``pending`` / ``dropped: resend`` receipt of where it went.
@@ -43,6 +44,7 @@ from offchain.rollup.node_errors import (
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
+    NO_CURRENT_SEQUENCER,
     NOT_FOUND,
     PARSE_ERROR,
     RollupNodeError,
@@ -110,34 +112,37 @@ class RpcApi:
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         forwarded = bool(opts.get("forwarded"))
         node = self.node
-        if forwarded and not node.is_current():
-            node.current.invalidate()  # a peer sees us as current: our answer may be stale
-        if node.is_current():
-            return "0x" + node.submit(raw).hex()
-        cur = node.current.get()
-        if cur is None or node.peers.url_of(cur) is None or forwarded:
-            raise node.not_current_error()  # never forwarded twice: no ping-pong while rotating
-        try:
-            answer = node.peers.forward(
-                cur,
-                {
-                    "jsonrpc": "2.0",
-                    "id": 1,
-                    "method": "l2_sendTransaction",
-                    "params": [params[0], {"forwarded": True}],
-                },
-            )
-        except (requests.RequestException, ValueError) as e:
-            log.warning("forward_failed", to=cur, error=str(e))
-            raise node.not_current_error() from None
-        node.metrics.forwarded.inc()
-        if "error" in answer:
-            err = answer["error"]
-            raise RollupNodeError(
-                int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data")
-            )
-        node.note_forwarded(node.executor.tx_hash(raw), cur)
-        return answer.get("result")
+        for attempt in range(2):  # the second time with a fresh answer to "who is current"
+            if (forwarded or attempt) and not node.is_current():
+                node.current.invalidate()  # a rotation may be newer than our cached answer
+            if node.is_current():
+                return "0x" + node.submit(raw).hex()
+            cur = node.current.get()
+            if cur is None or node.peers.url_of(cur) is None or forwarded:
+                raise node.not_current_error()  # never forwarded twice: no ping-pong
+            try:
+                answer = node.peers.forward(
+                    cur,
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "l2_sendTransaction",
+                        "params": [params[0], {"forwarded": True}],
+                    },
+                )
+            except (requests.RequestException, ValueError) as e:
+                log.warning("forward_failed", to=cur, error=str(e))
+                raise node.not_current_error() from None
+            node.metrics.forwarded.inc()
+            err = answer.get("error")
+            if err is None:
+                node.note_forwarded(node.executor.tx_hash(raw), cur)
+                return answer.get("result")
+            if err.get("code") != NO_CURRENT_SEQUENCER or attempt:
+                raise RollupNodeError(
+                    int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data")
+                )
+        raise node.not_current_error()  # not reached
 
     def get_receipt(self, params: list[Any]) -> Any:
         h = _hex_bytes(_arg(params, 0, "transaction hash"), "transaction hash", 32)
