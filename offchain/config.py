@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from offchain.emeth.config import EmethParams
+from offchain.emeth.config import EmethAgentsConfig, EmethParams
 from offchain.errors import ConfigError
 from offchain.governance.config import GovernanceParams
 from offchain.rollup.config import RollupParams
@@ -53,6 +53,7 @@ class L2KitConfig:
     rollup: RollupParams = field(default_factory=RollupParams)
     rollup_node: RollupNodeConfig = field(default_factory=RollupNodeConfig)
     emeth: EmethParams = field(default_factory=EmethParams)
+    emeth_agents: EmethAgentsConfig = field(default_factory=EmethAgentsConfig)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

@@ -94,7 +94,8 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     /// @notice Slash bookkeeping, packed so a slash writes one slot: `paid` and `burned` are the
     ///         cumulative beneficiary and burn shares (both updated by {slash}); `claimed` and
     ///         `flushed` the parts already paid out by {claimSlashReward} / burned by
-    ///         {burnSlashed}. 128 bits hold any amount of an ERC20Votes token whose stake fits.
+    ///         {burnSlashed}. 128 bits are 3.4e20 whole tokens at 18 decimals; a slash that
+    ///         would overflow them reverts (SafeCast, checked adds) instead of wrapping.
     struct SlashTotals {
         uint128 paid; // sum of beneficiary shares ever credited
         uint128 burned; // sum of burn shares ever queued

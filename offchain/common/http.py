@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import uvicorn
 
@@ -27,6 +27,7 @@ class BackgroundServer:
         port: TCP port (``None`` or 0: a free one, chosen at :meth:`start`).
         name: used for the thread and in error messages (e.g. ``"storage"``).
         error: the exception raised when the server does not come up.
+        port_hint: how to fix a taken port (shown with the error).
     """
 
     def __init__(
@@ -36,12 +37,14 @@ class BackgroundServer:
         port: int | None = None,
         name: str = "http",
         error: type[L2KitError] = L2KitError,
+        port_hint: str = "pick another --port",
     ) -> None:
         self.app = app
         self.host = host
         self.port = port or None
         self.name = name
         self.error = error
+        self.port_hint = port_hint
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -53,7 +56,7 @@ class BackgroundServer:
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def start(self, timeout_s: float = 10.0) -> BackgroundServer:
+    def start(self, timeout_s: float = 10.0) -> Self:
         """Bind and serve; return once uvicorn accepts connections.
 
         Raises:
@@ -63,9 +66,7 @@ class BackgroundServer:
         if self.port is None:
             self.port = free_port()
         elif port_in_use(self.port, self.host):
-            raise ConfigError(
-                f"{self.name} port {self.port} is already in use", "pick another --port"
-            )
+            raise ConfigError(f"{self.name} port {self.port} is already in use", self.port_hint)
         cfg = uvicorn.Config(
             self.app,
             host=self.host,
@@ -99,7 +100,7 @@ class BackgroundServer:
         self._server = None
         self._thread = None
 
-    def __enter__(self) -> BackgroundServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(

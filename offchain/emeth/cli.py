@@ -277,15 +277,12 @@ def run_all(
     """Execution layer and every agent in one process, on a devnet (dev keys)."""
     from offchain.chain.accounts import dev_account
     from offchain.config import load_config
-    from offchain.emeth.runtime import EmethAgentsConfig, EmethStack
+    from offchain.emeth.runtime import EmethStack
 
     o: Opts = ctx.obj
     cfg = load_config()
     params = cfg.emeth
-    try:
-        agents_cfg = EmethAgentsConfig(**cfg.extra.get("emeth_agents", {}))
-    except TypeError as e:
-        raise ConfigError(f"bad extra.emeth_agents in the config: {e}") from e
+    agents_cfg = cfg.emeth_agents
     agents_cfg.el_port = port
     agents_cfg.program_modules = agents_cfg.program_modules or o.program_modules
     chain = o.chain()

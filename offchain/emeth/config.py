@@ -48,3 +48,41 @@ class EmethParams:
             node_accounts=[],
             faucet_wei=0,
         )
+
+
+@dataclass
+class EmethAgentsConfig:
+    """Off-chain EMETH settings (units in names). Dev account indices name devnet keys.
+
+    Attributes:
+        db_url: execution layer database (empty: SQLite file ``emeth.db`` in the data dir).
+        el_port: execution layer HTTP port (0: a free one).
+        poll_interval_ms / jitter_pct / max_failures: agent loops (see ``agents.base``).
+        confirmations: L1 blocks the watcher trails the head by.
+        signer_interval_s: time between Ticket rounds.
+        split_parts: SubJobs per split job.
+        split_grace_s: how long nodes leave a fresh splittable job to the Splitter.
+        penalty_bps: penalty as basis points of a job's fee (timeout, withdrawal, rejection).
+        verifier_account / splitter_account / aggregator_account: operator dev keys.
+        node_collateral_wei: collateral each devnet node deposits (0: twice the minimum).
+        penalty_enforce_after_s: the operator settles penalty Tickets a node left unsettled
+            this long (with the signer's key; negative: never).
+        program_modules: extra program modules (each with ``register(registry)``).
+    """
+
+    db_url: str = ""
+    el_port: int = 0
+    poll_interval_ms: int = 100
+    jitter_pct: int = 25
+    max_failures: int = 5
+    confirmations: int = 0
+    signer_interval_s: float = 1.0
+    split_parts: int = 4
+    split_grace_s: float = 3.0
+    penalty_bps: int = 2500
+    verifier_account: int = 37
+    splitter_account: int = 38
+    aggregator_account: int = 39
+    node_collateral_wei: int = 0
+    penalty_enforce_after_s: float = 10.0
+    program_modules: list[str] = field(default_factory=list)

@@ -22,20 +22,18 @@ Batches (a JSON array of requests) are answered with an array, as JSON-RPC 2.0 s
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import requests
 import structlog
-import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from offchain.chain.anvil import free_port, port_in_use
+from offchain.chain.anvil import free_port
+from offchain.common.http import BackgroundServer
 from offchain.errors import ConfigError
 from offchain.rollup.block import Block
 from offchain.rollup.node import DROPPED, SequencerNode
@@ -294,8 +292,11 @@ def create_app(
     return app
 
 
-class HttpServer:
-    """A FastAPI app served by uvicorn in a background thread.
+class HttpServer(BackgroundServer):
+    """The node's FastAPI app served by uvicorn in a background thread.
+
+    The port is fixed at construction (so peers can be told the URL before start), and the
+    URL ends with ``/`` (the JSON-RPC endpoint).
 
     Args:
         app: the application.
@@ -307,52 +308,8 @@ class HttpServer:
     def __init__(
         self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, name: str = "l2-rpc"
     ) -> None:
-        self.app = app
-        self.host = host
-        self.port = port or free_port()
-        self.name = name
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        super().__init__(app, host, port or free_port(), name=name, error=ConfigError)
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
-
-    def start(self, timeout_s: float = 10.0) -> HttpServer:
-        """Serve and wait until ``/health`` answers.
-
-        Raises:
-            ConfigError: the port is taken or the server did not come up.
-        """
-        if port_in_use(self.port, self.host):
-            raise ConfigError(f"port {self.port} is already in use", "pick another --port")
-        cfg = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-        )
-        self._server = uvicorn.Server(cfg)
-        self._thread = threading.Thread(target=self._server.run, name=self.name, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + timeout_s
-        with requests.Session() as s:
-            while time.monotonic() < deadline:
-                try:
-                    if s.get(self.url + "health", timeout=1).ok:
-                        return self
-                except requests.RequestException:
-                    pass
-                time.sleep(0.02)
-        self.stop()
-        raise ConfigError(f"the node's RPC server did not start on {self.url}")
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        return super().url + "/"

@@ -209,7 +209,7 @@ def create_app(cosigner: Cosigner) -> FastAPI:
     return app
 
 
-class CosignerServer:
+class CosignerServer(BackgroundServer):
     """The co-signer alone, served by uvicorn in a background thread.
 
     Args:
@@ -221,39 +221,5 @@ class CosignerServer:
     def __init__(
         self, cosigner: Cosigner, host: str = "127.0.0.1", port: int | None = None
     ) -> None:
+        super().__init__(create_app(cosigner), host, port, name="co-signer", error=StakingError)
         self.cosigner = cosigner
-        self._http = BackgroundServer(
-            create_app(cosigner), host, port, name="co-signer", error=StakingError
-        )
-
-    @property
-    def host(self) -> str:
-        return self._http.host
-
-    @property
-    def port(self) -> int | None:
-        return self._http.port
-
-    @property
-    def url(self) -> str:
-        return self._http.url
-
-    def start(self, timeout_s: float = 10.0) -> CosignerServer:
-        """Serve; return once the server accepts connections.
-
-        Raises:
-            ConfigError: port in use.
-            StakingError: did not start in time.
-        """
-        self._http.start(timeout_s)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (waits at most 10 s). Safe to call twice."""
-        self._http.stop()
-
-    def __enter__(self) -> CosignerServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

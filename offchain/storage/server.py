@@ -13,19 +13,17 @@ key), 404 (unknown key), 413 (over the size limit) or 500 (corrupt blob).
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import requests
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
-from offchain.chain.anvil import free_port, port_in_use
+from offchain.chain.anvil import port_in_use
+from offchain.common.http import BackgroundServer
 from offchain.errors import ConfigError
 from offchain.storage.errors import BlobTooLarge, StorageError
 from offchain.storage.store import DEFAULT_MAX_BYTES, BlobStore, parse_key
@@ -120,14 +118,14 @@ def create_app(store: BlobStore) -> FastAPI:
 
 
 class StorageServer:
-    """The storage service in a background thread (uvicorn).
+    """The storage service in a background thread (uvicorn, via :class:`BackgroundServer`).
 
     Args:
         data_dir: where blobs are kept (survives restarts).
         host: interface to listen on.
         port: TCP port (``None``: a free one).
         max_bytes: largest blob accepted (413 above it).
-        startup_timeout_s: how long :meth:`start` waits for ``/health``.
+        startup_timeout_s: how long :meth:`start` waits for the server.
     """
 
     def __init__(
@@ -143,15 +141,14 @@ class StorageServer:
         self.port = port
         self.max_bytes = max_bytes
         self.startup_timeout_s = startup_timeout_s
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
+        self._http: BackgroundServer | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> StorageServer:
-        """Start serving and wait until ``/health`` answers.
+        """Open the blob store and serve it.
 
         Returns:
             self.
@@ -160,49 +157,23 @@ class StorageServer:
             ConfigError: the port is taken.
             StorageError: the server did not come up in time.
         """
-        if self.port is None:
-            self.port = free_port()
-        elif port_in_use(self.port, self.host):
+        if self.port is not None and port_in_use(self.port, self.host):
             raise ConfigError(
                 f"storage port {self.port} is already in use",
                 "stop what listens there or pick another port (--storage-port / --port)",
             )
         store = BlobStore(self.data_dir, self.max_bytes)
-        config = uvicorn.Config(
-            create_app(store),
-            host=self.host,
-            port=self.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, name="l2kit-storage", daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + self.startup_timeout_s
-        with requests.Session() as s:
-            while True:
-                try:
-                    if s.get(f"{self.url}/health", timeout=1).ok:
-                        return self
-                except requests.RequestException:
-                    pass
-                if not self._thread.is_alive() or time.monotonic() > deadline:
-                    self.stop()
-                    raise StorageError(
-                        f"storage service did not start on {self.url}",
-                        "check that the port is free and the data dir is writable",
-                    )
-                time.sleep(0.02)
+        self._http = BackgroundServer(
+            create_app(store), self.host, self.port, name="storage service", error=StorageError
+        ).start(self.startup_timeout_s)
+        self.port = self._http.port
+        return self
 
     def stop(self) -> None:
         """Stop the server and wait for its thread (at most 10 s). Safe to call twice."""
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-        self._server = None
-        self._thread = None
+        if self._http is not None:
+            self._http.stop()
+            self._http = None
 
     def __enter__(self) -> StorageServer:
         return self.start()

@@ -149,8 +149,8 @@ def create_app(
     return app
 
 
-class ExecutionLayerServer:
-    """Runs the API with uvicorn in a background thread (:class:`BackgroundServer`).
+class ExecutionLayerServer(BackgroundServer):
+    """Runs the execution-layer API with uvicorn in a background thread.
 
     Args:
         service: the execution layer.
@@ -166,34 +166,8 @@ class ExecutionLayerServer:
         port: int | None = None,
         agents_health: Callable[[], list[dict[str, Any]]] | None = None,
     ):
-        self.service = service
-        self.agents_health = agents_health
-        self._http = BackgroundServer(
+        super().__init__(
             create_app(service, agents_health), host, port, name="execution layer", error=EmethError
         )
-
-    @property
-    def host(self) -> str:
-        return self._http.host
-
-    @property
-    def port(self) -> int | None:
-        return self._http.port
-
-    @property
-    def url(self) -> str:
-        return self._http.url
-
-    def start(self, timeout_s: float = 10.0) -> ExecutionLayerServer:
-        """Start serving; returns once the port accepts connections.
-
-        Raises:
-            ConfigError: the port is taken.
-            EmethError: the server did not come up in ``timeout_s``.
-        """
-        self._http.start(timeout_s)
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (idempotent)."""
-        self._http.stop()
+        self.service = service
+        self.agents_health = agents_health
