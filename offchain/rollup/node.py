@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,6 +127,8 @@ class SequencerNode:
         self._sealed = threading.Condition()
         self.started_at = time.time()
         self._handoff: list[bytes] = []  # unsealed txs to pass to the new current sequencer
+        self.reclaim_due = False  # sealed a block since the last check against a new sequencer
+        self._forwarded: OrderedDict[bytes, str] = OrderedDict()  # tx hash -> forwarded to
         self._sealed_cp: Any = None
         self._replay()
         self._mark_sealed()
@@ -182,7 +185,7 @@ class SequencerNode:
                     {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
                      "params": ["0x" + raw.hex(), {"forwarded": True}]},
                 )  # fmt: skip
-                if "error" in ans:
+                if "error" in ans and ans["error"].get("code") != KNOWN_TX:  # known: it has it
                     dropped.append(self.executor.tx_hash(raw))
             except Exception:  # noqa: BLE001 - unreachable: the user must resend
                 dropped.append(self.executor.tx_hash(raw))
@@ -191,6 +194,54 @@ class SequencerNode:
             "pending_handed_off", to=cur, forwarded=len(raws) - len(dropped), dropped=len(dropped)
         )
         return len(raws)
+
+    def reclaim_orphaned_blocks(self) -> int:
+        """After a rotation, take back our blocks the new current sequencer never accepted.
+
+        A block sealed as L1 rotated reaches the peers after it, and they refuse it (they accept
+        blocks only from the L1 current sequencer), so without this its user transactions would
+        be lost without a word. Once the current sequencer's node reports itself current (from
+        then on it refuses our blocks for good), our blocks above its head, if our chain agrees
+        with its head and no valid L1 batch covers them, are rolled back and their user
+        transactions queued for :meth:`handoff_pending`.
+
+        Returns:
+            How many blocks were rolled back (0: nothing to reclaim or not decidable yet; then
+            :attr:`reclaim_due` stays set and the producer asks again).
+        """
+        cur = self.current.get()
+        if cur is None or cur == self.address or self.peers.url_of(cur) is None:
+            self.reclaim_due = cur is None
+            return 0
+        try:
+            st = self.peers.forward(
+                cur, {"jsonrpc": "2.0", "id": 1, "method": "l2_status", "params": []}
+            )["result"]
+            their_head, their_hash = int(st["head"]), str(st["headHash"])
+            switched = bool(st["isCurrent"])
+        except Exception as e:  # noqa: BLE001 - unreachable or not switched yet: ask again
+            log.info("reclaim_status_failed", to=cur, error=str(e))
+            return 0
+        if not switched:
+            return 0  # it may still accept our late blocks
+        with self._lock:
+            if self.is_current():
+                return 0
+            self.reclaim_due = False
+            if their_head >= self._head or their_head < self.l1_floor:
+                return 0
+            mine = self.store.block(their_head) if their_head else None
+            if "0x" + (mine.hash() if mine is not None else ZERO32).hex() != their_hash:
+                return 0  # chains differ below: its blocks replace ours when they arrive
+            if any(
+                b.header.producer != self.address
+                for b in self.store.blocks(their_head + 1, self._head)
+            ):
+                return 0  # not only ours above its head (e.g. its newer block just imported)
+            n = self._head - their_head
+            self.rollback_to(their_head, reexecute=False, handoff=True)
+        log.warning("orphaned_blocks_reclaimed", blocks=n, to=cur, from_block=their_head + 1)
+        return n
 
     def _replay(self) -> None:
         """Rebuild the state by re-executing every stored block (restart)."""
@@ -254,6 +305,17 @@ class SequencerNode:
     def _add_pending(self, applied: Applied, raw: bytes) -> None:
         self.mempool.add(PendingTx(applied, raw, time.monotonic()))
         self.metrics.mempool.set(len(self.mempool))
+
+    def note_forwarded(self, tx_hash: bytes, to: str) -> None:
+        """Remember where a submission was forwarded (its receipt is asked there until ours)."""
+        with self._lock:
+            self._forwarded[tx_hash] = to
+            while len(self._forwarded) > self.config.max_mempool:
+                self._forwarded.popitem(last=False)
+
+    def forwarded_to(self, tx_hash: bytes) -> str | None:
+        with self._lock:
+            return self._forwarded.get(tx_hash)
 
     def not_current_error(self) -> RollupNodeError:
         cur = self.current.get()
@@ -320,6 +382,7 @@ class SequencerNode:
             self.store.put_block(block, [p.applied for p in pending])
             self._head, self._head_hash = block.number, block.hash()
             self._mark_sealed()
+            self.reclaim_due = True
             self.metrics.head.set(self._head)
             self.metrics.blocks.labels("produced").inc()
         with self._sealed:
@@ -509,7 +572,9 @@ class SequencerNode:
             if number >= self._head:
                 return {"dropped": 0, "reexecuted": 0}
             later = [raw for b in self.store.blocks(number + 1, self._head) for raw in b.txs]
-            later += [p.raw for p in self.mempool.take()]
+            n_sealed = len(later)
+            # Unsealed ones too (after the sealed ones, in order): never lost without a receipt.
+            later += self._handoff + [p.raw for p in self.mempool.take()]
             self.store.delete_blocks_after(number, DROPPED)
             self.executor = self._factory()
             self._head, self._head_hash, self._next_deposit_id = 0, ZERO32, 0
@@ -518,7 +583,7 @@ class SequencerNode:
             self._handoff = (
                 [raw for raw in later if not self.executor.is_deposit(raw)] if handoff else []
             )
-            again = 0
+            kept: set[bytes] = set()
             self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():
                 self._include_deposits()  # deposits first, in order, as they were
@@ -530,7 +595,15 @@ class SequencerNode:
                     except TxInvalid:
                         continue
                     self._add_pending(applied, raw)
-                    again += 1
+                    kept.add(applied.tx_hash)
+            if not handoff:  # unsealed ones not re-executed: dropped, like the sealed ones
+                unsealed = [
+                    self.executor.tx_hash(r)
+                    for r in later[n_sealed:]
+                    if not self.executor.is_deposit(r)  # re-included from L1
+                ]
+                self.store.mark_dropped([h for h in unsealed if h not in kept], DROPPED)
+            again = len(kept)
         log.warning(
             "node_rolled_back", to_block=number, dropped=len(later) - again, reexecuted=again
         )

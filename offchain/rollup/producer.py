@@ -62,8 +62,11 @@ class BlockProducer:
                         self._last_seal = time.monotonic()
                         if b is not None:
                             self.blocks += 1
-                elif len(self.node.mempool) or self.node._handoff:
-                    self.node.handoff_pending()  # rotated out with unsealed transactions
+                else:
+                    if self.node.reclaim_due:  # rotated out: blocks sealed as L1 rotated?
+                        self.node.reclaim_orphaned_blocks()
+                    if len(self.node.mempool) or self.node._handoff:
+                        self.node.handoff_pending()  # rotated out with unsealed transactions
                 self.failures = 0
             except Exception as e:  # noqa: BLE001 - logged, retried, circuit-broken
                 self.failures += 1

@@ -4,9 +4,13 @@ Methods (params positional):
 
 - ``l2_sendTransaction(rawTxHex)`` -> tx hash; refused with a custom code per ledger
   reason (see :mod:`offchain.rollup.node_errors`). A node that is not current forwards the
-  request to the current sequencer's node and relays its answer.
+  request (marked ``{"forwarded": true}``) to the current sequencer's node and relays its
+  answer; a node receiving a forwarded request re-reads who is current and never forwards
+  it again (no ping-pong while the set rotates); the forwarder, answered "not current",
+  re-reads who is current and tries once more.
 - ``l2_getTransactionReceipt(txHash)`` -> receipt or null (status ``pending``,
-  ``success`` or ``dropped: resend``).
+  ``success`` or ``dropped: resend``). For a transaction it forwarded and has not seen in a
+  block yet, a node relays the ``pending`` / ``dropped: resend`` receipt of where it went.
 - ``l2_getBalance(address[, token])`` / ``l2_getNonce(address)`` -> decimal strings / int.
 - ``l2_getBlock(number | "latest"[, fullTxs])`` -> block or null.
 - ``l2_getProof("balance", address, token)`` / ``l2_getProof("withdrawal", txHash)``.
@@ -32,12 +36,13 @@ from offchain.chain.anvil import free_port
 from offchain.common.http import BackgroundServer
 from offchain.errors import ConfigError
 from offchain.rollup.block import Block
-from offchain.rollup.node import SequencerNode
+from offchain.rollup.node import DROPPED, SequencerNode
 from offchain.rollup.node_errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
+    NO_CURRENT_SEQUENCER,
     NOT_FOUND,
     PARSE_ERROR,
     RollupNodeError,
@@ -102,31 +107,62 @@ class RpcApi:
     # ----------------------------------------------------------------- methods
     def send_transaction(self, params: list[Any]) -> Any:
         raw = _hex_bytes(_arg(params, 0, "raw transaction"), "raw transaction")
+        opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
+        forwarded = bool(opts.get("forwarded"))
         node = self.node
-        if node.is_current():
-            return "0x" + node.submit(raw).hex()
-        cur = node.current.get()
-        if cur is None or node.peers.url_of(cur) is None:
-            raise node.not_current_error()
-        try:
-            answer = node.peers.forward(
-                cur,
-                {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction", "params": [params[0]]},
-            )
-        except (requests.RequestException, ValueError) as e:
-            log.warning("forward_failed", to=cur, error=str(e))
-            raise node.not_current_error() from None
-        node.metrics.forwarded.inc()
-        if "error" in answer:
-            err = answer["error"]
-            raise RollupNodeError(
-                int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data")
-            )
-        return answer.get("result")
+        for attempt in range(2):  # the second time with a fresh answer to "who is current"
+            if (forwarded or attempt) and not node.is_current():
+                node.current.invalidate()  # a rotation may be newer than our cached answer
+            if node.is_current():
+                return "0x" + node.submit(raw).hex()
+            cur = node.current.get()
+            if cur is None or node.peers.url_of(cur) is None or forwarded:
+                raise node.not_current_error()  # never forwarded twice: no ping-pong
+            try:
+                answer = node.peers.forward(
+                    cur,
+                    {
+                        "jsonrpc": "2.0",
+                        "id": 1,
+                        "method": "l2_sendTransaction",
+                        "params": [params[0], {"forwarded": True}],
+                    },
+                )
+            except (requests.RequestException, ValueError) as e:
+                log.warning("forward_failed", to=cur, error=str(e))
+                raise node.not_current_error() from None
+            node.metrics.forwarded.inc()
+            err = answer.get("error")
+            if err is None:
+                node.note_forwarded(node.executor.tx_hash(raw), cur)
+                return answer.get("result")
+            if err.get("code") != NO_CURRENT_SEQUENCER or attempt:
+                raise RollupNodeError(
+                    int(err.get("code", INTERNAL_ERROR)), str(err.get("message")), err.get("data")
+                )
+        raise node.not_current_error()  # not reached
 
     def get_receipt(self, params: list[Any]) -> Any:
         h = _hex_bytes(_arg(params, 0, "transaction hash"), "transaction hash", 32)
-        return self.node.receipt(h)
+        return self.node.receipt(h) or self._forwarded_receipt(h)
+
+    def _forwarded_receipt(self, h: bytes) -> Any:
+        """A transaction this node forwarded and has not seen in a block: the receipt of the
+        node it went to when that one still holds it (``pending``) or dropped it (``dropped:
+        resend``), so the user learns of a drop where they sent it. None otherwise."""
+        to = self.node.forwarded_to(h)
+        if to is None:
+            return None
+        try:
+            ans = self.node.peers.forward(
+                to,
+                {"jsonrpc": "2.0", "id": 1, "method": "l2_getTransactionReceipt",
+                 "params": ["0x" + h.hex()]},
+            )  # fmt: skip
+        except (requests.RequestException, ValueError, LookupError):
+            return None
+        r = ans.get("result")
+        return r if isinstance(r, dict) and r.get("status") in ("pending", DROPPED) else None
 
     def get_balance(self, params: list[Any]) -> Any:
         acct = _address(_arg(params, 0, "address"))
