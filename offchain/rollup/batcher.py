@@ -295,7 +295,7 @@ class Batcher(PollingDaemon):
         raw = store.get_meta(_CURSOR_KEY)
         cursor = int(raw) if raw is not None else max(self.l1.from_block - 1, -1)
         if latest <= cursor:
-            if latest < cursor:  # L1 rewound (reorg / devnet revert): rescan from its head
+            if latest < cursor:  # L1 rewound (reorg / devnet revert): follow its new head
                 store.set_meta(_CURSOR_KEY, str(latest))
             return None
         rolled: int | None = None
