@@ -35,7 +35,7 @@ from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
 from offchain.rollup.batch import BatchHeader
-from offchain.rollup.l1 import BatchStatus, RollupL1
+from offchain.rollup.l1 import RollupL1
 from offchain.rollup.ledger import BatchData, decode_batch_data
 from offchain.rollup.node import SequencerNode
 from offchain.rollup.node_config import BatcherConfig
@@ -45,6 +45,9 @@ from offchain.rollup.polling import PollingDaemon
 log = structlog.get_logger("rollup.batcher")
 
 ZERO32 = b"\x00" * 32
+
+# Store meta key: the last L1 block scanned for BatchesInvalidated events.
+_CURSOR_KEY = "l1_invalidation_cursor"
 
 # Collects co-signatures: (header, digest) -> signatures ordered by ascending signer.
 Cosigner = Callable[[BatchHeader, bytes], list[bytes]]
@@ -238,32 +241,79 @@ class Batcher(PollingDaemon):
         h = self._l1_header(next_index - 1)
         return h.first_block + h.l2_blocks - 1, h.final_state_root
 
+    def _invalidations_since(self, cursor: int, to_block: int) -> list[tuple[int, int, int]]:
+        """``BatchesInvalidated`` events in L1 blocks ``cursor+1..to_block``, in order.
+
+        Returns:
+            ``(block, log index, fromIndex)`` per event.
+        """
+        # StateCommitment.sol: event BatchesInvalidated(uint256 indexed fromIndex,
+        # uint256 toIndex, address indexed by)
+        logs = self.l1.sc.events.BatchesInvalidated.get_logs(
+            from_block=cursor + 1, to_block=to_block
+        )
+        out = [
+            (int(lg["blockNumber"]), int(lg["logIndex"]), int(lg["args"]["fromIndex"]))
+            for lg in logs
+        ]
+        return sorted(out)
+
+    def _first_unmatched(self, index: int, next_index: int) -> int:
+        """First index >= ``index`` whose local batch record is not the valid batch on L1.
+
+        Batch ``index - 1`` is valid (``index <= nextIndex``); when the event is processed
+        late and this node already resubmitted batches from ``index`` on, those stay.
+        """
+        while index < next_index:
+            rec = self.node.store.batch(index)
+            if rec is None:
+                break
+            if not self.l1.header_matches(index, BatchHeader.from_json(rec["header"]).hash()):
+                break
+            index += 1
+        return index
+
     def sync_invalidations(self) -> int | None:
         """Roll the node back when L1 invalidated batches (seed §11.14, §3.3.6.3).
 
-        The node remembers the highest ``nextIndex`` it saw; when ``nextIndex`` drops and
-        the batch at the new ``nextIndex`` is Invalid (not merely reorged out), every block
-        after the last valid batch is dropped and (on the current sequencer) re-executed.
-        Returns the block rolled back to, if any.
+        Driven by L1 facts, not by what this node happened to observe: every
+        ``BatchesInvalidated(fromIndex, ..)`` event after the persisted cursor (store meta
+        ``l1_invalidation_cursor``: the last L1 block scanned) rolls the node back to the last
+        block of batch ``fromIndex - 1`` (dropping every later block; the current sequencer
+        re-executes the users' transactions). So a batch appended and invalidated between two
+        polls still triggers its rollback, each event triggers exactly one (the cursor survives
+        restarts), a later invalidation at the same index triggers another, and an L1 reorg
+        that merely drops a batch (no event) triggers none: the batch is simply resubmitted.
+        Returns the block rolled back to (the last one, if several), if any.
         """
         next_index = self.l1.next_index()
         self.m_l1_index.set(next_index)
         covered, _ = self.covered_block(next_index)
         self.node.l1_floor = covered
-        seen = int(self.node.store.get_meta("l1_next_index_seen", "0") or 0)
-        if next_index >= seen:
-            if next_index > seen:
-                self.node.store.set_meta("l1_next_index_seen", str(next_index))
+        store = self.node.store
+        latest = int(self.l1.sc.w3.eth.block_number)
+        raw = store.get_meta(_CURSOR_KEY)
+        cursor = int(raw) if raw is not None else max(self.l1.from_block - 1, -1)
+        if latest <= cursor:
+            if latest < cursor:  # L1 rewound (reorg / devnet revert): follow its new head
+                store.set_meta(_CURSOR_KEY, str(latest))
             return None
-        if self.l1.batch_status(next_index) != BatchStatus.INVALID:
-            return None  # an L1 reorg dropped a batch: it is simply resubmitted
-        self.node.store.delete_batches_from(next_index)
-        out = self.node.rollback_to(covered)
-        self.node.store.set_meta("l1_next_index_seen", str(next_index))
-        log.warning(
-            "rolled_back_after_invalidation", from_index=next_index, to_block=covered, **out
-        )
-        return covered
+        rolled: int | None = None
+        for block, _log_index, from_index in self._invalidations_since(cursor, latest):
+            first_bad = self._first_unmatched(min(from_index, next_index), next_index)
+            target, _ = self.covered_block(first_bad)
+            store.delete_batches_from(first_bad)
+            out = self.node.rollback_to(target)
+            rolled = target
+            log.warning(
+                "rolled_back_after_invalidation",
+                from_index=from_index,
+                l1_block=block,
+                to_block=target,
+                **out,
+            )
+        store.set_meta(_CURSOR_KEY, str(latest))
+        return rolled
 
     # --------------------------------------------------------------- batching
     def plan(self, first_block: int) -> tuple[int, bool] | None:
