@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
+from offchain.chain.accounts import dev_account
 from offchain.emeth.agents.node import CHEAT, NodePolicy, NodeWorker
+from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.requester import submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
@@ -79,3 +85,48 @@ def test_expired_split_job_bills_verified_subjobs_and_releases_the_rest(env: Env
     assert funds["committed"] == 0 and funds["available"] == 100 * EMETH - fees
     # The parent stays expired (terminal): a late Confirm or Timeout is refused.
     assert env.client.job(job["jobId"])["state"] == "expired"
+
+
+def test_parent_timeout_waits_for_expiry_and_work_in_flight(env: Env) -> None:
+    alice = env.requesters[0]
+    env.deposit(alice, 10 * EMETH)
+    job = submit_job(
+        env.client,
+        env.blobs,
+        alice,
+        "sortdedupe/v1",
+        RECORDS,
+        4 * EMETH,
+        splittable=True,
+        timeout_s=120,
+        expires_in_s=3,
+    )
+    cfg = env.stack.config
+    splitter, verifier = dev_account(cfg.splitter_account), dev_account(cfg.verifier_account)
+    node = env.stack.node_accounts[0]
+    split = {"parentId": job["jobId"], "splitter": splitter.address, "datasetKeys": ["a", "b"]}
+    subs = env.client.act("SplitJob", split, splitter)["subJobs"]
+    timeout = {"jobId": job["jobId"], "verifier": verifier.address, "attempt": 1}
+    with pytest.raises(ExecutionLayerError) as e:
+        env.client.act("Timeout", timeout, verifier)
+    assert (e.value.status, e.value.code) == (409, "not_timed_out")
+    held = {"jobId": subs[0]["jobId"], "node": node.address, "attempt": 1}
+    env.client.act("Process", held, node)
+    time.sleep(max(0.0, job["expiresAt"] - time.time()) + 0.5)
+    # Past the deadline, but a node still holds a SubJob within its processing deadline.
+    with pytest.raises(ExecutionLayerError) as e:
+        env.client.act("Timeout", timeout, verifier)
+    assert (e.value.status, e.value.code) == (409, "subjobs_in_flight")
+    assert env.client.job(job["jobId"])["state"] == "split"
+    assert env.client.funds(alice.address)["committed"] == 4 * EMETH
+    env.client.act("Withdraw", held, node)
+    res = env.client.act("Timeout", timeout, verifier)
+    assert res["job"]["state"] == "expired"
+    assert [s["state"] for s in env.client.jobs(parent=job["jobId"])] == ["expired", "expired"]
+    assert env.client.funds(alice.address)["committed"] == 0
+    assert env.client.act("Timeout", timeout, verifier)["replayed"] is True
+    # An expired SubJob is closed for good.
+    rereg = {"jobId": subs[1]["jobId"], "verifier": verifier.address, "attempt": 1}
+    with pytest.raises(ExecutionLayerError) as e:
+        env.client.act("Reregister", rereg, verifier)
+    assert (e.value.status, e.value.code) == (409, "illegal_transition")
