@@ -120,7 +120,7 @@ def _run(devnet: Any, console: Console) -> None:
             w = stack.make_node(i)
             stack.nodes.append(w)
             stack.agents.append(w.start())
-        final = ("billed", "timed_out", "cancelled", "rejected")
+        final = ("billed", "timed_out", "cancelled", "rejected", "expired")
         wait_until(
             lambda: all(client.job(j["jobId"])["state"] in final for j in jobs), 60, "every job"
         )

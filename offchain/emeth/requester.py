@@ -12,7 +12,15 @@ from offchain.emeth.errors import EmethError
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.storage.client import BlobClient
 
-FINAL_STATES = ("verified", "confirmed", "billed", "rejected", "timed_out", "cancelled")
+FINAL_STATES = (
+    "verified",
+    "confirmed",
+    "billed",
+    "rejected",
+    "timed_out",
+    "cancelled",
+    "expired",
+)
 
 
 def new_job_id() -> str:

@@ -1,7 +1,9 @@
 """Timeout watcher: times out jobs past their processing deadline (or expiry).
 
 The processing node gets a penalty recorded (burned from its collateral by its next Ticket);
-a timed-out SubJob is re-registered so its parent can still complete.
+a timed-out SubJob is re-registered so its parent can still complete. A split job whose
+deadline passed with SubJobs unfinished is expired (``Timeout`` on the parent): its
+unfinished SubJobs are closed and its verified SubJobs are billed on their own.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class TimeoutWatcher(ActingAgent):
 
     def tick(self) -> dict[str, int]:
         now = time.time()
-        out = {"timed_out": 0, "reregistered": 0}
+        out = {"timed_out": 0, "reregistered": 0, "expired": 0}
         for j in self.client.jobs(state="processing", limit=1000):
             deadline = j["processingDeadline"]
             if deadline is not None and now > deadline + self.grace_s and self._act("Timeout", j):
@@ -59,4 +61,9 @@ class TimeoutWatcher(ActingAgent):
         for j in self.client.jobs(state="timed_out", limit=1000):
             if j["parentId"] is not None and now < j["expiresAt"] and self._act("Reregister", j):
                 out["reregistered"] += 1
+        # Split jobs past their deadline: refused (a lost race, retried next tick) while a
+        # SubJob is still in flight or when every SubJob is verified (the Aggregator confirms).
+        for j in self.client.jobs(state="split", limit=1000):
+            if now > j["expiresAt"] + self.grace_s and self._act("Timeout", j):
+                out["expired"] += 1
         return out

@@ -17,6 +17,8 @@ CANCELLED = "cancelled"
 SPLIT = "split"
 CONFIRMED = "confirmed"
 BILLED = "billed"
+# A split job past its deadline with SubJobs unfinished, and those unfinished SubJobs.
+EXPIRED = "expired"
 
 STATES = (
     REGISTERED,
@@ -29,6 +31,7 @@ STATES = (
     SPLIT,
     CONFIRMED,
     BILLED,
+    EXPIRED,
 )
 
 

@@ -15,7 +15,9 @@ States and transitions (docs/spec.md "EMETH execution layer")::
         |                    submitted --RejectResult--> rejected (penalty)
         |                    rejected|timed_out --Reregister (SubJobs)--> registered (attempt+1)
         \\--L1 cancel--> cancelled
-    verified (plain job, or SubJob of a confirmed parent) --Ticket--> billed
+    split --Timeout (past expiresAt, a SubJob unverified, none in flight)--> expired
+        (its unfinished SubJobs -> expired too; its verified SubJobs stay billable)
+    verified (plain job, or SubJob of a confirmed or expired parent) --Ticket--> billed
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from offchain.emeth.execution.models import (
     BILLED,
     CANCELLED,
     CONFIRMED,
+    EXPIRED,
     PROCESSING,
     REGISTERED,
     REJECTED,
@@ -69,6 +72,8 @@ from offchain.emeth.ticket import job_leaf as ticket_job_leaf
 _COMMITTED_STATES = (REGISTERED, PROCESSING, SUBMITTED, VERIFIED)
 # SubJobs in these states are re-registered, so their fee stays committed too.
 _SUB_RETRY_STATES = (REJECTED, TIMED_OUT)
+# Parent states whose verified SubJobs are billable (each on its own).
+_BILLABLE_PARENT_STATES = (CONFIRMED, EXPIRED)
 
 
 @dataclass
@@ -198,7 +203,8 @@ class ExecutionLayer:
         """Jobs matching every given filter, oldest first.
 
         Args:
-            billable: only verified, unbilled jobs whose parent (if any) is confirmed.
+            billable: only verified, unbilled jobs whose parent (if any) is confirmed or
+                expired.
         """
         if state is not None and state not in STATES:
             raise ActionError(422, "invalid_state", f"unknown state {state!r}", {"known": STATES})
@@ -213,7 +219,9 @@ class ExecutionLayer:
             q = q.where(db.jobs.c.parent_id == job_id_hex(parent))
         if billable:
             parents = db.jobs.alias("p")
-            confirmed_parents = select(parents.c.job_id).where(parents.c.state == CONFIRMED)
+            confirmed_parents = select(parents.c.job_id).where(
+                parents.c.state.in_(_BILLABLE_PARENT_STATES)
+            )
             q = q.where(
                 db.jobs.c.state == VERIFIED,
                 db.jobs.c.ticket_id.is_(None),
@@ -755,9 +763,85 @@ class ExecutionLayer:
             if now <= job["expires_at"]:
                 raise ActionError(409, "not_timed_out", f"job {job['job_id']} has not expired")
             self._move(c, job, "Timeout", actor, TIMED_OUT, "expired before processing")
+        elif job["state"] == SPLIT:
+            self._expire_split(c, job, actor, now)
         else:
-            raise _illegal(job, "Timeout", "processing (past deadline) or registered (expired)")
+            raise _illegal(
+                job, "Timeout", "processing (past deadline), registered or split (expired)"
+            )
         return str(job["job_id"])
+
+    def _expire_split(self, c: Connection, job: RowMapping, actor: str, now: float) -> None:
+        """Close a split job whose deadline passed with SubJobs unfinished (``Timeout``).
+
+        The parent and every unfinished SubJob move to ``expired``, which releases their
+        committed fees; a SubJob still held by a node past its processing deadline gets the
+        usual timeout penalty. The verified SubJobs stay ``verified`` and become billable on
+        their own, so the requester pays for exactly the work that was verified. Refused
+        while a SubJob is in flight (processing within its deadline, or submitted): that work
+        is settled first (submit / verify / reject / time out), so no node loses it.
+
+        Raises:
+            ActionError: 409 ``not_timed_out`` before ``expiresAt``, ``subjobs_verified`` when
+                every SubJob is verified (``Confirm`` it instead), ``subjobs_in_flight``.
+        """
+        if now <= job["expires_at"]:
+            raise ActionError(409, "not_timed_out", f"job {job['job_id']} has not expired")
+        subs = list(
+            c.execute(
+                select(db.jobs)
+                .where(db.jobs.c.parent_id == job["job_id"])
+                .order_by(db.jobs.c.sub_index)
+                .with_for_update()
+            ).mappings()
+        )
+        if all(s["state"] in (VERIFIED, BILLED) for s in subs):
+            raise ActionError(
+                409,
+                "subjobs_verified",
+                f"every SubJob of {job['job_id']} is verified: Confirm it instead",
+            )
+        in_flight = [
+            s["job_id"]
+            for s in subs
+            if s["state"] == SUBMITTED
+            or (s["state"] == PROCESSING and now <= s["processing_deadline"])
+        ]
+        if in_flight:
+            raise ActionError(
+                409,
+                "subjobs_in_flight",
+                f"{len(in_flight)} SubJobs of {job['job_id']} are still being processed or "
+                "verified",
+                {"inFlight": in_flight[:20]},
+            )
+        closed = 0
+        for s in subs:
+            if s["state"] in (VERIFIED, BILLED, CANCELLED):
+                continue
+            if s["state"] == PROCESSING:
+                # Held past its processing deadline: the usual timeout penalty.
+                self._penalise(c, s, "timeout")
+            self._move(
+                c,
+                s,
+                "Timeout",
+                actor,
+                EXPIRED,
+                "parent expired before this SubJob was verified",
+                processing_deadline=None,
+            )
+            closed += 1
+        verified = sum(1 for s in subs if s["state"] in (VERIFIED, BILLED))
+        self._move(
+            c,
+            job,
+            "Timeout",
+            actor,
+            EXPIRED,
+            f"expired with {closed} of {len(subs)} SubJobs unfinished; "
+            f"{verified} verified SubJobs billed on their own",
+        )
 
     def _do_Confirm(self, c: Connection, actor: str, m: dict[str, Any]) -> str:
         job = self._job(c, job_id_hex(m["jobId"]), lock=True)
@@ -858,7 +942,10 @@ class ExecutionLayer:
                     r["state"] == VERIFIED
                     and r["ticket_id"] is None
                     and r["node"] == node
-                    and (r["parent_id"] is None or parents.get(r["parent_id"]) == CONFIRMED)
+                    and (
+                        r["parent_id"] is None
+                        or parents.get(r["parent_id"]) in _BILLABLE_PARENT_STATES
+                    )
                 )
                 if not billable:
                     raise ActionError(
@@ -948,8 +1035,10 @@ class ExecutionLayer:
                     f"Ticket {t.ticketId}",
                     ticket_id=t.ticketId,
                 )
-            # A parent is billed once every SubJob is.
+            # A confirmed parent is billed once every SubJob is (an expired one stays expired).
             for pid in {r["parent_id"] for r in rows.values() if r["parent_id"]}:
+                if parents.get(pid) != CONFIRMED:
+                    continue
                 left = c.execute(
                     select(func.count()).where(
                         db.jobs.c.parent_id == pid, db.jobs.c.state != BILLED
