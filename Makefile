@@ -46,7 +46,7 @@ test-all: setup ## every suite, slow ones included (forge with more fuzz runs)
 	@$(PY) -m pytest -q
 
 forge-test: setup ## Solidity fuzz/invariant tests with forge (solc shim)
-	@forge test --offline -q
+	@forge test --offline --summary
 
 lint: setup ## ruff + mypy
 	@$(VENV)/bin/ruff check offchain tests bench scripts
