@@ -13,11 +13,11 @@ from offchain.chain.artifacts import Artifacts
 from offchain.chain.client import Chain, connect
 from offchain.chain.compile import compile_contracts
 from offchain.common.hashing import keccak
-from offchain.rollup import state as state_mod
-from offchain.rollup.ledger import Ledger
-from offchain.rollup.state import State
-from offchain.rollup.tx import ETH, Deposit, Domain, Transfer, address_of_key, sign_transfer
-from offchain.rollup.vectors import worst_case_fraud_proof
+from offchain.rollup.ledger import state as state_mod
+from offchain.rollup.ledger.ledger import Ledger
+from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import ETH, Deposit, Domain, Transfer, address_of_key, sign_transfer
+from offchain.rollup.ledger.vectors import worst_case_fraud_proof
 
 DOMAIN = Domain(901, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 SEQ = "0x" + "5e" * 20

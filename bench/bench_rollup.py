@@ -23,8 +23,8 @@ from typing import Any
 
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
-from offchain.rollup import tx as ltx
-from offchain.rollup.l2client import L2Client
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.client import L2Client
 
 N_TXS = 20_000
 USERS = 40
@@ -152,7 +152,7 @@ def _fraud_to_slash() -> float:
         with Anvil() as a:
             import tempfile
 
-            from offchain.rollup.faults import Fault
+            from offchain.rollup.batcher.faults import Fault
             from offchain.storage.server import StorageServer
 
             chain = Chain(connect(a.url))

@@ -22,11 +22,11 @@ from offchain.chain.client import Chain
 from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.devnet import Devnet
-from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
-from offchain.rollup.batch_builder import BatchBuilder, Item, tampered
-from offchain.rollup.l1 import PostedBatchData, RollupL1
-from offchain.rollup.testing import placeholder_header
-from offchain.rollup.tx import Deposit, Domain, sign_transfer, sign_withdraw
+from offchain.rollup.l1.bindings import PostedBatchData, RollupL1
+from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
+from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw
+from tests.helpers.rollup import placeholder_header
 
 BATCH_TXS = 1000
 E18 = 10**18

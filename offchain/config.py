@@ -17,8 +17,8 @@ from typing import Any
 from offchain.emeth.config import EmethAgentsConfig, EmethParams
 from offchain.errors import ConfigError
 from offchain.governance.config import GovernanceParams
-from offchain.rollup.config import RollupParams
-from offchain.rollup.node_config import RollupNodeConfig
+from offchain.rollup.l1.config import RollupParams
+from offchain.rollup.node.config import RollupNodeConfig
 from offchain.staking.config import StakingParams
 
 

@@ -28,7 +28,7 @@ from offchain.errors import ConfigError
 STEPS: list[tuple[str, str]] = [
     ("test helpers", "offchain.chain.deploy_helpers:deploy"),
     ("staking", "offchain.staking.deploy:deploy"),
-    ("rollup", "offchain.rollup.deploy:deploy"),
+    ("rollup", "offchain.rollup.l1.deploy:deploy"),
     ("bridge", "offchain.bridge.deploy:deploy"),
     ("emeth", "offchain.emeth.deploy:deploy"),
     ("governance", "offchain.governance.deploy:deploy"),

@@ -10,7 +10,7 @@ import json
 import sys
 from pathlib import Path
 
-from offchain.rollup.vectors import build_vectors
+from offchain.rollup.ledger.vectors import build_vectors
 
 OUT = Path(__file__).resolve().parent.parent / "tests" / "vectors" / "ledger.json"
 

@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 /// @notice One rollup batch as committed to L1 (docs/spec.md, "Rollup batches").
 /// @dev    StateCommitment stores only keccak256(abi.encode(header)); the full header is emitted in
 ///         {StateCommitment-BatchAppended} and passed back as calldata by whoever needs its fields.
-///         Twin of offchain/rollup/batch.py:BatchHeader (same field order, same ABI encoding).
+///         Twin of offchain/rollup/ledger/batch.py:BatchHeader (same field order, same ABI encoding).
 struct BatchHeader {
     /// Position of the batch in the chain of batches (0, 1, 2, ...).
     uint64 index;

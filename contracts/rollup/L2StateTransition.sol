@@ -10,7 +10,7 @@ import {StateTree} from "./StateTree.sol";
 /// @title L2StateTransition
 /// @notice Re-executes one L2 transaction (Deposit, Transfer, Withdraw) from Merkle witnesses and
 ///         checks one step of a batch for fraud (docs/spec.md, "Execution" and "Fraud proof of one
-///         step"); twin of offchain/rollup/ledger.py.
+///         step"); twin of offchain/rollup/ledger/ledger.py.
 /// @dev    An invalid transaction (malformed, zero amount, bad signature, wrong nonce, overdraft,
 ///         overflow, deposit out of order or not matching the bridge) is never included by an
 ///         honest sequencer, so re-execution reports it with a non-Valid status. A witness that
@@ -70,7 +70,7 @@ library L2StateTransition {
         bytes32 prevFinalStateRoot;
     }
 
-    /// @notice One disputed step with its proofs (built by offchain.rollup.ledger.build_fraud_proof).
+    /// @notice One disputed step with its proofs (built by offchain.rollup.ledger.ledger.build_fraud_proof).
     struct StepProof {
         uint256 step;
         bytes txData;

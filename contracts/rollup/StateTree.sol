@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 /// @title StateTree
 /// @notice Inclusion/exclusion proofs and single-key updates of the L2 state tree: an indexed
 ///         Merkle tree of depth 32 (docs/spec.md, "State and state root"); twin of
-///         offchain/rollup/state.py.
+///         offchain/rollup/ledger/state.py.
 /// @dev    Leaves `(key, value, nextKey)` form a linked list sorted by key, stored append-only;
 ///         leafHash = keccak256(abi.encode(key, value, nextKey)); an empty slot is bytes32(0);
 ///         node(a, b) = 0 if a == b == 0, else keccak256(a ‖ b). A witness proves a key present

@@ -60,7 +60,7 @@ def finalize(
     """Pay an L2 withdrawal on L1 (after its batch's challenge window)."""
     from offchain.bridge.client import BridgeClient
     from offchain.bridge.types import Withdrawal
-    from offchain.rollup.batch import BatchHeader
+    from offchain.rollup.ledger.batch import BatchHeader
 
     p = _load_proof(node, tx, proof)
     try:
@@ -91,7 +91,7 @@ def batches(
     deployment: Path = DEVNET_DEPLOYMENT,
 ) -> None:
     """The latest batches on L1 with their status and roots."""
-    from offchain.rollup.l1 import RollupL1
+    from offchain.rollup.l1.bindings import RollupL1
 
     chain, dep = connect(rpc_url, deployment)
     rl = RollupL1.from_deployment(chain, dep)

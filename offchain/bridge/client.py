@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from offchain.chain.client import Chain
     from offchain.chain.tx import TxSender
-    from offchain.rollup.batch import BatchHeader
+    from offchain.rollup.ledger.batch import BatchHeader
 
 
 class BridgeClient:

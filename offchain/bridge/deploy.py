@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from offchain.rollup.config import ANVIL_CHAIN_ID
+from offchain.rollup.l1.config import ANVIL_CHAIN_ID
 
 if TYPE_CHECKING:
     from offchain.deploy import DeployContext

@@ -15,19 +15,19 @@ from rich.rule import Rule
 from offchain.devnet import Devnet
 
 SCENES: list[tuple[str, str]] = [
-    ("Toolchain and chain client", "offchain.chain.demo:run"),
-    ("Decentralized sequencer set", "offchain.staking.demo:run"),
+    ("Toolchain and chain client", "offchain.demo.chain:run"),
+    ("Decentralized sequencer set", "offchain.demo.staking:run"),
     (
         "EMETH compute marketplace: jobs, SubJobs, cheating and slow nodes, Tickets on L1",
-        "offchain.emeth.demo:run",
+        "offchain.demo.emeth:run",
     ),
     (
         "Rollup on L1: batches, withdrawal, fraud proof, withheld data",
-        "offchain.rollup.l1_demo:run",
+        "offchain.demo.rollup_l1:run",
     ),
     (
         "Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught",
-        "offchain.rollup.demo:run",
+        "offchain.demo.rollup:run",
     ),
 ]
 

@@ -28,14 +28,14 @@ from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.devnet import Devnet
 from offchain.errors import L2KitError
-from offchain.rollup import tx as ltx
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.faults import Fault
-from offchain.rollup.l1 import BatchStatus
-from offchain.rollup.l2client import L2Client
-from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
-from offchain.rollup.service import NodeService, RollupContracts
-from offchain.rollup.verifier import Verifier
+from offchain.rollup.batcher.faults import Fault
+from offchain.rollup.l1.bindings import BatchStatus
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.node.client import L2Client
+from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
+from offchain.rollup.node.service import NodeService, RollupContracts
+from offchain.rollup.verifier.daemon import Verifier
 from offchain.storage.client import BlobClient
 
 TOKEN = 10**18

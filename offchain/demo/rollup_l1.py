@@ -19,11 +19,11 @@ from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.devnet import Devnet
-from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
-from offchain.rollup.batch_builder import BatchBuilder, Item, tampered
-from offchain.rollup.l1 import RollupL1
-from offchain.rollup.ledger import find_fraud
-from offchain.rollup.tx import Deposit, Domain, sign_transfer, sign_withdraw, tx_hash
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
+from offchain.rollup.ledger.ledger import find_fraud
+from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw, tx_hash
 
 E18 = 10**18
 

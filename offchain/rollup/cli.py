@@ -53,7 +53,7 @@ PEERS = typer.Option(None, "--peers", help='JSON {"0xsigner": "http://host:port/
 
 
 def _contracts(rpc_url: str, deployment: Path) -> Any:
-    from offchain.rollup.service import RollupContracts
+    from offchain.rollup.node.service import RollupContracts
 
     chain, dep = connect(rpc_url, deployment)
     try:
@@ -92,7 +92,7 @@ def _run_node(
     rotation: bool = False,
 ) -> None:
     from offchain.config import load_config
-    from offchain.rollup.service import NodeService
+    from offchain.rollup.node.service import NodeService
 
     console = Console(soft_wrap=True)
     cfg = load_config()
@@ -111,7 +111,7 @@ def _run_node(
     svc.start()
     try:
         if fault:
-            from offchain.rollup.faults import Fault
+            from offchain.rollup.batcher.faults import Fault
 
             if svc.batcher is None:
                 raise ConfigError("--fault needs the batcher")
@@ -188,7 +188,7 @@ def verifier_run(
 ) -> None:
     """Run a verifier until Ctrl-C/SIGTERM."""
     from offchain.config import load_config
-    from offchain.rollup.verifier import Verifier
+    from offchain.rollup.verifier.daemon import Verifier
     from offchain.storage.client import BlobClient
 
     console = Console(soft_wrap=True)
@@ -202,7 +202,7 @@ def verifier_run(
         BlobClient(storage_url, timeout_s=vc.storage_timeout_s),
         vc,
     )
-    from offchain.rollup.rpc import HttpServer
+    from offchain.rollup.node.rpc import HttpServer
 
     server = HttpServer(v.app(), port=port, name="l2-verifier").start()
     v.start()
@@ -219,14 +219,14 @@ def verifier_run(
 
 # ------------------------------------------------------------------ user commands
 def _client(url: str) -> Any:
-    from offchain.rollup.l2client import L2Client
+    from offchain.rollup.node.client import L2Client
 
     return L2Client(url)
 
 
 def _domain(url: str) -> Any:
     """The L2 EIP-712 domain: chain id 901 and the node's StateCommitment (from l2_status)."""
-    from offchain.rollup import tx as ltx
+    from offchain.rollup.ledger import tx as ltx
 
     st = _client(url).status()
     return ltx.Domain(int(st.get("l2ChainId", 901)), ltx.to_checksum(st["stateCommitment"]))
@@ -260,7 +260,7 @@ def tx_transfer(
     wait: bool = WAIT,
 ) -> None:
     """Sign and send an L2 transfer (nonce read from the node)."""
-    from offchain.rollup import tx as ltx
+    from offchain.rollup.ledger import tx as ltx
 
     acct, nonce = _account_and_nonce(key, dev, url)
     t = ltx.sign_transfer(acct, _domain(url), to, token, amount, fee, nonce)
@@ -279,7 +279,7 @@ def tx_withdraw(
     wait: bool = WAIT,
 ) -> None:
     """Sign and send an L2 withdrawal to L1 (finalize it on L1 after the challenge window)."""
-    from offchain.rollup import tx as ltx
+    from offchain.rollup.ledger import tx as ltx
 
     acct, nonce = _account_and_nonce(key, dev, url)
     w = ltx.sign_withdraw(acct, _domain(url), to or acct.address, token, amount, fee, nonce)

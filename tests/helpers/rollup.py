@@ -16,8 +16,8 @@ from eth_account.signers.local import LocalAccount
 
 from offchain.chain.client import Chain
 from offchain.common.hashing import keccak
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.state import State
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.state import State
 
 # Labels hashed (with the batch index) into the made-up roots, in BatchHeader field order:
 # tx_root, state_roots_root, final_state_root, withdrawal_root, data_hash.

@@ -23,15 +23,15 @@ from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.chain.client import Chain
-from offchain.rollup import tx as ltx
-from offchain.rollup.l1 import RollupL1
-from offchain.rollup.l2client import L2Client
-from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
-from offchain.rollup.service import NodeService, RollupContracts
-from offchain.rollup.testing import TestRollupParams, deploy_test_rollup
-from offchain.rollup.verifier import Verifier
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.client import L2Client
+from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
+from offchain.rollup.node.service import NodeService, RollupContracts
+from offchain.rollup.verifier.daemon import Verifier
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
+from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
 
 WINDOW_S = 30
 DA_WINDOW_S = 10

@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup import tx as ltx
-from offchain.rollup.batcher import Batcher
-from offchain.rollup.l1 import RollupL1
-from offchain.rollup.node_config import BatcherConfig
-from offchain.rollup.service import NodeService
+from offchain.rollup.batcher.submitter import Batcher
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.config import BatcherConfig
+from offchain.rollup.node.service import NodeService
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)

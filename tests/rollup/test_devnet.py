@@ -13,10 +13,10 @@ from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.devnet import Devnet
-from offchain.rollup import tx as ltx
-from offchain.rollup.l2client import L2Client
-from offchain.rollup.node_config import BatcherConfig, NodeConfig, RollupNodeConfig
-from offchain.rollup.service import NodeService, RollupContracts
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.client import L2Client
+from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig
+from offchain.rollup.node.service import NodeService, RollupContracts
 from tests.rollup.conftest import wait_until
 
 

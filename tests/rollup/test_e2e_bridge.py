@@ -8,9 +8,9 @@ import pytest
 from offchain.bridge.types import Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.errors import TxReverted
-from offchain.rollup import tx as ltx
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.l1 import BatchStatus
+from offchain.rollup.l1.bindings import BatchStatus
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.batch import BatchHeader
 from tests.rollup.conftest import WINDOW_S, RollupEnv, client, wait_until
 
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import random
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup import tx as ltx
-from offchain.rollup.batcher import Batcher
-from offchain.rollup.faults import Fault
-from offchain.rollup.l1 import BatchStatus
-from offchain.rollup.node_config import BatcherConfig
-from offchain.rollup.service import NodeService
+from offchain.rollup.batcher.faults import Fault
+from offchain.rollup.batcher.submitter import Batcher
+from offchain.rollup.l1.bindings import BatchStatus
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.config import BatcherConfig
+from offchain.rollup.node.service import NodeService
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)

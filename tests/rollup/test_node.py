@@ -10,10 +10,10 @@ import pytest
 import requests
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup import tx as ltx
-from offchain.rollup.block import Block, sign_block
-from offchain.rollup.node_errors import TX_REJECTED_CODES, RollupNodeError
-from offchain.rollup.service import NodeService
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.block import Block, sign_block
+from offchain.rollup.node.errors import TX_REJECTED_CODES, RollupNodeError
+from offchain.rollup.node.service import NodeService
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)

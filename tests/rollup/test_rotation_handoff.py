@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup import tx as ltx
-from offchain.rollup.block import Block
-from offchain.rollup.node_errors import NO_CURRENT_SEQUENCER, RollupNodeError
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.block import Block
+from offchain.rollup.node.errors import NO_CURRENT_SEQUENCER, RollupNodeError
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)

@@ -14,13 +14,13 @@ from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
 from offchain.common.merkle import MerkleTree
 from offchain.errors import TxReverted
-from offchain.rollup import tx as ltx
-from offchain.rollup.faults import Fault
-from offchain.rollup.l1 import BatchStatus, RequestStatus
-from offchain.rollup.ledger import decode_batch_data
-from offchain.rollup.node_config import BatcherConfig
-from offchain.rollup.rpc import HttpServer
-from offchain.rollup.service import NodeService
+from offchain.rollup.batcher.faults import Fault
+from offchain.rollup.l1.bindings import BatchStatus, RequestStatus
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.ledger import decode_batch_data
+from offchain.rollup.node.config import BatcherConfig
+from offchain.rollup.node.rpc import HttpServer
+from offchain.rollup.node.service import NodeService
 from offchain.storage.client import BlobClient
 from tests.rollup.conftest import (
     DA_WINDOW_S,

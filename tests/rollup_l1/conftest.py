@@ -14,10 +14,10 @@ from eth_account.signers.local import LocalAccount
 from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
-from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
-from offchain.rollup.l1 import RollupL1
-from offchain.rollup.state import State
-from offchain.rollup.testing import TestRollupParams, deploy_test_rollup, placeholder_header
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.state import State
+from tests.helpers.rollup import TestRollupParams, deploy_test_rollup, placeholder_header
 
 WINDOW_S = 100
 DA_WINDOW_S = 30

@@ -1,17 +1,17 @@
-"""The fraud-proof tests' L2: a :class:`~offchain.rollup.batch_builder.BatchBuilder` bound to the
-test deployment, appending each built batch through the test sequencer set."""
+"""The fraud-proof tests' L2: a :class:`~offchain.rollup.ledger.batch_builder.BatchBuilder`
+bound to the test deployment, appending each built batch through the test sequencer set."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.batch_builder import BatchBuilder, Item, tampered
-from offchain.rollup.fraud import FraudWitness
-from offchain.rollup.ledger import BatchData
-from offchain.rollup.state import State
-from offchain.rollup.tx import Domain
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
+from offchain.rollup.ledger.fraud import FraudWitness
+from offchain.rollup.ledger.ledger import BatchData
+from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import Domain
 from tests.rollup_l1.conftest import L2_CHAIN_ID, Env
 
 __all__ = ["L2Sim", "tampered"]

@@ -12,7 +12,7 @@ from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
-from offchain.rollup.batch import BatchHeader
+from offchain.rollup.ledger.batch import BatchHeader
 from tests.rollup_l1.conftest import WINDOW_S, Env
 
 ALICE = dev_account(10)

@@ -13,7 +13,7 @@ from offchain.bridge.types import ETH
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.deploy import Deployment
-from offchain.rollup.tx import Deposit, sign_withdraw, tx_hash
+from offchain.rollup.ledger.tx import Deposit, sign_withdraw, tx_hash
 from tests.rollup_l1.conftest import WINDOW_S, Env
 from tests.rollup_l1.l2sim import L2Sim
 

@@ -14,8 +14,8 @@ from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.l1 import BatchStatus, PostedBatchData, RequestStatus
+from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RequestStatus
+from offchain.rollup.ledger.batch import BatchHeader
 from tests.rollup_l1.conftest import DA_FEE, DA_WINDOW_S, SLASH, STAKE, WINDOW_S, Env
 
 VERIFIER = dev_account(13)

@@ -8,7 +8,7 @@ from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
-from offchain.rollup.fraud import SummaryWitness
+from offchain.rollup.ledger.fraud import SummaryWitness
 from tests.rollup_l1.conftest import DA_FEE, DA_WINDOW_S, WINDOW_S, Env
 
 VERIFIER = dev_account(13)
@@ -79,9 +79,9 @@ def test_fraud_prover_errors(env: Env, expect_revert: Any) -> None:
 
 def test_fraud_prover_gas_floor(env: Env, expect_call_revert: Any) -> None:
     """A real summary fraud, called with too little gas for the punishment, reverts."""
-    from offchain.rollup.ledger import Ledger
-    from offchain.rollup.state import State
-    from offchain.rollup.tx import Domain
+    from offchain.rollup.ledger.ledger import Ledger
+    from offchain.rollup.ledger.state import State
+    from offchain.rollup.ledger.tx import Domain
 
     st = State()
     Ledger(Domain(901, env.addresses["state_commitment"]), st)

@@ -15,10 +15,10 @@ from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.errors import TxReverted
-from offchain.rollup.fraud import build_summary_witness
-from offchain.rollup.l1 import BatchStatus
-from offchain.rollup.tx import Deposit, sign_transfer, sign_withdraw
-from offchain.rollup.tx import tx_hash as ltx_hash
+from offchain.rollup.l1.bindings import BatchStatus
+from offchain.rollup.ledger.fraud import build_summary_witness
+from offchain.rollup.ledger.tx import Deposit, sign_transfer, sign_withdraw
+from offchain.rollup.ledger.tx import tx_hash as ltx_hash
 from tests.rollup_l1.conftest import SLASH, STAKE, WINDOW_S, Env
 from tests.rollup_l1.l2sim import L2Sim, tampered
 
@@ -170,7 +170,7 @@ def test_bad_summary(env: Env, expect_revert: Any) -> None:
     # the honest batch 0's summary is right: a claim against it reverts
     h0 = sim.batches[0]
     st0 = h0.pre_state.copy()
-    from offchain.rollup.ledger import Ledger
+    from offchain.rollup.ledger.ledger import Ledger
 
     led = Ledger(sim.domain, st0)
     for data0 in h0.data.txs:

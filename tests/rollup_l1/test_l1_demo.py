@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
+from offchain.demo.rollup_l1 import run
 from offchain.devnet import Devnet
-from offchain.rollup.l1_demo import run
 
 
 @pytest.mark.slow

@@ -18,11 +18,11 @@ from offchain.chain.client import Chain
 from offchain.common.hashing import keccak
 from offchain.config import L2KitConfig
 from offchain.deploy import Deployment, deploy_all
-from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
-from offchain.rollup.batch_builder import BatchBuilder, tampered
-from offchain.rollup.l1 import BatchStatus, PostedBatchData, RollupL1
-from offchain.rollup.testing import placeholder_header
-from offchain.rollup.tx import Deposit, Domain, sign_transfer
+from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RollupL1
+from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch_builder import BatchBuilder, tampered
+from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer
+from tests.helpers.rollup import placeholder_header
 
 E18 = 10**18
 VERIFIER = dev_account(13)
@@ -146,7 +146,7 @@ def test_da_answer_with_real_set(real: Real) -> None:
         [keccak(b"r%d" % i) for i in range(n)],
         [b"\0" * 32] * n,
     )
-    from offchain.rollup.ledger import batch_roots
+    from offchain.rollup.ledger.ledger import batch_roots
 
     roots = batch_roots(data.tx_data, data.post_roots, data.withdrawal_items, data.fee_recipients)
     h = _header(

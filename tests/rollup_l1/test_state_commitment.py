@@ -9,8 +9,8 @@ from web3.logs import DISCARD
 
 from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
-from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
-from offchain.rollup.l1 import BatchStatus
+from offchain.rollup.l1.bindings import BatchStatus
+from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from tests.rollup_l1.conftest import GENESIS, WINDOW_S, Env
 
 
@@ -173,7 +173,7 @@ def test_binding_errors(env: Env) -> None:
     import pytest
 
     from offchain.rollup.errors import RollupL1Error
-    from offchain.rollup.l1 import RollupL1
+    from offchain.rollup.l1.bindings import RollupL1
 
     ro = RollupL1(env.chain, env.addresses["state_commitment"], env.addresses["da_challenge"])
     with pytest.raises(RollupL1Error, match="no batch was appended at index 3"):

@@ -11,8 +11,8 @@ from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import Anvil
 from offchain.chain.client import Chain, connect
 from offchain.config import L2KitConfig
+from offchain.demo.staking import run
 from offchain.deploy import deploy_all
-from offchain.staking.demo import run
 
 
 @pytest.mark.slow

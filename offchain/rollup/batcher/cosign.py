@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from fastapi import APIRouter
 
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.node import SequencerNode
-from offchain.rollup.node_errors import BatchError
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.node.errors import BatchError
+from offchain.rollup.node.node import SequencerNode
 from offchain.staking.cosigner import Cosigner, SignedLog, create_router
 from offchain.staking.errors import CosignRefused
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-    from offchain.rollup.l1 import RollupL1
+    from offchain.rollup.l1.bindings import RollupL1
 
 log = structlog.get_logger("rollup.cosign")
 
@@ -65,7 +65,7 @@ class InvalidationAwareLog(SignedLog):
 
 def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -> Any:
     """The check a node applies before co-signing: rebuild the batch from its blocks."""
-    from offchain.rollup.batcher import build_batch
+    from offchain.rollup.batcher.submitter import build_batch
 
     def validate(
         contract: str, index: int, header_hash: bytes, header_json: dict[str, Any]

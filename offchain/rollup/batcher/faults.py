@@ -1,6 +1,6 @@
 """A faulty sequencer, for tests and the devnet only (never the default; loudly logged).
 
-Each :class:`Fault` corrupts the next batch the :class:`~offchain.rollup.batcher.Batcher`
+Each :class:`Fault` corrupts the next batch the :class:`~offchain.rollup.batcher.submitter.Batcher`
 submits, in one of the ways the seeds say an honest verifier must catch:
 
 - ``wrong_mttbr``: the header's MTTBR is not the root of the published transactions
@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from offchain.common.hashing import keccak
-from offchain.rollup import tx as ltx
-from offchain.rollup.batch import BatchHeader, order_signatures, sign_digest
-from offchain.rollup.batcher import BuiltBatch, header_for
-from offchain.rollup.ledger import BatchData, decode_batch_data
-from offchain.rollup.node_errors import BatchError
+from offchain.rollup.batcher.submitter import BuiltBatch, header_for
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.ledger import BatchData, decode_batch_data
+from offchain.rollup.node.errors import BatchError
 
 if TYPE_CHECKING:
-    from offchain.rollup.batcher import Batcher
+    from offchain.rollup.batcher.submitter import Batcher
 
 log = structlog.get_logger("rollup.faults")
 

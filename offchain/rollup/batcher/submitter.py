@@ -1,6 +1,6 @@
 """The batch submitter: L2 blocks -> batches on L1, exactly one per index.
 
-Runs next to a :class:`~offchain.rollup.node.SequencerNode` (every node runs one: only the
+Runs next to a :class:`~offchain.rollup.node.node.SequencerNode` (every node runs one: only the
 current sequencer's submits). Each tick:
 
 1. **Invalidations** (seed §11.14, §3.3.6.3): if L1 marked a batch this node knows invalid,
@@ -32,15 +32,15 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.common import merkle
+from offchain.common.daemon import PollingDaemon
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.l1 import RollupL1
-from offchain.rollup.ledger import BatchData, decode_batch_data
-from offchain.rollup.node import SequencerNode
-from offchain.rollup.node_config import BatcherConfig
-from offchain.rollup.node_errors import BatchError
-from offchain.rollup.polling import PollingDaemon
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.ledger import BatchData, decode_batch_data
+from offchain.rollup.node.config import BatcherConfig
+from offchain.rollup.node.errors import BatchError
+from offchain.rollup.node.node import SequencerNode
 
 log = structlog.get_logger("rollup.batcher")
 
@@ -194,7 +194,7 @@ class Batcher(PollingDaemon):
         self.blobs = blobs
         self.cosign = cosign
         self.config = config
-        self.fault: Any = None  # offchain.rollup.faults.Fault (devnet/tests only)
+        self.fault: Any = None  # offchain.rollup.batcher.faults.Fault (devnet/tests only)
         self.submitted = 0
         self.failures = 0
         self.last_error = ""
@@ -341,7 +341,7 @@ class Batcher(PollingDaemon):
         """Seed §11.8: post the data of our batches that a verifier asked for on L1."""
         if self.l1.da is None:
             return []
-        from offchain.rollup.l1 import RequestStatus
+        from offchain.rollup.l1.bindings import RequestStatus
 
         answered = []
         me = self.node.address

@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
-from offchain.rollup.batch import (
+from offchain.rollup.errors import RollupL1Error
+from offchain.rollup.ledger.batch import (
     BATCH_DATA_ABI_TYPES,
     ZERO32,
     BatchDataBlob,
     BatchHeader,
     batch_digest,
 )
-from offchain.rollup.errors import RollupL1Error
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from offchain.chain.client import Chain
     from offchain.chain.tx import TxSender
     from offchain.deploy import Deployment
-    from offchain.rollup.fraud import FraudWitness, SummaryWitness
+    from offchain.rollup.ledger.fraud import FraudWitness, SummaryWitness
 
 
 #: StateCommitment stores the first 26 bytes (208 bits) of each header hash.
@@ -38,7 +38,7 @@ HASH_PREFIX_BYTES = 26
 
 
 class BatchDataLike(Protocol):
-    """The batch data blob's four arrays (offchain.rollup.ledger.BatchData has them)."""
+    """The batch data blob's four arrays (offchain.rollup.ledger.ledger.BatchData has them)."""
 
     @property
     def tx_data(self) -> Sequence[bytes]: ...
@@ -362,7 +362,7 @@ class RollupL1:
 
     # -------------------------------------------------------------- fraud
     def prove_fraud(self, witness: FraudWitness) -> TxReceipt:
-        """FraudProver.proveFraud with a step witness (see offchain/rollup/fraud.py).
+        """FraudProver.proveFraud with a step witness (see offchain/rollup/ledger/fraud.py).
 
         Raises:
             TxReverted: ``FraudProverNoFraud`` when the step was executed correctly, and the

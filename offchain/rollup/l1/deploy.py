@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from offchain.rollup.state import State
+from offchain.rollup.ledger.state import State
 
 if TYPE_CHECKING:
     from offchain.deploy import DeployContext

@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from offchain.rollup.batch import ZERO32, BatchHeader
-from offchain.rollup.fraud import FraudWitness, build_witness
-from offchain.rollup.ledger import BatchData, Ledger, find_fraud
-from offchain.rollup.state import State
-from offchain.rollup.tx import Domain, L2Tx, encode_tx
+from offchain.rollup.ledger.batch import ZERO32, BatchHeader
+from offchain.rollup.ledger.fraud import FraudWitness, build_witness
+from offchain.rollup.ledger.ledger import BatchData, Ledger, find_fraud
+from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import Domain, L2Tx, encode_tx
 
 #: One batch item: (transaction or raw encoding, fee recipient, honest?).
 Item = tuple[L2Tx | bytes, str, bool]

@@ -1,6 +1,6 @@
 """Fraud-proof witnesses for FraudProver.sol (seed 001 §11.4–11.5).
 
-A verifier that finds a fraudulent step (``offchain.rollup.ledger.find_fraud``) builds a
+A verifier that finds a fraudulent step (``offchain.rollup.ledger.ledger.find_fraud``) builds a
 :class:`FraudWitness`: the disputed batch header, the step's proofs and state witnesses
 (``ledger.build_fraud_proof``) and, for step 0 of a batch after the first, the previous batch's
 final state root with its MTSR proof (the pre-state of step 0).
@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from offchain.common.merkle import MerkleTree
-from offchain.rollup.batch import ZERO32, BatchHeader
-from offchain.rollup.ledger import BatchData, FraudProof, build_fraud_proof
+from offchain.rollup.ledger.batch import ZERO32, BatchHeader
+from offchain.rollup.ledger.ledger import BatchData, FraudProof, build_fraud_proof
 
 if TYPE_CHECKING:
-    from offchain.rollup.state import State
-    from offchain.rollup.tx import Domain
+    from offchain.rollup.ledger.state import State
+    from offchain.rollup.ledger.tx import Domain
 
 #: Placeholder previous header (ignored by the contract unless step 0 of a batch > 0).
 EMPTY_HEADER = BatchHeader(0, 0, 0, 0, 0, ZERO32, ZERO32, ZERO32, ZERO32, ZERO32, ZERO32)

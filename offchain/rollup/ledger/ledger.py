@@ -14,10 +14,10 @@ from eth_abi import decode as abi_decode
 
 from offchain.common import merkle
 from offchain.common.hashing import keccak
-from offchain.rollup.batch import BATCH_DATA_ABI_TYPES, BatchDataBlob
 from offchain.rollup.errors import REJECTION_CODES, StateError, TxRejected
-from offchain.rollup.state import UINT256_MAX, KeyWitness, State, balance_key, nonce_key
-from offchain.rollup.tx import (
+from offchain.rollup.ledger.batch import BATCH_DATA_ABI_TYPES, BatchDataBlob
+from offchain.rollup.ledger.state import UINT256_MAX, KeyWitness, State, balance_key, nonce_key
+from offchain.rollup.ledger.tx import (
     ZERO_ADDRESS,
     Deposit,
     Domain,

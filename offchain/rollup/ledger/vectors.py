@@ -13,7 +13,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 
 from offchain.common.hashing import keccak
-from offchain.rollup.ledger import (
+from offchain.rollup.ledger.ledger import (
     BATCH_REF_ABI,
     KEY_WITNESS_ABI,
     STATE_ABI,
@@ -26,8 +26,8 @@ from offchain.rollup.ledger import (
     batch_ref,
     build_fraud_proof,
 )
-from offchain.rollup.state import UINT256_MAX, State, balance_key, nonce_key
-from offchain.rollup.tx import (
+from offchain.rollup.ledger.state import UINT256_MAX, State, balance_key, nonce_key
+from offchain.rollup.ledger.tx import (
     ETH,
     ZERO_ADDRESS,
     Deposit,

@@ -9,7 +9,7 @@ from typing import Any
 import requests
 
 from offchain.errors import RpcError
-from offchain.rollup.node_errors import RollupNodeError
+from offchain.rollup.node.errors import RollupNodeError
 
 
 class L2Client:

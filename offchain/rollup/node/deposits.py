@@ -18,9 +18,9 @@ from typing import Any
 import structlog
 
 from offchain.chain.follower import FollowerConfig, LogEvent, LogFollower
-from offchain.rollup import tx as ltx
-from offchain.rollup.node import DepositSource
-from offchain.rollup.store import NodeStore
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.node import DepositSource
+from offchain.rollup.node.store import NodeStore
 
 log = structlog.get_logger("rollup.deposits")
 

@@ -1,9 +1,9 @@
 """The node's view of the L2 ledger: raw transactions in, roots and receipts out.
 
-This is the only module of the daemons that talks to :mod:`offchain.rollup.ledger` /
-:mod:`offchain.rollup.tx` (docs/spec.md, "L2 ledger"): it decodes encoded transactions,
+This is the only module of the daemons that talks to :mod:`offchain.rollup.ledger.ledger` /
+:mod:`offchain.rollup.ledger.tx` (docs/spec.md, "L2 ledger"): it decodes encoded transactions,
 applies them with the right fee recipient (the block's producer; ``address(0)`` for
-deposits), converts ``TxRejected`` into :class:`~offchain.rollup.node_errors.TxInvalid`
+deposits), converts ``TxRejected`` into :class:`~offchain.rollup.node.errors.TxInvalid`
 and exposes what the node, the batcher and the verifier need.
 """
 
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from offchain.rollup import ledger as lg
-from offchain.rollup import tx as ltx
 from offchain.rollup.errors import TxRejected
-from offchain.rollup.node_errors import TxInvalid
+from offchain.rollup.ledger import ledger as lg
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.errors import TxInvalid
 
 ZERO_ADDRESS = "0x" + "00" * 20
 KIND_DEPOSIT = 0
@@ -129,7 +129,7 @@ class Executor:
 
     def balance_proof(self, account: str, token: str) -> dict[str, Any]:
         """Inclusion/exclusion proof of ``balanceKey(account, token)`` against the state root."""
-        from offchain.rollup.state import balance_key
+        from offchain.rollup.ledger.state import balance_key
 
         key = balance_key(ltx.to_checksum(account), ltx.to_checksum(token))
         proof = self.ledger.state.prove(key).to_json()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from offchain.rollup.execution import Applied
+from offchain.rollup.node.execution import Applied
 
 
 @dataclass

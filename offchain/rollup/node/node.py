@@ -24,11 +24,9 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from offchain.common import merkle
-from offchain.rollup.block import ZERO32, Block, BlockHeader, recover, sign_block
-from offchain.rollup.execution import ZERO_ADDRESS, Applied, Executor
-from offchain.rollup.mempool import Mempool, PendingTx
-from offchain.rollup.node_config import NodeConfig
-from offchain.rollup.node_errors import (
+from offchain.rollup.node.block import ZERO32, Block, BlockHeader, recover, sign_block
+from offchain.rollup.node.config import NodeConfig
+from offchain.rollup.node.errors import (
     KNOWN_TX,
     MEMPOOL_FULL,
     NO_CURRENT_SEQUENCER,
@@ -36,8 +34,10 @@ from offchain.rollup.node_errors import (
     RollupNodeError,
     TxInvalid,
 )
-from offchain.rollup.peers import CurrentSequencer, PeerSet
-from offchain.rollup.store import NodeStore, ReceiptRow
+from offchain.rollup.node.execution import ZERO_ADDRESS, Applied, Executor
+from offchain.rollup.node.mempool import Mempool, PendingTx
+from offchain.rollup.node.peers import CurrentSequencer, PeerSet
+from offchain.rollup.node.store import NodeStore, ReceiptRow
 
 log = structlog.get_logger("rollup.node")
 
@@ -47,7 +47,7 @@ DROPPED = "dropped: resend"
 class DepositSource:
     """Where the producer gets L1 deposits (as encoded L2 deposit transactions) by id.
 
-    The default has none; :class:`offchain.rollup.deposits.DepositFollower` follows the
+    The default has none; :class:`offchain.rollup.node.deposits.DepositFollower` follows the
     L1 bridge's DepositQueued events.
     """
 
@@ -104,7 +104,7 @@ class SequencerNode:
     ) -> None:
         from coincurve import PrivateKey
 
-        from offchain.rollup.block import address_of
+        from offchain.rollup.node.block import address_of
 
         self.config = config
         self._key = signer_key

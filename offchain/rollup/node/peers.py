@@ -18,7 +18,7 @@ from typing import Any
 import requests
 import structlog
 
-from offchain.rollup.block import Block
+from offchain.rollup.node.block import Block
 
 log = structlog.get_logger("rollup.peers")
 

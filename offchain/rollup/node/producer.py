@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 
-from offchain.rollup.node import SequencerNode
+from offchain.rollup.node.node import SequencerNode
 
 log = structlog.get_logger("rollup.producer")
 

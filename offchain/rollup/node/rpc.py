@@ -3,7 +3,7 @@
 Methods (params positional):
 
 - ``l2_sendTransaction(rawTxHex)`` -> tx hash; refused with a custom code per ledger
-  reason (see :mod:`offchain.rollup.node_errors`). A node that is not current forwards the
+  reason (see :mod:`offchain.rollup.node.errors`). A node that is not current forwards the
   request (marked ``{"forwarded": true}``) to the current sequencer's node and relays its
   answer; a node receiving a forwarded request re-reads who is current and never forwards
   it again (no ping-pong while the set rotates); the forwarder, answered "not current",
@@ -35,9 +35,8 @@ from starlette.concurrency import run_in_threadpool
 from offchain.chain.anvil import free_port
 from offchain.common.http import BackgroundServer
 from offchain.errors import ConfigError
-from offchain.rollup.block import Block
-from offchain.rollup.node import DROPPED, SequencerNode
-from offchain.rollup.node_errors import (
+from offchain.rollup.node.block import Block
+from offchain.rollup.node.errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
@@ -47,6 +46,7 @@ from offchain.rollup.node_errors import (
     PARSE_ERROR,
     RollupNodeError,
 )
+from offchain.rollup.node.node import DROPPED, SequencerNode
 
 log = structlog.get_logger("rollup.rpc")
 

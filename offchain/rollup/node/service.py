@@ -14,18 +14,18 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from offchain.chain.client import Chain
-from offchain.rollup.batch import BatchHeader
-from offchain.rollup.batcher import Batcher
-from offchain.rollup.cosign import cosign_router
-from offchain.rollup.deposits import DepositFollower
-from offchain.rollup.execution import Executor
-from offchain.rollup.l1 import RollupL1
-from offchain.rollup.node import SequencerNode
-from offchain.rollup.node_config import RollupNodeConfig
-from offchain.rollup.peers import CurrentSequencer, PeerSet
-from offchain.rollup.producer import BlockProducer
-from offchain.rollup.rpc import HttpServer, RpcApi, create_app
-from offchain.rollup.store import NodeStore
+from offchain.rollup.batcher.cosign import cosign_router
+from offchain.rollup.batcher.submitter import Batcher
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.node.config import RollupNodeConfig
+from offchain.rollup.node.deposits import DepositFollower
+from offchain.rollup.node.execution import Executor
+from offchain.rollup.node.node import SequencerNode
+from offchain.rollup.node.peers import CurrentSequencer, PeerSet
+from offchain.rollup.node.producer import BlockProducer
+from offchain.rollup.node.rpc import HttpServer, RpcApi, create_app
+from offchain.rollup.node.store import NodeStore
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount

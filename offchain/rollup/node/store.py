@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offchain.rollup.block import Block, BlockHeader
-from offchain.rollup.execution import Applied
+from offchain.rollup.node.block import Block, BlockHeader
+from offchain.rollup.node.execution import Applied
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS blocks (

@@ -36,19 +36,19 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from offchain.common.daemon import PollingDaemon
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
-from offchain.rollup import tx as ltx
-from offchain.rollup.batch import BatchHeader
 from offchain.rollup.errors import TxRejected
-from offchain.rollup.l1 import RequestStatus, RollupL1
-from offchain.rollup.ledger import BatchData, Ledger, decode_batch_data, find_fraud
-from offchain.rollup.node_config import VerifierConfig
-from offchain.rollup.polling import PollingDaemon
-from offchain.rollup.state import State
+from offchain.rollup.l1.bindings import RequestStatus, RollupL1
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.ledger import BatchData, Ledger, decode_batch_data, find_fraud
+from offchain.rollup.ledger.state import State
+from offchain.rollup.node.config import VerifierConfig
 
 if TYPE_CHECKING:
-    from offchain.rollup.service import RollupContracts
+    from offchain.rollup.node.service import RollupContracts
 
 log = structlog.get_logger("rollup.verifier")
 
@@ -376,7 +376,7 @@ class Verifier(PollingDaemon):
         self, index: int, header: BatchHeader, data: BatchData, step: int, key: str
     ) -> Outcome:
         """§11.4–11.5: prove step ``step`` wrong on L1 (once per batch)."""
-        from offchain.rollup.fraud import build_witness
+        from offchain.rollup.ledger.fraud import build_witness
 
         if self.store.action("fraud:" + key) is not None:
             return Outcome(index, "waiting", "fraud proof sent earlier")

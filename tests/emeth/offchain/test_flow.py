@@ -55,7 +55,7 @@ def test_full_flow_billed_on_l1(env: Env) -> None:
 def test_demo_scene(devnet) -> None:  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    from offchain.emeth.demo import run
+    from offchain.demo.emeth import run
 
     chain = devnet.chain
     snap = chain.rpc("evm_snapshot")

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.ledger import (
+from offchain.rollup.ledger.ledger import (
     STATUS_CODES,
     BatchData,
     Ledger,
@@ -20,8 +20,8 @@ from offchain.rollup.ledger import (
     batch_ref,
     build_fraud_proof,
 )
-from offchain.rollup.state import State
-from offchain.rollup.tx import (
+from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import (
     ETH,
     Deposit,
     Domain,

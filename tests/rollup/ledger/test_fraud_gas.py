@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from offchain.rollup.vectors import worst_case_fraud_proof
+from offchain.rollup.ledger.vectors import worst_case_fraud_proof
 
 #: Issue 5's target for a whole fraud proof; the step check must leave room for bookkeeping.
 FRAUD_PROOF_GAS_TARGET = 500_000

@@ -6,7 +6,7 @@ import pytest
 
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
-from offchain.rollup.ledger import (
+from offchain.rollup.ledger.ledger import (
     BatchData,
     Ledger,
     TxRejected,
@@ -16,8 +16,8 @@ from offchain.rollup.ledger import (
     encode_batch_data,
     find_fraud,
 )
-from offchain.rollup.state import balance_key, verify_proof
-from offchain.rollup.tx import (
+from offchain.rollup.ledger.state import balance_key, verify_proof
+from offchain.rollup.ledger.tx import (
     ETH,
     Deposit,
     Domain,

@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.ledger import Ledger, TxRejected
-from offchain.rollup.state import State, balance_key, verify_proof
-from offchain.rollup.tx import ETH, Deposit, Domain, sign_transfer, sign_withdraw
+from offchain.rollup.ledger.ledger import Ledger, TxRejected
+from offchain.rollup.ledger.state import State, balance_key, verify_proof
+from offchain.rollup.ledger.tx import ETH, Deposit, Domain, sign_transfer, sign_withdraw
 
 DOMAIN = Domain(901, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 TOKENS = [ETH, "0x1000000000000000000000000000000000000001"]

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from offchain.rollup.errors import StateError, StateProofError
-from offchain.rollup.state import (
+from offchain.rollup.ledger.state import (
     DEPTH,
     Leaf,
     LeafRow,

@@ -9,7 +9,7 @@ from eth_account.messages import encode_typed_data
 from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
 from offchain.rollup.errors import TxRejected
-from offchain.rollup.tx import (
+from offchain.rollup.ledger.tx import (
     DEPOSIT_LEN,
     ETH,
     USER_TX_LEN,

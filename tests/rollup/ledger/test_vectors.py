@@ -10,7 +10,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.ledger import (
+from offchain.rollup.ledger.ledger import (
     BATCH_REF_ABI,
     KEY_WITNESS_ABI,
     STATE_ABI,
@@ -18,8 +18,8 @@ from offchain.rollup.ledger import (
     BatchData,
     Ledger,
 )
-from offchain.rollup.state import State
-from offchain.rollup.tx import (
+from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import (
     ETH,
     Deposit,
     decode_tx,
@@ -29,7 +29,7 @@ from offchain.rollup.tx import (
     signing_digest,
     to_checksum,
 )
-from offchain.rollup.vectors import VECTOR_DOMAIN
+from offchain.rollup.ledger.vectors import VECTOR_DOMAIN
 
 ROOT = Path(__file__).resolve().parents[3]
 
