@@ -22,7 +22,7 @@ from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
-from offchain.rollup.ledger.ledger import find_fraud
+from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw, tx_hash
 
 E18 = 10**18

@@ -17,7 +17,7 @@ from offchain.errors import TxReverted
 from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import BatchStatus, RequestStatus
 from offchain.rollup.ledger import tx as ltx
-from offchain.rollup.ledger.ledger import decode_batch_data
+from offchain.rollup.ledger.batch_data import decode_batch_data
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.rpc import HttpServer
 from offchain.rollup.node.service import NodeService

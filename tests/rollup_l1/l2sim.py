@@ -8,8 +8,8 @@ from typing import Any
 
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
+from offchain.rollup.ledger.batch_data import BatchData
 from offchain.rollup.ledger.fraud import FraudWitness
-from offchain.rollup.ledger.ledger import BatchData
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import Domain
 from tests.rollup_l1.conftest import L2_CHAIN_ID, Env

@@ -146,7 +146,7 @@ def test_da_answer_with_real_set(real: Real) -> None:
         [keccak(b"r%d" % i) for i in range(n)],
         [b"\0" * 32] * n,
     )
-    from offchain.rollup.ledger.ledger import batch_roots
+    from offchain.rollup.ledger.batch_data import batch_roots
 
     roots = batch_roots(data.tx_data, data.post_roots, data.withdrawal_items, data.fee_recipients)
     h = _header(

@@ -30,7 +30,7 @@ from offchain.common.hashing import keccak
 from offchain.rollup.batcher.submitter import BuiltBatch, header_for
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
-from offchain.rollup.ledger.ledger import BatchData, decode_batch_data
+from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.node.errors import BatchError
 
 if TYPE_CHECKING:

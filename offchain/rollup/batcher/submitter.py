@@ -37,7 +37,7 @@ from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
-from offchain.rollup.ledger.ledger import BatchData, decode_batch_data
+from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.node import SequencerNode

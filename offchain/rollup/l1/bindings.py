@@ -38,7 +38,7 @@ HASH_PREFIX_BYTES = 26
 
 
 class BatchDataLike(Protocol):
-    """The batch data blob's four arrays (offchain.rollup.ledger.ledger.BatchData has them)."""
+    """The batch data blob's four arrays (offchain.rollup.ledger.batch_data.BatchData has them)."""
 
     @property
     def tx_data(self) -> Sequence[bytes]: ...

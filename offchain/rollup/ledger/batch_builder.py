@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from offchain.rollup.ledger.batch import ZERO32, BatchHeader
-from offchain.rollup.ledger.fraud import FraudWitness, build_witness
-from offchain.rollup.ledger.ledger import BatchData, Ledger, find_fraud
+from offchain.rollup.ledger.batch_data import BatchData
+from offchain.rollup.ledger.fraud import FraudWitness, build_witness, find_fraud
+from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import Domain, L2Tx, encode_tx
 

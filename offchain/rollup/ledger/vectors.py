@@ -13,19 +13,17 @@ from typing import Any
 from eth_abi import encode as abi_encode
 
 from offchain.common.hashing import keccak
-from offchain.rollup.ledger.ledger import (
+from offchain.rollup.ledger.batch_data import BatchData
+from offchain.rollup.ledger.fraud import (
     BATCH_REF_ABI,
     KEY_WITNESS_ABI,
     STATE_ABI,
-    STATUS_CODES,
     STEP_PROOF_ABI,
-    BatchData,
-    Ledger,
-    _run_step,
-    _Trace,
     batch_ref,
     build_fraud_proof,
+    run_step,
 )
+from offchain.rollup.ledger.ledger import STATUS_CODES, Ledger, StepTrace
 from offchain.rollup.ledger.state import UINT256_MAX, State, balance_key, nonce_key
 from offchain.rollup.ledger.tx import (
     ETH,
@@ -77,8 +75,8 @@ def _step_case(
     pre = (st.tree_root, st.size, st.next_deposit_id)
     pre_root = st.root
     cp = sc.ledger.checkpoint()
-    trace = _Trace()
-    res = _run_step(
+    trace = StepTrace()
+    res = run_step(
         sc.ledger, data, fee_recipient, trace, lambda i: sc.l1_deposits.get(i, b"\0" * 32)
     )
     if not apply or res.status != "valid":
@@ -296,7 +294,7 @@ def _replay(state: State, txs: list[tuple[bytes, str]], deposits: dict[int, byte
     roots, items = [], []
     try:
         for data, fee in txs:
-            res = _run_step(ledger, data, fee, None, lambda i: deposits[i])
+            res = run_step(ledger, data, fee, None, lambda i: deposits[i])
             assert res.status == "valid", res
             roots.append(res.post_state_root)
             items.append(res.withdrawal_item)
@@ -408,7 +406,7 @@ def _replay_with(
     roots, items = [], []
     try:
         for data, fee in txs:
-            res = _run_step(ledger, data, fee, None, lambda i: deposits[i])
+            res = run_step(ledger, data, fee, None, lambda i: deposits[i])
             if res.status != "valid":
                 raise ValueError(f"gas case tx invalid: {res.status}")
             roots.append(res.post_state_root)

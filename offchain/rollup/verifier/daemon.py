@@ -43,7 +43,9 @@ from offchain.rollup.errors import TxRejected
 from offchain.rollup.l1.bindings import RequestStatus, RollupL1
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
-from offchain.rollup.ledger.ledger import BatchData, Ledger, decode_batch_data, find_fraud
+from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
+from offchain.rollup.ledger.fraud import find_fraud
+from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
 from offchain.rollup.node.config import VerifierConfig
 

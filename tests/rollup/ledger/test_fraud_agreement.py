@@ -12,14 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.ledger.ledger import (
-    STATUS_CODES,
-    BatchData,
-    Ledger,
-    TxRejected,
-    batch_ref,
-    build_fraud_proof,
-)
+from offchain.rollup.ledger.batch_data import BatchData
+from offchain.rollup.ledger.fraud import batch_ref, build_fraud_proof
+from offchain.rollup.ledger.ledger import STATUS_CODES, Ledger, TxRejected
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import (
     ETH,

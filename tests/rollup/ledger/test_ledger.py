@@ -6,16 +6,14 @@ import pytest
 
 from offchain.chain.accounts import dev_account
 from offchain.common import merkle
-from offchain.rollup.ledger.ledger import (
+from offchain.rollup.ledger.batch_data import (
     BatchData,
-    Ledger,
-    TxRejected,
     batch_roots,
-    build_fraud_proof,
     decode_batch_data,
     encode_batch_data,
-    find_fraud,
 )
+from offchain.rollup.ledger.fraud import build_fraud_proof, find_fraud
+from offchain.rollup.ledger.ledger import Ledger, TxRejected
 from offchain.rollup.ledger.state import balance_key, verify_proof
 from offchain.rollup.ledger.tx import (
     ETH,

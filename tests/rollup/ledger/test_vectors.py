@@ -10,14 +10,9 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.ledger.ledger import (
-    BATCH_REF_ABI,
-    KEY_WITNESS_ABI,
-    STATE_ABI,
-    STEP_PROOF_ABI,
-    BatchData,
-    Ledger,
-)
+from offchain.rollup.ledger.batch_data import BatchData
+from offchain.rollup.ledger.fraud import BATCH_REF_ABI, KEY_WITNESS_ABI, STATE_ABI, STEP_PROOF_ABI
+from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import (
     ETH,
