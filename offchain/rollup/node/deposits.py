@@ -19,10 +19,24 @@ import structlog
 
 from offchain.chain.follower import FollowerConfig, LogEvent, LogFollower
 from offchain.rollup.ledger import tx as ltx
-from offchain.rollup.node.node import DepositSource
 from offchain.rollup.node.store import NodeStore
 
 log = structlog.get_logger("rollup.deposits")
+
+
+class DepositSource:
+    """Where the producer gets L1 deposits (as encoded L2 deposit transactions) by id.
+
+    The default has none; :class:`DepositFollower` follows the
+    L1 bridge's DepositQueued events.
+    """
+
+    def get(self, deposit_id: int) -> bytes | None:
+        """Encoded deposit transaction ``deposit_id``, or None if not (yet) seen on L1."""
+        return None
+
+    def stop(self) -> None:
+        return None
 
 
 class DepositFollower(DepositSource):

@@ -17,15 +17,14 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from offchain.common import merkle
 from offchain.rollup.node.block import ZERO32, Block, BlockHeader, recover, sign_block
 from offchain.rollup.node.config import NodeConfig
+from offchain.rollup.node.deposits import DepositSource
 from offchain.rollup.node.errors import (
     KNOWN_TX,
     MEMPOOL_FULL,
@@ -36,47 +35,13 @@ from offchain.rollup.node.errors import (
 )
 from offchain.rollup.node.execution import ZERO_ADDRESS, Applied, Executor
 from offchain.rollup.node.mempool import Mempool, PendingTx
+from offchain.rollup.node.metrics import NodeMetrics
 from offchain.rollup.node.peers import CurrentSequencer, PeerSet
 from offchain.rollup.node.store import NodeStore, ReceiptRow
 
 log = structlog.get_logger("rollup.node")
 
 DROPPED = "dropped: resend"
-
-
-class DepositSource:
-    """Where the producer gets L1 deposits (as encoded L2 deposit transactions) by id.
-
-    The default has none; :class:`offchain.rollup.node.deposits.DepositFollower` follows the
-    L1 bridge's DepositQueued events.
-    """
-
-    def get(self, deposit_id: int) -> bytes | None:
-        """Encoded deposit transaction ``deposit_id``, or None if not (yet) seen on L1."""
-        return None
-
-    def stop(self) -> None:
-        return None
-
-
-@dataclass
-class NodeMetrics:
-    """Prometheus metrics of one node (own registry, so several nodes share a process)."""
-
-    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
-
-    def __post_init__(self) -> None:
-        r = self.registry
-        self.accepted = Counter("l2_txs_accepted", "submissions accepted", registry=r)
-        self.rejected = Counter("l2_txs_rejected", "submissions refused", ["reason"], registry=r)
-        self.forwarded = Counter("l2_txs_forwarded", "submissions forwarded", registry=r)
-        self.blocks = Counter("l2_blocks", "blocks stored", ["origin"], registry=r)
-        self.refused_blocks = Counter(
-            "l2_blocks_refused", "peer blocks refused", ["reason"], registry=r
-        )
-        self.head = Gauge("l2_head", "number of the last block", registry=r)
-        self.mempool = Gauge("l2_mempool", "unsealed transactions", registry=r)
-        self.seal_s = Histogram("l2_seal_seconds", "time to seal a block", registry=r)
 
 
 class SequencerNode:
@@ -177,18 +142,8 @@ class SequencerNode:
         if not raws:
             return 0
         cur = self.current.get()
-        dropped: list[bytes] = []
-        for raw in raws:
-            try:
-                ans = self.peers.forward(
-                    cur or "",
-                    {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
-                     "params": ["0x" + raw.hex(), {"forwarded": True}]},
-                )  # fmt: skip
-                if "error" in ans and ans["error"].get("code") != KNOWN_TX:  # known: it has it
-                    dropped.append(self.executor.tx_hash(raw))
-            except Exception:  # noqa: BLE001 - unreachable: the user must resend
-                dropped.append(self.executor.tx_hash(raw))
+        refused = self.peers.forward_transactions(cur or "", raws)
+        dropped = [self.executor.tx_hash(raw) for raw in refused]
         self.store.mark_dropped(dropped, DROPPED)
         log.warning(
             "pending_handed_off", to=cur, forwarded=len(raws) - len(dropped), dropped=len(dropped)

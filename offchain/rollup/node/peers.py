@@ -19,6 +19,7 @@ import requests
 import structlog
 
 from offchain.rollup.node.block import Block
+from offchain.rollup.node.errors import KNOWN_TX
 
 log = structlog.get_logger("rollup.peers")
 
@@ -186,6 +187,26 @@ class PeerSet:
         r = self._session.post(url, json=payload, timeout=self.timeout_s)
         out: dict[str, Any] = r.json()
         return out
+
+    def forward_transactions(self, signer: str, raws: list[bytes]) -> list[bytes]:
+        """Forward each raw transaction to ``signer``'s node (marked as forwarded, so it is never
+        forwarded again); return those it did not take (refused, or the peer unreachable).
+
+        An answer "already known" counts as taken: the peer has the transaction.
+        """
+        refused: list[bytes] = []
+        for raw in raws:
+            try:
+                ans = self.forward(
+                    signer,
+                    {"jsonrpc": "2.0", "id": 1, "method": "l2_sendTransaction",
+                     "params": ["0x" + raw.hex(), {"forwarded": True}]},
+                )  # fmt: skip
+                if "error" in ans and ans["error"].get("code") != KNOWN_TX:
+                    refused.append(raw)
+            except Exception:  # noqa: BLE001 - unreachable: the user must resend
+                refused.append(raw)
+        return refused
 
     def broadcast(self, block: Block) -> None:
         """Queue ``block`` for every peer except this node."""
