@@ -10,8 +10,9 @@ from typing import Any
 
 from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
+from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.aggregator import Aggregator
-from offchain.emeth.agents.base import Agent, LoopConfig
+from offchain.emeth.agents.base import Agent
 from offchain.emeth.agents.billing import Billing
 from offchain.emeth.agents.l1watch import L1Watcher
 from offchain.emeth.agents.node import NodePolicy, NodeWorker

@@ -18,7 +18,6 @@ reverts with ``SequencerSetHeartbeatNotMissed``/``SequencerSetEpochNotOver`` and
 from __future__ import annotations
 
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from offchain.common.daemon import Daemon, LoopConfig
 from offchain.errors import L2KitError, TxReverted
 from offchain.staking.contracts import RotationState, StakingContracts
 
@@ -70,7 +70,7 @@ class RotationConfig:
 
 
 @dataclass
-class RotationFollower:
+class RotationFollower(Daemon):
     """Follows epochs for the node whose signer is ``signer.address``.
 
     Args:
@@ -94,10 +94,19 @@ class RotationFollower:
             "lost_races": 0,
         }
     )
-    failures: int = 0
-    last_error: str = ""
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    # A tick may fail on the RPC or a revert; anything else is a bug and ends the thread.
+    retry_on = (L2KitError, OSError, ValueError)
+
+    def __post_init__(self) -> None:
+        Daemon.__init__(
+            self,
+            LoopConfig(self.config.poll_interval_ms, 10, self.config.max_failures),
+            name=f"rotation-{self.address[:8]}",
+            log=log,
+        )
+
+    def pause_s(self) -> float:
+        return self.config.poll_interval_ms / 1000 * (1 + random.uniform(0, 0.2))
 
     @property
     def address(self) -> str:
@@ -177,46 +186,14 @@ class RotationFollower:
             raise
 
     # ------------------------------------------------------------------ loop
-    def run(self) -> None:
-        """Tick until :meth:`stop`; stops itself after ``max_failures`` failed ticks in a row."""
-        while not self._stop.is_set():
-            try:
-                self.tick()
-                self.failures = 0
-            except (L2KitError, OSError, ValueError) as e:
-                self.failures += 1
-                self.last_error = str(e)
-                log.warning("rotation tick failed", error=str(e), failures=self.failures)
-                if self.failures >= self.config.max_failures:
-                    log.error("rotation follower stopped after repeated failures")
-                    return
-            jitter = random.uniform(0, 0.2)
-            self._stop.wait(self.config.poll_interval_ms / 1000 * (1 + jitter))
-
-    def start(self) -> RotationFollower:
-        """Run in a background thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self.run, name=f"rotation-{self.address[:8]}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop the loop and wait for the thread (at most 10 s). Safe to call twice."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-
     def health(self) -> dict[str, Any]:
         """Serializable status: last state, counters, failures."""
         return {
             "signer": self.address,
             "is_current": self.is_current,
-            "running": self._thread is not None and self._thread.is_alive(),
+            "running": self.alive,
             "state": self.state.to_dict() if self.state else None,
             "stats": dict(self.stats),
-            "failures": self.failures,
-            "last_error": self.last_error,
+            "failures": self.failures_in_row,
+            "last_error": self.last_error or "",
         }

@@ -1,4 +1,4 @@
-"""What every EMETH agent shares: the polling loop, jitter, circuit breaker, health, logs.
+"""What every EMETH agent shares on top of the common daemon loop: counters, health, keys.
 
 An agent implements :meth:`Agent.tick` (one poll: look at the execution layer, act, return
 a small dict of counters). :meth:`Agent.run` calls it every ``poll_interval_ms`` with random
@@ -11,30 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import threading
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from offchain.common.daemon import Daemon, LoopConfig
 from offchain.emeth.errors import ExecutionLayerError
 
 if TYPE_CHECKING:
     from offchain.emeth.execution.client import ExecutionClient
     from offchain.emeth.programs import ProgramRegistry
     from offchain.storage.client import BlobClient
-
-
-@dataclass
-class LoopConfig:
-    """Polling knobs (units in names)."""
-
-    poll_interval_ms: int = 200
-    jitter_pct: int = 25
-    max_failures: int = 3
 
 
 class StateFile:
@@ -58,95 +47,50 @@ class StateFile:
         os.replace(tmp, self.path)
 
 
-class Agent:
-    """Base class of a polling daemon.
+class Agent(Daemon):
+    """Base class of an EMETH agent: the shared :class:`~offchain.common.daemon.Daemon` loop
+    with per-agent counters (``totals``) and a health document.
 
     Args:
-        name: agent name in logs and health.
         loop: polling knobs.
+        name: agent name in logs and health.
     """
 
     name = "agent"
 
     def __init__(self, loop: LoopConfig | None = None, name: str | None = None) -> None:
-        self.loop = loop or LoopConfig()
-        if name:
-            self.name = name
-        self.log = structlog.get_logger("emeth").bind(agent=self.name)
-        self.ticks = 0
-        self.failures_in_row = 0
-        self.last_error: str | None = None
-        self.last_tick_at: float | None = None
+        super().__init__(loop, name, structlog.get_logger("emeth").bind(agent=name or self.name))
         self.totals: dict[str, int] = {}
-        self.tripped = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     def tick(self) -> dict[str, int]:
         """One poll. Returns counters (e.g. ``{"verified": 2}``)."""
         raise NotImplementedError
 
-    def step(self) -> dict[str, int]:
-        """Run one tick with the failure bookkeeping of :meth:`run` (tests call this)."""
-        try:
-            out = self.tick()
-        except Exception as e:  # noqa: BLE001 - the breaker decides what a failure means
-            self.failures_in_row += 1
-            self.last_error = f"{type(e).__name__}: {e}"
-            self.log.warning("tick_failed", error=self.last_error, in_row=self.failures_in_row)
-            if self.failures_in_row >= self.loop.max_failures:
-                self.tripped = True
-                self.log.error("circuit_open", failures=self.failures_in_row)
-            return {}
-        self.failures_in_row = 0
-        self.ticks += 1
-        self.last_tick_at = time.time()
+    def thread_name(self) -> str:
+        return f"emeth-{self.name}"
+
+    def busy(self, out: Any) -> bool:
+        return any(out.values())
+
+    def on_tick(self, out: Any) -> None:
         for k, v in out.items():
             self.totals[k] = self.totals.get(k, 0) + v
         if any(out.values()):
             self.log.info("tick", **out)
-        return out
+
+    def step(self) -> dict[str, int]:
+        """Run one tick with the loop's failure bookkeeping (tests call this); {} if it failed."""
+        out: dict[str, int] | None = super().step()
+        return out if out is not None else {}
 
     def run(self, stop: threading.Event | None = None) -> None:
-        """Poll until ``stop`` (or :meth:`stop`) is set or the circuit breaker opens."""
-        stop = stop or self._stop
         self.log.info("started")
-        while not stop.is_set() and not self._stop.is_set() and not self.tripped:
-            out = self.step()
-            if any(out.values()):
-                continue  # more work may be waiting: poll again at once
-            base = self.loop.poll_interval_ms / 1000
-            jitter = base * self.loop.jitter_pct / 100
-            stop.wait(max(0.0, base + random.uniform(-jitter, jitter)))
+        super().run(stop)
         self.log.info("stopped", tripped=self.tripped)
-
-    def start(self) -> Agent:
-        """Run in a daemon thread."""
-        self._stop.clear()
-        self._thread = threading.Thread(target=self.run, name=f"emeth-{self.name}", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Ask the loop to stop and wait for it (idempotent)."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=timeout_s)
-            self._thread = None
 
     def health(self) -> dict[str, Any]:
         """Serializable state: alive, ticks, failures, last error, totals."""
-        alive = self._thread is not None and self._thread.is_alive()
-        return {
-            "agent": self.name,
-            "alive": alive,
-            "tripped": self.tripped,
-            "ticks": self.ticks,
-            "failuresInRow": self.failures_in_row,
-            "lastError": self.last_error,
-            "lastTickAt": self.last_tick_at,
-            "totals": dict(self.totals),
-        }
+        return {"agent": self.name, **self.loop_state(), "totals": dict(self.totals)}
 
 
 class ActingAgent(Agent):

@@ -8,7 +8,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from offchain.emeth.agents.base import Agent, LoopConfig
+from offchain.common.daemon import LoopConfig
+from offchain.emeth.agents.base import Agent
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
 from offchain.emeth.ticket import Ticket

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 
-from offchain.emeth.agents.base import Agent, LoopConfig
+from offchain.common.daemon import LoopConfig
+from offchain.emeth.agents.base import Agent
 from offchain.emeth.execution.service import ExecutionLayer
 from offchain.emeth.l1 import EmethL1
 

@@ -16,7 +16,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from offchain.emeth.agents.base import LoopConfig, ProgramAgent, refused
+from offchain.common.daemon import LoopConfig
+from offchain.emeth.agents.base import ProgramAgent, refused
 from offchain.emeth.errors import ProgramError
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.programs import ProgramRegistry

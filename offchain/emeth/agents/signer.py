@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from offchain.emeth.agents.base import ActingAgent, LoopConfig, refused
+from offchain.common.daemon import LoopConfig
+from offchain.emeth.agents.base import ActingAgent, refused
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.ticket import build_ticket, sign_ticket
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from offchain.emeth.agents.base import LoopConfig, ProgramAgent
+from offchain.common.daemon import LoopConfig
+from offchain.emeth.agents.base import ProgramAgent
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.programs import ProgramRegistry
 from offchain.storage.client import BlobClient

@@ -11,7 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from offchain.emeth.agents.base import ActingAgent, LoopConfig
+from offchain.common.daemon import LoopConfig
+from offchain.emeth.agents.base import ActingAgent
 from offchain.emeth.execution.client import ExecutionClient
 
 

@@ -21,7 +21,6 @@ current sequencer's submits). Each tick:
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.common import merkle
-from offchain.common.daemon import PollingDaemon
+from offchain.common.daemon import Daemon, LoopConfig
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
 from offchain.rollup.l1.bindings import RollupL1
@@ -164,7 +163,7 @@ def check_roots(header: BatchHeader, blob: bytes) -> list[str]:
     ]
 
 
-class Batcher(PollingDaemon):
+class Batcher(Daemon):
     """The batch-submitter daemon of one node.
 
     Args:
@@ -176,8 +175,7 @@ class Batcher(PollingDaemon):
         config: batcher parameters.
     """
 
-    log_event = "batcher"
-    log = log
+    name = "l2-batcher"
 
     def __init__(
         self,
@@ -188,6 +186,9 @@ class Batcher(PollingDaemon):
         cosign: Cosigner,
         config: BatcherConfig,
     ) -> None:
+        super().__init__(
+            LoopConfig(config.poll_interval_ms, jitter_pct=20, max_failures=10), log=log
+        )
         self.node = node
         self.l1 = l1
         self.bridge = bridge
@@ -196,11 +197,7 @@ class Batcher(PollingDaemon):
         self.config = config
         self.fault: Any = None  # offchain.rollup.batcher.faults.Fault (devnet/tests only)
         self.submitted = 0
-        self.failures = 0
-        self.last_error = ""
         self.last_check: dict[str, Any] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._header_cache: dict[tuple[int, bytes], BatchHeader] = {}
         try:
             self._metrics(node.metrics.registry)
@@ -514,9 +511,9 @@ class Batcher(PollingDaemon):
     # -------------------------------------------------------------- daemon
     def health(self) -> dict[str, Any]:
         return {
-            "alive": self._thread is not None and self._thread.is_alive(),
+            "alive": self.alive,
             "submitted": self.submitted,
-            "failures": self.failures,
-            "last_error": self.last_error,
+            "failures": self.failures_in_row,
+            "last_error": self.last_error or "",
             "last_check": self.last_check,
         }

@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 
 from offchain.chain.follower import FollowerConfig, LogEvent, LogFollower
+from offchain.common.daemon import Daemon, LoopConfig
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.store import NodeStore
 
@@ -39,7 +40,7 @@ class DepositSource:
         return None
 
 
-class DepositFollower(DepositSource):
+class DepositFollower(Daemon, DepositSource):
     """Follows ``DepositQueued`` logs of ``bridge`` into ``store`` (with :class:`LogFollower`).
 
     Args:
@@ -52,6 +53,8 @@ class DepositFollower(DepositSource):
         cursor_path: the follower's cursor file (``None``: memory only, rescans on restart).
     """
 
+    name = "l2-deposits"
+
     def __init__(
         self,
         bridge: Any,
@@ -62,15 +65,13 @@ class DepositFollower(DepositSource):
         max_step: int = 2000,
         cursor_path: Path | None = None,
     ) -> None:
+        # An RPC hiccup is retried on the next tick, forever (no circuit breaker), no jitter.
+        super().__init__(LoopConfig(poll_interval_ms, jitter_pct=0, max_failures=0), log=log)
         self.bridge = bridge
         self.store = store
-        self.poll_s = poll_interval_ms / 1000
-        self.errors = 0
         self._cache: dict[int, bytes] = {}
         self._by_event: dict[str, int] = {}  # LogEvent.id -> deposit id (to undo on a reorg)
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         for dep_id, raw in store.deposits():
             self._cache[dep_id] = raw
         cfg = FollowerConfig(
@@ -125,27 +126,14 @@ class DepositFollower(DepositSource):
         """Scan new confirmed L1 blocks (until caught up); returns the deposits delivered."""
         return self.follower.catch_up()
 
-    def start(self) -> DepositFollower:
-        self._thread = threading.Thread(target=self._run, name="l2-deposits", daemon=True)
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                n = self.poll()
-                if n:
-                    log.info("deposits_seen", count=n, cursor=self.cursor)
-                self.errors = 0
-            except Exception as e:  # noqa: BLE001 - RPC hiccup: retry next tick
-                self.errors += 1
-                log.warning("deposit_poll_failed", error=str(e), errors=self.errors)
-            self._stop.wait(self.poll_s)
+    def tick(self) -> int:
+        n = self.poll()
+        if n:
+            log.info("deposits_seen", count=n, cursor=self.cursor)
+        return n
 
     def health(self) -> dict[str, Any]:
-        return {"cursor": self.cursor, "known": len(self._cache), "errors": self.errors}
+        return {"cursor": self.cursor, "known": len(self._cache), "errors": self.failures_in_row}
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+    def stop(self, timeout_s: float = 5.0) -> None:
+        super().stop(timeout_s)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from offchain.common.daemon import PollingDaemon
+from offchain.common.daemon import Daemon, LoopConfig
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
 from offchain.rollup.errors import TxRejected
@@ -120,7 +120,7 @@ class VerifierStore:
             self._db.close()
 
 
-class Verifier(PollingDaemon):
+class Verifier(Daemon):
     """One verifier (see the module docstring).
 
     Args:
@@ -132,9 +132,6 @@ class Verifier(PollingDaemon):
         name: label in logs.
     """
 
-    log_event = "verifier"
-    log = log
-
     def __init__(
         self,
         contracts: RollupContracts,
@@ -144,12 +141,16 @@ class Verifier(PollingDaemon):
         l2_chain_id: int = 901,
         name: str = "verifier",
     ) -> None:
+        super().__init__(
+            LoopConfig(config.poll_interval_ms, jitter_pct=20, max_failures=10),
+            name=name,
+            log=log.bind(verifier=name),
+        )
         self.contracts = contracts
         self.account = account
         self.l1: RollupL1 = contracts.l1(contracts.chain.sender(account))
         self.blobs = blobs
         self.config = config
-        self.name = name
         self.domain = ltx.Domain(l2_chain_id, ltx.to_checksum(contracts.state_commitment))
         data_dir = Path(config.data_dir)
         self.store = VerifierStore(data_dir / "verifier.db")
@@ -163,11 +164,7 @@ class Verifier(PollingDaemon):
             "verifier_verified_index", "last verified batch", registry=self.registry
         )
         self.outcomes: list[Outcome] = []
-        self.failures = 0
-        self.last_error = ""
         self._deposit_items: dict[int, bytes] = {}
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.state = State()
         self.verified_index = -1
         self._hashes: dict[int, bytes] = {}
@@ -411,18 +408,15 @@ class Verifier(PollingDaemon):
         return Outcome(index, "fraud_proven", f"step {step}: {status}")
 
     # ---------------------------------------------------------------- daemon
-    def log_context(self) -> dict[str, Any]:
-        return {"verifier": self.name}
-
     def thread_name(self) -> str:
         return f"l2-{self.name}"
 
     def health(self) -> dict[str, Any]:
         return {
-            "alive": self._thread is not None and self._thread.is_alive(),
+            "alive": self.alive,
             "verified_index": self.verified_index,
-            "failures": self.failures,
-            "last_error": self.last_error,
+            "failures": self.failures_in_row,
+            "last_error": self.last_error or "",
             "last": [o.__dict__ for o in self.outcomes[-5:]],
         }
 
@@ -441,6 +435,6 @@ class Verifier(PollingDaemon):
 
         return app
 
-    def stop(self) -> None:
-        super().stop()
+    def stop(self, timeout_s: float = 15.0) -> None:
+        super().stop(timeout_s)
         self.store.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from offchain.chain.accounts import dev_account
-from offchain.emeth.agents.base import LoopConfig
+from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.timeouts import TimeoutWatcher
 from offchain.emeth.execution.client import ExecutionClient
 
