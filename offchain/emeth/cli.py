@@ -305,7 +305,7 @@ def el_run(
     from offchain.config import load_config
     from offchain.emeth.agents.l1watch import L1Watcher
     from offchain.emeth.execution.api import ExecutionLayerServer
-    from offchain.emeth.execution.service import Roles
+    from offchain.emeth.execution.config import Roles
     from offchain.emeth.runtime import EmethAgentsConfig, build_service
 
     if action != "run":

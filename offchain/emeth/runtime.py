@@ -24,9 +24,10 @@ from offchain.emeth.config import EmethAgentsConfig
 from offchain.emeth.execution.actions import Domain
 from offchain.emeth.execution.api import ExecutionLayerServer
 from offchain.emeth.execution.client import ExecutionClient
+from offchain.emeth.execution.config import Roles, ServiceConfig
 from offchain.emeth.execution.db import make_engine
 from offchain.emeth.execution.l1state import EmethCoreState
-from offchain.emeth.execution.service import ExecutionLayer, Roles, ServiceConfig
+from offchain.emeth.execution.service import ExecutionLayer
 from offchain.emeth.l1 import EmethL1
 from offchain.emeth.programs import ProgramRegistry, default_registry
 from offchain.emeth.ticket import Ticket, recover_ticket_signer

@@ -34,6 +34,13 @@ STATES = (
     EXPIRED,
 )
 
+# Leaf states that still hold the requester's money (fees not yet in a Ticket).
+COMMITTED_STATES = (REGISTERED, PROCESSING, SUBMITTED, VERIFIED)
+# SubJobs in these states are re-registered, so their fee stays committed too.
+SUB_RETRY_STATES = (REJECTED, TIMED_OUT)
+# Parent states whose verified SubJobs are billable (each on its own).
+BILLABLE_PARENT_STATES = (CONFIRMED, EXPIRED)
+
 
 class ActionRequest(BaseModel):
     """``POST /actions``: one EIP-712 signed action."""

@@ -1,0 +1,137 @@
+"""Funds accounting of the execution layer: requesters' deposits and committed fees, nodes'
+collateral and the penalties recorded against it (billed later in a Ticket).
+"""
+
+from __future__ import annotations
+
+from eth_utils import to_checksum_address
+from sqlalchemy import and_, insert, or_, select
+from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.exc import IntegrityError
+
+from offchain.emeth.errors import ActionError
+from offchain.emeth.execution import db
+from offchain.emeth.execution.l1state import L1State
+from offchain.emeth.execution.models import (
+    COMMITTED_STATES,
+    SUB_RETRY_STATES,
+    FundsView,
+    PenaltyView,
+)
+
+
+def committed(c: Connection, requester: str) -> int:
+    """Fees of the requester's live jobs plus debits of its unsettled Tickets."""
+    fees = c.execute(
+        select(db.jobs.c.fee).where(
+            db.jobs.c.requester == requester,
+            or_(
+                and_(db.jobs.c.state.in_(COMMITTED_STATES), db.jobs.c.ticket_id.is_(None)),
+                and_(db.jobs.c.parent_id.is_not(None), db.jobs.c.state.in_(SUB_RETRY_STATES)),
+            ),
+        )
+    ).scalars()
+    debits = c.execute(
+        select(db.ticket_debits.c.amount)
+        .join(db.tickets, db.tickets.c.ticket_id == db.ticket_debits.c.ticket_id)
+        .where(db.ticket_debits.c.requester == requester, db.tickets.c.settled.is_(False))
+    ).scalars()
+    return sum(int(f) for f in fees) + sum(int(d) for d in debits)
+
+
+def funds_view(c: Connection, requester: str, deposit: int, pending: int) -> FundsView:
+    """A requester's funds, given its L1 ``deposit`` and ``pending`` withdrawal."""
+    used = committed(c, requester)
+    return FundsView(
+        requester=requester,
+        deposit=deposit,
+        pendingWithdrawal=pending,
+        committed=used,
+        available=deposit - pending - used,
+    )
+
+
+def check_funded(c: Connection, l1: L1State, requester: str, extra: int, what: str) -> None:
+    """Refuse ``what`` unless ``requester`` has ``extra`` available (403 ``insufficient_deposit``).
+
+    Available is the L1 deposit, less the pending withdrawal, less the committed fees.
+    """
+    deposit, pending = l1.requester_funds(requester)
+    used = committed(c, requester)
+    available = deposit - pending - used
+    if available < extra:
+        raise ActionError(
+            403,
+            "insufficient_deposit",
+            f"{what}: requester {requester} has {available} available on EmethCore "
+            f"(deposit {deposit} - pending withdrawal {pending} - committed {used}), "
+            f"needs {extra}",
+            {"deposit": deposit, "pending": pending, "committed": used},
+        )
+
+
+def check_node(c: Connection, l1: L1State, node: str, action: str) -> None:
+    """Refuse ``action`` unless ``node``'s collateral, less its unbilled penalties, is enough.
+
+    Raises:
+        ActionError: 403 ``insufficient_collateral``.
+    """
+    collateral = l1.node_collateral(node)
+    minimum = l1.min_collateral()
+    owed = sum(
+        int(a)
+        for a in c.execute(
+            select(db.penalties.c.amount).where(
+                db.penalties.c.node == node, db.penalties.c.ticket_id.is_(None)
+            )
+        ).scalars()
+    )
+    if collateral - owed < minimum or collateral == 0:
+        raise ActionError(
+            403,
+            "insufficient_collateral",
+            f"{action}: node {node} holds {collateral} collateral with {owed} of penalties "
+            f"pending; at least {minimum} free collateral is required",
+            {"collateral": collateral, "pendingPenalties": owed, "minimum": minimum},
+        )
+
+
+def penalise(c: Connection, job: RowMapping, reason: str, penalty_bps: int, now: float) -> None:
+    """Record the penalty of ``job``'s node for its current attempt (once per attempt)."""
+    amount = int(job["fee"]) * penalty_bps // 10_000
+    try:
+        with c.begin_nested():
+            c.execute(
+                insert(db.penalties).values(
+                    node=job["node"],
+                    job_id=job["job_id"],
+                    attempt=job["attempt"],
+                    amount=str(amount),
+                    reason=reason,
+                    created_at=now,
+                )
+            )
+    except IntegrityError:
+        pass  # already recorded for this attempt
+
+
+def penalty_views(c: Connection, node: str | None, unbilled: bool) -> list[PenaltyView]:
+    """Penalties recorded (optionally of one node, optionally not yet in a Ticket)."""
+    q = select(db.penalties).order_by(db.penalties.c.id)
+    if node:
+        q = q.where(db.penalties.c.node == to_checksum_address(node))
+    if unbilled:
+        q = q.where(db.penalties.c.ticket_id.is_(None))
+    return [
+        PenaltyView(
+            id=r["id"],
+            node=r["node"],
+            jobId=r["job_id"],
+            attempt=r["attempt"],
+            amount=int(r["amount"]),
+            reason=r["reason"],
+            ticketId=r["ticket_id"],
+            createdAt=r["created_at"],
+        )
+        for r in c.execute(q).mappings()
+    ]

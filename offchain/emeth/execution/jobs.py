@@ -1,0 +1,288 @@
+"""The job state machine: one handler per signed action, each checking and applying a transition.
+
+Handlers run inside the transaction the service opens (:meth:`ExecutionLayer.apply`), after it
+has checked the signature and role; the split-job transitions live in :mod:`.subjobs`.
+
+States and transitions (docs/spec.md "EMETH execution layer")::
+
+    registered --Process--> processing --Submit--> submitted --Verify--> verified
+        |  \\--SplitJob--> split --Confirm (all SubJobs verified)--> confirmed
+        |                    processing --Withdraw--> registered (attempt+1, penalty)
+        |                    processing --Timeout--> timed_out (penalty)
+        |                    submitted --RejectResult--> rejected (penalty)
+        |                    rejected|timed_out --Reregister (SubJobs)--> registered (attempt+1)
+        \\--L1 cancel--> cancelled
+    split --Timeout (past expiresAt, a SubJob unverified, none in flight)--> expired
+        (its unfinished SubJobs -> expired too; its verified SubJobs stay billable)
+    verified (plain job, or SubJob of a confirmed or expired parent) --Ticket--> billed
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, RowMapping
+
+from offchain.emeth.errors import ActionError
+from offchain.emeth.execution import db, subjobs
+from offchain.emeth.execution.actions import job_id_hex
+from offchain.emeth.execution.config import Rules
+from offchain.emeth.execution.funds import check_funded, check_node, penalise
+from offchain.emeth.execution.jobstore import (
+    cancel_declared,
+    check_attempt,
+    get_job,
+    illegal,
+    insert_job,
+    move,
+)
+from offchain.emeth.execution.models import (
+    CANCELLED,
+    PROCESSING,
+    REGISTERED,
+    REJECTED,
+    SPLIT,
+    SUBMITTED,
+    TIMED_OUT,
+    VERIFIED,
+)
+
+Handler = Callable[[Rules, Connection, str, dict[str, Any]], str]
+"""A transition: ``(rules, connection, actor, normalized message) -> id of the job it moved``."""
+
+
+def register_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``RegisterJob``: a new job, its fee backed by the requester's available deposit."""
+    jid = job_id_hex(m["jobId"])
+    now = r.clock()
+    cfg = r.config
+    if m["programId"] not in r.programs:
+        raise ActionError(
+            422,
+            "unknown_program",
+            f"unknown program {m['programId']!r}",
+            {"known": sorted(r.programs)},
+        )
+    if m["fee"] == 0:
+        raise ActionError(422, "invalid_fee", "fee must be positive")
+    if not 1 <= m["timeoutSeconds"] <= cfg.max_timeout_s:
+        raise ActionError(422, "invalid_timeout", f"timeoutSeconds must be 1..{cfg.max_timeout_s}")
+    if m["expiresAt"] <= now:
+        raise ActionError(422, "invalid_expiry", "expiresAt is in the past")
+    if not m["datasetKey"] or len(m["datasetKey"]) > 200:
+        raise ActionError(422, "invalid_dataset", "datasetKey must be 1..200 characters")
+    try:
+        params = json.loads(m["params"] or "{}")
+        if not isinstance(params, dict):
+            raise ValueError("not an object")
+    except ValueError as e:
+        raise ActionError(422, "invalid_params", f"params must be a JSON object: {e}") from e
+    if len(m["params"]) > cfg.max_params_bytes:
+        raise ActionError(422, "invalid_params", f"params over {cfg.max_params_bytes} bytes")
+    if c.execute(select(db.jobs.c.job_id).where(db.jobs.c.job_id == jid)).first():
+        raise ActionError(409, "job_exists", f"job {jid} is already registered")
+    if c.execute(select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == jid)).first():
+        raise ActionError(409, "job_cancelled", f"job {jid} was cancelled on L1")
+    check_funded(c, r.l1, actor, m["fee"], "RegisterJob")
+    insert_job(
+        c,
+        "RegisterJob",
+        actor,
+        now,
+        job_id=jid,
+        parent_id=None,
+        sub_index=None,
+        requester=actor,
+        program_id=m["programId"],
+        dataset_key=m["datasetKey"],
+        params=m["params"] or "{}",
+        fee=str(m["fee"]),
+        timeout_s=m["timeoutSeconds"],
+        expires_at=float(m["expiresAt"]),
+        splittable=m["splittable"],
+    )
+    return jid
+
+
+def process(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``Process``: a node with enough free collateral takes a registered job."""
+    job = get_job(c, job_id_hex(m["jobId"]), lock=True)
+    if job["state"] != REGISTERED or job["children"]:
+        raise illegal(job, "Process", REGISTERED)
+    check_attempt(job, "Process", m["attempt"])
+    now = r.clock()
+    if now > job["expires_at"]:
+        raise ActionError(409, "job_expired", f"job {job['job_id']} expired")
+    if c.execute(
+        select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == job["job_id"])
+    ).first() or r.l1.is_cancelled(bytes.fromhex(job["job_id"][2:]), job["requester"]):
+        raise ActionError(409, "job_cancelled", f"job {job['job_id']} was cancelled on L1")
+    check_node(c, r.l1, actor, "Process")
+    # The requester's deposit must still back this job (it may have asked to withdraw).
+    check_funded(c, r.l1, job["requester"], 0, "Process")
+    move(
+        c,
+        job,
+        "Process",
+        actor,
+        PROCESSING,
+        now=r.clock(),
+        node=actor,
+        processing_deadline=now + job["timeout_s"],
+    )
+    return str(job["job_id"])
+
+
+def _node_job(c: Connection, m: dict[str, Any], action: str) -> RowMapping:
+    """The processing job ``m`` names, checked to be held by ``m["node"]`` at that attempt."""
+    job = get_job(c, job_id_hex(m["jobId"]), lock=True)
+    if job["state"] != PROCESSING:
+        raise illegal(job, action, PROCESSING)
+    check_attempt(job, action, m["attempt"])
+    if job["node"] != m["node"]:
+        raise ActionError(403, "not_assigned", f"job {job['job_id']} is processed by {job['node']}")
+    return job
+
+
+def withdraw(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``Withdraw``: the node gives the job back (penalised); it is re-offered or cancelled."""
+    job = _node_job(c, m, "Withdraw")
+    penalise(c, job, "withdrawn", r.config.penalty_bps, r.clock())
+    if cancel_declared(c, job["job_id"]):
+        # The requester cancelled on L1 while it was processing: not re-offered.
+        move(
+            c,
+            job,
+            "Withdraw",
+            actor,
+            CANCELLED,
+            "node withdrew; cancelled on L1 meanwhile",
+            now=r.clock(),
+            node=None,
+            processing_deadline=None,
+        )
+        return str(job["job_id"])
+    # Re-offer: back to registered under a new attempt.
+    move(
+        c,
+        job,
+        "Withdraw",
+        actor,
+        REGISTERED,
+        "node withdrew; penalty recorded",
+        now=r.clock(),
+        attempt=job["attempt"] + 1,
+        node=None,
+        processing_deadline=None,
+    )
+    return str(job["job_id"])
+
+
+def submit(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``Submit``: the node hands in a result before its processing deadline."""
+    job = _node_job(c, m, "Submit")
+    if r.clock() > job["processing_deadline"]:
+        raise ActionError(
+            409,
+            "deadline_passed",
+            f"job {job['job_id']} passed its processing deadline; it will be timed out",
+        )
+    if not m["resultKey"] or len(m["resultKey"]) > 200:
+        raise ActionError(422, "invalid_result", "resultKey must be 1..200 characters")
+    move(
+        c,
+        job,
+        "Submit",
+        actor,
+        SUBMITTED,
+        now=r.clock(),
+        result_key=m["resultKey"],
+        fuel=str(m["fuel"]),
+    )
+    return str(job["job_id"])
+
+
+def _submitted(c: Connection, m: dict[str, Any], action: str) -> RowMapping:
+    """The submitted job ``m`` names, at that attempt."""
+    job = get_job(c, job_id_hex(m["jobId"]), lock=True)
+    if job["state"] != SUBMITTED:
+        raise illegal(job, action, SUBMITTED)
+    check_attempt(job, action, m["attempt"])
+    return job
+
+
+def verify(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``Verify``: a verifier accepts the submitted result (the job becomes billable)."""
+    job = _submitted(c, m, "Verify")
+    move(c, job, "Verify", actor, VERIFIED, now=r.clock())
+    return str(job["job_id"])
+
+
+def reject_result(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``RejectResult``: a verifier refuses the submitted result (the node is penalised)."""
+    job = _submitted(c, m, "RejectResult")
+    penalise(c, job, "rejected", r.config.penalty_bps, r.clock())
+    move(
+        c,
+        job,
+        "RejectResult",
+        actor,
+        REJECTED,
+        m["reason"][:500],
+        now=r.clock(),
+        reason=m["reason"][:500],
+    )
+    return str(job["job_id"])
+
+
+def timeout(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``Timeout``: a job past its processing deadline or expiry (a split job: expired)."""
+    job = get_job(c, job_id_hex(m["jobId"]), lock=True)
+    check_attempt(job, "Timeout", m["attempt"])
+    now = r.clock()
+    if job["state"] == PROCESSING:
+        if now <= job["processing_deadline"]:
+            raise ActionError(
+                409,
+                "not_timed_out",
+                f"job {job['job_id']} is within its deadline "
+                f"({job['processing_deadline'] - now:.1f}s left)",
+            )
+        penalise(c, job, "timeout", r.config.penalty_bps, r.clock())
+        move(c, job, "Timeout", actor, TIMED_OUT, "processing deadline passed", now=r.clock())
+    elif job["state"] == REGISTERED and not job["children"]:
+        if now <= job["expires_at"]:
+            raise ActionError(409, "not_timed_out", f"job {job['job_id']} has not expired")
+        move(c, job, "Timeout", actor, TIMED_OUT, "expired before processing", now=r.clock())
+    elif job["state"] == SPLIT:
+        subjobs.expire_split(r, c, job, actor, now)
+    else:
+        raise illegal(job, "Timeout", "processing (past deadline), registered or split (expired)")
+    return str(job["job_id"])
+
+
+HANDLERS: dict[str, Handler] = {
+    "RegisterJob": register_job,
+    "SplitJob": subjobs.split_job,
+    "Process": process,
+    "Withdraw": withdraw,
+    "Submit": submit,
+    "Verify": verify,
+    "RejectResult": reject_result,
+    "Reregister": subjobs.reregister,
+    "Timeout": timeout,
+    "Confirm": subjobs.confirm,
+}
+"""The transition of each EIP-712 action (``actions.ACTION_TYPES``)."""
+
+
+def transition(r: Rules, c: Connection, action: str, actor: str, m: dict[str, Any]) -> str:
+    """Check and apply ``action`` (already normalized and authenticated) in transaction ``c``.
+
+    Returns:
+        The id of the job the action moved.
+    """
+    return HANDLERS[action](r, c, actor, m)

@@ -1,0 +1,293 @@
+"""Tickets in the execution layer: checking a signed Ticket against the jobs and penalties it
+bills, storing it (jobs move to ``billed``), and reading Tickets back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eth_utils import to_checksum_address
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection, RowMapping
+
+from offchain.common import merkle
+from offchain.emeth.errors import ActionError
+from offchain.emeth.execution import db
+from offchain.emeth.execution.jobstore import get_job, move
+from offchain.emeth.execution.models import (
+    BILLABLE_PARENT_STATES,
+    BILLED,
+    CONFIRMED,
+    VERIFIED,
+    TicketSubmission,
+    TicketView,
+)
+from offchain.emeth.ticket import job_leaf as ticket_job_leaf
+
+
+def job_leaf(job_id: str, requester: str, node: str, fuel: int, fee: int) -> bytes:
+    """Ticket Merkle item of a job (:func:`offchain.emeth.ticket.job_leaf`, ids as 0x-hex)."""
+    return ticket_job_leaf(bytes.fromhex(job_id[2:]), requester, node, fuel, fee)
+
+
+def signed_body(t: TicketSubmission) -> dict[str, Any]:
+    """The fields of ``t`` its signature covers (addresses checksummed)."""
+    return {
+        "ticketId": t.ticketId,
+        "node": to_checksum_address(t.node),
+        "jobsRoot": t.jobsRoot,
+        "jobCount": t.jobCount,
+        "fuel": t.fuel,
+        "penalty": t.penalty,
+        "debits": [
+            {"requester": to_checksum_address(d.requester), "amount": d.amount} for d in t.debits
+        ],
+    }
+
+
+def ticket_view(c: Connection, row: RowMapping) -> TicketView:
+    """The API view of a ``tickets`` row, with its jobs and debits."""
+    tid = row["ticket_id"]
+    jobs_ = c.execute(
+        select(db.ticket_jobs.c.job_id)
+        .where(db.ticket_jobs.c.ticket_id == tid)
+        .order_by(db.ticket_jobs.c.idx)
+    ).scalars()
+    debs = c.execute(
+        select(db.ticket_debits)
+        .where(db.ticket_debits.c.ticket_id == tid)
+        .order_by(db.ticket_debits.c.idx)
+    ).mappings()
+    return TicketView(
+        ticketId=tid,
+        node=row["node"],
+        signer=row["signer"],
+        jobsRoot=row["jobs_root"],
+        jobCount=row["job_count"],
+        fuel=int(row["fuel"]),
+        penalty=int(row["penalty"]),
+        debits=[{"requester": d["requester"], "amount": int(d["amount"])} for d in debs],  # type: ignore[misc]
+        jobIds=list(jobs_),
+        signature=row["signature"],
+        settled=row["settled"],
+        settledTx=row["settled_tx"],
+        createdAt=row["created_at"],
+    )
+
+
+def list_tickets(
+    c: Connection, node: str | None, settled: bool | None, limit: int
+) -> list[TicketView]:
+    """Stored Tickets, by id (optionally of one node, optionally by settled flag)."""
+    q = select(db.tickets).order_by(db.tickets.c.ticket_id).limit(max(1, min(limit, 1000)))
+    if node:
+        q = q.where(db.tickets.c.node == to_checksum_address(node))
+    if settled is not None:
+        q = q.where(db.tickets.c.settled == settled)
+    return [ticket_view(c, r) for r in c.execute(q).mappings()]
+
+
+def _row(c: Connection, ticket_id: int) -> RowMapping | None:
+    return (
+        c.execute(select(db.tickets).where(db.tickets.c.ticket_id == ticket_id)).mappings().first()
+    )
+
+
+def get_ticket(c: Connection, ticket_id: int) -> TicketView:
+    """One Ticket. Raises ActionError 404 when unknown."""
+    row = _row(c, ticket_id)
+    if row is None:
+        raise ActionError(404, "unknown_ticket", f"no Ticket {ticket_id}")
+    return ticket_view(c, row)
+
+
+def next_ticket_id(c: Connection) -> int:
+    """The id the next stored Ticket must carry."""
+    return int(c.execute(select(func.max(db.tickets.c.ticket_id))).scalar() or 0) + 1
+
+
+def set_settled(c: Connection, ticket_id: int, tx_hash: str | None) -> None:
+    """Flag Ticket ``ticket_id`` as settled on L1 (by ``tx_hash`` if known)."""
+    c.execute(
+        update(db.tickets)
+        .where(db.tickets.c.ticket_id == ticket_id)
+        .values(settled=True, settled_tx=tx_hash)
+    )
+
+
+def store(
+    c: Connection,
+    t: TicketSubmission,
+    body: dict[str, Any],
+    signer: str,
+    job_ids: list[str],
+    clock: Callable[[], float],
+) -> TicketView:
+    """Check Ticket ``t`` (``body``: its :func:`signed_body`, signed by ``signer``) against the
+    database and store it, billing ``job_ids`` (its ``jobIds``, checked distinct).
+
+    See ``ExecutionLayer.store_ticket`` for what is checked; storing the same Ticket again is a
+    no-op that returns it.
+
+    Raises:
+        ActionError: 404 unknown job, 409 a job/penalty is not billable or the id is taken,
+            422 inconsistent content.
+    """
+    node: str = body["node"]
+    debits: list[dict[str, Any]] = body["debits"]
+    existing = _row(c, t.ticketId)
+    if existing is not None:
+        if existing["signature"] == t.signature:
+            return ticket_view(c, existing)
+        raise ActionError(409, "ticket_exists", f"Ticket {t.ticketId} is already stored")
+    expected_id = next_ticket_id(c)
+    if t.ticketId != expected_id:
+        raise ActionError(409, "wrong_ticket_id", f"next Ticket id is {expected_id}")
+    rows = {
+        r["job_id"]: r
+        for r in c.execute(select(db.jobs).where(db.jobs.c.job_id.in_(job_ids))).mappings()
+    }
+    parents = {
+        r["job_id"]: r["state"]
+        for r in c.execute(
+            select(db.jobs.c.job_id, db.jobs.c.state).where(
+                db.jobs.c.job_id.in_({r["parent_id"] for r in rows.values() if r["parent_id"]})
+            )
+        ).mappings()
+    }
+    leaves: list[bytes] = []
+    sums: dict[str, int] = {}
+    fuel = 0
+    for jid in job_ids:
+        r = rows.get(jid)
+        if r is None:
+            raise ActionError(404, "unknown_job", f"no job {jid}")
+        billable = (
+            r["state"] == VERIFIED
+            and r["ticket_id"] is None
+            and r["node"] == node
+            and (r["parent_id"] is None or parents.get(r["parent_id"]) in BILLABLE_PARENT_STATES)
+        )
+        if not billable:
+            raise ActionError(
+                409,
+                "not_billable",
+                f"job {jid} (state {r['state']}, node {r['node']}) is not billable to {node}",
+            )
+        leaves.append(job_leaf(jid, r["requester"], node, int(r["fuel"]), int(r["fee"])))
+        sums[r["requester"]] = sums.get(r["requester"], 0) + int(r["fee"])
+        fuel += int(r["fuel"])
+    # Debits in order of each requester's first job (as ticket.build_ticket makes them).
+    want_debits = [{"requester": k, "amount": v} for k, v in sums.items()]
+    root = "0x" + merkle.root(leaves).hex()
+    pens = list(
+        c.execute(select(db.penalties).where(db.penalties.c.id.in_(t.penaltyIds))).mappings()
+    )
+    if len(pens) != len(set(t.penaltyIds)) or any(
+        p["node"] != node or p["ticket_id"] is not None for p in pens
+    ):
+        raise ActionError(
+            409, "not_billable", "a listed penalty is unknown, billed or not this node's"
+        )
+    penalty = sum(int(p["amount"]) for p in pens)
+    problems = []
+    if root != t.jobsRoot.lower():
+        problems.append(f"jobsRoot {t.jobsRoot} != {root}")
+    if debits != want_debits:
+        problems.append(f"debits {debits} != {want_debits}")
+    if fuel != t.fuel:
+        problems.append(f"fuel {t.fuel} != {fuel}")
+    if penalty != t.penalty:
+        problems.append(f"penalty {t.penalty} != {penalty}")
+    if problems:
+        raise ActionError(422, "invalid_ticket", "; ".join(problems))
+    _insert(c, t, node, signer, root, job_ids, fuel, penalty, want_debits, clock())
+    if pens:
+        c.execute(
+            update(db.penalties)
+            .where(db.penalties.c.id.in_([p["id"] for p in pens]))
+            .values(ticket_id=t.ticketId)
+        )
+    _bill(c, t.ticketId, signer, job_ids, rows, parents, clock)
+    row = c.execute(select(db.tickets).where(db.tickets.c.ticket_id == t.ticketId)).mappings().one()
+    return ticket_view(c, row)
+
+
+def _insert(
+    c: Connection,
+    t: TicketSubmission,
+    node: str,
+    signer: str,
+    root: str,
+    job_ids: list[str],
+    fuel: int,
+    penalty: int,
+    debits: list[dict[str, Any]],
+    now: float,
+) -> None:
+    """Insert the checked Ticket, its job list and its debits."""
+    c.execute(
+        insert(db.tickets).values(
+            ticket_id=t.ticketId,
+            node=node,
+            signer=signer,
+            jobs_root=root,
+            job_count=len(job_ids),
+            fuel=str(fuel),
+            penalty=str(penalty),
+            signature=t.signature,
+            settled=False,
+            created_at=now,
+        )
+    )
+    if job_ids:
+        c.execute(
+            insert(db.ticket_jobs),
+            [{"ticket_id": t.ticketId, "idx": i, "job_id": j} for i, j in enumerate(job_ids)],
+        )
+    if debits:
+        c.execute(
+            insert(db.ticket_debits),
+            [
+                {
+                    "ticket_id": t.ticketId,
+                    "idx": i,
+                    "requester": d["requester"],
+                    "amount": str(d["amount"]),
+                }
+                for i, d in enumerate(debits)
+            ],
+        )
+
+
+def _bill(
+    c: Connection,
+    ticket_id: int,
+    signer: str,
+    job_ids: list[str],
+    rows: dict[str, RowMapping],
+    parents: dict[str, str],
+    clock: Callable[[], float],
+) -> None:
+    """Move the Ticket's jobs to ``billed``, and each confirmed parent once all its SubJobs are."""
+    for jid in job_ids:
+        move(
+            c,
+            rows[jid],
+            "Ticket",
+            signer,
+            BILLED,
+            f"Ticket {ticket_id}",
+            now=clock(),
+            ticket_id=ticket_id,
+        )
+    # A confirmed parent is billed once every SubJob is (an expired one stays expired).
+    for pid in {r["parent_id"] for r in rows.values() if r["parent_id"]}:
+        if parents.get(pid) != CONFIRMED:
+            continue
+        left = c.execute(
+            select(func.count()).where(db.jobs.c.parent_id == pid, db.jobs.c.state != BILLED)
+        ).scalar()
+        if not left:
+            move(c, get_job(c, pid), "Ticket", signer, BILLED, f"Ticket {ticket_id}", now=clock())
