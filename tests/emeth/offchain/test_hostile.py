@@ -1,0 +1,107 @@
+"""Hostile requesters and nodes against the execution layer and the agents on Anvil (issue 16).
+
+Each test performs one attacker move against today's code and asserts what the honest
+parties end with: the agents keep running, honest jobs still complete and are paid, and the
+attacker gains nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from offchain.emeth.errors import ExecutionLayerError
+from offchain.emeth.execution.subjobs import subjob_id
+from offchain.emeth.requester import new_job_id, submit_job, wait_for
+from tests.emeth.offchain.conftest import EMETH, Env
+
+RECORDS = "".join(f"rec{(i * 7919) % 97:03d}\n" for i in range(300)).encode()
+MISSING_KEY = "0x" + "ab" * 32  # never stored in the blob store
+
+
+def _register(env: Env, who, program: str, key: str, fee: int, **kw) -> dict:  # type: ignore[no-untyped-def]
+    msg = {
+        "jobId": kw.get("job_id") or new_job_id(),
+        "requester": who.address,
+        "programId": program,
+        "datasetKey": key,
+        "params": "{}",
+        "fee": fee,
+        "timeoutSeconds": kw.get("timeout_s", 30),
+        "expiresAt": int(time.time()) + kw.get("expires_in_s", 600),
+        "splittable": kw.get("splittable", False),
+    }
+    return env.client.act("RegisterJob", msg, who)["job"]  # type: ignore[no-any-return]
+
+
+def _agents_running(env: Env) -> None:
+    for h in env.stack.health():
+        assert h["alive"] and not h["tripped"], h
+
+
+def test_poison_dataset_key_never_stops_an_agent(env: Env) -> None:
+    """A high-fee splittable job whose dataset key was never stored: the splitter and every
+    node meet it first; each handles it as one job and keeps serving the honest ones."""
+    mallory, alice = env.requesters[1], env.requesters[0]
+    env.deposit(mallory, 100 * EMETH)
+    env.deposit(alice, 100 * EMETH)
+    _register(env, mallory, "wordcount/v1", MISSING_KEY, 50 * EMETH, splittable=True)
+    env.stack.start_agents()
+    time.sleep(1.5)  # well past max_failures ticks of every agent
+    honest = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a b c\n", 4 * EMETH)
+    wait_for(env.client, honest["jobId"], ("billed",), timeout_s=40)
+    _agents_running(env)
+
+
+def test_deeply_nested_result_is_rejected_not_fatal(env: Env) -> None:
+    """A node submits a ``matmul`` result nested 100,000 deep (RecursionError in a naive
+    parser): the verifier rejects that one result and goes on verifying."""
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    data = json.dumps({"a": [[1, 2]], "b": [[3], [4]]}).encode()
+    job = submit_job(env.client, env.blobs, alice, "matmul/v1", data, 4 * EMETH)
+    cheat = env.stack.node_accounts[0]
+    env.client.act("Process", {"jobId": job["jobId"], "node": cheat.address, "attempt": 1}, cheat)
+    bomb = env.blobs.put(b'{"c":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    env.client.act(
+        "Submit",
+        {"jobId": job["jobId"], "node": cheat.address, "attempt": 1, "resultKey": bomb, "fuel": 2},
+        cheat,
+    )
+    env.stack.start_agents(nodes=False, billing=False)
+    rejected = wait_for(env.client, job["jobId"], ("rejected", "registered"), timeout_s=20)
+    assert rejected["node"] in (None, cheat.address)
+    assert any(h["action"] == "RejectResult" for h in env.client.history(job["jobId"]))
+    honest = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"x y\n", 4 * EMETH)
+    node = env.stack.node_accounts[1]
+    env.client.act("Process", {"jobId": honest["jobId"], "node": node.address, "attempt": 1}, node)
+    key = env.blobs.put(b'{"counts":{"x":1,"y":1},"total":2}')
+    env.client.act(
+        "Submit",
+        {"jobId": honest["jobId"], "node": node.address, "attempt": 1, "resultKey": key, "fuel": 2},
+        node,
+    )
+    wait_for(env.client, honest["jobId"], ("verified",), timeout_s=20)
+    _agents_running(env)
+
+
+def test_subjob_id_squatting_is_refused(env: Env) -> None:
+    """A requester registers the id the first SubJob of another's parent will get: refused
+    at registration (never an HTTP 500 at split time), and the parent still completes."""
+    alice, mallory = env.requesters[0], env.requesters[1]
+    env.deposit(alice, 100 * EMETH)
+    env.deposit(mallory, 100 * EMETH)
+    parent = submit_job(
+        env.client, env.blobs, alice, "sortdedupe/v1", RECORDS, 16 * EMETH, splittable=True
+    )
+    squat = subjob_id(parent["jobId"], 0)
+    with pytest.raises(ExecutionLayerError) as e:
+        submit_job(env.client, env.blobs, mallory, "sortdedupe/v1", b"z\n", EMETH, job_id=squat)
+    assert e.value.status == 422 and e.value.code == "reserved_job_id"
+    env.stack.start_agents()
+    wait_for(env.client, parent["jobId"], ("billed",), timeout_s=40)
+    assert len(env.client.jobs(parent=parent["jobId"])) >= 2
+    assert env.client.funds(mallory.address)["committed"] == 0
+    _agents_running(env)
