@@ -24,8 +24,10 @@ FINAL_STATES = (
 
 
 def new_job_id() -> str:
-    """A fresh random bytes16 job id (0x-hex)."""
-    return "0x" + secrets.token_bytes(16).hex()
+    """A fresh random bytes16 job id (0x-hex), top bit clear (set ones are SubJob ids)."""
+    raw = bytearray(secrets.token_bytes(16))
+    raw[0] &= 0x7F
+    return "0x" + raw.hex()
 
 
 def submit_job(

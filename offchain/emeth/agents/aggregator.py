@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from offchain.emeth.agents.base import ProgramAgent
+from offchain.emeth.agents.base import ProgramAgent, describe, transient
 
 
 class Aggregator(ProgramAgent):
@@ -27,9 +27,16 @@ class Aggregator(ProgramAgent):
             if len(subs) != parent["children"] or any(s["state"] != "verified" for s in subs):
                 continue
             subs.sort(key=lambda s: s["subIndex"])
-            program = self.programs.get(parent["programId"])
-            results = [self.blobs.get(s["resultKey"]) for s in subs]
-            merged = program.aggregate(results, json.loads(parent["params"]))
+            try:
+                program = self.programs.get(parent["programId"])
+                results = [self.blobs.get(s["resultKey"]) for s in subs]
+                merged = program.aggregate(results, json.loads(parent["params"]))
+            except Exception as e:
+                if transient(e):
+                    raise
+                # One parent's results cannot be merged: skip it (it expires), keep serving.
+                self.log.warning("aggregate_failed", job=parent["jobId"], error=describe(e))
+                continue
             key = self.blobs.put(merged)
             msg = {
                 "jobId": parent["jobId"],

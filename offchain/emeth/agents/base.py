@@ -3,7 +3,11 @@
 An agent implements :meth:`Agent.tick` (one poll: look at the execution layer, act, return
 a small dict of counters). :meth:`Agent.run` calls it every ``poll_interval_ms`` with random
 jitter until stopped; an exception is logged and retried on the next tick, and after
-``max_failures`` failures in a row the circuit breaker opens and the agent stops.
+``max_failures`` failures in a row the circuit breaker opens and the agent stops. Only an
+agent-level failure (:func:`transient`: the execution layer or the blob store unreachable)
+may leave a tick: a failure of one job (its dataset missing or malformed, a result a program
+cannot parse, a program crashing on it) is handled for that job alone (skipped, reported,
+rejected), so one poison job never opens the breaker.
 Actions are idempotent (stable ids, EIP-712 digests), so a restarted agent just polls again.
 """
 
@@ -19,6 +23,7 @@ import structlog
 
 from offchain.common.daemon import Daemon, LoopConfig
 from offchain.emeth.errors import ExecutionLayerError
+from offchain.storage.errors import BadKey, BlobNotFound, BlobTooLarge, StorageError
 
 if TYPE_CHECKING:
     from offchain.emeth.execution.client import ExecutionClient
@@ -162,3 +167,20 @@ def refused(e: Exception, *codes: str) -> bool:
         and e.status in (403, 404, 409)
         and (not codes or e.code in codes)
     )
+
+
+def transient(e: BaseException) -> bool:
+    """True when ``e`` is an agent-level failure (a service unreachable or failing), which
+    the loop retries; False when it is a fault of one job's input or result.
+
+    A blob that is missing, malformed or over the limit is the job's fault; any other storage
+    or execution-layer error, and a connection error or timeout, is the agent's.
+    """
+    if isinstance(e, BlobNotFound | BadKey | BlobTooLarge):
+        return False
+    return isinstance(e, ExecutionLayerError | StorageError | ConnectionError | TimeoutError)
+
+
+def describe(e: BaseException, limit: int = 300) -> str:
+    """A one-line reason for a per-job failure (``Type: message``, at most ``limit`` chars)."""
+    return f"{type(e).__name__}: {e}".replace("\n", " ")[:limit]

@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from offchain.common.daemon import LoopConfig
-from offchain.emeth.agents.base import ProgramAgent, refused
-from offchain.emeth.errors import ProgramError
+from offchain.emeth.agents.base import ProgramAgent, describe, refused, transient
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.programs import ProgramRegistry
 from offchain.storage.client import BlobClient
@@ -80,6 +79,7 @@ class NodeWorker(ProgramAgent):
         if self.policy.behaviour not in BEHAVIOURS:
             raise ValueError(f"behaviour must be one of {BEHAVIOURS}")
         self._stalled: set[tuple[str, int]] = set()
+        self._given_back: set[str] = set()
         self.taken = 0
 
     @property
@@ -97,6 +97,7 @@ class NodeWorker(ProgramAgent):
         for j in self.client.jobs(state="registered", limit=500):
             if (
                 j["children"]
+                or j["jobId"] in self._given_back
                 or not self._runs(j["programId"])
                 or j["fee"] < self.policy.min_fee_wei
             ):
@@ -149,13 +150,20 @@ class NodeWorker(ProgramAgent):
             return
         if self.policy.hold_s and self._stop.wait(self.policy.hold_s):
             return
-        program = self.programs.get(job["programId"])
         try:
+            program = self.programs.get(job["programId"])
             data = self.blobs.get(job["datasetKey"])
             result, fuel = program.compute(data, json.loads(job["params"]))
-        except ProgramError as e:
-            self.withdraw(job["jobId"], job["attempt"], reason=str(e))
-            done["withdrawn"] += 1
+        except Exception as e:
+            if transient(e):
+                raise
+            # This job's input is at fault, not the node: give this one job back.
+            self._given_back.add(job["jobId"])
+            if self.try_act(
+                "Withdraw", {"jobId": job["jobId"], "node": self.address, "attempt": job["attempt"]}
+            ):
+                self.log.info("withdraw", job=job["jobId"], reason=describe(e))
+                done["withdrawn"] += 1
             return
         if self.policy.behaviour == CHEAT:
             result = b"\x00corrupted\x00" + result[::-1]

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from offchain.common.daemon import LoopConfig
-from offchain.emeth.agents.base import ProgramAgent
+from offchain.emeth.agents.base import ProgramAgent, describe, transient
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.programs import ProgramRegistry
 from offchain.storage.client import BlobClient
@@ -51,9 +51,17 @@ class Splitter(ProgramAgent):
                 or job["programId"] not in self.programs
             ):
                 continue
-            program = self.programs.get(job["programId"])
-            data = self.blobs.get(job["datasetKey"])
-            pieces = program.split(data, self.parts, json.loads(job["params"]))
+            try:
+                program = self.programs.get(job["programId"])
+                data = self.blobs.get(job["datasetKey"])
+                pieces = program.split(data, self.parts, json.loads(job["params"]))
+            except Exception as e:
+                if transient(e):
+                    raise
+                # This job's input is at fault: a node takes it whole and reports it.
+                self._unsplittable.add(job["jobId"])
+                self.log.warning("split_skipped", job=job["jobId"], error=describe(e))
+                continue
             if len(pieces) < 2:
                 self._unsplittable.add(job["jobId"])  # processed whole by a node
                 continue

@@ -1,6 +1,8 @@
 """L2 Verifier: runs the program's verifier on submitted results; verify or rejectResult.
 
-A rejected SubJob is re-registered (a new attempt, offered to every node again).
+A rejected SubJob is re-registered (a new attempt, offered to every node again). A result that
+cannot be read or checked (missing, malformed, too deep, or crashing the program's verifier)
+is rejected like a wrong one: a failure of one job never stops the verifier.
 """
 
 from __future__ import annotations
@@ -8,9 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from offchain.emeth.agents.base import ProgramAgent
-from offchain.emeth.errors import ProgramError
-from offchain.storage.errors import StorageError
+from offchain.emeth.agents.base import ProgramAgent, describe, transient
 
 
 class Verifier(ProgramAgent):
@@ -33,14 +33,9 @@ class Verifier(ProgramAgent):
     def tick(self) -> dict[str, int]:
         out = {"verified": 0, "rejected": 0, "reregistered": 0}
         for j in self.client.jobs(state="submitted", limit=200):
-            program = self.programs.get(j["programId"])
-            data = self.blobs.get(j["datasetKey"])
-            try:
-                result = self.blobs.get(j["resultKey"])
-                verdict = program.verify(data, result, json.loads(j["params"]), j["fuel"] or 0)
-                ok, reason = verdict.ok, verdict.reason
-            except (StorageError, ProgramError) as e:
-                ok, reason = False, f"result unavailable or unreadable: {e}"
+            if j["programId"] not in self.programs:
+                continue  # not ours to judge (another verifier runs that program)
+            ok, reason = self._check(j)
             if ok:
                 if self._act("Verify", j):
                     out["verified"] += 1
@@ -56,3 +51,20 @@ class Verifier(ProgramAgent):
             if j["parentId"] is not None and self._act("Reregister", j):
                 out["reregistered"] += 1
         return out
+
+    def _check(self, j: dict[str, Any]) -> tuple[bool, str]:
+        """Run the program's verifier on job ``j``'s result: ``(ok, reason)``.
+
+        Raises:
+            Exception: only agent-level failures (:func:`transient`).
+        """
+        program = self.programs.get(j["programId"])
+        try:
+            data = self.blobs.get(j["datasetKey"])
+            result = self.blobs.get(j["resultKey"])
+            verdict = program.verify(data, result, json.loads(j["params"]), j["fuel"] or 0)
+        except Exception as e:
+            if transient(e):
+                raise
+            return False, f"result unavailable or unreadable: {describe(e)}"
+        return verdict.ok, verdict.reason

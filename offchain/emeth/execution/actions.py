@@ -97,6 +97,17 @@ class Domain:
         }
 
 
+SUBJOB_ID_BIT = 0x80
+"""Top bit of a job id's first byte: set in every SubJob id, clear in every requester's id, so
+no requester can register (or cancel on L1) the id a SubJob will get."""
+
+
+def is_subjob_id(job_id: str | bytes) -> bool:
+    """Whether ``job_id`` lies in the SubJob id space (top bit of its first byte set)."""
+    raw = bytes.fromhex(job_id_hex(job_id)[2:])
+    return bool(raw[0] & SUBJOB_ID_BIT)
+
+
 def job_id_hex(value: bytes | str) -> str:
     """Canonical ``0x`` + 32 lower-case hex digits for a bytes16 job id.
 

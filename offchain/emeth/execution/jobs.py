@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db, subjobs
-from offchain.emeth.execution.actions import job_id_hex
+from offchain.emeth.execution.actions import is_subjob_id, job_id_hex
 from offchain.emeth.execution.config import Rules
 from offchain.emeth.execution.funds import check_funded, check_node, penalise
 from offchain.emeth.execution.jobstore import (
@@ -59,6 +59,12 @@ def register_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     jid = job_id_hex(m["jobId"])
     now = r.clock()
     cfg = r.config
+    if is_subjob_id(jid):
+        raise ActionError(
+            422,
+            "reserved_job_id",
+            f"job id {jid} has its top bit set: that id space is reserved for SubJobs",
+        )
     if m["programId"] not in r.programs:
         raise ActionError(
             422,

@@ -18,6 +18,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError
 
 from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import jobstore, l1hooks, tickets
@@ -170,17 +171,24 @@ class ExecutionLayer:
         if role in ("splitter", "verifier", "aggregator") and not self.roles.holds(role, actor):
             raise ActionError(403, "not_authorised", f"{actor} is not an authorised {role}")
         digest = action_digest(self.domain, action, message)
-        with self._lock, self.engine.begin() as c:
-            seen = jobstore.applied_action(c, digest)
-            if seen is not None:
-                out = jobstore.action_result(c, action, seen["job_id"])
-                out.update(actor=actor, replayed=True)
+        try:
+            with self._lock, self.engine.begin() as c:
+                seen = jobstore.applied_action(c, digest)
+                if seen is not None:
+                    out = jobstore.action_result(c, action, seen["job_id"])
+                    out.update(actor=actor, replayed=True)
+                    return out
+                job_id = transition(self.rules, c, action, actor, msg)
+                jobstore.record_applied(c, digest, action, actor, job_id, self.clock())
+                out = jobstore.action_result(c, action, job_id)
+                out.update(actor=actor, replayed=False)
                 return out
-            job_id = transition(self.rules, c, action, actor, msg)
-            jobstore.record_applied(c, digest, action, actor, job_id, self.clock())
-            out = jobstore.action_result(c, action, job_id)
-            out.update(actor=actor, replayed=False)
-            return out
+        except IntegrityError as e:
+            # A row the checks did not foresee already exists (e.g. a concurrent writer on a
+            # shared database): the action is refused and nothing was written.
+            raise ActionError(
+                409, "conflict", f"{action} conflicts with stored state; retry after re-reading"
+            ) from e
 
     def store_ticket(self, t: TicketSubmission) -> TicketView:
         """Check a signed Ticket against the database and store it, billing its jobs.

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection, RowMapping
 from offchain.common.hashing import keccak
 from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db
-from offchain.emeth.execution.actions import job_id_hex
+from offchain.emeth.execution.actions import SUBJOB_ID_BIT, job_id_hex
 from offchain.emeth.execution.config import Rules
 from offchain.emeth.execution.funds import penalise
 from offchain.emeth.execution.jobstore import check_attempt, get_job, illegal, insert_job, move
@@ -31,8 +31,11 @@ from offchain.emeth.execution.models import (
 
 
 def subjob_id(parent_id: str, index: int) -> str:
-    """Deterministic SubJob id: the first 16 bytes of ``keccak256(parentId ‖ uint256 index)``."""
-    return "0x" + keccak(bytes.fromhex(parent_id[2:]) + index.to_bytes(32, "big"))[:16].hex()
+    """Deterministic SubJob id: the first 16 bytes of ``keccak256(parentId ‖ uint256 index)``
+    with the top bit set (:data:`~.actions.SUBJOB_ID_BIT`: requester ids have it clear)."""
+    raw = bytearray(keccak(bytes.fromhex(parent_id[2:]) + index.to_bytes(32, "big"))[:16])
+    raw[0] |= SUBJOB_ID_BIT
+    return "0x" + raw.hex()
 
 
 def split_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:

@@ -5,8 +5,12 @@ Dataset: JSON ``{"a": [[...], ...], "b": [[...], ...]}`` of integers with
 Result: JSON ``{"c": [[...], ...]}``. Fuel: multiply-adds, ``n·m·p``.
 
 Verification (Freivalds): draw a random 0/1 vector r and check ``A·(B·r) == C·r``; a wrong C
-passes one round with probability ≤ 1/2, so ``rounds`` (default 20) rounds miss it with
-probability ≤ 2**-20, in O(rounds·n²) instead of the O(n³) product.
+passes one round with probability ≤ 1/2, so ``rounds`` rounds miss it with probability
+≤ 2**-rounds, in O(rounds·n²) instead of the O(n³) product. The default is
+:data:`FREIVALDS_ROUNDS` = 40 for the stated bound: a node gets one attempt per job (the
+execution layer refuses a retake after a failed attempt), so a wrong result is accepted with
+probability ≤ N·2**-40 over N eligible nodes. The result must be the canonical encoding
+(``{"c":[[..]]}``, no whitespace), parsed with size and depth limits.
 Splitting: row blocks of A (each SubJob gets its rows of A and all of B); aggregation
 stacks the blocks in order.
 """
@@ -21,9 +25,12 @@ import numpy as np
 
 from offchain.emeth.errors import ProgramError
 from offchain.emeth.programs.base import Program, Verdict
+from offchain.emeth.programs.canonical import load_json
 
 MAX_ABS = 2**20
 MAX_INNER = 4096
+FREIVALDS_ROUNDS = 40
+"""Freivalds rounds per verification: a wrong result passes one with probability ≤ 2**-40."""
 
 
 def _matrix(value: Any, name: str) -> np.ndarray:
@@ -41,8 +48,8 @@ def _matrix(value: Any, name: str) -> np.ndarray:
 
 
 def _load(dataset: bytes) -> tuple[np.ndarray, np.ndarray]:
+    doc = load_json(dataset, "matmul: dataset", max_depth=3)
     try:
-        doc = json.loads(dataset)
         a, b = _matrix(doc["a"], "a"), _matrix(doc["b"], "b")
     except (ValueError, KeyError, TypeError) as e:
         if isinstance(e, ProgramError):
@@ -60,13 +67,17 @@ def _encode_c(c: np.ndarray) -> bytes:
 
 
 def _decode_c(result: bytes, shape: tuple[int, int]) -> np.ndarray | None:
+    """The ``shape`` integer matrix ``result`` encodes canonically (``_encode_c``), or None."""
     try:
-        c = np.array(json.loads(result)["c"], dtype=object)
-        if c.shape != shape or not all(isinstance(x, int) for x in c.flat):
+        c = np.array(load_json(result, "matmul: result", max_depth=3)["c"], dtype=object)
+        if c.shape != shape or not all(
+            isinstance(x, int) and not isinstance(x, bool) for x in c.flat
+        ):
             return None
-        return c.astype(np.int64)
-    except (ValueError, KeyError, TypeError, OverflowError):
+        c64 = c.astype(np.int64)
+    except (ProgramError, KeyError, TypeError, IndexError, OverflowError, ValueError):
         return None
+    return c64 if _encode_c(c64) == result else None
 
 
 class MatMul(Program):
@@ -75,7 +86,9 @@ class MatMul(Program):
     program_id = "matmul/v1"
     description = "integer matrix product A·B (verified with Freivalds' algorithm)"
 
-    def __init__(self, rounds: int = 20) -> None:
+    def __init__(self, rounds: int = FREIVALDS_ROUNDS) -> None:
+        if rounds < 1:
+            raise ValueError("matmul: at least one Freivalds round")
         self.rounds = rounds
 
     def compute(self, dataset: bytes, params: dict[str, Any]) -> tuple[bytes, int]:
@@ -117,7 +130,7 @@ class MatMul(Program):
         rows: list[list[int]] = []
         for i, r in enumerate(results):
             try:
-                rows.extend(json.loads(r)["c"])
-            except (ValueError, KeyError, TypeError) as e:
+                rows.extend(load_json(r, f"matmul: SubJob result {i}", max_depth=3)["c"])
+            except (ProgramError, KeyError, TypeError) as e:
                 raise ProgramError(f"matmul: SubJob result {i} is malformed: {e}") from e
         return json.dumps({"c": rows}, separators=(",", ":")).encode()

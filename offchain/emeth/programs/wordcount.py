@@ -14,6 +14,7 @@ from typing import Any
 
 from offchain.emeth.errors import ProgramError
 from offchain.emeth.programs.base import Program, Verdict
+from offchain.emeth.programs.canonical import load_json
 
 _WORD = re.compile(r"[\w']+", re.UNICODE)
 
@@ -69,7 +70,10 @@ class WordCount(Program):
         total: Counter[str] = Counter()
         for i, r in enumerate(results):
             try:
-                total.update(json.loads(r)["counts"])
-            except (ValueError, KeyError, TypeError) as e:
+                counts = load_json(r, f"wordcount: SubJob result {i}", max_depth=2)["counts"]
+                if not all(isinstance(v, int) for v in counts.values()):
+                    raise TypeError("counts must be integers")
+                total.update(counts)
+            except (ProgramError, KeyError, TypeError, AttributeError) as e:
                 raise ProgramError(f"wordcount: SubJob result {i} is malformed: {e}") from e
         return _encode(total)

@@ -14,6 +14,7 @@ import pytest
 
 from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.execution.subjobs import subjob_id
+from offchain.emeth.programs import WordCount
 from offchain.emeth.requester import new_job_id, submit_job, wait_for
 from tests.emeth.offchain.conftest import EMETH, Env
 
@@ -77,7 +78,7 @@ def test_deeply_nested_result_is_rejected_not_fatal(env: Env) -> None:
     honest = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"x y\n", 4 * EMETH)
     node = env.stack.node_accounts[1]
     env.client.act("Process", {"jobId": honest["jobId"], "node": node.address, "attempt": 1}, node)
-    key = env.blobs.put(b'{"counts":{"x":1,"y":1},"total":2}')
+    key = env.blobs.put(WordCount().compute(b"x y\n", {})[0])
     env.client.act(
         "Submit",
         {"jobId": honest["jobId"], "node": node.address, "attempt": 1, "resultKey": key, "fuel": 2},

@@ -96,3 +96,22 @@ def test_user_program_module_loads() -> None:
     )
     with pytest.raises(ConfigError):
         default_registry(["no.such.module"])
+
+
+def test_results_parsed_canonically_within_limits() -> None:
+    """Bounded canonical parsing: a bomb, a non-canonical encoding and a deep dataset are each
+    one job's fault (a Verdict or a ProgramError), never a RecursionError."""
+    from offchain.emeth.programs.canonical import json_depth, load_json
+
+    m = MatMul()
+    data = b'{"a":[[1,2]],"b":[[3],[4]]}'
+    good, fuel = m.compute(data, {})
+    assert m.verify(data, good, {}, fuel).ok
+    assert not m.verify(data, good.replace(b":", b": "), {}, fuel).ok  # same value, not canonical
+    bomb = b'{"c":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert not m.verify(data, bomb, {}, fuel).ok
+    assert json_depth(b'{"k":"[[[[[[", "l":[1]}') == 2  # brackets in strings do not count
+    with pytest.raises(ProgramError, match="nested"):
+        m.compute(b'{"a":[[[1]]],"b":[[1]]}', {})
+    with pytest.raises(ProgramError, match="over the limit"):
+        load_json(b"[1]" * 10, "x", max_bytes=8)
