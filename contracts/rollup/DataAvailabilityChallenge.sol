@@ -61,7 +61,8 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     mapping(address => bool) public banned;
     /// @notice The latest request per batch index.
     mapping(uint256 => Request) public requests;
-    /// @notice keccak256(abi.encode(txs)) of the data provided for a batch index.
+    /// @notice keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems)) of the
+    ///         data provided for a batch index.
     mapping(uint256 => bytes32) public providedDataHash;
     /// @notice Wei owed to each address (bonds, fees, compensations); pulled with {claim}.
     mapping(address => uint256) public claimable;
@@ -204,9 +205,11 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice The batch's sequencer posts the batch data (docs/spec.md, "Batch commitments":
-    ///         the four arrays whose abi encoding is the blob). It matches when its hash is the
-    ///         header's data hash and the MTTBR, MTSR, withdrawal root and final state root
-    ///         recomputed from it are the header's (§3.3.5–3.3.6, §11.9–11.10).
+    ///         the four arrays, uncompressed). It matches when every array has `txCount` entries
+    ///         and the MTTBR, MTSR, withdrawal root and final state root recomputed from it are
+    ///         the header's (§3.3.5–3.3.6, §11.9–11.10). The header's `dataHash` (keccak256 of
+    ///         the compressed frame in the blob store) is not needed: the roots pin every byte a
+    ///         verifier uses.
     /// @param header           the requested batch.
     /// @param txs              transaction encodings, in execution order.
     /// @param feeRecipients    fee recipient of each transaction (part of its MTTBR leaf).
@@ -226,7 +229,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         if (msg.sender != r.sequencer) revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
         if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
         bytes32 dataHash = keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems));
-        if (dataHash != header.dataHash || !_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {
+        if (!_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {
             // Invalid or mismatching data: same outcome as silence (§11.11–11.16).
             _fail(index, r, false);
             return;

@@ -17,6 +17,7 @@ from eth_utils import to_checksum_address
 
 from offchain.common.hashing import keccak
 from offchain.errors import ConfigError
+from offchain.rollup.ledger.compact import PackedBatch, compress, pack
 
 # Solidity: struct BatchHeader {uint64 index; ... bytes32 dataHash} (rollup/BatchHeader.sol)
 HEADER_ABI_TYPE = (
@@ -24,13 +25,13 @@ HEADER_ABI_TYPE = (
 )
 ZERO32 = b"\x00" * 32
 _UINT64_MAX = 2**64 - 1
-# The batch data blob: abi.encode(bytes[] txs, address[] feeRecipients, bytes32[] postStateRoots,
-# bytes32[] withdrawalItems) (docs/spec.md, "batch data").
+# The four arrays as abi.encode(bytes[] txs, address[] feeRecipients, bytes32[] postStateRoots,
+# bytes32[] withdrawalItems): the calldata of a DA answer (docs/spec.md, "batch data").
 BATCH_DATA_ABI_TYPES = ["bytes[]", "address[]", "bytes32[]", "bytes32[]"]
 
 
 class BatchDataBlob:
-    """``encode()`` and ``data_hash`` of the batch data blob, for a class with its four arrays
+    """``encode()`` and ``data_hash`` of the batch data frame, for a class with its four arrays
     (``ledger.BatchData`` built locally, ``l1.PostedBatchData`` read back from L1)."""
 
     tx_data: Sequence[bytes]
@@ -38,9 +39,26 @@ class BatchDataBlob:
     post_roots: Sequence[bytes]
     withdrawal_items: Sequence[bytes]
 
+    def packed_batch(self) -> PackedBatch:
+        """The four arrays with fee recipients as 20 raw bytes."""
+        return PackedBatch(
+            self.tx_data,
+            [bytes.fromhex(f[2:]) for f in self.fee_recipients],
+            self.post_roots,
+            self.withdrawal_items,
+        )
+
+    def packed(self) -> bytes:
+        """The packed (uncompressed) compact encoding (docs/spec.md, "Compact batch data")."""
+        return pack(self.packed_batch())
+
     def encode(self) -> bytes:
+        """The batch data frame: ``0x01 ‖ zstd(packed)`` (blob store, blobs, snapshots)."""
+        return compress(self.packed())
+
+    def abi_encode(self) -> bytes:
         """``abi.encode(bytes[] txs, address[] feeRecipients, bytes32[] postStateRoots,
-        bytes32[] withdrawalItems)``."""
+        bytes32[] withdrawalItems)`` (the arrays of a DA answer)."""
         return abi_encode(
             BATCH_DATA_ABI_TYPES,
             [self.tx_data, self.fee_recipients, self.post_roots, self.withdrawal_items],
@@ -48,7 +66,7 @@ class BatchDataBlob:
 
     @property
     def data_hash(self) -> bytes:
-        """keccak256 of the blob (the header's ``data_hash``)."""
+        """keccak256 of the frame (the header's ``data_hash``, the blob-store key)."""
         return keccak(self.encode())
 
 

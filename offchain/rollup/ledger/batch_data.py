@@ -12,8 +12,8 @@ from eth_abi import decode as abi_decode
 
 from offchain.common import merkle
 from offchain.common.hashing import keccak
-from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger.batch import BATCH_DATA_ABI_TYPES, ZERO32, BatchDataBlob
+from offchain.rollup.ledger.compact import BatchDataError, decompress, unpack
 from offchain.rollup.ledger.ledger import Receipt, Withdrawal
 from offchain.rollup.ledger.tx import L2Tx, decode_tx, encode_tx, to_checksum, tx_leaf_of_hash
 
@@ -120,7 +120,7 @@ def encode_batch_data(
     post_roots: Sequence[bytes],
     withdrawal_items: Sequence[Withdrawal | bytes | None],
 ) -> bytes:
-    """Encode a batch for the blob store (see :class:`BatchData`)."""
+    """The batch data frame (compact, compressed; docs/spec.md "Compact batch data")."""
     return BatchData(
         [t if isinstance(t, bytes) else encode_tx(t) for t in txs],
         list(fee_recipients),
@@ -130,17 +130,42 @@ def encode_batch_data(
 
 
 def decode_batch_data(data: bytes) -> BatchData:
-    """Inverse of :func:`encode_batch_data` (transactions stay raw: see ``BatchData.txs``).
+    """Inverse of :func:`encode_batch_data`: a batch data frame back to its arrays
+    (transactions stay raw: see ``BatchData.txs``).
 
     Raises:
-        TxRejected: ``malformed`` if ``data`` is not a valid batch encoding.
+        BatchDataError: ``data`` is not a valid frame (corrupt, truncated, not canonical).
+    """
+    return decode_packed(decompress(data))
+
+
+def decode_packed(packed: bytes) -> BatchData:
+    """The packed (uncompressed) compact encoding back to a :class:`BatchData`.
+
+    Raises:
+        BatchDataError: ``packed`` is not the canonical packed form of a batch.
+    """
+    p = unpack(packed)
+    return BatchData(
+        list(p.tx_data),
+        [to_checksum(f) for f in p.fee_recipients],
+        list(p.post_roots),
+        list(p.withdrawal_items),
+    )
+
+
+def decode_abi_batch_data(data: bytes) -> BatchData:
+    """The four arrays from their ABI encoding (:meth:`BatchData.abi_encode`).
+
+    Raises:
+        BatchDataError: ``data`` is not that ABI encoding.
     """
     try:
         txs, fees, roots, items = abi_decode(BATCH_DATA_ABI_TYPES, data)
     except Exception as e:  # eth_abi raises several exception types on bad input
-        raise TxRejected("malformed", f"batch data does not decode: {e}") from None
+        raise BatchDataError(f"batch data does not decode: {e}") from None
     if not (len(txs) == len(fees) == len(roots) == len(items)):
-        raise TxRejected("malformed", "batch data arrays differ in length")
+        raise BatchDataError("batch data arrays differ in length")
     return BatchData(
         [bytes(t) for t in txs],
         [to_checksum(f) for f in fees],

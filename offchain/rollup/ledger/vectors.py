@@ -257,6 +257,10 @@ def build_vectors() -> dict[str, Any]:
         "withdrawalRoot": _hex(r.withdrawal_root),
         "dataHash": _hex(honest.data_hash),
         "finalStateRoot": _hex(honest.final_state_root),
+        # Compact batch data (docs/spec.md): the packed form is exact; the frame is what
+        # zstd level 3 produced (any valid zstd frame of the packed bytes decodes the same).
+        "packed": _hex(honest.packed()),
+        "frame": _hex(honest.encode()),
     }
     proofs = []
     for label, batch, stp in _fraud_cases(honest, batch_txs, ka, d, b):

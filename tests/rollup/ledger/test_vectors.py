@@ -101,7 +101,7 @@ def test_batch_roots_and_genesis_agree_on_chain(harness, vectors) -> None:
     ]
     receipts = [led.apply(t, b.address) for t in txs]
     batch = BatchData.from_receipts(txs, receipts)
-    ok, mttbr, mtsr, wroot, n = harness.functions.batchRootsOf(batch.encode()).call()
+    ok, mttbr, mtsr, wroot, n = harness.functions.batchRootsOf(batch.abi_encode()).call()
     assert ok and n == 3
     assert (bytes(mttbr), bytes(mtsr), bytes(wroot)) == tuple(batch.roots())
     # The vectors' batch too.
