@@ -134,8 +134,24 @@ def stop_on_signal() -> threading.Event:
     return stop
 
 
-def wait_for_signal(stop: threading.Event | None = None) -> None:
-    """Block until SIGTERM or SIGINT (or until ``stop``, made by :func:`stop_on_signal`, is set)."""
+def wait_for_signal(
+    stop: threading.Event | None = None, daemons: Callable[[], list[Any]] | None = None
+) -> None:
+    """Block until SIGTERM or SIGINT (or until ``stop``, made by :func:`stop_on_signal`, is set).
+
+    Args:
+        stop: the event to wait on (default: a new :func:`stop_on_signal`).
+        daemons: the process's daemon loops (:class:`~offchain.common.daemon.Daemon`), watched:
+            one that ended on an error a restart cannot fix ends the wait.
+
+    Raises:
+        FatalError: a watched loop stopped on its own (the CLI exits non-zero, so a
+            supervisor such as systemd shows the failure).
+    """
+    from offchain.errors import FatalError
+
     stop = stop or stop_on_signal()
     while not stop.wait(0.5):
-        pass
+        for d in daemons() if daemons else []:
+            if d is not None and getattr(d, "fatal", None):
+                raise FatalError(f"{d.name} stopped: {d.fatal}", "fix the cause, then restart")

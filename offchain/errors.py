@@ -33,6 +33,16 @@ class ConfigError(L2KitError, ValueError):
     """Bad configuration or bad user input."""
 
 
+class FatalError(L2KitError, RuntimeError):
+    """An error a restart cannot fix (bad configuration, wrong chain, missing contract).
+
+    A daemon loop stops on it (it retries every other error forever) and the process exits
+    non-zero, so a supervisor shows it instead of restarting it in a loop.
+    """
+
+    exit_code = 3
+
+
 class ToolchainError(L2KitError, RuntimeError):
     """A required tool (solc shim, anvil, forge) is missing or broken."""
 

@@ -240,14 +240,29 @@ def job_result(
 
 
 # ------------------------------------------------------------------ daemons
-def _run_agents(agents: list[Any]) -> None:
+def _run_agents(agents: list[Any], metrics_port: int = 0) -> None:
+    """Run ``agents`` until SIGTERM; with ``metrics_port``, serve their /health and /metrics.
+
+    Raises:
+        FatalError: an agent stopped on an error a restart cannot fix (exit code 3).
+    """
+    from offchain.common.agent_http import agent_app
+    from offchain.common.http import BackgroundServer
+
+    server = None
+    if metrics_port:
+        app = agent_app(lambda: agents, "l2kit EMETH agent")
+        server = BackgroundServer(app, port=metrics_port, name="agent metrics").start()
+        console.print(f"health and metrics on {server.url}/health, {server.url}/metrics")
     for a in agents:
         a.start()
     try:
-        wait_for_signal()
+        wait_for_signal(daemons=lambda: agents)
     finally:
         for a in agents:
             a.stop()
+        if server is not None:
+            server.stop()
         console.print("stopped")
 
 
@@ -283,7 +298,7 @@ def run_all(
         stack.fund_nodes()
         stack.start_service().start_agents()
         console.print(f"EMETH execution layer {stack.url}; {len(stack.agents)} agents running")
-        wait_for_signal()
+        wait_for_signal(daemons=lambda: stack.agents)
     finally:
         stack.stop()
         console.print("stopped")
@@ -325,10 +340,12 @@ def el_run(
         signers=addrs(signers, params.signer_address or dev_account(params.signer_account).address),
     )
     service = build_service(l1, db_url, roles, o.programs())
-    server = ExecutionLayerServer(service, port=port).start()
+    watcher = L1Watcher(service, l1)
+    server = ExecutionLayerServer(service, port=port, agents_health=lambda: [watcher.health()])
+    server.start()
     console.print(f"EMETH execution layer {server.url}")
     try:
-        _run_agents([L1Watcher(service, l1)])
+        _run_agents([watcher])
     finally:
         server.stop()
 
@@ -344,6 +361,9 @@ def _agent_command(name: str) -> None:
         behaviour: str = typer.Option("honest", "--behaviour", help="node: honest|cheat|stall"),
         interval_s: float = typer.Option(
             2.0, "--interval-s", help="signer: seconds between rounds"
+        ),
+        metrics_port: int = typer.Option(
+            0, "--metrics-port", help="serve /health (200/503) and /metrics on this port"
         ),
     ) -> None:
         from offchain.emeth.agents.aggregator import Aggregator
@@ -379,7 +399,7 @@ def _agent_command(name: str) -> None:
             chain = o.chain()
             agent = Billing(o.client(), o.l1(chain), chain.sender(acct), acct.address)
         console.print(f"{agent.name} running as {acct.address}")
-        _run_agents([agent])
+        _run_agents([agent], metrics_port)
 
     _cmd.__doc__ = f"``{name} run``: run the {name} agent until SIGTERM."
 

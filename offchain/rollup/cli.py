@@ -118,7 +118,7 @@ def _run_node(
             console.print(f"[bold red]FAULTY SEQUENCER MODE: {fault} (test/devnet only)[/]")
             svc.batcher.fault = Fault(fault)
         console.print(f"node {acct.address} at {svc.url} (data in {data_dir}); Ctrl-C to stop")
-        wait_for_signal()
+        wait_for_signal(daemons=svc.daemons)
     finally:
         svc.stop()
     console.print("node stopped")
@@ -210,7 +210,7 @@ def verifier_run(
         f"verifier {acct.address} (data in {data_dir}); health {server.url}health; Ctrl-C to stop"
     )
     try:
-        wait_for_signal()
+        wait_for_signal(daemons=lambda: [v])
     finally:
         v.stop()
         server.stop()

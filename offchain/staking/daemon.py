@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from pydantic import BaseModel, Field
 
+from offchain.common.health import health_response
 from offchain.common.http import BackgroundServer
 from offchain.staking.cosigner import Cosigner, SignedLog, create_app
 from offchain.staking.errors import StakingError
@@ -121,8 +122,9 @@ class SequencerDaemon:
         g_count = Gauge("l2kit_sequencer_actions", "actions sent", ["action"], registry=registry)
 
         @app.get("/health")
-        def health() -> dict[str, Any]:
-            return {"status": "ok", **self.follower.health(), "cosigned": self.cosigner.log.count()}
+        def health() -> Any:
+            doc = {**self.follower.health(), "cosigned": self.cosigner.log.count()}
+            return health_response({"rotation": doc}, flat=True)
 
         @app.post("/reselect/sign")
         def reselect_sign(body: ReselectBody) -> JSONResponse:

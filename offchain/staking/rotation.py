@@ -189,6 +189,7 @@ class RotationFollower(Daemon):
     def health(self) -> dict[str, Any]:
         """Serializable status: last state, counters, failures."""
         return {
+            "health": self.part_health().to_json(),
             "signer": self.address,
             "is_current": self.is_current,
             "running": self.alive,

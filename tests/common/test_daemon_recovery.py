@@ -9,6 +9,8 @@ from typing import Any
 
 from offchain.chain.anvil import free_port
 from offchain.common.daemon import Daemon, LoopConfig
+from offchain.common.health import overall
+from offchain.errors import FatalError
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
 
@@ -45,15 +47,74 @@ def test_agentResumesAfterStorageOutage(tmp_path: Path) -> None:
     try:
         assert _wait(lambda: len(agent.stored) >= 2, 5)
         server.stop()  # outage: far more failures in a row than the breaker allows
-        time.sleep(2.0)
+        assert _wait(lambda: agent.part_health().state == "down", 5), "outage not reported"
+        time.sleep(1.0)
         before = len(agent.stored)
         server = StorageServer(tmp_path / "blobs", port=port).start()
         back_at = time.monotonic()
         assert _wait(lambda: len(agent.stored) > before, 10), "agent did not resume"
         assert time.monotonic() - back_at <= 10
-        assert agent.alive
+        assert agent.alive and agent.part_health().state == "ok"
         # nothing done twice: every stored key is distinct (one blob per successful tick)
         assert len(set(agent.stored)) == len(agent.stored)
     finally:
         agent.stop()
         server.stop()
+
+
+class Scripted(Daemon):
+    """A loop whose ticks do what the test says."""
+
+    def __init__(self, loop: LoopConfig, fail: BaseException | None = None) -> None:
+        super().__init__(loop, name="scripted")
+        self.fail = fail
+        self.hold_s = 0.0
+
+    def tick(self) -> Any:
+        if self.hold_s:
+            time.sleep(self.hold_s)
+        if self.fail is not None:
+            raise self.fail
+        return None
+
+
+def test_fatalErrorEndsLoopAndIsReportedDown() -> None:
+    d = Scripted(LoopConfig(poll_interval_ms=10), FatalError("wrong chain: id 5, expected 1"))
+    d.start()
+    assert _wait(lambda: not d.alive, 5)
+    h = d.health_doc()
+    assert h["tripped"] and "wrong chain" in h["fatal"]
+    code, body = overall({"scripted": h})
+    assert code == 503 and body["failing"] == [f"scripted: stopped: {h['fatal']}"]
+    d.stop()
+
+
+def test_stalledWorkIsReportedDown() -> None:
+    d = Scripted(LoopConfig(poll_interval_ms=10, stall_after_s=0.3))
+    d.waiting = "3 blocks unbatched"
+    d.start()
+    try:
+        assert _wait(lambda: d.part_health().state == "down", 5)
+        assert "stalled: 3 blocks unbatched" in str(d.part_health().reason)
+        d.waiting = None  # work done: progress again
+        assert _wait(lambda: d.part_health().state == "ok", 5)
+        d.hold_s = 1.0  # one tick hangs (a transaction that never gets mined)
+        assert _wait(lambda: "one tick running" in str(d.part_health().reason), 5)
+    finally:
+        d.hold_s = 0.0
+        d.stop()
+
+
+def test_transientFailureIsDegradedThenDownThenOk() -> None:
+    d = Scripted(LoopConfig(poll_interval_ms=10, max_failures=3, backoff_initial_ms=20,
+                            backoff_max_ms=100), RuntimeError("L1 RPC refused"))  # fmt: skip
+    d.start()
+    try:
+        assert _wait(lambda: d.failures_in_row >= 1, 5)
+        assert _wait(lambda: d.part_health().state == "down", 5)
+        assert d.part_health().reason is not None and "L1 RPC refused" in d.part_health().reason
+        d.fail = None
+        assert _wait(lambda: d.part_health().state == "ok", 5)
+        assert d.alive
+    finally:
+        d.stop()

@@ -2,12 +2,12 @@
 
 An agent implements :meth:`Agent.tick` (one poll: look at the execution layer, act, return
 a small dict of counters). :meth:`Agent.run` calls it every ``poll_interval_ms`` with random
-jitter until stopped; an exception is logged and retried on the next tick, and after
-``max_failures`` failures in a row the circuit breaker opens and the agent stops. Only an
-agent-level failure (:func:`transient`: the execution layer or the blob store unreachable)
+jitter until stopped; a failed tick is retried with exponential backoff, forever (after
+``max_failures`` failures in a row ``/health`` reports the agent down until it recovers). Only
+an agent-level failure (:func:`transient`: the execution layer or the blob store unreachable)
 may leave a tick: a failure of one job (its dataset missing or malformed, a result a program
 cannot parse, a program crashing on it) is handled for that job alone (skipped, reported,
-rejected), so one poison job never opens the breaker.
+rejected), so one poison job never marks the agent down.
 Actions are idempotent (stable ids, EIP-712 digests), so a restarted agent just polls again.
 """
 
@@ -123,7 +123,7 @@ class ActingAgent(Agent):
         """Sign and send ``action``; False if the execution layer refused it (a lost race).
 
         Raises:
-            Exception: any other failure (the loop's circuit breaker counts it).
+            Exception: any other failure (the loop retries it with backoff).
         """
         try:
             self.client.act(action, msg, self.account)

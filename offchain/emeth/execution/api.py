@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
+from offchain.common.health import overall
 from offchain.common.http import BackgroundServer
 from offchain.emeth.errors import ActionError, EmethError
 from offchain.emeth.execution.models import ActionRequest, TicketSubmission
@@ -58,15 +59,21 @@ def create_app(
         return _error(503, "l1_unavailable", str(e))
 
     @app.get("/health")
-    def health() -> dict[str, Any]:
+    def health() -> JSONResponse:
+        """200 while every agent in this process is up, 503 naming those that are down."""
         agents = agents_health() if agents_health else []
-        return {
-            "status": "degraded" if any(a["tripped"] for a in agents) else "ok",
+        names = [str(a.get("agent", "agent")) for a in agents]
+        keys = [n if names.count(n) == 1 else f"{n}#{i}" for i, n in enumerate(names)]
+        code, body = overall(dict(zip(keys, agents, strict=True)))
+        body = {
+            "status": body["status"],
+            "failing": body["failing"],
             "time": service.clock(),
             "jobs": service.counts(),
             "nextTicketId": service.next_ticket_id(),
             "agents": agents,
         }
+        return JSONResponse(body, status_code=code)
 
     @app.get("/domain")
     def domain() -> dict[str, Any]:

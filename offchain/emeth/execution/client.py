@@ -42,6 +42,15 @@ class ExecutionClient:
 
     # ---------------------------------------------------------------- reads
     def health(self) -> dict[str, Any]:
+        """The ``/health`` document, also when it answers 503 (``status`` is then "down")."""
+        try:
+            r = self._session.get(self.url + "/health", timeout=self.timeout_s)
+        except requests.RequestException as e:
+            raise ExecutionLayerError(
+                f"cannot reach the execution layer at {self.url}: {type(e).__name__}"
+            ) from e
+        if r.status_code in (200, 503):
+            return r.json()  # type: ignore[no-any-return]
         return self._call("GET", "/health")  # type: ignore[no-any-return]
 
     def domain(self) -> Domain:

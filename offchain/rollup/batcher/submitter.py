@@ -187,7 +187,13 @@ class Batcher(Daemon):
         config: BatcherConfig,
     ) -> None:
         super().__init__(
-            LoopConfig(config.poll_interval_ms, jitter_pct=20, max_failures=10), log=log
+            LoopConfig(
+                config.poll_interval_ms,
+                jitter_pct=20,
+                max_failures=3,
+                stall_after_s=config.stall_after_s,
+            ),
+            log=log,
         )
         self.node = node
         self.l1 = l1
@@ -366,12 +372,15 @@ class Batcher(Daemon):
         self.sync_invalidations()
         self.answer_data_requests()
         if not self.node.is_current():
+            self.waiting = None
             return {"action": "not_current"}
         next_index = self.l1.next_index()
         covered, _ = self.covered_block(next_index)
         plan = self.plan(covered + 1)
         if plan is None or not plan[1]:
+            self.waiting = None
             return {"action": "wait", "next_index": next_index}
+        self.waiting = f"batch {next_index} (blocks {covered + 1}..{plan[0]}) due"
         built = build_batch(self.node, next_index, covered + 1, plan[0], self._deposit_hash)
         return self.submit(built)
 
@@ -509,8 +518,12 @@ class Batcher(Daemon):
         return None
 
     # -------------------------------------------------------------- daemon
+    def busy(self, out: Any) -> bool:
+        return isinstance(out, dict) and out.get("action") == "appended"
+
     def health(self) -> dict[str, Any]:
         return {
+            "health": self.part_health().to_json(),
             "alive": self.alive,
             "submitted": self.submitted,
             "failures": self.failures_in_row,

@@ -48,6 +48,8 @@ class BatcherConfig:
         poll_interval_ms: how often the batcher looks for work.
         signature_timeout_s: how long to wait for co-signatures.
         snapshot_dir: where batch data is also kept locally ("" = none).
+        stall_after_s: a due batch not appended (or one tick running) for this long reports
+            the batcher down on ``/health``.
     """
 
     max_batch_txs: int = 1000
@@ -55,6 +57,7 @@ class BatcherConfig:
     poll_interval_ms: int = 200
     signature_timeout_s: float = 10.0
     snapshot_dir: str = ""
+    stall_after_s: float = 60.0
 
 
 @dataclass
@@ -68,6 +71,7 @@ class VerifierConfig:
         confirmations: L1 blocks it trails the head by.
         storage_timeout_s: blob-store request timeout.
         data_wait_s: after requestData, how long to wait for provideData before giving up.
+        stall_after_s: one tick running for this long reports the verifier down.
     """
 
     data_dir: str = ".devnet/verifier"
@@ -76,6 +80,7 @@ class VerifierConfig:
     confirmations: int = 0
     storage_timeout_s: float = 2.0
     data_wait_s: float = 30.0
+    stall_after_s: float = 120.0
 
 
 @dataclass

@@ -65,8 +65,8 @@ class DepositFollower(Daemon, DepositSource):
         max_step: int = 2000,
         cursor_path: Path | None = None,
     ) -> None:
-        # An RPC hiccup is retried on the next tick, forever (no circuit breaker), no jitter.
-        super().__init__(LoopConfig(poll_interval_ms, jitter_pct=0, max_failures=0), log=log)
+        # An RPC hiccup is retried with backoff, forever; 3 in a row report it down.
+        super().__init__(LoopConfig(poll_interval_ms, jitter_pct=0, max_failures=3), log=log)
         self.bridge = bridge
         self.store = store
         self._cache: dict[int, bytes] = {}
@@ -133,7 +133,12 @@ class DepositFollower(Daemon, DepositSource):
         return n
 
     def health(self) -> dict[str, Any]:
-        return {"cursor": self.cursor, "known": len(self._cache), "errors": self.failures_in_row}
+        return {
+            "health": self.part_health().to_json(),
+            "cursor": self.cursor,
+            "known": len(self._cache),
+            "errors": self.failures_in_row,
+        }
 
     def stop(self, timeout_s: float = 5.0) -> None:
         super().stop(timeout_s)

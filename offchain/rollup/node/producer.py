@@ -59,6 +59,7 @@ class BlockProducer(Daemon):
 
     def health(self) -> dict[str, Any]:
         return {
+            "health": self.part_health().to_json(),
             "alive": self.alive,
             "blocks": self.blocks,
             "failures": self.failures_in_row,

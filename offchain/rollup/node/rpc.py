@@ -280,8 +280,9 @@ def create_app(
         return Response(json.dumps(ans) if ans else b"", media_type="application/json")
 
     @app.get("/health")
-    def get_health() -> dict[str, Any]:
-        return health()
+    def get_health() -> Response:
+        body = health()  # 503 while a part is down (offchain.common.health.overall)
+        return JSONResponse(body, status_code=503 if body.get("failing") else 200)
 
     @app.get("/metrics")
     def metrics() -> Response:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from offchain.chain.client import Chain
+from offchain.common.health import overall
 from offchain.rollup.batcher.cosign import cosign_router
 from offchain.rollup.batcher.submitter import Batcher
 from offchain.rollup.l1.bindings import RollupL1
@@ -243,19 +244,24 @@ class NodeService:
 
         return cosign
 
+    def daemons(self) -> list[Any]:
+        """The daemon loops of this node (watched by the CLI for fatal errors)."""
+        return [self.producer, self.deposits, self.batcher, self.rotation]
+
     def health(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"status": "ok"}
+        """``/health``: every part's state; ``failing`` names the parts that are down."""
+        parts: dict[str, Any] = {}
         if self.node is not None:
-            out["node"] = {"head": self.node.head, "address": self.node.address}
+            parts["node"] = {"head": self.node.head, "address": self.node.address}
         if self.producer is not None:
-            out["producer"] = self.producer.health()
-            if not out["producer"]["alive"]:
-                out["status"] = "degraded"
+            parts["producer"] = self.producer.health()
         if self.deposits is not None:
-            out["deposits"] = self.deposits.health()
+            parts["deposits"] = self.deposits.health()
         if self.batcher is not None:
-            out["batcher"] = self.batcher.health()
-        return out
+            parts["batcher"] = self.batcher.health()
+        if self.rotation is not None:
+            parts["rotation"] = {"health": self.rotation.part_health().to_json()}
+        return overall(parts)[1]
 
     def stop(self) -> None:
         """Stop in reverse order; the producer seals what is pending. Safe to call twice."""

@@ -38,6 +38,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.common.daemon import Daemon, LoopConfig
 from offchain.common.hashing import keccak
+from offchain.common.health import health_response
 from offchain.errors import L2KitError, TxReverted
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.l1.bindings import RequestStatus, RollupL1
@@ -142,7 +143,12 @@ class Verifier(Daemon):
         name: str = "verifier",
     ) -> None:
         super().__init__(
-            LoopConfig(config.poll_interval_ms, jitter_pct=20, max_failures=10),
+            LoopConfig(
+                config.poll_interval_ms,
+                jitter_pct=20,
+                max_failures=3,
+                stall_after_s=config.stall_after_s,
+            ),
             name=name,
             log=log.bind(verifier=name),
         )
@@ -413,6 +419,7 @@ class Verifier(Daemon):
 
     def health(self) -> dict[str, Any]:
         return {
+            "health": self.part_health().to_json(),
             "alive": self.alive,
             "verified_index": self.verified_index,
             "failures": self.failures_in_row,
@@ -427,7 +434,10 @@ class Verifier(Daemon):
         from prometheus_client import generate_latest
 
         app = FastAPI(title="l2kit verifier", docs_url=None, redoc_url=None, openapi_url=None)
-        app.get("/health")(self.health)
+
+        @app.get("/health")
+        def health() -> Any:
+            return health_response({self.name: self.health()}, flat=True)
 
         @app.get("/metrics")
         def metrics() -> Response:
