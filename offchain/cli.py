@@ -15,7 +15,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from offchain.errors import L2KitError
+from offchain import cli_common as cc
+from offchain.errors import ConfigError, L2KitError, TxError
 from offchain.logs import configure_logging
 
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
@@ -52,26 +53,61 @@ def compile_cmd(force: bool = typer.Option(False, "--force", help="ignore the ca
 
 @app.command("deploy")
 def deploy_cmd(
-    rpc_url: str = typer.Option(
-        "http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC endpoint"
-    ),
-    key: str = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="deployer private key"),
+    rpc_url: str = cc.RPC_URL,
+    key: str = cc.KEY,
+    keystore: Path = cc.KEYSTORE,
+    alias: str = cc.ACCOUNT_ALIAS,
     out: Path = typer.Option(
-        Path("deployments/deployment.json"), "--out", help="where to write the addresses"
+        Path("deployments/deployment.json"),
+        "--out",
+        help="deployment file (rewritten after every transaction)",
+    ),
+    resume: bool = typer.Option(False, "--resume", help="continue the partial deploy in OUT"),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="simulate on a local fork; print the gas and cost of each step"
+    ),
+    emeth_signer: str = typer.Option(
+        None, "--emeth-signer", help="EMETH Ticket signer address (config: emeth.signer_address)"
     ),
 ) -> None:
-    """Deploy all contracts to RPC_URL with the deployer KEY; write the addresses to OUT."""
-    from offchain.chain.accounts import account_from_key
+    """Deploy all contracts to RPC_URL; write the addresses to OUT.
+
+    Off a dev chain (chain id 31337) production parameters apply, no test helper is deployed,
+    nobody is funded, and an address of the public test mnemonic may hold no role.
+    """
     from offchain.chain.client import Chain
     from offchain.chain.compile import compile_contracts
     from offchain.config import load_config
-    from offchain.deploy import deploy_all
+    from offchain.deploy import Deployment, deploy_all
 
-    account = account_from_key(key)
-    compile_contracts()
+    cfg = load_config()
+    rpc_url = rpc_url or cfg.network.rpc_url
+    if emeth_signer is not None:
+        cfg.emeth.signer_address = emeth_signer
+    signer = cc.account(key, None, keystore, alias)
+    prev = Deployment.load(out) if resume else None
+    if prev is not None and prev.complete:
+        console.print(f"{out} is a complete deployment; nothing to resume")
+        return
+    compile_contracts(log=err_console.print)
+    if dry_run:
+        from offchain.deploy_dryrun import dry_run as simulate
+
+        plan = simulate(rpc_url, signer, cfg, resume=prev, log=err_console.print)
+        for line in plan.lines():
+            console.print(line, highlight=False)
+        return
+    if not resume and out.exists() and not Deployment.load(out).complete:
+        raise ConfigError(
+            f"{out} holds a partial deployment", "continue it with --resume, or pick another --out"
+        )
     chain = Chain.connect(rpc_url)
-    dep = deploy_all(chain, chain.sender(account), load_config(), log=console.print)
-    dep.save(out)
+    try:
+        deploy_all(chain, chain.sender(signer), cfg, log=console.print, out=out, resume=prev)
+    except TxError as e:
+        raise TxError(
+            e.message, f"{e.hint + '; then ' if e.hint else ''}run again with --resume"
+        ) from None
     console.print(f"deployment written to {out}")
 
 

@@ -40,7 +40,21 @@ DEVNET_DEPLOYMENT = typer.Option(
     envvar="L2KIT_DEPLOYMENT",
     help="deployment file",
 )
-KEY = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex)")
+KEY = typer.Option(
+    None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex; prefer the env variable)"
+)
+KEYSTORE = typer.Option(
+    None,
+    "--keystore",
+    envvar="L2KIT_KEYSTORE",
+    help="Ethereum keystore JSON file (passphrase: $L2KIT_KEYSTORE_PASSWORD or a prompt)",
+)
+ACCOUNT_ALIAS = typer.Option(
+    None,
+    "--account",
+    envvar="L2KIT_ACCOUNT",
+    help="ape account alias (~/.ape/accounts/ALIAS.json; $APE_ACCOUNTS_<alias>_PASSPHRASE)",
+)
 DEV_ACCOUNT = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
 STORAGE_URL = typer.Option("http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL")
 
@@ -76,25 +90,52 @@ def connect(rpc_url: str | None, deployment: Path | None) -> tuple[Chain, Deploy
     return chain, dep
 
 
-def account(key: str | None, dev: int | None) -> LocalAccount:
-    """The acting account: Anvil dev account ``dev`` if given, else the private key.
+def account(
+    key: str | None,
+    dev: int | None,
+    keystore: Path | None = None,
+    alias: str | None = None,
+) -> LocalAccount:
+    """The acting account, from the first key source given.
+
+    Sources, in order: Anvil dev account ``dev``; a keystore file; an ape account alias;
+    a hex private key. ``$L2KIT_KEYSTORE`` and ``$L2KIT_ACCOUNT`` stand in for the flags,
+    so every command accepts them.
 
     Args:
         key: hex private key (``None``: ``$L2KIT_PRIVATE_KEY``).
         dev: index of an Anvil dev account, or ``None``.
+        keystore: Ethereum keystore JSON (``None``: ``$L2KIT_KEYSTORE``).
+        alias: ape account alias (``None``: ``$L2KIT_ACCOUNT``).
 
     Returns:
         The account.
 
     Raises:
-        ConfigError: if ``dev`` is out of range, or no valid key is given.
+        ConfigError: if ``dev`` is out of range, or no usable key is given.
     """
-    from offchain.chain.accounts import account_from_key, dev_account
+    import os
+
+    from offchain.chain.accounts import (
+        account_from_alias,
+        account_from_key,
+        account_from_keystore,
+        dev_account,
+    )
 
     if dev is not None:
         if not 0 <= dev < DEV_ACCOUNTS:
             raise ConfigError(f"dev account {dev} does not exist", f"use 0..{DEV_ACCOUNTS - 1}")
         return dev_account(dev)
+    if key is None:
+        keystore = keystore or (
+            Path(os.environ["L2KIT_KEYSTORE"]) if os.environ.get("L2KIT_KEYSTORE") else None
+        )
+        alias = alias or os.environ.get("L2KIT_ACCOUNT") or None
+    if keystore is not None:
+        return account_from_keystore(keystore)
+    if alias is not None:
+        return account_from_alias(alias)
     return account_from_key(key)
 
 

@@ -60,7 +60,13 @@ class RpcError(L2KitError, ConnectionError):
 
 
 class TxError(L2KitError, RuntimeError):
-    """A transaction could not be sent or was not mined."""
+    """A transaction could not be sent or was not mined.
+
+    Attributes:
+        rpc_response: the node's raw JSON-RPC answer when it refused the transaction.
+    """
+
+    rpc_response: Any = None
 
 
 class TxReverted(TxError):

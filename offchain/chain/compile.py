@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,12 +92,15 @@ def _run_solc(input_json: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def compile_contracts(force: bool = False, out_dir: Path | None = None) -> CompileResult:
+def compile_contracts(
+    force: bool = False, out_dir: Path | None = None, log: Callable[[str], None] | None = None
+) -> CompileResult:
     """Compile all of ``contracts/`` (one solc call), unless the cache is current.
 
     Args:
         force: ignore the cache.
         out_dir: build directory (default ``build/``).
+        log: told before a real (uncached) compile starts, which can take a minute.
 
     Returns:
         A :class:`CompileResult`.
@@ -119,6 +123,8 @@ def compile_contracts(force: bool = False, out_dir: Path | None = None) -> Compi
         except (json.JSONDecodeError, KeyError):
             pass
     root = repo_root()
+    if log is not None:
+        log(f"compiling {len(files)} Solidity files (a cold compile can take a minute)...")
     sources = {str(f.relative_to(root)): {"content": f.read_text()} for f in files}
     out = _run_solc({"language": "Solidity", "sources": sources, "settings": SETTINGS})
     errors = [e for e in out.get("errors", []) if e.get("severity") == "error"]

@@ -1,4 +1,4 @@
-"""Deploy step for the chain client's own helper contracts (used by tests and the demo)."""
+"""Deploy step for the chain client's own helper contracts (tests and the demo; dev chains only)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ if TYPE_CHECKING:
 
 
 def deploy(ctx: DeployContext) -> None:
-    """Deploy :sol:`Reverter` and :sol:`MerkleHarness` (chain-client checks, demo)."""
+    """Deploy :sol:`Reverter` and :sol:`MerkleHarness` (chain-client checks, demo); dev only."""
+    if not ctx.dev:
+        ctx.log("  skipped: test helpers are deployed on a dev chain only")
+        return
     ctx.deploy("reverter", "Reverter")
     ctx.deploy("merkle_harness", "MerkleHarness")

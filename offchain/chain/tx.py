@@ -254,6 +254,8 @@ class TxSender:
                 gas = int(est * self.config.gas_multiplier) + 10_000
         except (ContractCustomError, ContractLogicError) as e:
             raise self._revert(label, e) from None
+        except Web3RPCError as e:
+            raise self._refused(label, e) from None
         tx["gas"] = gas
         max_fee, prio = self._fees()
         tx["maxFeePerGas"] = max_fee
@@ -272,11 +274,25 @@ class TxSender:
                 h = self._broadcast(tx)
             else:
                 self.resync_nonce()
-                raise TxError(f"{label}: node refused the transaction: {e}") from e
+                raise self._refused(label, e) from None
         sent = SentTx(tx["nonce"], tx, [h], time.monotonic(), label)
         if not wait:
             return sent
         return self._wait(sent)
+
+    def _refused(self, label: str, e: Web3RPCError) -> TxError:
+        """One line for a node's refusal (the raw JSON-RPC error is kept on the exception)."""
+        resp = e.rpc_response or {}
+        err = resp.get("error") if isinstance(resp, dict) else None
+        msg = str(err.get("message")) if isinstance(err, dict) else str(e.message or e)
+        hint = None
+        if "insufficient funds" in msg.lower():
+            balance = int(self.w3.eth.get_balance(self.address))
+            msg = f"{msg} (balance of {self.address}: {balance} wei)"
+            hint = f"send ETH to {self.address}"
+        out = TxError(f"{label}: node refused the transaction: {msg}", hint)
+        out.rpc_response = resp
+        return out
 
     def _retake_after_resync(self) -> int:
         self.resync_nonce()

@@ -1,14 +1,16 @@
 """Parameters of the EMETH L1 contracts (EmethCore, EmethToken) and their devnet funding.
 
-The defaults are the devnet's (delays of seconds); :meth:`EmethParams.production` gives the
-values for a public network.
+Field defaults are the public-network values (day-long delays, no faucet, a signer that
+must be configured); on a local Anvil chain (chain id 31337) :meth:`EmethParams.effective`
+swaps in the ``devnet_*`` values (delays of seconds, dev account #30 as the signer, a faucet).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 EMETH = 10**18  # base units per EMETH (18 decimals)
+ANVIL_CHAIN_ID = 31337
 
 
 @dataclass
@@ -20,33 +22,46 @@ class EmethParams:
             between the execution layer accepting a job and its Ticket settling on L1.
         collateral_withdrawal_delay_s: node collateral withdrawal delay (same rule for penalties).
         min_collateral_wei: collateral (not pending withdrawal) a node needs to take jobs.
-        signer_address: Ticket signer to authorise; empty: dev account ``signer_account``.
+        signer_address: Ticket signer to authorise (required off a devnet; on a devnet,
+            empty means dev account ``signer_account``).
         signer_account: dev account index of the devnet signer.
         requester_accounts: dev accounts funded as requesters on a devnet.
         node_accounts: dev accounts funded as nodes on a devnet.
-        faucet_wei: EMETH minted to each of them (0: mint nothing, e.g. on a testnet).
+        faucet_wei: EMETH minted to each of them on a devnet (0: mint nothing).
+        devnet_short_timings: apply the ``devnet_*`` values on chain 31337.
+        devnet_withdrawal_delay_s / devnet_collateral_withdrawal_delay_s /
+            devnet_min_collateral_wei: their values on a devnet.
     """
 
-    withdrawal_delay_s: int = 20
-    collateral_withdrawal_delay_s: int = 20
-    min_collateral_wei: int = 100 * EMETH
+    withdrawal_delay_s: int = 3 * 86_400
+    collateral_withdrawal_delay_s: int = 7 * 86_400
+    min_collateral_wei: int = 10_000 * EMETH
     signer_address: str = ""
     signer_account: int = 30
     requester_accounts: list[int] = field(default_factory=lambda: [31, 32])
     node_accounts: list[int] = field(default_factory=lambda: [33, 34, 35, 36])
     faucet_wei: int = 1_000_000 * EMETH
+    devnet_short_timings: bool = True
+    devnet_withdrawal_delay_s: int = 20
+    devnet_collateral_withdrawal_delay_s: int = 20
+    devnet_min_collateral_wei: int = 100 * EMETH
 
-    @classmethod
-    def production(cls, signer_address: str) -> EmethParams:
-        """Public-network values: day-long delays, no faucet, an explicit signer."""
-        return cls(
-            withdrawal_delay_s=3 * 86_400,
-            collateral_withdrawal_delay_s=7 * 86_400,
-            min_collateral_wei=10_000 * EMETH,
-            signer_address=signer_address,
-            requester_accounts=[],
-            node_accounts=[],
-            faucet_wei=0,
+    def effective(self, chain_id: int) -> EmethParams:
+        """These parameters as deployed on ``chain_id``.
+
+        On chain 31337 the devnet delays and minimum collateral apply (unless
+        ``devnet_short_timings`` is off); anywhere else nobody is funded
+        (``faucet_wei`` = 0, no requester or node accounts).
+        """
+        if chain_id != ANVIL_CHAIN_ID:
+            return replace(self, faucet_wei=0, requester_accounts=[], node_accounts=[])
+        if not self.devnet_short_timings:
+            return replace(self)
+        return replace(
+            self,
+            withdrawal_delay_s=self.devnet_withdrawal_delay_s,
+            collateral_withdrawal_delay_s=self.devnet_collateral_withdrawal_delay_s,
+            min_collateral_wei=self.devnet_min_collateral_wei,
         )
 
 

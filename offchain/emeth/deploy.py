@@ -1,4 +1,7 @@
-"""Deploy step ``emeth``: EmethToken and EmethCore, a Ticket signer, devnet funding."""
+"""Deploy step ``emeth``: EmethToken and EmethCore, a Ticket signer, devnet funding.
+
+Off a devnet the signer must be configured (``emeth.signer_address``) and nobody is funded.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,17 @@ if TYPE_CHECKING:
     from offchain.deploy import DeployContext
 
 
+def _signer(ctx: DeployContext) -> str:
+    p = ctx.config.emeth
+    signer = p.signer_address or (dev_account(p.signer_account).address if ctx.dev else "")
+    return ctx.role("emeth signer", signer)
+
+
+def check(ctx: DeployContext) -> None:
+    """Refuse a missing or dev-mnemonic Ticket signer before the first transaction."""
+    _signer(ctx)
+
+
 def deploy(ctx: DeployContext) -> None:
     """Deploy EmethToken (owned by the deployer) and EmethCore, authorise the signer, fund accounts.
 
@@ -18,7 +32,7 @@ def deploy(ctx: DeployContext) -> None:
     (:class:`~offchain.emeth.config.EmethParams`). The governance step later hands the ownership
     of both contracts to the Timelock.
     """
-    p = ctx.config.emeth
+    p = ctx.config.emeth.effective(ctx.chain.chain_id)
     owner = ctx.sender.address
     token = ctx.deploy(EMETH_TOKEN_KEY, "EmethToken", owner)
     core = ctx.deploy(
@@ -30,7 +44,7 @@ def deploy(ctx: DeployContext) -> None:
         p.collateral_withdrawal_delay_s,
         p.min_collateral_wei,
     )
-    signer = p.signer_address or dev_account(p.signer_account).address
+    signer = _signer(ctx)
     ctx.send(core.functions.setSigner(signer, True))
     ctx.log(f"  emeth signer           {signer}")
     if p.faucet_wei:

@@ -158,15 +158,13 @@ def test_interruptedDeployResumesToSameAddressesAndState(
         deploy_all(net, net.sender(deployer), config, log=lambda _: None, out=out)
     assert "{" not in e.value.message  # not a raw JSON-RPC dict
     partial = Deployment.load(out)
-    assert not partial.complete and 0 < len(partial.actions)
+    assert not partial.complete and len(partial.actions) > 0
     assert set(partial.addresses) < set(whole.addresses)
 
     # ... and, once funded, continues to the same result.
     net.rpc("anvil_setBalance", deployer.address, hex(1000 * ETH))
     lines: list[str] = []
-    done = deploy_all(
-        net, net.sender(deployer), config, log=lines.append, out=out, resume=partial
-    )
+    done = deploy_all(net, net.sender(deployer), config, log=lines.append, out=out, resume=partial)
     assert done.complete and Deployment.load(out).complete
     assert done.addresses == whole.addresses
     assert _state(net, done) == want

@@ -15,7 +15,7 @@ def _event(contract, name, rcpt):  # type: ignore[no-untyped-def]
 
 
 def test_deploy_step_authorises_signer_and_funds_roles(emeth) -> None:
-    l1, p = emeth.l1, emeth.config.emeth
+    l1, p = emeth.l1, emeth.config.emeth.effective(31337)
     assert l1.is_signer(emeth.signer.address)
     assert not l1.is_signer(emeth.owner.address)
     assert l1.withdrawal_delay_s() == p.withdrawal_delay_s
