@@ -1,0 +1,115 @@
+"""Honest co-signers are the only defence here: a faulty sequencer with no colluding keys.
+
+The faulty node corrupts its next batch (each header-changing fault mode) and asks its peers
+to co-sign it. Every honest peer rebuilds the batch from its own blocks, gets a different
+header and refuses with the differing fields; ``collect_signatures`` fails, nothing reaches
+L1 (``nextIndex`` stays 0), and the honest batch built next is co-signed and appended.
+
+Deterministic: the batchers' background loops are stopped and the test makes each poll.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from offchain.chain.accounts import dev_account
+from offchain.rollup.batcher.faults import Fault
+from offchain.rollup.batcher.submitter import build_batch
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.node.client import L2Client
+from offchain.rollup.node.config import BatcherConfig
+from offchain.staking.errors import NotEnoughSignatures
+from offchain.staking.signatures import CosignRequest, collect_signatures
+from tests.rollup.conftest import RollupEnv, client, wait_until
+
+ALICE, BOB = dev_account(10), dev_account(11)
+
+# The header fields each fault mode changes (what an honest peer must name when refusing).
+CHANGED = {
+    "wrong_mttbr": ["tx_root"],
+    "wrong_mtsr": ["state_roots_root", "final_state_root", "data_hash"],
+    "mismatch": ["data_hash"],
+    "forge": [
+        "tx_count",
+        "tx_root",
+        "state_roots_root",
+        "final_state_root",
+        "withdrawal_root",
+        "data_hash",
+    ],
+}
+
+
+def _traffic(env: RollupEnv, c: L2Client) -> None:
+    """A deposit and two transfers ALICE -> BOB (random amounts: distinct batch data)."""
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
+    n0 = c.nonce(ALICE.address)
+    h = ""
+    for i in range(2):
+        amount = random.randrange(1, 10**6)
+        tx = ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, amount, 1, n0 + i)
+        h = c.send(ltx.encode_tx(tx))
+    c.wait_receipt(h)
+
+
+def _diff(a: BatchHeader, b: BatchHeader) -> list[str]:
+    ja, jb = a.to_json(), b.to_json()
+    return [k for k in ja if ja[k] != jb[k]]
+
+
+@pytest.mark.parametrize("mode", sorted(CHANGED))
+def test_honest_peers_refuse_a_faulty_batch_without_colluding_keys(
+    rollup_env: RollupEnv, mode: str
+) -> None:
+    env = rollup_env
+    cfg = BatcherConfig(max_batch_txs=50, batch_timeout_ms=200, poll_interval_ms=100)
+    nodes = env.start_nodes(env.signers, batcher=cfg)
+    batchers = []
+    for n in nodes:
+        assert n.batcher is not None
+        n.batcher.stop()  # no background polls: the test makes each one
+        batchers.append(n.batcher)
+    faulty, l1 = batchers[0], env.l1()
+    faulty.fault = Fault(mode)  # no collude_keys: it can only ask the honest peers
+    _traffic(env, client(nodes[0]))
+    head = faulty.node.head
+    wait_until(lambda: all(b.node.head >= head for b in batchers), what="blocks on every node")
+    honest = build_batch(faulty.node, 0, 1, head, faulty._deposit_hash).header
+    with pytest.raises(NotEnoughSignatures) as caught:
+        # The batcher builds over every block it has, the faulty header differs from it.
+        while True:
+            out = faulty.tick()
+            assert out["action"] != "appended", f"a faulty {mode} batch reached L1: {out}"
+    err = caught.value
+    assert (err.got, err.needed) == (1, 3), "only the faulty node's own signature"
+    me = nodes[0].signer.address.lower()
+    others = {s: u for s, u in nodes[0].config.node.peers.items() if s != me}
+    peers = list(others.values())
+    assert sorted(err.failures) == sorted(peers), err.failures
+    stored = faulty.node.store.batch(0)
+    assert stored is not None
+    bad = BatchHeader.from_json(stored["header"])
+    assert bad.first_block == honest.first_block
+    assert _diff(bad, build_batch(faulty.node, 0, 1, bad.first_block + bad.l2_blocks - 1,
+                                  faulty._deposit_hash).header) == CHANGED[mode]  # fmt: skip
+    for url, reason in err.failures.items():
+        assert reason == (
+            f"HTTP 403: batch 0 differs from this node's blocks in {CHANGED[mode]}"
+        ), (url, reason)
+    assert l1.next_index() == 0, "nothing appended"
+    # Asked directly (one peer is the whole "active set"), the peer still refuses.
+    peer_signer, peer_url = next(iter(others.items()))
+    sc = env.addresses["state_commitment"]
+    req = CosignRequest(env.chain.chain_id, sc, 0, bad.hash(), bad.to_json())
+    with pytest.raises(NotEnoughSignatures) as direct:
+        collect_signatures(req, [peer_url], [peer_signer])
+    assert direct.value.got == 0 and "differs from this node's blocks" in str(direct.value)
+    # The fault fired once: the next poll submits the honest batch, which every peer signs.
+    wait_until(lambda: faulty.tick()["action"] == "appended", what="the honest batch on L1")
+    assert l1.next_index() == 1
+    on_l1 = l1.get_header_from_event(0)
+    assert _diff(on_l1, bad) == CHANGED[mode]
