@@ -21,6 +21,7 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig
+from offchain.rollup.node.errors import BatchError
 from offchain.staking.errors import NotEnoughSignatures
 from offchain.staking.signatures import CosignRequest, collect_signatures
 from tests.rollup.conftest import RollupEnv, client, wait_until
@@ -113,3 +114,21 @@ def test_honest_peers_refuse_a_faulty_batch_without_colluding_keys(
     assert l1.next_index() == 1
     on_l1 = l1.get_header_from_event(0)
     assert _diff(on_l1, bad) == CHANGED[mode]
+    # Batch 0 is valid on L1 now: a peer refuses any other header for index 0, even one its
+    # blocks do produce (a shorter batch over the same first blocks): no equivocation.
+    last = on_l1.first_block + on_l1.l2_blocks - 1
+    shorter = None
+    for k in range(last - 1, on_l1.first_block - 1, -1):
+        try:
+            shorter = build_batch(faulty.node, 0, on_l1.first_block, k, faulty._deposit_hash)
+            break
+        except BatchError:
+            continue
+    assert shorter is not None and shorter.header.hash() != on_l1.hash(), "a second valid header"
+    h2 = shorter.header
+    req = CosignRequest(env.chain.chain_id, sc, 0, h2.hash(), h2.to_json())
+    with pytest.raises(NotEnoughSignatures) as conflict:
+        collect_signatures(req, [peer_url], [peer_signer])
+    assert conflict.value.failures == {
+        peer_url: f"HTTP 409: already signed header 0x{on_l1.hash().hex()} for batch 0 of {sc}"
+    }

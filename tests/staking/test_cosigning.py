@@ -92,6 +92,28 @@ def test_collect_tolerates_a_dead_peer_but_not_two(st: Staking, servers) -> None
     assert "unreachable" in str(e.value)
 
 
+def test_collect_counts_only_active_signers(st: Staking, servers, tmp_path) -> None:
+    """A peer that is not in the active set signs, but its signature does not count."""
+    active = st.sset.functions.activeSigners().call()
+    outsider = Cosigner(dev_account(9), 31337, {CONTRACT}, log=SignedLog(tmp_path / "o.sqlite"))
+    assert dev_account(9).address not in active
+    srv = CosignerServer(outsider).start()
+    try:
+        peers = [servers[0].url, servers[1].url, srv.url]
+        req = CosignRequest(31337, CONTRACT, 9, b"\x99" * 32)
+        with pytest.raises(NotEnoughSignatures) as e:
+            collect_signatures(req, peers, active, timeout_s=2)
+        assert (e.value.got, e.value.needed) == (2, 3)
+        assert e.value.failures == {srv.url: f"signer {dev_account(9).address} is not active"}
+        # With a third active peer the set is complete, and the outsider is still left out.
+        sigs = collect_signatures(req, [*peers, servers[2].url], active, timeout_s=2)
+        signers = [recover_signer(req.digest, s) for s in sigs]
+        assert len(sigs) == 3 and dev_account(9).address not in signers
+        st.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
+    finally:
+        srv.stop()
+
+
 def test_own_key_signs_locally(st: Staking, servers) -> None:
     active = st.sset.functions.activeSigners().call()
     req = CosignRequest(31337, CONTRACT, 6, b"\x66" * 32)
