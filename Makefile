@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-all lint fmt bench devnet ape-test ape-compile forge-test clean help
+.PHONY: setup demo test test-all lint fmt bench devnet ape-test ape-compile forge-test mutation clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ test-all: setup ## every suite, slow ones included (forge with more fuzz runs)
 
 forge-test: setup ## Solidity fuzz/invariant tests with forge (solc shim)
 	@forge test --offline --summary
+
+mutation: setup ## apply each mutant of tests/mutation/mutants.toml to a copy of the tree, run its tests
+	@$(PY) scripts/mutation.py $(MUTATION_ARGS)
 
 lint: setup ## ruff + mypy
 	@$(VENV)/bin/ruff check offchain tests bench scripts

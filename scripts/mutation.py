@@ -1,0 +1,300 @@
+"""``make mutation``: apply each curated mutant to a copy of the tree and run its tests.
+
+The mutants live in ``tests/mutation/mutants.toml`` (one ``[[mutant]]`` table each: ``id``,
+``file``, the exact ``original`` snippet, its ``replacement``, the ``pytest`` node ids and
+``forge`` test paths that must catch it, and ``why``: the guarantee it breaks). A new check
+gets its mutant in the same change.
+
+For every mutant the script copies nothing back: it works in one throw-away copy of the
+working tree (tracked and untracked, non-ignored files, plus the compile caches), writes the
+mutated file there, runs the listed tests (the default suite's relevant part: ``slow`` tests
+excluded), restores the file, and records the verdict:
+
+* ``killed``   a listed test failed (what we want);
+* ``survived`` every listed test passed: the guarantee is untested, write the missing test;
+* ``invalid``  the mutant does not compile / the tests could not be collected;
+* ``timeout``  the tests ran past ``--timeout-s`` (reported, not counted as killed).
+
+Figures (``mutation_kill_pct``, ``mutants_total``, ``mutants_survived``) are printed and
+written with the per-mutant verdicts to ``build/mutation/report.json``. The exit status is
+non-zero unless every mutant is killed.
+
+Usage: ``python scripts/mutation.py [--only ID ...] [--list] [--timeout-s N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MUTANTS = ROOT / "tests" / "mutation" / "mutants.toml"
+REPORT = ROOT / "build" / "mutation" / "report.json"
+# Shared installs: linked into the copy, never copied.
+LINKED = (".venv", "node_modules", ".solcx")
+# Compile caches: copied so an unmutated contract is not recompiled per mutant.
+CACHES = ("build", "out", "cache")
+
+
+class MutantError(ValueError):
+    """A mutant entry that cannot be applied (bad table, snippet not found exactly once)."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One curated mutant: replace ``original`` (exactly once in ``file``) by ``replacement``."""
+
+    id: str
+    file: str
+    original: str
+    replacement: str
+    why: str
+    pytest: tuple[str, ...] = ()
+    forge: tuple[str, ...] = ()
+
+
+@dataclass
+class Verdict:
+    id: str
+    status: str  # killed | survived | invalid | timeout
+    seconds: float
+    by: str = ""  # which command killed it
+    detail: str = ""
+    why: str = ""
+
+
+@dataclass
+class Report:
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    def figures(self) -> dict[str, float | int]:
+        total = len(self.verdicts)
+        killed = sum(v.status == "killed" for v in self.verdicts)
+        return {
+            "mutants_total": total,
+            "mutants_killed": killed,
+            "mutants_survived": sum(v.status == "survived" for v in self.verdicts),
+            "mutants_invalid": sum(v.status == "invalid" for v in self.verdicts),
+            "mutants_timeout": sum(v.status == "timeout" for v in self.verdicts),
+            "mutation_kill_pct": round(100.0 * killed / total, 1) if total else 0.0,
+        }
+
+
+def load_mutants(path: Path = MUTANTS) -> list[Mutant]:
+    """Parse and check the mutant list (ids unique, each snippet present exactly once).
+
+    Raises:
+        MutantError: on a malformed entry or a snippet that no longer matches the code.
+    """
+    data = tomllib.loads(path.read_text())
+    out: list[Mutant] = []
+    seen: set[str] = set()
+    for raw in data.get("mutant", []):
+        try:
+            m = Mutant(
+                id=str(raw["id"]),
+                file=str(raw["file"]),
+                original=str(raw["original"]),
+                replacement=str(raw["replacement"]),
+                why=str(raw["why"]),
+                pytest=tuple(raw.get("pytest", ())),
+                forge=tuple(raw.get("forge", ())),
+            )
+        except KeyError as e:
+            raise MutantError(f"mutant {raw.get('id', '?')}: missing key {e}") from e
+        if m.id in seen:
+            raise MutantError(f"mutant {m.id}: duplicate id")
+        seen.add(m.id)
+        if not m.pytest and not m.forge:
+            raise MutantError(f"mutant {m.id}: lists no tests")
+        if m.original == m.replacement:
+            raise MutantError(f"mutant {m.id}: replacement equals original")
+        src = ROOT / m.file
+        if not src.exists():
+            raise MutantError(f"mutant {m.id}: {m.file} does not exist")
+        hits = src.read_text().count(m.original)
+        if hits != 1:
+            raise MutantError(
+                f"mutant {m.id}: snippet found {hits} times in {m.file} (must be exactly once)"
+            )
+        out.append(m)
+    return out
+
+
+def _tree_files() -> list[str]:
+    res = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    )
+    return [f for f in res.stdout.decode().split("\0") if f]
+
+
+def make_copy(dest: Path) -> None:
+    """Copy the working tree (not its ignored files) to ``dest``, link installs, copy caches."""
+    for rel in _tree_files():
+        src = ROOT / rel
+        if not src.is_file() or any(rel == n or rel.startswith(n + "/") for n in LINKED):
+            continue
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src, target)
+    for name in LINKED:
+        if (ROOT / name).exists():
+            (dest / name).symlink_to((ROOT / name).resolve())
+    for name in CACHES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, dest / name, symlinks=True, dirs_exist_ok=True)
+    shutil.rmtree(dest / "build" / "mutation", ignore_errors=True)
+
+
+def _env(tree: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(tree)
+    env["PATH"] = f"{tree / '.venv' / 'bin'}:{tree / 'node_modules' / '.bin'}:{env.get('PATH', '')}"
+    env["SOLCX_BINARY_PATH"] = str(tree / ".solcx")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.pop("L2KIT_ROOT", None)
+    env.pop("L2KIT_BUILD_DIR", None)
+    return env
+
+
+def _commands(m: Mutant) -> list[tuple[str, list[str]]]:
+    cmds: list[tuple[str, list[str]]] = []
+    if m.forge:
+        # One forge call over every listed path (a regex alternation of the paths).
+        pattern = "{" + ",".join(m.forge) + "}" if len(m.forge) > 1 else m.forge[0]
+        cmds.append(
+            ("forge", ["forge", "test", "--offline", "--fail-fast", "--match-path", pattern])
+        )
+    if m.pytest:
+        py = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-x",
+            "-m",
+            "not slow",
+            "-p",
+            "no:cacheprovider",
+        ]
+        cmds.append(("pytest", [*py, *m.pytest]))
+    return cmds
+
+
+def _invalid(kind: str, rc: int, out: str) -> bool:
+    """A mutant that does not compile or whose tests cannot be collected kills nothing."""
+    if kind == "forge":
+        return "Compiler run failed" in out
+    # pytest: 2 interrupted/collection error, 3 internal error, 4 usage error, 5 no tests.
+    return rc in (2, 3, 4, 5) or "CompileError" in out
+
+
+def run_mutant(m: Mutant, tree: Path, timeout_s: float) -> Verdict:
+    """Apply ``m`` in ``tree``, run its tests, restore the file; return the verdict."""
+    path = tree / m.file
+    original = path.read_text()
+    path.write_text(original.replace(m.original, m.replacement, 1))
+    t0 = time.perf_counter()
+    try:
+        for kind, cmd in _commands(m):
+            try:
+                proc = subprocess.run(
+                    cmd,
+                    cwd=tree,
+                    env=_env(tree),
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout_s,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                return Verdict(m.id, "timeout", time.perf_counter() - t0, kind, "", m.why)
+            out = proc.stdout + proc.stderr
+            if proc.returncode == 0:
+                continue
+            tail = _failure_line(out)
+            if _invalid(kind, proc.returncode, out):
+                return Verdict(m.id, "invalid", time.perf_counter() - t0, kind, tail, m.why)
+            return Verdict(m.id, "killed", time.perf_counter() - t0, kind, tail, m.why)
+        return Verdict(m.id, "survived", time.perf_counter() - t0, "", "", m.why)
+    finally:
+        path.write_text(original)
+
+
+def _failure_line(out: str) -> str:
+    """The first line naming a failed test (pytest ``FAILED``, forge ``[FAIL``)."""
+    for line in out.splitlines():
+        s = line.strip()
+        if s.startswith("FAILED") or s.startswith("[FAIL") or s.startswith("ERROR"):
+            return s[:200]
+    lines = [s for s in out.splitlines() if s.strip()]
+    return lines[-1][:200] if lines else ""
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="make mutation", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", nargs="*", default=None, help="run only these mutant ids")
+    ap.add_argument("--list", action="store_true", help="list the mutants and exit")
+    ap.add_argument("--timeout-s", type=float, default=900.0, help="per-mutant test timeout")
+    ap.add_argument("--keep", action="store_true", help="keep the copy of the tree (debugging)")
+    args = ap.parse_args(argv)
+    try:
+        mutants = load_mutants()
+    except (MutantError, tomllib.TOMLDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.only:
+        unknown = sorted(set(args.only) - {m.id for m in mutants})
+        if unknown:
+            print(f"error: unknown mutant id(s) {', '.join(unknown)}", file=sys.stderr)
+            return 2
+        mutants = [m for m in mutants if m.id in set(args.only)]
+    if args.list:
+        for m in mutants:
+            print(f"{m.id:32} {m.file}: {m.why}")
+        print(f"{len(mutants)} mutants")
+        return 0
+    report = Report()
+    tmp = Path(tempfile.mkdtemp(prefix="l2kit-mutation-"))
+    try:
+        tree = tmp / "tree"
+        tree.mkdir()
+        make_copy(tree)
+        for i, m in enumerate(mutants, 1):
+            v = run_mutant(m, tree, args.timeout_s)
+            report.verdicts.append(v)
+            head = f"[{i:>2}/{len(mutants)}] {v.status:8} {m.id:38} {v.seconds:6.1f}s"
+            print(f"{head} {v.by} {v.detail}", flush=True)
+    finally:
+        if args.keep:
+            print(f"copy kept at {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    figures = report.figures()
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(
+        json.dumps({**figures, "verdicts": [asdict(v) for v in report.verdicts]}, indent=2) + "\n"
+    )
+    for k, val in figures.items():
+        print(f"{k}: {val}")
+    for v in report.verdicts:
+        if v.status != "killed":
+            print(f"NOT KILLED ({v.status}): {v.id}: {v.why}")
+    print(f"report: {REPORT.relative_to(ROOT)}")
+    return 0 if figures["mutants_killed"] == figures["mutants_total"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
