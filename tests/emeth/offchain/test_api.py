@@ -44,6 +44,16 @@ def test_errors_and_idempotency(env: Env) -> None:
     stranger = dev_account(25)
     r = _post(env, "Process", proc | {"node": stranger.address}, stranger)
     assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_collateral"
+    # Some collateral, but less than the minimum: still 403, with the amounts.
+    minimum = env.l1.min_collateral()
+    env.l1.deposit_collateral(env.devnet.chain.sender(bob), minimum - 1)  # type: ignore[union-attr]
+    r = _post(env, "Process", proc | {"node": bob.address}, bob)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_collateral"
+    assert r.json()["error"]["details"] == {
+        "collateral": minimum - 1,
+        "pendingPenalties": 0,
+        "minimum": minimum,
+    }
     # A verifier action from a non-verifier: 403.
     r = _post(env, "Verify", {"jobId": job["jobId"], "verifier": bob.address, "attempt": 1}, bob)
     assert r.status_code == 403
@@ -63,6 +73,11 @@ def test_errors_and_idempotency(env: Env) -> None:
     other = env.stack.node_accounts[1]
     r = _post(env, "Process", proc | {"node": other.address}, other)
     assert r.status_code == 409
+    # ... nor hand in a result for it: only the processing node submits (403 not_assigned).
+    sub = {"jobId": job["jobId"], "node": other.address, "attempt": 1, "resultKey": "0x01"}
+    r = _post(env, "Submit", sub | {"fuel": 1}, other)
+    assert r.status_code == 403 and r.json()["error"]["code"] == "not_assigned", r.json()
+    assert env.client.job(job["jobId"])["state"] == "processing"
     # Withdraw, then a replay of the old attempt's Process is stale.
     env.client.act("Withdraw", proc, node)
     r = _post(env, "Process", proc | {"node": other.address}, other)
