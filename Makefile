@@ -60,8 +60,8 @@ fmt: setup
 	@$(VENV)/bin/ruff format offchain tests bench scripts
 	@$(VENV)/bin/ruff check --fix offchain tests bench scripts
 
-bench: setup ## run benchmarks; writes bench/results.json and prints a table
-	@$(PY) -m bench.run
+bench: setup ## run benchmarks; writes bench/results.json, prints a table, regenerates README's figures
+	@$(PY) -m bench.run; rc=$$?; $(PY) scripts/readme_figures.py; exit $$rc
 
 devnet: setup ## Anvil + contracts + storage service until Ctrl-C
 	@$(VENV)/bin/l2kit devnet up

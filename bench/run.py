@@ -3,8 +3,11 @@
 Each module defines ``run() -> dict[str, float | int | str]``; figure names carry
 their unit (``_gas``, ``_s``, ``_ms``, ``_tps``, ``_mb``). Gas figures are exact;
 time figures are medians of several runs in one process. A module may be chosen
-with ``python -m bench.run NAME ...``; figures of modules not run are kept from
-the previous results file.
+with ``python -m bench.run NAME ...``.
+
+``bench/results.json`` holds only what this run measured: it is rewritten from scratch (a
+module not run, or one that failed, contributes no figure, never an old one). A failed
+module is listed under ``failed`` with its error, and the exit status is non-zero.
 """
 
 from __future__ import annotations
@@ -58,32 +61,32 @@ def main(argv: list[str]) -> int:
             f"[red]error:[/] unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(modules)}"
         )
         return 2
-    results: dict[str, object] = {}
-    if RESULTS.exists():
-        try:
-            results = json.loads(RESULTS.read_text())
-        except json.JSONDecodeError:
-            results = {}
+    results: dict[str, object] = {}  # only figures measured in this run
     failed: list[str] = []
+    errors: dict[str, str] = {}
     for name in chosen:
         console.print(f"[bold]running {name}[/]")
         t0 = time.perf_counter()
         try:
             figures = importlib.import_module(f"bench.{name}").run()
-        except Exception:  # noqa: BLE001 - report and continue with the other benchmarks
+        except Exception as e:  # noqa: BLE001 - report and continue with the other benchmarks
             console.print(f"[red]{name} failed[/]\n{traceback.format_exc()}")
             failed.append(name)
+            errors[name] = f"{type(e).__name__}: {e}"[:300]
             continue
         results.update(figures)
         console.print(f"  done in {time.perf_counter() - t0:.1f}s")
     results["machine"] = machine()
+    results["modules"] = ",".join(n.removeprefix("bench_") for n in chosen if n not in failed)
+    if failed:
+        results["failed"] = "; ".join(f"{n.removeprefix('bench_')}: {errors[n]}" for n in failed)
     results = dict(sorted(results.items()))
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     table = Table(title="bench/results.json")
     table.add_column("figure")
     table.add_column("value", justify="right")
     for k, v in results.items():
-        if k == "machine":
+        if k in ("machine", "modules", "failed"):
             continue
         table.add_row(k, _fmt(v))
     console.print(table)

@@ -1,0 +1,149 @@
+"""README's benchmark table, generated from ``bench/results.json`` (never typed by hand).
+
+``python scripts/readme_figures.py`` rewrites the table between the ``<!-- bench:begin -->``
+and ``<!-- bench:end -->`` markers of README.md; ``--check`` exits non-zero (and names the
+first differing line) when the README does not match the results file. A figure missing from
+the results (its benchmark failed or was not run) is shown as "not measured", never as an
+older value.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+RESULTS = ROOT / "bench" / "results.json"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+MISSING = "not measured"
+
+
+@dataclass(frozen=True)
+class Row:
+    """One README row: a label, the figures shown (joined by " / ") and the target."""
+
+    label: str
+    keys: tuple[str, ...]
+    target: str = ""
+    digits: int | None = None  # decimals for floats (None: ints with separators)
+
+
+ROWS: tuple[Row, ...] = (
+    Row(
+        "`sequencer_tps` (20,000 signed transfers through the node's RPC, each executed with "
+        "a state root, sealed in blocks)",
+        ("sequencer_tps",),
+        "≥ 1,000",
+        0,
+    ),
+    Row("`l2_inclusion_p99_ms`", ("l2_inclusion_p99_ms",), "", 0),
+    Row("`sequencer_rss_mb`", ("sequencer_rss_mb",), "", 1),
+    Row(
+        "`l1_gas_per_l2_tx_at_1000_tx_batch` first / steady-state append (a real 1,000-tx "
+        "batch, data in the blob store, the maximum set size)",
+        ("l1_gas_per_l2_tx_at_1000_tx_batch_first", "l1_gas_per_l2_tx_at_1000_tx_batch"),
+        "≤ 150",
+        1,
+    ),
+    Row(
+        "`fraud_proof_gas` (worst provable fault, incl. slash + kick + rotation)",
+        ("fraud_proof_gas",),
+        "≤ 500,000",
+    ),
+    Row(
+        "`emeth_gas_per_job_billed_at_100_jobs_per_ticket` / L1-only design",
+        ("emeth_gas_per_job_billed_at_100_jobs_per_ticket", "emeth_l1_only_gas_per_job"),
+        "≤ 2,000",
+    ),
+    Row(
+        "`batch_sig_check_gas_4/10/21_signers`",
+        (
+            "batch_sig_check_gas_4_signers",
+            "batch_sig_check_gas_10_signers",
+            "batch_sig_check_gas_21_signers",
+        ),
+    ),
+    Row("`sequencer_failover_s` (heartbeat timeout 5 s)", ("sequencer_failover_s",), "", 2),
+    Row("`fraud_detect_to_slash_s`", ("fraud_detect_to_slash_s",), "", 2),
+    Row("`emeth_jobs_per_min` (register → billed on L1)", ("emeth_jobs_per_min",), "", 1),
+    Row(
+        "`compile_cold_s` / `compile_cached_s`",
+        ("compile_cold_s", "compile_cached_s"),
+        "cached ≪ 1 s",
+        3,
+    ),
+)
+
+
+def _value(v: object, digits: int | None) -> str:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    if digits is None or (isinstance(v, int) and digits == 0):
+        return f"{round(v):,}"
+    return f"{v:,.{digits}f}"
+
+
+def table(results: dict[str, object]) -> str:
+    """The Markdown table (with the markers) for ``results``."""
+    lines = [
+        BEGIN,
+        f"Measured on: {results.get('machine', MISSING)}.",
+        "",
+        "| figure | value | target |",
+        "|---|---|---|",
+    ]
+    for row in ROWS:
+        vals = [_value(results[k], row.digits) if k in results else MISSING for k in row.keys]
+        lines.append(f"| {row.label} | {' / '.join(vals)} | {row.target} |")
+    if "failed" in results:
+        lines += ["", f"Benchmarks that failed in this run: {results['failed']}."]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def render(readme: str, results: dict[str, object]) -> str:
+    """``readme`` with its marked table replaced.
+
+    Raises:
+        ValueError: if the markers are missing.
+    """
+    start, end = readme.find(BEGIN), readme.find(END)
+    if start < 0 or end < start:
+        raise ValueError(f"README.md has no {BEGIN} ... {END} block")
+    return readme[:start] + table(results) + readme[end + len(END) :]
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--check", action="store_true", help="fail if README.md is out of date")
+    args = ap.parse_args(argv)
+    try:
+        results = json.loads(RESULTS.read_text())
+        old = README.read_text()
+        new = render(old, results)
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.check:
+        if new != old:
+            diff = next(
+                (n for o, n in zip(old.splitlines(), new.splitlines(), strict=False) if o != n),
+                "",
+            )
+            print(
+                "error: README.md benchmark table differs from bench/results.json "
+                f"(first differing line: {diff!r}); run `python scripts/readme_figures.py`",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    README.write_text(new)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
