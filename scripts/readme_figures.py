@@ -55,6 +55,23 @@ ROWS: tuple[Row, ...] = (
         "≤ 500,000",
     ),
     Row(
+        "`batch_data_bytes_per_transfer` (compact + zstd frame, 1,000 transfers) / ABI form / "
+        "packed",
+        (
+            "batch_data_bytes_per_transfer",
+            "batch_data_abi_bytes_per_transfer",
+            "batch_data_packed_bytes_per_transfer",
+        ),
+        "≤ 170",
+        1,
+    ),
+    Row(
+        "`compress_mb_per_s` / `decompress_mb_per_s` (zstd level 3 on the packed batch)",
+        ("compress_mb_per_s", "decompress_mb_per_s"),
+        "",
+        0,
+    ),
+    Row(
         "`emeth_gas_per_job_billed_at_100_jobs_per_ticket` / L1-only design",
         ("emeth_gas_per_job_billed_at_100_jobs_per_ticket", "emeth_l1_only_gas_per_job"),
         "≤ 2,000",
