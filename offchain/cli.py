@@ -17,6 +17,7 @@ from rich.console import Console
 
 from offchain import cli_common as cc
 from offchain.errors import ConfigError, L2KitError, TxError
+from offchain.explorer.cli import explorer_cmd
 from offchain.logs import configure_logging
 
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
@@ -117,6 +118,9 @@ def demo_cmd() -> None:
     from offchain.demo import run_demo
 
     run_demo(console)
+
+
+app.command("explorer")(explorer_cmd)
 
 
 def _mount() -> None:
