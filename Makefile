@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup demo test test-all lint fmt bench devnet ape-test ape-compile forge-test mutation clean help
+.PHONY: setup browser-deps demo test test-all lint fmt bench devnet ape-test ape-compile forge-test mutation clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -71,6 +71,14 @@ ape-compile: setup ## compile with ape-solidity through the solc shim
 
 ape-test: setup ## run the test suite under `ape test` (ape's pytest plugin on)
 	@$(VENV)/bin/ape test -o addopts=-ra -m "not slow" -q
+
+browser-deps: ## headless Chromium + chromedriver from Debian (the explorer's browser test); skips when present
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium and chromedriver present"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "==> installing chromium and chromium-driver (Debian)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "error: chromium missing; run as root: apt-get install chromium chromium-driver"; exit 1; fi
 
 clean:
 	rm -rf build out cache .solcx .devnet

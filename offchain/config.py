@@ -40,6 +40,7 @@ class DevnetConfig:
     storage_port: int = 8600
     data_dir: str = ".devnet"
     block_time_s: float = 0.0  # 0: mine on every transaction
+    explorer_port: int = 8700  # `devnet up` serves the explorer here (0: no explorer)
 
 
 @dataclass

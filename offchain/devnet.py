@@ -50,6 +50,7 @@ class Devnet:
     chain: Chain | None = None
     deployment: Deployment | None = None
     storage_url: str = ""
+    explorer_url: str = ""
     data_dir: Path = Path(".devnet")
     services: list[Service] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -103,6 +104,31 @@ class Devnet:
         self.storage_url = storage.url
         self.log(f"storage    {self.storage_url}")
 
+    def start_explorer(self, node_url: str = "", el_url: str = "") -> str:
+        """Serve the explorer over this devnet (and the node / execution layer if given).
+
+        Its index lives in the data dir, started afresh (the chain is new). Returns its URL.
+        """
+        from offchain.explorer.config import ExplorerConfig
+        from offchain.explorer.service import Explorer
+
+        assert self.anvil is not None and self.deployment is not None
+        db = self.data_dir / "explorer" / "index.sqlite"
+        for f in (db, db.with_suffix(".cursor.json"), Path(f"{db}-wal"), Path(f"{db}-shm")):
+            f.unlink(missing_ok=True)
+        cfg = ExplorerConfig(
+            rpc_url=self.anvil.url,
+            node_url=node_url,
+            el_url=el_url,
+            port=0 if self.ephemeral else self.config.devnet.explorer_port,
+            db_path=str(db),
+        )
+        ex = Explorer(cfg, self.deployment).start()
+        self.services.append(ex)
+        self.explorer_url = ex.url + "/"
+        self.log(f"explorer   {self.explorer_url}")
+        return self.explorer_url
+
     def info(self) -> dict[str, Any]:
         """Endpoints and addresses (what ``devnet up`` prints and writes to devnet.json)."""
         assert self.anvil and self.deployment
@@ -110,6 +136,7 @@ class Devnet:
             "rpc_url": self.anvil.url,
             "chain_id": self.anvil.chain_id,
             "storage_url": self.storage_url,
+            "explorer_url": self.explorer_url,
             "data_dir": str(self.data_dir),
             "contracts": self.deployment.addresses,
             "deployer": self.deployment.deployer,
@@ -149,6 +176,7 @@ def up(
     data_dir: Path = typer.Option(
         Path(".devnet"), "--data-dir", help="blobs, deployment.json and devnet.json go here"
     ),
+    explorer_port: int = typer.Option(8700, "--explorer-port", help="explorer port (0: none)"),
 ) -> None:
     """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
     console = Console(soft_wrap=True)
@@ -156,10 +184,13 @@ def up(
     cfg.devnet.anvil_port = port
     cfg.devnet.storage_port = storage_port
     cfg.devnet.data_dir = str(data_dir)
+    cfg.devnet.explorer_port = explorer_port
     stop = stop_on_signal()
     out = data_dir / "devnet.json"
     out.unlink(missing_ok=True)  # never leave stale endpoints around
     with Devnet(cfg, log=console.print) as d:
+        if explorer_port:
+            d.start_explorer()
         info = d.info()
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(info, indent=2) + "\n")

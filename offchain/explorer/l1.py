@@ -231,6 +231,8 @@ class L1Index:
             return
         signers: list[str] = []
         for e in self.store.events(["Locked", "SignerUpdated"], limit=1000):
+            if e["contract"] != "locking_pool":
+                continue  # EmethCore has a SignerUpdated too
             s = e["args"].get("signer") or e["args"].get("newSigner")
             if s and s not in signers:
                 signers.append(s)

@@ -96,7 +96,11 @@ class Views:
         rows = seq.get("sequencers", [])
         active = set(seq.get("active", []))
         total = sum(int(r["stake"]) for r in rows if r["signer"] in active) or 1
+        slashed: Counter[str] = Counter()
+        for e in self.store.events(["Slashed"], limit=1000):
+            slashed[str(e["args"].get("signer"))] += int(e["args"].get("slashed") or 0)
         for r in rows:
+            r["slashed"] = str(slashed.get(r["signer"], 0))
             r["share"] = int(r["stake"]) / total if r["signer"] in active else 0.0
             r["current"] = r["signer"] == seq.get("current")
         rows.sort(key=lambda r: (not r["current"], r["status"] != "active", -int(r["stake"])))
@@ -106,7 +110,11 @@ class Views:
             "share_parts": [(r["signer"], r["share"]) for r in rows if r["share"] > 0],
             "reasons": ROTATION_REASON,
             "now": self.l1_now(),
-            "timeline": self.store.events(TIMELINE_EVENTS, limit=100),
+            "timeline": [
+                e
+                for e in self.store.events(TIMELINE_EVENTS, limit=200)
+                if e["contract"] in ("sequencer_set", "locking_pool")
+            ][:100],
         }
 
     # --------------------------------------------------------------- batches
@@ -280,7 +288,7 @@ class Views:
         node_next = int((self.store.get("node_status") or {}).get("nextDepositId") or 0)
         batched = int(
             self.store.scalar(
-                "SELECT COALESCE(SUM(deposit_count), 0) FROM batches WHERE status != 'invalid'"
+                "SELECT COALESCE(MAX(deposit_count), 0) FROM batches WHERE status != 'invalid'"
             )
             or 0
         )

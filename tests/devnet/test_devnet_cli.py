@@ -40,11 +40,11 @@ def _assert_one_line_error(p: subprocess.CompletedProcess[str], *needles: str) -
 
 
 def test_devnet_up_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    rpc_port, storage_port = free_port(), free_port()
+    rpc_port, storage_port, explorer_port = free_port(), free_port(), free_port()
     data = tmp_path / "devnet"
     proc = subprocess.Popen(
         [*CLI, "devnet", "up", "--port", str(rpc_port), "--storage-port", str(storage_port),
-         "--data-dir", str(data)],
+         "--explorer-port", str(explorer_port), "--data-dir", str(data)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -68,6 +68,9 @@ def test_devnet_up_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert requests.get(f"{info['storage_url']}/health", timeout=5).json()["status"] == "ok"
         put = requests.put(f"{info['storage_url']}/blobs", data=b"devnet", timeout=5)
         assert put.status_code == 201
+        assert info["explorer_url"] == f"http://127.0.0.1:{explorer_port}/"
+        page = requests.get(info["explorer_url"] + "sequencers", timeout=10)
+        assert page.status_code == 200 and 'id="current-sequencer"' in page.text
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     finally:
@@ -78,6 +81,7 @@ def test_devnet_up_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert "devnet stopped" in out
     assert "Traceback" not in err
     assert not port_in_use(rpc_port) and not port_in_use(storage_port)
+    assert not port_in_use(explorer_port)
     assert not (data / "devnet.json").exists()
     assert (data / "deployment.json").exists()
 
