@@ -1,21 +1,109 @@
 """Serve an ASGI app (FastAPI) with uvicorn in a background thread.
 
 Every l2kit HTTP service (blob store, co-signer, sequencer daemon, rollup node RPC, EMETH
-execution layer) runs through :class:`BackgroundServer`, so start-up, port checks and
-shutdown behave the same everywhere.
+execution layer) runs through :class:`BackgroundServer`, so start-up, port checks, shutdown
+and the request-body limit (:class:`BodyLimit`: HTTP 413 before any parsing) behave the same
+everywhere.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
+import structlog
 import uvicorn
 
 from offchain.chain.anvil import free_port, port_in_use
 from offchain.errors import ConfigError, L2KitError
+
+log = structlog.get_logger("http")
+
+# Largest request body any l2kit service reads by default (a JSON-RPC batch of 1,000 signed
+# transactions is about 0.5 MiB); the blob store has its own, larger limit.
+DEFAULT_MAX_BODY_BYTES = 4 << 20
+
+
+def rest_error_body(limit: int) -> dict[str, Any]:
+    """The 413 body of a REST service: ``{"error": {"code": "body_too_large", "message"}}``."""
+    return {"error": {"code": "body_too_large", "message": f"request body over {limit} bytes"}}
+
+
+class BodyLimit:
+    """ASGI middleware: refuse a request body over ``max_bytes`` with HTTP 413, unparsed.
+
+    A declared ``Content-Length`` over the limit is refused before reading anything; a body
+    streamed without one is read up to the limit and refused as soon as it passes it. The
+    body read is handed to the application unchanged. Each refusal is one log line.
+
+    Args:
+        app: the ASGI application.
+        max_bytes: the limit.
+        error_body: the JSON body of the 413 answer, given the limit.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        max_bytes: int,
+        error_body: Callable[[int], dict[str, Any]] = rest_error_body,
+    ) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.error_body = error_body
+
+    async def _refuse(self, scope: dict[str, Any], send: Any, size: str) -> None:
+        log.info("request_refused", status=413, path=scope.get("path"), size=size,
+                 limit=self.max_bytes)  # fmt: skip
+        body = json.dumps(self.error_body(self.max_bytes)).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()),
+                            (b"connection", b"close")],
+            }
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        for k, v in scope.get("headers", []):
+            if k == b"content-length" and (not v.isdigit() or int(v) > self.max_bytes):
+                await self._refuse(scope, send, v.decode("latin-1")[:20])
+                return
+        chunks: list[bytes] = []
+        total = 0
+        more = True
+        while more:
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunk = msg.get("body", b"")
+            total += len(chunk)
+            if total > self.max_bytes:
+                await self._refuse(scope, send, f">{self.max_bytes}")
+                return
+            chunks.append(chunk)
+            more = bool(msg.get("more_body", False))
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # type: ignore[no-any-return]
+
+        await self.app(scope, replay, send)
 
 
 class BackgroundServer:
@@ -28,6 +116,9 @@ class BackgroundServer:
         name: used for the thread and in error messages (e.g. ``"storage"``).
         error: the exception raised when the server does not come up.
         port_hint: how to fix a taken port (shown with the error).
+        max_body_bytes: request bodies over this are refused with 413 before parsing
+            (``None``: the app enforces its own limit, as the blob store does).
+        error_body: the 413 JSON body, given the limit (default: the REST error shape).
     """
 
     def __init__(
@@ -38,8 +129,10 @@ class BackgroundServer:
         name: str = "http",
         error: type[L2KitError] = L2KitError,
         port_hint: str = "pick another --port",
+        max_body_bytes: int | None = DEFAULT_MAX_BODY_BYTES,
+        error_body: Callable[[int], dict[str, Any]] = rest_error_body,
     ) -> None:
-        self.app = app
+        self.app = app if max_body_bytes is None else BodyLimit(app, max_body_bytes, error_body)
         self.host = host
         self.port = port or None
         self.name = name

@@ -164,7 +164,12 @@ class StorageServer:
             )
         store = BlobStore(self.data_dir, self.max_bytes)
         self._http = BackgroundServer(
-            create_app(store), self.host, self.port, name="storage service", error=StorageError
+            create_app(store),
+            self.host,
+            self.port,
+            name="storage service",
+            error=StorageError,
+            max_body_bytes=None,  # PUT /blobs enforces the store's own max_bytes (413)
         ).start(self.startup_timeout_s)
         self.port = self._http.port
         return self

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Query, Request
+from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, generate_latest
@@ -22,12 +24,18 @@ from offchain.emeth.execution.models import ActionRequest, TicketSubmission
 from offchain.emeth.execution.service import ExecutionLayer
 from offchain.errors import L2KitError
 
+log = structlog.get_logger("emeth.api")
+
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if details:
         body["details"] = details
     return JSONResponse(status_code=status, content={"error": body})
+
+
+# Ticket ids are sqlite INTEGERs (signed 64-bit): a larger one is a 422, not a lookup.
+TICKET_ID = FastApiPath(ge=0, lt=2**63)
 
 
 def create_app(
@@ -53,6 +61,12 @@ def create_app(
     async def _validation(request: Request, e: RequestValidationError) -> JSONResponse:
         errs = [f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors()]
         return _error(422, "invalid_request", "; ".join(errs)[:1000])
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, e: OverflowError) -> JSONResponse:
+        # A number too large for the database reached a query: the client's value.
+        log.info("request_refused", status=422, path=request.url.path, error=str(e))
+        return _error(422, "invalid_request", f"a value is out of range: {e}")
 
     @app.exception_handler(L2KitError)
     async def _l2kit(request: Request, e: L2KitError) -> JSONResponse:
@@ -126,7 +140,11 @@ def create_app(
 
     @app.get("/penalties")
     def get_penalties(node: str | None = None, unbilled: bool = False) -> list[dict[str, Any]]:
-        return [p.model_dump() for p in service.penalties(node, unbilled)]
+        try:
+            rows = service.penalties(node, unbilled)
+        except ValueError as e:
+            raise ActionError(422, "invalid_filter", str(e)[:200]) from e
+        return [p.model_dump() for p in rows]
 
     @app.get("/tickets")
     def list_tickets(
@@ -134,14 +152,18 @@ def create_app(
         settled: bool | None = None,
         limit: int = Query(100, ge=1, le=1000),
     ) -> list[dict[str, Any]]:
-        return [t.model_dump() for t in service.tickets(node, settled, limit)]
+        try:
+            rows = service.tickets(node, settled, limit)
+        except ValueError as e:
+            raise ActionError(422, "invalid_filter", str(e)[:200]) from e
+        return [t.model_dump() for t in rows]
 
     @app.get("/tickets/next-id")
     def next_id() -> dict[str, int]:
         return {"ticketId": service.next_ticket_id()}
 
     @app.get("/tickets/{ticket_id}")
-    def get_ticket(ticket_id: int) -> dict[str, Any]:
+    def get_ticket(ticket_id: int = TICKET_ID) -> dict[str, Any]:
         return service.ticket(ticket_id).model_dump()
 
     @app.post("/tickets")
@@ -149,7 +171,7 @@ def create_app(
         return service.store_ticket(t).model_dump()
 
     @app.post("/tickets/{ticket_id}/settled")
-    def post_settled(ticket_id: int, tx: str | None = None) -> dict[str, Any]:
+    def post_settled(ticket_id: int = TICKET_ID, tx: str | None = None) -> dict[str, Any]:
         service.ticket(ticket_id)
         return {"ticketId": ticket_id, "settled": service.mark_settled(ticket_id, tx)}
 

@@ -85,16 +85,18 @@ class BlockHeader:
         Raises:
             ValueError: a field is missing or malformed.
         """
+        if not isinstance(d, dict):
+            raise ValueError("a block header must be a JSON object")
         try:
             return cls(
-                number=int(d["number"]),
+                number=_uint(d["number"], "number", 63),
                 parent_hash=_b32(d["parentHash"]),
-                timestamp_ms=int(d["timestampMs"]),
+                timestamp_ms=_uint(d["timestampMs"], "timestampMs", 63),
                 tx_root=_b32(d["txRoot"]),
                 state_root=_b32(d["stateRoot"]),
-                tx_count=int(d["txCount"]),
-                next_deposit_id=int(d["nextDepositId"]),
-                producer=str(d["producer"]).lower(),
+                tx_count=_uint(d["txCount"], "txCount", 63),
+                next_deposit_id=_uint(d["nextDepositId"], "nextDepositId", 63),
+                producer="0x" + _hex(d["producer"], 20).hex(),
             )
         except (KeyError, TypeError) as e:
             raise ValueError(f"malformed block header: {e}") from None
@@ -147,13 +149,23 @@ class Block:
         )
 
 
-def _hex(v: Any) -> bytes:
+def _uint(v: Any, what: str, bits: int) -> int:
+    """A JSON integer in ``[0, 2**bits)`` (not a bool, a float or a string)."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v < 2**bits:
+        raise ValueError(f"{what} must be an integer in [0, 2^{bits}), got {v!r:.40}")
+    return v
+
+
+def _hex(v: Any, size: int | None = None) -> bytes:
     if not isinstance(v, str) or not v.startswith("0x"):
         raise ValueError(f"expected a 0x-prefixed hex string, got {v!r:.40}")
     try:
-        return bytes.fromhex(v[2:])
+        b = bytes.fromhex(v[2:])
     except ValueError:
         raise ValueError(f"invalid hex {v!r:.40}") from None
+    if size is not None and len(b) != size:
+        raise ValueError(f"expected {size} bytes, got {len(b)}")
+    return b
 
 
 def _b32(v: Any) -> bytes:

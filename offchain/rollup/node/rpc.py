@@ -33,7 +33,7 @@ from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from offchain.chain.anvil import free_port
-from offchain.common.http import BackgroundServer
+from offchain.common.http import DEFAULT_MAX_BODY_BYTES, BackgroundServer
 from offchain.errors import ConfigError
 from offchain.rollup.node.block import Block
 from offchain.rollup.node.errors import (
@@ -51,6 +51,11 @@ from offchain.rollup.node.node import DROPPED, SequencerNode
 log = structlog.get_logger("rollup.rpc")
 
 Handler = Callable[[list[Any]], Any]
+
+# Most requests in one JSON-RPC batch (a longer batch is refused with -32600).
+MAX_BATCH_REQUESTS = 1000
+# Block numbers are stored as sqlite INTEGER (signed 64-bit).
+MAX_BLOCK_NUMBER = 2**63 - 1
 
 
 def _params_error(msg: str) -> RollupNodeError:
@@ -182,13 +187,15 @@ class RpcApi:
             number = self.node.head
         elif isinstance(which, int) and not isinstance(which, bool) and which >= 0:
             number = which
-        elif isinstance(which, str) and which.startswith("0x"):
+        elif isinstance(which, str) and which.startswith("0x") and len(which) <= 66:
             try:
                 number = int(which, 16)
             except ValueError:
                 raise _params_error("block number is not valid hex") from None
         else:
             raise _params_error('block must be a number, a 0x quantity or "latest"')
+        if number > MAX_BLOCK_NUMBER:
+            raise _params_error(f"block number {number} is over {MAX_BLOCK_NUMBER}")
         b = self.node.store.block(number)
         return b.to_json(full=full) if b else None
 
@@ -219,28 +226,46 @@ class RpcApi:
     def import_block(self, params: list[Any]) -> Any:
         try:
             block = Block.from_json(_arg(params, 0, "block"))
-        except ValueError as e:
-            raise _params_error(str(e)) from None
+        except (ValueError, TypeError, KeyError, OverflowError) as e:
+            raise _params_error(str(e)[:200]) from None
         self.node.import_block(block)
         return {"accepted": True, "number": block.number}
 
     # ---------------------------------------------------------------- dispatch
+    @staticmethod
+    def _client_error(rid: Any, code: int, message: str) -> dict[str, Any]:
+        log.info("rpc_refused", code=code, message=message)
+        return _error(rid, code, message)
+
     def call(self, req: Any) -> dict[str, Any] | None:
         """Answer one JSON-RPC request object (None for a notification)."""
         if not isinstance(req, dict) or req.get("jsonrpc") != "2.0" or "method" not in req:
-            return _error(None, INVALID_REQUEST, "invalid request: expected a JSON-RPC 2.0 object")
+            return self._client_error(
+                None, INVALID_REQUEST, "invalid request: expected a JSON-RPC 2.0 object"
+            )
         rid = req.get("id")
+        if not _valid_id(rid):
+            return self._client_error(
+                None, INVALID_REQUEST, "invalid request: id must be a string, a number or null"
+            )
         method = req["method"]
         params = req.get("params", [])
         if not isinstance(params, list):
-            return _error(rid, INVALID_PARAMS, "invalid params: params must be an array")
+            return self._client_error(
+                rid, INVALID_PARAMS, "invalid params: params must be an array"
+            )
         fn = self.methods.get(method) if isinstance(method, str) else None
         if fn is None:
-            return _error(rid, METHOD_NOT_FOUND, f"method not found: {method!r}")
+            shown = method[:64] if isinstance(method, str) else type(method).__name__
+            return self._client_error(rid, METHOD_NOT_FOUND, f"method not found: {shown!r}")
         try:
             result = fn(params)
         except RollupNodeError as e:
+            if e.code in (INVALID_PARAMS, INVALID_REQUEST):
+                log.info("rpc_refused", method=method, code=e.code, message=e.message)
             return {"jsonrpc": "2.0", "id": rid, "error": e.to_json()}
+        except RecursionError:
+            return self._client_error(rid, INVALID_PARAMS, "invalid params: nested too deeply")
         except Exception as e:  # noqa: BLE001 - never a traceback to a user
             log.exception("rpc_internal_error", method=method)
             return _error(rid, INTERNAL_ERROR, f"internal error: {type(e).__name__}: {e}")
@@ -253,6 +278,21 @@ def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
 
 
+def _refused(answer: dict[str, Any]) -> JSONResponse:
+    """A request refused before dispatch: one log line, the JSON-RPC error (HTTP 200)."""
+    log.info("rpc_refused", code=answer["error"]["code"], message=answer["error"]["message"])
+    return JSONResponse(answer)
+
+
+def _valid_id(rid: Any) -> bool:
+    """JSON-RPC 2.0: an id is a string, a number or null (and we echo it back)."""
+    if isinstance(rid, bool):
+        return False
+    if isinstance(rid, str):
+        return len(rid) <= 256
+    return rid is None or (isinstance(rid, int) and abs(rid) < 2**63) or isinstance(rid, float)
+
+
 def create_app(
     api: RpcApi, health: Callable[[], dict[str, Any]], routers: list[APIRouter] | None = None
 ) -> FastAPI:
@@ -263,16 +303,27 @@ def create_app(
 
     @app.post("/")
     async def rpc(request: Request) -> Response:
-        body = await request.body()
+        body = await request.body()  # at most max_body_bytes (BodyLimit answered 413 above)
         try:
             req = json.loads(body)
         except (ValueError, UnicodeDecodeError):
-            return JSONResponse(_error(None, PARSE_ERROR, "parse error: body is not JSON"))
+            return _refused(_error(None, PARSE_ERROR, "parse error: body is not JSON"))
+        except RecursionError:
+            return _refused(_error(None, PARSE_ERROR, "parse error: JSON nested too deeply"))
         # Handlers block (ledger execution, forwarding to peers): run them off the event loop,
         # so a node waiting on a peer still answers that peer's requests.
         if isinstance(req, list):
             if not req:
-                return JSONResponse(_error(None, INVALID_REQUEST, "invalid request: empty batch"))
+                return _refused(_error(None, INVALID_REQUEST, "invalid request: empty batch"))
+            if len(req) > MAX_BATCH_REQUESTS:
+                return _refused(
+                    _error(
+                        None,
+                        INVALID_REQUEST,
+                        f"invalid request: batch of {len(req)} requests, at most "
+                        f"{MAX_BATCH_REQUESTS}",
+                    )
+                )
             answers = await run_in_threadpool(lambda: [api.call(r) for r in req])
             out = [a for a in answers if a is not None]
             return Response(json.dumps(out), media_type="application/json")
@@ -304,12 +355,28 @@ class HttpServer(BackgroundServer):
         host: interface.
         port: port (0: a free one).
         name: thread name.
+        max_body_bytes: larger request bodies get HTTP 413 (code -32600) unparsed.
     """
 
     def __init__(
-        self, app: FastAPI, host: str = "127.0.0.1", port: int = 0, name: str = "l2-rpc"
+        self,
+        app: FastAPI,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        name: str = "l2-rpc",
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     ) -> None:
-        super().__init__(app, host, port or free_port(), name=name, error=ConfigError)
+        super().__init__(
+            app,
+            host,
+            port or free_port(),
+            name=name,
+            error=ConfigError,
+            max_body_bytes=max_body_bytes,
+            error_body=lambda limit: _error(
+                None, INVALID_REQUEST, f"invalid request: body over {limit} bytes"
+            ),
+        )
 
     @property
     def url(self) -> str:

@@ -93,10 +93,14 @@ def _run_fuzz(env: Env, examples: int) -> None:
     def check(req: tuple[Any, ...]) -> None:
         method, path, seg, extra = req
         full = url + path.format(seg)
-        if method == "GET":
-            r = s.get(full, params=extra, timeout=10)
-        else:
-            r = s.post(full, data=extra, timeout=10, headers={"content-type": "application/json"})
+        try:
+            if method == "GET":
+                r = s.get(full, params=extra, timeout=10)
+            else:
+                hdr = {"content-type": "application/json"}
+                r = s.post(full, data=extra, timeout=10, headers=hdr)
+        except requests.ConnectionError as e:
+            raise AssertionError(f"connection dropped on {method} {full} {extra!r:.200}") from e
         assert r.status_code < 500, (method, full, extra if method == "GET" else extra[:200],
                                      r.status_code, r.text[:300])  # fmt: skip
 
