@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup browser-deps demo test test-all lint fmt bench devnet ape-test ape-compile forge-test mutation clean help
+.PHONY: setup browser-deps browser-test demo test test-all lint fmt bench devnet ape-test ape-compile forge-test mutation clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -79,6 +79,9 @@ browser-deps: ## headless Chromium + chromedriver from Debian (the explorer's br
 	  echo "==> installing chromium and chromium-driver (Debian)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "error: chromium missing; run as root: apt-get install chromium chromium-driver"; exit 1; fi
+
+browser-test: setup browser-deps ## the explorer in headless Chromium (slow-marked; screenshots in build/explorer-screenshots/)
+	@$(PY) -m pytest -q tests/explorer/test_browser.py
 
 clean:
 	rm -rf build out cache .solcx .devnet

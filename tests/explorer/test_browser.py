@@ -17,30 +17,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from offchain.devnet import Devnet
 from offchain.explorer.l1 import BATCH_STATUS
 from offchain.explorer.service import Explorer
 from offchain.paths import repo_root
-from tests.helpers.explorer import RollupRun, explorer_for, wait_for
+from tests.helpers.explorer import RollupRun, emeth_run, explorer_for, wait_for
 
 SHOTS = repo_root() / "build" / "explorer-screenshots"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 
-if not (CHROMIUM and DRIVER):
-    if os.environ.get("CI"):
-        raise RuntimeError("chromium/chromedriver missing in CI: `make browser-deps` installs them")
-    pytest.skip("chromium not installed (run `make browser-deps` as root)", allow_module_level=True)
-
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    if not (CHROMIUM and DRIVER):
+        if os.environ.get("CI"):
+            pytest.fail("chromium/chromedriver missing in CI: `make browser-deps` installs them")
+        pytest.skip("chromium not installed (run `make browser-deps` as root)")
     opts = webdriver.ChromeOptions()
     opts.binary_location = str(CHROMIUM)
     for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
@@ -57,14 +55,20 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def scene() -> Iterator[tuple[Devnet, RollupRun, Explorer, dict[str, str]]]:
-    with Devnet(ephemeral=True, log=lambda *a: None) as d, RollupRun(d, max_batch_txs=30) as r:
+    with (
+        Devnet(ephemeral=True, log=lambda *a: None) as d,
+        RollupRun(d, max_batch_txs=30) as r,
+        emeth_run(d) as (stack, _jobs),
+    ):
         r.fund(3)
         hs = r.transfers(70)
         wh = r.withdraw()
         wait_for(lambda: r.contracts.l1().next_index() >= 3, 60, "three batches on L1")
-        with explorer_for(d, node_url=r.url) as ex:
+        with explorer_for(d, node_url=r.url, el_url=stack.url) as ex:
             wait_for(lambda: ex.store.scalar("SELECT COUNT(*) FROM batches") >= 3, 30, "indexed")
             wait_for(lambda: ex.store.one("SELECT 1 FROM l2_txs WHERE hash = ?", wh), 30, "tx")
+            wait_for(lambda: ex.store.get("emeth_tickets"), 30, "Tickets indexed")
+            wait_for(lambda: ex.store.get("emeth_nodes"), 30, "EMETH nodes indexed")
             yield d, r, ex, {"transfer": hs[7], "withdrawal": wh}
 
 
@@ -80,6 +84,7 @@ def _visit(browser: Any, url: str, shot: str) -> None:
     assert not errs, f"console errors on {url}: {errs}"
 
 
+@pytest.mark.slow  # ~45 s with the EMETH stack; CI runs it through `make browser-test`
 def test_every_page_in_a_browser(browser: Any, scene: Any) -> None:
     d, run, ex, txs = scene
     base = ex.url
@@ -144,9 +149,15 @@ def test_every_page_in_a_browser(browser: Any, scene: Any) -> None:
     assert len(browser.find_elements(By.CSS_SELECTOR, "#deposits tr")) >= 4
 
     _visit(browser, base + "/emeth", "emeth")
-    assert "EMETH compute marketplace" in browser.page_source
+    tickets = browser.find_elements(By.CSS_SELECTOR, "#tickets tr[data-ticket]")
+    assert tickets and all("settled" in t.text and "not settled" not in t.text for t in tickets)
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#nodes tr")) >= 3  # header + 2 nodes
+    browser.find_element(By.CSS_SELECTOR, "table.jobs tr.sub td a").click()  # a SubJob
+    assert browser.find_element(By.TAG_NAME, "h1").text.startswith("EMETH job")
+    _visit(browser, browser.current_url, "subjob")
 
 
+@pytest.mark.slow
 def test_bad_input_pages_in_a_browser(browser: Any, scene: Any) -> None:
     _, _, ex, _ = scene
     for path, status in (("/search?q=hello", "400"), ("/l2/tx/0x" + "ab" * 32, "404")):
@@ -158,5 +169,6 @@ def test_bad_input_pages_in_a_browser(browser: Any, scene: Any) -> None:
     _visit(browser, ex.url + "/", "overview-after-errors")
 
 
-def test_screenshots_written() -> None:
+@pytest.mark.slow
+def test_screenshots_written(browser: Any) -> None:
     assert Path(SHOTS / "sequencers.png").stat().st_size > 10_000

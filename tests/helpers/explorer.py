@@ -7,9 +7,10 @@ explorer under test reads it through its public interfaces only.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,13 +100,15 @@ class RollupRun:
     def client(self) -> L2Client:
         return L2Client(self.url)
 
-    def fund(self, n_users: int = 4, amount_wei: int = 2 * E18) -> None:
-        """Deposit ``amount_wei`` ETH on L1 for ``n_users`` users; wait until credited on L2."""
+    def fund(self, n_users: int = 4, amount_wei: int = 2 * E18, first: int = 10) -> None:
+        """Deposit ``amount_wei`` ETH on L1 for ``n_users`` users (dev accounts from ``first``;
+        past the 40 Anvil funds, dev account 5 pays); wait until credited on L2."""
         d = self.devnet
         assert d.chain is not None
-        self.users = [dev_account(10 + i) for i in range(n_users)]
-        for u in self.users:
-            BridgeClient(d.chain, self.contracts.bridge, d.chain.sender(u)).deposit_eth(
+        self.users = [dev_account(first + i) for i in range(n_users)]
+        for i, u in enumerate(self.users):
+            payer = u if first + i < 40 else dev_account(5)
+            BridgeClient(d.chain, self.contracts.bridge, d.chain.sender(payer)).deposit_eth(
                 u.address, amount_wei
             )
             self.nonces[u.address] = 0
@@ -170,3 +173,41 @@ def explorer_for(
         refresh_s=0,
     )
     return Explorer(cfg, devnet.deployment)
+
+
+@contextlib.contextmanager
+def emeth_run(devnet: Devnet, n_nodes: int = 2) -> Iterator[tuple[Any, list[str]]]:
+    """The EMETH execution layer and agents on ``devnet`` with honest nodes, after a splittable
+    word count and two plain jobs were billed in Tickets settled on L1.
+
+    Yields:
+        ``(stack, job ids)`` (the stack still running).
+    """
+    from offchain.emeth.requester import submit_job
+    from offchain.emeth.runtime import EmethAgentsConfig, stack_for_devnet, wait_until
+    from offchain.storage.client import BlobClient
+
+    assert devnet.chain is not None
+    cfg = EmethAgentsConfig(poll_interval_ms=100, signer_interval_s=0.5, split_parts=3)
+    stack = stack_for_devnet(devnet, n_nodes=n_nodes, config=cfg)
+    try:
+        stack.fund_nodes()
+        stack.start_service()
+        client, blobs = stack.client(), BlobClient(devnet.storage_url)
+        alice = dev_account(devnet.config.emeth.requester_accounts[0])
+        stack.l1.deposit(devnet.chain.sender(alice), 100 * E18)
+        text = b"the quick brown fox jumps over the lazy dog\n" * 30
+        jobs = [
+            submit_job(client, blobs, alice, "wordcount/v1", text, 12 * E18, timeout_s=10,
+                       splittable=True)["jobId"],
+            submit_job(client, blobs, alice, "sortdedupe/v1", b"pear\napple\nfig\napple\n",
+                       3 * E18, timeout_s=10)["jobId"],
+            submit_job(client, blobs, alice, "wordcount/v1", b"to be or not to be\n", 2 * E18,
+                       timeout_s=10)["jobId"],
+        ]  # fmt: skip
+        stack.start_agents()
+        wait_until(lambda: all(client.job(j)["state"] == "billed" for j in jobs), 60, "billed")
+        wait_until(lambda: all(t["settled"] for t in client.tickets()), 30, "Tickets settled")
+        yield stack, jobs
+    finally:
+        stack.stop()
