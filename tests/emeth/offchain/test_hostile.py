@@ -14,8 +14,10 @@ import pytest
 
 from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.execution.subjobs import subjob_id
-from offchain.emeth.programs import WordCount
+from offchain.emeth.programs import SortDedupe, WordCount
 from offchain.emeth.requester import new_job_id, submit_job, wait_for
+from offchain.emeth.runtime import wait_until
+from offchain.errors import TxReverted
 from tests.emeth.offchain.conftest import EMETH, Env
 
 RECORDS = "".join(f"rec{(i * 7919) % 97:03d}\n" for i in range(300)).encode()
@@ -106,3 +108,92 @@ def test_subjob_id_squatting_is_refused(env: Env) -> None:
     assert len(env.client.jobs(parent=parent["jobId"])) >= 2
     assert env.client.funds(mallory.address)["committed"] == 0
     _agents_running(env)
+
+
+def _cancel(env: Env, who, job_id: str):  # type: ignore[no-untyped-def]
+    return env.l1.cancel(env.devnet.chain.sender(who), bytes.fromhex(job_id[2:]))  # type: ignore[union-attr]
+
+
+def test_outsider_cancel_of_a_predictable_subjob_id_blocks_nothing(env: Env) -> None:
+    """An outsider pre-cancels (on L1, from its own address) the SubJob ids a parent will get:
+    cancels are keyed by (job id, requester), so the split still runs and is billed."""
+    alice, mallory = env.requesters[0], env.requesters[1]
+    env.deposit(alice, 100 * EMETH)
+    parent_id = new_job_id()
+    for i in range(4):
+        try:
+            _cancel(env, mallory, subjob_id(parent_id, i))
+        except TxReverted:
+            pass  # EmethCore may refuse SubJob ids outright: even better
+    env.stack.start_agents()
+    time.sleep(0.5)  # the L1 watcher has read the cancels
+    submit_job(
+        env.client,
+        env.blobs,
+        alice,
+        "sortdedupe/v1",
+        RECORDS,
+        16 * EMETH,
+        splittable=True,
+        job_id=parent_id,
+    )
+    wait_for(env.client, parent_id, ("billed",), timeout_s=40)
+    assert all(s["state"] == "billed" for s in env.client.jobs(parent=parent_id))
+
+
+def test_expiry_is_bounded(env: Env) -> None:
+    """``expiresAt = 2**200`` would keep a job (and its verified SubJobs) unbilled forever."""
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    key = env.blobs.put(RECORDS)
+    with pytest.raises(ExecutionLayerError) as e:
+        msg = {
+            "jobId": new_job_id(),
+            "requester": alice.address,
+            "programId": "sortdedupe/v1",
+            "datasetKey": key,
+            "params": "{}",
+            "fee": 4 * EMETH,
+            "timeoutSeconds": 30,
+            "expiresAt": 2**200,
+            "splittable": True,
+        }
+        env.client.act("RegisterJob", msg, alice)
+    assert e.value.status == 422 and e.value.code == "invalid_expiry"
+    assert env.client.funds(alice.address)["committed"] == 0
+
+
+def test_single_subjob_cancel_refused_and_verified_subjobs_billed_on_their_own(env: Env) -> None:
+    """Free compute through a split job: the requester cancels one SubJob on L1 so the parent
+    never confirms. EmethCore refuses cancels of SubJob ids, and every verified SubJob is
+    billed on its own while the parent is still ``split``."""
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    env.stack.start_agents(nodes=False)
+    parent = submit_job(
+        env.client, env.blobs, alice, "sortdedupe/v1", RECORDS, 16 * EMETH, splittable=True
+    )
+    wait_for(env.client, parent["jobId"], ("split",), timeout_s=15)
+    subs = sorted(env.client.jobs(parent=parent["jobId"]), key=lambda s: s["subIndex"])
+    with pytest.raises(TxReverted) as e:
+        _cancel(env, alice, subs[-1]["jobId"])
+    assert e.value.error_name == "EmethCoreSubJobCancel"
+    node = env.stack.node_accounts[0]
+    program = SortDedupe()
+    for s in subs[:-1]:  # every SubJob but the last is computed and verified
+        env.client.act("Process", {"jobId": s["jobId"], "node": node.address, "attempt": 1}, node)
+        result, fuel = program.compute(env.blobs.get(s["datasetKey"]), {})
+        msg = {
+            "jobId": s["jobId"],
+            "node": node.address,
+            "attempt": 1,
+            "resultKey": env.blobs.put(result),
+            "fuel": fuel,
+        }
+        env.client.act("Submit", msg, node)
+    for s in subs[:-1]:
+        wait_for(env.client, s["jobId"], ("billed",), timeout_s=20)
+    assert env.client.job(parent["jobId"])["state"] == "split"
+    paid = sum(s["fee"] for s in subs[:-1])
+    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    assert env.l1.deposit_of(alice.address).balance == 100 * EMETH - paid
