@@ -50,6 +50,9 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         uint64 readyAt; // when `pending` may be withdrawn (0: nothing pending)
     }
 
+    /// @notice The bit of a bytes16 job id that marks a SubJob (top bit of its first byte).
+    uint128 public constant SUBJOB_ID_BIT = uint128(1) << 127;
+
     /// @notice EIP-712 type hash of `Debit(address requester,uint256 amount)`.
     bytes32 public constant DEBIT_TYPEHASH = keccak256("Debit(address requester,uint256 amount)");
 
@@ -133,6 +136,8 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     error EmethCoreNoPendingWithdrawal(address account);
     /// @notice `account`'s withdrawal is not ready until `readyAt`.
     error EmethCoreWithdrawalNotReady(address account, uint64 readyAt, uint256 nowTs);
+    /// @notice `jobId` is a SubJob id: only its parent can be cancelled.
+    error EmethCoreSubJobCancel(bytes16 jobId);
     /// @notice `requester` already declared `jobId` cancelled at `at`.
     error EmethCoreJobAlreadyCancelled(bytes16 jobId, address requester, uint256 at);
     /// @notice Ticket `ticketId` was settled before (replay).
@@ -189,9 +194,13 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     /// @notice Declare job `jobId` cancelled. The execution layer then never lets a node start it,
     ///         and a Signer never bills it if the cancellation precedes the node's process
     ///         declaration. Keyed by (jobId, requester) so nobody can cancel another's job.
+    ///         A SubJob id (top bit set, docs/spec.md "Ids") cannot be cancelled on its own: the
+    ///         parent's cancel covers its SubJobs, so a requester cannot stop one SubJob to keep
+    ///         the others' verified results unbilled.
     /// @param jobId the 16-byte job id registered in the execution layer.
     function cancel(bytes16 jobId) external {
         if (jobId == bytes16(0)) revert EmethCoreZeroJobId();
+        if (uint128(jobId) & SUBJOB_ID_BIT != 0) revert EmethCoreSubJobCancel(jobId);
         uint256 at = cancelledAt[jobId][msg.sender];
         if (at != 0) revert EmethCoreJobAlreadyCancelled(jobId, msg.sender, at);
         cancelledAt[jobId][msg.sender] = block.timestamp;

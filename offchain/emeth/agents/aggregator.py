@@ -24,7 +24,9 @@ class Aggregator(ProgramAgent):
         confirmed = 0
         for parent in self.client.jobs(state="split", limit=200):
             subs = self.client.jobs(parent=parent["jobId"], limit=1000)
-            if len(subs) != parent["children"] or any(s["state"] != "verified" for s in subs):
+            if len(subs) != parent["children"] or any(
+                s["state"] not in ("verified", "billed") for s in subs
+            ):
                 continue
             subs.sort(key=lambda s: s["subIndex"])
             try:

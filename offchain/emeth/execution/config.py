@@ -36,6 +36,7 @@ class ServiceConfig:
     penalty_bps: int = 2500  # 25% of the job's fee, as in the L1-only EmethCore
     max_subjobs: int = 256
     max_timeout_s: int = 7 * 24 * 3600
+    max_expiry_s: int = 7 * 24 * 3600  # expiresAt at most this far ahead at registration
     max_params_bytes: int = 4096
 
 

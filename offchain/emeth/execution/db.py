@@ -135,8 +135,9 @@ cursors = Table(
 l1_cancels = Table(
     "l1_cancels",
     metadata,
+    # Keyed by (job id, requester), as EmethCore.cancelledAt: nobody cancels another's job.
     Column("job_id", String(34), primary_key=True),
-    Column("requester", String(42), nullable=False),
+    Column("requester", String(42), primary_key=True),
     Column("at", Integer, nullable=False),
     Column("block", Integer, nullable=False),
     Column("outcome", String(32), nullable=False),

@@ -78,6 +78,13 @@ def register_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
         raise ActionError(422, "invalid_timeout", f"timeoutSeconds must be 1..{cfg.max_timeout_s}")
     if m["expiresAt"] <= now:
         raise ActionError(422, "invalid_expiry", "expiresAt is in the past")
+    if m["expiresAt"] > now + cfg.max_expiry_s:
+        raise ActionError(
+            422,
+            "invalid_expiry",
+            f"expiresAt is more than {cfg.max_expiry_s}s ahead",
+            {"maxExpiresAt": int(now + cfg.max_expiry_s)},
+        )
     if not m["datasetKey"] or len(m["datasetKey"]) > 200:
         raise ActionError(422, "invalid_dataset", "datasetKey must be 1..200 characters")
     try:
@@ -90,7 +97,10 @@ def register_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
         raise ActionError(422, "invalid_params", f"params over {cfg.max_params_bytes} bytes")
     if c.execute(select(db.jobs.c.job_id).where(db.jobs.c.job_id == jid)).first():
         raise ActionError(409, "job_exists", f"job {jid} is already registered")
-    if c.execute(select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == jid)).first():
+    own_cancel = select(db.l1_cancels.c.job_id).where(
+        db.l1_cancels.c.job_id == jid, db.l1_cancels.c.requester == actor
+    )
+    if c.execute(own_cancel).first():
         raise ActionError(409, "job_cancelled", f"job {jid} was cancelled on L1")
     check_funded(c, r.l1, actor, m["fee"], "RegisterJob")
     insert_job(
@@ -122,10 +132,10 @@ def process(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     now = r.clock()
     if now > job["expires_at"]:
         raise ActionError(409, "job_expired", f"job {job['job_id']} expired")
-    if c.execute(
-        select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == job["job_id"])
-    ).first() or r.l1.is_cancelled(bytes.fromhex(job["job_id"][2:]), job["requester"]):
-        raise ActionError(409, "job_cancelled", f"job {job['job_id']} was cancelled on L1")
+    # The requester's own cancel of the job (a SubJob: of its parent), recorded or live on L1.
+    target = job["parent_id"] or job["job_id"]
+    if cancel_declared(c, job) or r.l1.is_cancelled(bytes.fromhex(target[2:]), job["requester"]):
+        raise ActionError(409, "job_cancelled", f"job {target} was cancelled on L1")
     check_node(c, r.l1, actor, "Process")
     # The requester's deposit must still back this job (it may have asked to withdraw).
     check_funded(c, r.l1, job["requester"], 0, "Process")
@@ -157,7 +167,7 @@ def withdraw(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     """``Withdraw``: the node gives the job back (penalised); it is re-offered or cancelled."""
     job = _node_job(c, m, "Withdraw")
     penalise(c, job, "withdrawn", r.config.penalty_bps, r.clock())
-    if cancel_declared(c, job["job_id"]):
+    if cancel_declared(c, job):
         # The requester cancelled on L1 while it was processing: not re-offered.
         move(
             c,

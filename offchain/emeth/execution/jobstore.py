@@ -10,14 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db
 from offchain.emeth.execution.actions import job_id_hex
 from offchain.emeth.execution.models import (
-    BILLABLE_PARENT_STATES,
     REGISTERED,
     STATES,
     VERIFIED,
@@ -87,15 +86,9 @@ def query_jobs(
     if parent:
         q = q.where(db.jobs.c.parent_id == job_id_hex(parent))
     if billable:
-        parents = db.jobs.alias("p")
-        confirmed_parents = select(parents.c.job_id).where(
-            parents.c.state.in_(BILLABLE_PARENT_STATES)
-        )
-        q = q.where(
-            db.jobs.c.state == VERIFIED,
-            db.jobs.c.ticket_id.is_(None),
-            or_(db.jobs.c.parent_id.is_(None), db.jobs.c.parent_id.in_(confirmed_parents)),
-        )
+        # Each verified job is billable on its own, a SubJob too whatever its parent's state:
+        # the requester pays for every verified result, split or not.
+        q = q.where(db.jobs.c.state == VERIFIED, db.jobs.c.ticket_id.is_(None))
     q = q.order_by(db.jobs.c.created_at, db.jobs.c.sub_index, db.jobs.c.job_id)
     q = q.limit(max(1, min(limit, 1000))).offset(max(0, offset))
     return [job_view(r) for r in c.execute(q).mappings()]
@@ -215,9 +208,16 @@ def insert_job(
     )
 
 
-def cancel_declared(c: Connection, job_id: str) -> bool:
-    """Whether an L1 ``JobCancelled`` was recorded for ``job_id``."""
-    q = select(db.l1_cancels.c.job_id).where(db.l1_cancels.c.job_id == job_id)
+def cancel_declared(c: Connection, job: RowMapping) -> bool:
+    """Whether ``job``'s requester declared it cancelled on L1 (a SubJob: its parent).
+
+    Only the requester's own cancel counts (cancels are keyed by (job id, requester)), and a
+    SubJob is covered by its parent's cancel alone (EmethCore refuses SubJob ids).
+    """
+    target = job["parent_id"] or job["job_id"]
+    q = select(db.l1_cancels.c.job_id).where(
+        db.l1_cancels.c.job_id == target, db.l1_cancels.c.requester == job["requester"]
+    )
     return c.execute(q).first() is not None
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
 from offchain.emeth.execution import db
+from offchain.emeth.execution.actions import is_subjob_id
 from offchain.emeth.execution.jobstore import move
 from offchain.emeth.execution.models import CANCELLED, REGISTERED, SPLIT
 
@@ -20,14 +21,25 @@ def apply_cancel(
     """Apply an L1 ``JobCancelled`` of job ``jid`` by ``requester``. Returns the outcome.
 
     See ``ExecutionLayer.apply_l1_cancel``; outcomes are ``cancelled``, ``too_late``,
-    ``unknown_job`` and ``not_requester``, and the first three are recorded (idempotent).
+    ``unknown_job``, ``not_requester`` and ``subjob``; the first three are recorded under
+    (job id, requester), so an outsider's cancel never blocks anyone else's job (idempotent).
     """
-    seen = c.execute(select(db.l1_cancels).where(db.l1_cancels.c.job_id == jid)).mappings().first()
+    seen = (
+        c.execute(
+            select(db.l1_cancels).where(
+                db.l1_cancels.c.job_id == jid, db.l1_cancels.c.requester == requester
+            )
+        )
+        .mappings()
+        .first()
+    )
     if seen is not None:
         return str(seen["outcome"])
     row = c.execute(select(db.jobs).where(db.jobs.c.job_id == jid)).mappings().first()
     detail = f"L1 block {block}"
     outcome = "cancelled"
+    if is_subjob_id(jid):
+        return "subjob"  # EmethCore refuses these; a parent's cancel covers its SubJobs
     if row is None:
         outcome = "unknown_job"  # registering it later is refused
     elif row["requester"] != requester:

@@ -38,8 +38,6 @@ STATES = (
 COMMITTED_STATES = (REGISTERED, PROCESSING, SUBMITTED, VERIFIED)
 # SubJobs in these states are re-registered, so their fee stays committed too.
 SUB_RETRY_STATES = (REJECTED, TIMED_OUT)
-# Parent states whose verified SubJobs are billable (each on its own).
-BILLABLE_PARENT_STATES = (CONFIRMED, EXPIRED)
 
 
 class ActionRequest(BaseModel):

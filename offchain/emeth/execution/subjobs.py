@@ -183,7 +183,8 @@ def confirm(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     if job["state"] != SPLIT:
         raise illegal(job, "Confirm", SPLIT)
     subs = list(c.execute(select(db.jobs).where(db.jobs.c.parent_id == job["job_id"])).mappings())
-    pending = [s["job_id"] for s in subs if s["state"] != VERIFIED]
+    # SubJobs are billed on their own as soon as they are verified: billed ones count.
+    pending = [s["job_id"] for s in subs if s["state"] not in (VERIFIED, BILLED)]
     if pending:
         raise ActionError(
             409,
@@ -206,4 +207,8 @@ def confirm(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
         result_key=m["resultKey"],
         fuel=str(fuel),
     )
+    if all(s["state"] == BILLED for s in subs):
+        # Every SubJob was billed already: the parent is billed with its confirmation.
+        confirmed = get_job(c, job["job_id"])
+        move(c, confirmed, "Confirm", actor, BILLED, "every SubJob already billed", now=r.clock())
     return str(job["job_id"])

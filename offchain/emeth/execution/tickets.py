@@ -16,7 +16,6 @@ from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db
 from offchain.emeth.execution.jobstore import get_job, move
 from offchain.emeth.execution.models import (
-    BILLABLE_PARENT_STATES,
     BILLED,
     CONFIRMED,
     VERIFIED,
@@ -163,12 +162,7 @@ def store(
         r = rows.get(jid)
         if r is None:
             raise ActionError(404, "unknown_job", f"no job {jid}")
-        billable = (
-            r["state"] == VERIFIED
-            and r["ticket_id"] is None
-            and r["node"] == node
-            and (r["parent_id"] is None or parents.get(r["parent_id"]) in BILLABLE_PARENT_STATES)
-        )
+        billable = r["state"] == VERIFIED and r["ticket_id"] is None and r["node"] == node
         if not billable:
             raise ActionError(
                 409,

@@ -46,7 +46,7 @@ def test_requester_cli(env: Env, tmp_path: Path) -> None:
     r = _cli(env, "job", "result", job_id, "-o", str(out))
     assert r.returncode == 0 and out.read_text() == "apple\npear\n"
     # Cancel declared on L1 for a fresh id: the job can no longer be registered.
-    r = _cli(env, "job", "cancel", "0x" + "ab" * 16)
+    r = _cli(env, "job", "cancel", "0x" + "2b" * 16)
     assert r.returncode == 0, r.stderr
     # Bad input: one line, no traceback, non-zero exit.
     for args, text in [

@@ -46,7 +46,7 @@ def test_expired_split_job_bills_verified_subjobs_and_releases_the_rest(env: Env
 
     def verified() -> list[dict]:  # type: ignore[type-arg]
         subs = env.client.jobs(parent=job["jobId"])
-        return [s for s in subs if s["state"] == "verified"]
+        return [s for s in subs if s["state"] in ("verified", "billed")]  # billed on their own
 
     wait_until(lambda: len(verified()) == 2, 10, "two verified SubJobs")
     # ... and a cheating node that takes the third one again and again until the deadline.
@@ -58,7 +58,8 @@ def test_expired_split_job_bills_verified_subjobs_and_releases_the_rest(env: Env
         NodePolicy(behaviour=CHEAT, max_jobs_per_tick=1, split_grace_s=0.0),
     )
     env.stack.agents.append(cheater.start())
-    # Before expiry the parent waits for its last SubJob (not billed, not expired).
+    # Before expiry the parent waits for its last SubJob (not expired; its verified SubJobs
+    # are billed on their own meanwhile).
     assert env.client.job(job["jobId"])["state"] == "split"
     parent = wait_for(env.client, job["jobId"], ("expired",), timeout_s=30)
     assert parent["state"] == "expired" and parent["ticketId"] is None

@@ -124,6 +124,20 @@ contract EmethCoreFuzzTest is EmethBase {
         assertTrue(!core.isSettled(9), "not settled");
     }
 
+    /// @custom:invariant No SubJob id (top bit set) is ever cancelled on its own.
+    function testFuzz_subJobIdCannotBeCancelled(bytes16 id) public {
+        bytes16 sub = id | bytes16(uint128(1) << 127);
+        vm.prank(requesters[0]);
+        vm.expectRevert(abi.encodeWithSelector(EmethCore.EmethCoreSubJobCancel.selector, sub));
+        core.cancel(sub);
+        bytes16 top = id & ~bytes16(uint128(1) << 127);
+        vm.assume(top != bytes16(0));
+        vm.prank(requesters[0]);
+        core.cancel(top);
+        assertEq(core.cancelledAt(top, requesters[0]), block.timestamp, "parent cancel recorded");
+        assertEq(core.cancelledAt(top, requesters[1]), 0, "keyed by requester");
+    }
+
     /// @custom:invariant A requester never withdraws before the delay nor more than it holds.
     function testFuzz_withdrawalBounds(uint96 dep, uint96 ask, uint32 wait) public {
         vm.assume(dep > 0);
