@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import requests
@@ -93,7 +94,7 @@ def test_errors_and_idempotency(env: Env) -> None:
             "params": "{}",
             "fee": 1,
             "timeoutSeconds": 5,
-            "expiresAt": 2**40,
+            "expiresAt": int(time.time()) + 600,
             "splittable": False,
         }
         return _post(env, "RegisterJob", msg, requester)
