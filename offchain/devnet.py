@@ -25,6 +25,7 @@ from offchain.cli_common import stop_on_signal, wait_for_signal
 from offchain.config import L2KitConfig, load_config
 from offchain.deploy import Deployment, deploy_all
 from offchain.errors import ConfigError
+from offchain.rollup.l1.bindings import DataMode
 
 
 class Service(Protocol):
@@ -177,6 +178,9 @@ def up(
         Path(".devnet"), "--data-dir", help="blobs, deployment.json and devnet.json go here"
     ),
     explorer_port: int = typer.Option(8700, "--explorer-port", help="explorer port (0: none)"),
+    da_mode: str = typer.Option(
+        "blobs", "--da-mode", help="where batches publish their data: blobs, storage, calldata"
+    ),
 ) -> None:
     """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
     console = Console(soft_wrap=True)
@@ -185,6 +189,7 @@ def up(
     cfg.devnet.storage_port = storage_port
     cfg.devnet.data_dir = str(data_dir)
     cfg.devnet.explorer_port = explorer_port
+    cfg.rollup.da_mode = DataMode.parse(da_mode).name.lower()
     stop = stop_on_signal()
     out = data_dir / "devnet.json"
     out.unlink(missing_ok=True)  # never leave stale endpoints around

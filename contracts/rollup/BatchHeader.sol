@@ -26,7 +26,9 @@ struct BatchHeader {
     bytes32 finalStateRoot;
     /// Merkle root over the per-transaction withdrawal items (bytes32(0) for a non-withdrawal).
     bytes32 withdrawalRoot;
-    /// keccak256 of the batch data blob: its key in the blob store.
+    /// Commitment to the batch data (docs/spec.md, "Data availability modes"): in `Blobs` mode
+    /// keccak256 of the blobs' versioned hashes, concatenated; otherwise keccak256 of the
+    /// compressed frame (its key in the blob store, or the calldata of appendBatchWithData).
     bytes32 dataHash;
 }
 
@@ -36,4 +38,14 @@ enum BatchStatus {
     Pending,
     Finalized,
     Invalid
+}
+
+/// @notice Where a batch's data is published (docs/spec.md, "Data availability modes").
+/// @dev    Storage: the blob store only, on L1 on request (the seed's Memolabs role).
+///         Blobs: EIP-4844 blobs of the appendBatch transaction. Calldata: the frame in the
+///         calldata of appendBatchWithData.
+enum DataMode {
+    Storage,
+    Blobs,
+    Calldata
 }

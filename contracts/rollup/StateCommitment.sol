@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ISequencerSet} from "../staking/ISequencerSet.sol";
 import {IDepositQueue} from "../bridge/IDepositQueue.sol";
-import {BatchHeader, BatchStatus} from "./BatchHeader.sol";
+import {BatchHeader, BatchStatus, DataMode} from "./BatchHeader.sol";
 import {IStateCommitment} from "./IStateCommitment.sol";
 
 /// @title StateCommitment
@@ -44,6 +44,8 @@ contract StateCommitment is IStateCommitment, Ownable {
     uint256 public challengeWindow;
     /// @notice Contracts allowed to invalidate batches and open data requests.
     mapping(address => bool) public isChallenger;
+    /// @notice Where new batches publish their data (owner-set; Storage until changed).
+    DataMode public dataMode;
 
     Head private _head;
     /// @dev Batch index => bytes26(headerHash) ‖ uint48(timestamp).
@@ -68,6 +70,8 @@ contract StateCommitment is IStateCommitment, Ownable {
     event ChallengerChanged(address indexed challenger, bool allowed);
     /// @notice The bridge address was set.
     event BridgeSet(address indexed bridge);
+    /// @notice Batches appended from now on publish their data in `mode`.
+    event DataModeChanged(DataMode oldMode, DataMode mode);
 
     /// @notice `sender` is not the current sequencer `current`.
     error StateCommitmentNotCurrentSequencer(address sender, address current);
@@ -91,6 +95,13 @@ contract StateCommitment is IStateCommitment, Ownable {
     error StateCommitmentDataRequestState(uint256 index, bool open);
     /// @notice The window must be positive.
     error StateCommitmentBadWindow(uint256 seconds_);
+    /// @notice In Blobs mode the appendBatch transaction must carry the batch's blobs.
+    error StateCommitmentMissingBlobs(uint256 index);
+    /// @notice The carried blobs (`blobsHash` = keccak256 of their versioned hashes) or frame
+    ///         (keccak256 of it) are not the header's `dataHash`.
+    error StateCommitmentDataMismatch(uint256 index, bytes32 dataHash, bytes32 carried);
+    /// @notice This entry point does not publish data the way the current mode requires.
+    error StateCommitmentWrongDataMode(uint256 index, DataMode mode);
 
     /// @param owner_           owner (governance timelock in production).
     /// @param sequencerSet_    the sequencer set.
@@ -129,6 +140,12 @@ contract StateCommitment is IStateCommitment, Ownable {
         emit ChallengerChanged(challenger, allowed);
     }
 
+    /// @notice Sets where batches appended from now on publish their data.
+    function setDataMode(DataMode mode) external onlyOwner {
+        emit DataModeChanged(dataMode, mode);
+        dataMode = mode;
+    }
+
     // -------------------------------------------------------------- sequencer
 
     /// @notice EIP-191-free digest the active sequencers sign for `header`.
@@ -137,10 +154,53 @@ contract StateCommitment is IStateCommitment, Ownable {
         return keccak256(abi.encode(block.chainid, address(this), uint256(header.index), keccak256(abi.encode(header))));
     }
 
-    /// @notice Appends the next batch.
+    /// @notice Appends the next batch (Storage and Blobs modes).
+    /// @dev    Blobs mode: the transaction must carry the batch's blobs (type 3) and
+    ///         keccak256(abi.encodePacked(blobhash(0), ..., blobhash(k-1))) must be
+    ///         `header.dataHash`, so the signed header binds the exact blobs.
     /// @param header     the batch header; `header.index` must equal {nextIndex}.
     /// @param signatures more than 2/3 of the active set over {batchDigest}, ascending signer order.
     function appendBatch(BatchHeader calldata header, bytes[] calldata signatures) external {
+        DataMode mode = dataMode;
+        if (mode == DataMode.Calldata) revert StateCommitmentWrongDataMode(header.index, mode);
+        if (mode == DataMode.Blobs) {
+            if (blobhash(0) == bytes32(0)) revert StateCommitmentMissingBlobs(header.index);
+            bytes32 carried = blobsHash();
+            if (carried != header.dataHash) revert StateCommitmentDataMismatch(header.index, header.dataHash, carried);
+        }
+        _append(header, signatures);
+    }
+
+    /// @notice Appends the next batch with its frame in calldata (Calldata mode).
+    /// @param header     the batch header; `header.dataHash` must be keccak256(`frame`).
+    /// @param signatures as for {appendBatch}.
+    /// @param frame      the compressed batch data (docs/spec.md, "Compact batch data").
+    function appendBatchWithData(BatchHeader calldata header, bytes[] calldata signatures, bytes calldata frame)
+        external
+    {
+        DataMode mode = dataMode;
+        if (mode != DataMode.Calldata) revert StateCommitmentWrongDataMode(header.index, mode);
+        bytes32 carried = keccak256(frame);
+        if (carried != header.dataHash) revert StateCommitmentDataMismatch(header.index, header.dataHash, carried);
+        _append(header, signatures);
+    }
+
+    /// @notice keccak256 of the versioned hashes of the blobs this transaction carries
+    ///         (`blobhash(i)` until the first zero), concatenated; keccak256("") without blobs.
+    function blobsHash() public view returns (bytes32) {
+        // Collect blobhash(0..k-1); a transaction carries at most a handful of blobs.
+        uint256 k = 0;
+        while (blobhash(k) != bytes32(0)) {
+            k++;
+        }
+        bytes32[] memory hashes = new bytes32[](k);
+        for (uint256 i = 0; i < k; i++) {
+            hashes[i] = blobhash(i);
+        }
+        return keccak256(abi.encodePacked(hashes));
+    }
+
+    function _append(BatchHeader calldata header, bytes[] calldata signatures) private {
         address current = sequencerSet.currentSequencer();
         if (msg.sender != current) revert StateCommitmentNotCurrentSequencer(msg.sender, current);
         Head memory head = _head;

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_checkable
 
 import requests
+import rlp
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
@@ -24,6 +25,7 @@ from web3.exceptions import (
     TransactionNotFound,
     Web3RPCError,
 )
+from web3.types import RPCEndpoint
 
 from offchain.chain.artifacts import Artifacts
 from offchain.errors import RpcError, TxError, TxReverted
@@ -49,6 +51,26 @@ class Signer(Protocol):
     def address(self) -> Any: ...
 
     def sign_transaction(self, transaction_dict: dict[str, Any]) -> Any: ...
+
+
+class BlobCarrier(Protocol):
+    """The EIP-4844 sidecar of a type-3 transaction (``rollup.ledger.blobs.BlobSidecar``)."""
+
+    @property
+    def blobs(self) -> list[bytes]: ...
+
+    @property
+    def commitments(self) -> list[bytes]: ...
+
+    @property
+    def proofs(self) -> list[bytes]: ...
+
+    @property
+    def versioned_hashes(self) -> list[bytes]: ...
+
+
+#: Key under which a transaction dict carries its blob sidecar (removed before signing).
+SIDECAR_KEY = "_blobSidecar"
 
 
 def raw_signed(signed: Any) -> bytes:
@@ -138,6 +160,10 @@ class TxSender:
         fees = [int(x) for x in hist.get("baseFeePerGas", [])]
         return max(fees) if fees else 0
 
+    def next_blob_base_fee(self) -> int:
+        """Blob base fee of the next block (``eth_blobBaseFee``)."""
+        return int(self.w3.provider.make_request(RPCEndpoint("eth_blobBaseFee"), [])["result"], 16)
+
     def _fees(self) -> tuple[int, int]:
         """(maxFeePerGas, maxPriorityFeePerGas): twice the next base fee plus the tip."""
         prio = self.config.priority_fee_wei
@@ -172,6 +198,7 @@ class TxSender:
         gas: int | None = None,
         wait: Literal[True] = True,
         label: str | None = None,
+        blobs: BlobCarrier | None = None,
     ) -> TxReceipt: ...
 
     @overload
@@ -183,6 +210,7 @@ class TxSender:
         gas: int | None = None,
         wait: Literal[False],
         label: str | None = None,
+        blobs: BlobCarrier | None = None,
     ) -> SentTx: ...
 
     def send(
@@ -193,6 +221,7 @@ class TxSender:
         gas: int | None = None,
         wait: bool = True,
         label: str | None = None,
+        blobs: BlobCarrier | None = None,
     ) -> TxReceipt | SentTx:
         """Send a contract call (``contract.functions.f(args)``) or a raw tx dict.
 
@@ -202,6 +231,7 @@ class TxSender:
             gas: gas limit (default: estimate × ``gas_multiplier``).
             wait: wait for the receipt (default) or return the in-flight :class:`SentTx`.
             label: name used in error messages (default: the function name).
+            blobs: EIP-4844 blobs to carry (a type-3 transaction; ``blobhash(i)`` sees them).
 
         Returns:
             The receipt (status 1), or a :class:`SentTx` when ``wait`` is false.
@@ -214,7 +244,7 @@ class TxSender:
         if label is None:
             label = call.fn_name if isinstance(call, ContractFunction) else "transaction"
         try:
-            return self._send(call, value=value, gas=gas, wait=wait, label=label)
+            return self._send(call, value=value, gas=gas, wait=wait, label=label, blobs=blobs)
         except requests.RequestException as e:
             raise RpcError(
                 f"cannot reach the L1 RPC at {self.rpc_url} while sending {label} "
@@ -235,6 +265,7 @@ class TxSender:
         gas: int | None,
         wait: bool,
         label: str | None,
+        blobs: BlobCarrier | None = None,
     ) -> TxReceipt | SentTx:
         if isinstance(call, ContractFunction):
             label = label or call.fn_name
@@ -248,6 +279,8 @@ class TxSender:
             label = label or "transaction"
             tx.setdefault("from", self.address)
         tx["chainId"] = self._chain_id
+        if blobs is not None:
+            tx["blobVersionedHashes"] = [HexBytes(h) for h in blobs.versioned_hashes]
         try:
             if gas is None:
                 est = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
@@ -262,6 +295,10 @@ class TxSender:
         tx["maxPriorityFeePerGas"] = prio
         tx.pop("gasPrice", None)
         tx["type"] = 2
+        if blobs is not None:
+            tx["type"] = 3
+            tx["maxFeePerBlobGas"] = 2 * self.next_blob_base_fee() + 1
+            tx[SIDECAR_KEY] = blobs
         nonce = self._take_nonce()
         tx["nonce"] = nonce
         try:
@@ -299,8 +336,16 @@ class TxSender:
         return self._take_nonce()
 
     def _broadcast(self, tx: dict[str, Any]) -> HexBytes:
-        to_sign = {k: v for k, v in tx.items() if k != "from"}
+        to_sign = {k: v for k, v in tx.items() if k not in ("from", SIDECAR_KEY)}
         raw = raw_signed(self.account.sign_transaction(to_sign))
+        sidecar = tx.get(SIDECAR_KEY)
+        if sidecar is not None:
+            # Network form of a blob tx (EIP-4844): 0x03 ‖ rlp([tx_payload_body, blobs,
+            # commitments, proofs]); the signed payload only commits the versioned hashes.
+            body = rlp.decode(raw[1:])
+            raw = b"\x03" + rlp.encode(
+                [body, list(sidecar.blobs), list(sidecar.commitments), list(sidecar.proofs)]
+            )
         try:
             return HexBytes(self.w3.eth.send_raw_transaction(raw))
         except requests.RequestException as e:
@@ -320,6 +365,8 @@ class TxSender:
         tx["maxPriorityFeePerGas"] = tx["maxPriorityFeePerGas"] * pct // 100 + 1
         floor = 2 * self.next_base_fee() + tx["maxPriorityFeePerGas"]
         tx["maxFeePerGas"] = max(tx["maxFeePerGas"] * pct // 100 + 1, floor)
+        if "maxFeePerBlobGas" in tx:  # blob replacements need the blob fee doubled
+            tx["maxFeePerBlobGas"] = max(2 * tx["maxFeePerBlobGas"], 2 * self.next_blob_base_fee())
         sent.params = tx  # even if refused, the next bump starts from these fees
         sent.sent_at = time.monotonic()
         try:

@@ -12,6 +12,7 @@ import time
 from rich.console import Console
 from rich.rule import Rule
 
+from offchain.config import load_config
 from offchain.devnet import Devnet
 
 SCENES: list[tuple[str, str]] = [
@@ -36,7 +37,9 @@ def run_demo(console: Console) -> None:
     """Run all :data:`SCENES` on a fresh ephemeral devnet."""
     t0 = time.perf_counter()
     console.print(Rule("l2kit demo: starting a local L1"))
-    with Devnet(ephemeral=True, log=console.print) as d:
+    cfg = load_config()
+    cfg.rollup.da_mode = "blobs"  # the devnet default (docs/spec.md, "Data availability modes")
+    with Devnet(cfg, ephemeral=True, log=console.print) as d:
         for title, ref in SCENES:
             console.print(Rule(title))
             mod, fn = ref.split(":")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,11 @@ from offchain.common import merkle
 from offchain.common.daemon import Daemon, LoopConfig
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
-from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.l1.bindings import DataMode, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
+from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of
+from offchain.rollup.ledger.compact import BatchDataError
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.node import SequencerNode
@@ -54,12 +56,30 @@ Cosigner = Callable[[BatchHeader, bytes], list[bytes]]
 
 @dataclass
 class BuiltBatch:
-    """A batch ready to submit: its header, its data blob and the blocks it covers."""
+    """A batch ready to submit: its header, its data frame and the blocks it covers.
+
+    ``sidecar`` (Blobs mode) holds the blobs carrying the frame; the header's ``data_hash``
+    then commits their versioned hashes (docs/spec.md, "Data availability modes").
+    """
 
     header: BatchHeader
     data: bytes
     first_block: int
     last_block: int
+    mode: DataMode = DataMode.STORAGE
+    sidecar: BlobSidecar | None = None
+
+
+def data_commitment(frame: bytes, mode: DataMode) -> tuple[bytes, BlobSidecar | None]:
+    """The header's ``data_hash`` for ``frame`` in ``mode``, and the blobs in Blobs mode.
+
+    Raises:
+        BatchDataError: Blobs mode and the frame does not fit in one transaction's blobs.
+    """
+    if mode == DataMode.BLOBS:
+        sidecar = sidecar_of(frame)
+        return sidecar.data_hash, sidecar
+    return keccak(frame), None
 
 
 def build_batch(
@@ -68,6 +88,7 @@ def build_batch(
     first_block: int,
     last_block: int,
     deposit_hash: Callable[[int], bytes],
+    mode: DataMode = DataMode.STORAGE,
 ) -> BuiltBatch:
     """Batch ``index`` over the node's blocks ``first_block..last_block``.
 
@@ -77,9 +98,11 @@ def build_batch(
         first_block: first L2 block.
         last_block: last L2 block (inclusive).
         deposit_hash: the bridge's rolling hash after ``n`` deposits (``depositHashAt``).
+        mode: where the data is published (decides what ``data_hash`` commits).
 
     Raises:
         BatchError: a block is missing.
+        BatchDataError: Blobs mode and the data does not fit in one transaction's blobs.
     """
     blocks = list(node.store.blocks(first_block, last_block))
     if len(blocks) != last_block - first_block + 1:
@@ -97,6 +120,7 @@ def build_batch(
         withdrawal_items=[r[2] for r in rows],
     )
     blob = data.encode()
+    data_hash, sidecar = data_commitment(blob, mode)
     deposits = blocks[-1].header.next_deposit_id
     header = header_for(
         index,
@@ -105,9 +129,9 @@ def build_batch(
         data,
         deposits,
         deposit_hash(deposits) if deposits else ZERO32,
-        keccak(blob),
+        data_hash,
     )
-    return BuiltBatch(header, blob, first_block, last_block)
+    return BuiltBatch(header, blob, first_block, last_block, mode, sidecar)
 
 
 def header_for(
@@ -136,9 +160,12 @@ def header_for(
     )
 
 
-def check_roots(header: BatchHeader, blob: bytes) -> list[str]:
-    """What differs between ``header`` and the roots recomputed from ``blob`` (empty: all match)."""
-    if keccak(blob) != header.data_hash:
+def check_roots(header: BatchHeader, blob: bytes, check_hash: bool = True) -> list[str]:
+    """What differs between ``header`` and the roots recomputed from ``blob`` (empty: all match).
+
+    ``check_hash``: also require ``keccak(blob) == data_hash`` (Storage and Calldata modes).
+    """
+    if check_hash and keccak(blob) != header.data_hash:
         return ["dataHash"]
     data = decode_batch_data(blob)
     again = header_for(
@@ -381,7 +408,18 @@ class Batcher(Daemon):
             self.waiting = None
             return {"action": "wait", "next_index": next_index}
         self.waiting = f"batch {next_index} (blocks {covered + 1}..{plan[0]}) due"
-        built = build_batch(self.node, next_index, covered + 1, plan[0], self._deposit_hash)
+        mode = self.l1.data_mode()
+        last = plan[0]
+        while True:
+            try:
+                built = build_batch(
+                    self.node, next_index, covered + 1, last, self._deposit_hash, mode
+                )
+                break
+            except BatchDataError:
+                if last == covered + 1:
+                    raise  # one block too large for a transaction's blobs: never happens
+                last = covered + (last - covered) // 2  # fewer blocks, so the blobs fit
         return self.submit(built)
 
     def _deposit_hash(self, count: int) -> bytes:
@@ -400,24 +438,30 @@ class Batcher(Daemon):
             {"header": header.to_json(), "status": "built", "at": time.time()},
             blob,
         )
-        if publish:
+        sidecar = built.sidecar
+        if built.mode == DataMode.BLOBS and blob != built.data:  # a fault changed the data
+            sidecar = sidecar_of(blob)
+            if header.data_hash == keccak(blob):
+                header = replace(header, data_hash=sidecar.data_hash)
+        if publish and built.mode != DataMode.BLOBS:
             key = self.blobs.put(blob)
             if bytes.fromhex(key.removeprefix("0x")) != keccak(blob):
                 raise BatchError(f"blob store returned key {key}, expected the data hash")
         if self.config.snapshot_dir and publish:
             snap = Path(self.config.snapshot_dir)
             snap.mkdir(parents=True, exist_ok=True)
-            (snap / f"0x{keccak(blob).hex()}").write_bytes(blob)
+            (snap / f"0x{header.data_hash.hex()}").write_bytes(blob)
         digest = self.l1.digest(header)
         sigs = self.fault.sign(self, header, digest) if self.fault else self.cosign(header, digest)
         try:
-            rcpt = self.l1.append_batch(header, sigs)
+            rcpt = self.l1.append_batch(
+                header,
+                sigs,
+                blobs=sidecar if built.mode == DataMode.BLOBS else None,
+                frame=blob if built.mode == DataMode.CALLDATA else None,
+            )
         except BaseException as e:
-            if self.fault is not None and (header, blob, publish) != (
-                built.header,
-                built.data,
-                True,
-            ):
+            if self.fault is not None and (blob, publish) != (built.data, True):
                 self.fault.fired -= 1  # the corrupted batch did not land: try again next time
             if not isinstance(e, TxReverted):
                 raise
@@ -466,8 +510,13 @@ class Batcher(Daemon):
             if on_l1 != header.hash():
                 out.update(result="mismatch", diff=["headerHash"])
             else:
-                blob = self.blobs.get("0x" + header.data_hash.hex())
-                diff = check_roots(header, blob)
+                mode = self.l1.data_mode()
+                if mode == DataMode.STORAGE:
+                    blob = self.blobs.get("0x" + header.data_hash.hex())
+                else:  # the data is on L1 (blobs or calldata): check what we published
+                    stored = self.node.store.batch_data(header.index)
+                    blob = stored if stored is not None else b""
+                diff = check_roots(header, blob, check_hash=mode != DataMode.BLOBS)
                 out.update(result="match" if not diff else "mismatch", diff=diff)
         except L2KitError as e:
             out.update(result="unavailable", error=str(e))

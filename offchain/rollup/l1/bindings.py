@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
+from offchain.errors import ConfigError
 from offchain.rollup.errors import RollupL1Error
 from offchain.rollup.ledger.batch import (
     BATCH_DATA_ABI_TYPES,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from web3.types import TxReceipt
 
     from offchain.chain.client import Chain
-    from offchain.chain.tx import TxSender
+    from offchain.chain.tx import BlobCarrier, TxSender
     from offchain.deploy import Deployment
     from offchain.rollup.ledger.fraud import FraudWitness, SummaryWitness
 
@@ -61,6 +62,28 @@ class PostedBatchData(BatchDataBlob):
     fee_recipients: list[str]
     post_roots: list[bytes]
     withdrawal_items: list[bytes]
+
+
+class DataMode(IntEnum):
+    """``DataMode`` of contracts/rollup/BatchHeader.sol: where batches publish their data."""
+
+    STORAGE = 0
+    BLOBS = 1
+    CALLDATA = 2
+
+    @classmethod
+    def parse(cls, name: str) -> DataMode:
+        """``"storage"``, ``"blobs"`` or ``"calldata"``.
+
+        Raises:
+            ConfigError: any other name (with the valid ones).
+        """
+        try:
+            return cls[name.strip().upper()]
+        except KeyError:
+            raise ConfigError(
+                f"unknown DA mode {name!r}", "use one of: storage, blobs, calldata"
+            ) from None
 
 
 class BatchStatus(IntEnum):
@@ -183,13 +206,40 @@ class RollupL1:
         """What the sequencers sign for ``header`` (computed locally, = batchDigest on chain)."""
         return batch_digest(self._chain_id, self.sc.address, header)
 
-    def append_batch(self, header: BatchHeader, signatures: list[bytes]) -> TxReceipt:
+    def append_batch(
+        self,
+        header: BatchHeader,
+        signatures: list[bytes],
+        blobs: BlobCarrier | None = None,
+        frame: bytes | None = None,
+    ) -> TxReceipt:
         """StateCommitment.appendBatch (signatures ordered by ascending signer address).
 
+        Args:
+            header: the batch header.
+            signatures: co-signatures over the batch digest.
+            blobs: Blobs mode: the sidecar carrying the frame (a type-3 transaction).
+            frame: Calldata mode: the frame (``appendBatchWithData``).
+
         Raises:
-            TxReverted: e.g. ``StateCommitmentWrongIndex``, ``StateCommitmentNotCurrentSequencer``.
+            TxReverted: e.g. ``StateCommitmentWrongIndex``, ``StateCommitmentNotCurrentSequencer``,
+                ``StateCommitmentMissingBlobs``, ``StateCommitmentDataMismatch``.
         """
-        return self._send(self.sc.functions.appendBatch(header.as_tuple(), signatures))
+        if frame is not None:
+            call = self.sc.functions.appendBatchWithData(header.as_tuple(), signatures, frame)
+        else:
+            call = self.sc.functions.appendBatch(header.as_tuple(), signatures)
+        if self.sender is None:
+            return self._send(call)
+        return self.sender.send(call, blobs=blobs)
+
+    def data_mode(self) -> DataMode:
+        """Where batches appended now publish their data (``StateCommitment.dataMode``)."""
+        return DataMode(int(self.sc.functions.dataMode().call()))
+
+    def set_data_mode(self, mode: DataMode) -> TxReceipt:
+        """``StateCommitment.setDataMode`` (owner only)."""
+        return self._send(self.sc.functions.setDataMode(int(mode)))
 
     def next_index(self) -> int:
         """Index the next batch must carry (= number of valid batches)."""

@@ -27,6 +27,8 @@ class RollupParams:
         l2_chain_id: the L2 chain id (EIP-712 domain of L2 transactions).
         devnet_challenge_window_s: challenge window on a local Anvil chain.
         devnet_da_window_s: data window on a local Anvil chain.
+        da_mode: where batches publish their data: ``storage`` (blob store, L1 on request),
+            ``blobs`` (EIP-4844 blobs) or ``calldata`` (docs/spec.md, "Data availability modes").
     """
 
     challenge_window_s: int = 7 * DAY_S
@@ -37,6 +39,7 @@ class RollupParams:
     l2_chain_id: int = 901
     devnet_challenge_window_s: int = 20
     devnet_da_window_s: int = 10
+    da_mode: str = "storage"
 
     def effective(self, chain_id: int) -> RollupParams:
         """These parameters with the devnet windows applied on a local Anvil chain.

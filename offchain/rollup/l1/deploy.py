@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from offchain.rollup.l1.bindings import DataMode
 from offchain.rollup.ledger.state import State
 
 if TYPE_CHECKING:
@@ -57,7 +58,13 @@ def deploy(ctx: DeployContext) -> None:
     for c in challengers:
         ctx.send(sc.functions.setChallenger(c.address, True))
         ctx.send(seqset.functions.setRollup(c.address, True))
-    ctx.log(f"  challenge window {p.challenge_window_s}s, data window {p.da_window_s}s")
+    mode = DataMode.parse(p.da_mode)
+    if mode != DataMode.STORAGE:
+        ctx.send(sc.functions.setDataMode(int(mode)))
+    ctx.log(
+        f"  challenge window {p.challenge_window_s}s, data window {p.da_window_s}s, "
+        f"data mode {mode.name.lower()}"
+    )
 
 
 def _has_artifact(ctx: DeployContext, name: str) -> bool:

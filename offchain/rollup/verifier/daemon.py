@@ -45,10 +45,12 @@ from offchain.rollup.l1.bindings import RequestStatus, RollupL1
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
+from offchain.rollup.ledger.compact import BatchDataError
 from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
 from offchain.rollup.node.config import VerifierConfig
+from offchain.rollup.verifier.sources import l1_frame
 
 if TYPE_CHECKING:
     from offchain.rollup.node.service import RollupContracts
@@ -188,10 +190,14 @@ class Verifier(Daemon):
             if idx != self.verified_index + 1:
                 break
             blob = self._snapshot(dh)
-            if blob is None:
+            try:
+                data = decode_batch_data(blob) if blob is not None else None
+            except BatchDataError:
+                data = None
+            if data is None:
                 log.warning("snapshot_missing", verifier=self.name, index=idx)
                 break
-            self._apply(decode_batch_data(blob))
+            self._apply(data)
             self.verified_index, self._hashes[idx] = idx, hh
         self.store.drop_verified_from(self.verified_index + 1)
         self.m_verified.set(self.verified_index)
@@ -203,15 +209,15 @@ class Verifier(Daemon):
         self.state.discard_before(self.state.checkpoint())
 
     def _snapshot(self, data_hash: bytes) -> bytes | None:
+        """The frame kept under ``data_hash`` (callers check it against the header's roots)."""
         p = self.snapshot_dir / f"0x{data_hash.hex()}"
         try:
-            blob = p.read_bytes()
+            return p.read_bytes()
         except OSError:
             return None
-        return blob if keccak(blob) == data_hash else None
 
-    def _save_snapshot(self, blob: bytes) -> None:
-        p = self.snapshot_dir / f"0x{keccak(blob).hex()}"
+    def _save_snapshot(self, data_hash: bytes, blob: bytes) -> None:
+        p = self.snapshot_dir / f"0x{data_hash.hex()}"
         if not p.exists():
             tmp = p.with_suffix(".tmp")
             tmp.write_bytes(blob)
@@ -251,7 +257,8 @@ class Verifier(Daemon):
         return None
 
     def fetch(self, index: int, header: BatchHeader) -> tuple[bytes | None, str]:
-        """The batch blob and where it came from: blob store, snapshot (§9.1) or L1 (§9.3)."""
+        """The batch frame and where it came from: blob store, snapshot (§9.1), the batch's
+        own L1 publication (blobs checked with KZG, or calldata), or a DA answer (§9.3)."""
         key = "0x" + header.data_hash.hex()
         try:
             blob = self.blobs.get(key)
@@ -262,6 +269,13 @@ class Verifier(Daemon):
         blob = self._snapshot(header.data_hash)
         if blob is not None:
             return blob, "snapshot"
+        try:
+            found = l1_frame(self.l1, header)
+        except BatchDataError as e:
+            log.warning("l1_data_bad", verifier=self.name, index=index, error=str(e)[:160])
+            found = None
+        if found is not None:
+            return found
         blob = self._l1_data(index, header)
         if blob is not None:
             return blob, "l1"
@@ -330,7 +344,7 @@ class Verifier(Daemon):
             return self._data_request(index, header, key, "claimed roots do not match the header")
         step = find_fraud(self.state, self.domain, data, self._deposit_item)
         if step is None:
-            self._save_snapshot(blob)
+            self._save_snapshot(header.data_hash, blob)
             self._apply(data)
             self.store.add_verified(index, hh, header.data_hash)
             self.verified_index, self._hashes[index] = index, hh
