@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from fastapi import APIRouter
 
+from offchain.rollup.l1.bindings import DataMode
 from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.compact import BatchDataError
 from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.node import SequencerNode
 from offchain.staking.cosigner import Cosigner, SignedLog, create_router
@@ -63,8 +65,13 @@ class InvalidationAwareLog(SignedLog):
         return None
 
 
-def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -> Any:
-    """The check a node applies before co-signing: rebuild the batch from its blocks."""
+def batch_validator(
+    node: SequencerNode,
+    deposit_hash: Callable[[int], bytes],
+    data_mode: Callable[[], DataMode] = lambda: DataMode.STORAGE,
+) -> Any:
+    """The check a node applies before co-signing: rebuild the batch from its blocks, with
+    the data commitment of the L1's current ``data_mode`` (the blobs' hashes in Blobs mode)."""
     from offchain.rollup.batcher.submitter import build_batch
 
     def validate(
@@ -82,7 +89,11 @@ def batch_validator(node: SequencerNode, deposit_hash: Callable[[int], bytes]) -
         if node.head < last:
             node.sync_from_current(last)
         try:
-            mine = build_batch(node, index, header.first_block, last, deposit_hash).header
+            mine = build_batch(
+                node, index, header.first_block, last, deposit_hash, data_mode()
+            ).header
+        except BatchDataError as e:
+            raise CosignRefused(f"cannot rebuild batch {index}: {e}") from None
         except BatchError as e:
             raise CosignRefused(f"cannot rebuild batch {index}: {e.message}") from None
         if mine.hash() != header.hash():
@@ -107,7 +118,7 @@ def cosign_router(
         account=account,
         chain_id=chain_id,
         contracts={l1.sc.address},
-        validator=batch_validator(node, deposit_hash),
+        validator=batch_validator(node, deposit_hash, l1.data_mode),
         log=InvalidationAwareLog(log_path, l1),
     )
     return create_router(cosigner)
