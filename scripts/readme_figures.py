@@ -88,6 +88,19 @@ ROWS: tuple[Row, ...] = (
     Row("`fraud_detect_to_slash_s`", ("fraud_detect_to_slash_s",), "", 2),
     Row("`emeth_jobs_per_min` (register → billed on L1)", ("emeth_jobs_per_min",), "", 1),
     Row(
+        "`explorer_page_ms_p95` / max (server time of every explorer page, 100 batches and "
+        "20,000 L2 txs indexed)",
+        ("explorer_page_ms_p95", "explorer_page_ms_max"),
+        "≤ 200",
+        1,
+    ),
+    Row(
+        "`explorer_index_lag_s` / max (L1 deposit mined → shown on the bridge page)",
+        ("explorer_index_lag_s", "explorer_index_lag_max_s"),
+        "≤ 5",
+        2,
+    ),
+    Row(
         "`compile_cold_s` / `compile_cached_s`",
         ("compile_cold_s", "compile_cached_s"),
         "cached ≪ 1 s",
