@@ -1,17 +1,68 @@
-"""Size and speed of the compact batch data (docs/spec.md, "Compact batch data").
+"""Size and speed of the compact batch data (docs/spec.md, "Compact batch data"), and what
+publishing it on L1 costs in each data mode ("Data availability modes").
 
 Workload: 1,000 signed ETH transfers among 1,000 funded accounts (every 10th to a fresh
 account), executed, so the frame carries real post-state roots (bench_ledger's workload).
+L1 figures: a devnet with the real SequencerSet/LockingPool, the batch's real header signed by
+3 of the 4 devnet sequencers, steady state (third append), exact from receipts:
+``l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch`` is the blob-carrying appendBatch's gasUsed
+(intrinsic gas and calldata included) / 1,000; ``blob_gas_per_l2_tx`` its blobGasUsed / 1,000.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from bench.bench_ledger import SEQ, _workload
+from bench.bench_rollup_l1 import _L1
 from bench.common import median_time_s
+from offchain.common.hashing import keccak
+from offchain.config import load_config
+from offchain.devnet import Devnet
+from offchain.rollup.batcher.submitter import header_for
+from offchain.rollup.l1.bindings import DataMode
+from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
+from offchain.rollup.ledger.blobs import sidecar_of
 from offchain.rollup.ledger.compact import compress, decompress
 
 N_TXS = 1000
+
+
+def _append(l1: _L1, header: BatchHeader, **publish: Any) -> Any:
+    active = set(l1.seqset.functions.activeSigners().call())
+    signers = [a for addr, a in l1.keys.items() if addr in active][:3]
+    digest = l1.rl.digest(header)
+    sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
+    return l1.sc(l1.current()).append_batch(header, sigs, **publish)
+
+
+def _l1_figures(data: BatchData, frame: bytes) -> dict[str, float | int]:
+    """Gas of publishing the batch in Blobs and Calldata modes (see the module docstring)."""
+    sidecar = sidecar_of(frame)
+    out: dict[str, float | int] = {"blobs_per_1000_tx_batch": len(sidecar.blobs)}
+    for mode in (DataMode.BLOBS, DataMode.CALLDATA):
+        cfg = load_config()
+        cfg.rollup.da_mode = mode.name.lower()  # set at deploy (then owned by governance)
+        with Devnet(cfg, ephemeral=True, log=lambda *_: None) as d:
+            l1 = _L1(d)
+            assert l1.rl.data_mode() == mode
+            rc = None
+            for _ in range(3):  # steady state: the third append
+                i = l1.rl.next_index()
+                dh = sidecar.data_hash if mode == DataMode.BLOBS else keccak(frame)
+                h = header_for(i, i, 1, data, 0, b"\x00" * 32, dh)
+                if mode == DataMode.BLOBS:
+                    rc = _append(l1, h, blobs=sidecar)
+                else:
+                    rc = _append(l1, h, frame=frame)
+            assert rc is not None
+        name = "blob" if mode == DataMode.BLOBS else "calldata"
+        out[f"l1_gas_per_l2_tx_{name}_mode_at_1000_tx_batch"] = round(int(rc["gasUsed"]) / N_TXS, 1)
+        if mode == DataMode.BLOBS:
+            out["append_batch_blob_mode_gas"] = int(rc["gasUsed"])
+            out["blob_gas_per_l2_tx"] = round(int(rc["blobGasUsed"]) / N_TXS, 1)
+    return out
 
 
 def run() -> dict[str, float | int]:
@@ -29,7 +80,7 @@ def run() -> dict[str, float | int]:
         "batch_data_bytes_per_transfer": round(len(frame) / N_TXS, 1),
         "compress_mb_per_s": round(mb / comp_s, 1),
         "decompress_mb_per_s": round(mb / decomp_s, 1),
-    }
+    } | _l1_figures(data, frame)
 
 
 if __name__ == "__main__":

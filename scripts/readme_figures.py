@@ -72,6 +72,22 @@ ROWS: tuple[Row, ...] = (
         0,
     ),
     Row(
+        "`l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch` (the blob-carrying appendBatch's gasUsed "
+        "/ 1,000; real batch, 3-of-4 signatures) / calldata mode",
+        (
+            "l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch",
+            "l1_gas_per_l2_tx_calldata_mode_at_1000_tx_batch",
+        ),
+        "≤ 150",
+        1,
+    ),
+    Row(
+        "`blob_gas_per_l2_tx` (blobGasUsed / 1,000; blobs per 1,000-tx batch)",
+        ("blob_gas_per_l2_tx", "blobs_per_1000_tx_batch"),
+        "≤ 200",
+        1,
+    ),
+    Row(
         "`emeth_gas_per_job_billed_at_100_jobs_per_ticket` / L1-only design",
         ("emeth_gas_per_job_billed_at_100_jobs_per_ticket", "emeth_l1_only_gas_per_job"),
         "≤ 2,000",
