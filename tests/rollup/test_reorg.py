@@ -1,0 +1,74 @@
+"""Attack: L1 reorgs (``anvil_reorg``) while a real node + batcher run on Anvil.
+
+A batch removed by a reorg must be rebuilt and re-appended at the same index within a few
+seconds (the sender re-reads its nonce); afterwards L1 holds batches 0..N with no gap or
+duplicate, each matching the node's record, and ``l2_status`` reports what L1 holds now.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from offchain.chain.accounts import dev_account
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.node.config import BatcherConfig
+from offchain.rollup.node.service import NodeService
+from tests.rollup.conftest import RollupEnv, client, wait_until
+
+ALICE, BOB = dev_account(10), dev_account(11)
+
+
+def _appended_block(env: RollupEnv, index: int) -> int:
+    logs = env.l1().sc.events.BatchAppended.get_logs(
+        from_block=0, argument_filters={"index": index}
+    )
+    return max(int(lg["blockNumber"]) for lg in logs)
+
+
+def _assert_l1_matches_node(env: RollupEnv, svc: NodeService) -> int:
+    l1 = env.l1()
+    n = l1.next_index()
+    assert svc.node is not None
+    for i in range(n):  # 0..n-1, no gap, each the node's own batch
+        rec = svc.node.store.batch(i)
+        assert rec is not None, f"node has no record of L1 batch {i}"
+        assert l1.header_matches(i, BatchHeader.from_json(rec["header"]).hash()), i
+    return n
+
+
+def _transfer(env: RollupEnv, svc: NodeService, nonce: int) -> None:
+    c = client(svc)
+    t = ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1, 0, nonce)
+    c.wait_receipt(c.send(ltx.encode_tx(t)), timeout_s=20)
+
+
+@pytest.mark.parametrize("depth", [1, 3, 5])
+def test_batchRemovedByReorgIsReappendedAtSameIndex(rollup_env: RollupEnv, depth: int) -> None:
+    env = rollup_env
+    nodes = env.start_nodes(
+        env.signers, BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
+    )
+    svc = nodes[0]  # the current sequencer
+    c = client(svc)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
+    _transfer(env, svc, 0)
+    l1 = env.l1()
+    wait_until(lambda: l1.next_index() >= 1, 20, "first batch on L1")
+    idx = l1.next_index() - 1
+    env.chain.rpc("evm_mine")  # the batch is now `depth - 1` blocks deep at most
+    reorg_depth = max(depth, int(env.chain.w3.eth.block_number) - _appended_block(env, idx) + 1)
+    t0 = time.monotonic()
+    env.chain.rpc("anvil_reorg", reorg_depth, [])
+    assert l1.next_index() == idx  # the batch is gone from L1
+    wait_until(lambda: l1.next_index() == idx + 1, 30, "batch re-appended at the same index")
+    assert time.monotonic() - t0 <= 10
+    _transfer(env, svc, 1)  # the rollup keeps going: the next batch lands too
+    wait_until(lambda: l1.next_index() >= idx + 2, 30, "next batch after the reorg")
+    n = _assert_l1_matches_node(env, svc)
+    assert c.status()["lastBatch"] == n - 1  # what L1 holds now
+    h = svc.health()
+    assert h["status"] != "down", h["failing"]
