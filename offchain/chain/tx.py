@@ -4,6 +4,14 @@ It estimates gas (so a revert is reported before any nonce is used), signs, send
 waits for the receipt, decodes custom errors / revert reasons into
 :class:`~offchain.errors.TxReverted`, and replaces a transaction that has not been
 mined after ``stuck_after_s`` with the same nonce and higher fees.
+
+Nonces follow the chain, not a local counter alone: with no transaction of its own in flight
+the sender re-reads the account's pending nonce before each send, so an L1 reorg that
+removed its transactions (or another user of the key) never leaves it sending with a stale
+nonce. While waiting it checks every ``drop_check_s`` that the transaction can still be mined:
+dropped from the pool, its nonce taken by another transaction, or stuck behind a nonce gap
+(a reorg removed an earlier one) raises :class:`TxDropped` after re-reading the nonce, so the
+caller re-plans from what L1 holds now (the batcher rebuilds the batch at ``nextIndex``).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, overload, runtime_chec
 
 import requests
 import rlp
+import structlog
 from eth_typing import ChecksumAddress
 from hexbytes import HexBytes
 from web3 import Web3
@@ -29,6 +38,8 @@ from web3.types import RPCEndpoint
 
 from offchain.chain.artifacts import Artifacts
 from offchain.errors import RpcError, TxError, TxReverted
+
+log = structlog.get_logger("chain.tx")
 
 if TYPE_CHECKING:
     from web3.contract import Contract
@@ -92,6 +103,13 @@ class TxConfig:
     priority_fee_wei: int = 1 * GWEI
     gas_multiplier: float = 1.25
     poll_interval_s: float = 0.02
+    drop_check_s: float = 1.0
+
+
+class TxDropped(TxError):
+    """A sent transaction can no longer be mined (dropped, replaced, or behind a nonce gap
+    after a reorg). The sender has re-read its nonce; build the transaction again from what
+    the chain holds now."""
 
 
 @dataclass
@@ -124,6 +142,8 @@ class TxSender:
         self.config = config or TxConfig()
         self._lock = threading.Lock()
         self._nonce: int | None = None
+        self._inflight: set[int] = set()  # nonces sent and not yet mined or given up
+        self.resyncs = 0  # times the chain's nonce differed from ours (for health/metrics)
         self.bumps = 0  # replacements sent so far (for health/metrics)
         self._address = Web3.to_checksum_address(str(account.address))
         try:
@@ -146,12 +166,23 @@ class TxSender:
             return self._nonce
 
     def _take_nonce(self) -> int:
+        """The next nonce: the chain's pending nonce when nothing of ours is in flight."""
         with self._lock:
-            if self._nonce is None:
-                self._nonce = int(self.w3.eth.get_transaction_count(self.address, "pending"))
+            if self._nonce is None or not self._inflight:
+                chain = int(self.w3.eth.get_transaction_count(self.address, "pending"))
+                if self._nonce is not None and chain != self._nonce:
+                    self.resyncs += 1
+                    log.warning("nonce_resynced", address=self.address, local=self._nonce,
+                                chain=chain)  # fmt: skip
+                self._nonce = chain
             n = self._nonce
             self._nonce += 1
+            self._inflight.add(n)
             return n
+
+    def _done(self, nonce: int) -> None:
+        with self._lock:
+            self._inflight.discard(nonce)
 
     # ------------------------------------------------------------------ fees
     def next_base_fee(self) -> int:
@@ -304,14 +335,22 @@ class TxSender:
         try:
             h = self._broadcast(tx)
         except Web3RPCError as e:
+            self._done(nonce)
             msg = str(e).lower()
             if "nonce too low" in msg or "nonce too high" in msg:
                 # Someone else used this key, or a tx was dropped: resync once and retry.
                 tx["nonce"] = self._retake_after_resync()
-                h = self._broadcast(tx)
+                try:
+                    h = self._broadcast(tx)
+                except BaseException:
+                    self._done(tx["nonce"])
+                    raise
             else:
                 self.resync_nonce()
                 raise self._refused(label, e) from None
+        except BaseException:
+            self._done(nonce)
+            raise
         sent = SentTx(tx["nonce"], tx, [h], time.monotonic(), label)
         if not wait:
             return sent
@@ -406,9 +445,33 @@ class TxSender:
                 "is the node running? check the RPC URL",
             ) from e
 
+    def _unminable(self, sent: SentTx) -> str | None:
+        """Why ``sent`` can no longer be mined as it is, or None while it still can."""
+        latest = int(self.w3.eth.get_transaction_count(self.address, "latest"))
+        if latest > sent.nonce:
+            return f"nonce {sent.nonce} was used by another transaction"
+        with self._lock:
+            earlier = any(n < sent.nonce for n in self._inflight)
+        if latest < sent.nonce and not earlier:
+            return f"nonce gap: the chain is at nonce {latest}, this one is {sent.nonce}"
+        for h in sent.hashes:
+            try:
+                self.w3.eth.get_transaction(h)
+                return None
+            except TransactionNotFound:
+                continue
+        return "dropped from the node's pool"
+
     def _wait(self, sent: SentTx) -> TxReceipt:
+        try:
+            return self._wait_mined(sent)
+        finally:
+            self._done(sent.nonce)
+
+    def _wait_mined(self, sent: SentTx) -> TxReceipt:
         deadline = time.monotonic() + self.config.receipt_timeout_s
         bumps = 0
+        next_check = time.monotonic() + self.config.drop_check_s
         while True:
             rcpt = self.receipt(sent)
             if rcpt is not None:
@@ -416,6 +479,17 @@ class TxSender:
                     raise self._explain_failure(sent, rcpt)
                 return rcpt
             now = time.monotonic()
+            if now >= next_check:
+                next_check = now + self.config.drop_check_s
+                why = self._unminable(sent)
+                if why is not None and self.receipt(sent) is None:
+                    self._done(sent.nonce)
+                    self.resync_nonce()
+                    log.warning("tx_dropped", label=sent.label, nonce=sent.nonce, reason=why)
+                    raise TxDropped(
+                        f"{sent.label} (nonce {sent.nonce}) cannot be mined: {why}",
+                        "re-read the chain and send it again",
+                    )
             if now > deadline:
                 raise TxError(
                     f"{sent.label} (nonce {sent.nonce}) not mined after "

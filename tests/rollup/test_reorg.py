@@ -55,6 +55,8 @@ def test_batchRemovedByReorgIsReappendedAtSameIndex(rollup_env: RollupEnv, depth
     c = client(svc)
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
     wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
+    for _ in range(8):  # the deposit is deeper than the reorg: only the batch goes
+        env.chain.rpc("evm_mine")
     _transfer(env, svc, 0)
     l1 = env.l1()
     wait_until(lambda: l1.next_index() >= 1, 20, "first batch on L1")
