@@ -2,9 +2,14 @@
 time from killing the current sequencer's daemon until another is current on L1.
 
 Gas figures come from receipts on a fresh devnet deployment (4 sequencers, devnet timings).
-``batch_sig_check_gas_N_signers``: a transaction through ``SignatureCheckHarness.check`` with
-N active sequencers, all N signing (the worst case). ``sequencer_failover_s``: median of 3
-runs with 4 daemon processes and a 5 s heartbeat timeout.
+``batch_sig_check_gas_N_signers``: N active sequencers (stakes 20k + 1k i tokens) install a
+FROST group key with their >2/3 ECDSA signatures, then one FROST signature of a batch digest
+(made by a threshold of shares, one share per minimum lock, capped at 4) goes through
+``SignatureCheckHarness.check``; the figure is the gas of the ``verifyBatchSignatures`` call
+itself (measured around the call in the harness), ``..._tx`` the whole transaction.
+``batch_sig_check_ecdsa_gas_N_signers``: the same call with the >2/3 ECDSA list (the path that
+now only installs / recovers the key). ``sequencer_failover_s``: median of 3 runs with 4
+daemon processes and a 5 s heartbeat timeout.
 """
 
 from __future__ import annotations
@@ -23,6 +28,10 @@ from offchain.config import L2KitConfig
 from offchain.deploy import Deployment, deploy_all
 from offchain.staking.cluster import SequencerCluster, wait_for_new_current
 from offchain.staking.config import TOKEN
+from offchain.staking.frost.group import random_scalar
+from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
+from offchain.staking.frost.l1 import group_key_digest, l1_signature, make_even
+from offchain.staking.frost.weights import allocate
 from offchain.staking.signatures import batch_digest, sign_digest
 
 
@@ -72,13 +81,21 @@ def _gas_figures() -> dict[str, Any]:
         rcpt = chain.sender(dev_account(25)).send(sset.functions.reselect())
         out["reselect_gas"] = int(rcpt["gasUsed"])  # type: ignore[index]
 
-    for n in (4, 10, 21):
-        out[f"batch_sig_check_gas_{n}_signers"] = _sig_check_gas(n)
+    for n in (4, 10, 21, 64):
+        frost_gas, frost_tx, ecdsa_gas = _sig_check_gas(n)
+        out[f"batch_sig_check_gas_{n}_signers"] = frost_gas
+        out[f"batch_sig_check_gas_{n}_signers_tx"] = frost_tx
+        out[f"batch_sig_check_ecdsa_gas_{n}_signers"] = ecdsa_gas
     return out
 
 
-def _sig_check_gas(n: int) -> int:
-    with Anvil() as a:
+def _checked_gas(chain: Chain, harness: Any, rcpt: Any) -> int:
+    ev = harness.events.BatchSignaturesChecked().process_receipt(rcpt)
+    return int(ev[0]["args"]["gasUsed"])
+
+
+def _sig_check_gas(n: int) -> tuple[int, int, int]:
+    with Anvil(accounts=max(40, n + 10)) as a:
         chain = Chain(connect(a.url))
         cfg = L2KitConfig()
         cfg.staking.devnet_sequencer_accounts = list(range(1, n + 1))
@@ -91,11 +108,30 @@ def _sig_check_gas(n: int) -> int:
         signers = sorted(
             (dev_account(i) for i in range(1, n + 1)), key=lambda x: int(x.address, 16)
         )
-        sigs = [sign_digest(acct, digest) for acct in signers]
+        need = n * 2 // 3 + 1
+        sigs = [sign_digest(acct, digest) for acct in signers][:need]
         s = chain.sender(dev_account(0))
         harness = s.deploy("SignatureCheckHarness")
-        rcpt = s.send(harness.functions.check(sset.address, digest, sigs))
-        return int(rcpt["gasUsed"])  # type: ignore[index]
+        ecdsa = _checked_gas(
+            chain, harness, s.send(harness.functions.check(sset.address, digest, sigs))
+        )
+        # Shares by stake, a dealt key (the DKG's output has the same form), installed by >2/3.
+        stakes = {
+            str(acct.address): cfg.staking.devnet_stakes_tokens[i]
+            for i, acct in enumerate(dev_account(i) for i in range(1, n + 1))
+        }
+        alloc = allocate(stakes, cfg.staking.min_lock_tokens, 4)
+        dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
+        pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
+        x, y = pk.xy()
+        kd = group_key_digest(chain.chain_id, sset.address, 0, x)
+        s.send(
+            sset.functions.installGroupKey(x, y, [sign_digest(acct, kd) for acct in signers][:need])
+        )
+        quorum = [KeyShare(i, secrets[i], pk) for i in alloc.all_identifiers()[: alloc.threshold]]
+        frost = l1_signature(quorum, digest)
+        rcpt = s.send(harness.functions.check(sset.address, digest, [frost]))
+        return _checked_gas(chain, harness, rcpt), int(rcpt["gasUsed"]), ecdsa  # type: ignore[index]
 
 
 def _failover_once() -> float:

@@ -12,8 +12,10 @@ interface ISequencerSet {
     /// @notice Signer addresses of the active set (locked, not exiting, not kicked).
     function activeSigners() external view returns (address[] memory);
 
-    /// @notice Reverts unless `signatures` (65-byte ECDSA over `digest`, no prefix, ordered by
-    ///         strictly ascending signer address) come from more than 2/3 of the active set.
+    /// @notice Reverts unless the set signed `digest`: once a group key is installed, one
+    ///         96-byte FROST signature `R.x || R.y || z` under it (constant gas); before that,
+    ///         65-byte ECDSA signatures (no prefix, strictly ascending signer address) from
+    ///         more than 2/3 of the active set.
     function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view;
 
     /// @notice Called by StateCommitment when `signer` appended a batch covering `l2Blocks`

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {FrostVerifier} from "./FrostVerifier.sol";
 import {ISequencerSet} from "./ISequencerSet.sol";
 import {ISequencerSetHooks, LockingPool} from "./LockingPool.sol";
 
@@ -57,8 +58,16 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
 
     EpochInfo internal _info;
 
+    /// @notice x coordinate of the set's FROST group key (its y is even), zero until the first
+    ///         key is installed. Resharing to a new set keeps it; only a new DKG changes it.
+    uint256 public groupKeyX;
+    /// @notice Number of group keys installed so far (part of {groupKeyDigest}: no replay).
+    uint256 public groupKeyVersion;
+
     /// @notice Domain tag of the reselection message signed by the set.
     bytes32 public constant RESELECT_TAG = keccak256("l2kit.SequencerSet.reselect");
+    /// @notice Domain tag of the key-installation message signed by the set (ECDSA).
+    bytes32 public constant GROUP_KEY_TAG = keccak256("l2kit.SequencerSet.groupKey");
 
     // ------------------------------------------------------------------ errors
     /// @notice Fewer than (2/3 of the active set) + 1 signatures.
@@ -89,6 +98,12 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     error SequencerSetZeroAddress();
     /// @notice Selection over an empty or all-zero weight list.
     error SequencerSetZeroWeight();
+    /// @notice (x, y) is not a usable group key (not on secp256k1, odd y, or x >= n).
+    error SequencerSetInvalidGroupKey(uint256 x, uint256 y);
+    /// @notice With a group key installed, a batch carries exactly one 96-byte FROST signature.
+    error SequencerSetBadFrostSignature(uint256 count, uint256 length);
+    /// @notice The FROST signature does not verify over `digest` under the group key.
+    error SequencerSetInvalidFrostSignature(bytes32 digest, uint256 groupKeyX);
 
     // ------------------------------------------------------------------ events
     /// @notice A new sequencer became current.
@@ -105,6 +120,9 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     event RollupSet(address indexed account, bool allowed);
     /// @notice Timing parameters changed.
     event TimingSet(uint256 epochLength, uint256 heartbeatTimeout);
+    /// @notice Group key number `version` was installed, by >2/3 of the set (`byGovernance`
+    ///         false) or by governance (recovery).
+    event GroupKeyInstalled(uint256 indexed version, uint256 indexed x, uint256 previousX, bool byGovernance);
 
     modifier onlyRollup() {
         if (!rollup[msg.sender]) revert SequencerSetNotRollup(msg.sender);
@@ -139,9 +157,32 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     /// @inheritdoc ISequencerSet
+    /// @dev With a group key: exactly one 96-byte `R.x || R.y || z` FROST signature over
+    ///      `digest` (constant gas, see {FrostVerifier}); custom errors
+    ///      {SequencerSetBadFrostSignature}, {SequencerSetInvalidFrostSignature}. Before the
+    ///      first key is installed: the >2/3 ECDSA list of {verifySetSignatures}.
+    function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) public view {
+        uint256 key = groupKeyX;
+        if (key == 0) {
+            verifySetSignatures(digest, signatures);
+            return;
+        }
+        if (signatures.length != 1 || signatures[0].length != 96) {
+            revert SequencerSetBadFrostSignature(signatures.length, signatures.length == 0 ? 0 : signatures[0].length);
+        }
+        if (!FrostVerifier.verifyDigest(key, digest, signatures[0])) {
+            revert SequencerSetInvalidFrostSignature(digest, key);
+        }
+    }
+
+    /// @notice Reverts unless `signatures` (65-byte ECDSA over `digest`, no prefix, strictly
+    ///         ascending signers) come from more than 2/3 of the active set. Installs and
+    ///         recovers the group key; checks batches only before the first key exists.
     /// @dev Custom errors: {SequencerSetNotEnoughSignatures}, {SequencerSetInvalidSignature},
     ///      {SequencerSetSignersNotAscending}, {SequencerSetSignerNotActive}.
-    function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) public view {
+    /// @param digest     signed 32-byte digest
+    /// @param signatures ordered ECDSA signatures
+    function verifySetSignatures(bytes32 digest, bytes[] calldata signatures) public view {
         uint256 active = pool.activeCount();
         // More than 2/3 of the active set: count * 3 > active * 2.
         if (signatures.length * 3 <= active * 2) {
@@ -274,6 +315,35 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (oldSigner == _info.current) _info.current = newSigner;
     }
 
+    // ============================================================ group key
+    /// @notice Install the group key (x, y) with the agreement of more than 2/3 of the active
+    ///         set: ECDSA `signatures` over {groupKeyDigest}(x), ordered as in
+    ///         {verifySetSignatures}. The first key after the DKG, or a new one when resharing
+    ///         could not complete (recovery). Anyone may submit it.
+    /// @param x          group key x coordinate
+    /// @param y          group key y coordinate (must be even)
+    /// @param signatures ECDSA signatures of >2/3 of the active set
+    function installGroupKey(uint256 x, uint256 y, bytes[] calldata signatures) external {
+        if (!FrostVerifier.isValidKey(x, y)) revert SequencerSetInvalidGroupKey(x, y);
+        verifySetSignatures(groupKeyDigest(x), signatures);
+        _installGroupKey(x, false);
+    }
+
+    /// @notice Governance recovery: install (x, y) without the set's signatures.
+    /// @param x group key x coordinate
+    /// @param y group key y coordinate (must be even)
+    function setGroupKey(uint256 x, uint256 y) external onlyOwner {
+        if (!FrostVerifier.isValidKey(x, y)) revert SequencerSetInvalidGroupKey(x, y);
+        _installGroupKey(x, true);
+    }
+
+    /// @notice What the set signs (ECDSA) to install group key `x` as the next version:
+    ///         `keccak256(abi.encode(GROUP_KEY_TAG, chainid, this, groupKeyVersion, x))`.
+    /// @param x group key x coordinate
+    function groupKeyDigest(uint256 x) public view returns (bytes32) {
+        return keccak256(abi.encode(GROUP_KEY_TAG, block.chainid, address(this), groupKeyVersion, x));
+    }
+
     // ============================================================ governance
     /// @notice Allow or disallow rollup contract `account` to call recordBatch and punish.
     function setRollup(address account, bool allowed) external onlyOwner {
@@ -288,6 +358,13 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     // ============================================================== internal
+    function _installGroupKey(uint256 x, bool byGovernance) internal {
+        uint256 previous = groupKeyX;
+        groupKeyX = x;
+        groupKeyVersion += 1;
+        emit GroupKeyInstalled(groupKeyVersion, x, previous, byGovernance);
+    }
+
     function _setTiming(uint64 epochLength, uint64 heartbeatTimeout) internal {
         if (epochLength == 0 || heartbeatTimeout == 0) revert SequencerSetBadTiming(epochLength, heartbeatTimeout);
         timing = Timing(epochLength, heartbeatTimeout);
