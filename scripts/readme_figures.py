@@ -93,12 +93,14 @@ ROWS: tuple[Row, ...] = (
         "≤ 2,000",
     ),
     Row(
-        "`batch_sig_check_gas_4/10/21_signers`",
+        "`batch_sig_check_gas_4/10/21/64_signers` (one FROST signature; the check's own gas)",
         (
             "batch_sig_check_gas_4_signers",
             "batch_sig_check_gas_10_signers",
             "batch_sig_check_gas_21_signers",
+            "batch_sig_check_gas_64_signers",
         ),
+        "≤ 10,000, equal within 2%",
     ),
     Row("`sequencer_failover_s` (heartbeat timeout 5 s)", ("sequencer_failover_s",), "", 2),
     Row("`fraud_detect_to_slash_s`", ("fraud_detect_to_slash_s",), "", 2),
