@@ -41,6 +41,8 @@ ROTATION_REASON = {
     3: "removed",
     4: "punished",
 }
+# DataMode (contracts/rollup/BatchHeader.sol): where a batch's data is posted.
+DA_MODE = {0: "storage", 1: "blobs", 2: "calldata"}
 # DataAvailabilityChallenge.RequestStatus.
 DA_STATUS = {0: "none", 1: "open", 2: "answered", 3: "failed", 4: "cancelled"}
 
@@ -209,7 +211,15 @@ class L1Index:
             "appended_at": ev["ts"],
             "finalizes_at": ev["ts"] + self._window_s,
             "status": "pending",
+            "da_mode": self._da_mode_at(ev["block"]),
         }
+
+    def _da_mode_at(self, block: int) -> str:
+        """``StateCommitment.dataMode()`` as of L1 block ``block`` ("" when it has none)."""
+        sc = self.contracts.get("state_commitment")
+        if sc is None or not any(e.get("name") == "dataMode" for e in sc.abi):
+            return ""
+        return DA_MODE.get(int(sc.functions.dataMode().call(block_identifier=block)), "?")
 
     # -------------------------------------------------------------- snapshots
     def snapshot(self) -> None:
@@ -302,6 +312,9 @@ class L1Index:
                 "nextIndex": next_index,
                 "challengeWindow": _int(call(sc, "challengeWindow")),
                 "openDataRequests": reqs,
+                "daMode": DA_MODE.get(_int(call(sc, "dataMode")) or 0)
+                if any(e.get("name") == "dataMode" for e in sc.abi)
+                else None,
                 "insecure": bool(open_idx),
             },
         )

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS batches (
     sequencer TEXT NOT NULL, first_block INTEGER NOT NULL, l2_blocks INTEGER NOT NULL,
     tx_count INTEGER NOT NULL, deposit_count INTEGER NOT NULL, header TEXT NOT NULL,
     l1_block INTEGER NOT NULL, l1_tx TEXT NOT NULL, appended_at INTEGER NOT NULL,
-    finalizes_at INTEGER NOT NULL, status TEXT NOT NULL
+    finalizes_at INTEGER NOT NULL, status TEXT NOT NULL, da_mode TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS batches_by_idx ON batches (idx, l1_block);
 CREATE INDEX IF NOT EXISTS batches_by_status ON batches (status);
@@ -60,7 +60,11 @@ CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL, at REA
 BATCH_COLUMNS = (
     "event_id", "idx", "header_hash", "sequencer", "first_block", "l2_blocks", "tx_count",
     "deposit_count", "header", "l1_block", "l1_tx", "appended_at", "finalizes_at", "status",
+    "da_mode",
 )  # fmt: skip
+# Bumped on every schema change: an index of another version is dropped and rebuilt.
+SCHEMA_VERSION = 2
+TABLES = ("events", "batches", "l2_blocks", "l2_txs", "kv")
 
 
 def _rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
@@ -80,7 +84,12 @@ class IndexStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         with self.tx() as c:
+            if c.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                for t in TABLES:
+                    c.execute(f"DROP TABLE IF EXISTS {t}")
+                self.path.with_suffix(".cursor.json").unlink(missing_ok=True)
             c.executescript(SCHEMA)
+            c.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def _conn(self) -> sqlite3.Connection:
         c: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -112,7 +121,7 @@ class IndexStore:
     def reset(self) -> None:
         """Forget everything (the L1 behind the URL is another chain)."""
         with self.tx() as c:
-            for t in ("events", "batches", "l2_blocks", "l2_txs", "kv"):
+            for t in TABLES:
                 c.execute(f"DELETE FROM {t}")
         self.path.with_suffix(".cursor.json").unlink(missing_ok=True)
 

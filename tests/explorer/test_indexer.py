@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -20,8 +21,9 @@ from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.devnet import Devnet
-from offchain.explorer.l1 import BATCH_STATUS
+from offchain.explorer.l1 import BATCH_STATUS, DA_MODE
 from offchain.explorer.service import Explorer
+from offchain.explorer.store import IndexStore
 from tests.helpers.explorer import E18, RollupRun, explorer_for, wait_for
 
 
@@ -81,6 +83,9 @@ def test_every_batch_on_l1_is_indexed_with_its_l1_status(run: Run, explorer: Exp
     page = _get(explorer, "/batches").text
     for i, b in rows.items():
         assert re.search(rf'data-batch="{i}" data-status="{b["status"]}"', page)
+    mode = DA_MODE[int(sc.sc.functions.dataMode().call())]
+    assert {b["da_mode"] for b in rows.values()} == {mode}
+    assert f'id="da-mode">{mode}<' in page
 
 
 def test_a_batch_turns_final_on_the_page_when_l1_says_so(run: Run, own_explorer: Explorer) -> None:
@@ -231,3 +236,13 @@ def test_bad_input_gets_a_clear_page_never_a_500(
     assert r.status_code == status, (path, r.text[:300])
     assert r.headers["content-type"].startswith("text/html")
     assert 'id="error-message"' in r.text and "Traceback" not in r.text
+
+
+def test_an_index_of_another_schema_version_is_rebuilt(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "ix.sqlite")
+    store.put("l1_genesis", "0xold")
+    with store.tx() as c:
+        c.execute("PRAGMA user_version = 1")
+    again = IndexStore(tmp_path / "ix.sqlite")
+    assert again.get("l1_genesis") is None
+    assert again.scalar("PRAGMA user_version") == 2
