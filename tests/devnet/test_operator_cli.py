@@ -1,0 +1,157 @@
+"""An operator's session on one devnet started from a config file (issue 15 regressions).
+
+``l2kit --config F devnet up`` without port flags must use the file's ports; every other
+command then needs only ``--config F``. Amounts are exact, ``--json`` is parseable, EMETH
+collateral has its own commands, ``el run`` follows config and environment, and a role
+whose key cannot act says so and exits non-zero.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from offchain.chain.accounts import dev_account
+from offchain.chain.anvil import free_port
+
+CLI = [sys.executable, "-m", "offchain.cli"]
+TOKEN = 10**18
+
+
+def _env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("L2KIT_")}
+    return {**base, "COLUMNS": "80", **extra}
+
+
+@pytest.fixture(scope="module")
+def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    d = tmp_path_factory.mktemp("operator")
+    rpc_port, storage_port = free_port(), free_port()
+    cfg = d / "l2kit.json"
+    cfg.write_text(
+        json.dumps(
+            {
+                "devnet": {"anvil_port": rpc_port, "storage_port": storage_port,
+                           "data_dir": str(d / "devnet")},
+                "network": {"rpc_url": f"http://127.0.0.1:{rpc_port}",
+                            "deployment_file": str(d / "devnet" / "deployment.json")},
+            }
+        )
+    )  # fmt: skip
+    proc = subprocess.Popen(
+        [*CLI, "--config", str(cfg), "devnet", "up"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+    )  # fmt: skip
+    try:
+        info_file = d / "devnet" / "devnet.json"
+        deadline = time.monotonic() + 120
+        while not info_file.exists():
+            assert proc.poll() is None, proc.communicate()[1]
+            assert time.monotonic() < deadline, "devnet.json never appeared"
+            time.sleep(0.1)
+        info = json.loads(info_file.read_text())
+        yield {"cfg": cfg, "info": info, "rpc_port": rpc_port, "dir": d,
+               "storage_port": storage_port}  # fmt: skip
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def l2kit(devnet: dict[str, Any], *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, "--config", str(devnet["cfg"]), *args],
+        capture_output=True, text=True, env=_env(**env), timeout=120,
+    )  # fmt: skip
+
+
+def test_devnetUpUsesConfigFilePortsWhenNoFlagGiven(devnet: dict[str, Any]) -> None:
+    info = devnet["info"]
+    assert info["rpc_url"] == f"http://127.0.0.1:{devnet['rpc_port']}"
+    assert info["storage_url"].endswith(f":{devnet['storage_port']}")
+
+
+def test_sequencerLockIsExactAndStatusJsonParses(devnet: dict[str, Any]) -> None:
+    signer = "0x000000000000000000000000000000000000bEEF"
+    p = l2kit(devnet, "sequencer", "lock", "25000", "--signer", signer, "--dev-account", "5")
+    assert p.returncode == 0, p.stderr
+    s = l2kit(devnet, "sequencer", "status", signer, "--json")
+    assert s.returncode == 0, s.stderr
+    data = json.loads(s.stdout)
+    assert data["sequencer"]["stake_wei"] == str(25_000 * TOKEN)  # not 24999999999999997902848
+    assert any(r["signer"] == signer for r in data["active"])
+    table = l2kit(devnet, "sequencer", "status")  # piped, 80 columns: nothing cut
+    assert signer in table.stdout and "…" not in table.stdout
+
+
+def test_emethCollateralDepositWithdrawStatus(devnet: dict[str, Any]) -> None:
+    node = dev_account(35)
+    before = json.loads(
+        l2kit(devnet, "emeth", "--dev-account", "35", "collateral", "status", "--json").stdout
+    )
+    p = l2kit(devnet, "emeth", "--dev-account", "35", "collateral", "deposit", "150.5", "--json")
+    assert p.returncode == 0, p.stderr
+    after = json.loads(p.stdout)
+    assert after["node"] == node.address
+    assert (
+        int(after["collateral_wei"]) - int(before["collateral_wei"]) == 150_500_000_000_000_000_000
+    )
+    w = l2kit(devnet, "emeth", "--dev-account", "35", "collateral", "withdraw", "0.5", "--json")
+    assert w.returncode == 0, w.stderr
+    assert json.loads(w.stdout)["pending_wei"] == str(TOKEN // 2)
+    assert int(json.loads(w.stdout)["ready_at"]) > 0
+
+
+def test_agentWithAKeyThatCannotActExits(devnet: dict[str, Any]) -> None:
+    # dev account 12 is no Ticket signer and no node: each role says so instead of idling.
+    for role in ("signer", "node"):
+        p = l2kit(devnet, "emeth", "--dev-account", "12", role, "run")
+        assert p.returncode != 0 and "Traceback" not in p.stderr, (role, p.stderr)
+        assert dev_account(12).address in p.stderr
+    assert (
+        "not an authorised Ticket signer"
+        in l2kit(devnet, "emeth", "--dev-account", "12", "signer", "run").stderr
+    )
+
+
+def test_elRunFollowsConfigAndEnvironment(devnet: dict[str, Any]) -> None:
+    port = free_port()
+    db = devnet["dir"] / "el.db"
+    proc = subprocess.Popen(
+        [*CLI, "--config", str(devnet["cfg"]), "emeth", "el", "run"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(L2KIT_EMETH_AGENTS__EL_PORT=str(port),
+                 L2KIT_EMETH_AGENTS__DB_URL=f"sqlite:///{db}"),
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                r = requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "el run never listened on the env's port"
+                time.sleep(0.2)
+        assert r.status_code in (200, 503) and "jobs" in r.json()
+        assert db.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+
+
+def test_agentHelpListsOnlyItsOptions(devnet: dict[str, Any]) -> None:
+    signer = l2kit(devnet, "emeth", "signer", "--help").stdout
+    node = l2kit(devnet, "emeth", "node", "--help").stdout
+    billing = l2kit(devnet, "emeth", "billing", "--help").stdout
+    assert "--interval-s" in signer and "--hold-s" not in signer
+    assert "--hold-s" in node and "--interval-s" not in node
+    assert "--hold-s" not in billing and "--behaviour" not in billing
