@@ -27,19 +27,22 @@ if TYPE_CHECKING:
 
 DEV_ACCOUNTS = 40  # Anvil funds this many dev accounts
 
-# --rpc-url / --deployment defaulting to the loaded config (``offchain.config``).
-RPC_URL = typer.Option(None, "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 JSON-RPC URL")
-DEPLOYMENT = typer.Option(None, "--deployment", help="deployment file (addresses)")
-# --rpc-url / --deployment defaulting to the local devnet (``l2kit devnet up``).
-DEVNET_RPC_URL = typer.Option(
-    "http://127.0.0.1:8545", "--rpc-url", envvar="L2KIT_RPC_URL", help="L1 RPC"
+# --rpc-url / --deployment: when not given, the loaded config's ``network.rpc_url`` /
+# ``network.deployment_file`` (``offchain.config``; defaults: the local devnet's).
+RPC_URL = typer.Option(
+    None,
+    "--rpc-url",
+    envvar="L2KIT_RPC_URL",
+    help="L1 JSON-RPC URL (default: config network.rpc_url)",
 )
-DEVNET_DEPLOYMENT = typer.Option(
-    Path(".devnet/deployment.json"),
+DEPLOYMENT = typer.Option(
+    None,
     "--deployment",
     envvar="L2KIT_DEPLOYMENT",
-    help="deployment file",
+    help="deployment file (default: config network.deployment_file)",
 )
+DEVNET_RPC_URL = RPC_URL  # kept for the domain CLIs: one definition of each option
+DEVNET_DEPLOYMENT = DEPLOYMENT
 KEY = typer.Option(
     None, "--key", envvar="L2KIT_PRIVATE_KEY", help="private key (hex; prefer the env variable)"
 )
@@ -56,7 +59,19 @@ ACCOUNT_ALIAS = typer.Option(
     help="ape account alias (~/.ape/accounts/ALIAS.json; $APE_ACCOUNTS_<alias>_PASSPHRASE)",
 )
 DEV_ACCOUNT = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
+JSON = typer.Option(False, "--json", help="print one JSON document (amounts in wei, as strings)")
 STORAGE_URL = typer.Option("http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL")
+
+
+def resolve(rpc_url: str | None, deployment: Path | None) -> tuple[str, Path]:
+    """The RPC URL and deployment file: the flags (or their env) if given, else the config."""
+    if rpc_url is None or deployment is None:
+        from offchain.config import load_config
+
+        cfg = load_config()
+        rpc_url = rpc_url or cfg.network.rpc_url
+        deployment = deployment or Path(cfg.network.deployment_file)
+    return rpc_url, deployment
 
 
 def connect(rpc_url: str | None, deployment: Path | None) -> tuple[Chain, Deployment]:
@@ -73,13 +88,9 @@ def connect(rpc_url: str | None, deployment: Path | None) -> tuple[Chain, Deploy
         ConfigError: if the RPC's chain id differs from the deployment's.
     """
     from offchain.chain.client import Chain
-    from offchain.config import load_config
     from offchain.deploy import Deployment
 
-    if rpc_url is None or deployment is None:
-        cfg = load_config()
-        rpc_url = rpc_url or cfg.network.rpc_url
-        deployment = deployment or Path(cfg.network.deployment_file)
+    rpc_url, deployment = resolve(rpc_url, deployment)
     dep = Deployment.load(deployment)
     chain = Chain.connect(rpc_url)
     if chain.chain_id != dep.chain_id:
@@ -137,6 +148,33 @@ def account(
     if alias is not None:
         return account_from_alias(alias)
     return account_from_key(key)
+
+
+def make_console(stderr: bool = False) -> Any:
+    """A rich Console that never cuts a line or a table column when output is piped."""
+    import sys
+
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    return Console(stderr=stderr, soft_wrap=True, width=None if stream.isatty() else 1000)
+
+
+def when(unix_s: int) -> str:
+    """A unix time as ``2026-12-01 19:00:00Z`` (0 stays ``-``)."""
+    import datetime as dt
+
+    if not unix_s:
+        return "-"
+    return dt.datetime.fromtimestamp(unix_s, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout (never wrapped or cut when piped)."""
+    import json
+    import sys
+
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
 def explain_reverts(

@@ -172,24 +172,42 @@ app = typer.Typer(no_args_is_help=True)
 
 @app.command("up")
 def up(
-    port: int = typer.Option(8545, "--port", help="Anvil port"),
-    storage_port: int = typer.Option(8600, "--storage-port", help="blob store port"),
-    data_dir: Path = typer.Option(
-        Path(".devnet"), "--data-dir", help="blobs, deployment.json and devnet.json go here"
+    port: int = typer.Option(None, "--port", help="Anvil port (default: config devnet.anvil_port)"),
+    storage_port: int = typer.Option(
+        None, "--storage-port", help="blob store port (default: config devnet.storage_port)"
     ),
-    explorer_port: int = typer.Option(8700, "--explorer-port", help="explorer port (0: none)"),
+    data_dir: Path = typer.Option(
+        None,
+        "--data-dir",
+        help="blobs, deployment.json and devnet.json (default: config devnet.data_dir)",
+    ),
+    explorer_port: int = typer.Option(
+        None,
+        "--explorer-port",
+        help="explorer port, 0: none (default: config devnet.explorer_port)",
+    ),
     da_mode: str = typer.Option(
-        "blobs", "--da-mode", help="where batches publish their data: blobs, storage, calldata"
+        None,
+        "--da-mode",
+        help="blobs, storage or calldata (default: config devnet.da_mode)",
     ),
 ) -> None:
     """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
     console = Console(soft_wrap=True)
     cfg = load_config()
-    cfg.devnet.anvil_port = port
-    cfg.devnet.storage_port = storage_port
-    cfg.devnet.data_dir = str(data_dir)
-    cfg.devnet.explorer_port = explorer_port
-    cfg.rollup.da_mode = DataMode.parse(da_mode).name.lower()
+    # A flag overrides the config only when it is given.
+    if port is not None:
+        cfg.devnet.anvil_port = port
+    if storage_port is not None:
+        cfg.devnet.storage_port = storage_port
+    if data_dir is not None:
+        cfg.devnet.data_dir = str(data_dir)
+    data_dir = Path(cfg.devnet.data_dir)
+    if explorer_port is not None:
+        cfg.devnet.explorer_port = explorer_port
+    if da_mode is not None:
+        cfg.devnet.da_mode = da_mode
+    cfg.rollup.da_mode = DataMode.parse(cfg.devnet.da_mode).name.lower()
     stop = stop_on_signal()
     out = data_dir / "devnet.json"
     out.unlink(missing_ok=True)  # never leave stale endpoints around

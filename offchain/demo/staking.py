@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from offchain.chain.accounts import dev_account
+from offchain.common.amounts import format_amount
 from offchain.governance.actions import parse_action
 from offchain.governance.client import Governance, Proposal
 from offchain.staking.cluster import wait_for_new_current
@@ -134,7 +135,7 @@ def run(d: Devnet, console: Console) -> None:
         rec = sc.sequencer(cur)
         console.print(
             f"[bold]kicked[/] by governance: {cur} is {rec['status']} "
-            f"(stake {rec['stake_tokens']:,.0f} claimable after unix {rec['unlock_time']}); "
+            f"(stake {format_amount(rec['stake_wei'])} claimable after unix {rec['unlock_time']}); "
             f"active set now {sc.pool.functions.activeCount().call()}"
         )
         for ev in sc.pool.events.Kicked().get_logs(from_block=block):

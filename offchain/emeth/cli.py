@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +15,23 @@ import typer
 from rich.console import Console
 
 from offchain.cli_common import (
+    ACCOUNT_ALIAS,
     DEVNET_DEPLOYMENT,
     DEVNET_RPC_URL,
+    KEYSTORE,
     STORAGE_URL,
     account,
+    resolve,
     wait_for_signal,
 )
+from offchain.common.amounts import format_amount
+from offchain.emeth.cli_collateral import app as collateral_app
 from offchain.errors import ConfigError
 
 app = typer.Typer(no_args_is_help=True)
 job_app = typer.Typer(no_args_is_help=True, help="Register, cancel and follow jobs.")
 app.add_typer(job_app, name="job")
+app.add_typer(collateral_app, name="collateral")
 console = Console(soft_wrap=True)
 
 AGENTS = ("el", "node", "splitter", "verifier", "timeouts", "aggregator", "signer", "billing")
@@ -41,6 +46,8 @@ class Opts:
     key: str | None
     dev_account: int | None
     program_modules: list[str]
+    keystore: Path | None = None
+    alias: str | None = None
 
     def programs(self) -> Any:
         from offchain.emeth.programs import default_registry
@@ -48,7 +55,7 @@ class Opts:
         return default_registry(self.program_modules)
 
     def account(self) -> Any:
-        return account(self.key, self.dev_account)
+        return account(self.key, self.dev_account, self.keystore, self.alias)
 
     def chain(self) -> Any:
         from offchain.chain.client import Chain
@@ -81,6 +88,8 @@ def _options(
     el_url: str = typer.Option("http://127.0.0.1:8700", "--el-url", envvar="L2KIT_EMETH_URL"),
     key: str = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="actor private key"),
     dev: int = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet)"),
+    keystore: Path = KEYSTORE,
+    alias: str = ACCOUNT_ALIAS,
     programs: str = typer.Option(
         "",
         "--programs",
@@ -90,17 +99,17 @@ def _options(
 ) -> None:
     """EMETH compute marketplace: requester commands and daemons."""
     mods = [m.strip() for m in programs.split(",") if m.strip()]
-    ctx.obj = Opts(rpc_url, deployment, storage_url, el_url, key, dev, mods)
+    if ctx.resilient_parsing or ctx.invoked_subcommand is None:
+        return
+    rpc_url, deployment = resolve(rpc_url, deployment)
+    ctx.obj = Opts(rpc_url, deployment, storage_url, el_url, key, dev, mods, keystore, alias)
 
 
 def _wei(amount: str) -> int:
-    try:
-        v = Decimal(amount)
-    except InvalidOperation:
-        raise ConfigError(f"not an amount: {amount!r}", "give EMETH, e.g. 12.5") from None
-    if v <= 0:
-        raise ConfigError("the amount must be positive")
-    return int(v * 10**18)
+    """Exact base units of a decimal EMETH amount (no float, no rounding)."""
+    from offchain.common.amounts import parse_amount
+
+    return parse_amount(amount)
 
 
 def _job_id(job_id: str) -> str:
@@ -123,7 +132,7 @@ def deposit(ctx: typer.Context, amount: str = typer.Argument(..., help="EMETH"))
     acct = o.account()
     l1.deposit(chain.sender(acct), _wei(amount))
     st = l1.deposit_of(acct.address)
-    console.print(f"deposited; balance {Decimal(st.balance) / 10**18} EMETH")
+    console.print(f"deposited; balance {format_amount(st.balance)} EMETH")
 
 
 @app.command("withdraw")
@@ -308,8 +317,15 @@ def run_all(
 def el_run(
     ctx: typer.Context,
     action: str = typer.Argument("run"),
-    port: int = typer.Option(8700, "--port"),
-    db_url: str = typer.Option("sqlite:///.devnet/emeth.db", "--db-url", envvar="L2KIT_EMETH_DB"),
+    port: int = typer.Option(
+        None, "--port", help="HTTP port (default: config emeth_agents.el_port, 0 there: 8700)"
+    ),
+    db_url: str = typer.Option(
+        None,
+        "--db-url",
+        envvar="L2KIT_EMETH_DB",
+        help="SQLAlchemy URL (default: config emeth_agents.db_url, else sqlite:///.devnet/emeth.db)",
+    ),
     verifiers: str = typer.Option("", "--verifiers", help="comma-separated (default: dev 37)"),
     splitters: str = typer.Option("", "--splitters", help="comma-separated (default: dev 38)"),
     aggregators: str = typer.Option("", "--aggregators", help="comma-separated (default: dev 39)"),
@@ -321,13 +337,15 @@ def el_run(
     from offchain.emeth.agents.l1watch import L1Watcher
     from offchain.emeth.execution.api import ExecutionLayerServer
     from offchain.emeth.execution.config import Roles
-    from offchain.emeth.runtime import EmethAgentsConfig, build_service
+    from offchain.emeth.runtime import build_service
 
     if action != "run":
         raise ConfigError(f"unknown action {action!r}", "use `el run`")
     o: Opts = ctx.obj
-    c = EmethAgentsConfig()
-    params = load_config().emeth
+    cfg = load_config()
+    c, params = cfg.emeth_agents, cfg.emeth
+    port = port if port is not None else (c.el_port or 8700)
+    db_url = db_url or c.db_url or "sqlite:///.devnet/emeth.db"
     l1 = o.l1()
 
     def addrs(given: str, default: str) -> set[str]:
@@ -350,59 +368,138 @@ def el_run(
         server.stop()
 
 
-def _agent_command(name: str) -> None:
-    @app.command(name)
-    def _cmd(
-        ctx: typer.Context,
-        action: str = typer.Argument("run"),
-        hold_s: float = typer.Option(
-            0.0, "--hold-s", help="node: pause between process and submit"
-        ),
-        behaviour: str = typer.Option("honest", "--behaviour", help="node: honest|cheat|stall"),
-        interval_s: float = typer.Option(
-            2.0, "--interval-s", help="signer: seconds between rounds"
-        ),
-        metrics_port: int = typer.Option(
-            0, "--metrics-port", help="serve /health (200/503) and /metrics on this port"
-        ),
-    ) -> None:
-        from offchain.emeth.agents.aggregator import Aggregator
-        from offchain.emeth.agents.billing import Billing
-        from offchain.emeth.agents.node import NodePolicy, NodeWorker
-        from offchain.emeth.agents.signer import Signer
-        from offchain.emeth.agents.splitter import Splitter
-        from offchain.emeth.agents.timeouts import TimeoutWatcher
-        from offchain.emeth.agents.verifier import Verifier
+ACTION = typer.Argument("run", help="run")
+METRICS_PORT = typer.Option(
+    0, "--metrics-port", help="serve /health (200/503) and /metrics on this port"
+)
+HOLD_S = typer.Option(0.0, "--hold-s", help="pause between process and submit")
+BEHAVIOUR = typer.Option("honest", "--behaviour", help="honest|cheat|stall (devnet tests)")
+INTERVAL_S = typer.Option(2.0, "--interval-s", help="seconds between Ticket rounds")
 
-        if action != "run":
-            raise ConfigError(f"unknown action {action!r}", f"use `{name} run`")
-        o: Opts = ctx.obj
-        acct = o.account()
-        reg = o.programs()
-        agent: Any
-        if name == "node":
-            agent = NodeWorker(
-                o.client(), o.blobs(), reg, acct, NodePolicy(hold_s=hold_s, behaviour=behaviour)
+
+def _preflight(name: str, o: Opts, acct: Any) -> None:
+    """Refuse to start a role whose key cannot act (instead of running and doing nothing).
+
+    Raises:
+        ConfigError: the signer key is not authorised on EmethCore; the node key holds too
+            little collateral; the billing key is not a node and cannot pay gas.
+    """
+    if name not in ("signer", "node", "billing"):
+        return
+    from offchain.errors import L2KitError
+
+    try:
+        chain = o.chain()
+        l1 = o.l1(chain)
+    except L2KitError as e:
+        if name != "node":
+            raise
+        # A node talks only to the execution layer (which checks collateral on every job).
+        console.print(f"warning: cannot check the node's collateral on L1: {e.message}")
+        return
+    me = acct.address
+    if name == "signer" and not l1.is_signer(me):
+        raise ConfigError(
+            f"{me} is not an authorised Ticket signer on EmethCore {l1.core_address}",
+            "run the signer with the key of emeth.signer_address (set at deploy)",
+        )
+    if name == "node" and not l1.is_eligible_node(me):
+        st = l1.collateral_of(me)
+        raise ConfigError(
+            f"node {me} cannot take jobs: collateral {format_amount(st.available)} EMETH, "
+            f"minimum {format_amount(l1.min_collateral())}",
+            "deposit with `l2kit emeth collateral deposit AMOUNT`",
+        )
+    if name == "billing":
+        st = l1.collateral_of(me)
+        if st.balance == 0 and not o.client().tickets(node=me):
+            raise ConfigError(
+                f"{me} is not an EMETH node (no collateral, no Tickets): nothing to settle",
+                "run billing with the node's own key",
             )
-        elif name == "splitter":
-            agent = Splitter(o.client(), o.blobs(), reg, acct)
-        elif name == "verifier":
-            agent = Verifier(o.client(), o.blobs(), reg, acct)
-        elif name == "timeouts":
-            agent = TimeoutWatcher(o.client(), acct)
-        elif name == "aggregator":
-            agent = Aggregator(o.client(), o.blobs(), reg, acct)
-        elif name == "signer":
-            l1 = o.l1()
-            agent = Signer(o.client(), acct, l1.chain_id, l1.core_address, interval_s)
-        else:
-            chain = o.chain()
-            agent = Billing(o.client(), o.l1(chain), chain.sender(acct), acct.address)
-        console.print(f"{agent.name} running as {acct.address}")
-        _run_agents([agent], metrics_port)
-
-    _cmd.__doc__ = f"``{name} run``: run the {name} agent until SIGTERM."
+        if int(chain.w3.eth.get_balance(me)) == 0:
+            raise ConfigError(f"{me} holds no ETH to pay for settleTicket", f"send ETH to {me}")
 
 
-for _name in AGENTS[1:]:
-    _agent_command(_name)
+def _start_agent(
+    name: str,
+    ctx: typer.Context,
+    action: str,
+    metrics_port: int,
+    hold_s: float = 0.0,
+    behaviour: str = "honest",
+    interval_s: float = 2.0,
+) -> None:
+    from offchain.emeth.agents.aggregator import Aggregator
+    from offchain.emeth.agents.billing import Billing
+    from offchain.emeth.agents.node import NodePolicy, NodeWorker
+    from offchain.emeth.agents.signer import Signer
+    from offchain.emeth.agents.splitter import Splitter
+    from offchain.emeth.agents.timeouts import TimeoutWatcher
+    from offchain.emeth.agents.verifier import Verifier
+
+    if action != "run":
+        raise ConfigError(f"unknown action {action!r}", f"use `{name} run`")
+    o: Opts = ctx.obj
+    acct = o.account()
+    _preflight(name, o, acct)
+    reg = o.programs()
+    agent: Any
+    if name == "node":
+        agent = NodeWorker(
+            o.client(), o.blobs(), reg, acct, NodePolicy(hold_s=hold_s, behaviour=behaviour)
+        )
+    elif name == "splitter":
+        agent = Splitter(o.client(), o.blobs(), reg, acct)
+    elif name == "verifier":
+        agent = Verifier(o.client(), o.blobs(), reg, acct)
+    elif name == "timeouts":
+        agent = TimeoutWatcher(o.client(), acct)
+    elif name == "aggregator":
+        agent = Aggregator(o.client(), o.blobs(), reg, acct)
+    elif name == "signer":
+        l1 = o.l1()
+        agent = Signer(o.client(), acct, l1.chain_id, l1.core_address, interval_s)
+    else:
+        chain = o.chain()
+        agent = Billing(o.client(), o.l1(chain), chain.sender(acct), acct.address)
+    console.print(f"{agent.name} running as {acct.address}")
+    _run_agents([agent], metrics_port)
+
+
+@app.command("node")
+def node_cmd(
+    ctx: typer.Context,
+    action: str = ACTION,
+    hold_s: float = HOLD_S,
+    behaviour: str = BEHAVIOUR,
+    metrics_port: int = METRICS_PORT,
+) -> None:
+    """``node run``: take jobs, run programs, submit results (needs collateral)."""
+    _start_agent("node", ctx, action, metrics_port, hold_s=hold_s, behaviour=behaviour)
+
+
+@app.command("signer")
+def signer_cmd(
+    ctx: typer.Context,
+    action: str = ACTION,
+    interval_s: float = INTERVAL_S,
+    metrics_port: int = METRICS_PORT,
+) -> None:
+    """``signer run``: build and sign Tickets (needs the authorised signer key)."""
+    _start_agent("signer", ctx, action, metrics_port, interval_s=interval_s)
+
+
+def _plain_agent(name: str, doc: str) -> None:
+    def _cmd(ctx: typer.Context, action: str = ACTION, metrics_port: int = METRICS_PORT) -> None:
+        _start_agent(name, ctx, action, metrics_port)
+
+    _cmd.__doc__ = doc
+    app.command(name)(_cmd)
+
+
+_plain_agent("splitter", "``splitter run``: split splittable jobs into SubJobs.")
+_plain_agent("verifier", "``verifier run``: re-run and accept or reject submitted results.")
+_plain_agent("timeouts", "``timeouts run``: expire jobs whose node missed its deadline.")
+_plain_agent("aggregator", "``aggregator run``: combine SubJob results into the job's result.")
+_plain_agent("billing", "``billing run``: settle this node's Tickets on EmethCore.")

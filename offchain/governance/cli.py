@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from offchain.cli_common import (
@@ -25,18 +24,19 @@ from offchain.cli_common import (
     account,
     connect,
     explain_reverts,
+    make_console,
 )
+from offchain.common.amounts import format_amount
 from offchain.errors import ConfigError
 from offchain.governance.actions import parse_action
 from offchain.governance.client import Governance, Proposal
-from offchain.staking.config import TOKEN
 from offchain.staking.errors import StakingError
 
 if TYPE_CHECKING:
     from offchain.deploy import Deployment
 
 app = typer.Typer(no_args_is_help=True, help="Propose, vote, queue and execute governance actions.")
-console = Console()
+console = make_console()
 
 PROPOSAL = typer.Argument(..., help="proposal id")
 
@@ -72,7 +72,7 @@ def _show(gov: Governance, pid: int) -> None:
     s = gov.status(pid)
     console.print(f"proposal {pid:#x}")
     console.print(f"  state     [bold]{s['state']}[/]  (L1 block {s['block']})")
-    votes = {k: f"{s[k] / TOKEN:,.0f}" for k in ("for", "against", "abstain", "quorum")}
+    votes = {k: f"{format_amount(s[k])}" for k in ("for", "against", "abstain", "quorum")}
     console.print(
         f"  votes     for {votes['for']}  against {votes['against']}  abstain {votes['abstain']}"
         f"  (quorum {votes['quorum']})"
@@ -189,8 +189,8 @@ def status_cmd(
         table.add_row(
             f"{pid:#x}"[:18] + "…",
             s["state"],
-            f"{s['for'] / TOKEN:,.0f}",
-            f"{s['against'] / TOKEN:,.0f}",
+            f"{format_amount(s['for'])}",
+            f"{format_amount(s['against'])}",
             gov.find(pid).description[:60],
         )
     console.print(table)

@@ -13,21 +13,24 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from eth_utils import is_address, to_checksum_address
-from rich.console import Console
 from rich.table import Table
 
 from offchain.cli_common import (
     DEPLOYMENT,
     DEV_ACCOUNT,
+    JSON,
     KEY,
     RPC_URL,
     account,
     connect,
     explain_reverts,
+    make_console,
+    print_json,
     stop_on_signal,
+    when,
 )
+from offchain.common.amounts import format_amount, parse_amount
 from offchain.errors import ConfigError
-from offchain.staking.config import TOKEN
 from offchain.staking.errors import StakingError
 
 if TYPE_CHECKING:
@@ -37,7 +40,7 @@ if TYPE_CHECKING:
     from offchain.staking.contracts import StakingContracts
 
 app = typer.Typer(no_args_is_help=True, help="Lock stake, exit, claim, and run a sequencer node.")
-console = Console()
+console = make_console()
 
 HINTS = {
     "LockingPoolStakeTooLow": "lock at least the minimum (see `l2kit sequencer status`)",
@@ -89,10 +92,13 @@ def _address(value: str | None, default: str) -> str:
     return to_checksum_address(value)
 
 
-def _tokens(amount: float) -> int:
-    if amount < 0:
-        raise ConfigError("amounts must be positive")
-    return int(round(amount * TOKEN))
+def _tokens(amount: str) -> int:
+    """Exact base units of a decimal token amount (no float: 25000 -> 25000 * 10**18)."""
+    return parse_amount(amount, allow_zero=True)
+
+
+def _fmt(units: int) -> str:
+    return format_amount(units)
 
 
 def _send(ctx: Ctx, acct: LocalAccount, call: Any) -> Any:
@@ -104,7 +110,7 @@ def _ensure_allowance(ctx: Ctx, acct: LocalAccount, amount: int) -> None:
     have = token.functions.balanceOf(acct.address).call()
     if have < amount:
         raise StakingError(
-            f"{acct.address} holds {have / TOKEN:,.2f} tokens, needs {amount / TOKEN:,.2f}",
+            f"{acct.address} holds {_fmt(have)} tokens, needs {_fmt(amount)}",
             "get tokens first (on a devnet the deployer mints them)",
         )
     if token.functions.allowance(acct.address, pool.address).call() < amount:
@@ -113,7 +119,7 @@ def _ensure_allowance(ctx: Ctx, acct: LocalAccount, amount: int) -> None:
 
 @app.command("lock")
 def lock_cmd(
-    amount: float = typer.Argument(..., help="tokens to lock"),
+    amount: str = typer.Argument(..., help="tokens to lock (exact decimal, e.g. 25000 or 0.5)"),
     signer: str = typer.Option(None, "--signer", help="node signer address (default: the key's)"),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
@@ -127,14 +133,14 @@ def lock_cmd(
     _ensure_allowance(ctx, acct, wei)
     _send(ctx, acct, ctx.staking.pool.functions.lock(who, wei))
     n = ctx.staking.pool.functions.activeCount().call()
-    console.print(f"[green]locked[/] {amount:,.2f} tokens for signer {who} (owner {acct.address})")
+    console.print(f"[green]locked[/] {_fmt(wei)} tokens for signer {who} (owner {acct.address})")
     console.print(f"active set: {n} sequencer(s)")
 
 
 @app.command("relock")
 def relock_cmd(
     signer: str = SIGNER,
-    amount: float = typer.Option(0.0, "--amount", help="fresh tokens to add"),
+    amount: str = typer.Option("0", "--amount", help="fresh tokens to add (exact decimal)"),
     compound: bool = typer.Option(False, "--compound", help="also lock the accrued reward"),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
@@ -149,7 +155,7 @@ def relock_cmd(
         _ensure_allowance(ctx, acct, wei)
     _send(ctx, acct, ctx.staking.pool.functions.relock(who, wei, compound))
     rec = ctx.staking.sequencer(who)
-    console.print(f"[green]relocked[/] {who}: stake now {rec['stake_tokens']:,.2f} tokens")
+    console.print(f"[green]relocked[/] {who}: stake now {_fmt(rec['stake_wei'])} tokens")
 
 
 @app.command("unlock")
@@ -165,7 +171,7 @@ def unlock_cmd(
     who = _address(signer, acct.address)
     _send(ctx, acct, ctx.staking.pool.functions.unlockInit(who))
     rec = ctx.staking.sequencer(who)
-    console.print(f"[yellow]unlocking[/] {who}: claim {rec['stake_tokens']:,.2f} tokens after")
+    console.print(f"[yellow]unlocking[/] {who}: claim {_fmt(rec['stake_wei'])} tokens after")
     console.print(f"  unix time {rec['unlock_time']} (`l2kit sequencer claim {who}`)")
 
 
@@ -183,7 +189,7 @@ def claim_cmd(
     before = ctx.staking.token.functions.balanceOf(acct.address).call()
     _send(ctx, acct, ctx.staking.pool.functions.unlockClaim(who))
     got = ctx.staking.token.functions.balanceOf(acct.address).call() - before
-    console.print(f"[green]claimed[/] {got / TOKEN:,.2f} tokens for {who} to {acct.address}")
+    console.print(f"[green]claimed[/] {_fmt(got)} tokens for {who} to {acct.address}")
 
 
 @app.command("rewards")
@@ -197,9 +203,9 @@ def rewards_cmd(
     """Withdraw the accrued batch rewards of SIGNER to its owner."""
     ctx, acct = _acting(rpc_url, deployment, key, dev)
     who = _address(signer, acct.address)
-    amount = ctx.staking.sequencer(who)["reward_tokens"]
+    amount = ctx.staking.sequencer(who)["reward_wei"]
     _send(ctx, acct, ctx.staking.pool.functions.withdrawRewards(who))
-    console.print(f"[green]withdrew[/] {amount:,.2f} reward tokens for {who}")
+    console.print(f"[green]withdrew[/] {_fmt(amount)} reward tokens for {who}")
 
 
 @app.command("slash-reward")
@@ -215,10 +221,10 @@ def slash_reward_cmd(
     pool = ctx.staking.pool.functions
     amount = int(pool.claimableReward(acct.address).call())
     if not claim:
-        console.print(f"{acct.address} may claim {amount / TOKEN:,.2f} slash reward tokens")
+        console.print(f"{acct.address} may claim {_fmt(amount)} slash reward tokens")
         return
     _send(ctx, acct, pool.claimSlashReward())
-    console.print(f"[green]claimed[/] {amount / TOKEN:,.2f} slash reward tokens to {acct.address}")
+    console.print(f"[green]claimed[/] {_fmt(amount)} slash reward tokens to {acct.address}")
 
 
 @app.command("burn-slashed")
@@ -233,7 +239,7 @@ def burn_slashed_cmd(
     pool = ctx.staking.pool.functions
     amount = int(pool.pendingSlashBurn().call())
     _send(ctx, acct, pool.burnSlashed())
-    console.print(f"[green]burned[/] {amount / TOKEN:,.2f} slashed tokens")
+    console.print(f"[green]burned[/] {_fmt(amount)} slashed tokens")
 
 
 @app.command("status")
@@ -241,43 +247,77 @@ def status_cmd(
     signer: str = typer.Argument(None, help="show this sequencer's record too"),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
+    as_json: bool = JSON,
 ) -> None:
     """Epoch, current sequencer, heartbeat deadline and the active set with stake shares."""
     ctx = _connect(rpc_url, deployment)
     st = ctx.staking.rotation()
     p = ctx.staking.pool.functions.params().call()
-    console.print(
-        f"epoch {st.epoch} round {st.round}  current [bold]{st.current}[/]  "
-        f"(epoch ends {st.epoch_end}, heartbeat deadline {st.heartbeat_deadline},"
-        f" L1 time {st.block_time})"
-    )
-    console.print(
-        f"stake {p[0] / TOKEN:,.0f}..{p[1] / TOKEN:,.0f} tokens, max {p[2]} sequencers, "
-        f"withdrawal delay {p[3]}s, exiting {ctx.staking.pool.functions.exitingCount().call()}"
-    )
     active = ctx.staking.active()
     total = sum(s for _, s in active) or 1
+    rows = []
+    for addr, stake in sorted(active, key=lambda x: int(x[0], 16)):
+        rec = ctx.staking.sequencer(addr)
+        rows.append({**rec, "stake_wei": stake, "share_bps": stake * 10_000 // total})
+    record = None
+    if signer:
+        record = ctx.staking.sequencer(_address(signer, ""))
+        if record["status"] == "None":
+            raise StakingError(f"{signer} has never locked", "lock with `l2kit sequencer lock`")
+    exiting = int(ctx.staking.pool.functions.exitingCount().call())
+    if as_json:
+        print_json(
+            {
+                "block": st.block,
+                "l1_time": st.block_time,
+                "epoch": st.epoch,
+                "round": st.round,
+                "current": st.current,
+                "epoch_end": st.epoch_end,
+                "heartbeat_deadline": st.heartbeat_deadline,
+                "min_lock_wei": str(p[0]),
+                "max_lock_wei": str(p[1]),
+                "max_sequencers": int(p[2]),
+                "withdrawal_delay_s": int(p[3]),
+                "exiting": exiting,
+                "active": [_jsonable(r) for r in rows],
+                "sequencer": _jsonable(record) if record else None,
+            }
+        )
+        return
+    console.print(
+        f"epoch {st.epoch} round {st.round}  current [bold]{st.current}[/]  "
+        f"(epoch ends {when(st.epoch_end)}, heartbeat deadline {when(st.heartbeat_deadline)},"
+        f" L1 time {when(st.block_time)})"
+    )
+    console.print(
+        f"stake {_fmt(p[0])}..{_fmt(p[1])} tokens, max {p[2]} sequencers, "
+        f"withdrawal delay {p[3]}s, exiting {exiting}"
+    )
     table = Table(title=f"active set ({len(active)})")
     for col in ("signer", "owner", "stake", "share", "reward", ""):
         table.add_column(col, justify="right" if col in ("stake", "share", "reward") else "left")
-    for addr, stake in sorted(active, key=lambda x: int(x[0], 16)):
-        rec = ctx.staking.sequencer(addr)
-        mark = "current" if addr == st.current else ""
+    for r in rows:
         table.add_row(
-            addr,
-            rec["owner"],
-            f"{stake / TOKEN:,.0f}",
-            f"{stake / total:.1%}",
-            f"{rec['reward_tokens']:,.2f}",
-            mark,
+            r["signer"],
+            r["owner"],
+            _fmt(r["stake_wei"]),
+            f"{r['share_bps'] / 100:.2f}%",
+            _fmt(r["reward_wei"]),
+            "current" if r["signer"] == st.current else "",
         )
     console.print(table)
-    if signer:
-        rec = ctx.staking.sequencer(_address(signer, ""))
-        if rec["status"] == "None":
-            raise StakingError(f"{signer} has never locked", "lock with `l2kit sequencer lock`")
-        for k, v in rec.items():
+    if record:
+        for k, v in record.items():
+            if k in ("unlock_time", "signer_updated_at"):
+                v = f"{when(v)} (unix {v})"
+            elif k.endswith("_wei"):
+                v = f"{_fmt(v)} tokens"
             console.print(f"  {k:<18} {v}")
+
+
+def _jsonable(rec: dict[str, Any]) -> dict[str, Any]:
+    return {k: str(v) if k.endswith("_wei") else v for k, v in rec.items()}
 
 
 @app.command("run")

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from offchain.staking.config import TOKEN
-
 if TYPE_CHECKING:
     from web3.contract import Contract
     from web3.types import BlockIdentifier
@@ -83,15 +81,15 @@ class StakingContracts:
         )
 
     def sequencer(self, signer: str) -> dict[str, Any]:
-        """The LockingPool record of ``signer``, with readable units."""
+        """The LockingPool record of ``signer`` (amounts in exact token wei, times in unix s)."""
         owner, sig, amount, reward, unlock_time, updated_at, status = self.pool.functions.sequencer(
             signer
         ).call()
         return {
             "signer": sig if int(sig, 16) else signer,
             "owner": owner,
-            "stake_tokens": amount / TOKEN,
-            "reward_tokens": reward / TOKEN,
+            "stake_wei": int(amount),
+            "reward_wei": int(reward),
             "unlock_time": int(unlock_time),
             "signer_updated_at": int(updated_at),
             "status": STATUSES[int(status)],
