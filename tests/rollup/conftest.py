@@ -84,6 +84,7 @@ class RollupEnv:
         signers: list[LocalAccount],
         batcher: BatcherConfig | None = None,
         block_time_ms: int = 100,
+        deposit_confirmations: int | None = None,
     ) -> list[NodeService]:
         ports = {s.address.lower(): free_port() for s in signers}
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
@@ -96,6 +97,11 @@ class RollupEnv:
                     data_dir=str(d),
                     block_time_ms=block_time_ms,
                     peers=peers,
+                    **(
+                        {"deposit_confirmations": deposit_confirmations}
+                        if deposit_confirmations is not None
+                        else {}
+                    ),
                 ),
                 batcher=batcher
                 or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),

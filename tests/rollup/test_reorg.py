@@ -74,3 +74,49 @@ def test_batchRemovedByReorgIsReappendedAtSameIndex(rollup_env: RollupEnv, depth
     assert c.status()["lastBatch"] == n - 1  # what L1 holds now
     h = svc.health()
     assert h["status"] != "down", h["failing"]
+
+
+def test_depositRemovedByReorgIsUncreditedAndRollupGoesOn(rollup_env: RollupEnv) -> None:
+    """A deposit consumed on L2 (confirmations 0 here, so a reorg is deeper than them) and
+    then reorged out of L1: the node rolls back the unbatched blocks that consumed it,
+    re-executes their other transactions, and batches go on with no deposit L1 lacks."""
+    env = rollup_env
+    nodes = env.start_nodes(
+        env.signers, BatcherConfig(max_batch_txs=1000, batch_timeout_ms=3000, poll_interval_ms=50)
+    )
+    svc = nodes[0]
+    c = client(svc)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="alice's deposit credited")
+    for _ in range(8):  # alice's deposit is deep: only bob's goes
+        env.chain.rpc("evm_mine")
+    carol = dev_account(12)
+    env.bridge(BOB).deposit_eth(carol.address, 5 * 10**17)
+    wait_until(lambda: c.balance(carol.address) > 0, what="carol's deposit credited on L2")
+    _transfer(env, svc, 0)  # alice -> bob, in a block after the one that consumed it
+    env.chain.rpc("anvil_reorg", 1, [])  # the deposit's L1 block is gone
+    bridge = env.contracts.bridge_contract()
+    assert bridge.functions.depositCount().call() == 1
+    wait_until(lambda: c.balance(carol.address) == 0, 15, "carol's deposit uncredited")
+    assert c.balance(BOB.address) == 1  # alice's transfer re-executed on the rolled-back state
+    l1 = env.l1()
+    wait_until(lambda: l1.next_index() >= 1, 30, "a batch after the reorg")
+    _assert_l1_matches_node(env, svc)
+    assert svc.node is not None
+    rec = svc.node.store.batch(l1.next_index() - 1)
+    assert rec is not None
+    header = BatchHeader.from_json(rec["header"])
+    assert header.deposit_count == 1  # no deposit that L1 does not hold
+    assert svc.health()["status"] != "down", svc.health()["failing"]
+
+
+def test_depositConsumedOnlyAfterConfirmations(rollup_env: RollupEnv) -> None:
+    env = rollup_env
+    (svc,) = env.start_nodes(env.signers[:1], deposit_confirmations=3)
+    c = client(svc)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    time.sleep(1.0)
+    assert c.balance(ALICE.address) == 0  # 0 confirmations: not consumed yet
+    for _ in range(3):
+        env.chain.rpc("evm_mine")
+    wait_until(lambda: c.balance(ALICE.address) == 10**18, 10, "credited after 3 confirmations")
