@@ -120,3 +120,28 @@ def test_depositConsumedOnlyAfterConfirmations(rollup_env: RollupEnv) -> None:
     for _ in range(3):
         env.chain.rpc("evm_mine")
     wait_until(lambda: c.balance(ALICE.address) == 10**18, 10, "credited after 3 confirmations")
+
+
+def test_statusReportsWhatL1HoldsAfterReorg(rollup_env: RollupEnv) -> None:
+    env = rollup_env
+    nodes = env.start_nodes(
+        env.signers, BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
+    )
+    svc = nodes[0]
+    c = client(svc)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
+    for _ in range(8):
+        env.chain.rpc("evm_mine")
+    _transfer(env, svc, 0)
+    l1 = env.l1()
+    wait_until(lambda: c.status()["lastBatch"] == l1.next_index() - 1 >= 0, 20, "batch on L1")
+    n = l1.next_index()
+    assert svc.batcher is not None
+    svc.batcher.stop()  # freeze the batcher so we see the status between reorg and re-append
+    env.chain.rpc(
+        "anvil_reorg", int(env.chain.w3.eth.block_number) - _appended_block(env, n - 1) + 1, []
+    )
+    assert l1.next_index() == n - 1
+    svc.batcher.sync_invalidations()
+    assert c.status()["lastBatch"] == (n - 2 if n >= 2 else None)

@@ -321,6 +321,12 @@ class Batcher(Daemon):
         covered, _ = self.covered_block(next_index)
         self.node.l1_floor = covered
         store = self.node.store
+        last = store.last_batch()
+        if last is not None and last["index"] >= next_index:
+            # An L1 reorg removed them (or their append failed): statuses show what L1 holds
+            # now; this tick rebuilds batch `next_index` from the same blocks.
+            store.delete_batches_from(next_index)
+            log.warning("batches_not_on_l1", from_index=next_index, last=last["index"])
         latest = int(self.l1.sc.w3.eth.block_number)
         raw = store.get_meta(_CURSOR_KEY)
         cursor = int(raw) if raw is not None else max(self.l1.from_block - 1, -1)

@@ -24,6 +24,9 @@ class NodeConfig:
         current_ttl_ms: how long the answer "who is current" is cached.
         forward_timeout_s: timeout of a forwarded submission / a block push to a peer.
         l2_chain_id: the L2 chain id (EIP-712 domain of user transactions).
+        deposit_confirmations: L1 blocks a deposit must be under before the node consumes
+            it (``None``: the L1 network's default, ``offchain.chain.networks``: 6 on
+            mainnet, 4 on public testnets, 0 on a local Anvil devnet).
     """
 
     host: str = "127.0.0.1"
@@ -36,6 +39,7 @@ class NodeConfig:
     current_ttl_ms: int = 500
     forward_timeout_s: float = 5.0
     l2_chain_id: int = 901
+    deposit_confirmations: int | None = None
 
 
 @dataclass

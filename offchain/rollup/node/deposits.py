@@ -36,6 +36,13 @@ class DepositSource:
         """Encoded deposit transaction ``deposit_id``, or None if not (yet) seen on L1."""
         return None
 
+    def take_reorged(self) -> int | None:
+        """The lowest deposit id an L1 reorg removed since the last call, if any."""
+        return None
+
+    def put_back_reorged(self, deposit_id: int) -> None:
+        return None
+
     def stop(self) -> None:
         return None
 
@@ -71,6 +78,7 @@ class DepositFollower(Daemon, DepositSource):
         self.store = store
         self._cache: dict[int, bytes] = {}
         self._by_event: dict[str, int] = {}  # LogEvent.id -> deposit id (to undo on a reorg)
+        self._reorged_from: int | None = None  # lowest deposit id a reorg removed
         self._lock = threading.Lock()
         for dep_id, raw in store.deposits():
             self._cache[dep_id] = raw
@@ -105,13 +113,35 @@ class DepositFollower(Daemon, DepositSource):
             self._by_event[ev.id] = dep.deposit_id
 
     def _on_reorg(self, ancestor: int, orphaned: list[str]) -> None:
-        """Forget deposits whose L1 block was reorged out (the re-delivery restores the rest)."""
+        """Forget deposits whose L1 block was reorged out (the re-delivery restores the rest),
+        and remember the lowest such id: the producer rolls back the blocks that consumed it
+        (:meth:`take_reorged`)."""
+        dropped: list[int] = []
         with self._lock:
             for eid in orphaned:
                 dep_id = self._by_event.pop(eid, None)
                 if dep_id is not None:
                     self._cache.pop(dep_id, None)
-        log.warning("deposit_reorg", ancestor=ancestor, orphaned=len(orphaned))
+                    dropped.append(dep_id)
+            if dropped:
+                low = min(dropped)
+                self._reorged_from = (
+                    low if self._reorged_from is None else min(low, self._reorged_from)
+                )
+        self.store.delete_deposits(dropped)
+        log.warning("deposit_reorg", ancestor=ancestor, orphaned=len(orphaned), dropped=dropped)
+
+    def take_reorged(self) -> int | None:
+        """The lowest deposit id an L1 reorg removed since the last call (then cleared)."""
+        with self._lock:
+            out, self._reorged_from = self._reorged_from, None
+            return out
+
+    def put_back_reorged(self, deposit_id: int) -> None:
+        """Keep ``deposit_id`` for a later :meth:`take_reorged` (not handled yet)."""
+        with self._lock:
+            cur = self._reorged_from
+            self._reorged_from = deposit_id if cur is None else min(cur, deposit_id)
 
     @property
     def cursor(self) -> int:

@@ -510,7 +510,7 @@ class SequencerNode:
 
     # --------------------------------------------------------------- rollback
     def rollback_to(
-        self, number: int, reexecute: bool = True, handoff: bool = False
+        self, number: int, reexecute: bool = True, handoff: bool = False, force: bool = False
     ) -> dict[str, int]:
         """Roll the L2 back to the end of block ``number`` (after an L1 invalidation).
 
@@ -524,8 +524,8 @@ class SequencerNode:
             Counts of dropped and re-executed transactions.
         """
         with self._lock:
-            if number >= self._head:
-                return {"dropped": 0, "reexecuted": 0}
+            if number > self._head or (number == self._head and not force):
+                return {"dropped": 0, "reexecuted": 0}  # force: re-execute the unsealed ones
             later = [raw for b in self.store.blocks(number + 1, self._head) for raw in b.txs]
             n_sealed = len(later)
             # Unsealed ones too (after the sealed ones, in order): never lost without a receipt.

@@ -44,7 +44,36 @@ class BlockProducer(Daemon):
         idle_ms = (time.monotonic() - self._last_seal) * 1000
         return idle_ms >= n.config.block_time_ms and n.deposits.get(n.next_deposit_id) is not None
 
+    def undo_reorged_deposits(self) -> int | None:
+        """Roll back the blocks that consumed a deposit an L1 reorg removed.
+
+        The target is the last block before the first one that includes the lowest removed
+        deposit (or the head, when only unsealed transactions consumed it); later user
+        transactions are re-executed on that state, deposits re-included from what L1 holds
+        now. A target under the last L1-batched block waits (the batcher first sees the batch
+        that the same reorg removed). Returns the block rolled back to, if any.
+        """
+        n = self.node
+        dep_id = n.deposits.take_reorged()
+        if dep_id is None or n.next_deposit_id <= dep_id:
+            return None  # never consumed
+        target = n.head
+        for number in range(n.head, 0, -1):
+            b = n.store.block(number)
+            if b is None or b.header.next_deposit_id <= dep_id:
+                break
+            target = number - 1  # block `number` consumed it (or a later one)
+        if target < n.l1_floor:
+            n.deposits.put_back_reorged(dep_id)
+            log.warning("deposit_reorg_waits_for_l1", deposit=dep_id, target=target,
+                        l1_floor=n.l1_floor)  # fmt: skip
+            return None
+        out = n.rollback_to(target, force=True)
+        log.warning("rolled_back_after_deposit_reorg", deposit=dep_id, to_block=target, **out)
+        return target
+
     def tick(self) -> None:
+        self.undo_reorged_deposits()
         if self.node.is_current():
             if self._due():
                 b = self.node.seal_block()

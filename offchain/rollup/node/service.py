@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from offchain.chain.client import Chain
+from offchain.chain.networks import default_confirmations
 from offchain.common.health import overall
 from offchain.rollup.batcher.cosign import cosign_router
 from offchain.rollup.batcher.submitter import Batcher
@@ -164,10 +165,14 @@ class NodeService:
         store = NodeStore(data_dir / "node.db")
         current = self._current or CurrentSequencer.from_l1(c.seqset(), cfg.current_ttl_ms)
         peers = PeerSet(self.signer.address, cfg.peers, cfg.forward_timeout_s)
+        confirmations = cfg.deposit_confirmations
+        if confirmations is None:
+            confirmations = default_confirmations(c.chain.chain_id)
         self.deposits = DepositFollower(
             c.bridge_contract(),
             store,
             from_block=c.from_block,
+            confirmations=confirmations,
             poll_interval_ms=100,
             cursor_path=data_dir / "deposits.cursor.json",
         )

@@ -293,6 +293,11 @@ class NodeStore:
                 "INSERT OR REPLACE INTO deposits(id, raw) VALUES (?,?)", (deposit_id, raw)
             )
 
+    def delete_deposits(self, deposit_ids: list[int]) -> None:
+        """Forget deposits an L1 reorg removed (the follower re-delivers what L1 holds)."""
+        with self._lock:
+            self._db.executemany("DELETE FROM deposits WHERE id=?", [(i,) for i in deposit_ids])
+
     def deposits(self) -> list[tuple[int, bytes]]:
         with self._lock:
             return [
