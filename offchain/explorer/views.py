@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from offchain.common import merkle
 from offchain.errors import L2KitError
 from offchain.explorer.charts import STATUS_COLOURS
 from offchain.explorer.l1 import ROTATION_REASON
@@ -198,9 +199,42 @@ class Views:
         withdrawal = None
         if t is not None and t["kind"] == "withdraw":
             withdrawal = self._withdrawal_status(t, batch)
+        inclusion = self._tx_inclusion(t, batch) if t is not None and batch else None
         return {"h": h, "t": t, "receipt": receipt, "the_batch": batch, "proof": proof,
-                "withdrawal": withdrawal, "live_error": live_error,
+                "withdrawal": withdrawal, "live_error": live_error, "inclusion": inclusion,
                 "now": self.l1_now()}  # fmt: skip
+
+    def _tx_inclusion(self, t: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+        """The transaction's Merkle proof in its batch's MTTBR, rebuilt from the index.
+
+        The leaves are ``tx_leaf_of_hash(txHash, feeRecipient)`` of every transaction of the
+        batch's blocks in order (the fee recipient: the block's producer, address(0) for a
+        deposit; docs/spec.md, batch roots); the proof is checked against the header's root.
+        """
+        rows = self.store.query(
+            "SELECT t.hash, t.kind, b.producer FROM l2_txs t JOIN l2_blocks b ON b.number = t.block"
+            " WHERE t.block BETWEEN ? AND ? ORDER BY t.block, t.idx",
+            batch["first_block"],
+            batch["first_block"] + batch["l2_blocks"] - 1,
+        )
+        hashes = [r["hash"] for r in rows]
+        if len(rows) != batch["tx_count"] or t["hash"] not in hashes:
+            return {"verified": False, "why": "the batch's blocks are not all indexed"}
+        leaves = [
+            ltx.tx_leaf_of_hash(
+                bytes.fromhex(r["hash"][2:]), ETH if r["kind"] == "deposit" else r["producer"]
+            )
+            for r in rows
+        ]
+        i = hashes.index(t["hash"])
+        tree = merkle.MerkleTree(leaves)
+        root = "0x" + tree.root.hex()
+        proof = tree.proof(i)
+        ok = root == str(batch["header"].get("txRoot", "")).lower() and merkle.verify(
+            tree.root, i, leaves[i], proof
+        )
+        return {"verified": ok, "index": i, "leaves": len(leaves), "siblings": len(proof),
+                "why": "" if ok else f"rebuilt root {root} differs from the header's"}  # fmt: skip
 
     def address(self, a: str) -> dict[str, Any]:
         if not ADDR_RE.match(a):

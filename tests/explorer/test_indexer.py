@@ -120,6 +120,24 @@ def test_each_transaction_is_shown_in_the_block_the_node_reports(
         assert f'data-block="{rec["blockNumber"]}"' in page.text
 
 
+def test_a_batched_transaction_has_its_merkle_proof_verified_against_the_l1_root(
+    run: Run, explorer: Explorer
+) -> None:
+    sc = run.rollup.contracts.l1()
+    checked = 0
+    for h in run.transfers[::10]:
+        row = explorer.store.one("SELECT block FROM l2_txs WHERE hash = ?", h)
+        assert row is not None
+        b = explorer.store.batch_of_block(row["block"])
+        if b is None:
+            continue  # not batched yet
+        assert sc.header_matches(b["idx"], bytes.fromhex(b["header_hash"][2:]))
+        page = _get(explorer, f"/l2/tx/{h}").text
+        assert 'id="tx-proof" data-verified="yes"' in page, page.split('id="tx-proof"')[1][:300]
+        checked += 1
+    assert checked >= 3
+
+
 def test_current_sequencer_shown_is_the_l1_one(run: Run, explorer: Explorer) -> None:
     sset = run.rollup.contracts.seqset()
     cur = sset.functions.currentSequencer().call()
