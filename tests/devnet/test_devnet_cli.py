@@ -44,10 +44,12 @@ def test_devnet_up_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
     data = tmp_path / "devnet"
     proc = subprocess.Popen(
         [*CLI, "devnet", "up", "--port", str(rpc_port), "--storage-port", str(storage_port),
-         "--explorer-port", str(explorer_port), "--data-dir", str(data)],
+         "--data-dir", str(data)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # The explorer's port from the config (no flag): devnet up serves it by default.
+        env={**os.environ, "L2KIT_DEVNET__EXPLORER_PORT": str(explorer_port)},
     )  # fmt: skip
     try:
         info_file = data / "devnet.json"
