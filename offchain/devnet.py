@@ -212,7 +212,7 @@ def up(
     out = data_dir / "devnet.json"
     out.unlink(missing_ok=True)  # never leave stale endpoints around
     with Devnet(cfg, log=console.print) as d:
-        if explorer_port:
+        if cfg.devnet.explorer_port:
             d.start_explorer()
         info = d.info()
         tmp = out.with_suffix(".json.tmp")
