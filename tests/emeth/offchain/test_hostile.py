@@ -198,3 +198,45 @@ def test_single_subjob_cancel_refused_and_verified_subjobs_billed_on_their_own(e
     paid = sum(s["fee"] for s in subs[:-1])
     wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
     assert env.l1.deposit_of(alice.address).balance == 100 * EMETH - paid
+
+
+def test_requester_bad_input_is_charged_to_the_requester_not_the_nodes(env: Env) -> None:
+    """A high-fee ``wordcount`` job whose dataset is not UTF-8 (the stored blob was never
+    checked): nodes meet it, report it, the verifier confirms by running the program, and
+    the requester is charged; no node is penalised and honest work goes on."""
+    mallory, alice = env.requesters[1], env.requesters[0]
+    env.deposit(mallory, 100 * EMETH)
+    env.deposit(alice, 100 * EMETH)
+    collateral0 = {
+        n.address: env.l1.collateral_of(n.address).balance for n in env.stack.node_accounts
+    }
+    service = env.stack.service
+    assert service is not None
+    service.dataset_check = None  # the registration check is a second line; attack the first
+    bad = _register(env, mallory, "wordcount/v1", env.blobs.put(b"\xff\xfe not utf-8"), 40 * EMETH)
+    env.stack.start_agents()
+    honest = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a b c\n", 4 * EMETH)
+    wait_for(env.client, honest["jobId"], ("billed",), timeout_s=40)
+    done = wait_for(env.client, bad["jobId"], ("billed",), timeout_s=40)
+    assert any(h["action"] == "RejectInput" for h in env.client.history(bad["jobId"]))
+    assert env.client.penalties() == []
+    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    assert env.l1.deposit_of(mallory.address).balance == 60 * EMETH  # charged the fee
+    for n in env.stack.node_accounts:
+        assert env.l1.collateral_of(n.address).balance == collateral0[n.address]
+    assert done["node"] in collateral0
+    _agents_running(env)
+
+
+def test_bad_dataset_refused_at_registration(env: Env) -> None:
+    """Where the program can check a dataset (``fuel``), the execution layer does so at
+    registration: the bad job never reaches a node."""
+    mallory = env.requesters[1]
+    env.deposit(mallory, 100 * EMETH)
+    with pytest.raises(ExecutionLayerError) as e:
+        submit_job(env.client, env.blobs, mallory, "wordcount/v1", b"\xff\xfe", 40 * EMETH)
+    assert e.value.status == 422 and e.value.code == "invalid_dataset"
+    with pytest.raises(ExecutionLayerError) as e:
+        _register(env, mallory, "wordcount/v1", MISSING_KEY, 40 * EMETH)
+    assert e.value.status == 422 and e.value.code == "invalid_dataset"
+    assert env.client.funds(mallory.address)["committed"] == 0
