@@ -357,7 +357,7 @@ def el_run(
         aggregators=addrs(aggregators, dev_account(c.aggregator_account).address),
         signers=addrs(signers, params.signer_address or dev_account(params.signer_account).address),
     )
-    service = build_service(l1, db_url, roles, o.programs())
+    service = build_service(l1, db_url, roles, o.programs(), storage_url=o.storage_url)
     watcher = L1Watcher(service, l1)
     server = ExecutionLayerServer(service, port=port, agents_health=lambda: [watcher.health()])
     server.start()

@@ -25,6 +25,7 @@ from offchain.emeth.execution.actions import Domain
 from offchain.emeth.execution.api import ExecutionLayerServer
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.execution.config import Roles, ServiceConfig
+from offchain.emeth.execution.datasets import DatasetCheck
 from offchain.emeth.execution.db import make_engine
 from offchain.emeth.execution.l1state import EmethCoreState
 from offchain.emeth.execution.service import ExecutionLayer
@@ -49,9 +50,12 @@ def build_service(
     roles: Roles,
     programs: ProgramRegistry,
     penalty_bps: int = 2500,
+    storage_url: str | None = None,
 ) -> ExecutionLayer:
-    """The execution layer over ``db_url``, checking actors against EmethCore ``l1``."""
+    """The execution layer over ``db_url``, checking actors against EmethCore ``l1`` (and,
+    given ``storage_url``, each registered dataset with its program)."""
     chain_id = l1.chain_id
+    check = DatasetCheck(BlobClient(storage_url), programs) if storage_url else None
     return ExecutionLayer(
         make_engine(db_url),
         EmethCoreState(l1),
@@ -60,6 +64,7 @@ def build_service(
         list(programs),
         ticket_signer_for(chain_id, l1.core_address),
         ServiceConfig(penalty_bps=penalty_bps),
+        dataset_check=check,
     )
 
 
@@ -125,7 +130,9 @@ class EmethStack:
         """Start the execution layer (database, HTTP API, L1 watcher)."""
         c = self.config
         db_url = c.db_url or f"sqlite:///{self.data_dir / 'emeth.db'}"
-        self.service = build_service(self.l1, db_url, self.roles(), self.programs, c.penalty_bps)
+        self.service = build_service(
+            self.l1, db_url, self.roles(), self.programs, c.penalty_bps, self.storage_url
+        )
         self.server = ExecutionLayerServer(
             self.service, port=c.el_port or None, agents_health=self.health
         ).start()

@@ -5,8 +5,9 @@ position survives a restart, since it lives in the execution layer), then pick t
 registered job: highest fee, then earliest expiry. For it: ``Process``, download the
 dataset, compute, store the result, ``Submit``. Results are deterministic and content
 addressed and ``Submit`` is keyed by (job, attempt), so a restart between process and
-submit neither loses nor duplicates work. A job the node cannot compute (bad dataset) is
-given back with ``Withdraw`` (the penalty is burned by its next Ticket).
+submit neither loses nor duplicates work. A job the node cannot compute (its dataset missing
+or rejected by the program) is reported with ``ReportInput``: the verifier re-runs the
+program, and a confirmed report charges the requester, not the node.
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ class NodeWorker(ProgramAgent):
         return out
 
     def tick(self) -> dict[str, int]:
-        done = {"submitted": 0, "processed": 0, "withdrawn": 0}
+        done = {"submitted": 0, "processed": 0, "withdrawn": 0, "reported": 0}
         # 1. Resume what this node declared before (e.g. before a restart).
         for j in self.client.jobs(state="processing", node=self.address, limit=100):
             self._finish(j, done)
@@ -157,13 +158,17 @@ class NodeWorker(ProgramAgent):
         except Exception as e:
             if transient(e):
                 raise
-            # This job's input is at fault, not the node: give this one job back.
+            # This job's input is at fault, not the node: report it (the verifier confirms).
             self._given_back.add(job["jobId"])
-            if self.try_act(
-                "Withdraw", {"jobId": job["jobId"], "node": self.address, "attempt": job["attempt"]}
-            ):
-                self.log.info("withdraw", job=job["jobId"], reason=describe(e))
-                done["withdrawn"] += 1
+            msg = {
+                "jobId": job["jobId"],
+                "node": self.address,
+                "attempt": job["attempt"],
+                "reason": describe(e),
+            }
+            if self.try_act("ReportInput", msg):
+                self.log.info("report_input", job=job["jobId"], reason=msg["reason"])
+                done["reported"] += 1
             return
         if self.policy.behaviour == CHEAT:
             result = b"\x00corrupted\x00" + result[::-1]

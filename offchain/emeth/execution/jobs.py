@@ -6,6 +6,9 @@ has checked the signature and role; the split-job transitions live in :mod:`.sub
 States and transitions (docs/spec.md "EMETH execution layer")::
 
     registered --Process--> processing --Submit--> submitted --Verify--> verified
+        |                    processing --ReportInput--> input_reported
+        |                    input_reported --RejectInput--> input_rejected (requester billed)
+        |                    input_reported --RefuseReport--> registered (attempt+1, penalty)
         |  \\--SplitJob--> split --Confirm (all SubJobs verified)--> confirmed
         |                    processing --Withdraw--> registered (attempt+1, penalty)
         |                    processing --Timeout--> timed_out (penalty)
@@ -14,7 +17,7 @@ States and transitions (docs/spec.md "EMETH execution layer")::
         \\--L1 cancel--> cancelled
     split --Timeout (past expiresAt, a SubJob unverified, none in flight)--> expired
         (its unfinished SubJobs -> expired too; its verified SubJobs stay billable)
-    verified (plain job, or SubJob of a confirmed or expired parent) --Ticket--> billed
+    verified | input_rejected (a plain job or any SubJob) --Ticket--> billed
 """
 
 from __future__ import annotations
@@ -41,6 +44,8 @@ from offchain.emeth.execution.jobstore import (
 )
 from offchain.emeth.execution.models import (
     CANCELLED,
+    INPUT_REJECTED,
+    INPUT_REPORTED,
     PROCESSING,
     REGISTERED,
     REJECTED,
@@ -167,15 +172,59 @@ def withdraw(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     """``Withdraw``: the node gives the job back (penalised); it is re-offered or cancelled."""
     job = _node_job(c, m, "Withdraw")
     penalise(c, job, "withdrawn", r.config.penalty_bps, r.clock())
+    return _reoffer(r, c, job, "Withdraw", actor, "node withdrew; penalty recorded")
+
+
+def report_input(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``ReportInput``: the node says the job's input is unusable (no penalty yet: the
+    verifier runs the program and confirms with ``RejectInput`` or refuses with
+    ``RefuseReport``)."""
+    job = _node_job(c, m, "ReportInput")
+    reason = m["reason"][:500]
+    move(c, job, "ReportInput", actor, INPUT_REPORTED, reason, now=r.clock(), reason=reason)
+    return str(job["job_id"])
+
+
+def _reported(c: Connection, m: dict[str, Any], action: str) -> RowMapping:
+    """The ``input_reported`` job ``m`` names, at that attempt."""
+    job = get_job(c, job_id_hex(m["jobId"]), lock=True)
+    if job["state"] != INPUT_REPORTED:
+        raise illegal(job, action, INPUT_REPORTED)
+    check_attempt(job, action, m["attempt"])
+    return job
+
+
+def reject_input(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``RejectInput``: the verifier confirms the input is unusable. The requester caused the
+    failure, so it is charged the fee (billable to the reporting node, fuel 0); no penalty."""
+    job = _reported(c, m, "RejectInput")
+    reason = m["reason"][:500]
+    move(
+        c, job, "RejectInput", actor, INPUT_REJECTED, reason, now=r.clock(), reason=reason, fuel="0"
+    )
+    return str(job["job_id"])
+
+
+def refuse_report(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
+    """``RefuseReport``: the verifier ran the program on the input without failure: the node's
+    report was false, it is penalised and the job re-offered (to other nodes)."""
+    job = _reported(c, m, "RefuseReport")
+    penalise(c, job, "false_report", r.config.penalty_bps, r.clock())
+    return _reoffer(r, c, job, "RefuseReport", actor, "input report refused; penalty recorded")
+
+
+def _reoffer(r: Rules, c: Connection, job: RowMapping, action: str, actor: str, why: str) -> str:
+    """Give ``job`` back to the market under a new attempt, or cancel it if its requester
+    cancelled it on L1 meanwhile."""
     if cancel_declared(c, job):
         # The requester cancelled on L1 while it was processing: not re-offered.
         move(
             c,
             job,
-            "Withdraw",
+            action,
             actor,
             CANCELLED,
-            "node withdrew; cancelled on L1 meanwhile",
+            f"{why}; cancelled on L1 meanwhile",
             now=r.clock(),
             node=None,
             processing_deadline=None,
@@ -185,10 +234,10 @@ def withdraw(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     move(
         c,
         job,
-        "Withdraw",
+        action,
         actor,
         REGISTERED,
-        "node withdrew; penalty recorded",
+        why,
         now=r.clock(),
         attempt=job["attempt"] + 1,
         node=None,
@@ -286,6 +335,9 @@ HANDLERS: dict[str, Handler] = {
     "Process": process,
     "Withdraw": withdraw,
     "Submit": submit,
+    "ReportInput": report_input,
+    "RejectInput": reject_input,
+    "RefuseReport": refuse_report,
     "Verify": verify,
     "RejectResult": reject_result,
     "Reregister": subjobs.reregister,

@@ -17,9 +17,9 @@ from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db
 from offchain.emeth.execution.actions import job_id_hex
 from offchain.emeth.execution.models import (
+    BILLABLE_STATES,
     REGISTERED,
     STATES,
-    VERIFIED,
     JobView,
 )
 
@@ -88,7 +88,7 @@ def query_jobs(
     if billable:
         # Each verified job is billable on its own, a SubJob too whatever its parent's state:
         # the requester pays for every verified result, split or not.
-        q = q.where(db.jobs.c.state == VERIFIED, db.jobs.c.ticket_id.is_(None))
+        q = q.where(db.jobs.c.state.in_(BILLABLE_STATES), db.jobs.c.ticket_id.is_(None))
     q = q.order_by(db.jobs.c.created_at, db.jobs.c.sub_index, db.jobs.c.job_id)
     q = q.limit(max(1, min(limit, 1000))).offset(max(0, offset))
     return [job_view(r) for r in c.execute(q).mappings()]

@@ -19,6 +19,10 @@ CONFIRMED = "confirmed"
 BILLED = "billed"
 # A split job past its deadline with SubJobs unfinished, and those unfinished SubJobs.
 EXPIRED = "expired"
+# A node reported the job's input (dataset or params) as unusable; the verifier decides.
+INPUT_REPORTED = "input_reported"
+# The verifier confirmed the input is unusable: the requester is charged the fee (billable).
+INPUT_REJECTED = "input_rejected"
 
 STATES = (
     REGISTERED,
@@ -32,10 +36,14 @@ STATES = (
     CONFIRMED,
     BILLED,
     EXPIRED,
+    INPUT_REPORTED,
+    INPUT_REJECTED,
 )
 
 # Leaf states that still hold the requester's money (fees not yet in a Ticket).
-COMMITTED_STATES = (REGISTERED, PROCESSING, SUBMITTED, VERIFIED)
+COMMITTED_STATES = (REGISTERED, PROCESSING, SUBMITTED, VERIFIED, INPUT_REPORTED, INPUT_REJECTED)
+# States a Signer bills (each job on its own, a SubJob whatever its parent's state).
+BILLABLE_STATES = (VERIFIED, INPUT_REJECTED)
 # SubJobs in these states are re-registered, so their fee stays committed too.
 SUB_RETRY_STATES = (REJECTED, TIMED_OUT)
 

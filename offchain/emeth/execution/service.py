@@ -55,6 +55,8 @@ class ExecutionLayer:
         ticket_signer: recovers the signer of a Ticket (EmethCore EIP-712 domain).
         config: rules.
         clock: seconds since the epoch (injectable for tests of deadlines).
+        dataset_check: checks a ``RegisterJob``'s dataset before it is applied (raises
+            ActionError); None: datasets are only checked by the nodes and the verifier.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class ExecutionLayer:
         ticket_signer: Callable[[dict[str, Any], str], str],
         config: ServiceConfig | None = None,
         clock: Callable[[], float] = time.time,
+        dataset_check: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.engine = engine
         self.l1 = l1
@@ -76,6 +79,7 @@ class ExecutionLayer:
         self.ticket_signer = ticket_signer
         self.config = config or ServiceConfig()
         self.clock = clock
+        self.dataset_check = dataset_check
         self._lock = threading.Lock()
 
     @property
@@ -170,6 +174,8 @@ class ExecutionLayer:
             )
         if role in ("splitter", "verifier", "aggregator") and not self.roles.holds(role, actor):
             raise ActionError(403, "not_authorised", f"{actor} is not an authorised {role}")
+        if action == "RegisterJob" and self.dataset_check is not None:
+            self.dataset_check(msg)  # reads the blob store: before the write lock
         digest = action_digest(self.domain, action, message)
         try:
             with self._lock, self.engine.begin() as c:

@@ -21,6 +21,8 @@ from offchain.emeth.execution.models import (
     CANCELLED,
     CONFIRMED,
     EXPIRED,
+    INPUT_REJECTED,
+    INPUT_REPORTED,
     PROCESSING,
     REGISTERED,
     SPLIT,
@@ -137,7 +139,8 @@ def expire_split(r: Rules, c: Connection, job: RowMapping, actor: str, now: floa
     in_flight = [
         s["job_id"]
         for s in subs
-        if s["state"] == SUBMITTED or (s["state"] == PROCESSING and now <= s["processing_deadline"])
+        if s["state"] in (SUBMITTED, INPUT_REPORTED)
+        or (s["state"] == PROCESSING and now <= s["processing_deadline"])
     ]
     if in_flight:
         raise ActionError(
@@ -148,8 +151,8 @@ def expire_split(r: Rules, c: Connection, job: RowMapping, actor: str, now: floa
         )
     closed = 0
     for s in subs:
-        if s["state"] in (VERIFIED, BILLED, CANCELLED):
-            continue
+        if s["state"] in (VERIFIED, BILLED, CANCELLED, INPUT_REJECTED):
+            continue  # done: billed (or billable) on its own, or never billed
         if s["state"] == PROCESSING:
             # Held past its processing deadline: the usual timeout penalty.
             penalise(c, s, "timeout", r.config.penalty_bps, r.clock())

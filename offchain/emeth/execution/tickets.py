@@ -16,9 +16,9 @@ from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db
 from offchain.emeth.execution.jobstore import get_job, move
 from offchain.emeth.execution.models import (
+    BILLABLE_STATES,
     BILLED,
     CONFIRMED,
-    VERIFIED,
     TicketSubmission,
     TicketView,
 )
@@ -162,7 +162,7 @@ def store(
         r = rows.get(jid)
         if r is None:
             raise ActionError(404, "unknown_job", f"no job {jid}")
-        billable = r["state"] == VERIFIED and r["ticket_id"] is None and r["node"] == node
+        billable = r["state"] in BILLABLE_STATES and r["ticket_id"] is None and r["node"] == node
         if not billable:
             raise ActionError(
                 409,

@@ -90,7 +90,7 @@ def test_errors_and_idempotency(env: Env) -> None:
             "jobId": new_job_id(),
             "requester": requester.address,
             "programId": program_id,
-            "datasetKey": "0x01",
+            "datasetKey": env.blobs.put(b"a b\n"),
             "params": "{}",
             "fee": 1,
             "timeoutSeconds": 5,

@@ -40,6 +40,12 @@ def _register(env: Env, who, program: str, key: str, fee: int, **kw) -> dict:  #
     return env.client.act("RegisterJob", msg, who)["job"]  # type: ignore[no-any-return]
 
 
+def _without_registration_check(env: Env) -> None:
+    """Turn off the registration-time dataset check, to attack the agents behind it."""
+    assert env.stack.service is not None
+    env.stack.service.dataset_check = None
+
+
 def _agents_running(env: Env) -> None:
     for h in env.stack.health():
         assert h["alive"] and not h["tripped"], h
@@ -51,6 +57,7 @@ def test_poison_dataset_key_never_stops_an_agent(env: Env) -> None:
     mallory, alice = env.requesters[1], env.requesters[0]
     env.deposit(mallory, 100 * EMETH)
     env.deposit(alice, 100 * EMETH)
+    _without_registration_check(env)
     _register(env, mallory, "wordcount/v1", MISSING_KEY, 50 * EMETH, splittable=True)
     env.stack.start_agents()
     time.sleep(1.5)  # well past max_failures ticks of every agent
@@ -210,9 +217,7 @@ def test_requester_bad_input_is_charged_to_the_requester_not_the_nodes(env: Env)
     collateral0 = {
         n.address: env.l1.collateral_of(n.address).balance for n in env.stack.node_accounts
     }
-    service = env.stack.service
-    assert service is not None
-    service.dataset_check = None  # the registration check is a second line; attack the first
+    _without_registration_check(env)
     bad = _register(env, mallory, "wordcount/v1", env.blobs.put(b"\xff\xfe not utf-8"), 40 * EMETH)
     env.stack.start_agents()
     honest = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a b c\n", 4 * EMETH)

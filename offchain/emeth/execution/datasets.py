@@ -1,0 +1,63 @@
+"""The registration-time dataset check: where a program can tell a bad dataset from its bytes
+(``Program.fuel``), the execution layer refuses the job at ``RegisterJob`` (docs/spec.md
+"Requester-caused failures"), so a bad dataset never reaches a node.
+
+Runs before the service takes its write lock (it reads the blob store), and only answers
+``ActionError``: 422 ``invalid_dataset`` for a blob that is missing, malformed, over the limit
+or rejected by the program, 503 ``storage_unavailable`` when the blob store cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from offchain.emeth.errors import ActionError
+from offchain.storage.errors import BadKey, BlobNotFound, BlobTooLarge, StorageError
+
+if TYPE_CHECKING:
+    from offchain.emeth.programs import ProgramRegistry
+    from offchain.storage.client import BlobClient
+
+
+@dataclass
+class DatasetCheck:
+    """Checks a ``RegisterJob``'s dataset with its program.
+
+    Args:
+        blobs: the blob store client.
+        programs: the programs (the check runs ``fuel(dataset, params)``).
+    """
+
+    blobs: BlobClient
+    programs: ProgramRegistry
+
+    def __call__(self, msg: dict[str, Any]) -> None:
+        """Check the normalized ``RegisterJob`` message ``msg``.
+
+        Raises:
+            ActionError: 422 ``invalid_dataset``, 503 ``storage_unavailable``.
+        """
+        if msg["programId"] not in self.programs:
+            return  # the transition answers unknown_program
+        try:
+            params = json.loads(msg["params"] or "{}")
+        except ValueError:
+            return  # the transition answers invalid_params
+        if not isinstance(params, dict):
+            return
+        key = msg["datasetKey"]
+        try:
+            data = self.blobs.get(key)
+        except (BlobNotFound, BadKey, BlobTooLarge) as e:
+            raise ActionError(422, "invalid_dataset", f"dataset {key}: {e}") from e
+        except StorageError as e:
+            raise ActionError(503, "storage_unavailable", f"cannot read dataset {key}: {e}") from e
+        try:
+            self.programs.get(msg["programId"]).fuel(data, params)
+        except Exception as e:  # noqa: BLE001 - any failure of the program on it is the dataset's
+            reason = f"{type(e).__name__}: {e}"[:300]
+            raise ActionError(
+                422, "invalid_dataset", f"{msg['programId']} cannot use dataset {key}: {reason}"
+            ) from e
