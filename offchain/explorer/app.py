@@ -18,11 +18,12 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, Undefined, select_autoescape
 from markupsafe import Markup, escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from offchain.common.health import PartHealth, State, health_response
 from offchain.explorer import charts
 from offchain.explorer.views import BadInput, NotFound, Views
 
@@ -121,8 +122,18 @@ def make_env(views: Views) -> Environment:
     return env
 
 
-def create_app(views: Views, refresh_s: int = 5) -> FastAPI:
-    """The explorer's FastAPI application over ``views``."""
+def create_app(
+    views: Views,
+    refresh_s: int = 5,
+    indexer_health: Callable[[], dict[str, Any]] | None = None,
+) -> FastAPI:
+    """The explorer's FastAPI application over ``views``.
+
+    Args:
+        views: the page builders.
+        refresh_s: auto-refresh period of the pages (0: off).
+        indexer_health: the indexer loop's health document (a ``/health`` part).
+    """
     app = FastAPI(title="l2kit explorer", docs_url=None, redoc_url=None, openapi_url=None)
     env = make_env(views)
 
@@ -235,11 +246,18 @@ def create_app(views: Views, refresh_s: int = 5) -> FastAPI:
         return render(request, "ticket.html", views.ticket(_num(tid, "ticket id")))
 
     @app.get("/health")
-    def health() -> JSONResponse:
-        board = views.board.to_json()
-        ok = all(s["state"] != "down" for s in board.values())
-        body = {"status": "ok" if ok else "degraded", "sources": board,
-                "indexer": views.store.get("indexer")}  # fmt: skip
-        return JSONResponse(body, status_code=200 if ok else 503)
+    def health() -> Response:
+        """docs/spec.md "Health states": one part per source and the indexer loop."""
+        parts: dict[str, dict[str, Any]] = {}
+        for src in views.board.all():
+            doc: dict[str, Any] = {"url": src.url, "configured": src.state != "off",
+                                   "lastOkAt": src.last_ok_at}  # fmt: skip
+            if src.state != "off":
+                state = State.OK if src.state == "ok" else State.DOWN
+                doc["health"] = PartHealth(state, src.reason or None, src.since).to_json()
+            parts[src.name] = doc
+        if indexer_health is not None:
+            parts["indexer"] = indexer_health()
+        return health_response(parts)  # type: ignore[no-any-return]
 
     return app

@@ -111,5 +111,6 @@ class Indexer(Daemon):
             if out is not None and not out["events"] and not out["l2Blocks"]:
                 return
 
-    def health(self) -> dict[str, Any]:
-        return {"loop": self.loop_state(), "sources": self.board.to_json(), **self.stats}
+    def health_doc(self) -> dict[str, Any]:
+        """The loop's health document plus the indexer's counters."""
+        return {**super().health_doc(), **self.stats}

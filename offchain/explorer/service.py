@@ -41,7 +41,7 @@ class Explorer:
         )
         self.views = Views(self.store, self.board, node, dict(self.deployment.addresses))
         self.server = BackgroundServer(
-            create_app(self.views, config.refresh_s),
+            create_app(self.views, config.refresh_s, self.indexer.health_doc),
             host=config.host,
             port=config.port or None,
             name="explorer",

@@ -209,7 +209,10 @@ def test_a_source_down_is_named_and_the_others_still_indexed(run: Run) -> None:
             assert r.status_code == 200, path
             assert 'data-source="node"' in r.text and "rollup node RPC is down" in r.text
             assert 'data-source="el"' in r.text
-        assert _get(ex, "/health").status_code == 503
+        h = _get(ex, "/health")
+        assert h.status_code == 503 and h.json()["status"] == "down"
+        assert [f.split(":")[0] for f in h.json()["failing"]] == ["node", "el"]
+        assert h.json()["l1"]["health"]["state"] == "ok"
         addr = _get(ex, f"/address/{run.rollup.users[0].address}")
         assert addr.status_code == 200 and "balances unavailable" in addr.text
     finally:
