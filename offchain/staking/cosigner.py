@@ -55,7 +55,7 @@ class CosignBody(BaseModel):
     header: dict[str, Any] = Field(default_factory=dict)
 
 
-class _Refusal(StakingError):
+class Refusal(StakingError):
     def __init__(self, code: str, message: str, status: int) -> None:
         super().__init__(message)
         self.code = code
@@ -124,25 +124,36 @@ class Cosigner:
         """Check ``body`` and sign its digest.
 
         Raises:
-            _Refusal: with an HTTP status and error code.
+            Refusal: with an HTTP status and error code.
+        """
+        digest = self.check(body)
+        sig = sign_digest(self.account, digest)
+        return {"signer": self.account.address, "signature": "0x" + sig.hex()}
+
+    def check(self, body: CosignBody) -> bytes:
+        """Every check of :meth:`sign` (the FROST signing round runs the same), recording the
+        header hash for (contract, index); returns the digest to sign.
+
+        Raises:
+            Refusal: with an HTTP status and error code.
         """
         if body.chain_id != self.chain_id:
-            raise _Refusal("wrong_chain", f"chain id {body.chain_id} is not {self.chain_id}", 403)
+            raise Refusal("wrong_chain", f"chain id {body.chain_id} is not {self.chain_id}", 403)
         if not is_address(body.contract):
-            raise _Refusal("bad_request", f"contract {body.contract!r} is not an address", 400)
+            raise Refusal("bad_request", f"contract {body.contract!r} is not an address", 400)
         contract = to_checksum_address(body.contract)
         if contract not in self.contracts:
-            raise _Refusal("unknown_contract", f"this node does not sign for {contract}", 403)
+            raise Refusal("unknown_contract", f"this node does not sign for {contract}", 403)
         try:
             header_hash = bytes.fromhex(body.header_hash.removeprefix("0x"))
             digest = bytes.fromhex(body.digest.removeprefix("0x"))
         except ValueError:
-            raise _Refusal("bad_request", "digest and header_hash must be hex", 400) from None
+            raise Refusal("bad_request", "digest and header_hash must be hex", 400) from None
         if len(header_hash) != 32 or len(digest) != 32:
-            raise _Refusal("bad_request", "digest and header_hash must be 32 bytes", 400)
+            raise Refusal("bad_request", "digest and header_hash must be 32 bytes", 400)
         expected = batch_digest(self.chain_id, contract, body.batch_index, header_hash)
         if digest != expected:
-            raise _Refusal(
+            raise Refusal(
                 "digest_mismatch",
                 f"digest is not keccak256(abi.encode(chainid, contract, index, headerHash));"
                 f" expected 0x{expected.hex()}",
@@ -152,16 +163,15 @@ class Cosigner:
             try:
                 self.validator(contract, body.batch_index, header_hash, body.header)
             except CosignRefused as e:
-                raise _Refusal("header_rejected", e.message, 403) from e
+                raise Refusal("header_rejected", e.message, 403) from e
         conflict = self.log.claim(contract, body.batch_index, "0x" + header_hash.hex())
         if conflict is not None:
-            raise _Refusal(
+            raise Refusal(
                 "conflicting_header",
                 f"already signed header {conflict} for batch {body.batch_index} of {contract}",
                 409,
             )
-        sig = sign_digest(self.account, digest)
-        return {"signer": self.account.address, "signature": "0x" + sig.hex()}
+        return digest
 
 
 def create_router(cosigner: Cosigner) -> APIRouter:
@@ -172,7 +182,7 @@ def create_router(cosigner: Cosigner) -> APIRouter:
     def cosign(body: CosignBody) -> JSONResponse:
         try:
             return JSONResponse(cosigner.sign(body))
-        except _Refusal as e:
+        except Refusal as e:
             return JSONResponse(
                 {"error": {"code": e.code, "message": e.message}}, status_code=e.status
             )

@@ -7,7 +7,9 @@ One process per sequencer node. It serves (FastAPI, one port):
 - ``GET /metrics``: Prometheus text;
 - ``POST /reselect/sign`` ``{epoch, round, current}``: signs ``SequencerSet.reselectDigest()``
   when this node itself sees ``current`` silent past its deadline (409 otherwise), for
-  ``reselectWithSignatures``.
+  ``reselectWithSignatures``;
+- ``/frost/*``: the FROST peer protocol (DKG, resharing, signing rounds; see
+  :mod:`offchain.staking.frost.router`), state in ``data_dir/frost-<signer>.sqlite``.
 
 and runs a :class:`~offchain.staking.rotation.RotationFollower` that pings ``heartbeat()``
 while this signer is current, calls ``reselect()`` when the current sequencer is silent past
@@ -33,6 +35,10 @@ from offchain.common.health import health_response
 from offchain.common.http import BackgroundServer
 from offchain.staking.cosigner import Cosigner, SignedLog, create_app
 from offchain.staking.errors import StakingError
+from offchain.staking.frost.l1 import group_key_digest
+from offchain.staking.frost.participant import FrostParticipant
+from offchain.staking.frost.router import create_frost_router
+from offchain.staking.frost.store import FrostStore
 from offchain.staking.rotation import RotationConfig, RotationFollower
 from offchain.staking.signatures import reselect_digest, sign_digest
 
@@ -104,6 +110,16 @@ class SequencerDaemon:
             set(config.cosign_contracts),
             log=SignedLog(config.data_dir / f"cosigned-{signer.address.lower()}.sqlite"),
         )
+        sset = contracts.sset
+        self.frost = FrostParticipant(
+            signer.address,
+            bytes(signer.key),
+            FrostStore(config.data_dir / f"frost-{signer.address.lower()}.sqlite"),
+            key_digest=lambda x: group_key_digest(
+                chain.chain_id, sset.address, int(sset.functions.groupKeyVersion().call()), x
+            ),
+            l1_group_x=lambda: int(sset.functions.groupKeyX().call()),
+        )
         self._http: BackgroundServer | None = None
         self.port = config.port
 
@@ -114,6 +130,7 @@ class SequencerDaemon:
     def app(self) -> FastAPI:
         """The HTTP app: co-signer routes, ``/health`` and ``/metrics``."""
         app = create_app(self.cosigner)
+        app.include_router(create_frost_router(self.frost, self.cosigner))
         registry = CollectorRegistry()
         g_current = Gauge(
             "l2kit_sequencer_is_current", "1 if this signer is current", registry=registry

@@ -1,0 +1,246 @@
+"""The coordinator's side of the FROST peer protocol: key generation, resharing, signing.
+
+Whoever coordinates (the daemon that finds no key on L1, or the current sequencer for a batch)
+only relays: it never sees a secret share (they are encrypted to their holders) and every
+message it relays is checked by the participants (see :mod:`participant`).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from offchain.staking.frost.errors import FrostError
+from offchain.staking.frost.group import Element
+from offchain.staking.frost.signing import Signature, aggregate, verify_signature_share
+from offchain.staking.frost.wire import commitment_of, element_of, scalar_of, unhex
+from offchain.staking.signatures import order_signatures, recover_signer
+
+
+class PeerError(FrostError):
+    """A peer refused or did not answer.
+
+    Attributes:
+        peer: signer address of the peer.
+        code: the peer's error code (``unreachable`` when it did not answer).
+        culprit: the dealer id it named in a complaint, if any.
+    """
+
+    def __init__(self, peer: str, code: str, message: str, culprit: int | None = None) -> None:
+        super().__init__(f"{peer}: {code}: {message}")
+        self.peer = peer
+        self.code = code
+        self.culprit = culprit
+
+
+@dataclass
+class FrostCoordinator:
+    """Drives rounds over ``peers`` (signer address -> daemon base URL).
+
+    Args:
+        peers: every participant this coordinator may ask (itself included, over HTTP).
+        timeout_s: per-request timeout.
+        metrics: counters (``invalid_shares``, ``dropped_signers``, ``rounds``).
+    """
+
+    peers: dict[str, str]
+    timeout_s: float = 10.0
+    metrics: dict[str, int] = field(
+        default_factory=lambda: {"invalid_shares": 0, "dropped_signers": 0, "rounds": 0}
+    )
+
+    def _post(self, who: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        url = self.peers.get(who)
+        if url is None:
+            raise PeerError(who, "unknown_peer", "no URL for this signer")
+        try:
+            r = requests.post(url.rstrip("/") + path, json=body, timeout=self.timeout_s)
+        except requests.RequestException as e:
+            raise PeerError(who, "unreachable", type(e).__name__) from e
+        try:
+            doc = r.json()
+        except ValueError:
+            raise PeerError(who, "bad_answer", f"HTTP {r.status_code}, not JSON") from None
+        if r.status_code != 200:
+            err = doc.get("error", {}) if isinstance(doc, dict) else {}
+            raise PeerError(
+                who,
+                str(err.get("code", r.status_code)),
+                str(err.get("message", "")),
+                err.get("culprit"),
+            )
+        if not isinstance(doc, dict):
+            raise PeerError(who, "bad_answer", "not a JSON object")
+        return doc
+
+    def _all(
+        self, who: Iterable[str], path: str, body: Callable[[str], dict[str, Any]]
+    ) -> tuple[dict[str, dict[str, Any]], dict[str, PeerError]]:
+        names = list(who)
+        ok: dict[str, dict[str, Any]] = {}
+        bad: dict[str, PeerError] = {}
+
+        def one(w: str) -> tuple[str, dict[str, Any] | None, PeerError | None]:
+            try:
+                return w, self._post(w, path, body(w)), None
+            except PeerError as e:
+                return w, None, e
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(32, len(names)))) as ex:
+            for w, doc, err in ex.map(one, names):
+                if doc is not None:
+                    ok[w] = doc
+                elif err is not None:
+                    bad[w] = err
+        return ok, bad
+
+    # ================================================================ keygen
+    def keygen(
+        self,
+        session: str,
+        allocation: Mapping[str, Sequence[int]],
+        threshold: int,
+        *,
+        reshare_from: str | None = None,
+        quorum: list[int] | None = None,
+        old: dict[str, Any] | None = None,
+        dealers: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """A DKG (``reshare_from`` None) or a resharing among ``allocation``'s members, with
+        ``dealers`` (old holders of the quorum identifiers) dealing for a resharing.
+
+        Returns:
+            The members' common ``finish`` answer (group key, threshold).
+
+        Raises:
+            PeerError: a member failed (``culprit`` set when it is a complaint).
+            FrostError: members disagree on the key.
+        """
+        members = list(allocation)
+        everyone = list(dict.fromkeys([*members, *dealers]))
+        body1 = {
+            "session": session,
+            "allocation": {a: list(v) for a, v in allocation.items()},
+            "threshold": threshold,
+            "reshare_from": reshare_from,
+            "quorum": quorum,
+            "old": old,
+        }
+        r1, bad = self._all(everyone, "/frost/round1", lambda _w: body1)
+        if bad:
+            raise next(iter(bad.values()))
+        dealing = [w for w, a in r1.items() if a.get("packages")]
+        r2, bad = self._all(dealing, "/frost/round2", lambda _w: {"session": session, "round1": r1})
+        if bad:
+            raise next(iter(bad.values()))
+        fin, bad = self._all(
+            members,
+            "/frost/finish",
+            lambda w: {
+                "session": session,
+                "round1": r1,
+                "shares": {
+                    str(i): {
+                        d: ct
+                        for ans in r2.values()
+                        for d, ct in ans["shares"].get(str(i), {}).items()
+                    }
+                    for i in allocation[w]
+                },
+            },
+        )
+        if bad:
+            raise next(iter(bad.values()))
+        keys = {a["group_key"] for a in fin.values()}
+        if len(keys) != 1:
+            raise FrostError(f"members derived different keys: {sorted(keys)}")
+        return next(iter(fin.values()))
+
+    def approvals(self, session: str, x: int, signers: Iterable[str], digest: bytes) -> list[bytes]:
+        """ECDSA approvals of key ``x`` from ``signers``, checked and ordered for L1."""
+        ok, _ = self._all(signers, "/frost/approve", lambda _w: {"session": session, "x": hex(x)})
+        sigs: dict[str, bytes] = {}
+        for w, a in ok.items():
+            sig = unhex(a.get("signature"), "signature", 65)
+            if recover_signer(digest, sig).lower() == w.lower():
+                sigs[w] = sig
+        return order_signatures(sigs)
+
+    # =============================================================== signing
+    def sign(
+        self,
+        session: str,
+        cosign: dict[str, Any],
+        message: bytes,
+        allocation: Mapping[str, Sequence[int]],
+        threshold: int,
+        group_key: Element,
+        publics: Mapping[int, Element],
+        *,
+        attempts: int = 3,
+    ) -> Signature:
+        """One FROST signature of ``message`` (the digest of ``cosign``) by enough members.
+
+        Commitments are asked from every member; signers are taken in allocation order until
+        their identifiers reach the threshold. A share that fails verification names its
+        sender, who is dropped (``metrics``) and the round is run again with fresh nonces.
+
+        Raises:
+            FrostError: fewer than ``threshold`` shares available.
+        """
+        dropped: set[str] = set()
+        last: dict[str, str] = {}
+        for _ in range(attempts):
+            self.metrics["rounds"] += 1
+            live = [a for a in allocation if a not in dropped]
+            commits, bad = self._all(live, "/frost/commit", lambda _w: {"session": session})
+            last.update({w: e.code for w, e in bad.items()})
+            chosen: list[str] = []
+            count = 0
+            for a in live:
+                if a in commits and count < threshold:
+                    chosen.append(a)
+                    count += len(commits[a]["commitments"])
+            if count < threshold:
+                raise FrostError(f"{count} of {threshold} shares available ({last or 'no errors'})")
+            package = [c for a in chosen for c in commits[a]["commitments"]]
+            body: dict[str, Any] = {"session": session, "commitments": package, "cosign": cosign}
+
+            def sign_body(_w: str, b: dict[str, Any] = body) -> dict[str, Any]:
+                return b
+
+            answers, bad = self._all(chosen, "/frost/sign", sign_body)
+            last.update({w: e.code for w, e in bad.items()})
+            dropped.update(bad)
+            commitments = [commitment_of(c) for c in package]
+            z: dict[int, int] = {}
+            for w, ans in answers.items():
+                for c in commits[w]["commitments"]:
+                    i = c["identifier"]
+                    share = ans.get("shares", {}).get(str(i))
+                    try:
+                        zi = scalar_of(share, "share")
+                    except FrostError:
+                        zi = -1
+                    if zi < 0 or not verify_signature_share(
+                        i, publics[i], zi, commitments, group_key, message
+                    ):
+                        self.metrics["invalid_shares"] += 1
+                        dropped.add(w)
+                        last[w] = "invalid_share"
+                        break
+                    z[i] = zi
+            if dropped & set(chosen):
+                self.metrics["dropped_signers"] += len(dropped & set(chosen))
+                continue
+            return aggregate(commitments, message, group_key, z)
+        raise FrostError(f"no valid signature after {attempts} rounds ({last})")
+
+
+def publics_of(doc: Mapping[str, str]) -> dict[int, Element]:
+    """``identifier -> verifying share`` from a key set's JSON."""
+    return {int(i): element_of(v, "verifying share") for i, v in doc.items()}

@@ -1,0 +1,149 @@
+"""HTTP routes of the FROST peer protocol (mounted by the sequencer daemon).
+
+=====================  ==============================================================
+``POST /frost/round1``  ``{session, allocation, threshold, reshare_from?, quorum?, old?}``
+                        -> ``{address, packages, member}`` (signed; a retry returns the same)
+``POST /frost/round2``  ``{session, round1: {address: answer}}`` -> ``{shares: {id: {dealer: ct}}}``
+``POST /frost/finish``  ``{session, round1, shares: {id: {dealer: ct}}}`` -> the key set summary
+``POST /frost/approve`` ``{session, x}`` -> ECDSA ``{signer, signature}`` over groupKeyDigest(x)
+``POST /frost/commit``  ``{session}`` -> ``{session, signer, commitments}``
+``POST /frost/sign``    ``{session, commitments, cosign}`` -> ``{signer, shares: {id: z_i}}``
+``GET /frost/status``   key sets held, nonce counts
+=====================  ==============================================================
+
+``/frost/sign`` runs every co-signing check first (chain, contract, digest, the node's batch
+validator: it rebuilds the batch from its own blocks, one header per index), then signs the
+batch digest. Errors are ``{"error": {"code", "message"[, "culprit"]}}``: 400 ``bad_request``
+(malformed), 403 / 409 co-signing refusals (see :mod:`offchain.staking.cosigner`), 409
+``invalid_share`` (a dealer's package or share failed; ``culprit`` is its dealer id) and 409
+``refused`` (unknown session, used or foreign nonces, wrong key).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from offchain.staking.cosigner import CosignBody, Cosigner, Refusal
+from offchain.staking.frost.errors import FrostError, InvalidShare
+from offchain.staking.frost.participant import FrostParticipant
+
+
+class Round1Body(BaseModel):
+    session: str = Field(min_length=1, max_length=128)
+    allocation: dict[str, list[int]]
+    threshold: int = Field(ge=1)
+    reshare_from: str | None = None
+    quorum: list[int] | None = None
+    old: dict[str, Any] | None = None
+
+
+class Round2Body(BaseModel):
+    session: str
+    round1: dict[str, Any]
+
+
+class FinishBody(BaseModel):
+    session: str
+    round1: dict[str, Any]
+    shares: dict[str, dict[str, str]]
+
+
+class ApproveBody(BaseModel):
+    session: str
+    x: str
+
+
+class CommitBody(BaseModel):
+    session: str
+
+
+class SignBody(BaseModel):
+    session: str
+    commitments: list[Any]
+    cosign: CosignBody
+
+
+def _error(code: str, message: str, status: int, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status)
+
+
+def _guard(fn: Any) -> JSONResponse:
+    try:
+        return JSONResponse(fn())
+    except InvalidShare as e:
+        return _error("invalid_share", e.message, 409, culprit=e.culprit)
+    except Refusal as e:
+        return _error(e.code, e.message, e.status)
+    except FrostError as e:
+        return _error("refused", e.message, 409)
+    except (KeyError, TypeError, ValueError) as e:
+        return _error("bad_request", f"malformed message: {e}", 400)
+
+
+def create_frost_router(participant: FrostParticipant, cosigner: Cosigner) -> APIRouter:
+    """The ``/frost/*`` routes of one sequencer."""
+    router = APIRouter()
+    p = participant
+
+    @router.post("/frost/round1")
+    def round1(body: Round1Body) -> JSONResponse:
+        return _guard(
+            lambda: p.round1(
+                body.session,
+                body.allocation,
+                body.threshold,
+                body.reshare_from,
+                body.quorum,
+                body.old,
+            )
+        )
+
+    @router.post("/frost/round2")
+    def round2(body: Round2Body) -> JSONResponse:
+        return _guard(lambda: {"shares": p.round2(body.session, body.round1)})
+
+    @router.post("/frost/finish")
+    def finish(body: FinishBody) -> JSONResponse:
+        return _guard(lambda: p.finish(body.session, body.round1, body.shares))
+
+    @router.post("/frost/approve")
+    def approve(body: ApproveBody) -> JSONResponse:
+        return _guard(lambda: p.approve(body.session, int(body.x, 16)))
+
+    @router.post("/frost/commit")
+    def commit(body: CommitBody) -> JSONResponse:
+        return _guard(lambda: p.commit(body.session))
+
+    @router.post("/frost/sign")
+    def sign(body: SignBody) -> JSONResponse:
+        def run() -> dict[str, Any]:
+            digest = cosigner.check(body.cosign)
+            return {"signer": p.address, "shares": p.sign(body.session, body.commitments, digest)}
+
+        return _guard(run)
+
+    @router.get("/frost/status")
+    def status() -> dict[str, Any]:
+        ks = p.store.keyset()
+        return {
+            "signer": p.address,
+            "session": ks.session if ks else None,
+            "group_key": ks.group_key if ks else None,
+            "identifiers": sorted(ks.secrets) if ks else [],
+            "threshold": ks.threshold if ks else None,
+            "nonces": p.store.nonce_counts(),
+            "public": None
+            if ks is None
+            else {
+                "group_key": ks.group_key,
+                "threshold": ks.threshold,
+                "publics": {str(i): v for i, v in ks.publics.items()},
+                "allocation": ks.allocation,
+            },
+        }
+
+    return router
