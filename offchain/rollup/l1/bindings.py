@@ -189,12 +189,12 @@ class RollupL1:
         )
 
     # ---------------------------------------------------------------- helpers
-    def _send(self, call: Any, value: int = 0) -> TxReceipt:
+    def _send(self, call: Any, value: int = 0, gas: int | None = None) -> TxReceipt:
         if self.sender is None:
             raise RollupL1Error(
                 "this RollupL1 has no sender", "use .with_sender(chain.sender(acct))"
             )
-        return self.sender.send(call, value=value)  # type: ignore[return-value]
+        return self.sender.send(call, value=value, gas=gas)  # type: ignore[return-value]
 
     def _need_da(self) -> Contract:
         if self.da is None:
@@ -366,9 +366,15 @@ class RollupL1:
             )
         )
 
-    def resolve_timeout(self, index: int) -> TxReceipt:
-        """DataAvailabilityChallenge.resolveTimeout after the request's deadline."""
-        return self._send(self._need_da().functions.resolveTimeout(index))
+    def resolve_timeout(self, index: int, gas: int | None = None) -> TxReceipt:
+        """DataAvailabilityChallenge.resolveTimeout after the request's deadline.
+
+        Args:
+            index: the batch index of the request.
+            gas: a gas limit to send without estimating (``None``: estimate), for an idle L1
+                whose latest block still sees the request open (see ``L1Clock.stale_for``).
+        """
+        return self._send(self._need_da().functions.resolveTimeout(index), gas=gas)
 
     def cancel_stale_request(self, index: int) -> TxReceipt:
         """DataAvailabilityChallenge.cancelStaleRequest (batch invalidated by other means)."""

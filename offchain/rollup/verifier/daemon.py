@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
+from offchain.chain.clock import L1Clock
 from offchain.common.daemon import Daemon, LoopConfig
 from offchain.common.hashing import keccak
 from offchain.common.health import health_response
@@ -56,6 +57,10 @@ if TYPE_CHECKING:
     from offchain.rollup.node.service import RollupContracts
 
 log = structlog.get_logger("rollup.verifier")
+
+# Gas limit of a resolveTimeout sent without an estimate (the latest block still sees the
+# request open on an idle L1); only the gas used is paid.
+RESOLVE_GAS = 2_000_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS verified (
@@ -157,6 +162,7 @@ class Verifier(Daemon):
         self.contracts = contracts
         self.account = account
         self.l1: RollupL1 = contracts.l1(contracts.chain.sender(account))
+        self.clock = L1Clock(contracts.chain.w3)
         self.blobs = blobs
         self.config = config
         self.domain = ltx.Domain(l2_chain_id, ltx.to_checksum(contracts.state_commitment))
@@ -317,6 +323,7 @@ class Verifier(Daemon):
             self.m_batches.labels(o.result).inc()
             if o.result != "verified":
                 break
+        self.clock.latest()  # note when the newest block (maybe our own request) was first seen
         return out
 
     def check(self, index: int) -> Outcome:
@@ -359,13 +366,16 @@ class Verifier(Daemon):
         """§9.2 / §11.6: ask for the data on L1 (once), then wait or resolve the timeout."""
         req = self.l1.data_request(index)
         if req.status == RequestStatus.OPEN and req.header_hash == header.hash():
-            now = int(self.contracts.chain.w3.eth.get_block("latest")["timestamp"])
+            # The next block's time, also on an idle L1 (our transaction makes that block).
+            now = self.clock.now()
             if now > req.deadline and self.store.action("timeout:" + key) is None:
-                self.store.record_action(
-                    "timeout:" + key, {"index": index, "why": "no answer by deadline"}
-                )
                 try:
-                    self.l1.resolve_timeout(index)
+                    self.l1.resolve_timeout(
+                        index, gas=RESOLVE_GAS if self.clock.stale_for(req.deadline) else None
+                    )
+                    self.store.record_action(
+                        "timeout:" + key, {"index": index, "why": "no answer by deadline"}
+                    )
                 except TxReverted as e:
                     log.warning(
                         "resolve_timeout_failed",
