@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from offchain.emeth.agents.signer import Signer
 from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.execution.subjobs import subjob_id
 from offchain.emeth.programs import SortDedupe, WordCount
@@ -245,3 +246,73 @@ def test_bad_dataset_refused_at_registration(env: Env) -> None:
         _register(env, mallory, "wordcount/v1", MISSING_KEY, 40 * EMETH)
     assert e.value.status == 422 and e.value.code == "invalid_dataset"
     assert env.client.funds(mallory.address)["committed"] == 0
+
+
+def _process(env: Env, node, job: dict, attempt: int = 1) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    msg = {"jobId": job["jobId"], "node": node.address, "attempt": attempt}
+    return env.client.act("Process", msg, node)  # type: ignore[no-any-return]
+
+
+def test_collateral_reserved_per_job_and_penalties_count_until_settled(env: Env) -> None:
+    """A node with 200 EMETH (minimum 100) takes jobs it means to let time out: each in-flight
+    job reserves its possible penalty (40 EMETH for a 160 EMETH fee), so the third is
+    refused; a penalty bundled in a Ticket not yet settled still counts."""
+    alice = env.requesters[0]
+    env.deposit(alice, 1000 * EMETH)
+    node = env.stack.node_accounts[0]
+    jobs = [
+        submit_job(env.client, env.blobs, alice, "wordcount/v1", b"w%d\n" % i, 160 * EMETH)
+        for i in range(3)
+    ]
+    _process(env, node, jobs[0])
+    _process(env, node, jobs[1])
+    with pytest.raises(ExecutionLayerError) as e:
+        _process(env, node, jobs[2])
+    assert e.value.status == 403 and e.value.code == "insufficient_collateral"
+    # Give one back: its penalty (40) replaces its reservation (40); a Ticket bundles it.
+    env.client.act(
+        "Withdraw", {"jobId": jobs[0]["jobId"], "node": node.address, "attempt": 1}, node
+    )
+    signer = Signer(env.client, env.stack.signer_account, env.l1.chain_id, env.l1.core_address)
+    assert signer.sign_round()["tickets"] == 1
+    [t] = env.client.tickets(settled=False)
+    assert t["penalty"] == 40 * EMETH and t["node"] == node.address
+    with pytest.raises(ExecutionLayerError) as e:
+        _process(env, node, jobs[2])
+    assert e.value.status == 403 and e.value.code == "insufficient_collateral"
+
+
+def test_no_retake_after_a_failed_attempt_and_a_minimum_penalty(env: Env) -> None:
+    """A 3-wei job: the penalty would round to 0, and the same node would retake the job
+    (a fresh chance against Freivalds each time). Refused: minimum penalty, no retake."""
+    alice = env.requesters[0]
+    env.deposit(alice, 10 * EMETH)
+    node, other = env.stack.node_accounts[0], env.stack.node_accounts[1]
+    data = json.dumps({"a": [[1, 2]], "b": [[3], [4]]}).encode()
+    job = submit_job(env.client, env.blobs, alice, "matmul/v1", data, 3)
+    _process(env, node, job)
+    env.client.act("Withdraw", {"jobId": job["jobId"], "node": node.address, "attempt": 1}, node)
+    [pen] = env.client.penalties(node=node.address)
+    assert pen["amount"] > 0
+    with pytest.raises(ExecutionLayerError) as e:
+        _process(env, node, job, attempt=2)
+    assert e.value.status == 409 and e.value.code == "retake_refused"
+    assert _process(env, other, job, attempt=2)["job"]["node"] == other.address
+
+
+def test_timed_out_top_level_job_is_reoffered(env: Env) -> None:
+    """A node lets a plain job time out: the requester's job is offered again (attempt 2),
+    not lost, and the node is penalised."""
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    slow = env.stack.node_accounts[1]
+    job = submit_job(
+        env.client, env.blobs, alice, "wordcount/v1", b"a b c\n", 4 * EMETH, timeout_s=1
+    )
+    _process(env, slow, job)
+    env.stack.start_agents(nodes=False, billing=False)
+    wait_until(lambda: env.client.job(job["jobId"])["attempt"] == 2, 15, "the job offered again")
+    again = env.client.job(job["jobId"])
+    assert again["state"] == "registered" and again["node"] is None
+    [pen] = env.client.penalties(node=slow.address)
+    assert pen["reason"] == "timeout"
