@@ -34,6 +34,7 @@ class ServiceConfig:
     """Rules of the execution layer (units in names)."""
 
     penalty_bps: int = 2500  # 25% of the job's fee, as in the L1-only EmethCore
+    min_penalty_wei: int = 10**15  # no penalty rounds to 0 (a cheap job is no free retry)
     max_subjobs: int = 256
     max_timeout_s: int = 7 * 24 * 3600
     max_expiry_s: int = 7 * 24 * 3600  # expiresAt at most this far ahead at registration

@@ -11,13 +11,26 @@ from sqlalchemy.exc import IntegrityError
 
 from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db
+from offchain.emeth.execution.config import ServiceConfig
 from offchain.emeth.execution.l1state import L1State
 from offchain.emeth.execution.models import (
     COMMITTED_STATES,
+    INPUT_REPORTED,
+    PROCESSING,
     SUB_RETRY_STATES,
+    SUBMITTED,
     FundsView,
     PenaltyView,
 )
+
+# States in which a node holds a job that may still cost it a penalty.
+IN_FLIGHT_STATES = (PROCESSING, SUBMITTED, INPUT_REPORTED)
+
+
+def penalty_amount(fee: int, config: ServiceConfig) -> int:
+    """The penalty of one failed attempt at a job paying ``fee``:
+    ``max(fee * penalty_bps / 10,000, min_penalty_wei)``."""
+    return max(fee * config.penalty_bps // 10_000, config.min_penalty_wei)
 
 
 def committed(c: Connection, requester: str) -> int:
@@ -70,35 +83,63 @@ def check_funded(c: Connection, l1: L1State, requester: str, extra: int, what: s
         )
 
 
-def check_node(c: Connection, l1: L1State, node: str, action: str) -> None:
-    """Refuse ``action`` unless ``node``'s collateral, less its unbilled penalties, is enough.
+def owed_penalties(c: Connection, node: str) -> int:
+    """Penalties of ``node`` not yet burned on L1: unbilled, or in a Ticket not yet settled."""
+    settled = select(db.tickets.c.ticket_id).where(db.tickets.c.settled.is_(True))
+    rows = c.execute(
+        select(db.penalties.c.amount).where(
+            db.penalties.c.node == node,
+            or_(db.penalties.c.ticket_id.is_(None), db.penalties.c.ticket_id.not_in(settled)),
+        )
+    ).scalars()
+    return sum(int(a) for a in rows)
+
+
+def reserved_collateral(c: Connection, node: str, config: ServiceConfig) -> int:
+    """The possible penalties of the jobs ``node`` holds (processing, submitted, reported)."""
+    fees = c.execute(
+        select(db.jobs.c.fee).where(db.jobs.c.node == node, db.jobs.c.state.in_(IN_FLIGHT_STATES))
+    ).scalars()
+    return sum(penalty_amount(int(f), config) for f in fees)
+
+
+def check_node(
+    c: Connection, l1: L1State, node: str, action: str, fee: int, config: ServiceConfig
+) -> None:
+    """Refuse ``action`` (taking a job paying ``fee``) unless ``node``'s collateral covers the
+    minimum plus every penalty it may still owe: penalties not yet burned on L1 (unbilled or
+    in an unsettled Ticket), the possible penalties of the jobs it holds, and this job's.
 
     Raises:
         ActionError: 403 ``insufficient_collateral``.
     """
     collateral = l1.node_collateral(node)
     minimum = l1.min_collateral()
-    owed = sum(
-        int(a)
-        for a in c.execute(
-            select(db.penalties.c.amount).where(
-                db.penalties.c.node == node, db.penalties.c.ticket_id.is_(None)
-            )
-        ).scalars()
-    )
-    if collateral - owed < minimum or collateral == 0:
+    owed = owed_penalties(c, node)
+    reserved = reserved_collateral(c, node, config)
+    this = penalty_amount(fee, config)
+    if collateral - owed - reserved - this < minimum or collateral == 0:
         raise ActionError(
             403,
             "insufficient_collateral",
             f"{action}: node {node} holds {collateral} collateral with {owed} of penalties "
-            f"pending; at least {minimum} free collateral is required",
-            {"collateral": collateral, "pendingPenalties": owed, "minimum": minimum},
+            f"unsettled and {reserved} reserved for jobs in flight; taking this job reserves "
+            f"{this} more, and at least {minimum} must stay free",
+            {
+                "collateral": collateral,
+                "pendingPenalties": owed,
+                "reserved": reserved,
+                "jobPenalty": this,
+                "minimum": minimum,
+            },
         )
 
 
-def penalise(c: Connection, job: RowMapping, reason: str, penalty_bps: int, now: float) -> None:
+def penalise(
+    c: Connection, job: RowMapping, reason: str, config: ServiceConfig, now: float
+) -> None:
     """Record the penalty of ``job``'s node for its current attempt (once per attempt)."""
-    amount = int(job["fee"]) * penalty_bps // 10_000
+    amount = penalty_amount(int(job["fee"]), config)
     try:
         with c.begin_nested():
             c.execute(

@@ -141,7 +141,16 @@ def process(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     target = job["parent_id"] or job["job_id"]
     if cancel_declared(c, job) or r.l1.is_cancelled(bytes.fromhex(target[2:]), job["requester"]):
         raise ActionError(409, "job_cancelled", f"job {target} was cancelled on L1")
-    check_node(c, r.l1, actor, "Process")
+    failed = select(db.penalties.c.id).where(
+        db.penalties.c.job_id == job["job_id"], db.penalties.c.node == actor
+    )
+    if c.execute(failed).first():
+        raise ActionError(
+            409,
+            "retake_refused",
+            f"node {actor} failed an earlier attempt of job {job['job_id']}: no retake",
+        )
+    check_node(c, r.l1, actor, "Process", int(job["fee"]), r.config)
     # The requester's deposit must still back this job (it may have asked to withdraw).
     check_funded(c, r.l1, job["requester"], 0, "Process")
     move(
@@ -171,7 +180,7 @@ def _node_job(c: Connection, m: dict[str, Any], action: str) -> RowMapping:
 def withdraw(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     """``Withdraw``: the node gives the job back (penalised); it is re-offered or cancelled."""
     job = _node_job(c, m, "Withdraw")
-    penalise(c, job, "withdrawn", r.config.penalty_bps, r.clock())
+    penalise(c, job, "withdrawn", r.config, r.clock())
     return _reoffer(r, c, job, "Withdraw", actor, "node withdrew; penalty recorded")
 
 
@@ -209,7 +218,7 @@ def refuse_report(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str
     """``RefuseReport``: the verifier ran the program on the input without failure: the node's
     report was false, it is penalised and the job re-offered (to other nodes)."""
     job = _reported(c, m, "RefuseReport")
-    penalise(c, job, "false_report", r.config.penalty_bps, r.clock())
+    penalise(c, job, "false_report", r.config, r.clock())
     return _reoffer(r, c, job, "RefuseReport", actor, "input report refused; penalty recorded")
 
 
@@ -289,7 +298,7 @@ def verify(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
 def reject_result(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     """``RejectResult``: a verifier refuses the submitted result (the node is penalised)."""
     job = _submitted(c, m, "RejectResult")
-    penalise(c, job, "rejected", r.config.penalty_bps, r.clock())
+    penalise(c, job, "rejected", r.config, r.clock())
     move(
         c,
         job,
@@ -316,8 +325,12 @@ def timeout(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
                 f"job {job['job_id']} is within its deadline "
                 f"({job['processing_deadline'] - now:.1f}s left)",
             )
-        penalise(c, job, "timeout", r.config.penalty_bps, r.clock())
-        move(c, job, "Timeout", actor, TIMED_OUT, "processing deadline passed", now=r.clock())
+        penalise(c, job, "timeout", r.config, r.clock())
+        if job["parent_id"] is None and now < job["expires_at"]:
+            # A top-level job is offered again (a SubJob waits for Reregister).
+            _reoffer(r, c, job, "Timeout", actor, "processing deadline passed; penalty recorded")
+        else:
+            move(c, job, "Timeout", actor, TIMED_OUT, "processing deadline passed", now=r.clock())
     elif job["state"] == REGISTERED and not job["children"]:
         if now <= job["expires_at"]:
             raise ActionError(409, "not_timed_out", f"job {job['job_id']} has not expired")

@@ -155,7 +155,7 @@ def expire_split(r: Rules, c: Connection, job: RowMapping, actor: str, now: floa
             continue  # done: billed (or billable) on its own, or never billed
         if s["state"] == PROCESSING:
             # Held past its processing deadline: the usual timeout penalty.
-            penalise(c, s, "timeout", r.config.penalty_bps, r.clock())
+            penalise(c, s, "timeout", r.config, r.clock())
         move(
             c,
             s,
