@@ -55,6 +55,8 @@ def eth(wei: Any, digits: int = 4) -> str:
         v = int(wei)
     except (TypeError, ValueError):
         v = int(float(wei))
+    if v and abs(v) < 10 ** (18 - digits):
+        return f"{v:,} wei"  # too small to show in units of 10**18
     return f"{v / E18:,.{digits}f}".rstrip("0").rstrip(".") if v else "0"
 
 
