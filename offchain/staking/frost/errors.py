@@ -15,3 +15,8 @@ class InvalidShare(FrostError):
     def __init__(self, culprit: int, what: str) -> None:
         super().__init__(f"participant {culprit} sent an invalid {what}")
         self.culprit = culprit
+
+
+class FrostRefused(FrostError):
+    """A well-formed request this node will not serve: unknown session, a used or foreign
+    nonce, a key it holds no share of."""

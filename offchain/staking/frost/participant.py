@@ -21,7 +21,7 @@ from coincurve import PrivateKey
 
 from offchain.common.hashing import keccak
 from offchain.staking.frost import dkg
-from offchain.staking.frost.errors import FrostError, InvalidShare
+from offchain.staking.frost.errors import FrostError, FrostRefused, InvalidShare
 from offchain.staking.frost.group import Element, N, base_mul, serialize_element
 from offchain.staking.frost.keygen import KeyShare
 from offchain.staking.frost.l1 import is_even
@@ -136,7 +136,7 @@ class FrostParticipant:
                 old_info = old
             x = element_of(old_info["group_key"], "old group key").xy()[0]
             if x != self.l1_group_x():
-                raise FrostError(f"resharing key {hex(x)} is not the group key on L1")
+                raise FrostRefused(f"resharing key {hex(x)} is not the group key on L1")
             q = sorted(quorum or [])
             for i in sorted(held.secrets if held is not None else {}):
                 if i not in q:
@@ -169,7 +169,7 @@ class FrostParticipant:
     def _session(self, session: str) -> dict[str, Any]:
         saved = self.store.dealing(session)
         if saved is None:
-            raise FrostError(f"unknown session {session!r}: round 1 first")
+            raise FrostRefused(f"unknown session {session!r}: round 1 first")
         return saved
 
     def _check_packages(
@@ -319,7 +319,7 @@ class FrostParticipant:
         """
         ks = self.store.keyset(session)
         if ks is None or int(ks.group_x, 16) != x:
-            raise FrostError(f"this node holds no share of key {hex(x)} from session {session!r}")
+            raise FrostRefused(f"this node holds no share of key {hex(x)} from session {session!r}")
         sig = sign_digest(self.key, self.key_digest(x))
         return {"signer": self.address, "signature": hx(sig)}
 
@@ -327,7 +327,7 @@ class FrostParticipant:
     def key_shares(self, session: str | None = None) -> tuple[KeySet, list[KeyShare]]:
         ks = self.store.keyset(session)
         if ks is None:
-            raise FrostError("this node holds no key shares yet")
+            raise FrostRefused(f"this node holds no key shares of session {session!r}")
         pk = element_of(ks.group_key, "group key")
         return ks, [KeyShare(i, s, pk) for i, s in sorted(ks.secrets.items())]
 

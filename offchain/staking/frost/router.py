@@ -14,7 +14,8 @@
 ``/frost/sign`` runs every co-signing check first (chain, contract, digest, the node's batch
 validator: it rebuilds the batch from its own blocks, one header per index), then signs the
 batch digest. Errors are ``{"error": {"code", "message"[, "culprit"]}}``: 400 ``bad_request``
-(malformed), 403 / 409 co-signing refusals (see :mod:`offchain.staking.cosigner`), 409
+(malformed: bad encodings, a package not signed by its dealer, parameters out of range), 403 /
+409 co-signing refusals (see :mod:`offchain.staking.cosigner`), 409
 ``invalid_share`` (a dealer's package or share failed; ``culprit`` is its dealer id) and 409
 ``refused`` (unknown session, used or foreign nonces, wrong key).
 """
@@ -28,7 +29,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from offchain.staking.cosigner import CosignBody, Cosigner, Refusal
-from offchain.staking.frost.errors import FrostError, InvalidShare
+from offchain.staking.frost.errors import FrostError, FrostRefused, InvalidShare
 from offchain.staking.frost.participant import FrostParticipant
 
 
@@ -78,8 +79,10 @@ def _guard(fn: Any) -> JSONResponse:
         return _error("invalid_share", e.message, 409, culprit=e.culprit)
     except Refusal as e:
         return _error(e.code, e.message, e.status)
-    except FrostError as e:
+    except FrostRefused as e:
         return _error("refused", e.message, 409)
+    except FrostError as e:
+        return _error("bad_request", e.message, 400)
     except (KeyError, TypeError, ValueError) as e:
         return _error("bad_request", f"malformed message: {e}", 400)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from offchain.staking.frost.errors import FrostError
+from offchain.staking.frost.errors import FrostRefused
 from offchain.staking.frost.signing import Nonces
 
 
@@ -130,7 +130,7 @@ class FrostStore:
         """Mark the nonce pair used (durably) and return it; refuse it if used or unknown.
 
         Raises:
-            FrostError: unknown commitment, other session/identifier, or already used.
+            FrostRefused: unknown commitment, other session/identifier, or already used.
         """
         with self._lock:
             row = self._db.execute(
@@ -138,11 +138,13 @@ class FrostStore:
                 (commit_id,),
             ).fetchone()
             if row is None:
-                raise FrostError(f"no nonces for commitment {commit_id} (not issued by this node)")
+                raise FrostRefused(
+                    f"no nonces for commitment {commit_id} (not issued by this node)"
+                )
             if row[0] != session or int(row[1]) != identifier:
-                raise FrostError(f"commitment {commit_id} belongs to another key or identifier")
+                raise FrostRefused(f"commitment {commit_id} belongs to another key or identifier")
             if int(row[4]):
-                raise FrostError(
+                raise FrostRefused(
                     f"commitment {commit_id} was already used: nonces are never reused"
                 )
             self._db.execute("UPDATE nonces SET used=1 WHERE commit_id=?", (commit_id,))

@@ -1,0 +1,317 @@
+"""Attacks on the FROST peer protocol, against sequencer daemons serving real HTTP on Anvil.
+
+Moves: malformed / forged round-one packages, a dealer sending a bad encrypted share,
+replayed commitments, commitments the node never issued, a signing request for a batch the
+peer cannot rebuild, a peer returning a bad signature share, a restart replaying nonces, more
+than 1/3 of the weight silent during resharing (recovery: a new DKG, key set by governance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from offchain.chain.accounts import dev_account
+from offchain.staking.contracts import StakingContracts
+from offchain.staking.daemon import DaemonConfig, SequencerDaemon
+from offchain.staking.errors import CosignRefused
+from offchain.staking.frost.coordinator import FrostCoordinator, PeerError, publics_of
+from offchain.staking.frost.group import N
+from offchain.staking.frost.l1 import group_key_digest
+from offchain.staking.frost.signing import to_l1_signature
+from offchain.staking.frost.wire import element_of
+from offchain.staking.rotation import RotationConfig
+from offchain.staking.signatures import CosignRequest
+from tests.helpers.frost import allocation_from_l1
+
+from .conftest import Staking
+
+SC = dev_account(30).address  # the StateCommitment the daemons co-sign for (any address)
+QUIET = RotationConfig(send_heartbeats=False, trigger_reselect=False, advance_epochs=False)
+
+
+def _daemon(st: Staking, i: int, tmp_path: Path) -> SequencerDaemon:
+    sc = StakingContracts(st.chain, st.token, st.pool, st.sset)
+    cfg = DaemonConfig(data_dir=tmp_path / f"seq{i}", cosign_contracts={SC}, rotation=QUIET)
+    return SequencerDaemon(st.chain, sc, dev_account(i), cfg)
+
+
+@pytest.fixture
+def daemons(st: Staking, tmp_path: Path) -> Iterator[dict[str, SequencerDaemon]]:
+    ds = {dev_account(i).address: _daemon(st, i, tmp_path) for i in (1, 2, 3, 4)}
+    try:
+        for d in ds.values():
+            d.start()
+        yield ds
+    finally:
+        for d in ds.values():
+            d.stop()
+
+
+def _coord(ds: dict[str, SequencerDaemon]) -> FrostCoordinator:
+    return FrostCoordinator({a: d.url for a, d in ds.items()}, timeout_s=30)
+
+
+def _keygen(st: Staking, ds: dict[str, SequencerDaemon], session: str = "dkg-1") -> dict[str, Any]:
+    alloc = allocation_from_l1(st.pool, 20_000)
+    res = _coord(ds).keygen(session, alloc.identifiers, alloc.threshold)
+    return {"alloc": alloc, **res}
+
+
+def _public(d: SequencerDaemon) -> dict[str, Any]:
+    return dict(requests.get(d.url + "/frost/status", timeout=10).json()["public"])
+
+
+def _sign(coord: FrostCoordinator, session: str, req: CosignRequest, pub: dict[str, Any]) -> bytes:
+    sig = coord.sign(
+        session,
+        req.to_json(),
+        req.digest,
+        pub["allocation"],
+        pub["threshold"],
+        element_of(pub["group_key"], "key"),
+        publics_of(pub["publics"]),
+    )
+    return to_l1_signature(sig)
+
+
+def _post(d: SequencerDaemon, path: str, body: dict[str, Any]) -> requests.Response:
+    return requests.post(d.url + path, json=body, timeout=30)
+
+
+def _install(st: Staking, res: dict[str, Any], ds: dict[str, SequencerDaemon], session: str) -> int:
+    x = int(res["group_x"], 16)
+    digest = group_key_digest(st.chain.chain_id, st.sset.address, 0, x)
+    sigs = _coord(ds).approvals(session, x, list(ds), digest)
+    st.gov.send(st.sset.functions.installGroupKey(x, int(res["group_y"], 16), sigs))
+    return x
+
+
+def test_forgedOrMalformedPackagesRefused(st: Staking, daemons) -> None:
+    alloc = allocation_from_l1(st.pool, 20_000)
+    ids = {a: list(v) for a, v in alloc.identifiers.items()}
+    body = {"session": "s", "allocation": ids, "threshold": alloc.threshold}
+    r1 = {a: _post(d, "/frost/round1", body).json() for a, d in daemons.items()}
+    victim, *_ = daemons.values()
+    # Out-of-range threshold, non-JSON body types: 400 with a message.
+    r = _post(victim, "/frost/round1", {**body, "session": "t", "threshold": 99})
+    assert r.status_code == 400 and "threshold" in r.json()["error"]["message"]
+    r = _post(victim, "/frost/round2", {"session": "s", "round1": "nope"})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "bad_request"
+    # A relayed package altered by the coordinator: its dealer's signature no longer matches.
+    other = list(r1)[1]
+    forged = {**r1, other: {**r1[other], "packages": [dict(r1[other]["packages"][0])]}}
+    forged[other]["packages"][0]["commitment"] = list(
+        reversed(forged[other]["packages"][0]["commitment"])
+    )
+    r = _post(victim, "/frost/round2", {"session": "s", "round1": forged})
+    assert r.status_code == 400 and "signed by" in r.json()["error"]["message"]
+    # A package replayed from another session.
+    r = _post(victim, "/frost/round2", {"session": "other", "round1": r1})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "refused"
+    # Retrying round 1 returns the same dealing, never a second polynomial.
+    again = _post(victim, "/frost/round1", body).json()
+    assert again == r1[list(daemons)[0]]
+
+
+def test_badEncryptedShareNamesDealer(st: Staking, daemons) -> None:
+    alloc = allocation_from_l1(st.pool, 20_000)
+    ids = {a: list(v) for a, v in alloc.identifiers.items()}
+    body = {"session": "s", "allocation": ids, "threshold": alloc.threshold}
+    r1 = {a: _post(d, "/frost/round1", body).json() for a, d in daemons.items()}
+    r2 = {
+        a: _post(d, "/frost/round2", {"session": "s", "round1": r1}).json()["shares"]
+        for a, d in daemons.items()
+    }
+    holder = list(daemons)[0]
+    cheater = list(daemons)[2]
+    cheater_dealer = r1[cheater]["packages"][0]["dealer"]
+    shares = {str(i): {d: ct for a in r2 for d, ct in r2[a][str(i)].items()} for i in ids[holder]}
+    # The cheater's ciphertext for the holder is flipped: the tag fails, the complaint names it.
+    i0 = str(ids[holder][0])
+    ct = shares[i0][str(cheater_dealer)]
+    shares[i0][str(cheater_dealer)] = ct[:-2] + ("00" if ct[-2:] != "00" else "01")
+    r = _post(daemons[holder], "/frost/finish", {"session": "s", "round1": r1, "shares": shares})
+    err = r.json()["error"]
+    assert (
+        r.status_code == 409 and err["code"] == "invalid_share" and err["culprit"] == cheater_dealer
+    )
+    assert requests.get(daemons[holder].url + "/frost/status", timeout=5).json()["session"] is None
+
+
+def test_replayedOrForeignCommitmentsSignNothing(st: Staking, daemons) -> None:
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    d = list(daemons.values())[0]
+    pub = _public(d)
+    commits = {
+        a: _post(x, "/frost/commit", {"session": "dkg-1"}).json() for a, x in daemons.items()
+    }
+    package = [c for a in commits for c in commits[a]["commitments"]]
+    req = CosignRequest(st.chain.chain_id, SC, 1, b"\x01" * 32)
+    body = {"session": "dkg-1", "commitments": package, "cosign": req.to_json()}
+    first = _post(d, "/frost/sign", body)
+    assert first.status_code == 200 and first.json()["shares"]
+    # The same commitments again (a coordinator replaying the round): refused, no share.
+    again = _post(d, "/frost/sign", body)
+    assert again.status_code == 409 and "already used" in again.json()["error"]["message"]
+    assert "shares" not in again.json()
+    # Commitments this node never issued for its identifiers.
+    other = list(daemons.values())[1]
+    foreign = [dict(c) for c in commits[list(daemons)[1]]["commitments"]]
+    mine_ids = pub["allocation"][d.signer.address]
+    fake = [{**foreign[0], "identifier": mine_ids[0]}] + [
+        c for c in package if c["identifier"] != mine_ids[0]
+    ]
+    r = _post(d, "/frost/sign", {**body, "commitments": fake})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "refused"
+    assert other.frost.store.nonce_counts()["used"] == 0
+
+
+def test_unrebuildableBatchIsNotSigned(st: Staking, daemons) -> None:
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    d = list(daemons.values())[0]
+
+    def cannot_rebuild(contract: str, index: int, header_hash: bytes, header: dict) -> None:
+        raise CosignRefused(f"batch {index}: no local blocks match header 0x{header_hash.hex()}")
+
+    d.cosigner.validator = cannot_rebuild
+    commits = {
+        a: _post(x, "/frost/commit", {"session": "dkg-1"}).json() for a, x in daemons.items()
+    }
+    package = [c for a in commits for c in commits[a]["commitments"]]
+    req = CosignRequest(st.chain.chain_id, SC, 5, b"\x05" * 32)
+    r = _post(
+        d, "/frost/sign", {"session": "dkg-1", "commitments": package, "cosign": req.to_json()}
+    )
+    assert r.status_code == 403 and r.json()["error"]["code"] == "header_rejected"
+    bad_digest = {**req.to_json(), "digest": "0x" + "11" * 32}
+    r = _post(d, "/frost/sign", {"session": "dkg-1", "commitments": package, "cosign": bad_digest})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "digest_mismatch"
+    assert d.frost.store.nonce_counts() == {"unused": len(pub_ids(d)), "used": 0}
+
+
+def pub_ids(d: SequencerDaemon) -> list[int]:
+    return list(_public(d)["allocation"][d.signer.address])
+
+
+def test_badSignatureShareDropsItsSender(st: Staking, daemons) -> None:
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    alloc = res["alloc"]
+    # The smallest-weight signer cheats: dropping it still leaves the threshold.
+    cheater = min(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))
+    real = daemons[cheater].frost.sign
+
+    def lying(session: str, commitments: list, message: bytes) -> dict[str, str]:
+        out = real(session, commitments, message)
+        return {i: "0x" + ((int(z, 16) + 1) % N).to_bytes(32, "big").hex() for i, z in out.items()}
+
+    daemons[cheater].frost.sign = lying  # type: ignore[method-assign]
+    coord = _coord(daemons)
+    req = CosignRequest(st.chain.chain_id, SC, 2, b"\x02" * 32)
+    pub = _public(list(daemons.values())[0])
+    # Put the cheater first so it is chosen in the first round.
+    pub["allocation"] = {cheater: pub["allocation"][cheater], **pub["allocation"]}
+    sig = _sign(coord, "dkg-1", req, pub)
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
+    assert coord.metrics["invalid_shares"] == 1 and coord.metrics["dropped_signers"] == 1
+
+
+def test_restartNeverReusesNonces(st: Staking, daemons, tmp_path: Path) -> None:
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    addr, d = next(iter(daemons.items()))
+    commits = {
+        a: _post(x, "/frost/commit", {"session": "dkg-1"}).json() for a, x in daemons.items()
+    }
+    package = [c for a in commits for c in commits[a]["commitments"]]
+    req = CosignRequest(st.chain.chain_id, SC, 3, b"\x03" * 32)
+    body = {"session": "dkg-1", "commitments": package, "cosign": req.to_json()}
+    assert _post(d, "/frost/sign", body).status_code == 200
+    d.stop()
+    fresh = _daemon(st, 1, tmp_path).start()  # same data dir, new process state
+    try:
+        r = _post(fresh, "/frost/sign", body)
+        assert r.status_code == 409 and "already used" in r.json()["error"]["message"]
+    finally:
+        fresh.stop()
+
+
+def test_silentThirdMeansNewKeyByRecovery(st: Staking, daemons) -> None:
+    res = _keygen(st, daemons)
+    x1 = _install(st, res, daemons, "dkg-1")
+    alloc = res["alloc"]
+    # The two heaviest sequencers (4 of 6 shares) go silent.
+    heavy = sorted(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))[-2:]
+    for a in heavy:
+        daemons[a].stop()
+    live = {a: d for a, d in daemons.items() if a not in heavy}
+    pub = _public(next(iter(live.values())))
+    ids = sorted(i for a in live for i in alloc.identifiers[a])
+    with pytest.raises(PeerError):  # resharing needs old-threshold shares: 2 of 5
+        _coord(daemons).keygen(
+            "reshare-1", {a: list(alloc.identifiers[a]) for a in live}, 2,
+            reshare_from="dkg-1", quorum=ids, old=pub, dealers=list(live),
+        )  # fmt: skip
+    with pytest.raises(PeerError):
+        _coord(live).keygen(
+            "reshare-1b", {a: list(alloc.identifiers[a]) for a in live}, 2,
+            reshare_from="dkg-1", quorum=ids, old=pub, dealers=list(live),
+        )  # fmt: skip
+    # Recovery: a new DKG among the live ones, installed by governance (no >2/3 ECDSA left).
+    live_alloc = {a: list(alloc.identifiers[a]) for a in live}
+    res2 = _coord(live).keygen("dkg-2", live_alloc, 2)
+    x2 = int(res2["group_x"], 16)
+    assert x2 != x1
+    st.gov.send(st.sset.functions.setGroupKey(x2, int(res2["group_y"], 16)))
+    req = CosignRequest(st.chain.chain_id, SC, 9, b"\x09" * 32)
+    sig = _sign(_coord(live), "dkg-2", req, _public(next(iter(live.values()))))
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
+
+
+class _Crash(FrostCoordinator):
+    """A coordinator during which one member crashes right before round ``before``."""
+
+    def __init__(self, peers: dict[str, str], victim: SequencerDaemon, before: str) -> None:
+        super().__init__(peers, timeout_s=30)
+        self.victim, self.before, self.crashed = victim, before, False
+
+    def _all(self, who, path, body):  # type: ignore[no-untyped-def]
+        if path == self.before and not self.crashed:
+            self.victim.stop()
+            self.crashed = True
+        return super()._all(who, path, body)
+
+
+def test_killedMidDkgResumesSameDealing(st: Staking, daemons, tmp_path: Path) -> None:
+    alloc = allocation_from_l1(st.pool, 20_000)
+    victim_addr = list(daemons)[1]
+    coord = _Crash({a: d.url for a, d in daemons.items()}, daemons[victim_addr], "/frost/round2")
+    with pytest.raises(PeerError) as e:
+        coord.keygen("dkg-k", alloc.identifiers, alloc.threshold)
+    assert e.value.peer == victim_addr and e.value.code == "unreachable"
+    # Restarted from its data dir, it replays the dealing it had published: the DKG completes.
+    dev = next(i for i in (1, 2, 3, 4) if dev_account(i).address == victim_addr)
+    daemons[victim_addr] = _daemon(st, dev, tmp_path).start()
+    res = _coord(daemons).keygen("dkg-k", alloc.identifiers, alloc.threshold)
+    _install(st, res, daemons, "dkg-k")
+
+
+def test_killedMidSigningIsDropped(st: Staking, daemons) -> None:
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    alloc = res["alloc"]
+    light = min(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))
+    pub = _public(daemons[light])
+    pub["allocation"] = {light: pub["allocation"][light], **pub["allocation"]}
+    coord = _Crash({a: d.url for a, d in daemons.items()}, daemons[light], "/frost/sign")
+    req = CosignRequest(st.chain.chain_id, SC, 4, b"\x04" * 32)
+    sig = _sign(coord, "dkg-1", req, pub)  # round 1 loses it after its commitment; round 2 signs
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
+    assert coord.metrics["rounds"] == 2 and coord.metrics["dropped_signers"] == 1
