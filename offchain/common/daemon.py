@@ -123,7 +123,7 @@ class Daemon:
         except BaseException as e:
             self.failures_in_row += 1
             self.failures_total += 1
-            self.last_error = f"{type(e).__name__}: {e}"
+            self.last_error = f"{type(e).__name__}: {e}"[:300]
             self.log.warning("tick_failed", error=self.last_error, in_row=self.failures_in_row)
             raise
         finally:
