@@ -21,13 +21,15 @@ $(PY_STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11+"; exit 1; }
 	@echo "==> creating $(VENV) and installing l2kit (pinned ape, web3 7)"
 	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]' 2>&1 | { grep -v '^WARNING: Location' || true; }
+	@set -o pipefail; $(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev,postgres]' 2>&1 | { grep -v '^WARNING: Location' || true; }
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
-	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 18+"; exit 1; }
-	@echo "==> installing Anvil/forge/cast, solc-js and OpenZeppelin from npm"
-	@npm install --no-audit --no-fund --ignore-scripts --loglevel=error
+	@command -v npm >/dev/null || { echo "error: npm not found; install Node.js 20+"; exit 1; }
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || { echo "error: Node.js $$(node --version) is too old; the Foundry packages need Node.js 20+"; exit 1; }
+	@echo "==> installing Anvil/forge/cast (host platform), solc-js and OpenZeppelin from npm"
+	@# npm ci installs exactly package-lock.json and never rewrites it (tracked files stay clean)
+	@npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
 
 $(SOLCX_DIR)/solc-v0.8.28: tools/solc

@@ -185,6 +185,9 @@ def _root(
     ),
 ) -> None:
     """l2kit: decentralized-sequencer rollup and EMETH compute marketplace on an Ethereum L1."""
+    from offchain.logs import configure_logging  # here, not at import: --help stays fast
+
+    configure_logging()
     if config is not None:
         if not config.is_file():
             raise ConfigError(f"no config file at {config}")
@@ -230,9 +233,6 @@ def _flat(d: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
 def main() -> None:
     """Console-script entry point."""
     try:
-        from offchain.logs import configure_logging
-
-        configure_logging()
         app()
     except L2KitError as e:
         err_console.print(f"[bold red]error:[/] {e.message}", highlight=False)

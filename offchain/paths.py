@@ -30,10 +30,26 @@ def solc_shim() -> Path:
     return repo_root() / "tools" / "solc"
 
 
+def host_platform() -> str:
+    """The Foundry npm platform suffix of this host: ``linux-amd64``, ``darwin-arm64``, ..."""
+    import platform
+    import sys
+
+    system = {"linux": "linux", "darwin": "darwin", "win32": "win32"}.get(sys.platform, "linux")
+    machine = platform.machine().lower()
+    arch = "arm64" if machine in ("arm64", "aarch64") else "amd64"
+    return f"{system}-{arch}"
+
+
 def foundry_binary(tool: str) -> Path | None:
-    """Path of the native ``anvil``/``forge``/``cast`` binary from npm, or ``None``."""
+    """Path of the native ``anvil``/``forge``/``cast`` binary from npm, or ``None``.
+
+    npm installs only the package of the host platform (``@foundry-rs/<tool>-<os>-<arch>``,
+    an optional dependency of ``@foundry-rs/<tool>``).
+    """
     env = os.environ.get(f"L2KIT_{tool.upper()}")
     if env:
         return Path(env)
-    p = node_modules() / "@foundry-rs" / f"{tool}-linux-amd64" / "bin" / tool
+    exe = f"{tool}.exe" if host_platform().startswith("win32") else tool
+    p = node_modules() / "@foundry-rs" / f"{tool}-{host_platform()}" / "bin" / exe
     return p if p.exists() else None

@@ -71,7 +71,7 @@ def _source_hash(files: list[Path]) -> str:
 def _run_solc(input_json: dict[str, Any]) -> dict[str, Any]:
     shim = solc_shim()
     if shutil.which("node") is None:
-        raise ToolchainError("node is not installed", "install Node.js 18+ and run `make setup`")
+        raise ToolchainError("node is not installed", "install Node.js 20+ and run `make setup`")
     if not (node_modules() / "solc").exists():
         raise ToolchainError("solc-js is not installed", "run `make setup`")
     proc = subprocess.run(

@@ -143,3 +143,23 @@ def test_readmeListsEverySettingWithItsDefault() -> None:
                 assert row in readme, f"README does not list {section}.{key}"
                 line = next(ln for ln in readme.splitlines() if ln.startswith(row))
                 assert f"`{json.dumps(default)}`" in line, f"README default of {section}.{key}"
+
+
+@pytest.mark.parametrize(
+    ("plat", "machine", "want"),
+    [("linux", "x86_64", "linux-amd64"), ("linux", "aarch64", "linux-arm64"),
+     ("darwin", "arm64", "darwin-arm64"), ("darwin", "x86_64", "darwin-amd64")],
+)  # fmt: skip
+def test_foundryBinaryForHostPlatform(
+    monkeypatch: pytest.MonkeyPatch, plat: str, machine: str, want: str
+) -> None:
+    import platform
+
+    from offchain.paths import foundry_binary, host_platform
+
+    monkeypatch.setattr(sys, "platform", plat)
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    assert host_platform() == want
+    monkeypatch.delenv("L2KIT_FORGE", raising=False)
+    p = foundry_binary("forge")
+    assert p is None or f"forge-{want}" in str(p)

@@ -24,6 +24,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.pool import StaticPool
 
+from offchain.errors import ConfigError
+
 metadata = MetaData()
 
 jobs = Table(
@@ -146,6 +148,26 @@ l1_cancels = Table(
 Index("ix_jobs_state_parent", jobs.c.state, jobs.c.parent_id)
 
 
+def postgres_url(url: str) -> str:
+    """``postgresql://`` / ``postgres://`` URLs use psycopg 3 (the ``postgres`` extra).
+
+    Raises:
+        ConfigError: psycopg is not installed.
+    """
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith("postgresql+psycopg://"):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:
+            raise ConfigError(
+                "a PostgreSQL database URL needs psycopg, which is not installed",
+                "pip install 'l2kit[postgres]'",
+            ) from None
+    return url
+
+
 def make_engine(url: str) -> Engine:
     """An engine for ``url`` with the schema created.
 
@@ -166,6 +188,6 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     else:
-        engine = create_engine(url, pool_pre_ping=True)
+        engine = create_engine(postgres_url(url), pool_pre_ping=True)
     metadata.create_all(engine)
     return engine

@@ -1,5 +1,6 @@
 """EMETH off-chain fixtures: one devnet (Anvil + all contracts + blob store) per module, and
-a fresh execution layer (own SQLite file) per test, with the chain reverted after each test."""
+a fresh execution layer (own database: SQLite, or PostgreSQL with ``$L2KIT_TEST_DB_URL``) per
+test, with the chain reverted after each test."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
 from offchain.emeth.runtime import EmethAgentsConfig, EmethStack, stack_for_devnet
 from offchain.storage.client import BlobClient
+from tests.helpers.db import fresh_db_url
 
 EMETH = 10**18
 
@@ -49,11 +51,16 @@ class Env:
 
 @pytest.fixture
 def env(devnet: Devnet, tmp_path: Path) -> Iterator[Env]:
+    with fresh_db_url(tmp_path) as db_url:
+        yield from _env(devnet, db_url)
+
+
+def _env(devnet: Devnet, db_url: str) -> Iterator[Env]:
     chain = devnet.chain
     assert chain is not None
     snap = chain.rpc("evm_snapshot")
     cfg = EmethAgentsConfig(
-        db_url=f"sqlite:///{tmp_path / 'el.db'}",
+        db_url=db_url,
         poll_interval_ms=50,
         signer_interval_s=0.5,
         split_grace_s=3.0,
