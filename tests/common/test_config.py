@@ -140,7 +140,7 @@ def test_readmeListsEverySettingWithItsDefault() -> None:
         if isinstance(values, dict) and section != "extra":
             for key, default in _flat(values):
                 row = f"| `{section}.{key}` |"
-                assert row in readme, f"README does not list {section}.{key}"
+                assert row in readme, f"README lacks {section}.{key}: scripts/gen_config_table.py"
                 line = next(ln for ln in readme.splitlines() if ln.startswith(row))
                 assert f"`{json.dumps(default)}`" in line, f"README default of {section}.{key}"
 
