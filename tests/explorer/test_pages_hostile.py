@@ -4,6 +4,8 @@ come out escaped, odd numbers must not 500, an empty index must render every pag
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -74,3 +76,14 @@ def test_a_down_source_is_named_on_every_page(site: tuple[str, IndexStore]) -> N
 )
 def test_amounts_are_never_rounded_to_a_misleading_zero(wei: object, shown: str) -> None:
     assert eth(wei) == shown
+
+
+def test_countdowns_move_on_an_idle_l1(site: tuple[str, IndexStore]) -> None:
+    """No new L1 block for 30 s: the clock is the latest block's time plus those 30 s."""
+    url, store = site
+    store.put("l1_head", {"number": 5, "timestamp": 1_000, "seenAt": time.time() - 30})
+    store.put("sequencers", {"current": None, "epochEnd": 1_100, "heartbeatDeadline": 1_010,
+                             "sequencers": []})  # fmt: skip
+    page = requests.get(url + "/sequencers", timeout=10).text
+    lefts = [int(x) for x in re.findall(r'class="countdown" data-left="(-?\d+)"', page)]
+    assert lefts[:2] in ([70, -20], [69, -21])
