@@ -227,8 +227,13 @@ class L1Index:
         assert self.chain is not None
         w3 = self.chain.w3
         head = w3.eth.get_block("latest")
+        number, ts = int(head["number"]), int(head["timestamp"])
+        prev = self.store.get("l1_head") or {}
+        seen_at = prev.get("seenAt") if prev.get("number") == number else None
+        # When it was first seen: on an idle L1 (no new blocks) the pages' clock moves on from
+        # it, as offchain/chain/clock.py's L1Clock does for the daemons.
         self.store.put(
-            "l1_head", {"number": int(head["number"]), "timestamp": int(head["timestamp"])}
+            "l1_head", {"number": number, "timestamp": ts, "seenAt": seen_at or time.time()}
         )
         self._snapshot_sequencers()
         self._snapshot_batches()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -60,8 +61,11 @@ class Views:
 
     # ---------------------------------------------------------------- common
     def l1_now(self) -> int:
+        """Estimated L1 time: the latest block's timestamp plus the wall time since it was seen
+        (the countdowns keep moving on an idle L1, as the daemons' L1Clock does)."""
         head = self.store.get("l1_head") or {}
-        return int(head.get("timestamp") or 0)
+        ts = int(head.get("timestamp") or 0)
+        return ts + int(time.time() - float(head.get("seenAt") or time.time())) if ts else 0
 
     def names(self) -> dict[str, str]:
         """address (lowercase) -> deployment key, to label contract addresses."""
