@@ -1,0 +1,31 @@
+"""Attack: an L1 reorg removes a Ticket settlement after the execution layer recorded it as
+settled. The node's Billing agent must settle it again (L1 holds it afterwards), and the
+requester pays once."""
+
+from __future__ import annotations
+
+from offchain.emeth.requester import submit_job, wait_for
+from offchain.emeth.runtime import wait_until
+from tests.emeth.offchain.conftest import EMETH, Env
+
+
+def test_settlementRemovedByReorgIsSettledAgain(env: Env) -> None:
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    chain = env.devnet.chain
+    assert chain is not None
+    for _ in range(6):  # the deposit is deeper than the reorg
+        chain.rpc("evm_mine")
+    env.stack.start_agents()
+    job = submit_job(env.client, env.blobs, alice, "sortdedupe/v1", b"b\na\n", 2 * EMETH)
+    wait_for(env.client, job["jobId"], ("billed",), timeout_s=40)
+    wait_until(lambda: any(t["settled"] for t in env.client.tickets()), 30, "settled")
+    (t,) = [t for t in env.client.tickets() if job["jobId"] in t["jobIds"]]
+    tid = int(t["ticketId"])
+    assert env.l1.is_settled(tid)
+    rcpt = chain.w3.eth.get_transaction_receipt(t["settledTx"])
+    depth = int(chain.w3.eth.block_number) - int(rcpt["blockNumber"]) + 1
+    chain.rpc("anvil_reorg", depth, [])
+    assert not env.l1.is_settled(tid)  # L1 no longer holds it; the EL still says settled
+    wait_until(lambda: env.l1.is_settled(tid), 15, "the Ticket settled again on L1")
+    assert env.l1.deposit_of(alice.address).balance == 98 * EMETH  # paid once
