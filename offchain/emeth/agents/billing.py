@@ -1,6 +1,9 @@
 """Billing: a node downloads its Tickets and settles them on EmethCore (``settleTicket``).
 
 Idempotent: a Ticket already settled on L1 is only reported back (never sent twice).
+L1 reorgs: each Ticket this agent settled is re-checked on L1 until its settlement is
+``recheck_blocks`` deep; one a reorg removed (the execution layer still records it settled)
+is settled again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class Billing(Agent):
         penalties_after_s: operator mode: settle only Tickets that burn a penalty and that
             their node left unsettled this long (a node has no reason to settle its own
             penalty-only Tickets; anyone may send them).
+        recheck_blocks: L1 blocks after which a settlement is taken as final (re-checked on
+            L1 until then, and settled again if a reorg removed it).
     """
 
     name = "billing"
@@ -39,6 +44,7 @@ class Billing(Agent):
         node: str | None = None,
         loop: LoopConfig | None = None,
         penalties_after_s: float | None = None,
+        recheck_blocks: int = 64,
     ) -> None:
         name = f"billing-{node[2:8].lower()}" if node else "billing-operator"
         super().__init__(loop, name=name)
@@ -51,15 +57,35 @@ class Billing(Agent):
         self.rejected: dict[int, str] = {}
         self._retry_at: dict[int, float] = {}
         self.retry_after_s = 10.0
+        self.recheck_blocks = recheck_blocks
+        self._recent: dict[int, int] = {}  # ticket id -> L1 block of its settlement
+        self.resettled = 0
 
     def health(self) -> dict[str, Any]:
         h = super().health()
         h["unsettleable"] = {str(k): v for k, v in self.rejected.items()}
         return h
 
+    def _recheck(self) -> list[dict[str, Any]]:
+        """Recent settlements L1 no longer holds (a reorg removed them), as Ticket documents."""
+        if not self._recent:
+            return []
+        head = int(self.l1.chain.w3.eth.block_number)
+        gone = []
+        for tid, block in list(self._recent.items()):
+            if head - block >= self.recheck_blocks:
+                del self._recent[tid]  # deep enough: final
+            elif not self.l1.is_settled(tid):
+                del self._recent[tid]
+                self.log.warning("settlement_reorged_out", ticket=tid, block=block)
+                gone.append(self.client.ticket(tid))
+        return gone
+
     def tick(self) -> dict[str, int]:
         out = {"settled": 0, "already": 0}
-        for t in self.client.tickets(node=self.node, settled=False):
+        again = self._recheck()
+        self.resettled += len(again)
+        for t in again + self.client.tickets(node=self.node, settled=False):
             tid = int(t["ticketId"])
             if self._retry_at.get(tid, 0.0) > time.monotonic():
                 continue  # reverted recently; try again later
@@ -89,6 +115,7 @@ class Billing(Agent):
                 )
                 continue
             self.client.mark_settled(tid, s.tx_hash)
+            self._recent[tid] = s.block_number
             self.rejected.pop(tid, None)
             self.settled.append(s)
             out["settled"] += 1
