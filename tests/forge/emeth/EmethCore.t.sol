@@ -124,6 +124,35 @@ contract EmethCoreFuzzTest is EmethBase {
         assertTrue(!core.isSettled(9), "not settled");
     }
 
+    /// @custom:invariant One requester's unpayable debit never blocks the others in a Ticket.
+    function test_unpayableDebitDoesNotBlockTheTicket() public {
+        vm.prank(requesters[0]);
+        core.deposit(100);
+        vm.startPrank(requesters[1]);
+        core.deposit(50);
+        core.requestWithdrawal(50);
+        vm.warp(block.timestamp + 100);
+        core.withdraw(); // gone before the Ticket is submitted
+        vm.stopPrank();
+        address[] memory who = new address[](2);
+        (who[0], who[1]) = (requesters[0], requesters[1]);
+        uint256[] memory amounts = new uint256[](2);
+        (amounts[0], amounts[1]) = (60, 30);
+        EmethCore.Ticket memory t = _ticket(1, nodes[0], who, amounts, 0);
+        uint256 before = token.balanceOf(nodes[0]);
+        vm.expectEmit(true, true, false, true, address(core));
+        emit EmethCore.RequesterDebitUnpaid(1, requesters[1], 30, 0);
+        (uint256 paid,) = core.settleTicket(t, _sign(t));
+        assertEq(paid, 60, "the payable debit is paid");
+        assertEq(token.balanceOf(nodes[0]), before + 60, "node paid");
+        (uint256 bal0,,) = core.deposits(requesters[0]);
+        (uint256 bal1,,) = core.deposits(requesters[1]);
+        assertEq(bal0, 40, "requester 0 debited");
+        assertEq(bal1, 0, "requester 1 untouched");
+        assertTrue(core.isSettled(1), "settled");
+        assertEq(core.unpaidDebits(requesters[1]), 30, "unpaid debit recorded");
+    }
+
     /// @custom:invariant No SubJob id (top bit set) is ever cancelled on its own.
     function testFuzz_subJobIdCannotBeCancelled(bytes16 id) public {
         bytes16 sub = id | bytes16(uint128(1) << 127);
