@@ -84,6 +84,8 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     mapping(address node => uint256) public totalFuel;
     /// @notice Penalties a Ticket imposed but the node's collateral could not cover.
     mapping(address node => uint256) public penaltyShortfall;
+    /// @notice Debits Tickets could not take from `requester` (its deposit was short), summed.
+    mapping(address requester => uint256) public unpaidDebits;
     /// @notice jobsRoot of each settled Ticket (for audits with `verifyJobInTicket`).
     mapping(uint256 ticketId => bytes32) public jobsRootOf;
     /// @notice EMETH burned by Ticket penalties so far.
@@ -111,6 +113,9 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     event ParamsUpdated(uint64 withdrawalDelay, uint64 collateralWithdrawalDelay, uint256 minCollateral);
     /// @notice A Ticket debited `amount` from `requester`.
     event RequesterDebited(uint256 indexed ticketId, address indexed requester, uint256 amount);
+    /// @notice A Ticket's debit of `amount` exceeded `requester`'s `balance`: it was skipped
+    ///         (the rest of the Ticket settles; the node is not paid for it).
+    event RequesterDebitUnpaid(uint256 indexed ticketId, address indexed requester, uint256 amount, uint256 balance);
     /// @notice A Ticket's penalty exceeded the node's collateral by `shortfall`.
     event PenaltyShortfallRecorded(uint256 indexed ticketId, address indexed node, uint256 shortfall);
     /// @notice A Ticket settled: `paid` went to the node, `burned` left its collateral.
@@ -146,8 +151,6 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     error EmethCoreInvalidSignature();
     /// @notice The Ticket was signed by `signer`, which is not an authorised signer.
     error EmethCoreUnauthorizedSigner(address signer);
-    /// @notice A Debit asks `needed` of `requester`, which holds `balance`.
-    error EmethCoreInsufficientDeposit(address requester, uint256 balance, uint256 needed);
 
     /// @param token_                     the EMETH token.
     /// @param initialOwner               the admin (deployer; the governance Timelock after handoff).
@@ -235,7 +238,8 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
 
     /// @notice Settle a Ticket signed by an authorised signer. Anyone may submit it (a node's
     ///         billing agent or a relayer); the payment always goes to `t.node`.
-    /// @dev    Debits each requester, pays the node the sum of the debits (no protocol share),
+    /// @dev    Debits each requester (a debit above its balance is skipped, never reverting the
+    ///         Ticket), pays the node the sum of the debits taken (no protocol share),
     ///         burns `t.penalty` from the node's collateral (what there is; the rest is recorded
     ///         in `penaltyShortfall`), adds `t.fuel` to `totalFuel[t.node]`, stores `t.jobsRoot`.
     /// @param t         the Ticket.
@@ -413,12 +417,18 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     }
 
     /// @dev Debit every requester of `t` (in order; one requester may appear twice); returns the sum.
+    ///      A debit above the requester's balance is skipped whole (event `RequesterDebitUnpaid`,
+    ///      summed in `unpaidDebits`): one withdrawn requester never blocks the other payments.
     function _debitRequesters(Ticket calldata t) private returns (uint256 paid) {
         for (uint256 i = 0; i < t.debits.length; i++) {
             Debit calldata d = t.debits[i];
             Account storage a = deposits[d.requester];
             uint256 balance = a.balance;
-            if (d.amount > balance) revert EmethCoreInsufficientDeposit(d.requester, balance, d.amount);
+            if (d.amount > balance) {
+                unpaidDebits[d.requester] += d.amount;
+                emit RequesterDebitUnpaid(t.ticketId, d.requester, d.amount, balance);
+                continue;
+            }
             balance -= d.amount;
             a.balance = balance;
             // A pending withdrawal can only take what Tickets left.

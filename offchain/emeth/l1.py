@@ -240,7 +240,8 @@ class EmethL1:
 
         Raises:
             TxReverted: e.g. ``EmethCoreTicketAlreadySettled``, ``EmethCoreUnauthorizedSigner``,
-                ``EmethCoreInsufficientDeposit``, ``EmethCoreInvalidSignature``.
+                ``EmethCoreInvalidSignature`` (a debit above a deposit is skipped, not
+                reverted: event ``RequesterDebitUnpaid``).
         """
         rcpt = self._send(sender, self.core.functions.settleTicket(ticket.as_abi(), signature))
         logs = self.core.events.TicketSettled().process_receipt(rcpt, errors=DISCARD)

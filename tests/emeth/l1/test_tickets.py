@@ -185,18 +185,18 @@ def test_revoked_signer_tickets_rejected(emeth, tx, make_ticket) -> None:
     assert e.value.error_args == (emeth.signer.address,)
 
 
-def test_debit_above_deposit_rejected(emeth, tx, make_ticket) -> None:
+def test_debit_above_deposit_skipped_the_rest_settles(emeth, tx, make_ticket) -> None:
     _fund(emeth, tx, deposit=10 * EMETH)
     l1, (r0, r1), node = emeth.l1, emeth.requesters, emeth.nodes[0]
     t = make_ticket(14, node, [(r1, 1, EMETH), (r0, 1, 11 * EMETH)])
     wallet = l1.token_balance(node.address)
-    with pytest.raises(TxReverted) as e:
-        l1.settle_ticket(tx(node), t, emeth.sign(t))
-    assert e.value.error_name == "EmethCoreInsufficientDeposit"
-    assert e.value.error_args == (r0.address, 10 * EMETH, 11 * EMETH)
-    # All or nothing: r1's debit before the failing one is rolled back too.
-    assert l1.deposit_of(r1.address).balance == 10 * EMETH
-    assert l1.token_balance(node.address) == wallet and not l1.is_settled(14)
+    st = l1.settle_ticket(tx(node), t, emeth.sign(t))
+    # One unpayable debit never blocks the others: r1 pays, r0's debit is skipped whole.
+    assert st.paid == EMETH and l1.is_settled(14)
+    assert l1.deposit_of(r1.address).balance == 9 * EMETH
+    assert l1.deposit_of(r0.address).balance == 10 * EMETH
+    assert l1.token_balance(node.address) == wallet + EMETH
+    assert l1.core.functions.unpaidDebits(r0.address).call() == 11 * EMETH
 
 
 def test_penalty_burned_from_collateral(emeth, tx, make_ticket) -> None:

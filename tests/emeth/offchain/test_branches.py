@@ -289,7 +289,7 @@ def test_cancel_after_process_is_too_late_until_the_job_is_given_back(env: Env) 
     assert env.client.funds(alice.address)["committed"] == 0
 
 
-def test_billing_survives_an_unsettleable_ticket(env: Env) -> None:
+def test_ticket_with_a_withdrawn_requester_still_settles(env: Env) -> None:
     from offchain.emeth.agents.billing import Billing
 
     alice = env.requesters[0]
@@ -305,8 +305,7 @@ def test_billing_survives_an_unsettleable_ticket(env: Env) -> None:
     [t] = env.client.tickets()
     node = next(a for a in env.stack.node_accounts if a.address == t["node"])
     b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
-    assert b.step() == {"settled": 0, "already": 0}
-    h = b.health()
-    assert h["failuresInRow"] == 0 and h["unsettleable"] == {
-        str(t["ticketId"]): "EmethCoreInsufficientDeposit"
-    }
+    # The unpayable debit is skipped on L1 (RequesterDebitUnpaid): the Ticket settles.
+    assert b.step() == {"settled": 1, "already": 0}
+    assert b.health()["failuresInRow"] == 0 and env.l1.is_settled(t["ticketId"])
+    assert env.l1.core.functions.unpaidDebits(alice.address).call() == 5 * EMETH

@@ -140,7 +140,7 @@ contract EmethCoreFuzzTest is EmethBase {
         (amounts[0], amounts[1]) = (60, 30);
         EmethCore.Ticket memory t = _ticket(1, nodes[0], who, amounts, 0);
         uint256 before = token.balanceOf(nodes[0]);
-        vm.expectEmit(true, true, false, true, address(core));
+        vm.expectEmit(true, true, false, true);
         emit EmethCore.RequesterDebitUnpaid(1, requesters[1], 30, 0);
         (uint256 paid,) = core.settleTicket(t, _sign(t));
         assertEq(paid, 60, "the payable debit is paid");
