@@ -65,6 +65,40 @@ def _l1_figures(data: BatchData, frame: bytes) -> dict[str, float | int]:
     return out
 
 
+def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
+    """A storage-mode batch of ``n`` transfers answered in chunks (test sequencer set, data
+    window raised to cover the answer): every answer transaction's gas and size, exact."""
+    from offchain.chain.anvil import running_anvil
+    from offchain.chain.client import Chain, connect
+    from offchain.rollup.ledger.compact import pack_chunks
+    from tests.rollup_l1.conftest import DA_FEE, SLASH, deploy_env
+    from tests.rollup_l1.test_da_chunks import VERIFIER, _append, _batch_data
+
+    with running_anvil() as a:
+        chain = Chain(connect(a.url))
+        env = deploy_env(chain)
+        da = env.contract("DataAvailabilityChallenge", "da_challenge")
+        chain.sender(env.owner).send(da.functions.setParams(3600, DA_FEE, SLASH))
+        data = _batch_data(n, env.current().address)
+        h = _append(env, data)
+        env.sc(VERIFIER).request_data(h)
+        chunks = pack_chunks(data.packed_batch())
+        seq = env.sc(env.current())
+        rcs = [seq.provide_chunk(h, j, c) for j, c in enumerate(chunks)]
+        gas = [int(rc["gasUsed"]) for rc in rcs]
+        sizes = [len(chain.w3.eth.get_raw_transaction(rc["transactionHash"])) for rc in rcs]
+        answered = seq.data_request(h.index).status.name == "ANSWERED"
+    fits = answered and max(gas) < 2**24 and max(sizes) < 128 * 1024
+    return {
+        "da_answer_max_batch_txs": n if fits else 0,
+        "da_answer_txs_at_10000_tx_batch": len(chunks),
+        "da_answer_max_tx_gas": max(gas),
+        "da_answer_max_tx_bytes": max(sizes),
+        "da_answer_gas_per_l2_tx": round(sum(gas) / n, 1),
+        "da_provide_gas_per_byte": round(sum(gas) / sum(len(c) for c in chunks), 1),
+    }
+
+
 def run() -> dict[str, float | int]:
     led, txs = _workload(n_accounts=1000, n_txs=N_TXS)
     data = BatchData.from_receipts(txs, [led.apply(t, SEQ) for t in txs])
@@ -74,13 +108,17 @@ def run() -> dict[str, float | int]:
     mb = len(packed) / 1e6
     comp_s = median_time_s(lambda: compress(packed), repeat=9)
     decomp_s = median_time_s(lambda: decompress(frame), repeat=9)
-    return {
-        "batch_data_abi_bytes_per_transfer": round(len(data.abi_encode()) / N_TXS, 1),
-        "batch_data_packed_bytes_per_transfer": round(len(packed) / N_TXS, 1),
-        "batch_data_bytes_per_transfer": round(len(frame) / N_TXS, 1),
-        "compress_mb_per_s": round(mb / comp_s, 1),
-        "decompress_mb_per_s": round(mb / decomp_s, 1),
-    } | _l1_figures(data, frame)
+    return (
+        {
+            "batch_data_abi_bytes_per_transfer": round(len(data.abi_encode()) / N_TXS, 1),
+            "batch_data_packed_bytes_per_transfer": round(len(packed) / N_TXS, 1),
+            "batch_data_bytes_per_transfer": round(len(frame) / N_TXS, 1),
+            "compress_mb_per_s": round(mb / comp_s, 1),
+            "decompress_mb_per_s": round(mb / decomp_s, 1),
+        }
+        | _l1_figures(data, frame)
+        | _da_answer_figures()
+    )
 
 
 if __name__ == "__main__":

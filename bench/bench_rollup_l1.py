@@ -5,8 +5,9 @@ a withdrawal, a data-availability request and answer, and the worst provable fra
 
 Figures: ``append_batch_gas``, ``append_batch_first_gas``, ``deposit_gas``,
 ``deposit_erc20_gas``, ``finalize_withdrawal_gas``, ``da_request_gas``,
-``da_provide_gas_per_byte``, ``fraud_proof_gas`` (max over the fault cases, each also reported
-as ``fraud_proof_gas_<case>``).
+``da_provide_abi_gas_per_byte`` (the one-transaction ABI answer; the chunked answer the
+batcher sends is ``bench_batch_data``'s ``da_provide_gas_per_byte``), ``fraud_proof_gas`` (max
+over the fault cases, each also reported as ``fraud_proof_gas_<case>``).
 """
 
 from __future__ import annotations
@@ -163,8 +164,8 @@ def _da_figures(l1: _L1, out: dict[str, int]) -> None:
         rc = l1.sc(seq).provide_data(header, data)
         tx = l1.chain.w3.eth.get_transaction(rc["transactionHash"])
         assert verifier.data_request(header.index).status.name == "ANSWERED"
-        out["da_provide_gas"] = _gas(rc)
-        out["da_provide_gas_per_byte"] = round(_gas(rc) / len(bytes(tx["input"])), 2)  # type: ignore[assignment]
+        out["da_provide_abi_gas"] = _gas(rc)
+        out["da_provide_abi_gas_per_byte"] = round(_gas(rc) / len(bytes(tx["input"])), 2)  # type: ignore[assignment]
     finally:
         l1.revert(snap)
 

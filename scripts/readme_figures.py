@@ -88,6 +88,23 @@ ROWS: tuple[Row, ...] = (
         1,
     ),
     Row(
+        "`da_answer_max_batch_txs` (chunked answer tested at 10,000 txs) / answer transactions / "
+        "max gas / max bytes per transaction",
+        (
+            "da_answer_max_batch_txs",
+            "da_answer_txs_at_10000_tx_batch",
+            "da_answer_max_tx_gas",
+            "da_answer_max_tx_bytes",
+        ),
+        "≥ 10,000 (each tx < 2^24 gas, < 128 kB)",
+    ),
+    Row(
+        "`da_provide_gas_per_byte` (chunked answer, whole calls / packed bytes) / per L2 tx",
+        ("da_provide_gas_per_byte", "da_answer_gas_per_l2_tx"),
+        "≤ 20",
+        1,
+    ),
+    Row(
         "`emeth_gas_per_job_billed_at_100_jobs_per_ticket` / L1-only design",
         ("emeth_gas_per_job_billed_at_100_jobs_per_ticket", "emeth_l1_only_gas_per_job"),
         "≤ 2,000",

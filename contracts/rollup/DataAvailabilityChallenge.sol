@@ -7,6 +7,7 @@ import {MerkleTree} from "../common/MerkleTree.sol";
 import {ISequencerSet} from "../staking/ISequencerSet.sol";
 import {BatchHeader, BatchStatus} from "./BatchHeader.sol";
 import {IStateCommitment} from "./IStateCommitment.sol";
+import {BatchChunks} from "./BatchChunks.sol";
 
 /// @title DataAvailabilityChallenge
 /// @notice Seed 001 §11.6–11.16 and §3.3.2–3.3.6: a verifier that cannot get a batch's data pays a
@@ -66,12 +67,19 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     mapping(uint256 => bytes32) public providedDataHash;
     /// @notice Wei owed to each address (bonds, fees, compensations); pulled with {claim}.
     mapping(address => uint256) public claimable;
+    /// @notice Chunks of an answer received so far, per requested header hash.
+    mapping(bytes32 => uint256) public chunksReceived;
+    /// @dev Header hash => chunk => the chunk's subtree nodes (zero until received).
+    mapping(bytes32 => mapping(uint256 => BatchChunks.Roots)) private _chunkRoots;
 
     /// @notice `verifier` asked for the data of batch `index`; the sequencer must answer by `deadline`.
     event DataRequested(uint256 indexed index, address indexed verifier, address indexed sequencer, uint256 deadline, uint256 bond);
     /// @notice The sequencer posted the batch's data; it matches the header. The data is the
     ///         calldata of the provideData call in this L1 transaction (§11.10.2).
     event DataProvided(uint256 indexed index, address indexed sequencer, bytes32 dataHash, uint256 txCount);
+    /// @notice Chunk `chunk` of `chunks` of the requested batch's data was posted (its packed
+    ///         bytes are the `packed` calldata of the provideChunk call in this L1 transaction).
+    event DataChunkProvided(uint256 indexed index, bytes32 indexed headerHash, uint256 chunk, uint256 chunks);
     /// @notice The request failed (`timedOut`: no answer; otherwise the data did not match): the
     ///         sequencer was punished and `reward` paid to the verifier from its slash.
     event DataRequestFailed(uint256 indexed index, address indexed verifier, address indexed sequencer, bool timedOut, uint256 reward);
@@ -111,6 +119,8 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     error DataAvailabilityChallengeBadParams(uint256 dataWindow, uint256 slashAmount);
     /// @notice Resolving needs at least `needed` gas left (so punishment cannot be starved).
     error DataAvailabilityChallengeGasTooLow(uint256 left, uint256 needed);
+    /// @notice Chunk `chunk` does not exist (the batch has `chunks`) or was already posted.
+    error DataAvailabilityChallengeBadChunk(uint256 index, uint256 chunk, uint256 chunks);
     /// @notice Nothing to claim, or the transfer failed.
     error DataAvailabilityChallengeClaimFailed(address to, uint256 amount);
 
@@ -239,6 +249,87 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         stateCommitment.setDataRequest(index, false);
         claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
         emit DataProvided(index, msg.sender, dataHash, txs.length);
+    }
+
+    /// @notice The batch's sequencer posts chunk `chunk` of the batch data in the packed format
+    ///         (docs/spec.md, "Data-availability answer in chunks"): any batch can be answered,
+    ///         each transaction within EIP-7825's gas cap and the 128 kB size limit. L1 recomputes
+    ///         the chunk's subtrees; the chunk that completes the set combines them into the
+    ///         MTTBR, MTSR and withdrawal root and compares them with the header (§3.3.5–3.3.6,
+    ///         §11.9–11.10). A chunk that does not parse, or a final state root that differs,
+    ///         is a mismatch: same outcome as silence.
+    /// @param header the requested batch.
+    /// @param chunk  chunk number, 0 .. ceil(txCount / 256) - 1, in any order.
+    /// @param packed the chunk's transactions in the packed format.
+    function provideChunk(BatchHeader calldata header, uint256 chunk, bytes calldata packed) external nonReentrant {
+        uint256 index = header.index;
+        Request storage r = _open(index);
+        bytes32 headerHash = keccak256(abi.encode(header));
+        if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
+        if (msg.sender != r.sequencer) revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
+        if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
+        uint256 n = header.txCount;
+        uint256 chunks = BatchChunks.chunkCount(n);
+        if (chunk >= chunks || _chunkRoots[headerHash][chunk].txNode != bytes32(0)) {
+            revert DataAvailabilityChallengeBadChunk(index, chunk, chunks);
+        }
+        BatchChunks.Roots memory roots;
+        try this.chunkRootsOf(packed, chunk, n) returns (BatchChunks.Roots memory got) {
+            roots = got;
+        } catch (bytes memory reason) {
+            // Only the parser's own verdict is invalid data (§11.11); anything else (an
+            // out-of-gas with empty revert data) must not punish: the caller retries with gas.
+            bytes4 sel = reason.length >= 4 ? bytes4(reason) : bytes4(0);
+            if (sel != BatchChunks.BatchChunksMalformed.selector && sel != BatchChunks.BatchChunksWrongCount.selector) {
+                revert DataAvailabilityChallengeGasTooLow(gasleft(), PUNISH_GAS);
+            }
+            _fail(index, r, false);
+            return;
+        }
+        if (chunk == chunks - 1 && roots.lastPostRoot != header.finalStateRoot) {
+            _fail(index, r, false);
+            return;
+        }
+        roots.lastPostRoot = bytes32(0); // checked above; not kept
+        _chunkRoots[headerHash][chunk] = roots;
+        uint256 received = chunksReceived[headerHash] + 1;
+        chunksReceived[headerHash] = received;
+        emit DataChunkProvided(index, headerHash, chunk, chunks);
+        if (received < chunks) return;
+        if (!_chunksMatch(header, headerHash, chunks)) {
+            _fail(index, r, false);
+            return;
+        }
+        r.status = RequestStatus.Answered;
+        providedDataHash[index] = header.dataHash;
+        stateCommitment.setDataRequest(index, false);
+        claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
+        emit DataProvided(index, msg.sender, header.dataHash, n);
+    }
+
+    /// @notice The subtree nodes of packed chunk `chunk` of a batch of `n` transactions
+    ///         (reverts BatchChunksMalformed / BatchChunksWrongCount on bad input).
+    function chunkRootsOf(bytes calldata packed, uint256 chunk, uint256 n)
+        external
+        pure
+        returns (BatchChunks.Roots memory)
+    {
+        return BatchChunks.rootsOf(packed, chunk, n);
+    }
+
+    /// @dev Combine every chunk's subtree nodes (level min(8, depth)) into the three roots.
+    function _chunksMatch(BatchHeader calldata header, bytes32 headerHash, uint256 chunks) private view returns (bool) {
+        uint256 d = BatchChunks.depth(header.txCount);
+        uint256 top = d > BatchChunks.CHUNK_HEIGHT ? d - BatchChunks.CHUNK_HEIGHT : 0;
+        bytes32[] memory t = new bytes32[](chunks);
+        bytes32[] memory s = new bytes32[](chunks);
+        bytes32[] memory w = new bytes32[](chunks);
+        for (uint256 j = 0; j < chunks; j++) {
+            BatchChunks.Roots storage c = _chunkRoots[headerHash][j];
+            (t[j], s[j], w[j]) = (c.txNode, c.stateNode, c.withdrawalNode);
+        }
+        return BatchChunks.reduce(t, top) == header.txRoot && BatchChunks.reduce(s, top) == header.stateRootsRoot
+            && BatchChunks.reduce(w, top) == header.withdrawalRoot;
     }
 
     /// @notice After the deadline with no answer: punish the sequencer, invalidate from `index`.

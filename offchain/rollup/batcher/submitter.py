@@ -38,7 +38,7 @@ from offchain.rollup.l1.bindings import DataMode, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of
-from offchain.rollup.ledger.compact import BatchDataError
+from offchain.rollup.ledger.compact import BatchDataError, pack_chunks
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.node import SequencerNode
@@ -395,8 +395,13 @@ class Batcher(Daemon):
             if self.fault is not None and not self.fault.answers_data_request():
                 log.warning("fault_withholding_data", index=idx)
                 continue
-            self.l1.provide_data(header, decode_batch_data(blob))
-            log.info("data_provided_on_l1", index=idx, txs=header.tx_count)
+            data = decode_batch_data(blob)
+            done = self.l1.chunks_received(header)
+            chunks = pack_chunks(data.packed_batch())
+            for j, packed in enumerate(chunks):  # any order; each within 2^24 gas and 128 kB
+                if j not in done:
+                    self.l1.provide_chunk(header, j, packed)
+            log.info("data_provided_on_l1", index=idx, txs=header.tx_count, chunks=len(chunks))
             answered.append(int(idx))
         return answered
 

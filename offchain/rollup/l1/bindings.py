@@ -366,6 +366,21 @@ class RollupL1:
             )
         )
 
+    def provide_chunk(self, header: BatchHeader, chunk: int, packed: bytes) -> TxReceipt:
+        """DataAvailabilityChallenge.provideChunk: chunk ``chunk`` of the batch data, packed
+        (``offchain.rollup.ledger.compact.pack_chunks``). Bad data punishes the caller."""
+        return self._send(self._need_da().functions.provideChunk(header.as_tuple(), chunk, packed))
+
+    def chunks_received(self, header: BatchHeader) -> set[int]:
+        """Chunk numbers of ``header``'s data already posted (``DataChunkProvided`` events)."""
+        # DataAvailabilityChallenge.sol: event DataChunkProvided(uint256 indexed index,
+        # bytes32 indexed headerHash, uint256 chunk, uint256 chunks)
+        logs = self._need_da().events.DataChunkProvided.get_logs(
+            from_block=self.from_block,
+            argument_filters={"index": header.index, "headerHash": header.hash()},
+        )
+        return {int(lg["args"]["chunk"]) for lg in logs}
+
     def resolve_timeout(self, index: int, gas: int | None = None) -> TxReceipt:
         """DataAvailabilityChallenge.resolveTimeout after the request's deadline.
 
@@ -408,12 +423,37 @@ class RollupL1:
             raise RollupL1Error(f"no data was provided on L1 for batch {index}")
         tx = self.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
         data = bytes(tx["input"])
+        fn, args = da.decode_function_input(data)
+        if fn.fn_name == "provideChunk":
+            return self._chunked_data(BatchHeader.from_tuple(args["header"]))
         _, txs, fees, roots, items = abi_decode([_HEADER_T, *BATCH_DATA_ABI_TYPES], data[4:])
         return PostedBatchData(
             [bytes(t) for t in txs],
             [to_checksum_address(f) for f in fees],
             [bytes(r) for r in roots],
             [bytes(w) for w in items],
+        )
+
+    def _chunked_data(self, header: BatchHeader) -> PostedBatchData:
+        """The data of a chunked answer: each ``DataChunkProvided`` call's packed chunk."""
+        from offchain.rollup.ledger.compact import unpack_chunks
+
+        da = self._need_da()
+        logs = da.events.DataChunkProvided.get_logs(
+            from_block=self.from_block,
+            argument_filters={"index": header.index, "headerHash": header.hash()},
+        )
+        chunks: dict[int, bytes] = {}
+        for lg in logs:
+            tx = self.chain.w3.eth.get_transaction(lg["transactionHash"])
+            _fn, args = da.decode_function_input(tx["input"])
+            chunks[int(args["chunk"])] = bytes(args["packed"])
+        p = unpack_chunks([chunks[j] for j in sorted(chunks)])
+        return PostedBatchData(
+            list(p.tx_data),
+            [to_checksum_address(f) for f in p.fee_recipients],
+            list(p.post_roots),
+            list(p.withdrawal_items),
         )
 
     # -------------------------------------------------------------- fraud

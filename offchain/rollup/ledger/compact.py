@@ -287,3 +287,41 @@ def decompress(frame: bytes) -> bytes:
     if len(out) != size:
         raise BatchDataError(f"zstd frame inflated to {len(out)} bytes, header says {size}")
     return out
+
+
+#: Transactions per chunk of a chunked DA answer (``BatchChunks.CHUNK_TXS``).
+CHUNK_TXS = 256
+
+
+def pack_chunks(batch: PackedBatch) -> list[bytes]:
+    """The packed chunks of a DA answer (docs/spec.md, "Data-availability answer in chunks"):
+    chunk ``j`` is :func:`pack` of transactions ``256 j .. 256 (j+1) - 1``."""
+    n = len(batch.tx_data)
+    return [
+        pack(
+            PackedBatch(
+                batch.tx_data[a : a + CHUNK_TXS],
+                batch.fee_recipients[a : a + CHUNK_TXS],
+                batch.post_roots[a : a + CHUNK_TXS],
+                batch.withdrawal_items[a : a + CHUNK_TXS],
+            )
+        )
+        for a in range(0, n, CHUNK_TXS)
+    ]
+
+
+def unpack_chunks(chunks: Sequence[bytes]) -> PackedBatch:
+    """Inverse of :func:`pack_chunks` (chunks in order).
+
+    Raises:
+        BatchDataError: a chunk does not unpack, or a chunk other than the last is not full.
+    """
+    parts = [unpack(c) for c in chunks]
+    if any(len(p.tx_data) != CHUNK_TXS for p in parts[:-1]) or not parts:
+        raise BatchDataError("chunks other than the last must hold 256 transactions")
+    return PackedBatch(
+        [t for p in parts for t in p.tx_data],
+        [f for p in parts for f in p.fee_recipients],
+        [r for p in parts for r in p.post_roots],
+        [w for p in parts for w in p.withdrawal_items],
+    )

@@ -241,7 +241,8 @@ class Verifier(Daemon):
         return item
 
     def _l1_data(self, index: int, header: BatchHeader) -> bytes | None:
-        """The batch data a sequencer posted on L1 for ``index`` (provideData calldata)."""
+        """The batch data a sequencer posted on L1 for ``index`` in a DA answer (provideData
+        calldata, or the packed chunks of provideChunk), as a frame."""
         da = self.l1.da
         if da is None:
             return None
@@ -250,15 +251,28 @@ class Verifier(Daemon):
         )
         for lg in reversed(logs):
             tx = self.contracts.chain.w3.eth.get_transaction(lg["transactionHash"])
-            _fn, args = da.decode_function_input(tx["input"])
+            fn, args = da.decode_function_input(tx["input"])
             if BatchHeader.from_tuple(args["header"]).hash() != header.hash():
                 continue
-            data = BatchData(
-                [bytes(t) for t in args["txs"]],
-                [ltx.to_checksum(f) for f in args["feeRecipients"]],
-                [bytes(r) for r in args["postStateRoots"]],
-                [bytes(w) for w in args["withdrawalItems"]],
-            )
+            if fn.fn_name == "provideChunk":
+                try:
+                    posted = self.l1.provided_data(index)
+                except BatchDataError as e:
+                    log.warning("l1_chunks_bad", verifier=self.name, index=index, error=str(e))
+                    return None
+                data = BatchData(
+                    list(posted.tx_data),
+                    list(posted.fee_recipients),
+                    list(posted.post_roots),
+                    list(posted.withdrawal_items),
+                )
+            else:
+                data = BatchData(
+                    [bytes(t) for t in args["txs"]],
+                    [ltx.to_checksum(f) for f in args["feeRecipients"]],
+                    [bytes(r) for r in args["postStateRoots"]],
+                    [bytes(w) for w in args["withdrawalItems"]],
+                )
             return data.encode()
         return None
 

@@ -1,0 +1,179 @@
+"""A data-availability answer that fits any batch (docs/spec.md, "Data-availability answer in
+chunks"): the sequencer posts the packed batch in chunks of 256 transactions, every answer
+transaction under EIP-7825's 2^24 gas and 128 kB; L1 recomputes the roots from the chunks
+(seed 001 §3.3.5, §11.9). Wrong or unparsable data punishes the sequencer."""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Any
+
+import pytest
+
+from offchain.chain.accounts import dev_account
+from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RequestStatus
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.batch_data import BatchData
+from offchain.rollup.ledger.compact import CHUNK_TXS, pack_chunks
+from tests.rollup_l1.conftest import DA_FEE, SLASH, STAKE, Env
+from tests.rollup_l1.test_da_challenge import VERIFIER
+
+GAS_CAP = 2**24  # EIP-7825
+SIZE_CAP = 128 * 1024  # common transaction-size limit
+
+
+def _word(x: int) -> bytes:
+    return x.to_bytes(32, "big")
+
+
+def _batch_data(n: int, seq: str, seed: int = 1) -> BatchData:
+    """``n`` canonical transfers (random signatures: the DA contract checks commitments, not
+    validity), every 50th a withdrawal, with random claimed roots."""
+    rng = random.Random(seed)
+    txs, items = [], []
+    for i in range(n):
+        kind = 2 if i % 50 == 49 else 1
+        a, b = rng.randbytes(20), rng.randbytes(20)
+        body = [
+            b"\x00" * 12 + a,
+            b"\x00" * 12 + b,
+            b"\x00" * 32,
+            _word(rng.randrange(1, 10**18)),
+            _word(21),
+            _word(rng.randrange(1000)),
+            _word(27 + i % 2),
+            rng.randbytes(32),
+            rng.randbytes(32),
+        ]
+        txs.append(bytes([kind]) + b"".join(body))
+        items.append(rng.randbytes(32) if kind == 2 else b"\x00" * 32)
+    return BatchData(txs, [seq] * n, [rng.randbytes(32) for _ in range(n)], items)
+
+
+def _append(env: Env, data: BatchData, **kw: Any) -> BatchHeader:
+    r = data.roots()
+    fields: dict[str, Any] = dict(
+        tx_count=len(data),
+        tx_root=r.mttbr,
+        state_roots_root=r.mtsr,
+        final_state_root=data.final_state_root,
+        withdrawal_root=r.withdrawal_root,
+        data_hash=data.data_hash,
+    )
+    fields.update(kw)
+    seq = env.sc(env.owner)
+    h = env.header(seq.next_index(), **fields)
+    env.append(h)
+    return h
+
+
+def _answer(env: Env, h: BatchHeader, chunks: list[bytes], order: list[int] | None = None) -> list:
+    seq = env.sc(env.current())
+    return [seq.provide_chunk(h, j, chunks[j]) for j in (order or range(len(chunks)))]
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 255, 256, 257, 600])
+def test_chunked_answer_recomputes_the_roots(env: Env, n: int) -> None:
+    """Every tree shape (one leaf, a partial chunk, chunk boundaries, several chunks) answers:
+    the recomputed roots equal the header's, the bond goes to the sequencer, the insecure
+    state ends, and the posted data reads back from L1."""
+    seq_acct = env.current()
+    data = _batch_data(n, seq_acct.address)
+    h = _append(env, data)
+    env.sc(VERIFIER).request_data(h)
+    chunks = pack_chunks(data.packed_batch())
+    assert len(chunks) == -(-n // CHUNK_TXS)
+    order = list(range(len(chunks)))[::-1]  # any order
+    _answer(env, h, chunks, order)
+    l1 = env.sc(env.owner)
+    assert l1.data_request(h.index).status == RequestStatus.ANSWERED
+    assert not l1.sc.functions.insecureAt(h.index).call()
+    da = env.contract("DataAvailabilityChallenge", "da_challenge")
+    assert da.functions.claimable(seq_acct.address).call() > 0
+    posted = l1.provided_data(h.index)
+    assert list(posted.tx_data) == data.tx_data and list(posted.post_roots) == data.post_roots
+
+
+@pytest.mark.slow
+def test_10000_tx_batch_answered_under_the_caps(env: Env) -> None:
+    """A 10,000-transaction batch (the seed's one-transaction answer would need ~150M gas and
+    4.8 MB) is answered in 40 chunks, each transaction under 2^24 gas and 128 kB."""
+    seq_acct = env.current()
+    da = env.contract("DataAvailabilityChallenge", "da_challenge")
+    # The data window must cover 40 answer transactions (24 h in production).
+    env.chain.sender(env.owner).send(da.functions.setParams(3600, DA_FEE, SLASH))
+    data = _batch_data(10_000, seq_acct.address)
+    h = _append(env, data)
+    env.sc(VERIFIER).request_data(h)
+    chunks = pack_chunks(data.packed_batch())
+    assert len(chunks) == 40
+    receipts = _answer(env, h, chunks)
+    w3 = env.chain.w3
+    sizes = [len(w3.eth.get_raw_transaction(rc["transactionHash"])) for rc in receipts]
+    gas = [int(rc["gasUsed"]) for rc in receipts]
+    assert max(gas) < GAS_CAP and max(sizes) < SIZE_CAP, (max(gas), max(sizes))
+    assert env.sc(env.owner).data_request(h.index).status == RequestStatus.ANSWERED
+    per_byte = sum(gas) / sum(len(c) for c in chunks)
+    print(
+        f"10k answer: {len(chunks)} txs, max gas {max(gas)}, max size {max(sizes)}, "
+        f"total gas {sum(gas)}, {per_byte:.1f} gas/byte"
+    )
+
+
+def _assert_failed(env: Env, h: BatchHeader, seq: Any) -> None:
+    l1 = env.sc(env.owner)
+    assert l1.data_request(h.index).status == RequestStatus.FAILED
+    assert l1.batch_status(h.index) == BatchStatus.INVALID
+    stake = env.contract("TestSequencerSet", "sequencer_set").functions.stake(seq.address).call()
+    assert stake == STAKE - SLASH
+
+
+def test_chunk_with_a_wrong_claim_slashes(env: Env) -> None:
+    """Data whose recomputed MTSR differs from the header's (one root changed in chunk 1):
+    once the chunks are in, the sequencer is slashed and the batch invalidated (§11.11)."""
+    seq = env.current()
+    data = _batch_data(600, seq.address)
+    h = _append(env, data)
+    env.sc(VERIFIER).request_data(h)
+    roots = list(data.post_roots)
+    roots[300] = os.urandom(32)
+    bad = PostedBatchData(data.tx_data, data.fee_recipients, roots, data.withdrawal_items)
+    chunks = pack_chunks(BatchData(*bad.__dict__.values()).packed_batch())
+    _answer(env, h, chunks)
+    _assert_failed(env, h, seq)
+
+
+def test_unparsable_chunk_slashes(env: Env) -> None:
+    """A truncated chunk is invalid data: punished at once, not a revert to retry."""
+    seq = env.current()
+    data = _batch_data(300, seq.address)
+    h = _append(env, data)
+    env.sc(VERIFIER).request_data(h)
+    chunks = pack_chunks(data.packed_batch())
+    env.sc(seq).provide_chunk(h, 0, chunks[0][:-5])
+    _assert_failed(env, h, seq)
+
+
+def test_wrong_final_root_in_last_chunk_slashes(env: Env) -> None:
+    seq = env.current()
+    data = _batch_data(10, seq.address)
+    h = _append(env, data, final_state_root=os.urandom(32))
+    env.sc(VERIFIER).request_data(h)
+    _answer(env, h, pack_chunks(data.packed_batch()))
+    _assert_failed(env, h, seq)
+
+
+def test_chunk_out_of_range_or_twice_reverts(env: Env, expect_revert: Any) -> None:
+    seq = env.current()
+    data = _batch_data(300, seq.address)
+    h = _append(env, data)
+    env.sc(VERIFIER).request_data(h)
+    chunks = pack_chunks(data.packed_batch())
+    s = env.sc(seq)
+    err = expect_revert("DataAvailabilityChallengeBadChunk", s.provide_chunk, h, 2, chunks[1])
+    assert err.error_args == (h.index, 2, 2)
+    s.provide_chunk(h, 0, chunks[0])
+    expect_revert("DataAvailabilityChallengeBadChunk", s.provide_chunk, h, 0, chunks[0])
+    other = env.sc(dev_account(15))
+    expect_revert("DataAvailabilityChallengeNotSequencer", other.provide_chunk, h, 1, chunks[1])
