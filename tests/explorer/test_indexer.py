@@ -106,6 +106,48 @@ def test_a_batch_turns_final_on_the_page_when_l1_says_so(run: Run, own_explorer:
         chain.rpc("evm_revert", snap)
 
 
+def _set_window(run: Run, seconds: int) -> None:
+    """The StateCommitment owner changes the challenge window (impersonated on Anvil)."""
+    chain = run.devnet.chain
+    assert chain is not None
+    sc = run.rollup.contracts.l1().sc
+    owner = sc.functions.owner().call()
+    chain.rpc("anvil_impersonateAccount", owner)
+    chain.rpc("anvil_setBalance", owner, hex(10**18))
+    try:
+        tx = sc.functions.setChallengeWindow(seconds).transact({"from": owner})
+        chain.w3.eth.wait_for_transaction_receipt(tx)
+    finally:
+        chain.rpc("anvil_stopImpersonatingAccount", owner)
+
+
+def test_batch_status_follows_a_changed_challenge_window(run: Run, own_explorer: Explorer) -> None:
+    explorer = own_explorer
+    chain = run.devnet.chain
+    assert chain is not None
+    sc = run.rollup.contracts.l1()
+    old = sc.challenge_window_s()
+    snap = chain.rpc("evm_snapshot")
+    try:
+        _set_window(run, 10 * old)  # longer: not final after the old window
+        chain.rpc("evm_increaseTime", old + 1)
+        chain.rpc("evm_mine")
+        explorer.indexer.catch_up()
+        assert sc.batch_status(0).name == "PENDING"
+        page = _get(explorer, "/batches/0").text
+        assert 'id="batch-status">pending<' in page
+        left = int(re.search(r'class="countdown" data-left="(-?\d+)"', page).group(1))  # type: ignore[union-attr]
+        assert left > 5 * old
+        _set_window(run, 1)  # shorter: final at once
+        chain.rpc("evm_increaseTime", 2)
+        chain.rpc("evm_mine")
+        explorer.indexer.catch_up()
+        assert sc.batch_status(0).name == "FINALIZED"
+        assert 'id="batch-status">final<' in _get(explorer, "/batches/0").text
+    finally:
+        chain.rpc("evm_revert", snap)
+
+
 def test_each_transaction_is_shown_in_the_block_the_node_reports(
     run: Run, explorer: Explorer
 ) -> None:
