@@ -185,6 +185,10 @@ class L1Index:
                 return
             if ev.event == "BatchAppended" and row["contract"] == "state_commitment":
                 self.store.add_batch(c, self._batch_row(row))
+            elif ev.event == "ChallengeWindowChanged" and row["contract"] == "state_commitment":
+                # finalizesAt = appendedAt + the current window (StateCommitment.finalizesAt).
+                self._window_s = int(args["newSeconds"])
+                c.execute("UPDATE batches SET finalizes_at = appended_at + ?", (self._window_s,))
             elif ev.event == "BatchesInvalidated" and row["contract"] == "state_commitment":
                 self.store.invalidate(
                     c, int(args["fromIndex"]), int(args["toIndex"]), ev.block_number
@@ -286,11 +290,15 @@ class L1Index:
         if sc is None:
             return
         next_index = _int(call(sc, "nextIndex")) or 0
+        now = int((self.store.get("l1_head") or {}).get("timestamp") or 0)
+        # Only a pending batch past its window can have turned final (invalidations arrive as
+        # BatchesInvalidated events); one held by an open data request stays in this set.
         latest = {
             r["idx"]: r["event_id"]
             for r in self.store.query(
-                "SELECT idx, event_id FROM batches WHERE status = 'pending' "
-                "ORDER BY l1_block ASC LIMIT 500"
+                "SELECT idx, event_id FROM batches WHERE status = 'pending' AND finalizes_at <= ?"
+                " ORDER BY l1_block ASC LIMIT 500",
+                now,
             )
         }
         updates = []
