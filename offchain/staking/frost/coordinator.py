@@ -16,7 +16,7 @@ import requests
 
 from offchain.staking.frost.errors import FrostError
 from offchain.staking.frost.group import Element
-from offchain.staking.frost.signing import Signature, aggregate, verify_signature_share
+from offchain.staking.frost.signing import Signature, SigningContext
 from offchain.staking.frost.wire import commitment_of, element_of, scalar_of, unhex
 from offchain.staking.signatures import order_signatures, recover_signer
 
@@ -49,6 +49,8 @@ class FrostCoordinator:
 
     peers: dict[str, str]
     timeout_s: float = 10.0
+    #: (session, signer) -> commitments it published in its last answer and has not used.
+    ready: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     metrics: dict[str, int] = field(
         default_factory=lambda: {"invalid_shares": 0, "dropped_signers": 0, "rounds": 0}
     )
@@ -197,7 +199,11 @@ class FrostCoordinator:
         for _ in range(attempts):
             self.metrics["rounds"] += 1
             live = [a for a in allocation if a not in dropped]
-            commits, bad = self._all(live, "/frost/commit", lambda _w: {"session": session})
+            # Commitments prepared in the previous round (FROST preprocessing), else a round.
+            commits = {a: self.ready.pop((session, a)) for a in live if (session, a) in self.ready}
+            missing = [a for a in live if a not in commits]
+            fresh, bad = self._all(missing, "/frost/commit", lambda _w: {"session": session})
+            commits.update(fresh)
             last.update({w: e.code for w, e in bad.items()})
             chosen: list[str] = []
             count = 0
@@ -205,6 +211,8 @@ class FrostCoordinator:
                 if a in commits and count < threshold:
                     chosen.append(a)
                     count += len(commits[a]["commitments"])
+                elif a in commits:  # not needed this round: keep its unused commitments
+                    self.ready[(session, a)] = commits[a]
             if count < threshold:
                 raise FrostError(f"{count} of {threshold} shares available ({last or 'no errors'})")
             package = [c for a in chosen for c in commits[a]["commitments"]]
@@ -216,9 +224,11 @@ class FrostCoordinator:
             answers, bad = self._all(chosen, "/frost/sign", sign_body)
             last.update({w: e.code for w, e in bad.items()})
             dropped.update(bad)
-            commitments = [commitment_of(c) for c in package]
+            ctx = SigningContext.of([commitment_of(c) for c in package], group_key, message)
             z: dict[int, int] = {}
             for w, ans in answers.items():
+                if isinstance(ans.get("next"), dict):
+                    self.ready[(session, w)] = ans["next"]
                 for c in commits[w]["commitments"]:
                     i = c["identifier"]
                     share = ans.get("shares", {}).get(str(i))
@@ -226,9 +236,7 @@ class FrostCoordinator:
                         zi = scalar_of(share, "share")
                     except FrostError:
                         zi = -1
-                    if zi < 0 or not verify_signature_share(
-                        i, publics[i], zi, commitments, group_key, message
-                    ):
+                    if zi < 0 or not ctx.verify_share(i, publics[i], zi):
                         self.metrics["invalid_shares"] += 1
                         dropped.add(w)
                         last[w] = "invalid_share"
@@ -237,7 +245,7 @@ class FrostCoordinator:
             if dropped & set(chosen):
                 self.metrics["dropped_signers"] += len(dropped & set(chosen))
                 continue
-            return aggregate(commitments, message, group_key, z)
+            return ctx.aggregate(z)
         raise FrostError(f"no valid signature after {attempts} rounds ({last})")
 
 

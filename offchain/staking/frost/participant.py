@@ -25,7 +25,7 @@ from offchain.staking.frost.errors import FrostError, FrostRefused, InvalidShare
 from offchain.staking.frost.group import Element, N, base_mul, serialize_element
 from offchain.staking.frost.keygen import KeyShare
 from offchain.staking.frost.l1 import is_even
-from offchain.staking.frost.signing import commit, sign
+from offchain.staking.frost.signing import SigningContext, commit
 from offchain.staking.frost.store import FrostStore, KeySet
 from offchain.staking.frost.wire import (
     commitment_json,
@@ -336,11 +336,13 @@ class FrostParticipant:
         are returned."""
         ks, shares = self.key_shares(session)
         out = []
+        rows = []
         for share in shares:
             nonces, c = commit(share)
             cid = commit_id(c.hiding, c.binding)
-            self.store.add_nonces(cid, ks.session, share.identifier, nonces)
+            rows.append((cid, ks.session, share.identifier, nonces))
             out.append({**commitment_json(c), "commit_id": cid})
+        self.store.add_nonces(rows)
         return {"session": ks.session, "signer": self.address, "commitments": out}
 
     def sign(self, session: str, commitments: list[Any], message: bytes) -> dict[str, str]:
@@ -368,10 +370,10 @@ class FrostParticipant:
         if not to_sign:
             raise FrostError("the signing package has none of this node's identifiers")
         # Mark every nonce used first: no share leaves before all are burnt on disk.
-        taken = [
-            (c, self.store.take_nonces(commit_id(c.hiding, c.binding), ks.session, c.identifier))
-            for c in to_sign
-        ]
-        for c, nonces in taken:
-            out[str(c.identifier)] = scalar_hex(sign(mine[c.identifier], nonces, message, package))
+        taken = self.store.take_nonces(
+            [(commit_id(c.hiding, c.binding), ks.session, c.identifier) for c in to_sign]
+        )
+        ctx = SigningContext.of(package, mine[to_sign[0].identifier].group_public_key, message)
+        for c, nonces in zip(to_sign, taken, strict=True):
+            out[str(c.identifier)] = scalar_hex(ctx.share(mine[c.identifier], nonces))
         return out

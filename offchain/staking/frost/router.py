@@ -7,7 +7,8 @@
 ``POST /frost/finish``  ``{session, round1, shares: {id: {dealer: ct}}}`` -> the key set summary
 ``POST /frost/approve`` ``{session, x}`` -> ECDSA ``{signer, signature}`` over groupKeyDigest(x)
 ``POST /frost/commit``  ``{session}`` -> ``{session, signer, commitments}``
-``POST /frost/sign``    ``{session, commitments, cosign}`` -> ``{signer, shares: {id: z_i}}``
+``POST /frost/sign``    ``{session, commitments, cosign}`` -> ``{signer, shares: {id: z_i}, next}``
+                        (``next``: fresh commitments for the following round, as /frost/commit)
 ``GET /frost/status``   key sets held, nonce counts
 =====================  ==============================================================
 
@@ -125,7 +126,9 @@ def create_frost_router(participant: FrostParticipant, cosigner: Cosigner) -> AP
     def sign(body: SignBody) -> JSONResponse:
         def run() -> dict[str, Any]:
             digest = cosigner.check(body.cosign)
-            return {"signer": p.address, "shares": p.sign(body.session, body.commitments, digest)}
+            shares = p.sign(body.session, body.commitments, digest)
+            # FROST preprocessing: fresh commitments for the next round ride on this answer.
+            return {"signer": p.address, "shares": shares, "next": p.commit(body.session)}
 
         return _guard(run)
 

@@ -206,6 +206,70 @@ def aggregate(
     return Signature(R, sum(sig_shares.values()) % N)
 
 
+@dataclass(frozen=True)
+class SigningContext:
+    """What every share of one signing package shares: binding factors, R, the challenge and
+    the participant list (computed once instead of once per share)."""
+
+    commitments: tuple[Commitment, ...]
+    group_public_key: Element
+    ids: tuple[int, ...]
+    rho: dict[int, int]
+    R: Element
+    challenge: int
+
+    @classmethod
+    def of(
+        cls, commitments: Sequence[Commitment], group_public_key: Element, msg: bytes
+    ) -> SigningContext:
+        ordered = _sorted_list(commitments)
+        rho = compute_binding_factors(group_public_key, ordered, msg)
+        R = compute_group_commitment(ordered, rho)
+        return cls(
+            tuple(ordered),
+            group_public_key,
+            tuple(c.identifier for c in ordered),
+            rho,
+            R,
+            compute_challenge(R, group_public_key, msg),
+        )
+
+    def share(self, share: KeyShare, nonces: Nonces) -> int:
+        """``sign`` for one participant of this package."""
+        if share.identifier not in self.ids:
+            raise FrostError(f"participant {share.identifier} is not in the signing package")
+        lam = lagrange_coefficient(list(self.ids), share.identifier)
+        i = share.identifier
+        return (
+            nonces.hiding + nonces.binding * self.rho[i] + lam * share.secret * self.challenge
+        ) % N
+
+    def verify_share(self, identifier: int, public_share: Element, sig_share: int) -> bool:
+        """``verify_signature_share`` against this package."""
+        mine = next((c for c in self.commitments if c.identifier == identifier), None)
+        if mine is None or not 0 <= sig_share < N:
+            return False
+        lam = lagrange_coefficient(list(self.ids), identifier)
+        expected = (
+            mine.hiding
+            + mine.binding * self.rho[identifier]
+            + public_share * (self.challenge * lam % N)
+        )
+        return base_mul(sig_share) == expected
+
+    def aggregate(self, sig_shares: Mapping[int, int]) -> Signature:
+        """``(R, sum z_i)``.
+
+        Raises:
+            FrostError: the shares are not exactly this package's participants.
+        """
+        if sorted(sig_shares) != list(self.ids):
+            raise FrostError(
+                f"shares from {sorted(sig_shares)} but commitments from {list(self.ids)}"
+            )
+        return Signature(self.R, sum(sig_shares.values()) % N)
+
+
 def verify(sig: Signature, group_public_key: Element, msg: bytes) -> bool:
     """RFC 9591 section 6: ``z G == R + c PK`` (secp256k1 has cofactor 1)."""
     if sig.R.is_identity or not 0 <= sig.z < N:

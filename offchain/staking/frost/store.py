@@ -50,6 +50,10 @@ class FrostStore:
         self._db = sqlite3.connect(str(path), check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock:
+            # WAL with synchronous=FULL: every commit (a nonce marked used) is on disk before
+            # the call returns, with one fsync of the log instead of journal + database.
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(
                 "CREATE TABLE IF NOT EXISTS dealings (session TEXT PRIMARY KEY, state TEXT);"
                 "CREATE TABLE IF NOT EXISTS keysets (session TEXT PRIMARY KEY, doc TEXT,"
@@ -117,39 +121,50 @@ class FrostStore:
         )
 
     # -------------------------------------------------------------- nonces
-    def add_nonces(self, commit_id: str, session: str, identifier: int, n: Nonces) -> None:
-        """Persist a fresh nonce pair before its commitment is published."""
+    def add_nonces(self, rows: list[tuple[str, str, int, Nonces]]) -> None:
+        """Persist fresh nonce pairs ``(commit_id, session, identifier, nonces)`` (one
+        transaction) before their commitments are published."""
+        now = time.time()
         with self._lock:
-            self._db.execute(
+            self._db.executemany(
                 "INSERT INTO nonces VALUES (?, ?, ?, ?, ?, 0, ?)",
-                (commit_id, session, identifier, hex(n.hiding), hex(n.binding), time.time()),
+                [(c, s, i, hex(n.hiding), hex(n.binding), now) for c, s, i, n in rows],
             )
             self._db.commit()
 
-    def take_nonces(self, commit_id: str, session: str, identifier: int) -> Nonces:
-        """Mark the nonce pair used (durably) and return it; refuse it if used or unknown.
+    def take_nonces(self, wanted: list[tuple[str, str, int]]) -> list[Nonces]:
+        """Mark the nonce pairs ``(commit_id, session, identifier)`` used, durably and all in
+        one transaction, and return them; refuse all if any is used or unknown.
 
         Raises:
             FrostRefused: unknown commitment, other session/identifier, or already used.
         """
+        out: list[Nonces] = []
         with self._lock:
-            row = self._db.execute(
-                "SELECT session, identifier, hiding, binding, used FROM nonces WHERE commit_id=?",
-                (commit_id,),
-            ).fetchone()
-            if row is None:
-                raise FrostRefused(
-                    f"no nonces for commitment {commit_id} (not issued by this node)"
-                )
-            if row[0] != session or int(row[1]) != identifier:
-                raise FrostRefused(f"commitment {commit_id} belongs to another key or identifier")
-            if int(row[4]):
-                raise FrostRefused(
-                    f"commitment {commit_id} was already used: nonces are never reused"
-                )
-            self._db.execute("UPDATE nonces SET used=1 WHERE commit_id=?", (commit_id,))
+            for commit_id, session, identifier in wanted:
+                row = self._db.execute(
+                    "SELECT session, identifier, hiding, binding, used FROM nonces"
+                    " WHERE commit_id=?",
+                    (commit_id,),
+                ).fetchone()
+                if row is None:
+                    raise FrostRefused(
+                        f"no nonces for commitment {commit_id} (not issued by this node)"
+                    )
+                if row[0] != session or int(row[1]) != identifier:
+                    raise FrostRefused(
+                        f"commitment {commit_id} belongs to another key or identifier"
+                    )
+                if int(row[4]):
+                    raise FrostRefused(
+                        f"commitment {commit_id} was already used: nonces are never reused"
+                    )
+                out.append(Nonces(int(row[2], 16), int(row[3], 16)))
+            self._db.executemany(
+                "UPDATE nonces SET used=1 WHERE commit_id=?", [(w[0],) for w in wanted]
+            )
             self._db.commit()
-        return Nonces(int(row[2], 16), int(row[3], 16))
+        return out
 
     def nonce_counts(self) -> dict[str, int]:
         with self._lock:
