@@ -27,6 +27,10 @@ SCENES: list[tuple[str, str]] = [
         "offchain.demo.rollup_l1:run",
     ),
     (
+        "Data availability: compressed batches in blobs, a full batch answered in chunks",
+        "offchain.demo.data:run",
+    ),
+    (
         "Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught",
         "offchain.demo.rollup:run",
     ),

@@ -19,9 +19,10 @@ from offchain.chain.accounts import dev_account
 from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.devnet import Devnet
-from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.l1.bindings import DataMode, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
+from offchain.rollup.ledger.blobs import sidecar_of
 from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw, tx_hash
 
@@ -53,14 +54,15 @@ class _Scene:
         data, pre = self.b.build(items)
         if forge:
             data = tampered(data, **forge)
-        header = self.b.header(data)
+        blobs = sidecar_of(data.encode()) if self.rl.data_mode() == DataMode.BLOBS else None
+        header = self.b.header(data, **({"data_hash": blobs.data_hash} if blobs else {}))
         active = set(self.seqset.functions.activeSigners().call())
         signers = [a for addr, a in self.keys.items() if addr in active]
         signers = signers[: len(signers) * 2 // 3 + 1]
         digest = self.rl.digest(header)
         sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
         seq = self.current()
-        self.rl.with_sender(self.chain.sender(seq)).append_batch(header, sigs)
+        self.rl.with_sender(self.chain.sender(seq)).append_batch(header, sigs, blobs=blobs)
         self.b.record(header, data, pre)
         self.out.print(
             f"batch {header.index} by {seq.address[:10]}… ({len(sigs)} signatures): "
