@@ -145,3 +145,69 @@ def test_statusReportsWhatL1HoldsAfterReorg(rollup_env: RollupEnv) -> None:
     assert l1.next_index() == n - 1
     svc.batcher.sync_invalidations()
     assert c.status()["lastBatch"] == (n - 2 if n >= 2 else None)
+
+
+def test_dataAnswerRemovedByReorgIsAnsweredAgain(rollup_env: RollupEnv) -> None:
+    """The sequencer's provideData is reorged out: the request is open again on L1; the batcher
+    answers it again, the verifier verifies from L1, nobody honest is slashed."""
+    from offchain.rollup.l1.bindings import RequestStatus
+    from tests.rollup.conftest import STAKE
+
+    env = rollup_env
+    nodes = env.start_nodes(
+        env.signers, BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
+    )
+    svc = nodes[0]
+    c = client(svc)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
+    for _ in range(8):
+        env.chain.rpc("evm_mine")
+    l1 = env.l1()
+    wait_until(lambda: l1.next_index() >= 1, 20, "a batch on L1")
+    v = env.start_verifier(dev_account(32), "http://127.0.0.1:9")  # storage down, no snapshot
+    assert v.tick()[0].result == "requested"
+    wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, 20, "answered")
+    da = env.chain.contract("DataAvailabilityChallenge", env.addresses["da_challenge"])
+    (ev,) = da.events.DataProvided.get_logs(from_block=0, argument_filters={"index": 0})
+    depth = int(env.chain.w3.eth.block_number) - int(ev["blockNumber"]) + 1
+    env.chain.rpc("anvil_reorg", depth, [])
+    assert l1.data_request(0).status == RequestStatus.OPEN  # the answer is gone
+    t0 = time.monotonic()
+    wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, 20, "answered again")
+    assert time.monotonic() - t0 <= 10
+    wait_until(lambda: v.tick() is not None and v.verified_index >= 0, 20, "verified from L1")
+    seqset = env.seqset()
+    assert all(seqset.functions.stake(s.address).call() == STAKE for s in env.signers)
+
+
+def test_fraudProofRemovedByReorgIsSentAgain(rollup_env: RollupEnv) -> None:
+    from offchain.rollup.batcher.faults import Fault
+    from tests.rollup.conftest import SLASH, STAKE
+
+    env = rollup_env
+    nodes = env.start_nodes(env.signers)
+    faulty, l1, seqset = nodes[0], env.l1(), env.seqset()
+    bad = env.signers[0]
+    assert faulty.batcher is not None
+    c = client(faulty)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: c.balance(ALICE.address) > 0, what="deposit")
+    for _ in range(8):
+        env.chain.rpc("evm_mine")
+    faulty.batcher.fault = Fault("wrong_mtsr", collude_keys=[bytes(s.key) for s in env.signers])
+    _transfer(env, faulty, 0)
+    wait_until(lambda: l1.next_index() >= 1, 30, "the faulty batch")
+    for svc in nodes:  # no resubmission in between: the reorg only removes the proof
+        if svc.batcher is not None:
+            svc.batcher.stop()
+    v = env.start_verifier(dev_account(34))
+    wait_until(lambda: any(o.result == "fraud_proven" for o in v.tick()), 20, "fraud proven")
+    assert seqset.functions.stake(bad.address).call() == STAKE - SLASH
+    head = int(env.chain.w3.eth.block_number)
+    env.chain.rpc("anvil_reorg", 1, [])  # proveFraud was the last L1 transaction
+    assert int(env.chain.w3.eth.block_number) == head
+    assert seqset.functions.stake(bad.address).call() == STAKE  # the proof is gone
+    wait_until(lambda: v.tick() is not None and seqset.functions.stake(bad.address).call() < STAKE,
+               20, "fraud proven again")  # fmt: skip
+    assert seqset.functions.stake(bad.address).call() == STAKE - SLASH
