@@ -405,7 +405,10 @@ class Verifier(Daemon):
             # The data is on L1 now; if it still does not check out we cannot do more here.
             return Outcome(index, "unprovable", f"{why}; data provided on L1")
         if self.store.action("request:" + key) is not None:
-            return Outcome(index, "waiting", "requested earlier")
+            if req.status != RequestStatus.NONE:
+                return Outcome(index, "waiting", "requested earlier")
+            # Recorded, yet L1 holds no request: an L1 reorg removed it. Request again.
+            log.warning("data_request_reorged_out", verifier=self.name, index=index)
         self.store.record_action("request:" + key, {"index": index, "why": why})
         try:
             self.l1.request_data(header)
@@ -421,8 +424,12 @@ class Verifier(Daemon):
         """§11.4–11.5: prove step ``step`` wrong on L1 (once per batch)."""
         from offchain.rollup.ledger.fraud import build_witness
 
-        if self.store.action("fraud:" + key) is not None:
-            return Outcome(index, "waiting", "fraud proof sent earlier")
+        sent = self.store.action("fraud:" + key)
+        if sent is not None:
+            if not sent.get("sent") or not self.l1.header_matches(index, header.hash()):
+                return Outcome(index, "waiting", "fraud proof sent earlier")
+            # Proven, yet the batch is still valid on L1: an L1 reorg removed the proof.
+            log.warning("fraud_proof_reorged_out", verifier=self.name, index=index)
         prev_header, prev_roots = None, None
         if step == 0 and index > 0:
             prev_header = self.l1.get_header_from_event(index - 1)
@@ -448,6 +455,9 @@ class Verifier(Daemon):
                 error=e.error_name,
             )
             return Outcome(index, "unprovable", f"proveFraud reverted: {e.error_name}")
+        self.store.record_action(
+            "fraud:" + key, {"index": index, "step": step, "status": status, "sent": True}
+        )
         log.warning("fraud_proven", verifier=self.name, index=index, step=step, status=status)
         return Outcome(index, "fraud_proven", f"step {step}: {status}")
 
