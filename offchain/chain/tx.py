@@ -503,7 +503,8 @@ class TxSender:
             time.sleep(self.config.poll_interval_s)
 
     def _explain_failure(self, sent: SentTx, rcpt: TxReceipt) -> TxReverted:
-        call = {k: sent.params[k] for k in ("from", "to", "data", "value") if k in sent.params}
+        keys = ("from", "to", "data", "value", "blobVersionedHashes")  # blobhash(i) as mined
+        call = {k: sent.params[k] for k in keys if k in sent.params}
         try:
             self.w3.eth.call(call, rcpt["blockNumber"] - 1)  # type: ignore[arg-type]
         except (ContractCustomError, ContractLogicError) as e:

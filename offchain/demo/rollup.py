@@ -29,7 +29,7 @@ from offchain.chain.anvil import free_port
 from offchain.devnet import Devnet
 from offchain.errors import L2KitError
 from offchain.rollup.batcher.faults import Fault
-from offchain.rollup.l1.bindings import BatchStatus
+from offchain.rollup.l1.bindings import BatchStatus, DataMode
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.client import L2Client
@@ -234,6 +234,12 @@ def run(d: Devnet, console: Console) -> None:
         ):
             if len(sset.functions.activeSigners().call()) < 2:
                 console.print(f"(skipping a sequencer that {label}: no sequencer would be left)")
+                continue
+            if mode == "withhold" and l1.data_mode() == DataMode.BLOBS:
+                console.print(
+                    "a sequencer cannot withhold batch data in Blobs mode: appendBatch refuses a "
+                    "batch without the blobs its header commits (StateCommitmentMissingBlobs)"
+                )
                 continue
             cheat_round(mode, label)
         _batch_table(console, l1)

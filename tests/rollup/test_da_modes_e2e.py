@@ -107,3 +107,20 @@ def test_fraud_faults_caught_in_blobs_mode(
     assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
     assert bad_signer.address not in seqset.functions.activeSigners().call()
     assert l1.batch_status(0) == BatchStatus.INVALID
+
+
+def test_late_verifier_rebuilds_from_l2_nodes(rollup_env: RollupEnv) -> None:
+    """Storage mode, blob store down, no snapshot: the verifier rebuilds each batch from the
+    sequencer nodes' blocks (re-executed, checked against the header) instead of asking L1;
+    a node serving nothing useful is skipped (seed 001 §9 order)."""
+    env = rollup_env
+    nodes = env.start_nodes(env.signers, FAST)
+    _traffic(env, nodes, transfers=4, withdraw=True)
+    l1 = env.l1()
+    wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="a batch on L1")
+    late = env.start_verifier(dev_account(38), DEAD_STORAGE)
+    late.config.l2_node_urls = [DEAD_STORAGE, *(n.url for n in nodes)]
+    out = late.tick()
+    assert out and all(o.result == "verified" for o in out), out
+    assert {o.detail for o in out} == {"l2_nodes"}
+    assert l1.data_request(0).status.name == "NONE"  # nothing asked on L1

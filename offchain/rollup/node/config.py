@@ -76,6 +76,8 @@ class VerifierConfig:
         storage_timeout_s: blob-store request timeout.
         data_wait_s: after requestData, how long to wait for provideData before giving up.
         stall_after_s: one tick running for this long reports the verifier down.
+        l2_node_urls: sequencer node RPC URLs; a batch missing from storage and snapshots is
+            rebuilt from their blocks (re-executed, checked against the header) before L1.
     """
 
     data_dir: str = ".devnet/verifier"
@@ -85,6 +87,7 @@ class VerifierConfig:
     storage_timeout_s: float = 2.0
     data_wait_s: float = 30.0
     stall_after_s: float = 120.0
+    l2_node_urls: list[str] = field(default_factory=list)
 
 
 @dataclass

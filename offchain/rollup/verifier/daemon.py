@@ -51,7 +51,7 @@ from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
 from offchain.rollup.node.config import VerifierConfig
-from offchain.rollup.verifier.sources import l1_frame
+from offchain.rollup.verifier.sources import from_l2_nodes, l1_frame
 
 if TYPE_CHECKING:
     from offchain.rollup.node.service import RollupContracts
@@ -289,6 +289,12 @@ class Verifier(Daemon):
         blob = self._snapshot(header.data_hash)
         if blob is not None:
             return blob, "snapshot"
+        if self.config.l2_node_urls:
+            blob = from_l2_nodes(
+                self.config.l2_node_urls, header, self.state, self.domain, self._deposit_item
+            )
+            if blob is not None:
+                return blob, "l2_nodes"
         try:
             found = l1_frame(self.l1, header)
         except BatchDataError as e:

@@ -22,12 +22,17 @@ from hexbytes import HexBytes
 from web3.types import RPCEndpoint
 
 from offchain.common.hashing import keccak
+from offchain.errors import L2KitError
 from offchain.rollup.ledger.blobs import blobs_hash, blobs_to_frame, check_blobs
 from offchain.rollup.ledger.compact import BatchDataError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from offchain.rollup.l1.bindings import RollupL1
     from offchain.rollup.ledger.batch import BatchHeader
+    from offchain.rollup.ledger.state import State
+    from offchain.rollup.ledger.tx import Domain
 
 log = structlog.get_logger("rollup.verifier.sources")
 
@@ -91,3 +96,69 @@ def l1_frame(l1: RollupL1, header: BatchHeader) -> tuple[bytes, str] | None:
     if keccak(frame) != header.data_hash:
         raise BatchDataError(f"batch {header.index}: calldata frame does not hash to dataHash")
     return frame, "l1_calldata"
+
+
+def from_l2_nodes(
+    urls: Sequence[str],
+    header: BatchHeader,
+    state: State,
+    domain: Domain,
+    deposit_item: Callable[[int], bytes],
+) -> bytes | None:
+    """Seed 001 §9 ("Metis Blockchain"): rebuild the batch from the L2 blocks it covers, fetched
+    over a node's RPC (``l2_getBlock``), re-executed on a copy of ``state`` (the replica before
+    the batch), and return its frame only if every root matches the header.
+
+    Each transaction's fee recipient is its block's producer (``address(0)`` for deposits, as
+    the node applies them); deposits must be the bridge's (``deposit_item``). A node that is
+    down, lacks a block, or serves blocks that do not give the header's roots is skipped.
+    """
+    from offchain.rollup.ledger import tx as ltx
+    from offchain.rollup.ledger.batch_data import BatchData
+    from offchain.rollup.ledger.ledger import Ledger
+    from offchain.rollup.node.client import L2Client
+    from offchain.rollup.node.execution import ZERO_ADDRESS
+
+    for url in urls:
+        try:
+            c = L2Client(url)
+            blocks = [
+                c.block(n, full=True)
+                for n in range(header.first_block, header.first_block + header.l2_blocks)
+            ]
+            if any(b is None for b in blocks):
+                continue
+            ledger = Ledger(domain, state.copy())
+            txs, fees, roots, items = [], [], [], []
+            for b in blocks:
+                assert b is not None
+                producer = ltx.to_checksum(b["header"]["producer"])
+                for raw_hex in b["txs"]:
+                    raw = bytes.fromhex(raw_hex.removeprefix("0x"))
+                    t = ltx.decode_tx(raw)
+                    if isinstance(t, ltx.Deposit):
+                        if deposit_item(t.deposit_id) != ltx.deposit_hash(t):
+                            raise BatchDataError(f"deposit {t.deposit_id} is not the bridge's")
+                        fee = ZERO_ADDRESS
+                    else:
+                        fee = producer
+                    r = ledger.apply(t, fee)
+                    txs.append(raw)
+                    fees.append(ltx.to_checksum(fee))
+                    roots.append(r.post_state_root)
+                    items.append(r.withdrawal_item)
+        except (L2KitError, ValueError, KeyError, TypeError, requests.RequestException) as e:
+            log.info("l2_node_source_failed", url=url, index=header.index, error=str(e)[:120])
+            continue
+        data = BatchData(txs, fees, roots, items)
+        r2 = data.roots() if data.tx_data else None
+        if (
+            r2 is not None
+            and len(data) == header.tx_count
+            and (r2.mttbr, r2.mtsr, r2.withdrawal_root)
+            == (header.tx_root, header.state_roots_root, header.withdrawal_root)
+            and data.final_state_root == header.final_state_root
+        ):
+            return data.encode()
+        log.info("l2_node_blocks_do_not_match", url=url, index=header.index)
+    return None
