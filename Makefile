@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
 export SOLCX_BINARY_PATH := $(SOLCX_DIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: setup browser-deps browser-test demo test test-all lint fmt bench devnet ape-test ape-compile forge-test mutation clean help
+.PHONY: setup browser-deps browser-test demo test test-all lint fmt bench devnet devnet-full ape-test ape-compile forge-test mutation clean help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ fmt: setup
 
 bench: setup ## run benchmarks; writes bench/results.json, prints a table, regenerates README's figures
 	@$(PY) -m bench.run; rc=$$?; $(PY) scripts/readme_figures.py; exit $$rc
+
+devnet-full: setup ## the whole system (nodes, verifier, EMETH) on fixed ports until Ctrl-C
+	@$(VENV)/bin/l2kit devnet up --full
 
 devnet: setup ## Anvil + contracts + storage service until Ctrl-C
 	@$(VENV)/bin/l2kit devnet up

@@ -62,6 +62,10 @@ class DevnetConfig:
     block_time_s: float = 0.0  # 0: mine on every transaction
     explorer_port: int = 8700  # `devnet up` serves the explorer here (0: no explorer)
     da_mode: str = "blobs"  # `devnet up` sets rollup.da_mode to this (blobs, storage, calldata)
+    # `devnet up --full` (offchain/devnet_full.py): fixed ports of the other components.
+    node_base_port: int = 9545  # sequencer node i listens on node_base_port + i
+    verifier_port: int = 9600
+    el_port: int = 8800  # the EMETH execution layer
 
 
 class L2KitConfig(BaseSettings):

@@ -191,8 +191,17 @@ def up(
         "--da-mode",
         help="blobs, storage or calldata (default: config devnet.da_mode)",
     ),
+    full: bool = typer.Option(
+        False,
+        "--full",
+        help="also 4 sequencer nodes (batchers, rotation), a verifier, EMETH and its agents",
+    ),
 ) -> None:
-    """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM."""
+    """Start Anvil, deploy everything, start the storage service; stop cleanly on Ctrl-C/SIGTERM.
+
+    With --full, the whole system on fixed ports: nodes 9545-9548, verifier 9600, EMETH
+    execution layer 8800 (see `l2kit devnet status`).
+    """
     console = Console(soft_wrap=True)
     cfg = load_config()
     # A flag overrides the config only when it is given.
@@ -211,10 +220,20 @@ def up(
     stop = stop_on_signal()
     out = data_dir / "devnet.json"
     out.unlink(missing_ok=True)  # never leave stale endpoints around
+    t0 = time.perf_counter()
     with Devnet(cfg, log=console.print) as d:
-        if cfg.devnet.explorer_port:
+        health: dict[str, str] = {}
+        if full:
+            from offchain.devnet_full import start_full
+
+            health = start_full(d)
+        elif cfg.devnet.explorer_port:
             d.start_explorer()
         info = d.info()
+        info["health"] = health or {"storage": f"{d.storage_url}/health"}
+        if d.explorer_url:
+            info["health"].setdefault("explorer", f"{d.explorer_url.rstrip('/')}/health")
+        d.timings["devnet_up_s"] = time.perf_counter() - t0
         tmp = out.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(info, indent=2) + "\n")
         tmp.replace(out)  # atomic: readers never see a half-written file
@@ -230,3 +249,30 @@ def up(
         finally:
             out.unlink(missing_ok=True)
     console.print("devnet stopped")
+
+
+@app.command("status")
+def status_cmd(
+    data_dir: Path = typer.Option(
+        None, "--data-dir", help="where devnet.json is (default: config devnet.data_dir)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
+    """Health of each component of the running devnet (from its devnet.json)."""
+    from offchain.cli_common import make_console, print_json
+    from offchain.devnet_full import status
+
+    where = data_dir or Path(load_config().devnet.data_dir)
+    f = where / "devnet.json"
+    if not f.exists():
+        raise ConfigError(f"no running devnet: {f} does not exist", "start one: l2kit devnet up")
+    rows = status(json.loads(f.read_text()))
+    if as_json:
+        print_json([{"component": c, "status": s, "detail": d} for c, s, d in rows])
+    else:
+        console = make_console()
+        for c, s, d in rows:
+            color = {"ok": "green", "degraded": "yellow"}.get(s, "red")
+            console.print(f"{c:<52} [{color}]{s:<9}[/] {d}")
+    if any(s != "ok" for _, s, _ in rows):
+        raise typer.Exit(1)

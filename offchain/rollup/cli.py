@@ -138,7 +138,9 @@ def node_run(
     no_batcher: bool = typer.Option(False, "--no-batcher", help="do not submit batches"),
     fault: str = typer.Option(None, "--fault", help="TEST/DEVNET ONLY: misbehave (faults.MODES)"),
     rotation: bool = typer.Option(
-        False, "--rotation/--no-rotation", help="heartbeat, reselect and advance epochs on L1"
+        False,
+        "--rotation/--no-rotation",
+        help="heartbeat, reselect and advance epochs on L1 (off by default)",
     ),
 ) -> None:
     """Run a sequencer node until Ctrl-C/SIGTERM."""
