@@ -16,6 +16,7 @@ from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, generate_latest
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from offchain.common.health import overall
 from offchain.common.http import BackgroundServer
@@ -56,6 +57,16 @@ def create_app(
     @app.exception_handler(ActionError)
     async def _action_error(request: Request, e: ActionError) -> JSONResponse:
         return _error(e.status, e.code, e.message, e.details)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, e: DBAPIError) -> JSONResponse:
+        # Two execution-layer processes on one database: the loser of a race on the same row
+        # (a unique key, a serialization failure or a deadlock) gets a 409 and retries; never
+        # a 500. The winner's write is the one that counts.
+        text = str(e.orig).lower()
+        if isinstance(e, IntegrityError) or "deadlock" in text or "serializ" in text:
+            return _error(409, "conflict", "a concurrent write to the same record won; retry")
+        return _error(503, "database_unavailable", f"database error: {type(e.orig).__name__}")
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, e: RequestValidationError) -> JSONResponse:
