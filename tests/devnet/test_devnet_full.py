@@ -41,7 +41,7 @@ def test_devnetFullStartsEveryComponentAndStatusReportsThem(tmp_path: Path) -> N
     )  # fmt: skip
     try:
         info_file = d / "devnet.json"
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while not info_file.exists():
             assert proc.poll() is None, proc.communicate()[0][-3000:]
             assert time.monotonic() < deadline, "devnet.json never appeared"

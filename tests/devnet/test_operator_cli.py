@@ -53,7 +53,7 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     )  # fmt: skip
     try:
         info_file = d / "devnet" / "devnet.json"
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 240
         while not info_file.exists():
             assert proc.poll() is None, proc.communicate()[1]
             assert time.monotonic() < deadline, "devnet.json never appeared"
