@@ -14,7 +14,7 @@ import time
 import pytest
 
 from offchain.emeth.agents.signer import Signer
-from offchain.emeth.errors import ExecutionLayerError
+from offchain.emeth.errors import ActionError, ExecutionLayerError
 from offchain.emeth.execution.subjobs import subjob_id
 from offchain.emeth.programs import SortDedupe, WordCount
 from offchain.emeth.requester import new_job_id, submit_job, wait_for
@@ -316,3 +316,42 @@ def test_timed_out_top_level_job_is_reoffered(env: Env) -> None:
     assert again["state"] == "registered" and again["node"] is None
     [pen] = env.client.penalties(node=slow.address)
     assert pen["reason"] == "timeout"
+
+
+def test_tickets_and_actions_bound_to_one_execution_layer(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A second execution layer (or a fresh database) on the same EmethCore: its Ticket ids
+    never reuse the first one's (settled on L1), an action signed for the first is refused by
+    the second, and a Ticket id settled on L1 with another jobsRoot is never marked settled."""
+    from offchain.emeth.execution.actions import sign_action
+    from offchain.emeth.runtime import build_service
+
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    env.stack.start_agents()
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a b\n", 4 * EMETH)
+    wait_for(env.client, job["jobId"], ("billed",), timeout_s=40)
+    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    settled = {t["ticketId"] for t in env.client.tickets()}
+    other = build_service(
+        env.l1, f"sqlite:///{tmp_path / 'other.db'}", env.stack.roles(), env.stack.programs
+    )
+    try:
+        assert other.next_ticket_id() not in settled
+        assert not other.mark_settled(next(iter(settled)))  # not its Ticket
+        msg = {
+            "jobId": new_job_id(),
+            "requester": alice.address,
+            "programId": "wordcount/v1",
+            "datasetKey": env.blobs.put(b"x\n"),
+            "params": "{}",
+            "fee": EMETH,
+            "timeoutSeconds": 30,
+            "expiresAt": int(time.time()) + 600,
+            "splittable": False,
+        }
+        sig = sign_action(env.client.domain(), "RegisterJob", msg, alice)
+        with pytest.raises(ActionError) as e:
+            other.apply("RegisterJob", msg, sig)
+        assert e.value.status == 401
+    finally:
+        other.engine.dispose()
