@@ -26,7 +26,7 @@ from offchain.emeth.execution.api import ExecutionLayerServer
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.execution.config import Roles, ServiceConfig
 from offchain.emeth.execution.datasets import DatasetCheck
-from offchain.emeth.execution.db import make_engine
+from offchain.emeth.execution.db import execution_layer_id, make_engine
 from offchain.emeth.execution.l1state import EmethCoreState
 from offchain.emeth.execution.service import ExecutionLayer
 from offchain.emeth.l1 import EmethL1
@@ -56,10 +56,11 @@ def build_service(
     given ``storage_url``, each registered dataset with its program)."""
     chain_id = l1.chain_id
     check = DatasetCheck(BlobClient(storage_url), programs) if storage_url else None
+    engine = make_engine(db_url)
     return ExecutionLayer(
-        make_engine(db_url),
+        engine,
         EmethCoreState(l1),
-        Domain(chain_id, l1.core_address),
+        Domain(chain_id, l1.core_address, execution_layer_id(engine)),
         roles,
         list(programs),
         ticket_signer_for(chain_id, l1.core_address),

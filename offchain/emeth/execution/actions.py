@@ -1,8 +1,9 @@
 """Signed actions of the execution layer (EIP-712), see docs/spec.md "EMETH execution layer".
 
 Every write to the execution layer is one of these typed messages, signed by the actor
-named in it. Domain: ``name="EmethExecutionLayer"``, ``version="1"``, the L1 chain id and
-``verifyingContract = EmethCore``, so a signature is bound to one deployment.
+named in it. Domain: ``name="EmethExecutionLayer"``, ``version="1"``, the L1 chain id,
+``verifyingContract = EmethCore`` and ``salt`` = the execution layer id, so a signature is
+bound to one execution layer of one deployment.
 Actions on a job carry the job's ``attempt`` (bumped each time it is re-offered), which makes
 every action a one-shot on a stable id: replaying it later cannot act on a newer attempt.
 """
@@ -104,18 +105,33 @@ ACTOR_FIELD: dict[str, tuple[str, str]] = {
 
 @dataclass(frozen=True)
 class Domain:
-    """The EIP-712 domain of one execution layer deployment."""
+    """The EIP-712 domain of one execution layer: the L1 chain, EmethCore, and the execution
+    layer's id as ``salt`` (bytes32), so an action signed for one execution layer is refused
+    by every other on the same EmethCore."""
 
     chain_id: int
     verifying_contract: str
+    el_id: int = 0
+
+    @property
+    def salt(self) -> bytes:
+        return self.el_id.to_bytes(32, "big")
 
     def as_dict(self) -> dict[str, Any]:
+        """The domain as JSON (``GET /domain``); ``salt`` is 0x-hex."""
         return {
             "name": DOMAIN_NAME,
             "version": DOMAIN_VERSION,
             "chainId": self.chain_id,
             "verifyingContract": to_checksum_address(self.verifying_contract),
+            "salt": "0x" + self.salt.hex(),
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Domain:
+        """Parse ``GET /domain``."""
+        salt = bytes.fromhex(str(d.get("salt", "0x" + "00" * 32)).removeprefix("0x"))
+        return cls(int(d["chainId"]), str(d["verifyingContract"]), int.from_bytes(salt, "big"))
 
 
 SUBJOB_ID_BIT = 0x80
@@ -211,13 +227,14 @@ def normalize_message(action: str, message: dict[str, Any]) -> dict[str, Any]:
 
 def typed_data(domain: Domain, action: str, message: dict[str, Any]) -> dict[str, Any]:
     """The full EIP-712 structure (``eth_signTypedData_v4`` input) of an action."""
+    domain_dict = domain.as_dict() | {"salt": domain.salt}
     return {
         "types": {
-            "EIP712Domain": domain_type(),
+            "EIP712Domain": [*domain_type(), {"name": "salt", "type": "bytes32"}],
             action: [{"name": n, "type": t} for n, t in ACTION_TYPES[action]],
         },
         "primaryType": action,
-        "domain": domain.as_dict(),
+        "domain": domain_dict,
         "message": normalize_message(action, message),
     }
 

@@ -57,7 +57,7 @@ class ExecutionClient:
         """The EIP-712 domain actions are signed on (fetched once)."""
         if self._domain is None:
             d = self._call("GET", "/domain")
-            self._domain = Domain(int(d["chainId"]), str(d["verifyingContract"]))
+            self._domain = Domain.from_dict(d)
         return self._domain
 
     def job(self, job_id: str) -> dict[str, Any]:

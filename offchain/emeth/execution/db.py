@@ -7,6 +7,8 @@ fit a 64-bit integer column); sums are taken in Python.
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -21,6 +23,8 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    insert,
+    select,
 )
 from sqlalchemy.pool import StaticPool
 
@@ -145,7 +149,32 @@ l1_cancels = Table(
     Column("outcome", String(32), nullable=False),
 )
 
+meta = Table(
+    "meta",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 Index("ix_jobs_state_parent", jobs.c.state, jobs.c.parent_id)
+
+EL_ID_BITS = 31
+"""Bits of an execution layer id; Ticket ids are ``el_id << 32 | sequence`` (fit an int64)."""
+
+
+def execution_layer_id(engine: Engine) -> int:
+    """This database's execution layer id (1 .. 2**31 - 1), drawn at random on first use.
+
+    It is the EIP-712 ``salt`` of the actions' domain and the high bits of every Ticket id,
+    so two execution layers (or a fresh database) on one EmethCore never share Ticket ids
+    nor accept each other's signed actions.
+    """
+    with engine.begin() as c:
+        v = c.execute(select(meta.c.value).where(meta.c.name == "el_id")).scalar()
+        if v is None:
+            v = str(secrets.randbelow(2**EL_ID_BITS - 1) + 1)
+            c.execute(insert(meta).values(name="el_id", value=v))
+    return int(v)
 
 
 def postgres_url(url: str) -> str:

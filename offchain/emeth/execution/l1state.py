@@ -31,6 +31,10 @@ class L1State(Protocol):
         """Whether Ticket ``ticket_id`` was settled on EmethCore."""
         ...
 
+    def ticket_jobs_root(self, ticket_id: int) -> bytes:
+        """``jobsRootOf[ticket_id]`` on EmethCore (32 zero bytes if never settled)."""
+        ...
+
     def is_cancelled(self, job_id: bytes, requester: str) -> bool:
         """Whether ``requester`` declared ``cancel(job_id)`` on EmethCore."""
         ...
@@ -62,6 +66,9 @@ class EmethCoreState:
 
     def ticket_settled(self, ticket_id: int) -> bool:
         return self.l1.is_settled(ticket_id)
+
+    def ticket_jobs_root(self, ticket_id: int) -> bytes:
+        return self.l1.jobs_root_of(ticket_id)
 
     def is_cancelled(self, job_id: bytes, requester: str) -> bool:
         return self.l1.cancelled_at(job_id, requester) != 0

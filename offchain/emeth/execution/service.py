@@ -17,11 +17,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from offchain.emeth.errors import ActionError
-from offchain.emeth.execution import jobstore, l1hooks, tickets
+from offchain.emeth.execution import db, jobstore, l1hooks, tickets
 from offchain.emeth.execution.actions import (
     ACTOR_FIELD,
     Domain,
@@ -149,7 +149,7 @@ class ExecutionLayer:
     def next_ticket_id(self) -> int:
         """The id the next stored Ticket must carry."""
         with self.engine.connect() as c:
-            return tickets.next_ticket_id(c)
+            return tickets.next_ticket_id(c, self.domain.el_id)
 
     # ----------------------------------------------------------------- writes
     def apply(self, action: str, message: dict[str, Any], signature: str) -> dict[str, Any]:
@@ -222,11 +222,22 @@ class ExecutionLayer:
         if not job_ids and not t.penaltyIds:
             raise ActionError(422, "invalid_ticket", "a Ticket bills at least one job or penalty")
         with self._lock, self.engine.begin() as c:
-            return tickets.store(c, t, body, signer, job_ids, self.clock)
+            return tickets.store(c, t, body, signer, job_ids, self.clock, self.domain.el_id)
 
     def mark_settled(self, ticket_id: int, tx_hash: str | None = None) -> bool:
-        """Record that Ticket ``ticket_id`` is settled on L1 (checked there). Returns the flag."""
-        if not self.l1.ticket_settled(ticket_id):
+        """Record that Ticket ``ticket_id`` is settled on L1. Returns the flag.
+
+        Checked on L1 outside the write lock: settled there, and with the very ``jobsRoot``
+        this execution layer stored (another execution layer's Ticket under the same id is
+        never taken for ours). Unknown Tickets are never marked.
+        """
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(db.tickets.c.jobs_root).where(db.tickets.c.ticket_id == ticket_id)
+            ).first()
+        if row is None or not self.l1.ticket_settled(ticket_id):
+            return False
+        if "0x" + self.l1.ticket_jobs_root(ticket_id).hex() != str(row[0]).lower():
             return False
         with self._lock, self.engine.begin() as c:
             tickets.set_settled(c, ticket_id, tx_hash)

@@ -101,9 +101,11 @@ def get_ticket(c: Connection, ticket_id: int) -> TicketView:
     return ticket_view(c, row)
 
 
-def next_ticket_id(c: Connection) -> int:
-    """The id the next stored Ticket must carry."""
-    return int(c.execute(select(func.max(db.tickets.c.ticket_id))).scalar() or 0) + 1
+def next_ticket_id(c: Connection, el_id: int) -> int:
+    """The id the next stored Ticket must carry: ``el_id << 32 | n`` for this execution
+    layer's ``n``-th Ticket (so no two execution layers share a Ticket id on EmethCore)."""
+    last = c.execute(select(func.max(db.tickets.c.ticket_id))).scalar()
+    return int(last) + 1 if last else (el_id << 32) | 1
 
 
 def set_settled(c: Connection, ticket_id: int, tx_hash: str | None) -> None:
@@ -122,6 +124,7 @@ def store(
     signer: str,
     job_ids: list[str],
     clock: Callable[[], float],
+    el_id: int,
 ) -> TicketView:
     """Check Ticket ``t`` (``body``: its :func:`signed_body`, signed by ``signer``) against the
     database and store it, billing ``job_ids`` (its ``jobIds``, checked distinct).
@@ -140,7 +143,7 @@ def store(
         if existing["signature"] == t.signature:
             return ticket_view(c, existing)
         raise ActionError(409, "ticket_exists", f"Ticket {t.ticketId} is already stored")
-    expected_id = next_ticket_id(c)
+    expected_id = next_ticket_id(c, el_id)
     if t.ticketId != expected_id:
         raise ActionError(409, "wrong_ticket_id", f"next Ticket id is {expected_id}")
     rows = {

@@ -53,8 +53,11 @@ def test_errors_and_idempotency(env: Env) -> None:
     assert r.json()["error"]["details"] == {
         "collateral": minimum - 1,
         "pendingPenalties": 0,
+        "reserved": 0,
+        "jobPenalty": r.json()["error"]["details"]["jobPenalty"],
         "minimum": minimum,
     }
+    assert r.json()["error"]["details"]["jobPenalty"] > 0
     # A verifier action from a non-verifier: 403.
     r = _post(env, "Verify", {"jobId": job["jobId"], "verifier": bob.address, "attempt": 1}, bob)
     assert r.status_code == 403
