@@ -33,6 +33,24 @@ def rest_error_body(limit: int) -> dict[str, Any]:
     return {"error": {"code": "body_too_large", "message": f"request body over {limit} bytes"}}
 
 
+def install_validation_handler(app: Any, status: int = 422, code: str = "invalid_request") -> None:
+    """Answer a request that fails a route's pydantic model with ``status`` and the REST error
+    shape, never echoing the input back (FastAPI's default echoes it, and an ``Infinity`` or
+    ``NaN`` in it cannot be encoded again: a 500)."""
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    async def handler(request: Any, e: Exception) -> JSONResponse:
+        errs: list[dict[str, Any]] = list(getattr(e, "errors", list)())
+        msg = "; ".join(
+            f"{'.'.join(str(x) for x in err.get('loc', ()))}: {err.get('msg')}" for err in errs
+        )[:1000]
+        log.info("request_refused", status=status, path=request.url.path, error=msg[:200])
+        return JSONResponse({"error": {"code": code, "message": msg}}, status)
+
+    app.add_exception_handler(RequestValidationError, handler)
+
+
 class BodyLimit:
     """ASGI middleware: refuse a request body over ``max_bytes`` with HTTP 413, unparsed.
 

@@ -33,7 +33,11 @@ from prometheus_client import generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from offchain.chain.anvil import free_port
-from offchain.common.http import DEFAULT_MAX_BODY_BYTES, BackgroundServer
+from offchain.common.http import (
+    DEFAULT_MAX_BODY_BYTES,
+    BackgroundServer,
+    install_validation_handler,
+)
 from offchain.errors import ConfigError
 from offchain.rollup.node.block import Block
 from offchain.rollup.node.errors import (
@@ -298,6 +302,8 @@ def create_app(
 ) -> FastAPI:
     """The HTTP application: ``POST /`` (JSON-RPC), ``GET /health``, ``GET /metrics``."""
     app = FastAPI(title="l2kit sequencer node", docs_url=None, redoc_url=None, openapi_url=None)
+    # POST /cosign bodies: 400 bad_request as the standalone co-signer answers, never a 500.
+    install_validation_handler(app, 400, "bad_request")
     for r in routers or []:
         app.include_router(r)
 
