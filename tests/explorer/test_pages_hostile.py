@@ -87,3 +87,16 @@ def test_countdowns_move_on_an_idle_l1(site: tuple[str, IndexStore]) -> None:
     page = requests.get(url + "/sequencers", timeout=10).text
     lefts = [int(x) for x in re.findall(r'class="countdown" data-left="(-?\d+)"', page)]
     assert lefts[:2] in ([70, -20], [69, -21])
+
+
+def test_a_page_that_fails_answers_500_at_once(site: tuple[str, IndexStore]) -> None:
+    """A corrupt snapshot (a bug's effect): a 500 page without a traceback, never a hung
+    request."""
+    url, store = site
+    store.put("sequencers", {"sequencers": [{"signer": 1}]})  # no stake, no status
+    t0 = time.monotonic()
+    r = requests.get(url + "/sequencers", timeout=10)
+    assert time.monotonic() - t0 < 5
+    assert r.status_code == 500 and 'id="error-message"' in r.text
+    assert "Traceback" not in r.text
+    assert requests.get(url + "/batches", timeout=10).status_code == 200  # the rest still up
