@@ -10,6 +10,7 @@ every response carries ``Server-Timing: app;dur=<ms>``.
 from __future__ import annotations
 
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,6 +108,7 @@ def make_env(views: Views) -> Environment:
         countdown=countdown,
         bars=charts.bars,
         shares=charts.shares,
+        timeline_chart=charts.timeline,
         status_colour=lambda s: charts.STATUS_COLOURS.get(s, "#888"),
         l2tx=lambda h: _link(f"/l2/tx/{h}", short(h), str(h)),
         l1tx=lambda h: _link(f"/l1/tx/{h}", short(h), str(h)),
@@ -158,7 +160,14 @@ def create_app(
     @app.middleware("http")
     async def timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
         t0 = time.perf_counter()
-        resp = await call_next(request)
+        try:
+            resp = await call_next(request)
+        except Exception as e:  # noqa: BLE001 - a bug: a 500 page at once, never a hung request
+            # A plain traceback string: a rendered one (with locals) takes seconds.
+            tb = "".join(traceback.format_exception(e, limit=-6))
+            log.error("page_failed", path=request.url.path, error=f"{type(e).__name__}: {e}",
+                      traceback=tb)  # fmt: skip
+            resp = error(request, 500, "Internal error", f"{type(e).__name__}: {e}")
         resp.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t0) * 1000:.2f}"
         return resp
 
@@ -180,11 +189,6 @@ def create_app(
         if e.status_code == 404:
             return error(request, 404, "Not found", f"no page at {request.url.path}")
         return error(request, e.status_code, "Error", str(e.detail))
-
-    @app.exception_handler(Exception)
-    async def _bug(request: Request, e: Exception) -> Response:
-        log.exception("page_failed", path=request.url.path)
-        return error(request, 500, "Internal error", f"{type(e).__name__}: {e}")
 
     def _num(v: str, what: str) -> int:
         if not v.isdigit() or len(v) > 18:

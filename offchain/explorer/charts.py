@@ -70,3 +70,41 @@ def shares(parts: Sequence[tuple[str, float]], title: str, width: int = 640) -> 
         x += w
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def timeline(
+    segments: Sequence[tuple[float, float, str]],
+    marks: Sequence[tuple[float, str]],
+    title: str,
+    width: int = 640,
+) -> Markup:
+    """Who held a role over time: ``(start, end, holder)`` segments, one colour per holder,
+    and ``(time, label)`` marks (e.g. slashes) as red ticks; times in seconds."""
+    if not segments:
+        return Markup('<p class="muted">no rotation yet</p>')
+    t0 = min(s for s, _, _ in segments)
+    t1 = max(max(e for _, e, _ in segments), max((t for t, _ in marks), default=t0)) or t0 + 1
+    span = max(1.0, t1 - t0)
+    colour: dict[str, str] = {}
+    out = [
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" width="{width}" height="44" '
+        f'viewBox="0 0 {width} 44"><title>{escape(title)}</title>'
+    ]
+    for start, end, who in segments:
+        c = colour.setdefault(who, PALETTE[len(colour) % len(PALETTE)])
+        x, w = (start - t0) / span * width, max(1.0, (end - start) / span * width)
+        out.append(
+            f'<rect x="{x:.1f}" y="4" width="{w:.1f}" height="22" fill="{c}">'
+            f"<title>{escape(who)}: {end - start:.0f} s</title></rect>"
+        )
+    for t, label in marks:
+        x = (t - t0) / span * width
+        out.append(
+            f'<rect x="{max(0.0, x - 1):.1f}" y="0" width="3" height="30" fill="#c44e52">'
+            f"<title>{escape(label)}</title></rect>"
+        )
+    out.append(
+        f'<text x="0" y="41" class="axis">L1 time →</text>'
+        f'<text x="{width}" y="41" text-anchor="end" class="axis">{span:.0f} s</text></svg>'
+    )
+    return Markup("".join(out))

@@ -109,9 +109,24 @@ class Views:
             r["share"] = int(r["stake"]) / total if r["signer"] in active else 0.0
             r["current"] = r["signer"] == seq.get("current")
         rows.sort(key=lambda r: (not r["current"], r["status"] != "active", -int(r["stake"])))
+        rotations = sorted(
+            (e for e in self.store.events(["SequencerRotated"], limit=500)),
+            key=lambda e: (e["block"], e["log_index"]),
+        )
+        now = self.l1_now()
+        segments = [
+            (float(e["ts"]), float(nxt["ts"] if nxt else now), str(e["args"].get("next")))
+            for e, nxt in zip(rotations, [*rotations[1:], None][: len(rotations)], strict=True)
+        ]
+        marks = [
+            (float(e["ts"]), f"{e['event']} {e['args'].get('signer')}")
+            for e in self.store.events(["Slashed", "Kicked"], limit=200)
+        ]
         return {
             "seq": seq,
             "rows": rows,
+            "segments": segments,
+            "marks": marks,
             "share_parts": [(r["signer"], r["share"]) for r in rows if r["share"] > 0],
             "reasons": ROTATION_REASON,
             "now": self.l1_now(),

@@ -91,6 +91,9 @@ def test_l1_outcomes_as_the_l1_says(scene: tuple[_Scene, Explorer]) -> None:
     row = seqs.split(f'data-signer="{cheater.address}"', 1)[1].split("</tr>", 1)[0]
     assert ">kicked<" in row and ">slashed<" in row
     assert 'data-event="Slashed"' in seqs and 'data-event="Kicked"' in seqs
+    chart = seqs.split('aria-label="current sequencer over L1 time"', 1)[1].split("</svg>", 1)[0]
+    assert f"<title>{new_cur}:" in chart and f"<title>{cheater.address}:" in chart
+    assert f"<title>Slashed {cheater.address}</title>" in chart
     s.b.batches.pop()
     s.b.state = s.b.batches[-1].pre_state.copy()
     s.b.build([(w, fee_to, True), (t, fee_to, True)])
