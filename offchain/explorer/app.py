@@ -190,8 +190,9 @@ def create_app(
             return error(request, 404, "Not found", f"no page at {request.url.path}")
         return error(request, e.status_code, "Error", str(e.detail))
 
-    def _num(v: str, what: str) -> int:
-        if not v.isdigit() or len(v) > 18:
+    def _num(v: str, what: str, digits: int = 18) -> int:
+        """``v`` as a non-negative integer of at most ``digits`` digits (18: SQLite's int64)."""
+        if not v.isdigit() or len(v) > digits:
             raise BadInput(f"{what} must be a non-negative integer, got {v[:40]!r}")
         return int(v)
 
@@ -249,7 +250,7 @@ def create_app(
 
     @app.get("/emeth/tickets/{tid}", response_class=HTMLResponse)
     def ticket(request: Request, tid: str) -> Response:
-        return render(request, "ticket.html", views.ticket(_num(tid, "ticket id")))
+        return render(request, "ticket.html", views.ticket(_num(tid, "ticket id", digits=78)))
 
     @app.get("/health")
     def health() -> Response:

@@ -409,7 +409,7 @@ class Views:
             t["l1"] = settled.get(int(t["ticketId"]))
             out.append(t)
         for tid, e in settled.items():  # settled on L1, unknown to the execution layer
-            if not any(t["ticketId"] == tid for t in out):
+            if not any(int(t["ticketId"]) == tid for t in out):
                 out.append({"ticketId": tid, "node": e["args"].get("node"), "l1": e,
                             "jobCount": e["args"].get("jobCount"), "fuel": e["args"].get("fuel"),
                             "settled": True})  # fmt: skip

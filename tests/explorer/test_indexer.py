@@ -287,7 +287,9 @@ BAD = [
     ("/address/" + "g" * 42, 400), ("/l1/tx/0x" + "cd" * 32, 404), ("/l1/tx/1", 400),
     ("/search?q=", 400), ("/search?q=hello", 400), ("/search?q=%27%3B--", 400),
     ("/emeth/jobs/zz", 400), ("/emeth/jobs/0xabc", 404), ("/emeth/tickets/x", 400),
-    ("/emeth/tickets/7", 404), ("/no/such/page", 404), ("/l2/tx/" + "0x" + "0" * 5000, 400),
+    ("/emeth/tickets/7", 404), ("/emeth/tickets/" + "9" * 40, 404),
+    ("/emeth/tickets/" + "9" * 79, 400), ("/l2/block/" + "9" * 19, 400),
+    ("/no/such/page", 404), ("/l2/tx/" + "0x" + "0" * 5000, 400),
 ]  # fmt: skip
 
 
