@@ -4,7 +4,9 @@ from receipts): appendBatch of a placeholder header with 3-of-4 signatures (the 
 a withdrawal, a data-availability request and answer, and the worst provable fraud step.
 
 Figures: ``append_batch_gas``, ``append_batch_first_gas``, ``deposit_gas``,
-``deposit_erc20_gas``, ``finalize_withdrawal_gas``, ``da_request_gas``,
+``deposit_erc20_gas``, ``finalize_withdrawal_gas`` (and
+``finalize_withdrawal_gas_100_open_requests``: 100 data requests open on later batches),
+``da_request_gas``,
 ``da_provide_abi_gas_per_byte`` (the one-transaction ABI answer; the chunked answer the
 batcher sends is ``bench_batch_data``'s ``da_provide_gas_per_byte``), ``fraud_proof_gas`` (max
 over the fault cases, each also reported as ``fraud_proof_gas_<case>``).
@@ -28,6 +30,7 @@ from offchain.rollup.l1.bindings import PostedBatchData, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw
+from offchain.staking.signatures import active_stakes, stake_quorum
 from tests.helpers.rollup import placeholder_header
 
 BATCH_TXS = 1000
@@ -52,8 +55,9 @@ class _L1:
         return self.rl.with_sender(self.chain.sender(acct))
 
     def append(self, header: BatchHeader) -> Any:
-        active = set(self.seqset.functions.activeSigners().call())
-        signers = [a for addr, a in self.keys.items() if addr in active][:3]
+        # Signers holding more than 2/3 of the active stake (SequencerSet.verifyBatchSignatures).
+        keys = {str(a): acct for a, acct in self.keys.items()}
+        signers = [keys[a] for a in stake_quorum(active_stakes(self.seqset), list(keys))]
         digest = self.rl.digest(header)
         sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
         return self.sc(self.current()).append_batch(header, sigs)
@@ -106,7 +110,9 @@ def _append_figures(l1: _L1, out: dict[str, int]) -> None:
     out["append_batch_gas"] = gas[-1]  # steady state (warm sequencer-set slots)
 
 
-def _withdrawal_figure(l1: _L1, out: dict[str, int]) -> None:
+def _withdrawal_figure(l1: _L1, out: dict[str, int], open_requests: int = 0) -> None:
+    """``finalize_withdrawal_gas`` (or ``..._<n>_open_requests`` with ``open_requests`` data
+    requests open on later, still pending batches: the finality check must not depend on them)."""
     snap = l1.snapshot()
     try:
         br = l1.dep.contract(l1.chain, "l1_bridge")
@@ -121,9 +127,22 @@ def _withdrawal_figure(l1: _L1, out: dict[str, int]) -> None:
             withdrawal_root=tree.root,
         )
         l1.append(header)
-        l1.warp(l1.rl.challenge_window_s() + 1)
+        window = l1.rl.challenge_window_s()
+        if open_requests:
+            l1.warp(window // 2)
+            verifier = l1.sc(dev_account(13))
+            dh = bytes(br.functions.depositHashAt(count).call())
+            for i in range(open_requests):
+                later = _rand_header(l1.rl.next_index(), count, dh, data_hash=keccak(b"o%d" % i))
+                l1.append(later)
+                verifier.request_data(later)
+            assert len(l1.rl.sc.functions.openDataRequests().call()) == open_requests
+            l1.warp(window - window // 2 + 1)
+        else:
+            l1.warp(window + 1)
         client = BridgeClient(l1.chain, br.address, l1.chain.sender(dev_account(11)))
-        out["finalize_withdrawal_gas"] = _gas(
+        key = f"finalize_withdrawal_gas_{open_requests}_open_requests" if open_requests else ""
+        out[key or "finalize_withdrawal_gas"] = _gas(
             client.finalize_withdrawal(header, 500, w, tree.proof(500))
         )
     finally:
@@ -333,6 +352,7 @@ def run() -> dict[str, int]:
         _bridge_figures(l1, out)
         _append_figures(l1, out)
         _withdrawal_figure(l1, out)
+        _withdrawal_figure(l1, out, open_requests=100)
         _da_figures(l1, out)
         _fraud_figures(l1, out)
     return out

@@ -193,7 +193,15 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         uint256 index = header.index;
         bytes32 headerHash = stateCommitment.checkHeader(header);
         Request storage r = requests[index];
-        if (r.status == RequestStatus.Open || (r.status == RequestStatus.Answered && r.headerHash == headerHash)) {
+        if (r.status == RequestStatus.Open) {
+            // At most one open request per batch; one left on a batch that was meanwhile replaced
+            // is stale: close it (bond back to its verifier) and take its place.
+            if (stateCommitment.matchesHeader(index, r.headerHash)) {
+                revert DataAvailabilityChallengeAlreadyRequested(index, r.status);
+            }
+            _cancel(index, r, r.verifier);
+        }
+        if (r.status == RequestStatus.Answered && r.headerHash == headerHash) {
             revert DataAvailabilityChallengeAlreadyRequested(index, r.status);
         }
         if (
@@ -236,7 +244,10 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         Request storage r = _open(index);
         bytes32 headerHash = keccak256(abi.encode(header));
         if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
-        if (msg.sender != r.sequencer) revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
+        // The staker answers with the batch's key or the key it moved its stake to since.
+        if (msg.sender != r.sequencer && msg.sender != sequencerSet.currentKeyOf(r.sequencer)) {
+            revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
+        }
         if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
         bytes32 dataHash = keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems));
         if (!_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {

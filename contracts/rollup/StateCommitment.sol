@@ -13,13 +13,21 @@ import {IStateCommitment} from "./IStateCommitment.sol";
 ///         the challenge window unless a data-availability request is open on it or an earlier
 ///         batch, and invalidated (with every later batch) by the challenge contracts.
 /// @dev    Gas (appendBatch is paid once per batch): one new storage slot per batch holding the
-///         first 208 bits of keccak256(abi.encode(header)) and the 48-bit append timestamp; the
-///         header itself is only emitted. A 208-bit prefix keeps second-preimage and collision
+///         first 208 bits of keccak256(abi.encode(header)) and the 48-bit time at which it
+///         finalizes (append time + the challenge window in force at append: a later change of the
+///         window never moves a pending batch's finality); the header itself is only emitted. A 208-bit prefix keeps second-preimage and collision
 ///         resistance far beyond reach (2^208 / 2^104 work). The sequencer of each batch is kept
 ///         as *runs* (first index, sequencer), written only when the appending sequencer changes;
 ///         `nextIndex`, the run count and the last sequencer share one slot.
 ///         Invalidation truncates the chain: `nextIndex` drops to the invalid batch; records at
 ///         or above `nextIndex` read as Invalid until a resubmission overwrites them.
+///         Open data requests form a list sorted by batch index (at most one per batch), so
+///         "is a request open on this batch or an earlier one" is one read of the list head:
+///         finality and withdrawal checks are O(1) whatever the number of open requests. Opening
+///         walks from the tail to its place (paid by the requester; requests are normally on the
+///         newest batches); closing is O(1); invalidation closes at most {MAX_CLOSE_ON_INVALIDATE}
+///         requests on the dropped batches and leaves the rest to the permissionless
+///         `DataAvailabilityChallenge.cancelStaleRequest` (O(1) each).
 contract StateCommitment is IStateCommitment, Ownable {
     /// @notice Chain head (one slot): next index, number of sequencer runs, last run's sequencer.
     struct Head {
@@ -53,10 +61,28 @@ contract StateCommitment is IStateCommitment, Ownable {
     /// @dev Run number => run (runs 0 .. _head.runCount-1 cover batches 0 .. nextIndex-1).
     mapping(uint256 => Run) private _runs;
 
-    /// @dev High 208 bits of a slot: the header-hash prefix; low 48 bits: the timestamp.
+    /// @dev High 208 bits of a slot: the header-hash prefix; low 48 bits: the finality time.
     bytes32 private constant HASH_MASK = ~bytes32(uint256(type(uint48).max));
-    /// @dev Indices with an open data-availability request (few at a time: each costs a bond).
-    uint256[] private _openRequests;
+
+    /// @notice Requests on dropped batches that {invalidateFrom} closes itself (bounded gas).
+    uint256 public constant MAX_CLOSE_ON_INVALIDATE = 16;
+
+    /// @notice The sorted list of open data requests (positions stored as batch index + 1; 0 = none).
+    struct OpenList {
+        uint48 head; // lowest open index + 1
+        uint48 tail; // highest open index + 1
+        uint48 count; // number of open requests
+    }
+
+    /// @notice One open request's neighbours in the sorted list (index + 1; 0 = none).
+    struct OpenNode {
+        uint48 prev;
+        uint48 next;
+        bool open;
+    }
+
+    OpenList private _openList;
+    mapping(uint256 index => OpenNode) private _openNodes;
 
     /// @notice A batch was appended. `header` is the whole header (stored only as its hash).
     event BatchAppended(uint256 indexed index, bytes32 indexed headerHash, address indexed sequencer, BatchHeader header);
@@ -127,7 +153,8 @@ contract StateCommitment is IStateCommitment, Ownable {
         emit BridgeSet(address(bridge_));
     }
 
-    /// @notice Changes the challenge window (applies to every batch not yet final).
+    /// @notice Changes the challenge window for batches appended from now on (a pending batch keeps
+    ///         the window it was appended with: users who planned an exit on it are not surprised).
     function setChallengeWindow(uint256 seconds_) external onlyOwner {
         if (seconds_ == 0) revert StateCommitmentBadWindow(seconds_);
         emit ChallengeWindowChanged(challengeWindow, seconds_);
@@ -212,7 +239,7 @@ contract StateCommitment is IStateCommitment, Ownable {
         sequencerSet.verifyBatchSignatures(
             keccak256(abi.encode(block.chainid, address(this), index, headerHash)), signatures
         );
-        _batches[index] = (headerHash & HASH_MASK) | bytes32(block.timestamp);
+        _batches[index] = (headerHash & HASH_MASK) | bytes32(block.timestamp + challengeWindow);
         // A new run only when the appending sequencer changes (once per rotation).
         if (head.runCount == 0 || head.lastSequencer != msg.sender) {
             _runs[head.runCount] = Run(uint64(index), msg.sender);
@@ -257,41 +284,62 @@ contract StateCommitment is IStateCommitment, Ownable {
         head.lastSequencer = runs == 0 ? address(0) : _runs[runs - 1].sequencer;
         head.nextIndex = uint48(index);
         _head = head;
-        // Data requests on invalidated batches no longer hold anything (§11.16).
-        uint256 i = 0;
-        while (i < _openRequests.length) {
-            if (_openRequests[i] >= index) {
-                emit DataRequestStateChanged(_openRequests[i], false);
-                _openRequests[i] = _openRequests[_openRequests.length - 1];
-                _openRequests.pop();
-            } else {
-                i++;
-            }
+        // Data requests on invalidated batches no longer hold anything (§11.16): close those at
+        // the tail of the sorted list (the dropped batches), at most MAX_CLOSE_ON_INVALIDATE so a
+        // flood of requests cannot price a fraud proof out; the rest are closed one by one with
+        // DataAvailabilityChallenge.cancelStaleRequest.
+        OpenList memory l = _openList;
+        for (uint256 n = 0; n < MAX_CLOSE_ON_INVALIDATE && l.tail != 0 && l.tail - 1 >= index; n++) {
+            _unlink(l, l.tail - 1);
         }
+        _openList = l;
         emit BatchesInvalidated(index, last - 1, msg.sender);
     }
 
     /// @inheritdoc IStateCommitment
     function setDataRequest(uint256 index, bool open) external {
         if (!isChallenger[msg.sender]) revert StateCommitmentNotChallenger(msg.sender);
-        uint256 n = _openRequests.length;
-        // Find `index` in the (short) list of open requests.
-        uint256 at = n;
-        for (uint256 i = 0; i < n; i++) {
-            if (_openRequests[i] == index) {
-                at = i;
-                break;
-            }
-        }
-        if (open && at < n) revert StateCommitmentDataRequestState(index, open);
-        if (!open && at == n) return; // already closed (its batch was invalidated)
+        bool isOpen = _openNodes[index].open;
+        if (open && isOpen) revert StateCommitmentDataRequestState(index, open);
+        if (!open && !isOpen) return; // already closed (its batch was invalidated)
+        OpenList memory l = _openList;
         if (open) {
-            _openRequests.push(index);
+            _insert(l, index);
+            emit DataRequestStateChanged(index, true);
         } else {
-            _openRequests[at] = _openRequests[n - 1];
-            _openRequests.pop();
+            _unlink(l, index);
         }
-        emit DataRequestStateChanged(index, open);
+        _openList = l;
+    }
+
+    /// @dev Insert `index` in the sorted list: walk back from the tail to the last open index
+    ///      below it (requests are normally on the newest batches, so the walk is short; the
+    ///      requester pays it).
+    function _insert(OpenList memory l, uint256 index) private {
+        uint48 pos = uint48(index + 1);
+        uint48 prev = l.tail;
+        while (prev != 0 && prev > pos) {
+            prev = _openNodes[prev - 1].prev;
+        }
+        uint48 next = prev == 0 ? l.head : _openNodes[prev - 1].next;
+        _openNodes[index] = OpenNode(prev, next, true);
+        if (prev == 0) l.head = pos;
+        else _openNodes[prev - 1].next = pos;
+        if (next == 0) l.tail = pos;
+        else _openNodes[next - 1].prev = pos;
+        l.count += 1;
+    }
+
+    /// @dev Remove the open `index` from the list (O(1)) and report it closed.
+    function _unlink(OpenList memory l, uint256 index) private {
+        OpenNode memory node = _openNodes[index];
+        if (node.prev == 0) l.head = node.next;
+        else _openNodes[node.prev - 1].next = node.next;
+        if (node.next == 0) l.tail = node.prev;
+        else _openNodes[node.next - 1].prev = node.prev;
+        delete _openNodes[index];
+        l.count -= 1;
+        emit DataRequestStateChanged(index, false);
     }
 
     // ------------------------------------------------------------------ views
@@ -320,7 +368,7 @@ contract StateCommitment is IStateCommitment, Ownable {
         uint256 ts = _timestamp(index);
         if (ts == 0) return BatchStatus.None;
         if (index >= _head.nextIndex) return BatchStatus.Invalid;
-        if (block.timestamp < ts + challengeWindow || insecureAt(index)) return BatchStatus.Pending;
+        if (block.timestamp < ts || insecureAt(index)) return BatchStatus.Pending;
         return BatchStatus.Finalized;
     }
 
@@ -330,18 +378,28 @@ contract StateCommitment is IStateCommitment, Ownable {
     }
 
     /// @notice True while a data-availability request is open on `index` or an earlier batch
-    ///         (the seed's "insecure state": withdrawals from these batches are held).
+    ///         (the seed's "insecure state": withdrawals from these batches are held). O(1): the
+    ///         lowest open index is the head of the sorted list.
     function insecureAt(uint256 index) public view returns (bool) {
-        uint256 n = _openRequests.length;
-        for (uint256 i = 0; i < n; i++) {
-            if (_openRequests[i] <= index) return true;
-        }
-        return false;
+        uint256 head = _openList.head;
+        return head != 0 && head - 1 <= index;
     }
 
     /// @inheritdoc IStateCommitment
-    function openDataRequests() external view returns (uint256[] memory) {
-        return _openRequests;
+    /// @dev Ascending; walks the list (for off-chain readers and governance, not for finality).
+    function openDataRequests() external view returns (uint256[] memory out) {
+        OpenList memory l = _openList;
+        out = new uint256[](l.count);
+        uint48 pos = l.head;
+        for (uint256 i = 0; i < out.length; i++) {
+            out[i] = pos - 1;
+            pos = _openNodes[pos - 1].next;
+        }
+    }
+
+    /// @notice True while a data request is open on batch `index` itself.
+    function dataRequestOpen(uint256 index) external view returns (bool) {
+        return _openNodes[index].open;
     }
 
     /// @inheritdoc IStateCommitment
@@ -368,17 +426,13 @@ contract StateCommitment is IStateCommitment, Ownable {
         return _batches[index] & HASH_MASK;
     }
 
-    /// @notice When batch `index` was appended (0 if never).
-    function appendedAt(uint256 index) external view returns (uint256) {
+    /// @inheritdoc IStateCommitment
+    /// @dev Fixed at append: append time + the challenge window in force then.
+    function finalizesAt(uint256 index) external view returns (uint256) {
         return _timestamp(index);
     }
 
-    /// @inheritdoc IStateCommitment
-    function finalizesAt(uint256 index) external view returns (uint256) {
-        uint256 ts = _timestamp(index);
-        return ts == 0 ? 0 : ts + challengeWindow;
-    }
-
+    /// @dev The finality time stored with batch `index` (0 if never appended).
     function _timestamp(uint256 index) private view returns (uint256) {
         return uint256(_batches[index]) & type(uint48).max;
     }

@@ -15,15 +15,20 @@ interface ISequencerSet {
     /// @notice Reverts unless the set signed `digest`: once a group key is installed, one
     ///         96-byte FROST signature `R.x || R.y || z` under it (constant gas); before that,
     ///         65-byte ECDSA signatures (no prefix, strictly ascending signer address) from
-    ///         more than 2/3 of the active set.
+    ///         active signers holding more than 2/3 of the active stake.
     function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view;
 
     /// @notice Called by StateCommitment when `signer` appended a batch covering `l2Blocks`
     ///         blocks: counts as its heartbeat and accrues its batch reward.
     function recordBatch(address signer, uint256 l2Blocks) external;
 
+    /// @notice The key the staker behind `signer` uses now: `signer` itself unless its owner moved
+    ///         the stake to a new key with LockingPool.updateSigner (punishment follows the staker).
+    function currentKeyOf(address signer) external view returns (address);
+
     /// @notice Called by the rollup contracts on a proven fault: slashes up to `amount` of the
-    ///         sequencer's stake (to `beneficiary` and burn), kicks it and, if it is current,
+    ///         stake of the staker behind `signer` (under whatever key it holds it now: see
+    ///         {currentKeyOf}) (to `beneficiary` and burn), kicks it and, if it is current,
     ///         rotates to a new sequencer. Returns the amount paid to `beneficiary`.
     function punish(address signer, uint256 amount, address beneficiary) external returns (uint256 paid);
 }

@@ -26,7 +26,13 @@ interface ISequencerSetHooks {
 ///         split by L2 blocks produced, slashing and kicking by authorised rollup contracts and
 ///         governance (the owner), and pausing.
 /// @dev    A sequencer is identified by its signer address (the node key). Signers are never
-///         reused. Slashing is pull-based so a fraud proof stays cheap: the beneficiary's share
+///         reused. Punishment follows the staker, not the key: every key a stake was ever held
+///         under maps to the key it is held under now ({currentKeyOf}, O(1)), and {slash} and
+///         {kick} act on that key, so {updateSigner} after a fault does not dodge the slash.
+///         The withdrawal delay (21 days) outlasts a batch's challenge window plus its data
+///         window, so the stake stays slashable for every batch its staker appended until they
+///         are final. Batch signatures are weighed by stake: {activeStake} is the sum of the
+///         stakes of the active set and {activeStakeOf} one member's. Slashing is pull-based so a fraud proof stays cheap: the beneficiary's share
 ///         is credited to {claimableReward} (paid by {claimSlashReward}) and the burn share is
 ///         queued in {pendingSlashBurn} (burned by anyone with {burnSlashed}); no token moves
 ///         inside {slash}. Accounting invariant (checked by the forge invariant tests):
@@ -63,7 +69,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         uint256 maxSequencers; // maximum size of the active set
         uint256 withdrawalDelay; // seconds between unlockInit and unlockClaim
         uint256 signerUpdateInterval; // seconds between two signer updates
-        uint256 rewardPerBlock; // reward per L2 block of a recorded batch
+        uint256 rewardPerBlock; // reward per L1 block of sequencing (since the previous batch or rotation)
         uint256 slashBeneficiaryBps; // share of a slash paid to the beneficiary (rest burned)
     }
 
@@ -108,6 +114,12 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     mapping(address signer => Sequencer) internal _seqs;
     address[] internal _active; // active signers, unordered
     mapping(address signer => uint256) internal _activePos; // index in _active + 1 (0: absent)
+    /// @dev First key of the stake a retired key belonged to (0: the key is its own first key).
+    mapping(address signer => address) internal _firstKey;
+    /// @dev Key a stake is held under now, by its first key (0: still the first key).
+    mapping(address firstKey => address) internal _latestKey;
+    /// @notice Sum of the stakes of the active set (the weight of batch signatures).
+    uint256 public activeStake;
 
     uint256 internal constant BPS = 10_000;
 
@@ -160,8 +172,8 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     event SignerUpdated(address indexed oldSigner, address indexed newSigner, address indexed owner);
     /// @notice `from` added `amount` to the reward reserve.
     event RewardsFunded(address indexed from, uint256 amount, uint256 reserve);
-    /// @notice `signer` was credited `reward` for a batch of `l2Blocks` blocks.
-    event RewardDistributed(address indexed signer, uint256 l2Blocks, uint256 reward);
+    /// @notice `signer` was credited `reward` for `l1Blocks` L1 blocks of sequencing.
+    event RewardDistributed(address indexed signer, uint256 l1Blocks, uint256 reward);
     /// @notice `signer`'s accrued reward was paid to `to`.
     event RewardsWithdrawn(address indexed signer, address indexed to, uint256 amount);
     /// @notice `slashed` was taken from `signer`: `paid` credited to `beneficiary` (claimable
@@ -241,6 +253,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
             status: Status.Active
         });
         totalLocked += amount;
+        activeStake += amount;
         _active.push(signer);
         _activePos[signer] = _active.length;
         emit Locked(signer, owner_, amount, amount);
@@ -270,6 +283,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         }
         s.amount = newAmount;
         totalLocked += amount + compounded;
+        activeStake += amount + compounded;
         emit Relocked(signer, amount, compounded, newAmount);
     }
 
@@ -286,6 +300,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         s.unlockTime = uint64(block.timestamp + params.withdrawalDelay);
         exitingCount += 1;
         _removeActive(signer);
+        activeStake -= s.amount;
         emit UnlockInitiated(signer, s.owner, s.amount, s.unlockTime);
         _notifyRemoved(signer);
     }
@@ -340,6 +355,12 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         _active[pos - 1] = newSigner;
         _activePos[newSigner] = pos;
         delete _activePos[signer];
+        // Punishment follows the staker: the first key (and through it every retired key) now
+        // resolves to newSigner.
+        address first = _firstKey[signer];
+        if (first == address(0)) first = signer;
+        _firstKey[newSigner] = first;
+        _latestKey[first] = newSigner;
         emit SignerUpdated(signer, newSigner, moved.owner);
         if (sequencerSet != address(0)) ISequencerSetHooks(sequencerSet).onSignerChanged(signer, newSigner);
     }
@@ -353,20 +374,22 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         emit RewardsFunded(msg.sender, amount, rewardReserve);
     }
 
-    /// @notice Credit the producer of a batch with `l2Blocks * rewardPerBlock` (capped by the reserve).
-    /// @dev    Called by the SequencerSet from `recordBatch`; never reverts for lack of funds.
+    /// @notice Credit the producer of a batch with `l1Blocks * rewardPerBlock` (capped by the reserve).
+    /// @dev    Called by the SequencerSet from `recordBatch` with the L1 blocks since the previous
+    ///         batch or rotation (what L1 checks; never the header's `l2Blocks`); never reverts
+    ///         for lack of funds.
     /// @param signer   batch producer
-    /// @param l2Blocks L2 blocks in the batch
+    /// @param l1Blocks L1 blocks of sequencing the batch is paid for
     /// @return reward  amount credited
-    function distributeReward(address signer, uint256 l2Blocks) external returns (uint256 reward) {
+    function distributeReward(address signer, uint256 l1Blocks) external returns (uint256 reward) {
         if (msg.sender != sequencerSet) revert LockingPoolNotSequencerSet(msg.sender);
-        reward = l2Blocks * params.rewardPerBlock;
+        reward = l1Blocks * params.rewardPerBlock;
         if (reward > rewardReserve) reward = rewardReserve;
         if (reward == 0) return 0;
         rewardReserve -= reward;
         totalRewardsOwed += reward;
         _seqs[signer].reward += reward;
-        emit RewardDistributed(signer, l2Blocks, reward);
+        emit RewardDistributed(signer, l1Blocks, reward);
     }
 
     /// @notice Pay the accrued reward of `signer` to its owner.
@@ -387,7 +410,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     ///         {claimSlashReward}), the rest is queued for burning ({burnSlashed}); everything is
     ///         burned if `beneficiary` is zero. No token moves here (pull pattern: a fraud proof
     ///         pays no ERC20Votes checkpoint writes). Works while paused.
-    /// @param signer      the sequencer
+    /// @param signer      the sequencer, under any key it ever held its stake under
     /// @param amount      requested slash (capped at the stake)
     /// @param beneficiary credited its share (e.g. the challenger)
     /// @return paid       amount credited to `beneficiary`
@@ -397,6 +420,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         onlyAuthorized
         returns (uint256 paid)
     {
+        signer = currentKeyOf(signer);
         Sequencer storage s = _seqs[signer];
         Status st = s.status;
         if (st == Status.None || st == Status.Withdrawn) revert LockingPoolWrongStatus(signer, st);
@@ -406,6 +430,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         uint256 burned = slashed - paid;
         s.amount = stake - slashed;
         totalLocked -= slashed;
+        if (st == Status.Active) activeStake -= slashed;
         // One packed slot for both cumulative shares (checked adds; SafeCast rejects > 2^128).
         SlashTotals storage t = _slashTotals;
         t.paid += SafeCast.toUint128(paid);
@@ -438,13 +463,15 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
 
     /// @notice Remove `signer` from the active set (or from the exit queue); its remaining stake
     ///         can be claimed by its owner after the withdrawal delay. Works while paused.
-    /// @param signer the sequencer (Active or Exiting)
+    /// @param signer the sequencer (Active or Exiting), under any key it ever held its stake under
     function kick(address signer) external nonReentrant onlyAuthorized {
+        signer = currentKeyOf(signer);
         Sequencer storage s = _seqs[signer];
         Status st = s.status; // read once: status and unlockTime share a slot
         uint64 unlockTime;
         if (st == Status.Active) {
             _removeActive(signer);
+            activeStake -= s.amount;
             unlockTime = uint64(block.timestamp + params.withdrawalDelay);
             s.unlockTime = unlockTime;
         } else if (st == Status.Exiting) {
@@ -490,6 +517,20 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     /// @notice The record of `signer`.
     function sequencer(address signer) external view returns (Sequencer memory) {
         return _seqs[signer];
+    }
+
+    /// @notice The key the stake once held under `signer` is held under now (`signer` itself if
+    ///         it never moved). O(1): retired keys point at the first key, which points at the latest.
+    function currentKeyOf(address signer) public view returns (address) {
+        address first = _firstKey[signer];
+        if (first == address(0)) first = signer;
+        address latest = _latestKey[first];
+        return latest == address(0) ? first : latest;
+    }
+
+    /// @notice Stake of `signer` if it is in the active set, else 0 (its weight in batch signatures).
+    function activeStakeOf(address signer) external view returns (uint256) {
+        return _activePos[signer] == 0 ? 0 : _seqs[signer].amount;
     }
 
     /// @notice Status of `signer`.

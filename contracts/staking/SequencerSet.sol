@@ -10,8 +10,12 @@ import {ISequencerSetHooks, LockingPool} from "./LockingPool.sol";
 /// @title SequencerSet
 /// @notice Epochs and rotation of the decentralized sequencer: which active sequencer may append
 ///         the next batch, stake-weighted random selection at each epoch boundary, re-selection
-///         when the current sequencer misses its heartbeat (or >2/3 of the set ask for it), the
-///         >2/3 batch-signature check, and punishment of proven faults.
+///         when the current sequencer misses its heartbeat (or >2/3 of the stake ask for it), the
+///         batch-signature check (more than 2/3 of the active STAKE, so cheap minimum-stake sybils
+///         can neither halt nor sign batches), removal of a silent co-signer by >2/3 of the stake
+///         ({removeSilent}), and punishment of proven faults (following the staker across keys).
+///         Batch rewards are paid for what L1 checks: the L1 blocks since the previous batch or
+///         rotation (capped at the heartbeat timeout), never the header's unchecked `l2Blocks`.
 /// @dev    Epochs are measured in L1 seconds (`block.timestamp`): anyone may call
 ///         {advanceEpoch} once `epochEnd` has passed. Selection seed: at every rotation the
 ///         contract commits to the next L1 block (`seedBlock = block.number + 1`); the next
@@ -24,8 +28,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     enum Reason {
         EpochEnded, // advanceEpoch after epochEnd (or the first draw)
         HeartbeatMissed, // reselect() after the heartbeat deadline
-        SetVote, // reselectWithSignatures() with >2/3 of the set
-        Removed, // the current sequencer exited or was kicked
+        SetVote, // reselectWithSignatures() with >2/3 of the stake
+        Removed, // the current sequencer exited or was kicked (or removed as silent)
         Punished // punish() on the current sequencer
     }
 
@@ -36,7 +40,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     /// @notice Where the rotation stands. Packed into three slots (epoch+round |
-    ///         current+epochStart | epochEnd+lastHeartbeat+seedBlock) so a rotation (on every
+    ///         current+epochStart | epochEnd+lastHeartbeat+seedBlock+lastRewardBlock) so a rotation (on every
     ///         punishment) touches three slots, and `round` shares its slot with the non-zero
     ///         `epoch` (no zero-to-non-zero write). 64 bits outlast any L1 clock or block number.
     struct EpochInfo {
@@ -47,6 +51,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         uint64 epochEnd; // timestamp after which advanceEpoch() is allowed
         uint64 lastHeartbeat; // last batch of the current sequencer (or its start)
         uint64 seedBlock; // L1 block whose hash seeds the next draw
+        uint64 lastRewardBlock; // L1 block up to which the current sequencer has been rewarded
     }
 
     /// @notice The LockingPool holding the stakes and the active set.
@@ -68,10 +73,16 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     bytes32 public constant RESELECT_TAG = keccak256("l2kit.SequencerSet.reselect");
     /// @notice Domain tag of the key-installation message signed by the set (ECDSA).
     bytes32 public constant GROUP_KEY_TAG = keccak256("l2kit.SequencerSet.groupKey");
+    /// @notice Domain tag of the message by which the set removes a silent co-signer.
+    bytes32 public constant SILENT_TAG = keccak256("l2kit.SequencerSet.removeSilent");
+    /// @notice L1 slot time the per-batch reward cap assumes (seconds).
+    uint256 public constant L1_BLOCK_TIME = 12;
+    /// @notice Nonce of the removal messages (one removal consumes it: no replay).
+    uint256 public silentNonce;
 
     // ------------------------------------------------------------------ errors
-    /// @notice Fewer than (2/3 of the active set) + 1 signatures.
-    error SequencerSetNotEnoughSignatures(uint256 count, uint256 active);
+    /// @notice The signers hold no more than 2/3 of the active stake.
+    error SequencerSetNotEnoughSignatures(uint256 signedStake, uint256 activeStake);
     /// @notice Signature `index` does not recover to a valid address.
     error SequencerSetInvalidSignature(uint256 index);
     /// @notice Signature `index` is not from a signer strictly above the previous one.
@@ -104,14 +115,21 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     error SequencerSetBadFrostSignature(uint256 count, uint256 length);
     /// @notice The FROST signature does not verify over `digest` under the group key.
     error SequencerSetInvalidFrostSignature(bytes32 digest, uint256 groupKeyX);
+    /// @notice `signer` is not in the active set.
+    error SequencerSetNotActive(address signer);
 
     // ------------------------------------------------------------------ events
     /// @notice A new sequencer became current.
     event SequencerRotated(
         uint256 indexed epoch, uint256 round, address indexed previous, address indexed next, Reason reason
     );
-    /// @notice A batch of `l2Blocks` blocks by `signer` was recorded (its heartbeat).
-    event BatchRecorded(address indexed signer, uint256 indexed epoch, uint256 l2Blocks, uint256 reward);
+    /// @notice A batch by `signer` was recorded (its heartbeat); `l2Blocks` is the header's claim
+    ///         (not checked, not rewarded); `reward` paid for `l1Blocks` L1 blocks of service.
+    event BatchRecorded(
+        address indexed signer, uint256 indexed epoch, uint256 l2Blocks, uint256 l1Blocks, uint256 reward
+    );
+    /// @notice More than 2/3 of the stake removed the silent co-signer `signer` (no slash).
+    event SilentRemoved(address indexed signer, uint256 nonce);
     /// @notice The current sequencer `signer` sent a liveness ping.
     event Heartbeat(address indexed signer, uint256 indexed epoch);
     /// @notice `signer` was punished by `by`.
@@ -156,6 +174,11 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         return pool.activeSigners();
     }
 
+    /// @notice Signers and stakes of the active set (same order): the weights of batch signatures.
+    function activeStakes() external view returns (address[] memory signers, uint256[] memory stakes) {
+        return pool.activeSet();
+    }
+
     /// @inheritdoc ISequencerSet
     /// @dev With a group key: exactly one 96-byte `R.x || R.y || z` FROST signature over
     ///      `digest` (constant gas, see {FrostVerifier}); custom errors
@@ -176,35 +199,54 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     /// @notice Reverts unless `signatures` (65-byte ECDSA over `digest`, no prefix, strictly
-    ///         ascending signers) come from more than 2/3 of the active set. Installs and
+    ///         ascending signers) come from active signers holding more than 2/3 of the active
+    ///         STAKE (so cheap minimum-stake sybils can neither halt nor sign). Installs and
     ///         recovers the group key; checks batches only before the first key exists.
     /// @dev Custom errors: {SequencerSetNotEnoughSignatures}, {SequencerSetInvalidSignature},
     ///      {SequencerSetSignersNotAscending}, {SequencerSetSignerNotActive}.
     /// @param digest     signed 32-byte digest
     /// @param signatures ordered ECDSA signatures
     function verifySetSignatures(bytes32 digest, bytes[] calldata signatures) public view {
-        uint256 active = pool.activeCount();
-        // More than 2/3 of the active set: count * 3 > active * 2.
-        if (signatures.length * 3 <= active * 2) {
-            revert SequencerSetNotEnoughSignatures(signatures.length, active);
-        }
+        uint256 signed = 0;
         address previous = address(0);
         for (uint256 i = 0; i < signatures.length; i++) {
             (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i]);
             if (err != ECDSA.RecoverError.NoError) revert SequencerSetInvalidSignature(i);
             // Strictly ascending signers make duplicates impossible without a "seen" set.
             if (signer <= previous) revert SequencerSetSignersNotAscending(i, signer, previous);
-            if (!pool.isActive(signer)) revert SequencerSetSignerNotActive(i, signer);
+            uint256 stake = pool.activeStakeOf(signer);
+            if (stake == 0) revert SequencerSetSignerNotActive(i, signer);
+            signed += stake;
             previous = signer;
         }
+        // More than 2/3 of the active stake: signed * 3 > active * 2.
+        uint256 active = pool.activeStake();
+        if (signed * 3 <= active * 2) revert SequencerSetNotEnoughSignatures(signed, active);
     }
 
     /// @inheritdoc ISequencerSet
+    /// @dev The reward counts L1 blocks since the last batch or rotation, capped at the heartbeat
+    ///      timeout's worth ({rewardCapBlocks}): L1 checks those, not the header's `l2Blocks`, so
+    ///      a signing majority cannot inflate it and a burst of batches earns nothing extra.
     function recordBatch(address signer, uint256 l2Blocks) external onlyRollup {
         if (signer != _info.current) revert SequencerSetNotCurrent(signer, _info.current);
+        uint256 l1Blocks = block.number - _info.lastRewardBlock;
+        uint256 cap = rewardCapBlocks();
+        if (l1Blocks > cap) l1Blocks = cap;
         _info.lastHeartbeat = uint64(block.timestamp);
-        uint256 reward = pool.distributeReward(signer, l2Blocks);
-        emit BatchRecorded(signer, _info.epoch, l2Blocks, reward);
+        _info.lastRewardBlock = uint64(block.number);
+        uint256 reward = l1Blocks == 0 ? 0 : pool.distributeReward(signer, l1Blocks);
+        emit BatchRecorded(signer, _info.epoch, l2Blocks, l1Blocks, reward);
+    }
+
+    /// @notice Most L1 blocks one batch is rewarded for: the heartbeat timeout in L1 slots.
+    function rewardCapBlocks() public view returns (uint256) {
+        return uint256(timing.heartbeatTimeout) / L1_BLOCK_TIME + 1;
+    }
+
+    /// @inheritdoc ISequencerSet
+    function currentKeyOf(address signer) external view returns (address) {
+        return pool.currentKeyOf(signer);
     }
 
     /// @inheritdoc ISequencerSet
@@ -213,6 +255,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         onlyRollup
         returns (uint256 paid)
     {
+        // The pool slashes and kicks the staker under its current key (it may have moved since).
+        signer = pool.currentKeyOf(signer);
         paid = pool.slash(signer, amount, beneficiary);
         LockingPool.Status st = pool.statusOf(signer);
         // Kicking an active sequencer calls back onSequencerRemoved, which rotates if it is current.
@@ -256,6 +300,28 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (_info.current == address(0)) revert SequencerSetNoCurrentSequencer();
         verifyBatchSignatures(reselectDigest(), signatures);
         _rotate(_info.current, Reason.SetVote);
+    }
+
+    /// @notice Remove `signer`, a member that stays silent in co-signing, from the active set with
+    ///         the agreement of active signers holding more than 2/3 of the stake (`signatures`
+    ///         over {silentDigest}). No governance vote and no slash: the member is kicked and may
+    ///         claim its stake after the withdrawal delay. A member holding more than 1/3 of the
+    ///         stake cannot be removed this way (then the seed's rule holds: the set halts).
+    /// @param signer     the silent member
+    /// @param signatures 65-byte ECDSA signatures over `silentDigest(signer)`, ascending signers
+    function removeSilent(address signer, bytes[] calldata signatures) external {
+        if (!pool.isActive(signer)) revert SequencerSetNotActive(signer);
+        verifySetSignatures(silentDigest(signer), signatures);
+        uint256 nonce = silentNonce;
+        silentNonce = nonce + 1;
+        emit SilentRemoved(signer, nonce);
+        pool.kick(signer); // rotates through onSequencerRemoved if it is current
+    }
+
+    /// @notice The message the set signs to remove the silent member `signer`:
+    ///         `keccak256(abi.encode(SILENT_TAG, chainid, this, signer, silentNonce))`.
+    function silentDigest(address signer) public view returns (bytes32) {
+        return keccak256(abi.encode(SILENT_TAG, block.chainid, address(this), signer, silentNonce));
     }
 
     /// @notice The message the set signs to replace the current sequencer now:
@@ -412,6 +478,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (signers.length > 0) next = signers[selectIndex(_weights(signers, stakes, exclude), seed)];
         _info.current = next;
         _info.lastHeartbeat = uint64(block.timestamp);
+        _info.lastRewardBlock = uint64(block.number);
         _info.seedBlock = uint64(block.number + 1);
         emit SequencerRotated(_info.epoch, _info.round, previous, next, reason);
     }

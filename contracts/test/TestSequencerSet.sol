@@ -84,6 +84,11 @@ contract TestSequencerSet is ISequencerSet {
         batches[signer] += 1;
     }
 
+    /// @notice Keys never move in this test set.
+    function currentKeyOf(address signer) external pure returns (address) {
+        return signer;
+    }
+
     function punish(address signer, uint256 amount, address beneficiary) external returns (uint256 paid) {
         if (!authorised[msg.sender]) revert TestSequencerSetNotAuthorised(msg.sender);
         if (punishReverts) revert TestSequencerSetNoStake(signer);

@@ -25,6 +25,7 @@ from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
 from offchain.rollup.ledger.blobs import sidecar_of
 from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw, tx_hash
+from offchain.staking.signatures import active_stakes, stake_quorum
 
 E18 = 10**18
 
@@ -56,9 +57,9 @@ class _Scene:
             data = tampered(data, **forge)
         blobs = sidecar_of(data.encode()) if self.rl.data_mode() == DataMode.BLOBS else None
         header = self.b.header(data, **({"data_hash": blobs.data_hash} if blobs else {}))
-        active = set(self.seqset.functions.activeSigners().call())
-        signers = [a for addr, a in self.keys.items() if addr in active]
-        signers = signers[: len(signers) * 2 // 3 + 1]
+        # More than 2/3 of the active stake co-sign (SequencerSet.verifyBatchSignatures).
+        keys = {str(a): acct for a, acct in self.keys.items()}
+        signers = [keys[a] for a in stake_quorum(active_stakes(self.seqset), list(keys))]
         digest = self.rl.digest(header)
         sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
         seq = self.current()

@@ -24,7 +24,12 @@ from offchain.staking.config import TOKEN
 from offchain.staking.contracts import REASONS, StakingContracts
 from offchain.staking.daemon import DaemonConfig, SequencerDaemon
 from offchain.staking.rotation import RotationConfig
-from offchain.staking.signatures import CosignRequest, collect_signatures, recover_signer
+from offchain.staking.signatures import (
+    CosignRequest,
+    active_stakes,
+    collect_signatures,
+    recover_signer,
+)
 
 if TYPE_CHECKING:
     from offchain.devnet import Devnet
@@ -86,7 +91,7 @@ def run(d: Devnet, console: Console) -> None:
         req = CosignRequest(
             chain.chain_id, dev_account(39).address, 0, b"\x01" * 32, {"demo": True}
         )
-        active = sc.sset.functions.activeSigners().call()
+        active = active_stakes(sc.sset)
         sigs = collect_signatures(req, [x.url for x in daemons.values()], active)
         sc.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
         signers = ", ".join(recover_signer(req.digest, s)[:10] for s in sigs)

@@ -10,19 +10,19 @@ class StakingError(L2KitError, RuntimeError):
 
 
 class NotEnoughSignatures(StakingError):
-    """Fewer than more-than-2/3 of the active set co-signed a digest.
+    """The co-signers of a digest hold no more than 2/3 of the active stake.
 
     Attributes:
-        got: signatures collected.
-        needed: signatures required.
+        got: stake that signed (signatures, when the set counts one per signer).
+        needed: stake required (more than 2/3 of the active stake).
         failures: peer URL -> reason it did not sign.
     """
 
     def __init__(self, got: int, needed: int, failures: dict[str, str]) -> None:
         detail = "; ".join(f"{u}: {r}" for u, r in failures.items()) or "no peer errors"
         super().__init__(
-            f"collected {got} of {needed} required signatures ({detail})",
-            "check that more than 2/3 of the active sequencers run a co-signer",
+            f"co-signers hold {got} of the {needed} stake required ({detail})",
+            "check that sequencers holding more than 2/3 of the active stake run a co-signer",
         )
         self.got = got
         self.needed = needed

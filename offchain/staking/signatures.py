@@ -7,12 +7,14 @@ Digest (fixed; the rollup contracts compute the same)::
 
 Signatures are raw 65-byte ECDSA ``r ‖ s ‖ v`` (``v`` in {27, 28}, low ``s``) over ``digest``
 itself (no EIP-191 prefix). ``SequencerSet.verifyBatchSignatures`` wants them ordered by
-strictly ascending signer address, from more than 2/3 of the active set.
+strictly ascending signer address, from active signers holding more than 2/3 of the active
+stake (``signed * 3 > active * 2``, stakes from ``SequencerSet.activeStakes()``).
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -97,8 +99,65 @@ def order_signatures(signed: dict[str, bytes]) -> list[bytes]:
 
 
 def threshold(active: int) -> int:
-    """Smallest count ``n`` with ``n * 3 > active * 2`` (more than 2/3 of the set)."""
+    """Smallest ``n`` with ``n * 3 > active * 2`` (more than 2/3 of ``active``: seats or stake)."""
     return active * 2 // 3 + 1
+
+
+Active = Mapping[str, int] | Sequence[str]
+"""The active set: signer -> stake (what the contract weighs), or a plain list (equal stakes)."""
+
+
+def stake_weights(active: Active) -> dict[str, int]:
+    """Lower-cased signer -> stake; a plain list of signers counts one each."""
+    if isinstance(active, Mapping):
+        return {str(a).lower(): int(w) for a, w in active.items()}
+    return {str(a).lower(): 1 for a in active}
+
+
+def active_stakes(sequencer_set: Any) -> dict[str, int]:
+    """Signer -> stake of the active set, read from ``SequencerSet.activeStakes()``.
+
+    Falls back to equal weights from ``activeSigners()`` for a set without stakes (the
+    test-only ``TestSequencerSet``).
+    """
+    names = {f.get("name") for f in sequencer_set.abi if f.get("type") == "function"}
+    if "activeStakes" in names:
+        signers, stakes = sequencer_set.functions.activeStakes().call()
+        return {str(a): int(w) for a, w in zip(signers, stakes, strict=True)}
+    return {str(a): 1 for a in sequencer_set.functions.activeSigners().call()}
+
+
+def stake_quorum(weights: Mapping[str, int], candidates: Sequence[str]) -> list[str]:
+    """The first of ``candidates`` (in order) whose stakes add up to more than 2/3 of the total.
+
+    Args:
+        weights: signer -> stake of the whole active set (:func:`active_stakes`).
+        candidates: signers able to sign, in preference order.
+
+    Returns:
+        The chosen signers (all of ``candidates`` if even they do not reach the threshold: the
+        contract then refuses with ``SequencerSetNotEnoughSignatures``).
+    """
+    w = stake_weights(weights)
+    total = sum(w.values())
+    chosen: list[str] = []
+    got = 0
+    for c in candidates:
+        if got * 3 > total * 2:
+            break
+        if c.lower() in w:
+            chosen.append(c)
+            got += w[c.lower()]
+    return chosen
+
+
+def _check_stake(
+    signed: dict[str, bytes], weights: dict[str, int], failures: dict[str, str]
+) -> None:
+    total = sum(weights.values())
+    got = sum(weights.get(a.lower(), 0) for a in signed)
+    if got * 3 <= total * 2:
+        raise NotEnoughSignatures(got, threshold(total), failures)
 
 
 @dataclass
@@ -129,7 +188,7 @@ class CosignRequest:
 def collect_signatures(
     request: CosignRequest,
     peers: list[str],
-    active: list[str],
+    active: Active,
     *,
     own: LocalAccount | None = None,
     timeout_s: float = 5.0,
@@ -142,18 +201,19 @@ def collect_signatures(
     Args:
         request: the batch to sign.
         peers: base URLs such as ``http://127.0.0.1:9001``.
-        active: active signer addresses (from ``SequencerSet.activeSigners()``).
+        active: signer -> stake (:func:`active_stakes`), or a list of signers (equal stakes).
         own: this node's signer, which signs locally first (optional).
         timeout_s: per-peer HTTP timeout.
 
     Returns:
-        Ordered signatures, at least :func:`threshold` of them.
+        Ordered signatures from more than 2/3 of the active stake.
 
     Raises:
-        NotEnoughSignatures: fewer than more than 2/3 of ``active`` signed.
+        NotEnoughSignatures: the signers hold no more than 2/3 of the active stake.
     """
     digest = request.digest
-    wanted = {a.lower() for a in active}
+    weights = stake_weights(active)
+    wanted = set(weights)
     signed: dict[str, bytes] = {}
     if own is not None and own.address.lower() in wanted:
         signed[own.address] = sign_digest(own, digest)
@@ -190,9 +250,7 @@ def collect_signatures(
                 failures[url] = f"signer {who} is not active"
                 continue
             signed[who] = sig
-    need = threshold(len(active))
-    if len(signed) < need:
-        raise NotEnoughSignatures(len(signed), need, failures)
+    _check_stake(signed, weights, failures)
     return order_signatures(signed)
 
 
@@ -224,7 +282,7 @@ def reselect_digest(
 
 def collect_reselect_signatures(
     peers: list[str],
-    active: list[str],
+    active: Active,
     epoch: int,
     round_: int,
     current: str,
@@ -239,12 +297,13 @@ def collect_reselect_signatures(
     (``epoch``, ``round_``) and has missed its heartbeat deadline.
 
     Returns:
-        Signatures over ``digest`` ordered by signer, at least :func:`threshold` of ``active``.
+        Signatures over ``digest`` ordered by signer, from more than 2/3 of the active stake.
 
     Raises:
-        NotEnoughSignatures: too few peers agreed.
+        NotEnoughSignatures: too few peers (by stake) agreed.
     """
-    wanted = {a.lower() for a in active}
+    weights = stake_weights(active)
+    wanted = set(weights)
     signed: dict[str, bytes] = {}
     if own is not None and own.address.lower() in wanted:
         signed[own.address] = sign_digest(own, digest)
@@ -272,7 +331,5 @@ def collect_reselect_signatures(
             signed[who] = sig
         else:
             failures[url] = f"signer {who} is not active"
-    need = threshold(len(active))
-    if len(signed) < need:
-        raise NotEnoughSignatures(len(signed), need, failures)
+    _check_stake(signed, weights, failures)
     return order_signatures(signed)

@@ -22,6 +22,7 @@ from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, tampered
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer
+from offchain.staking.signatures import active_stakes, stake_quorum
 from tests.helpers.rollup import placeholder_header
 
 E18 = 10**18
@@ -48,11 +49,10 @@ class Real:
         return RollupL1.from_deployment(self.chain, self.dep, self.chain.sender(acct))
 
     def append(self, header: BatchHeader) -> Any:
-        active = set(self.c("sequencer_set").functions.activeSigners().call())
-        signers = [a for addr, a in self.keys.items() if addr in active]
-        need = len(signers) * 2 // 3 + 1
+        chosen = stake_quorum(active_stakes(self.c("sequencer_set")), list(self.keys))
+        signers = [self.keys[a] for a in chosen]
         digest = self.l1(self.current()).digest(header)
-        sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers[:need]])
+        sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
         return self.l1(self.current()).append_batch(header, sigs)
 
     def warp(self, s: int) -> None:

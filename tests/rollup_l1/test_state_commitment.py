@@ -26,7 +26,9 @@ def test_append_and_finalize(env: Env) -> None:
     assert sc.header_matches(0, h0.hash()) and not sc.header_matches(
         0, env.header(0, tx_count=9).hash()
     )
-    assert sc.appended_at(0) == env.chain.w3.eth.get_block(rcpt["blockNumber"])["timestamp"]
+    appended = env.chain.w3.eth.get_block(rcpt["blockNumber"])["timestamp"]
+    # the window in force at append is fixed with the batch (issue #10, attack 5)
+    assert sc.finalizes_at(0) == appended + sc.sc.functions.challengeWindow().call()
     assert sc.batch_sequencer(0) == env.current().address
     ev = sc.sc.events.BatchAppended().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert BatchHeader.from_tuple(ev["header"]) == h0

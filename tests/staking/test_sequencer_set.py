@@ -107,7 +107,8 @@ def test_reselect_with_two_thirds_signatures(st: Staking, seqs, expect_revert) -
         st.gov.send,
         st.sset.functions.reselectWithSignatures(_sigs(two, digest)),
     )
-    three = [a for a in seqs if a.address != cur]
+    # Stake-weighted (20k/30k/40k/50k): any two hold at most 90k of 140k (not > 2/3); all four do.
+    three = list(seqs)
     rcpt = st.as_(dev_account(25)).send(
         st.sset.functions.reselectWithSignatures(_sigs(three, digest))
     )
@@ -123,8 +124,18 @@ def test_reselect_with_two_thirds_signatures(st: Staking, seqs, expect_revert) -
 
 def test_verify_batch_signatures_accepts_more_than_two_thirds(st: Staking, seqs) -> None:
     digest = batch_digest(31337, dev_account(30).address, 7, b"\x22" * 32)
-    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[:3], digest)).call()
+    # 30k + 40k + 50k = 120k of 140k: more than 2/3 of the stake.
+    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[1:], digest)).call()
     st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs, digest)).call()
+
+
+def test_verify_batch_signatures_weighs_stake_not_seats(st: Staking, seqs, expect_revert) -> None:
+    digest = batch_digest(31337, dev_account(30).address, 7, b"\x22" * 32)
+    # Three of four seats (20k + 30k + 40k = 90k of 140k) are not more than 2/3 of the stake.
+    assert expect_revert(
+        "SequencerSetNotEnoughSignatures",
+        st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[:3], digest)).call,
+    ) == (90_000 * TOKEN, 140_000 * TOKEN)
 
 
 def test_verify_batch_signatures_errors(st: Staking, seqs, expect_revert) -> None:
@@ -135,10 +146,10 @@ def test_verify_batch_signatures_errors(st: Staking, seqs, expect_revert) -> Non
         return st.gov.send(harness.functions.check(st.sset.address, digest, sigs))
 
     assert expect_revert("SequencerSetNotEnoughSignatures", check, _sigs(seqs[:2], digest)) == (
-        2,
-        4,
+        50_000 * TOKEN,
+        140_000 * TOKEN,
     )
-    good = _sigs(seqs[:3], digest)
+    good = _sigs(seqs[1:], digest)
     bad_v = good[0][:64] + bytes([29])
     assert expect_revert("SequencerSetInvalidSignature", check, [bad_v, *good[1:]]) == (0,)
     args = expect_revert("SequencerSetSignersNotAscending", check, [good[1], good[0], good[2]])
@@ -164,7 +175,7 @@ def test_exiting_sequencer_no_longer_counts_or_signs(st: Staking, seqs, expect_r
     a = seqs[0]
     st.as_(a).send(st.pool.functions.unlockInit(a.address))
     digest = batch_digest(31337, dev_account(30).address, 1, b"\x33" * 32)
-    # 3 active now: 3 signatures needed (3*3 > 3*2), and the exiting one is not active.
+    # 120k active now: 30k + 40k is not more than 2/3, and the exiting one is not active.
     expect_revert(
         "SequencerSetNotEnoughSignatures",
         st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[1:3], digest)).call,
@@ -291,7 +302,7 @@ def test_next_seed_uses_the_committed_block_hash(st: Staking) -> None:
 
     from offchain.common.hashing import keccak
 
-    epoch, rnd, _, _, _, _, seed_block = st.sset.functions.epochInfo().call()
+    epoch, rnd, _, _, _, _, seed_block, _ = st.sset.functions.epochInfo().call()
     st.chain.rpc("anvil_mine", hex(3))
     committed = bytes(st.chain.w3.eth.get_block(seed_block)["hash"])
     expected = keccak(encode(["bytes32", "uint256", "uint256"], [committed, epoch, rnd]))

@@ -283,10 +283,6 @@ class RollupL1:
         """True when ``header_hash`` is the hash of the valid batch at ``index`` (one eth_call)."""
         return bool(self.sc.functions.matchesHeader(index, header_hash).call())
 
-    def appended_at(self, index: int) -> int:
-        """L1 timestamp at which batch ``index`` was appended (0 if never)."""
-        return int(self.sc.functions.appendedAt(index).call())
-
     def batch_sequencer(self, index: int) -> str:
         return str(self.sc.functions.batchSequencer(index).call())
 

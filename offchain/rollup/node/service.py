@@ -229,7 +229,7 @@ class NodeService:
         ).start()
 
     def _cosigner(self, chain_id: int) -> Any:
-        from offchain.staking.signatures import CosignRequest, collect_signatures
+        from offchain.staking.signatures import CosignRequest, active_stakes, collect_signatures
 
         me = self.signer.address.lower()
         urls = [u for s, u in self.config.node.peers.items() if s.lower() != me]
@@ -237,7 +237,7 @@ class NodeService:
         timeout = self.config.batcher.signature_timeout_s
 
         def cosign(header: BatchHeader, digest: bytes) -> list[bytes]:
-            active = [str(a) for a in seqset.functions.activeSigners().call()]
+            active = active_stakes(seqset)  # the contract weighs signatures by stake
             req = CosignRequest(
                 chain_id,
                 self.contracts.state_commitment,
