@@ -8,10 +8,12 @@ import pytest
 import requests
 
 from offchain.chain.accounts import dev_account
+from offchain.staking.config import TOKEN
 from offchain.staking.cosigner import Cosigner, CosignerServer, SignedLog
 from offchain.staking.errors import CosignRefused, NotEnoughSignatures
 from offchain.staking.signatures import (
     CosignRequest,
+    active_stakes,
     batch_digest,
     collect_signatures,
     recover_signer,
@@ -67,7 +69,7 @@ def test_digest_matches_the_documented_encoding() -> None:
 
 def test_collected_signatures_pass_the_contract(st: Staking, servers) -> None:
     req = CosignRequest(31337, CONTRACT, 3, b"\x44" * 32, {"blocks": 10})
-    active = st.sset.functions.activeSigners().call()
+    active = active_stakes(st.sset)  # 20k / 30k / 40k / 50k: weighed by stake
     sigs = collect_signatures(req, [s.url for s in servers], active)
     assert len(sigs) == 4
     signers = [recover_signer(req.digest, s) for s in sigs]
@@ -76,7 +78,7 @@ def test_collected_signatures_pass_the_contract(st: Staking, servers) -> None:
 
 
 def test_collect_tolerates_a_dead_peer_but_not_two(st: Staking, servers) -> None:
-    active = st.sset.functions.activeSigners().call()
+    active = active_stakes(st.sset)  # 20k / 30k / 40k / 50k: weighed by stake
     peers = [s.url for s in servers]
     servers[0].stop()
     req = CosignRequest(31337, CONTRACT, 4, b"\x55" * 32)
@@ -88,13 +90,14 @@ def test_collect_tolerates_a_dead_peer_but_not_two(st: Staking, servers) -> None
         collect_signatures(
             CosignRequest(31337, CONTRACT, 5, b"\x55" * 32), peers, active, timeout_s=2
         )
-    assert e.value.got == 2 and e.value.needed == 3
+    # 40k + 50k = 90k of 140k is not more than 2/3 of the stake.
+    assert e.value.got == 90_000 * TOKEN and e.value.needed == threshold(140_000 * TOKEN)
     assert "unreachable" in str(e.value)
 
 
 def test_collect_counts_only_active_signers(st: Staking, servers, tmp_path) -> None:
     """A peer that is not in the active set signs, but its signature does not count."""
-    active = st.sset.functions.activeSigners().call()
+    active = active_stakes(st.sset)  # 20k / 30k / 40k / 50k: weighed by stake
     outsider = Cosigner(dev_account(9), 31337, {CONTRACT}, log=SignedLog(tmp_path / "o.sqlite"))
     assert dev_account(9).address not in active
     srv = CosignerServer(outsider).start()
@@ -103,10 +106,10 @@ def test_collect_counts_only_active_signers(st: Staking, servers, tmp_path) -> N
         req = CosignRequest(31337, CONTRACT, 9, b"\x99" * 32)
         with pytest.raises(NotEnoughSignatures) as e:
             collect_signatures(req, peers, active, timeout_s=2)
-        assert (e.value.got, e.value.needed) == (2, 3)
+        assert (e.value.got, e.value.needed) == (50_000 * TOKEN, threshold(140_000 * TOKEN))
         assert e.value.failures == {srv.url: f"signer {dev_account(9).address} is not active"}
-        # With a third active peer the set is complete, and the outsider is still left out.
-        sigs = collect_signatures(req, [*peers, servers[2].url], active, timeout_s=2)
+        # With the 50k peer the signers hold 100k of 140k, and the outsider is still left out.
+        sigs = collect_signatures(req, [*peers, servers[3].url], active, timeout_s=2)
         signers = [recover_signer(req.digest, s) for s in sigs]
         assert len(sigs) == 3 and dev_account(9).address not in signers
         st.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
@@ -115,10 +118,11 @@ def test_collect_counts_only_active_signers(st: Staking, servers, tmp_path) -> N
 
 
 def test_own_key_signs_locally(st: Staking, servers) -> None:
-    active = st.sset.functions.activeSigners().call()
+    active = active_stakes(st.sset)  # 20k / 30k / 40k / 50k: weighed by stake
     req = CosignRequest(31337, CONTRACT, 6, b"\x66" * 32)
-    sigs = collect_signatures(req, [servers[1].url, servers[2].url], active, own=dev_account(1))
-    assert len(sigs) == 3
+    sigs = collect_signatures(req, [servers[2].url, servers[3].url], active, own=dev_account(1))
+    assert len(sigs) == 3  # 20k (own) + 40k + 50k of 140k
+    st.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
 
 
 def test_cosigner_refusals(servers) -> None:
