@@ -32,7 +32,7 @@ from offchain.staking.frost.group import random_scalar
 from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
 from offchain.staking.frost.l1 import group_key_digest, l1_signature, make_even
 from offchain.staking.frost.weights import allocate
-from offchain.staking.signatures import batch_digest, sign_digest
+from offchain.staking.signatures import active_stakes, batch_digest, sign_digest, stake_quorum
 
 
 def _deploy(chain: Chain, cfg: L2KitConfig | None = None) -> Deployment:
@@ -108,8 +108,10 @@ def _sig_check_gas(n: int) -> tuple[int, int, int]:
         signers = sorted(
             (dev_account(i) for i in range(1, n + 1)), key=lambda x: int(x.address, 16)
         )
-        need = n * 2 // 3 + 1
-        sigs = [sign_digest(acct, digest) for acct in signers][:need]
+        # The ECDSA path weighs stake: the first signers (by address) holding > 2/3 of it.
+        chosen = set(stake_quorum(active_stakes(sset), [str(a.address) for a in signers]))
+        quorum_signers = [acct for acct in signers if str(acct.address) in chosen]
+        sigs = [sign_digest(acct, digest) for acct in quorum_signers]
         s = chain.sender(dev_account(0))
         harness = s.deploy("SignatureCheckHarness")
         ecdsa = _checked_gas(
@@ -126,7 +128,7 @@ def _sig_check_gas(n: int) -> tuple[int, int, int]:
         x, y = pk.xy()
         kd = group_key_digest(chain.chain_id, sset.address, 0, x)
         s.send(
-            sset.functions.installGroupKey(x, y, [sign_digest(acct, kd) for acct in signers][:need])
+            sset.functions.installGroupKey(x, y, [sign_digest(acct, kd) for acct in quorum_signers])
         )
         quorum = [KeyShare(i, secrets[i], pk) for i in alloc.all_identifiers()[: alloc.threshold]]
         frost = l1_signature(quorum, digest)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 
 import pytest
 
+from offchain.staking.config import TOKEN
 from offchain.staking.frost.group import N, random_scalar
 from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
 from offchain.staking.frost.l1 import group_key_digest, is_even, l1_signature, make_even
@@ -33,7 +34,8 @@ def _install(st: Staking, seqs, shares: list[KeyShare]) -> dict:
     x, y = shares[0].group_public_key.xy()
     version = st.sset.functions.groupKeyVersion().call()
     digest = group_key_digest(st.chain.chain_id, st.sset.address, version, x)
-    rcpt = st.gov.send(st.sset.functions.installGroupKey(x, y, _ecdsa(seqs[:3], digest)))
+    # 30k + 40k + 50k of 140k: more than 2/3 of the stake.
+    rcpt = st.gov.send(st.sset.functions.installGroupKey(x, y, _ecdsa(seqs[1:], digest)))
     return dict(st.sset.events.GroupKeyInstalled().process_receipt(rcpt)[0]["args"])
 
 
@@ -46,7 +48,7 @@ def test_groupKeyNeedsTwoThirdsOfTheSet(st: Staking, seqs, expect_revert: Callab
         st.gov.send,
         st.sset.functions.installGroupKey(x, y, _ecdsa(seqs[:2], digest)),
     )
-    assert list(args) == [2, 4]
+    assert list(args) == [50_000 * TOKEN, 140_000 * TOKEN]  # signed stake, active stake
     assert st.sset.functions.groupKeyX().call() == 0
     ev = _install(st, seqs, shares)
     assert ev["version"] == 1 and ev["x"] == x and ev["previousX"] == 0 and not ev["byGovernance"]
@@ -58,7 +60,7 @@ def test_installSignaturesCannotBeReplayed(st: Staking, seqs, expect_revert) -> 
     _install(st, seqs, a)
     _install(st, seqs, b)  # recovery: a new key, version 2
     xa, ya = a[0].group_public_key.xy()
-    old = _ecdsa(seqs[:3], group_key_digest(st.chain.chain_id, st.sset.address, 0, xa))
+    old = _ecdsa(seqs[1:], group_key_digest(st.chain.chain_id, st.sset.address, 0, xa))
     with pytest.raises(Exception):  # noqa: B017 - recovers to other addresses: not active / order
         st.gov.send(st.sset.functions.installGroupKey(xa, ya, old))
     assert st.sset.functions.groupKeyX().call() == b[0].group_public_key.xy()[0]
