@@ -183,6 +183,14 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="print the version and exit"
     ),
+    keystore: Path = typer.Option(
+        None,
+        "--keystore",
+        help="sign with this Ethereum keystore JSON, in every command (= $L2KIT_KEYSTORE)",
+    ),
+    alias: str = typer.Option(
+        None, "--account", help="sign with this ape account, in every command (= $L2KIT_ACCOUNT)"
+    ),
 ) -> None:
     """l2kit: decentralized-sequencer rollup and EMETH compute marketplace on an Ethereum L1."""
     from offchain.logs import configure_logging  # here, not at import: --help stays fast
@@ -192,6 +200,11 @@ def _root(
         if not config.is_file():
             raise ConfigError(f"no config file at {config}")
         os.environ["L2KIT_CONFIG"] = str(config)  # every load_config() below reads it
+    # Key sources for every command and agent (cli_common.account reads them).
+    if keystore is not None:
+        os.environ["L2KIT_KEYSTORE"] = str(keystore)
+    if alias is not None:
+        os.environ["L2KIT_ACCOUNT"] = alias
 
 
 @app.command("config")

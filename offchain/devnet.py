@@ -82,7 +82,7 @@ class Devnet:
                 f"storage port {cfg.storage_port} is already in use",
                 "stop what listens there or pick another port with --storage-port",
             )
-        res = compile_contracts()
+        res = compile_contracts(log=self.log)
         self.timings["compile_s"] = res.seconds
         if not res.cached:
             self.log(f"compiled   {res.contracts} contracts in {res.seconds:.1f}s")

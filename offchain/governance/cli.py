@@ -19,12 +19,14 @@ from rich.table import Table
 from offchain.cli_common import (
     DEPLOYMENT,
     DEV_ACCOUNT,
+    JSON,
     KEY,
     RPC_URL,
     account,
     connect,
     explain_reverts,
     make_console,
+    print_json,
 )
 from offchain.common.amounts import format_amount
 from offchain.errors import ConfigError
@@ -168,14 +170,32 @@ def execute_cmd(
     _advance("execute", "executed", proposal, rpc_url, deployment, key, dev)
 
 
+WEI_FIELDS = ("id", "for", "against", "abstain", "quorum")  # JSON strings: exceed 2^53
+
+
 @app.command("status")
 def status_cmd(
     proposal: str = typer.Argument(None, help="proposal id (default: list all)"),
     rpc_url: str = RPC_URL,
     deployment: Path = DEPLOYMENT,
+    as_json: bool = JSON,
 ) -> None:
     """One proposal's state, votes and ETA, or a table of all proposals."""
     gov, _ = _connect(rpc_url, deployment)
+    if as_json:
+        ids = [_pid(proposal)] if proposal is not None else gov.all_ids()
+        out = []
+        for pid in ids:
+            s = gov.status(pid)
+            out.append(
+                {
+                    "id": str(pid),
+                    "description": gov.find(pid).description,
+                    **{k: (str(v) if k in WEI_FIELDS else v) for k, v in s.items()},
+                }
+            )  # fmt: skip
+        print_json(out[0] if proposal is not None else out)
+        return
     if proposal is not None:
         pid = _pid(proposal)
         gov.find(pid)  # clear error for an unknown id

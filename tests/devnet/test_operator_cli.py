@@ -155,3 +155,26 @@ def test_agentHelpListsOnlyItsOptions(devnet: dict[str, Any]) -> None:
     assert "--interval-s" in signer and "--hold-s" not in signer
     assert "--hold-s" in node and "--interval-s" not in node
     assert "--hold-s" not in billing and "--behaviour" not in billing
+
+
+def test_rootKeystoreSignsAnyCommand(devnet: dict[str, Any]) -> None:
+    from eth_account import Account
+
+    ks = devnet["dir"] / "voter6.json"
+    ks.write_text(json.dumps(Account.encrypt(dev_account(6).key, "pw", kdf="pbkdf2", iterations=2)))
+    signer = "0x000000000000000000000000000000000000cafE"
+    p = subprocess.run(
+        [*CLI, "--config", str(devnet["cfg"]), "--keystore", str(ks),
+         "sequencer", "lock", "20000.000000000000000001", "--signer", signer],
+        capture_output=True, text=True, env=_env(L2KIT_KEYSTORE_PASSWORD="pw"), timeout=120,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    st = json.loads(l2kit(devnet, "sequencer", "status", signer, "--json").stdout)
+    assert st["sequencer"]["owner"] == dev_account(6).address
+    assert st["sequencer"]["stake_wei"] == str(20_000 * TOKEN + 1)
+
+
+def test_governanceStatusJson(devnet: dict[str, Any]) -> None:
+    p = l2kit(devnet, "governance", "status", "--json")
+    assert p.returncode == 0, p.stderr
+    assert isinstance(json.loads(p.stdout), list)
