@@ -211,3 +211,71 @@ def test_fraudProofRemovedByReorgIsSentAgain(rollup_env: RollupEnv) -> None:
     wait_until(lambda: v.tick() is not None and seqset.functions.stake(bad.address).call() < STAKE,
                20, "fraud proven again")  # fmt: skip
     assert seqset.functions.stake(bad.address).call() == STAKE - SLASH
+
+
+@pytest.mark.slow
+def test_randomReorgsDuringARunLeaveL1Consistent(rollup_env: RollupEnv) -> None:
+    """Reorgs of depth 1-5 at random moments while users transact: afterwards L1 holds
+    batches 0..N, no gap or duplicate, each the node's own; every accepted transaction is in
+    exactly one batch; no honest batch is challenged; nothing stopped."""
+    import random
+    import threading
+
+    env = rollup_env
+    nodes = env.start_nodes(
+        env.signers, BatcherConfig(max_batch_txs=3, batch_timeout_ms=200, poll_interval_ms=50)
+    )
+    svc = nodes[0]
+    c = client(svc)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
+    for _ in range(8):
+        env.chain.rpc("evm_mine")
+    accepted: list[bytes] = []
+    stop = threading.Event()
+
+    def users() -> None:
+        nonce = 0
+        while not stop.is_set():
+            t = ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1, 0, nonce)
+            try:
+                h = c.send(ltx.encode_tx(t))
+            except Exception:  # noqa: BLE001 - refused (e.g. while rotating): not accepted
+                stop.wait(0.05)
+                continue
+            accepted.append(bytes.fromhex(h.removeprefix("0x")))
+            nonce += 1
+            stop.wait(0.1)
+
+    rng = random.Random(14)
+    th = threading.Thread(target=users)
+    th.start()
+    try:
+        for _ in range(8):
+            time.sleep(rng.uniform(0.3, 1.5))
+            depth = min(rng.randint(1, 5), int(env.chain.w3.eth.block_number) - 1)
+            env.chain.rpc("anvil_reorg", depth, [])
+    finally:
+        stop.set()
+        th.join(10)
+    v = env.start_verifier(dev_account(35))
+    l1 = env.l1()
+
+    def all_batched() -> bool:
+        assert svc.node is not None
+        got: list[bytes] = []
+        for i in range(l1.next_index()):
+            rec = svc.node.store.batch(i)
+            if rec is None:
+                return False
+            for b in svc.node.store.blocks(rec["first_block"], rec["last_block"]):
+                got += [svc.node.executor.tx_hash(raw) for raw in b.txs]
+        mine = [h for h in got if h in set(accepted)]
+        assert len(mine) == len(set(mine))  # never twice
+        return len(mine) == len(accepted)
+
+    wait_until(all_batched, 60, "every accepted transaction in one batch")
+    n = _assert_l1_matches_node(env, svc)
+    wait_until(lambda: v.tick() is not None and v.verified_index >= n - 1, 60, "all verified")
+    assert all(o.result == "verified" for o in v.outcomes)  # no honest batch challenged
+    assert all(s.batcher is not None and s.batcher.alive for s in nodes)
