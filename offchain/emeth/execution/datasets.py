@@ -32,6 +32,7 @@ class DatasetCheck:
 
     blobs: BlobClient
     programs: ProgramRegistry
+    max_params_bytes: int = 4096
 
     def __call__(self, msg: dict[str, Any]) -> None:
         """Check the normalized ``RegisterJob`` message ``msg``.
@@ -41,9 +42,11 @@ class DatasetCheck:
         """
         if msg["programId"] not in self.programs:
             return  # the transition answers unknown_program
+        if len(msg["params"]) > self.max_params_bytes:
+            return  # the transition answers invalid_params (never parsed)
         try:
             params = json.loads(msg["params"] or "{}")
-        except ValueError:
+        except (ValueError, RecursionError):
             return  # the transition answers invalid_params
         if not isinstance(params, dict):
             return

@@ -92,14 +92,15 @@ def register_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
         )
     if not m["datasetKey"] or len(m["datasetKey"]) > 200:
         raise ActionError(422, "invalid_dataset", "datasetKey must be 1..200 characters")
+    # Length first: a huge or deeply nested params string is never parsed.
+    if len(m["params"]) > cfg.max_params_bytes:
+        raise ActionError(422, "invalid_params", f"params over {cfg.max_params_bytes} bytes")
     try:
         params = json.loads(m["params"] or "{}")
         if not isinstance(params, dict):
             raise ValueError("not an object")
-    except ValueError as e:
+    except (ValueError, RecursionError) as e:
         raise ActionError(422, "invalid_params", f"params must be a JSON object: {e}") from e
-    if len(m["params"]) > cfg.max_params_bytes:
-        raise ActionError(422, "invalid_params", f"params over {cfg.max_params_bytes} bytes")
     if c.execute(select(db.jobs.c.job_id).where(db.jobs.c.job_id == jid)).first():
         raise ActionError(409, "job_exists", f"job {jid} is already registered")
     own_cancel = select(db.l1_cancels.c.job_id).where(
