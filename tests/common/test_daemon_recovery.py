@@ -118,3 +118,22 @@ def test_transientFailureIsDegradedThenDownThenOk() -> None:
         assert d.alive
     finally:
         d.stop()
+
+
+def test_processWaitEndsWithFatalErrorOfALoop() -> None:
+    """The CLI's wait (``wait_for_signal(daemons=...)``) ends with FatalError (exit code 3)
+    once a watched loop stopped on an error a restart cannot fix."""
+    import threading
+
+    import pytest
+
+    from offchain.cli_common import wait_for_signal
+
+    d = Scripted(LoopConfig(poll_interval_ms=10), FatalError("wrong chain: id 5, expected 1"))
+    d.start()
+    try:
+        with pytest.raises(FatalError) as ei:
+            wait_for_signal(threading.Event(), daemons=lambda: [d])
+        assert "wrong chain" in str(ei.value) and ei.value.exit_code == 3
+    finally:
+        d.stop()
