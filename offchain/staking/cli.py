@@ -349,6 +349,11 @@ def run_cmd(
     )
     stop = stop_on_signal()
     rec = ctx.staking.sequencer(acct.address)
+    if rec["status"] == "None":  # a key that cannot act says so instead of idling
+        raise StakingError(
+            f"{acct.address} is no sequencer signer: it never locked stake",
+            "lock first (`l2kit sequencer lock AMOUNT --signer ADDRESS`) or use the signer key",
+        )
     if rec["status"] != "Active":
         console.print(
             f"[yellow]warning:[/] {acct.address} is {rec['status']}, not an active sequencer"
