@@ -136,6 +136,20 @@ ROWS: tuple[Row, ...] = (
         2,
     ),
     Row(
+        "`agent_recovery_s` / max (blob store back after an outage → the batcher's next batch on "
+        "L1, default backoff)",
+        ("agent_recovery_s", "agent_recovery_max_s"),
+        "≤ 10",
+        2,
+    ),
+    Row(
+        "`reorg_batch_resubmit_s` / max (`anvil_reorg` removes a batch → re-appended at the same "
+        "index)",
+        ("reorg_batch_resubmit_s", "reorg_batch_resubmit_max_s"),
+        "≤ 10",
+        2,
+    ),
+    Row(
         "`compile_cold_s` / `compile_cached_s`",
         ("compile_cold_s", "compile_cached_s"),
         "cached ≪ 1 s",
