@@ -265,6 +265,21 @@ def status_cmd(
         if record["status"] == "None":
             raise StakingError(f"{signer} has never locked", "lock with `l2kit sequencer lock`")
     exiting = int(ctx.staking.pool.functions.exitingCount().call())
+    sset = ctx.staking.sset
+    gx = int(sset.functions.groupKeyX().call())
+    # SequencerSet.GroupKeyInstalled(uint256 indexed version, uint256 indexed x, uint256
+    # previousX, bool byGovernance): the first key, and every recovery (a new key).
+    installs = [
+        {
+            "version": int(e["args"]["version"]),
+            "x": hex(int(e["args"]["x"])),
+            "previous_x": hex(int(e["args"]["previousX"])),
+            "by": "governance" if e["args"]["byGovernance"] else "set (>2/3 ECDSA)",
+            "block": int(e["blockNumber"]),
+        }
+        for e in sset.events.GroupKeyInstalled().get_logs(from_block=0)
+    ]
+    group_key = {"x": hex(gx) if gx else None, "installs": installs}
     if as_json:
         print_json(
             {
@@ -282,6 +297,7 @@ def status_cmd(
                 "exiting": exiting,
                 "active": [_jsonable(r) for r in rows],
                 "sequencer": _jsonable(record) if record else None,
+                "group_key": group_key,
             }
         )
         return
@@ -307,6 +323,16 @@ def status_cmd(
             "current" if r["signer"] == st.current else "",
         )
     console.print(table)
+    if gx:
+        last = installs[-1] if installs else None
+        recoveries = max(0, len(installs) - 1)
+        console.print(
+            f"FROST group key x {hex(gx)} (version {last['version'] if last else '?'},"
+            f" installed by {last['by'] if last else '?'}, {recoveries} recovery install(s));"
+            " batches carry one signature"
+        )
+    else:
+        console.print("no FROST group key on L1: batches carry the >2/3 ECDSA list")
     if record:
         for k, v in record.items():
             if k in ("unlock_time", "signer_updated_at"):

@@ -15,7 +15,7 @@ from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import Anvil
 from offchain.chain.client import Chain, connect
 from offchain.config import L2KitConfig
-from offchain.deploy import deploy_all
+from offchain.deploy import Deployment, deploy_all
 
 
 @pytest.fixture(scope="module")
@@ -172,3 +172,44 @@ def test_unreachable_rpc_is_one_line_error(net) -> None:
     )  # fmt: skip
     assert proc.returncode == 1
     assert "cannot reach the L1 RPC" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_status_shows_group_key_and_recoveries(l2kit, net) -> None:
+    import json as _json
+
+    from offchain.staking.frost.group import random_scalar
+    from offchain.staking.frost.keygen import trusted_dealer_keygen
+    from offchain.staking.frost.l1 import group_key_digest, make_even
+    from offchain.staking.signatures import order_signatures, sign_digest
+
+    _, path, chain = net
+    code, out, _ = l2kit("sequencer", "status")
+    assert code == 0 and "no FROST group key on L1" in out
+    dep = Deployment.load(path)
+    sset = dep.contract(chain, "sequencer_set")
+    keys = []
+    for _ in range(2):
+        shares, _ = trusted_dealer_keygen(random_scalar(), 4, 3)
+        pk, _ = make_even(shares[0].group_public_key, {})
+        keys.append(pk.xy())
+    x, y = keys[0]
+    digest = group_key_digest(chain.chain_id, sset.address, 0, x)
+    active = set(sset.functions.activeSigners().call())
+    signers = [a for a in (dev_account(i) for i in range(1, 30)) if a.address in active]
+    signed = {a.address: sign_digest(a, digest) for a in signers}
+    chain.sender(dev_account(9)).send(
+        sset.functions.installGroupKey(x, y, order_signatures(signed))
+    )
+    # Recovery by governance (the Timelock owns the set on a devnet deployment).
+    tl = dep.addresses["timelock"]
+    chain.rpc("anvil_impersonateAccount", tl)
+    chain.rpc("anvil_setBalance", tl, hex(10**20))
+    call = sset.functions.setGroupKey(*keys[1])
+    h = chain.w3.eth.send_transaction(call.build_transaction({"from": tl, "gas": 500_000}))
+    assert chain.w3.eth.wait_for_transaction_receipt(h)["status"] == 1
+    code, out, _ = l2kit("sequencer", "status")
+    assert code == 0 and f"FROST group key x {hex(keys[1][0])}" in out
+    assert "installed by governance, 1 recovery install(s)" in out
+    code, out, _ = l2kit("sequencer", "status", "--json")
+    doc = _json.loads(out)
+    assert [i["by"] for i in doc["group_key"]["installs"]] == ["set (>2/3 ECDSA)", "governance"]
