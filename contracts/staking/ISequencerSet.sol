@@ -18,6 +18,10 @@ interface ISequencerSet {
     ///         active signers holding more than 2/3 of the active stake.
     function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view;
 
+    /// @notice x coordinate of the set's FROST group key (even y), zero while there is none:
+    ///         the batch signature format the set expects (one FROST signature, or ECDSA list).
+    function groupKeyX() external view returns (uint256);
+
     /// @notice Called by StateCommitment when `signer` appended a batch covering `l2Blocks`
     ///         blocks: counts as its heartbeat and accrues its batch reward.
     function recordBatch(address signer, uint256 l2Blocks) external;

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {FrostVerifier} from "../staking/FrostVerifier.sol";
 import {ISequencerSet} from "../staking/ISequencerSet.sol";
 
 /// @title TestSequencerSet
@@ -20,6 +21,8 @@ contract TestSequencerSet is ISequencerSet {
     uint256 public paidOut;
     /// @notice When set, punish reverts (a stake that is already gone, in the real pool).
     bool public punishReverts;
+    /// @notice FROST group key x (even y); zero: the ECDSA list is checked instead.
+    uint256 public groupKeyX;
 
     event Punished(address indexed signer, uint256 slashed, uint256 paid, address indexed beneficiary);
 
@@ -29,6 +32,7 @@ contract TestSequencerSet is ISequencerSet {
     error TestSequencerSetBadSigner(address signer);
     error TestSequencerSetNotActive(address signer);
     error TestSequencerSetNoStake(address signer);
+    error TestSequencerSetBadFrostSignature(bytes32 digest);
 
     constructor() {
         owner = msg.sender;
@@ -56,6 +60,12 @@ contract TestSequencerSet is ISequencerSet {
         punishReverts = on;
     }
 
+    /// @notice Installs FROST group key x (the real set checks the set's approval first).
+    function setGroupKey(uint256 x) external {
+        if (msg.sender != owner) revert TestSequencerSetNotOwner(msg.sender);
+        groupKeyX = x;
+    }
+
     /// @notice Makes `signer` current (rotation by hand).
     function setCurrent(address signer) external {
         if (msg.sender != owner) revert TestSequencerSetNotOwner(msg.sender);
@@ -67,6 +77,12 @@ contract TestSequencerSet is ISequencerSet {
     }
 
     function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view {
+        if (groupKeyX != 0) {
+            if (signatures.length != 1 || !FrostVerifier.verifyDigest(groupKeyX, digest, signatures[0])) {
+                revert TestSequencerSetBadFrostSignature(digest);
+            }
+            return;
+        }
         uint256 n = _signers.length;
         uint256 needed = (2 * n) / 3 + 1;
         if (signatures.length < needed) revert TestSequencerSetTooFewSignatures(signatures.length, needed);

@@ -105,6 +105,25 @@ def batch_validator(
     return validate
 
 
+def node_cosigner(
+    node: SequencerNode,
+    account: LocalAccount,
+    chain_id: int,
+    l1: RollupL1,
+    deposit_hash: Callable[[int], bytes],
+    log_path: str | Path,
+) -> Cosigner:
+    """The signing policy of ``node``: the co-signer checks plus its batch validator (also
+    run by ``/frost/sign`` before a FROST share)."""
+    return Cosigner(
+        account=account,
+        chain_id=chain_id,
+        contracts={l1.sc.address},
+        validator=batch_validator(node, deposit_hash, l1.data_mode),
+        log=InvalidationAwareLog(log_path, l1),
+    )
+
+
 def cosign_router(
     node: SequencerNode,
     account: LocalAccount,
@@ -114,11 +133,4 @@ def cosign_router(
     log_path: str | Path,
 ) -> APIRouter:
     """The ``/cosign`` router of ``node`` (see the module docstring)."""
-    cosigner = Cosigner(
-        account=account,
-        chain_id=chain_id,
-        contracts={l1.sc.address},
-        validator=batch_validator(node, deposit_hash, l1.data_mode),
-        log=InvalidationAwareLog(log_path, l1),
-    )
-    return create_router(cosigner)
+    return create_router(node_cosigner(node, account, chain_id, l1, deposit_hash, log_path))

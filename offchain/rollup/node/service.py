@@ -16,7 +16,7 @@ import structlog
 from offchain.chain.client import Chain
 from offchain.chain.networks import default_confirmations
 from offchain.common.health import overall
-from offchain.rollup.batcher.cosign import cosign_router
+from offchain.rollup.batcher.cosign import node_cosigner
 from offchain.rollup.batcher.submitter import Batcher
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
@@ -28,6 +28,8 @@ from offchain.rollup.node.peers import CurrentSequencer, PeerSet
 from offchain.rollup.node.producer import BlockProducer
 from offchain.rollup.node.rpc import HttpServer, RpcApi, create_app
 from offchain.rollup.node.store import NodeStore
+from offchain.staking.cosigner import create_router
+from offchain.staking.frost.router import create_frost_router
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -183,9 +185,11 @@ class NodeService:
         )
         api = RpcApi(self.node)
         chain_id = c.chain.chain_id
-        router = cosign_router(
+        cosigner = node_cosigner(
             self.node, self.signer, chain_id, c.l1(), c.deposit_hash, data_dir / "cosigned.db"
         )
+        self.frost = self._frost(data_dir)
+        routers = [create_router(cosigner), create_frost_router(self.frost, cosigner)]
         l1_sender = c.chain.sender(self.signer)  # one nonce owner for every L1 write
         if self.run_batcher:
             blobs = BlobClient(self.storage_url, timeout_s=10)
@@ -200,7 +204,7 @@ class NodeService:
             )
             batcher = self.batcher
             api.proof_providers["withdrawal"] = lambda p: batcher.withdrawal_proof(p[0])
-        self.server = HttpServer(create_app(api, self.health, [router]), cfg.host, cfg.port).start()
+        self.server = HttpServer(create_app(api, self.health, routers), cfg.host, cfg.port).start()
         self.producer = BlockProducer(self.node).start()
         if self.batcher is not None:
             self.batcher.start()
@@ -228,16 +232,39 @@ class NodeService:
             sc, sender, on_change=lambda old, new: current.invalidate()
         ).start()
 
+    def _frost(self, data_dir: Path) -> Any:
+        from offchain.staking.frost.l1 import group_key_digest
+        from offchain.staking.frost.participant import FrostParticipant
+        from offchain.staking.frost.store import FrostStore
+
+        seqset = self.contracts.seqset()
+        chain = self.contracts.chain
+
+        def key_digest(x: int) -> bytes:
+            version = int(seqset.functions.groupKeyVersion().call())
+            return group_key_digest(chain.chain_id, seqset.address, version, x)
+
+        return FrostParticipant(
+            self.signer.address,
+            bytes(self.signer.key),
+            FrostStore(data_dir / "frost.sqlite"),
+            key_digest=key_digest,
+            l1_group_x=lambda: int(seqset.functions.groupKeyX().call()),
+        )
+
     def _cosigner(self, chain_id: int) -> Any:
+        from offchain.staking.frost.coordinator import FrostCoordinator, publics_of
+        from offchain.staking.frost.signing import to_l1_signature
+        from offchain.staking.frost.wire import element_of
         from offchain.staking.signatures import CosignRequest, active_stakes, collect_signatures
 
         me = self.signer.address.lower()
         urls = [u for s, u in self.config.node.peers.items() if s.lower() != me]
         seqset = self.contracts.seqset()
         timeout = self.config.batcher.signature_timeout_s
+        coordinator: list[FrostCoordinator] = []
 
         def cosign(header: BatchHeader, digest: bytes) -> list[bytes]:
-            active = active_stakes(seqset)  # the contract weighs signatures by stake
             req = CosignRequest(
                 chain_id,
                 self.contracts.state_commitment,
@@ -245,6 +272,26 @@ class NodeService:
                 header.hash(),
                 header.to_json(),
             )
+            group_x = int(seqset.functions.groupKeyX().call())
+            ks = self.frost.store.keyset()
+            if group_x != 0 and ks is not None and int(ks.group_x, 16) == group_x:
+                # One FROST signature: this node coordinates the round over its peers' /frost.
+                if not coordinator:
+                    assert self.server is not None
+                    peers = {s: u for s, u in self.config.node.peers.items()}
+                    peers[self.signer.address] = self.server.url
+                    coordinator.append(FrostCoordinator(peers, timeout_s=timeout))
+                sig = coordinator[0].sign(
+                    ks.session,
+                    req.to_json(),
+                    digest,
+                    ks.allocation,
+                    ks.threshold,
+                    element_of(ks.group_key, "group key"),
+                    publics_of({str(i): v for i, v in ks.publics.items()}),
+                )
+                return [to_l1_signature(sig)]
+            active = active_stakes(seqset)  # the contract weighs signatures by stake
             return collect_signatures(req, urls, active, own=self.signer, timeout_s=timeout)
 
         return cosign

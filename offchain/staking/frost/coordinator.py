@@ -55,8 +55,11 @@ class FrostCoordinator:
         default_factory=lambda: {"invalid_shares": 0, "dropped_signers": 0, "rounds": 0}
     )
 
+    def __post_init__(self) -> None:
+        self.peers = {a.lower(): u for a, u in self.peers.items()}
+
     def _post(self, who: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        url = self.peers.get(who)
+        url = self.peers.get(who.lower())
         if url is None:
             raise PeerError(who, "unknown_peer", "no URL for this signer")
         try:

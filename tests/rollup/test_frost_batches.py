@@ -1,0 +1,50 @@
+"""Rollup nodes sign batches with one FROST signature once the set's key is on L1.
+
+Three sequencer nodes (real batchers, co-signers, ``/frost`` peer protocol) run a DKG over
+their own HTTP; the key is installed on the sequencer set; from then on every batch reaches
+L1 with a single 96-byte signature (the set rejects anything else), and each peer rebuilt the
+batch before contributing its share.
+"""
+
+from __future__ import annotations
+
+from offchain.chain.accounts import dev_account
+from offchain.rollup.ledger import tx as ltx
+from offchain.staking.frost.coordinator import FrostCoordinator
+from offchain.staking.frost.weights import allocate
+from tests.rollup.conftest import RollupEnv, client, wait_until
+
+ALICE, BOB = dev_account(10), dev_account(11)
+
+
+def test_batches_carry_one_frost_signature(rollup_env: RollupEnv) -> None:
+    env = rollup_env
+    nodes = env.start_nodes(env.signers)
+    coord = FrostCoordinator({n.signer.address: n.url for n in nodes}, timeout_s=30)
+    alloc = allocate({s.address: 1 for s in env.signers}, 1, 1)
+    res = coord.keygen("dkg-1", alloc.identifiers, alloc.threshold)
+    seqset = env.seqset()
+    env.chain.sender(dev_account(0)).send(seqset.functions.setGroupKey(int(res["group_x"], 16)))
+    l1 = env.l1()
+    start = l1.next_index()
+    c = client(nodes[0])
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
+    n0 = c.nonce(ALICE.address)
+    h = c.send(ltx.encode_tx(ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 5, 1, n0)))
+    c.wait_receipt(h)
+    wait_until(lambda: l1.next_index() > start, timeout_s=60, what="a FROST-signed batch on L1")
+    # The appendBatch transaction carried exactly one 96-byte signature.
+    logs = l1.sc.events.BatchAppended().get_logs(from_block=0)
+    tx = env.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
+    _, args = l1.sc.decode_function_input(tx["input"])
+    sigs = args.get("signatures") or args.get("_signatures") or list(args.values())[-1]
+    assert len(sigs) == 1 and len(sigs[0]) == 96
+    stats = [requests_status(n.url) for n in nodes]
+    assert all(s["nonces"]["used"] >= 1 for s in stats if s["identifiers"])
+
+
+def requests_status(url: str) -> dict:
+    import requests
+
+    return dict(requests.get(url.rstrip("/") + "/frost/status", timeout=10).json())
