@@ -180,6 +180,21 @@ def test_a_batched_transaction_has_its_merkle_proof_verified_against_the_l1_root
     assert checked >= 3
 
 
+def test_every_link_leads_to_a_page(run: Run, explorer: Explorer) -> None:
+    """Crawl each top page's links (hashes, addresses, blocks, batches): none is a dead end."""
+    seen: set[str] = set()
+    for top in ("/", "/sequencers", "/batches", "/batches/0", "/l2", "/bridge",
+                f"/l2/tx/{run.withdrawal}", f"/address/{run.rollup.users[0].address}"):  # fmt: skip
+        for href in re.findall(r'href="(/[^"]*)"', _get(explorer, top).text):
+            href = href.replace("&amp;", "&")
+            if href in seen:
+                continue
+            seen.add(href)
+            r = _get(explorer, href)
+            assert r.status_code == 200, (top, href, r.text[:200])
+    assert len(seen) > 30
+
+
 def test_current_sequencer_shown_is_the_l1_one(run: Run, explorer: Explorer) -> None:
     sset = run.rollup.contracts.seqset()
     cur = sset.functions.currentSequencer().call()
