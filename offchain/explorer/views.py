@@ -326,6 +326,23 @@ class Views:
             bt = self.store.one("SELECT idx FROM batches WHERE header_hash = ?", h)
             if bt:
                 return f"/batches/{bt['idx']}"
+            for root in (
+                "txRoot",
+                "stateRootsRoot",
+                "finalStateRoot",
+                "withdrawalRoot",
+                "dataHash",
+            ):
+                bt = self.store.one(
+                    f"SELECT idx FROM batches WHERE lower(json_extract(header, '$.{root}')) = ?"
+                    " ORDER BY l1_block DESC LIMIT 1",
+                    h,
+                )
+                if bt:
+                    return f"/batches/{bt['idx']}"
+            b = self.store.one("SELECT number FROM l2_blocks WHERE state_root = ? LIMIT 1", h)
+            if b:
+                return f"/l2/block/{b['number']}"
             if self.store.one("SELECT id FROM events WHERE tx_hash = ? LIMIT 1", h):
                 return f"/l1/tx/{h}"
             return f"/l2/tx/{h}"  # maybe pending on the node: the tx page asks it
