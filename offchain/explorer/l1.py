@@ -87,6 +87,7 @@ class L1Index:
         self.follower: LogFollower | None = None
         self._ts: OrderedDict[int, int] = OrderedDict()  # L1 block -> timestamp (LRU)
         self._window_s: int | None = None
+        self._refresh_finality = False
 
     # ------------------------------------------------------------- connection
     def connect(self) -> Chain:
@@ -186,9 +187,10 @@ class L1Index:
             if ev.event == "BatchAppended" and row["contract"] == "state_commitment":
                 self.store.add_batch(c, self._batch_row(row))
             elif ev.event == "ChallengeWindowChanged" and row["contract"] == "state_commitment":
-                # finalizesAt = appendedAt + the current window (StateCommitment.finalizesAt).
+                # Whether a pending batch keeps its window is the contract's business: re-read
+                # StateCommitment.finalizesAt of each pending batch at the next snapshot.
                 self._window_s = int(args["newSeconds"])
-                c.execute("UPDATE batches SET finalizes_at = appended_at + ?", (self._window_s,))
+                self._refresh_finality = True
             elif ev.event == "BatchesInvalidated" and row["contract"] == "state_commitment":
                 self.store.invalidate(
                     c, int(args["fromIndex"]), int(args["toIndex"]), ev.block_number
@@ -213,10 +215,19 @@ class L1Index:
             "l1_block": ev["block"],
             "l1_tx": ev["tx_hash"],
             "appended_at": ev["ts"],
-            "finalizes_at": ev["ts"] + self._window_s,
+            "finalizes_at": self._finalizes_at(int(a["index"]), ev["block"])
+            or ev["ts"] + self._window_s,
             "status": "pending",
             "da_mode": self._da_mode_at(ev["block"]),
         }
+
+    def _finalizes_at(self, index: int, block: int | None = None) -> int | None:
+        """``StateCommitment.finalizesAt(index)`` as of ``block`` (None when it has none)."""
+        sc = self.contracts.get("state_commitment")
+        if sc is None or not any(e.get("name") == "finalizesAt" for e in sc.abi):
+            return None
+        at = sc.functions.finalizesAt(index).call(block_identifier=block or "latest")
+        return int(at) or None
 
     def _da_mode_at(self, block: int) -> str:
         """``StateCommitment.dataMode()`` as of L1 block ``block`` ("" when it has none)."""
@@ -290,6 +301,15 @@ class L1Index:
         if sc is None:
             return
         next_index = _int(call(sc, "nextIndex")) or 0
+        if self._refresh_finality:
+            rows = self.store.query("SELECT idx, event_id FROM batches WHERE status = 'pending'")
+            with self.store.tx() as c:
+                for r in rows:
+                    at = self._finalizes_at(int(r["idx"]))
+                    if at is not None:
+                        c.execute("UPDATE batches SET finalizes_at = ? WHERE event_id = ?",
+                                  (at, r["event_id"]))  # fmt: skip
+            self._refresh_finality = False
         now = int((self.store.get("l1_head") or {}).get("timestamp") or 0)
         # Only a pending batch past its window can have turned final (invalidations arrive as
         # BatchesInvalidated events); one held by an open data request stays in this set.
