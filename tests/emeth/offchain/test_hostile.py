@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from offchain.chain.accounts import dev_account
 from offchain.emeth.agents.signer import Signer
 from offchain.emeth.errors import ActionError, ExecutionLayerError
 from offchain.emeth.execution.subjobs import subjob_id
@@ -355,3 +356,35 @@ def test_tickets_and_actions_bound_to_one_execution_layer(env: Env, tmp_path) ->
         assert e.value.status == 401
     finally:
         other.engine.dispose()
+
+
+def test_signer_never_bundles_an_unpayable_debit(env: Env) -> None:
+    """A requester withdraws its whole deposit after its job is verified: the Signer checks
+    balances before bundling, so the job waits (still billable once it is funded again)
+    instead of going into a Ticket whose debit L1 would skip; others are billed."""
+    alice, bob = env.requesters[0], env.requesters[1]
+    env.deposit(alice, 5 * EMETH)
+    env.deposit(bob, 10 * EMETH)
+    node = env.stack.node_accounts[0]
+    verifier = dev_account(env.stack.config.verifier_account)
+    jobs = [
+        submit_job(env.client, env.blobs, who, "wordcount/v1", b"a b\n", fee)
+        for who, fee in ((alice, 5 * EMETH), (bob, 4 * EMETH))
+    ]
+    for j in jobs:
+        _process(env, node, j)
+        result, fuel = WordCount().compute(b"a b\n", {})
+        sub = {"jobId": j["jobId"], "node": node.address, "attempt": 1}
+        env.client.act("Submit", sub | {"resultKey": env.blobs.put(result), "fuel": fuel}, node)
+        env.client.act(
+            "Verify", {"jobId": j["jobId"], "verifier": verifier.address, "attempt": 1}, verifier
+        )
+    sender = env.devnet.chain.sender(alice)  # type: ignore[union-attr]
+    env.l1.request_withdrawal(sender, 5 * EMETH)
+    env.advance(env.l1.withdrawal_delay_s() + 1)
+    env.l1.withdraw(sender)
+    signer = Signer(env.client, env.stack.signer_account, env.l1.chain_id, env.l1.core_address)
+    assert signer.sign_round()["tickets"] == 1
+    [t] = env.client.tickets()
+    assert t["jobIds"] == [jobs[1]["jobId"]]
+    assert env.client.job(jobs[0]["jobId"])["state"] == "verified"
