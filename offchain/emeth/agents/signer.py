@@ -55,11 +55,34 @@ class Signer(ActingAgent):
         self._last_round = time.monotonic()
         return self.sign_round()
 
+    def _budgets(self, requesters: set[str]) -> dict[str, int]:
+        """What each requester's L1 deposit can still pay: its balance less its debits in
+        Tickets not yet settled (EmethCore skips a debit above the balance)."""
+        unsettled: dict[str, int] = {}
+        for t in self.client.tickets(settled=False):
+            for d in t["debits"]:
+                unsettled[d["requester"]] = unsettled.get(d["requester"], 0) + int(d["amount"])
+        return {r: int(self.client.funds(r)["deposit"]) - unsettled.get(r, 0) for r in requesters}
+
     def sign_round(self) -> dict[str, int]:
-        """Sign a Ticket for every node with billable jobs or pending penalties."""
+        """Sign a Ticket for every node with billable jobs or pending penalties.
+
+        Balances are checked before bundling: a job whose requester's deposit cannot pay it
+        (after its unsettled Tickets) waits, still billable, instead of becoming a debit that
+        EmethCore would skip.
+        """
+        billable = self.client.jobs(billable=True, limit=1000)
+        budgets = self._budgets({j["requester"] for j in billable})
         by_node: dict[str, list[dict[str, Any]]] = {}
-        for j in self.client.jobs(billable=True, limit=1000):
+        held = 0
+        for j in billable:
+            if int(j["fee"]) > budgets[j["requester"]]:
+                held += 1
+                continue
+            budgets[j["requester"]] -= int(j["fee"])
             by_node.setdefault(j["node"], []).append(j)
+        if held:
+            self.log.warning("jobs_held_unfunded", jobs=held)
         pens: dict[str, list[dict[str, Any]]] = {}
         for p in self.client.penalties(unbilled=True):
             pens.setdefault(p["node"], []).append(p)
