@@ -124,3 +124,19 @@ def test_late_verifier_rebuilds_from_l2_nodes(rollup_env: RollupEnv) -> None:
     assert out and all(o.result == "verified" for o in out), out
     assert {o.detail for o in out} == {"l2_nodes"}
     assert l1.data_request(0).status.name == "NONE"  # nothing asked on L1
+
+
+def test_batcher_never_builds_what_it_cannot_publish() -> None:
+    """Blobs: more than 6 blobs' worth, and Calldata: more than fits a 128 kB transaction, are
+    refused when building (the batcher then takes fewer blocks); Storage takes any size (the
+    DA answer goes in chunks)."""
+    from offchain.rollup.batcher.submitter import MAX_CALLDATA_FRAME_BYTES, data_commitment
+    from offchain.rollup.ledger.blobs import MAX_BLOBS_PER_TX, PAYLOAD_BYTES_PER_BLOB
+    from offchain.rollup.ledger.compact import BatchDataError
+
+    big = b"\x01" * (MAX_BLOBS_PER_TX * PAYLOAD_BYTES_PER_BLOB)
+    with pytest.raises(BatchDataError, match="needs 7 blobs"):
+        data_commitment(big, DataMode.BLOBS)
+    with pytest.raises(BatchDataError, match="appendBatchWithData"):
+        data_commitment(b"\x01" * (MAX_CALLDATA_FRAME_BYTES + 1), DataMode.CALLDATA)
+    assert data_commitment(big, DataMode.STORAGE)[1] is None

@@ -47,6 +47,10 @@ log = structlog.get_logger("rollup.batcher")
 
 ZERO32 = b"\x00" * 32
 
+#: Largest frame appendBatchWithData carries (128 kB transaction limit, minus header, signatures
+#: and RLP overhead): a larger batch is built with fewer blocks.
+MAX_CALLDATA_FRAME_BYTES = 120_000
+
 # Store meta key: the last L1 block scanned for BatchesInvalidated events.
 _CURSOR_KEY = "l1_invalidation_cursor"
 
@@ -74,11 +78,16 @@ def data_commitment(frame: bytes, mode: DataMode) -> tuple[bytes, BlobSidecar | 
     """The header's ``data_hash`` for ``frame`` in ``mode``, and the blobs in Blobs mode.
 
     Raises:
-        BatchDataError: Blobs mode and the frame does not fit in one transaction's blobs.
+        BatchDataError: Blobs mode and the frame does not fit in one transaction's blobs, or
+            Calldata mode and it would push appendBatchWithData past 128 kB.
     """
     if mode == DataMode.BLOBS:
         sidecar = sidecar_of(frame)
         return sidecar.data_hash, sidecar
+    if mode == DataMode.CALLDATA and len(frame) > MAX_CALLDATA_FRAME_BYTES:
+        raise BatchDataError(
+            f"frame of {len(frame)} bytes over {MAX_CALLDATA_FRAME_BYTES} for appendBatchWithData"
+        )
     return keccak(frame), None
 
 
