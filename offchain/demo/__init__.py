@@ -34,6 +34,10 @@ SCENES: list[tuple[str, str]] = [
         "Rollup: deposits, transfers, batches, withdrawal, cheating sequencers caught",
         "offchain.demo.rollup:run",
     ),
+    (
+        "One threshold key for the sequencer set: DKG, join and kick with the same key",
+        "offchain.demo.frost:run",
+    ),
 ]
 
 
