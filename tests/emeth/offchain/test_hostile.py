@@ -20,6 +20,7 @@ from offchain.emeth.execution.subjobs import subjob_id
 from offchain.emeth.programs import SortDedupe, WordCount
 from offchain.emeth.requester import new_job_id, submit_job, wait_for
 from offchain.emeth.runtime import wait_until
+from offchain.emeth.ticket import build_ticket, sign_ticket
 from offchain.errors import TxReverted
 from tests.emeth.offchain.conftest import EMETH, Env
 
@@ -388,3 +389,21 @@ def test_signer_never_bundles_an_unpayable_debit(env: Env) -> None:
     [t] = env.client.tickets()
     assert t["jobIds"] == [jobs[1]["jobId"]]
     assert env.client.job(jobs[0]["jobId"])["state"] == "verified"
+
+
+def test_penalty_shortfall_on_l1_is_enforced(env: Env) -> None:
+    """A node whose L1 penalties exceeded its collateral (``penaltyShortfall``) tops up the
+    minimum again: it still owes the shortfall, so it cannot take jobs until it covers it."""
+    alice = env.requesters[0]
+    env.deposit(alice, 100 * EMETH)
+    node = env.stack.node_accounts[2]
+    collateral = env.l1.collateral_of(node.address).balance
+    t = build_ticket(77, node.address, [], penalty=collateral + 50 * EMETH)
+    sig = sign_ticket(env.stack.signer_account, env.l1.chain_id, env.l1.core_address, t)
+    env.l1.settle_ticket(env.devnet.chain.sender(node), t, sig)  # type: ignore[union-attr]
+    assert env.l1.penalty_shortfall(node.address) == 50 * EMETH
+    env.l1.deposit_collateral(env.devnet.chain.sender(node), env.l1.min_collateral() + EMETH)  # type: ignore[union-attr]
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a\n", 4 * EMETH)
+    with pytest.raises(ExecutionLayerError) as e:
+        _process(env, node, job)
+    assert e.value.status == 403 and e.value.code == "insufficient_collateral"
