@@ -108,14 +108,16 @@ def check_node(
 ) -> None:
     """Refuse ``action`` (taking a job paying ``fee``) unless ``node``'s collateral covers the
     minimum plus every penalty it may still owe: penalties not yet burned on L1 (unbilled or
-    in an unsettled Ticket), the possible penalties of the jobs it holds, and this job's.
+    in an unsettled Ticket), its L1 ``penaltyShortfall``, the possible penalties of the jobs
+    it holds, and this job's.
 
     Raises:
         ActionError: 403 ``insufficient_collateral``.
     """
     collateral = l1.node_collateral(node)
     minimum = l1.min_collateral()
-    owed = owed_penalties(c, node)
+    # Penalties the L1 could not burn (penaltyShortfall) are still owed: they stay counted.
+    owed = owed_penalties(c, node) + l1.penalty_shortfall(node)
     reserved = reserved_collateral(c, node, config)
     this = penalty_amount(fee, config)
     if collateral - owed - reserved - this < minimum or collateral == 0:

@@ -35,6 +35,10 @@ class L1State(Protocol):
         """``jobsRootOf[ticket_id]`` on EmethCore (32 zero bytes if never settled)."""
         ...
 
+    def penalty_shortfall(self, node: str) -> int:
+        """``penaltyShortfall[node]`` on EmethCore: penalties its collateral could not cover."""
+        ...
+
     def is_cancelled(self, job_id: bytes, requester: str) -> bool:
         """Whether ``requester`` declared ``cancel(job_id)`` on EmethCore."""
         ...
@@ -69,6 +73,9 @@ class EmethCoreState:
 
     def ticket_jobs_root(self, ticket_id: int) -> bytes:
         return self.l1.jobs_root_of(ticket_id)
+
+    def penalty_shortfall(self, node: str) -> int:
+        return self.l1.penalty_shortfall(node)
 
     def is_cancelled(self, job_id: bytes, requester: str) -> bool:
         return self.l1.cancelled_at(job_id, requester) != 0
