@@ -244,10 +244,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         Request storage r = _open(index);
         bytes32 headerHash = keccak256(abi.encode(header));
         if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
-        // The staker answers with the batch's key or the key it moved its stake to since.
-        if (msg.sender != r.sequencer && msg.sender != sequencerSet.currentKeyOf(r.sequencer)) {
-            revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
-        }
+        _checkAnswerer(r);
         if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
         bytes32 dataHash = keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems));
         if (!_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {
@@ -277,7 +274,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         Request storage r = _open(index);
         bytes32 headerHash = keccak256(abi.encode(header));
         if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
-        if (msg.sender != r.sequencer) revert DataAvailabilityChallengeNotSequencer(msg.sender, r.sequencer);
+        _checkAnswerer(r);
         if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
         uint256 n = header.txCount;
         uint256 chunks = BatchChunks.chunkCount(n);
@@ -370,7 +367,16 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------- internals
 
-    function _open(uint256 index) private view returns (Request storage r) {
+    /// @dev The staker of the batch answers, with the batch's key or the key it moved its stake to
+    ///      since (LockingPool.updateSigner; punishment and answering follow the staker).
+    function _checkAnswerer(Request storage r) private view {
+        address seq = r.sequencer;
+        if (msg.sender != seq && msg.sender != sequencerSet.currentKeyOf(seq)) {
+            revert DataAvailabilityChallengeNotSequencer(msg.sender, seq);
+        }
+    }
+
+        function _open(uint256 index) private view returns (Request storage r) {
         r = requests[index];
         if (r.status != RequestStatus.Open) revert DataAvailabilityChallengeNoOpenRequest(index, r.status);
     }
