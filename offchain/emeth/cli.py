@@ -214,12 +214,22 @@ def job_cancel(ctx: typer.Context, job_id: str = typer.Argument(...)) -> None:
 
 
 @job_app.command("status")
-def job_status(ctx: typer.Context, job_id: str = typer.Argument(...)) -> None:
+def job_status(
+    ctx: typer.Context,
+    job_id: str = typer.Argument(...),
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
+) -> None:
     """State of a job (and its SubJobs) and its history."""
     o: Opts = ctx.obj
     c = o.client()
     jid = _job_id(job_id)
     j = c.job(jid)
+    if as_json:
+        from offchain.cli_common import print_json
+
+        subs = c.jobs(parent=jid, limit=1000)
+        print_json({"job": j, "subjobs": subs, "history": c.history(jid)})
+        return
     console.print(f"{jid}  {j['state']}  attempt {j['attempt']}  node {j['node'] or '-'}")
     for s in c.jobs(parent=jid, limit=1000):
         console.print(

@@ -24,6 +24,7 @@ from offchain.cli_common import (
     STORAGE_URL,
     account,
     connect,
+    print_json,
     wait_for_signal,
 )
 from offchain.errors import ConfigError
@@ -314,15 +315,27 @@ def balance(
     address: str = typer.Argument(...),
     token: str = typer.Option(ETH, "--token"),
     url: str = NODE_URL,
+    as_json: bool = typer.Option(False, "--json", help="print one JSON document"),
 ) -> None:
     """L2 balance and nonce of ADDRESS."""
     c = _client(url)
+    if as_json:
+        bal, nonce = c.balance(address, token), c.nonce(address)
+        print_json({"address": address, "token": token, "balance_wei": str(bal), "nonce": nonce})
+        return
     Console(soft_wrap=True).print(
         f"{address}: {c.balance(address, token)} (token {token}), nonce {c.nonce(address)}"
     )
 
 
 @app.command("status")
-def status(url: str = NODE_URL) -> None:
-    """The node's head, state root, current sequencer and last batch."""
-    Console(soft_wrap=True).print_json(json.dumps(_client(url).status()))
+def status(
+    url: str = NODE_URL,
+    as_json: bool = typer.Option(False, "--json", help="plain JSON (no colours), for scripts"),
+) -> None:
+    """The node's head, state root, current sequencer and last batch (JSON)."""
+    data = _client(url).status()
+    if as_json:
+        print_json(data)
+        return
+    Console(soft_wrap=True).print_json(json.dumps(data))

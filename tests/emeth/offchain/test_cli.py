@@ -3,6 +3,7 @@ cancel, funds, and one-line errors with a non-zero exit."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,9 @@ def test_requester_cli(env: Env, tmp_path: Path) -> None:
     wait_for(env.client, job_id, ("billed",), timeout_s=30)
     r = _cli(env, "job", "status", job_id)
     assert r.returncode == 0 and "billed" in r.stdout and "Verify" in r.stdout
+    r = _cli(env, "job", "status", job_id, "--json")
+    doc = json.loads(r.stdout)
+    assert doc["job"]["state"] == "billed" and doc["history"][-1]["action"] == "Ticket"
     out = tmp_path / "out.txt"
     r = _cli(env, "job", "result", job_id, "-o", str(out))
     assert r.returncode == 0 and out.read_text() == "apple\npear\n"
