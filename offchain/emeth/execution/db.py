@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Engine,
@@ -54,7 +55,7 @@ jobs = Table(
     Column("children", Integer, nullable=False, default=0),
     Column("reason", Text, nullable=True),
     Column("processing_deadline", Float, nullable=True),
-    Column("ticket_id", Integer, nullable=True, index=True),
+    Column("ticket_id", BigInteger, nullable=True, index=True),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
@@ -93,7 +94,7 @@ penalties = Table(
     Column("attempt", Integer, nullable=False),
     Column("amount", String(80), nullable=False),
     Column("reason", String(32), nullable=False),
-    Column("ticket_id", Integer, nullable=True, index=True),
+    Column("ticket_id", BigInteger, nullable=True, index=True),
     Column("created_at", Float, nullable=False),
     UniqueConstraint("job_id", "attempt", name="uq_penalty_job_attempt"),
 )
@@ -101,7 +102,7 @@ penalties = Table(
 tickets = Table(
     "tickets",
     metadata,
-    Column("ticket_id", Integer, primary_key=True, autoincrement=False),
+    Column("ticket_id", BigInteger, primary_key=True, autoincrement=False),
     Column("node", String(42), nullable=False, index=True),
     Column("signer", String(42), nullable=False),
     Column("jobs_root", String(66), nullable=False),
@@ -117,7 +118,7 @@ tickets = Table(
 ticket_jobs = Table(
     "ticket_jobs",
     metadata,
-    Column("ticket_id", Integer, nullable=False, index=True),
+    Column("ticket_id", BigInteger, nullable=False, index=True),
     Column("idx", Integer, nullable=False),
     Column("job_id", String(34), nullable=False, unique=True),  # each job in one Ticket only
 )
@@ -125,7 +126,7 @@ ticket_jobs = Table(
 ticket_debits = Table(
     "ticket_debits",
     metadata,
-    Column("ticket_id", Integer, nullable=False, index=True),
+    Column("ticket_id", BigInteger, nullable=False, index=True),
     Column("idx", Integer, nullable=False),
     Column("requester", String(42), nullable=False, index=True),
     Column("amount", String(80), nullable=False),
@@ -144,8 +145,8 @@ l1_cancels = Table(
     # Keyed by (job id, requester), as EmethCore.cancelledAt: nobody cancels another's job.
     Column("job_id", String(34), primary_key=True),
     Column("requester", String(42), primary_key=True),
-    Column("at", Integer, nullable=False),
-    Column("block", Integer, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("block", BigInteger, nullable=False),
     Column("outcome", String(32), nullable=False),
 )
 
