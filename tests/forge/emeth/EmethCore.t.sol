@@ -153,6 +153,24 @@ contract EmethCoreFuzzTest is EmethBase {
         assertEq(core.unpaidDebits(requesters[1]), 30, "unpaid debit recorded");
     }
 
+    /// @custom:invariant A Ticket that lowers a pending withdrawal says so in an event.
+    function test_ticketCappingPendingEmits() public {
+        vm.startPrank(requesters[0]);
+        core.deposit(100);
+        core.requestWithdrawal(100);
+        vm.stopPrank();
+        address[] memory who = new address[](1);
+        who[0] = requesters[0];
+        uint256[] memory amounts = new uint256[](1);
+        amounts[0] = 30;
+        EmethCore.Ticket memory t = _ticket(5, nodes[0], who, amounts, 0);
+        vm.expectEmit(true, false, false, true);
+        emit EmethCore.PendingWithdrawalReduced(requesters[0], 70);
+        core.settleTicket(t, _sign(t));
+        (, uint256 pending,) = core.deposits(requesters[0]);
+        assertEq(pending, 70, "pending capped at the balance");
+    }
+
     /// @custom:invariant No SubJob id (top bit set) is ever cancelled on its own.
     function testFuzz_subJobIdCannotBeCancelled(bytes16 id) public {
         bytes16 sub = id | bytes16(uint128(1) << 127);
