@@ -116,6 +116,9 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     /// @notice A Ticket's debit of `amount` exceeded `requester`'s `balance`: it was skipped
     ///         (the rest of the Ticket settles; the node is not paid for it).
     event RequesterDebitUnpaid(uint256 indexed ticketId, address indexed requester, uint256 amount, uint256 balance);
+    /// @notice A Ticket lowered `account`'s pending withdrawal to `pending` (its balance after a
+    ///         debit or a burn): the withdrawal will pay that much.
+    event PendingWithdrawalReduced(address indexed account, uint256 pending);
     /// @notice A Ticket's penalty exceeded the node's collateral by `shortfall`.
     event PenaltyShortfallRecorded(uint256 indexed ticketId, address indexed node, uint256 shortfall);
     /// @notice A Ticket settled: `paid` went to the node, `burned` left its collateral.
@@ -432,7 +435,10 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
             balance -= d.amount;
             a.balance = balance;
             // A pending withdrawal can only take what Tickets left.
-            if (a.pending > balance) a.pending = balance;
+            if (a.pending > balance) {
+                a.pending = balance;
+                emit PendingWithdrawalReduced(d.requester, balance);
+            }
             paid += d.amount;
             emit RequesterDebited(t.ticketId, d.requester, d.amount);
         }
@@ -444,7 +450,10 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         Account storage c = collaterals[t.node];
         burned = t.penalty <= c.balance ? t.penalty : c.balance;
         c.balance -= burned;
-        if (c.pending > c.balance) c.pending = c.balance;
+        if (c.pending > c.balance) {
+            c.pending = c.balance;
+            emit PendingWithdrawalReduced(t.node, c.balance);
+        }
         if (burned < t.penalty) {
             uint256 shortfall = t.penalty - burned;
             penaltyShortfall[t.node] += shortfall;
