@@ -167,8 +167,19 @@ def _play(s: _Scene) -> None:
         f"  verifier requests the data on L1 (fee {v.da_fee_wei() / E18} ETH): "
         "insecure state, withdrawals held"
     )
+    # Attack (issue #10): the withholder moves its stake to a fresh key to dodge the slash.
+    fresh = dev_account(35)
+    s.warp(11)  # past the devnet signer-update interval (10 s)
+    s.chain.sender(withholder).send(
+        s.pool.functions.updateSigner(withholder.address, fresh.address)
+    )
+    s.out.print(
+        f"  [bold]attack:[/] the withholder moves its stake to a fresh key {fresh.address[:10]}… "
+        "(updateSigner) before the deadline"
+    )
     s.warp(s.params.da_window_s + 1)
     v.resolve_timeout(2)
     st = s.rl.batch_status(2).name.lower()
     s.out.print(f"  no answer within {s.params.da_window_s}s: batch 2 is {st}")
-    s.punished(withholder, verifier, tok0, stake0)
+    s.out.print("  [bold]refused:[/] the slash follows the staker to its new key")
+    s.punished(fresh, verifier, tok0, stake0)

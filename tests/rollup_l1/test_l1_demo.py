@@ -25,3 +25,5 @@ def test_l1_demo_scene() -> None:
     assert text.count("kicked") == 2 and "batch 2 is invalid" in text
     # The challenger's slash reward is credited by the punishment and claimed by the scene.
     assert text.count("tokens credited, claimed") == 2 and "credited, claimed 0 " not in text
+    # Issue #10: the withholder moves its stake to a fresh key; it is slashed and kicked anyway.
+    assert "attack:" in text and "refused: the slash follows the staker" in text
