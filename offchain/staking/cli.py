@@ -357,6 +357,12 @@ def run_cmd(
     data_dir: Path = typer.Option(Path(".devnet/sequencer"), "--data-dir"),
     cosign_for: list[str] = typer.Option([], "--cosign-for", help="StateCommitment address"),
     poll_ms: int = typer.Option(250, "--poll-ms", help="rotation poll interval"),
+    peer: list[str] = typer.Option(
+        [],
+        "--peer",
+        help="SIGNER=URL of a sequencer daemon (all of them, this one included):"
+        " enables FROST key generation and resharing",
+    ),
 ) -> None:
     """Run the sequencer daemon for the key's signer until Ctrl-C / SIGTERM."""
     from offchain.staking.daemon import DaemonConfig, SequencerDaemon
@@ -366,12 +372,21 @@ def run_cmd(
     contracts = {_address(c, "") for c in cosign_for}
     if "state_commitment" in ctx.addresses:
         contracts.add(to_checksum_address(ctx.addresses["state_commitment"]))
+    peers: dict[str, str] = {}
+    for item in peer:
+        who, sep, url = item.partition("=")
+        if not sep or not url.startswith("http"):
+            raise StakingError(
+                f"--peer {item!r} is not SIGNER=URL", "e.g. --peer 0xabc…=http://127.0.0.1:9001"
+            )
+        peers[_address(who, "")] = url
     cfg = DaemonConfig(
         host=host,
         port=port,
         data_dir=data_dir,
         cosign_contracts=contracts,
         rotation=RotationConfig(poll_interval_ms=poll_ms),
+        frost_peers=peers,
     )
     stop = stop_on_signal()
     rec = ctx.staking.sequencer(acct.address)

@@ -35,6 +35,7 @@ from offchain.common.health import health_response
 from offchain.common.http import BackgroundServer
 from offchain.staking.cosigner import Cosigner, SignedLog, create_app
 from offchain.staking.errors import StakingError
+from offchain.staking.frost.keeper import KeeperConfig, KeyKeeper
 from offchain.staking.frost.l1 import group_key_digest
 from offchain.staking.frost.participant import FrostParticipant
 from offchain.staking.frost.router import create_frost_router
@@ -61,6 +62,8 @@ class DaemonConfig:
         data_dir: where the co-signer's equivocation log lives.
         cosign_contracts: StateCommitment addresses this node co-signs for.
         rotation: rotation follower knobs.
+        frost_peers: signer -> daemon URL of every sequencer (this one included); when set,
+            a :class:`~offchain.staking.frost.keeper.KeyKeeper` generates / reshares the key.
     """
 
     host: str = "127.0.0.1"
@@ -68,6 +71,7 @@ class DaemonConfig:
     data_dir: Path = Path(".devnet/sequencer")
     cosign_contracts: set[str] = field(default_factory=set)
     rotation: RotationConfig = field(default_factory=RotationConfig)
+    frost_peers: dict[str, str] = field(default_factory=dict)
 
 
 class ReselectBody(BaseModel):
@@ -120,6 +124,11 @@ class SequencerDaemon:
             ),
             l1_group_x=lambda: int(sset.functions.groupKeyX().call()),
         )
+        self.keeper: KeyKeeper | None = None
+        if config.frost_peers:
+            self.keeper = KeyKeeper(
+                self.frost, contracts, self.sender, KeeperConfig(peers=dict(config.frost_peers))
+            )
         self._http: BackgroundServer | None = None
         self.port = config.port
 
@@ -141,6 +150,8 @@ class SequencerDaemon:
         @app.get("/health")
         def health() -> Any:
             doc = {**self.follower.health(), "cosigned": self.cosigner.log.count()}
+            if self.keeper is not None:
+                doc["frost_keeper"] = self.keeper.health()
             return health_response({"rotation": doc}, flat=True)
 
         @app.post("/reselect/sign")
@@ -199,12 +210,16 @@ class SequencerDaemon:
         ).start(timeout_s)
         self.port = self._http.port
         self.follower.start()
+        if self.keeper is not None:
+            self.keeper.start()
         log.info("sequencer daemon started", signer=self.signer.address, url=self.url)
         return self
 
     def stop(self) -> None:
         """Stop following and serving. Safe to call twice."""
         self.follower.stop()
+        if self.keeper is not None:
+            self.keeper.stop()
         if self._http is not None:
             self._http.stop()
             self._http = None

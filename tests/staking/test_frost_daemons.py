@@ -93,7 +93,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
     token = dep.contract(chain, "token")
     newbie = dev_account(5)
     with SequencerCluster(
-        anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4, 5]
+        anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4], later=[5]
     ) as cluster:
         coord = coordinator(cluster)
         # --- DKG among the four active sequencers, key installed by >2/3 of them.
@@ -118,6 +118,8 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
         s5 = chain.sender(newbie)
         s5.send(token.functions.approve(pool.address, 30_000 * TOKEN))
         s5.send(pool.functions.lock(newbie.address, 30_000 * TOKEN))
+        cluster.start_member(5)
+        coord.peers[newbie.address.lower()] = cluster.members[newbie.address].url
         new = allocation_from_l1(pool, cfg.staking.min_lock_tokens)
         assert newbie.address in new.identifiers
         old_pub = _status(cluster, first)["public"]
@@ -183,3 +185,49 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
         bad = l1_signature(mixed, req.digest)
         with pytest.raises(Exception):  # noqa: B017 - SequencerSetInvalidFrostSignature
             sset.functions.verifyBatchSignatures(req.digest, [bad]).call()
+
+
+def _wait(cond, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path) -> None:
+    anvil, chain, dep, cfg = devnet
+    sset = dep.contract(chain, "sequencer_set")
+    pool = dep.contract(chain, "locking_pool")
+    token = dep.contract(chain, "token")
+    newbie = dev_account(5)
+    with SequencerCluster(
+        anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4], frost=True, later=[5]
+    ) as cluster:
+        # No key on L1: the coordinator daemon runs the DKG and installs it (seed 004).
+        x = _wait(lambda: sset.functions.groupKeyX().call(), 90, "the daemons' DKG on L1")
+        first = dev_account(1).address
+        req = _request(chain, dep, 1)
+        sig = _sign(
+            coordinator(cluster), _status(cluster, first)["session"], req, _status(cluster, first)
+        )
+        sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
+        # A fifth sequencer locks: the daemons reshare to it; the L1 key stays.
+        _as_timelock(chain, dep, token.functions.mint(newbie.address, 30_000 * TOKEN))
+        s5 = chain.sender(newbie)
+        s5.send(token.functions.approve(pool.address, 30_000 * TOKEN))
+        s5.send(pool.functions.lock(newbie.address, 30_000 * TOKEN))
+        cluster.start_member(5)
+        st5 = _wait(
+            lambda: (s := _status(cluster, newbie.address))["session"] and s, 90, "a resharing"
+        )
+        assert str(st5["session"]).startswith("reshare-")
+        assert sset.functions.groupKeyX().call() == x
+        assert len(sset.events.GroupKeyInstalled().get_logs(from_block=0)) == 1
+        req = _request(chain, dep, 2)
+        sig = _sign(coordinator(cluster), st5["session"], req, st5)
+        sset.functions.verifyBatchSignatures(req.digest, [sig]).call()

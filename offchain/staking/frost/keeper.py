@@ -1,0 +1,187 @@
+"""The daemon side of seed 004's key management: generate the key when L1 has none, reshare
+it when the active set or its weights change, and fall back to a new key when resharing fails.
+
+Only the coordinator acts: the active signer with the lowest address (every daemon derives the
+same one from ``LockingPool.activeSet()``); the others serve the rounds it drives over
+``/frost``. Each action uses a fresh session named after the L1 block it started at.
+
+- no ``groupKeyX`` on L1: DKG among the active set, approvals (>2/3 of the stake, ECDSA),
+  ``installGroupKey``;
+- the key's holders no longer match the active set (lock, exit, kick, slash): resharing from
+  the latest key set to the new allocation, quorum = old identifiers of members still active;
+- ``max_reshare_failures`` ticks in a row where the reachable old holders still in the set
+  hold fewer than the old threshold of shares (more than 1/3 of the weight silent): a new
+  DKG, installed through the same ECDSA path (recovery; logged, counted in
+  ``stats["recoveries"]`` and visible on L1 as a new ``GroupKeyInstalled``). Any other
+  resharing failure (a new member not up yet) is retried on the next tick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from offchain.common.daemon import Daemon, LoopConfig
+from offchain.staking.frost.coordinator import FrostCoordinator
+from offchain.staking.frost.errors import FrostError
+from offchain.staking.frost.weights import allocate
+
+if TYPE_CHECKING:
+    from offchain.chain.tx import TxSender
+    from offchain.staking.contracts import StakingContracts
+    from offchain.staking.frost.participant import FrostParticipant
+
+
+@dataclass
+class KeeperConfig:
+    """Knobs of the key keeper.
+
+    Attributes:
+        peers: signer address -> daemon base URL (this daemon included).
+        share_cap: most shares one sequencer holds.
+        max_reshare_failures: failed resharings before a recovery DKG.
+        loop: polling knobs.
+    """
+
+    peers: dict[str, str] = field(default_factory=dict)
+    share_cap: int = 4
+    max_reshare_failures: int = 2
+    loop: LoopConfig = field(default_factory=lambda: LoopConfig(poll_interval_ms=1000))
+
+
+def _norm(alloc: dict[str, Any]) -> dict[str, list[int]]:
+    return {a.lower(): list(v) for a, v in alloc.items()}
+
+
+class KeyKeeper(Daemon):
+    """Keeps the set's FROST key in line with L1 (see the module docstring)."""
+
+    name = "frost-keeper"
+
+    def __init__(
+        self,
+        participant: FrostParticipant,
+        contracts: StakingContracts,
+        sender: TxSender,
+        config: KeeperConfig,
+    ) -> None:
+        super().__init__(config.loop)
+        self.p = participant
+        self.c = contracts
+        self.sender = sender
+        self.config = config
+        self.reshare_failures = 0
+        self.stats = {"dkgs": 0, "reshares": 0, "recoveries": 0, "failures": 0}
+
+    def tick(self) -> dict[str, Any]:
+        signers, stakes = self.c.pool.functions.activeSet().call()
+        if not signers:
+            return {"action": "none", "reason": "no active sequencer"}
+        min_lock = int(self.c.pool.functions.params().call()[0])
+        alloc = allocate(
+            {str(s): int(w) for s, w in zip(signers, stakes, strict=True)},
+            min_lock,
+            self.config.share_cap,
+        )
+        ids = {a: list(v) for a, v in alloc.identifiers.items()}
+        coordinator = min(ids, key=lambda a: int(a, 16))
+        if coordinator.lower() != self.p.address.lower():
+            return {"action": "none", "role": "member", "coordinator": coordinator}
+        gx = int(self.c.sset.functions.groupKeyX().call())
+        block = int(self.c.chain.w3.eth.block_number)
+        coord = FrostCoordinator(dict(self.config.peers), timeout_s=30)
+        if gx == 0:
+            return self._new_key(coord, f"dkg-{block}", ids, alloc.threshold, "dkg")
+        ks = self.p.store.keyset()
+        if (
+            ks is not None
+            and int(ks.group_x, 16) == gx
+            and _norm(ks.allocation) == _norm(ids)
+            and ks.threshold == alloc.threshold
+        ):
+            return {"action": "none", "role": "coordinator"}
+        old = self._old_public(gx)
+        if old is None:
+            return self._failed(
+                "no reachable member holds the current key", coord, ids, alloc.threshold, block
+            )
+        live = {a.lower() for a in ids}
+        old_alloc = _norm(old["allocation"])
+        # Old holders still active that answer: only they can deal. Fewer than the old
+        # threshold of shares among them (more than 1/3 of the weight silent or gone) is the
+        # case resharing cannot solve: counted towards a recovery DKG.
+        reachable = {a for a in old_alloc if a in live and self._answers(a)}
+        quorum = sorted(i for a, v in old_alloc.items() if a in reachable for i in v)
+        if len(quorum) < int(old["threshold"]):
+            why = f"{len(quorum)} reachable old shares, the old threshold is {old['threshold']}"
+            return self._failed(why, coord, ids, alloc.threshold, block)
+        quorum = quorum[: int(old["threshold"])]
+        dealers = [a for a, v in old["allocation"].items() if set(v) & set(quorum)]
+        try:
+            coord.keygen(
+                f"reshare-{block}", ids, alloc.threshold,
+                reshare_from=old["session"], quorum=quorum, old=old, dealers=dealers,
+            )  # fmt: skip
+        except FrostError as e:  # e.g. a new member not up yet: retried on the next tick
+            self.stats["failures"] += 1
+            self.log.warning("frost_reshare_retry", reason=str(e))
+            return {"action": "reshare_retry", "reason": str(e)}
+        self.reshare_failures = 0
+        self.stats["reshares"] += 1
+        self.log.info("frost_reshared", session=f"reshare-{block}", members=len(ids))
+        return {"action": "reshare", "session": f"reshare-{block}"}
+
+    def _answers(self, signer: str) -> bool:
+        url = {a.lower(): u for a, u in self.config.peers.items()}.get(signer.lower())
+        if url is None:
+            return False
+        try:
+            return requests.get(url.rstrip("/") + "/frost/status", timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _old_public(self, gx: int) -> dict[str, Any] | None:
+        """Public data (and session) of the latest key set of key ``gx`` a member holds."""
+        for url in self.config.peers.values():
+            try:
+                st = requests.get(url.rstrip("/") + "/frost/status", timeout=10).json()
+            except (requests.RequestException, ValueError):
+                continue
+            pub = st.get("public")
+            if pub and int(element_x(pub["group_key"]), 16) == gx:
+                return {**pub, "session": st["session"]}
+        return None
+
+    def _failed(
+        self, why: str, coord: FrostCoordinator, ids: dict[str, list[int]], t: int, block: int
+    ) -> dict[str, Any]:
+        self.reshare_failures += 1
+        self.stats["failures"] += 1
+        self.log.warning("frost_reshare_failed", reason=why, in_row=self.reshare_failures)
+        if self.reshare_failures < self.config.max_reshare_failures:
+            return {"action": "reshare_failed", "reason": why}
+        self.log.warning("frost_recovery_dkg", reason=why)
+        out = self._new_key(coord, f"recovery-{block}", ids, t, "recovery")
+        self.reshare_failures = 0
+        return out
+
+    def _new_key(
+        self, coord: FrostCoordinator, session: str, ids: dict[str, list[int]], t: int, kind: str
+    ) -> dict[str, Any]:
+        res = coord.keygen(session, ids, t)
+        x, y = int(res["group_x"], 16), int(res["group_y"], 16)
+        approvals = coord.approvals(session, x, list(ids), self.p.key_digest(x))
+        self.sender.send(self.c.sset.functions.installGroupKey(x, y, approvals))
+        self.stats["dkgs" if kind == "dkg" else "recoveries"] += 1
+        self.log.info("frost_key_installed", kind=kind, session=session, x=hex(x))
+        return {"action": kind, "session": session, "x": hex(x)}
+
+    def health(self) -> dict[str, Any]:
+        return {**self.loop_state(), "stats": dict(self.stats)}
+
+
+def element_x(compressed_hex: str) -> str:
+    """x coordinate (0x-hex) of a compressed element."""
+    return "0x" + compressed_hex.removeprefix("0x")[2:]
