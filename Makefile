@@ -43,8 +43,8 @@ test: setup ## default suite: forge fuzz/invariant tests, then pytest on Anvil (
 	@$(MAKE) --no-print-directory forge-test
 	@$(PY) -m pytest -m "not slow" -q
 
-test-all: setup ## every suite, slow ones included (forge with more fuzz runs)
-	@FOUNDRY_FUZZ_RUNS=1024 FOUNDRY_INVARIANT_RUNS=256 $(MAKE) --no-print-directory forge-test
+test-all: setup ## every suite, slow ones included (forge: 1,024 fuzz runs, 160 x 64 = 10,240 invariant calls)
+	@FOUNDRY_FUZZ_RUNS=1024 FOUNDRY_INVARIANT_RUNS=160 FOUNDRY_INVARIANT_DEPTH=64 $(MAKE) --no-print-directory forge-test
 	@$(PY) -m pytest -q
 
 forge-test: setup ## Solidity fuzz/invariant tests with forge (solc shim)

@@ -39,8 +39,9 @@ def test_revert_does_not_consume_a_nonce(chain, sender, owner) -> None:
     s = sender(owner)
     c = s.deploy("Reverter")
     before = chain.w3.eth.get_transaction_count(owner.address)
-    with pytest.raises(TxReverted):
+    with pytest.raises(TxReverted) as e:
         s.send(c.functions.failCustom(1))
+    assert (e.value.error_name, e.value.error_args) == ("ReverterCustom", (owner.address, 1))
     s.send(c.functions.poke())
     assert chain.w3.eth.get_transaction_count(owner.address) == before + 1
 

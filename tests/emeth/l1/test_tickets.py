@@ -182,6 +182,7 @@ def test_revoked_signer_tickets_rejected(emeth, tx, make_ticket) -> None:
     l1.set_signer(tx(emeth.owner), emeth.signer.address, False)
     with pytest.raises(TxReverted) as e:
         l1.settle_ticket(tx(node), t, sig)
+    assert e.value.error_name == "EmethCoreUnauthorizedSigner"
     assert e.value.error_args == (emeth.signer.address,)
 
 

@@ -117,9 +117,12 @@ contract EmethCoreFuzzTest is EmethBase {
         uint256[] memory amounts = new uint256[](1);
         (who[0], amounts[0]) = (requesters[0], amount);
         EmethCore.Ticket memory t = _ticket(9, nodes[0], who, amounts, 0);
-        bytes memory sig = _sign(t);
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(SIGNER_KEY, core.ticketDigest(t));
+        bytes memory sig = abi.encodePacked(r, s, v);
         t.debits[0].amount = uint256(amount) + delta;
-        vm.expectRevert(); // EmethCoreUnauthorizedSigner(<some other address>)
+        // The signature now recovers to some other address, which is not a signer.
+        address recovered = ecrecover(core.ticketDigest(t), v, r, s);
+        vm.expectRevert(abi.encodeWithSelector(EmethCore.EmethCoreUnauthorizedSigner.selector, recovered));
         core.settleTicket(t, sig);
         assertTrue(!core.isSettled(9), "not settled");
     }
@@ -191,15 +194,27 @@ contract EmethCoreFuzzTest is EmethBase {
         vm.startPrank(requesters[2]);
         core.deposit(dep);
         if (ask == 0 || ask > dep) {
-            vm.expectRevert();
+            if (ask == 0) vm.expectRevert(EmethCore.EmethCoreZeroAmount.selector);
+            else {
+                vm.expectRevert(
+                    abi.encodeWithSelector(
+                        EmethCore.EmethCoreWithdrawalExceedsBalance.selector, requesters[2], uint256(ask), uint256(dep)
+                    )
+                );
+            }
             core.requestWithdrawal(ask);
             vm.stopPrank();
             return;
         }
         core.requestWithdrawal(ask);
+        uint256 readyAt = block.timestamp + 100;
         vm.warp(block.timestamp + wait);
         if (wait < 100) {
-            vm.expectRevert();
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    EmethCore.EmethCoreWithdrawalNotReady.selector, requesters[2], uint64(readyAt), block.timestamp
+                )
+            );
             core.withdraw();
         } else {
             uint256 before = token.balanceOf(requesters[2]);

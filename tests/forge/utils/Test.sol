@@ -11,6 +11,7 @@ interface Vm {
     function deal(address who, uint256 amount) external;
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 selector) external;
+    function expectPartialRevert(bytes4 selector) external;
     function expectRevert() external;
     function expectEmit(bool t1, bool t2, bool t3, bool data) external;
     function assume(bool condition) external;
@@ -27,6 +28,19 @@ interface Vm {
         pure
         returns (bytes32[] memory);
     function toString(uint256 value) external pure returns (string memory);
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
+    function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+}
+
+/// @notice forge's console (printed with `-vv`): `log(string,uint256)` only.
+library console {
+    address internal constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+
+    function log(string memory label, uint256 value) internal view {
+        (bool ok,) = CONSOLE.staticcall(abi.encodeWithSignature("log(string,uint256)", label, value));
+        ok; // the console never fails; outside forge the call is a no-op
+    }
 }
 
 /// @notice Minimal test base: cheatcodes, assertions, `bound`, and the invariant-target hooks
