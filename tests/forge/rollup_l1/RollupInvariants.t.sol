@@ -222,9 +222,12 @@ contract RollupHandler is Test {
         if (modelNext == 0) return;
         uint256 index = which % modelNext;
         Entry storage e = _entries[_liveEntry[index] - 1];
-        bool allowed = !_daOpen[index] && !_answered[e.version] && block.timestamp < e.appendedAt + WINDOW;
+        // A stale open request (its batch was replaced) is closed by the new one, bond back.
+        bool stale = _daOpen[index] && _daVersion[index] != e.version;
+        bool allowed = (!_daOpen[index] || stale) && !_answered[e.version] && block.timestamp < e.appendedAt + WINDOW;
         try da.requestData{value: FEE}(e.header) {
             if (!allowed) ghost_requestViolations += 1; // a request the model says is impossible
+            if (stale) ghost_modelBondsToVerifier += FEE;
             _daOpen[index] = true;
             _scOpen[index] = true;
             _daDeadline[index] = block.timestamp + DATA_WINDOW;
