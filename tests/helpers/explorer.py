@@ -69,7 +69,7 @@ class RollupRun:
         assert d.chain is not None and d.deployment is not None
         self.contracts = RollupContracts.from_deployment(d.chain, d.deployment)
         sset = self.contracts.seqset()
-        devs = {dev_account(i).address: dev_account(i) for i in range(40)}
+        devs = {str(dev_account(i).address): dev_account(i) for i in range(40)}
         signers = [devs[str(a)] for a in sset.functions.activeSigners().call()]
         tmp = Path(tempfile.mkdtemp(prefix="explorer-run-", dir=d.data_dir))
         ports = {s.address.lower(): free_port() for s in signers}

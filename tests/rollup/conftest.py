@@ -89,6 +89,11 @@ class RollupEnv:
         ports = {s.address.lower(): free_port() for s in signers}
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
         out = []
+        extra: dict[str, Any] = (
+            {"deposit_confirmations": deposit_confirmations}
+            if deposit_confirmations is not None
+            else {}
+        )
         for s in signers:
             d = Path(tempfile.mkdtemp(dir=self.tmp))
             cfg = RollupNodeConfig(
@@ -97,11 +102,7 @@ class RollupEnv:
                     data_dir=str(d),
                     block_time_ms=block_time_ms,
                     peers=peers,
-                    **(
-                        {"deposit_confirmations": deposit_confirmations}
-                        if deposit_confirmations is not None
-                        else {}
-                    ),
+                    **extra,
                 ),
                 batcher=batcher
                 or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),
