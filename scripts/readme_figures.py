@@ -73,7 +73,7 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "`l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch` (the blob-carrying appendBatch's gasUsed "
-        "/ 1,000; real batch, 3-of-4 signatures) / calldata mode",
+        "/ 1,000; real batch, signed by all 4 sequencers: the stake quorum) / calldata mode",
         (
             "l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch",
             "l1_gas_per_l2_tx_calldata_mode_at_1000_tx_batch",

@@ -59,6 +59,11 @@ def test_blobs_mode_verified_from_l1_blobs(rollup_env: RollupEnv, restore_mode: 
     with pytest.raises(BlobNotFound):
         BlobClient(env.storage_url).get("0x" + header.data_hash.hex())
     # The sequencer's own §8 check passed on what it published.
+    # The batcher records its check once the append's receipt is in: wait for it.
+    wait_until(
+        lambda: (nodes[0].node.store.batch(0) or {}).get("check") is not None,
+        what="the sequencer's own check of batch 0",
+    )
     rec = nodes[0].node.store.batch(0)
     assert rec is not None and rec["check"]["result"] == "match", rec
     late = env.start_verifier(dev_account(35), DEAD_STORAGE)
