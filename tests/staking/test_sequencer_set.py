@@ -313,3 +313,21 @@ def test_next_seed_uses_the_committed_block_hash(st: Staking) -> None:
     rcpt = st.gov.send(st.sset.functions.advanceEpoch())
     idx = st.sset.functions.selectIndex(stakes, expected).call()
     assert _rotation(st, rcpt)["next"] == signers[idx]
+
+
+def test_exactly_two_thirds_of_the_stake_is_not_enough(st: Staking, seqs, expect_revert) -> None:
+    """More than 2/3 of the active stake must sign: exactly 2/3 is refused, with the sums."""
+    payer, signer = dev_account(10), dev_account(12)
+    st.approve_and(payer, 40_000).send(
+        st.pool.functions.lockFor(payer.address, signer.address, 40_000 * TOKEN)
+    )
+    total = st.pool.functions.activeStake().call()
+    assert total == 180_000 * TOKEN  # 20k + 30k + 40k + 50k + 40k
+    digest = batch_digest(31337, dev_account(30).address, 1, b"\x01" * 32)
+    exact = [seqs[1], seqs[2], seqs[3]]  # 30k + 40k + 50k = 120k: exactly 2/3
+    args = expect_revert(
+        "SequencerSetNotEnoughSignatures",
+        st.sset.functions.verifyBatchSignatures(digest, _sigs(exact, digest)).call,
+    )
+    assert tuple(args) == (120_000 * TOKEN, total)
+    st.sset.functions.verifyBatchSignatures(digest, _sigs([*exact, seqs[0]], digest)).call()
