@@ -19,7 +19,7 @@ from bench.common import median_time_s
 from offchain.common.hashing import keccak
 from offchain.config import load_config
 from offchain.devnet import Devnet
-from offchain.rollup.batcher.submitter import header_for
+from offchain.rollup.batcher.plan import header_for
 from offchain.rollup.l1.bindings import DataMode
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data

@@ -16,7 +16,7 @@ import pytest
 
 from offchain.chain.accounts import dev_account
 from offchain.rollup.batcher.faults import Fault
-from offchain.rollup.batcher.submitter import build_batch
+from offchain.rollup.batcher.plan import build_batch
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.client import L2Client

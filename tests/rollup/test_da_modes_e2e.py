@@ -135,7 +135,7 @@ def test_batcher_never_builds_what_it_cannot_publish() -> None:
     """Blobs: more than 6 blobs' worth, and Calldata: more than fits a 128 kB transaction, are
     refused when building (the batcher then takes fewer blocks); Storage takes any size (the
     DA answer goes in chunks)."""
-    from offchain.rollup.batcher.submitter import MAX_CALLDATA_FRAME_BYTES, data_commitment
+    from offchain.rollup.batcher.plan import MAX_CALLDATA_FRAME_BYTES, data_commitment
     from offchain.rollup.ledger.blobs import MAX_BLOBS_PER_TX, PAYLOAD_BYTES_PER_BLOB
     from offchain.rollup.ledger.compact import BatchDataError
 

@@ -72,7 +72,7 @@ def batch_validator(
 ) -> Any:
     """The check a node applies before co-signing: rebuild the batch from its blocks, with
     the data commitment of the L1's current ``data_mode`` (the blobs' hashes in Blobs mode)."""
-    from offchain.rollup.batcher.submitter import build_batch
+    from offchain.rollup.batcher.plan import build_batch
 
     def validate(
         contract: str, index: int, header_hash: bytes, header_json: dict[str, Any]

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from offchain.common.hashing import keccak
-from offchain.rollup.batcher.submitter import BuiltBatch, header_for
+from offchain.rollup.batcher.plan import BuiltBatch, header_for
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
