@@ -23,7 +23,14 @@ def test_settlementRemovedByReorgIsSettledAgain(env: Env) -> None:
     (t,) = [t for t in env.client.tickets() if job["jobId"] in t["jobIds"]]
     tid = int(t["ticketId"])
     assert env.l1.is_settled(tid)
-    rcpt = chain.w3.eth.get_transaction_receipt(t["settledTx"])
+    # The settling transaction, from L1 (the execution layer may have learned of the
+    # settlement from its L1 watcher first, without the transaction hash).
+    (ev,) = [
+        e
+        for e in env.l1.core.events.TicketSettled().get_logs(from_block=0)
+        if int(e["args"]["ticketId"]) == tid
+    ]
+    rcpt = chain.w3.eth.get_transaction_receipt(ev["transactionHash"])
     depth = int(chain.w3.eth.block_number) - int(rcpt["blockNumber"]) + 1
     chain.rpc("anvil_reorg", depth, [])
     assert not env.l1.is_settled(tid)  # L1 no longer holds it; the EL still says settled
