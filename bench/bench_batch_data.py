@@ -72,16 +72,16 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
     from offchain.chain.anvil import running_anvil
     from offchain.chain.client import Chain, connect
     from offchain.rollup.ledger.compact import pack_chunks
+    from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data
     from tests.rollup_l1.conftest import DA_FEE, SLASH, deploy_env
-    from tests.rollup_l1.test_da_chunks import VERIFIER, _append, _batch_data
 
     with running_anvil() as a:
         chain = Chain(connect(a.url))
         env = deploy_env(chain)
         da = env.contract("DataAvailabilityChallenge", "da_challenge")
         chain.sender(env.owner).send(da.functions.setParams(3600, DA_FEE, SLASH))
-        data = _batch_data(n, env.current().address)
-        h = _append(env, data)
+        data = random_batch_data(n, env.current().address)
+        h = append_batch_data(env, data)
         env.sc(VERIFIER).request_data(h)
         chunks = pack_chunks(data.packed_batch())
         seq = env.sc(env.current())

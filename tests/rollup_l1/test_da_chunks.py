@@ -6,7 +6,6 @@ transaction under EIP-7825's 2^24 gas and 128 kB; L1 recomputes the roots from t
 from __future__ import annotations
 
 import os
-import random
 from typing import Any
 
 import pytest
@@ -16,56 +15,11 @@ from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RequestSta
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData
 from offchain.rollup.ledger.compact import CHUNK_TXS, pack_chunks
+from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data
 from tests.rollup_l1.conftest import DA_FEE, SLASH, STAKE, Env
-from tests.rollup_l1.test_da_challenge import VERIFIER
 
 GAS_CAP = 2**24  # EIP-7825
 SIZE_CAP = 128 * 1024  # common transaction-size limit
-
-
-def _word(x: int) -> bytes:
-    return x.to_bytes(32, "big")
-
-
-def _batch_data(n: int, seq: str, seed: int = 1) -> BatchData:
-    """``n`` canonical transfers (random signatures: the DA contract checks commitments, not
-    validity), every 50th a withdrawal, with random claimed roots."""
-    rng = random.Random(seed)
-    txs, items = [], []
-    for i in range(n):
-        kind = 2 if i % 50 == 49 else 1
-        a, b = rng.randbytes(20), rng.randbytes(20)
-        body = [
-            b"\x00" * 12 + a,
-            b"\x00" * 12 + b,
-            b"\x00" * 32,
-            _word(rng.randrange(1, 10**18)),
-            _word(21),
-            _word(rng.randrange(1000)),
-            _word(27 + i % 2),
-            rng.randbytes(32),
-            rng.randbytes(32),
-        ]
-        txs.append(bytes([kind]) + b"".join(body))
-        items.append(rng.randbytes(32) if kind == 2 else b"\x00" * 32)
-    return BatchData(txs, [seq] * n, [rng.randbytes(32) for _ in range(n)], items)
-
-
-def _append(env: Env, data: BatchData, **kw: Any) -> BatchHeader:
-    r = data.roots()
-    fields: dict[str, Any] = dict(
-        tx_count=len(data),
-        tx_root=r.mttbr,
-        state_roots_root=r.mtsr,
-        final_state_root=data.final_state_root,
-        withdrawal_root=r.withdrawal_root,
-        data_hash=data.data_hash,
-    )
-    fields.update(kw)
-    seq = env.sc(env.owner)
-    h = env.header(seq.next_index(), **fields)
-    env.append(h)
-    return h
 
 
 def _answer(env: Env, h: BatchHeader, chunks: list[bytes], order: list[int] | None = None) -> list:
@@ -79,8 +33,8 @@ def test_chunked_answer_recomputes_the_roots(env: Env, n: int) -> None:
     the recomputed roots equal the header's, the bond goes to the sequencer, the insecure
     state ends, and the posted data reads back from L1."""
     seq_acct = env.current()
-    data = _batch_data(n, seq_acct.address)
-    h = _append(env, data)
+    data = random_batch_data(n, seq_acct.address)
+    h = append_batch_data(env, data)
     env.sc(VERIFIER).request_data(h)
     chunks = pack_chunks(data.packed_batch())
     assert len(chunks) == -(-n // CHUNK_TXS)
@@ -103,8 +57,8 @@ def test_10000_tx_batch_answered_under_the_caps(env: Env) -> None:
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     # The data window must cover 40 answer transactions (24 h in production).
     env.chain.sender(env.owner).send(da.functions.setParams(3600, DA_FEE, SLASH))
-    data = _batch_data(10_000, seq_acct.address)
-    h = _append(env, data)
+    data = random_batch_data(10_000, seq_acct.address)
+    h = append_batch_data(env, data)
     env.sc(VERIFIER).request_data(h)
     chunks = pack_chunks(data.packed_batch())
     assert len(chunks) == 40
@@ -133,8 +87,8 @@ def test_chunk_with_a_wrong_claim_slashes(env: Env) -> None:
     """Data whose recomputed MTSR differs from the header's (one root changed in chunk 1):
     once the chunks are in, the sequencer is slashed and the batch invalidated (§11.11)."""
     seq = env.current()
-    data = _batch_data(600, seq.address)
-    h = _append(env, data)
+    data = random_batch_data(600, seq.address)
+    h = append_batch_data(env, data)
     env.sc(VERIFIER).request_data(h)
     roots = list(data.post_roots)
     roots[300] = os.urandom(32)
@@ -147,8 +101,8 @@ def test_chunk_with_a_wrong_claim_slashes(env: Env) -> None:
 def test_unparsable_chunk_slashes(env: Env) -> None:
     """A truncated chunk is invalid data: punished at once, not a revert to retry."""
     seq = env.current()
-    data = _batch_data(300, seq.address)
-    h = _append(env, data)
+    data = random_batch_data(300, seq.address)
+    h = append_batch_data(env, data)
     env.sc(VERIFIER).request_data(h)
     chunks = pack_chunks(data.packed_batch())
     env.sc(seq).provide_chunk(h, 0, chunks[0][:-5])
@@ -157,8 +111,8 @@ def test_unparsable_chunk_slashes(env: Env) -> None:
 
 def test_wrong_final_root_in_last_chunk_slashes(env: Env) -> None:
     seq = env.current()
-    data = _batch_data(10, seq.address)
-    h = _append(env, data, final_state_root=os.urandom(32))
+    data = random_batch_data(10, seq.address)
+    h = append_batch_data(env, data, final_state_root=os.urandom(32))
     env.sc(VERIFIER).request_data(h)
     _answer(env, h, pack_chunks(data.packed_batch()))
     _assert_failed(env, h, seq)
@@ -166,8 +120,8 @@ def test_wrong_final_root_in_last_chunk_slashes(env: Env) -> None:
 
 def test_chunk_out_of_range_or_twice_reverts(env: Env, expect_revert: Any) -> None:
     seq = env.current()
-    data = _batch_data(300, seq.address)
-    h = _append(env, data)
+    data = random_batch_data(300, seq.address)
+    h = append_batch_data(env, data)
     env.sc(VERIFIER).request_data(h)
     chunks = pack_chunks(data.packed_batch())
     s = env.sc(seq)
