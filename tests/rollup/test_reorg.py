@@ -16,9 +16,10 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
+from tests.helpers.reorg import ALICE, BOB, funded_rollup
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
-ALICE, BOB = dev_account(10), dev_account(11)
+FAST_BATCHES = BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
 
 
 def _appended_block(env: RollupEnv, index: int) -> int:
@@ -48,15 +49,8 @@ def _transfer(env: RollupEnv, svc: NodeService, nonce: int) -> None:
 @pytest.mark.parametrize("depth", [1, 3, 5])
 def test_batchRemovedByReorgIsReappendedAtSameIndex(rollup_env: RollupEnv, depth: int) -> None:
     env = rollup_env
-    nodes = env.start_nodes(
-        env.signers, BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
-    )
-    svc = nodes[0]  # the current sequencer
-    c = client(svc)
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
-    for _ in range(8):  # the deposit is deeper than the reorg: only the batch goes
-        env.chain.rpc("evm_mine")
+    f = funded_rollup(env, FAST_BATCHES)
+    svc, c = f.svc, f.c
     _transfer(env, svc, 0)
     l1 = env.l1()
     wait_until(lambda: l1.next_index() >= 1, 20, "first batch on L1")
@@ -82,15 +76,10 @@ def test_depositRemovedByReorgIsUncreditedAndRollupGoesOn(rollup_env: RollupEnv)
     then reorged out of L1: the node rolls back the unbatched blocks that consumed it,
     re-executes their other transactions, and batches go on with no deposit L1 lacks."""
     env = rollup_env
-    nodes = env.start_nodes(
-        env.signers, BatcherConfig(max_batch_txs=1000, batch_timeout_ms=3000, poll_interval_ms=50)
+    f = funded_rollup(
+        env, BatcherConfig(max_batch_txs=1000, batch_timeout_ms=3000, poll_interval_ms=50)
     )
-    svc = nodes[0]
-    c = client(svc)
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="alice's deposit credited")
-    for _ in range(8):  # alice's deposit is deep: only bob's goes
-        env.chain.rpc("evm_mine")
+    svc, c = f.svc, f.c  # alice's deposit is deep: only carol's goes
     carol = dev_account(12)
     env.bridge(BOB).deposit_eth(carol.address, 5 * 10**17)
     wait_until(lambda: c.balance(carol.address) > 0, what="carol's deposit credited on L2")
@@ -125,15 +114,8 @@ def test_depositConsumedOnlyAfterConfirmations(rollup_env: RollupEnv) -> None:
 
 def test_statusReportsWhatL1HoldsAfterReorg(rollup_env: RollupEnv) -> None:
     env = rollup_env
-    nodes = env.start_nodes(
-        env.signers, BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
-    )
-    svc = nodes[0]
-    c = client(svc)
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
-    for _ in range(8):
-        env.chain.rpc("evm_mine")
+    f = funded_rollup(env, FAST_BATCHES)
+    svc, c = f.svc, f.c
     _transfer(env, svc, 0)
     l1 = env.l1()
     wait_until(lambda: c.status()["lastBatch"] == l1.next_index() - 1 >= 0, 20, "batch on L1")
@@ -155,15 +137,7 @@ def test_dataAnswerRemovedByReorgIsAnsweredAgain(rollup_env: RollupEnv) -> None:
     from tests.rollup.conftest import STAKE
 
     env = rollup_env
-    nodes = env.start_nodes(
-        env.signers, BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
-    )
-    svc = nodes[0]
-    c = client(svc)
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
-    for _ in range(8):
-        env.chain.rpc("evm_mine")
+    funded_rollup(env, FAST_BATCHES)
     l1 = env.l1()
     wait_until(lambda: l1.next_index() >= 1, 20, "a batch on L1")
     v = env.start_verifier(dev_account(32), "http://127.0.0.1:9")  # storage down, no snapshot
@@ -187,15 +161,10 @@ def test_fraudProofRemovedByReorgIsSentAgain(rollup_env: RollupEnv) -> None:
     from tests.rollup.conftest import SLASH, STAKE
 
     env = rollup_env
-    nodes = env.start_nodes(env.signers)
-    faulty, l1, seqset = nodes[0], env.l1(), env.seqset()
+    f = funded_rollup(env)
+    nodes, faulty, l1, seqset = f.nodes, f.svc, env.l1(), env.seqset()
     bad = env.signers[0]
     assert faulty.batcher is not None
-    c = client(faulty)
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    wait_until(lambda: c.balance(ALICE.address) > 0, what="deposit")
-    for _ in range(8):
-        env.chain.rpc("evm_mine")
     faulty.batcher.fault = Fault("wrong_mtsr", collude_keys=[bytes(s.key) for s in env.signers])
     _transfer(env, faulty, 0)
     wait_until(lambda: l1.next_index() >= 1, 30, "the faulty batch")
@@ -223,15 +192,10 @@ def test_randomReorgsDuringARunLeaveL1Consistent(rollup_env: RollupEnv) -> None:
     import threading
 
     env = rollup_env
-    nodes = env.start_nodes(
-        env.signers, BatcherConfig(max_batch_txs=3, batch_timeout_ms=200, poll_interval_ms=50)
+    f = funded_rollup(
+        env, BatcherConfig(max_batch_txs=3, batch_timeout_ms=200, poll_interval_ms=50)
     )
-    svc = nodes[0]
-    c = client(svc)
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit credited")
-    for _ in range(8):
-        env.chain.rpc("evm_mine")
+    nodes, svc, c = f.nodes, f.svc, f.c
     accepted: list[bytes] = []
     stop = threading.Event()
 
@@ -280,3 +244,38 @@ def test_randomReorgsDuringARunLeaveL1Consistent(rollup_env: RollupEnv) -> None:
     wait_until(lambda: v.tick() is not None and v.verified_index >= n - 1, 60, "all verified")
     assert all(o.result == "verified" for o in v.outcomes)  # no honest batch challenged
     assert all(s.batcher is not None and s.batcher.alive for s in nodes)
+
+
+def test_statusNeverReportsABatchInFlight(rollup_env: RollupEnv) -> None:
+    """Anvil stops mining: the batcher records batch 0 and sends appendBatch, which waits in
+    the pool. ``l2_status`` must not report it until L1 holds it; ``lastSafeBatch`` only once
+    it is ``confirmations`` blocks deep."""
+    env = rollup_env
+    f = funded_rollup(env, FAST_BATCHES)
+    svc, c = f.svc, f.c
+    assert svc.node is not None
+    l1 = env.l1()
+    wait_until(lambda: c.status()["lastBatch"] is not None, 20, "the deposit's batch on L1")
+    held = l1.next_index()
+    env.chain.rpc("evm_setAutomine", False)
+    try:
+        _transfer_nowait(env, svc, 0)
+        wait_until(lambda: (svc.node.store.last_batch() or {}).get("index") == held, 20,
+                   "the node's record of the next batch")  # fmt: skip
+        assert l1.next_index() == held  # appendBatch waits in the pool
+        assert c.status()["lastBatch"] == held - 1
+    finally:
+        env.chain.rpc("evm_setAutomine", True)
+    env.chain.rpc("evm_mine")
+    wait_until(lambda: l1.next_index() == held + 1, 20, "the batch mined")
+    wait_until(lambda: c.status()["lastBatch"] == held, 10, "status follows L1")
+    confirmations = svc.node.l1_view.confirmations if svc.node.l1_view else 0
+    for _ in range(confirmations):
+        assert c.status()["lastSafeBatch"] < held
+        env.chain.rpc("evm_mine")
+    assert c.status()["lastSafeBatch"] == held
+
+
+def _transfer_nowait(env: RollupEnv, svc: NodeService, nonce: int) -> None:
+    t = ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1, 0, nonce)
+    client(svc).send(ltx.encode_tx(t))

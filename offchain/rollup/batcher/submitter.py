@@ -31,7 +31,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.common import merkle
-from offchain.common.daemon import Daemon, LoopConfig
+from offchain.common.daemon import Daemon
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError, TxReverted
 from offchain.rollup.batcher.plan import (
@@ -44,7 +44,7 @@ from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import decode_batch_data
 from offchain.rollup.ledger.blobs import sidecar_of
 from offchain.rollup.ledger.compact import BatchDataError, pack_chunks
-from offchain.rollup.node.config import BatcherConfig
+from offchain.rollup.node.config import BatcherConfig, daemon_loop
 from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.node import SequencerNode
 
@@ -83,12 +83,7 @@ class Batcher(Daemon):
         config: BatcherConfig,
     ) -> None:
         super().__init__(
-            LoopConfig(
-                config.poll_interval_ms,
-                jitter_pct=20,
-                max_failures=3,
-                stall_after_s=config.stall_after_s,
-            ),
+            daemon_loop(config),
             log=log,
         )
         self.node = node

@@ -7,6 +7,10 @@ Devnet defaults are short (milliseconds/seconds); a production deployment raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from offchain.common.daemon import LoopConfig
 
 
 @dataclass
@@ -88,6 +92,17 @@ class VerifierConfig:
     data_wait_s: float = 30.0
     stall_after_s: float = 120.0
     l2_node_urls: list[str] = field(default_factory=list)
+
+
+def daemon_loop(config: BatcherConfig | VerifierConfig) -> LoopConfig:
+    """The daemon loop of the batcher or a verifier: ``config.poll_interval_ms`` with 20%
+    jitter, ``down`` on ``/health`` after 3 failed ticks in a row or ``config.stall_after_s``
+    without progress (retried forever either way)."""
+    from offchain.common.daemon import LoopConfig
+
+    return LoopConfig(
+        config.poll_interval_ms, jitter_pct=20, max_failures=3, stall_after_s=config.stall_after_s
+    )
 
 
 @dataclass

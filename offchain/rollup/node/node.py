@@ -34,6 +34,7 @@ from offchain.rollup.node.errors import (
     TxInvalid,
 )
 from offchain.rollup.node.execution import ZERO_ADDRESS, Applied, Executor
+from offchain.rollup.node.l1view import L1BatchView, OwnRecords
 from offchain.rollup.node.mempool import Mempool, PendingTx
 from offchain.rollup.node.metrics import NodeMetrics
 from offchain.rollup.node.peers import CurrentSequencer, PeerSet
@@ -89,6 +90,7 @@ class SequencerNode:
         self._head_hash = ZERO32
         self._next_deposit_id = 0
         self.l1_floor = 0  # last block covered by a valid L1 batch (set by the batcher)
+        self.l1_view: L1BatchView | None = None  # what the status reads of L1
         self._sealed = threading.Condition()
         self.started_at = time.time()
         self._handoff: list[bytes] = []  # unsealed txs to pass to the new current sequencer
@@ -574,7 +576,7 @@ class SequencerNode:
 
     def status(self) -> dict[str, Any]:
         cur = self.current.get()
-        last = self.store.last_batch()
+        batches = (self.l1_view or OwnRecords()).status(self.store)
         return {
             "address": self.address,
             "l2ChainId": self.executor.domain.chain_id,
@@ -586,7 +588,7 @@ class SequencerNode:
             "isCurrent": cur == self.address,
             "mempool": len(self.mempool),
             "nextDepositId": self._next_deposit_id,
-            "lastBatch": last["index"] if last else None,
+            **batches,
             "peers": self.peers.stats(),
             "uptimeS": round(time.time() - self.started_at, 3),
         }

@@ -23,6 +23,7 @@ from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import RollupNodeConfig
 from offchain.rollup.node.deposits import DepositFollower
 from offchain.rollup.node.execution import Executor
+from offchain.rollup.node.l1view import L1BatchView
 from offchain.rollup.node.node import SequencerNode
 from offchain.rollup.node.peers import CurrentSequencer, PeerSet
 from offchain.rollup.node.producer import BlockProducer
@@ -183,6 +184,7 @@ class NodeService:
         self.node = SequencerNode(
             cfg, bytes(self.signer.key), self.executor_factory, store, current, peers, self.deposits
         )
+        self.node.l1_view = L1BatchView(c.l1().sc, confirmations)
         api = RpcApi(self.node)
         chain_id = c.chain.chain_id
         cosigner = node_cosigner(

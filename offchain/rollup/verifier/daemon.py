@@ -37,7 +37,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.chain.clock import L1Clock
-from offchain.common.daemon import Daemon, LoopConfig
+from offchain.common.daemon import Daemon
 from offchain.common.hashing import keccak
 from offchain.common.health import health_response
 from offchain.errors import L2KitError, TxReverted
@@ -50,7 +50,7 @@ from offchain.rollup.ledger.compact import BatchDataError
 from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
-from offchain.rollup.node.config import VerifierConfig
+from offchain.rollup.node.config import VerifierConfig, daemon_loop
 from offchain.rollup.verifier.sources import from_l2_nodes, l1_frame
 
 if TYPE_CHECKING:
@@ -150,12 +150,7 @@ class Verifier(Daemon):
         name: str = "verifier",
     ) -> None:
         super().__init__(
-            LoopConfig(
-                config.poll_interval_ms,
-                jitter_pct=20,
-                max_failures=3,
-                stall_after_s=config.stall_after_s,
-            ),
+            daemon_loop(config),
             name=name,
             log=log.bind(verifier=name),
         )
