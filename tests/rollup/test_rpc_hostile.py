@@ -99,6 +99,8 @@ _json = st.recursive(
 _methods = st.sampled_from([
     "l2_sendTransaction", "l2_getTransactionReceipt", "l2_getBalance", "l2_getNonce",
     "l2_getBlock", "l2_getProof", "l2_status", "l2_importBlock", "l2_nope", "",
+    "eth_getBlockByNumber", "eth_getBlockByHash", "eth_getBalance", "eth_getTransactionCount",
+    "eth_call", "eth_estimateGas", "eth_feeHistory", "eth_getCode", "eth_chainId",
 ])  # fmt: skip
 _request = st.one_of(
     st.fixed_dictionaries(

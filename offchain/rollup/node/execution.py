@@ -32,6 +32,7 @@ class Applied:
         post_root: state root after it.
         withdrawal_item: its withdrawal-root item (zero unless a Withdraw).
         fee_recipient: who got its fee.
+        sender: lower-case address of the user who signed it ("" for a deposit).
     """
 
     tx_hash: bytes
@@ -39,6 +40,15 @@ class Applied:
     post_root: bytes
     withdrawal_item: bytes
     fee_recipient: str
+    sender: str = ""
+
+
+@dataclass(frozen=True)
+class ExecCheckpoint:
+    """A position to roll the executor back to: the ledger's and the token supplies."""
+
+    state: Any
+    supply: dict[str, int]
 
 
 class Executor:
@@ -54,6 +64,9 @@ class Executor:
     ) -> None:
         self.domain = ltx.Domain(chain_id, ltx.to_checksum(verifying_contract))
         self.ledger = lg.Ledger(self.domain)
+        # L2 supply of every token ever bridged (lower-case L1 address): credited deposits
+        # minus withdrawals; what ``totalSupply()`` of its L2 address answers.
+        self.supply: dict[str, int] = {}
 
     # ------------------------------------------------------------- decoding
     @staticmethod
@@ -99,26 +112,34 @@ class Executor:
         except TxRejected as e:
             raise TxInvalid(e.code, e.message) from None
         h = self.tx_hash(raw)
+        if isinstance(tx, ltx.Deposit) and r.status == "applied":
+            t = tx.token.lower()
+            self.supply[t] = self.supply.get(t, 0) + tx.amount
+        if r.withdrawal is not None:
+            t = r.withdrawal.token.lower()
+            self.supply[t] = self.supply.get(t, 0) - r.withdrawal.amount
         return Applied(
             tx_hash=h,
             leaf=ltx.tx_leaf_of_hash(h, fee),
             post_root=r.post_state_root,
             withdrawal_item=r.withdrawal_item,
             fee_recipient=fee,
+            sender=str(getattr(tx, "sender", "")).lower(),
         )
 
     def state_root(self) -> bytes:
         return bytes(self.ledger.root)
 
-    def checkpoint(self) -> Any:
-        return self.ledger.checkpoint()
+    def checkpoint(self) -> ExecCheckpoint:
+        return ExecCheckpoint(self.ledger.checkpoint(), dict(self.supply))
 
-    def rollback(self, cp: Any) -> None:
-        self.ledger.rollback(cp)
+    def rollback(self, cp: ExecCheckpoint) -> None:
+        self.ledger.rollback(cp.state)
+        self.supply = dict(cp.supply)
 
-    def commit(self, cp: Any) -> None:
+    def commit(self, cp: ExecCheckpoint) -> None:
         """Forget undo information older than ``cp`` (the block is final for this node)."""
-        self.ledger.state.discard_before(cp.state)
+        self.ledger.state.discard_before(cp.state.state)
 
     # --------------------------------------------------------------- queries
     def balance(self, account: str, token: str) -> int:
@@ -126,6 +147,13 @@ class Executor:
 
     def nonce(self, account: str) -> int:
         return int(self.ledger.nonce(ltx.to_checksum(account)))
+
+    def has_token(self, l1_token: str) -> bool:
+        """True once a deposit of ``l1_token`` (lower-case, not ETH) was credited on L2."""
+        return l1_token != ZERO_ADDRESS and l1_token in self.supply
+
+    def total_supply(self, l1_token: str) -> int:
+        return self.supply.get(l1_token, 0)
 
     def balance_proof(self, account: str, token: str) -> dict[str, Any]:
         """Inclusion/exclusion proof of ``balanceKey(account, token)`` against the state root."""

@@ -36,6 +36,7 @@ class Mempool:
         self.max_size = max_size
         self._txs: list[PendingTx] = []
         self._hashes: set[bytes] = set()
+        self._by_sender: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._txs)
@@ -49,6 +50,13 @@ class Mempool:
     def add(self, tx: PendingTx) -> None:
         self._txs.append(tx)
         self._hashes.add(tx.tx_hash)
+        s = tx.applied.sender
+        if s:
+            self._by_sender[s] = self._by_sender.get(s, 0) + 1
+
+    def pending_of(self, sender: str) -> int:
+        """How many unsealed transactions ``sender`` (lower-case) has here."""
+        return self._by_sender.get(sender, 0)
 
     def oldest_at(self) -> float | None:
         return self._txs[0].received_at if self._txs else None
@@ -57,4 +65,5 @@ class Mempool:
         """Remove and return everything pending (the next block's transactions)."""
         out, self._txs = self._txs, []
         self._hashes.clear()
+        self._by_sender.clear()
         return out

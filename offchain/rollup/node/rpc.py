@@ -15,6 +15,8 @@ Methods (params positional):
 - ``l2_getBlock(number | "latest"[, fullTxs])`` -> block or null.
 - ``l2_getProof("balance", address, token)`` / ``l2_getProof("withdrawal", txHash)``.
 - ``l2_status()``; ``l2_importBlock(block)`` (peers).
+- The standard Ethereum methods (``eth_*``, ``net_*``, ``web3_*``) of
+  :mod:`offchain.rollup.node.eth_rpc`.
 
 Batches (a JSON array of requests) are answered with an array, as JSON-RPC 2.0 says.
 """
@@ -50,6 +52,7 @@ from offchain.rollup.node.errors import (
     PARSE_ERROR,
     RollupNodeError,
 )
+from offchain.rollup.node.eth_rpc import EthApi, TokenInfo
 from offchain.rollup.node.node import DROPPED, SequencerNode
 
 log = structlog.get_logger("rollup.rpc")
@@ -96,10 +99,17 @@ class RpcApi:
     Args:
         node: the node answering.
         extra: more methods (e.g. the batcher's ``l2_batchStatus``).
+        token_info: ERC-20 metadata of a bridged L1 token (for ``eth_call``).
     """
 
-    def __init__(self, node: SequencerNode, extra: dict[str, Handler] | None = None) -> None:
+    def __init__(
+        self,
+        node: SequencerNode,
+        extra: dict[str, Handler] | None = None,
+        token_info: Callable[[str], TokenInfo] | None = None,
+    ) -> None:
         self.node = node
+        self.eth = EthApi(node, token_info)
         self.methods: dict[str, Handler] = {
             "l2_sendTransaction": self.send_transaction,
             "l2_getTransactionReceipt": self.get_receipt,
@@ -110,6 +120,7 @@ class RpcApi:
             "l2_status": lambda p: node.status(),
             "l2_importBlock": self.import_block,
         }
+        self.methods.update(self.eth.methods)
         self.methods.update(extra or {})
         self.proof_providers: dict[str, Handler] = {}
 

@@ -22,6 +22,7 @@ from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import RollupNodeConfig
 from offchain.rollup.node.deposits import DepositFollower
+from offchain.rollup.node.eth_rpc import TokenInfo
 from offchain.rollup.node.execution import Executor
 from offchain.rollup.node.l1view import L1BatchView
 from offchain.rollup.node.node import SequencerNode
@@ -185,7 +186,7 @@ class NodeService:
             cfg, bytes(self.signer.key), self.executor_factory, store, current, peers, self.deposits
         )
         self.node.l1_view = L1BatchView(c.l1().sc, confirmations)
-        api = RpcApi(self.node)
+        api = RpcApi(self.node, token_info=self._token_info)
         chain_id = c.chain.chain_id
         cosigner = node_cosigner(
             self.node, self.signer, chain_id, c.l1(), c.deposit_hash, data_dir / "cosigned.db"
@@ -214,6 +215,13 @@ class NodeService:
             self._start_rotation(l1_sender, current)
         log.info(
             "node_started", address=self.node.address, url=self.server.url, head=self.node.head
+        )
+
+    def _token_info(self, token: str) -> TokenInfo:
+        """ERC-20 metadata of an L1 token, read from L1 (``eth_call`` on its L2 address)."""
+        erc20 = self.contracts.chain.contract("TestToken", token).functions
+        return TokenInfo(
+            str(erc20.name().call()), str(erc20.symbol().call()), int(erc20.decimals().call())
         )
 
     def _start_rotation(self, sender: Any, current: CurrentSequencer) -> None:

@@ -1,0 +1,488 @@
+"""The standard Ethereum JSON-RPC of a sequencer node (``eth_*``, ``net_*``, ``web3_*``).
+
+What wallets and SDKs (MetaMask, web3.py, ethers, viem, ape) call, answered from the L2
+ledger (docs/spec.md, "Standard JSON-RPC"). Quantities are 0x hex, as Ethereum nodes answer.
+The L2 has no EVM: ``eth_call`` / ``eth_getCode`` answer the ERC-20 views of the bridged
+tokens' L2 addresses, and ``eth_estimateGas`` the fixed gas of the transaction's kind.
+State reads are of the node's pending state (every accepted transaction is executed at once);
+``eth_getTransactionCount(addr, "latest")`` leaves out the sender's unsealed transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from offchain import __version__
+from offchain.common.hashing import keccak
+from offchain.rollup.node.errors import INVALID_PARAMS, RollupNodeError
+
+if TYPE_CHECKING:
+    from offchain.rollup.node.block import Block
+    from offchain.rollup.node.node import SequencerNode
+
+Handler = Callable[[list[Any]], Any]
+
+#: Fee market of the L2 (docs/spec.md, "Standard transactions"): a constant base fee, no tip
+#: needed; the whole fee (gas used x effective gas price) goes to the block's sequencer.
+L2_BASE_FEE = 10**9
+SUGGESTED_PRIORITY_FEE = 0
+#: Gas per kind of standard transaction (fixed; docs/spec.md).
+GAS_ETH_TRANSFER = 21_000
+GAS_TOKEN_TRANSFER = 50_000
+GAS_ETH_WITHDRAW = 60_000
+GAS_TOKEN_WITHDRAW = 70_000
+#: The block gas limit reported to clients (max_block_txs x the largest kind's gas).
+BLOCK_GAS_LIMIT = 2_000 * GAS_TOKEN_WITHDRAW
+#: System address of withdrawals, and the offset from an L1 token to its L2 address.
+WITHDRAW_ADDRESS = "0x0000000000000000000000000000000000004200"
+L2_TOKEN_OFFSET = 0x1111000000000000000000000000000000001111
+#: What ``eth_getCode`` returns for an L2 token address and the withdraw address (no EVM
+#: runs it: a single INVALID opcode, so clients see a contract).
+SYSTEM_CODE = "0xfe"
+
+SEL_BALANCE_OF = keccak(b"balanceOf(address)")[:4]
+SEL_DECIMALS = keccak(b"decimals()")[:4]
+SEL_SYMBOL = keccak(b"symbol()")[:4]
+SEL_NAME = keccak(b"name()")[:4]
+SEL_TOTAL_SUPPLY = keccak(b"totalSupply()")[:4]
+SEL_TRANSFER = keccak(b"transfer(address,uint256)")[:4]
+SEL_WITHDRAW = keccak(b"withdraw(address)")[:4]
+SEL_WITHDRAW_TOKEN = keccak(b"withdrawToken(address,uint256,address)")[:4]
+
+EMPTY_UNCLES = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
+ZERO_BLOOM = "0x" + "00" * 256
+ZERO_HASH = "0x" + "00" * 32
+TAGS = ("latest", "pending", "safe", "finalized")
+# Execution errors, as geth answers them.
+EXECUTION_ERROR = -32000
+REVERTED = 3
+
+
+def l2_token_address(l1_token: str) -> str:
+    """L2 address of the bridged L1 token ``l1_token``: ``(T + 0x1111…1111) mod 2^160``."""
+    return "0x" + ((int(l1_token, 16) + L2_TOKEN_OFFSET) % (1 << 160)).to_bytes(20, "big").hex()
+
+
+def l1_token_of(l2_address: str) -> str:
+    """The inverse of :func:`l2_token_address`."""
+    return "0x" + ((int(l2_address, 16) - L2_TOKEN_OFFSET) % (1 << 160)).to_bytes(20, "big").hex()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """ERC-20 metadata of a bridged token (read from the L1 token)."""
+
+    name: str
+    symbol: str
+    decimals: int
+
+
+def _params_error(msg: str) -> RollupNodeError:
+    return RollupNodeError(INVALID_PARAMS, f"invalid params: {msg}")
+
+
+def _arg(params: list[Any], i: int, what: str, default: Any = ...) -> Any:
+    if i < len(params):
+        return params[i]
+    if default is ...:
+        raise _params_error(f"missing parameter {i} ({what})")
+    return default
+
+
+def _data(v: Any, what: str, size: int | None = None) -> bytes:
+    if not isinstance(v, str) or v[:2] not in ("0x", "0X"):
+        raise _params_error(f"{what} must be a 0x-prefixed hex string")
+    s = v[2:]
+    try:
+        b = bytes.fromhex(s if len(s) % 2 == 0 else "0" + s)
+    except ValueError:
+        raise _params_error(f"{what} is not valid hex") from None
+    if size is not None and len(b) != size:
+        raise _params_error(f"{what} must be {size} bytes, got {len(b)}")
+    return b
+
+
+def _addr(v: Any, what: str = "address") -> str:
+    return "0x" + _data(v, what, 20).hex()
+
+
+def _quantity(v: Any, what: str, bits: int = 256) -> int:
+    """A JSON-RPC quantity (``0x`` hex; a plain non-negative integer is tolerated)."""
+    if isinstance(v, int) and not isinstance(v, bool):
+        n = v
+    elif isinstance(v, str) and v[:2] in ("0x", "0X") and 2 < len(v) <= 2 + (bits + 3) // 4:
+        try:
+            n = int(v[2:], 16)
+        except ValueError:
+            raise _params_error(f"{what} is not a hex quantity") from None
+    else:
+        raise _params_error(f"{what} must be a 0x hex quantity")
+    if not 0 <= n < 1 << bits:
+        raise _params_error(f"{what} is out of range")
+    return n
+
+
+def q(n: int) -> str:
+    """A JSON-RPC quantity."""
+    return hex(n)
+
+
+def _hex(b: bytes) -> str:
+    return "0x" + b.hex()
+
+
+def _word(n: int) -> bytes:
+    return n.to_bytes(32, "big")
+
+
+def _abi_string(s: str) -> bytes:
+    raw = s.encode()
+    return _word(32) + _word(len(raw)) + raw + b"\x00" * (-len(raw) % 32)
+
+
+class EthApi:
+    """The ``eth_*`` / ``net_*`` / ``web3_*`` method table of one node.
+
+    Args:
+        node: the node answering.
+        token_info: ERC-20 metadata of an L1 token (lower-case address); None: read nothing
+            (``name``/``symbol``/``decimals`` calls then fail with an execution error).
+    """
+
+    def __init__(
+        self, node: SequencerNode, token_info: Callable[[str], TokenInfo] | None = None
+    ) -> None:
+        self.node = node
+        self._token_info = token_info
+        self._info_cache: dict[str, TokenInfo] = {}
+        self.methods: dict[str, Handler] = {
+            "eth_chainId": lambda p: q(self.chain_id),
+            "net_version": lambda p: str(self.chain_id),
+            "net_listening": lambda p: True,
+            "net_peerCount": lambda p: q(len(node.peers.stats())),
+            "web3_clientVersion": lambda p: f"l2kit/v{__version__}/python",
+            "eth_blockNumber": lambda p: q(node.head),
+            "eth_getBlockByNumber": self.get_block_by_number,
+            "eth_getBlockByHash": self.get_block_by_hash,
+            "eth_getBlockTransactionCountByNumber": self.block_tx_count,
+            "eth_getBalance": self.get_balance,
+            "eth_getTransactionCount": self.get_transaction_count,
+            "eth_gasPrice": lambda p: q(L2_BASE_FEE + SUGGESTED_PRIORITY_FEE),
+            "eth_maxPriorityFeePerGas": lambda p: q(SUGGESTED_PRIORITY_FEE),
+            "eth_feeHistory": self.fee_history,
+            "eth_syncing": lambda p: False,
+            "eth_mining": lambda p: False,
+            "eth_accounts": lambda p: [],
+            "eth_getCode": self.get_code,
+            "eth_call": self.call,
+            "eth_estimateGas": self.estimate_gas,
+        }
+
+    @property
+    def chain_id(self) -> int:
+        return int(self.node.executor.domain.chain_id)
+
+    # ------------------------------------------------------------------ blocks
+    def _block_number(self, v: Any) -> int:
+        """A block tag or number; ``earliest`` is 0, the other tags the head."""
+        if v in TAGS:
+            return self.node.head
+        if v == "earliest":
+            return 0
+        if isinstance(v, dict) and "blockNumber" in v:  # EIP-1898
+            return self._block_number(v["blockNumber"])
+        return _quantity(v, "block number", 63)
+
+    def _state_block(self, params: list[Any], i: int) -> None:
+        """The state is kept only at the head: an older block is refused."""
+        v = _arg(params, i, "block", "latest")
+        if isinstance(v, dict) and "blockHash" in v:
+            b = self.node.store.block_by_hash(_data(v["blockHash"], "block hash", 32))
+            if b is None:
+                raise RollupNodeError(EXECUTION_ERROR, "header not found")
+            n = b.number
+        else:
+            n = self._block_number(v)
+        if n > self.node.head:
+            raise RollupNodeError(EXECUTION_ERROR, "header not found")
+        if n != self.node.head and not (n == 0 and self.node.head == 0):
+            raise RollupNodeError(
+                EXECUTION_ERROR,
+                f"missing trie node: this node keeps the state of the head block "
+                f"({self.node.head}) only, not of block {n}",
+            )
+
+    def get_block_by_number(self, params: list[Any]) -> Any:
+        n = self._block_number(_arg(params, 0, "block number"))
+        full = _arg(params, 1, "full transactions", False)
+        if not isinstance(full, bool):
+            raise _params_error("full transactions must be a boolean")
+        return self._block_json(n, full)
+
+    def get_block_by_hash(self, params: list[Any]) -> Any:
+        h = _data(_arg(params, 0, "block hash"), "block hash", 32)
+        full = _arg(params, 1, "full transactions", False)
+        if not isinstance(full, bool):
+            raise _params_error("full transactions must be a boolean")
+        b = self.node.store.block_by_hash(h)
+        return None if b is None else self._block_json(b.number, full, b)
+
+    def block_tx_count(self, params: list[Any]) -> Any:
+        n = self._block_number(_arg(params, 0, "block number"))
+        b = self.node.store.block(n) if n else None
+        return None if n and b is None else q(len(b.txs) if b else 0)
+
+    def _block_json(self, n: int, full: bool, b: Block | None = None) -> dict[str, Any] | None:
+        if n == 0:
+            return self._genesis_json()
+        b = b or self.node.store.block(n)
+        if b is None:
+            return None
+        h = b.hash()
+        hdr = b.header
+        txs = [self.tx_json(raw, b, i) if full else _hex(th)
+               for i, (raw, th) in enumerate(zip(b.txs, b.tx_hashes, strict=True))]  # fmt: skip
+        gas_used = sum(self.gas_of(raw) for raw in b.txs)
+        return self._header_json(
+            number=n, hash_=h, parent=hdr.parent_hash, timestamp=hdr.timestamp_ms // 1000,
+            state_root=hdr.state_root, tx_root=hdr.tx_root, miner=hdr.producer,
+            gas_used=gas_used, txs=txs, size=sum(len(t) for t in b.txs) + 400,
+        )  # fmt: skip
+
+    def _genesis_json(self) -> dict[str, Any]:
+        z = b"\x00" * 32
+        return self._header_json(
+            number=0, hash_=z, parent=z, timestamp=0, state_root=z, tx_root=z,
+            miner="0x" + "00" * 20, gas_used=0, txs=[], size=0,
+        )  # fmt: skip
+
+    @staticmethod
+    def _header_json(
+        *,
+        number: int,
+        hash_: bytes,
+        parent: bytes,
+        timestamp: int,
+        state_root: bytes,
+        tx_root: bytes,
+        miner: str,
+        gas_used: int,
+        txs: list[Any],
+        size: int,
+    ) -> dict[str, Any]:
+        return {
+            "number": q(number),
+            "hash": _hex(hash_),
+            "parentHash": _hex(parent),
+            "nonce": "0x0000000000000000",
+            "sha3Uncles": EMPTY_UNCLES,
+            "logsBloom": ZERO_BLOOM,
+            "transactionsRoot": _hex(tx_root),
+            "stateRoot": _hex(state_root),
+            "receiptsRoot": _hex(tx_root),
+            "miner": miner,
+            "difficulty": "0x0",
+            "totalDifficulty": "0x0",
+            "extraData": "0x",
+            "size": q(size),
+            "gasLimit": q(BLOCK_GAS_LIMIT),
+            "gasUsed": q(gas_used),
+            "timestamp": q(timestamp),
+            "baseFeePerGas": q(L2_BASE_FEE),
+            "mixHash": ZERO_HASH,
+            "transactions": txs,
+            "uncles": [],
+        }
+
+    # ------------------------------------------------------------ transactions
+    def gas_of(self, raw: bytes) -> int:
+        """Gas used by one encoded ledger transaction (0 for the EIP-712 kinds and deposits,
+        whose fee is explicit)."""
+        return 0
+
+    def tx_json(self, raw: bytes, block: Block | None, index: int | None) -> dict[str, Any]:
+        """The Ethereum-shaped transaction object of one ledger transaction.
+
+        The EIP-712 kinds and deposits are shown with ``type`` ``0x70`` + kind (deposit
+        ``0x70``, transfer ``0x71``, withdraw ``0x72``), ``input`` = their ledger encoding,
+        zero gas and a zero signature (their fee is explicit in the encoding).
+        """
+        from offchain.rollup.ledger import tx as ltx
+
+        node = self.node
+        t = node.executor.decode(raw)
+        sender = str(getattr(t, "sender", None) or getattr(t, "l1_sender", "0x" + "00" * 20))
+        if isinstance(t, ltx.Transfer):
+            to = t.to if t.token == ltx.ETH else l2_token_address(t.token)
+            value = t.amount if t.token == ltx.ETH else 0
+        elif isinstance(t, ltx.Withdraw):
+            to, value = WITHDRAW_ADDRESS, t.amount if t.token == ltx.ETH else 0
+        else:
+            to, value = t.recipient, t.amount if t.token == ltx.ETH else 0
+        return {
+            **self._position(raw, block, index),
+            "type": q(0x70 + raw[0]),
+            "from": sender.lower(),
+            "to": to.lower(),
+            "value": q(value),
+            "nonce": q(getattr(t, "nonce", getattr(t, "deposit_id", 0))),
+            "gas": "0x0",
+            "gasPrice": "0x0",
+            "input": _hex(raw),
+            "chainId": q(self.chain_id),
+            "v": "0x0",
+            "r": "0x0",
+            "s": "0x0",
+        }
+
+    def _position(self, raw: bytes, block: Block | None, index: int | None) -> dict[str, Any]:
+        return {
+            "hash": _hex(self.node.executor.tx_hash(raw)),
+            "blockHash": _hex(block.hash()) if block is not None else None,
+            "blockNumber": q(block.number) if block is not None else None,
+            "transactionIndex": q(index) if index is not None else None,
+        }
+
+    # ------------------------------------------------------------------ state
+    def get_balance(self, params: list[Any]) -> Any:
+        acct = _addr(_arg(params, 0, "address"))
+        self._state_block(params, 1)
+        with self.node._lock:
+            return q(self.node.executor.balance(acct, "0x" + "00" * 20))
+
+    def get_transaction_count(self, params: list[Any]) -> Any:
+        acct = _addr(_arg(params, 0, "address"))
+        tag = _arg(params, 1, "block", "latest")
+        if tag != "pending":
+            self._state_block(params, 1)
+        with self.node._lock:
+            n = self.node.executor.nonce(acct)
+            if tag != "pending":
+                n -= self.node.mempool.pending_of(acct)
+        return q(n)
+
+    def get_code(self, params: list[Any]) -> Any:
+        a = _addr(_arg(params, 0, "address"))
+        self._state_block(params, 1)
+        return SYSTEM_CODE if a == WITHDRAW_ADDRESS or self._token_at(a) else "0x"
+
+    def _token_at(self, l2_address: str) -> str | None:
+        """The L1 token bridged at ``l2_address`` (None: no such token on this L2)."""
+        t = l1_token_of(l2_address)
+        return t if self.node.executor.has_token(t) else None
+
+    def _info(self, token: str) -> TokenInfo:
+        info = self._info_cache.get(token)
+        if info is None:
+            if self._token_info is None:
+                raise RollupNodeError(EXECUTION_ERROR, "token metadata unavailable on this node")
+            try:
+                info = self._token_info(token)
+            except Exception as e:  # noqa: BLE001 - an L1 hiccup: the client retries
+                raise RollupNodeError(
+                    EXECUTION_ERROR, f"token metadata unavailable (L1: {type(e).__name__})"
+                ) from None
+            self._info_cache[token] = info
+        return info
+
+    def call(self, params: list[Any]) -> Any:
+        call = _arg(params, 0, "call object")
+        if not isinstance(call, dict):
+            raise _params_error("call object must be a JSON object")
+        self._state_block(params, 1)
+        to = call.get("to")
+        if to is None:
+            raise RollupNodeError(EXECUTION_ERROR, "contract creation is not supported on l2kit")
+        to = _addr(to, "to")
+        data = _data(call.get("data", call.get("input", "0x")) or "0x", "data")
+        token = self._token_at(to)
+        if token is None:
+            if to == WITHDRAW_ADDRESS and data:
+                raise RollupNodeError(REVERTED, "execution reverted", "0x")
+            return "0x"  # an account without code: an empty result, as on Ethereum
+        sel, args = data[:4], data[4:]
+        ex = self.node.executor
+        if sel == SEL_BALANCE_OF and len(args) == 32:
+            if args[:12] != b"\x00" * 12:
+                raise RollupNodeError(REVERTED, "execution reverted", "0x")
+            with self.node._lock:
+                return _hex(_word(ex.balance("0x" + args[12:].hex(), token)))
+        if sel == SEL_TOTAL_SUPPLY and not args:
+            with self.node._lock:
+                return _hex(_word(ex.total_supply(token)))
+        if sel == SEL_DECIMALS and not args:
+            return _hex(_word(self._info(token).decimals))
+        if sel == SEL_SYMBOL and not args:
+            return _hex(_abi_string(self._info(token).symbol))
+        if sel == SEL_NAME and not args:
+            return _hex(_abi_string(self._info(token).name))
+        raise RollupNodeError(
+            REVERTED,
+            "execution reverted: l2kit token addresses answer balanceOf, totalSupply, "
+            "decimals, symbol, name and transfer only",
+            "0x",
+        )
+
+    def estimate_gas(self, params: list[Any]) -> Any:
+        call = _arg(params, 0, "transaction object")
+        if not isinstance(call, dict):
+            raise _params_error("transaction object must be a JSON object")
+        to = call.get("to")
+        value = _quantity(call.get("value", "0x0") or "0x0", "value")
+        data = _data(call.get("data", call.get("input", "0x")) or "0x", "data")
+        gas = self.classify_gas(None if to is None else _addr(to, "to"), value, data)
+        frm = call.get("from")
+        if frm is not None and value:
+            with self.node._lock:
+                bal = self.node.executor.balance(_addr(frm, "from"), "0x" + "00" * 20)
+            if bal < value:
+                raise RollupNodeError(EXECUTION_ERROR, "insufficient funds for transfer")
+        return q(gas)
+
+    def classify_gas(self, to: str | None, value: int, data: bytes) -> int:
+        """Fixed gas of the standard transaction ``(to, value, data)`` (docs/spec.md).
+
+        Raises:
+            RollupNodeError: -32000 for a transaction the L2 does not support.
+        """
+        if to is None:
+            raise RollupNodeError(EXECUTION_ERROR, "unsupported: contract creation")
+        if not data:
+            return GAS_ETH_TRANSFER
+        sel = data[:4]
+        if to == WITHDRAW_ADDRESS:
+            if sel == SEL_WITHDRAW and len(data) == 36:
+                return GAS_ETH_WITHDRAW
+            if sel == SEL_WITHDRAW_TOKEN and len(data) == 100 and value == 0:
+                return GAS_TOKEN_WITHDRAW
+        elif sel == SEL_TRANSFER and len(data) == 68 and value == 0 and self._token_at(to):
+            return GAS_TOKEN_TRANSFER
+        raise RollupNodeError(
+            EXECUTION_ERROR,
+            f"unsupported: calldata to {to} (l2kit runs ETH transfers, ERC-20 transfer on a "
+            f"bridged token's L2 address, and withdraw/withdrawToken on {WITHDRAW_ADDRESS})",
+        )
+
+    def fee_history(self, params: list[Any]) -> Any:
+        count = _quantity(_arg(params, 0, "block count"), "block count", 16)
+        newest = self._block_number(_arg(params, 1, "newest block", "latest"))
+        pcts = _arg(params, 2, "reward percentiles", [])
+        if not isinstance(pcts, list) or not all(
+            isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 100 for p in pcts
+        ):
+            raise _params_error("reward percentiles must be a list of numbers in [0, 100]")
+        if pcts != sorted(pcts):
+            raise _params_error("reward percentiles must be increasing")
+        newest = min(newest, self.node.head)
+        count = min(count, 1024, newest + 1)
+        oldest = newest - count + 1
+        out: dict[str, Any] = {
+            "oldestBlock": q(oldest),
+            "baseFeePerGas": [q(L2_BASE_FEE)] * (count + 1),
+            "gasUsedRatio": [0.0] * count,
+        }
+        if pcts:
+            out["reward"] = [[q(SUGGESTED_PRIORITY_FEE)] * len(pcts) for _ in range(count)]
+        return out
