@@ -60,7 +60,38 @@ ACCOUNT_ALIAS = typer.Option(
 )
 DEV_ACCOUNT = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet only)")
 JSON = typer.Option(False, "--json", help="print one JSON document (amounts in wei, as strings)")
-STORAGE_URL = typer.Option("http://127.0.0.1:8600", "--storage-url", envvar="L2KIT_STORAGE_URL")
+STORAGE_URL = typer.Option(
+    None,
+    "--storage-url",
+    envvar="L2KIT_STORAGE_URL",
+    help="blob store URL (default: config network.storage_url)",
+)
+EL_URL = typer.Option(
+    None,
+    "--el-url",
+    envvar="L2KIT_EMETH_URL",
+    help="EMETH execution layer URL (default: config network.el_url)",
+)
+L2_URL = typer.Option(
+    None,
+    "--url",
+    envvar="L2KIT_L2_URL",
+    help="rollup node JSON-RPC URL (default: config network.l2_url)",
+)
+
+
+def from_config(given: Any, path: str) -> Any:
+    """``given`` when the flag (or its environment variable) was given, else the loaded
+    config's value at ``path`` (``"network.storage_url"``): a config file or
+    ``L2KIT_<SECTION>__<KEY>`` is honoured, and a flag overrides it only when given."""
+    if given is not None:
+        return given
+    from offchain.config import load_config
+
+    value: Any = load_config()
+    for part in path.split("."):
+        value = getattr(value, part)
+    return value
 
 
 def resolve(rpc_url: str | None, deployment: Path | None) -> tuple[str, Path]:

@@ -50,6 +50,10 @@ class NetworkConfig:
     confirmations: int = 0
     poll_interval_ms: int = 200
     deployment_file: str = ".devnet/deployment.json"
+    # Default of every command's --storage-url / --el-url / --url (a flag given wins).
+    storage_url: str = "http://127.0.0.1:8600"  # the blob store (`storage serve`)
+    el_url: str = "http://127.0.0.1:8700"  # the EMETH execution layer (`emeth el run`)
+    l2_url: str = "http://127.0.0.1:9545/"  # a rollup node's JSON-RPC (`rollup node run`)
 
 
 @dataclass

@@ -18,9 +18,11 @@ from offchain.cli_common import (
     ACCOUNT_ALIAS,
     DEVNET_DEPLOYMENT,
     DEVNET_RPC_URL,
+    EL_URL,
     KEYSTORE,
     STORAGE_URL,
     account,
+    from_config,
     resolve,
     wait_for_signal,
 )
@@ -85,7 +87,7 @@ def _options(
     rpc_url: str = DEVNET_RPC_URL,
     deployment: Path = DEVNET_DEPLOYMENT,
     storage_url: str = STORAGE_URL,
-    el_url: str = typer.Option("http://127.0.0.1:8700", "--el-url", envvar="L2KIT_EMETH_URL"),
+    el_url: str = EL_URL,
     key: str = typer.Option(None, "--key", envvar="L2KIT_PRIVATE_KEY", help="actor private key"),
     dev: int = typer.Option(None, "--dev-account", help="use Anvil dev account N (devnet)"),
     keystore: Path = KEYSTORE,
@@ -102,6 +104,8 @@ def _options(
     if ctx.resilient_parsing or ctx.invoked_subcommand is None:
         return
     rpc_url, deployment = resolve(rpc_url, deployment)
+    storage_url = from_config(storage_url, "network.storage_url")
+    el_url = from_config(el_url, "network.el_url")
     ctx.obj = Opts(rpc_url, deployment, storage_url, el_url, key, dev, mods, keystore, alias)
 
 
@@ -288,7 +292,11 @@ def _run_agents(agents: list[Any], metrics_port: int = 0) -> None:
 @app.command("run-all")
 def run_all(
     ctx: typer.Context,
-    port: int = typer.Option(8700, "--port", help="execution layer HTTP port"),
+    port: int = typer.Option(
+        None,
+        "--port",
+        help="execution layer HTTP port (default: config emeth_agents.el_port, 0 there: 8700)",
+    ),
     data_dir: Path = typer.Option(Path(".devnet"), "--data-dir"),
     nodes: int = typer.Option(3, "--nodes", help="devnet nodes to run"),
 ) -> None:
@@ -301,7 +309,7 @@ def run_all(
     cfg = load_config()
     params = cfg.emeth
     agents_cfg = cfg.emeth_agents
-    agents_cfg.el_port = port
+    agents_cfg.el_port = port if port is not None else (agents_cfg.el_port or 8700)
     agents_cfg.program_modules = agents_cfg.program_modules or o.program_modules
     chain = o.chain()
     stack = EmethStack(

@@ -8,7 +8,14 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from offchain.cli_common import DEVNET_DEPLOYMENT, DEVNET_RPC_URL, stop_on_signal, wait_for_signal
+from offchain.cli_common import (
+    DEVNET_DEPLOYMENT,
+    DEVNET_RPC_URL,
+    from_config,
+    resolve,
+    stop_on_signal,
+    wait_for_signal,
+)
 
 
 def explorer_cmd(
@@ -20,7 +27,9 @@ def explorer_cmd(
     el_url: str = typer.Option(
         "", "--el-url", envvar="L2KIT_EL_URL", help="EMETH execution layer URL (optional)"
     ),
-    port: int = typer.Option(8700, "--port", help="HTTP port of the pages"),
+    port: int = typer.Option(
+        None, "--port", help="HTTP port of the pages (default: config devnet.explorer_port)"
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="interface to bind"),
     db: Path = typer.Option(Path(".explorer/index.sqlite"), "--db", help="the SQLite index"),
     from_block: int = typer.Option(0, "--from-block", help="first L1 block to index"),
@@ -32,6 +41,8 @@ def explorer_cmd(
     from offchain.explorer.service import Explorer
 
     console = Console(soft_wrap=True)
+    rpc_url, deployment = resolve(rpc_url, deployment)
+    port = from_config(port, "devnet.explorer_port")
     cfg = ExplorerConfig(
         rpc_url=rpc_url,
         deployment_file=str(deployment),

@@ -21,9 +21,11 @@ from offchain.cli_common import (
     DEVNET_DEPLOYMENT,
     DEVNET_RPC_URL,
     KEY,
+    L2_URL,
     STORAGE_URL,
     account,
     connect,
+    from_config,
     print_json,
     wait_for_signal,
 )
@@ -40,15 +42,15 @@ app.add_typer(verifier_app, name="verifier")
 app.add_typer(tx_app, name="tx")
 
 ETH = "0x0000000000000000000000000000000000000000"
-NODE_URL = typer.Option(
-    "http://127.0.0.1:9545/", "--url", envvar="L2KIT_L2_URL", help="node JSON-RPC URL"
-)
+NODE_URL = L2_URL
 # `tx transfer|withdraw|deposit` share these.
 AMOUNT = typer.Option(..., "--amount", help="smallest units (wei)")
 FEE = typer.Option(0, "--fee")
 WAIT = typer.Option(True, "--wait/--no-wait")
 # `node run` and `batcher run` (the same daemon) share these.
-NODE_PORT = typer.Option(9545, "--port")
+NODE_PORT = typer.Option(
+    None, "--port", help="JSON-RPC port (default: config devnet.node_base_port)"
+)
 NODE_DATA_DIR = typer.Option(Path(".devnet/l2node"), "--data-dir")
 PEERS = typer.Option(None, "--peers", help='JSON {"0xsigner": "http://host:port/"} or a file')
 
@@ -98,6 +100,8 @@ def _run_node(
     console = Console(soft_wrap=True)
     cfg = load_config()
     rc = cfg.rollup_node
+    port = port if port is not None else cfg.devnet.node_base_port
+    storage_url = from_config(storage_url, "network.storage_url")
     rc.node.port, rc.node.data_dir, rc.node.block_time_ms = port, str(data_dir), block_time_ms
     rc.node.peers = _parse_peers(peers) or rc.node.peers
     acct = account(key, dev)
@@ -187,7 +191,9 @@ def verifier_run(
     storage_url: str = STORAGE_URL,
     rpc_url: str = DEVNET_RPC_URL,
     deployment: Path = DEVNET_DEPLOYMENT,
-    port: int = typer.Option(9600, "--port", help="health and metrics port"),
+    port: int = typer.Option(
+        None, "--port", help="health and metrics port (default: config devnet.verifier_port)"
+    ),
 ) -> None:
     """Run a verifier until Ctrl-C/SIGTERM."""
     from offchain.config import load_config
@@ -195,7 +201,10 @@ def verifier_run(
     from offchain.storage.client import BlobClient
 
     console = Console(soft_wrap=True)
-    vc = load_config().rollup_node.verifier
+    cfg = load_config()
+    vc = cfg.rollup_node.verifier
+    port = port if port is not None else cfg.devnet.verifier_port
+    storage_url = from_config(storage_url, "network.storage_url")
     vc.data_dir = str(data_dir)
     vc.snapshot_dir = str(snapshot_dir) if snapshot_dir else ""
     acct = account(key, dev)
@@ -224,7 +233,7 @@ def verifier_run(
 def _client(url: str) -> Any:
     from offchain.rollup.node.client import L2Client
 
-    return L2Client(url)
+    return L2Client(from_config(url, "network.l2_url"))
 
 
 def _domain(url: str) -> Any:

@@ -8,16 +8,19 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from offchain.cli_common import stop_on_signal, wait_for_signal
+from offchain.cli_common import from_config, stop_on_signal, wait_for_signal
 from offchain.storage.store import DEFAULT_MAX_BYTES
 
 app = typer.Typer(no_args_is_help=True)
+URL = typer.Option(
+    None, "--url", envvar="L2KIT_STORAGE_URL", help="default: config network.storage_url"
+)
 
 
 @app.command("serve")
 def serve(
     data_dir: Path = typer.Option(Path(".devnet/blobs"), "--data-dir", help="where blobs live"),
-    port: int = typer.Option(8600, "--port"),
+    port: int = typer.Option(None, "--port", help="default: config devnet.storage_port"),
     host: str = typer.Option("127.0.0.1", "--host"),
     max_bytes: int = typer.Option(DEFAULT_MAX_BYTES, "--max-bytes", help="largest blob accepted"),
 ) -> None:
@@ -25,6 +28,7 @@ def serve(
     from offchain.storage.server import StorageServer
 
     console = Console(soft_wrap=True)
+    port = from_config(port, "devnet.storage_port")
     stop = stop_on_signal()
     server = StorageServer(data_dir, host=host, port=port, max_bytes=max_bytes).start()
     try:
@@ -39,7 +43,7 @@ def serve(
 @app.command("put")
 def put(
     file: Path = typer.Argument(..., help="file to store ('-' for stdin)"),
-    url: str = typer.Option("http://127.0.0.1:8600", "--url", envvar="L2KIT_STORAGE_URL"),
+    url: str = URL,
 ) -> None:
     """Store FILE and print its key."""
     from offchain.errors import ConfigError
@@ -52,19 +56,19 @@ def put(
             data = file.read_bytes()
         except OSError as e:
             raise ConfigError(f"cannot read {file}: {e.strerror}") from e
-    print(BlobClient(url).put(data))
+    print(BlobClient(from_config(url, "network.storage_url")).put(data))
 
 
 @app.command("get")
 def get(
     key: str = typer.Argument(..., help="blob key (0x + 64 hex digits)"),
     out: Path = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
-    url: str = typer.Option("http://127.0.0.1:8600", "--url", envvar="L2KIT_STORAGE_URL"),
+    url: str = URL,
 ) -> None:
     """Fetch blob KEY (checked against its hash)."""
     from offchain.storage.client import BlobClient
 
-    data = BlobClient(url).get(key)
+    data = BlobClient(from_config(url, "network.storage_url")).get(key)
     if out is None:
         sys.stdout.buffer.write(data)
     else:

@@ -43,7 +43,8 @@ def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
                 "devnet": {"anvil_port": rpc_port, "storage_port": storage_port,
                            "data_dir": str(d / "devnet")},
                 "network": {"rpc_url": f"http://127.0.0.1:{rpc_port}",
-                            "deployment_file": str(d / "devnet" / "deployment.json")},
+                            "deployment_file": str(d / "devnet" / "deployment.json"),
+                            "storage_url": f"http://127.0.0.1:{storage_port}"},
             }
         )
     )  # fmt: skip
@@ -178,3 +179,27 @@ def test_governanceStatusJson(devnet: dict[str, Any]) -> None:
     p = l2kit(devnet, "governance", "status", "--json")
     assert p.returncode == 0, p.stderr
     assert isinstance(json.loads(p.stdout), list)
+
+
+def test_urlOptionsDefaultFromConfigAndFlagsOverrideOnlyWhenGiven(
+    devnet: dict[str, Any],
+) -> None:
+    blob = devnet["dir"] / "blob.txt"
+    blob.write_bytes(b"config-driven storage url")
+    put = l2kit(devnet, "storage", "put", str(blob))  # no --url: network.storage_url
+    assert put.returncode == 0, put.stderr
+    key = put.stdout.strip()
+    got = l2kit(devnet, "storage", "get", key)
+    assert got.returncode == 0 and got.stdout == "config-driven storage url", got.stderr
+    dead = f"http://127.0.0.1:{free_port()}"
+    over = l2kit(devnet, "storage", "get", key, "--url", dead)  # the flag wins when given
+    assert over.returncode != 0 and "Traceback" not in over.stderr
+    # the environment layer of the config: network.el_url / network.l2_url
+    job = "0x" + "ab" * 16
+    el = l2kit(devnet, "emeth", "job", "status", job, L2KIT_NETWORK__EL_URL=dead)
+    assert el.returncode != 0 and dead.split(":")[-1] in el.stderr, el.stderr
+    assert "Traceback" not in el.stderr
+    l2 = l2kit(devnet, "rollup", "status", L2KIT_NETWORK__L2_URL=dead)
+    assert l2.returncode != 0 and dead.split(":")[-1] in l2.stderr, l2.stderr
+    flag = l2kit(devnet, "rollup", "status", "--url", dead + "/", L2KIT_NETWORK__L2_URL="x")
+    assert flag.returncode != 0 and dead.split(":")[-1] in flag.stderr, flag.stderr
