@@ -9,7 +9,8 @@ Figures: ``append_batch_gas``, ``append_batch_first_gas``, ``deposit_gas``,
 ``da_request_gas``,
 ``da_provide_abi_gas_per_byte`` (the one-transaction ABI answer; the chunked answer the
 batcher sends is ``bench_batch_data``'s ``da_provide_gas_per_byte``), ``fraud_proof_gas`` (max
-over the fault cases, each also reported as ``fraud_proof_gas_<case>``).
+over the fault cases, each also reported as ``fraud_proof_gas_<case>``), ``fraud_commit_gas``
+(the ``FraudProver.commit`` sent a block before each proof: the reward's commitment).
 """
 
 from __future__ import annotations
@@ -295,7 +296,11 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
                 b.record(h, data, pre)
                 w = b.witness(base + 1)
                 assert w.step.step == BATCH_TXS - 1, w.step.step
-                return l1.sc(dev_account(14)).prove_fraud(w)
+                v = l1.sc(dev_account(14))
+                c = v.commit_fraud_proof(w)  # the reward's commitment, an earlier block
+                if c is not None:
+                    out["fraud_commit_gas"] = _gas(c)
+                return v.prove_fraud(w)
             finally:
                 b.batches.pop() if len(b.batches) > base + 1 else None
                 b.state = saved_state

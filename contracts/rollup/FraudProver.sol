@@ -17,6 +17,11 @@ import {L2StateTransition} from "./L2StateTransition.sol";
 ///         item differs from honest execution, the batch and every later one are invalidated,
 ///         the sequencer that appended it is slashed, kicked and rotated out, and the challenger
 ///         is paid from the slash. A false claim reverts ({FraudProverNoFraud}) and costs only gas.
+///         The challenger's reward is bound to a commitment made in an earlier block ({commit}):
+///         the proof call names its `challenger`, and the reward goes to it only if
+///         keccak256 of the call's full calldata was committed before; otherwise the whole slash
+///         is burned. A bot that copies a proof from the mempool thus gains nothing: verbatim it
+///         pays the committed challenger, with itself as `challenger` it has no earlier commitment.
 /// @dev    Pre-state of step 0: the last leaf of the previous batch's MTSR (proven against its
 ///         stored header), or the genesis root for batch 0. The header's own summary fields are
 ///         provable too ({proveBadSummary}): final state root and deposit position must be those
@@ -40,8 +45,14 @@ contract FraudProver is Ownable {
     uint256 public immutable l2ChainId;
     /// @notice Stake slashed on a proven fraud.
     uint256 public slashAmount;
+    /// @notice Block in which each proof commitment (keccak256 of a proof call's calldata) was
+    ///         made; 0 if never.
+    mapping(bytes32 commitment => uint256 blockNumber) public committedAt;
 
-    /// @notice Fraud proven at `step` of batch `index` by `challenger`, who was paid `reward`.
+    /// @notice `by` committed to the proof call whose calldata hashes to `commitment`.
+    event ProofCommitted(bytes32 indexed commitment, address indexed by);
+    /// @notice Fraud proven at `step` of batch `index` for `challenger`, who was credited `reward`
+    ///         (0 when the call was not committed in an earlier block: the slash is burned).
     event FraudProven(
         uint256 indexed index,
         uint256 indexed step,
@@ -67,6 +78,8 @@ contract FraudProver is Ownable {
     error FraudProverGasTooLow(uint256 left, uint256 needed);
     /// @notice The slash amount must be positive.
     error FraudProverBadSlashAmount(uint256 amount);
+    /// @notice `commitment` was already made in block `blockNumber`.
+    error FraudProverAlreadyCommitted(bytes32 commitment, uint256 blockNumber);
 
     /// @param owner_           governance (timelock) in production.
     /// @param stateCommitment_ the batch chain (this contract must be its challenger).
@@ -97,13 +110,29 @@ contract FraudProver is Ownable {
         emit SlashAmountChanged(amount);
     }
 
+    /// @notice Commits to a proof call to be sent in a later block: `commitment` is keccak256
+    ///         of its full calldata (selector and arguments, `challenger` included), so it
+    ///         reveals neither the proof nor lets anyone else's call match it. Anyone may commit;
+    ///         only the first commitment of a hash counts.
+    /// @param commitment keccak256 of the {proveFraud} or {proveBadSummary} calldata.
+    function commit(bytes32 commitment) external {
+        uint256 at = committedAt[commitment];
+        if (at != 0) revert FraudProverAlreadyCommitted(commitment, at);
+        committedAt[commitment] = block.number;
+        emit ProofCommitted(commitment, msg.sender);
+    }
+
     /// @notice Proves that step `p.step` of batch `header` is fraudulent (see the contract notice).
-    /// @param header the disputed batch (checked against the stored hash).
-    /// @param prev   the previous batch's final state; only read for step 0 of a batch > 0.
-    /// @param p      the step with its proofs and state witnesses.
-    function proveFraud(BatchHeader calldata header, PrevBatch calldata prev, L2StateTransition.StepProof calldata p)
-        external
-    {
+    /// @param header     the disputed batch (checked against the stored hash).
+    /// @param prev       the previous batch's final state; only read for step 0 of a batch > 0.
+    /// @param p          the step with its proofs and state witnesses.
+    /// @param challenger credited the reward if this exact call was committed in an earlier block.
+    function proveFraud(
+        BatchHeader calldata header,
+        PrevBatch calldata prev,
+        L2StateTransition.StepProof calldata p,
+        address challenger
+    ) external {
         uint256 index = _checkOpen(header);
         L2StateTransition.BatchRef memory b = L2StateTransition.BatchRef({
             mttbr: header.txRoot,
@@ -119,7 +148,7 @@ contract FraudProver is Ownable {
         });
         (bool fraud, L2StateTransition.Result memory r) = L2StateTransition.proveStep(ctx, b, p);
         if (!fraud) revert FraudProverNoFraud(index, p.step);
-        _punish(index, p.step, r.status);
+        _punish(index, p.step, r.status, challenger);
     }
 
     /// @notice Proves that the header's summary is not its own MTSR's: `finalState` (the last
@@ -128,10 +157,12 @@ contract FraudProver is Ownable {
     /// @param header     the disputed batch.
     /// @param finalState decomposition of leaf txCount-1 of the MTSR.
     /// @param proof      its MTSR proof.
+    /// @param challenger credited the reward if this exact call was committed in an earlier block.
     function proveBadSummary(
         BatchHeader calldata header,
         L2StateTransition.State calldata finalState,
-        bytes32[] calldata proof
+        bytes32[] calldata proof,
+        address challenger
     ) external {
         uint256 index = _checkOpen(header);
         bytes32 lastRoot = L2StateTransition.stateRoot(finalState);
@@ -141,7 +172,7 @@ contract FraudProver is Ownable {
         if (lastRoot == header.finalStateRoot && finalState.nextDepositId == header.depositCount) {
             revert FraudProverNoFraud(index, header.txCount);
         }
-        _punish(index, header.txCount, L2StateTransition.Status.Valid);
+        _punish(index, header.txCount, L2StateTransition.Status.Valid, challenger);
     }
 
     /// @dev The header is the stored, valid batch and its challenge window is open.
@@ -163,8 +194,11 @@ contract FraudProver is Ownable {
         return prev.finalStateRoot;
     }
 
-    /// @dev Invalidate from `index`, slash/kick/rotate its sequencer, pay the challenger.
-    function _punish(uint256 index, uint256 step, L2StateTransition.Status status) private {
+    /// @dev Invalidate from `index`, slash/kick/rotate its sequencer, credit `challenger` if this
+    ///      call (its whole calldata) was committed in an earlier block, else burn the whole slash.
+    function _punish(uint256 index, uint256 step, L2StateTransition.Status status, address challenger) private {
+        uint256 at = committedAt[keccak256(msg.data)];
+        address beneficiary = at != 0 && at < block.number ? challenger : address(0);
         address sequencer = stateCommitment.batchSequencer(index);
         stateCommitment.invalidateFrom(index);
         // Invalidation must never be blocked by the staking side (e.g. a stake already withdrawn):
@@ -172,11 +206,11 @@ contract FraudProver is Ownable {
         // cannot be an out-of-gas forced by the caller to dodge the slash.
         if (gasleft() < PUNISH_GAS) revert FraudProverGasTooLow(gasleft(), PUNISH_GAS);
         uint256 reward = 0;
-        try sequencerSet.punish(sequencer, slashAmount, msg.sender) returns (uint256 paid) {
+        try sequencerSet.punish(sequencer, slashAmount, beneficiary) returns (uint256 paid) {
             reward = paid;
         } catch (bytes memory reason) {
             emit PunishFailed(sequencer, reason);
         }
-        emit FraudProven(index, step, msg.sender, sequencer, status, reward);
+        emit FraudProven(index, step, challenger, sequencer, status, reward);
     }
 }

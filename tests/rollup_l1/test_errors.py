@@ -95,7 +95,7 @@ def test_fraud_prover_gas_floor(env: Env, expect_call_revert: Any) -> None:
     w = SummaryWitness(h, final, merkle.MerkleTree(roots).proof(0))
     expect_call_revert(
         "FraudProverGasTooLow",
-        fp.functions.proveBadSummary(*w.as_args()),
+        fp.functions.proveBadSummary(*w.as_args(), VERIFIER.address),
         {"from": VERIFIER.address, "gas": 300_000},
     )
 

@@ -26,6 +26,7 @@ ALICE = dev_account(10)
 BOB = dev_account(11)
 CAROL = dev_account(12)
 CHALLENGER = dev_account(15)
+BOT = dev_account(16)
 FEE = dev_account(20).address
 E18 = 10**18
 
@@ -59,8 +60,11 @@ def _assert_fraud_outcome(env: Env, sim: L2Sim, index: int, seq: Any, bal0: int,
 
 
 def _prove(env: Env, sim: L2Sim, index: int, step: int | None = None) -> tuple[Any, int]:
+    """Commit (an earlier block: the reward is bound to CHALLENGER), then prove."""
+    v, w = env.sc(CHALLENGER), sim.witness(index, step)
+    assert v.commit_fraud_proof(w) is not None
     bal0 = env.chain.w3.eth.get_balance(CHALLENGER.address)
-    rcpt = env.sc(CHALLENGER).prove_fraud(sim.witness(index, step))
+    rcpt = v.prove_fraud(w)
     return rcpt, bal0
 
 
@@ -177,9 +181,57 @@ def test_bad_summary(env: Env, expect_revert: Any) -> None:
         led.apply(data0, FEE)
     w0 = build_summary_witness(h0.header, h0.data, (st0.tree_root, st0.size, st0.next_deposit_id))
     expect_revert("FraudProverNoFraud", env.sc(CHALLENGER).prove_bad_summary, w0)
+    summary = build_summary_witness(header, data, final)
+    env.sc(CHALLENGER).commit_fraud_proof(summary)
     bal0 = env.chain.w3.eth.get_balance(CHALLENGER.address)
-    rcpt = env.sc(CHALLENGER).prove_bad_summary(build_summary_witness(header, data, final))
+    rcpt = env.sc(CHALLENGER).prove_bad_summary(summary)
     _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+
+
+def _committed_fraud(env: Env) -> tuple[L2Sim, Any]:
+    """Batch 1 with a forged post root; CHALLENGER commits its proof (not yet sent)."""
+    sim, _ = _setup(env)
+    t = sign_transfer(ALICE, sim.domain, BOB.address, ETH, E18, 0, 0)
+    data, pre = sim.build([(t, FEE, True)])
+    sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
+    w = sim.witness(1)
+    assert env.sc(CHALLENGER).commit_fraud_proof(w) is not None
+    return sim, w
+
+
+def test_front_runner_is_not_paid(env: Env) -> None:
+    """Attack 6 (issue #10) on Anvil: a bot that copies a committed proof naming itself
+    invalidates the batch but is paid nothing (the whole slash is burned)."""
+    _sim, w = _committed_fraud(env)
+    honest, bot = env.sc(CHALLENGER), env.sc(BOT)
+    honest.commit_fraud_proof(w)
+    seqset = env.contract("TestSequencerSet", "sequencer_set")
+    burned0 = seqset.functions.burned().call()
+    bal0 = env.chain.w3.eth.get_balance(BOT.address)
+    rcpt = bot.prove_fraud(w, commit=False)  # the same proof, the bot named as challenger
+    assert honest.batch_status(1) == BatchStatus.INVALID
+    spent = rcpt["gasUsed"] * rcpt["effectiveGasPrice"]
+    assert env.chain.w3.eth.get_balance(BOT.address) == bal0 - spent
+    assert seqset.functions.burned().call() - burned0 == SLASH
+    fp = env.contract("FraudProver", "fraud_prover")
+    ev = fp.events.FraudProven().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+    assert ev["challenger"] == BOT.address and ev["reward"] == 0
+
+
+def test_verbatim_copy_pays_the_committed_challenger(env: Env) -> None:
+    """A bot that resends the committed calldata itself pays the committed challenger."""
+    _sim, w = _committed_fraud(env)
+    seq = env.current()
+    honest = env.sc(CHALLENGER)
+    assert honest.fp is not None
+    fp = honest.fp
+    seqset = env.contract("TestSequencerSet", "sequencer_set")
+    verbatim = honest.fp.encode_abi("proveFraud", args=[*w.as_args(), CHALLENGER.address])
+    c0 = env.chain.w3.eth.get_balance(CHALLENGER.address)
+    env.chain.sender(BOT).send({"to": fp.address, "data": verbatim})
+    assert env.chain.w3.eth.get_balance(CHALLENGER.address) - c0 == SLASH // 2
+    assert seqset.functions.stake(seq.address).call() == STAKE - SLASH
+    assert honest.batch_status(1) == BatchStatus.INVALID
 
 
 def test_false_claim_and_bad_witness_revert(env: Env, expect_revert: Any) -> None:
@@ -262,7 +314,7 @@ def test_low_gas_cannot_dodge_the_slash(env: Env) -> None:
     sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
     v = env.sc(CHALLENGER)
     assert v.fp is not None and v.sender is not None
-    call = v.fp.functions.proveFraud(*sim.witness(1).as_args())
+    call = v.fp.functions.proveFraud(*sim.witness(1).as_args(), CHALLENGER.address)
     # Far too little gas: the proof itself runs out (no revert data, nothing changes).
     with pytest.raises(TxReverted) as e:
         v.sender.send(call, gas=500_000)

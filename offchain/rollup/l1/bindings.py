@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from eth_abi import decode as abi_decode
 from eth_utils import to_checksum_address
 
+from offchain.common.hashing import keccak
 from offchain.errors import ConfigError
 from offchain.rollup.errors import RollupL1Error
 from offchain.rollup.ledger.batch import (
@@ -453,27 +454,63 @@ class RollupL1:
         )
 
     # -------------------------------------------------------------- fraud
-    def prove_fraud(self, witness: FraudWitness) -> TxReceipt:
+    def _need_fp(self) -> Contract:
+        if self.fp is None:
+            raise RollupL1Error("no FraudProver address given")
+        return self.fp
+
+    def _fraud_call(self, witness: FraudWitness | SummaryWitness) -> tuple[str, list[Any]]:
+        """The proof function and its arguments, naming this sender as the challenger."""
+        if self.sender is None:
+            raise RollupL1Error(
+                "this RollupL1 has no sender", "use .with_sender(chain.sender(acct))"
+            )
+        from offchain.rollup.ledger.fraud import FraudWitness  # runtime import: no cycle
+
+        fn = "proveFraud" if isinstance(witness, FraudWitness) else "proveBadSummary"
+        return fn, [*witness.as_args(), self.sender.address]
+
+    def fraud_commitment(self, witness: FraudWitness | SummaryWitness) -> bytes:
+        """``keccak256`` of the proof call's calldata, this sender named as the challenger
+        (what ``FraudProver.commit`` takes; docs/spec.md, "Fraud proofs")."""
+        fn, args = self._fraud_call(witness)
+        return keccak(bytes.fromhex(self._need_fp().encode_abi(fn, args=args)[2:]))
+
+    def commit_fraud_proof(self, witness: FraudWitness | SummaryWitness) -> TxReceipt | None:
+        """``FraudProver.commit`` for the proof call (binds the challenger's reward to this
+        sender before the proof is public). None if it was committed already."""
+        fp = self._need_fp()
+        c = self.fraud_commitment(witness)
+        if int(fp.functions.committedAt(c).call()) != 0:
+            return None
+        return self._send(fp.functions.commit(c))
+
+    def _prove(self, witness: FraudWitness | SummaryWitness, commit: bool) -> TxReceipt:
+        fp = self._need_fp()
+        if commit:
+            self.commit_fraud_proof(witness)  # mined before the proof: an earlier block
+        fn, args = self._fraud_call(witness)
+        return self._send(getattr(fp.functions, fn)(*args))
+
+    def prove_fraud(self, witness: FraudWitness, commit: bool = True) -> TxReceipt:
         """FraudProver.proveFraud with a step witness (see offchain/rollup/ledger/fraud.py).
+        Commits to the call first (unless ``commit`` is false or it is committed already), so
+        the reward is this sender's even if the proof is copied from the mempool.
 
         Raises:
             TxReverted: ``FraudProverNoFraud`` when the step was executed correctly, and the
                 other ``FraudProver*`` errors for malformed witnesses or a closed window.
         """
-        if self.fp is None:
-            raise RollupL1Error("no FraudProver address given")
-        return self._send(self.fp.functions.proveFraud(*witness.as_args()))
+        return self._prove(witness, commit)
 
-    def prove_bad_summary(self, witness: SummaryWitness) -> TxReceipt:
+    def prove_bad_summary(self, witness: SummaryWitness, commit: bool = True) -> TxReceipt:
         """FraudProver.proveBadSummary: the header's final root or deposit count is not its
-        last MTSR leaf's.
+        last MTSR leaf's. Commits first, as :meth:`prove_fraud`.
 
         Raises:
             TxReverted: ``FraudProverNoFraud`` when the summary is right.
         """
-        if self.fp is None:
-            raise RollupL1Error("no FraudProver address given")
-        return self._send(self.fp.functions.proveBadSummary(*witness.as_args()))
+        return self._prove(witness, commit)
 
 
 _HEADER_T = "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"

@@ -50,7 +50,7 @@ contract SlashFollowsStakerTest is ProductionFixture {
         vm.prank(attacker);
         pool.updateSigner(attacker, newSigner);
         vm.prank(VERIFIER);
-        fp.proveBadSummary(h, _finalState("lie"), new bytes32[](0));
+        fp.proveBadSummary(h, _finalState("lie"), new bytes32[](0), VERIFIER);
 
         LockingPool.Sequencer memory s = pool.sequencer(newSigner);
         assertEq(s.amount, MAX_LOCK - FRAUD_SLASH, "the staker's stake under its new key is slashed");
