@@ -74,7 +74,9 @@ def _sequencer(d: Any) -> dict[str, float]:
         for u in users:
             bridge.deposit_eth(u.address, 10**18)
         _wait(lambda: c.balance(users[-1].address) == 10**18, 60)
-        domain = ltx.Domain(901, ltx.to_checksum(dep.addresses["state_commitment"]))
+        domain = ltx.Domain(
+            ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(dep.addresses["state_commitment"])
+        )
         per_user = N_TXS // USERS
         raws = []
         for n in range(per_user):  # interleave users so every block has many senders

@@ -30,7 +30,13 @@ from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import PostedBatchData, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
-from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw
+from offchain.rollup.ledger.tx import (
+    DEFAULT_L2_CHAIN_ID,
+    Deposit,
+    Domain,
+    sign_transfer,
+    sign_withdraw,
+)
 from offchain.staking.signatures import active_stakes, stake_quorum
 from tests.helpers.rollup import placeholder_header
 
@@ -207,7 +213,7 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
             for d in client.deposits()
         ]
         base = l1.rl.next_index()
-        domain = Domain(901, l1.dep.addresses["state_commitment"])
+        domain = Domain(DEFAULT_L2_CHAIN_ID, l1.dep.addresses["state_commitment"])
         b = BatchBuilder(
             domain,
             lambda i: bytes(bridge.functions.depositHash(i).call()),

@@ -125,7 +125,7 @@ def run(d: Devnet, console: Console) -> None:
             _wait(lambda: c.balance(users[0].address, token) == 250 * TOKEN, 30, "ERC20 deposit")
 
         # ---- a few hundred transfers, sent to all nodes (followers forward)
-        domain = ltx.Domain(901, ltx.to_checksum(contracts.state_commitment))
+        domain = ltx.Domain(ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(contracts.state_commitment))
         clients = [L2Client(n.url) for n in nodes]
         nonces = {u.address: 0 for u in users}
         t0 = time.perf_counter()

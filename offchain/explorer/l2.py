@@ -14,6 +14,7 @@ from offchain.explorer.config import ExplorerConfig
 from offchain.explorer.store import IndexStore
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.ethtx import StandardTx
 from offchain.rollup.node.client import L2Client
 
 KINDS = {ltx.Deposit: "deposit", ltx.Transfer: "transfer", ltx.Withdraw: "withdraw"}
@@ -36,6 +37,15 @@ def decode_block(b: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]
         try:
             t = ltx.decode_tx(bytes.fromhex(raw[2:]))
         except (ValueError, TxRejected):
+            continue
+        if isinstance(t, StandardTx):
+            if t.action is not None and t.sender is not None:
+                a = t.action
+                txs.append({"hash": str(th).lower(), "block": number, "idx": i,
+                            "kind": "withdraw" if a.is_withdrawal else "transfer",
+                            "token": a.token.lower(), "sender": t.sender.lower(),
+                            "recipient": a.recipient.lower(), "amount": a.amount,
+                            "fee": t.fee, "nonce": t.nonce})  # fmt: skip
             continue
         row: dict[str, Any] = {"hash": str(th).lower(), "block": number, "idx": i,
                                "kind": KINDS[type(t)], "token": t.token.lower()}  # fmt: skip

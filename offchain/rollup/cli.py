@@ -237,11 +237,13 @@ def _client(url: str) -> Any:
 
 
 def _domain(url: str) -> Any:
-    """The L2 EIP-712 domain: chain id 901 and the node's StateCommitment (from l2_status)."""
+    """The L2 EIP-712 domain: the node's chain id and StateCommitment (from l2_status)."""
     from offchain.rollup.ledger import tx as ltx
 
     st = _client(url).status()
-    return ltx.Domain(int(st.get("l2ChainId", 901)), ltx.to_checksum(st["stateCommitment"]))
+    return ltx.Domain(
+        int(st.get("l2ChainId", ltx.DEFAULT_L2_CHAIN_ID)), ltx.to_checksum(st["stateCommitment"])
+    )
 
 
 def _account_and_nonce(key: str | None, dev: int | None, url: str) -> tuple[Any, int]:

@@ -14,6 +14,9 @@ REJECTION_CODES = (
     "insufficient_balance",
     "overflow",
     "deposit_out_of_order",
+    "unsupported",
+    "intrinsic_gas",
+    "underpriced",
 )
 
 

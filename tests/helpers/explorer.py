@@ -87,7 +87,9 @@ class RollupRun:
         except BaseException:
             self.stop()
             raise
-        self.domain = ltx.Domain(901, ltx.to_checksum(self.contracts.state_commitment))
+        self.domain = ltx.Domain(
+            ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(self.contracts.state_commitment)
+        )
         return self
 
     @property

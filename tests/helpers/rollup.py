@@ -18,6 +18,7 @@ from offchain.chain.client import Chain
 from offchain.common.hashing import keccak
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
 
 # Labels hashed (with the batch index) into the made-up roots, in BatchHeader field order:
 # tx_root, state_roots_root, final_state_root, withdrawal_root, data_hash.
@@ -67,7 +68,7 @@ class TestRollupParams:
     da_fee: int = 10**16
     stake: int = 10 * 10**18
     slash: int = 4 * 10**18
-    l2_chain_id: int = 901
+    l2_chain_id: int = DEFAULT_L2_CHAIN_ID
 
 
 def deploy_test_rollup(

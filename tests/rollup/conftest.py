@@ -77,7 +77,9 @@ class RollupEnv:
 
     @property
     def domain(self) -> ltx.Domain:
-        return ltx.Domain(901, ltx.to_checksum(self.addresses["state_commitment"]))
+        return ltx.Domain(
+            ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(self.addresses["state_commitment"])
+        )
 
     def start_nodes(
         self,

@@ -47,7 +47,7 @@ def test_rotation_on_the_devnet(devnet: Devnet) -> None:
             )
             nodes.append(NodeService(contracts, s, cfg, d.storage_url, rotation=True).start())
         alice, bob = dev_account(10), dev_account(11)
-        domain = ltx.Domain(901, ltx.to_checksum(contracts.state_commitment))
+        domain = ltx.Domain(ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(contracts.state_commitment))
         BridgeClient(d.chain, contracts.bridge, d.chain.sender(alice)).deposit_eth(
             alice.address, 10**18
         )

@@ -17,6 +17,7 @@ from offchain.chain.client import Chain
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup, placeholder_header
 
 WINDOW_S = 100
@@ -25,7 +26,7 @@ DA_FEE = 10**16
 STAKE = 10 * 10**18
 SLASH = 4 * 10**18
 GENESIS = State().root  # the ledger's genesis state root
-L2_CHAIN_ID = 901
+L2_CHAIN_ID = DEFAULT_L2_CHAIN_ID
 
 
 @dataclass

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
+
 ANVIL_CHAIN_ID = 31337
 DAY_S = 24 * 3600
 TOKEN = 10**18
@@ -36,7 +38,7 @@ class RollupParams:
     da_fee_wei: int = 10**16
     da_slash_amount: int = 10_000 * TOKEN
     fraud_slash_amount: int = 20_000 * TOKEN
-    l2_chain_id: int = 901
+    l2_chain_id: int = DEFAULT_L2_CHAIN_ID
     devnet_challenge_window_s: int = 20
     devnet_da_window_s: int = 10
     da_mode: str = "storage"

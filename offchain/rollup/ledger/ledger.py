@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from offchain.common.hashing import keccak
 from offchain.rollup.errors import REJECTION_CODES, StateError, TxRejected
+from offchain.rollup.ledger.ethtx import StandardTx, check_standard_tx
 from offchain.rollup.ledger.state import UINT256_MAX, KeyWitness, State, balance_key, nonce_key
 from offchain.rollup.ledger.tx import (
     ZERO_ADDRESS,
@@ -47,6 +48,10 @@ STATUS_CODES: dict[str, int] = {
     "overflow": 6,
     "deposit_out_of_order": 7,
     "deposit_mismatch": 8,
+    "wrong_chain": 9,
+    "unsupported": 10,
+    "intrinsic_gas": 11,
+    "underpriced": 12,
 }
 
 
@@ -81,6 +86,8 @@ class Receipt:
             because the credit would overflow.
         withdrawal: the withdrawal for a Withdraw, else None.
         fee_recipient: who received the fee (part of the MTTBR leaf).
+        gas_used: a standard transaction's fixed gas (0 for the other kinds).
+        effective_gas_price: a standard transaction's price per gas in wei (0 otherwise).
     """
 
     tx_hash: bytes
@@ -89,6 +96,8 @@ class Receipt:
     status: str
     withdrawal: Withdrawal | None
     fee_recipient: str = ZERO_ADDRESS
+    gas_used: int = 0
+    effective_gas_price: int = 0
 
     @property
     def withdrawal_item(self) -> bytes:
@@ -168,6 +177,9 @@ class Ledger:
         """
         h, status, wd = self._execute(tx, fee_recipient, None)
         receipt = Receipt(h, self.tx_count, self.state.root, status, wd, fee_recipient)
+        if isinstance(tx, StandardTx) and tx.action is not None:
+            receipt.gas_used = tx.action.gas
+            receipt.effective_gas_price = tx.effective_gas_price()
         self.tx_count += 1
         return receipt
 
@@ -240,6 +252,8 @@ class Ledger:
         self, tx: L2Tx, fee_recipient: str, trace: StepTrace | None
     ) -> tuple[bytes, str, Withdrawal | None]:
         st = self.state
+        if isinstance(tx, StandardTx):
+            return self._standard(tx, fee_recipient, trace)
         data = encode_tx(tx)  # validates field ranges (malformed)
         h = keccak(data)
         if isinstance(tx, Deposit):
@@ -271,46 +285,75 @@ class Ledger:
                 f"{self.domain.chain_id}/{self.domain.verifying_contract} "
                 "(wrong key, or signed for another chain or contract)",
             )
-        nkey = nonce_key(tx.sender)
-        cur = st.get(nkey)
-        if cur != tx.nonce:
-            self._touch(nkey, None, trace)
-            raise TxRejected(
-                "wrong_nonce", f"nonce {tx.nonce} is wrong for {tx.sender}: expected {cur}"
-            )
-        if cur == UINT256_MAX:
-            self._touch(nkey, None, trace)
-            raise TxRejected("overflow", f"nonce of {tx.sender} would overflow uint256")
-        self._touch(nkey, cur + 1, trace)
-        fkey = self._bkey(tx.sender, tx.token)
-        bal = st.get(fkey)
-        total = tx.amount + tx.fee
-        if total > bal:  # also covers amount + fee overflowing uint256
-            self._touch(fkey, None, trace)
-            raise TxRejected(
-                "insufficient_balance",
-                f"{tx.sender} has {bal} of token {tx.token}, needs {total} "
-                f"(amount {tx.amount} + fee {tx.fee})",
-            )
-        self._touch(fkey, bal - total, trace)
+        self._use_nonce(tx.sender, tx.nonce, trace)
+        self._debit(tx.sender, tx.token, tx.amount, tx.fee, trace)
         if isinstance(tx, Transfer):
-            tkey = self._bkey(tx.to, tx.token)
-            new = st.get(tkey) + tx.amount
-            if new > UINT256_MAX:
-                self._touch(tkey, None, trace)
-                raise TxRejected("overflow", f"balance of {tx.to} would overflow uint256")
-            self._touch(tkey, new, trace)
+            self._credit(tx.to, tx.token, tx.amount, trace, "balance of")
         if tx.fee > 0:
-            rkey = self._bkey(fee_recipient, tx.token)
-            new = st.get(rkey) + tx.fee
-            if new > UINT256_MAX:
-                self._touch(rkey, None, trace)
-                raise TxRejected(
-                    "overflow", f"balance of fee recipient {fee_recipient} would overflow"
-                )
-            self._touch(rkey, new, trace)
+            self._credit(fee_recipient, tx.token, tx.fee, trace, "balance of fee recipient")
         if isinstance(tx, Withdraw):
             item = withdrawal_item(h, tx.l1_recipient, tx.token, tx.amount)
             wd = Withdrawal(h, tx.sender, tx.l1_recipient, tx.token, tx.amount, item)
             return h, "applied", wd
+        return h, "applied", None
+
+    def _use_nonce(self, sender: str, nonce: int, trace: StepTrace | None) -> None:
+        """Access ``nonceKey(sender)``: it must equal ``nonce``; write ``nonce + 1``."""
+        nkey = nonce_key(sender)
+        cur = self.state.get(nkey)
+        if cur != nonce:
+            self._touch(nkey, None, trace)
+            raise TxRejected("wrong_nonce", f"nonce {nonce} is wrong for {sender}: expected {cur}")
+        if cur == UINT256_MAX:
+            self._touch(nkey, None, trace)
+            raise TxRejected("overflow", f"nonce of {sender} would overflow uint256")
+        self._touch(nkey, cur + 1, trace)
+
+    def _debit(
+        self, sender: str, token: str, amount: int, fee: int, trace: StepTrace | None
+    ) -> None:
+        """Access ``balanceKey(sender, token)``: it must cover ``amount + fee``; debit it."""
+        fkey = self._bkey(sender, token)
+        bal = self.state.get(fkey)
+        total = amount + fee
+        if total > bal:  # also covers amount + fee overflowing uint256
+            self._touch(fkey, None, trace)
+            raise TxRejected(
+                "insufficient_balance",
+                f"{sender} has {bal} of token {token}, needs {total} (amount {amount} + fee {fee})",
+            )
+        self._touch(fkey, bal - total, trace)
+
+    def _credit(
+        self, account: str, token: str, amount: int, trace: StepTrace | None, what: str
+    ) -> None:
+        """Access ``balanceKey(account, token)`` and add ``amount`` (``overflow`` if too big)."""
+        key = self._bkey(account, token)
+        new = self.state.get(key) + amount
+        if new > UINT256_MAX:
+            self._touch(key, None, trace)
+            raise TxRejected("overflow", f"{what} {account} would overflow uint256")
+        self._touch(key, new, trace)
+
+    def _standard(
+        self, tx: StandardTx, fee_recipient: str, trace: StepTrace | None
+    ) -> tuple[bytes, str, Withdrawal | None]:
+        """A standard Ethereum transaction (docs/spec.md, "Standard transactions")."""
+        a = check_standard_tx(tx, self.domain.chain_id)
+        sender = tx.sender
+        assert sender is not None  # check_standard_tx refuses an unrecoverable signature
+        h = tx.hash
+        fee = tx.fee
+        self._use_nonce(sender, tx.nonce, trace)
+        eth_kind = a.token == ZERO_ADDRESS
+        self._debit(sender, ZERO_ADDRESS, a.amount if eth_kind else 0, fee, trace)
+        if not eth_kind and a.amount > 0:
+            self._debit(sender, a.token, a.amount, 0, trace)
+        if not a.is_withdrawal and a.amount > 0:
+            self._credit(a.recipient, a.token, a.amount, trace, "balance of")
+        if fee > 0:
+            self._credit(fee_recipient, ZERO_ADDRESS, fee, trace, "balance of fee recipient")
+        if a.is_withdrawal:
+            item = withdrawal_item(h, a.recipient, a.token, a.amount)
+            return h, "applied", Withdrawal(h, sender, a.recipient, a.token, a.amount, item)
         return h, "applied", None

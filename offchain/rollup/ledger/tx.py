@@ -1,4 +1,5 @@
-"""L2 transactions: Deposit, Transfer, Withdraw; canonical encoding, hashes, EIP-712 signing.
+"""L2 transactions: Deposit, Transfer, Withdraw, standard Ethereum transactions; canonical
+encoding, hashes, EIP-712 signing.
 
 Twin of the decoding and signature checks in ``contracts/rollup/L2StateTransition.sol``;
 the rules are in docs/spec.md ("L2 ledger", "Transactions and encodings").
@@ -14,12 +15,14 @@ from coincurve import PrivateKey, PublicKey
 from offchain.common.eip712 import domain_type
 from offchain.common.hashing import keccak
 from offchain.rollup.errors import TxRejected
+from offchain.rollup.ledger.ethtx import KIND_STANDARD, StandardTx, parse_standard_tx
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
-#: Default L2 chain id (EIP-712 domain ``chainId``).
-DEFAULT_L2_CHAIN_ID = 901
+#: Default L2 chain id (EIP-712 domain ``chainId``, standard transactions' chain id); 901 is
+#: the OP Stack devnet's, 71049 no well-known network's.
+DEFAULT_L2_CHAIN_ID = 71049
 ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 #: ETH is the token ``address(0)``; any other token is the L1 ERC20 address.
 ETH = ZERO_ADDRESS
@@ -149,7 +152,7 @@ class Withdraw:
     signature: bytes
 
 
-L2Tx = Transfer | Withdraw | Deposit
+L2Tx = Transfer | Withdraw | Deposit | StandardTx
 UserTx = Transfer | Withdraw
 
 
@@ -343,6 +346,8 @@ def encode_tx(tx: L2Tx) -> bytes:
             + _addr_bytes(tx.token)
             + _u256(tx.amount, "amount")
         )
+    if isinstance(tx, StandardTx):
+        return b"\x03" + tx.raw
     if isinstance(tx, Transfer):
         kind, dest = b"\x01", tx.to
     elif isinstance(tx, Withdraw):
@@ -382,13 +387,19 @@ def _word_int(data: bytes, off: int) -> int:
 def decode_tx(data: bytes) -> L2Tx:
     """Inverse of :func:`encode_tx`.
 
+    A standard transaction (kind 0x03) is parsed and its sender recovered; its other checks
+    are the ledger's (:func:`offchain.rollup.ledger.ethtx.check_standard_tx`).
+
     Raises:
-        TxRejected: ``malformed`` for an unknown kind, a wrong length or dirty address words.
+        TxRejected: ``malformed`` for an unknown kind, a wrong length or dirty address words;
+            for kind 0x03 also ``unsupported`` (an envelope type other than 0, 1, 2).
     """
     if not isinstance(data, bytes | bytearray) or not data:
         raise TxRejected("malformed", "empty transaction encoding")
     data = bytes(data)
     kind = data[0]
+    if kind == KIND_STANDARD:
+        return parse_standard_tx(data[1:])
     if kind == KIND_DEPOSIT:
         if len(data) != DEPOSIT_LEN:
             raise TxRejected(
@@ -420,8 +431,19 @@ def decode_tx(data: bytes) -> L2Tx:
 
 
 def tx_hash(tx: L2Tx) -> bytes:
-    """``keccak256(encode_tx(tx))``."""
+    """``keccak256(encode_tx(tx))``; for a standard transaction ``keccak256(raw)``, its
+    Ethereum transaction hash."""
+    if isinstance(tx, StandardTx):
+        return keccak(tx.raw)
     return keccak(encode_tx(tx))
+
+
+def hash_of_encoding(data: bytes) -> bytes:
+    """The txHash of an encoding, as :func:`tx_hash` (also for a malformed one):
+    ``keccak256(data[1:])`` when ``data[0] == 0x03``, else ``keccak256(data)``."""
+    if data[:1] == b"\x03":
+        return keccak(data[1:])
+    return keccak(data)
 
 
 def tx_leaf(tx: L2Tx, fee_recipient: str = ZERO_ADDRESS) -> bytes:
@@ -454,8 +476,11 @@ def withdrawal_item(h: bytes, l1_recipient: str, token: str, amount: int) -> byt
 
 
 def tx_to_json(tx: L2Tx) -> dict[str, Any]:
-    """JSON form (RPC): ``{"type": "transfer"|"withdraw"|"deposit", ...}``; ints as decimal
-    strings; signature as 0x hex."""
+    """JSON form (RPC): ``{"type": "transfer"|"withdraw"|"deposit"|"standard", ...}``; ints as
+    decimal strings; signature as 0x hex; a standard transaction is ``{"type": "standard",
+    "raw": "0x..."}``."""
+    if isinstance(tx, StandardTx):
+        return {"type": "standard", "raw": "0x" + tx.raw.hex()}
     if isinstance(tx, Deposit):
         return {
             "type": "deposit",
@@ -526,6 +551,15 @@ def tx_from_json(obj: Any, domain: Domain | None = None) -> L2Tx:
                 "wrong_chain", f"transaction is for chain {cid}, this L2 is chain {domain.chain_id}"
             )
     kind = obj.get("type")
+    if kind == "standard":
+        raw = obj.get("raw")
+        try:
+            if not isinstance(raw, str) or not raw.startswith("0x"):
+                raise ValueError
+            raw_bytes = bytes.fromhex(raw[2:])
+        except ValueError:
+            raise TxRejected("malformed", "raw must be 0x-prefixed hex") from None
+        return parse_standard_tx(raw_bytes)
     if kind == "deposit":
         return Deposit(
             _json_int(obj, "depositId"),

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from offchain.common.daemon import LoopConfig
 
+from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
+
 
 @dataclass
 class NodeConfig:
@@ -42,7 +44,7 @@ class NodeConfig:
     peers: dict[str, str] = field(default_factory=dict)
     current_ttl_ms: int = 500
     forward_timeout_s: float = 5.0
-    l2_chain_id: int = 901
+    l2_chain_id: int = DEFAULT_L2_CHAIN_ID
     deposit_confirmations: int | None = None
 
 

@@ -24,6 +24,9 @@ TX_REJECTED_CODES: dict[str, int] = {
     "insufficient_balance": -32006,
     "overflow": -32007,
     "deposit_out_of_order": -32008,
+    "unsupported": -32013,
+    "intrinsic_gas": -32014,
+    "underpriced": -32015,
 }
 # Node conditions.
 KNOWN_TX = -32010

@@ -19,7 +19,6 @@ from offchain.rollup.node.errors import TxInvalid
 
 ZERO_ADDRESS = "0x" + "00" * 20
 KIND_DEPOSIT = 0
-KIND_WITHDRAW = 2
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class Applied:
     """One executed transaction.
 
     Attributes:
-        tx_hash: keccak256 of the encoding.
+        tx_hash: the txHash (keccak256 of the encoding; of ``raw`` for a standard tx).
         leaf: its MTTBR item ``H(abi.encode(txHash, feeRecipient))``.
         post_root: state root after it.
         withdrawal_item: its withdrawal-root item (zero unless a Withdraw).
@@ -74,14 +73,10 @@ class Executor:
         return bool(raw) and raw[0] == KIND_DEPOSIT
 
     @staticmethod
-    def is_withdraw(raw: bytes) -> bool:
-        return bool(raw) and raw[0] == KIND_WITHDRAW
-
-    @staticmethod
     def tx_hash(raw: bytes) -> bytes:
-        from offchain.common.hashing import keccak
-
-        return keccak(raw)
+        """The txHash of an encoding (``keccak256(raw)``; for a standard transaction
+        ``0x03 ‖ tx`` the Ethereum hash ``keccak256(tx)``)."""
+        return ltx.hash_of_encoding(raw)
 
     @staticmethod
     def decode(raw: bytes) -> Any:

@@ -20,6 +20,7 @@ from offchain.rollup.batcher.cosign import node_cosigner
 from offchain.rollup.batcher.submitter import Batcher
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
 from offchain.rollup.node.config import RollupNodeConfig
 from offchain.rollup.node.deposits import DepositFollower
 from offchain.rollup.node.eth_rpc import TokenInfo
@@ -123,7 +124,7 @@ class NodeService:
         signer: LocalAccount,
         config: RollupNodeConfig,
         storage_url: str,
-        l2_chain_id: int = 901,
+        l2_chain_id: int = DEFAULT_L2_CHAIN_ID,
         run_batcher: bool = True,
         current: CurrentSequencer | None = None,
         rotation: bool = False,

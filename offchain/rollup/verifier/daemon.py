@@ -50,6 +50,7 @@ from offchain.rollup.ledger.compact import BatchDataError
 from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
 from offchain.rollup.node.config import VerifierConfig, daemon_loop
 from offchain.rollup.verifier.sources import from_l2_nodes, l1_frame
 
@@ -146,7 +147,7 @@ class Verifier(Daemon):
         account: Any,
         blobs: Any,
         config: VerifierConfig,
-        l2_chain_id: int = 901,
+        l2_chain_id: int = DEFAULT_L2_CHAIN_ID,
         name: str = "verifier",
     ) -> None:
         super().__init__(
