@@ -5,7 +5,7 @@ from __future__ import annotations
 import sha3  # type: ignore[import-not-found]  # safe-pysha3: ~6x faster than pycryptodome
 
 
-def keccak(data: bytes) -> bytes:
+def keccak(data: bytes | bytearray) -> bytes:
     """keccak256 (Ethereum's, not NIST SHA3-256) of ``data``."""
     return sha3.keccak_256(data).digest()  # type: ignore[no-any-return]
 

@@ -141,7 +141,7 @@ class Ledger:
     def _bkey(self, account: str, token: str) -> int:
         k = self._keys.get((account, token))
         if k is None:
-            if len(self._keys) > 1_000_000:
+            if len(self._keys) > 1 << 16:  # bounded: a 1M-account state stays small
                 self._keys.clear()
             k = balance_key(account, token)
             self._keys[(account, token)] = k

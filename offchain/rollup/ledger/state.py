@@ -27,6 +27,7 @@ CAPACITY = 1 << DEPTH
 ZERO = b"\x00" * 32
 UINT256_MAX = (1 << 256) - 1
 
+_ZERO64 = b"\x00" * 64
 _W1 = (1).to_bytes(32, "big")
 _W2 = (2).to_bytes(32, "big")
 _PAD12 = b"\x00" * 12
@@ -214,13 +215,21 @@ class State:
     """The L2 state (see the module docstring).
 
     Keys are uint256 (use :func:`balance_key` / :func:`nonce_key`); values are uint256.
+
+    Memory layout (1M accounts in a few hundred MB): a leaf is three entries of the parallel
+    lists ``_keys`` / ``_vals`` / ``_nexts``; each tree level is one ``bytearray`` of 32-byte
+    nodes (node ``i`` at ``[32 i, 32 i + 32)``; a missing node is empty).
     """
 
     def __init__(self) -> None:
-        self._leaves: list[tuple[int, int, int]] = [(0, 0, 0)]
+        self._keys: list[int] = [0]
+        self._vals: list[int] = [0]
+        self._nexts: list[int] = [0]
         self._index: dict[int, int] = {0: 0}
         self._sorted: list[int] = [0]
-        self._levels: list[list[bytes]] = [[leaf_hash(0, 0, 0)]] + [[] for _ in range(DEPTH)]
+        self._levels: list[bytearray] = [bytearray(leaf_hash(0, 0, 0))] + [
+            bytearray() for _ in range(DEPTH)
+        ]
         self._dirty: set[int] = {0}
         self._next_deposit_id = 0
         self._journal: list[_JournalEntry] = []
@@ -231,7 +240,7 @@ class State:
     @property
     def size(self) -> int:
         """Number of leaves (the sentinel included)."""
-        return len(self._leaves)
+        return len(self._keys)
 
     @property
     def next_deposit_id(self) -> int:
@@ -246,7 +255,7 @@ class State:
     def get(self, key: int) -> int:
         """Value of ``key`` (0 if absent)."""
         i = self._index.get(key)
-        return 0 if i is None else self._leaves[i][1]
+        return 0 if i is None else self._vals[i]
 
     def contains(self, key: int) -> bool:
         """True if ``key`` has a leaf (possibly with value 0)."""
@@ -257,18 +266,30 @@ class State:
         """Root of the depth-32 indexed tree."""
         self._flush()
         top = self._levels[DEPTH]
-        return top[0] if top else ZERO
+        return bytes(top[:32]) if top else ZERO
 
     @property
     def root(self) -> bytes:
         """The state root ``keccak(abi.encode(treeRoot, size, nextDepositId))``."""
-        return compose_state_root(self.tree_root, len(self._leaves), self._next_deposit_id)
+        return compose_state_root(self.tree_root, len(self._keys), self._next_deposit_id)
+
+    def _leaf(self, i: int) -> tuple[int, int, int]:
+        return self._keys[i], self._vals[i], self._nexts[i]
 
     def leaves(self) -> list[LeafRow]:
         """All leaves in index order."""
-        return [LeafRow(i, k, v, n) for i, (k, v, n) in enumerate(self._leaves)]
+        return [
+            LeafRow(i, k, v, n)
+            for i, (k, v, n) in enumerate(zip(self._keys, self._vals, self._nexts, strict=True))
+        ]
 
     # ------------------------------------------------------------------ writes
+
+    def _put(self, i: int, key: int, value: int, next_key: int) -> None:
+        """Overwrite leaf ``i`` (journaled by the caller) and its level-0 hash."""
+        self._vals[i], self._nexts[i] = value, next_key
+        self._levels[0][32 * i : 32 * i + 32] = leaf_hash(key, value, next_key)
+        self._dirty.add(i)
 
     def set(self, key: int, value: int) -> None:
         """Write ``value`` to ``key`` (insert if absent and ``value != 0``; docs/spec.md).
@@ -278,32 +299,28 @@ class State:
         """
         i = self._index.get(key)
         if i is not None:
-            old = self._leaves[i]
-            if old[1] == value:
+            if self._vals[i] == value:
                 return
-            self._journal.append((i, old))
-            self._leaves[i] = (key, value, old[2])
-            self._levels[0][i] = leaf_hash(key, value, old[2])
-            self._dirty.add(i)
+            self._journal.append((i, self._leaf(i)))
+            self._put(i, key, value, self._nexts[i])
             return
         if value == 0:
             return
         if not 0 < key <= UINT256_MAX or not 0 <= value <= UINT256_MAX:
             raise StateError(f"key/value out of range: key={key:#x} value={value}")
-        n = len(self._leaves)
+        n = len(self._keys)
         if n >= CAPACITY:
             raise StateError(f"state tree is full ({CAPACITY} leaves)")
         pos = bisect.bisect_left(self._sorted, key)
-        low_key = self._sorted[pos - 1]
-        j = self._index[low_key]
-        low = self._leaves[j]
-        self._journal.append((j, low))
-        self._leaves[j] = (low[0], low[1], key)
-        self._levels[0][j] = leaf_hash(low[0], low[1], key)
-        self._dirty.add(j)
+        j = self._index[self._sorted[pos - 1]]
+        old_next = self._nexts[j]
+        self._journal.append((j, self._leaf(j)))
+        self._put(j, self._keys[j], self._vals[j], key)
         self._journal.append((n, None))
-        self._leaves.append((key, value, low[2]))
-        self._levels[0].append(leaf_hash(key, value, low[2]))
+        self._keys.append(key)
+        self._vals.append(value)
+        self._nexts.append(old_next)
+        self._levels[0] += leaf_hash(key, value, old_next)
         self._index[key] = n
         self._sorted.insert(pos, key)
         self._dirty.add(n)
@@ -333,18 +350,18 @@ class State:
                 h += 1
 
     @staticmethod
-    def _set_node(up: list[bytes], p: int, lvl: list[bytes]) -> None:
+    def _set_node(up: bytearray, p: int, lvl: bytearray) -> None:
         """``up[p] = node(lvl[2p], lvl[2p+1])`` (missing children are empty)."""
-        n = len(lvl)
-        li = 2 * p
-        a = lvl[li] if li < n else ZERO
-        b = lvl[li + 1] if li + 1 < n else ZERO
-        v = ZERO if a == ZERO and b == ZERO else keccak_pair(a, b)
-        if p < len(up):
-            up[p] = v
+        pair = lvl[64 * p : 64 * p + 64]
+        if len(pair) < 64:
+            pair += bytes(64 - len(pair))
+        v = ZERO if pair == _ZERO64 else keccak(pair)
+        o = 32 * p
+        if o < len(up):
+            up[o : o + 32] = v
         else:
-            up.extend([ZERO] * (p - len(up)))
-            up.append(v)
+            up += bytes(o - len(up))
+            up += v
 
     # ------------------------------------------------------------------ proofs
 
@@ -353,9 +370,8 @@ class State:
         out = []
         i = index
         for h in range(DEPTH):
-            lvl = self._levels[h]
-            s = i ^ 1
-            out.append(lvl[s] if s < len(lvl) else ZERO)
+            s = 32 * (i ^ 1)
+            out.append(bytes(self._levels[h][s : s + 32]) or ZERO)
             i >>= 1
         return tuple(out)
 
@@ -369,7 +385,7 @@ class State:
         included = i is not None
         if i is None:
             i = self._low_index(key)
-        k, v, n = self._leaves[i]
+        k, v, n = self._leaf(i)
         sibs = self._siblings(i)
         return StateProof(
             key=key,
@@ -379,7 +395,7 @@ class State:
             leaf=Leaf(k, v, n),
             siblings=sibs,
             tree_root=self.tree_root,
-            size=len(self._leaves),
+            size=len(self._keys),
             next_deposit_id=self._next_deposit_id,
         )
 
@@ -396,7 +412,7 @@ class State:
         i = self._index.get(key)
         if i is None:
             i = self._low_index(key)
-        k, v, n = self._leaves[i]
+        k, v, n = self._leaf(i)
         sibs = self._siblings(i)
         ins: tuple[bytes, ...] = ()
         if value is not None:
@@ -404,7 +420,7 @@ class State:
             if inserting:
                 # The siblings of the new slot do not depend on the slot itself, so after the
                 # insert they are exactly those "after the low-leaf update".
-                size = len(self._leaves)
+                size = len(self._keys)
                 self.set(key, value)
                 ins = self._siblings(size)
             else:
@@ -435,16 +451,16 @@ class State:
                 assert isinstance(old, int)
                 self._next_deposit_id = old
             elif old is None:
-                key = self._leaves.pop()[0]
-                self._levels[0].pop()
+                key = self._keys.pop()
+                self._vals.pop()
+                self._nexts.pop()
+                del self._levels[0][-32:]
                 del self._index[key]
                 del self._sorted[bisect.bisect_left(self._sorted, key)]
                 self._dirty.add(i)
             else:
                 assert isinstance(old, tuple)
-                self._leaves[i] = old
-                self._levels[0][i] = leaf_hash(*old)
-                self._dirty.add(i)
+                self._put(i, *old)
 
     def discard_before(self, checkpoint: int) -> None:
         """Forget journal entries before ``checkpoint`` (earlier checkpoints become invalid)."""
@@ -460,16 +476,16 @@ class State:
         pos = checkpoint - self._journal_base
         if not 0 <= pos <= len(self._journal):
             raise StateError(f"checkpoint {checkpoint} is not available")
-        idx = sorted({i for i, _ in self._journal[pos:] if 0 <= i < len(self._leaves)})
-        return [LeafRow(i, *self._leaves[i]) for i in idx]
+        idx = sorted({i for i, _ in self._journal[pos:] if 0 <= i < len(self._keys)})
+        return [LeafRow(i, *self._leaf(i)) for i in idx]
 
     # ------------------------------------------------------------------ persistence
 
     def dump(self) -> bytes:
         """Compact binary snapshot: magic, size, nextDepositId, then 96 bytes per leaf."""
-        parts = [_DUMP_MAGIC, struct.pack(">Q", len(self._leaves))]
+        parts = [_DUMP_MAGIC, struct.pack(">Q", len(self._keys))]
         parts.append(self._next_deposit_id.to_bytes(32, "big"))
-        for k, v, n in self._leaves:
+        for k, v, n in zip(self._keys, self._vals, self._nexts, strict=True):
             parts.append(k.to_bytes(32, "big") + v.to_bytes(32, "big") + n.to_bytes(32, "big"))
         return b"".join(parts)
 
@@ -515,22 +531,30 @@ class State:
         if [r.index for r in ordered] != list(range(len(ordered))):
             raise StateError("leaf indices must be 0..size-1 without gaps")
         st = cls()
-        st._leaves = [(r.key, r.value, r.next_key) for r in ordered]
+        st._keys = [r.key for r in ordered]
+        st._vals = [r.value for r in ordered]
+        st._nexts = [r.next_key for r in ordered]
         st._index = {r.key: r.index for r in ordered}
         if len(st._index) != len(ordered):
             raise StateError("duplicate keys in the state rows")
         st._sorted = sorted(st._index)
         # The linked list must visit the keys in sorted order.
         for a, b in zip(st._sorted, [*st._sorted[1:], 0], strict=True):
-            if st._leaves[st._index[a]][2] != b:
+            if st._nexts[st._index[a]] != b:
                 raise StateError(f"leaf {a:#x} has a wrong nextKey")
         st._next_deposit_id = next_deposit_id
-        st._levels = [[leaf_hash(*lf) for lf in st._leaves]] + [[] for _ in range(DEPTH)]
-        for h in range(DEPTH):
-            lvl = st._levels[h]
-            if len(lvl) % 2:
-                lvl = [*lvl, ZERO]
-            st._levels[h + 1] = [node_hash(lvl[i], lvl[i + 1]) for i in range(0, len(lvl), 2)]
+        lvl = bytearray(b"".join(leaf_hash(r.key, r.value, r.next_key) for r in ordered))
+        st._levels = [lvl]
+        for _ in range(DEPTH):
+            if len(lvl) % 64:
+                lvl = lvl + ZERO
+            lvl = bytearray(
+                b"".join(
+                    ZERO if lvl[o : o + 64] == _ZERO64 else keccak(lvl[o : o + 64])
+                    for o in range(0, len(lvl), 64)
+                )
+            )
+            st._levels.append(lvl)
         st._dirty = set()
         return st
 
@@ -538,10 +562,12 @@ class State:
         """An independent copy (journal not copied)."""
         self._flush()
         st = State.__new__(State)
-        st._leaves = list(self._leaves)
+        st._keys = list(self._keys)
+        st._vals = list(self._vals)
+        st._nexts = list(self._nexts)
         st._index = dict(self._index)
         st._sorted = list(self._sorted)
-        st._levels = [list(lvl) for lvl in self._levels]
+        st._levels = [bytearray(lvl) for lvl in self._levels]
         st._dirty = set()
         st._next_deposit_id = self._next_deposit_id
         st._journal = []
