@@ -28,6 +28,8 @@ class NodeConfig:
         max_mempool: submissions beyond this many unsealed transactions are refused.
         peers: signer address -> base URL of every sequencer node (itself included).
         current_ttl_ms: how long the answer "who is current" is cached.
+        current_follow_ms: how often a background thread re-reads it from L1 (0: never; the
+            producer then reads L1 before each seal).
         forward_timeout_s: timeout of a forwarded submission / a block push to a peer.
         l2_chain_id: the L2 chain id (EIP-712 domain of user transactions).
         deposit_confirmations: L1 blocks a deposit must be under before the node consumes
@@ -43,6 +45,7 @@ class NodeConfig:
     max_mempool: int = 50_000
     peers: dict[str, str] = field(default_factory=dict)
     current_ttl_ms: int = 500
+    current_follow_ms: int = 100
     forward_timeout_s: float = 5.0
     l2_chain_id: int = DEFAULT_L2_CHAIN_ID
     deposit_confirmations: int | None = None

@@ -312,8 +312,10 @@ class SequencerNode:
             The new block, or None when there was nothing to seal.
         """
         t0 = time.perf_counter()
-        self.current.invalidate()  # never seal on a stale "I am current"
-        if not self.is_current():
+        # Never seal on a stale "I am current": an answer at most two follow periods old (the
+        # follower keeps it fresh in the background; without one, a read of L1 now).
+        fs = self.current.follow_s
+        if self.current.fresh(2 * fs if fs else 0.0) != self.address:
             return None
         with self._lock:
             if include_deposits:
@@ -594,5 +596,6 @@ class SequencerNode:
         }
 
     def stop(self) -> None:
+        self.current.stop()
         self.peers.stop()
         self.deposits.stop()

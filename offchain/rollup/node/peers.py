@@ -18,6 +18,7 @@ from typing import Any
 import requests
 import structlog
 
+from offchain.common.hashing import keccak
 from offchain.rollup.node.block import Block
 from offchain.rollup.node.errors import KNOWN_TX
 
@@ -26,6 +27,10 @@ log = structlog.get_logger("rollup.peers")
 
 class CurrentSequencer:
     """Who is current: ``source()`` (an address, any case) cached for ``ttl_ms``.
+
+    With :meth:`follow`, a background thread re-reads ``source()`` every ``interval_ms``, so
+    the hot paths (the producer before each seal, the RPC on each submission) read the cache
+    and never wait on L1.
 
     Args:
         source: returns the current sequencer's signer address (e.g. reads L1).
@@ -38,6 +43,9 @@ class CurrentSequencer:
         self._value: str | None = None
         self._at = 0.0
         self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.follow_s = 0.0
 
     @classmethod
     def fixed(cls, address: str) -> CurrentSequencer:
@@ -46,15 +54,40 @@ class CurrentSequencer:
 
     @classmethod
     def from_l1(cls, sequencer_set: Any, ttl_ms: int = 500) -> CurrentSequencer:
-        """Read ``SequencerSet.currentSequencer()`` (contracts/staking/ISequencerSet.sol)."""
-        return cls(lambda: str(sequencer_set.functions.currentSequencer().call()), ttl_ms)
+        """Read ``SequencerSet.currentSequencer()`` (contracts/staking/ISequencerSet.sol).
+
+        One raw ``eth_call`` per read (the selector is fixed), not a web3 contract call: this
+        runs several times a second in the node's process.
+        """
+        call = {
+            "to": sequencer_set.address,
+            "data": "0x" + keccak(b"currentSequencer()")[:4].hex(),
+        }
+        provider = sequencer_set.w3.provider
+
+        def read() -> str:
+            ans = provider.make_request("eth_call", [call, "latest"])
+            if "error" in ans or len(str(ans.get("result", ""))) != 66:
+                raise RuntimeError(f"currentSequencer() failed: {ans.get('error', ans)}")
+            return "0x" + str(ans["result"])[-40:]
+
+        return cls(read, ttl_ms)
 
     def get(self) -> str | None:
         """Lower-case address of the current sequencer; the last known one if L1 fails."""
+        return self.fresh(self._ttl_s)
+
+    def fresh(self, max_age_s: float) -> str | None:
+        """The answer if it is at most ``max_age_s`` old, else one read now."""
         now = time.monotonic()
         with self._lock:
-            if self._value is not None and now - self._at < self._ttl_s:
+            if self._value is not None and now - self._at < max_age_s:
                 return self._value
+        return self.refresh()
+
+    def refresh(self) -> str | None:
+        """Read ``source()`` now (the last known answer if it fails)."""
+        now = time.monotonic()
         try:
             v = self._source().lower()
         except Exception as e:  # noqa: BLE001 - keep the last answer on an RPC hiccup
@@ -67,6 +100,27 @@ class CurrentSequencer:
     def invalidate(self) -> None:
         with self._lock:
             self._at = 0.0
+
+    def follow(self, interval_ms: int) -> CurrentSequencer:
+        """Re-read ``source()`` every ``interval_ms`` from a background thread."""
+        if self._thread is None and interval_ms > 0:
+            self.follow_s = interval_ms / 1000
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._follow, name="current-sequencer", daemon=True
+            )
+            self._thread.start()
+        return self
+
+    def _follow(self) -> None:
+        while not self._stop.wait(self.follow_s):
+            self.refresh()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
 
 class _Pusher:

@@ -169,6 +169,7 @@ class NodeService:
         data_dir = Path(cfg.data_dir)
         store = NodeStore(data_dir / "node.db")
         current = self._current or CurrentSequencer.from_l1(c.seqset(), cfg.current_ttl_ms)
+        current.follow(cfg.current_follow_ms)  # L1 followed in the background, not per seal
         peers = PeerSet(self.signer.address, cfg.peers, cfg.forward_timeout_s)
         confirmations = cfg.deposit_confirmations
         if confirmations is None:
