@@ -3,15 +3,14 @@ publishing it on L1 costs in each data mode ("Data availability modes").
 
 Workload: 1,000 signed ETH transfers among 1,000 funded accounts (every 10th to a fresh
 account), executed, so the frame carries real post-state roots (bench_ledger's workload).
-L1 figures: a devnet with the real SequencerSet/LockingPool, the batch's real header signed by
-3 of the 4 devnet sequencers, steady state (third append), exact from receipts:
+L1 figures: a devnet with the real SequencerSet/LockingPool, the batch's real header with one
+FROST signature of the 4 devnet sequencers' group key, steady state (third append), exact from
+receipts:
 ``l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch`` is the blob-carrying appendBatch's gasUsed
 (intrinsic gas and calldata included) / 1,000; ``blob_gas_per_l2_tx`` its blobGasUsed / 1,000.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from bench.bench_ledger import SEQ, _workload
 from bench.bench_rollup_l1 import _L1
@@ -21,21 +20,11 @@ from offchain.config import load_config
 from offchain.devnet import Devnet
 from offchain.rollup.batcher.plan import header_for
 from offchain.rollup.l1.bindings import DataMode
-from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.blobs import sidecar_of
 from offchain.rollup.ledger.compact import compress, decompress
 
 N_TXS = 1000
-
-
-def _append(l1: _L1, header: BatchHeader, **publish: Any) -> Any:
-    active = set(l1.seqset.functions.activeSigners().call())
-    # Every active signer: the set checks > 2/3 of the active STAKE, and devnet stakes differ.
-    signers = [a for addr, a in l1.keys.items() if addr in active]
-    digest = l1.rl.digest(header)
-    sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
-    return l1.sc(l1.current()).append_batch(header, sigs, **publish)
 
 
 def _l1_figures(data: BatchData, frame: bytes) -> dict[str, float | int]:
@@ -54,9 +43,9 @@ def _l1_figures(data: BatchData, frame: bytes) -> dict[str, float | int]:
                 dh = sidecar.data_hash if mode == DataMode.BLOBS else keccak(frame)
                 h = header_for(i, i, 1, data, 0, b"\x00" * 32, dh)
                 if mode == DataMode.BLOBS:
-                    rc = _append(l1, h, blobs=sidecar)
+                    rc = l1.append(h, blobs=sidecar)
                 else:
-                    rc = _append(l1, h, frame=frame)
+                    rc = l1.append(h, frame=frame)
             assert rc is not None
         name = "blob" if mode == DataMode.BLOBS else "calldata"
         out[f"l1_gas_per_l2_tx_{name}_mode_at_1000_tx_batch"] = round(int(rc["gasUsed"]) / N_TXS, 1)

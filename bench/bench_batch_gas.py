@@ -16,20 +16,16 @@ number of FROST shares that signed, and the batch data size (bytes kept off L1).
 
 from __future__ import annotations
 
+from bench.common import install_dealt_key
 from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import ETH
 from offchain.chain.accounts import dev_account
 from offchain.config import load_config
 from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import RollupL1
-from offchain.rollup.ledger.batch import order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer
-from offchain.staking.frost.group import random_scalar
-from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
-from offchain.staking.frost.l1 import group_key_digest, l1_signature, make_even
-from offchain.staking.frost.weights import allocate
-from offchain.staking.signatures import threshold
+from offchain.staking.frost.l1 import l1_signature
 
 BATCH_TXS = 1000
 BATCHES = 4  # the last one is the steady-state figure
@@ -50,16 +46,8 @@ def run() -> dict[str, float | int]:
         bridge = dep.contract(chain, "l1_bridge")
         active = list(seqset.functions.activeSigners().call())
         assert len(active) == n, f"{len(active)} active sequencers, wanted {n}"
-        need = threshold(len(active))
-        stakes = {str(a): cfg.staking.min_lock_tokens for a in active}
-        alloc = allocate(stakes, cfg.staking.min_lock_tokens, 4)
-        dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
-        pk, secrets = make_even(dealt[0].group_public_key, {x.identifier: x.secret for x in dealt})
-        gx, gy = pk.xy()
-        kd = group_key_digest(chain.chain_id, seqset.address, 0, gx)
-        install = order_signatures(kd, [sign_digest(bytes(keys[a].key), kd) for a in active[:need]])
-        chain.sender(dev_account(0)).send(seqset.functions.installGroupKey(gx, gy, install))
-        quorum = [KeyShare(i, secrets[i], pk) for i in alloc.all_identifiers()[: alloc.threshold]]
+        stakes = {str(a): cfg.staking.min_lock_tokens * E18 for a in active}
+        quorum = install_dealt_key(chain, seqset, keys, stakes, cfg.staking.min_lock_tokens * E18)
         alice, bob = dev_account(30), dev_account(31)
         dep_rcpt = BridgeClient(chain, bridge.address, chain.sender(alice)).deposit_eth(
             alice.address, 10 * E18

@@ -1,5 +1,6 @@
 """Rollup L1 contract gas on a devnet with the real SequencerSet/LockingPool (exact gasUsed
-from receipts): appendBatch of a placeholder header with 3-of-4 signatures (the real
+from receipts): appendBatch of a placeholder header with one FROST signature (the set's
+group key installed first, as the devnet's nodes do at start; the real
 1,000-transaction batch at the maximum set size is ``bench_batch_gas``), deposits,
 a withdrawal, a data-availability request and answer, and the worst provable fraud step.
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
+from bench.common import install_dealt_key
 from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
@@ -28,7 +30,7 @@ from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import PostedBatchData, RollupL1
-from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
 from offchain.rollup.ledger.tx import (
     DEFAULT_L2_CHAIN_ID,
@@ -37,7 +39,7 @@ from offchain.rollup.ledger.tx import (
     sign_transfer,
     sign_withdraw,
 )
-from offchain.staking.signatures import active_stakes, stake_quorum
+from offchain.staking.frost.l1 import l1_signature
 from tests.helpers.rollup import placeholder_header
 
 BATCH_TXS = 1000
@@ -45,7 +47,8 @@ E18 = 10**18
 
 
 class _L1:
-    """The devnet's rollup contracts plus the four devnet sequencers (dev accounts 1..4)."""
+    """The devnet's rollup contracts plus the four devnet sequencers (dev accounts 1..4), whose
+    FROST group key is installed on L1 (``install_dealt_key``): batches carry one signature."""
 
     def __init__(self, d: Devnet) -> None:
         assert d.chain and d.deployment
@@ -54,6 +57,14 @@ class _L1:
         self.seqset = self.dep.contract(self.chain, "sequencer_set")
         self.keys = {a.address: a for a in (dev_account(i) for i in range(1, 5))}
         self.rl = RollupL1.from_deployment(self.chain, self.dep)
+        signers, stakes = self.seqset.functions.activeStakes().call()
+        self.shares = install_dealt_key(
+            self.chain,
+            self.seqset,
+            self.keys,
+            {str(a): int(s) for a, s in zip(signers, stakes, strict=True)},
+            int(self.dep.contract(self.chain, "locking_pool").functions.params().call()[0]),
+        )
 
     def current(self) -> LocalAccount:
         return self.keys[self.seqset.functions.currentSequencer().call()]
@@ -61,13 +72,10 @@ class _L1:
     def sc(self, acct: LocalAccount) -> RollupL1:
         return self.rl.with_sender(self.chain.sender(acct))
 
-    def append(self, header: BatchHeader) -> Any:
-        # Signers holding more than 2/3 of the active stake (SequencerSet.verifyBatchSignatures).
-        keys = {str(a): acct for a, acct in self.keys.items()}
-        signers = [keys[a] for a in stake_quorum(active_stakes(self.seqset), list(keys))]
-        digest = self.rl.digest(header)
-        sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
-        return self.sc(self.current()).append_batch(header, sigs)
+    def append(self, header: BatchHeader, **publish: Any) -> Any:
+        """appendBatch with one FROST signature (``publish``: blobs / frame, see RollupL1)."""
+        sig = l1_signature(self.shares, self.rl.digest(header))
+        return self.sc(self.current()).append_batch(header, [sig], **publish)
 
     def warp(self, seconds: int) -> None:
         self.chain.rpc("evm_increaseTime", seconds)

@@ -86,7 +86,8 @@ def run(d: Devnet, console: Console) -> None:
         t0 = time.perf_counter()
         res = coord.keygen("demo-dkg", alloc.identifiers, alloc.threshold)
         x = int(res["group_x"], 16)
-        digest = group_key_digest(chain.chain_id, sc.sset.address, 0, x)
+        version = int(sc.sset.functions.groupKeyVersion().call())
+        digest = group_key_digest(chain.chain_id, sc.sset.address, version, x)
         approvals = coord.approvals("demo-dkg", x, list(alloc.identifiers), digest)
         chain.sender(dev_account(0)).send(
             sc.sset.functions.installGroupKey(x, int(res["group_y"], 16), approvals)

@@ -1,11 +1,14 @@
-"""The rollup on the full devnet (real SequencerSet + LockingPool, deploy steps): nodes follow
-an epoch rotation and keep producing and batching under the new sequencer."""
+"""The rollup on the full devnet (real SequencerSet + LockingPool, deploy steps): the nodes
+generate the FROST group key among themselves at start (their key keepers' DKG, installed
+through the >2/3 ECDSA path), follow an epoch rotation and keep producing and batching under
+the new sequencer, each batch carrying one 96-byte FROST signature."""
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +21,16 @@ from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig
 from offchain.rollup.node.service import NodeService, RollupContracts
 from tests.rollup.conftest import wait_until
+
+
+def _signatures_of(contracts: RollupContracts, index: int) -> list[bytes]:
+    """The signature list the appendBatch transaction of batch ``index`` carried."""
+    sc = contracts.l1().sc
+    (ev,) = sc.events.BatchAppended.get_logs(from_block=0, argument_filters={"index": index})
+    tx = contracts.chain.w3.eth.get_transaction(ev["transactionHash"])
+    _fn, args = sc.decode_function_input(tx["input"])
+    sigs: Any = args["signatures"]
+    return [bytes(s) for s in sigs]
 
 
 @pytest.fixture(scope="module")
@@ -46,6 +59,10 @@ def test_rotation_on_the_devnet(devnet: Devnet) -> None:
                 batcher=BatcherConfig(max_batch_txs=20, batch_timeout_ms=500, poll_interval_ms=100),
             )
             nodes.append(NodeService(contracts, s, cfg, d.storage_url, rotation=True).start())
+        # No key on L1: the lowest-address node's keeper runs the DKG and installs it (seed 004).
+        gx = wait_until(
+            lambda: int(sset.functions.groupKeyX().call()), timeout_s=60, what="the nodes' DKG"
+        )
         alice, bob = dev_account(10), dev_account(11)
         domain = ltx.Domain(ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(contracts.state_commitment))
         BridgeClient(d.chain, contracts.bridge, d.chain.sender(alice)).deposit_eth(
@@ -79,6 +96,9 @@ def test_rotation_on_the_devnet(devnet: Devnet) -> None:
             assert cl.wait_receipt(cl.send(ltx.encode_tx(t)), timeout_s=30)["status"] == "success"
         wait_until(lambda: l1.next_index() > n0, timeout_s=30, what="a batch after the rotation")
         assert l1.batch_sequencer(l1.next_index() - 1) == now
+        # Batches appended after the key was installed carry exactly one FROST signature.
+        (sig,) = _signatures_of(contracts, l1.next_index() - 1)
+        assert len(sig) == 96 and int(sset.functions.groupKeyX().call()) == gx
         assert L2Client(nodes[-1].url).balance(bob.address) == 5 + len(nodes)
         assert first is not None
     finally:

@@ -116,6 +116,9 @@ class NodeService:
         current: who is current (default: the sequencer set on L1).
         rotation: also run the staking RotationFollower (heartbeats when current, reselect a
             silent sequencer, advance epochs); needs the LockingPool deployment.
+        frost_keeper: also run the FROST key keeper over the node peers' ``/frost`` (the DKG
+            when L1 has no group key, resharing on every change of the active set, recovery);
+            default: with ``rotation``. Needs the LockingPool deployment and ``peers``.
     """
 
     def __init__(
@@ -128,9 +131,11 @@ class NodeService:
         run_batcher: bool = True,
         current: CurrentSequencer | None = None,
         rotation: bool = False,
+        frost_keeper: bool | None = None,
     ) -> None:
         self.contracts = contracts
         self.rotation_enabled = rotation
+        self.keeper_enabled = rotation if frost_keeper is None else frost_keeper
         self.rotation: Any = None
         self.signer = signer
         self.config = config
@@ -143,6 +148,7 @@ class NodeService:
         self.server: HttpServer | None = None
         self.deposits: DepositFollower | None = None
         self.batcher: Batcher | None = None
+        self.keeper: Any = None
 
     @property
     def url(self) -> str:
@@ -213,7 +219,7 @@ class NodeService:
         self.producer = BlockProducer(self.node).start()
         if self.batcher is not None:
             self.batcher.start()
-        if self.rotation_enabled:
+        if self.rotation_enabled or self.keeper_enabled:
             self._start_rotation(l1_sender, current)
         log.info(
             "node_started", address=self.node.address, url=self.server.url, head=self.node.head
@@ -227,22 +233,33 @@ class NodeService:
         )
 
     def _start_rotation(self, sender: Any, current: CurrentSequencer) -> None:
+        """The staking daemons: the rotation follower and / or the FROST key keeper."""
         from offchain.errors import ConfigError
         from offchain.staking.contracts import StakingContracts
         from offchain.staking.rotation import RotationFollower
 
         c = self.contracts
         if not (c.locking_pool and c.token):
-            raise ConfigError("rotation needs the staking contracts (locking_pool, token)")
+            raise ConfigError(
+                "rotation and the key keeper need the staking contracts (locking_pool, token)"
+            )
         sc = StakingContracts(
             c.chain,
             c.chain.contract("L2KitToken", c.token),
             c.chain.contract("LockingPool", c.locking_pool),
             c.seqset(),
         )
-        self.rotation = RotationFollower(
-            sc, sender, on_change=lambda old, new: current.invalidate()
-        ).start()
+        if self.rotation_enabled:
+            self.rotation = RotationFollower(
+                sc, sender, on_change=lambda old, new: current.invalidate()
+            ).start()
+        if self.keeper_enabled and self.config.node.peers:
+            from offchain.staking.frost.keeper import KeeperConfig, KeyKeeper
+
+            assert self.server is not None
+            peers = {s: u for s, u in self.config.node.peers.items()}
+            peers[self.signer.address] = self.server.url
+            self.keeper = KeyKeeper(self.frost, sc, sender, KeeperConfig(peers=peers)).start()
 
     def _frost(self, data_dir: Path) -> Any:
         from offchain.staking.frost.l1 import group_key_digest
@@ -310,7 +327,7 @@ class NodeService:
 
     def daemons(self) -> list[Any]:
         """The daemon loops of this node (watched by the CLI for fatal errors)."""
-        return [self.producer, self.deposits, self.batcher, self.rotation]
+        return [self.producer, self.deposits, self.batcher, self.rotation, self.keeper]
 
     def health(self) -> dict[str, Any]:
         """``/health``: every part's state; ``failing`` names the parts that are down."""
@@ -325,10 +342,18 @@ class NodeService:
             parts["batcher"] = self.batcher.health()
         if self.rotation is not None:
             parts["rotation"] = {"health": self.rotation.part_health().to_json()}
+        if self.keeper is not None:
+            parts["frost_keeper"] = {
+                "health": self.keeper.part_health().to_json(),
+                "stats": dict(self.keeper.stats),
+            }
         return overall(parts)[1]
 
     def stop(self) -> None:
         """Stop in reverse order; the producer seals what is pending. Safe to call twice."""
+        if self.keeper is not None:
+            self.keeper.stop()
+            self.keeper = None
         if self.rotation is not None:
             self.rotation.stop()
             self.rotation = None

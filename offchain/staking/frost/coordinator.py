@@ -114,18 +114,25 @@ class FrostCoordinator:
         quorum: list[int] | None = None,
         old: dict[str, Any] | None = None,
         dealers: Iterable[str] = (),
+        absent_ok: bool = False,
     ) -> dict[str, Any]:
         """A DKG (``reshare_from`` None) or a resharing among ``allocation``'s members, with
         ``dealers`` (old holders of the quorum identifiers) dealing for a resharing.
 
+        With ``absent_ok``, members that do not answer round 1 (down) are left out: they deal
+        nothing and receive no shares (their identifiers keep counting in the threshold; the
+        participants refuse unless the members present hold at least the threshold). A dealer
+        of a resharing, or a member failing a later round, still fails the whole run.
+
         Returns:
-            The members' common ``finish`` answer (group key, threshold).
+            The members' common ``finish`` answer (group key, threshold), plus ``absent``.
 
         Raises:
             PeerError: a member failed (``culprit`` set when it is a complaint).
             FrostError: members disagree on the key.
         """
         members = list(allocation)
+        dealers = list(dealers)
         everyone = list(dict.fromkeys([*members, *dealers]))
         body1 = {
             "session": session,
@@ -136,8 +143,12 @@ class FrostCoordinator:
             "old": old,
         }
         r1, bad = self._all(everyone, "/frost/round1", lambda _w: body1)
-        if bad:
-            raise next(iter(bad.values()))
+        absent = [
+            w for w, e in bad.items() if absent_ok and e.code == "unreachable" and w not in dealers
+        ]
+        if set(bad) - set(absent):
+            raise next(e for w, e in bad.items() if w not in absent)
+        members = [w for w in members if w not in absent]
         dealing = [w for w, a in r1.items() if a.get("packages")]
         r2, bad = self._all(dealing, "/frost/round2", lambda _w: {"session": session, "round1": r1})
         if bad:
@@ -163,7 +174,7 @@ class FrostCoordinator:
         keys = {a["group_key"] for a in fin.values()}
         if len(keys) != 1:
             raise FrostError(f"members derived different keys: {sorted(keys)}")
-        return next(iter(fin.values()))
+        return {**next(iter(fin.values())), "absent": absent}
 
     def approvals(self, session: str, x: int, signers: Iterable[str], digest: bytes) -> list[bytes]:
         """ECDSA approvals of key ``x`` from ``signers``, checked and ordered for L1."""

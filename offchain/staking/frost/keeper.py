@@ -1,19 +1,24 @@
 """The daemon side of seed 004's key management: generate the key when L1 has none, reshare
 it when the active set or its weights change, and fall back to a new key when resharing fails.
 
-Only the coordinator acts: the active signer with the lowest address (every daemon derives the
-same one from ``LockingPool.activeSet()``); the others serve the rounds it drives over
-``/frost``. Each action uses a fresh session named after the L1 block it started at.
+Only the coordinator acts: the lowest-address active signer that is live (answers
+``/frost/status``; every daemon probes the members below it the same way, so a coordinator
+that is down hands over to the next one at once); the others serve the rounds it drives over
+``/frost``. Each action uses a fresh session named after the L1 block it started at. Members
+that are down are left out of a round (they deal nothing, receive nothing, their identifiers
+still count in the threshold) as long as those present hold the threshold of shares; when a
+member that was left out answers again, its stale key set triggers a resharing to it.
 
 - no ``groupKeyX`` on L1: DKG among the active set, approvals (>2/3 of the stake, ECDSA),
   ``installGroupKey``;
-- the key's holders no longer match the active set (lock, exit, kick, slash): resharing from
-  the latest key set to the new allocation, quorum = old identifiers of members still active;
-- ``max_reshare_failures`` ticks in a row where the reachable old holders still in the set
-  hold fewer than the old threshold of shares (more than 1/3 of the weight silent): a new
-  DKG, installed through the same ECDSA path (recovery; logged, counted in
-  ``stats["recoveries"]`` and visible on L1 as a new ``GroupKeyInstalled``). Any other
-  resharing failure (a new member not up yet) is retried on the next tick.
+- the key's holders no longer match the active set (lock, exit, kick, slash), or a live
+  member holds an older key set than the latest: resharing from the latest key set to the
+  new allocation, quorum = old identifiers of live members holding the latest key set;
+- ``max_reshare_failures`` ticks in a row where those hold fewer than the old threshold of
+  shares (more than 1/3 of the weight silent): a new DKG among the live members, installed
+  through the same ECDSA path (recovery; logged, counted in ``stats["recoveries"]`` and
+  visible on L1 as a new ``GroupKeyInstalled``). Any other resharing failure (a member
+  failing mid-round) is retried on the next tick.
 """
 
 from __future__ import annotations
@@ -86,52 +91,78 @@ class KeyKeeper(Daemon):
             self.config.share_cap,
         )
         ids = {a: list(v) for a, v in alloc.identifiers.items()}
-        coordinator = min(ids, key=lambda a: int(a, 16))
-        if coordinator.lower() != self.p.address.lower():
+        coordinator = self._coordinator(ids)
+        if coordinator is None or coordinator.lower() != self.p.address.lower():
             return {"action": "none", "role": "member", "coordinator": coordinator}
         gx = int(self.c.sset.functions.groupKeyX().call())
         block = int(self.c.chain.w3.eth.block_number)
         coord = FrostCoordinator(dict(self.config.peers), timeout_s=30)
         if gx == 0:
             return self._new_key(coord, f"dkg-{block}", ids, alloc.threshold, "dkg")
-        ks = self.p.store.keyset()
-        if (
-            ks is not None
-            and int(ks.group_x, 16) == gx
-            and _norm(ks.allocation) == _norm(ids)
-            and ks.threshold == alloc.threshold
-        ):
-            return {"action": "none", "role": "coordinator"}
-        old = self._old_public(gx)
+        statuses = self._statuses()
+        old = _latest_public(statuses, gx)
         if old is None:
             return self._failed(
                 "no reachable member holds the current key", coord, ids, alloc.threshold, block
             )
+        behind = sorted(a for a, st in statuses.items() if st.get("session") != old["session"])
+        if (
+            _norm(old["allocation"]) == _norm(ids)
+            and int(old["threshold"]) == alloc.threshold
+            and not [a for a in behind if a in {m.lower() for m in ids}]
+        ):
+            return {"action": "none", "role": "coordinator"}
         live = {a.lower() for a in ids}
         old_alloc = _norm(old["allocation"])
-        # Old holders still active that answer: only they can deal. Fewer than the old
-        # threshold of shares among them (more than 1/3 of the weight silent or gone) is the
-        # case resharing cannot solve: counted towards a recovery DKG.
-        reachable = {a for a in old_alloc if a in live and self._answers(a)}
+        # Old holders still active that answer and hold the latest key set: only they can deal.
+        # Fewer than the old threshold of shares among them (more than 1/3 of the weight silent
+        # or gone) is the case resharing cannot solve: counted towards a recovery DKG.
+        reachable = {a for a in old_alloc if a in live and a in statuses and a not in behind}
         quorum = sorted(i for a, v in old_alloc.items() if a in reachable for i in v)
         if len(quorum) < int(old["threshold"]):
             why = f"{len(quorum)} reachable old shares, the old threshold is {old['threshold']}"
             return self._failed(why, coord, ids, alloc.threshold, block)
         quorum = quorum[: int(old["threshold"])]
         dealers = [a for a, v in old["allocation"].items() if set(v) & set(quorum)]
+        session = f"reshare-{block}"
         try:
-            coord.keygen(
-                f"reshare-{block}", ids, alloc.threshold,
-                reshare_from=old["session"], quorum=quorum, old=old, dealers=dealers,
+            res = coord.keygen(
+                session, ids, alloc.threshold, reshare_from=old["session"], quorum=quorum,
+                old={k: old[k] for k in ("group_key", "threshold", "publics", "allocation")},
+                dealers=dealers, absent_ok=True,
             )  # fmt: skip
-        except FrostError as e:  # e.g. a new member not up yet: retried on the next tick
+        except FrostError as e:  # e.g. a member failing mid-round: retried on the next tick
             self.stats["failures"] += 1
             self.log.warning("frost_reshare_retry", reason=str(e))
             return {"action": "reshare_retry", "reason": str(e)}
         self.reshare_failures = 0
         self.stats["reshares"] += 1
-        self.log.info("frost_reshared", session=f"reshare-{block}", members=len(ids))
-        return {"action": "reshare", "session": f"reshare-{block}"}
+        self.log.info(
+            "frost_reshared", session=session, members=len(ids), absent=res.get("absent", [])
+        )
+        return {"action": "reshare", "session": session, "absent": res.get("absent", [])}
+
+    def _coordinator(self, ids: dict[str, list[int]]) -> str | None:
+        """The lowest-address active member that is live: this node, or the first one below
+        it (by address) that answers ``/frost/status``. A coordinator that is down hands key
+        management to the next member at once (every member probes the same way)."""
+        me = self.p.address.lower()
+        for a in sorted(ids, key=lambda a: int(a, 16)):
+            if a.lower() == me or self._answers(a):
+                return a
+        return None
+
+    def _statuses(self) -> dict[str, dict[str, Any]]:
+        """``/frost/status`` of every peer that answers (lower-case address -> document)."""
+        out: dict[str, dict[str, Any]] = {}
+        for a, url in self.config.peers.items():
+            try:
+                st = requests.get(url.rstrip("/") + "/frost/status", timeout=10).json()
+            except (requests.RequestException, ValueError):
+                continue
+            if isinstance(st, dict):
+                out[a.lower()] = st
+        return out
 
     def _answers(self, signer: str) -> bool:
         url = {a.lower(): u for a, u in self.config.peers.items()}.get(signer.lower())
@@ -141,18 +172,6 @@ class KeyKeeper(Daemon):
             return requests.get(url.rstrip("/") + "/frost/status", timeout=5).status_code == 200
         except requests.RequestException:
             return False
-
-    def _old_public(self, gx: int) -> dict[str, Any] | None:
-        """Public data (and session) of the latest key set of key ``gx`` a member holds."""
-        for url in self.config.peers.values():
-            try:
-                st = requests.get(url.rstrip("/") + "/frost/status", timeout=10).json()
-            except (requests.RequestException, ValueError):
-                continue
-            pub = st.get("public")
-            if pub and int(element_x(pub["group_key"]), 16) == gx:
-                return {**pub, "session": st["session"]}
-        return None
 
     def _failed(
         self, why: str, coord: FrostCoordinator, ids: dict[str, list[int]], t: int, block: int
@@ -170,16 +189,37 @@ class KeyKeeper(Daemon):
     def _new_key(
         self, coord: FrostCoordinator, session: str, ids: dict[str, list[int]], t: int, kind: str
     ) -> dict[str, Any]:
-        res = coord.keygen(session, ids, t)
+        res = coord.keygen(session, ids, t, absent_ok=True)
         x, y = int(res["group_x"], 16), int(res["group_y"], 16)
-        approvals = coord.approvals(session, x, list(ids), self.p.key_digest(x))
+        present = [a for a in ids if a not in res["absent"]]
+        approvals = coord.approvals(session, x, present, self.p.key_digest(x))
         self.sender.send(self.c.sset.functions.installGroupKey(x, y, approvals))
         self.stats["dkgs" if kind == "dkg" else "recoveries"] += 1
-        self.log.info("frost_key_installed", kind=kind, session=session, x=hex(x))
+        self.log.info(
+            "frost_key_installed", kind=kind, session=session, x=hex(x), absent=res["absent"]
+        )
         return {"action": kind, "session": session, "x": hex(x)}
 
     def health(self) -> dict[str, Any]:
         return {**self.loop_state(), "stats": dict(self.stats)}
+
+
+def _session_block(session: str) -> int:
+    """The L1 block a keeper session was started at (``dkg-12`` -> 12; 0 if not a keeper's)."""
+    tail = session.rsplit("-", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _latest_public(statuses: dict[str, dict[str, Any]], gx: int) -> dict[str, Any] | None:
+    """Public data (and session) of the latest key set of key ``gx`` a live member holds."""
+    best: dict[str, Any] | None = None
+    for st in statuses.values():
+        pub = st.get("public")
+        if not pub or int(element_x(pub["group_key"]), 16) != gx:
+            continue
+        if best is None or _session_block(str(st["session"])) > _session_block(best["session"]):
+            best = {**pub, "session": str(st["session"])}
+    return best
 
 
 def element_x(compressed_hex: str) -> str:

@@ -205,20 +205,27 @@ class FrostParticipant:
                 ):
                     raise InvalidShare(p.dealer, f"resharing package (identifier not {who}'s)")
                 packages[p.dealer] = p
+        # Members that did not answer round 1 (down) deal nothing and get no shares now; their
+        # identifiers still count in the threshold. The ones that answered must hold at least
+        # the threshold of shares: then whoever deals knows nothing a signing quorum does not.
+        present = [a for a in allocation if a.lower() in pubkeys]
+        held = sum(len(allocation[a]) for a in present)
+        if held < threshold:
+            missing = [a for a in allocation if a.lower() not in pubkeys]
+            raise FrostError(
+                f"no membership from {missing}: the members that answered hold {held} shares,"
+                f" the threshold is {threshold}"
+            )
         if old is None:
-            if sorted(packages) != sorted(dealers.values()):
-                raise FrostError(
-                    f"dealers {sorted(packages)} but the allocation has {sorted(dealers.values())}"
-                )
+            expected = sorted(dealers[a] for a in present)
+            if sorted(packages) != expected:
+                raise FrostError(f"dealers {sorted(packages)}, but the members present: {expected}")
             dkg.check_round1(packages, threshold)
         else:
             old_public = {
                 int(i): element_of(v, "verifying share") for i, v in old["publics"].items()
             }
             dkg.check_reshare_round1(packages, old_public, int(old["threshold"]), threshold)
-        missing = [a for a in allocation if a.lower() not in pubkeys]
-        if missing:
-            raise FrostError(f"no membership from {missing}")
         return packages, pubkeys
 
     # ================================================================ round 2
@@ -237,6 +244,8 @@ class FrostParticipant:
         for d, coeffs in saved["coefficients"].items():
             poly = [int(c, 16) for c in coeffs]
             for holder, ids in allocation.items():
+                if holder.lower() not in pubkeys:
+                    continue  # absent from round 1: gets its shares at the next resharing
                 for i in ids:
                     out.setdefault(str(i), {})[d] = encrypt_share(
                         dkg.share_for(poly, i), pubkeys[holder.lower()], session, int(d), i
