@@ -5,6 +5,7 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {MerkleTree} from "../common/MerkleTree.sol";
 import {ISequencerSet} from "../staking/ISequencerSet.sol";
 import {BatchHeader} from "./BatchHeader.sol";
+import {BlobOpening} from "./BlobOpening.sol";
 import {IL2DepositSource} from "./IL2DepositSource.sol";
 import {IStateCommitment} from "./IStateCommitment.sol";
 import {L2StateTransition} from "./L2StateTransition.sol";
@@ -34,6 +35,19 @@ contract FraudProver is Ownable {
         bytes32[] proof;
     }
 
+    /// @notice Why a batch's blobs do not decode (docs/spec.md, "Data availability modes",
+    ///         "Blob-mode faults"); each is a refusal of the verifiers' decoder.
+    enum BlobFault {
+        None,
+        NonCanonicalElement,
+        EmptyFrame,
+        LengthPastCapacity,
+        BlobTooMany,
+        BadFrameVersion,
+        NotZstd,
+        NonzeroPadding
+    }
+
     /// @notice Gas that must be left before calling ISequencerSet.punish (slash + kick + rotation).
     uint256 public constant PUNISH_GAS = 600_000;
 
@@ -61,6 +75,9 @@ contract FraudProver is Ownable {
         L2StateTransition.Status status,
         uint256 reward
     );
+    /// @notice The blobs of batch `index` do not decode (`fault`), shown by the KZG opening of
+    ///         field element `element` of blob `blob` (with element 0 of blob 0).
+    event BlobFaultProven(uint256 indexed index, BlobFault fault, uint256 blob, uint256 element);
     /// @notice ISequencerSet.punish reverted with `reason` (the batches were invalidated anyway).
     event PunishFailed(address indexed sequencer, bytes reason);
     /// @notice The slash amount changed.
@@ -76,6 +93,11 @@ contract FraudProver is Ownable {
     error FraudProverBadFinalState(uint256 index);
     /// @notice Proving needs at least `needed` gas left at punishment (so it cannot be starved).
     error FraudProverGasTooLow(uint256 left, uint256 needed);
+    /// @notice The versioned hashes given do not hash to the header's `dataHash` (`got`).
+    error FraudProverBadBlobHashes(uint256 index, bytes32 dataHash, bytes32 got);
+    /// @notice Opening `i` is malformed (not element 0 of blob 0 first, a blob past the batch's)
+    ///         or its KZG proof does not verify through the point-evaluation precompile.
+    error FraudProverBadBlobOpening(uint256 index, uint256 i, uint256 blob, uint256 element);
     /// @notice The slash amount must be positive.
     error FraudProverBadSlashAmount(uint256 amount);
     /// @notice `commitment` was already made in block `blockNumber`.
@@ -114,7 +136,7 @@ contract FraudProver is Ownable {
     ///         of its full calldata (selector and arguments, `challenger` included), so it
     ///         reveals neither the proof nor lets anyone else's call match it. Anyone may commit;
     ///         only the first commitment of a hash counts.
-    /// @param commitment keccak256 of the {proveFraud} or {proveBadSummary} calldata.
+    /// @param commitment keccak256 of the {proveFraud}, {proveBadSummary} or {proveBlobFault} calldata.
     function commit(bytes32 commitment) external {
         uint256 at = committedAt[commitment];
         if (at != 0) revert FraudProverAlreadyCommitted(commitment, at);
@@ -173,6 +195,64 @@ contract FraudProver is Ownable {
             revert FraudProverNoFraud(index, header.txCount);
         }
         _punish(index, header.txCount, L2StateTransition.Status.Valid, challenger);
+    }
+
+    /// @notice Proves that the blobs of a Blobs-mode batch do not decode (docs/spec.md, "Blob-mode
+    ///         faults"): with the KZG opening of element 0 of blob 0 (the payload's first 31
+    ///         bytes: `len:u32 ‖ frame[0..26]`) and optionally of one more element, one of: an
+    ///         element whose first byte is not zero; `len = 0`; `4 + len` past the blobs'
+    ///         capacity; a blob more than `4 + len` needs; a frame version other than 0x01; a
+    ///         frame that is not a Zstandard frame (`frame[1..4]` is not its magic `28 b5 2f fd`);
+    ///         or a nonzero payload byte after the frame. The batch and every later one are
+    ///         invalidated and its sequencer slashed, as for {proveFraud}.
+    /// @param header          the disputed batch (its `dataHash` commits to the versioned hashes).
+    /// @param versionedHashes the versioned hashes of the batch's blobs, in order.
+    /// @param openings        element 0 of blob 0, then at most one more element.
+    /// @param challenger      credited the reward if this exact call was committed in an earlier block.
+    function proveBlobFault(
+        BatchHeader calldata header,
+        bytes32[] calldata versionedHashes,
+        BlobOpening.Opening[] calldata openings,
+        address challenger
+    ) external {
+        uint256 index = _checkOpen(header);
+        bytes32 got = keccak256(abi.encodePacked(versionedHashes));
+        if (got != header.dataHash) revert FraudProverBadBlobHashes(index, header.dataHash, got);
+        if (openings.length == 0 || openings.length > 2 || openings[0].blob != 0 || openings[0].element != 0) {
+            revert FraudProverBadBlobOpening(index, 0, 0, 0);
+        }
+        for (uint256 i = 0; i < openings.length; i++) {
+            BlobOpening.Opening calldata o = openings[i];
+            if (o.blob >= versionedHashes.length || !BlobOpening.verify(versionedHashes[o.blob], o)) {
+                revert FraudProverBadBlobOpening(index, i, o.blob, o.element);
+            }
+        }
+        BlobOpening.Opening calldata last = openings[openings.length - 1];
+        BlobFault fault = _blobFault(versionedHashes.length, openings[0].y, last);
+        if (fault == BlobFault.None) revert FraudProverNoFraud(index, header.txCount);
+        emit BlobFaultProven(index, fault, last.blob, last.element);
+        _punish(index, header.txCount, L2StateTransition.Status.Malformed, challenger);
+    }
+
+    /// @dev The decoder's refusal shown by element 0 (`first`) of `k` blobs and element `o`.
+    function _blobFault(uint256 k, bytes32 first, BlobOpening.Opening calldata o) private pure returns (BlobFault) {
+        uint256 capacity = 31 * BlobOpening.FIELD_ELEMENTS;
+        if (first[0] != 0 || o.y[0] != 0) return BlobFault.NonCanonicalElement;
+        uint256 len = uint32(bytes4(first << 8));
+        if (len == 0) return BlobFault.EmptyFrame;
+        if (4 + len > k * capacity) return BlobFault.LengthPastCapacity;
+        if (4 + len <= (k - 1) * capacity) return BlobFault.BlobTooMany;
+        if (first[5] != 0x01) return BlobFault.BadFrameVersion;
+        if (len < 5 || bytes4(first << 48) != bytes4(0x28b52ffd)) return BlobFault.NotZstd;
+        // Payload bytes 31 g .. 31 g + 30 of element g; those at or past 4 + len must be zero.
+        uint256 start = 31 * (o.blob * BlobOpening.FIELD_ELEMENTS + o.element);
+        uint256 end = 4 + len;
+        if (start + 31 > end) {
+            uint256 keep = end > start ? end - start : 0; // payload bytes of the frame in o
+            uint256 tail = uint256(o.y) & ((uint256(1) << (8 * (31 - keep))) - 1);
+            if (tail != 0) return BlobFault.NonzeroPadding;
+        }
+        return BlobFault.None;
     }
 
     /// @dev The header is the stored, valid batch and its challenge window is open.

@@ -90,12 +90,13 @@ def test_calldata_mode_verified_from_l1_calldata(rollup_env: RollupEnv, restore_
     assert out and out[0].result == "verified" and out[0].detail == "l1_calldata", out
 
 
-@pytest.mark.parametrize("mode", ["wrong_mtsr", "forge"])
+@pytest.mark.parametrize("mode", ["wrong_mtsr", "forge", "bad_blobs"])
 def test_fraud_faults_caught_in_blobs_mode(
     rollup_env: RollupEnv, restore_mode: None, mode: str
 ) -> None:
     """A wrong post-state root or a forged transfer, published in blobs, is proven on L1 by a
-    verifier that only has the blobs: slashed, kicked, invalidated, rotated."""
+    verifier that only has the blobs; so are blobs that do not decode (a nonzero padding byte,
+    proven with KZG openings: proveBlobFault): slashed, kicked, invalidated, rotated."""
     env = rollup_env
     _set_mode(env, DataMode.BLOBS)
     nodes = env.start_nodes(env.signers, FAST)
@@ -109,6 +110,8 @@ def test_fraud_faults_caught_in_blobs_mode(
     v = env.start_verifier(dev_account(37), DEAD_STORAGE)
     out = v.tick()[0]
     assert out.result == "fraud_proven", out
+    if mode == "bad_blobs":
+        assert out.detail == "blobs do not decode: NONZERO_PADDING", out
     assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
     assert bad_signer.address not in seqset.functions.activeSigners().call()
     assert l1.batch_status(0) == BatchStatus.INVALID

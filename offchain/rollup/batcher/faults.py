@@ -12,7 +12,9 @@ submits, in one of the ways the seeds say an honest verifier must catch:
 - ``mismatch``: the stored data is not the data the header's roots commit to
   (MTTBR mismatch -> ``requestData`` -> the posted data does not match -> slash);
 - ``forge``: a transaction with a forged signature is inserted into the batch
-  (MTTBR matches, step invalid -> fraud proof with status ``bad_signature`` -> slash).
+  (MTTBR matches, step invalid -> fraud proof with status ``bad_signature`` -> slash);
+- ``bad_blobs`` (Blobs mode): the blobs carry a nonzero byte after the frame, so they do not
+  decode (KZG openings -> ``proveBlobFault`` -> slash).
 
 Honest co-signers refuse to sign such a batch (they rebuild it from their blocks), so the
 faulty sequencer signs with ``collude_keys``: the colluding >2/3 majority that the
@@ -31,6 +33,7 @@ from offchain.rollup.batcher.plan import BuiltBatch, header_for
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
+from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of_blobs
 from offchain.rollup.node.errors import BatchError
 
 if TYPE_CHECKING:
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rollup.faults")
 
-MODES = ("wrong_mttbr", "wrong_mtsr", "withhold", "mismatch", "forge")
+MODES = ("wrong_mttbr", "wrong_mtsr", "withhold", "mismatch", "forge", "bad_blobs")
 
 
 @dataclass
@@ -59,6 +62,7 @@ class Fault:
     fired: int = 0
     withheld: set[int] = field(default_factory=set)
     _collude_next: bool = False
+    _bad_blobs_next: bool = False
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -88,6 +92,9 @@ class Fault:
             roots[k] = keccak(b"wrong state" + roots[k])
             bad_data = BatchData(data.tx_data, data.fee_recipients, roots, data.withdrawal_items)
             out = self._consistent(h, bad_data)
+        elif self.mode == "bad_blobs":
+            self._bad_blobs_next = True
+            out = (h, built.data, True)
         elif self.mode == "withhold":
             self.withheld.add(h.index)
             out = (h, built.data, False)
@@ -127,6 +134,16 @@ class Fault:
             [*data.post_roots, keccak(b"forged" + data.post_roots[-1])],
             [*data.withdrawal_items, b"\x00" * 32],
         )
+
+    def blobs(self, sidecar: BlobSidecar) -> BlobSidecar:
+        """``bad_blobs``: the sidecar with the last byte of its last blob set (padding that is
+        not zero); any other mode: ``sidecar``."""
+        if not self._bad_blobs_next:
+            return sidecar
+        self._bad_blobs_next = False
+        blobs = list(sidecar.blobs)
+        blobs[-1] = blobs[-1][:-1] + b"\x01"
+        return sidecar_of_blobs(blobs)
 
     def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> list[bytes]:
         """Signatures from the colluding keys (honest peers would refuse)."""

@@ -318,6 +318,10 @@ class Batcher(Daemon):
             sidecar = sidecar_of(blob)
             if header.data_hash == keccak(blob):
                 header = replace(header, data_hash=sidecar.data_hash)
+        if built.mode == DataMode.BLOBS and self.fault is not None and sidecar is not None:
+            bad = self.fault.blobs(sidecar)  # bad_blobs: blobs that do not decode
+            if bad is not sidecar:
+                sidecar, header = bad, replace(header, data_hash=bad.data_hash)
         if publish and built.mode != DataMode.BLOBS:
             key = self.blobs.put(blob)
             if bytes.fromhex(key.removeprefix("0x")) != keccak(blob):

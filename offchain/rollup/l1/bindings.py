@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from offchain.chain.client import Chain
     from offchain.chain.tx import BlobCarrier, TxSender
     from offchain.deploy import Deployment
+    from offchain.rollup.ledger.blob_proof import BlobFaultWitness
     from offchain.rollup.ledger.fraud import FraudWitness, SummaryWitness
 
 
@@ -459,24 +460,32 @@ class RollupL1:
             raise RollupL1Error("no FraudProver address given")
         return self.fp
 
-    def _fraud_call(self, witness: FraudWitness | SummaryWitness) -> tuple[str, list[Any]]:
+    def _fraud_call(
+        self, witness: FraudWitness | SummaryWitness | BlobFaultWitness
+    ) -> tuple[str, list[Any]]:
         """The proof function and its arguments, naming this sender as the challenger."""
         if self.sender is None:
             raise RollupL1Error(
                 "this RollupL1 has no sender", "use .with_sender(chain.sender(acct))"
             )
-        from offchain.rollup.ledger.fraud import FraudWitness  # runtime import: no cycle
+        from offchain.rollup.ledger.blob_proof import BlobFaultWitness  # runtime: no cycle
+        from offchain.rollup.ledger.fraud import FraudWitness
 
-        fn = "proveFraud" if isinstance(witness, FraudWitness) else "proveBadSummary"
+        if isinstance(witness, BlobFaultWitness):
+            fn = "proveBlobFault"
+        else:
+            fn = "proveFraud" if isinstance(witness, FraudWitness) else "proveBadSummary"
         return fn, [*witness.as_args(), self.sender.address]
 
-    def fraud_commitment(self, witness: FraudWitness | SummaryWitness) -> bytes:
+    def fraud_commitment(self, witness: FraudWitness | SummaryWitness | BlobFaultWitness) -> bytes:
         """``keccak256`` of the proof call's calldata, this sender named as the challenger
         (what ``FraudProver.commit`` takes; docs/spec.md, "Fraud proofs")."""
         fn, args = self._fraud_call(witness)
         return keccak(bytes.fromhex(self._need_fp().encode_abi(fn, args=args)[2:]))
 
-    def commit_fraud_proof(self, witness: FraudWitness | SummaryWitness) -> TxReceipt | None:
+    def commit_fraud_proof(
+        self, witness: FraudWitness | SummaryWitness | BlobFaultWitness
+    ) -> TxReceipt | None:
         """``FraudProver.commit`` for the proof call (binds the challenger's reward to this
         sender before the proof is public). None if it was committed already."""
         fp = self._need_fp()
@@ -485,7 +494,9 @@ class RollupL1:
             return None
         return self._send(fp.functions.commit(c))
 
-    def _prove(self, witness: FraudWitness | SummaryWitness, commit: bool) -> TxReceipt:
+    def _prove(
+        self, witness: FraudWitness | SummaryWitness | BlobFaultWitness, commit: bool
+    ) -> TxReceipt:
         fp = self._need_fp()
         if commit:
             self.commit_fraud_proof(witness)  # mined before the proof: an earlier block
@@ -500,6 +511,17 @@ class RollupL1:
         Raises:
             TxReverted: ``FraudProverNoFraud`` when the step was executed correctly, and the
                 other ``FraudProver*`` errors for malformed witnesses or a closed window.
+        """
+        return self._prove(witness, commit)
+
+    def prove_blob_fault(self, witness: BlobFaultWitness, commit: bool = True) -> TxReceipt:
+        """FraudProver.proveBlobFault: the batch's blobs do not decode (docs/spec.md,
+        "Blob-mode faults"; ``offchain.rollup.ledger.blob_proof.fault_openings``). Commits
+        first, as :meth:`prove_fraud`.
+
+        Raises:
+            TxReverted: ``FraudProverNoFraud`` when the openings show no fault,
+                ``FraudProverBadBlobHashes`` / ``FraudProverBadBlobOpening`` for a wrong witness.
         """
         return self._prove(witness, commit)
 

@@ -25,6 +25,8 @@ from offchain.errors import L2KitError
 
 #: Frame version byte: packed format v1 in one Zstandard frame (level 3, content size, checksum).
 FRAME_VERSION = 0x01
+#: The Zstandard frame magic number as it appears in the frame (RFC 8878, little endian).
+ZSTD_MAGIC = bytes.fromhex("28b52ffd")
 ZSTD_LEVEL = 3
 #: Largest packed batch a frame may inflate to (bounds the work of a hostile frame).
 MAX_PACKED_BYTES = 64 * 1024 * 1024
@@ -256,9 +258,9 @@ def decompress(frame: bytes) -> bytes:
     """The packed batch inside a frame.
 
     Raises:
-        BatchDataError: empty frame, unknown version, a zstd frame that is corrupt, truncated,
-            lacks its content size, claims more than :data:`MAX_PACKED_BYTES`, or is followed
-            by trailing bytes.
+        BatchDataError: empty frame, unknown version, no Zstandard magic, a zstd frame that is
+            corrupt, truncated, lacks its content size, claims more than
+            :data:`MAX_PACKED_BYTES`, or is followed by trailing bytes.
     """
     if not frame:
         raise BatchDataError("empty batch data frame")
@@ -267,6 +269,8 @@ def decompress(frame: bytes) -> bytes:
             f"unknown batch data frame version 0x{frame[0]:02x} (expected 0x{FRAME_VERSION:02x})"
         )
     body = frame[1:]
+    if body[:4] != ZSTD_MAGIC:
+        raise BatchDataError("the batch data frame is not a Zstandard frame (magic 28 b5 2f fd)")
     try:
         size = zstandard.frame_content_size(body)
     except zstandard.ZstdError as e:

@@ -52,7 +52,7 @@ from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
 from offchain.rollup.node.config import VerifierConfig, daemon_loop
-from offchain.rollup.verifier.sources import from_l2_nodes, l1_frame
+from offchain.rollup.verifier.sources import from_l2_nodes, l1_blobs, l1_frame
 
 if TYPE_CHECKING:
     from offchain.rollup.node.service import RollupContracts
@@ -349,6 +349,9 @@ class Verifier(Daemon):
         key = f"{index}:0x{hh.hex()}"
         blob, source = self.fetch(index, header)
         if blob is None:
+            proven = self._prove_blob_fault(index, header, key)
+            if proven is not None:
+                return proven
             return self._data_request(
                 index, header, key, "data unavailable from storage, snapshot and L1"
             )
@@ -419,6 +422,38 @@ class Verifier(Daemon):
             return Outcome(index, "waiting", f"requestData: {e.error_name}")
         log.warning("data_requested", verifier=self.name, index=index, why=why)
         return Outcome(index, "requested", why)
+
+    def _prove_blob_fault(self, index: int, header: BatchHeader, key: str) -> Outcome | None:
+        """A Blobs-mode batch whose blobs do not decode, in a way two KZG-opened field
+        elements show (docs/spec.md, "Blob-mode faults"): prove it on L1 (once). None when the
+        batch has no such fault (then the caller requests the data)."""
+        from offchain.rollup.ledger.blob_proof import BlobFaultWitness, fault_openings
+
+        if self.l1.fp is None:
+            return None
+        try:
+            got = l1_blobs(self.l1, header)
+        except BatchDataError:
+            return None
+        if got is None:
+            return None
+        blobs, hashes = got
+        fault, openings = fault_openings(blobs)
+        if not openings:
+            return None
+        sent = self.store.action("blobfault:" + key)
+        if sent is not None:  # sent: wait for L1 to invalidate; refused before: request
+            return Outcome(index, "waiting", "blob fault proven earlier") if sent["sent"] else None
+        detail = {"index": index, "fault": fault.name, "sent": False}
+        self.store.record_action("blobfault:" + key, detail)
+        try:
+            self.l1.prove_blob_fault(BlobFaultWitness(header, hashes, openings))
+        except TxReverted as e:
+            log.error("blob_fault_refused", verifier=self.name, index=index, error=e.error_name)
+            return None
+        self.store.record_action("blobfault:" + key, detail | {"sent": True})
+        log.warning("blob_fault_proven", verifier=self.name, index=index, fault=fault.name)
+        return Outcome(index, "fraud_proven", f"blobs do not decode: {fault.name}")
 
     def _prove_fraud(
         self, index: int, header: BatchHeader, data: BatchData, step: int, key: str

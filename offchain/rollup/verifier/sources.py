@@ -61,6 +61,36 @@ def node_blobs(l1: RollupL1, tx_hash: bytes) -> list[bytes] | None:
     return [bytes.fromhex(b.removeprefix("0x")) for b in blobs]
 
 
+def _checked_blobs(
+    l1: RollupL1, header: BatchHeader, tx: Any
+) -> tuple[list[bytes], list[bytes]] | None:
+    hashes = [bytes(h) for h in (tx.get("blobVersionedHashes") or [])]
+    if blobs_hash(hashes) != header.data_hash:
+        raise BatchDataError(
+            f"batch {header.index}: the append carried blobs whose hashes are not dataHash"
+        )
+    blobs = node_blobs(l1, bytes(tx["hash"]))
+    if blobs is None:
+        return None
+    check_blobs(blobs, hashes)
+    return blobs, hashes
+
+
+def l1_blobs(l1: RollupL1, header: BatchHeader) -> tuple[list[bytes], list[bytes]] | None:
+    """The blobs the append of ``header`` carried and their versioned hashes, each blob
+    checked against its hash with KZG (whether or not they decode); None when the append
+    carried no blobs or the L1 node no longer serves them.
+
+    Raises:
+        BatchDataError: the blobs' hashes are not the header's ``dataHash``, or a blob does not
+            match its versioned hash.
+    """
+    tx = _append_tx(l1, header)
+    if tx is None or not tx.get("blobVersionedHashes"):
+        return None
+    return _checked_blobs(l1, header, tx)
+
+
 def l1_frame(l1: RollupL1, header: BatchHeader) -> tuple[bytes, str] | None:
     """The frame published on L1 with the append of ``header``, and its source name.
 
@@ -75,17 +105,9 @@ def l1_frame(l1: RollupL1, header: BatchHeader) -> tuple[bytes, str] | None:
     tx = _append_tx(l1, header)
     if tx is None:
         return None
-    hashes = [bytes(h) for h in (tx.get("blobVersionedHashes") or [])]
-    if hashes:
-        if blobs_hash(hashes) != header.data_hash:
-            raise BatchDataError(
-                f"batch {header.index}: the append carried blobs whose hashes are not dataHash"
-            )
-        blobs = node_blobs(l1, bytes(tx["hash"]))
-        if blobs is None:
-            return None
-        check_blobs(blobs, hashes)
-        return blobs_to_frame(blobs), "l1_blobs"
+    if tx.get("blobVersionedHashes"):
+        got = _checked_blobs(l1, header, tx)
+        return None if got is None else (blobs_to_frame(got[0]), "l1_blobs")
     try:
         fn, args = l1.sc.decode_function_input(tx["input"])
     except ValueError:

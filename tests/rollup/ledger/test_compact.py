@@ -132,6 +132,10 @@ def test_frame_with_trailing_bytes_or_unknown_version_is_refused() -> None:
         decode_batch_data(b"\x02" + frame[1:])
     with pytest.raises(BatchDataError, match="empty"):
         decode_batch_data(b"")
+    # A zstd skippable frame (magic 0x184D2A50) in front: not the one standard frame.
+    skippable = bytes.fromhex("502a4d18") + (0).to_bytes(4, "little")
+    with pytest.raises(BatchDataError, match="not a Zstandard frame"):
+        decode_batch_data(frame[:1] + skippable + frame[1:])
 
 
 def test_truncated_packed_is_a_clear_error() -> None:
