@@ -21,7 +21,7 @@ from rich.console import Console
 from typer.core import TyperCommand, TyperGroup
 
 from offchain import cli_common as cc
-from offchain.errors import ConfigError, L2KitError, TxError
+from offchain.errors import BadConfigError, ConfigError, L2KitError, TxError
 from offchain.explorer.cli import explorer_cmd
 
 # (command name, "module:attribute" of a typer.Typer), mounted under `l2kit`.
@@ -198,7 +198,7 @@ def _root(
     configure_logging()
     if config is not None:
         if not config.is_file():
-            raise ConfigError(f"no config file at {config}")
+            raise BadConfigError(f"no config file at {config}")
         os.environ["L2KIT_CONFIG"] = str(config)  # every load_config() below reads it
     # Key sources for every command and agent (cli_common.account reads them).
     if keystore is not None:

@@ -116,7 +116,8 @@ def connect(rpc_url: str | None, deployment: Path | None) -> tuple[Chain, Deploy
         The connected chain and the loaded deployment.
 
     Raises:
-        ConfigError: if the RPC's chain id differs from the deployment's.
+        WrongChainError: if the RPC's chain id differs from the deployment's (a FatalError:
+            exit code 3, a restart cannot fix it).
     """
     from offchain.chain.client import Chain
     from offchain.deploy import Deployment
@@ -124,12 +125,24 @@ def connect(rpc_url: str | None, deployment: Path | None) -> tuple[Chain, Deploy
     rpc_url, deployment = resolve(rpc_url, deployment)
     dep = Deployment.load(deployment)
     chain = Chain.connect(rpc_url)
-    if chain.chain_id != dep.chain_id:
-        raise ConfigError(
-            f"the RPC is chain {chain.chain_id} but the deployment is for chain {dep.chain_id}",
+    check_chain(chain.chain_id, dep.chain_id, rpc_url, deployment)
+    return chain, dep
+
+
+def check_chain(rpc_chain_id: int, deployment_chain_id: int, rpc_url: str, where: Any) -> None:
+    """Refuse an L1 RPC that serves another chain than the deployment ``where``'s.
+
+    Raises:
+        WrongChainError: the chain ids differ (a FatalError: exit code 3).
+    """
+    from offchain.errors import WrongChainError
+
+    if rpc_chain_id != deployment_chain_id:
+        raise WrongChainError(
+            f"wrong chain: the L1 at {rpc_url} is chain {rpc_chain_id} but {where} "
+            f"is for chain {deployment_chain_id}",
             "pass the matching --rpc-url / --deployment",
         )
-    return chain, dep
 
 
 def account(

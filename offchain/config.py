@@ -32,7 +32,7 @@ from pydantic_settings import (
 )
 
 from offchain.emeth.config import EmethAgentsConfig, EmethParams
-from offchain.errors import ConfigError
+from offchain.errors import BadConfigError
 from offchain.governance.config import GovernanceParams
 from offchain.rollup.l1.config import RollupParams
 from offchain.rollup.node.config import RollupNodeConfig
@@ -138,7 +138,7 @@ def _json(text: str, where: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise ConfigError(f"${ENV_PREFIX}{where.upper()} is not valid JSON: {e}") from None
+        raise BadConfigError(f"${ENV_PREFIX}{where.upper()} is not valid JSON: {e}") from None
 
 
 def _env_layer() -> dict[str, Any]:
@@ -157,13 +157,13 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _explain(e: ValidationError, where: str) -> ConfigError:
+def _explain(e: ValidationError, where: str) -> BadConfigError:
     parts = []
     for err in e.errors():
         loc = ".".join(str(x) for x in err["loc"])
         parts.append(f"{loc}: {err['msg']} (got {err.get('input')!r})")
     names = ", ".join(L2KitConfig.model_fields)
-    return ConfigError(f"bad config ({where}): " + "; ".join(parts), f"sections: {names}")
+    return BadConfigError(f"bad config ({where}): " + "; ".join(parts), f"sections: {names}")
 
 
 def load_config(path: str | Path | None = None) -> L2KitConfig:
@@ -173,7 +173,8 @@ def load_config(path: str | Path | None = None) -> L2KitConfig:
     keys).
 
     Raises:
-        ConfigError: unreadable file, unknown key or a value of the wrong type.
+        BadConfigError: unreadable file, unknown key or a value of the wrong type (a
+            :class:`~offchain.errors.FatalError` and a ``ConfigError``: exit code 3).
     """
     path = path or os.environ.get("L2KIT_CONFIG") or None
     data: dict[str, Any] = {}
@@ -181,9 +182,9 @@ def load_config(path: str | Path | None = None) -> L2KitConfig:
         try:
             data = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as e:
-            raise ConfigError(f"cannot read config file {path}: {e}") from e
+            raise BadConfigError(f"cannot read config file {path}: {e}") from e
         if not isinstance(data, dict):
-            raise ConfigError(f"config file {path} must hold a JSON object")
+            raise BadConfigError(f"config file {path} must hold a JSON object")
     env = _env_layer()
     where = " and ".join(x for x in (str(path) if path else "", "environment" if env else "") if x)
     try:

@@ -43,6 +43,14 @@ class FatalError(L2KitError, RuntimeError):
     exit_code = 3
 
 
+class BadConfigError(FatalError, ConfigError):
+    """The configuration (file, environment or flags) is unreadable or invalid: fatal, exit 3."""
+
+
+class WrongChainError(FatalError, ConfigError):
+    """The L1 RPC serves another chain than the deployment's: fatal, exit 3."""
+
+
 class ToolchainError(L2KitError, RuntimeError):
     """A required tool (solc shim, anvil, forge) is missing or broken."""
 

@@ -22,6 +22,7 @@ from offchain.cli_common import (
     KEYSTORE,
     STORAGE_URL,
     account,
+    check_chain,
     from_config,
     resolve,
     wait_for_signal,
@@ -68,7 +69,10 @@ class Opts:
         from offchain.deploy import Deployment
         from offchain.emeth.l1 import EmethL1
 
-        return EmethL1.from_deployment(chain or self.chain(), Deployment.load(self.deployment))
+        chain = chain or self.chain()
+        dep = Deployment.load(self.deployment)
+        check_chain(chain.chain_id, dep.chain_id, self.rpc_url, self.deployment)
+        return EmethL1.from_deployment(chain, dep)
 
     def client(self) -> Any:
         from offchain.emeth.execution.client import ExecutionClient

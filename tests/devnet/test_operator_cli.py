@@ -203,3 +203,42 @@ def test_urlOptionsDefaultFromConfigAndFlagsOverrideOnlyWhenGiven(
     assert l2.returncode != 0 and dead.split(":")[-1] in l2.stderr, l2.stderr
     flag = l2kit(devnet, "rollup", "status", "--url", dead + "/", L2KIT_NETWORK__L2_URL="x")
     assert flag.returncode != 0 and dead.split(":")[-1] in flag.stderr, flag.stderr
+
+
+def _fatal(p: subprocess.CompletedProcess[str], *words: str) -> None:
+    """Exit code 3 (FatalError: a restart cannot fix it) with a one-line reason, no traceback."""
+    assert p.returncode == 3, (p.returncode, p.stderr)
+    assert "Traceback" not in p.stderr
+    errors = [ln for ln in p.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1, p.stderr
+    for w in words:
+        assert w in errors[0], p.stderr
+
+
+AGENTS = [
+    ("rollup", "node", "run", "--dev-account", "20", "--port", "0"),
+    ("rollup", "verifier", "run", "--dev-account", "33", "--port", "0"),
+    ("sequencer", "run", "--dev-account", "20"),
+    ("emeth", "--dev-account", "30", "signer", "run"),
+]
+
+
+def test_agentWithBadConfigExitsFatal(devnet: dict[str, Any]) -> None:
+    bad = devnet["dir"] / "bad.json"
+    bad.write_text(json.dumps({"network": {"confirmations": "many"}}))
+    for agent in AGENTS:
+        p = subprocess.run(
+            [*CLI, "--config", str(bad), *agent],
+            capture_output=True, text=True, env=_env(), timeout=120,
+        )  # fmt: skip
+        _fatal(p, "bad config", "network.confirmations")
+    env_bad = l2kit(devnet, *AGENTS[0], L2KIT_ROLLUP_NODE__BATCHER__MAX_BATCH_TXS="lots")
+    _fatal(env_bad, "bad config", "max_batch_txs")
+
+
+def test_agentOnTheWrongChainExitsFatal(devnet: dict[str, Any]) -> None:
+    from offchain.chain.anvil import Anvil
+
+    with Anvil(chain_id=1337) as other:  # another L1 than the deployment's (31337)
+        for agent in AGENTS:
+            _fatal(l2kit(devnet, *agent, L2KIT_RPC_URL=other.url), "wrong chain", "1337", "31337")
