@@ -399,20 +399,33 @@ BEHAVIOUR = typer.Option("honest", "--behaviour", help="honest|cheat|stall (devn
 INTERVAL_S = typer.Option(2.0, "--interval-s", help="seconds between Ticket rounds")
 
 
+# Agents that act through the execution layer only, and the operator role each needs there.
+EL_ROLES = {"splitter": "splitter", "verifier": "verifier", "timeouts": "verifier",
+            "aggregator": "aggregator", "signer": "signer"}  # fmt: skip
+
+
 def _preflight(name: str, o: Opts, acct: Any) -> None:
     """Refuse to start a role whose key cannot act (instead of running and doing nothing).
 
     Raises:
-        ConfigError: the signer key is not authorised on EmethCore; the node key holds too
-            little collateral; the billing key is not a node and cannot pay gas.
+        ConfigError: the execution layer does not grant this key the agent's role (splitter,
+            verifier and timeouts, aggregator, signer); the signer key is not authorised on
+            EmethCore; the node key holds too little collateral; the billing key is not a
+            node and cannot pay gas.
+        WrongChainError: the L1 or the execution layer serves another chain than the
+            deployment's.
     """
+    if name in EL_ROLES and name != "signer":
+        _check_el_role(name, EL_ROLES[name], o, acct.address)
     if name not in ("signer", "node", "billing"):
         return
-    from offchain.errors import L2KitError
+    from offchain.errors import FatalError, L2KitError
 
     try:
         chain = o.chain()
         l1 = o.l1(chain)
+    except FatalError:
+        raise
     except L2KitError as e:
         if name != "node":
             raise
@@ -441,6 +454,38 @@ def _preflight(name: str, o: Opts, acct: Any) -> None:
             )
         if int(chain.w3.eth.get_balance(me)) == 0:
             raise ConfigError(f"{me} holds no ETH to pay for settleTicket", f"send ETH to {me}")
+    if name == "signer":  # authorised on L1: the execution layer must accept its Tickets too
+        _check_el_role(name, "signer", o, me)
+
+
+def _check_el_role(name: str, role: str, o: Opts, me: str) -> None:
+    """The execution layer at ``o.el_url`` is for the deployment's chain and grants ``me``
+    ``role``; only a warning while it cannot be reached (the agent retries it forever)."""
+    from offchain.deploy import Deployment
+    from offchain.emeth.errors import ExecutionLayerError
+    from offchain.errors import WrongChainError
+
+    client = o.client()
+    try:
+        domain, roles = client.domain(), client.roles(me)
+    except (ExecutionLayerError, ValueError, KeyError) as e:
+        if isinstance(e, ExecutionLayerError) and e.status not in (0, 404) and e.status < 500:
+            raise
+        console.print(f"warning: cannot check the {role} role on the execution layer: {e}")
+        return
+    dep = Deployment.load(o.deployment)
+    if domain.chain_id != dep.chain_id:
+        raise WrongChainError(
+            f"wrong chain: the execution layer at {o.el_url} signs for chain {domain.chain_id} "
+            f"but {o.deployment} is for chain {dep.chain_id}",
+            "pass the matching --el-url / --deployment",
+        )
+    if role not in roles:
+        raise ConfigError(
+            f"{me} is not an authorised {role} on the execution layer at {o.el_url} "
+            f"(its roles there: {', '.join(roles) or 'none'}): the {name} cannot act",
+            f"start `l2kit emeth el run --{role}s {me}`, or run the {name} with that key",
+        )
 
 
 def _start_agent(

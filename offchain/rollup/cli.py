@@ -80,6 +80,25 @@ def _parse_peers(peers: str | None) -> dict[str, str]:
     return {str(k): str(v) for k, v in out.items()}
 
 
+def _check_active_signer(contracts: Any, me: str) -> None:
+    """A batching node's key must be an active signer of the sequencer set (``activeSigners``
+    of ``contracts/staking/ISequencerSet.sol``): any other key can neither produce blocks nor
+    co-sign batches.
+
+    Raises:
+        ConfigError: ``me`` is not active.
+    """
+    seqset = contracts.seqset()
+    active = [str(a) for a in seqset.functions.activeSigners().call()]
+    if me.lower() not in {a.lower() for a in active}:
+        raise ConfigError(
+            f"{me} is not an active signer of the sequencer set {seqset.address} "
+            f"({len(active)} active): its node can neither produce nor co-sign batches",
+            "lock stake for it (`l2kit sequencer lock AMOUNT --signer ADDRESS`), use an active "
+            "signer's key, or run a read-only node with --no-batcher",
+        )
+
+
 def _run_node(
     key: str | None,
     dev: int | None,
@@ -105,8 +124,11 @@ def _run_node(
     rc.node.port, rc.node.data_dir, rc.node.block_time_ms = port, str(data_dir), block_time_ms
     rc.node.peers = _parse_peers(peers) or rc.node.peers
     acct = account(key, dev)
+    contracts = _contracts(rpc_url, deployment)
+    if batcher:
+        _check_active_signer(contracts, acct.address)
     svc = NodeService(
-        _contracts(rpc_url, deployment),
+        contracts,
         acct,
         rc,
         storage_url,
@@ -208,8 +230,15 @@ def verifier_run(
     vc.data_dir = str(data_dir)
     vc.snapshot_dir = str(snapshot_dir) if snapshot_dir else ""
     acct = account(key, dev)
+    contracts = _contracts(rpc_url, deployment)
+    if int(contracts.chain.w3.eth.get_balance(acct.address)) == 0:
+        raise ConfigError(
+            f"verifier {acct.address} holds no ETH: it cannot pay a data request's fee or the "
+            "gas of a fraud proof",
+            f"send ETH to {acct.address}, or use a funded key",
+        )
     v = Verifier(
-        _contracts(rpc_url, deployment),
+        contracts,
         acct,
         BlobClient(storage_url, timeout_s=vc.storage_timeout_s),
         vc,

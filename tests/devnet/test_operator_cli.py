@@ -8,6 +8,7 @@ whose key cannot act says so and exits non-zero.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -123,9 +125,10 @@ def test_agentWithAKeyThatCannotActExits(devnet: dict[str, Any]) -> None:
     )
 
 
-def test_elRunFollowsConfigAndEnvironment(devnet: dict[str, Any]) -> None:
-    port = free_port()
-    db = devnet["dir"] / "el.db"
+@contextlib.contextmanager
+def el_run(devnet: dict[str, Any], port: int, db: Path) -> Iterator[requests.Response]:
+    """``emeth el run`` as its own process, its port and database from the environment;
+    yields its first ``/health`` answer."""
     proc = subprocess.Popen(
         [*CLI, "--config", str(devnet["cfg"]), "emeth", "el", "run"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -133,20 +136,68 @@ def test_elRunFollowsConfigAndEnvironment(devnet: dict[str, Any]) -> None:
                  L2KIT_EMETH_AGENTS__DB_URL=f"sqlite:///{db}"),
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, proc.communicate()[1]
-            try:
-                r = requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "el run never listened on the env's port"
-                time.sleep(0.2)
-        assert r.status_code in (200, 503) and "jobs" in r.json()
-        assert db.exists()
+        yield _wait_health(proc, f"http://127.0.0.1:{port}/health")
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def _wait_health(proc: subprocess.Popen[str], url: str) -> requests.Response:
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None, proc.communicate()[1]
+        try:
+            return requests.get(url, timeout=2)
+        except requests.ConnectionError:
+            assert time.monotonic() < deadline, f"nothing listened at {url}"
+            time.sleep(0.2)
+
+
+def test_elRunFollowsConfigAndEnvironment(devnet: dict[str, Any]) -> None:
+    db = devnet["dir"] / "el.db"
+    with el_run(devnet, free_port(), db) as r:
+        assert r.status_code in (200, 503) and "jobs" in r.json()
+        assert db.exists()
+
+
+def test_executionLayerAgentWithoutItsRoleExits(devnet: dict[str, Any]) -> None:
+    port = free_port()
+    el = f"http://127.0.0.1:{port}"
+    with el_run(devnet, port, devnet["dir"] / "el-roles.db"):
+        assert requests.get(f"{el}/roles/{dev_account(37).address}", timeout=5).json()["roles"] == [
+            "verifier"
+        ]
+        assert requests.get(f"{el}/roles/0xnope", timeout=5).status_code == 422
+        for agent, role in [("splitter", "splitter"), ("verifier", "verifier"),
+                            ("timeouts", "verifier"), ("aggregator", "aggregator")]:  # fmt: skip
+            p = l2kit(devnet, "emeth", "--el-url", el, "--dev-account", "12", agent, "run")
+            assert p.returncode != 0 and "Traceback" not in p.stderr, (agent, p.stderr)
+            assert f"not an authorised {role}" in p.stderr, (agent, p.stderr)
+            assert dev_account(12).address in p.stderr
+        metrics = free_port()
+        ok = subprocess.Popen(
+            [*CLI, "--config", str(devnet["cfg"]), "emeth", "--el-url", el,
+             "--dev-account", "37", "verifier", "run", "--metrics-port", str(metrics)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env(),
+        )  # fmt: skip
+        try:  # the verifier key (dev 37) holds the role: it starts and stays up
+            assert _wait_health(ok, f"http://127.0.0.1:{metrics}/health").status_code == 200
+        finally:
+            ok.send_signal(signal.SIGTERM)
+            ok.wait(timeout=30)
+
+
+def test_rollupRoleWithAKeyThatCannotActExits(devnet: dict[str, Any]) -> None:
+    from eth_account import Account
+
+    node = l2kit(devnet, "rollup", "node", "run", "--dev-account", "12", "--port", "0")
+    assert node.returncode != 0 and "Traceback" not in node.stderr, node.stderr
+    assert "not an active signer" in node.stderr and dev_account(12).address in node.stderr
+    broke = Account.create()
+    v = l2kit(devnet, "rollup", "verifier", "run", "--port", "0",
+              L2KIT_PRIVATE_KEY=broke.key.hex())  # fmt: skip
+    assert v.returncode != 0 and "Traceback" not in v.stderr, v.stderr
+    assert "holds no ETH" in v.stderr and broke.address in v.stderr
 
 
 def test_agentHelpListsOnlyItsOptions(devnet: dict[str, Any]) -> None:

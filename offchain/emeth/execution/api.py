@@ -37,6 +37,7 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JSONRes
 
 # Ticket ids are sqlite INTEGERs (signed 64-bit): a larger one is a 422, not a lookup.
 TICKET_ID = FastApiPath(ge=0, lt=2**63)
+ROLE_NAMES = ("splitter", "verifier", "aggregator", "signer")  # execution.config.Roles
 
 
 def create_app(
@@ -148,6 +149,16 @@ def create_app(
             return service.funds(address).model_dump()
         except ValueError as e:
             raise ActionError(422, "invalid_address", str(e)) from e
+
+    @app.get("/roles/{address}")
+    def get_roles(address: str) -> dict[str, Any]:
+        """The operator roles ``address`` holds here (splitter, verifier, aggregator, signer)."""
+        from eth_utils import is_address, to_checksum_address
+
+        if not is_address(address):
+            raise ActionError(422, "invalid_address", f"{address[:64]!r} is not an address")
+        held = [r for r in ROLE_NAMES if service.roles.holds(r, address)]
+        return {"address": to_checksum_address(address), "roles": held}
 
     @app.get("/penalties")
     def get_penalties(node: str | None = None, unbilled: bool = False) -> list[dict[str, Any]]:

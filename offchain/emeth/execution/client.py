@@ -60,6 +60,10 @@ class ExecutionClient:
             self._domain = Domain.from_dict(d)
         return self._domain
 
+    def roles(self, address: str) -> list[str]:
+        """The operator roles ``address`` holds on this execution layer (``GET /roles/{a}``)."""
+        return list(self._call("GET", f"/roles/{address}")["roles"])
+
     def job(self, job_id: str) -> dict[str, Any]:
         return self._call("GET", f"/jobs/{job_id}")  # type: ignore[no-any-return]
 

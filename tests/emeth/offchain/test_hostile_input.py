@@ -66,7 +66,8 @@ _query = st.dictionaries(
 )  # fmt: skip
 _get = st.tuples(
     st.sampled_from(["/jobs", "/jobs/{}", "/jobs/{}/history", "/requesters/{}/funds",
-                     "/penalties", "/tickets", "/tickets/{}", "/tickets/next-id", "/domain"]),
+                     "/penalties", "/tickets", "/tickets/{}", "/tickets/next-id", "/domain",
+                     "/roles/{}"]),
     _segment, _query,
 )  # fmt: skip
 _post = st.tuples(
