@@ -7,7 +7,9 @@ L1 figures: a devnet with the real SequencerSet/LockingPool, the batch's real he
 FROST signature of the 4 devnet sequencers' group key, steady state (third append), exact from
 receipts:
 ``l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch`` is the blob-carrying appendBatch's gasUsed
-(intrinsic gas and calldata included) / 1,000; ``blob_gas_per_l2_tx`` its blobGasUsed / 1,000.
+(intrinsic gas and calldata included) / 1,000; ``blob_gas_per_l2_tx`` its blobGasUsed / 1,000;
+``fraud_proof_gas_blob_mode`` the KZG-opened proof that the batch's blobs do not decode
+(FraudProver.proveBlobFault, two openings, punish included; see ``_blob_fault_figures``).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from __future__ import annotations
 from bench.bench_ledger import SEQ, _workload
 from bench.bench_rollup_l1 import _L1
 from bench.common import median_time_s
+from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
 from offchain.config import load_config
 from offchain.devnet import Devnet
 from offchain.rollup.batcher.plan import header_for
 from offchain.rollup.l1.bindings import DataMode
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
-from offchain.rollup.ledger.blobs import sidecar_of
+from offchain.rollup.ledger.blob_proof import BlobFault, BlobFaultWitness, fault_openings
+from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of, sidecar_of_blobs
 from offchain.rollup.ledger.compact import compress, decompress
 
 N_TXS = 1000
@@ -47,11 +51,42 @@ def _l1_figures(data: BatchData, frame: bytes) -> dict[str, float | int]:
                 else:
                     rc = l1.append(h, frame=frame)
             assert rc is not None
+            if mode == DataMode.BLOBS:
+                out |= _blob_fault_figures(l1, data, sidecar)
         name = "blob" if mode == DataMode.BLOBS else "calldata"
         out[f"l1_gas_per_l2_tx_{name}_mode_at_1000_tx_batch"] = round(int(rc["gasUsed"]) / N_TXS, 1)
         if mode == DataMode.BLOBS:
             out["append_batch_blob_mode_gas"] = int(rc["gasUsed"])
             out["blob_gas_per_l2_tx"] = round(int(rc["blobGasUsed"]) / N_TXS, 1)
+    return out
+
+
+def _blob_fault_figures(l1: _L1, data: BatchData, sidecar: BlobSidecar) -> dict[str, int]:
+    """``fraud_proof_gas_blob_mode``: proveBlobFault on the 1,000-transfer batch's blob with
+    its last byte set (nonzero padding: two KZG openings, the worst case), committed a block
+    before as every proof, punish on the real SequencerSet included; ``..._one_opening``: a
+    frame version byte changed (element 0 alone)."""
+    out: dict[str, int] = {}
+    last = sidecar.blobs[-1][:-1] + b"\x01"
+    element0 = sidecar.blobs[0]
+    version = element0[:5] + b"\x02" + element0[6:]
+    cases = {"fraud_proof_gas_blob_mode": [*sidecar.blobs[:-1], last]}
+    if len(sidecar.blobs) == 1:
+        cases["fraud_proof_gas_blob_mode_one_opening"] = [version]
+    for name, blobs in cases.items():
+        snap = l1.snapshot()
+        try:
+            bad = sidecar_of_blobs(blobs)
+            i = l1.rl.next_index()
+            h = header_for(i, i, 1, data, 0, b"\x00" * 32, bad.data_hash)
+            l1.append(h, blobs=bad)
+            fault, openings = fault_openings(bad.blobs, bad.commitments)
+            assert fault != BlobFault.NONE
+            v = l1.sc(dev_account(14))
+            rc = v.prove_blob_fault(BlobFaultWitness(h, bad.versioned_hashes, openings))
+            out[name] = int(rc["gasUsed"])
+        finally:
+            l1.revert(snap)
     return out
 
 

@@ -73,7 +73,7 @@ ROWS: tuple[Row, ...] = (
     ),
     Row(
         "`l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch` (the blob-carrying appendBatch's gasUsed "
-        "/ 1,000; real batch, signed by all 4 sequencers: the stake quorum) / calldata mode",
+        "/ 1,000; real batch, one FROST signature of the 4 sequencers' group key) / calldata mode",
         (
             "l1_gas_per_l2_tx_blob_mode_at_1000_tx_batch",
             "l1_gas_per_l2_tx_calldata_mode_at_1000_tx_batch",
@@ -86,6 +86,12 @@ ROWS: tuple[Row, ...] = (
         ("blob_gas_per_l2_tx", "blobs_per_1000_tx_batch"),
         "≤ 200",
         1,
+    ),
+    Row(
+        "`fraud_proof_gas_blob_mode` (proveBlobFault: the 1,000-tx batch's blob does not decode, "
+        "two KZG openings through the point-evaluation precompile, punish included) / one opening",
+        ("fraud_proof_gas_blob_mode", "fraud_proof_gas_blob_mode_one_opening"),
+        "≤ 500,000",
     ),
     Row(
         "`da_answer_max_batch_txs` (chunked answer tested at 10,000 txs) / answer transactions / "
