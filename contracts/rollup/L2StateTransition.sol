@@ -5,10 +5,12 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {MerkleTree} from "../common/MerkleTree.sol";
 import {IL2DepositSource} from "./IL2DepositSource.sol";
+import {StandardTx} from "./StandardTx.sol";
 import {StateTree} from "./StateTree.sol";
 
 /// @title L2StateTransition
-/// @notice Re-executes one L2 transaction (Deposit, Transfer, Withdraw) from Merkle witnesses and
+/// @notice Re-executes one L2 transaction (Deposit, Transfer, Withdraw, a standard Ethereum
+///         transaction decoded by {StandardTx}) from Merkle witnesses and
 ///         checks one step of a batch for fraud (docs/spec.md, "Execution" and "Fraud proof of one
 ///         step"); twin of offchain/rollup/ledger/ledger.py.
 /// @dev    An invalid transaction (malformed, zero amount, bad signature, wrong nonce, overdraft,
@@ -26,7 +28,11 @@ library L2StateTransition {
         InsufficientBalance,
         Overflow,
         DepositOutOfOrder,
-        DepositMismatch
+        DepositMismatch,
+        WrongChain,
+        Unsupported,
+        IntrinsicGas,
+        Underpriced
     }
 
     /// @notice Which Merkle proof of a step failed (see {L2StateTransitionInvalidStepProof}).
@@ -115,6 +121,7 @@ library L2StateTransition {
     uint8 internal constant KIND_DEPOSIT = 0;
     uint8 internal constant KIND_TRANSFER = 1;
     uint8 internal constant KIND_WITHDRAW = 2;
+    uint8 internal constant KIND_STANDARD = 3;
     uint256 internal constant DEPOSIT_LENGTH = 161;
     uint256 internal constant USER_TX_LENGTH = 289;
 
@@ -141,9 +148,25 @@ library L2StateTransition {
         return keccak256(abi.encode(s.treeRoot, s.size, s.nextDepositId));
     }
 
-    /// @notice MTTBR leaf item of a transaction: keccak256(abi.encode(keccak256(txData), feeRecipient)).
+    /// @notice MTTBR leaf item of a transaction: keccak256(abi.encode(txHash(txData), feeRecipient)).
     function txLeaf(bytes calldata txData, address feeRecipient) internal pure returns (bytes32) {
-        return keccak256(abi.encode(keccak256(txData), feeRecipient));
+        return keccak256(abi.encode(txHash(txData), feeRecipient));
+    }
+
+    /// @notice txHash of an encoding: keccak256(txData), or for a standard transaction
+    ///         (`0x03 ‖ raw`, valid or not) its Ethereum hash keccak256(raw).
+    function txHash(bytes calldata txData) internal pure returns (bytes32) {
+        if (txData.length > 0 && uint8(txData[0]) == KIND_STANDARD) return keccak256(txData[1:]);
+        return keccak256(txData);
+    }
+
+    /// @dev {txHash} of an encoding in memory (batch data decoded on L1).
+    function _txHashMem(bytes memory txData) private pure returns (bytes32 h) {
+        if (txData.length == 0 || uint8(txData[0]) != KIND_STANDARD) return keccak256(txData);
+        // keccak256 of txData[1:] without copying: the payload starts 32 + 1 bytes in.
+        assembly ("memory-safe") {
+            h := keccak256(add(txData, 33), sub(mload(txData), 1))
+        }
     }
 
     /// @notice Balance key: uint256(keccak256(abi.encode(uint256(1), account, token))).
@@ -186,10 +209,10 @@ library L2StateTransition {
         if (fees.length != numTxs || roots.length != numTxs || items.length != numTxs) {
             return (false, bytes32(0), bytes32(0), bytes32(0), numTxs);
         }
-        // Leaf items of the MTTBR: keccak256(abi.encode(keccak256(tx), feeRecipient)).
+        // Leaf items of the MTTBR: keccak256(abi.encode(txHash(tx), feeRecipient)).
         bytes32[] memory leaves = new bytes32[](numTxs);
         for (uint256 i = 0; i < numTxs; i++) {
-            leaves[i] = keccak256(abi.encode(keccak256(txs[i]), fees[i]));
+            leaves[i] = keccak256(abi.encode(_txHashMem(txs[i]), fees[i]));
         }
         ok = true;
         mttbr = MerkleTree.rootOf(leaves);
@@ -256,6 +279,8 @@ library L2StateTransition {
             status = _applyDeposit(ctx, e, txData, witnesses);
         } else if (uint8(txData[0]) == KIND_TRANSFER || uint8(txData[0]) == KIND_WITHDRAW) {
             status = _applyUserTx(ctx, e, txData, feeRecipient, witnesses);
+        } else if (uint8(txData[0]) == KIND_STANDARD) {
+            status = _applyStandardTx(ctx, e, txData[1:], feeRecipient, witnesses);
         } else {
             status = Status.Malformed;
         }
@@ -338,19 +363,87 @@ library L2StateTransition {
         pure
         returns (Status)
     {
-        uint256 key = nonceKey(t.from);
+        Status s = _useNonce(e, ws, t.from, t.nonce);
+        if (s != Status.Valid) return s;
+        return _debit(e, ws, balanceKey(t.from, t.token), t.amount, t.fee, false);
+    }
+
+    /// @dev Access nonceKey(from): it must equal `nonce`; write nonce + 1.
+    function _useNonce(Exec memory e, StateTree.KeyWitness[] calldata ws, address from, uint256 nonce)
+        private
+        pure
+        returns (Status)
+    {
+        uint256 key = nonceKey(from);
         StateTree.KeyWitness calldata w = _nextWitness(e, ws);
         (uint256 value, bool present) = StateTree.read(e.tree, key, w);
-        if (value != t.nonce) return Status.WrongNonce;
+        if (value != nonce) return Status.WrongNonce;
         if (value == type(uint256).max) return Status.Overflow;
         if (!StateTree.writeAfterRead(e.tree, key, w, present, value + 1)) return Status.Overflow;
-
-        key = balanceKey(t.from, t.token);
-        w = _nextWitness(e, ws);
-        (value, present) = StateTree.read(e.tree, key, w);
-        if (t.amount > type(uint256).max - t.fee || t.amount + t.fee > value) return Status.InsufficientBalance;
-        StateTree.writeAfterRead(e.tree, key, w, present, value - t.amount - t.fee);
         return Status.Valid;
+    }
+
+    /// @dev Access `key` and take amount + fee from it (`infinite`: the fee exceeds 2^256-1); an
+    ///      overflowing sum is more than any balance.
+    function _debit(
+        Exec memory e,
+        StateTree.KeyWitness[] calldata ws,
+        uint256 key,
+        uint256 amount,
+        uint256 fee,
+        bool infinite
+    ) private pure returns (Status) {
+        StateTree.KeyWitness calldata w = _nextWitness(e, ws);
+        (uint256 value, bool present) = StateTree.read(e.tree, key, w);
+        if (infinite || amount > type(uint256).max - fee || amount + fee > value) return Status.InsufficientBalance;
+        StateTree.writeAfterRead(e.tree, key, w, present, value - amount - fee);
+        return Status.Valid;
+    }
+
+    /// @dev A standard Ethereum transaction (docs/spec.md, "Standard transactions"): the state-free
+    ///      checks of {StandardTx.decode}, then nonce, ETH debit (value + fee, or fee), token
+    ///      debit, credit, fee credit, withdrawal item: the same accesses in the same order as
+    ///      offchain/rollup/ledger/ledger.py.
+    function _applyStandardTx(
+        Context memory ctx,
+        Exec memory e,
+        bytes calldata raw,
+        address feeRecipient,
+        StateTree.KeyWitness[] calldata ws
+    ) private pure returns (Status s) {
+        (StandardTx.Check check, StandardTx.Tx memory t) = StandardTx.decode(raw, ctx.chainId);
+        if (check != StandardTx.Check.Ok) return _statusOf(check);
+        s = _useNonce(e, ws, t.from, t.nonce);
+        if (s != Status.Valid) return s;
+        bool ethKind = t.token == address(0);
+        s = _debit(e, ws, balanceKey(t.from, address(0)), ethKind ? t.amount : 0, t.fee, t.feeOverflows);
+        if (s != Status.Valid) return s;
+        if (!ethKind && t.amount > 0) {
+            s = _debit(e, ws, balanceKey(t.from, t.token), t.amount, 0, false);
+            if (s != Status.Valid) return s;
+        }
+        bool withdrawal = t.kind == StandardTx.ETH_WITHDRAW || t.kind == StandardTx.TOKEN_WITHDRAW;
+        if (!withdrawal && t.amount > 0) {
+            s = _credit(e, ws, balanceKey(t.recipient, t.token), t.amount);
+            if (s != Status.Valid) return s;
+        }
+        if (t.fee > 0) {
+            s = _credit(e, ws, balanceKey(feeRecipient, address(0)), t.fee);
+            if (s != Status.Valid) return s;
+        }
+        if (withdrawal) e.withdrawalItem = keccak256(abi.encode(keccak256(raw), t.recipient, t.token, t.amount));
+        return Status.Valid;
+    }
+
+    /// @dev The Status of a failed state-free check of a standard transaction.
+    function _statusOf(StandardTx.Check c) private pure returns (Status) {
+        if (c == StandardTx.Check.Malformed) return Status.Malformed;
+        if (c == StandardTx.Check.WrongChain) return Status.WrongChain;
+        if (c == StandardTx.Check.Unsupported) return Status.Unsupported;
+        if (c == StandardTx.Check.ZeroAmount) return Status.ZeroAmount;
+        if (c == StandardTx.Check.IntrinsicGas) return Status.IntrinsicGas;
+        if (c == StandardTx.Check.Underpriced) return Status.Underpriced;
+        return Status.BadSignature;
     }
 
     /// @dev Add `amount` to `key` (one access); Overflow if it does not fit or the tree is full.

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import rlp
 from eth_abi import encode as abi_encode
+from eth_account import Account
 
 from offchain.common.hashing import keccak
+from offchain.rollup.ledger import ethtx
 from offchain.rollup.ledger.batch_data import BatchData
 from offchain.rollup.ledger.fraud import (
     BATCH_REF_ABI,
@@ -223,6 +226,7 @@ def build_vectors() -> dict[str, Any]:
     step("invalid: malformed (empty)", b"", apply=False)
     step("deposit 5 to c (the real one)", real5, ZERO_ADDRESS)
     step("withdraw c eth, fee 0", sign_withdraw(kc, d, c, ETH, ether, 0, 0))
+    _standard_steps(step, ka, d.chain_id, b, c, l1_recipient)
 
     out["l1Deposits"] = [
         {"depositId": i, "hash": _hex(h)} for i, h in sorted(sc.l1_deposits.items())
@@ -230,6 +234,7 @@ def build_vectors() -> dict[str, Any]:
     out["l1DepositCount"] = len(sc.l1_deposits)
     out["steps"] = steps
     out["stepCount"] = len(steps)
+    out["standardSteps"] = [i for i, c in enumerate(steps) if c["txData"][:4] == "0x03"]
 
     # Transactions: encodings, hashes, EIP-712.
     t0 = sign_transfer(ka, d, b, ETH, ether, 1000, 0)
@@ -291,6 +296,187 @@ def build_vectors() -> dict[str, Any]:
     return out
 
 
+GWEI = 10**9
+
+
+def standard_tx(key: bytes, chain_id: int, tx_type: int = 2, **fields: Any) -> bytes:
+    """A standard transaction signed by eth-account (as a wallet signs it), ``0x03 ‖ raw``.
+
+    Defaults: nonce 0, an ETH transfer of 5 wei to ``0x…b0`` with 21,000 gas at 2 gwei
+    (type 2: max fee 3 gwei, tip 1 gwei); ``fields`` override eth-account's dict.
+    """
+    tx: dict[str, Any] = {"nonce": 0, "gas": 21_000, "value": 5, "data": b"", "chainId": chain_id}
+    tx["to"] = "0x00000000000000000000000000000000000000B0"
+    if tx_type == 2:
+        tx |= {"maxFeePerGas": 3 * GWEI, "maxPriorityFeePerGas": GWEI, "type": 2}
+    elif tx_type == 1:
+        tx |= {"gasPrice": 2 * GWEI, "accessList": [], "type": 1}
+    else:
+        tx["gasPrice"] = 2 * GWEI
+    tx |= fields
+    return b"\x03" + bytes(Account.sign_transaction(tx, key).raw_transaction)
+
+
+def call_data(selector: bytes, *words: int | str) -> bytes:
+    """``selector ‖ abi.encode(words)`` for address (hex str) and uint256 words."""
+    out = selector
+    for w in words:
+        out += (
+            bytes.fromhex(w[2:]).rjust(32, b"\0") if isinstance(w, str) else w.to_bytes(32, "big")
+        )
+    return out
+
+
+def _resign_items(data: bytes, edit: Any) -> bytes:
+    """A typed standard tx with its RLP list items changed by ``edit`` (signature kept)."""
+    items = rlp.decode(data[2:])
+    edit(items)
+    return data[:2] + rlp.encode(items)
+
+
+def _standard_steps(step: Any, ka: bytes, chain: int, b: str, c: str, l1: str) -> None:
+    """Standard transactions (kind 0x03) from ``a`` (next nonce 4): every envelope and kind,
+    then every check failing (never applied)."""
+    tok = ethtx.l2_token_address(TOKEN)
+    wd_addr = ethtx.WITHDRAW_ADDRESS
+    step("standard legacy eth transfer a->b", standard_tx(ka, chain, 0, nonce=4, to=b))
+    step(
+        "standard 2930 eth transfer a->c, value 0",
+        standard_tx(ka, chain, 1, nonce=5, to=c, value=0),
+    )
+    xfer = call_data(ethtx.SELECTOR_TRANSFER, c, 25)
+    step(
+        "standard 1559 token transfer a->c",
+        standard_tx(ka, chain, nonce=6, to=tok, value=0, gas=60_000, data=xfer),
+    )
+    wd = call_data(ethtx.SELECTOR_WITHDRAW, l1)
+    step(
+        "standard 1559 eth withdrawal",
+        standard_tx(ka, chain, nonce=7, to=wd_addr, value=10**17, gas=60_000, data=wd),
+    )
+    wt = call_data(ethtx.SELECTOR_WITHDRAW_TOKEN, TOKEN, 40, l1)
+    step(
+        "standard 2930 token withdrawal",
+        standard_tx(ka, chain, 1, nonce=8, to=wd_addr, value=0, gas=70_000, data=wt),
+    )
+    n = 9
+    good = standard_tx(ka, chain, nonce=n, to=b)
+
+    def bad(name: str, data: bytes) -> None:
+        step("invalid standard: " + name, data, apply=False)
+
+    bad("wrong chain id", standard_tx(ka, chain + 1, nonce=n))
+    pre155 = Account.sign_transaction(
+        {"nonce": n, "gas": 21_000, "to": b, "value": 1, "gasPrice": GWEI}, ka
+    )
+    bad("pre-EIP-155 legacy", b"\x03" + bytes(pre155.raw_transaction))
+    bad("replayed nonce", standard_tx(ka, chain, nonce=3, to=b))
+    bad("nonce from the future", standard_tx(ka, chain, nonce=n + 1, to=b))
+    bad("value + fee > balance", standard_tx(ka, chain, 0, nonce=n, to=b, value=10 * 10**18))
+    bad("fee > balance (huge gas price)", standard_tx(ka, chain, 0, nonce=n, gasPrice=10**40))
+    bad(
+        "fee overflows uint256",
+        standard_tx(ka, chain, 0, nonce=n, gasPrice=(1 << 256) - 1),
+    )
+    bad(
+        "token overdraft",
+        standard_tx(
+            ka,
+            chain,
+            nonce=n,
+            to=tok,
+            value=0,
+            gas=50_000,
+            data=call_data(ethtx.SELECTOR_TRANSFER, c, 10**6),
+        ),
+    )
+    bad(
+        "token recipient balance overflows",
+        standard_tx(ka, chain, nonce=n, value=0, gas=50_000,
+                    to=ethtx.l2_token_address(TOKEN_U), data=call_data(
+                        ethtx.SELECTOR_TRANSFER, b, 1)),
+    )  # fmt: skip
+    bad("gas limit below the kind's gas", standard_tx(ka, chain, nonce=n, gas=20_999))
+    bad(
+        "max fee below the base fee",
+        standard_tx(ka, chain, nonce=n, maxFeePerGas=GWEI - 1, maxPriorityFeePerGas=0),
+    )
+    bad(
+        "legacy gas price below the base fee", standard_tx(ka, chain, 0, nonce=n, gasPrice=GWEI - 1)
+    )
+    bad("contract creation", standard_tx(ka, chain, nonce=n, to=b"", data=b"\x60\x00", gas=10**5))
+    bad("unknown calldata", standard_tx(ka, chain, nonce=n, to=b, data=b"\x12\x34\x56\x78"))
+    bad("value on a token call", standard_tx(ka, chain, nonce=n, to=tok, gas=50_000, data=xfer))
+    bad("token call one byte long", standard_tx(ka, chain, nonce=n, to=tok, value=0, gas=50_000,
+                                                data=xfer + b"\x00"))  # fmt: skip
+    bad(
+        "token call to the alias of address(0)",
+        standard_tx(
+            ka, chain, nonce=n, to=ethtx.l2_token_address(ETH), value=0, gas=50_000, data=xfer
+        ),
+    )
+    bad(
+        "non-empty access list",
+        standard_tx(ka, chain, nonce=n, to=b, accessList=[{"address": b, "storageKeys": []}]),
+    )
+    bad(
+        "plain eth to the withdraw address", standard_tx(ka, chain, nonce=n, to=wd_addr, gas=60_000)
+    )
+    bad("eth withdrawal of 0", standard_tx(ka, chain, nonce=n, to=wd_addr, value=0, gas=60_000,
+                                           data=wd))  # fmt: skip
+    bad(
+        "token withdrawal of address(0)",
+        standard_tx(ka, chain, nonce=n, to=wd_addr, value=0, gas=70_000,
+                    data=call_data(ethtx.SELECTOR_WITHDRAW_TOKEN, ETH, 1, l1)),
+    )  # fmt: skip
+    bad("EIP-4844 envelope", b"\x03\x03" + good[2:])
+    bad("EIP-7702 envelope", b"\x03\x04" + good[2:])
+    bad("trailing byte", good + b"\x00")
+    bad("truncated", good[:-1])
+    bad("empty raw", b"\x03")
+    bad("a string, not a list", b"\x03\x80")
+
+    def nonce_as_00(items: list[Any]) -> None:
+        items[1] = b"\x00"
+
+    bad("non-canonical integer (leading zero)", _resign_items(good, nonce_as_00))
+
+    def high_s(items: list[Any]) -> None:
+        s = int.from_bytes(items[-1], "big")
+        items[-1] = (SECP256K1_N - s).to_bytes(32, "big")
+        items[-3] = b"" if items[-3] == b"\x01" else b"\x01"
+
+    bad("high-s signature", _resign_items(good, high_s))
+
+    def r_zero(items: list[Any]) -> None:
+        items[-2] = b""
+
+    bad("r = 0", _resign_items(good, r_zero))
+
+    def parity_2(items: list[Any]) -> None:
+        items[-3] = b"\x02"
+
+    bad("yParity 2", _resign_items(good, parity_2))
+    # A signature by another key for a's transaction: it recovers another (empty) account.
+    bad("signed by an unfunded key", standard_tx(_key(9), chain, nonce=0, to=b))
+    legacy = standard_tx(ka, chain, 0, nonce=n, to=b)
+    assert legacy[1] == 0xF8  # long list form: re-wrap it with a leading zero length byte
+    bad("list length with a leading zero byte", b"\x03\xf9\x00" + legacy[2:])
+    items = rlp.decode(legacy[1:])
+    items[0] = b"\x09"
+    body = rlp.encode(items)
+    at = body.index(b"\x09", 2)
+    long = body[:at] + b"\x81\x09" + body[at + 1 :]
+    bad(
+        "single byte below 0x80 written as a string",
+        b"\x03" + long[:1] + bytes([long[1] + 1]) + long[2:],
+    )
+    step("standard legacy eth transfer after the failures", legacy)
+
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
 def _replay(state: State, txs: list[tuple[bytes, str]], deposits: dict[int, bytes]) -> BatchData:
     """Execute encoded txs from ``state`` (left unchanged) into honest batch data."""
     ledger = Ledger(VECTOR_DOMAIN, state)
@@ -341,7 +527,90 @@ def _fraud_cases(
         [*honest.withdrawal_items[:3], b"\0" * 32, *honest.withdrawal_items[3:]],
     )
     cases.append(("included invalid tx (replayed nonce) at step 3", bad_tx, 3))
-    return cases
+    return cases + _standard_fraud_cases(honest, ka, d.chain_id)
+
+
+def _with_claims(
+    honest: BatchData, roots: dict[int, bytes] | None = None, items: dict[int, bytes] | None = None
+) -> BatchData:
+    """``honest`` with some claimed post-state roots / withdrawal items replaced."""
+    post = list(honest.post_roots)
+    wds = list(honest.withdrawal_items)
+    for i, r in (roots or {}).items():
+        post[i] = r
+    for i, w in (items or {}).items():
+        wds[i] = w
+    return BatchData(list(honest.tx_data), list(honest.fee_recipients), post, wds)
+
+
+def _inserted(honest: BatchData, pos: int, data: bytes) -> BatchData:
+    """``honest`` with ``data`` included at ``pos``, claimed as changing nothing."""
+    return BatchData(
+        [*honest.tx_data[:pos], data, *honest.tx_data[pos:]],
+        [
+            *honest.fee_recipients[:pos],
+            honest.fee_recipients[pos - 1],
+            *honest.fee_recipients[pos:],
+        ],
+        [*honest.post_roots[:pos], honest.post_roots[pos - 1], *honest.post_roots[pos:]],
+        [*honest.withdrawal_items[:pos], b"\0" * 32, *honest.withdrawal_items[pos:]],
+    )
+
+
+def _standard_fraud_cases(
+    honest: BatchData, ka: bytes, chain: int
+) -> list[tuple[str, BatchData, int]]:
+    """Every fault kind on standard transactions (batch steps 12..17 are the standard ones:
+    12 legacy transfer, 13 type-1 transfer, 14 token transfer, 15 ETH withdrawal, 16 token
+    withdrawal, 17 legacy transfer)."""
+    first = 12
+    assert all(t[0] == ethtx.KIND_STANDARD for t in honest.tx_data[first:])
+    replay = honest.tx_data[first]
+    high_s = _resign_items(
+        standard_tx(ka, chain, nonce=5),
+        lambda it: it.__setitem__(-1, SECP256K1_N.to_bytes(32, "big")),
+    )
+    return [
+        ("honest standard step 14 (token transfer)", honest, 14),
+        ("honest standard step 16 (token withdrawal)", honest, 16),
+        (
+            "standard: forged post-state root at step 14",
+            _with_claims(honest, {14: keccak(b"f")}),
+            14,
+        ),
+        (
+            "standard: fake withdrawal item at step 15",
+            _with_claims(honest, None, {15: keccak(b"w")}),
+            15,
+        ),
+        (
+            "standard: withdrawal item claimed on a transfer",
+            _with_claims(honest, None, {13: keccak(b"w")}),
+            13,
+        ),
+        ("standard: included replayed nonce", _inserted(honest, first + 1, replay), first + 1),
+        (
+            "standard: included bad signature (s >= n)",
+            _inserted(honest, first + 1, high_s),
+            first + 1,
+        ),
+        (
+            "standard: included wrong chain",
+            _inserted(honest, first + 1, standard_tx(ka, chain + 1, nonce=5)),
+            first + 1,
+        ),
+        (
+            "standard: included overdraft",
+            _inserted(honest, first + 1, standard_tx(ka, chain, 0, nonce=5, value=10**22)),
+            first + 1,
+        ),
+        (
+            "standard: included unsupported call",
+            _inserted(honest, first + 1, standard_tx(ka, chain, nonce=5, data=b"\x01")),
+            first + 1,
+        ),
+        ("standard: included malformed", _inserted(honest, first + 1, replay + b"\x00"), first + 1),
+    ]
 
 
 @dataclass

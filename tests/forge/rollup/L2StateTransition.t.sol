@@ -80,7 +80,7 @@ contract L2StateTransitionTest is Test {
             assertEq(uint256(r.status), uint256(c.status), "status");
             if (got) frauds++;
         }
-        assertEq(frauds, 3, "fraud cases");
+        assertEq(frauds, 12, "fraud cases (3 on EIP-712 kinds, 9 on standard transactions)");
     }
 
     /// @notice A tampered Merkle proof reverts instead of proving anything.
@@ -288,6 +288,29 @@ contract L2StateTransitionTest is Test {
         StateTree.KeyWitness[] memory ws = new StateTree.KeyWitness[](0);
         L2StateTransition.Result memory r = h.applyTx(CHAIN_ID, VERIFIER, pre, data, address(0), ws);
         assertTrue(r.status != L2StateTransition.Status.Valid, "garbage accepted");
+    }
+
+    /// @notice One byte of a standard transaction vector changed anywhere (header, field, signature):
+    ///         re-execution never panics on the decoder (a panic would make an included malformed
+    ///         transaction unprovable); it returns a status or asks for a witness it was not given.
+    function testFuzz_standardTxMutationNeverPanics(uint256 which, uint256 where, uint8 value) public view {
+        uint256[] memory idx = abi.decode(vm.parseJson(json, ".standardSteps"), (uint256[]));
+        assertGe(idx.length, 40, "standard step vectors");
+        bytes memory blob = abi.decode(
+            vm.parseJson(json, string.concat(".steps[", vm.toString(idx[which % idx.length]), "].abi")), (bytes)
+        );
+        StepCase memory c = _decodeStep(blob);
+        if (c.txData.length < 2) return;
+        bytes memory data = bytes.concat(c.txData);
+        data[1 + (where % (data.length - 1))] = bytes1(value);
+        StateTree.KeyWitness[] memory none = new StateTree.KeyWitness[](0);
+        try h.applyTx(c.chainId, c.verifyingContract, c.pre, data, c.feeRecipient, none) returns (
+            L2StateTransition.Result memory r
+        ) {
+            assertTrue(r.status != L2StateTransition.Status.Valid, "valid without a witness");
+        } catch (bytes memory reason) {
+            assertEq(bytes4(reason), L2StateTransition.L2StateTransitionMissingWitness.selector, "not a panic");
+        }
     }
 
     function _signedTransfer(uint256 pk, address from, address to, uint256 amount, uint256 fee, uint256 chainId)

@@ -10,7 +10,7 @@ from typing import Any
 from eth_abi import decode as abi_decode
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.ledger.batch_data import BatchData
+from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.fraud import BATCH_REF_ABI, KEY_WITNESS_ABI, STATE_ABI, STEP_PROOF_ABI
 from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
@@ -86,7 +86,7 @@ def test_every_fraud_proof_vector_agrees_on_chain(harness, vectors) -> None:
         got_fraud, res = harness.functions.proveStep(cid, vc, ref, proof).call()
         assert (got_fraud, res[0]) == (fraud, status), case["name"]
         frauds += fraud
-    assert frauds == 3
+    assert frauds == 12  # 3 on the EIP-712 kinds, 9 on standard transactions
 
 
 def test_batch_roots_and_genesis_agree_on_chain(harness, vectors) -> None:
@@ -104,5 +104,15 @@ def test_batch_roots_and_genesis_agree_on_chain(harness, vectors) -> None:
     ok, mttbr, mtsr, wroot, n = harness.functions.batchRootsOf(batch.abi_encode()).call()
     assert ok and n == 3
     assert (bytes(mttbr), bytes(mtsr), bytes(wroot)) == tuple(batch.roots())
-    # The vectors' batch too.
-    assert vectors["batch"]["txCount"] == 12
+    # The vectors' batch too (6 standard transactions: txHash = H(raw) in the MTTBR leaves).
+    vb = vectors["batch"]
+    assert vb["txCount"] == 18
+    data = decode_batch_data(_b(vb["frame"]))
+    assert sum(t[0] == 3 for t in data.tx_data) == 6
+    ok, mttbr, mtsr, wroot, n = harness.functions.batchRootsOf(data.abi_encode()).call()
+    assert ok and n == 18
+    assert (bytes(mttbr), bytes(mtsr), bytes(wroot)) == (
+        _b(vb["mttbr"]),
+        _b(vb["mtsr"]),
+        _b(vb["withdrawalRoot"]),
+    )
