@@ -21,7 +21,7 @@ from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from bench.common import install_dealt_key
+from bench.common import call_gas, install_dealt_key
 from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
@@ -347,21 +347,7 @@ def _fraud_figures(l1: _L1, out: dict[str, int]) -> None:
 
 def _punish_gas(l1: _L1, rc: Any) -> int:
     """gasUsed of the SequencerSet.punish call inside ``rc`` (exact, from a call trace)."""
-    h = rc["transactionHash"]
-    trace = l1.chain.rpc(
-        "debug_traceTransaction",
-        h.to_0x_hex() if hasattr(h, "to_0x_hex") else h,
-        {"tracer": "callTracer"},
-    )
-    seqset = l1.seqset.address.lower()
-    selector = "0x" + keccak(b"punish(address,uint256,address)")[:4].hex()
-
-    def walk(call: dict[str, Any]) -> int:
-        if call.get("to", "").lower() == seqset and call.get("input", "").startswith(selector):
-            return int(call["gasUsed"], 16)
-        return sum(walk(c) for c in call.get("calls", []) or [])
-
-    return walk(trace)
+    return call_gas(l1.chain, rc, l1.seqset.address, "punish(address,uint256,address)")
 
 
 def run() -> dict[str, int]:

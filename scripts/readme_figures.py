@@ -116,7 +116,8 @@ ROWS: tuple[Row, ...] = (
         "≤ 2,000",
     ),
     Row(
-        "`batch_sig_check_gas_4/10/21/64_signers` (one FROST signature; the check's own gas)",
+        "`batch_sig_check_gas_4/10/21/64_signers` (one FROST signature; the gas of the "
+        "verifyBatchSignatures call inside a real appendBatch, from its call trace)",
         (
             "batch_sig_check_gas_4_signers",
             "batch_sig_check_gas_10_signers",

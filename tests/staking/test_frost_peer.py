@@ -315,3 +315,44 @@ def test_killedMidSigningIsDropped(st: Staking, daemons) -> None:
     sig = _sign(coord, "dkg-1", req, pub)  # round 1 loses it after its commitment; round 2 signs
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
     assert coord.metrics["rounds"] == 2 and coord.metrics["dropped_signers"] == 1
+
+
+def test_malformedBodiesGetAClearErrorAndSignNothing(st: Staking, daemons) -> None:
+    """Every /frost POST route with garbage: a 4xx with ``{"error": {code, message}}`` (never a
+    500 or a traceback), and no nonce of the node is used."""
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    d = list(daemons.values())[0]
+    good = _post(d, "/frost/commit", {"session": "dkg-1"}).json()["commitments"]
+    req = CosignRequest(st.chain.chain_id, SC, 7, b"\x07" * 32).to_json()
+    bad_point = [{**good[0], "hiding": "0x02" + "00" * 32}]
+    bad_hex = [{**good[0], "binding": "0xzz"}]
+    not_int = [{**good[0], "identifier": "one"}]
+    bodies: dict[str, list[Any]] = {
+        "/frost/round1": [
+            [],
+            {},
+            {"session": 1},
+            {"session": "s", "allocation": [], "threshold": 1},
+        ],
+        "/frost/round2": [[], {"session": "dkg-1"}, {"session": "dkg-1", "round1": {"x": 1}}],
+        "/frost/finish": [{"session": "dkg-1", "round1": {}, "shares": "x"}],
+        "/frost/approve": [{"session": "dkg-1"}, {"session": "dkg-1", "x": "0xnothex"}],
+        "/frost/commit": [{}, {"session": ["dkg-1"]}],
+        "/frost/sign": [
+            {"session": "dkg-1", "commitments": "x", "cosign": req},
+            {"session": "dkg-1", "commitments": bad_point, "cosign": req},
+            {"session": "dkg-1", "commitments": bad_hex, "cosign": req},
+            {"session": "dkg-1", "commitments": not_int, "cosign": req},
+            {"session": "dkg-1", "commitments": good, "cosign": {**req, "chain_id": "x"}},
+        ],
+    }
+    for path, cases in bodies.items():
+        raw = requests.post(d.url + path, data=b"\xff{not json", timeout=30)
+        assert raw.status_code == 400 and raw.json()["error"]["code"] == "bad_request", path
+        for body in cases:
+            r = _post(d, path, body)
+            err = r.json().get("error", {})
+            assert r.status_code in (400, 403, 409), (path, body, r.status_code, r.text)
+            assert err.get("code") and err.get("message"), (path, body, r.text)
+    assert d.frost.store.nonce_counts()["used"] == 0
