@@ -221,6 +221,15 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
 
 
+def blob_json(data: bytes, **fields: Any) -> dict[str, Any]:
+    """A blob as JSON: ``fields``, its size, hex, and its text when it is UTF-8 (else null)."""
+    try:
+        text: str | None = data.decode()
+    except UnicodeDecodeError:
+        text = None
+    return {**fields, "bytes": len(data), "hex": "0x" + data.hex(), "text": text}
+
+
 def explain_reverts(
     error: type[L2KitError], hints: Mapping[str, str], what: str = ""
 ) -> Callable[..., Any]:

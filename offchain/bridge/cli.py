@@ -15,7 +15,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from offchain.cli_common import DEVNET_DEPLOYMENT, DEVNET_RPC_URL, KEY, account, connect
+from offchain.cli_common import (
+    DEVNET_DEPLOYMENT,
+    DEVNET_RPC_URL,
+    JSON,
+    KEY,
+    account,
+    connect,
+    make_console,
+    print_json,
+)
 from offchain.errors import ConfigError, RpcError
 
 app = typer.Typer(
@@ -89,39 +98,75 @@ def batches(
     last: int = typer.Option(10, "--last", help="how many of the latest batches"),
     rpc_url: str = DEVNET_RPC_URL,
     deployment: Path = DEVNET_DEPLOYMENT,
+    as_json: bool = JSON,
 ) -> None:
     """The latest batches on L1 with their status and roots."""
+    from offchain.cli_common import when
     from offchain.rollup.l1.bindings import RollupL1
 
     chain, dep = connect(rpc_url, deployment)
     rl = RollupL1.from_deployment(chain, dep)
-    table = Table("index", "status", "txs", "blocks", "MTTBR", "MTSR", "final at")
     nxt = rl.next_index()
+    rows: list[dict[str, Any]] = []
     for i in range(max(0, nxt - last), nxt):
         h = rl.get_header_from_event(i)
-        table.add_row(
-            str(i),
-            rl.batch_status(i).name.lower(),
-            str(h.tx_count),
-            f"{h.first_block}..{h.first_block + h.l2_blocks - 1}",
-            "0x" + h.tx_root.hex()[:12],
-            "0x" + h.state_roots_root.hex()[:12],
-            str(rl.finalizes_at(i)),
+        rows.append(
+            {
+                "index": i,
+                "status": rl.batch_status(i).name.lower(),
+                "tx_count": h.tx_count,
+                "first_block": h.first_block,
+                "last_block": h.first_block + h.l2_blocks - 1,
+                "tx_root": "0x" + h.tx_root.hex(),
+                "state_roots_root": "0x" + h.state_roots_root.hex(),
+                "final_state_root": "0x" + h.final_state_root.hex(),
+                "finalizes_at": rl.finalizes_at(i),
+            }
         )
-    Console(soft_wrap=True).print(table if nxt else "no batches on L1 yet")
+    if as_json:
+        print_json({"next_index": nxt, "batches": rows})
+        return
+    table = Table("index", "status", "txs", "blocks", "MTTBR", "MTSR", "final at")
+    for r in rows:
+        table.add_row(
+            str(r["index"]),
+            r["status"],
+            str(r["tx_count"]),
+            f"{r['first_block']}..{r['last_block']}",
+            r["tx_root"][:14],
+            r["state_roots_root"][:14],
+            when(r["finalizes_at"]),
+        )
+    make_console().print(table if nxt else "no batches on L1 yet")
 
 
 @app.command("deposits")
 def deposits(
     rpc_url: str = DEVNET_RPC_URL,
     deployment: Path = DEVNET_DEPLOYMENT,
+    as_json: bool = JSON,
 ) -> None:
     """Every deposit queued on the L1 bridge."""
     from offchain.bridge.client import BridgeClient
 
     chain, dep = connect(rpc_url, deployment)
     client = BridgeClient(chain, dep.addresses["l1_bridge"])
+    deposits = client.deposits()
+    if as_json:
+        print_json(
+            [
+                {
+                    "deposit_id": d.deposit_id,
+                    "sender": d.sender,
+                    "l2_recipient": d.l2_recipient,
+                    "token": d.token,
+                    "amount_wei": str(d.amount),
+                }
+                for d in deposits
+            ]
+        )
+        return
     table = Table("id", "from (L1)", "to (L2)", "token", "amount")
-    for d in client.deposits():
+    for d in deposits:
         table.add_row(str(d.deposit_id), d.sender, d.l2_recipient, d.token, str(d.amount))
-    Console(soft_wrap=True).print(table)
+    make_console().print(table)

@@ -19,11 +19,14 @@ from offchain.cli_common import (
     DEVNET_DEPLOYMENT,
     DEVNET_RPC_URL,
     EL_URL,
+    JSON,
     KEYSTORE,
     STORAGE_URL,
     account,
+    blob_json,
     check_chain,
     from_config,
+    print_json,
     resolve,
     wait_for_signal,
 )
@@ -168,11 +171,15 @@ def withdraw(
 
 
 @app.command("funds")
-def funds(ctx: typer.Context, requester: str = typer.Argument(None)) -> None:
+def funds(ctx: typer.Context, requester: str = typer.Argument(None), as_json: bool = JSON) -> None:
     """Deposit, pending withdrawal, committed fees and what is available (execution layer)."""
     o: Opts = ctx.obj
     addr = requester or o.account().address
-    console.print_json(json.dumps(o.client().funds(addr)))
+    data = o.client().funds(addr)
+    if as_json:
+        print_json(data)
+        return
+    console.print_json(json.dumps(data))
 
 
 @job_app.command("submit")
@@ -233,8 +240,6 @@ def job_status(
     jid = _job_id(job_id)
     j = c.job(jid)
     if as_json:
-        from offchain.cli_common import print_json
-
         subs = c.jobs(parent=jid, limit=1000)
         print_json({"job": j, "subjobs": subs, "history": c.history(jid)})
         return
@@ -252,6 +257,9 @@ def job_result(
     ctx: typer.Context,
     job_id: str = typer.Argument(...),
     out: Path = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
+    as_json: bool = typer.Option(
+        False, "--json", help="print {jobId, bytes, hex, text} (text: null unless UTF-8)"
+    ),
 ) -> None:
     """Fetch the accepted result of a job (a split job's aggregated result)."""
     import sys
@@ -259,8 +267,11 @@ def job_result(
     from offchain.emeth.requester import fetch_result
 
     o: Opts = ctx.obj
-    data = fetch_result(o.client(), o.blobs(), _job_id(job_id))
-    if out is None:
+    jid = _job_id(job_id)
+    data = fetch_result(o.client(), o.blobs(), jid)
+    if as_json:
+        print_json(blob_json(data, jobId=jid))
+    elif out is None:
         sys.stdout.buffer.write(data)
     else:
         out.write_bytes(data)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from offchain.cli_common import from_config, stop_on_signal, wait_for_signal
+from offchain.cli_common import blob_json, from_config, print_json, stop_on_signal, wait_for_signal
 from offchain.storage.store import DEFAULT_MAX_BYTES
 
 app = typer.Typer(no_args_is_help=True)
@@ -64,12 +64,17 @@ def get(
     key: str = typer.Argument(..., help="blob key (0x + 64 hex digits)"),
     out: Path = typer.Option(None, "--out", "-o", help="write here instead of stdout"),
     url: str = URL,
+    as_json: bool = typer.Option(
+        False, "--json", help="print {key, bytes, hex, text} (text: null unless UTF-8)"
+    ),
 ) -> None:
     """Fetch blob KEY (checked against its hash)."""
     from offchain.storage.client import BlobClient
 
     data = BlobClient(from_config(url, "network.storage_url")).get(key)
-    if out is None:
+    if as_json:
+        print_json(blob_json(data, key=key))
+    elif out is None:
         sys.stdout.buffer.write(data)
     else:
         out.write_bytes(data)

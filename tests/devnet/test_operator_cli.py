@@ -293,3 +293,19 @@ def test_agentOnTheWrongChainExitsFatal(devnet: dict[str, Any]) -> None:
     with Anvil(chain_id=1337) as other:  # another L1 than the deployment's (31337)
         for agent in AGENTS:
             _fatal(l2kit(devnet, *agent, L2KIT_RPC_URL=other.url), "wrong chain", "1337", "31337")
+
+
+def test_bridgeAndStorageReadsPrintJson(devnet: dict[str, Any]) -> None:
+    to = dev_account(13).address
+    dep = l2kit(devnet, "rollup", "tx", "deposit", "--amount", "12345", "--to", to,
+                "--dev-account", "13")  # fmt: skip
+    assert dep.returncode == 0, dep.stderr
+    deposits = json.loads(l2kit(devnet, "bridge", "deposits", "--json").stdout)
+    assert {"l2_recipient": to, "amount_wei": "12345"}.items() <= deposits[-1].items()
+    batches = json.loads(l2kit(devnet, "bridge", "batches", "--json").stdout)
+    assert batches["next_index"] == len(batches["batches"]) == 0  # no sequencer ran
+    blob = devnet["dir"] / "json-blob.bin"
+    blob.write_bytes(b"\xff\x00 not utf-8")
+    key = l2kit(devnet, "storage", "put", str(blob)).stdout.strip()
+    got = json.loads(l2kit(devnet, "storage", "get", key, "--json").stdout)
+    assert got == {"key": key, "bytes": 12, "hex": "0x" + blob.read_bytes().hex(), "text": None}
