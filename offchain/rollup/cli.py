@@ -216,6 +216,12 @@ def verifier_run(
     port: int = typer.Option(
         None, "--port", help="health and metrics port (default: config devnet.verifier_port)"
     ),
+    beacon_url: str = typer.Option(
+        None,
+        "--beacon-url",
+        help="beacon node REST API for Blobs-mode data (blob_sidecars; default: config "
+        "rollup_node.verifier.beacon_url)",
+    ),
 ) -> None:
     """Run a verifier until Ctrl-C/SIGTERM."""
     from offchain.config import load_config
@@ -229,6 +235,8 @@ def verifier_run(
     storage_url = from_config(storage_url, "network.storage_url")
     vc.data_dir = str(data_dir)
     vc.snapshot_dir = str(snapshot_dir) if snapshot_dir else ""
+    if beacon_url is not None:
+        vc.beacon_url = beacon_url
     acct = account(key, dev)
     contracts = _contracts(rpc_url, deployment)
     if int(contracts.chain.w3.eth.get_balance(acct.address)) == 0:

@@ -14,6 +14,7 @@ from offchain.rollup.ledger.blobs import BLOB_GAS_PER_BLOB, blobs_hash
 from offchain.rollup.node.config import BatcherConfig
 from offchain.storage.client import BlobClient
 from offchain.storage.errors import BlobNotFound
+from tests.helpers.beacon import AnvilBeacon
 from tests.rollup.conftest import SLASH, STAKE, RollupEnv, client, wait_until
 from tests.rollup.test_verifier import BOB, DEAD_STORAGE, _traffic
 
@@ -75,6 +76,15 @@ def test_blobs_mode_verified_from_l1_blobs(rollup_env: RollupEnv, restore_mode: 
     )
     assert {o.detail for o in late.outcomes if o.result == "verified"} == {"l1_blobs"}
     assert late.state.root == l1.get_header_from_event(late.verified_index).final_state_root
+    # Pointed at a beacon node (rollup_node.verifier.beacon_url), it reads the blobs there.
+    beacon = AnvilBeacon(env.chain.w3).start()
+    try:
+        via_beacon = env.start_verifier(dev_account(39), DEAD_STORAGE)
+        via_beacon.config.beacon_url = beacon.url
+        out = via_beacon.tick()
+        assert out and {o.detail for o in out if o.result == "verified"} == {"beacon_blobs"}, out
+    finally:
+        beacon.stop()
 
 
 def test_calldata_mode_verified_from_l1_calldata(rollup_env: RollupEnv, restore_mode: None) -> None:

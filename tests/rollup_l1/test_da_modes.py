@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
 from offchain.rollup.l1.bindings import DataMode
@@ -15,7 +17,9 @@ from offchain.rollup.ledger.blobs import (
     blobs_to_frame,
     sidecar_of,
 )
+from offchain.rollup.ledger.compact import BatchDataError
 from offchain.rollup.verifier.sources import l1_frame, node_blobs
+from tests.helpers.beacon import AnvilBeacon
 from tests.rollup_l1.conftest import Env
 from tests.rollup_l1.test_da_challenge import _txs
 
@@ -105,3 +109,27 @@ def test_calldata_mode_needs_the_frame(env: Env, expect_revert: Any) -> None:
     err = expect_revert(
         "StateCommitmentWrongDataMode", seq.append_batch, h1, env.sign(h1), frame=FRAME
     )
+
+
+def test_blobs_from_a_beacon_api(env: Env) -> None:
+    """A verifier pointed at a beacon node reads the blobs from its
+    /eth/v1/beacon/blob_sidecars/{slot} (picked by versioned hash, KZG-checked); a beacon node
+    that is down or lacks the slot falls back to the L1 node; one serving blobs that do not
+    match their versioned hashes is bad data (BatchDataError), never a crash."""
+    env.sc(env.owner).set_data_mode(DataMode.BLOBS)
+    sidecar = sidecar_of(FRAME)
+    seq = env.sc(env.current())
+    h = _header(env, seq.next_index(), sidecar.data_hash)
+    seq.append_batch(h, env.sign(h), blobs=sidecar)
+    beacon = AnvilBeacon(env.chain.w3).start()
+    bad = AnvilBeacon(env.chain.w3, tamper=True).start()
+    try:
+        assert l1_frame(seq, h, beacon.url) == (FRAME, "beacon_blobs")
+        assert any(p.startswith("/eth/v1/beacon/blob_sidecars/") for p in beacon.requests)
+        assert l1_frame(seq, h, "http://127.0.0.1:9") == (FRAME, "l1_blobs")  # down
+        with pytest.raises(BatchDataError, match="does not match versioned hash"):
+            l1_frame(seq, h, bad.url)
+        assert beacon.answer("/eth/v1/beacon/blob_sidecars/1")[0] == 404  # no block then
+    finally:
+        beacon.stop()
+        bad.stop()

@@ -87,6 +87,9 @@ class VerifierConfig:
         stall_after_s: one tick running for this long reports the verifier down.
         l2_node_urls: sequencer node RPC URLs; a batch missing from storage and snapshots is
             rebuilt from their blocks (re-executed, checked against the header) before L1.
+        beacon_url: a beacon node's REST API (e.g. ``http://localhost:5052``); Blobs-mode data
+            is read from its ``/eth/v1/beacon/blob_sidecars/{slot}`` first (a production
+            execution node does not serve blobs; Anvil does, the fallback).
     """
 
     data_dir: str = ".devnet/verifier"
@@ -97,6 +100,7 @@ class VerifierConfig:
     data_wait_s: float = 30.0
     stall_after_s: float = 120.0
     l2_node_urls: list[str] = field(default_factory=list)
+    beacon_url: str = ""
 
 
 def daemon_loop(config: BatcherConfig | VerifierConfig) -> LoopConfig:

@@ -292,7 +292,7 @@ class Verifier(Daemon):
             if blob is not None:
                 return blob, "l2_nodes"
         try:
-            found = l1_frame(self.l1, header)
+            found = l1_frame(self.l1, header, self.config.beacon_url)
         except BatchDataError as e:
             log.warning("l1_data_bad", verifier=self.name, index=index, error=str(e)[:160])
             found = None
@@ -432,7 +432,7 @@ class Verifier(Daemon):
         if self.l1.fp is None:
             return None
         try:
-            got = l1_blobs(self.l1, header)
+            got = l1_blobs(self.l1, header, self.config.beacon_url)
         except BatchDataError:
             return None
         if got is None:

@@ -5,6 +5,10 @@ availability modes").
   versioned hashes (from the transaction) must hash to the header's ``dataHash``; the blobs
   come from the L1 node (``anvil_getBlobsByTransactionHash`` on Anvil) and each is checked
   against its versioned hash by recomputing its KZG commitment.
+- **Beacon API**: when a beacon node is configured, the same blobs from its
+  ``/eth/v1/beacon/blob_sidecars/{slot}`` (slot = (block time - genesis time) / seconds per
+  slot, from ``/eth/v1/beacon/genesis`` and ``/eth/v1/config/spec``), picked by versioned hash
+  and KZG-checked like the node's.
 - **Calldata**: the ``frame`` argument of ``appendBatchWithData``, checked against
   ``keccak256(frame) == dataHash``.
 
@@ -23,7 +27,7 @@ from web3.types import RPCEndpoint
 
 from offchain.common.hashing import keccak
 from offchain.errors import L2KitError
-from offchain.rollup.ledger.blobs import blobs_hash, blobs_to_frame, check_blobs
+from offchain.rollup.ledger.blobs import blobs_hash, blobs_to_frame, check_blobs, versioned_hash
 from offchain.rollup.ledger.compact import BatchDataError
 
 if TYPE_CHECKING:
@@ -61,22 +65,74 @@ def node_blobs(l1: RollupL1, tx_hash: bytes) -> list[bytes] | None:
     return [bytes.fromhex(b.removeprefix("0x")) for b in blobs]
 
 
+def _beacon_get(beacon_url: str, path: str, timeout_s: float) -> Any | None:
+    """``data`` of a beacon API GET; None when the node is down or answers an error."""
+    try:
+        r = requests.get(beacon_url.rstrip("/") + path, timeout=timeout_s)
+        if r.status_code != 200:
+            log.info("beacon_api_error", path=path, status=r.status_code, body=r.text[:120])
+            return None
+        return r.json()["data"]
+    except (requests.RequestException, ValueError, KeyError, TypeError) as e:
+        log.info("beacon_api_unavailable", path=path, error=str(e)[:120])
+        return None
+
+
+def beacon_blobs(
+    beacon_url: str, block_time: int, hashes: Sequence[bytes], timeout_s: float = 10.0
+) -> list[bytes] | None:
+    """The blobs with versioned hashes ``hashes`` (in that order) from a beacon node: the
+    sidecars of the slot of the execution block at ``block_time``
+    (``GET /eth/v1/beacon/blob_sidecars/{slot}``; docs/spec.md, "Data availability modes").
+    None when the node is down, the slot is unknown (pruned past the data window) or a blob is
+    missing; the caller KZG-checks what it returns."""
+    genesis = _beacon_get(beacon_url, "/eth/v1/beacon/genesis", timeout_s)
+    spec = _beacon_get(beacon_url, "/eth/v1/config/spec", timeout_s)
+    if not isinstance(genesis, dict) or not isinstance(spec, dict):
+        return None
+    try:
+        slot = (block_time - int(genesis["genesis_time"])) // int(spec["SECONDS_PER_SLOT"])
+    except (KeyError, ValueError, TypeError, ZeroDivisionError):
+        return None
+    sidecars = _beacon_get(beacon_url, f"/eth/v1/beacon/blob_sidecars/{slot}", timeout_s)
+    if not isinstance(sidecars, list):
+        return None
+    by_hash: dict[bytes, bytes] = {}
+    for sc in sidecars:
+        try:
+            c = bytes.fromhex(sc["kzg_commitment"].removeprefix("0x"))
+            by_hash[versioned_hash(c)] = bytes.fromhex(sc["blob"].removeprefix("0x"))
+        except (KeyError, ValueError, TypeError, AttributeError):
+            continue
+    if any(h not in by_hash for h in hashes):
+        log.info("beacon_blobs_missing", slot=slot, have=len(by_hash), need=len(hashes))
+        return None
+    return [by_hash[h] for h in hashes]
+
+
 def _checked_blobs(
-    l1: RollupL1, header: BatchHeader, tx: Any
-) -> tuple[list[bytes], list[bytes]] | None:
+    l1: RollupL1, header: BatchHeader, tx: Any, beacon_url: str = ""
+) -> tuple[list[bytes], list[bytes], str] | None:
     hashes = [bytes(h) for h in (tx.get("blobVersionedHashes") or [])]
     if blobs_hash(hashes) != header.data_hash:
         raise BatchDataError(
             f"batch {header.index}: the append carried blobs whose hashes are not dataHash"
         )
-    blobs = node_blobs(l1, bytes(tx["hash"]))
+    blobs, source = None, "l1_blobs"
+    if beacon_url:
+        block = l1.sc.w3.eth.get_block(tx["blockNumber"])
+        blobs, source = beacon_blobs(beacon_url, int(block["timestamp"]), hashes), "beacon_blobs"
+    if blobs is None:
+        blobs, source = node_blobs(l1, bytes(tx["hash"])), "l1_blobs"
     if blobs is None:
         return None
     check_blobs(blobs, hashes)
-    return blobs, hashes
+    return blobs, hashes, source
 
 
-def l1_blobs(l1: RollupL1, header: BatchHeader) -> tuple[list[bytes], list[bytes]] | None:
+def l1_blobs(
+    l1: RollupL1, header: BatchHeader, beacon_url: str = ""
+) -> tuple[list[bytes], list[bytes]] | None:
     """The blobs the append of ``header`` carried and their versioned hashes, each blob
     checked against its hash with KZG (whether or not they decode); None when the append
     carried no blobs or the L1 node no longer serves them.
@@ -88,15 +144,19 @@ def l1_blobs(l1: RollupL1, header: BatchHeader) -> tuple[list[bytes], list[bytes
     tx = _append_tx(l1, header)
     if tx is None or not tx.get("blobVersionedHashes"):
         return None
-    return _checked_blobs(l1, header, tx)
+    got = _checked_blobs(l1, header, tx, beacon_url)
+    return None if got is None else (got[0], got[1])
 
 
-def l1_frame(l1: RollupL1, header: BatchHeader) -> tuple[bytes, str] | None:
+def l1_frame(l1: RollupL1, header: BatchHeader, beacon_url: str = "") -> tuple[bytes, str] | None:
     """The frame published on L1 with the append of ``header``, and its source name.
 
+    Args:
+        beacon_url: a beacon node's REST API, tried first for blobs ("" = the L1 node only).
+
     Returns:
-        ``(frame, "l1_blobs")`` or ``(frame, "l1_calldata")``; None when the append carried
-        no data (Storage mode) or the L1 node no longer serves the blobs.
+        ``(frame, "beacon_blobs")``, ``(frame, "l1_blobs")`` or ``(frame, "l1_calldata")``;
+        None when the append carried no data (Storage mode) or no source serves the blobs.
 
     Raises:
         BatchDataError: the blobs or calldata are there but do not match the header, or do not
@@ -106,8 +166,8 @@ def l1_frame(l1: RollupL1, header: BatchHeader) -> tuple[bytes, str] | None:
     if tx is None:
         return None
     if tx.get("blobVersionedHashes"):
-        got = _checked_blobs(l1, header, tx)
-        return None if got is None else (blobs_to_frame(got[0]), "l1_blobs")
+        got = _checked_blobs(l1, header, tx, beacon_url)
+        return None if got is None else (blobs_to_frame(got[0]), got[2])
     try:
         fn, args = l1.sc.decode_function_input(tx["input"])
     except ValueError:
