@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from eth_account import Account
 
 from offchain.bridge.types import Withdrawal
 from offchain.chain.accounts import dev_account
@@ -16,8 +18,10 @@ from offchain.common.merkle import MerkleTree
 from offchain.errors import TxReverted
 from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import BatchStatus, RequestStatus
+from offchain.rollup.ledger import ethtx
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch_data import decode_batch_data
+from offchain.rollup.ledger.ledger import STATUS_CODES
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.rpc import HttpServer
 from offchain.rollup.node.service import NodeService
@@ -243,3 +247,86 @@ def test_spamming_verifier_banned_others_unaffected(rollup_env: RollupEnv) -> No
     wait_until(lambda: honest.tick() is not None and honest.verified_index >= 1, what="verified")
     assert all(seqset.functions.stake(s.address).call() == STAKE for s in env.signers)
     assert seqset.functions.currentSequencer().call() == current
+
+
+def _standard_traffic(env: RollupEnv, nodes: list[NodeService]) -> int:
+    """A deposit, then standard transactions signed by eth-account as a wallet does (two
+    ETH transfers and an ETH withdrawal, EIP-1559 and legacy); returns what BOB got."""
+    c = client(nodes[0])
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
+    n0 = c.nonce(ALICE.address)
+    chain = env.domain.chain_id
+    sent = 0
+    h = ""
+    for i in range(2):
+        amount = random.randrange(1, 10**6)
+        fee: dict[str, Any] = (
+            {"maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 10**9}
+            if i == 0
+            else {"gasPrice": 10**9}
+        )
+        tx = {"nonce": n0 + i, "gas": 21_000, "to": BOB.address, "value": amount, "chainId": chain}
+        h = c.send(b"\x03" + bytes(Account.sign_transaction(tx | fee, ALICE.key).raw_transaction))
+        sent += amount
+    wd = ethtx.SELECTOR_WITHDRAW + bytes(12) + bytes.fromhex(ALICE.address[2:])
+    tx = {"nonce": n0 + 2, "gas": 60_000, "to": ethtx.WITHDRAW_ADDRESS, "value": 777}
+    tx |= {"data": wd, "chainId": chain, "gasPrice": 10**9}
+    c.wait_receipt(c.send(b"\x03" + bytes(Account.sign_transaction(tx, ALICE.key).raw_transaction)))
+    c.wait_receipt(h)
+    return sent
+
+
+@pytest.mark.parametrize(
+    ("mode", "status"),
+    [
+        ("std_bad_signature", "bad_signature"),
+        ("std_wrong_chain", "wrong_chain"),
+        ("std_wrong_nonce", "wrong_nonce"),
+        ("std_overdraft", "insufficient_balance"),
+        ("std_fake_withdrawal", "valid"),
+        ("wrong_mtsr", "valid"),
+    ],
+)
+def test_standard_tx_faults_proven_on_l1(rollup_env: RollupEnv, mode: str, status: str) -> None:
+    """Every one-step fault on a batch of standard (wallet-signed) transactions: the verifier
+    finds it, proves it with FraudProver on L1 (the L2StateTransition decodes the RLP
+    envelope), the sequencer is slashed and kicked, the batch invalid, the users' transactions
+    re-executed by the next sequencer."""
+    env = rollup_env
+    nodes = env.start_nodes(env.signers)
+    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
+    bad_signer = env.signers[0]
+    assert faulty.batcher is not None
+    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    sent = _standard_traffic(env, nodes)
+    wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
+    bad_hash = l1.stored_header_hash(0)
+    bad_header = l1.get_header_from_event(0)
+    data = decode_batch_data(BlobClient(env.storage_url).get("0x" + bad_header.data_hash.hex()))
+    assert any(t[0] == ethtx.KIND_STANDARD for t in data.tx_data)
+    v = env.start_verifier(dev_account(34))
+    out = v.tick()[0]
+    assert out.result == "fraud_proven", out
+    step = int(out.detail.split()[1].rstrip(":"))
+    assert data.tx_data[step][0] == ethtx.KIND_STANDARD, out.detail  # a standard step
+    assert out.detail.endswith(status), out.detail
+    # On L1: FraudProven for that step with the status, slashed, kicked, batch invalid.
+    assert l1.fp is not None
+    ev = l1.fp.events.FraudProven().get_logs(from_block=0)
+    assert [(e.args.index, e.args.step) for e in ev][-1] == (0, step)
+    assert STATUS_CODES[status] == ev[-1].args.status
+    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
+    assert bad_signer.address not in seqset.functions.activeSigners().call()
+    assert l1.next_index() == 0 and l1.batch_status(0) == BatchStatus.INVALID
+    wait_until(
+        lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash,
+        timeout_s=30,
+        what="resubmission",
+    )
+    wait_until(
+        lambda: v.tick() is not None and v.verified_index >= 0, what="resubmitted batch verified"
+    )
+    new_current = seqset.functions.currentSequencer().call()
+    honest = next(n for n in nodes if n.signer.address == new_current)
+    assert client(honest).balance(BOB.address) == sent

@@ -14,7 +14,13 @@ submits, in one of the ways the seeds say an honest verifier must catch:
 - ``forge``: a transaction with a forged signature is inserted into the batch
   (MTTBR matches, step invalid -> fraud proof with status ``bad_signature`` -> slash);
 - ``bad_blobs`` (Blobs mode): the blobs carry a nonzero byte after the frame, so they do not
-  decode (KZG openings -> ``proveBlobFault`` -> slash).
+  decode (KZG openings -> ``proveBlobFault`` -> slash);
+- ``std_*``: the same one-step faults on standard Ethereum transactions (kind 0x03), once the
+  batch holds one: ``std_bad_signature`` (one of them again with ``s = n``),
+  ``std_wrong_chain`` (a transfer signed for another chain id), ``std_wrong_nonce`` (one of
+  them replayed), ``std_overdraft`` (a transfer of more than the signer has),
+  ``std_fake_withdrawal`` (a withdrawal item to the forger claimed on a standard transfer;
+  roots honest); a wrong root on a standard step is ``wrong_mtsr`` on such a batch.
 
 Honest co-signers refuse to sign such a batch (they rebuild it from their blocks), so the
 faulty sequencer signs with ``collude_keys``: the colluding >2/3 majority that the
@@ -26,7 +32,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import rlp
 import structlog
+from eth_account import Account
 
 from offchain.common.hashing import keccak
 from offchain.rollup.batcher.plan import BuiltBatch, header_for
@@ -34,6 +42,7 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of_blobs
+from offchain.rollup.ledger.ethtx import KIND_STANDARD
 from offchain.rollup.node.errors import BatchError
 
 if TYPE_CHECKING:
@@ -41,7 +50,16 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("rollup.faults")
 
-MODES = ("wrong_mttbr", "wrong_mtsr", "withhold", "mismatch", "forge", "bad_blobs")
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+STANDARD_MODES = (
+    "std_bad_signature",
+    "std_wrong_chain",
+    "std_wrong_nonce",
+    "std_overdraft",
+    "std_fake_withdrawal",
+)
+MODES = ("wrong_mttbr", "wrong_mtsr", "withhold", "mismatch", "forge", "bad_blobs", *STANDARD_MODES)
 
 
 @dataclass
@@ -80,6 +98,8 @@ class Fault:
         data = decode_batch_data(built.data)
         if self.mode == "forge" and not any(t[0] != ltx.KIND_DEPOSIT for t in data.tx_data):
             return built.header, built.data, True  # nothing to imitate yet: wait for a user tx
+        if self.mode in STANDARD_MODES and not any(t[0] == KIND_STANDARD for t in data.tx_data):
+            return built.header, built.data, True  # wait for a standard transaction
         self.fired += 1
         self._collude_next = True
         h = built.header
@@ -108,6 +128,8 @@ class Fault:
             )
             blob = other.encode() if len(other) != len(data) else built.data + b"\x00" * 32
             out = (_replace(h, data_hash=keccak(blob)), blob, True)
+        elif self.mode in STANDARD_MODES:
+            out = self._consistent(h, self._forged_standard(batcher, data))
         else:  # forge
             out = self._consistent(h, self._forged(batcher, data))
         log.warning("FAULTY_BATCH", mode=self.mode, index=h.index, header=out[0].to_json())
@@ -144,6 +166,37 @@ class Fault:
         blobs = list(sidecar.blobs)
         blobs[-1] = blobs[-1][:-1] + b"\x01"
         return sidecar_of_blobs(blobs)
+
+    def _forged_standard(self, batcher: Batcher, data: BatchData) -> BatchData:
+        """One of the ``std_*`` faults on the batch's last standard transaction."""
+        last = max(i for i, t in enumerate(data.tx_data) if t[0] == KIND_STANDARD)
+        raw = data.tx_data[last][1:]
+        thief = ltx.address_of_key(self.forge_key)
+        chain = batcher.node.executor.domain.chain_id
+        if self.mode == "std_fake_withdrawal":
+            items = list(data.withdrawal_items)
+            items[last] = ltx.withdrawal_item(keccak(raw), thief, ltx.ETH, 10**18)
+            return BatchData(data.tx_data, data.fee_recipients, data.post_roots, items)
+        if self.mode == "std_bad_signature":
+            typed = raw[0] < 0x80
+            fields = rlp.decode(raw[1:] if typed else raw)
+            fields[-1] = SECP256K1_N.to_bytes(32, "big")  # s = n: no valid signature has it
+            forged = raw[:1] * typed + rlp.encode(fields)
+        elif self.mode == "std_wrong_nonce":
+            forged = raw  # the same transaction again: its nonce is used
+        else:
+            tx = {"nonce": 0, "gas": 21_000, "to": thief, "value": 1, "gasPrice": 10**9}
+            if self.mode == "std_wrong_chain":
+                tx["chainId"] = chain + 1
+            else:  # std_overdraft: far more than anyone holds
+                tx |= {"chainId": chain, "value": 10**30}
+            forged = bytes(Account.sign_transaction(tx, self.forge_key).raw_transaction)
+        return BatchData(
+            [*data.tx_data, b"\x03" + forged],
+            [*data.fee_recipients, ltx.to_checksum(batcher.node.address)],
+            [*data.post_roots, keccak(b"forged" + data.post_roots[-1])],
+            [*data.withdrawal_items, b"\x00" * 32],
+        )
 
     def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> list[bytes]:
         """Signatures from the colluding keys (honest peers would refuse)."""
