@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {IDepositQueue} from "../bridge/IDepositQueue.sol";
 import {FrostVerifier} from "./FrostVerifier.sol";
 import {ISequencerSet} from "./ISequencerSet.sol";
 import {ISequencerSetHooks, LockingPool} from "./LockingPool.sol";
@@ -14,6 +15,11 @@ import {ISequencerSetHooks, LockingPool} from "./LockingPool.sol";
 ///         batch-signature check (more than 2/3 of the active STAKE, so cheap minimum-stake sybils
 ///         can neither halt nor sign batches), removal of a silent co-signer by >2/3 of the stake
 ///         ({removeSilent}), and punishment of proven faults (following the staker across keys).
+///         Liveness is judged by progress, not pings: once deposits queued on L1 after the
+///         current sequencer's last batch have been waiting (noted by {noteWork}) longer than the
+///         heartbeat timeout without a batch, anyone may {reselect} it even if it keeps calling
+///         {heartbeat}; peers (>2/3 of the stake) replace one that pings but produces nothing
+///         with {reselectWithSignatures}.
 ///         Batch rewards are paid for what L1 checks: the L1 blocks since the previous batch or
 ///         rotation (capped at the heartbeat timeout), never the header's unchecked `l2Blocks`.
 /// @dev    Epochs are measured in L1 seconds (`block.timestamp`): anyone may call
@@ -30,7 +36,15 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         HeartbeatMissed, // reselect() after the heartbeat deadline
         SetVote, // reselectWithSignatures() with >2/3 of the stake
         Removed, // the current sequencer exited or was kicked (or removed as silent)
-        Punished // punish() on the current sequencer
+        Punished, // punish() on the current sequencer
+        NoProgress // reselect() after work waited a heartbeat timeout with no batch
+    }
+
+    /// @notice Progress of the current sequencer (one slot): liveness by batches, not pings.
+    struct Progress {
+        uint64 lastBatchAt; // time of the last batch (any sequencer's)
+        uint64 workSince; // when work waiting for a batch was noted (0: none noted)
+        uint128 queuedAtBatch; // deposits queued on L1 at the last batch
     }
 
     /// @notice Rotation timing (seconds).
@@ -62,6 +76,11 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     mapping(address account => bool) public rollup;
 
     EpochInfo internal _info;
+    Progress internal _progress;
+
+    /// @notice The bridge's deposit queue: deposits queued after the last batch are work the
+    ///         current sequencer must include (set once by governance after the bridge deploys).
+    IDepositQueue public depositQueue;
 
     /// @notice x coordinate of the set's FROST group key (its y is even), zero until the first
     ///         key is installed. Resharing to a new set keeps it; only a new DKG changes it.
@@ -117,6 +136,12 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     error SequencerSetInvalidFrostSignature(bytes32 digest, uint256 groupKeyX);
     /// @notice `signer` is not in the active set.
     error SequencerSetNotActive(address signer);
+    /// @notice No deposit is waiting: `queued` deposits on L1, `queuedAtBatch` at the last batch.
+    error SequencerSetNoWork(uint256 queued, uint256 queuedAtBatch);
+    /// @notice Waiting work was already noted at `since`.
+    error SequencerSetWorkAlreadyNoted(uint256 since);
+    /// @notice The deposit queue is set already (to `queue`).
+    error SequencerSetDepositQueueAlreadySet(address queue);
 
     // ------------------------------------------------------------------ events
     /// @notice A new sequencer became current.
@@ -130,6 +155,11 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     );
     /// @notice More than 2/3 of the stake removed the silent co-signer `signer` (no slash).
     event SilentRemoved(address indexed signer, uint256 nonce);
+    /// @notice `queued` deposits are on L1, `queuedAtBatch` were at the current sequencer's last
+    ///         batch: it must append a batch by `deadline` or be reselectable ({Reason.NoProgress}).
+    event WorkNoted(uint256 queued, uint256 queuedAtBatch, uint256 deadline);
+    /// @notice The deposit queue whose waiting deposits count as work was set.
+    event DepositQueueSet(address indexed queue);
     /// @notice The current sequencer `signer` sent a liveness ping.
     event Heartbeat(address indexed signer, uint256 indexed epoch);
     /// @notice `signer` was punished by `by`.
@@ -235,6 +265,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (l1Blocks > cap) l1Blocks = cap;
         _info.lastHeartbeat = uint64(block.timestamp);
         _info.lastRewardBlock = uint64(block.number);
+        IDepositQueue q = depositQueue;
+        _progress = Progress(uint64(block.timestamp), 0, uint128(address(q) == address(0) ? 0 : q.depositCount()));
         uint256 reward = l1Blocks == 0 ? 0 : pool.distributeReward(signer, l1Blocks);
         emit BatchRecorded(signer, _info.epoch, l2Blocks, l1Blocks, reward);
     }
@@ -266,6 +298,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
 
     /// @notice Liveness ping of the current sequencer between batches: moves its heartbeat
     ///         deadline like {recordBatch} does, without a reward. Only the current sequencer.
+    ///         It does not move the progress deadline ({progressDeadline}): pinging while work
+    ///         waits does not keep the slot.
     function heartbeat() external {
         if (msg.sender != _info.current) revert SequencerSetNotCurrent(msg.sender, _info.current);
         _info.lastHeartbeat = uint64(block.timestamp);
@@ -284,13 +318,52 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     /// @notice Replace the current sequencer because it missed its heartbeat deadline
-    ///         (`lastHeartbeat + heartbeatTimeout`). The silent sequencer is excluded from the
-    ///         draw unless it is the only active one. Anyone may call it.
+    ///         (`lastHeartbeat + heartbeatTimeout`, {Reason.HeartbeatMissed}) or made no progress:
+    ///         work noted by {noteWork} waited past {progressDeadline} without a batch
+    ///         ({Reason.NoProgress}), heartbeats notwithstanding. The replaced sequencer is
+    ///         excluded from the draw unless it is the only active one. Anyone may call it.
+    /// @dev Reverts {SequencerSetHeartbeatNotMissed} with the earliest time it will be allowed.
     function reselect() external {
         if (_info.current == address(0)) revert SequencerSetNoCurrentSequencer();
         uint256 deadline = heartbeatDeadline();
-        if (block.timestamp <= deadline) revert SequencerSetHeartbeatNotMissed(deadline, block.timestamp);
-        _rotate(_info.current, Reason.HeartbeatMissed);
+        if (block.timestamp > deadline) {
+            _rotate(_info.current, Reason.HeartbeatMissed);
+            return;
+        }
+        uint256 stalled = progressDeadline();
+        if (stalled != 0 && block.timestamp > stalled) {
+            _rotate(_info.current, Reason.NoProgress);
+            return;
+        }
+        if (stalled != 0 && stalled < deadline) deadline = stalled;
+        revert SequencerSetHeartbeatNotMissed(deadline, block.timestamp);
+    }
+
+    /// @notice Record that work waits for the current sequencer: deposits queued on L1 after its
+    ///         last batch. From now it has one heartbeat timeout to append a batch, whatever it
+    ///         pings, or anyone may {reselect} it. Anyone may call it (once per batch).
+    function noteWork() external {
+        if (_info.current == address(0)) revert SequencerSetNoCurrentSequencer();
+        Progress memory p = _progress;
+        if (p.workSince != 0) revert SequencerSetWorkAlreadyNoted(p.workSince);
+        IDepositQueue q = depositQueue;
+        uint256 queued = address(q) == address(0) ? 0 : q.depositCount();
+        if (queued <= p.queuedAtBatch) revert SequencerSetNoWork(queued, p.queuedAtBatch);
+        _progress.workSince = uint64(block.timestamp);
+        emit WorkNoted(queued, p.queuedAtBatch, block.timestamp + timing.heartbeatTimeout);
+    }
+
+    /// @notice Time after which {reselect} may replace the current sequencer for lack of
+    ///         progress: `workSince + heartbeatTimeout` (the sequencer's turn restarts it), or 0
+    ///         while no work is noted.
+    function progressDeadline() public view returns (uint256) {
+        uint256 since = _progress.workSince;
+        return since == 0 ? 0 : since + timing.heartbeatTimeout;
+    }
+
+    /// @notice The current sequencer's progress record ({Progress}).
+    function progress() external view returns (Progress memory) {
+        return _progress;
     }
 
     /// @notice Replace the current sequencer with the agreement of more than 2/3 of the active
@@ -418,6 +491,15 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         emit RollupSet(account, allowed);
     }
 
+    /// @notice Set the bridge's deposit queue (once): its deposits queued after a batch are work.
+    function setDepositQueue(IDepositQueue queue) external onlyOwner {
+        if (address(queue) == address(0)) revert SequencerSetZeroAddress();
+        if (address(depositQueue) != address(0)) revert SequencerSetDepositQueueAlreadySet(address(depositQueue));
+        depositQueue = queue;
+        _progress.queuedAtBatch = uint128(queue.depositCount());
+        emit DepositQueueSet(address(queue));
+    }
+
     /// @notice Set the epoch length and heartbeat timeout (seconds).
     function setTiming(uint64 epochLength, uint64 heartbeatTimeout) external onlyOwner {
         _setTiming(epochLength, heartbeatTimeout);
@@ -479,6 +561,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         _info.current = next;
         _info.lastHeartbeat = uint64(block.timestamp);
         _info.lastRewardBlock = uint64(block.number);
+        // A new turn: the next sequencer gets a full timeout for work already waiting.
+        if (_progress.workSince != 0) _progress.workSince = uint64(block.timestamp);
         _info.seedBlock = uint64(block.number + 1);
         emit SequencerRotated(_info.epoch, _info.round, previous, next, reason);
     }

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 
 
 def deploy(ctx: DeployContext) -> None:
-    """Deploy ``L1Bridge`` and set it on StateCommitment (once); on a devnet, a ``TestToken``.
+    """Deploy ``L1Bridge`` and set it on StateCommitment (once) and, with the real
+    ``SequencerSet``, as its deposit queue (waiting deposits are work: liveness by progress);
+    on a devnet, a ``TestToken``.
 
     Args:
         ctx: the deploy context; ``state_commitment`` must be deployed (rollup step).
@@ -22,5 +24,7 @@ def deploy(ctx: DeployContext) -> None:
     sc = ctx.at("state_commitment")
     bridge = ctx.deploy("l1_bridge", "L1Bridge", sc.address)
     ctx.send(sc.functions.setBridge(bridge.address))
+    if ctx.contracts.get("sequencer_set") == "SequencerSet":
+        ctx.send(ctx.at("sequencer_set").functions.setDepositQueue(bridge.address))
     if ctx.chain.chain_id == ANVIL_CHAIN_ID:
         ctx.deploy("test_token", "TestToken", "L2Kit Test Token", "TT")

@@ -40,6 +40,7 @@ ROTATION_REASON = {
     2: "set vote",
     3: "removed",
     4: "punished",
+    5: "no progress",
 }
 # DataMode (contracts/rollup/BatchHeader.sol): where a batch's data is posted.
 DA_MODE = {0: "storage", 1: "blobs", 2: "calldata"}

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 # LockingPool.Status, in enum order.
 STATUSES = ["None", "Active", "Exiting", "Kicked", "Withdrawn"]
 # SequencerSet.Reason, in enum order.
-REASONS = ["EpochEnded", "HeartbeatMissed", "SetVote", "Removed", "Punished"]
+REASONS = ["EpochEnded", "HeartbeatMissed", "SetVote", "Removed", "Punished", "NoProgress"]
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, tampered
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer
+from offchain.staking.contracts import REASONS
 from offchain.staking.signatures import active_stakes, stake_quorum
 from tests.helpers.rollup import placeholder_header
 
@@ -233,3 +234,36 @@ def test_governance_bans_a_spamming_verifier(real: Real, expect_revert: Any) -> 
     expect_revert("DataAvailabilityChallengeBanned", real.l1(spammer).request_data, h0)
     real.l1(other).request_data(h0)  # unaffected
     assert real.l1(other).data_request(0).verifier == other.address
+
+
+def test_pinging_sequencer_without_batches_is_reselected(real: Real, expect_revert: Any) -> None:
+    """Attack 4 (issue #10) on the devnet deployment: a deposit waits, the current sequencer
+    keeps pinging heartbeat() without a batch; once the work is noted, anyone reselects it after
+    one heartbeat timeout (reason NoProgress) although its heartbeat is fresh."""
+    sset = real.c("sequencer_set")
+    assert sset.functions.depositQueue().call() == real.dep.addresses["l1_bridge"]
+    snap = real.chain.rpc("evm_snapshot")
+    try:
+        user = dev_account(12)
+        BridgeClient(
+            real.chain, real.dep.addresses["l1_bridge"], real.chain.sender(user)
+        ).deposit_eth(user.address, E18)
+        idle = real.current()
+        anyone = real.chain.sender(dev_account(14))
+        anyone.send(sset.functions.noteWork())
+        expect_revert("SequencerSetWorkAlreadyNoted", anyone.send, sset.functions.noteWork())
+        timeout = int(sset.functions.timing().call()[1])
+        stalled = int(sset.functions.progressDeadline().call())
+        real.warp(timeout // 2)
+        real.chain.sender(idle).send(sset.functions.heartbeat())
+        expect_revert("SequencerSetHeartbeatNotMissed", anyone.send, sset.functions.reselect())
+        real.warp(timeout - timeout // 2 + 1)
+        real.chain.sender(idle).send(sset.functions.heartbeat())
+        now = int(real.chain.w3.eth.get_block("latest")["timestamp"])
+        assert now > stalled and now <= int(sset.functions.heartbeatDeadline().call())
+        rcpt = anyone.send(sset.functions.reselect(), gas=600_000)
+        ev = sset.events.SequencerRotated().process_receipt(rcpt)[0]["args"]
+        assert ev["previous"] == idle.address and ev["next"] != idle.address
+        assert REASONS[ev["reason"]] == "NoProgress"
+    finally:
+        real.chain.rpc("evm_revert", snap)

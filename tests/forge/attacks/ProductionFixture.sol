@@ -109,6 +109,7 @@ abstract contract ProductionFixture is Test {
         sset.setRollup(address(fp), true);
         bridge = new L1Bridge(IStateCommitment(address(sc)));
         sc.setBridge(IDepositQueue(address(bridge)));
+        sset.setDepositQueue(IDepositQueue(address(bridge)));
 
         token.mint(address(this), 50_000_000 ether);
         for (uint256 k = 1; k <= 4; k++) {
