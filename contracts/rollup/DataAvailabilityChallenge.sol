@@ -54,7 +54,8 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     ISequencerSet public immutable sequencerSet;
     /// @notice Seconds the sequencer has to answer (24 h in production).
     uint256 public dataWindow;
-    /// @notice Wei a verifier pays per request (bond: back on a failure, to the sequencer on a match).
+    /// @notice Wei a verifier pays per request (bond: back on a failure, to the sequencer on a match),
+    ///         plus {requestFeePerTx} per transaction of the batch ({requestFeeFor}).
     uint256 public requestFee;
     /// @notice Stake slashed from a sequencer whose answer mismatches or never comes.
     uint256 public slashAmount;
@@ -69,9 +70,15 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     mapping(address => uint256) public claimable;
     /// @notice Chunks of an answer received so far, per requested header hash.
     mapping(bytes32 => uint256) public chunksReceived;
+    /// @notice Wei per transaction of the requested batch added to the bond, so that it covers
+    ///         the answer's gas, which grows with the batch (docs/spec.md, "Data-availability
+    ///         challenge"); set by governance from the measured answer gas per transaction.
+    uint256 public requestFeePerTx;
     /// @dev Header hash => chunk => the chunk's subtree nodes (zero until received).
     mapping(bytes32 => mapping(uint256 => BatchChunks.Roots)) private _chunkRoots;
 
+    /// @notice The per-transaction part of the bond changed (requests opened from now on).
+    event RequestFeePerTxChanged(uint256 feePerTx);
     /// @notice `verifier` asked for the data of batch `index`; the sequencer must answer by `deadline`.
     event DataRequested(uint256 indexed index, address indexed verifier, address indexed sequencer, uint256 deadline, uint256 bond);
     /// @notice The sequencer posted the batch's data; it matches the header. The data is the
@@ -160,6 +167,19 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         emit ParamsChanged(dataWindow_, requestFee_, slashAmount_);
     }
 
+    /// @notice Sets the bond's part per transaction of the requested batch (at most 2^64 - 1 wei).
+    function setRequestFeePerTx(uint256 feePerTx) external onlyOwner {
+        if (feePerTx > type(uint64).max) revert DataAvailabilityChallengeBadFee(feePerTx, type(uint64).max);
+        requestFeePerTx = feePerTx;
+        emit RequestFeePerTxChanged(feePerTx);
+    }
+
+    /// @notice The bond of a request on a batch of `txCount` transactions:
+    ///         `requestFee + requestFeePerTx * txCount`.
+    function requestFeeFor(uint256 txCount) public view returns (uint256) {
+        return requestFee + requestFeePerTx * txCount;
+    }
+
     /// @notice Bans `verifier` (§11.6.2): its new requests revert; its open requests are closed
     ///         and each bond is credited to the sequencer of the requested batch as compensation
     ///         (§11.6.1; governance may add more from its treasury in the same proposal).
@@ -186,10 +206,12 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
 
     // ------------------------------------------------------------- verifier
 
-    /// @notice Requests the data of the batch `header` on L1, paying {requestFee}.
+    /// @notice Requests the data of the batch `header` on L1, paying exactly
+    ///         {requestFeeFor}(`header.txCount`) as the bond.
     function requestData(BatchHeader calldata header) external payable nonReentrant {
         if (banned[msg.sender]) revert DataAvailabilityChallengeBanned(msg.sender);
-        if (msg.value != requestFee) revert DataAvailabilityChallengeBadFee(msg.value, requestFee);
+        uint256 fee = requestFeeFor(header.txCount);
+        if (msg.value != fee || fee > type(uint96).max) revert DataAvailabilityChallengeBadFee(msg.value, fee);
         uint256 index = header.index;
         bytes32 headerHash = stateCommitment.checkHeader(header);
         Request storage r = requests[index];

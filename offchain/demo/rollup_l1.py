@@ -164,7 +164,7 @@ def _play(s: _Scene) -> None:
     v = s.rl.with_sender(s.chain.sender(verifier))
     v.request_data(h2)
     s.out.print(
-        f"  verifier requests the data on L1 (fee {v.da_fee_wei() / E18} ETH): "
+        f"  verifier requests the data on L1 (bond {v.da_fee_for(h2.tx_count) / E18} ETH): "
         "insecure state, withdrawals held"
     )
     # Attack (issue #10): the withholder moves its stake to a fresh key to dodge the slash.

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from offchain.chain.accounts import dev_account
+from offchain.errors import TxReverted
 from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RequestStatus
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData
@@ -131,3 +132,37 @@ def test_chunk_out_of_range_or_twice_reverts(env: Env, expect_revert: Any) -> No
     expect_revert("DataAvailabilityChallengeBadChunk", s.provide_chunk, h, 0, chunks[0])
     other = env.sc(dev_account(15))
     expect_revert("DataAvailabilityChallengeNotSequencer", other.provide_chunk, h, 1, chunks[1])
+
+
+def test_bond_scales_with_the_batch_and_covers_the_answer(env: Env, expect_revert: Any) -> None:
+    """The bond is requestFee + requestFeePerTx * txCount (governance sets the per-transaction
+    part): the base fee alone is refused with both values; the bond on a 600-tx batch pays the
+    sequencer more than the gas of its chunked answer cost; only the owner sets it, within
+    uint64."""
+    per_tx = 18_000 * 10**9  # the deploy default: ~18,000 gas per transaction at 1 gwei
+    da = env.contract("DataAvailabilityChallenge", "da_challenge")
+    outsider = dev_account(15)
+    with pytest.raises(TxReverted) as ei:
+        env.chain.sender(outsider).send(da.functions.setRequestFeePerTx(per_tx))
+    assert ei.value.error_name == "OwnableUnauthorizedAccount"
+    with pytest.raises(TxReverted) as ei:
+        env.chain.sender(env.owner).send(da.functions.setRequestFeePerTx(2**64))
+    assert ei.value.error_name == "DataAvailabilityChallengeBadFee"
+    rc = env.chain.sender(env.owner).send(da.functions.setRequestFeePerTx(per_tx))
+    (ev,) = da.events.RequestFeePerTxChanged().process_receipt(rc)
+    assert ev["args"]["feePerTx"] == per_tx
+    seq_acct = env.current()
+    data = random_batch_data(600, seq_acct.address)
+    h = append_batch_data(env, data)
+    v = env.sc(VERIFIER)
+    bond = v.da_fee_for(h.tx_count)
+    assert bond == DA_FEE + per_tx * 600
+    err = expect_revert("DataAvailabilityChallengeBadFee", v.request_data, h, DA_FEE)
+    assert err.error_args == (DA_FEE, bond)
+    v.request_data(h)
+    before = da.functions.claimable(seq_acct.address).call()
+    receipts = _answer(env, h, pack_chunks(data.packed_batch()))
+    cost = sum(int(r["gasUsed"]) * int(r["effectiveGasPrice"]) for r in receipts)
+    assert env.sc(env.owner).data_request(h.index).status == RequestStatus.ANSWERED
+    paid = da.functions.claimable(seq_acct.address).call() - before
+    assert paid == bond > cost, (paid, cost)

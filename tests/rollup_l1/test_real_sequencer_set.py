@@ -230,7 +230,7 @@ def test_governance_bans_a_spamming_verifier(real: Real, expect_revert: Any) -> 
     da = real.c("da_challenge").functions
     assert da.banned(spammer.address).call()
     assert real.c("token").functions.balanceOf(seq.address).call() - tok0 == 100 * E18
-    assert da.claimable(seq.address).call() == real.l1(spammer).da_fee_wei()
+    assert da.claimable(seq.address).call() == real.l1(spammer).da_fee_for(h0.tx_count)
     expect_revert("DataAvailabilityChallengeBanned", real.l1(spammer).request_data, h0)
     real.l1(other).request_data(h0)  # unaffected
     assert real.l1(other).data_request(0).verifier == other.address

@@ -337,16 +337,22 @@ class RollupL1:
 
     # ------------------------------------------------- data availability
     def da_fee_wei(self) -> int:
+        """The fixed part of the request bond (``requestFee``)."""
         return int(self._need_da().functions.requestFee().call())
 
+    def da_fee_for(self, tx_count: int) -> int:
+        """The bond of a request on a batch of ``tx_count`` transactions (``requestFeeFor``)."""
+        return int(self._need_da().functions.requestFeeFor(tx_count).call())
+
     def request_data(self, header: BatchHeader, fee_wei: int | None = None) -> TxReceipt:
-        """DataAvailabilityChallenge.requestData, paying the request fee (bond).
+        """DataAvailabilityChallenge.requestData, paying the bond for the batch's size
+        (:meth:`da_fee_for`) unless ``fee_wei`` is given.
 
         Raises:
             TxReverted: e.g. ``DataAvailabilityChallengeBanned``, ``...AlreadyRequested``.
         """
         da = self._need_da()
-        fee = self.da_fee_wei() if fee_wei is None else fee_wei
+        fee = self.da_fee_for(header.tx_count) if fee_wei is None else fee_wei
         return self._send(da.functions.requestData(header.as_tuple()), value=fee)
 
     def provide_data(self, header: BatchHeader, data: BatchDataLike) -> TxReceipt:

@@ -24,6 +24,8 @@ class RollupParams:
         challenge_window_s: seconds after appending before a batch is final (seed: 7 days).
         da_window_s: seconds the sequencer has to answer a data request (seed: 24 hours).
         da_fee_wei: fee (bond) a verifier pays with a data request.
+        da_fee_per_tx_wei: bond added per transaction of the requested batch, so that the bond
+            covers the chunked answer's gas (~18,000 gas per transaction at 1 gwei by default).
         da_slash_amount: stake slashed when a data request ends in a mismatch or a timeout.
         fraud_slash_amount: stake slashed on a proven fraud.
         l2_chain_id: the L2 chain id (EIP-712 domain of L2 transactions).
@@ -36,6 +38,7 @@ class RollupParams:
     challenge_window_s: int = 7 * DAY_S
     da_window_s: int = DAY_S
     da_fee_wei: int = 10**16
+    da_fee_per_tx_wei: int = 18_000 * 10**9
     da_slash_amount: int = 10_000 * TOKEN
     fraud_slash_amount: int = 20_000 * TOKEN
     l2_chain_id: int = DEFAULT_L2_CHAIN_ID

@@ -42,6 +42,8 @@ def deploy(ctx: DeployContext) -> None:
         p.da_fee_wei,
         p.da_slash_amount,
     )
+    if p.da_fee_per_tx_wei:
+        ctx.send(da.functions.setRequestFeePerTx(p.da_fee_per_tx_wei))
     challengers = [da]
     if _has_artifact(ctx, "FraudProver"):
         fp = ctx.deploy(
