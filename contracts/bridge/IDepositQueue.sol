@@ -9,4 +9,14 @@ interface IDepositQueue {
 
     /// @notice Rolling hash after the first `count` deposits (bytes32(0) for count 0).
     function depositHashAt(uint256 count) external view returns (bytes32);
+
+    /// @notice Seconds a forced transaction may wait before every batch must have consumed it.
+    function forceInclusionWindow() external view returns (uint256);
+
+    /// @notice The first forced item at queue position >= `position`: its forced index, queue
+    ///         position and inclusion deadline (`forcedIndex` = forcedCount and deadline 0 if none).
+    function firstForcedFrom(uint256 position)
+        external
+        view
+        returns (uint256 forcedIndex, uint256 queueId, uint256 deadline);
 }

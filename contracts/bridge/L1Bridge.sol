@@ -9,6 +9,7 @@ import {BatchHeader} from "../rollup/BatchHeader.sol";
 import {IStateCommitment} from "../rollup/IStateCommitment.sol";
 import {IDepositQueue} from "./IDepositQueue.sol";
 import {IL2DepositSource} from "../rollup/IL2DepositSource.sol";
+import {StateTree} from "../rollup/StateTree.sol";
 
 /// @notice A withdrawal as the L2 records it (docs/spec.md, "L2 ledger" > Execution, Withdraw).
 /// @dev    Its Merkle item is keccak256(abi.encode(txHash, recipient, token, amount)) (= the
@@ -25,10 +26,29 @@ struct Withdrawal {
     uint256 amount;
 }
 
+/// @notice Proof of an L2 balance in the last final state (docs/spec.md, "Escape hatch").
+struct EscapeProof {
+    /// The last final batch (checked against the stored hash): its `finalStateRoot` is the root.
+    BatchHeader header;
+    /// Decomposition of `header.finalStateRoot`: keccak256(abi.encode(treeRoot, size, nextDepositId)).
+    bytes32 treeRoot;
+    uint256 size;
+    uint256 nextDepositId;
+    /// Inclusion (or exclusion) witness of balanceKey(account, token) in `treeRoot`.
+    StateTree.KeyWitness witness;
+}
+
 /// @title L1Bridge
 /// @notice Deposits of ETH and ERC20 tokens into an ordered queue the L2 must consume in order
 ///         (rolling hash per position), and withdrawals paid against the withdrawal root of a
-///         finalized batch, each at most once.
+///         finalized batch, each at most once. The same queue carries **forced** L2 transactions
+///         ({forceTx}: censorship resistance, docs/spec.md "Forced inclusion") which every batch
+///         appended after their deadline must have consumed; and once StateCommitment is frozen
+///         (batches stopped), every balance of the last final state root leaves through
+///         {escape} and every deposit that root had not consumed is refunded ({refundDeposit}).
+/// @dev    Forced item: keccak256(abi.encodePacked(queueId, l2Tx)) (= keccak256 of the L2
+///         encoding `0x04 ‖ queueId ‖ l2Tx` without its kind byte), not stored per id (L1
+///         re-execution checks it against the rolling hashes: {queueItemMatches}).
 /// @dev    Deposit item: keccak256(abi.encode(depositId, sender, l2Recipient, token, amount));
 ///         rolling hash h(n+1) = keccak256(abi.encode(h(n), item n)), h(0) = bytes32(0).
 ///         Fee-on-transfer (and other balance-altering) tokens are refused: the bridge must
@@ -36,10 +56,26 @@ struct Withdrawal {
 contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
+    /// @notice A forced transaction in the queue: its position and inclusion deadline.
+    struct ForcedEntry {
+        uint64 position;
+        uint64 deadline;
+    }
+
     /// @notice Where batches and their status live.
     IStateCommitment public immutable stateCommitment;
+    /// @notice Seconds after {forceTx} by which a batch must have consumed the forced item.
+    uint256 public immutable forceInclusionWindow;
+    /// @notice Length of the user-transaction encoding that {forceTx} takes (docs/spec.md).
+    uint256 public constant FORCED_TX_LENGTH = 289;
     /// @inheritdoc IDepositQueue
     uint256 public depositCount;
+    /// @notice Number of forced transactions queued so far (forced indices 0 .. forcedCount-1).
+    uint256 public forcedCount;
+    /// @notice Balances already paid by {escape}, by balanceKey(account, token).
+    mapping(uint256 => bool) public escaped;
+    /// @notice Deposits already refunded after the freeze, by deposit id.
+    mapping(uint256 => bool) public refunded;
     /// @notice Withdrawals already paid, by withdrawal hash ({withdrawalHash}).
     mapping(bytes32 => bool) public finalized;
     /// @notice Total queued minus total paid, per token (address(0): ETH).
@@ -49,6 +85,8 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     mapping(uint256 => bytes32) private _depositHashes;
     /// @dev Item hash of each deposit, by id (what L2 re-execution checks a deposit against).
     mapping(uint256 => bytes32) private _depositItems;
+    /// @dev Forced index => position and deadline (ascending in both).
+    mapping(uint256 => ForcedEntry) private _forced;
 
     /// @notice A deposit joined the queue at position `depositId`.
     event DepositQueued(
@@ -69,6 +107,16 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         uint256 txIndex
     );
 
+    /// @notice A signed L2 transaction was queued at `queueId` for forced inclusion by `deadline`.
+    event ForcedTxQueued(
+        uint256 indexed queueId, uint256 indexed forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx
+    );
+    /// @notice After the freeze, `balance` of `token` held by `account` in the last final state
+    ///         (batch `batchIndex`) was paid to `account` on L1.
+    event Escaped(address indexed account, address indexed token, uint256 balance, uint256 indexed batchIndex);
+    /// @notice After the freeze, deposit `depositId` (not consumed by a final batch) went back to `sender`.
+    event DepositRefunded(uint256 indexed depositId, address indexed sender, address token, uint256 amount);
+
     /// @notice Zero amount or zero recipient.
     error L1BridgeBadDeposit(address l2Recipient, uint256 amount);
     /// @notice The token moved `received` into the bridge instead of `amount` (fee-on-transfer).
@@ -85,12 +133,33 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     error L1BridgeBadProof(uint256 batchIndex, uint256 txIndex);
     /// @notice The bridge never holds less than it received: `amount` exceeds what is locked.
     error L1BridgeInsufficientLocked(address token, uint256 amount, uint256 available);
+    /// @notice {forceTx} takes a Transfer or Withdraw encoding (289 bytes, kind 0x01/0x02, clean
+    ///         address and `v` words): `length` bytes of kind `kind` are not one.
+    error L1BridgeMalformedForcedTx(uint256 length, uint8 kind);
+    /// @notice A forced transaction must pay the sequencer that includes it a fee.
+    error L1BridgeZeroForcedFee();
+    /// @notice Escapes and refunds only exist once StateCommitment is frozen.
+    error L1BridgeNotFrozen();
+    /// @notice `index` is not the last final batch (not final, or batch index+1 is final too).
+    error L1BridgeNotLastFinal(uint256 index);
+    /// @notice The proof does not give `account` a balance of `claimed` `token` (`proven` instead),
+    ///         or the state decomposition does not hash to the final state root.
+    error L1BridgeBadEscapeProof(address account, address token, uint256 claimed, uint256 proven);
+    /// @notice This (account, token) balance was already paid by {escape}.
+    error L1BridgeAlreadyEscaped(address account, address token);
+    /// @notice Deposit `depositId` was consumed by a final batch (below `finalCount`), is unknown
+    ///         or does not match the given fields.
+    error L1BridgeNotRefundable(uint256 depositId, uint256 finalCount);
+    /// @notice Deposit `depositId` was already refunded.
+    error L1BridgeAlreadyRefunded(uint256 depositId);
     /// @notice Paying ETH to `recipient` failed.
     error L1BridgeEthTransferFailed(address recipient, uint256 amount);
 
-    /// @param stateCommitment_ the StateCommitment whose batches withdrawals are proven against.
-    constructor(IStateCommitment stateCommitment_) {
+    /// @param stateCommitment_      the StateCommitment whose batches withdrawals are proven against.
+    /// @param forceInclusionWindow_ seconds a forced transaction may wait (24 h in production).
+    constructor(IStateCommitment stateCommitment_, uint256 forceInclusionWindow_) {
         stateCommitment = stateCommitment_;
+        forceInclusionWindow = forceInclusionWindow_;
     }
 
     // -------------------------------------------------------------- deposits
@@ -129,6 +198,70 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         _depositHashes[id + 1] = rolling;
         depositCount = id + 1;
         emit DepositQueued(id, msg.sender, l2Recipient, token, amount, rolling);
+    }
+
+    // ---------------------------------------------------------- forced queue
+
+    /// @notice Queues the signed L2 Transfer or Withdraw `l2Tx` (its 289-byte L2 encoding,
+    ///         docs/spec.md "Transactions and encodings") for forced inclusion: the L2 executes it
+    ///         at its queue position (a failed receipt if it is invalid there), and no batch may be
+    ///         appended after `block.timestamp + forceInclusionWindow` without consuming it.
+    /// @dev    Anyone may relay a signed transaction; only the encoding and the fee are checked
+    ///         here (signature, nonce and balance are the L2's, at execution).
+    /// @return queueId the item's position in the queue.
+    function forceTx(bytes calldata l2Tx) external returns (uint256 queueId) {
+        uint8 kind = l2Tx.length > 0 ? uint8(l2Tx[0]) : 0;
+        if (
+            l2Tx.length != FORCED_TX_LENGTH || (kind != 1 && kind != 2) || _word(l2Tx, 1) >> 160 != 0
+                || _word(l2Tx, 33) >> 160 != 0 || _word(l2Tx, 65) >> 160 != 0 || _word(l2Tx, 193) > type(uint8).max
+        ) revert L1BridgeMalformedForcedTx(l2Tx.length, kind);
+        if (_word(l2Tx, 129) == 0) revert L1BridgeZeroForcedFee();
+        queueId = depositCount;
+        bytes32 item = keccak256(abi.encodePacked(queueId, l2Tx));
+        _depositHashes[queueId + 1] = keccak256(abi.encode(_depositHashes[queueId], item));
+        depositCount = queueId + 1;
+        uint256 forcedIndex = forcedCount;
+        uint256 deadline = block.timestamp + forceInclusionWindow;
+        _forced[forcedIndex] = ForcedEntry(uint64(queueId), uint64(deadline));
+        forcedCount = forcedIndex + 1;
+        emit ForcedTxQueued(queueId, forcedIndex, msg.sender, deadline, l2Tx);
+    }
+
+    /// @notice Position and deadline of forced item `forcedIndex`.
+    function forcedAt(uint256 forcedIndex) external view returns (uint256 position, uint256 deadline) {
+        ForcedEntry memory f = _forced[forcedIndex];
+        return (f.position, f.deadline);
+    }
+
+    /// @inheritdoc IDepositQueue
+    /// @dev Binary search over the forced items (positions ascend with the index).
+    function firstForcedFrom(uint256 position)
+        external
+        view
+        returns (uint256 forcedIndex, uint256 queueId, uint256 deadline)
+    {
+        uint256 n = forcedCount;
+        if (n == 0 || _forced[n - 1].position < position) return (n, 0, 0);
+        // Invariant: the answer is in [lo, hi]; entry hi has position >= `position`.
+        uint256 lo = 0;
+        uint256 hi = n - 1;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_forced[mid].position >= position) hi = mid;
+            else lo = mid + 1;
+        }
+        ForcedEntry memory f = _forced[lo];
+        return (lo, f.position, f.deadline);
+    }
+
+    /// @inheritdoc IL2DepositSource
+    function queueItemMatches(uint256 queueId, bytes32 item) external view returns (bool) {
+        return queueId < depositCount
+            && _depositHashes[queueId + 1] == keccak256(abi.encode(_depositHashes[queueId], item));
+    }
+
+    function _word(bytes calldata d, uint256 offset) private pure returns (uint256) {
+        return uint256(bytes32(d[offset:offset + 32]));
     }
 
     /// @inheritdoc IDepositQueue
@@ -172,16 +305,91 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         }
         if (finalized[item]) revert L1BridgeAlreadyFinalized(item);
         finalized[item] = true;
-        uint256 available = locked[w.token];
-        if (w.amount > available) revert L1BridgeInsufficientLocked(w.token, w.amount, available);
-        locked[w.token] = available - w.amount;
+        _debit(w.token, w.amount);
         emit WithdrawalFinalized(item, batchIndex, w.recipient, w.token, w.amount, txIndex);
         // Interactions last (checks-effects-interactions, plus the reentrancy guard).
-        if (w.token == address(0)) {
-            (bool ok,) = w.recipient.call{value: w.amount}("");
-            if (!ok) revert L1BridgeEthTransferFailed(w.recipient, w.amount);
+        _pay(w.recipient, w.token, w.amount);
+    }
+
+    // ----------------------------------------------------------- escape hatch
+
+    /// @notice After the freeze, pays `account` its `balance` of `token` in the last final state
+    ///         root (batch `proof.header`), once per (account, token). Anyone may call it; the
+    ///         money goes to `account` (the same address on L1 and L2).
+    /// @param account the L2 account.
+    /// @param token   the L1 token (address(0) for ETH).
+    /// @param balance its balance in the last final state (must be what the proof shows, > 0).
+    /// @param proof   the last final header, the state decomposition and the balance witness.
+    function escape(address account, address token, uint256 balance, EscapeProof calldata proof)
+        external
+        nonReentrant
+    {
+        if (stateCommitment.frozenAt() == 0) revert L1BridgeNotFrozen();
+        _checkLastFinal(proof.header);
+        bytes32 root = keccak256(abi.encode(proof.treeRoot, proof.size, proof.nextDepositId));
+        if (root != proof.header.finalStateRoot) revert L1BridgeBadEscapeProof(account, token, balance, 0);
+        uint256 key = uint256(keccak256(abi.encode(uint256(1), account, token)));
+        (uint256 proven,) = StateTree.read(StateTree.Tree(proof.treeRoot, proof.size), key, proof.witness);
+        if (proven != balance || balance == 0) revert L1BridgeBadEscapeProof(account, token, balance, proven);
+        if (escaped[key]) revert L1BridgeAlreadyEscaped(account, token);
+        escaped[key] = true;
+        _debit(token, balance);
+        emit Escaped(account, token, balance, proof.header.index);
+        _pay(account, token, balance);
+    }
+
+    /// @notice After the freeze, returns deposit `depositId` to its L1 sender if the last final
+    ///         batch (`lastFinal`; ignored when no batch is final) had not consumed it.
+    /// @param lastFinal the last final batch header.
+    /// @param depositId the deposit; the other fields must be those it was queued with.
+    function refundDeposit(
+        BatchHeader calldata lastFinal,
+        uint256 depositId,
+        address sender,
+        address l2Recipient,
+        address token,
+        uint256 amount
+    ) external nonReentrant {
+        if (stateCommitment.frozenAt() == 0) revert L1BridgeNotFrozen();
+        uint256 finalCount = 0;
+        if (stateCommitment.isFinalized(0)) {
+            _checkLastFinal(lastFinal);
+            finalCount = lastFinal.depositCount;
+        }
+        bytes32 item = keccak256(abi.encode(depositId, sender, l2Recipient, token, amount));
+        if (depositId < finalCount || _depositItems[depositId] != item) {
+            revert L1BridgeNotRefundable(depositId, finalCount);
+        }
+        if (refunded[depositId]) revert L1BridgeAlreadyRefunded(depositId);
+        refunded[depositId] = true;
+        _debit(token, amount);
+        emit DepositRefunded(depositId, sender, token, amount);
+        _pay(sender, token, amount);
+    }
+
+    /// @dev `header` is stored, final, and the next batch (if any) is not final.
+    function _checkLastFinal(BatchHeader calldata header) private view {
+        stateCommitment.checkHeader(header);
+        uint256 index = header.index;
+        if (!stateCommitment.isFinalized(index)) revert L1BridgeNotLastFinal(index);
+        if (index + 1 < stateCommitment.nextIndex() && stateCommitment.isFinalized(index + 1)) {
+            revert L1BridgeNotLastFinal(index);
+        }
+    }
+
+    /// @dev The bridge never pays more than it holds of `token`.
+    function _debit(address token, uint256 amount) private {
+        uint256 available = locked[token];
+        if (amount > available) revert L1BridgeInsufficientLocked(token, amount, available);
+        locked[token] = available - amount;
+    }
+
+    function _pay(address to, address token, uint256 amount) private {
+        if (token == address(0)) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert L1BridgeEthTransferFailed(to, amount);
         } else {
-            IERC20(w.token).safeTransfer(w.recipient, w.amount);
+            IERC20(token).safeTransfer(to, amount);
         }
     }
 }

@@ -35,6 +35,9 @@ interface IStateCommitment {
     /// @notice True when `headerHash` is the hash of the valid batch stored at `index`.
     function matchesHeader(uint256 index, bytes32 headerHash) external view returns (bool);
 
+    /// @notice When the rollup froze (0 while it is not frozen): see StateCommitment.freeze.
+    function frozenAt() external view returns (uint256);
+
     /// @notice Indices with an open data-availability request.
     function openDataRequests() external view returns (uint256[] memory);
 

@@ -32,7 +32,9 @@ library L2StateTransition {
         WrongChain,
         Unsupported,
         IntrinsicGas,
-        Underpriced
+        Underpriced,
+        ForcedOutOfOrder,
+        ForcedMismatch
     }
 
     /// @notice Which Merkle proof of a step failed (see {L2StateTransitionInvalidStepProof}).
@@ -122,6 +124,9 @@ library L2StateTransition {
     uint8 internal constant KIND_TRANSFER = 1;
     uint8 internal constant KIND_WITHDRAW = 2;
     uint8 internal constant KIND_STANDARD = 3;
+    /// @dev kind ‖ queueId ‖ the 289-byte user transaction.
+    uint8 internal constant KIND_FORCED = 4;
+    uint256 internal constant FORCED_LENGTH = 322;
     uint256 internal constant DEPOSIT_LENGTH = 161;
     uint256 internal constant USER_TX_LENGTH = 289;
 
@@ -278,9 +283,11 @@ library L2StateTransition {
         } else if (uint8(txData[0]) == KIND_DEPOSIT) {
             status = _applyDeposit(ctx, e, txData, witnesses);
         } else if (uint8(txData[0]) == KIND_TRANSFER || uint8(txData[0]) == KIND_WITHDRAW) {
-            status = _applyUserTx(ctx, e, txData, feeRecipient, witnesses);
+            status = _applyUserTx(ctx, e, txData, keccak256(txData), feeRecipient, witnesses);
         } else if (uint8(txData[0]) == KIND_STANDARD) {
             status = _applyStandardTx(ctx, e, txData[1:], feeRecipient, witnesses);
+        } else if (uint8(txData[0]) == KIND_FORCED) {
+            status = _applyForced(ctx, e, txData, feeRecipient, witnesses);
         } else {
             status = Status.Malformed;
         }
@@ -319,11 +326,49 @@ library L2StateTransition {
         return Status.Valid;
     }
 
-    /// @dev Transfer / Withdraw: amount, signature, nonce, balance, credits, withdrawal item.
+    /// @dev Forced transaction `0x04 ‖ queueId ‖ userTx`: consumed at its queue position (matching
+    ///      the bridge's queue); the user transaction then runs as in {_applyUserTx}. If it is
+    ///      invalid, the item is still consumed (a failed receipt) and nothing else changes.
+    function _applyForced(
+        Context memory ctx,
+        Exec memory e,
+        bytes calldata d,
+        address feeRecipient,
+        StateTree.KeyWitness[] calldata ws
+    ) private view returns (Status) {
+        Status s = _consumeForced(ctx, e, d);
+        if (s != Status.Valid) return s;
+        bytes32 root = e.tree.root;
+        uint256 size = e.tree.size;
+        if (_applyUserTx(ctx, e, d[33:], keccak256(d), feeRecipient, ws) != Status.Valid) {
+            // Failed receipt: only the queue position moved.
+            e.tree.root = root;
+            e.tree.size = size;
+            e.withdrawalItem = bytes32(0);
+        }
+        return Status.Valid;
+    }
+
+    /// @dev Format, queue order and the bridge's item of a forced transaction; consumes it.
+    function _consumeForced(Context memory ctx, Exec memory e, bytes calldata d) private view returns (Status) {
+        if (d.length != FORCED_LENGTH) return Status.Malformed;
+        uint8 kind = uint8(d[33]);
+        (bool ok,) = _decodeUserTx(d[33:]);
+        if (!ok || (kind != KIND_TRANSFER && kind != KIND_WITHDRAW)) return Status.Malformed;
+        uint256 queueId = _word(d, 1);
+        if (queueId != e.nextDepositId) return Status.ForcedOutOfOrder;
+        if (!ctx.deposits.queueItemMatches(queueId, keccak256(d[1:]))) return Status.ForcedMismatch;
+        e.nextDepositId += 1;
+        return Status.Valid;
+    }
+
+    /// @dev Transfer / Withdraw: amount, signature, nonce, balance, credits, withdrawal item
+    ///      (`txHash` is the hash of the whole L2 encoding: of the forced item for a forced one).
     function _applyUserTx(
         Context memory ctx,
         Exec memory e,
         bytes calldata d,
+        bytes32 txHash,
         address feeRecipient,
         StateTree.KeyWitness[] calldata ws
     ) private pure returns (Status) {
@@ -345,7 +390,7 @@ library L2StateTransition {
             if (s != Status.Valid) return s;
         }
         if (t.kind == KIND_WITHDRAW) {
-            e.withdrawalItem = keccak256(abi.encode(keccak256(d), t.dest, t.token, t.amount));
+            e.withdrawalItem = keccak256(abi.encode(txHash, t.dest, t.token, t.amount));
         }
         return Status.Valid;
     }

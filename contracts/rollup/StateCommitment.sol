@@ -42,6 +42,14 @@ contract StateCommitment is IStateCommitment, Ownable {
         address sequencer;
     }
 
+    /// @notice Liveness of the chain (one slot): when a batch was last appended, the queue position
+    ///         the chain had consumed then, and when the rollup froze (0 = not frozen).
+    struct Progress {
+        uint64 lastAppendAt;
+        uint64 consumed;
+        uint64 frozenAt;
+    }
+
     /// @notice The sequencer set (signature checks, heartbeats, punishment).
     ISequencerSet public immutable sequencerSet;
     /// @inheritdoc IStateCommitment
@@ -54,6 +62,18 @@ contract StateCommitment is IStateCommitment, Ownable {
     mapping(address => bool) public isChallenger;
     /// @notice Where new batches publish their data (owner-set; Storage until changed).
     DataMode public dataMode;
+    /// @notice Seconds without a batch, while queue items wait, after which anyone may {freeze}.
+    uint256 public immutable freezeAfter;
+
+    Progress private _progress;
+
+    /// @notice A censorship report pending on the current sequencer (see {reportCensorship}).
+    struct Strike {
+        address sequencer;
+        uint64 since;
+    }
+
+    Strike private _strike;
 
     Head private _head;
     /// @dev Batch index => bytes26(headerHash) ‖ uint48(timestamp).
@@ -98,6 +118,12 @@ contract StateCommitment is IStateCommitment, Ownable {
     event BridgeSet(address indexed bridge);
     /// @notice Batches appended from now on publish their data in `mode`.
     event DataModeChanged(DataMode oldMode, DataMode mode);
+    /// @notice The rollup froze at `frozenAt` (no batch since `lastAppendAt`, `waiting` queue items
+    ///         unconsumed); batches not final by then never finalize; the escape hatch opens.
+    event RollupFrozen(uint256 frozenAt, uint256 lastAppendAt, uint256 nextIndex, uint256 waiting);
+    /// @notice The current sequencer `sequencer` was reported for leaving forced item `queueId`
+    ///         (deadline `deadline`) unconsumed; after {censorGrace} a second report rotates it out.
+    event CensorshipReported(address indexed sequencer, uint256 indexed queueId, uint256 deadline, bool rotated);
 
     /// @notice `sender` is not the current sequencer `current`.
     error StateCommitmentNotCurrentSequencer(address sender, address current);
@@ -128,18 +154,37 @@ contract StateCommitment is IStateCommitment, Ownable {
     error StateCommitmentDataMismatch(uint256 index, bytes32 dataHash, bytes32 carried);
     /// @notice This entry point does not publish data the way the current mode requires.
     error StateCommitmentWrongDataMode(uint256 index, DataMode mode);
+    /// @notice The batch leaves forced item `queueId` (deadline `deadline`, already passed)
+    ///         unconsumed: its deposit position `depositCount` must be past it.
+    error StateCommitmentForcedTxNotIncluded(uint256 queueId, uint256 deadline, uint256 depositCount);
+    /// @notice The rollup froze at `frozenAt`: no batch is appended any more.
+    error StateCommitmentFrozen(uint256 frozenAt);
+    /// @notice {freeze} needs `freezeAfter` seconds without a batch (until `freezableAt`) ...
+    error StateCommitmentNotStalled(uint256 freezableAt, uint256 nowTime);
+    /// @notice ... while queue items wait: the chain consumed `consumed` of `queued`.
+    error StateCommitmentNothingWaiting(uint256 consumed, uint256 queued);
+    /// @notice No forced item is past its deadline and unconsumed (or the grace is not over: until `until`).
+    error StateCommitmentNoCensorship(uint256 until);
 
     /// @param owner_           owner (governance timelock in production).
     /// @param sequencerSet_    the sequencer set.
     /// @param genesisStateRoot_ L2 state root before batch 0.
     /// @param challengeWindow_ seconds before a batch finalizes (7 days in production).
-    constructor(address owner_, ISequencerSet sequencerSet_, bytes32 genesisStateRoot_, uint256 challengeWindow_)
-        Ownable(owner_)
-    {
+    /// @param freezeAfter_     seconds without a batch before {freeze} (7 days in production).
+    constructor(
+        address owner_,
+        ISequencerSet sequencerSet_,
+        bytes32 genesisStateRoot_,
+        uint256 challengeWindow_,
+        uint256 freezeAfter_
+    ) Ownable(owner_) {
         if (challengeWindow_ == 0) revert StateCommitmentBadWindow(challengeWindow_);
+        if (freezeAfter_ == 0) revert StateCommitmentBadWindow(freezeAfter_);
         sequencerSet = sequencerSet_;
         genesisStateRoot = genesisStateRoot_;
         challengeWindow = challengeWindow_;
+        freezeAfter = freezeAfter_;
+        _progress.lastAppendAt = uint64(block.timestamp);
     }
 
     // ------------------------------------------------------------------ owner
@@ -234,6 +279,8 @@ contract StateCommitment is IStateCommitment, Ownable {
         uint256 index = header.index;
         if (index != head.nextIndex) revert StateCommitmentWrongIndex(index, head.nextIndex);
         if (header.txCount == 0) revert StateCommitmentEmptyBatch(index);
+        Progress memory prog = _progress;
+        if (prog.frozenAt != 0) revert StateCommitmentFrozen(prog.frozenAt);
         _checkDeposits(header);
         bytes32 headerHash = keccak256(abi.encode(header));
         sequencerSet.verifyBatchSignatures(
@@ -248,22 +295,91 @@ contract StateCommitment is IStateCommitment, Ownable {
         }
         head.nextIndex = uint48(index + 1);
         _head = head;
+        prog.lastAppendAt = uint64(block.timestamp);
+        prog.consumed = header.depositCount;
+        _progress = prog;
         sequencerSet.recordBatch(msg.sender, header.l2Blocks);
         emit BatchAppended(index, headerHash, msg.sender, header);
     }
 
     /// @dev The deposit position is the bridge's (which reverts past its queue) and its hash
     ///      matches. (That it never moves backwards is provable: FraudProver.proveBadSummary.)
+    ///      Forced inclusion: the first forced item at or after the batch's position must not be
+    ///      past its deadline (deadlines ascend with the queue, so none after it is either).
     function _checkDeposits(BatchHeader calldata header) private view {
         uint256 count = header.depositCount;
+        IDepositQueue b = bridge;
         if (count == 0) {
             if (header.depositHash != bytes32(0)) revert StateCommitmentBadDepositHash(0, header.depositHash, 0);
-            return;
+        } else {
+            if (address(b) == address(0)) revert StateCommitmentBridge(address(0));
+            bytes32 expected = b.depositHashAt(count);
+            if (header.depositHash != expected) {
+                revert StateCommitmentBadDepositHash(count, header.depositHash, expected);
+            }
         }
+        if (address(b) == address(0)) return;
+        (, uint256 queueId, uint256 deadline) = b.firstForcedFrom(count);
+        if (deadline != 0 && deadline <= block.timestamp) {
+            revert StateCommitmentForcedTxNotIncluded(queueId, deadline, count);
+        }
+    }
+
+    // ----------------------------------------------------------- escape hatch
+
+    /// @notice Freezes the rollup: anyone may call it once no batch has been appended for
+    ///         {freezeAfter} seconds while items wait in the bridge's queue (deposits or forced
+    ///         transactions the chain has not consumed). Afterwards no batch is appended, a batch
+    ///         not final at the freeze never finalizes, and L1Bridge pays every balance of the last
+    ///         final state root ({L1Bridge-escape}) and refunds the deposits it had not consumed.
+    function freeze() external {
+        Progress memory p = _progress;
+        if (p.frozenAt != 0) revert StateCommitmentFrozen(p.frozenAt);
+        uint256 freezableAt = uint256(p.lastAppendAt) + freezeAfter;
+        if (block.timestamp < freezableAt) revert StateCommitmentNotStalled(freezableAt, block.timestamp);
+        IDepositQueue b = bridge;
+        uint256 queued = address(b) == address(0) ? 0 : b.depositCount();
+        if (queued <= p.consumed) revert StateCommitmentNothingWaiting(p.consumed, queued);
+        p.frozenAt = uint64(block.timestamp);
+        _progress = p;
+        emit RollupFrozen(block.timestamp, p.lastAppendAt, _head.nextIndex, queued - p.consumed);
+    }
+
+    /// @notice Liveness by progress for forced inclusion: while a forced item is past its deadline
+    ///         and unconsumed, anyone may report the current sequencer; a second report at least
+    ///         the bridge's `forceInclusionWindow` later (the same sequencer still current, the
+    ///         item still waiting) rotates it out of the slot (reason HeartbeatMissed), however
+    ///         often it pings its heartbeat. A censor's own batches are refused meanwhile
+    ///         ({StateCommitmentForcedTxNotIncluded}).
+    function reportCensorship() external {
         IDepositQueue b = bridge;
         if (address(b) == address(0)) revert StateCommitmentBridge(address(0));
-        bytes32 expected = b.depositHashAt(count);
-        if (header.depositHash != expected) revert StateCommitmentBadDepositHash(count, header.depositHash, expected);
+        (, uint256 queueId, uint256 deadline) = b.firstForcedFrom(_progress.consumed);
+        if (deadline == 0 || deadline > block.timestamp) revert StateCommitmentNoCensorship(deadline);
+        address current = sequencerSet.currentSequencer();
+        Strike memory st = _strike;
+        if (st.sequencer != current) {
+            _strike = Strike(current, uint64(block.timestamp));
+            emit CensorshipReported(current, queueId, deadline, false);
+            return;
+        }
+        uint256 until = uint256(st.since) + b.forceInclusionWindow();
+        if (block.timestamp < until) revert StateCommitmentNoCensorship(until);
+        delete _strike;
+        emit CensorshipReported(current, queueId, deadline, true);
+        sequencerSet.rotateOut(current);
+    }
+
+    /// @notice When the rollup froze (0: not frozen).
+    function frozenAt() external view returns (uint256) {
+        return _progress.frozenAt;
+    }
+
+    /// @notice When the last batch was appended (deployment time before the first) and the
+    ///         queue position the chain had consumed then (0 after an invalidation).
+    function progress() external view returns (uint256 lastAppendAt, uint256 consumed) {
+        Progress memory p = _progress;
+        return (p.lastAppendAt, p.consumed);
     }
 
     // ----------------------------------------------------------- challengers
@@ -284,6 +400,8 @@ contract StateCommitment is IStateCommitment, Ownable {
         head.lastSequencer = runs == 0 ? address(0) : _runs[runs - 1].sequencer;
         head.nextIndex = uint48(index);
         _head = head;
+        // The truncated chain's position is not stored: count every queue item as waiting again.
+        _progress.consumed = 0;
         // Data requests on invalidated batches no longer hold anything (§11.16): close those at
         // the tail of the sorted list (the dropped batches), at most MAX_CLOSE_ON_INVALIDATE so a
         // flood of requests cannot price a fraud proof out; the rest are closed one by one with
@@ -369,6 +487,9 @@ contract StateCommitment is IStateCommitment, Ownable {
         if (ts == 0) return BatchStatus.None;
         if (index >= _head.nextIndex) return BatchStatus.Invalid;
         if (block.timestamp < ts || insecureAt(index)) return BatchStatus.Pending;
+        // After the freeze, only batches final at the freeze stay final.
+        uint256 frozen = _progress.frozenAt;
+        if (frozen != 0 && ts > frozen) return BatchStatus.Pending;
         return BatchStatus.Finalized;
     }
 

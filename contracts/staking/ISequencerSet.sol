@@ -35,4 +35,9 @@ interface ISequencerSet {
     ///         {currentKeyOf}) (to `beneficiary` and burn), kicks it and, if it is current,
     ///         rotates to a new sequencer. Returns the amount paid to `beneficiary`.
     function punish(address signer, uint256 amount, address beneficiary) external returns (uint256 paid);
+
+    /// @notice Called by StateCommitment when the current sequencer `signer` left an expired
+    ///         forced transaction unconsumed past its grace (StateCommitment.reportCensorship):
+    ///         rotates it out like a missed heartbeat (no slash; it is excluded from the draw).
+    function rotateOut(address signer) external;
 }

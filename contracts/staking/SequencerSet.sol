@@ -366,6 +366,12 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         return _progress;
     }
 
+    /// @inheritdoc ISequencerSet
+    function rotateOut(address signer) external onlyRollup {
+        if (signer != _info.current) revert SequencerSetNotCurrent(signer, _info.current);
+        _rotate(signer, Reason.HeartbeatMissed);
+    }
+
     /// @notice Replace the current sequencer with the agreement of more than 2/3 of the active
     ///         set: `signatures` over {reselectDigest}, ordered as in {verifyBatchSignatures}.
     /// @param signatures 65-byte ECDSA signatures over `reselectDigest()`

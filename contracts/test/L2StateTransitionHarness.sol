@@ -26,6 +26,19 @@ contract L2StateTransitionHarness is IL2DepositSource {
         return depositHashes[depositId];
     }
 
+    /// @notice Forced item hash by queue position (set by tests; the real source is the bridge).
+    mapping(uint256 queueId => bytes32 item) public queueItems;
+
+    /// @notice Record the item of forced transaction `queueId` (test setup).
+    function setQueueItem(uint256 queueId, bytes32 item) external {
+        queueItems[queueId] = item;
+    }
+
+    /// @inheritdoc IL2DepositSource
+    function queueItemMatches(uint256 queueId, bytes32 item) external view returns (bool) {
+        return item != bytes32(0) && queueItems[queueId] == item;
+    }
+
     /// @notice The context of an L2 with `chainId` whose StateCommitment is `verifyingContract`,
     ///         with this harness as its deposit queue.
     function context(uint256 chainId, address verifyingContract)

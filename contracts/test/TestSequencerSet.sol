@@ -121,6 +121,18 @@ contract TestSequencerSet is ISequencerSet {
         emit Punished(signer, slashed, paid, beneficiary);
     }
 
+    /// @notice Rotates away from `signer` to the next signer of the list (no slash).
+    function rotateOut(address signer) external {
+        if (!authorised[msg.sender]) revert TestSequencerSetNotAuthorised(msg.sender);
+        uint256 n = _signers.length;
+        for (uint256 i = 0; i < n; i++) {
+            if (_signers[i] == signer) {
+                currentSequencer = _signers[(i + 1) % n];
+                break;
+            }
+        }
+    }
+
     function _kick(address signer) private {
         uint256 n = _signers.length;
         for (uint256 i = 0; i < n; i++) {

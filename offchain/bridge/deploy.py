@@ -22,7 +22,8 @@ def deploy(ctx: DeployContext) -> None:
         ctx: the deploy context; ``state_commitment`` must be deployed (rollup step).
     """
     sc = ctx.at("state_commitment")
-    bridge = ctx.deploy("l1_bridge", "L1Bridge", sc.address)
+    p = ctx.config.rollup.effective(ctx.chain.chain_id)
+    bridge = ctx.deploy("l1_bridge", "L1Bridge", sc.address, p.force_inclusion_window_s)
     ctx.send(sc.functions.setBridge(bridge.address))
     if ctx.contracts.get("sequencer_set") == "SequencerSet":
         ctx.send(ctx.at("sequencer_set").functions.setDepositQueue(bridge.address))

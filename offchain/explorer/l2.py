@@ -47,6 +47,8 @@ def decode_block(b: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]
                             "recipient": a.recipient.lower(), "amount": a.amount,
                             "fee": t.fee, "nonce": t.nonce})  # fmt: skip
             continue
+        if isinstance(t, ltx.Forced):  # listed as the user tx it carries
+            t = t.tx
         row: dict[str, Any] = {"hash": str(th).lower(), "block": number, "idx": i,
                                "kind": KINDS[type(t)], "token": t.token.lower()}  # fmt: skip
         if isinstance(t, ltx.Deposit):

@@ -17,6 +17,7 @@ REJECTION_CODES = (
     "unsupported",
     "intrinsic_gas",
     "underpriced",
+    "forced_out_of_order",
 )
 
 

@@ -69,6 +69,8 @@ class TestRollupParams:
     stake: int = 10 * 10**18
     slash: int = 4 * 10**18
     l2_chain_id: int = DEFAULT_L2_CHAIN_ID
+    force_window_s: int = 30
+    freeze_after_s: int = 60
 
 
 def deploy_test_rollup(
@@ -96,8 +98,15 @@ def deploy_test_rollup(
         seqset.functions.setSigners([a.address for a in signers], p.stake),
         value=p.stake * len(signers),
     )
-    sc = s.deploy("StateCommitment", owner.address, seqset.address, State().root, p.window_s)
-    bridge = s.deploy("L1Bridge", sc.address)
+    sc = s.deploy(
+        "StateCommitment",
+        owner.address,
+        seqset.address,
+        State().root,
+        p.window_s,
+        p.freeze_after_s,
+    )
+    bridge = s.deploy("L1Bridge", sc.address, p.force_window_s)
     s.send(sc.functions.setBridge(bridge.address))
     s.send(seqset.functions.authorise(sc.address))
     da = s.deploy(

@@ -31,6 +31,12 @@ class RollupParams:
         l2_chain_id: the L2 chain id (EIP-712 domain of L2 transactions).
         devnet_challenge_window_s: challenge window on a local Anvil chain.
         devnet_da_window_s: data window on a local Anvil chain.
+        force_inclusion_window_s: seconds a forced L2 transaction may wait in the L1 queue
+            before every batch must have consumed it (Arbitrum's 24 hours).
+        freeze_after_s: seconds without a batch, while queue items wait, before anyone may
+            freeze the rollup and open the escape hatch (7 days).
+        devnet_force_inclusion_window_s: the forced-inclusion window on a local Anvil chain.
+        devnet_freeze_after_s: the freeze delay on a local Anvil chain.
         da_mode: where batches publish their data: ``storage`` (blob store, L1 on request),
             ``blobs`` (EIP-4844 blobs) or ``calldata`` (docs/spec.md, "Data availability modes").
     """
@@ -45,6 +51,10 @@ class RollupParams:
     devnet_challenge_window_s: int = 20
     devnet_da_window_s: int = 10
     da_mode: str = "storage"
+    force_inclusion_window_s: int = DAY_S
+    freeze_after_s: int = 7 * DAY_S
+    devnet_force_inclusion_window_s: int = 10
+    devnet_freeze_after_s: int = 60
 
     def effective(self, chain_id: int) -> RollupParams:
         """These parameters with the devnet windows applied on a local Anvil chain.
@@ -61,4 +71,6 @@ class RollupParams:
             self,
             challenge_window_s=self.devnet_challenge_window_s,
             da_window_s=self.devnet_da_window_s,
+            force_inclusion_window_s=self.devnet_force_inclusion_window_s,
+            freeze_after_s=self.devnet_freeze_after_s,
         )

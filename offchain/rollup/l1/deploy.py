@@ -30,7 +30,13 @@ def deploy(ctx: DeployContext) -> None:
     seqset = ctx.at("sequencer_set")
     genesis = State().root
     sc = ctx.deploy(
-        "state_commitment", "StateCommitment", me, seqset.address, genesis, p.challenge_window_s
+        "state_commitment",
+        "StateCommitment",
+        me,
+        seqset.address,
+        genesis,
+        p.challenge_window_s,
+        p.freeze_after_s,
     )
     da = ctx.deploy(
         "da_challenge",

@@ -21,9 +21,11 @@ from offchain.rollup.ledger.ledger import Ledger, StepTrace
 from offchain.rollup.ledger.state import KeyWitness
 from offchain.rollup.ledger.tx import (
     Deposit,
+    Forced,
     decode_tx,
     deposit_hash,
     hash_of_encoding,
+    forced_item,
     tx_leaf_of_hash,
 )
 
@@ -47,11 +49,23 @@ def run_step(
     fee_recipient: str,
     trace: StepTrace | None,
     deposit_hash_of: Callable[[int], bytes] | None,
+    forced_item_of: Callable[[int], bytes | None] | None = None,
 ) -> StepResult:
-    """Execute one encoded tx as L1 would; invalid ones leave the state unchanged."""
+    """Execute one encoded tx as L1 would; invalid ones leave the state unchanged.
+
+    ``forced_item_of(queueId)`` is the bridge's item of the forced tx at that queue position
+    (None if it holds none): what ``queueItemMatches`` checks on L1.
+    """
     st = ledger.state
     try:
         tx = decode_tx(data)
+        if (
+            isinstance(tx, Forced)
+            and forced_item_of is not None
+            and tx.queue_id == st.next_deposit_id
+            and forced_item_of(tx.queue_id) != forced_item(tx)
+        ):
+            return StepResult("forced_mismatch", st.root, ZERO32)
         if (
             isinstance(tx, Deposit)
             and deposit_hash_of is not None
@@ -71,6 +85,7 @@ def find_fraud(
     domain: Domain,
     batch: BatchData,
     deposit_hash_of: Callable[[int], bytes] | None = None,
+    forced_item_of: Callable[[int], bytes | None] | None = None,
 ) -> int | None:
     """Re-execute ``batch`` from ``state`` (its pre-state) and find the first fraudulent step.
 
@@ -90,7 +105,9 @@ def find_fraud(
     cp = state.checkpoint()
     try:
         for i, data in enumerate(batch.tx_data):
-            res = run_step(ledger, data, batch.fee_recipients[i], None, deposit_hash_of)
+            res = run_step(
+                ledger, data, batch.fee_recipients[i], None, deposit_hash_of, forced_item_of
+            )
             if (
                 res.status != "valid"
                 or res.post_state_root != batch.post_roots[i]
@@ -188,6 +205,7 @@ def build_fraud_proof(
     batch: BatchData,
     step: int,
     deposit_hash_of: Callable[[int], bytes] | None = None,
+    forced_item_of: Callable[[int], bytes | None] | None = None,
 ) -> FraudProof:
     """Witness for L1 re-execution of ``step`` of ``batch`` (from the batch's pre-state).
 
@@ -200,6 +218,7 @@ def build_fraud_proof(
         batch: the batch as published.
         step: the disputed step.
         deposit_hash_of: the L1 bridge's deposit hash by id.
+        forced_item_of: the L1 bridge's forced item by queue position (None: none there).
 
     Raises:
         IndexError: if ``step`` is not in the batch.
@@ -210,12 +229,24 @@ def build_fraud_proof(
     cp = state.checkpoint()
     try:
         for i in range(step):
-            run_step(ledger, batch.tx_data[i], batch.fee_recipients[i], None, deposit_hash_of)
+            run_step(
+                ledger,
+                batch.tx_data[i],
+                batch.fee_recipients[i],
+                None,
+                deposit_hash_of,
+                forced_item_of,
+            )
         pre_root = state.root
         pre = (state.tree_root, state.size, state.next_deposit_id)
         trace = StepTrace()
         res = run_step(
-            ledger, batch.tx_data[step], batch.fee_recipients[step], trace, deposit_hash_of
+            ledger,
+            batch.tx_data[step],
+            batch.fee_recipients[step],
+            trace,
+            deposit_hash_of,
+            forced_item_of,
         )
     finally:
         state.rollback(cp)

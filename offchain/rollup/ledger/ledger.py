@@ -17,6 +17,7 @@ from offchain.rollup.ledger.tx import (
     ZERO_ADDRESS,
     Deposit,
     Domain,
+    Forced,
     L2Tx,
     Transfer,
     Withdraw,
@@ -52,6 +53,8 @@ STATUS_CODES: dict[str, int] = {
     "unsupported": 10,
     "intrinsic_gas": 11,
     "underpriced": 12,
+    "forced_out_of_order": 13,
+    "forced_mismatch": 14,
 }
 
 
@@ -82,8 +85,9 @@ class Receipt:
         tx_hash: ``keccak256(encode_tx(tx))``.
         index: position of the tx in the ledger's history (0-based, since genesis).
         post_state_root: the state root right after the tx (an MTSR leaf).
-        status: ``"applied"``, or ``"no_credit"`` for a deposit consumed without credit
-            because the credit would overflow.
+        status: ``"applied"``, ``"no_credit"`` for a deposit consumed without credit
+            because the credit would overflow, or ``"failed"`` for a forced transaction that
+            was invalid at its queue position (consumed, nothing else changed).
         withdrawal: the withdrawal for a Withdraw, else None.
         fee_recipient: who received the fee (part of the MTTBR leaf).
         gas_used: a standard transaction's fixed gas (0 for the other kinds).
@@ -98,6 +102,8 @@ class Receipt:
     fee_recipient: str = ZERO_ADDRESS
     gas_used: int = 0
     effective_gas_price: int = 0
+    #: For a ``"failed"`` forced transaction: the rejection code of its user transaction.
+    error: str | None = None
 
     @property
     def withdrawal_item(self) -> bytes:
@@ -176,7 +182,11 @@ class Ledger:
             TxRejected: with the code of the first failing check (docs/spec.md).
         """
         h, status, wd = self._execute(tx, fee_recipient, None)
+        error = None
+        if status.startswith("failed:"):
+            status, error = status.split(":", 1)
         receipt = Receipt(h, self.tx_count, self.state.root, status, wd, fee_recipient)
+        receipt.error = error
         if isinstance(tx, StandardTx) and tx.action is not None:
             receipt.gas_used = tx.action.gas
             receipt.effective_gas_price = tx.effective_gas_price()
@@ -274,7 +284,38 @@ class Ledger:
                     self._touch(key, new, trace)
             st.next_deposit_id = st.next_deposit_id + 1
             return h, status, None
+        if isinstance(tx, Forced):
+            return self._forced(tx, h, fee_recipient, trace)
+        return self._user(tx, h, fee_recipient, trace)
 
+    def _forced(
+        self, tx: Forced, h: bytes, fee_recipient: str, trace: StepTrace | None
+    ) -> tuple[bytes, str, Withdrawal | None]:
+        """Consume the queue position; run the user tx; a rejection is a failed receipt."""
+        st = self.state
+        if tx.queue_id != st.next_deposit_id:
+            raise TxRejected(
+                "forced_out_of_order",
+                f"forced tx {tx.queue_id} is out of order: next queue item is {st.next_deposit_id}",
+            )
+        st.next_deposit_id = st.next_deposit_id + 1
+        cp = st.checkpoint()
+        try:
+            _, _, wd = self._user(tx.tx, h, fee_recipient, trace)
+        except TxRejected as e:
+            st.rollback(cp)
+            return h, f"failed:{e.code}", None
+        except StateError:
+            st.rollback(cp)
+            return h, "failed:overflow", None
+        return h, "applied", wd
+
+    def _user(
+        self, tx: Transfer | Withdraw, h: bytes, fee_recipient: str, trace: StepTrace | None
+    ) -> tuple[bytes, str, Withdrawal | None]:
+        """Transfer / Withdraw rules; ``h`` is the hash of the whole encoding (the forced
+        item's for a forced tx)."""
+        st = self.state
         if tx.amount == 0:
             raise TxRejected("zero_amount", "amount must be greater than 0")
         signer = recover_signer_bytes(tx, self.domain, self._separator)

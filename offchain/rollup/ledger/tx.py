@@ -1,5 +1,5 @@
-"""L2 transactions: Deposit, Transfer, Withdraw, standard Ethereum transactions; canonical
-encoding, hashes, EIP-712 signing.
+"""L2 transactions: Deposit, Transfer, Withdraw, standard Ethereum transactions, Forced;
+canonical encoding, hashes, EIP-712 signing.
 
 Twin of the decoding and signature checks in ``contracts/rollup/L2StateTransition.sol``;
 the rules are in docs/spec.md ("L2 ledger", "Transactions and encodings").
@@ -30,8 +30,11 @@ ETH = ZERO_ADDRESS
 KIND_DEPOSIT = 0
 KIND_TRANSFER = 1
 KIND_WITHDRAW = 2
+#: 0x03 is reserved for standard Ethereum transactions.
+KIND_FORCED = 4
 DEPOSIT_LEN = 1 + 5 * 32
 USER_TX_LEN = 1 + 9 * 32
+FORCED_LEN = 1 + 32 + USER_TX_LEN
 
 UINT256_MAX = (1 << 256) - 1
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
@@ -152,8 +155,25 @@ class Withdraw:
     signature: bytes
 
 
-L2Tx = Transfer | Withdraw | Deposit | StandardTx
 UserTx = Transfer | Withdraw
+
+
+@dataclass(frozen=True)
+class Forced:
+    """A user transaction forced through the L1 queue (``L1Bridge.forceTx``): executed at queue
+    position ``queue_id`` (it consumes it like a deposit); an invalid ``tx`` gets a failed
+    receipt and changes nothing else (docs/spec.md, "Forced inclusion").
+
+    Attributes:
+        queue_id: the L1 bridge queue position.
+        tx: the signed Transfer or Withdraw posted on L1.
+    """
+
+    queue_id: int
+    tx: UserTx
+
+
+L2Tx = Transfer | Withdraw | Deposit | StandardTx | Forced
 
 
 # --------------------------------------------------------------------------- EIP-712
@@ -348,6 +368,10 @@ def encode_tx(tx: L2Tx) -> bytes:
         )
     if isinstance(tx, StandardTx):
         return b"\x03" + tx.raw
+    if isinstance(tx, Forced):
+        if not isinstance(tx.tx, Transfer | Withdraw):
+            raise TxRejected("malformed", "a forced transaction wraps a Transfer or Withdraw")
+        return b"\x04" + _u256(tx.queue_id, "queue_id") + encode_tx(tx.tx)
     if isinstance(tx, Transfer):
         kind, dest = b"\x01", tx.to
     elif isinstance(tx, Withdraw):
@@ -412,6 +436,16 @@ def decode_tx(data: bytes) -> L2Tx:
             _word_addr(data, 97, "token"),
             _word_int(data, 129),
         )
+    if kind == KIND_FORCED:
+        if len(data) != FORCED_LEN:
+            raise TxRejected(
+                "malformed", f"forced encoding must be {FORCED_LEN} bytes, got {len(data)}"
+            )
+        if data[33] not in (KIND_TRANSFER, KIND_WITHDRAW):
+            raise TxRejected("malformed", "a forced transaction wraps a Transfer or Withdraw")
+        inner = decode_tx(data[33:])
+        assert isinstance(inner, Transfer | Withdraw)
+        return Forced(_word_int(data, 1), inner)
     if kind not in (KIND_TRANSFER, KIND_WITHDRAW):
         raise TxRejected("malformed", f"unknown transaction kind byte {kind}")
     if len(data) != USER_TX_LEN:
@@ -467,6 +501,12 @@ def deposit_hash(dep: Deposit) -> bytes:
     return keccak(encode_tx(dep)[1:])
 
 
+def forced_item(tx: Forced) -> bytes:
+    """The bridge's queue item of a forced tx: ``keccak256(abi.encodePacked(queueId, l2Tx))``
+    (= keccak256 of its encoding without the kind byte)."""
+    return keccak(encode_tx(tx)[1:])
+
+
 def withdrawal_item(h: bytes, l1_recipient: str, token: str, amount: int) -> bytes:
     """Withdrawal-root leaf item ``keccak256(abi.encode(txHash, l1Recipient, token, amount))``."""
     return keccak(h + addr_word(l1_recipient) + addr_word(token) + amount.to_bytes(32, "big"))
@@ -490,6 +530,8 @@ def tx_to_json(tx: L2Tx) -> dict[str, Any]:
             "token": tx.token,
             "amount": str(tx.amount),
         }
+    if isinstance(tx, Forced):
+        return {"type": "forced", "queueId": str(tx.queue_id), "tx": tx_to_json(tx.tx)}
     out: dict[str, Any] = {"type": "transfer" if isinstance(tx, Transfer) else "withdraw"}
     out["from"] = tx.sender
     if isinstance(tx, Transfer):
@@ -568,6 +610,11 @@ def tx_from_json(obj: Any, domain: Domain | None = None) -> L2Tx:
             _json_addr(obj, "token"),
             _json_int(obj, "amount"),
         )
+    if kind == "forced":
+        inner = tx_from_json(obj.get("tx"), domain)
+        if not isinstance(inner, Transfer | Withdraw):
+            raise TxRejected("malformed", "a forced transaction wraps a transfer or withdraw")
+        return Forced(_json_int(obj, "queueId"), inner)
     if kind not in ("transfer", "withdraw"):
         raise TxRejected("malformed", f"unknown transaction type {kind!r}")
     sig_hex = obj.get("signature")

@@ -58,6 +58,8 @@ abstract contract ProductionFixture is Test {
     uint64 internal constant EPOCH = 1 hours;
     uint64 internal constant HEARTBEAT = 10 minutes;
     uint256 internal constant CHALLENGE_WINDOW = 7 days;
+    uint256 internal constant FORCE_WINDOW = 24 hours;
+    uint256 internal constant FREEZE_AFTER = 7 days;
     uint256 internal constant DATA_WINDOW = 1 days;
     uint256 internal constant DA_FEE = 0.01 ether;
     uint256 internal constant DA_SLASH = 10_000 ether;
@@ -95,7 +97,7 @@ abstract contract ProductionFixture is Test {
         pool = new LockingPool(token, p, address(this));
         sset = new SequencerSet(pool, EPOCH, HEARTBEAT, address(this));
         pool.setSequencerSet(address(sset));
-        sc = new StateCommitment(address(this), ISequencerSet(address(sset)), _genesis(), CHALLENGE_WINDOW);
+        sc = new StateCommitment(address(this), ISequencerSet(address(sset)), _genesis(), CHALLENGE_WINDOW, FREEZE_AFTER);
         da = new DataAvailabilityChallenge(
             address(this), IStateCommitment(address(sc)), ISequencerSet(address(sset)), DATA_WINDOW, DA_FEE, DA_SLASH
         );
@@ -107,7 +109,7 @@ abstract contract ProductionFixture is Test {
         sset.setRollup(address(da), true);
         sc.setChallenger(address(fp), true);
         sset.setRollup(address(fp), true);
-        bridge = new L1Bridge(IStateCommitment(address(sc)));
+        bridge = new L1Bridge(IStateCommitment(address(sc)), FORCE_WINDOW);
         sc.setBridge(IDepositQueue(address(bridge)));
         sset.setDepositQueue(IDepositQueue(address(bridge)));
 

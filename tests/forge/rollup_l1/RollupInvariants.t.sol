@@ -119,8 +119,8 @@ contract RollupHandler is Test {
         pool = new LockingPool(token, p, address(this));
         sset = new SequencerSet(pool, 1_000_000, 1_000_000, address(this));
         pool.setSequencerSet(address(sset));
-        sc = new StateCommitment(address(this), ISequencerSet(address(sset)), bytes32(0), WINDOW);
-        bridge = new L1Bridge(IStateCommitment(address(sc)));
+        sc = new StateCommitment(address(this), ISequencerSet(address(sset)), bytes32(0), WINDOW, 365 days);
+        bridge = new L1Bridge(IStateCommitment(address(sc)), 365 days);
         sc.setBridge(IDepositQueue(address(bridge)));
         da = new DataAvailabilityChallenge(
             address(this), IStateCommitment(address(sc)), ISequencerSet(address(sset)), DATA_WINDOW, FEE, SLASH
