@@ -145,7 +145,9 @@ class Fault:
     def _forged(self, batcher: Batcher, data: BatchData) -> BatchData:
         """Insert a transfer "from" a funded account that the owner never signed."""
         user_txs = [ltx.decode_tx(t) for t in data.tx_data if t[0] != ltx.KIND_DEPOSIT]
-        victim = next(t.sender for t in user_txs if not isinstance(t, ltx.Deposit) and t.sender)
+        victim = next(
+            t.sender for t in user_txs if not isinstance(t, ltx.Deposit | ltx.Forced) and t.sender
+        )
         domain = batcher.node.executor.domain
         thief = ltx.address_of_key(self.forge_key)
         t = ltx.sign_transfer(self.forge_key, domain, thief, ltx.ETH, 1, 0, 0)

@@ -24,8 +24,8 @@ from offchain.rollup.ledger.tx import (
     Forced,
     decode_tx,
     deposit_hash,
-    hash_of_encoding,
     forced_item,
+    hash_of_encoding,
     tx_leaf_of_hash,
 )
 

@@ -315,7 +315,6 @@ class Ledger:
     ) -> tuple[bytes, str, Withdrawal | None]:
         """Transfer / Withdraw rules; ``h`` is the hash of the whole encoding (the forced
         item's for a forced tx)."""
-        st = self.state
         if tx.amount == 0:
             raise TxRejected("zero_amount", "amount must be greater than 0")
         signer = recover_signer_bytes(tx, self.domain, self._separator)
