@@ -79,7 +79,13 @@ def run(d: Devnet, console: Console) -> None:
             start(by_addr[a])
         coord = FrostCoordinator({a: x.url for a, x in daemons.items()}, timeout_s=60)
         gx = int(sc.sset.functions.groupKeyX().call())
-        console.print(f"group key on L1: {hex(gx) if gx else 'none'} -> the daemons run a DKG")
+        if gx:
+            console.print(
+                f"group key on L1: {hex(gx)[:18]}… (the rollup nodes'); these daemons hold no "
+                "share of it -> they run a new DKG, installed by >2/3 ECDSA (the recovery path)"
+            )
+        else:
+            console.print("group key on L1: none -> the daemons run a DKG")
         _show(console, "stake-weighted shares (one per minimum lock, capped at 4)", alloc)
 
         # 1. DKG over the daemons' /frost HTTP; key installed by >2/3 of the stake.

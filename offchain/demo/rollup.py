@@ -1,7 +1,8 @@
 """Demo scene: the rollup end to end on the devnet, then two cheating sequencers caught.
 
-1. Every active sequencer runs a node (JSON-RPC, blocks, co-signing, batcher); a verifier
-   watches L1.
+1. Every active sequencer runs a node (JSON-RPC, blocks, co-signing, batcher, FROST key
+   keeper); finding no group key on L1, the nodes run a DKG at start and install the key
+   (>2/3 ECDSA): every batch then carries one FROST signature. A verifier watches L1.
 2. Users deposit ETH and an ERC20 on L1, send a few hundred transfers to different nodes
    (followers forward to the current sequencer), batches land on L1 with their roots.
 3. A withdrawal is finalized on L1 after the (short) challenge window.
@@ -89,8 +90,9 @@ def run(d: Devnet, console: Console) -> None:
                     max_batch_txs=120, batch_timeout_ms=1500, poll_interval_ms=200
                 ),
             )
-            nodes.append(NodeService(contracts, s, cfg, d.storage_url).start())
+            nodes.append(NodeService(contracts, s, cfg, d.storage_url, frost_keeper=True).start())
         by_addr = {n.signer.address: n for n in nodes}
+        _show_group_key(console, sset, nodes)
         console.print(
             f"{len(nodes)} sequencer nodes up; current sequencer "
             f"{sset.functions.currentSequencer().call()}"
@@ -180,8 +182,12 @@ def run(d: Devnet, console: Console) -> None:
             console.print(f"[bold red]sequencer {addr} {label}[/] (faulty mode, devnet only)")
             assert cheat.batcher is not None
             n0 = l1.next_index()
-            colluders = [bytes(devs[a].key) for a in sset.functions.activeSigners().call()]
-            cheat.batcher.fault = Fault(mode, collude_keys=colluders)
+            if int(sset.functions.groupKeyX().call()):
+                shares = _wait(lambda: _colluding_shares(sset, nodes), 60, "colluding shares")
+                cheat.batcher.fault = Fault(mode, collude_shares=shares)
+            else:
+                colluders = [bytes(devs[a].key) for a in sset.functions.activeSigners().call()]
+                cheat.batcher.fault = Fault(mode, collude_keys=colluders)
             cc = L2Client(cheat.url)
             nonces = {u.address: cc.nonce(u.address) for u in users}
             sent = ""
@@ -255,6 +261,53 @@ def run(d: Devnet, console: Console) -> None:
             n.stop()
 
 
+def _show_group_key(console: Console, sset: Any, nodes: list[NodeService]) -> None:
+    """Wait for the group key the nodes' keepers install at start (seed 004) and print it."""
+    before = int(sset.functions.groupKeyX().call())
+    gx = _wait(lambda: int(sset.functions.groupKeyX().call()), 90, "the nodes' DKG")
+    (ev, *_) = reversed(sset.events.GroupKeyInstalled().get_logs(from_block=0))
+    ks = _wait(lambda: nodes[0].frost.store.keyset(), 30, "the first node's key set")
+    console.print(
+        ("no group key on L1 -> " if not before else "")
+        + f"the nodes ran a DKG at start: group key {ks.group_key[:20]}… (x {hex(gx)[:14]}…), "
+        f"{sum(len(v) for v in ks.allocation.values())} stake-weighted shares, threshold "
+        f"{ks.threshold}; installed by >2/3 ECDSA (GroupKeyInstalled v{ev['args']['version']}). "
+        "Every batch below carries one FROST signature."
+    )
+
+
+def _colluding_shares(sset: Any, nodes: list[NodeService]) -> list[Any] | None:
+    """A threshold of FROST shares of the key on L1 from one key set held by the nodes (the
+    colluding majority a faulty sequencer needs), or None while a resharing is under way."""
+    from offchain.staking.frost.keygen import KeyShare
+    from offchain.staking.frost.wire import element_of
+
+    gx = int(sset.functions.groupKeyX().call())
+    pooled: dict[str, list[KeyShare]] = {}
+    need: dict[str, int] = {}
+    for n in nodes:
+        ks = n.frost.store.keyset()
+        if ks is None or int(ks.group_x, 16) != gx:
+            continue
+        pk = element_of(ks.group_key, "group key")
+        pooled.setdefault(ks.session, []).extend(
+            KeyShare(i, v, pk) for i, v in sorted(ks.secrets.items())
+        )
+        need[ks.session] = ks.threshold
+    for session, shares in pooled.items():
+        if len(shares) >= need[session]:
+            return shares[: need[session]]
+    return None
+
+
+def _signature_count(l1: Any, index: int) -> int:
+    """Signatures carried by the appendBatch that put the current batch ``index`` on L1."""
+    logs = l1.sc.events.BatchAppended.get_logs(from_block=0, argument_filters={"index": index})
+    tx = l1.chain.w3.eth.get_transaction(logs[-1]["transactionHash"])
+    _fn, args = l1.sc.decode_function_input(tx["input"])
+    return len(args["signatures"])
+
+
 def _invalidated(l1: Any, index: int) -> bool:
     """A ``BatchesInvalidated`` event (StateCommitment.sol) starts at ``index``."""
     logs = l1.sc.events.BatchesInvalidated().get_logs(
@@ -270,7 +323,7 @@ def _token_balance(chain: Any, dep: Any, who: str) -> int:
 
 def _batch_table(console: Console, l1: Any) -> None:
     t = Table(title="batches on L1")
-    for col in ("index", "L2 blocks", "txs", "MTTBR", "MTSR", "status", "sequencer"):
+    for col in ("index", "L2 blocks", "txs", "MTTBR", "MTSR", "status", "sequencer", "sigs"):
         t.add_column(col)
     for i in range(l1.next_index()):
         h = l1.get_header_from_event(i)
@@ -282,5 +335,6 @@ def _batch_table(console: Console, l1: Any) -> None:
             "0x" + h.state_roots_root.hex()[:12] + "…",
             BatchStatus(l1.batch_status(i)).name,
             l1.batch_sequencer(i)[:10] + "…",
+            str(_signature_count(l1, i)),
         )
     console.print(t)

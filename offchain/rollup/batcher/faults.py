@@ -23,8 +23,9 @@ submits, in one of the ways the seeds say an honest verifier must catch:
   roots honest); a wrong root on a standard step is ``wrong_mtsr`` on such a batch.
 
 Honest co-signers refuse to sign such a batch (they rebuild it from their blocks), so the
-faulty sequencer signs with ``collude_keys``: the colluding >2/3 majority that the
-verifiers exist to catch.
+faulty sequencer signs with ``collude_keys`` (ECDSA, a set without a group key) or
+``collude_shares`` (FROST shares reaching the threshold, once the set has a group key): the
+colluding >2/3 majority that the verifiers exist to catch.
 """
 
 from __future__ import annotations
@@ -69,12 +70,15 @@ class Fault:
     Args:
         mode: one of :data:`MODES`.
         collude_keys: private keys signing the corrupted batch digest (>2/3 of the set).
+        collude_shares: FROST key shares (at least the threshold) signing it instead: one
+            signature under the set's group key.
         once: corrupt only the next batch (then behave).
         forge_key: key that signs the forged transaction (``forge``; not the sender's).
     """
 
     mode: str
     collude_keys: list[bytes] = field(default_factory=list)
+    collude_shares: list[Any] = field(default_factory=list)
     once: bool = True
     forge_key: bytes = b"\x42" * 32
     fired: int = 0
@@ -202,9 +206,13 @@ class Fault:
 
     def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> list[bytes]:
         """Signatures from the colluding keys (honest peers would refuse)."""
-        if not self._collude_next or not self.collude_keys:
+        if not self._collude_next or not (self.collude_keys or self.collude_shares):
             return batcher.cosign(header, digest)
         self._collude_next = False
+        if self.collude_shares:
+            from offchain.staking.frost.l1 import l1_signature
+
+            return [l1_signature(self.collude_shares, digest)]
         return order_signatures(digest, [sign_digest(k, digest) for k in self.collude_keys])
 
     def answers_data_request(self) -> bool:

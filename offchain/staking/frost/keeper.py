@@ -98,7 +98,12 @@ class KeyKeeper(Daemon):
         block = int(self.c.chain.w3.eth.block_number)
         coord = FrostCoordinator(dict(self.config.peers), timeout_s=30)
         if gx == 0:
-            return self._new_key(coord, f"dkg-{block}", ids, alloc.threshold, "dkg")
+            try:
+                return self._new_key(coord, f"dkg-{block}", ids, alloc.threshold, "dkg")
+            except FrostError as e:  # members still starting (too few present): next tick
+                self.stats["failures"] += 1
+                self.log.warning("frost_dkg_retry", reason=str(e))
+                return {"action": "dkg_retry", "reason": str(e)}
         statuses = self._statuses()
         old = _latest_public(statuses, gx)
         if old is None:
@@ -189,10 +194,16 @@ class KeyKeeper(Daemon):
     def _new_key(
         self, coord: FrostCoordinator, session: str, ids: dict[str, list[int]], t: int, kind: str
     ) -> dict[str, Any]:
+        before = int(self.c.sset.functions.groupKeyX().call())
         res = coord.keygen(session, ids, t, absent_ok=True)
         x, y = int(res["group_x"], 16), int(res["group_y"], 16)
+        if int(self.c.sset.functions.groupKeyX().call()) != before:
+            # Another coordinator (one that came up meanwhile) installed a key first.
+            return {"action": "none", "reason": "a key was installed meanwhile"}
         present = [a for a in ids if a not in res["absent"]]
         approvals = coord.approvals(session, x, present, self.p.key_digest(x))
+        if not approvals:
+            raise FrostError(f"no member approved key {hex(x)} of session {session}")
         self.sender.send(self.c.sset.functions.installGroupKey(x, y, approvals))
         self.stats["dkgs" if kind == "dkg" else "recoveries"] += 1
         self.log.info(
