@@ -14,7 +14,7 @@ from web3.exceptions import Web3RPCError
 
 from offchain.chain.accounts import dev_account
 from offchain.rollup.ledger import tx as ltx
-from offchain.rollup.node.eth_rpc import (
+from offchain.rollup.ledger.ethtx import (
     GAS_ETH_TRANSFER,
     GAS_ETH_WITHDRAW,
     GAS_TOKEN_TRANSFER,
@@ -67,7 +67,7 @@ def test_token_address_mapping_is_invertible() -> None:
         "0x5fbdb2315678afecb367f032d93f642f64180aa3",
     ):
         a = l2_token_address(t)
-        assert a != t and l1_token_of(a) == t
+        assert a != t and l1_token_of(a).lower() == t
     assert l2_token_address("0x" + "ff" * 20) == "0x1111000000000000000000000000000000001110"
 
 

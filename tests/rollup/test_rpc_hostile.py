@@ -101,6 +101,8 @@ _methods = st.sampled_from([
     "l2_getBlock", "l2_getProof", "l2_status", "l2_importBlock", "l2_nope", "",
     "eth_getBlockByNumber", "eth_getBlockByHash", "eth_getBalance", "eth_getTransactionCount",
     "eth_call", "eth_estimateGas", "eth_feeHistory", "eth_getCode", "eth_chainId",
+    "eth_sendRawTransaction", "eth_getTransactionByHash", "eth_getTransactionReceipt",
+    "eth_getLogs",
 ])  # fmt: skip
 _request = st.one_of(
     st.fixed_dictionaries(

@@ -10,12 +10,22 @@ State reads are of the node's pending state (every accepted transaction is execu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from offchain import __version__
 from offchain.common.hashing import keccak
+from offchain.rollup.ledger.ethtx import (
+    GAS_TOKEN_WITHDRAW,
+    L2_BASE_FEE,
+    TOKEN_TRANSFER,
+    WITHDRAW_ADDRESS,
+    classify,
+    l1_token_of,
+)
+from offchain.rollup.node import eth_format as ef
 from offchain.rollup.node.errors import INVALID_PARAMS, RollupNodeError
 
 if TYPE_CHECKING:
@@ -24,32 +34,20 @@ if TYPE_CHECKING:
 
 Handler = Callable[[list[Any]], Any]
 
-#: Fee market of the L2 (docs/spec.md, "Standard transactions"): a constant base fee, no tip
-#: needed; the whole fee (gas used x effective gas price) goes to the block's sequencer.
-L2_BASE_FEE = 10**9
-SUGGESTED_PRIORITY_FEE = 0
-#: Gas per kind of standard transaction (fixed; docs/spec.md).
-GAS_ETH_TRANSFER = 21_000
-GAS_TOKEN_TRANSFER = 50_000
-GAS_ETH_WITHDRAW = 60_000
-GAS_TOKEN_WITHDRAW = 70_000
+SUGGESTED_PRIORITY_FEE = 0  # no tip is needed: the whole fee goes to the block's sequencer
 #: The block gas limit reported to clients (max_block_txs x the largest kind's gas).
 BLOCK_GAS_LIMIT = 2_000 * GAS_TOKEN_WITHDRAW
-#: System address of withdrawals, and the offset from an L1 token to its L2 address.
-WITHDRAW_ADDRESS = "0x0000000000000000000000000000000000004200"
-L2_TOKEN_OFFSET = 0x1111000000000000000000000000000000001111
 #: What ``eth_getCode`` returns for an L2 token address and the withdraw address (no EVM
 #: runs it: a single INVALID opcode, so clients see a contract).
 SYSTEM_CODE = "0xfe"
+#: Most blocks one ``eth_getLogs`` scans.
+MAX_LOG_BLOCKS = 10_000
 
 SEL_BALANCE_OF = keccak(b"balanceOf(address)")[:4]
 SEL_DECIMALS = keccak(b"decimals()")[:4]
 SEL_SYMBOL = keccak(b"symbol()")[:4]
 SEL_NAME = keccak(b"name()")[:4]
 SEL_TOTAL_SUPPLY = keccak(b"totalSupply()")[:4]
-SEL_TRANSFER = keccak(b"transfer(address,uint256)")[:4]
-SEL_WITHDRAW = keccak(b"withdraw(address)")[:4]
-SEL_WITHDRAW_TOKEN = keccak(b"withdrawToken(address,uint256,address)")[:4]
 
 EMPTY_UNCLES = "0x1dcc4de8dec75d7aab85b567b6ccd41ad312451b948a7413f0a142fd40d49347"
 ZERO_BLOOM = "0x" + "00" * 256
@@ -58,16 +56,7 @@ TAGS = ("latest", "pending", "safe", "finalized")
 # Execution errors, as geth answers them.
 EXECUTION_ERROR = -32000
 REVERTED = 3
-
-
-def l2_token_address(l1_token: str) -> str:
-    """L2 address of the bridged L1 token ``l1_token``: ``(T + 0x1111…1111) mod 2^160``."""
-    return "0x" + ((int(l1_token, 16) + L2_TOKEN_OFFSET) % (1 << 160)).to_bytes(20, "big").hex()
-
-
-def l1_token_of(l2_address: str) -> str:
-    """The inverse of :func:`l2_token_address`."""
-    return "0x" + ((int(l2_address, 16) - L2_TOKEN_OFFSET) % (1 << 160)).to_bytes(20, "big").hex()
+LIMIT_EXCEEDED = -32005
 
 
 @dataclass(frozen=True)
@@ -77,6 +66,39 @@ class TokenInfo:
     name: str
     symbol: str
     decimals: int
+
+
+# What wallets match in a refused transaction's message (geth's wording), by ledger reason.
+_WALLET_MESSAGES = {
+    "insufficient_balance": "insufficient funds for gas * price + value",
+    "underpriced": "transaction underpriced",
+    "intrinsic_gas": "intrinsic gas too low",
+    "wrong_chain": "invalid chain id for signer",
+    "bad_signature": "invalid sender",
+    "unsupported": "transaction type not supported",
+    "zero_amount": "invalid withdrawal amount",
+    "overflow": "balance or nonce overflow",
+}
+_EXPECTED_NONCE = re.compile(r"nonce (\d+) is wrong .*expected (\d+)")
+
+
+def wallet_error(reason: str, message: str) -> RollupNodeError:
+    """The ``eth_sendRawTransaction`` error of a transaction the ledger refuses: ``-32602``
+    for an undecodable one, else ``-32000`` with geth's message first (``nonce too low``,
+    ``insufficient funds for gas * price + value``, ...) and ``data.reason`` = the ledger code.
+    """
+    data = {"reason": reason}
+    if reason == "malformed":
+        return RollupNodeError(INVALID_PARAMS, f"invalid params: malformed transaction: {message}",
+                               data)  # fmt: skip
+    if reason == "wrong_nonce":
+        m = _EXPECTED_NONCE.search(message)
+        low = m is not None and int(m.group(1)) < int(m.group(2))
+        return RollupNodeError(
+            EXECUTION_ERROR, f"nonce too {'low' if low else 'high'}: {message}", data
+        )
+    prefix = _WALLET_MESSAGES.get(reason, "transaction rejected")
+    return RollupNodeError(EXECUTION_ERROR, f"{prefix}: {message}", data)
 
 
 def _params_error(msg: str) -> RollupNodeError:
@@ -157,6 +179,7 @@ class EthApi:
         self.node = node
         self._token_info = token_info
         self._info_cache: dict[str, TokenInfo] = {}
+        self._decoded_cache: dict[bytes, list[Any]] = {}
         self.methods: dict[str, Handler] = {
             "eth_chainId": lambda p: q(self.chain_id),
             "net_version": lambda p: str(self.chain_id),
@@ -178,6 +201,9 @@ class EthApi:
             "eth_getCode": self.get_code,
             "eth_call": self.call,
             "eth_estimateGas": self.estimate_gas,
+            "eth_getTransactionByHash": self.get_transaction_by_hash,
+            "eth_getTransactionReceipt": self.get_transaction_receipt,
+            "eth_getLogs": self.get_logs,
         }
 
     @property
@@ -242,14 +268,18 @@ class EthApi:
             return None
         h = b.hash()
         hdr = b.header
-        txs = [self.tx_json(raw, b, i) if full else _hex(th)
-               for i, (raw, th) in enumerate(zip(b.txs, b.tx_hashes, strict=True))]  # fmt: skip
-        gas_used = sum(self.gas_of(raw) for raw in b.txs)
-        return self._header_json(
+        decoded = self._decoded(b)
+        rows = zip(decoded, b.txs, b.tx_hashes, strict=True)
+        txs = [self.tx_json(t, raw, b, i) if full else _hex(th)
+               for i, (t, raw, th) in enumerate(rows)]  # fmt: skip
+        out = self._header_json(
             number=n, hash_=h, parent=hdr.parent_hash, timestamp=hdr.timestamp_ms // 1000,
             state_root=hdr.state_root, tx_root=hdr.tx_root, miner=hdr.producer,
-            gas_used=gas_used, txs=txs, size=sum(len(t) for t in b.txs) + 400,
+            gas_used=sum(ef.gas_used(t) for t in decoded), txs=txs,
+            size=sum(len(t) for t in b.txs) + 400,
         )  # fmt: skip
+        out["logsBloom"] = ef.bloom(self._block_logs(b))
+        return out
 
     def _genesis_json(self) -> dict[str, Any]:
         z = b"\x00" * 32
@@ -297,53 +327,149 @@ class EthApi:
         }
 
     # ------------------------------------------------------------ transactions
-    def gas_of(self, raw: bytes) -> int:
-        """Gas used by one encoded ledger transaction (0 for the EIP-712 kinds and deposits,
-        whose fee is explicit)."""
-        return 0
+    def _decoded(self, b: Block) -> list[Any]:
+        """The block's transactions, decoded (cached for the last blocks asked)."""
+        h = b.hash()
+        out = self._decoded_cache.get(h)
+        if out is None:
+            out = [self.node.executor.decode(raw) for raw in b.txs]
+            self._decoded_cache[h] = out
+            while len(self._decoded_cache) > 64:
+                self._decoded_cache.pop(next(iter(self._decoded_cache)))
+        return out
 
-    def tx_json(self, raw: bytes, block: Block | None, index: int | None) -> dict[str, Any]:
-        """The Ethereum-shaped transaction object of one ledger transaction.
-
-        The EIP-712 kinds and deposits are shown with ``type`` ``0x70`` + kind (deposit
-        ``0x70``, transfer ``0x71``, withdraw ``0x72``), ``input`` = their ledger encoding,
-        zero gas and a zero signature (their fee is explicit in the encoding).
-        """
-        from offchain.rollup.ledger import tx as ltx
-
-        node = self.node
-        t = node.executor.decode(raw)
-        sender = str(getattr(t, "sender", None) or getattr(t, "l1_sender", "0x" + "00" * 20))
-        if isinstance(t, ltx.Transfer):
-            to = t.to if t.token == ltx.ETH else l2_token_address(t.token)
-            value = t.amount if t.token == ltx.ETH else 0
-        elif isinstance(t, ltx.Withdraw):
-            to, value = WITHDRAW_ADDRESS, t.amount if t.token == ltx.ETH else 0
-        else:
-            to, value = t.recipient, t.amount if t.token == ltx.ETH else 0
+    @staticmethod
+    def _position(block: Block | None, index: int | None) -> dict[str, Any]:
         return {
-            **self._position(raw, block, index),
-            "type": q(0x70 + raw[0]),
-            "from": sender.lower(),
-            "to": to.lower(),
-            "value": q(value),
-            "nonce": q(getattr(t, "nonce", getattr(t, "deposit_id", 0))),
-            "gas": "0x0",
-            "gasPrice": "0x0",
-            "input": _hex(raw),
-            "chainId": q(self.chain_id),
-            "v": "0x0",
-            "r": "0x0",
-            "s": "0x0",
-        }
-
-    def _position(self, raw: bytes, block: Block | None, index: int | None) -> dict[str, Any]:
-        return {
-            "hash": _hex(self.node.executor.tx_hash(raw)),
-            "blockHash": _hex(block.hash()) if block is not None else None,
+            "blockHash": ef.hx(block.hash()) if block is not None else None,
             "blockNumber": q(block.number) if block is not None else None,
             "transactionIndex": q(index) if index is not None else None,
         }
+
+    def tx_json(self, t: Any, raw: bytes, block: Block | None, index: int | None) -> Any:
+        return ef.tx_object(
+            t, raw, self.node.executor.tx_hash(raw), self.chain_id, self._position(block, index)
+        )
+
+    def _block_logs(self, b: Block) -> list[dict[str, Any]]:
+        """Every log of block ``b`` with its positions (``logIndex`` counts in the block)."""
+        out: list[dict[str, Any]] = []
+        bh = ef.hx(b.hash())
+        for i, (t, th) in enumerate(zip(self._decoded(b), b.tx_hashes, strict=True)):
+            for lg in ef.logs_of(t):
+                out.append({**lg, "blockHash": bh, "blockNumber": q(b.number),
+                            "transactionHash": ef.hx(th), "transactionIndex": q(i),
+                            "logIndex": q(len(out)), "removed": False})  # fmt: skip
+        return out
+
+    def _located(self, h: bytes) -> tuple[Block, int] | None:
+        """The stored block and index of transaction ``h`` (None: not in a block)."""
+        row = self.node.store.receipt(h)
+        if row is None or row.block is None or row.index is None or row.status != "success":
+            return None
+        b = self.node.store.block(row.block)
+        return None if b is None else (b, row.index)
+
+    def get_transaction_by_hash(self, params: list[Any]) -> Any:
+        h = _data(_arg(params, 0, "transaction hash"), "transaction hash", 32)
+        at = self._located(h)
+        if at is not None:
+            b, i = at
+            return self.tx_json(self._decoded(b)[i], b.txs[i], b, i)
+        with self.node._lock:
+            p = self.node.mempool.get(h)
+        if p is not None:
+            return self.tx_json(self.node.executor.decode(p.raw), p.raw, None, None)
+        return self._relay_forwarded("eth_getTransactionByHash", h)
+
+    def get_transaction_receipt(self, params: list[Any]) -> Any:
+        h = _data(_arg(params, 0, "transaction hash"), "transaction hash", 32)
+        at = self._located(h)
+        if at is None:
+            return None  # pending, dropped or unknown: no receipt yet, as on Ethereum
+        b, i = at
+        txs = self._decoded(b)
+        t = txs[i]
+        logs = [lg for lg in self._block_logs(b) if lg["transactionIndex"] == q(i)]
+        obj = self.tx_json(t, b.txs[i], b, i)
+        return {
+            "transactionHash": ef.hx(h),
+            "transactionIndex": q(i),
+            "blockHash": ef.hx(b.hash()),
+            "blockNumber": q(b.number),
+            "from": obj["from"],
+            "to": obj["to"],
+            "cumulativeGasUsed": q(sum(ef.gas_used(x) for x in txs[: i + 1])),
+            "gasUsed": q(ef.gas_used(t)),
+            "effectiveGasPrice": q(ef.effective_gas_price(t)),
+            "contractAddress": None,
+            "logs": logs,
+            "logsBloom": ef.bloom(logs),
+            "type": obj["type"],
+            "status": "0x1",  # an invalid transaction never enters a block
+        }
+
+    def _relay_forwarded(self, method: str, h: bytes) -> Any:
+        """Ask the node a transaction was forwarded to (it may still be pending there)."""
+        to = self.node.forwarded_to(h)
+        if to is None:
+            return None
+        try:
+            ans = self.node.peers.forward(
+                to, {"jsonrpc": "2.0", "id": 1, "method": method, "params": [ef.hx(h)]}
+            )
+        except Exception:  # noqa: BLE001 - unreachable: unknown here
+            return None
+        r = ans.get("result")
+        return r if isinstance(r, dict) else None
+
+    def get_logs(self, params: list[Any]) -> Any:
+        f = _arg(params, 0, "filter", {})
+        if not isinstance(f, dict):
+            raise _params_error("filter must be a JSON object")
+        if f.get("blockHash") is not None:
+            if "fromBlock" in f or "toBlock" in f:
+                raise _params_error("blockHash excludes fromBlock/toBlock")
+            b = self.node.store.block_by_hash(_data(f["blockHash"], "blockHash", 32))
+            if b is None:
+                raise RollupNodeError(EXECUTION_ERROR, "unknown block")
+            blocks = [b]
+        else:
+            first = self._block_number(f.get("fromBlock", "latest"))
+            last = min(self._block_number(f.get("toBlock", "latest")), self.node.head)
+            if last - first + 1 > MAX_LOG_BLOCKS:
+                raise RollupNodeError(
+                    LIMIT_EXCEEDED,
+                    f"query exceeds the max block range {MAX_LOG_BLOCKS} ({first}..{last})",
+                )
+            blocks = list(self.node.store.blocks(max(first, 1), last)) if last >= first else []
+        addrs = f.get("address")
+        wanted = (
+            None
+            if addrs is None
+            else {_addr(a, "address") for a in (addrs if isinstance(addrs, list) else [addrs])}
+        )
+        topics = f.get("topics") or []
+        if not isinstance(topics, list) or len(topics) > 4:
+            raise _params_error("topics must be a list of at most 4 entries")
+        want_topics: list[set[str] | None] = []
+        for t in topics:
+            if t is None:
+                want_topics.append(None)
+            else:
+                opts = t if isinstance(t, list) else [t]
+                want_topics.append({ef.hx(_data(x, "topic", 32)) for x in opts})
+        out = []
+        for b in blocks:
+            for lg in self._block_logs(b):
+                if wanted is not None and lg["address"] not in wanted:
+                    continue
+                tps = lg["topics"]
+                if all(
+                    w is None or (k < len(tps) and tps[k] in w) for k, w in enumerate(want_topics)
+                ):
+                    out.append(lg)
+        return out
 
     # ------------------------------------------------------------------ state
     def get_balance(self, params: list[Any]) -> Any:
@@ -370,7 +496,7 @@ class EthApi:
 
     def _token_at(self, l2_address: str) -> str | None:
         """The L1 token bridged at ``l2_address`` (None: no such token on this L2)."""
-        t = l1_token_of(l2_address)
+        t = l1_token_of(l2_address).lower()
         return t if self.node.executor.has_token(t) else None
 
     def _info(self, token: str) -> TokenInfo:
@@ -445,25 +571,20 @@ class EthApi:
         """Fixed gas of the standard transaction ``(to, value, data)`` (docs/spec.md).
 
         Raises:
-            RollupNodeError: -32000 for a transaction the L2 does not support.
+            RollupNodeError: -32000 for a transaction the L2 does not run, or a token
+                transfer on the L2 address of a token never bridged.
         """
-        if to is None:
-            raise RollupNodeError(EXECUTION_ERROR, "unsupported: contract creation")
-        if not data:
-            return GAS_ETH_TRANSFER
-        sel = data[:4]
-        if to == WITHDRAW_ADDRESS:
-            if sel == SEL_WITHDRAW and len(data) == 36:
-                return GAS_ETH_WITHDRAW
-            if sel == SEL_WITHDRAW_TOKEN and len(data) == 100 and value == 0:
-                return GAS_TOKEN_WITHDRAW
-        elif sel == SEL_TRANSFER and len(data) == 68 and value == 0 and self._token_at(to):
-            return GAS_TOKEN_TRANSFER
-        raise RollupNodeError(
-            EXECUTION_ERROR,
-            f"unsupported: calldata to {to} (l2kit runs ETH transfers, ERC-20 transfer on a "
-            f"bridged token's L2 address, and withdraw/withdrawToken on {WITHDRAW_ADDRESS})",
-        )
+        action = classify(None if to is None else bytes.fromhex(to[2:]), value, data)
+        if action is None:
+            what = "contract creation" if to is None else f"this call to {to}"
+            raise RollupNodeError(
+                EXECUTION_ERROR,
+                f"unsupported: {what} (l2kit runs ETH transfers, ERC-20 transfer on a bridged "
+                f"token's L2 address, and withdraw/withdrawToken on {WITHDRAW_ADDRESS})",
+            )
+        if action.kind == TOKEN_TRANSFER and to is not None and not self._token_at(to):
+            raise RollupNodeError(EXECUTION_ERROR, f"unsupported: no token is bridged at {to}")
+        return action.gas
 
     def fee_history(self, params: list[Any]) -> Any:
         count = _quantity(_arg(params, 0, "block count"), "block count", 16)

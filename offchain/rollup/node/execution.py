@@ -66,6 +66,7 @@ class Executor:
         # L2 supply of every token ever bridged (lower-case L1 address): credited deposits
         # minus withdrawals; what ``totalSupply()`` of its L2 address answers.
         self.supply: dict[str, int] = {}
+        self._checksums: dict[str, str] = {}
 
     # ------------------------------------------------------------- decoding
     @staticmethod
@@ -94,14 +95,19 @@ class Executor:
         return int(self.decode(raw).deposit_id)
 
     # ------------------------------------------------------------ execution
-    def apply(self, raw: bytes, fee_recipient: str) -> Applied:
+    def apply(self, raw: bytes, fee_recipient: str, decoded: Any = None) -> Applied:
         """Decode and apply ``raw``; the state is unchanged when it raises.
+
+        Args:
+            raw: the ledger encoding.
+            fee_recipient: who gets the fee (the block's producer).
+            decoded: ``raw`` already decoded by :meth:`decode` (skips decoding).
 
         Raises:
             TxInvalid: the ledger's reason (``wrong_nonce``, ``bad_signature``...).
         """
-        tx = self.decode(raw)
-        fee = ZERO_ADDRESS if self.is_deposit(raw) else ltx.to_checksum(fee_recipient)
+        tx = decoded if decoded is not None else self.decode(raw)
+        fee = ZERO_ADDRESS if self.is_deposit(raw) else self._checksum(fee_recipient)
         try:
             r = self.ledger.apply(tx, fee)
         except TxRejected as e:
@@ -119,8 +125,15 @@ class Executor:
             post_root=r.post_state_root,
             withdrawal_item=r.withdrawal_item,
             fee_recipient=fee,
-            sender=str(getattr(tx, "sender", "")).lower(),
+            sender=str(getattr(tx, "sender", "") or "").lower(),
         )
+
+    def _checksum(self, addr: str) -> str:
+        """EIP-55 form of a fee recipient (the producer: one address, computed once)."""
+        c = self._checksums.get(addr)
+        if c is None:
+            c = self._checksums[addr] = ltx.to_checksum(addr)
+        return c
 
     def state_root(self) -> bytes:
         return bytes(self.ledger.root)
@@ -144,11 +157,12 @@ class Executor:
         return int(self.ledger.nonce(ltx.to_checksum(account)))
 
     def has_token(self, l1_token: str) -> bool:
-        """True once a deposit of ``l1_token`` (lower-case, not ETH) was credited on L2."""
-        return l1_token != ZERO_ADDRESS and l1_token in self.supply
+        """True once a deposit of ``l1_token`` (not ETH) was credited on L2."""
+        t = l1_token.lower()
+        return t != ZERO_ADDRESS and t in self.supply
 
     def total_supply(self, l1_token: str) -> int:
-        return self.supply.get(l1_token, 0)
+        return self.supply.get(l1_token.lower(), 0)
 
     def balance_proof(self, account: str, token: str) -> dict[str, Any]:
         """Inclusion/exclusion proof of ``balanceKey(account, token)`` against the state root."""

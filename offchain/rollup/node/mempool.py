@@ -35,7 +35,7 @@ class Mempool:
     def __init__(self, max_size: int) -> None:
         self.max_size = max_size
         self._txs: list[PendingTx] = []
-        self._hashes: set[bytes] = set()
+        self._hashes: dict[bytes, PendingTx] = {}
         self._by_sender: dict[str, int] = {}
 
     def __len__(self) -> int:
@@ -49,10 +49,13 @@ class Mempool:
 
     def add(self, tx: PendingTx) -> None:
         self._txs.append(tx)
-        self._hashes.add(tx.tx_hash)
+        self._hashes[tx.tx_hash] = tx
         s = tx.applied.sender
         if s:
             self._by_sender[s] = self._by_sender.get(s, 0) + 1
+
+    def get(self, tx_hash: bytes) -> PendingTx | None:
+        return self._hashes.get(tx_hash)
 
     def pending_of(self, sender: str) -> int:
         """How many unsealed transactions ``sender`` (lower-case) has here."""

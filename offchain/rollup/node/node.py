@@ -224,8 +224,15 @@ class SequencerNode:
             )
 
     # ------------------------------------------------------------- submission
-    def submit(self, raw: bytes) -> bytes:
+    def submit(self, raw: bytes, decoded: Any = None) -> bytes:
         """Accept a signed user transaction: execute it now, seal it in the next block.
+
+        Decoding (a standard transaction's signer recovery included) and the store lookup
+        happen before the node's lock is taken.
+
+        Args:
+            raw: the ledger encoding.
+            decoded: ``raw`` already decoded (``Executor.decode``), if the caller has it.
 
         Returns:
             The transaction hash.
@@ -236,22 +243,21 @@ class SequencerNode:
         """
         if self.executor.is_deposit(raw):
             raise TxInvalid("malformed", "deposits come from the L1 bridge, not from users")
+        tx = decoded if decoded is not None else self.executor.decode(raw)
+        tx_hash = self.executor.tx_hash(raw)
+        row = self.store.receipt(tx_hash)
+        if row is not None and row.status != DROPPED:
+            self.metrics.rejected.labels("known").inc()
+            raise RollupNodeError(KNOWN_TX, f"transaction 0x{tx_hash.hex()} is already known")
         with self._lock:
             if self.mempool.full():
                 self.metrics.rejected.labels("mempool_full").inc()
                 raise RollupNodeError(MEMPOOL_FULL, "mempool is full; retry shortly")
-            tx_hash = self.executor.tx_hash(raw)
-            if (
-                tx_hash in self.mempool
-                or self.store.receipt(tx_hash) is not None
-                and (
-                    self.store.receipt(tx_hash).status != DROPPED  # type: ignore[union-attr]
-                )
-            ):
+            if tx_hash in self.mempool:
                 self.metrics.rejected.labels("known").inc()
                 raise RollupNodeError(KNOWN_TX, f"transaction 0x{tx_hash.hex()} is already known")
             try:
-                applied = self.executor.apply(raw, self.address)
+                applied = self.executor.apply(raw, self.address, tx)
             except TxInvalid as e:
                 self.metrics.rejected.labels(e.reason).inc()
                 raise

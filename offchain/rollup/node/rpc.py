@@ -41,18 +41,24 @@ from offchain.common.http import (
     install_validation_handler,
 )
 from offchain.errors import ConfigError
+from offchain.rollup.errors import TxRejected
+from offchain.rollup.ledger.ethtx import TOKEN_TRANSFER, decode_standard_tx
 from offchain.rollup.node.block import Block
 from offchain.rollup.node.errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
     INVALID_REQUEST,
+    KNOWN_TX,
+    MEMPOOL_FULL,
     METHOD_NOT_FOUND,
     NO_CURRENT_SEQUENCER,
     NOT_FOUND,
     PARSE_ERROR,
+    TX_REJECTED_CODES,
     RollupNodeError,
+    TxInvalid,
 )
-from offchain.rollup.node.eth_rpc import EthApi, TokenInfo
+from offchain.rollup.node.eth_rpc import EXECUTION_ERROR, EthApi, TokenInfo, wallet_error
 from offchain.rollup.node.node import DROPPED, SequencerNode
 
 log = structlog.get_logger("rollup.rpc")
@@ -119,13 +125,45 @@ class RpcApi:
             "l2_getProof": self.get_proof,
             "l2_status": lambda p: node.status(),
             "l2_importBlock": self.import_block,
+            "eth_sendRawTransaction": self.send_raw_transaction,
         }
         self.methods.update(self.eth.methods)
         self.methods.update(extra or {})
         self.proof_providers: dict[str, Handler] = {}
 
     # ----------------------------------------------------------------- methods
-    def send_transaction(self, params: list[Any]) -> Any:
+    def send_raw_transaction(self, params: list[Any]) -> Any:
+        """``eth_sendRawTransaction(signed)``: a wallet's transaction, as ledger kind 0x03.
+
+        Decoded and its signer recovered here, outside the node's lock; refused with the
+        messages wallets match (:func:`~offchain.rollup.node.eth_rpc.wallet_error`); forwarded
+        like ``l2_sendTransaction`` by a node that is not current.
+        """
+        raw = _hex_bytes(_arg(params, 0, "signed transaction"), "signed transaction")
+        node = self.node
+        try:
+            tx = decode_standard_tx(raw, node.executor.domain.chain_id)
+        except TxRejected as e:
+            raise wallet_error(e.code, e.message) from None
+        a = tx.action
+        if a is not None and a.kind == TOKEN_TRANSFER and not node.executor.has_token(a.token):
+            to = "0x" + (tx.to or b"").hex()
+            raise wallet_error("unsupported", f"no token is bridged to this L2 at {to}")
+        try:
+            return self.send_transaction(["0x03" + raw.hex()], decoded=tx)
+        except TxInvalid as e:
+            raise wallet_error(e.reason, e.message) from None
+        except RollupNodeError as e:
+            reason = e.data.get("reason") if isinstance(e.data, dict) else None
+            if isinstance(reason, str) and e.code in TX_REJECTED_CODES.values():
+                raise wallet_error(reason, e.message) from None  # relayed from the current
+            if e.code == KNOWN_TX:
+                raise RollupNodeError(EXECUTION_ERROR, f"already known: {e.message}") from None
+            if e.code == MEMPOOL_FULL:
+                raise RollupNodeError(EXECUTION_ERROR, f"txpool is full: {e.message}") from None
+            raise
+
+    def send_transaction(self, params: list[Any], decoded: Any = None) -> Any:
         raw = _hex_bytes(_arg(params, 0, "raw transaction"), "raw transaction")
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         forwarded = bool(opts.get("forwarded"))
@@ -134,7 +172,7 @@ class RpcApi:
             if (forwarded or attempt) and not node.is_current():
                 node.current.invalidate()  # a rotation may be newer than our cached answer
             if node.is_current():
-                return "0x" + node.submit(raw).hex()
+                return "0x" + node.submit(raw, decoded).hex()
             cur = node.current.get()
             if cur is None or node.peers.url_of(cur) is None or forwarded:
                 raise node.not_current_error()  # never forwarded twice: no ping-pong

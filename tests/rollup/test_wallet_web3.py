@@ -1,0 +1,192 @@
+"""An unmodified web3.py wallet against a running node (real NodeService on Anvil): ETH, an
+ERC-20 transfer and withdrawals signed locally and sent with ``eth_sendRawTransaction``,
+receipts with logs, balances; every bad transaction a wallet can produce is refused with the
+code and message wallets expect, and changes nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import requests
+from eth_account import Account
+from web3 import Web3
+from web3.middleware import SignAndSendRawMiddlewareBuilder
+
+from offchain.chain.accounts import dev_account
+from offchain.rollup.ledger.ethtx import (
+    GAS_ETH_TRANSFER,
+    GAS_TOKEN_TRANSFER,
+    L2_BASE_FEE,
+    WITHDRAW_ADDRESS,
+    l2_token_address,
+)
+from offchain.rollup.node.eth_format import TRANSFER_TOPIC, WITHDRAWAL_TOPIC
+from offchain.rollup.node.service import NodeService
+from tests.rollup.conftest import RollupEnv, client, wait_until
+
+ALICE, BOB, CAROL = dev_account(10), dev_account(11), dev_account(12)
+ERC20_ABI = [
+    {"name": "transfer", "type": "function", "stateMutability": "nonpayable",
+     "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+     "outputs": [{"name": "", "type": "bool"}]},
+    {"name": "balanceOf", "type": "function", "stateMutability": "view",
+     "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
+    {"name": "Transfer", "type": "event", "anonymous": False,
+     "inputs": [{"name": "from", "type": "address", "indexed": True},
+                {"name": "to", "type": "address", "indexed": True},
+                {"name": "value", "type": "uint256", "indexed": False}]},
+]  # fmt: skip
+WITHDRAW_ABI = [
+    {"name": "withdraw", "type": "function", "stateMutability": "payable",
+     "inputs": [{"name": "l1Recipient", "type": "address"}], "outputs": []},
+    {"name": "withdrawToken", "type": "function", "stateMutability": "nonpayable",
+     "inputs": [{"name": "token", "type": "address"}, {"name": "amount", "type": "uint256"},
+                {"name": "l1Recipient", "type": "address"}], "outputs": []},
+]  # fmt: skip
+
+
+@pytest.fixture
+def wallet(rollup_env: RollupEnv) -> tuple[NodeService, str, Web3]:
+    env = rollup_env
+    (svc,) = env.start_nodes(env.signers[:1])
+    token = env.addresses["test_token"]
+    erc20 = env.chain.contract("TestToken", token)
+    env.chain.sender(dev_account(0)).send(erc20.functions.mint(ALICE.address, 10**21))
+    env.bridge(ALICE).deposit_eth(ALICE.address, 3 * 10**18)
+    env.bridge(ALICE).deposit_erc20(token, ALICE.address, 5 * 10**18)
+    c = client(svc)
+    wait_until(lambda: c.balance(ALICE.address, token) == 5 * 10**18, what="deposits credited")
+    w3 = Web3(Web3.HTTPProvider(svc.url))
+    return svc, token, w3
+
+
+def _rpc(url: str, method: str, params: Any) -> dict[str, Any]:
+    body = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+    r = requests.post(url, data=json.dumps(body), timeout=10)
+    assert r.status_code == 200
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_web3_sends_eth_token_and_withdrawals(wallet: tuple[NodeService, str, Web3]) -> None:
+    svc, token, w3 = wallet
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(ALICE), layer=0)
+    a = ALICE.address
+    bal0 = w3.eth.get_balance(a)
+    # ETH: web3 fills nonce, gas (eth_estimateGas), EIP-1559 fees (base fee + tip), chain id.
+    h = w3.eth.send_transaction({"from": a, "to": BOB.address, "value": 10**15})
+    r = w3.eth.wait_for_transaction_receipt(h, timeout=20, poll_latency=0.05)
+    assert r["status"] == 1 and r["gasUsed"] == GAS_ETH_TRANSFER and r["logs"] == []
+    price = r["effectiveGasPrice"]
+    assert price >= L2_BASE_FEE
+    assert w3.eth.get_balance(BOB.address) == 10**15
+    assert w3.eth.get_balance(a) == bal0 - 10**15 - GAS_ETH_TRANSFER * price
+    seq = Web3.to_checksum_address(svc.node.address)
+    assert w3.eth.get_balance(seq) >= GAS_ETH_TRANSFER * price  # the sequencer got the fee
+    t = w3.eth.get_transaction(h)
+    assert t["from"] == a and t["to"] == BOB.address and t["value"] == 10**15
+    assert t["blockNumber"] == r["blockNumber"] and t["type"] == 2
+    assert h in w3.eth.get_block(r["blockNumber"])["transactions"]
+    # ERC-20 transfer on the token's L2 address.
+    l2t = Web3.to_checksum_address(l2_token_address(token))
+    erc = w3.eth.contract(address=l2t, abi=ERC20_ABI)
+    h2 = erc.functions.transfer(BOB.address, 2 * 10**18).transact({"from": a})
+    r2 = w3.eth.wait_for_transaction_receipt(h2, timeout=20, poll_latency=0.05)
+    assert r2["status"] == 1 and r2["gasUsed"] == GAS_TOKEN_TRANSFER
+    (ev,) = erc.events.Transfer().process_receipt(r2)
+    assert (ev["args"]["from"], ev["args"]["to"], ev["args"]["value"]) == (
+        a,
+        BOB.address,
+        2 * 10**18,
+    )
+    assert ev["address"] == l2t
+    assert erc.functions.balanceOf(BOB.address).call() == 2 * 10**18
+    assert erc.functions.balanceOf(a).call() == 3 * 10**18
+    logs = w3.eth.get_logs({"fromBlock": 0, "address": l2t, "topics": [TRANSFER_TOPIC]})
+    assert any(lg["transactionHash"] == h2 for lg in logs)
+    # Withdrawals through the system address: ETH (payable) and the token.
+    wd = w3.eth.contract(address=Web3.to_checksum_address(WITHDRAW_ADDRESS), abi=WITHDRAW_ABI)
+    h3 = wd.functions.withdraw(CAROL.address).transact({"from": a, "value": 10**16})
+    h4 = wd.functions.withdrawToken(token, 10**18, CAROL.address).transact({"from": a})
+    for hh in (h3, h4):
+        rr = w3.eth.wait_for_transaction_receipt(hh, timeout=20, poll_latency=0.05)
+        assert rr["status"] == 1
+        w = [lg for lg in rr["logs"] if lg["topics"][0] == WITHDRAWAL_TOPIC]
+        assert len(w) == 1 and w[0]["address"] == Web3.to_checksum_address(WITHDRAW_ADDRESS)
+        assert w[0]["topics"][2][-20:] == bytes.fromhex(CAROL.address[2:])
+    assert erc.functions.balanceOf(a).call() == 2 * 10**18
+    assert w3.eth.get_transaction_count(a) == 4
+    # The withdrawal is in the ledger's withdrawal root, like an EIP-712 one.
+    row = svc.node.store.receipt(bytes(h3))
+    assert row is not None and row.status == "success"
+    # Legacy (EIP-155) and EIP-2930 envelopes signed by hand.
+    cid = w3.eth.chain_id
+    for extra in ({"gasPrice": L2_BASE_FEE}, {"gasPrice": L2_BASE_FEE, "accessList": []}):
+        n = w3.eth.get_transaction_count(a)
+        tx = {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": n, "chainId": cid, **extra}
+        raw = Account.sign_transaction(tx, ALICE.key).raw_transaction
+        hh = w3.eth.send_raw_transaction(raw)
+        assert w3.eth.wait_for_transaction_receipt(hh, timeout=20, poll_latency=0.05)["status"] == 1
+
+
+def _state(svc: NodeService, w3: Web3) -> tuple[Any, ...]:
+    st = client(svc).status()
+    return (st["stateRoot"], st["mempool"], w3.eth.get_balance(ALICE.address),
+            w3.eth.get_transaction_count(ALICE.address, "pending"))  # fmt: skip
+
+
+def test_every_bad_wallet_transaction_is_refused(wallet: tuple[NodeService, str, Web3]) -> None:
+    svc, token, w3 = wallet
+    cid = w3.eth.chain_id
+    a = ALICE.address
+
+    def signed(**kw: Any) -> bytes:
+        tx = {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": 0, "chainId": cid,
+              "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0, **kw}  # fmt: skip
+        tx = {k: v for k, v in tx.items() if v is not None}
+        return bytes(Account.sign_transaction(tx, ALICE.key).raw_transaction)
+
+    # One good transaction first (to have a replay and a "nonce too low").
+    good = signed()
+    h = w3.eth.send_raw_transaction(good)
+    w3.eth.wait_for_transaction_receipt(h, timeout=20, poll_latency=0.05)
+    before = _state(svc, w3)
+    pre155 = {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": 1, "gasPrice": L2_BASE_FEE}
+    cases: list[tuple[str, bytes, int, str]] = [
+        ("wrong chain", signed(chainId=1, nonce=1), -32000, "invalid chain id"),
+        ("pre-EIP-155", bytes(Account.sign_transaction(pre155, ALICE.key).raw_transaction),
+         -32000, "invalid chain id"),
+        ("replay", good, -32000, "already known"),
+        ("nonce too low", signed(value=2), -32000, "nonce too low"),
+        ("nonce gap", signed(nonce=5), -32000, "nonce too high"),
+        ("underpriced", signed(nonce=1, maxFeePerGas=L2_BASE_FEE - 1), -32000,
+         "transaction underpriced"),
+        ("insufficient funds", signed(nonce=1, value=10**19), -32000,
+         "insufficient funds for gas * price + value"),
+        ("intrinsic gas", signed(nonce=1, gas=20_000), -32000, "intrinsic gas too low"),
+        ("malformed RLP", b"\x02\xc3\x01\x02", -32602, "invalid params"),
+        ("truncated", good[:-3], -32602, "invalid params"),
+        ("unsupported envelope", b"\x04" + good[1:], -32000, "not supported"),
+        ("calldata to an unknown address", signed(nonce=1, data="0x12345678"), -32000,
+         "not supported"),
+        ("contract creation", signed(nonce=1, to=None, data="0x6000", gas=100_000), -32000,
+         "not supported"),
+        ("value on a token call", signed(nonce=1, to=l2_token_address(token), gas=50_000,
+         data="0xa9059cbb" + "00" * 12 + BOB.address[2:] + "00" * 31 + "01"), -32000,
+         "not supported"),
+        ("token never bridged", signed(nonce=1, value=0, to=l2_token_address("0x" + "77" * 20),
+         gas=50_000, data="0xa9059cbb" + "00" * 12 + BOB.address[2:] + "00" * 32), -32000,
+         "not supported"),
+        ("access list", signed(nonce=1, accessList=[{"address": BOB.address, "storageKeys": []}]),
+         -32000, "not supported"),
+    ]  # fmt: skip
+    for what, raw, code, text in cases:
+        ans = _rpc(svc.url, "eth_sendRawTransaction", ["0x" + raw.hex()])
+        assert "error" in ans, (what, ans)
+        assert ans["error"]["code"] == code and text in ans["error"]["message"], (what, ans)
+    for bad in ("0x", "0xzz", "", 7, None):
+        assert _rpc(svc.url, "eth_sendRawTransaction", [bad])["error"]["code"] == -32602
+    assert _rpc(svc.url, "eth_sendRawTransaction", [])["error"]["code"] == -32602
+    assert _state(svc, w3) == before
+    assert w3.eth.get_transaction_count(a) == 1
