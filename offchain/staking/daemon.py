@@ -33,7 +33,7 @@ from pydantic import BaseModel, Field
 
 from offchain.common.health import health_response
 from offchain.common.http import BackgroundServer
-from offchain.staking.cosigner import Cosigner, SignedLog, create_app
+from offchain.staking.cosigner import Cosigner, Refusal, SignedLog, create_app
 from offchain.staking.errors import StakingError
 from offchain.staking.frost.keeper import KeeperConfig, KeyKeeper
 from offchain.staking.frost.l1 import group_key_digest
@@ -139,7 +139,7 @@ class SequencerDaemon:
     def app(self) -> FastAPI:
         """The HTTP app: co-signer routes, ``/health`` and ``/metrics``."""
         app = create_app(self.cosigner)
-        app.include_router(create_frost_router(self.frost, self.cosigner))
+        app.include_router(create_frost_router(self.frost, self.cosigner, self.check_reselect))
         registry = CollectorRegistry()
         g_current = Gauge(
             "l2kit_sequencer_is_current", "1 if this signer is current", registry=registry
@@ -175,12 +175,28 @@ class SequencerDaemon:
         return app
 
     def sign_reselect(self, epoch: int, round_: int, current: str) -> dict[str, str]:
-        """Sign ``reselectDigest`` if, on this node's own view of L1, ``current`` is the current
-        sequencer at (``epoch``, ``round_``) and has missed its heartbeat deadline.
+        """Sign ``reselectDigest`` (ECDSA) if, on this node's own view of L1, ``current`` is the
+        current sequencer at (``epoch``, ``round_``) and has missed its heartbeat deadline.
 
         Raises:
             _Disagree: the node sees a different state or the sequencer is not silent.
         """
+        sig = sign_digest(self.signer, self._reselect_digest(epoch, round_, current))
+        return {"signer": self.signer.address, "signature": "0x" + sig.hex()}
+
+    def check_reselect(self, epoch: int, round_: int, current: str) -> bytes:
+        """``reselectDigest()`` for a FROST reselection round, after the checks of
+        :meth:`sign_reselect` (``/frost/sign`` with ``reselect``).
+
+        Raises:
+            Refusal: 409 ``stale_request`` / ``not_silent``.
+        """
+        try:
+            return self._reselect_digest(epoch, round_, current)
+        except _Disagree as e:
+            raise Refusal(e.code, e.message, 409) from e
+
+    def _reselect_digest(self, epoch: int, round_: int, current: str) -> bytes:
         st = self.contracts.rotation()
         if (st.epoch, st.round) != (epoch, round_) or st.current.lower() != current.lower():
             raise _Disagree(
@@ -192,11 +208,9 @@ class SequencerDaemon:
             raise _Disagree(
                 "not_silent", f"{current} has until {st.heartbeat_deadline} (now {now:.0f})"
             )
-        digest = reselect_digest(
+        return reselect_digest(
             self.chain.chain_id, self.contracts.sset.address, epoch, round_, st.current
         )
-        sig = sign_digest(self.signer, digest)
-        return {"signer": self.signer.address, "signature": "0x" + sig.hex()}
 
     def start(self, timeout_s: float = 10.0) -> SequencerDaemon:
         """Serve HTTP and start following the rotation.

@@ -20,12 +20,13 @@ from offchain.staking.contracts import StakingContracts
 from offchain.staking.daemon import DaemonConfig, SequencerDaemon
 from offchain.staking.errors import CosignRefused
 from offchain.staking.frost.coordinator import FrostCoordinator, PeerError, publics_of
+from offchain.staking.frost.errors import FrostError
 from offchain.staking.frost.group import N
 from offchain.staking.frost.l1 import group_key_digest
 from offchain.staking.frost.signing import to_l1_signature
 from offchain.staking.frost.wire import element_of
 from offchain.staking.rotation import RotationConfig
-from offchain.staking.signatures import CosignRequest
+from offchain.staking.signatures import CosignRequest, recover_signer
 from tests.helpers.frost import allocation_from_l1
 
 from .conftest import Staking
@@ -356,3 +357,61 @@ def test_malformedBodiesGetAClearErrorAndSignNothing(st: Staking, daemons) -> No
             assert r.status_code in (400, 403, 409), (path, body, r.status_code, r.text)
             assert err.get("code") and err.get("message"), (path, body, r.text)
     assert d.frost.store.nonce_counts()["used"] == 0
+
+
+def test_frostReselectionOnlyForASilentSequencer(st: Staking, daemons, expect_revert) -> None:
+    """Reselection by signatures with a group key: the members sign ``reselectDigest()`` over
+    ``/frost/sign`` only when each sees the current sequencer silent on L1; the ECDSA list is
+    refused; one FROST signature replaces the sequencer (reason SetVote)."""
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    # A fresh heartbeat and a timeout long enough that "not silent" holds on a loaded machine.
+    epoch_len = int(st.sset.functions.timing().call()[0])
+    st.gov.send(st.sset.functions.setTiming(epoch_len, 600))
+    cur = st.current()
+    st.as_(next(dev_account(i) for i in (1, 2, 3, 4) if dev_account(i).address == cur)).send(
+        st.sset.functions.heartbeat()
+    )
+    epoch, rnd = st.sset.functions.epochInfo().call()[:2]
+    digest = bytes(st.sset.functions.reselectDigest().call())
+    pub = _public(list(daemons.values())[0])
+    ask = {"epoch": epoch, "round": rnd, "current": cur}
+
+    def frost_sign() -> bytes:
+        sig = _coord(daemons).sign(
+            "dkg-1", ask, digest, pub["allocation"], pub["threshold"],
+            element_of(pub["group_key"], "key"), publics_of(pub["publics"]), kind="reselect",
+        )  # fmt: skip
+        return to_l1_signature(sig)
+
+    # Not silent yet: every member refuses before touching a nonce.
+    d = list(daemons.values())[0]
+    commits = {
+        a: _post(x, "/frost/commit", {"session": "dkg-1"}).json() for a, x in daemons.items()
+    }
+    package = [c for a in commits for c in commits[a]["commitments"]]
+    r = _post(d, "/frost/sign", {"session": "dkg-1", "commitments": package, "reselect": ask})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "not_silent"
+    with pytest.raises(FrostError):
+        frost_sign()
+    assert all(x.frost.store.nonce_counts()["used"] == 0 for x in daemons.values())
+    # Both kinds of request at once, or neither: 400.
+    r = _post(d, "/frost/sign", {"session": "dkg-1", "commitments": package})
+    assert r.status_code == 400 and "exactly one" in r.json()["error"]["message"]
+    st.warp(601)
+    # With a group key, the ECDSA list of the whole set no longer reselects.
+    ecdsa = [
+        bytes.fromhex(x.sign_reselect(epoch, rnd, cur)["signature"][2:]) for x in daemons.values()
+    ]
+    ecdsa.sort(key=lambda s: int(recover_signer(digest, s), 16))
+    expect_revert(
+        "SequencerSetBadFrostSignature",
+        st.gov.send,
+        st.sset.functions.reselectWithSignatures(ecdsa),
+    )
+    rcpt = st.gov.send(st.sset.functions.reselectWithSignatures([frost_sign()]))
+    (ev,) = st.sset.events.SequencerRotated().process_receipt(rcpt)
+    assert ev["args"]["previous"] == cur and ev["args"]["reason"] == 2  # SetVote
+    # The request is stale now (the round moved on): refused.
+    r = _post(d, "/frost/sign", {"session": "dkg-1", "commitments": package, "reselect": ask})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "stale_request"

@@ -198,8 +198,13 @@ class FrostCoordinator:
         publics: Mapping[int, Element],
         *,
         attempts: int = 3,
+        kind: str = "cosign",
     ) -> Signature:
         """One FROST signature of ``message`` (the digest of ``cosign``) by enough members.
+
+        ``kind`` names the request in the ``/frost/sign`` body: ``cosign`` (a batch, the
+        ``POST /cosign`` body) or ``reselect`` (``{epoch, round, current}``: the replacement of
+        a silent sequencer, message ``reselectDigest()``).
 
         Commitments are asked from every member; signers are taken in allocation order until
         their identifiers reach the threshold. A share that fails verification names its
@@ -230,7 +235,7 @@ class FrostCoordinator:
             if count < threshold:
                 raise FrostError(f"{count} of {threshold} shares available ({last or 'no errors'})")
             package = [c for a in chosen for c in commits[a]["commitments"]]
-            body: dict[str, Any] = {"session": session, "commitments": package, "cosign": cosign}
+            body: dict[str, Any] = {"session": session, "commitments": package, kind: cosign}
 
             def sign_body(_w: str, b: dict[str, Any] = body) -> dict[str, Any]:
                 return b

@@ -7,22 +7,28 @@
 ``POST /frost/finish``  ``{session, round1, shares: {id: {dealer: ct}}}`` -> the key set summary
 ``POST /frost/approve`` ``{session, x}`` -> ECDSA ``{signer, signature}`` over groupKeyDigest(x)
 ``POST /frost/commit``  ``{session}`` -> ``{session, signer, commitments}``
-``POST /frost/sign``    ``{session, commitments, cosign}`` -> ``{signer, shares: {id: z_i}, next}``
+``POST /frost/sign``    ``{session, commitments, cosign}`` or ``{session, commitments, reselect:
+                        {epoch, round, current}}`` -> ``{signer, shares: {id: z_i}, next}``
                         (``next``: fresh commitments for the following round, as /frost/commit)
 ``GET /frost/status``   key sets held, nonce counts
 =====================  ==============================================================
 
 ``/frost/sign`` runs every co-signing check first (chain, contract, digest, the node's batch
 validator: it rebuilds the batch from its own blocks, one header per index), then signs the
-batch digest. Errors are ``{"error": {"code", "message"[, "culprit"]}}``: 400 ``bad_request``
-(malformed: bad encodings, a package not signed by its dealer, parameters out of range), 403 /
-409 co-signing refusals (see :mod:`offchain.staking.cosigner`), 409
-``invalid_share`` (a dealer's package or share failed; ``culprit`` is its dealer id) and 409
-``refused`` (unknown session, used or foreign nonces, wrong key).
+batch digest. With ``reselect`` it signs ``SequencerSet.reselectDigest()`` only if, on its own
+view of L1, ``current`` is current at (epoch, round) and has missed its heartbeat deadline
+(409 ``stale_request`` / ``not_silent`` otherwise; 409 ``refused`` on a node that does not
+follow the rotation). Every check runs before any nonce is touched. Errors are
+``{"error": {"code", "message"[, "culprit"]}}``: 400 ``bad_request`` (malformed: bad
+encodings, a package not signed by its dealer, parameters out of range), 403 / 409 co-signing
+refusals (see :mod:`offchain.staking.cosigner`), 409 ``invalid_share`` (a dealer's package or
+share failed; ``culprit`` is its dealer id) and 409 ``refused`` (unknown session, used or
+foreign nonces, wrong key).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -63,10 +69,23 @@ class CommitBody(BaseModel):
     session: str
 
 
+class ReselectRequest(BaseModel):
+    """What a FROST reselection round signs: replace ``current`` at (epoch, round)."""
+
+    epoch: int = Field(ge=0)
+    round: int = Field(ge=0)
+    current: str
+
+
 class SignBody(BaseModel):
     session: str
     commitments: list[Any]
-    cosign: CosignBody
+    cosign: CosignBody | None = None
+    reselect: ReselectRequest | None = None
+
+
+#: ``(epoch, round, current) -> reselectDigest()`` after the node's own checks (raises Refusal).
+ReselectCheck = Callable[[int, int, str], bytes]
 
 
 def _error(code: str, message: str, status: int, **extra: Any) -> JSONResponse:
@@ -88,8 +107,11 @@ def _guard(fn: Any) -> JSONResponse:
         return _error("bad_request", f"malformed message: {e}", 400)
 
 
-def create_frost_router(participant: FrostParticipant, cosigner: Cosigner) -> APIRouter:
-    """The ``/frost/*`` routes of one sequencer."""
+def create_frost_router(
+    participant: FrostParticipant, cosigner: Cosigner, reselect: ReselectCheck | None = None
+) -> APIRouter:
+    """The ``/frost/*`` routes of one sequencer (``reselect``: how it checks a reselection;
+    None: it signs batches only)."""
     router = APIRouter()
     p = participant
 
@@ -125,7 +147,16 @@ def create_frost_router(participant: FrostParticipant, cosigner: Cosigner) -> AP
     @router.post("/frost/sign")
     def sign(body: SignBody) -> JSONResponse:
         def run() -> dict[str, Any]:
-            digest = cosigner.check(body.cosign)
+            if (body.cosign is None) == (body.reselect is None):
+                raise FrostError("a signing request carries exactly one of cosign, reselect")
+            if body.cosign is not None:
+                digest = cosigner.check(body.cosign)
+            elif reselect is None:
+                raise FrostRefused("this node does not sign reselections")
+            else:
+                r = body.reselect
+                assert r is not None
+                digest = reselect(r.epoch, r.round, r.current)
             shares = p.sign(body.session, body.commitments, digest)
             # FROST preprocessing: fresh commitments for the next round ride on this answer.
             return {"signer": p.address, "shares": shares, "next": p.commit(body.session)}
