@@ -112,6 +112,10 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
         rcs = [seq.provide_chunk(h, j, c) for j, c in enumerate(chunks)]
         gas = [int(rc["gasUsed"]) for rc in rcs]
         sizes = [len(chain.w3.eth.get_raw_transaction(rc["transactionHash"])) for rc in rcs]
+        floor = sum(
+            _calldata_floor(bytes(chain.w3.eth.get_transaction(rc["transactionHash"])["input"]))
+            for rc in rcs
+        )
         answered = seq.data_request(h.index).status.name == "ANSWERED"
     fits = answered and max(gas) < 2**24 and max(sizes) < 128 * 1024
     return {
@@ -121,7 +125,16 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
         "da_answer_max_tx_bytes": max(sizes),
         "da_answer_gas_per_l2_tx": round(sum(gas) / n, 1),
         "da_provide_gas_per_byte": round(sum(gas) / sum(len(c) for c in chunks), 1),
+        # EIP-7623's floor for the same calldata: no answer posting these bytes costs less.
+        "da_provide_floor_gas_per_byte": round(floor / sum(len(c) for c in chunks), 1),
     }
+
+
+def _calldata_floor(data: bytes) -> int:
+    """EIP-7623 floor gas of a transaction with calldata ``data``: 21,000 + 10 per token
+    (a zero byte is 1 token, a nonzero byte 4)."""
+    zeros = data.count(0)
+    return 21_000 + 10 * (zeros + 4 * (len(data) - zeros))
 
 
 def run() -> dict[str, float | int]:

@@ -105,8 +105,9 @@ ROWS: tuple[Row, ...] = (
         "≥ 10,000 (each tx < 2^24 gas, < 128 kB)",
     ),
     Row(
-        "`da_provide_gas_per_byte` (chunked answer, whole calls / packed bytes) / per L2 tx",
-        ("da_provide_gas_per_byte", "da_answer_gas_per_l2_tx"),
+        "`da_provide_gas_per_byte` (chunked answer, whole calls / packed bytes) / per L2 tx / "
+        "EIP-7623 calldata floor of the same bytes",
+        ("da_provide_gas_per_byte", "da_answer_gas_per_l2_tx", "da_provide_floor_gas_per_byte"),
         "≤ 20",
         1,
     ),

@@ -49,20 +49,25 @@ library BatchChunks {
 
     /// @notice Hashes `nodes` level by level for `levels` levels (odd levels padded with zero).
     /// @dev    Overwrites `nodes` in place.
-    function reduce(bytes32[] memory nodes, uint256 levels) internal pure returns (bytes32) {
-        uint256 len = nodes.length;
-        for (uint256 l = 0; l < levels; l++) {
-            uint256 half = (len + 1) / 2;
-            for (uint256 i = 0; i < half; i++) {
-                bytes32 a = nodes[2 * i];
-                bytes32 b = 2 * i + 1 < len ? nodes[2 * i + 1] : bytes32(0);
-                uint256 m = _freeMemory();
-                nodes[i] = keccak256(abi.encodePacked(a, b));
-                _reuseMemory(m);
+    function reduce(bytes32[] memory nodes, uint256 levels) internal pure returns (bytes32 root) {
+        if (nodes.length == 0) revert BatchChunksMalformed(0, "no nodes");
+        assembly ("memory-safe") {
+            let len := mload(nodes)
+            let data := add(nodes, 0x20)
+            for { let l := 0 } lt(l, levels) { l := add(l, 1) } {
+                let half := shr(1, add(len, 1))
+                for { let i := 0 } lt(i, half) { i := add(i, 1) } {
+                    let src := add(data, shl(6, i))
+                    mstore(0x00, mload(src))
+                    let b := 0
+                    if lt(add(shl(1, i), 1), len) { b := mload(add(src, 0x20)) }
+                    mstore(0x20, b)
+                    mstore(add(data, shl(5, i)), keccak256(0x00, 0x40))
+                }
+                len := half
             }
-            len = half;
+            root := mload(data)
         }
-        return nodes[0];
     }
 
     /// @notice Parses packed chunk `chunk` of a batch of `n` transactions and returns its nodes.
@@ -81,12 +86,11 @@ library BatchChunks {
         }
         p = _feeRecipients(packed, p, txItems);
         bytes32[] memory stateItems = new bytes32[](cnt);
-        for (uint256 i = 0; i < cnt; i++) {
-            uint256 m = _freeMemory();
-            stateItems[i] = bytes32(_take(packed, p, 32, "post-state root"));
-            _reuseMemory(m);
-            p += 32;
+        bytes calldata roots = _take(packed, p, 32 * cnt, "post-state roots");
+        assembly ("memory-safe") {
+            calldatacopy(add(stateItems, 0x20), roots.offset, roots.length)
         }
+        p += 32 * cnt;
         bytes32[] memory withdrawalItems = new bytes32[](cnt);
         p = _withdrawals(packed, p, withdrawalItems);
         if (p != packed.length) revert BatchChunksMalformed(p, "trailing bytes");
@@ -98,14 +102,26 @@ library BatchChunks {
     }
 
     /// @dev Leaves first..first+len-1 of the batch tree, reduced `levels` levels.
+    /// @dev Each item becomes MerkleTree.leafHash(first + i, item) = keccak256(0x00 ‖ index ‖
+    ///      item), hashed in scratch memory above the free memory pointer (nothing allocated).
     function _subtree(uint256 first, bytes32[] memory items, uint256 levels) private pure returns (bytes32) {
-        for (uint256 i = 0; i < items.length; i++) {
-            uint256 m = _freeMemory();
-            items[i] = MerkleTree.leafHash(first + i, items[i]);
-            _reuseMemory(m);
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            let len := mload(items)
+            let data := add(items, 0x20)
+            for { let i := 0 } lt(i, len) { i := add(i, 1) } {
+                let slot := add(data, shl(5, i))
+                mstore8(m, 0)
+                mstore(add(m, 1), add(first, i))
+                mstore(add(m, 33), mload(slot))
+                mstore(slot, keccak256(m, 65))
+            }
         }
         return reduce(items, levels);
     }
+
+
+
 
     /// @dev Fee recipient runs; turns each tx hash in `items` into its MTTBR item
     ///      keccak256(abi.encode(txHash, feeRecipient)).
@@ -118,12 +134,15 @@ library BatchChunks {
             address f = address(bytes20(_take(packed, p + 4, 20, "fee recipient")));
             if (c == 0 || at + c > items.length) revert BatchChunksMalformed(p, "fee recipient run");
             p += 24;
-            for (uint256 k = 0; k < c; k++) {
-                uint256 m = _freeMemory();
-                items[at] = keccak256(abi.encode(items[at], f));
-                _reuseMemory(m);
-                at++;
+            assembly ("memory-safe") {
+                let slot := add(add(items, 0x20), shl(5, at))
+                for { let end := add(slot, shl(5, c)) } lt(slot, end) { slot := add(slot, 0x20) } {
+                    mstore(0x00, mload(slot))
+                    mstore(0x20, f)
+                    mstore(slot, keccak256(0x00, 0x40))
+                }
             }
+            at += c;
         }
         if (at != items.length) revert BatchChunksMalformed(p, "fee recipient runs short");
         return p;
@@ -172,23 +191,52 @@ library BatchChunks {
         revert BatchChunksMalformed(p - 1, "kind");
     }
 
-    function _userTxHash(bytes calldata packed, uint256 p, uint8 kind) private pure returns (bytes32, uint256) {
-        bytes memory head = abi.encodePacked(
-            kind,
-            uint256(uint160(_addr(packed, p))),
-            uint256(uint160(_addr(packed, p + 20))),
-            uint256(uint160(_addr(packed, p + 40)))
-        );
-        p += 60;
-        uint256 amount;
-        uint256 fee;
-        uint256 nonce;
-        (amount, p) = _uint(packed, p);
-        (fee, p) = _uint(packed, p);
-        (nonce, p) = _uint(packed, p);
-        uint256 v = uint8(_take(packed, p, 1, "v")[0]);
-        bytes calldata rs = _take(packed, p + 1, 64, "r, s");
-        return (keccak256(abi.encodePacked(head, amount, fee, nonce, v, rs)), p + 65);
+    /// @dev kind 0x01/0x02: `from ‖ to ‖ token ‖ U(amount) ‖ U(fee) ‖ U(nonce) ‖ v ‖ r ‖ s`,
+    ///      re-padded into the 289-byte canonical encoding in scratch memory above the free
+    ///      memory pointer (nothing is allocated) and hashed.
+    function _userTxHash(bytes calldata packed, uint256 p, uint8 kind) private pure returns (bytes32 h, uint256 q) {
+        uint256 len = packed.length;
+        if (p + 60 > len) revert BatchChunksMalformed(p, "address");
+        uint256 err = 0;
+        assembly ("memory-safe") {
+            let base := packed.offset
+            let m := mload(0x40)
+            mstore8(m, kind)
+            let a := add(base, p)
+            mstore(add(m, 1), shr(96, calldataload(a)))
+            mstore(add(m, 33), shr(96, calldataload(add(a, 20))))
+            mstore(add(m, 65), shr(96, calldataload(add(a, 40))))
+            q := add(p, 60)
+            // U(amount), U(fee), U(nonce) into words 3..5
+            for { let f := 0 } lt(f, 3) { f := add(f, 1) } {
+                if iszero(lt(q, len)) {
+                    err := 1
+                    break
+                }
+                let k := byte(0, calldataload(add(base, q)))
+                if gt(k, 32) {
+                    err := 1
+                    break
+                }
+                if gt(add(add(q, 1), k), len) {
+                    err := 1
+                    break
+                }
+                let v := 0
+                if k { v := shr(mul(8, sub(32, k)), calldataload(add(add(base, q), 1))) }
+                mstore(add(m, add(97, mul(f, 32))), v)
+                q := add(add(q, 1), k)
+            }
+            if iszero(err) { if gt(add(q, 65), len) { err := 2 } }
+            if iszero(err) {
+                mstore(add(m, 193), byte(0, calldataload(add(base, q))))
+                calldatacopy(add(m, 225), add(add(base, q), 1), 64)
+                h := keccak256(m, 289)
+                q := add(q, 65)
+            }
+        }
+        if (err == 1) revert BatchChunksMalformed(q, "integer");
+        if (err == 2) revert BatchChunksMalformed(q, "v, r, s");
     }
 
     /// @dev `len ‖ minimal big-endian bytes` as a uint256.

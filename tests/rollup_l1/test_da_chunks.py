@@ -9,6 +9,7 @@ import os
 from typing import Any
 
 import pytest
+from web3.exceptions import ContractCustomError
 
 from offchain.chain.accounts import dev_account
 from offchain.errors import TxReverted
@@ -166,3 +167,23 @@ def test_bond_scales_with_the_batch_and_covers_the_answer(env: Env, expect_rever
     assert env.sc(env.owner).data_request(h.index).status == RequestStatus.ANSWERED
     paid = da.functions.claimable(seq_acct.address).call() - before
     assert paid == bond > cost, (paid, cost)
+
+
+def test_parser_refuses_every_truncation_and_bad_length(env: Env) -> None:
+    """The chunk parser (assembly for the user transactions) reads nothing past the chunk: every
+    prefix of a chunk is refused with BatchChunksMalformed / BatchChunksWrongCount (never a
+    panic or another error, which provideChunk would not punish), and so is an integer
+    length byte over 32; the whole chunk gives the roots the full answer matches."""
+    da = env.contract("DataAvailabilityChallenge", "da_challenge")
+    data = random_batch_data(3, env.current().address)
+    (chunk,) = pack_chunks(data.packed_batch())
+    roots = da.functions.chunkRootsOf(chunk, 0, 3).call()
+    assert roots[3] == data.post_roots[-1]
+    bad = {chunk[:cut] for cut in range(len(chunk))}
+    amount_len_at = 4 + 1 + 60  # n:u32, kind, three addresses: then U(amount)'s length byte
+    bad.add(chunk[:amount_len_at] + b"\x21" + chunk[amount_len_at + 1 :])
+    for b in bad:
+        with pytest.raises(ContractCustomError) as ei:
+            da.functions.chunkRootsOf(b, 0, 3).call()
+        name, _, _ = env.chain.artifacts.decode_error(str(ei.value.data))
+        assert name in ("BatchChunksMalformed", "BatchChunksWrongCount"), (len(b), name)

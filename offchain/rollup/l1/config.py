@@ -25,7 +25,8 @@ class RollupParams:
         da_window_s: seconds the sequencer has to answer a data request (seed: 24 hours).
         da_fee_wei: fee (bond) a verifier pays with a data request.
         da_fee_per_tx_wei: bond added per transaction of the requested batch, so that the bond
-            covers the chunked answer's gas (~18,000 gas per transaction at 1 gwei by default).
+            covers the chunked answer's gas (~6,700 gas per transaction: the default covers it at
+            up to ~2.7 gwei).
         da_slash_amount: stake slashed when a data request ends in a mismatch or a timeout.
         fraud_slash_amount: stake slashed on a proven fraud.
         l2_chain_id: the L2 chain id (EIP-712 domain of L2 transactions).
