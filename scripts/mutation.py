@@ -19,7 +19,12 @@ Figures (``mutation_kill_pct``, ``mutants_total``, ``mutants_survived``) are pri
 written with the per-mutant verdicts to ``build/mutation/report.json``. The exit status is
 non-zero unless every mutant is killed.
 
-Usage: ``python scripts/mutation.py [--only ID ...] [--list] [--timeout-s N]``.
+With ``--jobs N`` the mutants run in N throw-away copies at once (each copy holds one mutant
+at a time, so two mutants of the same file never meet); ``bench/bench_mutation.py`` runs the
+whole list this way and reports the figures of that run.
+
+Usage: ``python scripts/mutation.py [--only ID ...] [--list] [--timeout-s N] [--jobs N]
+[--report PATH]``.
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tomllib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -156,6 +164,8 @@ def make_copy(dest: Path) -> None:
         if (ROOT / name).is_dir():
             shutil.copytree(ROOT / name, dest / name, symlinks=True, dirs_exist_ok=True)
     shutil.rmtree(dest / "build" / "mutation", ignore_errors=True)
+    # Recorded invariant failures would be replayed against every mutant: start clean.
+    shutil.rmtree(dest / "cache" / "invariant", ignore_errors=True)
 
 
 def _env(tree: Path) -> dict[str, str]:
@@ -193,6 +203,16 @@ def _commands(m: Mutant) -> list[tuple[str, list[str]]]:
     return cmds
 
 
+def _failed(kind: str, rc: int, out: str) -> bool:
+    """Whether the tests failed: a non-zero exit, or (forge) a failed test in the output.
+
+    ``forge test --fail-fast`` (1.7) exits 0 after stopping on a failure, so its output is read.
+    """
+    if rc != 0:
+        return True
+    return kind == "forge" and ("[FAIL" in out or "Suite result: FAILED" in out)
+
+
 def _invalid(kind: str, rc: int, out: str) -> bool:
     """A mutant that does not compile or whose tests cannot be collected kills nothing."""
     if kind == "forge":
@@ -222,7 +242,7 @@ def run_mutant(m: Mutant, tree: Path, timeout_s: float) -> Verdict:
             except subprocess.TimeoutExpired:
                 return Verdict(m.id, "timeout", time.perf_counter() - t0, kind, "", m.why)
             out = proc.stdout + proc.stderr
-            if proc.returncode == 0:
+            if not _failed(kind, proc.returncode, out):
                 continue
             tail = _failure_line(out)
             if _invalid(kind, proc.returncode, out):
@@ -231,6 +251,7 @@ def run_mutant(m: Mutant, tree: Path, timeout_s: float) -> Verdict:
         return Verdict(m.id, "survived", time.perf_counter() - t0, "", "", m.why)
     finally:
         path.write_text(original)
+        shutil.rmtree(tree / "cache" / "invariant", ignore_errors=True)  # no replay in the next
 
 
 def _failure_line(out: str) -> str:
@@ -243,11 +264,41 @@ def _failure_line(out: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
+def run_all(mutants: list[Mutant], tmp: Path, timeout_s: float, jobs: int) -> list[Verdict]:
+    """Run every mutant in ``jobs`` copies of the tree under ``tmp``; verdicts in list order."""
+    jobs = min(jobs, len(mutants)) or 1
+    trees: queue.Queue[Path] = queue.Queue()
+    for j in range(jobs):
+        tree = tmp / f"tree{j}"
+        tree.mkdir()
+        make_copy(tree)
+        trees.put(tree)
+    lock = threading.Lock()
+    done = [0]
+
+    def one(m: Mutant) -> Verdict:
+        tree = trees.get()  # a copy no other mutant is using
+        try:
+            v = run_mutant(m, tree, timeout_s)
+        finally:
+            trees.put(tree)
+        with lock:
+            done[0] += 1
+            head = f"[{done[0]:>2}/{len(mutants)}] {v.status:8} {m.id:38} {v.seconds:6.1f}s"
+            print(f"{head} {v.by} {v.detail}", flush=True)
+        return v
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(one, mutants))
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="make mutation", description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", nargs="*", default=None, help="run only these mutant ids")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     ap.add_argument("--timeout-s", type=float, default=900.0, help="per-mutant test timeout")
+    ap.add_argument("--jobs", type=int, default=1, help="mutants run at once (one copy each)")
+    ap.add_argument("--report", default=None, help=f"where to write the report (default {REPORT})")
     ap.add_argument("--keep", action="store_true", help="keep the copy of the tree (debugging)")
     args = ap.parse_args(argv)
     try:
@@ -269,22 +320,16 @@ def main(argv: list[str]) -> int:
     report = Report()
     tmp = Path(tempfile.mkdtemp(prefix="l2kit-mutation-"))
     try:
-        tree = tmp / "tree"
-        tree.mkdir()
-        make_copy(tree)
-        for i, m in enumerate(mutants, 1):
-            v = run_mutant(m, tree, args.timeout_s)
-            report.verdicts.append(v)
-            head = f"[{i:>2}/{len(mutants)}] {v.status:8} {m.id:38} {v.seconds:6.1f}s"
-            print(f"{head} {v.by} {v.detail}", flush=True)
+        report.verdicts = run_all(mutants, tmp, args.timeout_s, max(1, args.jobs))
     finally:
         if args.keep:
-            print(f"copy kept at {tmp}")
+            print(f"copies kept at {tmp}")
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     figures = report.figures()
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(
+    out = Path(args.report).resolve() if args.report else REPORT
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(
         json.dumps({**figures, "verdicts": [asdict(v) for v in report.verdicts]}, indent=2) + "\n"
     )
     for k, val in figures.items():
@@ -292,7 +337,7 @@ def main(argv: list[str]) -> int:
     for v in report.verdicts:
         if v.status != "killed":
             print(f"NOT KILLED ({v.status}): {v.id}: {v.why}")
-    print(f"report: {REPORT.relative_to(ROOT)}")
+    print(f"report: {out}")
     return 0 if figures["mutants_killed"] == figures["mutants_total"] else 1
 
 

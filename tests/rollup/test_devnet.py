@@ -45,7 +45,8 @@ def test_rotation_on_the_devnet(devnet: Devnet) -> None:
     contracts = RollupContracts.from_deployment(d.chain, d.deployment)
     sset = contracts.seqset()
     by_addr = {dev_account(i).address: dev_account(i) for i in range(40)}
-    signers = [by_addr[a] for a in sset.functions.activeSigners().call()]
+    signers_addr = sset.functions.activeSigners().call()
+    signers = [by_addr[a] for a in signers_addr]
     ports = {s.address.lower(): free_port() for s in signers}
     peers = {a: f"http://127.0.0.1:{p}/" for a, p in ports.items()}
     tmp = Path(tempfile.mkdtemp(dir=d.data_dir))
@@ -77,17 +78,25 @@ def test_rotation_on_the_devnet(devnet: Devnet) -> None:
         wait_until(
             lambda: l1.next_index() >= 1, timeout_s=30, what="a batch by the first sequencer"
         )
-        # End the epoch: a rotation follower calls advanceEpoch, a new sequencer is drawn.
+        # End epochs until the draw picks another sequencer (a rotation follower calls
+        # advanceEpoch each time; with equal stakes the same one is redrawn with p = 1/n, so
+        # ten epochs leave a chance below 1e-6 of never rotating away).
         epoch_len = int(sset.functions.timing().call()[0])
-        epoch0 = int(sset.functions.epochInfo().call()[0])
-        d.chain.rpc("evm_increaseTime", epoch_len + 1)
-        d.chain.rpc("evm_mine")
-        wait_until(
-            lambda: int(sset.functions.epochInfo().call()[0]) > epoch0,
-            timeout_s=30,
-            what="new epoch",
-        )
-        now = sset.functions.currentSequencer().call()
+        now = first
+        for _ in range(10):
+            epoch0 = int(sset.functions.epochInfo().call()[0])
+            d.chain.rpc("evm_increaseTime", epoch_len + 1)
+            d.chain.rpc("evm_mine")
+            wait_until(
+                lambda e=epoch0: int(sset.functions.epochInfo().call()[0]) > e,
+                timeout_s=30,
+                what="new epoch",
+            )
+            now = sset.functions.currentSequencer().call()
+            if now != first:
+                break
+        assert now != first, "ten epoch ends never rotated the sequencer"
+        assert now in signers_addr
         # Transfers keep working (sent to every node; followers forward) and get batched.
         n0 = l1.next_index()
         for i, node in enumerate(nodes):  # one user, sequential nonces, through every node
@@ -100,7 +109,6 @@ def test_rotation_on_the_devnet(devnet: Devnet) -> None:
         (sig,) = _signatures_of(contracts, l1.next_index() - 1)
         assert len(sig) == 96 and int(sset.functions.groupKeyX().call()) == gx
         assert L2Client(nodes[-1].url).balance(bob.address) == 5 + len(nodes)
-        assert first is not None
     finally:
         for n in nodes:
             n.stop()
