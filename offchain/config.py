@@ -63,7 +63,9 @@ class DevnetConfig:
     anvil_port: int = 8545
     storage_port: int = 8600
     data_dir: str = ".devnet"
-    block_time_s: float = 0.0  # 0: mine on every transaction
+    # Anvil mines every transaction at once and, with block_time_s > 0, an empty block that
+    # often too (mixed mining), so deposit confirmations come on an idle devnet (0: none).
+    block_time_s: float = 1.0
     explorer_port: int = 8700  # `devnet up` serves the explorer here (0: no explorer)
     da_mode: str = "blobs"  # `devnet up` sets rollup.da_mode to this (blobs, storage, calldata)
     # `devnet up --full` (offchain/devnet_full.py): fixed ports of the other components.

@@ -72,7 +72,9 @@ class Anvil:
         port: TCP port (default: a free one).
         chain_id: chain id.
         accounts: number of funded dev accounts (from :data:`DEV_MNEMONIC`).
-        block_time_s: seconds between blocks (``None``: mine on every transaction).
+        block_time_s: seconds between blocks (``None``: mine on every transaction only).
+        mixed_mining: with ``block_time_s``, still mine each transaction at once (Anvil's
+            ``--mixed-mining``); ``False``: transactions wait for the next interval block.
         extra_args: passed to anvil as they are.
     """
 
@@ -81,6 +83,7 @@ class Anvil:
     accounts: int = 40
     balance_eth: int = 100_000
     block_time_s: float | None = None
+    mixed_mining: bool = True
     extra_args: list[str] = field(default_factory=list)
     startup_timeout_s: float = 20.0
     proc: subprocess.Popen[bytes] | None = None
@@ -117,6 +120,8 @@ class Anvil:
         ]  # fmt: skip
         if self.block_time_s:
             cmd += ["--block-time", str(self.block_time_s)]
+            if self.mixed_mining:
+                cmd.append("--mixed-mining")
         cmd += self.extra_args
         log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
         self._log = log

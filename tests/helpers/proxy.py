@@ -52,6 +52,10 @@ class TcpProxy:
                 client.close()
                 continue
             with self._lock:
+                if self._listener is not listener:  # cut while connecting: no survivor
+                    for c in (client, up):
+                        c.close()
+                    return
                 self._conns += [client, up]
             for a, b in ((client, up), (up, client)):
                 threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
@@ -69,12 +73,13 @@ class TcpProxy:
                     s.close()
 
     def cut(self) -> None:
-        """The outage: stop listening and reset every open connection."""
-        if self._listener is not None:
-            self._listener.close()
-            self._listener = None
+        """The outage: stop listening and reset every open connection (one being accepted
+        right now included: it is closed as soon as it is registered)."""
         with self._lock:
+            listener, self._listener = self._listener, None
             conns, self._conns = self._conns, []
+        if listener is not None:
+            listener.close()
         for c in conns:
             try:
                 c.shutdown(socket.SHUT_RDWR)

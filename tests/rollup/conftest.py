@@ -20,9 +20,11 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from offchain.bridge.client import BridgeClient
+from offchain.bridge.types import Deposit
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.chain.client import Chain
+from offchain.chain.networks import default_confirmations
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.client import L2Client
@@ -38,6 +40,28 @@ DA_WINDOW_S = 10
 DA_FEE = 10**16
 STAKE = 10 * 10**18
 SLASH = 4 * 10**18
+
+
+class ConfirmedBridge(BridgeClient):
+    """A user's bridge whose deposits are then buried under the local devnet's default
+    deposit confirmations (``offchain.chain.networks``): this Anvil mines only on
+    transactions, so the test mines the blocks a node waits for (``evm_mine``)."""
+
+    def _bury(self) -> None:
+        for _ in range(default_confirmations(self.chain.chain_id)):
+            self.chain.rpc("evm_mine")
+
+    def deposit_eth(self, l2_recipient: str, amount_wei: int) -> Deposit:
+        dep = super().deposit_eth(l2_recipient, amount_wei)
+        self._bury()
+        return dep
+
+    def deposit_erc20(
+        self, token: str, l2_recipient: str, amount: int, approve: bool = True
+    ) -> Deposit:
+        dep = super().deposit_erc20(token, l2_recipient, amount, approve)
+        self._bury()
+        return dep
 
 
 @dataclass
@@ -70,7 +94,8 @@ class RollupEnv:
         return self.contracts.l1(self.chain.sender(acct) if acct else None)
 
     def bridge(self, acct: LocalAccount) -> BridgeClient:
-        return BridgeClient(self.chain, self.addresses["l1_bridge"], self.chain.sender(acct))
+        """``acct``'s bridge; each deposit is followed by the blocks that confirm it."""
+        return ConfirmedBridge(self.chain, self.addresses["l1_bridge"], self.chain.sender(acct))
 
     def seqset(self) -> Any:
         return self.chain.contract("TestSequencerSet", self.addresses["sequencer_set"])

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from offchain.chain.accounts import dev_account
+from offchain.chain.networks import default_confirmations
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import BatcherConfig
@@ -72,8 +73,8 @@ def test_batchRemovedByReorgIsReappendedAtSameIndex(rollup_env: RollupEnv, depth
 
 
 def test_depositRemovedByReorgIsUncreditedAndRollupGoesOn(rollup_env: RollupEnv) -> None:
-    """A deposit consumed on L2 (confirmations 0 here, so a reorg is deeper than them) and
-    then reorged out of L1: the node rolls back the unbatched blocks that consumed it,
+    """A deposit consumed on L2 (after the devnet's default 2 confirmations) and then removed
+    by a deeper L1 reorg: the node rolls back the unbatched blocks that consumed it,
     re-executes their other transactions, and batches go on with no deposit L1 lacks."""
     env = rollup_env
     f = funded_rollup(
@@ -84,8 +85,11 @@ def test_depositRemovedByReorgIsUncreditedAndRollupGoesOn(rollup_env: RollupEnv)
     env.bridge(BOB).deposit_eth(carol.address, 5 * 10**17)
     wait_until(lambda: c.balance(carol.address) > 0, what="carol's deposit credited on L2")
     _transfer(env, svc, 0)  # alice -> bob, in a block after the one that consumed it
-    env.chain.rpc("anvil_reorg", 1, [])  # the deposit's L1 block is gone
     bridge = env.contracts.bridge_contract()
+    (ev,) = bridge.events.DepositQueued.get_logs(from_block=0, argument_filters={"depositId": 1})
+    depth = int(env.chain.w3.eth.block_number) - int(ev["blockNumber"]) + 1
+    assert depth > default_confirmations(env.chain.chain_id)  # deeper than the confirmations
+    env.chain.rpc("anvil_reorg", depth, [])  # the deposit's L1 block is gone
     assert bridge.functions.depositCount().call() == 1
     wait_until(lambda: c.balance(carol.address) == 0, 15, "carol's deposit uncredited")
     assert c.balance(BOB.address) == 1  # alice's transfer re-executed on the rolled-back state

@@ -34,7 +34,7 @@ class NodeConfig:
         l2_chain_id: the L2 chain id (EIP-712 domain of user transactions).
         deposit_confirmations: L1 blocks a deposit must be under before the node consumes
             it (``None``: the L1 network's default, ``offchain.chain.networks``: 6 on
-            mainnet, 4 on public testnets, 0 on a local Anvil devnet).
+            mainnet, 4 on public testnets, 2 on a local Anvil devnet).
     """
 
     host: str = "127.0.0.1"

@@ -12,6 +12,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 
 from offchain.chain.accounts import dev_account
+from offchain.config import load_config
 from offchain.devnet import Devnet
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
@@ -24,7 +25,11 @@ EMETH = 10**18
 
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
-    with Devnet(ephemeral=True, log=lambda *a, **k: None) as d:
+    # Anvil mines only on transactions here (no interval blocks): the reorg and deadline tests
+    # count blocks; EMETH has no deposit confirmations to wait for.
+    cfg = load_config()
+    cfg.devnet.block_time_s = 0
+    with Devnet(cfg, ephemeral=True, log=lambda *a, **k: None) as d:
         yield d
 
 

@@ -1,0 +1,290 @@
+"""Black-box outages: every daemon is its own ``l2kit`` process, its dependencies fail for real.
+
+Processes: a sequencer node with its batcher (``rollup node run``), a rollup verifier
+(``rollup verifier run``), the EMETH execution layer (``emeth el run``) and an EMETH agent (the
+verifier, ``emeth verifier run --metrics-port``). They reach the L1 (Anvil, mining an empty
+block every second besides every transaction) through a TCP proxy the test cuts, the blob store
+(stopped and started again on its port), and the execution layer (the process is stopped and
+started again on its port and database). Each outage: every process that depends on the part
+answers ``/health`` 503 naming it for the whole outage; after it, 200 again without a restart,
+every process still the same one, every accepted L2 transaction in exactly one batch on L1, and
+the execution layer's jobs as they were. The 3 s variant is in the default suite, the 30 s one
+is slow. (The peer outage and "every job billed once" are driven in-process:
+tests/rollup/test_outage.py, tests/emeth/offchain/test_outage.py.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from offchain.bridge.client import BridgeClient
+from offchain.chain.accounts import dev_account
+from offchain.chain.anvil import free_port
+from offchain.deploy import Deployment
+from offchain.devnet import Devnet
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.node.client import L2Client
+from offchain.storage.server import StorageServer
+from tests.helpers.proxy import TcpProxy
+from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
+
+CLI = [sys.executable, "-m", "offchain.cli"]
+SIGNER, VERIFIER, ALICE, BOB = dev_account(20), dev_account(33), dev_account(10), dev_account(11)
+EL_VERIFIER = 37  # the execution layer's default verifier (`emeth el run`)
+RECOVER_S = 30  # deadline for /health 200 after a dependency returns (README: within ~5 s)
+
+
+def _env(**extra: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("L2KIT_")}
+    return {**base, "PYTHONUNBUFFERED": "1", **extra}
+
+
+def _code(url: str) -> int:
+    try:
+        return requests.get(url, timeout=3).status_code
+    except requests.RequestException:
+        return 0  # not listening
+
+
+def _wait(cond: Callable[[], Any], timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+@dataclass
+class World:
+    """The devnet, the proxy in front of its Anvil, the blob store and the processes."""
+
+    devnet: Devnet
+    proxy: TcpProxy
+    dir: Path
+    rollup_file: Path
+    storage: StorageServer
+    storage_port: int
+    ports: dict[str, int]
+    procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    accepted: list[str] = field(default_factory=list)
+    nonce: int = 0
+
+    def health(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}/health"
+
+    @property
+    def el_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports['el']}"
+
+    @property
+    def l2(self) -> L2Client:
+        return L2Client(f"http://127.0.0.1:{self.ports['node']}/")
+
+    def spawn(self, name: str, *args: str, **env: str) -> None:
+        log = (self.dir / f"{name}.log").open("a")
+        self.procs[name] = subprocess.Popen(
+            [*CLI, *args], stdout=log, stderr=subprocess.STDOUT, text=True, env=_env(**env)
+        )
+        _wait(lambda: self.alive(name) and _code(self.health(name)) != 0, 90, f"{name} up")
+
+    def alive(self, name: str) -> bool:
+        p = self.procs[name]
+        assert p.poll() is None, f"{name} exited {p.returncode}: " + self.log(name)
+        return True
+
+    def log(self, name: str) -> str:
+        return (self.dir / f"{name}.log").read_text()[-3000:]
+
+    def spawn_el(self) -> None:
+        dep = str(self.devnet.data_dir / "deployment.json")
+        self.spawn("el", "emeth", "--rpc-url", self.proxy.url, "--deployment", dep, "el", "run",
+                   L2KIT_EMETH_AGENTS__EL_PORT=str(self.ports["el"]),
+                   L2KIT_EMETH_AGENTS__DB_URL=f"sqlite:///{self.dir / 'el.db'}")  # fmt: skip
+
+    def stop(self, name: str) -> None:
+        p = self.procs[name]
+        p.send_signal(signal.SIGTERM)
+        try:
+            p.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+    def send(self, n: int) -> None:
+        c = self.l2
+        st = c.status()
+        domain = ltx.Domain(int(st["l2ChainId"]), ltx.to_checksum(st["stateCommitment"]))
+        for _ in range(n):
+            t = ltx.sign_transfer(ALICE, domain, BOB.address, ltx.ETH, 1, 0, self.nonce)
+            self.accepted.append(c.send(ltx.encode_tx(t)))
+            self.nonce += 1
+
+    @property
+    def devnet_rollup(self) -> dict[str, str]:
+        return Deployment.load(self.rollup_file).addresses
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    d = tmp_path_factory.mktemp("outage-procs")
+    with Devnet(ephemeral=True, log=lambda *a, **k: None) as dn:
+        assert dn.chain is not None and dn.anvil is not None
+        addresses = deploy_test_rollup(
+            dn.chain, dev_account(0), [SIGNER], TestRollupParams(window_s=30, da_window_s=10)
+        )
+        rollup_file = d / "rollup.json"
+        contracts = {"sequencer_set": "TestSequencerSet"}
+        Deployment(dn.chain.chain_id, 0, addresses, contracts, dev_account(0).address).save(
+            rollup_file
+        )
+        port = free_port()
+        storage = StorageServer(d / "blobs", port=port).start()
+        ports = {n: free_port() for n in ("node", "verifier", "el", "agent")}
+        with TcpProxy("127.0.0.1", dn.anvil.port or 8545) as proxy:
+            w = World(dn, proxy, d, rollup_file, storage, port, ports)
+            l1 = ["--rpc-url", proxy.url, "--deployment", str(rollup_file)]
+            try:
+                w.spawn("node", "rollup", "node", "run", "--dev-account", "20",
+                        "--port", str(ports["node"]), "--data-dir", str(d / "node"),
+                        "--storage-url", storage.url, *l1,
+                        L2KIT_ROLLUP_NODE__BATCHER__MAX_BATCH_TXS="5",
+                        L2KIT_ROLLUP_NODE__BATCHER__BATCH_TIMEOUT_MS="300",
+                        L2KIT_ROLLUP_NODE__BATCHER__POLL_INTERVAL_MS="100")  # fmt: skip
+                w.spawn("verifier", "rollup", "verifier", "run", "--dev-account", "33",
+                        "--port", str(ports["verifier"]), "--data-dir", str(d / "verifier"),
+                        "--storage-url", storage.url, *l1,
+                        L2KIT_ROLLUP_NODE__VERIFIER__POLL_INTERVAL_MS="100")  # fmt: skip
+                w.spawn_el()
+                w.spawn("agent", "emeth", "--el-url", w.el_url, "--rpc-url", proxy.url,
+                        "--deployment", str(dn.data_dir / "deployment.json"),
+                        "--dev-account", str(EL_VERIFIER), "verifier", "run",
+                        "--metrics-port", str(ports["agent"]))  # fmt: skip
+                bridge = BridgeClient(dn.chain, addresses["l1_bridge"], dn.chain.sender(ALICE))
+                bridge.deposit_eth(ALICE.address, 10**18)  # confirmed by the interval blocks
+                _wait(lambda: w.l2.balance(ALICE.address) > 0, 60, "alice's deposit on L2")
+                for name in ports:
+                    _wait(lambda n=name: _code(w.health(n)) == 200, 60, f"{name} healthy")  # type: ignore[misc]
+                yield w
+            finally:
+                for name in list(w.procs):
+                    w.stop(name)
+                w.storage.stop()
+
+
+def _outage(
+    w: World, parts: list[str], cut: Callable[[], None], restore: Callable[[], None], s: float
+) -> float:
+    """Cut; every process in ``parts`` answers 503 (naming what failed) for ``s`` seconds;
+    restore; returns the seconds until all of them answer 200 again."""
+    cut()
+    try:
+        for name in parts:
+            try:
+                _wait(lambda n=name: _code(w.health(n)) == 503, 30, f"{name} 503")  # type: ignore[misc]
+            except AssertionError:
+                raise AssertionError(f"{name} not 503: {_body(w, name)}\n{w.log(name)}") from None
+            body = requests.get(w.health(name), timeout=3).json()
+            assert body.get("failing"), (name, body)
+        end = time.monotonic() + s
+        while time.monotonic() < end:  # the outage lasts: nobody pretends to be fine
+            for name in parts:
+                assert _code(w.health(name)) == 503, name
+            time.sleep(0.5)
+    finally:
+        restore()
+    t0 = time.monotonic()
+    for name in parts:
+        _wait(lambda n=name: _code(w.health(n)) == 200, RECOVER_S, f"{name} 200 again")  # type: ignore[misc]
+    return time.monotonic() - t0
+
+
+def _body(w: World, name: str) -> Any:
+    try:
+        return requests.get(w.health(name), timeout=3).json()
+    except (requests.RequestException, ValueError) as e:
+        return repr(e)
+
+
+def _all_batched_once(w: World) -> None:
+    """Every accepted L2 transaction lies in exactly one of L1's batches 0..N (no gap)."""
+    dn = w.devnet
+    assert dn.chain is not None
+    a = w.devnet_rollup
+    l1 = RollupL1(dn.chain, a["state_commitment"], a["da_challenge"], a["fraud_prover"])
+    c = w.l2
+
+    def ranges() -> list[tuple[int, int]]:
+        out = []
+        for i in range(l1.next_index()):
+            h = l1.get_header_from_event(i)
+            out.append((h.first_block, h.first_block + h.l2_blocks - 1))
+        return out
+
+    def blocks() -> list[int] | None:
+        got = [c.receipt(h) for h in w.accepted]
+        if any(r is None or r.get("blockNumber") is None for r in got):
+            return None
+        return [int(r["blockNumber"]) for r in got if r is not None]
+
+    def done() -> bool:
+        b, r = blocks(), ranges()
+        return b is not None and bool(r) and max(b) <= r[-1][1]
+
+    _wait(done, 60, "every accepted transaction in a batch on L1")
+    r = ranges()
+    assert all(r[i][1] + 1 == r[i + 1][0] for i in range(len(r) - 1)), r  # no gap, no overlap
+    for n in blocks() or []:
+        assert sum(lo <= n <= hi for lo, hi in r) == 1, (n, r)
+
+
+def _alive(w: World) -> None:
+    for name in w.procs:
+        assert w.alive(name)
+
+
+@pytest.mark.parametrize(
+    "outage_s", [pytest.param(3.0, id="3s"), pytest.param(30.0, id="30s", marks=pytest.mark.slow)]
+)
+def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> None:
+    w = world
+    pids = {n: p.pid for n, p in w.procs.items()}
+    w.send(2)
+    # L1 unreachable: the node (deposits, batcher), the verifier and the execution layer's
+    # L1 watcher; the users' transactions are still accepted and batched afterwards.
+    back = _outage(w, ["node", "verifier", "el"], w.proxy.cut, w.proxy.restore, outage_s)
+    assert back <= RECOVER_S
+    w.send(3)
+    _all_batched_once(w)
+
+    # The blob store stopped while a batch is due (the verifier reads it too).
+    def storage_down() -> None:
+        w.storage.stop()
+        w.send(3)
+
+    def storage_up() -> None:
+        w.storage = StorageServer(w.dir / "blobs", port=w.storage_port).start()
+
+    _outage(w, ["node"], storage_down, storage_up, outage_s)
+    _all_batched_once(w)
+
+    # The execution layer stopped: the agent process waits for it, then works again.
+    jobs = requests.get(w.el_url + "/health", timeout=5).json()["jobs"]
+    _outage(w, ["agent"], lambda: w.stop("el"), w.spawn_el, outage_s)
+    assert requests.get(w.el_url + "/health", timeout=5).json()["jobs"] == jobs  # nothing lost
+
+    _wait(lambda: _code(w.health("verifier")) == 200, RECOVER_S, "verifier 200")
+    _alive(w)
+    assert {n: p.pid for n, p in w.procs.items() if n != "el"} == {
+        n: pid for n, pid in pids.items() if n != "el"
+    }  # nobody was restarted but the execution layer the test stopped
