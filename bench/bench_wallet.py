@@ -4,8 +4,10 @@ process: ``l2kit rollup node run``), over a state of more than 100,000 accounts.
 - The state is first grown to ``SEED_ACCOUNTS`` funded accounts by transfers to fresh
   addresses (JSON-RPC batches), from ``USERS`` senders funded by L1 deposits of ETH and of the
   test token.
-- ``sequencer_tps``: ``N_TXS`` signed transfers (every other one a token transfer) sent as
-  JSON-RPC batches of ``BATCH``; first request sent to the last transaction's block stored.
+- ``sequencer_tps``: ``N_TXS`` wallet transactions (EIP-1559, signed as a wallet does; every
+  other one an ERC-20 ``transfer`` on the token's L2 address, the others ETH transfers) sent
+  with ``eth_sendRawTransaction`` in JSON-RPC batches of ``BATCH``; first request sent to the
+  last transaction's block stored.
 - ``sequencer_tps_single_tx_requests``: ``N_TXS`` more, one transaction per HTTP request
   (keep-alive connections), from ``CLIENTS`` concurrent clients (threads, each with its own
   senders so nonces stay in order); first request sent to the last one's block stored.
@@ -46,6 +48,7 @@ SEED_ACCOUNTS = 100_000
 RSS_ACCOUNTS = 1_000_000
 
 Signer = Callable[[bytes, str, str, int, int], bytes]
+SEL_TRANSFER = keccak(b"transfer(address,uint256)")[:4]
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -82,6 +85,29 @@ class _Conn:
 def _eip712_signer(domain: ltx.Domain) -> Signer:
     def sign(key: bytes, to: str, token: str, amount: int, nonce: int) -> bytes:
         return ltx.encode_tx(ltx.sign_transfer(key, domain, to, token, amount, 1, nonce))
+
+    return sign
+
+
+def _standard_signer(chain_id: int) -> Signer:
+    """EIP-1559 transactions as a wallet signs them (RLP + secp256k1, low-s): ETH transfers,
+    and ERC-20 ``transfer`` calls on the token's L2 address."""
+    import rlp
+    from coincurve import PrivateKey
+
+    from offchain.rollup.ledger.ethtx import GAS_TOKEN_TRANSFER, L2_BASE_FEE, l2_token_address
+
+    def sign(key: bytes, to: str, token: str, amount: int, nonce: int) -> bytes:
+        if token == ltx.ETH:
+            dest, value, data, gas = bytes.fromhex(to[2:]), amount, b"", 21_000
+        else:
+            dest, value, gas = bytes.fromhex(l2_token_address(token)[2:]), 0, GAS_TOKEN_TRANSFER
+            data = SEL_TRANSFER + bytes(12) + bytes.fromhex(to[2:]) + amount.to_bytes(32, "big")
+        fields = [chain_id, nonce, 0, 2 * L2_BASE_FEE, gas, dest, value, data, []]
+        digest = keccak(b"\x02" + rlp.encode(fields))
+        sig = PrivateKey(key).sign_recoverable(digest, hasher=None)
+        r, s, v = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big"), sig[64]
+        return b"\x03" + b"\x02" + rlp.encode([*fields, v, r, s])
 
     return sign
 
@@ -148,7 +174,7 @@ def _mixed(
     return out
 
 
-def _sequencer(d: Any, method: str = "l2_sendTransaction") -> dict[str, float]:
+def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, float]:
     from offchain.bridge.client import BridgeClient
 
     dep = d.deployment
@@ -194,16 +220,19 @@ def _sequencer(d: Any, method: str = "l2_sendTransaction") -> dict[str, float]:
             nonces[i] += 1
         seeded = _batched(url, "l2_sendTransaction", seed)
         _wait(lambda: (c.receipt(seeded[-1]) or {}).get("status") == "success", 300)
-        # Batched.
-        raws = [r for _, r in _mixed(users, token, sign, nonces, N_TXS, 0)]
+        # The measured runs: wallets' EIP-1559 transactions (eth_sendRawTransaction takes the
+        # signed bytes; the ledger encoding is 0x03 ‖ those).
+        std = _standard_signer(chain_id)
+        strip = 1 if method == "eth_sendRawTransaction" else 0
+        raws = [r[strip:] for _, r in _mixed(users, token, std, nonces, N_TXS, 0)]
         t0 = time.time()
         hs = _batched(url, method, raws)
         _wait(lambda: (c.receipt(hs[-1]) or {}).get("status") == "success", 120)
         batched_tps = len(raws) / (time.time() - t0)
         # One transaction per request, CLIENTS clients with their own senders.
         per_client: list[list[bytes]] = [[] for _ in range(CLIENTS)]
-        for i, raw in _mixed(users, token, sign, nonces, N_TXS, 1):
-            per_client[i % CLIENTS].append(raw)
+        for i, raw in _mixed(users, token, std, nonces, N_TXS, 1):
+            per_client[i % CLIENTS].append(raw[strip:])
         head0 = c.status()["head"]
         t0 = time.time()
         hs, sample = _single(url, method, per_client)

@@ -85,7 +85,13 @@ def tx_object(
         else:
             out["gasPrice"] = q(t.max_fee_per_gas)
         return out
-    sender = str(getattr(t, "sender", None) or getattr(t, "l1_sender", ZERO_ADDRESS))
+    extra: dict[str, Any] = {}
+    if isinstance(t, ltx.Deposit):
+        # A system transaction: from address(0), so its deposit id never reads as a user's
+        # nonce (wallets scan blocks for a "replacement" with their from and nonce).
+        sender, extra = ZERO_ADDRESS, {"l1Sender": t.l1_sender.lower()}
+    else:
+        sender = str(t.sender)
     if isinstance(t, ltx.Transfer):
         to = t.to if t.token == ltx.ETH else l2_token_address(t.token)
     elif isinstance(t, ltx.Withdraw):
@@ -107,6 +113,7 @@ def tx_object(
         "v": "0x0",
         "r": "0x0",
         "s": "0x0",
+        **extra,
     }
 
 

@@ -224,7 +224,7 @@ class SequencerNode:
             )
 
     # ------------------------------------------------------------- submission
-    def submit(self, raw: bytes, decoded: Any = None) -> bytes:
+    def submit(self, raw: bytes, decoded: Any = None, wait_first_s: float = 0.0) -> bytes:
         """Accept a signed user transaction: execute it now, seal it in the next block.
 
         Decoding (a standard transaction's signer recovery included) and the store lookup
@@ -233,6 +233,10 @@ class SequencerNode:
         Args:
             raw: the ledger encoding.
             decoded: ``raw`` already decoded (``Executor.decode``), if the caller has it.
+            wait_first_s: when the mempool was empty (no block is due yet, so none might
+                follow this one), wait up to this long until the transaction is sealed before
+                returning: a wallet that then polls for its receipt and waits for new blocks
+                finds it at once, on a chain that makes no empty blocks.
 
         Returns:
             The transaction hash.
@@ -261,8 +265,14 @@ class SequencerNode:
             except TxInvalid as e:
                 self.metrics.rejected.labels(e.reason).inc()
                 raise
+            first = len(self.mempool) == 0
             self._add_pending(applied, raw)
         self.metrics.accepted.inc()
+        if first and wait_first_s > 0:
+            deadline = time.monotonic() + wait_first_s
+            with self._sealed:
+                while tx_hash in self.mempool and time.monotonic() < deadline:
+                    self._sealed.wait(0.02)
         return tx_hash
 
     def _add_pending(self, applied: Applied, raw: bytes) -> None:

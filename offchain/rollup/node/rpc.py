@@ -150,7 +150,8 @@ class RpcApi:
             to = "0x" + (tx.to or b"").hex()
             raise wallet_error("unsupported", f"no token is bridged to this L2 at {to}")
         try:
-            return self.send_transaction(["0x03" + raw.hex()], decoded=tx)
+            wait_s = 2 * node.config.block_time_ms / 1000
+            return self.send_transaction(["0x03" + raw.hex()], decoded=tx, wait_first_s=wait_s)
         except TxInvalid as e:
             raise wallet_error(e.reason, e.message) from None
         except RollupNodeError as e:
@@ -163,16 +164,21 @@ class RpcApi:
                 raise RollupNodeError(EXECUTION_ERROR, f"txpool is full: {e.message}") from None
             raise
 
-    def send_transaction(self, params: list[Any], decoded: Any = None) -> Any:
+    def send_transaction(
+        self, params: list[Any], decoded: Any = None, wait_first_s: float = 0.0
+    ) -> Any:
         raw = _hex_bytes(_arg(params, 0, "raw transaction"), "raw transaction")
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         forwarded = bool(opts.get("forwarded"))
+        w = opts.get("waitFirstS")  # a wallet's request forwarded by a follower
+        if isinstance(w, int | float) and not isinstance(w, bool) and 0 < w <= 1:
+            wait_first_s = max(wait_first_s, float(w))
         node = self.node
         for attempt in range(2):  # the second time with a fresh answer to "who is current"
             if (forwarded or attempt) and not node.is_current():
                 node.current.invalidate()  # a rotation may be newer than our cached answer
             if node.is_current():
-                return "0x" + node.submit(raw, decoded).hex()
+                return "0x" + node.submit(raw, decoded, wait_first_s).hex()
             cur = node.current.get()
             if cur is None or node.peers.url_of(cur) is None or forwarded:
                 raise node.not_current_error()  # never forwarded twice: no ping-pong
@@ -183,7 +189,7 @@ class RpcApi:
                         "jsonrpc": "2.0",
                         "id": 1,
                         "method": "l2_sendTransaction",
-                        "params": [params[0], {"forwarded": True}],
+                        "params": [params[0], {"forwarded": True, "waitFirstS": wait_first_s}],
                     },
                 )
             except (requests.RequestException, ValueError) as e:
