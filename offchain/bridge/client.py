@@ -1,4 +1,5 @@
-"""Client of L1Bridge.sol: deposit ETH/ERC20, list deposits, finalize withdrawals."""
+"""Client of L1Bridge.sol: deposit ETH/ERC20, list deposits, finalize withdrawals, force an L2
+transaction through the L1 queue, and leave through the escape hatch (refunds included)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from web3.logs import DISCARD
 
 from offchain.bridge.types import ETH, Deposit, Withdrawal
+from offchain.common.hashing import keccak
 from offchain.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -125,3 +127,53 @@ class BridgeClient:
     def locked(self, token: str = ETH) -> int:
         """What the bridge holds for the L2 in ``token`` (queued minus paid)."""
         return int(self.bridge.functions.locked(token).call())
+
+    # -------------------------------------------------------- forced inclusion
+    def force_tx(self, l2_tx: bytes) -> tuple[int, int, bytes]:
+        """Queue the signed Transfer/Withdraw encoding ``l2_tx`` (``L1Bridge.forceTx``).
+
+        Returns:
+            ``(queueId, deadline, l2TxHash)``: its queue position, the time by which a batch
+            must include it, and the hash of its L2 receipt (``keccak256(0x04 ‖ queueId ‖ l2Tx)``).
+
+        Raises:
+            TxReverted: ``L1BridgeMalformedForcedTx``, ``L1BridgeZeroForcedFee``.
+        """
+        rcpt = self._send(self.bridge.functions.forceTx(l2_tx))
+        # L1Bridge.sol: event ForcedTxQueued(uint256 indexed queueId, uint256 indexed
+        #     forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx)
+        (ev,) = self.bridge.events.ForcedTxQueued().process_receipt(rcpt, errors=DISCARD)
+        qid, deadline = int(ev["args"]["queueId"]), int(ev["args"]["deadline"])
+        return qid, deadline, keccak(b"\x04" + qid.to_bytes(32, "big") + l2_tx)
+
+    # ----------------------------------------------------------- escape hatch
+    def escape(self, account: str, token: str, balance: int, proof: tuple[Any, ...]) -> TxReceipt:
+        """``L1Bridge.escape``: pay ``account`` its proven ``balance`` (after the freeze).
+
+        Raises:
+            TxReverted: ``L1BridgeNotFrozen``, ``L1BridgeNotLastFinal``,
+                ``L1BridgeBadEscapeProof``, ``L1BridgeAlreadyEscaped``, ``StateTreeInvalidProof``.
+        """
+        return self._send(self.bridge.functions.escape(account, token, balance, proof))
+
+    def refund_deposit(self, last_final: tuple[Any, ...], d: Deposit) -> TxReceipt:
+        """``L1Bridge.refundDeposit``: return a deposit the last final batch had not consumed.
+
+        Raises:
+            TxReverted: ``L1BridgeNotFrozen``, ``L1BridgeNotRefundable``,
+                ``L1BridgeAlreadyRefunded``, ``L1BridgeNotLastFinal``.
+        """
+        return self._send(
+            self.bridge.functions.refundDeposit(
+                last_final, d.deposit_id, d.sender, d.l2_recipient, d.token, d.amount
+            )
+        )
+
+    def escaped(self, account: str, token: str = ETH) -> bool:
+        """True once ``account``'s ``token`` balance was paid by ``escape``."""
+        from offchain.rollup.ledger.state import balance_key
+
+        return bool(self.bridge.functions.escaped(balance_key(account, token)).call())
+
+    def refunded(self, deposit_id: int) -> bool:
+        return bool(self.bridge.functions.refunded(deposit_id).call())

@@ -143,7 +143,7 @@ def _run_node(
             if svc.batcher is None:
                 raise ConfigError("--fault needs the batcher")
             console.print(f"[bold red]FAULTY SEQUENCER MODE: {fault} (test/devnet only)[/]")
-            svc.batcher.fault = Fault(fault)
+            Fault(fault).install(svc)
         console.print(f"node {acct.address} at {svc.url} (data in {data_dir}); Ctrl-C to stop")
         wait_for_signal(daemons=svc.daemons)
     finally:

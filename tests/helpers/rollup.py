@@ -70,7 +70,7 @@ class TestRollupParams:
     slash: int = 4 * 10**18
     l2_chain_id: int = DEFAULT_L2_CHAIN_ID
     force_window_s: int = 30
-    freeze_after_s: int = 60
+    freeze_after_s: int = 200
 
 
 def deploy_test_rollup(

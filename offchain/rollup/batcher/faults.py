@@ -20,7 +20,11 @@ submits, in one of the ways the seeds say an honest verifier must catch:
   ``std_wrong_chain`` (a transfer signed for another chain id), ``std_wrong_nonce`` (one of
   them replayed), ``std_overdraft`` (a transfer of more than the signer has),
   ``std_fake_withdrawal`` (a withdrawal item to the forger claimed on a standard transfer;
-  roots honest); a wrong root on a standard step is ``wrong_mtsr`` on such a batch.
+  roots honest); a wrong root on a standard step is ``wrong_mtsr`` on such a batch;
+- ``censor``: the node never includes forced transactions (of ``censor_account``, or every
+  one): the L1 queue stops at the first such item, so after its deadline every batch of this
+  sequencer is refused (``StateCommitmentForcedTxNotIncluded``) and ``reportCensorship``
+  rotates it out (the batches themselves stay honest).
 
 Honest co-signers refuse to sign such a batch (they rebuild it from their blocks), so the
 faulty sequencer signs with ``collude_keys`` (ECDSA, a set without a group key) or
@@ -60,7 +64,16 @@ STANDARD_MODES = (
     "std_overdraft",
     "std_fake_withdrawal",
 )
-MODES = ("wrong_mttbr", "wrong_mtsr", "withhold", "mismatch", "forge", "bad_blobs", *STANDARD_MODES)
+MODES = (
+    "wrong_mttbr",
+    "wrong_mtsr",
+    "withhold",
+    "mismatch",
+    "forge",
+    "bad_blobs",
+    "censor",
+    *STANDARD_MODES,
+)
 
 
 @dataclass
@@ -74,6 +87,8 @@ class Fault:
             signature under the set's group key.
         once: corrupt only the next batch (then behave).
         forge_key: key that signs the forged transaction (``forge``; not the sender's).
+        censor_account: ``censor``: the user whose forced transactions are ignored (None:
+            every forced transaction).
     """
 
     mode: str
@@ -81,6 +96,7 @@ class Fault:
     collude_shares: list[Any] = field(default_factory=list)
     once: bool = True
     forge_key: bytes = b"\x42" * 32
+    censor_account: str | None = None
     fired: int = 0
     withheld: set[int] = field(default_factory=set)
     _collude_next: bool = False
@@ -97,7 +113,7 @@ class Fault:
 
     def corrupt(self, batcher: Batcher, built: BuiltBatch) -> tuple[BatchHeader, bytes, bool]:
         """The (header, blob, publish?) to submit instead of the honest ones."""
-        if not self.active:
+        if not self.active or self.mode == "censor":
             return built.header, built.data, True
         data = decode_batch_data(built.data)
         if self.mode == "forge" and not any(t[0] != ltx.KIND_DEPOSIT for t in data.tx_data):
@@ -214,6 +230,23 @@ class Fault:
 
             return [l1_signature(self.collude_shares, digest)]
         return order_signatures(digest, [sign_digest(k, digest) for k in self.collude_keys])
+
+    def censors(self, raw: bytes) -> bool:
+        """``censor``: True for a queue item the faulty node refuses to include."""
+        if self.mode != "censor" or not raw or raw[0] != ltx.KIND_FORCED:
+            return False
+        if self.censor_account is None:
+            return True
+        tx = ltx.decode_tx(raw)
+        assert isinstance(tx, ltx.Forced)
+        return tx.tx.sender.lower() == self.censor_account.lower()
+
+    def install(self, svc: Any) -> None:
+        """Put this fault on a :class:`~offchain.rollup.node.service.NodeService` (its batcher,
+        and for ``censor`` its node)."""
+        svc.batcher.fault = self
+        if self.mode == "censor":
+            svc.node.censor = self.censors
 
     def answers_data_request(self) -> bool:
         """A withholding sequencer never answers; the others post what they published."""

@@ -49,21 +49,21 @@ def run_step(
     fee_recipient: str,
     trace: StepTrace | None,
     deposit_hash_of: Callable[[int], bytes] | None,
-    forced_item_of: Callable[[int], bytes | None] | None = None,
+    forced_matches: Callable[[int, bytes], bool] | None = None,
 ) -> StepResult:
     """Execute one encoded tx as L1 would; invalid ones leave the state unchanged.
 
-    ``forced_item_of(queueId)`` is the bridge's item of the forced tx at that queue position
-    (None if it holds none): what ``queueItemMatches`` checks on L1.
+    ``forced_matches(queueId, item)`` is the bridge's ``queueItemMatches`` (is ``item`` the
+    forced tx queued at that position?).
     """
     st = ledger.state
     try:
         tx = decode_tx(data)
         if (
             isinstance(tx, Forced)
-            and forced_item_of is not None
+            and forced_matches is not None
             and tx.queue_id == st.next_deposit_id
-            and forced_item_of(tx.queue_id) != forced_item(tx)
+            and not forced_matches(tx.queue_id, forced_item(tx))
         ):
             return StepResult("forced_mismatch", st.root, ZERO32)
         if (
@@ -85,7 +85,7 @@ def find_fraud(
     domain: Domain,
     batch: BatchData,
     deposit_hash_of: Callable[[int], bytes] | None = None,
-    forced_item_of: Callable[[int], bytes | None] | None = None,
+    forced_matches: Callable[[int, bytes], bool] | None = None,
 ) -> int | None:
     """Re-execute ``batch`` from ``state`` (its pre-state) and find the first fraudulent step.
 
@@ -106,7 +106,7 @@ def find_fraud(
     try:
         for i, data in enumerate(batch.tx_data):
             res = run_step(
-                ledger, data, batch.fee_recipients[i], None, deposit_hash_of, forced_item_of
+                ledger, data, batch.fee_recipients[i], None, deposit_hash_of, forced_matches
             )
             if (
                 res.status != "valid"
@@ -205,7 +205,7 @@ def build_fraud_proof(
     batch: BatchData,
     step: int,
     deposit_hash_of: Callable[[int], bytes] | None = None,
-    forced_item_of: Callable[[int], bytes | None] | None = None,
+    forced_matches: Callable[[int, bytes], bool] | None = None,
 ) -> FraudProof:
     """Witness for L1 re-execution of ``step`` of ``batch`` (from the batch's pre-state).
 
@@ -218,7 +218,7 @@ def build_fraud_proof(
         batch: the batch as published.
         step: the disputed step.
         deposit_hash_of: the L1 bridge's deposit hash by id.
-        forced_item_of: the L1 bridge's forced item by queue position (None: none there).
+        forced_matches: the L1 bridge's ``queueItemMatches(queueId, item)``.
 
     Raises:
         IndexError: if ``step`` is not in the batch.
@@ -235,7 +235,7 @@ def build_fraud_proof(
                 batch.fee_recipients[i],
                 None,
                 deposit_hash_of,
-                forced_item_of,
+                forced_matches,
             )
         pre_root = state.root
         pre = (state.tree_root, state.size, state.next_deposit_id)
@@ -246,7 +246,7 @@ def build_fraud_proof(
             batch.fee_recipients[step],
             trace,
             deposit_hash_of,
-            forced_item_of,
+            forced_matches,
         )
     finally:
         state.rollback(cp)
@@ -335,6 +335,7 @@ def build_witness(
     prev_header: BatchHeader | None = None,
     prev_post_roots: Sequence[bytes] | None = None,
     deposit_hash_of: Callable[[int], bytes] | None = None,
+    forced_matches: Callable[[int, bytes], bool] | None = None,
 ) -> FraudWitness:
     """The witness proving step ``step`` of ``batch`` (committed as ``header``).
 
@@ -347,11 +348,12 @@ def build_witness(
         prev_header: the previous batch's header (required for step 0 of a batch > 0).
         prev_post_roots: the previous batch's post-state roots (same condition).
         deposit_hash_of: the L1 bridge's ``depositHash(id)``.
+        forced_matches: the L1 bridge's ``queueItemMatches(queueId, item)``.
 
     Raises:
         ValueError: step 0 of a batch > 0 without the previous batch.
     """
-    proof = build_fraud_proof(pre_state, domain, batch, step, deposit_hash_of)
+    proof = build_fraud_proof(pre_state, domain, batch, step, deposit_hash_of, forced_matches)
     if step != 0 or header.index == 0:
         return FraudWitness(header, proof)
     if prev_header is None or not prev_post_roots:

@@ -7,6 +7,10 @@ address indexed l2Recipient, address token, uint256 amount, bytes32 rollingHash)
 node's store; the foundation's log follower keeps the cursor (last block, recent hashes) in a
 file, trails the L1 head by ``confirmations`` blocks and, after a reorg, forgets the orphaned
 deposits and re-delivers the new ones (a re-delivered deposit id replaces the old content).
+
+Forced transactions share the queue: ``event ForcedTxQueued(uint256 indexed queueId, uint256
+indexed forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx)`` becomes the L2
+``Forced`` transaction ``0x04 ‖ queueId ‖ l2Tx`` at its queue position.
 """
 
 from __future__ import annotations
@@ -87,9 +91,11 @@ class DepositFollower(Daemon, DepositSource):
         )
         # L1Bridge.sol: event DepositQueued(uint256 indexed depositId, address indexed sender,
         #     address indexed l2Recipient, address token, uint256 amount, bytes32 rollingHash)
+        # L1Bridge.sol: event ForcedTxQueued(uint256 indexed queueId, uint256 indexed
+        #     forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx)
         self.follower = LogFollower(
             bridge.w3,
-            [(bridge, "DepositQueued")],
+            [(bridge, "DepositQueued"), (bridge, "ForcedTxQueued")],
             self._on_log,
             cursor_path=cursor_path,
             config=cfg,
@@ -99,18 +105,22 @@ class DepositFollower(Daemon, DepositSource):
 
     def _on_log(self, ev: LogEvent) -> None:
         a = ev.args
-        dep = ltx.Deposit(
-            int(a["depositId"]),
-            str(a["sender"]),
-            str(a["l2Recipient"]),
-            str(a["token"]),
-            int(a["amount"]),
-        )
-        raw = ltx.encode_tx(dep)
-        self.store.put_deposit(dep.deposit_id, raw)  # idempotent: re-delivery replaces
+        if ev.event == "ForcedTxQueued":
+            queue_id = int(a["queueId"])
+            raw = bytes([ltx.KIND_FORCED]) + queue_id.to_bytes(32, "big") + bytes(a["l2Tx"])
+        else:
+            dep = ltx.Deposit(
+                int(a["depositId"]),
+                str(a["sender"]),
+                str(a["l2Recipient"]),
+                str(a["token"]),
+                int(a["amount"]),
+            )
+            queue_id, raw = dep.deposit_id, ltx.encode_tx(dep)
+        self.store.put_deposit(queue_id, raw)  # idempotent: re-delivery replaces
         with self._lock:
-            self._cache[dep.deposit_id] = raw
-            self._by_event[ev.id] = dep.deposit_id
+            self._cache[queue_id] = raw
+            self._by_event[ev.id] = queue_id
 
     def _on_reorg(self, ancestor: int, orphaned: list[str]) -> None:
         """Forget deposits whose L1 block was reorged out (the re-delivery restores the rest),

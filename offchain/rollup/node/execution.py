@@ -32,6 +32,9 @@ class Applied:
         withdrawal_item: its withdrawal-root item (zero unless a Withdraw).
         fee_recipient: who got its fee.
         sender: lower-case address of the user who signed it ("" for a deposit).
+        status: receipt status: ``success``, or ``failed`` for a forced tx that was invalid
+            at its queue position (consumed, nothing else changed).
+        detail: for a failed forced tx, the ledger code of its user tx (``wrong_nonce``...).
     """
 
     tx_hash: bytes
@@ -40,6 +43,8 @@ class Applied:
     withdrawal_item: bytes
     fee_recipient: str
     sender: str = ""
+    status: str = "success"
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,16 @@ class Executor:
     def deposit_id(self, raw: bytes) -> int:
         return int(self.decode(raw).deposit_id)
 
+    @staticmethod
+    def is_queue_item(raw: bytes) -> bool:
+        """A deposit or a forced tx: an item of the L1 bridge's queue, consumed in order."""
+        return bool(raw) and raw[0] in (KIND_DEPOSIT, ltx.KIND_FORCED)
+
+    def queue_id(self, raw: bytes) -> int:
+        """The queue position of a deposit or forced tx."""
+        tx = self.decode(raw)
+        return int(tx.queue_id if isinstance(tx, ltx.Forced) else tx.deposit_id)
+
     # ------------------------------------------------------------ execution
     def apply(self, raw: bytes, fee_recipient: str, decoded: Any = None) -> Applied:
         """Decode and apply ``raw``; the state is unchanged when it raises.
@@ -125,7 +140,11 @@ class Executor:
             post_root=r.post_state_root,
             withdrawal_item=r.withdrawal_item,
             fee_recipient=fee,
-            sender=str(getattr(tx, "sender", "") or "").lower(),
+            sender=str(
+                getattr(tx.tx if isinstance(tx, ltx.Forced) else tx, "sender", "") or ""
+            ).lower(),
+            status="failed" if r.status == "failed" else "success",
+            detail=r.error or "",
         )
 
     def _checksum(self, addr: str) -> str:

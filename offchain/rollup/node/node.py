@@ -33,7 +33,7 @@ from offchain.rollup.node.errors import (
     RollupNodeError,
     TxInvalid,
 )
-from offchain.rollup.node.execution import ZERO_ADDRESS, Applied, Executor
+from offchain.rollup.node.execution import Applied, Executor
 from offchain.rollup.node.l1view import L1BatchView, OwnRecords
 from offchain.rollup.node.mempool import Mempool, PendingTx
 from offchain.rollup.node.metrics import NodeMetrics
@@ -91,6 +91,9 @@ class SequencerNode:
         self._next_deposit_id = 0
         self.l1_floor = 0  # last block covered by a valid L1 batch (set by the batcher)
         self.l1_view: L1BatchView | None = None  # what the status reads of L1
+        #: Faulty mode ``censor`` (devnet/tests only): queue items it returns True for are
+        #: never included (offchain.rollup.batcher.faults.Fault.censors).
+        self.censor: Callable[[bytes], bool] | None = None
         self._sealed = threading.Condition()
         self.started_at = time.time()
         self._handoff: list[bytes] = []  # unsealed txs to pass to the new current sequencer
@@ -128,7 +131,7 @@ class SequencerNode:
         if not pending:
             return
         self.executor.rollback(self._sealed_cp)
-        self._handoff += [p.raw for p in pending if not self.executor.is_deposit(p.raw)]
+        self._handoff += [p.raw for p in pending if not self.executor.is_queue_item(p.raw)]
         head = self.store.block(self._head) if self._head else None
         self._next_deposit_id = head.header.next_deposit_id if head is not None else 0
         self.metrics.mempool.set(0)
@@ -245,8 +248,11 @@ class SequencerNode:
             TxInvalid: the ledger refuses it (reason in ``.reason``).
             RollupNodeError: duplicate, mempool full, or this node is not current.
         """
-        if self.executor.is_deposit(raw):
-            raise TxInvalid("malformed", "deposits come from the L1 bridge, not from users")
+        if self.executor.is_queue_item(raw):
+            raise TxInvalid(
+                "malformed",
+                "deposits and forced transactions come from the L1 bridge queue, not from users",
+            )
         tx = decoded if decoded is not None else self.executor.decode(raw)
         tx_hash = self.executor.tx_hash(raw)
         row = self.store.receipt(tx_hash)
@@ -300,13 +306,17 @@ class SequencerNode:
 
     # ---------------------------------------------------------------- sealing
     def _include_deposits(self) -> int:
-        """Execute L1 deposits in id order, none skipped, while the source has the next one."""
+        """Execute L1 queue items (deposits and forced txs) in id order, none skipped, while
+        the source has the next one. A forced tx pays its fee to this producer; an invalid one
+        is consumed with a failed receipt."""
         n = 0
         while True:
             raw = self.deposits.get(self._next_deposit_id)
             if raw is None:
                 return n
-            applied = self.executor.apply(raw, ZERO_ADDRESS)  # in order: never refused
+            if self.censor is not None and self.censor(raw):
+                return n  # faulty mode `censor` (devnet/tests only): the queue stops here
+            applied = self.executor.apply(raw, self.address)  # in order: never refused
             self._add_pending(applied, raw)
             self._next_deposit_id += 1
             n += 1
@@ -478,8 +488,8 @@ class SequencerNode:
             applied: list[Applied] = []
             next_dep = self._next_deposit_id
             for i, raw in enumerate(block.txs):
-                if self.executor.is_deposit(raw):
-                    dep_id = self.executor.deposit_id(raw)
+                if self.executor.is_queue_item(raw):
+                    dep_id = self.executor.queue_id(raw)
                     if dep_id != next_dep:
                         raise BlockInvalid(
                             f"block {block.number} tx {i}: deposit {dep_id} out of order "
@@ -556,14 +566,14 @@ class SequencerNode:
             self._replay()
             self._mark_sealed()
             self._handoff = (
-                [raw for raw in later if not self.executor.is_deposit(raw)] if handoff else []
+                [raw for raw in later if not self.executor.is_queue_item(raw)] if handoff else []
             )
             kept: set[bytes] = set()
             self.current.invalidate()  # an invalidation usually rotates the sequencer too
             if reexecute and self.is_current():
                 self._include_deposits()  # deposits first, in order, as they were
                 for raw in later:
-                    if self.executor.is_deposit(raw):
+                    if self.executor.is_queue_item(raw):
                         continue
                     try:
                         applied = self.executor.apply(raw, self.address)
@@ -575,7 +585,7 @@ class SequencerNode:
                 unsealed = [
                     self.executor.tx_hash(r)
                     for r in later[n_sealed:]
-                    if not self.executor.is_deposit(r)  # re-included from L1
+                    if not self.executor.is_queue_item(r)  # re-included from L1
                 ]
                 self.store.mark_dropped([h for h in unsealed if h not in kept], DROPPED)
             again = len(kept)

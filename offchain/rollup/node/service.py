@@ -137,6 +137,7 @@ class NodeService:
         self.rotation_enabled = rotation
         self.keeper_enabled = rotation if frost_keeper is None else frost_keeper
         self.rotation: Any = None
+        self.censorship: Any = None
         self.signer = signer
         self.config = config
         self.storage_url = storage_url
@@ -253,6 +254,15 @@ class NodeService:
             self.rotation = RotationFollower(
                 sc, sender, on_change=lambda old, new: current.invalidate()
             ).start()
+            from offchain.rollup.node.censorship import CensorshipWatch
+
+            self.censorship = CensorshipWatch(
+                c.chain.contract("StateCommitment", c.state_commitment),
+                c.bridge_contract(),
+                c.seqset(),
+                sender,
+                self.signer.address,
+            ).start()
         if self.keeper_enabled and self.config.node.peers:
             from offchain.staking.frost.keeper import KeeperConfig, KeyKeeper
 
@@ -327,7 +337,14 @@ class NodeService:
 
     def daemons(self) -> list[Any]:
         """The daemon loops of this node (watched by the CLI for fatal errors)."""
-        return [self.producer, self.deposits, self.batcher, self.rotation, self.keeper]
+        return [
+            self.producer,
+            self.deposits,
+            self.batcher,
+            self.rotation,
+            self.keeper,
+            self.censorship,
+        ]
 
     def health(self) -> dict[str, Any]:
         """``/health``: every part's state; ``failing`` names the parts that are down."""
@@ -342,6 +359,8 @@ class NodeService:
             parts["batcher"] = self.batcher.health()
         if self.rotation is not None:
             parts["rotation"] = {"health": self.rotation.part_health().to_json()}
+        if self.censorship is not None:
+            parts["censorship"] = self.censorship.health()
         if self.keeper is not None:
             parts["frost_keeper"] = {
                 "health": self.keeper.part_health().to_json(),
@@ -357,6 +376,9 @@ class NodeService:
         if self.rotation is not None:
             self.rotation.stop()
             self.rotation = None
+        if self.censorship is not None:
+            self.censorship.stop()
+            self.censorship = None
         if self.batcher is not None:
             self.batcher.stop()
         if self.producer is not None:

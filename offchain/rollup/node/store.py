@@ -123,11 +123,11 @@ class NodeStore:
                 a.tx_hash,
                 block.number,
                 i,
-                "success",
+                a.status,
                 a.post_root,
                 a.withdrawal_item,
                 a.fee_recipient,
-                "",
+                a.detail,
             )
             for i, a in enumerate(applied)
         ]

@@ -226,6 +226,11 @@ class Verifier(Daemon):
             tmp.replace(p)
 
     # ------------------------------------------------------------- L1 reads
+    def _forced_matches(self, queue_id: int, item: bytes) -> bool:
+        """``L1Bridge.queueItemMatches``: is ``item`` the forced tx queued at ``queue_id``?"""
+        bridge = self.contracts.bridge_contract()
+        return bool(bridge.functions.queueItemMatches(queue_id, item).call())
+
     def _deposit_item(self, deposit_id: int) -> bytes:
         """The bridge's deposit hash for ``deposit_id`` (``L1Bridge.depositHash``)."""
         item = self._deposit_items.get(deposit_id)
@@ -368,7 +373,7 @@ class Verifier(Daemon):
             or data.final_state_root != header.final_state_root
         ):
             return self._data_request(index, header, key, "claimed roots do not match the header")
-        step = find_fraud(self.state, self.domain, data, self._deposit_item)
+        step = find_fraud(self.state, self.domain, data, self._deposit_item, self._forced_matches)
         if step is None:
             self._save_snapshot(header.data_hash, blob)
             self._apply(data)
@@ -477,7 +482,15 @@ class Verifier(Daemon):
                 )
             prev_roots = decode_batch_data(prev_blob).post_roots
         witness = build_witness(
-            header, data, self.state, self.domain, step, prev_header, prev_roots, self._deposit_item
+            header,
+            data,
+            self.state,
+            self.domain,
+            step,
+            prev_header,
+            prev_roots,
+            self._deposit_item,
+            self._forced_matches,
         )
         status = witness.step.expected_status
         self.store.record_action("fraud:" + key, {"index": index, "step": step, "status": status})

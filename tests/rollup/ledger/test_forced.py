@@ -126,7 +126,9 @@ def test_l1_verdict_on_forced_step_equals_python(chain, sender, owner, case, fau
     s.send(h.functions.setDepositHash(0, deposits[0]))
     for q, item in items.items():
         s.send(h.functions.setQueueItem(q, item))
-    fp = build_fraud_proof(State(), DOMAIN, batch, 1, deposits.__getitem__, items.get)
+    fp = build_fraud_proof(
+        State(), DOMAIN, batch, 1, deposits.__getitem__, lambda q, it: items.get(q) == it
+    )
     honest = fault == "none" or (fault == "skip_effects" and case == "overdraft")
     assert fp.is_fraud == (not honest)
     ref = batch_ref(batch, State().root)
