@@ -127,6 +127,32 @@ def test_fraud_faults_caught_in_blobs_mode(
     assert l1.batch_status(0) == BatchStatus.INVALID
 
 
+def test_blob_data_not_matching_the_header_slashed(
+    rollup_env: RollupEnv, restore_mode: None
+) -> None:
+    """Blobs that decode but whose data is not what the header's roots commit to (the faulty
+    ``mismatch`` mode: one transaction left out): a verifier that only has the blobs requests
+    the data (seed 001 §11.9); the sequencer's chunked answer is recomputed on L1, does not
+    match, and the sequencer is slashed, kicked and the batch invalidated."""
+    env = rollup_env
+    _set_mode(env, DataMode.BLOBS)
+    nodes = env.start_nodes(env.signers, FAST)
+    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
+    bad_signer = env.signers[0]
+    assert faulty.batcher is not None
+    faulty.batcher.fault = Fault("mismatch", collude_keys=[bytes(s.key) for s in env.signers])
+    _traffic(env, nodes)
+    wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="the faulty blob batch")
+    assert _append_tx(env, 0)["type"] == 3
+    v = env.start_verifier(dev_account(36), DEAD_STORAGE)
+    out = v.tick()[0]
+    assert out.result == "requested" and "MTTBR" in out.detail, out
+    wait_until(lambda: l1.data_request(0).status.name == "FAILED", what="the answer mismatches")
+    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
+    assert bad_signer.address not in seqset.functions.activeSigners().call()
+    assert l1.batch_status(0) == BatchStatus.INVALID
+
+
 def test_late_verifier_rebuilds_from_l2_nodes(rollup_env: RollupEnv) -> None:
     """Storage mode, blob store down, no snapshot: the verifier rebuilds each batch from the
     sequencer nodes' blocks (re-executed, checked against the header) instead of asking L1;
