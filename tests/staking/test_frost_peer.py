@@ -415,3 +415,53 @@ def test_frostReselectionOnlyForASilentSequencer(st: Staking, daemons, expect_re
     # The request is stale now (the round moved on): refused.
     r = _post(d, "/frost/sign", {"session": "dkg-1", "commitments": package, "reselect": ask})
     assert r.status_code == 409 and r.json()["error"]["code"] == "stale_request"
+
+
+def test_keeperCoordinatorIsTheLowestLiveMemberAndAbsentOnesCatchUp(
+    st: Staking, daemons, tmp_path: Path
+) -> None:
+    """Key keepers (ticked by hand): only the lowest-address live member acts; with it down the
+    next one takes over, but a DKG whose present members hold fewer than the threshold of
+    shares is refused; a light member down at the DKG is left out, then reshared in."""
+    from offchain.staking.frost.keeper import KeeperConfig, KeyKeeper
+
+    sc = StakingContracts(st.chain, st.token, st.pool, st.sset)
+    peers = {a: d.url for a, d in daemons.items()}
+
+    def keeper(a: str) -> KeyKeeper:
+        d = daemons[a]
+        return KeyKeeper(d.frost, sc, d.sender, KeeperConfig(peers=peers))
+
+    alloc = allocation_from_l1(st.pool, 20_000)
+    order = sorted(daemons, key=lambda a: int(a, 16))
+    heavy, light = order[0], min(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))
+    assert len(alloc.identifiers[heavy]) == 2 and alloc.threshold == 5  # of 6 shares
+    for a in order[1:]:
+        assert keeper(a).tick() == {"action": "none", "role": "member", "coordinator": heavy}
+    # The coordinator is down: the next member takes over, but 4 of 6 shares cannot make a key.
+    daemons[heavy].stop()
+    out = keeper(order[1]).tick()
+    assert out["action"] == "dkg_retry" and "the threshold is 5" in out["reason"], out
+    assert st.sset.functions.groupKeyX().call() == 0
+    # Back up; a one-share member is down instead: the DKG leaves it out and installs the key.
+    dev = {dev_account(i).address: i for i in (1, 2, 3, 4)}
+    daemons[heavy] = _daemon(st, dev[heavy], tmp_path).start()
+    peers[heavy] = daemons[heavy].url
+    daemons[light].stop()
+    out = keeper(heavy).tick()
+    assert out["action"] == "dkg" and st.sset.functions.groupKeyX().call() == int(out["x"], 16)
+    # It returns holding nothing: the coordinator reshares to it, the key stays.
+    daemons[light] = _daemon(st, dev[light], tmp_path).start()
+    peers[light] = daemons[light].url
+    out = keeper(heavy).tick()
+    assert out["action"] == "reshare" and not out["absent"], out
+    pub = _public(daemons[light])
+    assert keeper(heavy).tick() == {"action": "none", "role": "coordinator"}
+    req = CosignRequest(st.chain.chain_id, SC, 11, b"\x0b" * 32)
+    pub["allocation"] = {light: pub["allocation"][light], **pub["allocation"]}
+    sig = _sign(_coord(daemons), _status_session(daemons[light]), req, pub)
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
+
+
+def _status_session(d: SequencerDaemon) -> str:
+    return str(requests.get(d.url + "/frost/status", timeout=10).json()["session"])
