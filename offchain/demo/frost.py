@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 CAP = 4
 QUIET = RotationConfig(send_heartbeats=False, trigger_reselect=False, advance_epochs=False)
+NEWBIE_STAKE = 80_000  # tokens the joining sequencer locks: four shares (one per 20,000)
 
 
 def _allocation(sc: StakingContracts) -> Allocation:
@@ -123,22 +124,24 @@ def run(d: Devnet, console: Console) -> None:
 
         batch(1, "demo-dkg", next(iter(alloc.identifiers)))
 
-        # 2. A new sequencer locks: reshare to it, same key.
+        # 2. A new sequencer locks: reshare to it, same key. It locks four minimum locks (four
+        # shares): whatever the set left by the earlier scenes, the kick below then leaves the
+        # old threshold of shares with the rest (a resharing, not the recovery path).
         newbie = next(i for i in range(5, 30) if dev_account(i).address not in alloc.identifiers)
         acct = dev_account(newbie)
         tl = d.deployment.addresses["timelock"]
         chain.rpc("anvil_impersonateAccount", tl)
         chain.rpc("anvil_setBalance", tl, hex(10**20))
-        mint = sc.token.functions.mint(acct.address, 30_000 * TOKEN)
+        mint = sc.token.functions.mint(acct.address, NEWBIE_STAKE * TOKEN)
         h = chain.w3.eth.send_transaction(mint.build_transaction({"from": tl, "gas": 200_000}))
         chain.w3.eth.wait_for_transaction_receipt(h)
         s = chain.sender(acct)
-        s.send(sc.token.functions.approve(sc.pool.address, 30_000 * TOKEN))
-        s.send(sc.pool.functions.lock(acct.address, 30_000 * TOKEN))
+        s.send(sc.token.functions.approve(sc.pool.address, NEWBIE_STAKE * TOKEN))
+        s.send(sc.pool.functions.lock(acct.address, NEWBIE_STAKE * TOKEN))
         start(newbie)
         coord.peers[acct.address.lower()] = daemons[acct.address].url
         new = _allocation(sc)
-        console.print(f"{acct.address} locked 30,000 tokens: the set reshares to it")
+        console.print(f"{acct.address} locked {NEWBIE_STAKE:,} tokens: the set reshares to it")
         old = _status(next(iter(daemons.values())))["public"]
         quorum = alloc.all_identifiers()[: alloc.threshold]
         holders = [a for a, ids in alloc.identifiers.items() if set(ids) & set(quorum)]

@@ -23,6 +23,7 @@ from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
 from offchain.rollup.node.config import RollupNodeConfig
 from offchain.rollup.node.deposits import DepositFollower
+from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.eth_rpc import TokenInfo
 from offchain.rollup.node.execution import Executor
 from offchain.rollup.node.l1view import L1BatchView
@@ -330,6 +331,12 @@ class NodeService:
                     publics_of({str(i): v for i, v in ks.publics.items()}),
                 )
                 return [to_l1_signature(sig)]
+            if group_x != 0:
+                # With a key on L1 only its FROST signature appends; the ECDSA list would revert.
+                raise BatchError(
+                    f"this node holds no share of the group key {hex(group_x)} on L1 yet",
+                    "its key keeper reshares to it (or runs the recovery DKG); retried",
+                )
             active = active_stakes(seqset)  # the contract weighs signatures by stake
             return collect_signatures(req, urls, active, own=self.signer, timeout_s=timeout)
 
