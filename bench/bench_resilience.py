@@ -62,6 +62,7 @@ def run() -> dict[str, float]:
             resubmit: list[float] = []
             for _ in range(5):
                 n = l1.next_index()
+                chain.rpc("evm_mine")  # the depth-2 reorg then removes this batch, not the last
                 transfer()
                 wait_until(lambda n=n: l1.next_index() > n, 30, "batch")  # type: ignore[misc]
                 t0 = time.monotonic()

@@ -1,20 +1,23 @@
 """Black-box outages: every daemon is its own ``l2kit`` process, its dependencies fail for real.
 
-Processes: a sequencer node with its batcher (``rollup node run``), a rollup verifier
+Processes: two sequencer nodes with their batchers (``rollup node run``; a batch needs both
+signatures, so each is the other's co-signing peer), a rollup verifier
 (``rollup verifier run``), the EMETH execution layer (``emeth el run``) and an EMETH agent (the
 verifier, ``emeth verifier run --metrics-port``). They reach the L1 (Anvil, mining an empty
 block every second besides every transaction) through a TCP proxy the test cuts, the blob store
-(stopped and started again on its port), and the execution layer (the process is stopped and
-started again on its port and database). Each outage: every process that depends on the part
-answers ``/health`` 503 naming it for the whole outage; after it, 200 again without a restart,
-every process still the same one, every accepted L2 transaction in exactly one batch on L1, and
-the execution layer's jobs as they were. The 3 s variant is in the default suite, the 30 s one
-is slow. (The peer outage and "every job billed once" are driven in-process:
-tests/rollup/test_outage.py, tests/emeth/offchain/test_outage.py.)
+(stopped and started again on its port), the peer (the node that is not the current
+sequencer: its process stopped and started again on its port and data), and the execution
+layer (the process stopped and started again on its port and database). Each outage: every
+process that depends on the part answers ``/health`` 503 naming it for the whole outage; after
+it, 200 again without a restart, every process still the same one (but the stopped one), every
+accepted L2 transaction in exactly one batch on L1, and the execution layer's jobs as they were.
+The 3 s variant is in the default suite, the 30 s one is slow. ("Every job billed once" across
+an execution-layer outage is driven in-process: tests/emeth/offchain/test_outage.py.)
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -41,7 +44,8 @@ from tests.helpers.proxy import TcpProxy
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
 
 CLI = [sys.executable, "-m", "offchain.cli"]
-SIGNER, VERIFIER, ALICE, BOB = dev_account(20), dev_account(33), dev_account(10), dev_account(11)
+SIGNERS = sorted((dev_account(20), dev_account(21)), key=lambda a: int(a.address, 16))
+ALICE, BOB = dev_account(10), dev_account(11)
 EL_VERIFIER = 37  # the execution layer's default verifier (`emeth el run`)
 RECOVER_S = 30  # deadline for /health 200 after a dependency returns (README: within ~5 s)
 
@@ -77,6 +81,8 @@ class World:
     storage_port: int
     ports: dict[str, int]
     procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    args: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(default_factory=dict)
+    current: str = "node"  # the node of the current sequencer ("node" or "peer")
     accepted: list[str] = field(default_factory=list)
     nonce: int = 0
 
@@ -89,9 +95,16 @@ class World:
 
     @property
     def l2(self) -> L2Client:
-        return L2Client(f"http://127.0.0.1:{self.ports['node']}/")
+        return L2Client(f"http://127.0.0.1:{self.ports[self.current]}/")
+
+    @property
+    def other(self) -> str:
+        return "peer" if self.current == "node" else "node"
 
     def spawn(self, name: str, *args: str, **env: str) -> None:
+        if not args:  # again, as it was started
+            args, env = self.args[name]
+        self.args[name] = (args, env)
         log = (self.dir / f"{name}.log").open("a")
         self.procs[name] = subprocess.Popen(
             [*CLI, *args], stdout=log, stderr=subprocess.STDOUT, text=True, env=_env(**env)
@@ -141,7 +154,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with Devnet(ephemeral=True, log=lambda *a, **k: None) as dn:
         assert dn.chain is not None and dn.anvil is not None
         addresses = deploy_test_rollup(
-            dn.chain, dev_account(0), [SIGNER], TestRollupParams(window_s=30, da_window_s=10)
+            dn.chain, dev_account(0), SIGNERS, TestRollupParams(window_s=30, da_window_s=10)
         )
         rollup_file = d / "rollup.json"
         contracts = {"sequencer_set": "TestSequencerSet"}
@@ -150,17 +163,23 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         )
         port = free_port()
         storage = StorageServer(d / "blobs", port=port).start()
-        ports = {n: free_port() for n in ("node", "verifier", "el", "agent")}
+        ports = {n: free_port() for n in ("node", "peer", "verifier", "el", "agent")}
         with TcpProxy("127.0.0.1", dn.anvil.port or 8545) as proxy:
             w = World(dn, proxy, d, rollup_file, storage, port, ports)
             l1 = ["--rpc-url", proxy.url, "--deployment", str(rollup_file)]
+            names = {SIGNERS[0].address: "node", SIGNERS[1].address: "peer"}
+            peers = json.dumps({a: f"http://127.0.0.1:{ports[n]}/" for a, n in names.items()})
             try:
-                w.spawn("node", "rollup", "node", "run", "--dev-account", "20",
-                        "--port", str(ports["node"]), "--data-dir", str(d / "node"),
-                        "--storage-url", storage.url, *l1,
-                        L2KIT_ROLLUP_NODE__BATCHER__MAX_BATCH_TXS="5",
-                        L2KIT_ROLLUP_NODE__BATCHER__BATCH_TIMEOUT_MS="300",
-                        L2KIT_ROLLUP_NODE__BATCHER__POLL_INTERVAL_MS="100")  # fmt: skip
+                for signer in SIGNERS:
+                    n = names[signer.address]
+                    w.spawn(n, "rollup", "node", "run", "--key", signer.key.hex(),
+                            "--port", str(ports[n]), "--data-dir", str(d / n), "--peers", peers,
+                            "--storage-url", storage.url, *l1,
+                            L2KIT_ROLLUP_NODE__BATCHER__MAX_BATCH_TXS="5",
+                            L2KIT_ROLLUP_NODE__BATCHER__BATCH_TIMEOUT_MS="300",
+                            L2KIT_ROLLUP_NODE__BATCHER__POLL_INTERVAL_MS="100")  # fmt: skip
+                seqset = dn.chain.contract("TestSequencerSet", addresses["sequencer_set"])
+                w.current = names[seqset.functions.currentSequencer().call()]
                 w.spawn("verifier", "rollup", "verifier", "run", "--dev-account", "33",
                         "--port", str(ports["verifier"]), "--data-dir", str(d / "verifier"),
                         "--storage-url", storage.url, *l1,
@@ -262,7 +281,7 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
     w.send(2)
     # L1 unreachable: the node (deposits, batcher), the verifier and the execution layer's
     # L1 watcher; the users' transactions are still accepted and batched afterwards.
-    back = _outage(w, ["node", "verifier", "el"], w.proxy.cut, w.proxy.restore, outage_s)
+    back = _outage(w, ["node", "peer", "verifier", "el"], w.proxy.cut, w.proxy.restore, outage_s)
     assert back <= RECOVER_S
     w.send(3)
     _all_batched_once(w)
@@ -275,7 +294,15 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
     def storage_up() -> None:
         w.storage = StorageServer(w.dir / "blobs", port=w.storage_port).start()
 
-    _outage(w, ["node"], storage_down, storage_up, outage_s)
+    _outage(w, [w.current], storage_down, storage_up, outage_s)
+    _all_batched_once(w)
+
+    # The peer stopped: the current sequencer's batch cannot get its second signature.
+    def peer_down() -> None:
+        w.stop(w.other)
+        w.send(3)
+
+    _outage(w, [w.current], peer_down, lambda: w.spawn(w.other), outage_s)
     _all_batched_once(w)
 
     # The execution layer stopped: the agent process waits for it, then works again.
@@ -285,6 +312,7 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
 
     _wait(lambda: _code(w.health("verifier")) == 200, RECOVER_S, "verifier 200")
     _alive(w)
-    assert {n: p.pid for n, p in w.procs.items() if n != "el"} == {
-        n: pid for n, pid in pids.items() if n != "el"
-    }  # nobody was restarted but the execution layer the test stopped
+    stopped = ("el", w.other)
+    assert {n: p.pid for n, p in w.procs.items() if n not in stopped} == {
+        n: pid for n, pid in pids.items() if n not in stopped
+    }  # nobody was restarted but the processes the test stopped
