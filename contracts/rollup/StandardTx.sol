@@ -45,13 +45,9 @@ library StandardTx {
         bool feeOverflows;
     }
 
-    /// @dev One RLP item of `raw`: header at `offset`, payload [start, end).
-    struct Item {
-        bool isList;
-        uint256 offset;
-        uint256 start;
-        uint256 end;
-    }
+    // One RLP item of `raw` is a word (kept on the stack, not a memory struct: decoding is on
+    // the fraud-proof path): bits 0-63 payload end, 64-127 payload start, 128-191 header
+    // offset, bit 192 set for a list. See {_item}, {_start}, {_end}, {_offset}, {_isList}.
 
     /// @dev The envelope's fields (integers decoded; `to` and `data` as offsets).
     struct Fields {
@@ -139,92 +135,101 @@ library StandardTx {
         } else {
             return Check.Malformed;
         }
-        (bool ok, Item memory list) = _item(raw, body, raw.length);
-        if (!ok || !list.isList || list.end != raw.length) return Check.Malformed;
+        (bool ok, uint256 list) = _item(raw, body, raw.length);
+        if (!ok || !_isList(list) || _end(list) != raw.length) return Check.Malformed;
         uint256 want = f.txType == 0 ? 9 : (f.txType == 1 ? 11 : 12);
-        Item[] memory items = new Item[](want);
+        uint256[] memory items = new uint256[](want);
         uint256 n = 0;
+        uint256 end = _end(list);
         // Walk the top-level items: each must end within the list, together fill it exactly.
-        for (uint256 pos = list.start; pos < list.end; n++) {
+        for (uint256 pos = _start(list); pos < end;) {
             if (n == want) return Check.Malformed; // too many fields
-            (ok, items[n]) = _item(raw, pos, list.end);
+            uint256 it;
+            (ok, it) = _item(raw, pos, end);
             if (!ok) return Check.Malformed;
-            pos = items[n].end;
+            items[n] = it;
+            pos = _end(it);
+            unchecked {
+                n++;
+            }
         }
         if (n != want) return Check.Malformed;
         return _fields(raw, items, f) ? _signingHash(raw, items, f) : Check.Malformed;
     }
 
     /// @dev Read the typed fields; false if one is not in canonical form.
-    function _fields(bytes calldata raw, Item[] memory items, Fields memory f) private pure returns (bool ok) {
-        uint256 i = f.txType == 0 ? 0 : 1; // index of the nonce
-        bool okAll = true;
-        (ok, f.nonce) = _uint(raw, items[i]);
-        okAll = okAll && ok;
-        if (f.txType == 2) {
-            (ok, f.maxPriority) = _uint(raw, items[2]);
+    function _fields(bytes calldata raw, uint256[] memory items, Fields memory f) private pure returns (bool ok) {
+        // Indices are within the 9..12 items; v - 35 only when v >= 35: no overflow.
+        unchecked {
+            uint256 i = f.txType == 0 ? 0 : 1; // index of the nonce
+            bool okAll = true;
+            (ok, f.nonce) = _uint(raw, items[i]);
             okAll = okAll && ok;
-            (ok, f.maxFee) = _uint(raw, items[3]);
-            okAll = okAll && ok;
-            i += 1;
-        } else {
-            (ok, f.maxFee) = _uint(raw, items[i + 1]);
-            okAll = okAll && ok;
-            f.maxPriority = f.maxFee;
-        }
-        (ok, f.gasLimit) = _uint(raw, items[i + 2]);
-        okAll = okAll && ok;
-        Item memory to = items[i + 3];
-        uint256 toLen = to.end - to.start;
-        if (to.isList || (toLen != 0 && toLen != 20)) return false;
-        f.hasTo = toLen == 20;
-        if (f.hasTo) f.to = address(bytes20(raw[to.start:to.end]));
-        (ok, f.value) = _uint(raw, items[i + 4]);
-        okAll = okAll && ok;
-        Item memory data = items[i + 5];
-        if (data.isList) return false;
-        (f.dataStart, f.dataEnd) = (data.start, data.end);
-        f.accessListEmpty = true;
-        if (f.txType != 0) {
-            Item memory al = items[i + 6];
-            if (!al.isList) return false;
-            f.accessListEmpty = al.end == al.start;
-        }
-        uint256 v;
-        uint256 last = items.length;
-        (ok, v) = _uint(raw, items[last - 3]);
-        okAll = okAll && ok;
-        (ok, f.r) = _uint(raw, items[last - 2]);
-        okAll = okAll && ok;
-        (ok, f.s) = _uint(raw, items[last - 1]);
-        okAll = okAll && ok;
-        if (f.txType == 0) {
-            // EIP-155: v = 35 + 2 chainId + parity; 27/28 is pre-EIP-155 (no chain id).
-            if (v == 27 || v == 28) {
-                f.hasChainId = false;
-                f.parity = v - 27;
-            } else if (v >= 35) {
-                f.hasChainId = true;
-                f.chainId = (v - 35) >> 1;
-                f.parity = (v - 35) & 1;
+            if (f.txType == 2) {
+                (ok, f.maxPriority) = _uint(raw, items[2]);
+                okAll = okAll && ok;
+                (ok, f.maxFee) = _uint(raw, items[3]);
+                okAll = okAll && ok;
+                i += 1;
             } else {
-                return false;
+                (ok, f.maxFee) = _uint(raw, items[i + 1]);
+                okAll = okAll && ok;
+                f.maxPriority = f.maxFee;
             }
-        } else {
-            (ok, f.chainId) = _uint(raw, items[0]);
+            (ok, f.gasLimit) = _uint(raw, items[i + 2]);
             okAll = okAll && ok;
-            if (v > 1) return false;
-            f.hasChainId = true;
-            f.parity = v;
+            uint256 to = items[i + 3];
+            uint256 toLen = _end(to) - _start(to);
+            if (_isList(to) || (toLen != 0 && toLen != 20)) return false;
+            f.hasTo = toLen == 20;
+            if (f.hasTo) f.to = address(bytes20(raw[_start(to):_end(to)]));
+            (ok, f.value) = _uint(raw, items[i + 4]);
+            okAll = okAll && ok;
+            uint256 data = items[i + 5];
+            if (_isList(data)) return false;
+            (f.dataStart, f.dataEnd) = (_start(data), _end(data));
+            f.accessListEmpty = true;
+            if (f.txType != 0) {
+                uint256 al = items[i + 6];
+                if (!_isList(al)) return false;
+                f.accessListEmpty = _end(al) == _start(al);
+            }
+            uint256 v;
+            uint256 last = items.length;
+            (ok, v) = _uint(raw, items[last - 3]);
+            okAll = okAll && ok;
+            (ok, f.r) = _uint(raw, items[last - 2]);
+            okAll = okAll && ok;
+            (ok, f.s) = _uint(raw, items[last - 1]);
+            okAll = okAll && ok;
+            if (f.txType == 0) {
+                // EIP-155: v = 35 + 2 chainId + parity; 27/28 is pre-EIP-155 (no chain id).
+                if (v == 27 || v == 28) {
+                    f.hasChainId = false;
+                    f.parity = v - 27;
+                } else if (v >= 35) {
+                    f.hasChainId = true;
+                    f.chainId = (v - 35) >> 1;
+                    f.parity = (v - 35) & 1;
+                } else {
+                    return false;
+                }
+            } else {
+                (ok, f.chainId) = _uint(raw, items[0]);
+                okAll = okAll && ok;
+                if (v > 1) return false;
+                f.hasChainId = true;
+                f.parity = v;
+            }
+            return okAll;
         }
-        return okAll;
     }
 
     /// @dev The signing hash: the encoded signed fields re-wrapped in a list header (legacy:
     ///      followed by rlp(chainId), 0x80, 0x80), prefixed by the type byte for typed envelopes.
-    function _signingHash(bytes calldata raw, Item[] memory items, Fields memory f) private pure returns (Check) {
-        uint256 spanStart = items[0].offset;
-        uint256 spanEnd = items[items.length - 3].offset; // the v / yParity item
+    function _signingHash(bytes calldata raw, uint256[] memory items, Fields memory f) private pure returns (Check) {
+        uint256 spanStart = _offset(items[0]);
+        uint256 spanEnd = _offset(items[items.length - 3]); // the v / yParity item
         bytes memory tail;
         if (f.txType == 0 && f.hasChainId) tail = abi.encodePacked(_rlpUint(f.chainId), hex"8080");
         bytes memory header = _rlpLength(spanEnd - spanStart + tail.length, 0xc0);
@@ -244,42 +249,43 @@ library StandardTx {
         pure
         returns (Check check, uint256 gas)
     {
-        if (!f.accessListEmpty || !f.hasTo) return (Check.Unsupported, 0);
-        uint256 ds = f.dataStart;
-        uint256 len = f.dataEnd - ds;
-        bytes4 sel = len >= 4 ? bytes4(raw[ds:ds + 4]) : bytes4(0);
-        bool clean;
-        if (f.to == WITHDRAW_ADDRESS) {
-            if (sel == WITHDRAW_SELECTOR && len == 36) {
-                (clean, t.recipient) = _address(raw, ds + 4);
-                if (!clean) return (Check.Unsupported, 0);
-                (t.kind, t.token, t.amount) = (ETH_WITHDRAW, address(0), f.value);
-                return (Check.Ok, GAS_ETH_WITHDRAW);
+        // Data offsets are within calldata (< 2^64): no overflow.
+        unchecked {
+            if (!f.accessListEmpty || !f.hasTo) return (Check.Unsupported, 0);
+            uint256 ds = f.dataStart;
+            uint256 len = f.dataEnd - ds;
+            bytes4 sel = len >= 4 ? bytes4(raw[ds:ds + 4]) : bytes4(0);
+            bool clean;
+            if (f.to == WITHDRAW_ADDRESS) {
+                if (sel == WITHDRAW_SELECTOR && len == 36) {
+                    (clean, t.recipient) = _address(raw, ds + 4);
+                    if (!clean) return (Check.Unsupported, 0);
+                    (t.kind, t.token, t.amount) = (ETH_WITHDRAW, address(0), f.value);
+                    return (Check.Ok, GAS_ETH_WITHDRAW);
+                }
+                if (sel == WITHDRAW_TOKEN_SELECTOR && len == 100 && f.value == 0) {
+                    bool cleanRecipient;
+                    (clean, t.token) = _address(raw, ds + 4);
+                    (cleanRecipient, t.recipient) = _address(raw, ds + 68);
+                    if (!clean || !cleanRecipient || t.token == address(0)) return (Check.Unsupported, 0);
+                    (t.kind, t.amount) = (TOKEN_WITHDRAW, uint256(bytes32(raw[ds + 36:ds + 68])));
+                    return (Check.Ok, GAS_TOKEN_WITHDRAW);
+                }
+                return (Check.Unsupported, 0);
             }
-            if (sel == WITHDRAW_TOKEN_SELECTOR && len == 100 && f.value == 0) {
-                bool cleanRecipient;
-                (clean, t.token) = _address(raw, ds + 4);
-                (cleanRecipient, t.recipient) = _address(raw, ds + 68);
-                if (!clean || !cleanRecipient || t.token == address(0)) return (Check.Unsupported, 0);
-                (t.kind, t.amount) = (TOKEN_WITHDRAW, uint256(bytes32(raw[ds + 36:ds + 68])));
-                return (Check.Ok, GAS_TOKEN_WITHDRAW);
+            if (len == 0) {
+                (t.kind, t.token, t.recipient, t.amount) = (ETH_TRANSFER, address(0), f.to, f.value);
+                return (Check.Ok, GAS_ETH_TRANSFER);
+            }
+            if (len == 68 && sel == TRANSFER_SELECTOR && f.value == 0) {
+                (clean, t.recipient) = _address(raw, ds + 4);
+                t.token = address(uint160(f.to) - TOKEN_ALIAS_OFFSET); // the inverse alias, mod 2^160
+                if (!clean || t.token == address(0)) return (Check.Unsupported, 0);
+                (t.kind, t.amount) = (TOKEN_TRANSFER, uint256(bytes32(raw[ds + 36:ds + 68])));
+                return (Check.Ok, GAS_TOKEN_TRANSFER);
             }
             return (Check.Unsupported, 0);
         }
-        if (len == 0) {
-            (t.kind, t.token, t.recipient, t.amount) = (ETH_TRANSFER, address(0), f.to, f.value);
-            return (Check.Ok, GAS_ETH_TRANSFER);
-        }
-        if (len == 68 && sel == TRANSFER_SELECTOR && f.value == 0) {
-            (clean, t.recipient) = _address(raw, ds + 4);
-            unchecked {
-                t.token = address(uint160(f.to) - TOKEN_ALIAS_OFFSET); // the inverse alias, mod 2^160
-            }
-            if (!clean || t.token == address(0)) return (Check.Unsupported, 0);
-            (t.kind, t.amount) = (TOKEN_TRANSFER, uint256(bytes32(raw[ds + 36:ds + 68])));
-            return (Check.Ok, GAS_TOKEN_TRANSFER);
-        }
-        return (Check.Unsupported, 0);
     }
 
     // ------------------------------------------------------------------ RLP
@@ -287,40 +293,63 @@ library StandardTx {
     /// @dev The item at `pos`, which must end by `end`. Canonical form only: a single byte below
     ///      0x80 encodes itself, the long forms are used for 56 bytes and more only, a length has
     ///      no leading zero byte.
-    function _item(bytes calldata b, uint256 pos, uint256 end) private pure returns (bool ok, Item memory it) {
-        if (pos >= end) return (false, it);
-        uint8 b0 = uint8(b[pos]);
-        it.offset = pos;
-        if (b0 < 0x80) {
-            (it.start, it.end) = (pos, pos + 1);
-            return (true, it);
+    function _item(bytes calldata b, uint256 pos, uint256 end) private pure returns (bool ok, uint256 it) {
+        // Offsets are below b.length (< 2^64) and every subtraction is guarded: no overflow.
+        unchecked {
+            if (pos >= end) return (false, 0);
+            uint256 b0 = uint8(b[pos]);
+            if (b0 < 0x80) return (true, _pack(false, pos, pos, pos + 1));
+            bool isList = b0 >= 0xc0;
+            uint256 short = b0 - (isList ? 0xc0 : 0x80);
+            uint256 start;
+            uint256 length;
+            if (short < 56) {
+                start = pos + 1;
+                length = short;
+                if (!isList && length == 1 && (start >= end || uint8(b[start]) < 0x80)) return (false, 0);
+            } else {
+                uint256 ll = short - 55; // 1..8 length bytes
+                start = pos + 1 + ll;
+                if (start > end || uint8(b[pos + 1]) == 0) return (false, 0);
+                length = uint256(bytes32(b[pos + 1:start])) >> (256 - 8 * ll);
+                if (length < 56) return (false, 0);
+            }
+            if (length > end - start) return (false, 0);
+            return (true, _pack(isList, pos, start, start + length));
         }
-        it.isList = b0 >= 0xc0;
-        uint256 short = b0 - (it.isList ? 0xc0 : 0x80);
-        uint256 length;
-        if (short < 56) {
-            it.start = pos + 1;
-            length = short;
-            if (!it.isList && length == 1 && (it.start >= end || uint8(b[it.start]) < 0x80)) return (false, it);
-        } else {
-            uint256 ll = short - 55; // 1..8 length bytes
-            it.start = pos + 1 + ll;
-            if (it.start > end || uint8(b[pos + 1]) == 0) return (false, it);
-            length = uint256(bytes32(b[pos + 1:it.start])) >> (256 - 8 * ll);
-            if (length < 56) return (false, it);
-        }
-        if (length > end - it.start) return (false, it);
-        it.end = it.start + length;
-        return (true, it);
     }
 
     /// @dev A canonical integer: a string of at most 32 bytes without a leading zero byte.
-    function _uint(bytes calldata b, Item memory it) private pure returns (bool ok, uint256 x) {
-        uint256 len = it.end - it.start;
-        if (it.isList || len > 32 || (len > 0 && b[it.start] == 0)) return (false, 0);
-        if (len == 0) return (true, 0);
-        x = uint256(bytes32(b[it.start:it.end])) >> (256 - 8 * len);
-        return (true, x);
+    function _uint(bytes calldata b, uint256 it) private pure returns (bool ok, uint256 x) {
+        unchecked {
+            (uint256 start, uint256 end) = (_start(it), _end(it)); // start <= end by {_item}
+            uint256 len = end - start;
+            if (_isList(it) || len > 32 || (len > 0 && b[start] == 0)) return (false, 0);
+            if (len == 0) return (true, 0);
+            x = uint256(bytes32(b[start:end])) >> (256 - 8 * len);
+            return (true, x);
+        }
+    }
+
+    /// @dev Item word of a header at `offset` with payload [start, end) (all < 2^64: calldata).
+    function _pack(bool isList, uint256 offset, uint256 start, uint256 end) private pure returns (uint256) {
+        return (isList ? 1 << 192 : 0) | (offset << 128) | (start << 64) | end;
+    }
+
+    function _end(uint256 it) private pure returns (uint256) {
+        return it & type(uint64).max;
+    }
+
+    function _start(uint256 it) private pure returns (uint256) {
+        return (it >> 64) & type(uint64).max;
+    }
+
+    function _offset(uint256 it) private pure returns (uint256) {
+        return (it >> 128) & type(uint64).max;
+    }
+
+    function _isList(uint256 it) private pure returns (bool) {
+        return it >> 192 != 0;
     }
 
     /// @dev An ABI address word at `off` (clean = zero high 12 bytes).

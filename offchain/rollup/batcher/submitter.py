@@ -421,14 +421,14 @@ class Batcher(Daemon):
             return None
         block = self.node.store.block(row.block)
         assert block is not None
-        tx = self.node.executor.decode(block.txs[row.index or 0])
+        l1_recipient, token, amount = self.node.executor.withdrawal_of(block.txs[row.index or 0])
         return {
             "batchIndex": header.index,
             "txIndex": i,
             "txHash": "0x" + tx_hash.hex(),
-            "l1Recipient": tx.l1_recipient,
-            "token": tx.token,
-            "amount": str(tx.amount),
+            "l1Recipient": l1_recipient,
+            "token": token,
+            "amount": str(amount),
             "withdrawalItem": "0x" + items[i].hex(),
             "proof": ["0x" + p.hex() for p in merkle.MerkleTree(items).proof(i)],
             "header": header.to_json(),

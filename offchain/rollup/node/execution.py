@@ -15,6 +15,7 @@ from typing import Any
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger import ledger as lg
 from offchain.rollup.ledger import tx as ltx
+from offchain.rollup.ledger.ethtx import StandardTx
 from offchain.rollup.node.errors import TxInvalid
 
 ZERO_ADDRESS = "0x" + "00" * 20
@@ -95,6 +96,20 @@ class Executor:
             return ltx.decode_tx(raw)
         except TxRejected as e:
             raise TxInvalid(e.code, e.message) from None
+
+    def withdrawal_of(self, raw: bytes) -> tuple[str, str, int]:
+        """``(l1Recipient, token, amount)`` of an executed withdrawal (a Withdraw, or a standard
+        transaction calling ``withdraw`` / ``withdrawToken``).
+
+        Raises:
+            TxInvalid: ``malformed`` if ``raw`` is no withdrawal.
+        """
+        tx = self.decode(raw)
+        if isinstance(tx, StandardTx) and tx.action is not None and tx.action.is_withdrawal:
+            return tx.action.recipient, tx.action.token, tx.action.amount
+        if isinstance(tx, ltx.Withdraw):
+            return tx.l1_recipient, tx.token, tx.amount
+        raise TxInvalid("malformed", "not a withdrawal")
 
     def deposit_id(self, raw: bytes) -> int:
         return int(self.decode(raw).deposit_id)
