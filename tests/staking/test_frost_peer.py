@@ -465,3 +465,39 @@ def test_keeperCoordinatorIsTheLowestLiveMemberAndAbsentOnesCatchUp(
 
 def _status_session(d: SequencerDaemon) -> str:
     return str(requests.get(d.url + "/frost/status", timeout=10).json()["session"])
+
+
+def test_keeperRecoveryInstallsANewKeyThroughEcdsaWhenAThirdLeaves(st: Staking, daemons) -> None:
+    """More than 1/3 of the key's weight leaves the set (the two heaviest are kicked): resharing
+    is impossible; after ``max_reshare_failures`` ticks the keeper runs a new DKG among the
+    active members and installs it through the >2/3 ECDSA path (not governance)."""
+    from offchain.staking.frost.keeper import KeeperConfig, KeyKeeper
+
+    sc = StakingContracts(st.chain, st.token, st.pool, st.sset)
+    peers = {a: d.url for a, d in daemons.items()}
+
+    def keeper(a: str) -> KeyKeeper:
+        return KeyKeeper(daemons[a].frost, sc, daemons[a].sender, KeeperConfig(peers=peers))
+
+    alloc = allocation_from_l1(st.pool, 20_000)
+    first = min(daemons, key=lambda a: int(a, 16))
+    x1 = int(keeper(first).tick()["x"], 16)
+    heavy = sorted(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))[-2:]
+    for a in heavy:  # 4 of the 6 shares leave with them
+        st.gov.send(st.pool.functions.kick(a))
+    rest = [a for a in daemons if a not in heavy]
+    k = keeper(min(rest, key=lambda a: int(a, 16)))
+    out = k.tick()
+    assert out["action"] == "reshare_failed" and "old threshold is 5" in out["reason"], out
+    out = k.tick()
+    assert out["action"] == "recovery", out
+    x2 = int(out["x"], 16)
+    assert x2 != x1 and x2 == st.sset.functions.groupKeyX().call()
+    ev = st.sset.events.GroupKeyInstalled().get_logs(from_block=0)[-1]["args"]
+    assert ev["x"] == x2 and ev["previousX"] == x1 and not ev["byGovernance"]
+    assert k.stats["recoveries"] == 1
+    pub = _public(daemons[rest[0]])
+    assert set(pub["allocation"]) == set(rest)
+    req = CosignRequest(st.chain.chain_id, SC, 12, b"\x0c" * 32)
+    sig = _sign(_coord({a: daemons[a] for a in rest}), _status_session(daemons[rest[0]]), req, pub)
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
