@@ -1,11 +1,13 @@
 """Demo scene: data availability (docs/spec.md, "Compact batch data", "Data availability modes",
-"Data-availability answer in chunks").
+"Data-availability answer in chunks", "Blob-mode faults").
 
 A full batch (1,000 ledger-executed transfers) on the devnet in Blobs mode: its bytes per
 transaction as ABI data, packed and compressed, and what appending it with its blob costs on
-L1 per transaction. Then the same kind of batch on a second devnet in Storage mode: a verifier
-requests its data and the sequencer answers in chunks, each answer transaction under EIP-7825's
-2^24 gas and 128 kB. The main devnet's state is restored at the end.
+L1 per transaction; a sequencer that appends blobs that do not decode is proven wrong with KZG
+openings (proveBlobFault) and slashed. Then the same kind of batch on a second devnet in
+Storage mode: a verifier requests its data and the sequencer answers in chunks, each answer
+transaction under EIP-7825's 2^24 gas and 128 kB. The main devnet's state is restored at the
+end.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def run(d: Devnet, console: Console) -> None:
     snap = s.chain.rpc("evm_snapshot")
     try:
         _blobs(s, console)
+        _blob_fault(s, console)
     finally:
         s.chain.rpc("evm_revert", snap)
     cfg = load_config()
@@ -90,6 +93,33 @@ def _blobs(s: Any, out: Console) -> None:
         f"  appendBatch with {k} blob(s): {int(rc['gasUsed']):,} gas = "
         f"{int(rc['gasUsed']) / n:.1f} L1 gas per tx, plus {int(rc['blobGasUsed']) / n:.1f} "
         "blob gas per tx (the devnet's first batch: cold storage; steady state in bench_batch_data)"
+    )
+
+
+def _blob_fault(s: Any, out: Console) -> None:
+    """A batch whose blobs carry a nonzero byte after the frame: proven with KZG openings."""
+    from offchain.rollup.ledger.blob_proof import BlobFaultWitness, fault_openings
+    from offchain.rollup.verifier.sources import l1_blobs
+
+    bridge = BridgeClient(s.chain, s.bridge.address, s.chain.sender(dev_account(10)))
+    d = bridge.deposit_eth(dev_account(11).address, 10**15)
+    seq = s.current()
+    header = s.append(
+        [(Deposit(d.deposit_id, d.sender, d.l2_recipient, ETH, d.amount), ETH, True)],
+        bad_blobs=True,
+    )
+    got = l1_blobs(s.rl, header)
+    assert got is not None
+    blobs, hashes = got
+    fault, openings = fault_openings(blobs)
+    stake0 = s.stake(seq)
+    v = s.rl.with_sender(s.chain.sender(dev_account(13)))
+    rc = v.prove_blob_fault(BlobFaultWitness(header, hashes, openings))
+    out.print(
+        f"  batch {header.index}'s blobs do not decode ({fault.name.lower()}): proveBlobFault "
+        f"with {len(openings)} KZG openings (point-evaluation precompile), "
+        f"{int(rc['gasUsed']):,} gas; sequencer stake {stake0} -> {s.stake(seq)}, batch "
+        f"{s.rl.batch_status(header.index).name.lower()}"
     )
 
 

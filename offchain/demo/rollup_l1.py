@@ -22,7 +22,7 @@ from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import DataMode, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
-from offchain.rollup.ledger.blobs import sidecar_of
+from offchain.rollup.ledger.blobs import sidecar_of, sidecar_of_blobs
 from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw, tx_hash
 from offchain.staking.signatures import active_stakes, stake_quorum
@@ -51,11 +51,17 @@ class _Scene:
     def current(self) -> LocalAccount:
         return self.keys[self.seqset.functions.currentSequencer().call()]
 
-    def append(self, items: list[Item], forge: dict[str, Any] | None = None) -> BatchHeader:
+    def append(
+        self, items: list[Item], forge: dict[str, Any] | None = None, bad_blobs: bool = False
+    ) -> BatchHeader:
+        """Append a batch of ``items`` (``forge``: tampered data; ``bad_blobs``: Blobs mode,
+        blobs whose last byte is set, so they do not decode)."""
         data, pre = self.b.build(items)
         if forge:
             data = tampered(data, **forge)
         blobs = sidecar_of(data.encode()) if self.rl.data_mode() == DataMode.BLOBS else None
+        if blobs is not None and bad_blobs:
+            blobs = sidecar_of_blobs([*blobs.blobs[:-1], blobs.blobs[-1][:-1] + b"\x01"])
         header = self.b.header(data, **({"data_hash": blobs.data_hash} if blobs else {}))
         # More than 2/3 of the active stake co-sign (SequencerSet.verifyBatchSignatures).
         keys = {str(a): acct for a, acct in self.keys.items()}
