@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from coincurve import PublicKey
 
-from offchain.common.hashing import keccak
+from offchain.common.hashing import eip55, keccak
 from offchain.rollup.errors import TxRejected
 
 #: Ledger kind byte of a standard transaction (``encoding = 0x03 ‖ raw``).
@@ -61,9 +61,7 @@ _MASK160 = (1 << 160) - 1
 
 
 def _checksum(raw: bytes) -> str:
-    low = raw.hex()
-    h = keccak(low.encode()).hex()
-    return "0x" + "".join(c.upper() if int(h[i], 16) >= 8 else c for i, c in enumerate(low))
+    return eip55(bytes(raw))
 
 
 def l2_token_address(l1_token: str) -> str:

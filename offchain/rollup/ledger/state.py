@@ -19,6 +19,8 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import sha3  # type: ignore[import-not-found]  # safe-pysha3 (offchain.common.hashing)
+
 from offchain.common.hashing import keccak, keccak_pair
 from offchain.rollup.errors import StateError, StateProofError
 
@@ -28,6 +30,7 @@ ZERO = b"\x00" * 32
 UINT256_MAX = (1 << 256) - 1
 
 _ZERO64 = b"\x00" * 64
+_k256 = sha3.keccak_256
 _W1 = (1).to_bytes(32, "big")
 _W2 = (2).to_bytes(32, "big")
 _PAD12 = b"\x00" * 12
@@ -211,6 +214,20 @@ _JournalEntry = tuple[int, "tuple[int, int, int] | None | int"]
 _DUMP_MAGIC = b"L2ST\x01"
 
 
+def _set_node(up: bytearray, p: int, lvl: bytearray) -> None:
+    """``up[p] = node(lvl[2p], lvl[2p+1])`` (missing children are empty)."""
+    pair = lvl[64 * p : 64 * p + 64]
+    if len(pair) < 64:
+        pair += bytes(64 - len(pair))
+    v = ZERO if pair == _ZERO64 else _k256(pair).digest()
+    o = 32 * p
+    if o < len(up):
+        up[o : o + 32] = v
+    else:
+        up += bytes(o - len(up))
+        up += v
+
+
 class State:
     """The L2 state (see the module docstring).
 
@@ -326,7 +343,8 @@ class State:
         self._dirty.add(n)
 
     def _flush(self) -> None:
-        """Recompute every node above a dirty leaf, each once."""
+        """Recompute every node above a dirty leaf, each once (the hot path of every
+        transaction: the state root after each one is an MTSR leaf)."""
         if not self._dirty:
             return
         idxs: set[int] = self._dirty
@@ -338,7 +356,7 @@ class State:
             lvl, up = levels[h], levels[h + 1]
             parents = {i >> 1 for i in idxs}
             for p in parents:
-                self._set_node(up, p, lvl)
+                _set_node(up, p, lvl)
             idxs = parents
             h += 1
         # ... then one path up to the root (the paths have merged).
@@ -346,22 +364,8 @@ class State:
             (p,) = idxs
             while h < DEPTH:
                 p >>= 1
-                self._set_node(levels[h + 1], p, levels[h])
+                _set_node(levels[h + 1], p, levels[h])
                 h += 1
-
-    @staticmethod
-    def _set_node(up: bytearray, p: int, lvl: bytearray) -> None:
-        """``up[p] = node(lvl[2p], lvl[2p+1])`` (missing children are empty)."""
-        pair = lvl[64 * p : 64 * p + 64]
-        if len(pair) < 64:
-            pair += bytes(64 - len(pair))
-        v = ZERO if pair == _ZERO64 else keccak(pair)
-        o = 32 * p
-        if o < len(up):
-            up[o : o + 32] = v
-        else:
-            up += bytes(o - len(up))
-            up += v
 
     # ------------------------------------------------------------------ proofs
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from coincurve import PrivateKey, PublicKey
 
 from offchain.common.eip712 import domain_type
-from offchain.common.hashing import keccak
+from offchain.common.hashing import eip55, keccak
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger.ethtx import KIND_STANDARD, StandardTx, parse_standard_tx
 
@@ -65,9 +65,7 @@ def to_checksum(addr: str | bytes) -> str:
     raw = addr if isinstance(addr, bytes) else _addr_bytes(addr)
     if len(raw) != 20:
         raise TxRejected("malformed", f"address must be 20 bytes, got {len(raw)}")
-    low = raw.hex()
-    h = keccak(low.encode()).hex()
-    return "0x" + "".join(c.upper() if int(h[i], 16) >= 8 else c for i, c in enumerate(low))
+    return eip55(raw)
 
 
 def _addr_bytes(addr: str) -> bytes:

@@ -230,8 +230,9 @@ class SequencerNode:
     def submit(self, raw: bytes, decoded: Any = None, wait_first_s: float = 0.0) -> bytes:
         """Accept a signed user transaction: execute it now, seal it in the next block.
 
-        Decoding (a standard transaction's signer recovery included) and the store lookup
-        happen before the node's lock is taken.
+        Decoding (a standard transaction's signer recovery included) happens before the
+        node's lock is taken; a transaction already stored is refused by its used nonce, and
+        reported "already known" from the store.
 
         Args:
             raw: the ledger encoding.
@@ -255,10 +256,6 @@ class SequencerNode:
             )
         tx = decoded if decoded is not None else self.executor.decode(raw)
         tx_hash = self.executor.tx_hash(raw)
-        row = self.store.receipt(tx_hash)
-        if row is not None and row.status != DROPPED:
-            self.metrics.rejected.labels("known").inc()
-            raise RollupNodeError(KNOWN_TX, f"transaction 0x{tx_hash.hex()} is already known")
         with self._lock:
             if self.mempool.full():
                 self.metrics.rejected.labels("mempool_full").inc()
@@ -269,6 +266,14 @@ class SequencerNode:
             try:
                 applied = self.executor.apply(raw, self.address, tx)
             except TxInvalid as e:
+                # A stored transaction used its nonce: only a refused one can be "known" (so
+                # the store is read on refusals, not on every submission).
+                row = self.store.receipt(tx_hash) if e.reason == "wrong_nonce" else None
+                if row is not None and row.status != DROPPED:
+                    self.metrics.rejected.labels("known").inc()
+                    raise RollupNodeError(
+                        KNOWN_TX, f"transaction 0x{tx_hash.hex()} is already known"
+                    ) from None
                 self.metrics.rejected.labels(e.reason).inc()
                 raise
             first = len(self.mempool) == 0

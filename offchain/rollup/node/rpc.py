@@ -23,16 +23,17 @@ Batches (a JSON array of requests) are answered with an array, as JSON-RPC 2.0 s
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import requests
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import generate_latest
-from starlette.concurrency import run_in_threadpool
 
 from offchain.chain.anvil import free_port
 from offchain.common.http import (
@@ -337,10 +338,10 @@ def _error(rid: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": rid, "error": {"code": code, "message": message}}
 
 
-def _refused(answer: dict[str, Any]) -> JSONResponse:
+def _refused(answer: dict[str, Any]) -> bytes:
     """A request refused before dispatch: one log line, the JSON-RPC error (HTTP 200)."""
     log.info("rpc_refused", code=answer["error"]["code"], message=answer["error"]["message"])
-    return JSONResponse(answer)
+    return json.dumps(answer).encode()
 
 
 def _valid_id(rid: Any) -> bool:
@@ -352,27 +353,55 @@ def _valid_id(rid: Any) -> bool:
     return rid is None or (isinstance(rid, int) and abs(rid) < 2**63) or isinstance(rid, float)
 
 
-def create_app(
-    api: RpcApi, health: Callable[[], dict[str, Any]], routers: list[APIRouter] | None = None
-) -> FastAPI:
-    """The HTTP application: ``POST /`` (JSON-RPC), ``GET /health``, ``GET /metrics``."""
-    app = FastAPI(title="l2kit sequencer node", docs_url=None, redoc_url=None, openapi_url=None)
-    # POST /cosign bodies: 400 bad_request as the standalone co-signer answers, never a 500.
-    install_validation_handler(app, 400, "bad_request")
-    for r in routers or []:
-        app.include_router(r)
+class JsonRpcEndpoint:
+    """ASGI application: ``POST /`` is JSON-RPC, answered without FastAPI's routing and
+    request objects (the wallets' hot path: one small request per transaction); every other
+    request goes to ``rest`` (``/health``, ``/metrics``, ``/cosign``, ``/frost/...``).
 
-    @app.post("/")
-    async def rpc(request: Request) -> Response:
-        body = await request.body()  # at most max_body_bytes (BodyLimit answered 413 above)
+    Handlers block (ledger execution under the node's lock, forwarding to peers, a wallet's
+    wait for its seal), so they run on a thread pool, never on the event loop: a node waiting
+    on a peer still answers that peer's requests.
+    """
+
+    def __init__(self, api: RpcApi, rest: Any, workers: int = 32) -> None:
+        self.api = api
+        self.rest = rest
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="l2-rpc")
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
+            await self.rest(scope, receive, send)
+            return
+        chunks = []
+        while True:  # at most max_body_bytes (BodyLimit answered 413 above)
+            msg = await receive()
+            if msg["type"] == "http.disconnect":
+                return
+            chunks.append(msg.get("body", b""))
+            if not msg.get("more_body", False):
+                break
+        body = self._answer(b"".join(chunks))
+        if not isinstance(body, bytes):
+            body = await asyncio.get_running_loop().run_in_executor(self._pool, body)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())],
+            }
+        )  # fmt: skip
+        await send({"type": "http.response.body", "body": body})
+
+    def _answer(self, body: bytes) -> bytes | Callable[[], bytes]:
+        """The response body of a refused request now, else the work to run on the pool."""
+        api = self.api
         try:
             req = json.loads(body)
         except (ValueError, UnicodeDecodeError):
             return _refused(_error(None, PARSE_ERROR, "parse error: body is not JSON"))
         except RecursionError:
             return _refused(_error(None, PARSE_ERROR, "parse error: JSON nested too deeply"))
-        # Handlers block (ledger execution, forwarding to peers): run them off the event loop,
-        # so a node waiting on a peer still answers that peer's requests.
         if isinstance(req, list):
             if not req:
                 return _refused(_error(None, INVALID_REQUEST, "invalid request: empty batch"))
@@ -385,11 +414,24 @@ def create_app(
                         f"{MAX_BATCH_REQUESTS}",
                     )
                 )
-            answers = await run_in_threadpool(lambda: [api.call(r) for r in req])
-            out = [a for a in answers if a is not None]
-            return Response(json.dumps(out), media_type="application/json")
-        ans = await run_in_threadpool(api.call, req)
-        return Response(json.dumps(ans) if ans else b"", media_type="application/json")
+            return lambda: json.dumps([a for a in map(api.call, req) if a is not None]).encode()
+
+        def one() -> bytes:
+            ans = api.call(req)
+            return json.dumps(ans).encode() if ans else b""
+
+        return one
+
+
+def create_app(
+    api: RpcApi, health: Callable[[], dict[str, Any]], routers: list[APIRouter] | None = None
+) -> JsonRpcEndpoint:
+    """The HTTP application: ``POST /`` (JSON-RPC), ``GET /health``, ``GET /metrics``."""
+    app = FastAPI(title="l2kit sequencer node", docs_url=None, redoc_url=None, openapi_url=None)
+    # POST /cosign bodies: 400 bad_request as the standalone co-signer answers, never a 500.
+    install_validation_handler(app, 400, "bad_request")
+    for r in routers or []:
+        app.include_router(r)
 
     @app.get("/health")
     def get_health() -> Response:
@@ -402,7 +444,7 @@ def create_app(
             generate_latest(api.node.metrics.registry), media_type="text/plain; version=0.0.4"
         )
 
-    return app
+    return JsonRpcEndpoint(api, app)
 
 
 class HttpServer(BackgroundServer):
@@ -421,7 +463,7 @@ class HttpServer(BackgroundServer):
 
     def __init__(
         self,
-        app: FastAPI,
+        app: JsonRpcEndpoint,
         host: str = "127.0.0.1",
         port: int = 0,
         name: str = "l2-rpc",
