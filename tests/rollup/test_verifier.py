@@ -250,11 +250,9 @@ def test_spamming_verifier_banned_others_unaffected(rollup_env: RollupEnv) -> No
 
 
 def _standard_traffic(env: RollupEnv, nodes: list[NodeService]) -> int:
-    """A deposit, then standard transactions signed by eth-account as a wallet does (two
-    ETH transfers and an ETH withdrawal, EIP-1559 and legacy); returns what BOB got."""
+    """Standard transactions signed by eth-account as a wallet does (two ETH transfers and an
+    ETH withdrawal, EIP-1559 and legacy) from ALICE's L2 funds; returns what BOB got."""
     c = client(nodes[0])
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
     n0 = c.nonce(ALICE.address)
     chain = env.domain.chain_id
     sent = 0
@@ -298,34 +296,47 @@ def test_standard_tx_faults_proven_on_l1(rollup_env: RollupEnv, mode: str, statu
     faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
     bad_signer = env.signers[0]
     assert faulty.batcher is not None
+    # The deposit goes into an honest batch first; the faulty batch then holds only the
+    # standard transactions.
+    c = client(nodes[0])
+    base = l1.next_index()
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
+    wait_until(lambda: l1.next_index() > base, what="the deposit's batch on L1")
+    k = l1.next_index()
     faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
     sent = _standard_traffic(env, nodes)
-    wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
-    bad_hash = l1.stored_header_hash(0)
-    bad_header = l1.get_header_from_event(0)
+    wait_until(lambda: l1.next_index() > k, what="the faulty batch on L1")
+    bad_hash = l1.stored_header_hash(k)
+    bad_header = l1.get_header_from_event(k)
     data = decode_batch_data(BlobClient(env.storage_url).get("0x" + bad_header.data_hash.hex()))
     assert any(t[0] == ethtx.KIND_STANDARD for t in data.tx_data)
     v = env.start_verifier(dev_account(34))
-    out = v.tick()[0]
-    assert out.result == "fraud_proven", out
+    outs: list[Any] = []
+    wait_until(
+        lambda: outs.extend(v.tick()) or any(o.result == "fraud_proven" for o in outs),
+        what="the verifier proving the fault",
+    )
+    out = next(o for o in outs if o.result == "fraud_proven")
+    assert out.index == k, outs
     step = int(out.detail.split()[1].rstrip(":"))
     assert data.tx_data[step][0] == ethtx.KIND_STANDARD, out.detail  # a standard step
     assert out.detail.endswith(status), out.detail
     # On L1: FraudProven for that step with the status, slashed, kicked, batch invalid.
     assert l1.fp is not None
     ev = l1.fp.events.FraudProven().get_logs(from_block=0)
-    assert [(e.args.index, e.args.step) for e in ev][-1] == (0, step)
+    assert [(e.args.index, e.args.step) for e in ev][-1] == (k, step)
     assert STATUS_CODES[status] == ev[-1].args.status
     assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
     assert bad_signer.address not in seqset.functions.activeSigners().call()
-    assert l1.next_index() == 0 and l1.batch_status(0) == BatchStatus.INVALID
+    assert l1.next_index() == k and l1.batch_status(k) == BatchStatus.INVALID
     wait_until(
-        lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash,
+        lambda: l1.next_index() > k and l1.stored_header_hash(k) != bad_hash,
         timeout_s=30,
         what="resubmission",
     )
     wait_until(
-        lambda: v.tick() is not None and v.verified_index >= 0, what="resubmitted batch verified"
+        lambda: v.tick() is not None and v.verified_index >= k, what="resubmitted batch verified"
     )
     new_current = seqset.functions.currentSequencer().call()
     honest = next(n for n in nodes if n.signer.address == new_current)
