@@ -16,6 +16,7 @@ from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger import ethtx
 from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.tx import ETH, Deposit, Domain, decode_tx, encode_tx, tx_hash
+from offchain.rollup.ledger.vectors import standard_tx
 
 CHAIN = 71049
 DOMAIN = Domain(CHAIN, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
@@ -28,17 +29,9 @@ N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 def sign(tx_type: int = 2, key: bytes = ALICE.key, **fields: Any) -> bytes:
-    """A transaction signed by eth-account (the client library wallets use)."""
-    tx: dict[str, Any] = {"nonce": 0, "gas": 21_000, "to": BOB, "value": 5, "data": b""}
-    tx["chainId"] = CHAIN
-    if tx_type == 2:
-        tx |= {"maxFeePerGas": 3 * GWEI, "maxPriorityFeePerGas": GWEI, "type": 2}
-    elif tx_type == 1:
-        tx |= {"gasPrice": 2 * GWEI, "accessList": [], "type": 1}
-    else:
-        tx["gasPrice"] = 2 * GWEI
-    tx |= fields
-    return bytes(Account.sign_transaction(tx, key).raw_transaction)
+    """A transaction signed by eth-account (the client library wallets use), as sent to
+    eth_sendRawTransaction: an ETH transfer of 5 wei to BOB unless ``fields`` say otherwise."""
+    return standard_tx(key, CHAIN, tx_type, **fields)[1:]
 
 
 def transfer_data(to: str, amount: int) -> bytes:
