@@ -92,7 +92,10 @@ def _blob_fault_figures(l1: _L1, data: BatchData, sidecar: BlobSidecar) -> dict[
 
 def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
     """A storage-mode batch of ``n`` transfers answered in chunks (test sequencer set, data
-    window raised to cover the answer): every answer transaction's gas and size, exact."""
+    window raised to cover the answer): every answer transaction's gas and size, exact;
+    ``da_provide_gas_per_byte`` = all answer gas / packed bytes, next to
+    ``da_provide_floor_gas_per_byte``, the EIP-7623 calldata floor of the same transactions
+    (the least any calldata answer of these bytes can cost)."""
     from offchain.chain.anvil import running_anvil
     from offchain.chain.client import Chain, connect
     from offchain.rollup.ledger.compact import pack_chunks

@@ -376,7 +376,7 @@ class TxSender:
 
     def _broadcast(self, tx: dict[str, Any]) -> HexBytes:
         to_sign = {k: v for k, v in tx.items() if k not in ("from", SIDECAR_KEY)}
-        raw = raw_signed(self.account.sign_transaction(to_sign))
+        raw = signed_raw = raw_signed(self.account.sign_transaction(to_sign))
         sidecar = tx.get(SIDECAR_KEY)
         if sidecar is not None:
             # Network form of a blob tx (EIP-4844): 0x03 ‖ rlp([tx_payload_body, blobs,
@@ -387,6 +387,12 @@ class TxSender:
             )
         try:
             return HexBytes(self.w3.eth.send_raw_transaction(raw))
+        except Web3RPCError as e:
+            # The node has this very transaction already (an HTTP-level retry of the send under
+            # load): it is sent; wait for it like any other.
+            if any(m in str(e).lower() for m in ("already imported", "already known")):
+                return HexBytes(Web3.keccak(signed_raw))  # the hash of the signed form
+            raise
         except requests.RequestException as e:
             raise RpcError(
                 f"cannot reach the L1 RPC at {self.rpc_url} ({type(e).__name__})",

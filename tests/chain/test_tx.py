@@ -71,3 +71,22 @@ def test_any_signer_with_address_and_raw_bytes_works(chain, alice) -> None:
     c = s.deploy("Reverter")
     rcpt = s.send(c.functions.poke())
     assert rcpt["from"] == alice.address and signer.signed == 2  # type: ignore[index]
+
+
+def test_a_send_the_node_already_has_is_sent_once(chain, sender, owner) -> None:
+    """An HTTP-level retry of eth_sendRawTransaction under load reaches the node twice: the
+    second answer is "already imported", which means sent (one transaction, its receipt
+    awaited), never a failed send and never a second transaction."""
+    s = sender(owner)
+    c = s.deploy("Reverter")
+    real = s.w3.eth.send_raw_transaction
+    chain.rpc("evm_setAutomine", False)
+    try:
+        s.w3.eth.send_raw_transaction = lambda raw: (real(raw), real(raw))[1]  # type: ignore[method-assign]
+        sent = s.send(c.functions.poke(), wait=False)
+        s.w3.eth.send_raw_transaction = real  # type: ignore[method-assign]
+        chain.rpc("evm_mine")
+    finally:
+        chain.rpc("evm_setAutomine", True)
+    rc = s.wait(sent)  # type: ignore[arg-type]
+    assert rc["status"] == 1 and c.functions.pokes().call() == 1
