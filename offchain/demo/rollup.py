@@ -27,6 +27,7 @@ from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import Withdrawal
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
+from offchain.demo.wallet import run_wallet
 from offchain.devnet import Devnet
 from offchain.errors import L2KitError
 from offchain.rollup.batcher.faults import Fault
@@ -125,6 +126,9 @@ def run(d: Devnet, console: Console) -> None:
         )
         if token:
             _wait(lambda: c.balance(users[0].address, token) == 250 * TOKEN, 30, "ERC20 deposit")
+
+        # ---- a plain web3.py wallet: ETH and the token, receipts from eth_getTransactionReceipt
+        run_wallet(current_node().url, users[0], users[4].address, token, console)
 
         # ---- a few hundred transfers, sent to all nodes (followers forward)
         domain = ltx.Domain(ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(contracts.state_commitment))

@@ -190,3 +190,17 @@ def test_every_bad_wallet_transaction_is_refused(wallet: tuple[NodeService, str,
     assert _rpc(svc.url, "eth_sendRawTransaction", [])["error"]["code"] == -32602
     assert _state(svc, w3) == before
     assert w3.eth.get_transaction_count(a) == 1
+
+
+def test_demo_wallet_part(wallet: tuple[NodeService, str, Web3]) -> None:
+    from rich.console import Console
+
+    from offchain.demo.wallet import run_wallet
+
+    svc, token, w3 = wallet
+    console = Console(record=True, width=200)
+    run_wallet(svc.url, ALICE, BOB.address, token, console)
+    out = console.export_text()
+    assert "eth_getTransactionReceipt" in out and "Transfer" in out
+    assert w3.eth.get_balance(BOB.address) == 10**16
+    assert "5 TT" in out and "21,000" in out and "50,000" in out
