@@ -22,7 +22,13 @@ from offchain.bridge.types import ETH
 from offchain.chain.accounts import dev_account
 from offchain.devnet import Devnet
 from offchain.rollup.ledger.state import LeafRow, State, balance_key
-from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID, Domain, encode_tx, sign_transfer
+from offchain.rollup.ledger.tx import (
+    DEFAULT_L2_CHAIN_ID,
+    Domain,
+    encode_tx,
+    sign_transfer,
+    to_checksum,
+)
 
 ACCOUNTS = 1_000_000
 E18 = 10**18
@@ -59,7 +65,7 @@ def _escape_figure(l1: _L1, out: dict[str, float]) -> None:
     br = BridgeClient(l1.chain, bridge.address, l1.chain.sender(alice))
     br.deposit_eth(alice.address, E18)
     count = int(bridge.functions.depositCount().call())
-    fresh = f"0x{0xE5CA9E:040x}"
+    fresh = to_checksum(f"0x{0xE5CA9E:040x}")
     t0 = time.perf_counter()
     state = _million_accounts(fresh, E18 // 2, count)
     out["escape_state_build_s"] = round(time.perf_counter() - t0, 2)

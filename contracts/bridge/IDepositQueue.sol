@@ -13,10 +13,7 @@ interface IDepositQueue {
     /// @notice Seconds a forced transaction may wait before every batch must have consumed it.
     function forceInclusionWindow() external view returns (uint256);
 
-    /// @notice The first forced item at queue position >= `position`: its forced index, queue
-    ///         position and inclusion deadline (`forcedIndex` = forcedCount and deadline 0 if none).
-    function firstForcedFrom(uint256 position)
-        external
-        view
-        returns (uint256 forcedIndex, uint256 queueId, uint256 deadline);
+    /// @notice The first forced item at queue position >= `position`: its queue position and
+    ///         inclusion deadline (both 0 if there is none).
+    function firstForcedFrom(uint256 position) external view returns (uint256 queueId, uint256 deadline);
 }

@@ -48,7 +48,10 @@ struct EscapeProof {
 ///         {escape} and every deposit that root had not consumed is refunded ({refundDeposit}).
 /// @dev    Forced item: keccak256(abi.encodePacked(queueId, l2Tx)) (= keccak256 of the L2
 ///         encoding `0x04 ‖ queueId ‖ l2Tx` without its kind byte), not stored per id (L1
-///         re-execution checks it against the rolling hashes: {queueItemMatches}).
+///         re-execution checks it against the rolling hashes: {queueItemMatches}). After a forced
+///         item the rolling hash keeps its high 176 bits; its low 80 bits link to the previous
+///         forced item (position + 1, 40 bits) and hold the deadline (40 bits): one new storage
+///         slot per forced tx.
 /// @dev    Deposit item: keccak256(abi.encode(depositId, sender, l2Recipient, token, amount));
 ///         rolling hash h(n+1) = keccak256(abi.encode(h(n), item n)), h(0) = bytes32(0).
 ///         Fee-on-transfer (and other balance-altering) tokens are refused: the bridge must
@@ -56,22 +59,21 @@ struct EscapeProof {
 contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice A forced transaction in the queue: its position and inclusion deadline.
-    struct ForcedEntry {
-        uint64 position;
-        uint64 deadline;
-    }
-
     /// @notice Where batches and their status live.
     IStateCommitment public immutable stateCommitment;
     /// @notice Seconds after {forceTx} by which a batch must have consumed the forced item.
     uint256 public immutable forceInclusionWindow;
     /// @notice Length of the user-transaction encoding that {forceTx} takes (docs/spec.md).
     uint256 public constant FORCED_TX_LENGTH = 289;
-    /// @inheritdoc IDepositQueue
-    uint256 public depositCount;
-    /// @notice Number of forced transactions queued so far (forced indices 0 .. forcedCount-1).
-    uint256 public forcedCount;
+    /// @notice Queue counters in one slot: items queued (deposits and forced txs), forced txs,
+    ///         and the position + 1 of the last forced tx (0: none).
+    struct Counts {
+        uint64 queued;
+        uint64 forced;
+        uint64 lastForced;
+    }
+
+    Counts private _counts;
     /// @notice Balances already paid by {escape}, by balanceKey(account, token).
     mapping(uint256 => bool) public escaped;
     /// @notice Deposits already refunded after the freeze, by deposit id.
@@ -85,8 +87,11 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     mapping(uint256 => bytes32) private _depositHashes;
     /// @dev Item hash of each deposit, by id (what L2 re-execution checks a deposit against).
     mapping(uint256 => bytes32) private _depositItems;
-    /// @dev Forced index => position and deadline (ascending in both).
-    mapping(uint256 => ForcedEntry) private _forced;
+    /// @dev Low 80 bits of the stored rolling hash after a forced tx: the position + 1 of the
+    ///      previous forced tx (40 bits, 0: none) and the inclusion deadline (40 bits).
+    uint256 private constant FORCED_LINK_BITS = 80;
+    /// @dev High 176 bits of a rolling hash (what a forced position keeps of it).
+    bytes32 private constant FORCED_HASH_MASK = ~bytes32((uint256(1) << FORCED_LINK_BITS) - 1);
 
     /// @notice A deposit joined the queue at position `depositId`.
     event DepositQueued(
@@ -108,9 +113,7 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     );
 
     /// @notice A signed L2 transaction was queued at `queueId` for forced inclusion by `deadline`.
-    event ForcedTxQueued(
-        uint256 indexed queueId, uint256 indexed forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx
-    );
+    event ForcedTxQueued(uint256 indexed queueId, address indexed sender, uint256 deadline, bytes l2Tx);
     /// @notice After the freeze, `balance` of `token` held by `account` in the last final state
     ///         (batch `batchIndex`) was paid to `account` on L1.
     event Escaped(address indexed account, address indexed token, uint256 balance, uint256 indexed batchIndex);
@@ -190,13 +193,13 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     }
 
     function _enqueue(address l2Recipient, address token, uint256 amount) private returns (uint256 id) {
-        id = depositCount;
+        id = _counts.queued;
         bytes32 prev = _depositHashes[id]; // bytes32(0) for the first deposit
         bytes32 item = keccak256(abi.encode(id, msg.sender, l2Recipient, token, amount));
         bytes32 rolling = keccak256(abi.encode(prev, item));
         _depositItems[id] = item;
         _depositHashes[id + 1] = rolling;
-        depositCount = id + 1;
+        _counts.queued = uint64(id + 1);
         emit DepositQueued(id, msg.sender, l2Recipient, token, amount, rolling);
     }
 
@@ -216,48 +219,66 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
                 || _word(l2Tx, 33) >> 160 != 0 || _word(l2Tx, 65) >> 160 != 0 || _word(l2Tx, 193) > type(uint8).max
         ) revert L1BridgeMalformedForcedTx(l2Tx.length, kind);
         if (_word(l2Tx, 129) == 0) revert L1BridgeZeroForcedFee();
-        queueId = depositCount;
+        Counts memory c = _counts;
+        queueId = c.queued;
         bytes32 item = keccak256(abi.encodePacked(queueId, l2Tx));
-        _depositHashes[queueId + 1] = keccak256(abi.encode(_depositHashes[queueId], item));
-        depositCount = queueId + 1;
-        uint256 forcedIndex = forcedCount;
         uint256 deadline = block.timestamp + forceInclusionWindow;
-        _forced[forcedIndex] = ForcedEntry(uint64(queueId), uint64(deadline));
-        forcedCount = forcedIndex + 1;
-        emit ForcedTxQueued(queueId, forcedIndex, msg.sender, deadline, l2Tx);
-    }
-
-    /// @notice Position and deadline of forced item `forcedIndex`.
-    function forcedAt(uint256 forcedIndex) external view returns (uint256 position, uint256 deadline) {
-        ForcedEntry memory f = _forced[forcedIndex];
-        return (f.position, f.deadline);
+        // One new slot per forced tx: the rolling hash (high 176 bits) carries the link to the
+        // previous forced tx and this one's deadline in its low 80 bits.
+        bytes32 rolling = keccak256(abi.encode(_depositHashes[queueId], item)) & FORCED_HASH_MASK;
+        _depositHashes[queueId + 1] = rolling | bytes32((uint256(c.lastForced) << 40) | deadline);
+        _counts = Counts(uint64(queueId + 1), c.forced + 1, uint64(queueId + 1));
+        emit ForcedTxQueued(queueId, msg.sender, deadline, l2Tx);
     }
 
     /// @inheritdoc IDepositQueue
-    /// @dev Binary search over the forced items (positions ascend with the index).
-    function firstForcedFrom(uint256 position)
-        external
-        view
-        returns (uint256 forcedIndex, uint256 queueId, uint256 deadline)
-    {
-        uint256 n = forcedCount;
-        if (n == 0 || _forced[n - 1].position < position) return (n, 0, 0);
-        // Invariant: the answer is in [lo, hi]; entry hi has position >= `position`.
-        uint256 lo = 0;
-        uint256 hi = n - 1;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (_forced[mid].position >= position) hi = mid;
-            else lo = mid + 1;
+    function depositCount() external view returns (uint256) {
+        return _counts.queued;
+    }
+
+    /// @notice Number of forced transactions queued so far (forced indices 0 .. forcedCount-1).
+    function forcedCount() external view returns (uint256) {
+        return _counts.forced;
+    }
+
+    /// @notice The inclusion deadline of the forced tx at queue position `queueId` (0 if that
+    ///         position holds none). Walks the forced txs back from the last one.
+    function forcedDeadline(uint256 queueId) external view returns (uint256) {
+        uint256 pos1 = _counts.lastForced;
+        while (pos1 > queueId + 1) {
+            pos1 = _prevForced(_depositHashes[pos1]);
         }
-        ForcedEntry memory f = _forced[lo];
-        return (lo, f.position, f.deadline);
+        return pos1 == queueId + 1 ? _deadlineOf(_depositHashes[pos1]) : 0;
+    }
+
+    /// @inheritdoc IDepositQueue
+    /// @dev Walks the forced txs back from the last one, so it costs one read per forced tx at
+    ///      or after `position` (those the chain has not consumed: an honest sequencer includes
+    ///      each within its next batch, and each costs its sender a forceTx).
+    function firstForcedFrom(uint256 position) external view returns (uint256 queueId, uint256 deadline) {
+        uint256 pos1 = _counts.lastForced;
+        // Forced positions + 1 descend along the links; stop at the first one below `position`.
+        while (pos1 > position) {
+            bytes32 v = _depositHashes[pos1];
+            queueId = pos1 - 1;
+            deadline = _deadlineOf(v);
+            pos1 = _prevForced(v);
+        }
     }
 
     /// @inheritdoc IL2DepositSource
+    /// @dev For a forced position the high 176 bits of the rolling hash are compared.
     function queueItemMatches(uint256 queueId, bytes32 item) external view returns (bool) {
-        return queueId < depositCount
-            && _depositHashes[queueId + 1] == keccak256(abi.encode(_depositHashes[queueId], item));
+        bytes32 expected = keccak256(abi.encode(_depositHashes[queueId], item)) & FORCED_HASH_MASK;
+        return queueId < _counts.queued && _depositHashes[queueId + 1] & FORCED_HASH_MASK == expected;
+    }
+
+    function _prevForced(bytes32 v) private pure returns (uint256) {
+        return (uint256(v) >> 40) & type(uint40).max;
+    }
+
+    function _deadlineOf(bytes32 v) private pure returns (uint256) {
+        return uint256(v) & type(uint40).max;
     }
 
     function _word(bytes calldata d, uint256 offset) private pure returns (uint256) {
@@ -266,7 +287,8 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
 
     /// @inheritdoc IDepositQueue
     function depositHashAt(uint256 count) external view returns (bytes32) {
-        if (count > depositCount) revert L1BridgeUnknownPosition(count, depositCount);
+        uint256 queued = _counts.queued;
+        if (count > queued) revert L1BridgeUnknownPosition(count, queued);
         return _depositHashes[count];
     }
 

@@ -319,7 +319,7 @@ contract StateCommitment is IStateCommitment, Ownable {
             }
         }
         if (address(b) == address(0)) return;
-        (, uint256 queueId, uint256 deadline) = b.firstForcedFrom(count);
+        (uint256 queueId, uint256 deadline) = b.firstForcedFrom(count);
         if (deadline != 0 && deadline <= block.timestamp) {
             revert StateCommitmentForcedTxNotIncluded(queueId, deadline, count);
         }
@@ -354,7 +354,7 @@ contract StateCommitment is IStateCommitment, Ownable {
     function reportCensorship() external {
         IDepositQueue b = bridge;
         if (address(b) == address(0)) revert StateCommitmentBridge(address(0));
-        (, uint256 queueId, uint256 deadline) = b.firstForcedFrom(_progress.consumed);
+        (uint256 queueId, uint256 deadline) = b.firstForcedFrom(_progress.consumed);
         if (deadline == 0 || deadline > block.timestamp) revert StateCommitmentNoCensorship(deadline);
         address current = sequencerSet.currentSequencer();
         Strike memory st = _strike;

@@ -140,8 +140,8 @@ class BridgeClient:
             TxReverted: ``L1BridgeMalformedForcedTx``, ``L1BridgeZeroForcedFee``.
         """
         rcpt = self._send(self.bridge.functions.forceTx(l2_tx))
-        # L1Bridge.sol: event ForcedTxQueued(uint256 indexed queueId, uint256 indexed
-        #     forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx)
+        # L1Bridge.sol: event ForcedTxQueued(uint256 indexed queueId, address indexed sender,
+        #     uint256 deadline, bytes l2Tx)
         (ev,) = self.bridge.events.ForcedTxQueued().process_receipt(rcpt, errors=DISCARD)
         qid, deadline = int(ev["args"]["queueId"]), int(ev["args"]["deadline"])
         return qid, deadline, keccak(b"\x04" + qid.to_bytes(32, "big") + l2_tx)

@@ -112,6 +112,7 @@ class RollupEnv:
         batcher: BatcherConfig | None = None,
         block_time_ms: int = 100,
         deposit_confirmations: int | None = None,
+        censorship_watch: bool = False,
     ) -> list[NodeService]:
         ports = {s.address.lower(): free_port() for s in signers}
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
@@ -134,7 +135,9 @@ class RollupEnv:
                 batcher=batcher
                 or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),
             )
-            svc = NodeService(self.contracts, s, cfg, self.storage_url).start()
+            svc = NodeService(
+                self.contracts, s, cfg, self.storage_url, censorship_watch=censorship_watch
+            ).start()
             self.services.append(svc)
             out.append(svc)
         return out

@@ -75,7 +75,8 @@ def test_force_tx_cli_queues_and_refuses_bad_input(chain: Chain, tmp_path: Path)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
     assert doc["queue_id"] == 0 and doc["kind"] == "transfer"
-    assert bridge.functions.forcedAt(0).call()[1] == doc["deadline"]
+    assert bridge.functions.forcedDeadline(0).call() == doc["deadline"]
+    assert bridge.functions.firstForcedFrom(0).call() == [0, doc["deadline"]]
     assert bridge.functions.depositCount().call() == 1
 
 

@@ -58,7 +58,7 @@ class CensorshipWatch(Daemon):
 
     def tick(self) -> dict[str, Any]:
         _, consumed = self.sc.functions.progress().call()
-        _, queue_id, deadline = self.bridge.functions.firstForcedFrom(consumed).call()
+        queue_id, deadline = self.bridge.functions.firstForcedFrom(consumed).call()
         if deadline == 0:
             return {}
         l1_now = max(int(self.sc.w3.eth.get_block("latest")["timestamp"]), int(time.time()))

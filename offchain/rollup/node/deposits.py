@@ -8,8 +8,8 @@ node's store; the foundation's log follower keeps the cursor (last block, recent
 file, trails the L1 head by ``confirmations`` blocks and, after a reorg, forgets the orphaned
 deposits and re-delivers the new ones (a re-delivered deposit id replaces the old content).
 
-Forced transactions share the queue: ``event ForcedTxQueued(uint256 indexed queueId, uint256
-indexed forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx)`` becomes the L2
+Forced transactions share the queue: ``event ForcedTxQueued(uint256 indexed queueId, address
+indexed sender, uint256 deadline, bytes l2Tx)`` becomes the L2
 ``Forced`` transaction ``0x04 ‖ queueId ‖ l2Tx`` at its queue position.
 """
 
@@ -91,8 +91,8 @@ class DepositFollower(Daemon, DepositSource):
         )
         # L1Bridge.sol: event DepositQueued(uint256 indexed depositId, address indexed sender,
         #     address indexed l2Recipient, address token, uint256 amount, bytes32 rollingHash)
-        # L1Bridge.sol: event ForcedTxQueued(uint256 indexed queueId, uint256 indexed
-        #     forcedIndex, address indexed sender, uint256 deadline, bytes l2Tx)
+        # L1Bridge.sol: event ForcedTxQueued(uint256 indexed queueId, address indexed sender,
+        #     uint256 deadline, bytes l2Tx)
         self.follower = LogFollower(
             bridge.w3,
             [(bridge, "DepositQueued"), (bridge, "ForcedTxQueued")],

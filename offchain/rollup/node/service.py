@@ -120,6 +120,9 @@ class NodeService:
         frost_keeper: also run the FROST key keeper over the node peers' ``/frost`` (the DKG
             when L1 has no group key, resharing on every change of the active set, recovery);
             default: with ``rotation``. Needs the LockingPool deployment and ``peers``.
+        censorship_watch: also run the :class:`~offchain.rollup.node.censorship.CensorshipWatch`
+            (report a current sequencer that leaves an expired forced tx behind); default: with
+            ``rotation``.
     """
 
     def __init__(
@@ -133,10 +136,12 @@ class NodeService:
         current: CurrentSequencer | None = None,
         rotation: bool = False,
         frost_keeper: bool | None = None,
+        censorship_watch: bool | None = None,
     ) -> None:
         self.contracts = contracts
         self.rotation_enabled = rotation
         self.keeper_enabled = rotation if frost_keeper is None else frost_keeper
+        self.watch_enabled = rotation if censorship_watch is None else censorship_watch
         self.rotation: Any = None
         self.censorship: Any = None
         self.signer = signer
@@ -223,6 +228,16 @@ class NodeService:
             self.batcher.start()
         if self.rotation_enabled or self.keeper_enabled:
             self._start_rotation(l1_sender, current)
+        if self.watch_enabled:
+            from offchain.rollup.node.censorship import CensorshipWatch
+
+            self.censorship = CensorshipWatch(
+                c.chain.contract("StateCommitment", c.state_commitment),
+                c.bridge_contract(),
+                c.seqset(),
+                l1_sender,
+                self.signer.address,
+            ).start()
         log.info(
             "node_started", address=self.node.address, url=self.server.url, head=self.node.head
         )
@@ -254,15 +269,6 @@ class NodeService:
         if self.rotation_enabled:
             self.rotation = RotationFollower(
                 sc, sender, on_change=lambda old, new: current.invalidate()
-            ).start()
-            from offchain.rollup.node.censorship import CensorshipWatch
-
-            self.censorship = CensorshipWatch(
-                c.chain.contract("StateCommitment", c.state_commitment),
-                c.bridge_contract(),
-                c.seqset(),
-                sender,
-                self.signer.address,
             ).start()
         if self.keeper_enabled and self.config.node.peers:
             from offchain.staking.frost.keeper import KeeperConfig, KeyKeeper

@@ -81,10 +81,40 @@ contract EscapeHatchTest is ProductionFixture {
         assertEq(bridge.depositCount(), 0, "nothing queued");
         uint256 id = bridge.forceTx(good);
         assertEq(id, 0, "queued at 0");
-        (uint256 pos, uint256 deadline) = bridge.forcedAt(0);
+        assertEq(bridge.forcedDeadline(0), block.timestamp + FORCE_WINDOW, "deadline");
+        (uint256 pos, uint256 deadline) = bridge.firstForcedFrom(0);
         assertEq(pos, 0, "position");
-        assertEq(deadline, block.timestamp + FORCE_WINDOW, "deadline");
+        assertEq(deadline, block.timestamp + FORCE_WINDOW, "first forced");
+        assertEq(bridge.forcedCount(), 1, "count");
         assertTrue(bridge.queueItemMatches(0, keccak256(abi.encodePacked(uint256(0), good))), "item");
+    }
+
+    /// @notice Forced items interleaved with deposits: each is found at its position with its
+    ///         deadline, its item matches only there, and deposits around it are unaffected.
+    function test_forcedItemsAreLinkedThroughTheQueue() public {
+        uint256[3] memory pos;
+        for (uint256 k = 0; k < 3; k++) {
+            vm.prank(users[k]);
+            bridge.depositETH{value: 1 ether}(users[k]);
+            pos[k] = bridge.forceTx(_userTx(1, k + 1));
+            vm.warp(block.timestamp + 100);
+        }
+        assertEq(bridge.forcedCount(), 3, "three forced");
+        assertEq(bridge.depositCount(), 6, "six queued");
+        for (uint256 k = 0; k < 3; k++) {
+            uint256 deadline = block.timestamp - 300 + 100 * k + FORCE_WINDOW;
+            assertEq(bridge.forcedDeadline(pos[k]), deadline, "deadline");
+            assertEq(bridge.forcedDeadline(pos[k] - 1), 0, "a deposit is not forced");
+            (uint256 q, uint256 d) = bridge.firstForcedFrom(pos[k] - 1);
+            assertEq(q, pos[k], "first forced at or after");
+            assertEq(d, deadline, "its deadline");
+            bytes32 item = keccak256(abi.encodePacked(pos[k], _userTx(1, k + 1)));
+            assertTrue(bridge.queueItemMatches(pos[k], item), "item matches");
+            assertTrue(!bridge.queueItemMatches(pos[k] - 1, item), "not at another position");
+            assertTrue(!bridge.queueItemMatches(pos[k], keccak256("other")), "not another item");
+        }
+        (uint256 none, uint256 zero) = bridge.firstForcedFrom(6);
+        assertEq(none + zero, 0, "none past the queue");
     }
 
     /// @notice After the deadline, a batch that does not consume the forced item is refused; one

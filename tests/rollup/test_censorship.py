@@ -1,0 +1,111 @@
+"""A censoring sequencer (faulty mode ``censor``) ignores one user's forced transaction: after
+the deadline its batches are refused on L1, the honest nodes' CensorshipWatch reports it twice
+and L1 rotates it out, and the next sequencer includes the item; the user follows it all with
+``l2kit bridge force-tx --wait`` (real node processes' RPC, real L1 contracts)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from offchain.chain.accounts import dev_account
+from offchain.deploy import Deployment
+from offchain.rollup.batcher.faults import Fault
+from offchain.rollup.ledger import tx as ltx
+from tests.rollup.conftest import RollupEnv, client, wait_until
+
+ALICE, BOB, CAROL = dev_account(10), dev_account(11), dev_account(12)
+FORCE_WINDOW_S = 30  # TestRollupParams.force_window_s
+
+
+def _deployment(env: RollupEnv, tmp_path: Path) -> Path:
+    names = {"state_commitment": "StateCommitment", "l1_bridge": "L1Bridge"}
+    dep = Deployment(
+        env.chain.chain_id, 0, {k: env.addresses[k] for k in names}, names, env.owner.address
+    )
+    path = tmp_path / "deployment.json"
+    dep.save(path)
+    return path
+
+
+@pytest.mark.slow
+def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
+    rollup_env: RollupEnv, tmp_path: Path
+) -> None:
+    env = rollup_env
+    censor, honest, other = env.start_nodes(env.signers, censorship_watch=True)
+    assert censor.signer.address == env.seqset().functions.currentSequencer().call()
+    Fault("censor", censor_account=ALICE.address).install(censor)
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    env.bridge(CAROL).deposit_eth(CAROL.address, 10**18)
+    for svc in (censor, honest, other):
+        wait_until(lambda s=svc: client(s).balance(CAROL.address) == 10**18, what="deposits")  # type: ignore[misc]
+    sc = env.l1().sc
+    url = env.chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    dep = _deployment(env, tmp_path)
+    force = subprocess.Popen(
+        [sys.executable, "-m", "offchain.cli", "bridge", "force-tx", "--to", BOB.address,
+         "--amount", "5000", "--fee", "7", "--node", honest.url, "--wait", "--timeout-s", "120",
+         "--dev", "10", "--rpc-url", url, "--deployment", str(dep), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+    try:
+        bridge = env.bridge(ALICE).bridge
+        wait_until(lambda: bridge.functions.forcedCount().call() == 1, what="forced tx queued")
+        queue_id, _ = bridge.functions.firstForcedFrom(0).call()
+        # The censor keeps producing blocks but never consumes the forced item.
+        assert client(censor).status()["nextDepositId"] == queue_id
+        before = sc.functions.nextIndex().call()
+        env.warp(FORCE_WINDOW_S + 1)
+        # Other users' transactions still flow into the censor's blocks and batches...
+        t = ltx.sign_transfer(CAROL, env.domain, BOB.address, ltx.ETH, 1, 0, 0)
+        client(censor).wait_receipt(client(censor).send(ltx.encode_tx(t)), timeout_s=20)
+        # ... but its batches are refused on L1 now: the header leaves the expired item unconsumed.
+        wait_until(
+            lambda: "StateCommitmentForcedTxNotIncluded" in json.dumps(censor.health()),
+            timeout_s=30,
+            what="the censor's batch refused on L1",
+        )
+        assert all(  # nothing it appended after the deadline consumed less than the item
+            sc.functions.progress().call()[1] > queue_id or sc.functions.nextIndex().call() == n
+            for n in [sc.functions.nextIndex().call()]
+        )
+        assert sc.functions.nextIndex().call() >= before
+        # The honest nodes' watch reported it; one window later it is rotated out.
+        wait_until(
+            lambda: honest.censorship.stats["reports"] + other.censorship.stats["reports"] >= 1,
+            timeout_s=30,
+            what="a censorship report",
+        )
+        env.warp(FORCE_WINDOW_S + 1)
+        wait_until(
+            lambda: env.seqset().functions.currentSequencer().call() != censor.signer.address,
+            timeout_s=30,
+            what="the censor rotated out",
+        )
+        out, err = force.communicate(timeout=150)
+    finally:
+        if force.poll() is None:
+            force.kill()
+    assert force.returncode == 0, err
+    doc = json.loads(out)
+    assert doc["queue_id"] == queue_id and doc["receipt"]["status"] == "success"
+    for svc in (honest, other):
+        wait_until(
+            lambda s=svc: client(s).balance(BOB.address) == 5000 + 1, what="transfer applied"
+        )  # type: ignore[misc]
+    block = client(honest).block(doc["receipt"]["blockNumber"])
+    assert block is not None
+    new_current = env.seqset().functions.currentSequencer().call()
+    assert block["header"]["producer"].lower() == new_current.lower()
+    assert client(honest).balance(new_current, ltx.ETH) >= 7  # the fee went to the includer
+    # A batch consuming the forced item lands on L1.
+    wait_until(
+        lambda: sc.functions.progress().call()[1] > queue_id, timeout_s=60, what="batch on L1"
+    )
