@@ -24,3 +24,41 @@ def allocation_from_l1(pool: Any, min_lock_tokens: int) -> Allocation:
 
 def coordinator(cluster: SequencerCluster) -> FrostCoordinator:
     return FrostCoordinator({a: m.url for a, m in cluster.members.items()}, timeout_s=30)
+
+
+def frost_sign(coord: FrostCoordinator, session: str, req: Any, pub: dict[str, Any]) -> bytes:
+    """One FROST round over ``coord``'s peers for the co-signing request ``req`` with the key
+    set ``pub`` (a ``/frost/status`` ``public`` document); the 96-byte L1 signature."""
+    from offchain.staking.frost.coordinator import publics_of
+    from offchain.staking.frost.signing import to_l1_signature
+    from offchain.staking.frost.wire import element_of
+
+    sig = coord.sign(
+        session,
+        req.to_json(),
+        req.digest,
+        pub["allocation"],
+        pub["threshold"],
+        element_of(pub["group_key"], "key"),
+        publics_of(pub["publics"]),
+    )
+    return to_l1_signature(sig)
+
+
+def as_timelock(chain: Any, dep: Any, call: Any) -> None:
+    """Send ``call`` from the deployment's Timelock (impersonated on Anvil)."""
+    tl = dep.addresses["timelock"]
+    chain.rpc("anvil_impersonateAccount", tl)
+    chain.rpc("anvil_setBalance", tl, hex(10**20))
+    h = chain.w3.eth.send_transaction(call.build_transaction({"from": tl, "gas": 5_000_000}))
+    assert chain.w3.eth.wait_for_transaction_receipt(h)["status"] == 1
+
+
+def lock_new_sequencer(chain: Any, dep: Any, acct: Any, tokens: int) -> None:
+    """Mint ``tokens`` to ``acct`` (through the Timelock) and lock them: a new sequencer."""
+    token = dep.contract(chain, "token")
+    pool = dep.contract(chain, "locking_pool")
+    as_timelock(chain, dep, token.functions.mint(acct.address, tokens * TOKEN))
+    s = chain.sender(acct)
+    s.send(token.functions.approve(pool.address, tokens * TOKEN))
+    s.send(pool.functions.lock(acct.address, tokens * TOKEN))

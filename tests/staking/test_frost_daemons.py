@@ -19,15 +19,18 @@ from offchain.chain.client import Chain, connect
 from offchain.config import L2KitConfig
 from offchain.deploy import Deployment, deploy_all
 from offchain.staking.cluster import SequencerCluster
-from offchain.staking.config import TOKEN
-from offchain.staking.frost.coordinator import publics_of
 from offchain.staking.frost.group import Element
 from offchain.staking.frost.keygen import KeyShare
 from offchain.staking.frost.l1 import group_key_digest, l1_signature
-from offchain.staking.frost.signing import to_l1_signature
 from offchain.staking.frost.wire import element_of
 from offchain.staking.signatures import CosignRequest
-from tests.helpers.frost import allocation_from_l1, coordinator
+from tests.helpers.frost import (
+    allocation_from_l1,
+    as_timelock,
+    coordinator,
+    frost_sign,
+    lock_new_sequencer,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -43,31 +46,13 @@ def devnet(tmp_path: Path) -> Iterator[tuple[Anvil, Chain, Deployment, L2KitConf
         yield a, chain, dep, cfg
 
 
-def _as_timelock(chain: Chain, dep: Deployment, call) -> None:
-    tl = dep.addresses["timelock"]
-    chain.rpc("anvil_impersonateAccount", tl)
-    chain.rpc("anvil_setBalance", tl, hex(10**20))
-    h = chain.w3.eth.send_transaction(call.build_transaction({"from": tl, "gas": 5_000_000}))
-    assert chain.w3.eth.wait_for_transaction_receipt(h)["status"] == 1
-
-
 def _request(chain: Chain, dep: Deployment, index: int) -> CosignRequest:
     sc = dep.addresses["state_commitment"]
     return CosignRequest(chain.chain_id, sc, index, bytes([index % 256]) * 32)
 
 
 def _sign(coord, session: str, req: CosignRequest, status: dict) -> bytes:
-    pub = status["public"]
-    sig = coord.sign(
-        session,
-        req.to_json(),
-        req.digest,
-        pub["allocation"],
-        pub["threshold"],
-        element_of(pub["group_key"], "key"),
-        publics_of(pub["publics"]),
-    )
-    return to_l1_signature(sig)
+    return frost_sign(coord, session, req, status["public"])
 
 
 def _status(cluster: SequencerCluster, who: str) -> dict:
@@ -90,7 +75,6 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
     anvil, chain, dep, cfg = devnet
     sset = dep.contract(chain, "sequencer_set")
     pool = dep.contract(chain, "locking_pool")
-    token = dep.contract(chain, "token")
     newbie = dev_account(5)
     with SequencerCluster(
         anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4], later=[5]
@@ -114,10 +98,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
 
         # --- A fifth sequencer locks; the set reshares to it, the L1 key does not change.
-        _as_timelock(chain, dep, token.functions.mint(newbie.address, 30_000 * TOKEN))
-        s5 = chain.sender(newbie)
-        s5.send(token.functions.approve(pool.address, 30_000 * TOKEN))
-        s5.send(pool.functions.lock(newbie.address, 30_000 * TOKEN))
+        lock_new_sequencer(chain, dep, newbie, 30_000)
         cluster.start_member(5)
         coord.peers[newbie.address.lower()] = cluster.members[newbie.address].url
         new = allocation_from_l1(pool, cfg.staking.min_lock_tokens)
@@ -156,7 +137,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
 
         # --- Kick dev 4; reshare it out. Its old shares no longer combine with new ones.
         kicked = dev_account(4).address
-        _as_timelock(chain, dep, pool.functions.kick(kicked))
+        as_timelock(chain, dep, pool.functions.kick(kicked))
         after = allocation_from_l1(pool, cfg.staking.min_lock_tokens)
         assert kicked not in after.identifiers
         cur_pub = _status(cluster, first)["public"]
@@ -202,8 +183,6 @@ def _wait(cond, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
 def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path) -> None:
     anvil, chain, dep, cfg = devnet
     sset = dep.contract(chain, "sequencer_set")
-    pool = dep.contract(chain, "locking_pool")
-    token = dep.contract(chain, "token")
     newbie = dev_account(5)
     with SequencerCluster(
         anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4], frost=True, later=[5]
@@ -217,10 +196,7 @@ def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path)
         )
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
         # A fifth sequencer locks: the daemons reshare to it; the L1 key stays.
-        _as_timelock(chain, dep, token.functions.mint(newbie.address, 30_000 * TOKEN))
-        s5 = chain.sender(newbie)
-        s5.send(token.functions.approve(pool.address, 30_000 * TOKEN))
-        s5.send(pool.functions.lock(newbie.address, 30_000 * TOKEN))
+        lock_new_sequencer(chain, dep, newbie, 30_000)
         cluster.start_member(5)
         st5 = _wait(
             lambda: (s := _status(cluster, newbie.address))["session"] and s, 90, "a resharing"

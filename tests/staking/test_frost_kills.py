@@ -27,13 +27,10 @@ from offchain.chain.client import Chain, connect
 from offchain.config import L2KitConfig
 from offchain.deploy import Deployment, deploy_all
 from offchain.staking.cluster import SequencerCluster
-from offchain.staking.config import TOKEN
-from offchain.staking.frost.coordinator import FrostCoordinator, PeerError, publics_of
+from offchain.staking.frost.coordinator import FrostCoordinator, PeerError
 from offchain.staking.frost.l1 import group_key_digest
-from offchain.staking.frost.signing import to_l1_signature
-from offchain.staking.frost.wire import element_of
 from offchain.staking.signatures import CosignRequest
-from tests.helpers.frost import allocation_from_l1, coordinator
+from tests.helpers.frost import allocation_from_l1, coordinator, frost_sign, lock_new_sequencer
 
 pytestmark = pytest.mark.slow
 
@@ -71,17 +68,7 @@ def _status(cluster: SequencerCluster, who: str) -> dict[str, Any]:
 
 
 def _sign(coord: FrostCoordinator, req: CosignRequest, status: dict[str, Any]) -> bytes:
-    pub = status["public"]
-    sig = coord.sign(
-        str(status["session"]),
-        req.to_json(),
-        req.digest,
-        pub["allocation"],
-        pub["threshold"],
-        element_of(pub["group_key"], "key"),
-        publics_of(pub["publics"]),
-    )
-    return to_l1_signature(sig)
+    return frost_sign(coord, str(status["session"]), req, status["public"])
 
 
 def _request(chain: Chain, dep: Deployment, index: int) -> CosignRequest:
@@ -97,8 +84,6 @@ def _dev(address: str) -> int:
 def test_coordinator_killed_the_next_live_member_reshares(devnet, tmp_path: Path) -> None:
     anvil, chain, dep, _cfg = devnet
     sset = dep.contract(chain, "sequencer_set")
-    pool = dep.contract(chain, "locking_pool")
-    token = dep.contract(chain, "token")
     newbie = dev_account(5)
     with SequencerCluster(
         anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4], frost=True, later=[5]
@@ -109,15 +94,7 @@ def test_coordinator_killed_the_next_live_member_reshares(devnet, tmp_path: Path
         dkg_session = _wait(lambda: _status(cluster, first)["session"], 30, "its key set")
         cluster.kill(first)
         # A fifth sequencer locks while the coordinator is down.
-        tl = dep.addresses["timelock"]
-        chain.rpc("anvil_impersonateAccount", tl)
-        chain.rpc("anvil_setBalance", tl, hex(10**20))
-        mint = token.functions.mint(newbie.address, 30_000 * TOKEN)
-        h = chain.w3.eth.send_transaction(mint.build_transaction({"from": tl, "gas": 500_000}))
-        assert chain.w3.eth.wait_for_transaction_receipt(h)["status"] == 1
-        s5 = chain.sender(newbie)
-        s5.send(token.functions.approve(pool.address, 30_000 * TOKEN))
-        s5.send(pool.functions.lock(newbie.address, 30_000 * TOKEN))
+        lock_new_sequencer(chain, dep, newbie, 30_000)
         cluster.start_member(5)
         st5 = _wait(
             lambda: (s := _status(cluster, newbie.address))["identifiers"] and s,

@@ -27,7 +27,7 @@ from offchain.staking.frost.signing import to_l1_signature
 from offchain.staking.frost.wire import element_of
 from offchain.staking.rotation import RotationConfig
 from offchain.staking.signatures import CosignRequest, recover_signer
-from tests.helpers.frost import allocation_from_l1
+from tests.helpers.frost import allocation_from_l1, frost_sign
 
 from .conftest import Staking
 
@@ -68,16 +68,7 @@ def _public(d: SequencerDaemon) -> dict[str, Any]:
 
 
 def _sign(coord: FrostCoordinator, session: str, req: CosignRequest, pub: dict[str, Any]) -> bytes:
-    sig = coord.sign(
-        session,
-        req.to_json(),
-        req.digest,
-        pub["allocation"],
-        pub["threshold"],
-        element_of(pub["group_key"], "key"),
-        publics_of(pub["publics"]),
-    )
-    return to_l1_signature(sig)
+    return frost_sign(coord, session, req, pub)
 
 
 def _post(d: SequencerDaemon, path: str, body: dict[str, Any]) -> requests.Response:
