@@ -204,3 +204,29 @@ def test_demo_wallet_part(wallet: tuple[NodeService, str, Web3]) -> None:
     assert "eth_getTransactionReceipt" in out and "Transfer" in out
     assert w3.eth.get_balance(BOB.address) == 10**16
     assert "5 TT" in out and "21,000" in out and "50,000" in out
+
+
+def test_ape_custom_network_sends_a_transfer(
+    wallet: tuple[NodeService, str, Web3], tmp_path: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    svc, _, w3 = wallet
+    here = Path(__file__).parent / "ape_wallet"
+    cfg = (here / "ape-config.yaml.in").read_text()
+    cfg = cfg.replace("CHAIN_ID", str(w3.eth.chain_id)).replace("NODE_URL", svc.url)
+    (tmp_path / "ape-config.yaml").write_text(cfg)
+    env = {**os.environ, "APE_DATA_FOLDER": str(tmp_path / "ape-data")}  # its own keystore
+    out = subprocess.run(
+        [sys.executable, str(here / "send.py"), "0x" + bytes(ALICE.key).hex(), BOB.address],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-3000:]
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res["chainId"] == w3.eth.chain_id and res["status"] == 1
+    assert res["gasUsed"] == GAS_ETH_TRANSFER and res["received"] == 10**15
+    assert w3.eth.get_transaction_receipt(res["hash"])["status"] == 1
+    assert w3.eth.get_balance(BOB.address) == 10**15 and res["nonce"] == 1
