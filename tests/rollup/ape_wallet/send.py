@@ -14,11 +14,17 @@ acct.set_autosign(True, passphrase="l2kit-pass")
 with networks.parse_network_choice("ethereum:l2kit:node") as provider:
     before = provider.get_balance(to)
     receipt = acct.transfer(to, 10**15)
-    print(json.dumps({
-        "chainId": provider.chain_id,
-        "hash": receipt.txn_hash if isinstance(receipt.txn_hash, str) else receipt.txn_hash.hex(),
-        "status": int(receipt.status),
-        "gasUsed": receipt.gas_used,
-        "received": provider.get_balance(to) - before,
-        "nonce": provider.get_nonce(acct.address),
-    }))
+    print(
+        json.dumps(
+            {
+                "chainId": provider.chain_id,
+                "hash": receipt.txn_hash
+                if isinstance(receipt.txn_hash, str)
+                else receipt.txn_hash.hex(),
+                "status": int(receipt.status),
+                "gasUsed": receipt.gas_used,
+                "received": provider.get_balance(to) - before,
+                "nonce": provider.get_nonce(acct.address),
+            }
+        )
+    )
