@@ -112,6 +112,7 @@ def _run_node(
     batcher: bool,
     fault: str | None,
     rotation: bool = False,
+    frost_keeper: bool | None = None,
 ) -> None:
     from offchain.config import load_config
     from offchain.rollup.node.service import NodeService
@@ -134,6 +135,7 @@ def _run_node(
         storage_url,
         run_batcher=batcher,
         rotation=rotation,
+        frost_keeper=frost_keeper,
     )
     svc.start()
     try:
@@ -169,6 +171,13 @@ def node_run(
         "--rotation/--no-rotation",
         help="heartbeat, reselect and advance epochs on L1 (off by default)",
     ),
+    frost_keeper: bool = typer.Option(
+        None,
+        "--frost-keeper/--no-frost-keeper",
+        help="run the FROST key keeper over --peers (DKG when L1 has no group key, resharing);"
+        " default: with --rotation",
+        show_default=False,
+    ),
 ) -> None:
     """Run a sequencer node until Ctrl-C/SIGTERM."""
     _run_node(
@@ -184,6 +193,7 @@ def node_run(
         not no_batcher,
         fault,
         rotation,
+        frost_keeper,
     )
 
 
