@@ -11,8 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from offchain.chain.accounts import dev_account
 from offchain.deploy import Deployment
 from offchain.rollup.batcher.faults import Fault
@@ -33,7 +31,6 @@ def _deployment(env: RollupEnv, tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.slow
 def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
     rollup_env: RollupEnv, tmp_path: Path
 ) -> None:
