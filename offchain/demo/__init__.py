@@ -38,6 +38,10 @@ SCENES: list[tuple[str, str]] = [
         "One threshold key for the sequencer set: DKG, join and kick with the same key",
         "offchain.demo.frost:run",
     ),
+    (
+        "Censorship resistance and the escape hatch: a forced transfer, then every user leaves",
+        "offchain.demo.escape:run",
+    ),
 ]
 
 
