@@ -153,25 +153,13 @@ library L2StateTransition {
         return keccak256(abi.encode(s.treeRoot, s.size, s.nextDepositId));
     }
 
-    /// @notice MTTBR leaf item of a transaction: keccak256(abi.encode(txHash(txData), feeRecipient)).
+    /// @notice MTTBR leaf item of a transaction: keccak256(abi.encode(keccak256(txData), feeRecipient)).
+    /// @dev    The hash of the whole encoding, also for a standard transaction (whose txHash is
+    ///         keccak256(raw) = keccak256(txData[1:])): a leaf binding txHash would let anyone
+    ///         swap an honest step's encoding E for its twin 0x03 ‖ E (or 0x03 ‖ R for R), which
+    ///         has the same txHash, does not decode, and would "prove" fraud.
     function txLeaf(bytes calldata txData, address feeRecipient) internal pure returns (bytes32) {
-        return keccak256(abi.encode(txHash(txData), feeRecipient));
-    }
-
-    /// @notice txHash of an encoding: keccak256(txData), or for a standard transaction
-    ///         (`0x03 ‖ raw`, valid or not) its Ethereum hash keccak256(raw).
-    function txHash(bytes calldata txData) internal pure returns (bytes32) {
-        if (txData.length > 0 && uint8(txData[0]) == KIND_STANDARD) return keccak256(txData[1:]);
-        return keccak256(txData);
-    }
-
-    /// @dev {txHash} of an encoding in memory (batch data decoded on L1).
-    function _txHashMem(bytes memory txData) private pure returns (bytes32 h) {
-        if (txData.length == 0 || uint8(txData[0]) != KIND_STANDARD) return keccak256(txData);
-        // keccak256 of txData[1:] without copying: the payload starts 32 + 1 bytes in.
-        assembly ("memory-safe") {
-            h := keccak256(add(txData, 33), sub(mload(txData), 1))
-        }
+        return keccak256(abi.encode(keccak256(txData), feeRecipient));
     }
 
     /// @notice Balance key: uint256(keccak256(abi.encode(uint256(1), account, token))).
@@ -214,10 +202,10 @@ library L2StateTransition {
         if (fees.length != numTxs || roots.length != numTxs || items.length != numTxs) {
             return (false, bytes32(0), bytes32(0), bytes32(0), numTxs);
         }
-        // Leaf items of the MTTBR: keccak256(abi.encode(txHash(tx), feeRecipient)).
+        // Leaf items of the MTTBR: keccak256(abi.encode(keccak256(tx), feeRecipient)).
         bytes32[] memory leaves = new bytes32[](numTxs);
         for (uint256 i = 0; i < numTxs; i++) {
-            leaves[i] = keccak256(abi.encode(_txHashMem(txs[i]), fees[i]));
+            leaves[i] = keccak256(abi.encode(keccak256(txs[i]), fees[i]));
         }
         ok = true;
         mttbr = MerkleTree.rootOf(leaves);

@@ -9,6 +9,7 @@ from typing import Any
 
 import requests
 
+from offchain.common.hashing import keccak
 from offchain.errors import RpcError
 from offchain.explorer.config import ExplorerConfig
 from offchain.explorer.store import IndexStore
@@ -35,9 +36,11 @@ def decode_block(b: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]
     txs = []
     for i, (th, raw) in enumerate(zip(b.get("txHashes", []), b.get("txs", []), strict=False)):
         try:
-            t = ltx.decode_tx(bytes.fromhex(raw[2:]))
+            enc = bytes.fromhex(raw[2:])
+            t = ltx.decode_tx(enc)
         except (ValueError, TxRejected):
             continue
+        leaf_hash = "0x" + keccak(enc).hex()  # what the MTTBR leaf binds (not txHash for 0x03)
         if isinstance(t, StandardTx):
             if t.action is not None and t.sender is not None:
                 a = t.action
@@ -45,11 +48,12 @@ def decode_block(b: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]
                             "kind": "withdraw" if a.is_withdrawal else "transfer",
                             "token": a.token.lower(), "sender": t.sender.lower(),
                             "recipient": a.recipient.lower(), "amount": a.amount,
-                            "fee": t.fee, "nonce": t.nonce})  # fmt: skip
+                            "fee": t.fee, "nonce": t.nonce, "leaf_hash": leaf_hash})  # fmt: skip
             continue
         if isinstance(t, ltx.Forced):  # listed as the user tx it carries
             t = t.tx
         row: dict[str, Any] = {"hash": str(th).lower(), "block": number, "idx": i,
+                               "leaf_hash": leaf_hash,
                                "kind": KINDS[type(t)], "token": t.token.lower()}  # fmt: skip
         if isinstance(t, ltx.Deposit):
             row.update(sender=t.l1_sender.lower(), recipient=t.recipient.lower(),

@@ -48,7 +48,7 @@ CREATE INDEX IF NOT EXISTS l2_blocks_by_hash ON l2_blocks (hash);
 CREATE TABLE IF NOT EXISTS l2_txs (
     hash TEXT PRIMARY KEY, block INTEGER NOT NULL, idx INTEGER NOT NULL, kind TEXT NOT NULL,
     sender TEXT NOT NULL, recipient TEXT NOT NULL, token TEXT NOT NULL, amount TEXT NOT NULL,
-    fee TEXT NOT NULL, nonce INTEGER
+    fee TEXT NOT NULL, nonce INTEGER, leaf_hash TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS l2_txs_by_block ON l2_txs (block, idx);
 CREATE INDEX IF NOT EXISTS l2_txs_by_sender ON l2_txs (sender, block);
@@ -63,7 +63,7 @@ BATCH_COLUMNS = (
     "da_mode",
 )  # fmt: skip
 # Bumped on every schema change: an index of another version is dropped and rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 TABLES = ("events", "batches", "l2_blocks", "l2_txs", "kv")
 
 
@@ -236,9 +236,10 @@ class IndexStore:
         c.execute("DELETE FROM l2_txs WHERE block = ?", (block["number"],))
         c.executemany(
             "INSERT OR REPLACE INTO l2_txs (hash, block, idx, kind, sender, recipient, token, "
-            "amount, fee, nonce) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "amount, fee, nonce, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(t["hash"], t["block"], t["idx"], t["kind"], t["sender"], t["recipient"], t["token"],
-              str(t["amount"]), str(t["fee"]), t["nonce"]) for t in txs],
+              str(t["amount"]), str(t["fee"]), t["nonce"], t.get("leaf_hash", t["hash"]))
+             for t in txs],
         )  # fmt: skip
 
     def drop_l2_from(self, number: int) -> None:

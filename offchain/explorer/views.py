@@ -226,12 +226,14 @@ class Views:
     def _tx_inclusion(self, t: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
         """The transaction's Merkle proof in its batch's MTTBR, rebuilt from the index.
 
-        The leaves are ``tx_leaf_of_hash(txHash, feeRecipient)`` of every transaction of the
-        batch's blocks in order (the fee recipient: the block's producer, address(0) for a
-        deposit; docs/spec.md, batch roots); the proof is checked against the header's root.
+        The leaves are ``tx_leaf_of_hash(keccak256(encoding), feeRecipient)`` of every
+        transaction of the batch's blocks in order (the fee recipient: the block's producer,
+        address(0) for a deposit; docs/spec.md, batch roots); the proof is checked against the
+        header's root.
         """
         rows = self.store.query(
-            "SELECT t.hash, t.kind, b.producer FROM l2_txs t JOIN l2_blocks b ON b.number = t.block"
+            "SELECT t.hash, t.leaf_hash, t.kind, b.producer FROM l2_txs t"
+            " JOIN l2_blocks b ON b.number = t.block"
             " WHERE t.block BETWEEN ? AND ? ORDER BY t.block, t.idx",
             batch["first_block"],
             batch["first_block"] + batch["l2_blocks"] - 1,
@@ -241,7 +243,7 @@ class Views:
             return {"verified": False, "why": "the batch's blocks are not all indexed"}
         leaves = [
             ltx.tx_leaf_of_hash(
-                bytes.fromhex(r["hash"][2:]), ETH if r["kind"] == "deposit" else r["producer"]
+                bytes.fromhex(r["leaf_hash"][2:]), ETH if r["kind"] == "deposit" else r["producer"]
             )
             for r in rows
         ]

@@ -23,7 +23,7 @@ from offchain.chain.anvil import free_port
 from offchain.devnet import Devnet
 from offchain.explorer.l1 import BATCH_STATUS, DA_MODE
 from offchain.explorer.service import Explorer
-from offchain.explorer.store import IndexStore
+from offchain.explorer.store import SCHEMA_VERSION, IndexStore
 from tests.helpers.explorer import E18, RollupRun, explorer_for, wait_for
 
 
@@ -328,4 +328,4 @@ def test_an_index_of_another_schema_version_is_rebuilt(tmp_path: Path) -> None:
         c.execute("PRAGMA user_version = 1")
     again = IndexStore(tmp_path / "ix.sqlite")
     assert again.get("l1_genesis") is None
-    assert again.scalar("PRAGMA user_version") == 2
+    assert again.scalar("PRAGMA user_version") == SCHEMA_VERSION == 3

@@ -11,6 +11,7 @@ from typing import NamedTuple
 from eth_abi import decode as abi_decode
 
 from offchain.common import merkle
+from offchain.common.hashing import keccak
 from offchain.rollup.ledger.batch import BATCH_DATA_ABI_TYPES, ZERO32, BatchDataBlob
 from offchain.rollup.ledger.compact import BatchDataError, decompress, unpack
 from offchain.rollup.ledger.ledger import Receipt, Withdrawal
@@ -18,9 +19,7 @@ from offchain.rollup.ledger.tx import (
     L2Tx,
     decode_tx,
     encode_tx,
-    hash_of_encoding,
     to_checksum,
-    tx_hash,
     tx_leaf_of_hash,
 )
 
@@ -65,7 +64,7 @@ def batch_roots(
     if not (len(post_roots) == len(withdrawals) == len(fee_recipients) == n):
         raise ValueError("txs, post_roots, withdrawals and fee_recipients differ in length")
     leaves = [
-        tx_leaf_of_hash(hash_of_encoding(t) if isinstance(t, bytes) else tx_hash(t), f)
+        tx_leaf_of_hash(keccak(t if isinstance(t, bytes) else encode_tx(t)), f)
         for t, f in zip(txs, fee_recipients, strict=True)
     ]
     return BatchRoots(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from offchain.common import merkle
+from offchain.common.hashing import keccak
 from offchain.common.merkle import MerkleTree
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger.batch import ZERO32, BatchHeader
@@ -25,7 +26,6 @@ from offchain.rollup.ledger.tx import (
     decode_tx,
     deposit_hash,
     forced_item,
-    hash_of_encoding,
     tx_leaf_of_hash,
 )
 
@@ -251,7 +251,7 @@ def build_fraud_proof(
     finally:
         state.rollback(cp)
     tx_leaves = [
-        tx_leaf_of_hash(hash_of_encoding(d), f)
+        tx_leaf_of_hash(keccak(d), f)
         for d, f in zip(batch.tx_data, batch.fee_recipients, strict=True)
     ]
     mtsr_tree = merkle.MerkleTree(batch.post_roots)

@@ -479,17 +479,19 @@ def hash_of_encoding(data: bytes) -> bytes:
 
 
 def tx_leaf(tx: L2Tx, fee_recipient: str = ZERO_ADDRESS) -> bytes:
-    """MTTBR leaf item of ``tx``: ``keccak256(abi.encode(txHash, feeRecipient))``.
+    """MTTBR leaf item of ``tx``: ``keccak256(abi.encode(keccak256(encoding), feeRecipient))``
+    (the hash of the encoding: for a standard transaction not its txHash, see docs/spec.md
+    "Batch commitments").
 
     Args:
         tx: the transaction.
         fee_recipient: who got this tx's fee (the block's sequencer; address(0) for deposits).
     """
-    return tx_leaf_of_hash(tx_hash(tx), fee_recipient)
+    return tx_leaf_of_hash(keccak(encode_tx(tx)), fee_recipient)
 
 
 def tx_leaf_of_hash(h: bytes, fee_recipient: str) -> bytes:
-    """:func:`tx_leaf` from an already computed tx hash."""
+    """:func:`tx_leaf` from an already computed ``keccak256(encoding)``."""
     return keccak(h + addr_word(fee_recipient))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from offchain.common.hashing import keccak
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger import ledger as lg
 from offchain.rollup.ledger import tx as ltx
@@ -28,7 +29,8 @@ class Applied:
 
     Attributes:
         tx_hash: the txHash (keccak256 of the encoding; of ``raw`` for a standard tx).
-        leaf: its MTTBR item ``H(abi.encode(txHash, feeRecipient))``.
+        leaf: its MTTBR item ``H(abi.encode(H(encoding), feeRecipient))`` (for a standard tx
+            the encoding is ``0x03 ‖ raw``: not its txHash).
         post_root: state root after it.
         withdrawal_item: its withdrawal-root item (zero unless a Withdraw).
         fee_recipient: who got its fee.
@@ -151,7 +153,7 @@ class Executor:
             self.supply[t] = self.supply.get(t, 0) - r.withdrawal.amount
         return Applied(
             tx_hash=h,
-            leaf=ltx.tx_leaf_of_hash(h, fee),
+            leaf=ltx.tx_leaf_of_hash(keccak(raw), fee),  # the encoding's hash, not txHash
             post_root=r.post_state_root,
             withdrawal_item=r.withdrawal_item,
             fee_recipient=fee,

@@ -83,6 +83,43 @@ contract L2StateTransitionTest is Test {
         assertEq(frauds, 12, "fraud cases (3 on EIP-712 kinds, 9 on standard transactions)");
     }
 
+    /// @notice Attack: an honest step's encoding swapped for its "twin" with the same txHash
+    ///         (E -> 0x03 ‖ E for an EIP-712 tx, 0x03 ‖ R -> R for a standard one), which does
+    ///         not decode. The MTTBR leaf binds the hash of the whole encoding, so the twin is not
+    ///         the committed transaction: the proof reverts, the honest sequencer is not framed.
+    function test_twinEncodingCannotFrameAnHonestStep() public {
+        uint256 n = abi.decode(vm.parseJson(json, ".fraudProofCount"), (uint256));
+        uint256 tried;
+        for (uint256 i = 0; i < n; i++) {
+            bytes memory blob = abi.decode(
+                vm.parseJson(json, string.concat(".fraudProofs[", vm.toString(i), "].abi")), (bytes)
+            );
+            FraudCase memory c = _decodeFraud(blob);
+            if (c.fraud) continue;
+            (bool fraud,) = h.proveStep(c.chainId, c.verifyingContract, c.b, c.p);
+            assertTrue(!fraud, "honest step");
+            bytes memory d = c.p.txData;
+            c.p.txData = uint8(d[0]) == 3 ? _tail(d) : bytes.concat(hex"03", d);
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    L2StateTransition.L2StateTransitionInvalidStepProof.selector,
+                    L2StateTransition.StepProofPart.Transaction,
+                    c.p.step
+                )
+            );
+            h.proveStep(c.chainId, c.verifyingContract, c.b, c.p);
+            tried++;
+        }
+        assertEq(tried, 4, "honest cases: 2 EIP-712, 2 standard");
+    }
+
+    function _tail(bytes memory d) internal pure returns (bytes memory out) {
+        out = new bytes(d.length - 1);
+        for (uint256 i = 1; i < d.length; i++) {
+            out[i - 1] = d[i];
+        }
+    }
+
     /// @notice A tampered Merkle proof reverts instead of proving anything.
     function test_tamperedStepProofReverts() public {
         bytes memory blob = abi.decode(vm.parseJson(json, ".fraudProofs[2].abi"), (bytes));
