@@ -353,6 +353,17 @@ def _valid_id(rid: Any) -> bool:
     return rid is None or (isinstance(rid, int) and abs(rid) < 2**63) or isinstance(rid, float)
 
 
+# A public JSON-RPC endpoint, like an Ethereum node's with --http.corsdomain "*": dApp pages
+# served from any origin call it from the browser (no cookies or credentials are involved).
+_CORS_ORIGIN = (b"access-control-allow-origin", b"*")
+_CORS_PREFLIGHT = [
+    _CORS_ORIGIN,
+    (b"access-control-allow-methods", b"POST, OPTIONS"),
+    (b"access-control-allow-headers", b"content-type"),
+    (b"access-control-max-age", b"600"),
+]
+
+
 class JsonRpcEndpoint:
     """ASGI application: ``POST /`` is JSON-RPC, answered without FastAPI's routing and
     request objects (the wallets' hot path: one small request per transaction); every other
@@ -369,6 +380,11 @@ class JsonRpcEndpoint:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="l2-rpc")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "OPTIONS" and scope["path"] == "/":
+            # CORS preflight: a dApp page (any origin) calls the node from the browser.
+            await send({"type": "http.response.start", "status": 204, "headers": _CORS_PREFLIGHT})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != "/":
             await self.rest(scope, receive, send)
             return
@@ -388,7 +404,7 @@ class JsonRpcEndpoint:
                 "type": "http.response.start",
                 "status": 200,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())],
+                            (b"content-length", str(len(body)).encode()), _CORS_ORIGIN],
             }
         )  # fmt: skip
         await send({"type": "http.response.body", "body": body})
