@@ -144,6 +144,18 @@ ROWS: tuple[Row, ...] = (
     ),
     Row("`sequencer_failover_s` (heartbeat timeout 5 s)", ("sequencer_failover_s",), "", 2),
     Row("`fraud_detect_to_slash_s`", ("fraud_detect_to_slash_s",), "", 2),
+    Row("`force_tx_gas` (L1Bridge.forceTx of a signed L2 transfer)", ("force_tx_gas",), "≤ 80,000"),
+    Row(
+        "`escape_gas_1m_accounts` (L1Bridge.escape, a proof against a state of 1,000,000 accounts)",
+        ("escape_gas_1m_accounts",),
+        "≤ 200,000",
+    ),
+    Row(
+        "`forced_tx_included_s` (devnet, censoring sequencer, 10 s forced-inclusion window)",
+        ("forced_tx_included_s",),
+        "",
+        2,
+    ),
     Row("`emeth_jobs_per_min` (register → billed on L1)", ("emeth_jobs_per_min",), "", 1),
     Row(
         "`explorer_page_ms_p95` / max (server time of every explorer page, 100 batches and "
