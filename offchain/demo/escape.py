@@ -28,8 +28,8 @@ from offchain.bridge.client import BridgeClient
 from offchain.bridge.escape import build_escape_proof, last_final_index
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
+from offchain.demo.rollup import _wait
 from offchain.devnet import Devnet
-from offchain.errors import L2KitError
 from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.state import State
@@ -39,19 +39,6 @@ from offchain.rollup.node.service import NodeService, RollupContracts
 
 TOKEN = 10**18
 WINDOW_S, FORCE_WINDOW_S, FREEZE_AFTER_S = 5, 6, 20
-
-
-def _wait(cond: Any, timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            v = cond()
-            if v:
-                return v
-        except L2KitError:
-            pass
-        time.sleep(0.1)
-    raise L2KitError(f"demo: timed out waiting for {what}")
 
 
 def _deploy(d: Devnet, signers: list[Any]) -> RollupContracts:

@@ -5,55 +5,19 @@ gone, `freeze`, `escape` with a proof rebuilt from batch data (snapshot dir) and
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from offchain.bridge.types import ETH
 from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
-from offchain.deploy import Deployment
 from offchain.rollup.ledger.state import balance_key
 from offchain.rollup.ledger.tx import Deposit, sign_transfer
-from tests.rollup_l1.conftest import WINDOW_S, Env, deploy_env
+from tests.rollup_l1.conftest import WINDOW_S, deploy_env
 from tests.rollup_l1.l2sim import L2Sim
+from tests.rollup_l1.test_bridge_cli import _deployment, _one_line_error, _run
 
-CLI = [sys.executable, "-m", "offchain.cli", "bridge"]
 USERS = [dev_account(10 + i) for i in range(5)]
 FREEZE_AFTER_S = 200  # TestRollupParams.freeze_after_s (longer than the challenge window)
-
-
-def _run(env: Env, dep: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    url = env.chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
-    return subprocess.run(
-        [*CLI, *args, "--rpc-url", url, "--deployment", str(dep)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "COLUMNS": "200"},
-        check=False,
-    )
-
-
-def _deployment(env: Env, tmp_path: Path) -> Path:
-    names = {
-        "state_commitment": "StateCommitment",
-        "l1_bridge": "L1Bridge",
-        "da_challenge": "DataAvailabilityChallenge",
-        "fraud_prover": "FraudProver",
-    }
-    dep = Deployment(
-        env.chain.chain_id, 0, {k: env.addresses[k] for k in names}, names, env.owner.address
-    )
-    path = tmp_path / "deployment.json"
-    dep.save(path)
-    return path
-
-
-def _one_line_error(p: subprocess.CompletedProcess[str], needle: str) -> None:
-    assert p.returncode != 0 and "Traceback" not in p.stderr + p.stdout, p.stderr
-    assert p.stderr.startswith("error: ") and needle in p.stderr, p.stderr
 
 
 def test_force_tx_cli_queues_and_refuses_bad_input(chain: Chain, tmp_path: Path) -> None:
