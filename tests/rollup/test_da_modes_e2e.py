@@ -118,6 +118,8 @@ def test_fraud_faults_caught_in_blobs_mode(
     wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="the faulty blob batch")
     assert _append_tx(env, 0)["type"] == 3
     v = env.start_verifier(dev_account(37), DEAD_STORAGE)
+    if mode == "bad_blobs":  # the data is on the L2 nodes too: the blobs are still checked
+        v.config.l2_node_urls = [n.url for n in nodes]
     out = v.tick()[0]
     assert out.result == "fraud_proven", out
     if mode == "bad_blobs":

@@ -360,6 +360,12 @@ class Verifier(Daemon):
             return self._data_request(
                 index, header, key, "data unavailable from storage, snapshot and L1"
             )
+        if source in ("storage", "l2_nodes"):
+            # In Blobs mode the blobs are the batch's publication: data found elsewhere does
+            # not excuse blobs that do not decode (None for any other batch).
+            proven = self._prove_blob_fault(index, header, key)
+            if proven is not None:
+                return proven
         try:
             data = decode_batch_data(blob)
             roots = data.roots()
