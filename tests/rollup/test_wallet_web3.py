@@ -230,3 +230,26 @@ def test_ape_custom_network_sends_a_transfer(
     assert res["gasUsed"] == GAS_ETH_TRANSFER and res["received"] == 10**15
     assert w3.eth.get_transaction_receipt(res["hash"])["status"] == 1
     assert w3.eth.get_balance(BOB.address) == 10**15 and res["nonce"] == 1
+
+
+def test_follower_forwards_wallet_transactions(rollup_env: RollupEnv) -> None:
+    env = rollup_env
+    nodes = env.start_nodes(env.signers[:3])
+    seq, follower = nodes[0], nodes[1]
+    assert seq.node is not None and seq.node.is_current()
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
+    wait_until(lambda: client(follower).balance(ALICE.address) == 10**18, what="deposit")
+    w3 = Web3(Web3.HTTPProvider(follower.url))  # the wallet talks to a follower only
+    w3.middleware_onion.inject(SignAndSendRawMiddlewareBuilder.build(ALICE), layer=0)
+    h = w3.eth.send_transaction({"from": ALICE.address, "to": BOB.address, "value": 12345})
+    r = w3.eth.wait_for_transaction_receipt(h, timeout=20, poll_latency=0.05)
+    assert r["status"] == 1 and w3.eth.get_balance(BOB.address) == 12345
+    assert seq.node.store.receipt(bytes(h)) is not None  # sealed by the current sequencer
+    assert follower.node is not None and follower.node.metrics.forwarded._value.get() >= 1
+    # A refusal relayed from the current sequencer keeps the wallet's message.
+    stale = Account.sign_transaction(
+        {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": 0, "chainId": w3.eth.chain_id,
+         "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}, ALICE.key,
+    ).raw_transaction  # fmt: skip
+    err = _rpc(follower.url, "eth_sendRawTransaction", ["0x" + bytes(stale).hex()])["error"]
+    assert err["code"] == -32000 and "nonce too low" in err["message"]
