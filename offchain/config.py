@@ -52,7 +52,7 @@ class NetworkConfig:
     deployment_file: str = ".devnet/deployment.json"
     # Default of every command's --storage-url / --el-url / --url (a flag given wins).
     storage_url: str = "http://127.0.0.1:8600"  # the blob store (`storage serve`)
-    el_url: str = "http://127.0.0.1:8700"  # the EMETH execution layer (`emeth el run`)
+    el_url: str = "http://127.0.0.1:8800"  # the EMETH execution layer (`emeth el run`)
     l2_url: str = "http://127.0.0.1:9545/"  # a rollup node's JSON-RPC (`rollup node run`)
 
 

@@ -1,7 +1,9 @@
 """``l2kit emeth ...``: requester commands and the EMETH daemons.
 
 Connection options go before the command (or in the environment):
-``l2kit emeth --el-url http://127.0.0.1:8700 job status 0x...``.
+``l2kit emeth --el-url http://127.0.0.1:8800 job status 0x...`` (the default: config
+``network.el_url``; the execution layer listens on ``devnet.el_port`` = 8800 by default, the
+explorer on 8700).
 """
 
 from __future__ import annotations
@@ -310,7 +312,7 @@ def run_all(
     port: int = typer.Option(
         None,
         "--port",
-        help="execution layer HTTP port (default: config emeth_agents.el_port, 0 there: 8700)",
+        help="execution layer port (default: config emeth_agents.el_port, 0 there: devnet.el_port)",
     ),
     data_dir: Path = typer.Option(Path(".devnet"), "--data-dir"),
     nodes: int = typer.Option(3, "--nodes", help="devnet nodes to run"),
@@ -324,7 +326,7 @@ def run_all(
     cfg = load_config()
     params = cfg.emeth
     agents_cfg = cfg.emeth_agents
-    agents_cfg.el_port = port if port is not None else (agents_cfg.el_port or 8700)
+    agents_cfg.el_port = port if port is not None else (agents_cfg.el_port or cfg.devnet.el_port)
     agents_cfg.program_modules = agents_cfg.program_modules or o.program_modules
     chain = o.chain()
     stack = EmethStack(
@@ -351,7 +353,9 @@ def el_run(
     ctx: typer.Context,
     action: str = typer.Argument("run"),
     port: int = typer.Option(
-        None, "--port", help="HTTP port (default: config emeth_agents.el_port, 0 there: 8700)"
+        None,
+        "--port",
+        help="HTTP port (default: config emeth_agents.el_port, 0 there: devnet.el_port)",
     ),
     db_url: str = typer.Option(
         None,
@@ -377,7 +381,7 @@ def el_run(
     o: Opts = ctx.obj
     cfg = load_config()
     c, params = cfg.emeth_agents, cfg.emeth
-    port = port if port is not None else (c.el_port or 8700)
+    port = port if port is not None else (c.el_port or cfg.devnet.el_port)
     db_url = db_url or c.db_url or "sqlite:///.devnet/emeth.db"
     l1 = o.l1()
 

@@ -163,3 +163,15 @@ def test_foundryBinaryForHostPlatform(
     monkeypatch.delenv("L2KIT_FORGE", raising=False)
     p = foundry_binary("forge")
     assert p is None or f"forge-{want}" in str(p)
+
+
+def test_defaultServiceUrlsMatchTheDevnetPorts() -> None:
+    """Every client default reaches what `devnet up [--full]` / the agents listen on, and the
+    execution layer's port is not the explorer's (both were 8700)."""
+    from offchain.config import L2KitConfig
+
+    c = L2KitConfig()
+    n, d = c.network, c.devnet
+    assert n.rpc_url.endswith(f":{d.anvil_port}") and n.storage_url.endswith(f":{d.storage_port}")
+    assert n.el_url.endswith(f":{d.el_port}") and n.l2_url.endswith(f":{d.node_base_port}/")
+    assert d.el_port != d.explorer_port

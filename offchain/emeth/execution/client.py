@@ -14,7 +14,7 @@ class ExecutionClient:
     """Talks to an execution layer at ``url``.
 
     Args:
-        url: base URL, e.g. ``http://127.0.0.1:8700``.
+        url: base URL, e.g. ``http://127.0.0.1:8800``.
         timeout_s: per-request timeout.
     """
 
