@@ -18,6 +18,10 @@ ERC20_ABI = [
      "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
     {"name": "symbol", "type": "function", "stateMutability": "view", "inputs": [],
      "outputs": [{"name": "", "type": "string"}]},
+    {"name": "Transfer", "type": "event", "anonymous": False,
+     "inputs": [{"name": "from", "type": "address", "indexed": True},
+                {"name": "to", "type": "address", "indexed": True},
+                {"name": "value", "type": "uint256", "indexed": False}]},
 ]  # fmt: skip
 # The L2 token address of an L1 token T (docs/spec.md): T + 0x1111…1111 mod 2^160.
 ALIAS_OFFSET = 0x1111000000000000000000000000000000001111

@@ -25,7 +25,8 @@ from offchain.rollup.ledger.ethtx import (
     l2_token_address,
 )
 from offchain.rollup.node.service import NodeService
-from tests.rollup.conftest import RollupEnv, client, wait_until
+from tests.helpers.wallet import funded_node
+from tests.rollup.conftest import RollupEnv, client
 
 ALICE, BOB = dev_account(10), dev_account(11)
 ERC20_ABI = [
@@ -48,16 +49,7 @@ def _rpc(url: str, method: str, params: Any) -> dict[str, Any]:
 
 @pytest.fixture
 def funded(rollup_env: RollupEnv) -> tuple[NodeService, str]:
-    env = rollup_env
-    (svc,) = env.start_nodes(env.signers[:1])
-    token = env.addresses["test_token"]
-    erc20 = env.chain.contract("TestToken", token)
-    env.chain.sender(dev_account(0)).send(erc20.functions.mint(ALICE.address, 10**21))
-    env.bridge(ALICE).deposit_eth(ALICE.address, 3 * 10**18)
-    env.bridge(ALICE).deposit_erc20(token, ALICE.address, 5 * 10**18)
-    c = client(svc)
-    wait_until(lambda: c.balance(ALICE.address, token) == 5 * 10**18, what="deposits credited")
-    return svc, token
+    return funded_node(rollup_env)
 
 
 def test_token_address_mapping_is_invertible() -> None:

@@ -20,7 +20,8 @@ from web3 import Web3
 from offchain.chain.accounts import dev_account
 from offchain.rollup.ledger.ethtx import GAS_ETH_TRANSFER, GAS_TOKEN_TRANSFER, l2_token_address
 from offchain.rollup.node.service import NodeService
-from tests.rollup.conftest import RollupEnv, client, wait_until
+from tests.helpers.wallet import funded_node
+from tests.rollup.conftest import RollupEnv
 
 JS = Path(__file__).parent / "js"
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,16 +51,7 @@ def _run(script: str, *args: str) -> dict[str, Any]:
 
 @pytest.fixture
 def funded(rollup_env: RollupEnv) -> tuple[NodeService, str]:
-    env = rollup_env
-    (svc,) = env.start_nodes(env.signers[:1])
-    token = env.addresses["test_token"]
-    erc20 = env.chain.contract("TestToken", token)
-    env.chain.sender(dev_account(0)).send(erc20.functions.mint(ALICE.address, 10**21))
-    env.bridge(ALICE).deposit_eth(ALICE.address, 3 * 10**18)
-    env.bridge(ALICE).deposit_erc20(token, ALICE.address, 5 * 10**18)
-    c = client(svc)
-    wait_until(lambda: c.balance(ALICE.address, token) == 5 * 10**18, what="deposits credited")
-    return svc, token
+    return funded_node(rollup_env)
 
 
 @pytest.mark.parametrize("lib", ["ethers", "viem"])

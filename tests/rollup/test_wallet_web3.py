@@ -15,6 +15,7 @@ from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
 from offchain.chain.accounts import dev_account
+from offchain.demo.wallet import ERC20_ABI
 from offchain.rollup.ledger.ethtx import (
     GAS_ETH_TRANSFER,
     GAS_TOKEN_TRANSFER,
@@ -24,20 +25,10 @@ from offchain.rollup.ledger.ethtx import (
 )
 from offchain.rollup.node.eth_format import TRANSFER_TOPIC, WITHDRAWAL_TOPIC
 from offchain.rollup.node.service import NodeService
+from tests.helpers.wallet import funded_node
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB, CAROL = dev_account(10), dev_account(11), dev_account(12)
-ERC20_ABI = [
-    {"name": "transfer", "type": "function", "stateMutability": "nonpayable",
-     "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
-     "outputs": [{"name": "", "type": "bool"}]},
-    {"name": "balanceOf", "type": "function", "stateMutability": "view",
-     "inputs": [{"name": "a", "type": "address"}], "outputs": [{"name": "", "type": "uint256"}]},
-    {"name": "Transfer", "type": "event", "anonymous": False,
-     "inputs": [{"name": "from", "type": "address", "indexed": True},
-                {"name": "to", "type": "address", "indexed": True},
-                {"name": "value", "type": "uint256", "indexed": False}]},
-]  # fmt: skip
 WITHDRAW_ABI = [
     {"name": "withdraw", "type": "function", "stateMutability": "payable",
      "inputs": [{"name": "l1Recipient", "type": "address"}], "outputs": []},
@@ -49,17 +40,8 @@ WITHDRAW_ABI = [
 
 @pytest.fixture
 def wallet(rollup_env: RollupEnv) -> tuple[NodeService, str, Web3]:
-    env = rollup_env
-    (svc,) = env.start_nodes(env.signers[:1])
-    token = env.addresses["test_token"]
-    erc20 = env.chain.contract("TestToken", token)
-    env.chain.sender(dev_account(0)).send(erc20.functions.mint(ALICE.address, 10**21))
-    env.bridge(ALICE).deposit_eth(ALICE.address, 3 * 10**18)
-    env.bridge(ALICE).deposit_erc20(token, ALICE.address, 5 * 10**18)
-    c = client(svc)
-    wait_until(lambda: c.balance(ALICE.address, token) == 5 * 10**18, what="deposits credited")
-    w3 = Web3(Web3.HTTPProvider(svc.url))
-    return svc, token, w3
+    svc, token = funded_node(rollup_env)
+    return svc, token, Web3(Web3.HTTPProvider(svc.url))
 
 
 def _rpc(url: str, method: str, params: Any) -> dict[str, Any]:

@@ -101,28 +101,28 @@ def wallet_error(reason: str, message: str) -> RollupNodeError:
     return RollupNodeError(EXECUTION_ERROR, f"{prefix}: {message}", data)
 
 
-def _params_error(msg: str) -> RollupNodeError:
+def params_error(msg: str) -> RollupNodeError:
     return RollupNodeError(INVALID_PARAMS, f"invalid params: {msg}")
 
 
-def _arg(params: list[Any], i: int, what: str, default: Any = ...) -> Any:
+def arg(params: list[Any], i: int, what: str, default: Any = ...) -> Any:
     if i < len(params):
         return params[i]
     if default is ...:
-        raise _params_error(f"missing parameter {i} ({what})")
+        raise params_error(f"missing parameter {i} ({what})")
     return default
 
 
 def _data(v: Any, what: str, size: int | None = None) -> bytes:
     if not isinstance(v, str) or v[:2] not in ("0x", "0X"):
-        raise _params_error(f"{what} must be a 0x-prefixed hex string")
+        raise params_error(f"{what} must be a 0x-prefixed hex string")
     s = v[2:]
     try:
         b = bytes.fromhex(s if len(s) % 2 == 0 else "0" + s)
     except ValueError:
-        raise _params_error(f"{what} is not valid hex") from None
+        raise params_error(f"{what} is not valid hex") from None
     if size is not None and len(b) != size:
-        raise _params_error(f"{what} must be {size} bytes, got {len(b)}")
+        raise params_error(f"{what} must be {size} bytes, got {len(b)}")
     return b
 
 
@@ -138,11 +138,11 @@ def _quantity(v: Any, what: str, bits: int = 256) -> int:
         try:
             n = int(v[2:], 16)
         except ValueError:
-            raise _params_error(f"{what} is not a hex quantity") from None
+            raise params_error(f"{what} is not a hex quantity") from None
     else:
-        raise _params_error(f"{what} must be a 0x hex quantity")
+        raise params_error(f"{what} must be a 0x hex quantity")
     if not 0 <= n < 1 << bits:
-        raise _params_error(f"{what} is out of range")
+        raise params_error(f"{what} is out of range")
     return n
 
 
@@ -223,7 +223,7 @@ class EthApi:
 
     def _state_block(self, params: list[Any], i: int) -> None:
         """The state is kept only at the head: an older block is refused."""
-        v = _arg(params, i, "block", "latest")
+        v = arg(params, i, "block", "latest")
         if isinstance(v, dict) and "blockHash" in v:
             b = self.node.store.block_by_hash(_data(v["blockHash"], "block hash", 32))
             if b is None:
@@ -241,22 +241,22 @@ class EthApi:
             )
 
     def get_block_by_number(self, params: list[Any]) -> Any:
-        n = self._block_number(_arg(params, 0, "block number"))
-        full = _arg(params, 1, "full transactions", False)
+        n = self._block_number(arg(params, 0, "block number"))
+        full = arg(params, 1, "full transactions", False)
         if not isinstance(full, bool):
-            raise _params_error("full transactions must be a boolean")
+            raise params_error("full transactions must be a boolean")
         return self._block_json(n, full)
 
     def get_block_by_hash(self, params: list[Any]) -> Any:
-        h = _data(_arg(params, 0, "block hash"), "block hash", 32)
-        full = _arg(params, 1, "full transactions", False)
+        h = _data(arg(params, 0, "block hash"), "block hash", 32)
+        full = arg(params, 1, "full transactions", False)
         if not isinstance(full, bool):
-            raise _params_error("full transactions must be a boolean")
+            raise params_error("full transactions must be a boolean")
         b = self.node.store.block_by_hash(h)
         return None if b is None else self._block_json(b.number, full, b)
 
     def block_tx_count(self, params: list[Any]) -> Any:
-        n = self._block_number(_arg(params, 0, "block number"))
+        n = self._block_number(arg(params, 0, "block number"))
         b = self.node.store.block(n) if n else None
         return None if n and b is None else q(len(b.txs) if b else 0)
 
@@ -371,7 +371,7 @@ class EthApi:
         return None if b is None else (b, row.index)
 
     def get_transaction_by_hash(self, params: list[Any]) -> Any:
-        h = _data(_arg(params, 0, "transaction hash"), "transaction hash", 32)
+        h = _data(arg(params, 0, "transaction hash"), "transaction hash", 32)
         at = self._located(h)
         if at is not None:
             b, i = at
@@ -383,7 +383,7 @@ class EthApi:
         return self._relay_forwarded("eth_getTransactionByHash", h)
 
     def get_transaction_receipt(self, params: list[Any]) -> Any:
-        h = _data(_arg(params, 0, "transaction hash"), "transaction hash", 32)
+        h = _data(arg(params, 0, "transaction hash"), "transaction hash", 32)
         at = self._located(h)
         if at is None:
             return None  # pending, dropped or unknown: no receipt yet, as on Ethereum
@@ -424,12 +424,12 @@ class EthApi:
         return r if isinstance(r, dict) else None
 
     def get_logs(self, params: list[Any]) -> Any:
-        f = _arg(params, 0, "filter", {})
+        f = arg(params, 0, "filter", {})
         if not isinstance(f, dict):
-            raise _params_error("filter must be a JSON object")
+            raise params_error("filter must be a JSON object")
         if f.get("blockHash") is not None:
             if "fromBlock" in f or "toBlock" in f:
-                raise _params_error("blockHash excludes fromBlock/toBlock")
+                raise params_error("blockHash excludes fromBlock/toBlock")
             b = self.node.store.block_by_hash(_data(f["blockHash"], "blockHash", 32))
             if b is None:
                 raise RollupNodeError(EXECUTION_ERROR, "unknown block")
@@ -451,7 +451,7 @@ class EthApi:
         )
         topics = f.get("topics") or []
         if not isinstance(topics, list) or len(topics) > 4:
-            raise _params_error("topics must be a list of at most 4 entries")
+            raise params_error("topics must be a list of at most 4 entries")
         want_topics: list[set[str] | None] = []
         for t in topics:
             if t is None:
@@ -473,14 +473,14 @@ class EthApi:
 
     # ------------------------------------------------------------------ state
     def get_balance(self, params: list[Any]) -> Any:
-        acct = _addr(_arg(params, 0, "address"))
+        acct = _addr(arg(params, 0, "address"))
         self._state_block(params, 1)
         with self.node._lock:
             return q(self.node.executor.balance(acct, "0x" + "00" * 20))
 
     def get_transaction_count(self, params: list[Any]) -> Any:
-        acct = _addr(_arg(params, 0, "address"))
-        tag = _arg(params, 1, "block", "latest")
+        acct = _addr(arg(params, 0, "address"))
+        tag = arg(params, 1, "block", "latest")
         if tag != "pending":
             self._state_block(params, 1)
         with self.node._lock:
@@ -490,7 +490,7 @@ class EthApi:
         return q(n)
 
     def get_code(self, params: list[Any]) -> Any:
-        a = _addr(_arg(params, 0, "address"))
+        a = _addr(arg(params, 0, "address"))
         self._state_block(params, 1)
         return SYSTEM_CODE if a == WITHDRAW_ADDRESS or self._token_at(a) else "0x"
 
@@ -514,9 +514,9 @@ class EthApi:
         return info
 
     def call(self, params: list[Any]) -> Any:
-        call = _arg(params, 0, "call object")
+        call = arg(params, 0, "call object")
         if not isinstance(call, dict):
-            raise _params_error("call object must be a JSON object")
+            raise params_error("call object must be a JSON object")
         self._state_block(params, 1)
         to = call.get("to")
         if to is None:
@@ -552,9 +552,9 @@ class EthApi:
         )
 
     def estimate_gas(self, params: list[Any]) -> Any:
-        call = _arg(params, 0, "transaction object")
+        call = arg(params, 0, "transaction object")
         if not isinstance(call, dict):
-            raise _params_error("transaction object must be a JSON object")
+            raise params_error("transaction object must be a JSON object")
         to = call.get("to")
         value = _quantity(call.get("value", "0x0") or "0x0", "value")
         data = _data(call.get("data", call.get("input", "0x")) or "0x", "data")
@@ -587,15 +587,15 @@ class EthApi:
         return action.gas
 
     def fee_history(self, params: list[Any]) -> Any:
-        count = _quantity(_arg(params, 0, "block count"), "block count", 16)
-        newest = self._block_number(_arg(params, 1, "newest block", "latest"))
-        pcts = _arg(params, 2, "reward percentiles", [])
+        count = _quantity(arg(params, 0, "block count"), "block count", 16)
+        newest = self._block_number(arg(params, 1, "newest block", "latest"))
+        pcts = arg(params, 2, "reward percentiles", [])
         if not isinstance(pcts, list) or not all(
             isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 100 for p in pcts
         ):
-            raise _params_error("reward percentiles must be a list of numbers in [0, 100]")
+            raise params_error("reward percentiles must be a list of numbers in [0, 100]")
         if pcts != sorted(pcts):
-            raise _params_error("reward percentiles must be increasing")
+            raise params_error("reward percentiles must be increasing")
         newest = min(newest, self.node.head)
         count = min(count, 1024, newest + 1)
         oldest = newest - count + 1

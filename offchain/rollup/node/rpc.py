@@ -59,7 +59,14 @@ from offchain.rollup.node.errors import (
     RollupNodeError,
     TxInvalid,
 )
-from offchain.rollup.node.eth_rpc import EXECUTION_ERROR, EthApi, TokenInfo, wallet_error
+from offchain.rollup.node.eth_rpc import (
+    EXECUTION_ERROR,
+    EthApi,
+    TokenInfo,
+    arg,
+    params_error,
+    wallet_error,
+)
 from offchain.rollup.node.node import DROPPED, SequencerNode
 
 log = structlog.get_logger("rollup.rpc")
@@ -72,32 +79,20 @@ MAX_BATCH_REQUESTS = 1000
 MAX_BLOCK_NUMBER = 2**63 - 1
 
 
-def _params_error(msg: str) -> RollupNodeError:
-    return RollupNodeError(INVALID_PARAMS, f"invalid params: {msg}")
-
-
 def _hex_bytes(v: Any, what: str, size: int | None = None) -> bytes:
     if not isinstance(v, str) or not v.startswith("0x"):
-        raise _params_error(f"{what} must be a 0x-prefixed hex string")
+        raise params_error(f"{what} must be a 0x-prefixed hex string")
     try:
         b = bytes.fromhex(v[2:])
     except ValueError:
-        raise _params_error(f"{what} is not valid hex") from None
+        raise params_error(f"{what} is not valid hex") from None
     if size is not None and len(b) != size:
-        raise _params_error(f"{what} must be {size} bytes, got {len(b)}")
+        raise params_error(f"{what} must be {size} bytes, got {len(b)}")
     return b
 
 
 def _address(v: Any, what: str = "address") -> str:
     return "0x" + _hex_bytes(v, what, 20).hex()
-
-
-def _arg(params: list[Any], i: int, what: str, default: Any = ...) -> Any:
-    if i < len(params):
-        return params[i]
-    if default is ...:
-        raise _params_error(f"missing parameter {i} ({what})")
-    return default
 
 
 class RpcApi:
@@ -140,7 +135,7 @@ class RpcApi:
         messages wallets match (:func:`~offchain.rollup.node.eth_rpc.wallet_error`); forwarded
         like ``l2_sendTransaction`` by a node that is not current.
         """
-        raw = _hex_bytes(_arg(params, 0, "signed transaction"), "signed transaction")
+        raw = _hex_bytes(arg(params, 0, "signed transaction"), "signed transaction")
         node = self.node
         try:
             tx = decode_standard_tx(raw, node.executor.domain.chain_id)
@@ -168,7 +163,7 @@ class RpcApi:
     def send_transaction(
         self, params: list[Any], decoded: Any = None, wait_first_s: float = 0.0
     ) -> Any:
-        raw = _hex_bytes(_arg(params, 0, "raw transaction"), "raw transaction")
+        raw = _hex_bytes(arg(params, 0, "raw transaction"), "raw transaction")
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
         forwarded = bool(opts.get("forwarded"))
         w = opts.get("waitFirstS")  # a wallet's request forwarded by a follower
@@ -208,7 +203,7 @@ class RpcApi:
         raise node.not_current_error()  # not reached
 
     def get_receipt(self, params: list[Any]) -> Any:
-        h = _hex_bytes(_arg(params, 0, "transaction hash"), "transaction hash", 32)
+        h = _hex_bytes(arg(params, 0, "transaction hash"), "transaction hash", 32)
         return self.node.receipt(h) or self._forwarded_receipt(h)
 
     def _forwarded_receipt(self, h: bytes) -> Any:
@@ -230,19 +225,19 @@ class RpcApi:
         return r if isinstance(r, dict) and r.get("status") in ("pending", DROPPED) else None
 
     def get_balance(self, params: list[Any]) -> Any:
-        acct = _address(_arg(params, 0, "address"))
-        token = _address(_arg(params, 1, "token", "0x" + "00" * 20), "token")
+        acct = _address(arg(params, 0, "address"))
+        token = _address(arg(params, 1, "token", "0x" + "00" * 20), "token")
         with self.node._lock:
             return str(self.node.executor.balance(acct, token))
 
     def get_nonce(self, params: list[Any]) -> Any:
-        acct = _address(_arg(params, 0, "address"))
+        acct = _address(arg(params, 0, "address"))
         with self.node._lock:
             return self.node.executor.nonce(acct)
 
     def get_block(self, params: list[Any]) -> Any:
-        which = _arg(params, 0, "block number", "latest")
-        full = bool(_arg(params, 1, "full", False))
+        which = arg(params, 0, "block number", "latest")
+        full = bool(arg(params, 1, "full", False))
         if which == "latest":
             number = self.node.head
         elif isinstance(which, int) and not isinstance(which, bool) and which >= 0:
@@ -251,23 +246,23 @@ class RpcApi:
             try:
                 number = int(which, 16)
             except ValueError:
-                raise _params_error("block number is not valid hex") from None
+                raise params_error("block number is not valid hex") from None
         else:
-            raise _params_error('block must be a number, a 0x quantity or "latest"')
+            raise params_error('block must be a number, a 0x quantity or "latest"')
         if number > MAX_BLOCK_NUMBER:
-            raise _params_error(f"block number {number} is over {MAX_BLOCK_NUMBER}")
+            raise params_error(f"block number {number} is over {MAX_BLOCK_NUMBER}")
         b = self.node.store.block(number)
         return b.to_json(full=full) if b else None
 
     def get_proof(self, params: list[Any]) -> Any:
-        kind = _arg(params, 0, 'proof type ("balance" or "withdrawal")')
+        kind = arg(params, 0, 'proof type ("balance" or "withdrawal")')
         if kind == "balance":
-            acct = _address(_arg(params, 1, "address"))
-            token = _address(_arg(params, 2, "token", "0x" + "00" * 20), "token")
+            acct = _address(arg(params, 1, "address"))
+            token = _address(arg(params, 2, "token", "0x" + "00" * 20), "token")
             with self.node._lock:
                 return self.node.executor.balance_proof(acct, token)
         if kind == "withdrawal":
-            h = _hex_bytes(_arg(params, 1, "withdrawal transaction hash"), "transaction hash", 32)
+            h = _hex_bytes(arg(params, 1, "withdrawal transaction hash"), "transaction hash", 32)
             provider = self.proof_providers.get("withdrawal")
             if provider is None:
                 raise RollupNodeError(
@@ -281,13 +276,13 @@ class RpcApi:
                     hint="wait for the next batch and retry",
                 )
             return out
-        raise _params_error(f'unknown proof type {kind!r}; use "balance" or "withdrawal"')
+        raise params_error(f'unknown proof type {kind!r}; use "balance" or "withdrawal"')
 
     def import_block(self, params: list[Any]) -> Any:
         try:
-            block = Block.from_json(_arg(params, 0, "block"))
+            block = Block.from_json(arg(params, 0, "block"))
         except (ValueError, TypeError, KeyError, OverflowError) as e:
-            raise _params_error(str(e)[:200]) from None
+            raise params_error(str(e)[:200]) from None
         self.node.import_block(block)
         return {"accepted": True, "number": block.number}
 
