@@ -6,6 +6,7 @@ transaction under EIP-7825's 2^24 gas and 128 kB; L1 recomputes the roots from t
 from __future__ import annotations
 
 import os
+import random
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RequestSta
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData
 from offchain.rollup.ledger.compact import CHUNK_TXS, pack_chunks
+from offchain.rollup.ledger.tx import to_checksum
 from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data
 from tests.rollup_l1.conftest import DA_FEE, SLASH, STAKE, Env
 
@@ -187,3 +189,48 @@ def test_parser_refuses_every_truncation_and_bad_length(env: Env) -> None:
             da.functions.chunkRootsOf(b, 0, 3).call()
         name, _, _ = env.chain.artifacts.decode_error(str(ei.value.data))
         assert name in ("BatchChunksMalformed", "BatchChunksWrongCount"), (len(b), name)
+
+
+def _word(x: int) -> bytes:
+    return x.to_bytes(32, "big")
+
+
+def _edge_batch(seed: int, n: int, seq: str) -> BatchData:
+    """Transactions of every entry shape the packed format has, with integers at the edges
+    (0, one byte, 32 bytes): user transfers/withdrawals, deposits, raw (non-canonical)
+    encodings, and several fee-recipient runs."""
+    rng = random.Random(seed)
+    edges = [0, 1, 255, 256, 2**64, 2**256 - 1]
+
+    def num() -> int:
+        return rng.choice(edges) if rng.random() < 0.5 else rng.randrange(2**256)
+
+    txs, fees, items = [], [], []
+    for _ in range(n):
+        shape = rng.randrange(4)
+        addrs = [b"\x00" * 12 + rng.randbytes(20) for _ in range(3)]
+        if shape == 0:  # deposit: kind 0, id, l1Sender, recipient, token, amount
+            t = b"\x00" + _word(num()) + b"".join(addrs) + _word(num())
+        elif shape == 3:  # raw: any other encoding (a forged batch may hold one)
+            t = rng.randbytes(rng.randrange(0, 300))
+        else:  # user tx: kind 1/2, from, to, token, amount, fee, nonce, v, r, s
+            t = bytes([shape]) + b"".join(addrs) + b"".join(_word(num()) for _ in range(3))
+            t += _word(rng.randrange(256)) + rng.randbytes(64)
+        txs.append(t)
+        fees.append(seq if rng.random() < 0.7 else to_checksum(rng.randbytes(20)))
+        items.append(rng.randbytes(32) if rng.random() < 0.2 else b"\x00" * 32)
+    return BatchData(txs, fees, [rng.randbytes(32) for _ in range(n)], items)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_parser_agrees_with_the_ledger_on_every_entry_shape(env: Env, seed: int) -> None:
+    """Differential: for one-chunk batches of random shapes (deposits, user transactions with
+    edge integers, raw entries, fee-recipient runs, withdrawals), the on-chain parser's nodes
+    are the Python ledger's roots (a one-chunk batch's nodes are its roots)."""
+    da = env.contract("DataAvailabilityChallenge", "da_challenge")
+    n = [1, 7, 100, 256][seed]
+    data = _edge_batch(seed, n, env.current().address)
+    (chunk,) = pack_chunks(data.packed_batch())
+    got = da.functions.chunkRootsOf(chunk, 0, n).call()
+    r = data.roots()
+    assert [bytes(x) for x in got] == [r.mttbr, r.mtsr, r.withdrawal_root, data.post_roots[-1]]
