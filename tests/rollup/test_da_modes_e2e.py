@@ -5,6 +5,8 @@ proven by fraud proofs are still caught when the data is in blobs."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from offchain.chain.accounts import dev_account
@@ -100,6 +102,28 @@ def test_calldata_mode_verified_from_l1_calldata(rollup_env: RollupEnv, restore_
     assert out and out[0].result == "verified" and out[0].detail == "l1_calldata", out
 
 
+def _faulty_blob_batch(env: RollupEnv, mode: str) -> tuple[list, RollupL1, Any]:
+    """Blobs mode, nodes running, the current sequencer in faulty ``mode`` (colluding
+    signatures): the nodes, the L1 bindings and the faulty signer, once batch 0 is on L1 in a
+    type-3 transaction."""
+    _set_mode(env, DataMode.BLOBS)
+    nodes = env.start_nodes(env.signers, FAST)
+    assert nodes[0].batcher is not None
+    nodes[0].batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    _traffic(env, nodes)
+    l1 = env.l1()
+    wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="the faulty blob batch")
+    assert _append_tx(env, 0)["type"] == 3
+    return nodes, l1, env.signers[0]
+
+
+def _assert_punished(env: RollupEnv, l1: RollupL1, bad_signer: Any) -> None:
+    seqset = env.seqset()
+    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
+    assert bad_signer.address not in seqset.functions.activeSigners().call()
+    assert l1.batch_status(0) == BatchStatus.INVALID
+
+
 @pytest.mark.parametrize("mode", ["wrong_mtsr", "forge", "bad_blobs"])
 def test_fraud_faults_caught_in_blobs_mode(
     rollup_env: RollupEnv, restore_mode: None, mode: str
@@ -107,26 +131,15 @@ def test_fraud_faults_caught_in_blobs_mode(
     """A wrong post-state root or a forged transfer, published in blobs, is proven on L1 by a
     verifier that only has the blobs; so are blobs that do not decode (a nonzero padding byte,
     proven with KZG openings: proveBlobFault): slashed, kicked, invalidated, rotated."""
-    env = rollup_env
-    _set_mode(env, DataMode.BLOBS)
-    nodes = env.start_nodes(env.signers, FAST)
-    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
-    bad_signer = env.signers[0]
-    assert faulty.batcher is not None
-    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
-    _traffic(env, nodes)
-    wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="the faulty blob batch")
-    assert _append_tx(env, 0)["type"] == 3
-    v = env.start_verifier(dev_account(37), DEAD_STORAGE)
+    nodes, l1, bad_signer = _faulty_blob_batch(rollup_env, mode)
+    v = rollup_env.start_verifier(dev_account(37), DEAD_STORAGE)
     if mode == "bad_blobs":  # the data is on the L2 nodes too: the blobs are still checked
         v.config.l2_node_urls = [n.url for n in nodes]
     out = v.tick()[0]
     assert out.result == "fraud_proven", out
     if mode == "bad_blobs":
         assert out.detail == "blobs do not decode: NONZERO_PADDING", out
-    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
-    assert bad_signer.address not in seqset.functions.activeSigners().call()
-    assert l1.batch_status(0) == BatchStatus.INVALID
+    _assert_punished(rollup_env, l1, bad_signer)
 
 
 def test_blob_data_not_matching_the_header_slashed(
@@ -136,23 +149,12 @@ def test_blob_data_not_matching_the_header_slashed(
     ``mismatch`` mode: one transaction left out): a verifier that only has the blobs requests
     the data (seed 001 §11.9); the sequencer's chunked answer is recomputed on L1, does not
     match, and the sequencer is slashed, kicked and the batch invalidated."""
-    env = rollup_env
-    _set_mode(env, DataMode.BLOBS)
-    nodes = env.start_nodes(env.signers, FAST)
-    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
-    bad_signer = env.signers[0]
-    assert faulty.batcher is not None
-    faulty.batcher.fault = Fault("mismatch", collude_keys=[bytes(s.key) for s in env.signers])
-    _traffic(env, nodes)
-    wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="the faulty blob batch")
-    assert _append_tx(env, 0)["type"] == 3
-    v = env.start_verifier(dev_account(36), DEAD_STORAGE)
+    _, l1, bad_signer = _faulty_blob_batch(rollup_env, "mismatch")
+    v = rollup_env.start_verifier(dev_account(36), DEAD_STORAGE)
     out = v.tick()[0]
     assert out.result == "requested" and "MTTBR" in out.detail, out
     wait_until(lambda: l1.data_request(0).status.name == "FAILED", what="the answer mismatches")
-    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
-    assert bad_signer.address not in seqset.functions.activeSigners().call()
-    assert l1.batch_status(0) == BatchStatus.INVALID
+    _assert_punished(rollup_env, l1, bad_signer)
 
 
 def test_late_verifier_rebuilds_from_l2_nodes(rollup_env: RollupEnv) -> None:
