@@ -14,6 +14,8 @@ process: ``l2kit rollup node run``), over a state of more than 100,000 accounts.
 - ``l2_inclusion_p99_ms`` / ``p50``: during the single-request run, each sampled
   transaction's request sent to its block's seal timestamp.
 - ``sequencer_rss_mb``: the node process's peak RSS (VmHWM) after both runs.
+- ``sequencer_cpu_us_per_tx_*``: the node process's CPU time (all threads, /proc) per
+  transaction in each run: what the wall-clock figures cost, whatever else the machine runs.
 - ``sequencer_rss_mb_1m_accounts``: peak RSS of a process running a :class:`SequencerNode`
   (its executor, mempool, sqlite store and producer path, no HTTP) after 1,000,000 accounts
   were credited by deposits sealed in blocks of 10,000 (a deposit credits one balance leaf).
@@ -56,6 +58,12 @@ def _peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait(cond: Any, timeout_s: float) -> None:
@@ -225,20 +233,24 @@ def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, floa
         std = _standard_signer(chain_id)
         strip = 1 if method == "eth_sendRawTransaction" else 0
         raws = [r[strip:] for _, r in _mixed(users, token, std, nonces, N_TXS, 0)]
+        cpu0 = _cpu_s(proc.pid)
         t0 = time.time()
         hs = _batched(url, method, raws)
         _wait(lambda: (c.receipt(hs[-1]) or {}).get("status") == "success", 120)
         batched_tps = len(raws) / (time.time() - t0)
+        batched_cpu_us = (_cpu_s(proc.pid) - cpu0) / len(raws) * 1e6
         # One transaction per request, CLIENTS clients with their own senders.
         per_client: list[list[bytes]] = [[] for _ in range(CLIENTS)]
         for i, raw in _mixed(users, token, std, nonces, N_TXS, 1):
             per_client[i % CLIENTS].append(raw[strip:])
         head0 = c.status()["head"]
+        cpu0 = _cpu_s(proc.pid)
         t0 = time.time()
         hs, sample = _single(url, method, per_client)
         _wait(lambda: all((c.receipt(h) or {}).get("status") == "success" for h in hs[-50:]), 120)
         _wait(lambda: c.status()["mempool"] == 0, 60)
         single_tps = len(hs) / (time.time() - t0)
+        single_cpu_us = (_cpu_s(proc.pid) - cpu0) / len(hs) * 1e6
         rss = _peak_rss_mb(proc.pid)
         block_ts: dict[int, int] = {}
         for n in range(head0 + 1, c.status()["head"] + 1):
@@ -256,7 +268,9 @@ def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, floa
             f"  state: {SEED_ACCOUNTS + 2 * USERS:,}+ accounts; {N_TXS:,} transfers (half token) "
             f"batched by {BATCH}: {batched_tps:,.0f} tps; {N_TXS:,} more one per request from "
             f"{CLIENTS} clients: {single_tps:,.0f} tps; inclusion p99 {p99:.0f} ms "
-            f"over {len(lat)} sampled; node peak RSS {rss:.0f} MB"
+            f"over {len(lat)} sampled; node peak RSS {rss:.0f} MB; node CPU per transaction "
+            f"{batched_cpu_us:.0f} us batched, {single_cpu_us:.0f} us one per request (wall-clock "
+            f"figures depend on what else the machine runs: load {os.getloadavg()[0]:.1f})"
         )
         return {
             "sequencer_tps": round(batched_tps, 1),
@@ -264,6 +278,8 @@ def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, floa
             "l2_inclusion_p99_ms": round(p99, 1),
             "l2_inclusion_p50_ms": round(statistics.median(lat), 1),
             "sequencer_rss_mb": round(rss, 1),
+            "sequencer_cpu_us_per_tx_batched": round(batched_cpu_us, 1),
+            "sequencer_cpu_us_per_tx_single_requests": round(single_cpu_us, 1),
         }
     finally:
         proc.terminate()
