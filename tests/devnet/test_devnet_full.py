@@ -58,6 +58,22 @@ def test_devnetFullStartsEveryComponentAndStatusReportsThem(tmp_path: Path) -> N
         assert st.returncode == 0, st.stdout + st.stderr
         rows = {r["component"]: r["status"] for r in json.loads(st.stdout)}
         assert set(rows.values()) == {"ok"} and len(rows) == 9, rows
+        # The nodes' key keepers ran a DKG at start: L1 has the set's FROST group key,
+        # installed by the set itself (>2/3 ECDSA), as `l2kit sequencer status` shows.
+        where = ["--rpc-url", info["rpc_url"], "--deployment", str(d / "deployment.json")]
+        deadline = time.monotonic() + 90
+        while True:
+            ss = subprocess.run(
+                [*CLI, "--config", str(cfg), "sequencer", "status", "--json", *where],
+                capture_output=True, text=True, env=env, timeout=60,
+            )  # fmt: skip
+            assert ss.returncode == 0, ss.stdout + ss.stderr
+            key = json.loads(ss.stdout)["group_key"]
+            if key["x"]:
+                break
+            assert time.monotonic() < deadline, "no group key on L1 from the nodes' DKG"
+            time.sleep(1)
+        assert [i["by"] for i in key["installs"]] == ["set (>2/3 ECDSA)"], key
     finally:
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=60)

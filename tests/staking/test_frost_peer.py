@@ -421,7 +421,7 @@ def test_keeperCoordinatorIsTheLowestLiveMemberAndAbsentOnesCatchUp(
 
     def keeper(a: str) -> KeyKeeper:
         d = daemons[a]
-        return KeyKeeper(d.frost, sc, d.sender, KeeperConfig(peers=peers))
+        return KeyKeeper(d.frost, sc, d.sender, KeeperConfig(peers=peers, takeover_s=0))
 
     alloc = allocation_from_l1(st.pool, 20_000)
     order = sorted(daemons, key=lambda a: int(a, 16))
@@ -468,7 +468,9 @@ def test_keeperRecoveryInstallsANewKeyThroughEcdsaWhenAThirdLeaves(st: Staking, 
     peers = {a: d.url for a, d in daemons.items()}
 
     def keeper(a: str) -> KeyKeeper:
-        return KeyKeeper(daemons[a].frost, sc, daemons[a].sender, KeeperConfig(peers=peers))
+        return KeyKeeper(
+            daemons[a].frost, sc, daemons[a].sender, KeeperConfig(peers=peers, takeover_s=0)
+        )
 
     alloc = allocation_from_l1(st.pool, 20_000)
     first = min(daemons, key=lambda a: int(a, 16))
@@ -491,4 +493,18 @@ def test_keeperRecoveryInstallsANewKeyThroughEcdsaWhenAThirdLeaves(st: Staking, 
     assert set(pub["allocation"]) == set(rest)
     req = CosignRequest(st.chain.chain_id, SC, 12, b"\x0c" * 32)
     sig = _sign(_coord({a: daemons[a] for a in rest}), _status_session(daemons[rest[0]]), req, pub)
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
+
+
+def test_statusReportsTheKeyOnL1NotANewerUninstalledOne(st: Staking, daemons) -> None:
+    """Two coordinators racing at start may both finish a DKG; only one key gets installed.
+    Every node then reports (and signs with) the key set of the key on L1."""
+    res = _keygen(st, daemons)
+    _install(st, res, daemons, "dkg-1")
+    _keygen(st, daemons, "dkg-2")  # finished by everyone, never installed
+    for d in daemons.values():
+        assert _status_session(d) == "dkg-1"
+        assert d.frost.store.keyset() is not None and d.frost.store.keyset().session == "dkg-2"  # type: ignore[union-attr]
+    req = CosignRequest(st.chain.chain_id, SC, 13, b"\x0d" * 32)
+    sig = _sign(_coord(daemons), "dkg-1", req, _public(list(daemons.values())[0]))
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()

@@ -319,8 +319,8 @@ class NodeService:
                 header.to_json(),
             )
             group_x = int(seqset.functions.groupKeyX().call())
-            ks = self.frost.store.keyset()
-            if group_x != 0 and ks is not None and int(ks.group_x, 16) == group_x:
+            ks = self.frost.store.keyset_of_key(group_x) if group_x else None
+            if ks is not None:
                 # One FROST signature: this node coordinates the round over its peers' /frost.
                 if not coordinator:
                     assert self.server is not None

@@ -23,6 +23,7 @@ member that was left out answers again, its stale key set triggers a resharing t
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,12 +48,16 @@ class KeeperConfig:
         peers: signer address -> daemon base URL (this daemon included).
         share_cap: most shares one sequencer holds.
         max_reshare_failures: failed resharings before a recovery DKG.
+        takeover_s: how long every lower-address member must stay silent before this one
+            coordinates in their place (members starting one after the other do not each
+            run a DKG of their own).
         loop: polling knobs.
     """
 
     peers: dict[str, str] = field(default_factory=dict)
     share_cap: int = 4
     max_reshare_failures: int = 2
+    takeover_s: float = 3.0
     loop: LoopConfig = field(default_factory=lambda: LoopConfig(poll_interval_ms=1000))
 
 
@@ -79,6 +84,7 @@ class KeyKeeper(Daemon):
         self.config = config
         self.reshare_failures = 0
         self.stats = {"dkgs": 0, "reshares": 0, "recoveries": 0, "failures": 0}
+        self._lower_silent_since: float | None = None
 
     def tick(self) -> dict[str, Any]:
         signers, stakes = self.c.pool.functions.activeSet().call()
@@ -150,12 +156,24 @@ class KeyKeeper(Daemon):
     def _coordinator(self, ids: dict[str, list[int]]) -> str | None:
         """The lowest-address active member that is live: this node, or the first one below
         it (by address) that answers ``/frost/status``. A coordinator that is down hands key
-        management to the next member at once (every member probes the same way)."""
+        management to the next member once it has been silent for ``takeover_s`` (every
+        member probes the same way); None while this node waits for that."""
         me = self.p.address.lower()
-        for a in sorted(ids, key=lambda a: int(a, 16)):
-            if a.lower() == me or self._answers(a):
+        ordered = sorted(ids, key=lambda a: int(a, 16))
+        for a in ordered:
+            if a.lower() == me:
+                break
+            if self._answers(a):
+                self._lower_silent_since = None
                 return a
-        return None
+        if ordered and ordered[0].lower() == me:
+            return ordered[0]
+        now = time.monotonic()
+        if self._lower_silent_since is None:
+            self._lower_silent_since = now
+        if now - self._lower_silent_since < self.config.takeover_s:
+            return None
+        return next((a for a in ordered if a.lower() == me), None)
 
     def _statuses(self) -> dict[str, dict[str, Any]]:
         """``/frost/status`` of every peer that answers (lower-case address -> document)."""

@@ -332,6 +332,15 @@ class FrostParticipant:
         sig = sign_digest(self.key, self.key_digest(x))
         return {"signer": self.address, "signature": hx(sig)}
 
+    def current_keyset(self) -> KeySet | None:
+        """The latest key set of the group key on L1 if this node holds one, else its latest
+        key set (what ``/frost/status`` reports and the batcher signs with)."""
+        try:
+            x = self.l1_group_x()
+        except Exception:  # noqa: BLE001 - L1 unreachable: report what is on disk
+            x = 0
+        return (self.store.keyset_of_key(x) if x else None) or self.store.keyset()
+
     # =============================================================== signing
     def key_shares(self, session: str | None = None) -> tuple[KeySet, list[KeyShare]]:
         ks = self.store.keyset(session)

@@ -165,7 +165,7 @@ def create_frost_router(
 
     @router.get("/frost/status")
     def status() -> dict[str, Any]:
-        ks = p.store.keyset()
+        ks = p.current_keyset()
         return {
             "signer": p.address,
             "session": ks.session if ks else None,

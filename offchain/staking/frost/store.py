@@ -107,18 +107,18 @@ class FrostStore:
                 row = self._db.execute(
                     "SELECT doc FROM keysets WHERE session=?", (session,)
                 ).fetchone()
-        if row is None:
-            return None
-        d = json.loads(row[0])
-        return KeySet(
-            d["session"],
-            d["group_x"],
-            d["group_key"],
-            int(d["threshold"]),
-            {k: list(v) for k, v in d["allocation"].items()},
-            {int(i): v for i, v in d["publics"].items()},
-            {int(i): int(v, 16) for i, v in d["secrets"].items()},
-        )
+        return None if row is None else _keyset_of(json.loads(row[0]))
+
+    def keyset_of_key(self, x: int) -> KeySet | None:
+        """The latest key set whose group key has x coordinate ``x`` (a key generation that
+        was never installed on L1 does not hide the shares of the one that was)."""
+        with self._lock:
+            rows = self._db.execute("SELECT doc FROM keysets ORDER BY created DESC").fetchall()
+        for (doc,) in rows:
+            d = json.loads(doc)
+            if int(d["group_x"], 16) == x:
+                return _keyset_of(d)
+        return None
 
     # -------------------------------------------------------------- nonces
     def add_nonces(self, rows: list[tuple[str, str, int, Nonces]]) -> None:
@@ -175,3 +175,15 @@ class FrostStore:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _keyset_of(d: dict[str, Any]) -> KeySet:
+    return KeySet(
+        d["session"],
+        d["group_x"],
+        d["group_key"],
+        int(d["threshold"]),
+        {k: list(v) for k, v in d["allocation"].items()},
+        {int(i): v for i, v in d["publics"].items()},
+        {int(i): int(v, 16) for i, v in d["secrets"].items()},
+    )
