@@ -43,11 +43,13 @@ contract StateCommitment is IStateCommitment, Ownable {
     }
 
     /// @notice Liveness of the chain (one slot): when a batch was last appended, the queue position
-    ///         the chain had consumed then, and when the rollup froze (0 = not frozen).
+    ///         the last appended batch had consumed, when the rollup froze (0 = not frozen), and
+    ///         whether an invalidation truncated the chain since (then `consumed` may be too high).
     struct Progress {
         uint64 lastAppendAt;
         uint64 consumed;
         uint64 frozenAt;
+        bool truncated;
     }
 
     /// @notice The sequencer set (signature checks, heartbeats, punishment).
@@ -297,6 +299,7 @@ contract StateCommitment is IStateCommitment, Ownable {
         _head = head;
         prog.lastAppendAt = uint64(block.timestamp);
         prog.consumed = header.depositCount;
+        prog.truncated = false;
         _progress = prog;
         sequencerSet.recordBatch(msg.sender, header.l2Blocks);
         emit BatchAppended(index, headerHash, msg.sender, header);
@@ -339,10 +342,11 @@ contract StateCommitment is IStateCommitment, Ownable {
         if (block.timestamp < freezableAt) revert StateCommitmentNotStalled(freezableAt, block.timestamp);
         IDepositQueue b = bridge;
         uint256 queued = address(b) == address(0) ? 0 : b.depositCount();
-        if (queued <= p.consumed) revert StateCommitmentNothingWaiting(p.consumed, queued);
+        uint256 consumed = p.truncated ? 0 : p.consumed;
+        if (queued <= consumed) revert StateCommitmentNothingWaiting(consumed, queued);
         p.frozenAt = uint64(block.timestamp);
         _progress = p;
-        emit RollupFrozen(block.timestamp, p.lastAppendAt, _head.nextIndex, queued - p.consumed);
+        emit RollupFrozen(block.timestamp, p.lastAppendAt, _head.nextIndex, queued - consumed);
     }
 
     /// @notice Liveness by progress for forced inclusion: while a forced item is past its deadline
@@ -376,7 +380,7 @@ contract StateCommitment is IStateCommitment, Ownable {
     }
 
     /// @notice When the last batch was appended (deployment time before the first) and the
-    ///         queue position the chain had consumed then (0 after an invalidation).
+    ///         queue position that batch had consumed (kept across an invalidation).
     function progress() external view returns (uint256 lastAppendAt, uint256 consumed) {
         Progress memory p = _progress;
         return (p.lastAppendAt, p.consumed);
@@ -400,8 +404,10 @@ contract StateCommitment is IStateCommitment, Ownable {
         head.lastSequencer = runs == 0 ? address(0) : _runs[runs - 1].sequencer;
         head.nextIndex = uint48(index);
         _head = head;
-        // The truncated chain's position is not stored: count every queue item as waiting again.
-        _progress.consumed = 0;
+        // The truncated chain's queue position is not stored: until the next append, freeze()
+        // counts every queue item as waiting (censorship reports keep the last position: the
+        // next batch must consume every expired forced item anyway).
+        _progress.truncated = true;
         // Data requests on invalidated batches no longer hold anything (§11.16): close those at
         // the tail of the sorted list (the dropped batches), at most MAX_CLOSE_ON_INVALIDATE so a
         // flood of requests cannot price a fraud proof out; the rest are closed one by one with

@@ -194,6 +194,28 @@ contract EscapeHatchTest is ProductionFixture {
         sc.freeze();
     }
 
+    /// @notice After a fraud proof truncates the chain, the queue items the invalid batch had
+    ///         consumed wait again: the rollup may freeze on them (no new deposit needed).
+    function test_freezeCountsItemsOfAnInvalidatedBatchAsWaiting() public {
+        vm.prank(users[0]);
+        bridge.depositETH{value: 1 ether}(users[0]);
+        BatchHeader memory h = _badHeader(sc.nextIndex(), "lie");
+        h.depositCount = 1;
+        h.depositHash = bridge.depositHashAt(1);
+        _appendAs(h);
+        // Had the batch stood, nothing would wait.
+        uint256 snap = vm.snapshotState();
+        vm.warp(block.timestamp + FREEZE_AFTER);
+        vm.expectRevert(abi.encodeWithSelector(StateCommitment.StateCommitmentNothingWaiting.selector, uint256(1), uint256(1)));
+        sc.freeze();
+        vm.revertToState(snap);
+        fp.proveBadSummary(h, _finalState("lie"), new bytes32[](0), address(this));
+        assertEq(sc.nextIndex(), 0, "the batch is invalidated");
+        vm.warp(block.timestamp + FREEZE_AFTER);
+        sc.freeze();
+        assertEq(sc.frozenAt(), block.timestamp, "frozen: its deposit waits again");
+    }
+
     /// @notice Five users leave with exactly their balance at the last final root; a second
     ///         escape, a forged proof and a proof against a non-final batch revert; deposits the
     ///         root had not consumed go back to their senders; the bridge ends empty.
