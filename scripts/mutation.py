@@ -126,6 +126,9 @@ def load_mutants(path: Path = MUTANTS) -> list[Mutant]:
             raise MutantError(f"mutant {m.id}: lists no tests")
         if m.original == m.replacement:
             raise MutantError(f"mutant {m.id}: replacement equals original")
+        for f in m.forge:
+            if not (ROOT / f.split(":", 1)[0]).exists():
+                raise MutantError(f"mutant {m.id}: forge test {f} does not exist")
         src = ROOT / m.file
         if not src.exists():
             raise MutantError(f"mutant {m.id}: {m.file} does not exist")
@@ -182,11 +185,15 @@ def _env(tree: Path) -> dict[str, str]:
 def _commands(m: Mutant) -> list[tuple[str, list[str]]]:
     cmds: list[tuple[str, list[str]]] = []
     if m.forge:
-        # One forge call over every listed path (a regex alternation of the paths).
-        pattern = "{" + ",".join(m.forge) + "}" if len(m.forge) > 1 else m.forge[0]
-        cmds.append(
-            ("forge", ["forge", "test", "--offline", "--fail-fast", "--match-path", pattern])
-        )
+        # One forge call over every listed path (a glob alternation of the paths); an entry
+        # `path:testName` narrows the call to the named tests.
+        paths = sorted({f.split(":", 1)[0] for f in m.forge})
+        tests = sorted({f.split(":", 1)[1] for f in m.forge if ":" in f})
+        pattern = "{" + ",".join(paths) + "}" if len(paths) > 1 else paths[0]
+        cmd = ["forge", "test", "--offline", "--fail-fast", "--match-path", pattern]
+        if tests:
+            cmd += ["--match-test", "^(" + "|".join(tests) + r")\("]
+        cmds.append(("forge", cmd))
     if m.pytest:
         py = [
             sys.executable,
@@ -216,7 +223,7 @@ def _failed(kind: str, rc: int, out: str) -> bool:
 def _invalid(kind: str, rc: int, out: str) -> bool:
     """A mutant that does not compile or whose tests cannot be collected kills nothing."""
     if kind == "forge":
-        return "Compiler run failed" in out
+        return "Compiler run failed" in out or "No tests match" in out or "No tests found" in out
     # pytest: 2 interrupted/collection error, 3 internal error, 4 usage error, 5 no tests.
     return rc in (2, 3, 4, 5) or "CompileError" in out
 

@@ -23,6 +23,18 @@ contract MerkleTreeTest is Test {
         }
     }
 
+    /// @notice An index past what the proof's length can address is refused (not wrapped onto
+    ///         another leaf) with the index and the proof length.
+    function test_indexOutOfRangeReverts() public {
+        bytes32[] memory proof = new bytes32[](3); // addresses leaves 0..7
+        vm.expectRevert(abi.encodeWithSelector(MerkleTree.MerkleTreeIndexOutOfRange.selector, 8, 3));
+        this.computeRoot(8, keccak256("item"), proof);
+    }
+
+    function computeRoot(uint256 index, bytes32 item, bytes32[] memory proof) external pure returns (bytes32) {
+        return MerkleTree.computeRoot(index, item, proof);
+    }
+
     /// @dev Reference proof builder (level by level, zero padding), independent of the library.
     function _proof(bytes32[] memory items, uint256 idx) internal pure returns (bytes32[] memory out) {
         uint256 n = items.length;
