@@ -235,3 +235,27 @@ def test_follower_forwards_wallet_transactions(rollup_env: RollupEnv) -> None:
     ).raw_transaction  # fmt: skip
     err = _rpc(follower.url, "eth_sendRawTransaction", ["0x" + bytes(stale).hex()])["error"]
     assert err["code"] == -32000 and "nonce too low" in err["message"]
+
+
+def test_a_batch_of_wallet_transactions_is_not_sealed_one_by_one(
+    wallet: tuple[NodeService, str, Web3],
+) -> None:
+    svc, _, w3 = wallet
+    cid = w3.eth.chain_id
+    raws = [
+        Account.sign_transaction(
+            {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": n, "chainId": cid,
+             "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}, ALICE.key,
+        ).raw_transaction
+        for n in range(20)
+    ]  # fmt: skip
+    body = [
+        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+        for i, r in enumerate(raws)
+    ]
+    ans = requests.post(svc.url, json=body, timeout=30).json()
+    assert all("result" in a for a in ans), ans
+    rs = [w3.eth.wait_for_transaction_receipt(a["result"], timeout=20, poll_latency=0.05)
+          for a in ans]  # fmt: skip
+    # In a batch of several sends none waits for its seal (else 20 blocks, one per request).
+    assert len({r["blockNumber"] for r in rs}) <= 3

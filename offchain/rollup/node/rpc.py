@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -126,6 +127,7 @@ class RpcApi:
         self.methods.update(self.eth.methods)
         self.methods.update(extra or {})
         self.proof_providers: dict[str, Handler] = {}
+        self._tls = threading.local()  # .batch: answering a JSON-RPC batch on this thread
 
     # ----------------------------------------------------------------- methods
     def send_raw_transaction(self, params: list[Any]) -> Any:
@@ -146,7 +148,11 @@ class RpcApi:
             to = "0x" + (tx.to or b"").hex()
             raise wallet_error("unsupported", f"no token is bridged to this L2 at {to}")
         try:
-            wait_s = 2 * node.config.block_time_ms / 1000
+            # A request alone may wait for its seal; one of several in a JSON-RPC batch never
+            # does (the batch's later requests would each wait for a block of their own).
+            wait_s = (
+                0.0 if getattr(self._tls, "batch", False) else 2 * node.config.block_time_ms / 1000
+            )
             return self.send_transaction(["0x03" + raw.hex()], decoded=tx, wait_first_s=wait_s)
         except TxInvalid as e:
             raise wallet_error(e.reason, e.message) from None
@@ -292,6 +298,21 @@ class RpcApi:
         log.info("rpc_refused", code=code, message=message)
         return _error(rid, code, message)
 
+    def call_batch(self, reqs: list[Any]) -> list[dict[str, Any]]:
+        """Answer the requests of one JSON-RPC batch, in order (notifications get nothing).
+
+        A batch with one ``eth_sendRawTransaction`` is a wallet's (ethers batches its calls):
+        that one may wait for its seal; in a batch of several, none waits.
+        """
+        sends = sum(
+            1 for r in reqs if isinstance(r, dict) and r.get("method") == "eth_sendRawTransaction"
+        )
+        self._tls.batch = sends > 1
+        try:
+            return [a for a in map(self.call, reqs) if a is not None]
+        finally:
+            self._tls.batch = False
+
     def call(self, req: Any) -> dict[str, Any] | None:
         """Answer one JSON-RPC request object (None for a notification)."""
         if not isinstance(req, dict) or req.get("jsonrpc") != "2.0" or "method" not in req:
@@ -425,7 +446,7 @@ class JsonRpcEndpoint:
                         f"{MAX_BATCH_REQUESTS}",
                     )
                 )
-            return lambda: json.dumps([a for a in map(api.call, req) if a is not None]).encode()
+            return lambda: json.dumps(api.call_batch(req)).encode()
 
         def one() -> bytes:
             ans = api.call(req)
