@@ -1,7 +1,9 @@
 """A censoring sequencer (faulty mode ``censor``) ignores one user's forced transaction: after
 the deadline its batches are refused on L1, the honest nodes' CensorshipWatch reports it twice
 and L1 rotates it out, and the next sequencer includes the item; the user follows it all with
-``l2kit bridge force-tx --wait`` (real node processes' RPC, real L1 contracts)."""
+``l2kit bridge force-tx --wait`` (real node processes' RPC, real L1 contracts). A replayed
+forced tx gets a failed receipt. Then every sequencer stops: the rollup freezes and the user
+escapes with a proof rebuilt from a stopped node's store (``l2kit bridge escape --node-db``)."""
 
 from __future__ import annotations
 
@@ -19,6 +21,27 @@ from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB, CAROL = dev_account(10), dev_account(11), dev_account(12)
 FORCE_WINDOW_S = 30  # TestRollupParams.force_window_s
+FREEZE_AFTER_S = 200  # TestRollupParams.freeze_after_s
+
+
+def _cli_bg(env: RollupEnv, dep: Path, *args: str) -> subprocess.Popen[str]:
+    url = env.chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    return subprocess.Popen(
+        [sys.executable, "-m", "offchain.cli", "bridge", *args, "--rpc-url", url,
+         "--deployment", str(dep)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
+
+
+def _cli(env: RollupEnv, dep: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    url = env.chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
+    return subprocess.run(
+        [sys.executable, "-m", "offchain.cli", "bridge", *args, "--rpc-url", url,
+         "--deployment", str(dep)],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"},
+        check=False,
+    )  # fmt: skip
 
 
 def _deployment(env: RollupEnv, tmp_path: Path) -> Path:
@@ -43,15 +66,10 @@ def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
     for svc in (censor, honest, other):
         wait_until(lambda s=svc: client(s).balance(CAROL.address) == 10**18, what="deposits")  # type: ignore[misc]
     sc = env.l1().sc
-    url = env.chain.w3.provider.endpoint_uri  # type: ignore[attr-defined]
     dep = _deployment(env, tmp_path)
-    force = subprocess.Popen(
-        [sys.executable, "-m", "offchain.cli", "bridge", "force-tx", "--to", BOB.address,
-         "--amount", "5000", "--fee", "7", "--node", honest.url, "--wait", "--timeout-s", "120",
-         "--dev", "10", "--rpc-url", url, "--deployment", str(dep), "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )  # fmt: skip
+    transfer = ["force-tx", "--to", BOB.address, "--amount", "5000", "--fee", "7", "--node",
+                honest.url, "--wait", "--dev", "10", "--json"]  # fmt: skip
+    force = _cli_bg(env, dep, *transfer, "--timeout-s", "120")
     try:
         bridge = env.bridge(ALICE).bridge
         wait_until(lambda: bridge.functions.forcedCount().call() == 1, what="forced tx queued")
@@ -102,7 +120,35 @@ def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
     new_current = env.seqset().functions.currentSequencer().call()
     assert block["header"]["producer"].lower() == new_current.lower()
     assert client(honest).balance(new_current, ltx.ETH) >= 7  # the fee went to the includer
-    # A batch consuming the forced item lands on L1.
-    wait_until(
-        lambda: sc.functions.progress().call()[1] > queue_id, timeout_s=60, what="batch on L1"
-    )
+    # The same signed transaction forced again: consumed with a failed receipt (nonce used).
+    again = _cli_bg(env, dep, *transfer, "--nonce", "0")
+    wait_until(lambda: bridge.functions.forcedCount().call() == 2, what="second forced tx")
+    for _ in range(2):  # the nodes follow L1 two blocks behind; this L1 mines on demand
+        env.chain.rpc("evm_mine")
+    out2, err2 = again.communicate(timeout=120)
+    assert again.returncode == 0, err2
+    doc2 = json.loads(out2)
+    r2 = doc2["receipt"]
+    assert (r2["status"], r2["detail"]) == ("failed", "wrong_nonce")
+    assert client(honest).balance(BOB.address) == 5000 + 1
+    # Batches consuming both forced items land on L1.
+    second = doc2["queue_id"]
+    wait_until(lambda: sc.functions.progress().call()[1] > second, timeout_s=60, what="batch on L1")
+    alice_l2 = client(honest).balance(ALICE.address)
+    assert alice_l2 == 10**18 - 5000 - 7
+
+    # Every sequencer stops; a deposit waits; the rollup freezes; Alice leaves from a node store.
+    db = Path(honest.config.node.data_dir) / "node.db"
+    env.stop_nodes()
+    env.bridge(CAROL).deposit_eth(CAROL.address, 10**17)
+    env.warp(FREEZE_AFTER_S + 1)
+    frozen = _cli(env, dep, "freeze", "--dev", "30")
+    assert frozen.returncode == 0, frozen.stderr
+    before = env.chain.w3.eth.get_balance(ALICE.address)
+    esc = _cli(env, dep, "escape", "--account", ALICE.address, "--node-db", str(db),
+               "--dev", "30", "--json")  # fmt: skip
+    assert esc.returncode == 0, esc.stderr
+    (row,) = json.loads(esc.stdout)
+    assert row["paid"] and int(row["balance_wei"]) == alice_l2
+    assert row["sources"]["node_store"] >= 1
+    assert env.chain.w3.eth.get_balance(ALICE.address) - before == alice_l2
