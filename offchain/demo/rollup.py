@@ -133,7 +133,7 @@ def run(d: Devnet, console: Console) -> None:
         # ---- a few hundred transfers, sent to all nodes (followers forward)
         domain = ltx.Domain(ltx.DEFAULT_L2_CHAIN_ID, ltx.to_checksum(contracts.state_commitment))
         clients = [L2Client(n.url) for n in nodes]
-        nonces = {u.address: 0 for u in users}
+        nonces = {u.address: c.nonce(u.address) for u in users}  # the wallet part sent some
         t0 = time.perf_counter()
         last = ""
         for k in range(300):
