@@ -8,6 +8,7 @@ from offchain.chain.accounts import dev_account
 from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.timeouts import TimeoutWatcher
 from offchain.emeth.execution.client import ExecutionClient
+from offchain.emeth.runtime import wait_until
 
 
 def test_agentKeepsRetryingAndReportsDownPastThreshold() -> None:
@@ -35,7 +36,8 @@ def test_stop_is_prompt() -> None:
         client, dev_account(37), loop=LoopConfig(poll_interval_ms=5000, max_failures=99)
     )
     w.start()
-    time.sleep(0.3)
+    # Its first tick failed: the loop now waits out its (long) pause when stop() is called.
+    wait_until(lambda: w.failures_total >= 1, 10, "the first tick")
     t0 = time.monotonic()
     w.stop()
     assert time.monotonic() - t0 < 2 and not w.health()["alive"]

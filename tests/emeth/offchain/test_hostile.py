@@ -23,6 +23,7 @@ from offchain.emeth.runtime import wait_until
 from offchain.emeth.ticket import build_ticket, sign_ticket
 from offchain.errors import TxReverted
 from tests.emeth.offchain.conftest import EMETH, Env
+from tests.helpers.waits import wait_rounds
 
 RECORDS = "".join(f"rec{(i * 7919) % 97:03d}\n" for i in range(300)).encode()
 MISSING_KEY = "0x" + "ab" * 32  # never stored in the blob store
@@ -63,7 +64,8 @@ def test_poison_dataset_key_never_stops_an_agent(env: Env) -> None:
     _without_registration_check(env)
     _register(env, mallory, "wordcount/v1", MISSING_KEY, 50 * EMETH, splittable=True)
     env.stack.start_agents()
-    time.sleep(1.5)  # well past max_failures ticks of every agent
+    # Every agent ran well past max_failures rounds since it met the job.
+    wait_rounds(env.stack.agents, env.stack.config.max_failures + 2, timeout_s=60)
     honest = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a b c\n", 4 * EMETH)
     wait_for(env.client, honest["jobId"], ("billed",), timeout_s=40)
     _agents_running(env)
@@ -137,7 +139,7 @@ def test_outsider_cancel_of_a_predictable_subjob_id_blocks_nothing(env: Env) -> 
         with contextlib.suppress(TxReverted):  # EmethCore refuses SubJob ids outright
             _cancel(env, mallory, subjob_id(parent_id, i))
     env.stack.start_agents()
-    time.sleep(0.5)  # the L1 watcher has read the cancels
+    wait_rounds(env.stack.agents, 2)  # the L1 watcher has read the cancels
     submit_job(
         env.client,
         env.blobs,

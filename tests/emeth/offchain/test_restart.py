@@ -7,11 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 from offchain.emeth.requester import submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
+from tests.helpers.waits import wait_rounds
 
 
 def _spawn_node(env: Env, index: int, hold_s: float) -> subprocess.Popen[bytes]:
@@ -60,7 +60,7 @@ def test_worker_killed_mid_job_restarts_exactly_once(env: Env) -> None:
     assert len(tickets) == 1 and tickets[0]["settled"]
     assert env.l1.deposit_of(alice.address).balance == 94 * EMETH
     assert env.client.penalties(node=node.address) == []
-    time.sleep(0.5)
+    wait_rounds(env.stack.agents, 2)  # every operator and billing agent ran two more rounds
     assert len(env.client.tickets()) == 1
 
 

@@ -26,6 +26,7 @@ from offchain.emeth.requester import submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
 from tests.helpers.db import on_postgres
+from tests.helpers.waits import wait_rounds
 
 pytestmark = pytest.mark.skipif(
     not on_postgres(), reason="needs L2KIT_TEST_DB_URL (PostgreSQL): .ci/postgres.sh"
@@ -79,8 +80,19 @@ def test_twoExecutionLayersOnePostgresNothingHappensTwice(env: Env) -> None:
         for j in jobs:
             wait_for(env.client, j["jobId"], ("billed",), timeout_s=90)
         wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 60, "settlement")
+
         # Let both signers and billings run a few more rounds: still nothing new may appear.
-        time.sleep(3)
+        def rounds_b() -> list[int]:
+            agents = requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["agents"]
+            return [int(a["ticks"]) + int(a["failuresTotal"]) for a in agents]
+
+        marks_b = rounds_b()
+        wait_rounds(env.stack.agents, 3)
+        wait_until(
+            lambda: all(r >= m + 3 for r, m in zip(rounds_b(), marks_b, strict=True)),
+            30,
+            "three more rounds of the second execution layer's agents",
+        )
         tickets_a, tickets_b = env.client.tickets(), client_b.tickets()
         agents_b = requests.get(f"http://127.0.0.1:{port}/health", timeout=5).json()["agents"]
         agents_a = env.stack.health()
