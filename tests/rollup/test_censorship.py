@@ -136,6 +136,11 @@ def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
     wait_until(lambda: sc.functions.progress().call()[1] > second, timeout_s=60, what="batch on L1")
     alice_l2 = client(honest).balance(ALICE.address)
     assert alice_l2 == 10**18 - 5000 - 7
+    # A verifier re-executes every batch, forced items included, and finds them honest.
+    v = env.start_verifier(dev_account(31), run=True)
+    last = sc.functions.nextIndex().call() - 1
+    wait_until(lambda: v.verified_index >= last, timeout_s=60, what="batches verified")
+    v.stop()
 
     # Every sequencer stops; a deposit waits; the rollup freezes; Alice leaves from a node store.
     db = Path(honest.config.node.data_dir) / "node.db"
