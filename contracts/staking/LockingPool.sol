@@ -16,6 +16,11 @@ interface ISequencerSetHooks {
 
     /// @notice An active sequencer replaced its signer key `oldSigner` with `newSigner`.
     function onSignerChanged(address oldSigner, address newSigner) external;
+
+    /// @notice L1 block at which the next draw's seed was committed (0 before the first draw):
+    ///         stake added after it (from the seed block on, when the seed can be known or
+    ///         ground) does not weigh in that draw.
+    function drawCommitBlock() external view returns (uint256);
 }
 
 /// @title LockingPool
@@ -60,6 +65,13 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         uint64 unlockTime; // earliest unlockClaim time (Exiting / Kicked)
         uint64 signerUpdatedAt; // last lock or signer change (rate limit)
         Status status;
+    }
+
+    /// @notice A sequencer's stake before its increase in block `sinceBlock` (its weight in a
+    ///         draw whose seed was committed before `sinceBlock`; later increases keep it).
+    struct DrawBase {
+        uint128 amount;
+        uint64 sinceBlock;
     }
 
     /// @notice Governance-owned parameters (one struct keeps the setters uniform).
@@ -114,6 +126,8 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     mapping(address signer => Sequencer) internal _seqs;
     address[] internal _active; // active signers, unordered
     mapping(address signer => uint256) internal _activePos; // index in _active + 1 (0: absent)
+    /// @dev Draw weights frozen at the seed commitment (rotation grinding, issue #10 attack 2).
+    mapping(address signer => DrawBase) private _drawBase;
     /// @dev First key of the stake a retired key belonged to (0: the key is its own first key).
     mapping(address signer => address) internal _firstKey;
     /// @dev Key a stake is held under now, by its first key (0: still the first key).
@@ -243,6 +257,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
             revert LockingPoolSetFull(_active.length, params.maxSequencers);
         }
         token.safeTransferFrom(msg.sender, address(this), amount);
+        _noteIncrease(signer, 0);
         _seqs[signer] = Sequencer({
             owner: owner_,
             signer: signer,
@@ -281,6 +296,7 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
             s.reward = 0;
             totalRewardsOwed -= compounded;
         }
+        _noteIncrease(signer, s.amount);
         s.amount = newAmount;
         totalLocked += amount + compounded;
         activeStake += amount + compounded;
@@ -350,6 +366,8 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         moved.signerUpdatedAt = uint64(block.timestamp);
         _seqs[newSigner] = moved;
         delete _seqs[signer];
+        _drawBase[newSigner] = _drawBase[signer];
+        delete _drawBase[signer];
         _seqs[signer].status = Status.Withdrawn;
         uint256 pos = _activePos[signer];
         _active[pos - 1] = newSigner;
@@ -553,12 +571,48 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         return _active;
     }
 
+    /// @notice Signers of the active set and their weights in a draw whose seed was committed at
+    ///         L1 block `commitBlock`: the stake, except that stake added after that block does
+    ///         not count (a new sequencer weighs 0 until the next commitment), so nobody can
+    ///         change its weight once the seed block exists. `commitBlock` 0: the stakes.
+    function drawSet(uint256 commitBlock) external view returns (address[] memory signers, uint256[] memory weights) {
+        signers = _active;
+        weights = new uint256[](signers.length);
+        for (uint256 i = 0; i < signers.length; i++) {
+            uint256 amount = _seqs[signers[i]].amount;
+            if (commitBlock != 0) {
+                DrawBase memory d = _drawBase[signers[i]];
+                if (d.sinceBlock > commitBlock && d.amount < amount) amount = d.amount;
+            }
+            weights[i] = amount;
+        }
+    }
+
     /// @notice Signers and stakes of the active set (same order), for stake-weighted selection.
     function activeSet() external view returns (address[] memory signers, uint256[] memory stakes) {
         signers = _active;
         stakes = new uint256[](signers.length);
         for (uint256 i = 0; i < signers.length; i++) {
             stakes[i] = _seqs[signers[i]].amount;
+        }
+    }
+
+    /// @dev Record `signer`'s stake `before` an increase, once per seed commitment, so draws
+    ///      committed before this block keep weighing the old stake ({drawSet}).
+    function _noteIncrease(address signer, uint256 before) private {
+        DrawBase storage d = _drawBase[signer];
+        uint256 since = d.sinceBlock;
+        // A first increase (a new lock) is always recorded: no need to ask the set.
+        uint256 commit = 0;
+        address set = sequencerSet;
+        if (since != 0 && set != address(0)) {
+            // A set without the view (or an EOA in tests) freezes nothing new: commit 0.
+            (bool ok, bytes memory ret) = set.staticcall(abi.encodeCall(ISequencerSetHooks.drawCommitBlock, ()));
+            if (ok && ret.length == 32) commit = abi.decode(ret, (uint256));
+        }
+        if (since <= commit) {
+            d.amount = SafeCast.toUint128(before);
+            d.sinceBlock = uint64(block.number);
         }
     }
 

@@ -26,9 +26,12 @@ import {ISequencerSetHooks, LockingPool} from "./LockingPool.sol";
 ///         {advanceEpoch} once `epochEnd` has passed. Selection seed: at every rotation the
 ///         contract commits to the next L1 block (`seedBlock = block.number + 1`); the next
 ///         draw uses `keccak256(abi.encode(blockhash(seedBlock), epoch, round))`, so nobody knows
-///         the seed when the commitment is made. If that block hash is not available (the draw
-///         happens in the block right after the commitment, or more than 256 blocks later) the
-///         previous block's hash is used instead (see docs/spec.md for the bias this allows).
+///         the seed when the commitment is made. The hash is stored ({seedHash}) by the first
+///         heartbeat, batch or {recordSeed} while L1 returns it, so a draw hours later still
+///         uses it; only if nobody touched the set for 256 blocks (or the draw is in the seed
+///         block itself) the previous block's hash is used instead. The draw weighs the stakes
+///         as of the commitment (LockingPool.drawSet(drawCommitBlock())): stake added once the
+///         seed block exists weighs from the next draw on (no grinding; see docs/spec.md).
 contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     /// @notice Why a rotation happened (in {SequencerRotated}).
     enum Reason {
@@ -42,9 +45,10 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
 
     /// @notice Progress of the current sequencer (one slot): liveness by batches, not pings.
     struct Progress {
-        uint64 lastBatchAt; // time of the last batch (any sequencer's)
+        uint64 lastBatchAt; // time of the last batch (any sequencer's), or of the deployment
         uint64 workSince; // when work waiting for a batch was noted (0: none noted)
-        uint128 queuedAtBatch; // deposits queued on L1 at the last batch
+        uint64 queuedAtBatch; // deposits queued on L1 at the last batch
+        uint64 seedRecordedFor; // the seed block whose hash {seedHash} holds (0: none)
     }
 
     /// @notice Rotation timing (seconds).
@@ -77,6 +81,9 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
 
     EpochInfo internal _info;
     Progress internal _progress;
+    /// @notice blockhash of the seed block, stored while it is readable (see {recordSeed}), so
+    ///         a draw long after it still uses it instead of a hash its caller could pick.
+    bytes32 public seedHash;
 
     /// @notice The bridge's deposit queue: deposits queued after the last batch are work the
     ///         current sequencer must include (set once by governance after the bridge deploys).
@@ -140,6 +147,9 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     error SequencerSetNoWork(uint256 queued, uint256 queuedAtBatch);
     /// @notice Waiting work was already noted at `since`.
     error SequencerSetWorkAlreadyNoted(uint256 since);
+    /// @notice The seed block's hash is not readable now (the seed block is the current or a
+    ///         future block, or more than 256 blocks old), or it is recorded already.
+    error SequencerSetSeedUnavailable(uint256 seedBlock, uint256 blockNumber);
     /// @notice The deposit queue is set already (to `queue`).
     error SequencerSetDepositQueueAlreadySet(address queue);
 
@@ -158,6 +168,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     /// @notice `queued` deposits are on L1, `queuedAtBatch` were at the current sequencer's last
     ///         batch: it must append a batch by `deadline` or be reselectable ({Reason.NoProgress}).
     event WorkNoted(uint256 queued, uint256 queuedAtBatch, uint256 deadline);
+    /// @notice The hash of seed block `seedBlock` was stored for the next draw.
+    event SeedRecorded(uint256 indexed seedBlock, bytes32 hash);
     /// @notice The deposit queue whose waiting deposits count as work was set.
     event DepositQueueSet(address indexed queue);
     /// @notice The current sequencer `signer` sent a liveness ping.
@@ -191,6 +203,10 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         pool = pool_;
         _setTiming(epochLength, heartbeatTimeout);
         _info.seedBlock = uint64(block.number);
+        // Non-zero from the start, so recording a seed (in a heartbeat or batch) never pays a
+        // zero-to-non-zero write that a gas estimate in the previous block did not see.
+        _progress.lastBatchAt = uint64(block.timestamp);
+        seedHash = bytes32(uint256(1)); // a placeholder: valid only once seedRecordedFor matches
     }
 
     // ========================================================= ISequencerSet
@@ -266,7 +282,12 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         _info.lastHeartbeat = uint64(block.timestamp);
         _info.lastRewardBlock = uint64(block.number);
         IDepositQueue q = depositQueue;
-        _progress = Progress(uint64(block.timestamp), 0, uint128(address(q) == address(0) ? 0 : q.depositCount()));
+        Progress memory p = _progress;
+        p.lastBatchAt = uint64(block.timestamp);
+        p.workSince = 0;
+        p.queuedAtBatch = uint64(address(q) == address(0) ? 0 : q.depositCount());
+        _recordSeed(p);
+        _progress = p;
         uint256 reward = l1Blocks == 0 ? 0 : pool.distributeReward(signer, l1Blocks);
         emit BatchRecorded(signer, _info.epoch, l2Blocks, l1Blocks, reward);
     }
@@ -303,6 +324,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     function heartbeat() external {
         if (msg.sender != _info.current) revert SequencerSetNotCurrent(msg.sender, _info.current);
         _info.lastHeartbeat = uint64(block.timestamp);
+        Progress memory p = _progress;
+        if (_recordSeed(p)) _progress = p;
         emit Heartbeat(msg.sender, _info.epoch);
     }
 
@@ -419,9 +442,29 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         return _info;
     }
 
-    /// @notice The seed the next draw would use if it happened in this block.
+    /// @notice Store the seed block's hash while L1 still returns it (within 256 blocks), so the
+    ///         next draw uses it however late it happens. Anyone may call it; batches and
+    ///         heartbeats of the current sequencer do it too.
+    function recordSeed() external {
+        Progress memory p = _progress;
+        if (!_recordSeed(p)) revert SequencerSetSeedUnavailable(_info.seedBlock, block.number);
+        _progress = p;
+    }
+
+    /// @notice L1 block in which the next draw's seed was committed (the last rotation's): stake
+    ///         added after it (from the seed block on) does not weigh in that draw
+    ///         (LockingPool.drawSet). 0 before the first draw (the launch draw weighs the stakes
+    ///         as they are).
+    function drawCommitBlock() public view returns (uint256) {
+        return _info.epoch == 0 ? 0 : uint256(_info.seedBlock) - 1;
+    }
+
+    /// @notice The seed the next draw would use if it happened in this block: the seed block's
+    ///         hash (recorded, or read from L1 within 256 blocks); only if neither is available,
+    ///         the previous block's hash.
     function nextSeed() public view returns (bytes32) {
-        bytes32 h = blockhash(_info.seedBlock); // zero unless seedBlock is in the last 256 blocks
+        uint64 sb = _info.seedBlock;
+        bytes32 h = _progress.seedRecordedFor == sb && sb != 0 ? seedHash : blockhash(sb);
         if (h == bytes32(0) && block.number > 0) h = blockhash(block.number - 1);
         uint256 epoch = _info.epoch;
         uint256 round = _info.round;
@@ -502,7 +545,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (address(queue) == address(0)) revert SequencerSetZeroAddress();
         if (address(depositQueue) != address(0)) revert SequencerSetDepositQueueAlreadySet(address(depositQueue));
         depositQueue = queue;
-        _progress.queuedAtBatch = uint128(queue.depositCount());
+        _progress.queuedAtBatch = uint64(queue.depositCount());
         emit DepositQueueSet(address(queue));
     }
 
@@ -523,6 +566,18 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         if (epochLength == 0 || heartbeatTimeout == 0) revert SequencerSetBadTiming(epochLength, heartbeatTimeout);
         timing = Timing(epochLength, heartbeatTimeout);
         emit TimingSet(epochLength, heartbeatTimeout);
+    }
+
+    /// @dev Store the seed block's hash in `p`/{seedHash} if readable and not stored yet.
+    function _recordSeed(Progress memory p) internal returns (bool) {
+        uint64 sb = _info.seedBlock;
+        if (p.seedRecordedFor == sb) return false;
+        bytes32 h = blockhash(sb);
+        if (h == bytes32(0)) return false;
+        seedHash = h;
+        p.seedRecordedFor = sb;
+        emit SeedRecorded(sb, h);
+        return true;
     }
 
     /// @dev Draw weights: the stakes, with `exclude` zeroed when anyone else is active. If no
@@ -550,7 +605,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     ///      active. A new epoch starts if the current one has ended (or none was drawn yet);
     ///      otherwise the round increases and the epoch end stays.
     function _rotate(address exclude, Reason reason) internal {
-        (address[] memory signers, uint256[] memory stakes) = pool.activeSet();
+        (address[] memory signers, uint256[] memory stakes) = pool.drawSet(drawCommitBlock());
         address previous = _info.current;
         bytes32 seed = nextSeed();
         bool newEpoch = previous == address(0) || block.timestamp >= _info.epochEnd;

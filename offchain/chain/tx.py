@@ -230,6 +230,7 @@ class TxSender:
         wait: Literal[True] = True,
         label: str | None = None,
         blobs: BlobCarrier | None = None,
+        gas_margin: int = 0,
     ) -> TxReceipt: ...
 
     @overload
@@ -242,6 +243,7 @@ class TxSender:
         wait: Literal[False],
         label: str | None = None,
         blobs: BlobCarrier | None = None,
+        gas_margin: int = 0,
     ) -> SentTx: ...
 
     def send(
@@ -253,6 +255,7 @@ class TxSender:
         wait: bool = True,
         label: str | None = None,
         blobs: BlobCarrier | None = None,
+        gas_margin: int = 0,
     ) -> TxReceipt | SentTx:
         """Send a contract call (``contract.functions.f(args)``) or a raw tx dict.
 
@@ -263,6 +266,7 @@ class TxSender:
             wait: wait for the receipt (default) or return the in-flight :class:`SentTx`.
             label: name used in error messages (default: the function name).
             blobs: EIP-4844 blobs to carry (a type-3 transaction; ``blobhash(i)`` sees them).
+            gas_margin: gas added to the estimate (a path the estimate's block cannot take).
 
         Returns:
             The receipt (status 1), or a :class:`SentTx` when ``wait`` is false.
@@ -275,7 +279,15 @@ class TxSender:
         if label is None:
             label = call.fn_name if isinstance(call, ContractFunction) else "transaction"
         try:
-            return self._send(call, value=value, gas=gas, wait=wait, label=label, blobs=blobs)
+            return self._send(
+                call,
+                value=value,
+                gas=gas,
+                wait=wait,
+                label=label,
+                blobs=blobs,
+                gas_margin=gas_margin,
+            )
         except requests.RequestException as e:
             raise RpcError(
                 f"cannot reach the L1 RPC at {self.rpc_url} while sending {label} "
@@ -297,6 +309,7 @@ class TxSender:
         wait: bool,
         label: str | None,
         blobs: BlobCarrier | None = None,
+        gas_margin: int = 0,
     ) -> TxReceipt | SentTx:
         if isinstance(call, ContractFunction):
             label = label or call.fn_name
@@ -315,7 +328,7 @@ class TxSender:
         try:
             if gas is None:
                 est = int(self.w3.eth.estimate_gas(tx))  # type: ignore[arg-type]
-                gas = int(est * self.config.gas_multiplier) + 10_000
+                gas = int(est * self.config.gas_multiplier) + 10_000 + gas_margin
         except (ContractCustomError, ContractLogicError) as e:
             raise self._revert(label, e) from None
         except Web3RPCError as e:

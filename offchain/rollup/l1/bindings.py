@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from offchain.rollup.ledger.fraud import FraudWitness, SummaryWitness
 
 
+#: Gas added to appendBatch's estimate for the reward credit the estimate may not see.
+APPEND_REWARD_GAS = 60_000
+
 #: StateCommitment stores the first 26 bytes (208 bits) of each header hash.
 HASH_PREFIX_BYTES = 26
 
@@ -233,7 +236,10 @@ class RollupL1:
             call = self.sc.functions.appendBatch(header.as_tuple(), signatures)
         if self.sender is None:
             return self._send(call)
-        return self.sender.send(call, blobs=blobs)
+        # The estimate runs against the latest block: right after a rotation it rewards 0 L1
+        # blocks (no reward credit), while the mined batch, one block later, credits the first
+        # reward (SequencerSet.recordBatch -> LockingPool.distributeReward, ~40k gas).
+        return self.sender.send(call, blobs=blobs, gas_margin=APPEND_REWARD_GAS)
 
     def data_mode(self) -> DataMode:
         """Where batches appended now publish their data (``StateCommitment.dataMode``)."""
