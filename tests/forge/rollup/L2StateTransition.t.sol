@@ -72,10 +72,7 @@ contract L2StateTransitionTest is Test {
         uint256 n = abi.decode(vm.parseJson(json, ".fraudProofCount"), (uint256));
         uint256 frauds;
         for (uint256 i = 0; i < n; i++) {
-            bytes memory blob = abi.decode(
-                vm.parseJson(json, string.concat(".fraudProofs[", vm.toString(i), "].abi")), (bytes)
-            );
-            FraudCase memory c = _decodeFraud(blob);
+            FraudCase memory c = _fraudCaseAt(i);
             (bool got, L2StateTransition.Result memory r) = h.proveStep(c.chainId, c.verifyingContract, c.b, c.p);
             assertTrue(got == c.fraud, string.concat("fraud verdict of case ", vm.toString(i)));
             assertEq(uint256(r.status), uint256(c.status), "status");
@@ -92,10 +89,7 @@ contract L2StateTransitionTest is Test {
         uint256 n = abi.decode(vm.parseJson(json, ".fraudProofCount"), (uint256));
         uint256 tried;
         for (uint256 i = 0; i < n; i++) {
-            bytes memory blob = abi.decode(
-                vm.parseJson(json, string.concat(".fraudProofs[", vm.toString(i), "].abi")), (bytes)
-            );
-            FraudCase memory c = _decodeFraud(blob);
+            FraudCase memory c = _fraudCaseAt(i);
             if (c.fraud) continue;
             (bool fraud,) = h.proveStep(c.chainId, c.verifyingContract, c.b, c.p);
             assertTrue(!fraud, "honest step");
@@ -217,6 +211,13 @@ contract L2StateTransitionTest is Test {
         L2StateTransition.StepProof p;
         bool fraud;
         uint8 status;
+    }
+
+    /// @dev Fraud-proof vector `i` of tests/vectors/ledger.json.
+    function _fraudCaseAt(uint256 i) internal view returns (FraudCase memory) {
+        bytes memory blob =
+            abi.decode(vm.parseJson(json, string.concat(".fraudProofs[", vm.toString(i), "].abi")), (bytes));
+        return _decodeFraud(blob);
     }
 
     function _decodeFraud(bytes memory blob) internal pure returns (FraudCase memory c) {
