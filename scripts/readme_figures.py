@@ -185,6 +185,17 @@ ROWS: tuple[Row, ...] = (
         2,
     ),
     Row(
+        "`mutation_kill_pct` / `mutants_total` (`make mutation`, run by the bench; killed by the "
+        "default suite's listed tests)",
+        ("mutation_kill_pct", "mutants_total"),
+        "100 / ≥ 30",
+    ),
+    Row(
+        "`invariant_calls_per_run` (forge's calls per invariant at the `make test-all` settings)",
+        ("invariant_calls_per_run",),
+        "≥ 10,000",
+    ),
+    Row(
         "`compile_cold_s` / `compile_cached_s`",
         ("compile_cold_s", "compile_cached_s"),
         "cached ≪ 1 s",
