@@ -1,4 +1,5 @@
-"""Demo scene: the rollup end to end on the devnet, then two cheating sequencers caught.
+"""Demo scene: the rollup end to end on the devnet, then cheating sequencers caught (a forged
+MTSR, a forged standard transaction, withheld data).
 
 1. Every active sequencer runs a node (JSON-RPC, blocks, co-signing, batcher, FROST key
    keeper); finding no group key on L1, the nodes run a DKG at start and install the key
@@ -7,7 +8,9 @@
    (followers forward to the current sequencer), batches land on L1 with their roots.
 3. A withdrawal is finalized on L1 after the (short) challenge window.
 4. The current sequencer cheats on the MTSR: the verifier proves the fraud on L1; the
-   sequencer is slashed, kicked and replaced, and the next one re-submits the batch.
+   sequencer is slashed, kicked and replaced, and the next one re-submits the batch. The next
+   one includes a wallet's standard transaction (sent with plain eth-account signing) with a
+   forged signature: proven on L1 the same way (``std_bad_signature``).
 5. The new current sequencer withholds a batch's data: the verifier requests it on L1, the
    deadline passes, the sequencer is slashed, kicked and replaced.
 """
@@ -22,6 +25,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from web3 import Web3
 
 from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import Withdrawal
@@ -195,13 +199,22 @@ def run(d: Devnet, console: Console) -> None:
             cc = L2Client(cheat.url)
             nonces = {u.address: cc.nonce(u.address) for u in users}
             sent = ""
+            w3 = Web3(Web3.HTTPProvider(cheat.url))
             for k in range(20):  # sent at once: they land in the cheater's next batch
                 u = users[k % len(users)]
-                t = ltx.sign_transfer(
-                    u, domain, users[0].address, ltx.ETH, 1000 + k, 0, nonces[u.address]
-                )
+                if mode.startswith("std_"):  # wallet transactions (plain eth-account signing)
+                    raw = u.sign_transaction(
+                        {"to": users[0].address, "value": 1000 + k, "gas": 21_000,
+                         "nonce": nonces[u.address], "chainId": w3.eth.chain_id,
+                         "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 0}
+                    ).raw_transaction  # fmt: skip
+                    sent = "0x" + bytes(w3.eth.send_raw_transaction(raw)).hex()
+                else:
+                    t = ltx.sign_transfer(
+                        u, domain, users[0].address, ltx.ETH, 1000 + k, 0, nonces[u.address]
+                    )
+                    sent = cc.send(ltx.encode_tx(t))
                 nonces[u.address] += 1
-                sent = cc.send(ltx.encode_tx(t))
             cc.wait_receipt(sent, status="")
             _wait(lambda: l1.next_index() > n0, 30, "the bad batch on L1")
             bad = n0
@@ -240,6 +253,7 @@ def run(d: Devnet, console: Console) -> None:
 
         for mode, label in (
             ("wrong_mtsr", "cheats on the MTSR"),
+            ("std_bad_signature", "includes a standard transaction with a forged signature"),
             ("withhold", "withholds batch data"),
         ):
             if len(sset.functions.activeSigners().call()) < 2:
