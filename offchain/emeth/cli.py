@@ -395,7 +395,7 @@ def el_run(
         signers=addrs(signers, params.signer_address or dev_account(params.signer_account).address),
     )
     service = build_service(l1, db_url, roles, o.programs(), storage_url=o.storage_url)
-    watcher = L1Watcher(service, l1)
+    watcher = L1Watcher(service, l1, confirmations=c.confirmations_on(l1.chain.chain_id))
     server = ExecutionLayerServer(service, port=port, agents_health=lambda: [watcher.health()])
     server.start()
     console.print(f"EMETH execution layer {server.url}")

@@ -73,7 +73,11 @@ class EmethAgentsConfig:
         db_url: execution layer database (empty: SQLite file ``emeth.db`` in the data dir).
         el_port: execution layer HTTP port (0: a free one).
         poll_interval_ms / jitter_pct / max_failures: agent loops (see ``agents.base``).
-        confirmations: L1 blocks the watcher trails the head by.
+        confirmations: L1 blocks the execution layer's L1 watcher trails the head by: a
+            ``JobCancelled`` is applied only this deep, so a reorg within them never applies
+            a cancellation L1 then drops (``None``: the L1 network's default,
+            ``offchain.chain.networks``: 6 on mainnet, 4 on public testnets, 2 on a local
+            Anvil devnet).
         signer_interval_s: time between Ticket rounds.
         split_parts: SubJobs per split job.
         split_grace_s: how long nodes leave a fresh splittable job to the Splitter.
@@ -90,7 +94,7 @@ class EmethAgentsConfig:
     poll_interval_ms: int = 100
     jitter_pct: int = 25
     max_failures: int = 5
-    confirmations: int = 0
+    confirmations: int | None = None
     signer_interval_s: float = 1.0
     split_parts: int = 4
     split_grace_s: float = 3.0
@@ -101,3 +105,11 @@ class EmethAgentsConfig:
     node_collateral_wei: int = 0
     penalty_enforce_after_s: float = 10.0
     program_modules: list[str] = field(default_factory=list)
+
+    def confirmations_on(self, chain_id: int) -> int:
+        """``confirmations``, or the default of chain ``chain_id`` when unset."""
+        from offchain.chain.networks import default_confirmations
+
+        if self.confirmations is not None:
+            return self.confirmations
+        return default_confirmations(chain_id)

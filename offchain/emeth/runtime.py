@@ -140,7 +140,7 @@ class EmethStack:
         watcher = L1Watcher(
             self.service,
             self.l1,
-            confirmations=c.confirmations,
+            confirmations=c.confirmations_on(self.chain.chain_id),
             start_block=int(self.chain.w3.eth.block_number),
             loop=self._loop(),
         )

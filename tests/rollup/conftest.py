@@ -30,7 +30,7 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
 from offchain.rollup.node.service import NodeService, RollupContracts
-from offchain.rollup.verifier.daemon import Verifier
+from offchain.rollup.verifier.daemon import Outcome, Verifier
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
@@ -62,6 +62,22 @@ class ConfirmedBridge(BridgeClient):
         dep = super().deposit_erc20(token, l2_recipient, amount, approve)
         self._bury()
         return dep
+
+
+class ConfirmingVerifier(Verifier):
+    """A verifier on an Anvil that mines only on transactions: before each check, the test
+    mines the blocks its confirmations wait for, when a batch is appended but not yet that
+    deep (``evm_mine``; no block is mined while nothing waits)."""
+
+    def tick(self) -> list[Outcome]:
+        chain = self.contracts.chain
+        head = int(chain.w3.eth.block_number)
+        sc = self.l1.sc.functions
+        safe = max(0, head - self.confirmations)
+        if int(sc.nextIndex().call()) > int(sc.nextIndex().call(block_identifier=safe)):
+            for _ in range(self.confirmations):
+                chain.rpc("evm_mine")
+        return super().tick()
 
 
 @dataclass
@@ -161,7 +177,7 @@ class RollupEnv:
         cfg = VerifierConfig(
             data_dir=str(d), snapshot_dir=str(snapshot_dir or d / "snap"), poll_interval_ms=100
         )
-        v = Verifier(
+        v = ConfirmingVerifier(
             self.contracts, account, BlobClient(storage_url or self.storage_url, timeout_s=2), cfg
         )
         self.verifiers.append(v)

@@ -81,7 +81,10 @@ class VerifierConfig:
         data_dir: its own cursor + replica database.
         snapshot_dir: local snapshot of batch data (seed §9.1) read when storage fails.
         poll_interval_ms: how often it polls L1.
-        confirmations: L1 blocks it trails the head by.
+        confirmations: L1 blocks it trails the head by: a batch is checked (and challenged)
+            only once appended this deep, so a reorg within them is never seen (``None``: the
+            L1 network's default, ``offchain.chain.networks``: 6 on mainnet, 4 on public
+            testnets, 2 on a local Anvil devnet); a deeper reorg rewinds its replica.
         storage_timeout_s: blob-store request timeout.
         data_wait_s: after requestData, how long to wait for provideData before giving up.
         stall_after_s: one tick running for this long reports the verifier down.
@@ -95,7 +98,7 @@ class VerifierConfig:
     data_dir: str = ".devnet/verifier"
     snapshot_dir: str = ""
     poll_interval_ms: int = 200
-    confirmations: int = 0
+    confirmations: int | None = None
     storage_timeout_s: float = 2.0
     data_wait_s: float = 30.0
     stall_after_s: float = 120.0

@@ -37,6 +37,7 @@ import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from offchain.chain.clock import L1Clock
+from offchain.chain.networks import default_confirmations
 from offchain.common.daemon import Daemon
 from offchain.common.hashing import keccak
 from offchain.common.health import health_response
@@ -161,6 +162,11 @@ class Verifier(Daemon):
         self.clock = L1Clock(contracts.chain.w3)
         self.blobs = blobs
         self.config = config
+        self.confirmations = (
+            config.confirmations
+            if config.confirmations is not None
+            else default_confirmations(contracts.chain.chain_id)
+        )
         self.domain = ltx.Domain(l2_chain_id, ltx.to_checksum(contracts.state_commitment))
         data_dir = Path(config.data_dir)
         self.store = VerifierStore(data_dir / "verifier.db")
@@ -329,9 +335,9 @@ class Verifier(Daemon):
         Only batches appended at least ``confirmations`` L1 blocks ago are checked.
         """
         next_index = self.l1.next_index()
-        if self.config.confirmations:
+        if self.confirmations:
             w3 = self.contracts.chain.w3
-            safe = max(0, int(w3.eth.block_number) - self.config.confirmations)
+            safe = max(0, int(w3.eth.block_number) - self.confirmations)
             next_index = min(
                 next_index, int(self.l1.sc.functions.nextIndex().call(block_identifier=safe))
             )

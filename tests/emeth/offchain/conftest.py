@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -26,7 +27,7 @@ EMETH = 10**18
 @pytest.fixture(scope="module")
 def devnet() -> Iterator[Devnet]:
     # Anvil mines only on transactions here (no interval blocks): the reorg and deadline tests
-    # count blocks; EMETH has no deposit confirmations to wait for.
+    # count blocks; a cancel is followed by the blocks the L1 watcher waits for (Env.cancel).
     cfg = load_config()
     cfg.devnet.block_time_s = 0
     with Devnet(cfg, ephemeral=True, log=lambda *a, **k: None) as d:
@@ -46,6 +47,16 @@ class Env:
 
     def deposit(self, who: LocalAccount, amount: int) -> None:
         self.l1.deposit(self.devnet.chain.sender(who), amount)  # type: ignore[union-attr]
+
+    def cancel(self, who: LocalAccount, job_id: str) -> Any:
+        """``who`` cancels ``job_id`` on L1; the blocks the execution layer's L1 watcher waits
+        for (its confirmations: this Anvil mines only on transactions) are then mined."""
+        chain = self.devnet.chain
+        assert chain is not None
+        rcpt = self.l1.cancel(chain.sender(who), bytes.fromhex(job_id[2:]))
+        for _ in range(load_config().emeth_agents.confirmations_on(chain.chain_id)):
+            chain.rpc("evm_mine")
+        return rcpt
 
     def advance(self, seconds: int) -> None:
         chain = self.devnet.chain

@@ -28,7 +28,7 @@ def test_cancel_before_processing_is_never_billed(env: Env) -> None:
     alice = env.requesters[0]
     env.deposit(alice, 100 * EMETH)
     job = submit_job(env.client, env.blobs, alice, "sortdedupe/v1", b"b\na\n", 5 * EMETH)
-    env.l1.cancel(env.devnet.chain.sender(alice), bytes.fromhex(job["jobId"][2:]))  # type: ignore[union-attr]
+    env.cancel(alice, job["jobId"])
     wait_for(env.client, job["jobId"], ("cancelled",), timeout_s=10)
     # A node that had not seen the cancel yet is refused.
     node = env.stack.node_accounts[0]
@@ -279,7 +279,7 @@ def test_cancel_after_process_is_too_late_until_the_job_is_given_back(env: Env) 
     node = env.stack.node_accounts[0]
     job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"late\n", 4 * EMETH)
     env.client.act("Process", {"jobId": job["jobId"], "node": node.address, "attempt": 1}, node)
-    env.l1.cancel(env.devnet.chain.sender(alice), bytes.fromhex(job["jobId"][2:]))  # type: ignore[union-attr]
+    env.cancel(alice, job["jobId"])
     wait_until(
         lambda: "L1CancelTooLate" in _history(env, job["jobId"]), 10, "the cancel to be seen"
     )

@@ -124,7 +124,7 @@ def test_subjob_id_squatting_is_refused(env: Env) -> None:
 
 
 def _cancel(env: Env, who, job_id: str):  # type: ignore[no-untyped-def]
-    return env.l1.cancel(env.devnet.chain.sender(who), bytes.fromhex(job_id[2:]))  # type: ignore[union-attr]
+    return env.cancel(who, job_id)
 
 
 def test_outsider_cancel_of_a_predictable_subjob_id_blocks_nothing(env: Env) -> None:
