@@ -50,10 +50,13 @@ class Signer(ActingAgent):
         self._last_round = 0.0
 
     def tick(self) -> dict[str, int]:
+        # A round that failed is due again at once (the loop's backoff spaces the retries),
+        # so failures add up in a row and /health reports the signer down, not idle and fine.
         if time.monotonic() - self._last_round < self.interval_s:
             return {}
+        out = self.sign_round()
         self._last_round = time.monotonic()
-        return self.sign_round()
+        return out
 
     def _budgets(self, requesters: set[str]) -> dict[str, int]:
         """What each requester's L1 deposit can still pay: its balance less its debits in
