@@ -11,12 +11,15 @@ layer (the process stopped and started again on its port and database). Each out
 process that depends on the part answers ``/health`` 503 naming it for the whole outage; after
 it, 200 again without a restart, every process still the same one (but the stopped one), every
 accepted L2 transaction in exactly one batch on L1, and the execution layer's jobs as they were.
-The 3 s variant is in the default suite, the 30 s one is slow. ("Every job billed once" across
-an execution-layer outage is driven in-process: tests/emeth/offchain/test_outage.py.)
+The 3 s variant is in the default suite, the 30 s one is slow; so is the L1 node's own stop
+(the Anvil process stopped, restarted on its port from its dumped state). ("Every job billed
+once" across an execution-layer outage, with every EMETH agent a process:
+tests/emeth/offchain/test_outage_processes.py.)
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import signal
@@ -316,3 +319,44 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
     assert {n: p.pid for n, p in w.procs.items() if n not in stopped} == {
         n: pid for n, pid in pids.items() if n not in stopped
     }  # nobody was restarted but the processes the test stopped
+
+
+def _load_state_file(w: World) -> Path:
+    """Stop L1 block production and write Anvil's state (``anvil_dumpState``) to a file that
+    ``anvil --load-state`` reads back: its accounts, contracts, blocks, receipts and logs."""
+    chain = w.devnet.chain
+    assert chain is not None
+    chain.rpc("evm_setIntervalMining", 0)  # no block between the dump and the stop
+    raw = bytes.fromhex(str(chain.rpc("anvil_dumpState"))[2:])
+    path = w.dir / "anvil-state.json"
+    path.write_bytes(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
+    return path
+
+
+@pytest.mark.slow
+def test_l1NodeStoppedAndRestartedWithItsStateEveryProcessResumes(world: World) -> None:
+    """The L1 node itself stops (the Anvil process, not a cut connection) for 30 s and comes
+    back on its port with the chain it had: every process resumes by itself, every accepted
+    L2 transaction is in exactly one batch and applied once, the jobs are as they were."""
+    w = world
+    anvil = w.devnet.anvil
+    assert anvil is not None
+    pids = {n: p.pid for n, p in w.procs.items()}
+    extra = list(anvil.extra_args)
+    w.send(2)
+    _all_batched_once(w)
+    jobs = requests.get(w.el_url + "/health", timeout=5).json()["jobs"]
+
+    def l1_down() -> None:
+        state = _load_state_file(w)
+        anvil.stop()
+        anvil.extra_args = [*extra, "--load-state", str(state)]
+
+    _outage(w, ["node", "peer", "verifier", "el"], l1_down, anvil.start, 30.0)
+    w.send(3)
+    _all_batched_once(w)
+    assert w.l2.balance(BOB.address) == len(w.accepted)  # each transfer (1 wei) applied once
+    assert requests.get(w.el_url + "/health", timeout=5).json()["jobs"] == jobs
+    _wait(lambda: _code(w.health("agent")) == 200, RECOVER_S, "agent 200")
+    _alive(w)
+    assert {n: p.pid for n, p in w.procs.items()} == pids  # nobody was restarted
