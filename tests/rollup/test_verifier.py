@@ -162,7 +162,7 @@ def test_da_faults_slash_kick_and_resubmit(rollup_env: RollupEnv, mode: str) -> 
     assert client(honest).balance(BOB.address) == sent
 
 
-@pytest.mark.parametrize("mode", ["wrong_mtsr", "forge"])
+@pytest.mark.parametrize("mode", ["wrong_mtsr", "forge", "bad_summary"])
 def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode: str) -> None:
     env = rollup_env
     nodes = env.start_nodes(env.signers)
@@ -179,7 +179,8 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     v = env.start_verifier(challenger)
     out = v.tick()[0]
     assert out.result == "fraud_proven", out
-    assert out.detail.startswith("step ")
+    # A wrong summary (final root) is proven by the verifier itself with proveBadSummary.
+    assert out.detail.startswith("summary" if mode == "bad_summary" else "step "), out
     if mode == "forge":
         assert out.detail.endswith("bad_signature")
     # Slashed (challenger rewarded from the slash), kicked, batch invalid, rotated.
@@ -189,7 +190,8 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     assert l1.next_index() == 0 and l1.batch_status(0) == BatchStatus.INVALID
     assert env.chain.w3.eth.get_balance(challenger.address) > balance_before  # reward > gas
     # A false claim is not possible twice: the verifier never re-challenges that batch.
-    assert v.store.action(f"fraud:0:0x{bad_hash.hex()}") is not None
+    kind = "summary" if mode == "bad_summary" else "fraud"
+    assert v.store.action(f"{kind}:0:0x{bad_hash.hex()}") is not None
     # The next sequencer re-submits; nodes roll back and re-execute users' transactions.
     wait_until(
         lambda: l1.next_index() >= 1 and l1.stored_header_hash(0) != bad_hash,

@@ -7,6 +7,8 @@ submits, in one of the ways the seeds say an honest verifier must catch:
   (caught by the verifier's MTTBR check -> ``requestData`` -> the data cannot match -> slash);
 - ``wrong_mtsr``: one claimed post-state root is wrong, consistently in the data and the
   header (MTTBR matches, MTSR does not -> one-step fraud proof -> slash);
+- ``bad_summary``: the header's final state root is not the last MTSR leaf (data and roots
+  honest; every step re-executes correctly -> ``proveBadSummary`` -> slash);
 - ``withhold``: the data is published nowhere and data requests go unanswered
   (storage and snapshot miss -> ``requestData`` -> deadline -> ``resolveTimeout`` -> slash);
 - ``mismatch``: the stored data is not the data the header's roots commit to
@@ -67,6 +69,7 @@ STANDARD_MODES = (
 MODES = (
     "wrong_mttbr",
     "wrong_mtsr",
+    "bad_summary",
     "withhold",
     "mismatch",
     "forge",
@@ -132,6 +135,9 @@ class Fault:
             roots[k] = keccak(b"wrong state" + roots[k])
             bad_data = BatchData(data.tx_data, data.fee_recipients, roots, data.withdrawal_items)
             out = self._consistent(h, bad_data)
+        elif self.mode == "bad_summary":
+            lie = keccak(b"not the final state root" + h.final_state_root)
+            out = (_replace(h, final_state_root=lie), built.data, True)
         elif self.mode == "bad_blobs":
             self._bad_blobs_next = True
             out = (h, built.data, True)

@@ -216,6 +216,16 @@ class Verifier(Daemon):
             ledger.apply(ltx.decode_tx(raw), fee)
         self.state.discard_before(self.state.checkpoint())
 
+    def _executed(self, data: BatchData) -> State:
+        """The replica's state after ``data`` (the replica itself is left as it is)."""
+        before = self.state
+        self.state = before.copy()
+        try:
+            self._apply(data)
+            return self.state
+        finally:
+            self.state = before
+
     def _snapshot(self, data_hash: bytes) -> bytes | None:
         """The frame kept under ``data_hash`` (callers check it against the header's roots)."""
         p = self.snapshot_dir / f"0x{data_hash.hex()}"
@@ -379,16 +389,19 @@ class Verifier(Daemon):
             return self._data_request(index, header, key, f"batch data does not decode: {e}")
         if len(data) != header.tx_count or roots.mttbr != header.tx_root:
             return self._data_request(index, header, key, "MTTBR mismatch")
-        if (
-            roots.mtsr != header.state_roots_root
-            or roots.withdrawal_root != header.withdrawal_root
-            or data.final_state_root != header.final_state_root
-        ):
+        if roots.mtsr != header.state_roots_root or roots.withdrawal_root != header.withdrawal_root:
             return self._data_request(index, header, key, "claimed roots do not match the header")
         step = find_fraud(self.state, self.domain, data, self._deposit_item, self._forced_matches)
         if step is None:
+            post = self._executed(data)
+            if (
+                data.final_state_root != header.final_state_root
+                or post.next_deposit_id != header.deposit_count
+            ):
+                # Honest steps, but the header's summary is not its own MTSR's last leaf.
+                return self._prove_summary(index, header, data, post, key)
             self._save_snapshot(header.data_hash, blob)
-            self._apply(data)
+            self.state = post
             self.store.add_verified(index, hh, header.data_hash)
             self.verified_index, self._hashes[index] = index, hh
             self.m_verified.set(index)
@@ -471,6 +484,30 @@ class Verifier(Daemon):
         self.store.record_action("blobfault:" + key, detail | {"sent": True})
         log.warning("blob_fault_proven", verifier=self.name, index=index, fault=fault.name)
         return Outcome(index, "fraud_proven", f"blobs do not decode: {fault.name}")
+
+    def _prove_summary(
+        self, index: int, header: BatchHeader, data: BatchData, post: State, key: str
+    ) -> Outcome:
+        """The header's final root or deposit position is not the last MTSR leaf's (every step
+        honest): ``proveBadSummary`` on L1 (once)."""
+        from offchain.rollup.ledger.fraud import build_summary_witness
+
+        sent = self.store.action("summary:" + key)
+        if sent is not None and sent.get("sent") and self.l1.header_matches(index, header.hash()):
+            log.warning("summary_proof_reorged_out", verifier=self.name, index=index)
+        elif sent is not None:
+            return Outcome(index, "waiting", "summary proof sent earlier")
+        final = (post.tree_root, post.size, post.next_deposit_id)
+        detail = {"index": index, "final_state_root": "0x" + post.root.hex(), "sent": False}
+        self.store.record_action("summary:" + key, detail)
+        try:
+            self.l1.prove_bad_summary(build_summary_witness(header, data, final))
+        except TxReverted as e:
+            log.error("summary_proof_refused", verifier=self.name, index=index, error=e.error_name)
+            return Outcome(index, "unprovable", f"proveBadSummary reverted: {e.error_name}")
+        self.store.record_action("summary:" + key, detail | {"sent": True})
+        log.warning("bad_summary_proven", verifier=self.name, index=index)
+        return Outcome(index, "fraud_proven", "summary: final root or deposit position")
 
     def _prove_fraud(
         self, index: int, header: BatchHeader, data: BatchData, step: int, key: str
