@@ -18,6 +18,7 @@ from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
 from tests.helpers.reorg import ALICE, BOB, funded_rollup
+from tests.helpers.waits import wait_rounds
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 FAST_BATCHES = BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
@@ -109,7 +110,9 @@ def test_depositConsumedOnlyAfterConfirmations(rollup_env: RollupEnv) -> None:
     (svc,) = env.start_nodes(env.signers[:1], deposit_confirmations=3)
     c = client(svc)
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
-    time.sleep(1.0)
+    # The deposit follower and the block producer ran rounds since the deposit was mined.
+    assert svc.deposits is not None and svc.producer is not None
+    wait_rounds([svc.deposits, svc.producer], 3)
     assert c.balance(ALICE.address) == 0  # 0 confirmations: not consumed yet
     for _ in range(3):
         env.chain.rpc("evm_mine")
