@@ -228,8 +228,14 @@ def test_follower_forwards_wallet_transactions(rollup_env: RollupEnv) -> None:
     assert r["status"] == 1 and w3.eth.get_balance(BOB.address) == 12345
     assert seq.node.store.receipt(bytes(h)) is not None  # sealed by the current sequencer
     assert follower.node is not None and follower.node.metrics.forwarded._value.get() >= 1
+    # Two in a row through the follower: the second gets the next nonce from its "pending".
+    hs = [w3.eth.send_transaction({"from": ALICE.address, "to": BOB.address, "value": v})
+          for v in (1, 2)]  # fmt: skip
+    for hh in hs:
+        assert w3.eth.wait_for_transaction_receipt(hh, timeout=20, poll_latency=0.05)["status"] == 1
+    assert w3.eth.get_balance(BOB.address) == 12345 + 3
     # A refusal relayed from the current sequencer keeps the wallet's message.
-    stale = Account.sign_transaction(
+    stale = Account.sign_transaction(  # nonce 0 again
         {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": 0, "chainId": w3.eth.chain_id,
          "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}, ALICE.key,
     ).raw_transaction  # fmt: skip

@@ -180,6 +180,7 @@ class EthApi:
         self._token_info = token_info
         self._info_cache: dict[str, TokenInfo] = {}
         self._decoded_cache: dict[bytes, list[Any]] = {}
+        self._forwarded_nonce: dict[str, int] = {}  # sender -> next nonce, after forwarding
         self.methods: dict[str, Handler] = {
             "eth_chainId": lambda p: q(self.chain_id),
             "net_version": lambda p: str(self.chain_id),
@@ -487,7 +488,17 @@ class EthApi:
             n = self.node.executor.nonce(acct)
             if tag != "pending":
                 n -= self.node.mempool.pending_of(acct)
+        if tag == "pending":  # a follower: what it forwarded may not be in its blocks yet
+            n = max(n, self._forwarded_nonce.get(acct, 0))
         return q(n)
+
+    def note_forwarded_nonce(self, sender: str, nonce: int) -> None:
+        """A transaction of ``sender`` with ``nonce`` was forwarded to the current sequencer:
+        ``pending`` counts it until this node's state catches up (a wallet sending its next
+        transaction through this node then gets the next nonce)."""
+        if len(self._forwarded_nonce) > 65_536:
+            self._forwarded_nonce.clear()
+        self._forwarded_nonce[sender] = max(self._forwarded_nonce.get(sender, 0), nonce + 1)
 
     def get_code(self, params: list[Any]) -> Any:
         a = _addr(arg(params, 0, "address"))

@@ -153,7 +153,10 @@ class RpcApi:
             wait_s = (
                 0.0 if getattr(self._tls, "batch", False) else 2 * node.config.block_time_ms / 1000
             )
-            return self.send_transaction(["0x03" + raw.hex()], decoded=tx, wait_first_s=wait_s)
+            h = self.send_transaction(["0x03" + raw.hex()], decoded=tx, wait_first_s=wait_s)
+            if tx.sender is not None and not node.is_current():  # forwarded: not in our state yet
+                self.eth.note_forwarded_nonce(tx.sender.lower(), tx.nonce)
+            return h
         except TxInvalid as e:
             raise wallet_error(e.reason, e.message) from None
         except RollupNodeError as e:
