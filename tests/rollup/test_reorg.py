@@ -286,3 +286,38 @@ def test_statusNeverReportsABatchInFlight(rollup_env: RollupEnv) -> None:
 def _transfer_nowait(env: RollupEnv, svc: NodeService, nonce: int) -> None:
     t = ltx.sign_transfer(ALICE, env.domain, BOB.address, ltx.ETH, 1, 0, nonce)
     client(svc).send(ltx.encode_tx(t))
+
+
+def test_verifierNeverSeesABatchAReorgWithinItsConfirmationsRemoves(rollup_env: RollupEnv) -> None:
+    """The verifier (default confirmations: 2 on a local devnet) checks a batch only once it
+    is that deep: a batch a shallower reorg removes is never checked, the re-appended one is,
+    and nothing is rewound or challenged."""
+    from offchain.rollup.verifier.daemon import Verifier
+
+    env = rollup_env
+    f = funded_rollup(env, FAST_BATCHES)
+    l1 = env.l1()
+    v = env.start_verifier(dev_account(36))
+    assert v.confirmations == default_confirmations(env.chain.chain_id) == 2
+    wait_until(lambda: v.tick() is not None and v.verified_index == l1.next_index() - 1, 20,
+               "the verifier at L1's batches")  # fmt: skip
+    for svc in f.nodes[1:]:  # one batcher re-appends (the others would race it)
+        if svc.batcher is not None:
+            svc.batcher.stop()
+    idx = l1.next_index()
+    _transfer(env, f.svc, 0)
+    wait_until(lambda: l1.next_index() > idx, 20, "the new batch on L1")
+    assert Verifier.tick(v) == [] and v.verified_index == idx - 1  # not yet deep enough
+    depth = int(env.chain.w3.eth.block_number) - _appended_block(env, idx) + 1
+    assert depth <= 2
+    env.chain.rpc("anvil_reorg", depth, [])
+    assert l1.next_index() == idx  # the batch is gone
+    wait_until(lambda: l1.next_index() > idx, 20, "the batch re-appended")
+    assert Verifier.tick(v) == []  # the re-append is not deep enough either
+    for _ in range(2):
+        env.chain.rpc("evm_mine")
+    (o,) = Verifier.tick(v)
+    assert o.result == "verified" and v.verified_index == idx
+    assert l1.stored_header_hash(idx) == v._hashes[idx]
+    seqset = env.seqset()
+    assert all(seqset.functions.stake(s.address).call() > 0 for s in env.signers)
