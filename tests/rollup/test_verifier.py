@@ -343,3 +343,22 @@ def test_standard_tx_faults_proven_on_l1(rollup_env: RollupEnv, mode: str, statu
     new_current = seqset.functions.currentSequencer().call()
     honest = next(n for n in nodes if n.signer.address == new_current)
     assert client(honest).balance(BOB.address) == sent
+
+
+def test_unprovable_fault_raises_the_alert(rollup_env: RollupEnv) -> None:
+    """A fault found after its challenge window closed cannot be proven (proveFraud reverts
+    FraudProverWindowClosed): the verifier reports it as unprovable, logs it and raises the
+    ``verifier_unprovable_batch`` alert gauge (and its health shows the batch)."""
+    env = rollup_env
+    nodes = env.start_nodes(env.signers)
+    faulty, l1 = nodes[0], env.l1()
+    assert faulty.batcher is not None
+    faulty.batcher.fault = Fault("wrong_mtsr", collude_keys=[bytes(s.key) for s in env.signers])
+    _traffic(env, nodes, withdraw=False)
+    wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
+    env.warp(WINDOW_S + 1)  # nobody watched in time
+    v = env.start_verifier(dev_account(35))
+    out = v.tick()[0]
+    assert out.result == "unprovable" and "FraudProverWindowClosed" in out.detail, out
+    assert v.registry.get_sample_value("verifier_unprovable_batch") == 0
+    assert v.health()["unprovable"]["index"] == 0

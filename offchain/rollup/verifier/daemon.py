@@ -179,6 +179,14 @@ class Verifier(Daemon):
         self.m_verified = Gauge(
             "verifier_verified_index", "last verified batch", registry=self.registry
         )
+        # Alert: a batch the verifier finds wrong but cannot prove on L1 (-1: none).
+        self.m_unprovable = Gauge(
+            "verifier_unprovable_batch",
+            "index of a batch found faulty but not provable on L1 (-1: none): alert",
+            registry=self.registry,
+        )
+        self.m_unprovable.set(-1)
+        self.unprovable: Outcome | None = None
         self.outcomes: list[Outcome] = []
         self._deposit_items: dict[int, bytes] = {}
         self.state = State()
@@ -359,9 +367,22 @@ class Verifier(Daemon):
             self.outcomes.append(o)
             self.m_batches.labels(o.result).inc()
             if o.result != "verified":
+                self._note_unprovable(o)
                 break
+        else:
+            self._note_unprovable(None)
         self.clock.latest()  # note when the newest block (maybe our own request) was first seen
         return out
+
+    def _note_unprovable(self, o: Outcome | None) -> None:
+        """Raise (or clear) the alert for a batch found faulty that L1 would not accept a
+        proof of; logged once per batch."""
+        if o is not None and o.result != "unprovable":
+            return
+        if o is not None and (self.unprovable is None or self.unprovable.index != o.index):
+            log.error("batch_unprovable", verifier=self.name, index=o.index, why=o.detail)
+        self.unprovable = o
+        self.m_unprovable.set(-1 if o is None else o.index)
 
     def check(self, index: int) -> Outcome:
         """Check batch ``index`` (the next one after the replica's position)."""
@@ -569,6 +590,7 @@ class Verifier(Daemon):
             "health": self.part_health().to_json(),
             "alive": self.alive,
             "verified_index": self.verified_index,
+            "unprovable": None if self.unprovable is None else self.unprovable.__dict__,
             "failures": self.failures_in_row,
             "last_error": self.last_error or "",
             "last": [o.__dict__ for o in self.outcomes[-5:]],
