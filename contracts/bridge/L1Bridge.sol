@@ -78,6 +78,19 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     mapping(uint256 => bool) public escaped;
     /// @notice Deposits already refunded after the freeze, by deposit id.
     mapping(uint256 => bool) public refunded;
+
+    /// @notice The state every escape and refund is against, fixed by the first of them after
+    ///         the freeze (a batch that finalizes later, e.g. when a data request is answered,
+    ///         never moves it): `none` when no batch was final (every deposit is refunded).
+    struct EscapeAnchor {
+        bool set;
+        bool none;
+        uint64 index;
+        uint64 depositCount;
+    }
+
+    /// @notice See {EscapeAnchor}.
+    EscapeAnchor public escapeAnchor;
     /// @notice Withdrawals already paid, by withdrawal hash ({withdrawalHash}).
     mapping(bytes32 => bool) public finalized;
     /// @notice Total queued minus total paid, per token (address(0): ETH).
@@ -120,6 +133,10 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     /// @notice After the freeze, deposit `depositId` (not consumed by a final batch) went back to `sender`.
     event DepositRefunded(uint256 indexed depositId, address indexed sender, address token, uint256 amount);
 
+    /// @notice The escape anchor was fixed: batch `index` (consuming `depositCount` queue items),
+    ///         or no batch (`none`).
+    event EscapeAnchorFixed(bool none, uint256 index, uint256 depositCount);
+
     /// @notice Zero amount or zero recipient.
     error L1BridgeBadDeposit(address l2Recipient, uint256 amount);
     /// @notice The token moved `received` into the bridge instead of `amount` (fee-on-transfer).
@@ -155,6 +172,10 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
     error L1BridgeNotRefundable(uint256 depositId, uint256 finalCount);
     /// @notice Deposit `depositId` was already refunded.
     error L1BridgeAlreadyRefunded(uint256 depositId);
+    /// @notice After the freeze, withdrawals are paid only from batches up to the escape anchor
+    ///         (`anchorIndex`; fix it first with {fixEscapeAnchor}): `batchIndex` is past it, or
+    ///         the anchor is not fixed (`set` false).
+    error L1BridgeWithdrawalPastEscapeAnchor(uint256 batchIndex, uint256 anchorIndex, bool set);
     /// @notice Paying ETH to `recipient` failed.
     error L1BridgeEthTransferFailed(address recipient, uint256 amount);
 
@@ -321,6 +342,14 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         if (txIndex >= header.txCount) revert L1BridgeBadProof(batchIndex, txIndex);
         stateCommitment.checkHeader(header);
         if (!stateCommitment.isFinalized(batchIndex)) revert L1BridgeBatchNotFinalized(batchIndex);
+        if (stateCommitment.frozenAt() != 0) {
+            // Escapes pay the balances of the anchor's state: a withdrawal of a later batch is
+            // still in them, so it must not be paid as well.
+            EscapeAnchor memory a = escapeAnchor;
+            if (!a.set || a.none || batchIndex > a.index) {
+                revert L1BridgeWithdrawalPastEscapeAnchor(batchIndex, a.index, a.set);
+            }
+        }
         bytes32 item = keccak256(abi.encode(w));
         if (!MerkleTree.verify(header.withdrawalRoot, txIndex, item, proof)) {
             revert L1BridgeBadProof(batchIndex, txIndex);
@@ -347,7 +376,7 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         nonReentrant
     {
         if (stateCommitment.frozenAt() == 0) revert L1BridgeNotFrozen();
-        _checkLastFinal(proof.header);
+        if (_anchor(proof.header).none) revert L1BridgeNotLastFinal(proof.header.index);
         bytes32 root = keccak256(abi.encode(proof.treeRoot, proof.size, proof.nextDepositId));
         if (root != proof.header.finalStateRoot) revert L1BridgeBadEscapeProof(account, token, balance, 0);
         uint256 key = uint256(keccak256(abi.encode(uint256(1), account, token)));
@@ -373,11 +402,7 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         uint256 amount
     ) external nonReentrant {
         if (stateCommitment.frozenAt() == 0) revert L1BridgeNotFrozen();
-        uint256 finalCount = 0;
-        if (stateCommitment.isFinalized(0)) {
-            _checkLastFinal(lastFinal);
-            finalCount = lastFinal.depositCount;
-        }
+        uint256 finalCount = _anchor(lastFinal).depositCount;
         bytes32 item = keccak256(abi.encode(depositId, sender, l2Recipient, token, amount));
         if (depositId < finalCount || _depositItems[depositId] != item) {
             revert L1BridgeNotRefundable(depositId, finalCount);
@@ -387,6 +412,34 @@ contract L1Bridge is IDepositQueue, IL2DepositSource, ReentrancyGuardTransient {
         _debit(token, amount);
         emit DepositRefunded(depositId, sender, token, amount);
         _pay(sender, token, amount);
+    }
+
+    /// @notice After the freeze, fixes the escape anchor to the last final batch `lastFinal`
+    ///         (ignored when no batch is final) if no escape or refund did yet.
+    function fixEscapeAnchor(BatchHeader calldata lastFinal) external {
+        if (stateCommitment.frozenAt() == 0) revert L1BridgeNotFrozen();
+        _anchor(lastFinal);
+    }
+
+    /// @dev The escape anchor, fixed on first use: `header` must then be the last final batch
+    ///      (when one is final); afterwards it must be the anchor's batch.
+    function _anchor(BatchHeader calldata header) private returns (EscapeAnchor memory a) {
+        a = escapeAnchor;
+        if (a.set) {
+            if (!a.none) {
+                if (header.index != a.index) revert L1BridgeNotLastFinal(header.index);
+                stateCommitment.checkHeader(header);
+            }
+            return a;
+        }
+        if (!stateCommitment.isFinalized(0)) {
+            a = EscapeAnchor(true, true, 0, 0);
+        } else {
+            _checkLastFinal(header);
+            a = EscapeAnchor(true, false, header.index, header.depositCount);
+        }
+        escapeAnchor = a;
+        emit EscapeAnchorFixed(a.none, a.index, a.depositCount);
     }
 
     /// @dev `header` is stored, final, and the next batch (if any) is not final.

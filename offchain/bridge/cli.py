@@ -337,6 +337,7 @@ def escape(
             storage_url=storage_url,
             snapshot_dir=snapshot_dir,
             node_db=node_db,
+            bridge=client.bridge,
         )
         row: dict[str, Any] = {
             "account": p.account,
@@ -398,7 +399,7 @@ def refund(
     if int(l1.sc.functions.frozenAt().call()) == 0:
         raise ConfigError("the rollup is not frozen: refunds open after `l2kit bridge freeze`")
     client = BridgeClient(chain, dep.addresses["l1_bridge"], chain.sender(account(key, dev)))
-    k = last_final_index(l1)
+    k = last_final_index(l1, client.bridge)
     if k is None:
         first, header = 0, BatchHeader(0, 0, 0, 0, 0, b"\x00" * 32, *([b"\x00" * 32] * 5))
     else:

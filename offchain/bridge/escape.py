@@ -51,10 +51,16 @@ class EscapeProof:
         return (self.header.as_tuple(), st.tree_root, st.size, st.next_deposit_id, w.to_abi())
 
 
-def last_final_index(l1: RollupL1) -> int | None:
-    """The last final batch: the highest final index (the next one is then not final)."""
+def last_final_index(l1: RollupL1, bridge: Any = None) -> int | None:
+    """The batch escapes are against: the bridge's escape anchor once fixed (the first escape
+    or refund after the freeze fixes it; None if it was fixed with no final batch), else the
+    last final batch (the highest final index: the next one is then not final)."""
     from offchain.rollup.l1.bindings import BatchStatus
 
+    if bridge is not None:
+        is_set, none, index, _ = bridge.functions.escapeAnchor().call()
+        if is_set:
+            return None if none else int(index)
     for i in range(l1.next_index() - 1, -1, -1):
         if l1.batch_status(i) == BatchStatus.FINALIZED:
             return i
@@ -154,13 +160,14 @@ def build_escape_proof(
     storage_url: str | None = None,
     snapshot_dir: Path | None = None,
     node_db: Path | None = None,
+    bridge: Any = None,
 ) -> tuple[EscapeProof, dict[str, int]]:
     """The escape proof of ``account``'s ``token`` balance at the last final batch.
 
     Raises:
         EscapeError: no final batch, or the state cannot be rebuilt from the sources.
     """
-    upto = last_final_index(l1)
+    upto = last_final_index(l1, bridge)
     if upto is None:
         raise EscapeError("no batch is final: there is no balance to escape with")
     if node_db is not None:

@@ -170,7 +170,7 @@ def run(d: Devnet, console: Console) -> None:
                 a, f"{p.balance / TOKEN:.6f}", f"{before / TOKEN:.4f}", f"{after / TOKEN:.4f}"
             )
         console.print(table)
-        k = last_final_index(c.l1())
+        k = last_final_index(c.l1(), escaper.bridge)
         assert k is not None
         escaper.refund_deposit(c.l1().get_header_from_event(k).as_tuple(), late)
         left = chain.w3.eth.get_balance(ltx.to_checksum(c.bridge))  # type: ignore[arg-type]

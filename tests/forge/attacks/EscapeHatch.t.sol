@@ -8,6 +8,7 @@ import {L1Bridge, EscapeProof} from "../../../contracts/bridge/L1Bridge.sol";
 import {StateTree} from "../../../contracts/rollup/StateTree.sol";
 import {TestToken} from "../../../contracts/test/TestToken.sol";
 import {StateTreeBuilder} from "../utils/StateTreeBuilder.sol";
+import {MerkleTree} from "../../../contracts/common/MerkleTree.sol";
 
 /// @notice Attacks on censorship resistance and the exit guarantee (issue #11), against the
 ///         production wiring: a forced transaction a sequencer ignores, and users leaving through
@@ -296,6 +297,64 @@ contract EscapeHatchTest is ProductionFixture {
         assertEq(erc20.balanceOf(address(bridge)), 0, "ERC20: zero once everyone left");
         assertEq(bridge.locked(address(0)), 0, "ETH locked");
         assertEq(bridge.locked(address(erc20)), 0, "ERC20 locked");
+    }
+
+    /// @notice A batch that finalizes after the freeze (its data request answered late) does not
+    ///         move the escape anchor: the coins a user moved in it cannot leave twice, and its
+    ///         withdrawals are not paid.
+    function test_lateFinalityDoesNotMoveTheEscapeAnchor() public {
+        vm.prank(users[0]);
+        bridge.depositETH{value: 1 ether}(users[0]);
+        uint256[] memory k0 = new uint256[](1);
+        uint256[] memory v0 = new uint256[](1);
+        k0[0] = _key(users[0], address(0));
+        v0[0] = 1 ether;
+        StateTreeBuilder.Built memory t0 = StateTreeBuilder.build(k0, v0);
+        BatchHeader memory b0 = _headerAt(1, _stateRoot(t0, 1));
+        _appendAs(b0);
+        vm.warp(block.timestamp + CHALLENGE_WINDOW);
+        // Batch 1: user 0 "paid" user 1 everything; a data request holds it.
+        uint256[] memory k1 = new uint256[](1);
+        uint256[] memory v1 = new uint256[](1);
+        k1[0] = _key(users[1], address(0));
+        v1[0] = 1 ether;
+        StateTreeBuilder.Built memory t1 = StateTreeBuilder.build(k1, v1);
+        BatchData memory d1 = _dataWithRoot(_stateRoot(t1, 1));
+        BatchHeader memory b1 = _headerAt(1, d1.postStateRoots[0]);
+        b1.txRoot = MerkleTree.leafHash(0, keccak256(abi.encode(keccak256(d1.txs[0]), FEE_RECIPIENT)));
+        b1.stateRootsRoot = MerkleTree.leafHash(0, d1.postStateRoots[0]);
+        b1.dataHash = keccak256(abi.encode(d1.txs, d1.feeRecipients, d1.postStateRoots, d1.withdrawalItems));
+        _appendAs(b1);
+        // A verifier requests its data an hour before its window closes; the answer may come
+        // up to a day later, after the freeze.
+        vm.warp(block.timestamp + CHALLENGE_WINDOW - 1 hours);
+        vm.deal(address(this), 1 ether);
+        da.requestData{value: da.requestFeeFor(b1.txCount)}(b1);
+        vm.prank(users[2]);
+        bridge.depositETH{value: 1 ether}(users[2]); // waits
+        vm.warp(block.timestamp + 1 hours + FREEZE_AFTER - CHALLENGE_WINDOW);
+        sc.freeze();
+        assertTrue(!sc.isFinalized(1), "batch 1 held by the data request at the freeze");
+        bridge.escape(users[0], address(0), 1 ether, _proof(b0, t0, users[0], address(0)));
+        (bool set, bool none, uint64 index,) = bridge.escapeAnchor();
+        assertTrue(set && !none && index == 0, "anchored at batch 0");
+        // The sequencer answers late: batch 1 becomes final...
+        vm.prank(sc.batchSequencer(1));
+        da.provideData(b1, d1.txs, d1.feeRecipients, d1.postStateRoots, d1.withdrawalItems);
+        assertTrue(sc.isFinalized(1), "batch 1 final after the answer");
+        // ... but user 1 cannot escape with its batch-1 balance (the anchor stays at 0).
+        EscapeProof memory p1 = _proof(b1, t1, users[1], address(0));
+        vm.expectRevert(abi.encodeWithSelector(L1Bridge.L1BridgeNotLastFinal.selector, uint256(1)));
+        bridge.escape(users[1], address(0), 1 ether, p1);
+        assertEq(address(bridge).balance, 1 ether, "only the waiting deposit is left");
+        bridge.refundDeposit(b0, 1, users[2], users[2], address(0), 1 ether);
+        assertEq(address(bridge).balance, 0, "solvent, and empty");
+    }
+
+    /// @notice One-transaction batch data whose post-state root is `root`.
+    function _dataWithRoot(bytes32 root) internal pure returns (BatchData memory d) {
+        d = _data(root);
+        d.postStateRoots[0] = root;
     }
 
     function _proof(BatchHeader memory h, StateTreeBuilder.Built memory tree, address account, address tok)
