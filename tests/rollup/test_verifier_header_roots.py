@@ -3,7 +3,8 @@
 The data is honest (every step re-executes), so a fraud proof has nothing to prove: only the
 verifier's comparison of the data's MTSR / withdrawal root / final state root with the
 header's stands between such a batch and finality. The verifier must request the data on L1
-(where DataAvailabilityChallenge checks the same roots), not mark the batch verified.
+(where DataAvailabilityChallenge checks the same roots), not mark the batch verified; a wrong
+final state root alone (MTSR honest) it proves itself with proveBadSummary.
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def test_header_root_not_the_datas_is_challenged(rollup_env: RollupEnv, field: s
     env.l1(seq).append_batch(header, sigs)
     v = env.start_verifier(dev_account(36))
     out = v.tick()[0]
+    if field == "final_state_root":
+        # Every step and every committed root is honest: the summary is provable on L1 and
+        # the verifier proves it itself (proveBadSummary), no data request needed.
+        assert (out.index, out.result) == (0, "fraud_proven"), out
+        assert out.detail.startswith("summary"), out
+        assert l1.data_request(0).status == RequestStatus.NONE and l1.next_index() == 0
+        return
     assert (out.index, out.result, out.detail) == (
         0,
         "requested",
