@@ -22,7 +22,6 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ from offchain.rollup.node.client import L2Client
 from offchain.storage.server import StorageServer
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
+from tests.helpers.waits import http_code, terminate, wait_true
 
 CLI = [sys.executable, "-m", "offchain.cli"]
 SIGNERS = sorted((dev_account(20), dev_account(21)), key=lambda a: int(a.address, 16))
@@ -56,20 +56,6 @@ RECOVER_S = 30  # deadline for /health 200 after a dependency returns (README: w
 def _env(**extra: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("L2KIT_")}
     return {**base, "PYTHONUNBUFFERED": "1", **extra}
-
-
-def _code(url: str) -> int:
-    try:
-        return requests.get(url, timeout=3).status_code
-    except requests.RequestException:
-        return 0  # not listening
-
-
-def _wait(cond: Callable[[], Any], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 @dataclass
@@ -112,7 +98,7 @@ class World:
         self.procs[name] = subprocess.Popen(
             [*CLI, *args], stdout=log, stderr=subprocess.STDOUT, text=True, env=_env(**env)
         )
-        _wait(lambda: self.alive(name) and _code(self.health(name)) != 0, 90, f"{name} up")
+        wait_true(lambda: self.alive(name) and http_code(self.health(name)) != 0, 90, f"{name} up")
 
     def alive(self, name: str) -> bool:
         p = self.procs[name]
@@ -129,13 +115,7 @@ class World:
                    L2KIT_EMETH_AGENTS__DB_URL=f"sqlite:///{self.dir / 'el.db'}")  # fmt: skip
 
     def stop(self, name: str) -> None:
-        p = self.procs[name]
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        terminate(self.procs[name])
 
     def send(self, n: int) -> None:
         c = self.l2
@@ -194,9 +174,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                         "--metrics-port", str(ports["agent"]))  # fmt: skip
                 bridge = BridgeClient(dn.chain, addresses["l1_bridge"], dn.chain.sender(ALICE))
                 bridge.deposit_eth(ALICE.address, 10**18)  # confirmed by the interval blocks
-                _wait(lambda: w.l2.balance(ALICE.address) > 0, 60, "alice's deposit on L2")
+                wait_true(lambda: w.l2.balance(ALICE.address) > 0, 60, "alice's deposit on L2")
                 for name in ports:
-                    _wait(lambda n=name: _code(w.health(n)) == 200, 60, f"{name} healthy")  # type: ignore[misc]
+                    wait_true(lambda n=name: http_code(w.health(n)) == 200, 60, f"{name} healthy")  # type: ignore[misc]
                 yield w
             finally:
                 for name in list(w.procs):
@@ -213,7 +193,7 @@ def _outage(
     try:
         for name in parts:
             try:
-                _wait(lambda n=name: _code(w.health(n)) == 503, 30, f"{name} 503")  # type: ignore[misc]
+                wait_true(lambda n=name: http_code(w.health(n)) == 503, 30, f"{name} 503")  # type: ignore[misc]
             except AssertionError:
                 raise AssertionError(f"{name} not 503: {_body(w, name)}\n{w.log(name)}") from None
             body = requests.get(w.health(name), timeout=3).json()
@@ -221,13 +201,13 @@ def _outage(
         end = time.monotonic() + s
         while time.monotonic() < end:  # the outage lasts: nobody pretends to be fine
             for name in parts:
-                assert _code(w.health(name)) == 503, name
+                assert http_code(w.health(name)) == 503, name
             time.sleep(0.5)
     finally:
         restore()
     t0 = time.monotonic()
     for name in parts:
-        _wait(lambda n=name: _code(w.health(n)) == 200, RECOVER_S, f"{name} 200 again")  # type: ignore[misc]
+        wait_true(lambda n=name: http_code(w.health(n)) == 200, RECOVER_S, f"{name} 200 again")  # type: ignore[misc]
     return time.monotonic() - t0
 
 
@@ -263,7 +243,7 @@ def _all_batched_once(w: World) -> None:
         b, r = blocks(), ranges()
         return b is not None and bool(r) and max(b) <= r[-1][1]
 
-    _wait(done, 60, "every accepted transaction in a batch on L1")
+    wait_true(done, 60, "every accepted transaction in a batch on L1")
     r = ranges()
     assert all(r[i][1] + 1 == r[i + 1][0] for i in range(len(r) - 1)), r  # no gap, no overlap
     for n in blocks() or []:
@@ -313,7 +293,7 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
     _outage(w, ["agent"], lambda: w.stop("el"), w.spawn_el, outage_s)
     assert requests.get(w.el_url + "/health", timeout=5).json()["jobs"] == jobs  # nothing lost
 
-    _wait(lambda: _code(w.health("verifier")) == 200, RECOVER_S, "verifier 200")
+    wait_true(lambda: http_code(w.health("verifier")) == 200, RECOVER_S, "verifier 200")
     _alive(w)
     stopped = ("el", w.other)
     assert {n: p.pid for n, p in w.procs.items() if n not in stopped} == {
@@ -357,6 +337,6 @@ def test_l1NodeStoppedAndRestartedWithItsStateEveryProcessResumes(world: World) 
     _all_batched_once(w)
     assert w.l2.balance(BOB.address) == len(w.accepted)  # each transfer (1 wei) applied once
     assert requests.get(w.el_url + "/health", timeout=5).json()["jobs"] == jobs
-    _wait(lambda: _code(w.health("agent")) == 200, RECOVER_S, "agent 200")
+    wait_true(lambda: http_code(w.health("agent")) == 200, RECOVER_S, "agent 200")
     _alive(w)
     assert {n: p.pid for n, p in w.procs.items()} == pids  # nobody was restarted

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import requests
 
 from offchain.emeth.runtime import wait_until
 
@@ -31,3 +36,30 @@ def wait_rounds(loops: Sequence[_Loop], rounds: int = 2, timeout_s: float = 30.0
         timeout_s,
         f"{rounds} more rounds of {len(marks)} daemon loops",
     )
+
+
+def http_code(url: str) -> int:
+    """The HTTP status ``GET url`` answers (0: nothing listening / no answer within 3 s)."""
+    try:
+        return requests.get(url, timeout=3).status_code
+    except requests.RequestException:
+        return 0
+
+
+def wait_true(cond: Callable[[], Any], timeout_s: float, what: str) -> None:
+    """Poll ``cond`` every 0.1 s; fail the test (AssertionError naming ``what``) after
+    ``timeout_s``. An AssertionError ``cond`` raises (a process that exited) ends it at once."""
+    deadline = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def terminate(p: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:
+    """SIGTERM ``p`` and wait for it to exit; SIGKILL it after ``timeout_s``."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()

@@ -14,14 +14,12 @@ agent: ``test_outage.py``.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -34,24 +32,11 @@ from offchain.emeth.l1 import EmethL1
 from offchain.emeth.requester import submit_job
 from offchain.storage.client import BlobClient
 from tests.emeth.offchain.conftest import EMETH
+from tests.helpers.waits import http_code, terminate, wait_true
 
 CLI = [sys.executable, "-m", "offchain.cli", "emeth"]
 AGENTS = ("node", "verifier", "signer", "billing")
 RECOVER_S = 10  # issue 14: an agent is back within 10 s of its dependency
-
-
-def _code(url: str) -> int:
-    try:
-        return requests.get(url, timeout=3).status_code
-    except requests.RequestException:
-        return 0  # not listening
-
-
-def _wait(cond: Callable[[], Any], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 @dataclass
@@ -80,7 +65,7 @@ class Procs:
             self.wait_up(name)
 
     def wait_up(self, name: str) -> None:
-        _wait(lambda: self.alive(name) and _code(self.health(name)) != 0, 60, f"{name} up")
+        wait_true(lambda: self.alive(name) and http_code(self.health(name)) != 0, 60, f"{name} up")
 
     def alive(self, name: str) -> bool:
         p = self.procs[name]
@@ -88,13 +73,7 @@ class Procs:
         return True
 
     def stop(self, name: str) -> None:
-        p = self.procs[name]
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait()
+        terminate(self.procs[name])
 
     def spawn_el(self) -> None:
         self.spawn("el", *self.l1_args, "el", "run", "--port", str(self.ports["el"]),
@@ -131,7 +110,7 @@ def procs(devnet: Devnet, tmp_path: Path) -> Iterator[Procs]:
         w.spawn_agent("billing", node)
         for name in ("el", *AGENTS):
             w.wait_up(name)
-            _wait(lambda n=name: _code(w.health(n)) == 200, 30, f"{name} healthy")  # type: ignore[misc]
+            wait_true(lambda n=name: http_code(w.health(n)) == 200, 30, f"{name} healthy")  # type: ignore[misc]
         yield w
     finally:
         for name in list(w.procs):
@@ -154,24 +133,24 @@ def test_executionLayerRestartedUnderAgentProcessesBillsEveryJobOnce(
         submit_job(client, blobs, alice, "sortdedupe/v1", f"{i}\nb\na\n".encode(), fee)["jobId"]
         for i, fee in enumerate(fees)
     ]
-    _wait(lambda: client.job(jobs[0])["state"] == "processing", 30, "a job in processing")
+    wait_true(lambda: client.job(jobs[0])["state"] == "processing", 30, "a job in processing")
     pids = {n: w.procs[n].pid for n in AGENTS}
 
     w.stop("el")  # the outage, while the node holds a job between Process and Submit
     for name in AGENTS:
         try:
-            _wait(lambda n=name: _code(w.health(n)) == 503, 30, f"{name} 503")  # type: ignore[misc]
+            wait_true(lambda n=name: http_code(w.health(n)) == 503, 30, f"{name} 503")  # type: ignore[misc]
         except AssertionError:
             raise AssertionError(f"{name} not 503\n{w.log(name)}") from None
         assert requests.get(w.health(name), timeout=3).json()["failing"], name
     end = time.monotonic() + 3
     while time.monotonic() < end:  # nobody pretends to be fine while it is away
-        assert all(_code(w.health(n)) == 503 for n in AGENTS)
+        assert all(http_code(w.health(n)) == 503 for n in AGENTS)
         time.sleep(0.3)
     w.spawn_el()  # same port, same database
     t0 = time.monotonic()
     for name in ("el", *AGENTS):
-        _wait(lambda n=name: _code(w.health(n)) == 200, RECOVER_S + 5, f"{name} 200 again")  # type: ignore[misc]
+        wait_true(lambda n=name: http_code(w.health(n)) == 200, RECOVER_S + 5, f"{name} 200 again")  # type: ignore[misc]
     assert time.monotonic() - t0 <= RECOVER_S
     assert {n: w.procs[n].pid for n in AGENTS} == pids  # nobody was restarted
     for name in AGENTS:
@@ -186,7 +165,7 @@ def test_executionLayerRestartedUnderAgentProcessesBillsEveryJobOnce(
             and all(t["settled"] for t in tickets)
         )
 
-    _wait(settled, 90, "every job billed and its Ticket settled")
+    wait_true(settled, 90, "every job billed and its Ticket settled")
     tickets = client.tickets()
     billed = sorted(j for t in tickets for j in t["jobIds"])
     assert billed == sorted(jobs)  # every job in exactly one Ticket
