@@ -23,8 +23,11 @@ With ``--jobs N`` the mutants run in N throw-away copies at once (each copy hold
 at a time, so two mutants of the same file never meet); ``bench/bench_mutation.py`` runs the
 whole list this way and reports the figures of that run.
 
+``--baseline`` first runs every listed test command on the unmutated copy: a mutant whose
+tests already fail there is reported ``invalid`` (a broken test is not a kill).
+
 Usage: ``python scripts/mutation.py [--only ID ...] [--list] [--timeout-s N] [--jobs N]
-[--report PATH]``.
+[--report PATH] [--baseline]``.
 """
 
 from __future__ import annotations
@@ -271,8 +274,45 @@ def _failure_line(out: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
-def run_all(mutants: list[Mutant], tmp: Path, timeout_s: float, jobs: int) -> list[Verdict]:
-    """Run every mutant in ``jobs`` copies of the tree under ``tmp``; verdicts in list order."""
+def baseline_failures(mutants: list[Mutant], tree: Path, timeout_s: float) -> dict[str, str]:
+    """Run each distinct test command once on the unmutated ``tree``; mutant id -> failure.
+
+    A listed test that already fails without the mutant would count as a kill; such mutants
+    are reported ``invalid`` instead.
+    """
+    seen: dict[tuple[str, ...], str] = {}
+    out: dict[str, str] = {}
+    for m in mutants:
+        for kind, cmd in _commands(m):
+            key = tuple(cmd)
+            if key not in seen:
+                try:
+                    proc = subprocess.run(
+                        cmd,
+                        cwd=tree,
+                        env=_env(tree),
+                        capture_output=True,
+                        text=True,
+                        timeout=timeout_s,
+                        check=False,
+                    )
+                    text = proc.stdout + proc.stderr
+                    seen[key] = _failure_line(text) if _failed(kind, proc.returncode, text) else ""
+                except subprocess.TimeoutExpired:
+                    seen[key] = "timeout"
+            if seen[key]:
+                out[m.id] = f"baseline fails: {seen[key]}"
+    return out
+
+
+def run_all(
+    mutants: list[Mutant], tmp: Path, timeout_s: float, jobs: int, baseline: bool = False
+) -> list[Verdict]:
+    """Run every mutant in ``jobs`` copies of the tree under ``tmp``; verdicts in list order.
+
+    With ``baseline``, each listed test command first runs on the unmutated tree, and a mutant
+    whose tests already fail is ``invalid`` (not run).
+    """
     jobs = min(jobs, len(mutants)) or 1
     trees: queue.Queue[Path] = queue.Queue()
     for j in range(jobs):
@@ -280,10 +320,17 @@ def run_all(mutants: list[Mutant], tmp: Path, timeout_s: float, jobs: int) -> li
         tree.mkdir()
         make_copy(tree)
         trees.put(tree)
+    broken = baseline_failures(mutants, tmp / "tree0", timeout_s) if baseline else {}
     lock = threading.Lock()
     done = [0]
 
     def one(m: Mutant) -> Verdict:
+        if m.id in broken:
+            v = Verdict(m.id, "invalid", 0.0, "baseline", broken[m.id][:200], m.why)
+            with lock:
+                done[0] += 1
+                print(f"[{done[0]:>2}/{len(mutants)}] invalid  {m.id:38} {v.detail}", flush=True)
+            return v
         tree = trees.get()  # a copy no other mutant is using
         try:
             v = run_mutant(m, tree, timeout_s)
@@ -306,6 +353,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--timeout-s", type=float, default=900.0, help="per-mutant test timeout")
     ap.add_argument("--jobs", type=int, default=1, help="mutants run at once (one copy each)")
     ap.add_argument("--report", default=None, help=f"where to write the report (default {REPORT})")
+    ap.add_argument(
+        "--baseline",
+        action="store_true",
+        help="first run every listed test unmutated; a mutant whose tests already fail is invalid",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the copy of the tree (debugging)")
     args = ap.parse_args(argv)
     try:
@@ -327,7 +379,7 @@ def main(argv: list[str]) -> int:
     report = Report()
     tmp = Path(tempfile.mkdtemp(prefix="l2kit-mutation-"))
     try:
-        report.verdicts = run_all(mutants, tmp, args.timeout_s, max(1, args.jobs))
+        report.verdicts = run_all(mutants, tmp, args.timeout_s, max(1, args.jobs), args.baseline)
     finally:
         if args.keep:
             print(f"copies kept at {tmp}")
