@@ -12,7 +12,9 @@ const ERC20 = [
 ];
 
 async function main() {
-  const provider = new JsonRpcProvider(url, undefined, { pollingInterval: 100 });
+  // cacheTimeout -1: ethers caches identical requests for 250 ms by default, so a second send
+  // within 250 ms of the first would reuse its pending nonce (an L2 that seals in a few ms).
+  const provider = new JsonRpcProvider(url, undefined, { pollingInterval: 100, cacheTimeout: -1 });
   if (process.env.DEBUG_RPC) provider.on("debug", (e) => console.error(JSON.stringify(e, (k, v) => typeof v === "bigint" ? v.toString() : v).slice(0, 600)));
   const wallet = new Wallet(key, provider);
   const net = await provider.getNetwork();
