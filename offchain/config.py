@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -47,7 +47,10 @@ class NetworkConfig:
     """Where the L1 is and how far agents trail its head."""
 
     rpc_url: str = "http://127.0.0.1:8545"
-    confirmations: int = 0
+    # L1 blocks every agent trails the head by where its own setting is null (the node's
+    # deposit_confirmations, the verifier's and the EMETH L1 watcher's confirmations); null:
+    # each uses the L1 network's default (offchain/chain/networks.py).
+    confirmations: int | None = None
     poll_interval_ms: int = 200
     deployment_file: str = ".devnet/deployment.json"
     # Default of every command's --storage-url / --el-url / --url (a flag given wins).
@@ -97,6 +100,20 @@ class L2KitConfig(BaseSettings):
     emeth: EmethParams = Field(default_factory=EmethParams)
     emeth_agents: EmethAgentsConfig = Field(default_factory=EmethAgentsConfig)
     extra: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _network_confirmations(self) -> L2KitConfig:
+        """``network.confirmations``, when set, is every agent's unset confirmations."""
+        n = self.network.confirmations
+        if n is not None:
+            node, verifier = self.rollup_node.node, self.rollup_node.verifier
+            if node.deposit_confirmations is None:
+                node.deposit_confirmations = n
+            if verifier.confirmations is None:
+                verifier.confirmations = n
+            if self.emeth_agents.confirmations is None:
+                self.emeth_agents.confirmations = n
+        return self
 
     @classmethod
     def settings_customise_sources(

@@ -175,3 +175,12 @@ def test_defaultServiceUrlsMatchTheDevnetPorts() -> None:
     assert n.rpc_url.endswith(f":{d.anvil_port}") and n.storage_url.endswith(f":{d.storage_port}")
     assert n.el_url.endswith(f":{d.el_port}") and n.l2_url.endswith(f":{d.node_base_port}/")
     assert d.el_port != d.explorer_port
+
+
+def test_networkConfirmationsFillEveryAgentsUnsetConfirmations() -> None:
+    c = L2KitConfig(network={"confirmations": 3}, rollup_node={"verifier": {"confirmations": 1}})
+    assert c.rollup_node.node.deposit_confirmations == 3
+    assert c.emeth_agents.confirmations == 3
+    assert c.rollup_node.verifier.confirmations == 1  # its own setting wins
+    d = L2KitConfig()  # unset everywhere: each agent takes the L1 network's default
+    assert d.network.confirmations is None and d.rollup_node.verifier.confirmations is None
