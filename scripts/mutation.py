@@ -240,28 +240,47 @@ def run_mutant(m: Mutant, tree: Path, timeout_s: float) -> Verdict:
     try:
         for kind, cmd in _commands(m):
             try:
-                proc = subprocess.run(
-                    cmd,
-                    cwd=tree,
-                    env=_env(tree),
-                    capture_output=True,
-                    text=True,
-                    timeout=timeout_s,
-                    check=False,
-                )
+                rc, out = _run(cmd, tree, timeout_s)
+                if kind == "pytest" and _errored_only(rc, out):
+                    rc, out = _run(cmd, tree, timeout_s)  # a setup error: once more
             except subprocess.TimeoutExpired:
                 return Verdict(m.id, "timeout", time.perf_counter() - t0, kind, "", m.why)
-            out = proc.stdout + proc.stderr
-            if not _failed(kind, proc.returncode, out):
+            if not _failed(kind, rc, out):
                 continue
             tail = _failure_line(out)
-            if _invalid(kind, proc.returncode, out):
+            if _invalid(kind, rc, out):
                 return Verdict(m.id, "invalid", time.perf_counter() - t0, kind, tail, m.why)
-            return Verdict(m.id, "killed", time.perf_counter() - t0, kind, tail, m.why)
+            by = "pytest-setup-error" if kind == "pytest" and _errored_only(rc, out) else kind
+            return Verdict(m.id, "killed", time.perf_counter() - t0, by, tail, m.why)
         return Verdict(m.id, "survived", time.perf_counter() - t0, "", "", m.why)
     finally:
         path.write_text(original)
         shutil.rmtree(tree / "cache" / "invariant", ignore_errors=True)  # no replay in the next
+
+
+def _run(cmd: list[str], tree: Path, timeout_s: float) -> tuple[int, str]:
+    proc = subprocess.run(
+        cmd,
+        cwd=tree,
+        env=_env(tree),
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def _errored_only(rc: int, out: str) -> bool:
+    """pytest failed in fixture setup only (``ERROR`` lines, no ``FAILED``): it may be the
+    environment (a busy binary, a port), so the command is retried once; if it errors again
+    the mutant counts as killed by ``pytest-setup-error`` (visible in the report)."""
+    lines = [ln.strip() for ln in out.splitlines()]
+    return (
+        rc == 1
+        and any(ln.startswith("ERROR ") for ln in lines)
+        and not any(ln.startswith("FAILED ") for ln in lines)
+    )
 
 
 def _failure_line(out: str) -> str:

@@ -13,6 +13,7 @@ from offchain.chain.anvil import Anvil
 from offchain.chain.client import Chain, connect
 from offchain.config import L2KitConfig
 from offchain.deploy import Deployment, deploy_all
+from offchain.emeth.runtime import wait_until
 from offchain.staking.cluster import SequencerCluster, wait_for_new_current
 
 
@@ -43,7 +44,19 @@ def test_killed_current_sequencer_is_replaced(devnet, tmp_path, capsys) -> None:
             assert time.monotonic() < deadline, "no heartbeat from the current sequencer"
             time.sleep(0.2)
         start_block = chain.w3.eth.block_number + 1
-        time.sleep(7)  # longer than the timeout: the live current sequencer keeps its slot
+        # L1 time runs past one heartbeat timeout (blocks are mined by the daemons' pings and
+        # reselect attempts): the live current sequencer keeps its slot meanwhile.
+        t0 = int(chain.w3.eth.get_block("latest")["timestamp"])
+        wait_until(
+            lambda: int(chain.w3.eth.get_block("latest")["timestamp"]) > t0 + 5 + 1,
+            30,
+            "L1 time past one heartbeat timeout",
+        )
+        wait_until(  # and the current sequencer pinged at least twice in that span
+            lambda: len(sset.events.Heartbeat().get_logs(from_block=start_block)) >= 2,
+            30,
+            "two heartbeats",
+        )
         assert sset.functions.currentSequencer().call() == first
         rotations = sset.events.SequencerRotated().get_logs(from_block=start_block)
         assert rotations == []
@@ -59,13 +72,15 @@ def test_killed_current_sequencer_is_replaced(devnet, tmp_path, capsys) -> None:
         assert logs[-1]["args"]["reason"] == 1  # HeartbeatMissed
         assert logs[-1]["args"]["previous"] == first
         # The replacement then heartbeats itself.
-        time.sleep(3)
-        block = chain.w3.eth.block_number
-        assert sset.functions.currentSequencer().call() == new
-        rcpt_pings = sset.events.Heartbeat().get_logs(
-            from_block=logs[-1]["blockNumber"], to_block=block
+        wait_until(
+            lambda: any(
+                p["args"]["signer"] == new
+                for p in sset.events.Heartbeat().get_logs(from_block=logs[-1]["blockNumber"])
+            ),
+            30,
+            "a heartbeat of the replacement",
         )
-        assert any(p["args"]["signer"] == new for p in rcpt_pings)
+        assert sset.functions.currentSequencer().call() == new
     with capsys.disabled():
         print(f"\nsequencer_failover_s = {failover_s:.2f} (heartbeat timeout 5 s)")
     assert failover_s < 5 + 5
