@@ -33,11 +33,15 @@ from offchain.rollup.ledger.tx import (
     ZERO_ADDRESS,
     Deposit,
     Domain,
+    Forced,
     L2Tx,
     Transfer,
+    Withdraw,
     address_of_key,
+    decode_tx,
     deposit_hash,
     encode_tx,
+    forced_item,
     sign_transfer,
     sign_withdraw,
     signing_digest,
@@ -67,6 +71,11 @@ class _Scenario:
 
     ledger: Ledger
     l1_deposits: dict[int, bytes] = field(default_factory=dict)
+    #: The bridge's forced items by queue position (``queueItemMatches``).
+    l1_forced: dict[int, bytes] = field(default_factory=dict)
+
+    def forced_matches(self, queue_id: int, item: bytes) -> bool:
+        return self.l1_forced.get(queue_id) == item
 
 
 def _step_case(
@@ -80,7 +89,12 @@ def _step_case(
     cp = sc.ledger.checkpoint()
     trace = StepTrace()
     res = run_step(
-        sc.ledger, data, fee_recipient, trace, lambda i: sc.l1_deposits.get(i, b"\0" * 32)
+        sc.ledger,
+        data,
+        fee_recipient,
+        trace,
+        lambda i: sc.l1_deposits.get(i, b"\0" * 32),
+        sc.forced_matches,
     )
     if not apply or res.status != "valid":
         sc.ledger.rollback(cp)
@@ -158,10 +172,12 @@ def build_vectors() -> dict[str, Any]:
     steps: list[dict[str, Any]] = []
     batch_txs: list[tuple[bytes, str]] = []
 
-    def step(name: str, tx: L2Tx | bytes, fee: str = seq, apply: bool = True) -> None:
+    def step(
+        name: str, tx: L2Tx | bytes, fee: str = seq, apply: bool = True, batch: bool = True
+    ) -> None:
         case = _step_case(sc, name, tx, fee, apply)
         steps.append(case)
-        if apply and case["status"] == "valid":
+        if apply and batch and case["status"] == "valid":
             batch_txs.append((bytes.fromhex(case["txData"][2:]), fee))
 
     ether = 10**18
@@ -227,14 +243,19 @@ def build_vectors() -> dict[str, Any]:
     step("deposit 5 to c (the real one)", real5, ZERO_ADDRESS)
     step("withdraw c eth, fee 0", sign_withdraw(kc, d, c, ETH, ether, 0, 0))
     _standard_steps(step, ka, d.chain_id, b, c, l1_recipient)
+    forced_pre = sc.ledger.checkpoint()
+    forced_txs = _forced_steps(sc, step, ka, kb, kc, l1_recipient)
 
     out["l1Deposits"] = [
         {"depositId": i, "hash": _hex(h)} for i, h in sorted(sc.l1_deposits.items())
     ]
     out["l1DepositCount"] = len(sc.l1_deposits)
+    out["l1Forced"] = [{"queueId": i, "item": _hex(h)} for i, h in sorted(sc.l1_forced.items())]
+    out["l1ForcedCount"] = len(sc.l1_forced)
     out["steps"] = steps
     out["stepCount"] = len(steps)
     out["standardSteps"] = [i for i, c in enumerate(steps) if c["txData"][:4] == "0x03"]
+    out["forcedSteps"] = [i for i, c in enumerate(steps) if c["txData"][:4] == "0x04"]
 
     # Transactions: encodings, hashes, EIP-712.
     t0 = sign_transfer(ka, d, b, ETH, ether, 1000, 0)
@@ -271,6 +292,35 @@ def build_vectors() -> dict[str, Any]:
     for label, batch, stp in _fraud_cases(honest, batch_txs, ka, d, b):
         fp = build_fraud_proof(genesis_state, d, batch, stp, lambda i: sc.l1_deposits[i])
         ref = batch_ref(batch, genesis_state.root)
+        blob = abi_encode(
+            ["uint256", "address", BATCH_REF_ABI, STEP_PROOF_ABI, "bool", "uint8"],
+            [
+                d.chain_id,
+                d.verifying_contract,
+                ref,
+                fp.to_abi(),
+                fp.is_fraud,
+                STATUS_CODES[fp.expected_status],
+            ],
+        )
+        proofs.append(
+            {
+                "name": label,
+                "step": stp,
+                "fraud": fp.is_fraud,
+                "status": fp.expected_status,
+                "abi": _hex(blob),
+            }
+        )
+    # Forced items: a batch of the forced steps, from the state before them.
+    sc.ledger.rollback(forced_pre)
+    forced_state = sc.ledger.state
+    forced_batch = _replay(forced_state, forced_txs, sc.l1_deposits)
+    for label, batch, stp in _forced_fraud_cases(forced_state, forced_batch, ka, d, b):
+        fp = build_fraud_proof(
+            forced_state, d, batch, stp, lambda i: sc.l1_deposits[i], sc.forced_matches
+        )
+        ref = batch_ref(batch, forced_state.root)
         blob = abi_encode(
             ["uint256", "address", BATCH_REF_ABI, STEP_PROOF_ABI, "bool", "uint8"],
             [
@@ -475,6 +525,88 @@ def _standard_steps(step: Any, ka: bytes, chain: int, b: str, c: str, l1: str) -
 
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _forced_steps(
+    sc: _Scenario, step: Any, ka: bytes, kb: bytes, kc: bytes, l1: str
+) -> list[tuple[bytes, str]]:
+    """Forced transactions (kind 0x04) at the next queue positions, after every other step:
+    a Transfer and a Withdraw inside (applied), user transactions that fail (consumed with a
+    failed receipt: bad signature, wrong nonce, overdraft), then forced items refused as a
+    step (out of order, not the bridge's item, malformed; never applied). Returns the applied
+    ones (data, fee recipient) in order: the forced batch of the fraud vectors."""
+    d = sc.ledger.domain
+    st = sc.ledger.state
+    a, b, c = (address_of_key(k) for k in (ka, kb, kc))
+    seq = address_of_key(_key(4))
+
+    def nonce(addr: str) -> int:
+        return st.get(nonce_key(addr))
+
+    applied: list[tuple[bytes, str]] = []
+
+    def forced(name: str, inner: Transfer | Withdraw) -> None:
+        f = Forced(st.next_deposit_id, inner)
+        sc.l1_forced[f.queue_id] = forced_item(f)
+        step(name, f, seq, apply=True, batch=False)
+        applied.append((encode_tx(f), seq))
+
+    forced("forced transfer a->b eth", sign_transfer(ka, d, b, ETH, 10**17, 7, nonce(a)))
+    forced("forced withdraw b eth to l1", sign_withdraw(kb, d, l1, ETH, 10**16, 0, nonce(b)))
+    forged = sign_transfer(kc, d, b, ETH, 1, 0, nonce(a))
+    forced(
+        "forced, failed receipt: bad signature",
+        Transfer(a, b, ETH, 1, 0, nonce(a), forged.signature),
+    )
+    forced("forced, failed receipt: wrong nonce", sign_transfer(ka, d, b, ETH, 1, 0, nonce(a) + 1))
+    forced("forced, failed receipt: overdraft", sign_transfer(kc, d, a, ETH, 10**24, 0, nonce(c)))
+    nxt = st.next_deposit_id
+    skip = Forced(nxt + 1, sign_transfer(ka, d, b, ETH, 1, 0, nonce(a)))
+    sc.l1_forced[nxt + 1] = forced_item(skip)
+    step("invalid forced: skips a queue position", skip, seq, apply=False)
+    other = Forced(nxt, sign_transfer(ka, d, b, ETH, 2, 0, nonce(a)))
+    step("invalid forced: not the bridge's item", other, seq, apply=False)
+    step("invalid forced: malformed (truncated)", encode_tx(other)[:-1], seq, apply=False)
+    return applied
+
+
+def _forced_fraud_cases(
+    pre: State, honest: BatchData, ka: bytes, d: Domain, b: str
+) -> list[tuple[str, BatchData, int]]:
+    """Forced batch (0 transfer, 1 withdraw, 2..4 failed receipts): an honest step, a skipped
+    forced item, a mismatched one, and wrongly executed ones (a valid transfer claimed as a
+    failed receipt, a failed one claimed as changing nothing)."""
+    first = decode_tx(honest.tx_data[0])
+    assert isinstance(first, Forced)
+    cp = pre.checkpoint()
+    pre.next_deposit_id = pre.next_deposit_id + 1
+    consumed_only = pre.root  # step 0 consumed with a failed receipt, the transfer not run
+    pre.rollback(cp)
+    skipped = BatchData(
+        honest.tx_data[1:], honest.fee_recipients[1:], honest.post_roots[1:],
+        honest.withdrawal_items[1:],
+    )  # fmt: skip
+    swapped = Forced(first.queue_id, sign_transfer(ka, d, b, ETH, 3, 0, first.tx.nonce))
+    mismatched = BatchData(
+        [encode_tx(swapped), *honest.tx_data[1:]], list(honest.fee_recipients),
+        list(honest.post_roots), list(honest.withdrawal_items),
+    )  # fmt: skip
+    return [
+        ("honest forced step 0 (transfer)", honest, 0),
+        ("honest forced step 3 (failed receipt)", honest, 3),
+        ("forced: skipped item (the next queue position taken first)", skipped, 0),
+        ("forced: item not the bridge's", mismatched, 0),
+        (
+            "forced: valid transfer claimed as a failed receipt",
+            _with_claims(honest, {0: consumed_only}),
+            0,
+        ),
+        (
+            "forced: failed receipt claimed as not consuming the queue position",
+            _with_claims(honest, {4: honest.post_roots[3]}),
+            4,
+        ),
+    ]
 
 
 def _replay(state: State, txs: list[tuple[bytes, str]], deposits: dict[int, bytes]) -> BatchData:

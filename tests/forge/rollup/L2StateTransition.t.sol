@@ -26,6 +26,13 @@ contract L2StateTransitionTest is Test {
             bytes32 hash = abi.decode(vm.parseJson(json, string.concat(base, ".hash")), (bytes32));
             h.setDepositHash(id, hash);
         }
+        n = abi.decode(vm.parseJson(json, ".l1ForcedCount"), (uint256));
+        for (uint256 i = 0; i < n; i++) {
+            string memory base = string.concat(".l1Forced[", vm.toString(i), "]");
+            uint256 q = abi.decode(vm.parseJson(json, string.concat(base, ".queueId")), (uint256));
+            bytes32 item = abi.decode(vm.parseJson(json, string.concat(base, ".item")), (bytes32));
+            h.setQueueItem(q, item);
+        }
     }
 
     // ------------------------------------------------------------------ shared vectors
@@ -78,7 +85,7 @@ contract L2StateTransitionTest is Test {
             assertEq(uint256(r.status), uint256(c.status), "status");
             if (got) frauds++;
         }
-        assertEq(frauds, 12, "fraud cases (3 on EIP-712 kinds, 9 on standard transactions)");
+        assertEq(frauds, 16, "fraud cases (3 on EIP-712 kinds, 9 on standard, 4 on forced transactions)");
     }
 
     /// @notice Attack: an honest step's encoding swapped for its "twin" with the same txHash
@@ -105,7 +112,7 @@ contract L2StateTransitionTest is Test {
             h.proveStep(c.chainId, c.verifyingContract, c.b, c.p);
             tried++;
         }
-        assertEq(tried, 4, "honest cases: 2 EIP-712, 2 standard");
+        assertEq(tried, 6, "honest cases: 2 EIP-712, 2 standard, 2 forced");
     }
 
     function _tail(bytes memory d) internal pure returns (bytes memory out) {

@@ -19,9 +19,11 @@ def vectors() -> dict[str, Any]:
 
 @pytest.fixture
 def harness(chain, sender, owner, vectors) -> Contract:
-    """L2StateTransitionHarness with the vectors' L1 deposit queue recorded."""
+    """L2StateTransitionHarness with the vectors' L1 deposit queue and forced items recorded."""
     s = sender(owner)
     h = s.deploy("L2StateTransitionHarness")
     for d in vectors["l1Deposits"]:
         s.send(h.functions.setDepositHash(d["depositId"], bytes.fromhex(d["hash"][2:])))
+    for f in vectors["l1Forced"]:
+        s.send(h.functions.setQueueItem(f["queueId"], bytes.fromhex(f["item"][2:])))
     return h

@@ -13,7 +13,7 @@ from offchain.chain.accounts import dev_account
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.fraud import BATCH_REF_ABI, KEY_WITNESS_ABI, STATE_ABI, STEP_PROOF_ABI
 from offchain.rollup.ledger.ledger import Ledger
-from offchain.rollup.ledger.state import State
+from offchain.rollup.ledger.state import State, compose_state_root
 from offchain.rollup.ledger.tx import (
     ETH,
     Deposit,
@@ -86,7 +86,30 @@ def test_every_fraud_proof_vector_agrees_on_chain(harness, vectors) -> None:
         got_fraud, res = harness.functions.proveStep(cid, vc, ref, proof).call()
         assert (got_fraud, res[0]) == (fraud, status), case["name"]
         frauds += fraud
-    assert frauds == 12  # 3 on the EIP-712 kinds, 9 on standard transactions
+    assert frauds == 16  # 3 on the EIP-712 kinds, 9 on standard transactions, 4 on forced ones
+
+
+def test_forced_vectors_cover_the_issue(vectors) -> None:
+    """Forced steps: a Transfer and a Withdraw applied; bad signature, wrong nonce and overdraft
+    consumed with a failed receipt (only the queue position moves); skipped, mismatched and
+    malformed items refused; fraud found on a skipped, mismatched or wrongly executed item."""
+    steps = [vectors["steps"][i] for i in vectors["forcedSteps"]]
+    assert [s["status"] for s in steps] == [*["valid"] * 5, "forced_out_of_order",
+                                            "forced_mismatch", "malformed"]  # fmt: skip
+    assert steps[1]["withdrawalItem"] != "0x" + "00" * 32
+    for s in steps[2:5]:
+        pre = s["pre"]
+        consumed = compose_state_root(_b(pre["treeRoot"]), pre["size"], pre["nextDepositId"] + 1)
+        assert _b(s["postStateRoot"]) == consumed, s["name"]
+        assert s["withdrawalItem"] == "0x" + "00" * 32
+    assert decode_tx(_b(steps[0]["txData"])).queue_id == steps[0]["pre"]["nextDepositId"]  # type: ignore[union-attr]
+    forced = [p for p in vectors["fraudProofs"] if p["name"].startswith("forced")]
+    assert [(p["fraud"], p["status"]) for p in forced] == [
+        (True, "forced_out_of_order"),
+        (True, "forced_mismatch"),
+        (True, "valid"),
+        (True, "valid"),
+    ]
 
 
 def test_batch_roots_and_genesis_agree_on_chain(harness, vectors) -> None:
