@@ -56,6 +56,11 @@ class ConfirmedBridge(BridgeClient):
         self._bury()
         return dep
 
+    def force_tx(self, l2_tx: bytes) -> tuple[int, int, bytes]:
+        out = super().force_tx(l2_tx)
+        self._bury()
+        return out
+
     def deposit_erc20(
         self, token: str, l2_recipient: str, amount: int, approve: bool = True
     ) -> Deposit:

@@ -362,3 +362,66 @@ def test_unprovable_fault_raises_the_alert(rollup_env: RollupEnv) -> None:
     assert out.result == "unprovable" and "FraudProverWindowClosed" in out.detail, out
     assert v.registry.get_sample_value("verifier_unprovable_batch") == 0
     assert v.health()["unprovable"]["index"] == 0
+
+
+def test_forced_wrong_exec_proven_on_l1(rollup_env: RollupEnv) -> None:
+    """A sequencer that misexecutes a forced transaction (faulty mode ``forced_wrong_exec``:
+    the forced transfer claimed as skipped, consistently in the data and the header): the
+    verifier re-executes the forced step from the L1 queue, proves it with FraudProver on L1
+    (status ``valid``, the claimed root wrong), the sequencer is slashed and kicked, the batch
+    invalid, and the next sequencer's batch carries the transfer."""
+    env = rollup_env
+    nodes = env.start_nodes(env.signers)
+    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
+    bad_signer = env.signers[0]
+    assert faulty.batcher is not None
+    c = client(nodes[0])
+    base = l1.next_index()
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
+    wait_until(lambda: l1.next_index() > base, what="the deposit's batch on L1")
+    k = l1.next_index()
+    bob_before = c.balance(BOB.address)
+    faulty.batcher.fault = Fault(
+        "forced_wrong_exec", collude_keys=[bytes(s.key) for s in env.signers]
+    )
+    amount = random.randrange(1, 10**6)
+    inner = ltx.sign_transfer(
+        ALICE, env.domain, BOB.address, ltx.ETH, amount, 1, c.nonce(ALICE.address)
+    )
+    queue_id, _, forced_hash = env.bridge(ALICE).force_tx(ltx.encode_tx(inner))
+    c.wait_receipt("0x" + forced_hash.hex(), timeout_s=20)
+    wait_until(lambda: l1.next_index() > k, what="the faulty batch on L1")
+    bad_hash = l1.stored_header_hash(k)
+    bad_header = l1.get_header_from_event(k)
+    data = decode_batch_data(BlobClient(env.storage_url).get("0x" + bad_header.data_hash.hex()))
+    forced_step = next(i for i, t in enumerate(data.tx_data) if t[0] == ltx.KIND_FORCED)
+    forced = ltx.decode_tx(data.tx_data[forced_step])
+    assert isinstance(forced, ltx.Forced) and forced.queue_id == queue_id
+    v = env.start_verifier(dev_account(34))
+    outs: list[Any] = []
+    wait_until(
+        lambda: outs.extend(v.tick()) or any(o.result == "fraud_proven" for o in outs),
+        what="the verifier proving the misexecuted forced tx",
+    )
+    out = next(o for o in outs if o.result == "fraud_proven")
+    assert out.index == k, outs
+    assert out.detail.startswith(f"step {forced_step}") and out.detail.endswith("valid"), out
+    assert l1.fp is not None
+    ev = l1.fp.events.FraudProven().get_logs(from_block=0)
+    assert [(e.args.index, e.args.step) for e in ev][-1] == (k, forced_step)
+    assert ev[-1].args.status == STATUS_CODES["valid"]
+    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
+    assert bad_signer.address not in seqset.functions.activeSigners().call()
+    assert l1.next_index() == k and l1.batch_status(k) == BatchStatus.INVALID
+    wait_until(
+        lambda: l1.next_index() > k and l1.stored_header_hash(k) != bad_hash,
+        timeout_s=30,
+        what="resubmission",
+    )
+    wait_until(
+        lambda: v.tick() is not None and v.verified_index >= k, what="resubmitted batch verified"
+    )
+    new_current = seqset.functions.currentSequencer().call()
+    honest = next(n for n in nodes if n.signer.address == new_current)
+    assert client(honest).balance(BOB.address) == bob_before + amount

@@ -26,7 +26,12 @@ submits, in one of the ways the seeds say an honest verifier must catch:
 - ``censor``: the node never includes forced transactions (of ``censor_account``, or every
   one): the L1 queue stops at the first such item, so after its deadline every batch of this
   sequencer is refused (``StateCommitmentForcedTxNotIncluded``) and ``reportCensorship``
-  rotates it out (the batches themselves stay honest).
+  rotates it out (the batches themselves stay honest);
+- ``forced_wrong_exec``: once the batch holds a forced transaction (kind 0x04), its first one
+  is claimed as skipped: that step's post-state root is claimed equal to its pre-state root
+  (queue position not consumed, the transfer or withdrawal not run), consistently in the data
+  and the header, the other roots honest (MTTBR matches, the step re-executes to another root
+  -> one-step fraud proof with status ``valid`` -> slash).
 
 Honest co-signers refuse to sign such a batch (they rebuild it from their blocks), so the
 faulty sequencer signs with ``collude_keys`` (ECDSA, a set without a group key) or
@@ -50,6 +55,7 @@ from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_dig
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of_blobs
 from offchain.rollup.ledger.ethtx import KIND_STANDARD
+from offchain.rollup.ledger.state import State
 from offchain.rollup.node.errors import BatchError
 
 if TYPE_CHECKING:
@@ -75,6 +81,7 @@ MODES = (
     "forge",
     "bad_blobs",
     "censor",
+    "forced_wrong_exec",
     *STANDARD_MODES,
 )
 
@@ -123,6 +130,10 @@ class Fault:
             return built.header, built.data, True  # nothing to imitate yet: wait for a user tx
         if self.mode in STANDARD_MODES and not any(t[0] == KIND_STANDARD for t in data.tx_data):
             return built.header, built.data, True  # wait for a standard transaction
+        if self.mode == "forced_wrong_exec" and not any(
+            t[0] == ltx.KIND_FORCED for t in data.tx_data
+        ):
+            return built.header, built.data, True  # wait for a forced transaction
         self.fired += 1
         self._collude_next = True
         h = built.header
@@ -156,6 +167,8 @@ class Fault:
             out = (_replace(h, data_hash=keccak(blob)), blob, True)
         elif self.mode in STANDARD_MODES:
             out = self._consistent(h, self._forged_standard(batcher, data))
+        elif self.mode == "forced_wrong_exec":
+            out = self._consistent(h, self._skipped_forced(batcher, built, data))
         else:  # forge
             out = self._consistent(h, self._forged(batcher, data))
         log.warning("FAULTY_BATCH", mode=self.mode, index=h.index, header=out[0].to_json())
@@ -184,6 +197,18 @@ class Fault:
             [*data.post_roots, keccak(b"forged" + data.post_roots[-1])],
             [*data.withdrawal_items, b"\x00" * 32],
         )
+
+    def _skipped_forced(self, batcher: Batcher, built: BuiltBatch, data: BatchData) -> BatchData:
+        """``forced_wrong_exec``: the first forced step claimed as leaving the state as it was."""
+        k = next(i for i, t in enumerate(data.tx_data) if t[0] == ltx.KIND_FORCED)
+        if k > 0:
+            pre = data.post_roots[k - 1]
+        else:  # the state root the batch starts from: the previous block's
+            prev = batcher.node.store.block(built.first_block - 1)
+            pre = prev.header.state_root if prev is not None else State().root
+        roots = list(data.post_roots)
+        roots[k] = pre
+        return BatchData(data.tx_data, data.fee_recipients, roots, data.withdrawal_items)
 
     def blobs(self, sidecar: BlobSidecar) -> BlobSidecar:
         """``bad_blobs``: the sidecar with the last byte of its last blob set (padding that is
