@@ -294,19 +294,10 @@ def test_standard_tx_faults_proven_on_l1(rollup_env: RollupEnv, mode: str, statu
     envelope), the sequencer is slashed and kicked, the batch invalid, the users' transactions
     re-executed by the next sequencer."""
     env = rollup_env
-    nodes = env.start_nodes(env.signers)
-    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
-    bad_signer = env.signers[0]
-    assert faulty.batcher is not None
     # The deposit goes into an honest batch first; the faulty batch then holds only the
     # standard transactions.
-    c = client(nodes[0])
-    base = l1.next_index()
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
-    wait_until(lambda: l1.next_index() > base, what="the deposit's batch on L1")
-    k = l1.next_index()
-    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    nodes, k = _faulty_after_a_deposit(env, mode)
+    l1, bad_signer = env.l1(), env.signers[0]
     sent = _standard_traffic(env, nodes)
     wait_until(lambda: l1.next_index() > k, what="the faulty batch on L1")
     bad_hash = l1.stored_header_hash(k)
@@ -329,8 +320,38 @@ def test_standard_tx_faults_proven_on_l1(rollup_env: RollupEnv, mode: str, statu
     ev = l1.fp.events.FraudProven().get_logs(from_block=0)
     assert [(e.args.index, e.args.step) for e in ev][-1] == (k, step)
     assert STATUS_CODES[status] == ev[-1].args.status
-    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
-    assert bad_signer.address not in seqset.functions.activeSigners().call()
+    _punished_and_resubmitted(env, v, nodes, k, bad_hash, bad_signer.address, sent)
+
+
+def _faulty_after_a_deposit(env: RollupEnv, mode: str) -> tuple[list[NodeService], int]:
+    """Nodes of every signer; a deposit of ALICE in an honest batch; then the current
+    sequencer (``nodes[0]``) turns faulty in ``mode`` with every signer colluding. Returns the
+    nodes and the index its next (faulty) batch gets."""
+    nodes = env.start_nodes(env.signers)
+    faulty, l1, c = nodes[0], env.l1(), client(nodes[0])
+    assert faulty.batcher is not None
+    base = l1.next_index()
+    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
+    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
+    wait_until(lambda: l1.next_index() > base, what="the deposit's batch on L1")
+    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    return nodes, l1.next_index()
+
+
+def _punished_and_resubmitted(
+    env: RollupEnv,
+    v: Any,
+    nodes: list[NodeService],
+    k: int,
+    bad_hash: bytes,
+    bad_signer: str,
+    bob_balance: int,
+) -> None:
+    """Batch ``k`` proven fraudulent: its signer slashed and kicked, the batch invalid; the
+    next sequencer re-submits it (verified) and BOB holds ``bob_balance`` there."""
+    seqset, l1 = env.seqset(), env.l1()
+    assert seqset.functions.stake(bad_signer).call() == STAKE - SLASH
+    assert bad_signer not in seqset.functions.activeSigners().call()
     assert l1.next_index() == k and l1.batch_status(k) == BatchStatus.INVALID
     wait_until(
         lambda: l1.next_index() > k and l1.stored_header_hash(k) != bad_hash,
@@ -342,7 +363,7 @@ def test_standard_tx_faults_proven_on_l1(rollup_env: RollupEnv, mode: str, statu
     )
     new_current = seqset.functions.currentSequencer().call()
     honest = next(n for n in nodes if n.signer.address == new_current)
-    assert client(honest).balance(BOB.address) == sent
+    assert client(honest).balance(BOB.address) == bob_balance
 
 
 def test_unprovable_fault_raises_the_alert(rollup_env: RollupEnv) -> None:
@@ -371,20 +392,9 @@ def test_forced_wrong_exec_proven_on_l1(rollup_env: RollupEnv) -> None:
     (status ``valid``, the claimed root wrong), the sequencer is slashed and kicked, the batch
     invalid, and the next sequencer's batch carries the transfer."""
     env = rollup_env
-    nodes = env.start_nodes(env.signers)
-    faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
-    bad_signer = env.signers[0]
-    assert faulty.batcher is not None
-    c = client(nodes[0])
-    base = l1.next_index()
-    env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
-    wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
-    wait_until(lambda: l1.next_index() > base, what="the deposit's batch on L1")
-    k = l1.next_index()
+    nodes, k = _faulty_after_a_deposit(env, "forced_wrong_exec")
+    l1, bad_signer, c = env.l1(), env.signers[0], client(nodes[0])
     bob_before = c.balance(BOB.address)
-    faulty.batcher.fault = Fault(
-        "forced_wrong_exec", collude_keys=[bytes(s.key) for s in env.signers]
-    )
     amount = random.randrange(1, 10**6)
     inner = ltx.sign_transfer(
         ALICE, env.domain, BOB.address, ltx.ETH, amount, 1, c.nonce(ALICE.address)
@@ -411,17 +421,4 @@ def test_forced_wrong_exec_proven_on_l1(rollup_env: RollupEnv) -> None:
     ev = l1.fp.events.FraudProven().get_logs(from_block=0)
     assert [(e.args.index, e.args.step) for e in ev][-1] == (k, forced_step)
     assert ev[-1].args.status == STATUS_CODES["valid"]
-    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
-    assert bad_signer.address not in seqset.functions.activeSigners().call()
-    assert l1.next_index() == k and l1.batch_status(k) == BatchStatus.INVALID
-    wait_until(
-        lambda: l1.next_index() > k and l1.stored_header_hash(k) != bad_hash,
-        timeout_s=30,
-        what="resubmission",
-    )
-    wait_until(
-        lambda: v.tick() is not None and v.verified_index >= k, what="resubmitted batch verified"
-    )
-    new_current = seqset.functions.currentSequencer().call()
-    honest = next(n for n in nodes if n.signer.address == new_current)
-    assert client(honest).balance(BOB.address) == bob_before + amount
+    _punished_and_resubmitted(env, v, nodes, k, bad_hash, bad_signer.address, bob_before + amount)

@@ -288,62 +288,47 @@ def build_vectors() -> dict[str, Any]:
         "packed": _hex(honest.packed()),
         "frame": _hex(honest.encode()),
     }
-    proofs = []
-    for label, batch, stp in _fraud_cases(honest, batch_txs, ka, d, b):
-        fp = build_fraud_proof(genesis_state, d, batch, stp, lambda i: sc.l1_deposits[i])
-        ref = batch_ref(batch, genesis_state.root)
-        blob = abi_encode(
-            ["uint256", "address", BATCH_REF_ABI, STEP_PROOF_ABI, "bool", "uint8"],
-            [
-                d.chain_id,
-                d.verifying_contract,
-                ref,
-                fp.to_abi(),
-                fp.is_fraud,
-                STATUS_CODES[fp.expected_status],
-            ],
-        )
-        proofs.append(
-            {
-                "name": label,
-                "step": stp,
-                "fraud": fp.is_fraud,
-                "status": fp.expected_status,
-                "abi": _hex(blob),
-            }
-        )
+    proofs = [
+        _fraud_vector(sc, genesis_state, *case)
+        for case in _fraud_cases(honest, batch_txs, ka, d, b)
+    ]
     # Forced items: a batch of the forced steps, from the state before them.
     sc.ledger.rollback(forced_pre)
     forced_state = sc.ledger.state
     forced_batch = _replay(forced_state, forced_txs, sc.l1_deposits)
-    for label, batch, stp in _forced_fraud_cases(forced_state, forced_batch, ka, d, b):
-        fp = build_fraud_proof(
-            forced_state, d, batch, stp, lambda i: sc.l1_deposits[i], sc.forced_matches
-        )
-        ref = batch_ref(batch, forced_state.root)
-        blob = abi_encode(
-            ["uint256", "address", BATCH_REF_ABI, STEP_PROOF_ABI, "bool", "uint8"],
-            [
-                d.chain_id,
-                d.verifying_contract,
-                ref,
-                fp.to_abi(),
-                fp.is_fraud,
-                STATUS_CODES[fp.expected_status],
-            ],
-        )
-        proofs.append(
-            {
-                "name": label,
-                "step": stp,
-                "fraud": fp.is_fraud,
-                "status": fp.expected_status,
-                "abi": _hex(blob),
-            }
-        )
+    proofs += [
+        _fraud_vector(sc, forced_state, *case)
+        for case in _forced_fraud_cases(forced_state, forced_batch, ka, d, b)
+    ]
     out["fraudProofs"] = proofs
     out["fraudProofCount"] = len(proofs)
     return out
+
+
+def _fraud_vector(
+    sc: _Scenario, pre: State, label: str, batch: BatchData, stp: int
+) -> dict[str, Any]:
+    """The fraud-proof vector of step ``stp`` of ``batch`` executed from ``pre``."""
+    d = sc.ledger.domain
+    fp = build_fraud_proof(pre, d, batch, stp, lambda i: sc.l1_deposits[i], sc.forced_matches)
+    blob = abi_encode(
+        ["uint256", "address", BATCH_REF_ABI, STEP_PROOF_ABI, "bool", "uint8"],
+        [
+            d.chain_id,
+            d.verifying_contract,
+            batch_ref(batch, pre.root),
+            fp.to_abi(),
+            fp.is_fraud,
+            STATUS_CODES[fp.expected_status],
+        ],
+    )
+    return {
+        "name": label,
+        "step": stp,
+        "fraud": fp.is_fraud,
+        "status": fp.expected_status,
+        "abi": _hex(blob),
+    }
 
 
 GWEI = 10**9
