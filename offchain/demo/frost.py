@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 CAP = 4
 QUIET = RotationConfig(send_heartbeats=False, trigger_reselect=False, advance_epochs=False)
 NEWBIE_STAKE = 80_000  # tokens the joining sequencer locks: four shares (one per 20,000)
+LIGHT_STAKE = 20_000  # a second newcomer: one share, the one governance kicks below
 
 
 def _allocation(sc: StakingContracts) -> Allocation:
@@ -124,24 +125,31 @@ def run(d: Devnet, console: Console) -> None:
 
         batch(1, "demo-dkg", next(iter(alloc.identifiers)))
 
-        # 2. A new sequencer locks: reshare to it, same key. It locks four minimum locks (four
-        # shares): whatever the set left by the earlier scenes, the kick below then leaves the
-        # old threshold of shares with the rest (a resharing, not the recovery path).
+        # 2. New sequencers lock: reshare to them, same key. The first locks four minimum locks
+        # (four shares), so it carries the signing below whatever set the earlier scenes leave.
         newbie = next(i for i in range(5, 30) if dev_account(i).address not in alloc.identifiers)
         acct = dev_account(newbie)
         tl = d.deployment.addresses["timelock"]
         chain.rpc("anvil_impersonateAccount", tl)
         chain.rpc("anvil_setBalance", tl, hex(10**20))
-        mint = sc.token.functions.mint(acct.address, NEWBIE_STAKE * TOKEN)
-        h = chain.w3.eth.send_transaction(mint.build_transaction({"from": tl, "gas": 200_000}))
-        chain.w3.eth.wait_for_transaction_receipt(h)
-        s = chain.sender(acct)
-        s.send(sc.token.functions.approve(sc.pool.address, NEWBIE_STAKE * TOKEN))
-        s.send(sc.pool.functions.lock(acct.address, NEWBIE_STAKE * TOKEN))
-        start(newbie)
-        coord.peers[acct.address.lower()] = daemons[acct.address].url
+        # A second, one-share newcomer: kicking it below always leaves more than 2/3 of the
+        # shares with the rest, whatever set the earlier scenes leave (kicking an old member of
+        # a small set could take more than 1/3 of the weight: the recovery path, not a reshare).
+        light = next(
+            i for i in range(newbie + 1, 30) if dev_account(i).address not in alloc.identifiers
+        )
+        for who, stake in ((newbie, NEWBIE_STAKE), (light, LIGHT_STAKE)):
+            joiner = dev_account(who)
+            mint = sc.token.functions.mint(joiner.address, stake * TOKEN)
+            h = chain.w3.eth.send_transaction(mint.build_transaction({"from": tl, "gas": 200_000}))
+            chain.w3.eth.wait_for_transaction_receipt(h)
+            s = chain.sender(joiner)
+            s.send(sc.token.functions.approve(sc.pool.address, stake * TOKEN))
+            s.send(sc.pool.functions.lock(joiner.address, stake * TOKEN))
+            start(who)
+            coord.peers[joiner.address.lower()] = daemons[joiner.address].url
+            console.print(f"{joiner.address} locked {stake:,} tokens: the set reshares to it")
         new = _allocation(sc)
-        console.print(f"{acct.address} locked {NEWBIE_STAKE:,} tokens: the set reshares to it")
         old = _status(next(iter(daemons.values())))["public"]
         quorum = alloc.all_identifiers()[: alloc.threshold]
         holders = [a for a, ids in alloc.identifiers.items() if set(ids) & set(quorum)]
@@ -157,13 +165,8 @@ def run(d: Devnet, console: Console) -> None:
         )
         batch(2, "demo-reshare-1", acct.address)
 
-        # 3. Governance kicks one sequencer: reshare it out, same key.
-        # The lightest other sequencer: without it the rest still hold the threshold (kicking
-        # more than 1/3 of the weight would need a new key instead: the recovery path).
-        kicked = min(
-            (a for a in new.identifiers if a != acct.address),
-            key=lambda a: len(new.identifiers[a]),
-        )
+        # 3. Governance kicks one sequencer (the one-share newcomer): reshare it out, same key.
+        kicked = dev_account(light).address
         kicked_old = [
             KeyShare(int(i), int(v), element_of(before, "key"))
             for i, v in daemons[kicked].frost.store.keyset("demo-reshare-1").secrets.items()  # type: ignore[union-attr]
