@@ -70,8 +70,16 @@ def run() -> dict[str, float]:
                 wait_until(lambda n=n: l1.next_index() > n, 30, "re-append")  # type: ignore[misc]
                 resubmit.append(time.monotonic() - t0)
 
+            def settled() -> bool:  # every batch a node recorded is on L1: none in flight
+                recorded = [
+                    (s.node.store.last_batch() or {}).get("index", -1) for s in nodes if s.node
+                ]
+                return max(recorded) + 1 == l1.next_index()
+
             recovery: list[float] = []
             for _ in range(3):
+                # A re-append after the reorgs above may still be landing: start from rest.
+                wait_until(settled, 30, "every recorded batch on L1")
                 n = l1.next_index()
                 storage.stop()
                 transfer()  # a batch is now due; its data cannot be stored
