@@ -306,17 +306,8 @@ def baseline_failures(mutants: list[Mutant], tree: Path, timeout_s: float) -> di
             key = tuple(cmd)
             if key not in seen:
                 try:
-                    proc = subprocess.run(
-                        cmd,
-                        cwd=tree,
-                        env=_env(tree),
-                        capture_output=True,
-                        text=True,
-                        timeout=timeout_s,
-                        check=False,
-                    )
-                    text = proc.stdout + proc.stderr
-                    seen[key] = _failure_line(text) if _failed(kind, proc.returncode, text) else ""
+                    rc, text = _run(cmd, tree, timeout_s)
+                    seen[key] = _failure_line(text) if _failed(kind, rc, text) else ""
                 except subprocess.TimeoutExpired:
                     seen[key] = "timeout"
             if seen[key]:
