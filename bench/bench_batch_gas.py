@@ -16,7 +16,6 @@ number of FROST shares that signed, and the batch data size (bytes kept off L1).
 
 from __future__ import annotations
 
-from bench.common import install_dealt_key
 from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import ETH
 from offchain.chain.accounts import dev_account
@@ -26,6 +25,7 @@ from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer
 from offchain.staking.frost.l1 import l1_signature
+from tests.helpers.frost import install_dealt_key
 
 BATCH_TXS = 1000
 BATCHES = 4  # the last one is the steady-state figure

@@ -26,7 +26,6 @@ import rlp
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
-from bench.common import call_gas, install_dealt_key
 from offchain.bridge.client import BridgeClient
 from offchain.bridge.types import ETH, Withdrawal
 from offchain.chain.accounts import dev_account
@@ -47,6 +46,8 @@ from offchain.rollup.ledger.tx import (
     sign_withdraw,
 )
 from offchain.staking.frost.l1 import l1_signature
+from tests.helpers.frost import install_dealt_key
+from tests.helpers.gas import call_gas
 from tests.helpers.rollup import placeholder_header
 
 BATCH_TXS = 1000

@@ -24,7 +24,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import call_gas
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import Anvil
 from offchain.chain.client import Chain, connect
@@ -39,6 +38,7 @@ from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
 from offchain.staking.frost.l1 import group_key_digest, l1_signature, make_even
 from offchain.staking.frost.weights import allocate
 from offchain.staking.signatures import active_stakes, batch_digest, sign_digest, stake_quorum
+from tests.helpers.gas import call_gas
 from tests.helpers.rollup import placeholder_header
 
 

@@ -1,13 +1,18 @@
-"""Test helpers for the FROST daemons: allocation from L1, a coordinator over a cluster."""
+"""Test helpers for the FROST daemons: allocation from L1, a coordinator over a cluster, a
+dealt group key installed on a devnet's set (tests and benchmarks)."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from offchain.staking.cluster import SequencerCluster
 from offchain.staking.config import TOKEN
 from offchain.staking.frost.coordinator import FrostCoordinator
 from offchain.staking.frost.weights import Allocation, allocate
+
+if TYPE_CHECKING:
+    from offchain.staking.frost.keygen import KeyShare
 
 SHARE_CAP = 4
 
@@ -62,3 +67,42 @@ def lock_new_sequencer(chain: Any, dep: Any, acct: Any, tokens: int) -> None:
     s = chain.sender(acct)
     s.send(token.functions.approve(pool.address, tokens * TOKEN))
     s.send(pool.functions.lock(acct.address, tokens * TOKEN))
+
+
+def install_dealt_key(
+    chain: Any, seqset: Any, keys: Mapping[Any, Any], stakes: Mapping[str, int], min_lock: int
+) -> list[KeyShare]:
+    """Give the set a FROST group key the way a devnet gets one, minus the HTTP rounds: shares
+    by stake (one per minimum lock, capped at 4), a dealt key (the DKG's output has the same
+    form), installed by ``installGroupKey`` with the ECDSA approvals of the first signers (by
+    address) holding more than 2/3 of the active stake.
+
+    Args:
+        chain: the L1 connection.
+        seqset: the SequencerSet contract.
+        keys: signer address -> its account (every active sequencer).
+        stakes: signer address -> active stake (wei).
+        min_lock: the LockingPool's minimum lock (wei).
+
+    Returns:
+        A threshold of shares (lowest identifiers), enough for :func:`l1_signature`.
+    """
+    from offchain.chain.accounts import dev_account
+    from offchain.rollup.ledger.batch import order_signatures, sign_digest
+    from offchain.staking.frost.group import random_scalar
+    from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
+    from offchain.staking.frost.l1 import group_key_digest, make_even
+    from offchain.staking.frost.weights import allocate
+    from offchain.staking.signatures import active_stakes, stake_quorum
+
+    alloc = allocate(dict(stakes), min_lock, 4)
+    dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
+    pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
+    x, y = pk.xy()
+    version = int(seqset.functions.groupKeyVersion().call())
+    kd = group_key_digest(chain.chain_id, seqset.address, version, x)
+    by = {str(a): acct for a, acct in keys.items()}
+    quorum = stake_quorum(active_stakes(seqset), sorted(by, key=lambda a: int(a, 16)))
+    approvals = order_signatures(kd, [sign_digest(bytes(by[a].key), kd) for a in quorum])
+    chain.sender(dev_account(0)).send(seqset.functions.installGroupKey(x, y, approvals))
+    return [KeyShare(i, secrets[i], pk) for i in alloc.all_identifiers()[: alloc.threshold]]

@@ -1,31 +1,42 @@
 """The fraud-proof tests' L2: a :class:`~offchain.rollup.ledger.batch_builder.BatchBuilder`
-bound to the test deployment, appending each built batch through the test sequencer set."""
+bound to a deployment, appending each built batch signed by its sequencer set (the test set's
+ECDSA keys, or the production set's FROST key: :class:`tests.helpers.prod.ProdRollup`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
 from offchain.rollup.ledger.batch_data import BatchData
 from offchain.rollup.ledger.fraud import FraudWitness
 from offchain.rollup.ledger.state import State
-from offchain.rollup.ledger.tx import Domain
-from tests.rollup_l1.conftest import L2_CHAIN_ID, Env
+from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID, Domain
 
 __all__ = ["L2Sim", "tampered"]
 
 
+class SimEnv(Protocol):
+    """What the simulation needs of a deployment."""
+
+    @property
+    def addresses(self) -> dict[str, str]: ...
+
+    def contract(self, name: str, key: str) -> Any: ...
+
+    def append(self, header: BatchHeader) -> Any: ...
+
+
 @dataclass
 class L2Sim:
-    env: Env
+    env: SimEnv
     builder: BatchBuilder = field(init=False)
 
     def __post_init__(self) -> None:
         bridge = self.env.contract("L1Bridge", "l1_bridge")
         self.builder = BatchBuilder(
-            Domain(L2_CHAIN_ID, self.env.addresses["state_commitment"]),
+            Domain(DEFAULT_L2_CHAIN_ID, self.env.addresses["state_commitment"]),
             lambda i: bytes(bridge.functions.depositHash(i).call()),
             lambda n: bytes(bridge.functions.depositHashAt(n).call()),
         )

@@ -1,6 +1,13 @@
 """MTSR fraud proofs on Anvil (seed 001 §11.4–11.5): one test per provable fault (wrong post
 root, invalid signature, wrong nonce, overdraft, skipped deposit, forged deposit, fake
-withdrawal, wrong summary), plus a false claim, a bad witness and a late claim reverting."""
+withdrawal, wrong summary), plus a false claim, a bad witness and a late claim reverting.
+
+Every test runs against the production deployment (``deploy_all``: the real LockingPool,
+SequencerSet and governance) at 4 and at 21 sequencers (``staking.max_sequencers``), batches
+signed by the set's FROST group key. Each punishment is checked against the real contracts'
+books: the LockingPool's slash split (the challenger's credited share, claimed in tokens; the
+rest queued for burning), the kick, and the rotation to the sequencer an independent model of
+the stake-weighted draw expects (:func:`tests.helpers.prod.expected_next`)."""
 
 from __future__ import annotations
 
@@ -19,7 +26,9 @@ from offchain.rollup.l1.bindings import BatchStatus
 from offchain.rollup.ledger.fraud import build_summary_witness
 from offchain.rollup.ledger.tx import Deposit, sign_transfer, sign_withdraw
 from offchain.rollup.ledger.tx import tx_hash as ltx_hash
-from tests.rollup_l1.conftest import SLASH, STAKE, WINDOW_S, Env
+from tests.helpers.frost import as_timelock
+from tests.helpers.gas import call_gas
+from tests.helpers.prod import SET_SIZES, ProdRollup, assert_punished, deploy_prod
 from tests.rollup_l1.l2sim import L2Sim, tampered
 
 ALICE = dev_account(10)
@@ -29,6 +38,13 @@ CHALLENGER = dev_account(15)
 BOT = dev_account(16)
 FEE = dev_account(20).address
 E18 = 10**18
+Env = ProdRollup
+
+
+@pytest.fixture(scope="module", params=SET_SIZES, ids=lambda n: f"{n}seq")
+def env(chain: Any, request: pytest.FixtureRequest) -> ProdRollup:
+    """The production deployment with 4 / 21 sequencers and a group key on the set."""
+    return deploy_prod(chain, int(request.param))
 
 
 def _setup(env: Env, deposits: int = 2) -> tuple[L2Sim, list[Deposit]]:
@@ -45,18 +61,32 @@ def _setup(env: Env, deposits: int = 2) -> tuple[L2Sim, list[Deposit]]:
     return sim, deps
 
 
-def _assert_fraud_outcome(env: Env, sim: L2Sim, index: int, seq: Any, bal0: int, rcpt: Any) -> None:
+def _assert_fraud_outcome(
+    env: Env, sim: L2Sim, index: int, seq: Any, bal0: int, rcpt: Any, stake0: int
+) -> None:
+    """Batch ``index`` invalid; ``seq`` (staked ``stake0``) slashed by the pool, kicked and
+    rotated out; CHALLENGER credited its share in tokens (claimed here), no ETH reward."""
     v = env.sc(CHALLENGER)
     assert v.batch_status(index) == BatchStatus.INVALID and v.next_index() == index
-    seqset = env.contract("TestSequencerSet", "sequencer_set")
-    assert seqset.functions.stake(seq.address).call() == STAKE - SLASH
-    assert seq.address not in seqset.functions.activeSigners().call()
-    assert seqset.functions.currentSequencer().call() != seq.address
+    slash = env.params.fraud_slash_amount
+    paid = assert_punished(env, seq.address, CHALLENGER.address, slash, stake0, rcpt)
+    assert paid > 0
     spent = rcpt["gasUsed"] * rcpt["effectiveGasPrice"]
-    assert env.chain.w3.eth.get_balance(CHALLENGER.address) == bal0 - spent + SLASH // 2
+    assert env.chain.w3.eth.get_balance(CHALLENGER.address) == bal0 - spent
     fp = env.contract("FraudProver", "fraud_prover")
     ev = fp.events.FraudProven().process_receipt(rcpt, errors=DISCARD)[0]["args"]
-    assert ev["index"] == index and ev["sequencer"] == seq.address and ev["reward"] == SLASH // 2
+    assert (ev["index"], ev["sequencer"], ev["challenger"]) == (
+        index,
+        seq.address,
+        CHALLENGER.address,
+    )
+    assert ev["reward"] == paid
+    pool, token = env.c("locking_pool").functions, env.c("token").functions
+    assert pool.claimableReward(CHALLENGER.address).call() == paid
+    tok0 = token.balanceOf(CHALLENGER.address).call()
+    env.chain.sender(CHALLENGER).send(pool.claimSlashReward())
+    assert token.balanceOf(CHALLENGER.address).call() - tok0 == paid
+    assert pool.claimableReward(CHALLENGER.address).call() == 0
 
 
 def _prove(env: Env, sim: L2Sim, index: int, step: int | None = None) -> tuple[Any, int]:
@@ -68,6 +98,13 @@ def _prove(env: Env, sim: L2Sim, index: int, step: int | None = None) -> tuple[A
     return rcpt, bal0
 
 
+def _prove_against(env: Env, sim: L2Sim, index: int, seq: Any, step: int | None = None) -> None:
+    """Prove batch ``index`` (by ``seq``) fraudulent and check the whole outcome."""
+    stake0 = env.stake(seq.address)
+    rcpt, bal0 = _prove(env, sim, index, step)
+    _assert_fraud_outcome(env, sim, index, seq, bal0, rcpt, stake0)
+
+
 def test_wrong_post_state_root(env: Env) -> None:
     """MTTBR matches, MTSR does not (§11.4): step 0 of batch 1 (pre-state from batch 0)."""
     sim, _ = _setup(env)
@@ -76,8 +113,7 @@ def test_wrong_post_state_root(env: Env) -> None:
     data, pre = sim.build([(t, FEE, True)])
     bad = tampered(data, post_roots=[keccak(b"forged root")])
     sim.commit(bad, pre)
-    rcpt, bal0 = _prove(env, sim, 1)
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+    _prove_against(env, sim, 1, seq)
     assert env.sc(CHALLENGER).batch_status(0) == BatchStatus.PENDING
 
 
@@ -91,8 +127,7 @@ def test_invalid_signature(env: Env) -> None:
     ok = sign_transfer(BOB, sim.domain, CAROL.address, ETH, E18, 0, 0)
     data, pre = sim.build([(ok, FEE, True), (forged, FEE, False)])
     sim.commit(data, pre)
-    rcpt, bal0 = _prove(env, sim, 1)
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+    _prove_against(env, sim, 1, seq)
 
 
 def test_wrong_nonce(env: Env) -> None:
@@ -101,8 +136,7 @@ def test_wrong_nonce(env: Env) -> None:
     replay = sign_transfer(ALICE, sim.domain, BOB.address, ETH, E18, 0, 5)
     data, pre = sim.build([(replay, FEE, False)])
     sim.commit(data, pre)
-    rcpt, bal0 = _prove(env, sim, 1)
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+    _prove_against(env, sim, 1, seq)
 
 
 def test_overdraft(env: Env) -> None:
@@ -111,8 +145,7 @@ def test_overdraft(env: Env) -> None:
     t = sign_transfer(ALICE, sim.domain, BOB.address, ETH, 50 * E18, 0, 0)
     data, pre = sim.build([(t, FEE, False)])
     sim.commit(data, pre)
-    rcpt, bal0 = _prove(env, sim, 1)
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+    _prove_against(env, sim, 1, seq)
 
 
 def test_skipped_deposit(env: Env) -> None:
@@ -121,8 +154,7 @@ def test_skipped_deposit(env: Env) -> None:
     seq = env.current()
     data, pre = sim.build([(deps[3], FEE, False)])
     sim.commit(data, pre, deposit_count=2, deposit_hash=sim.env.bridge(ALICE).deposit_hash_at(2))
-    rcpt, bal0 = _prove(env, sim, 1)
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+    _prove_against(env, sim, 1, seq)
 
 
 def test_forged_deposit(env: Env) -> None:
@@ -133,8 +165,7 @@ def test_forged_deposit(env: Env) -> None:
     inflated = Deposit(d.deposit_id, d.l1_sender, d.recipient, d.token, d.amount * 100)
     data, pre = sim.build([(inflated, FEE, True)])
     sim.commit(data, pre, deposit_count=3, deposit_hash=sim.env.bridge(ALICE).deposit_hash_at(3))
-    rcpt, bal0 = _prove(env, sim, 1)
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+    _prove_against(env, sim, 1, seq)
 
 
 def test_fake_withdrawal_never_pays(env: Env, expect_revert: Any) -> None:
@@ -148,10 +179,9 @@ def test_fake_withdrawal_never_pays(env: Env, expect_revert: Any) -> None:
     fake = L1Withdrawal(keccak(b"nothing"), CAROL.address, ETH, 4 * E18)
     bad = tampered(data, withdrawal_items=[fake.item(), data.withdrawal_items[1]])
     header = sim.commit(bad, pre)
-    rcpt, bal0 = _prove(env, sim, 1)
     assert sim.witness(1).step.step == 0
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
-    env.warp(WINDOW_S + 1)
+    _prove_against(env, sim, 1, seq)
+    env.warp(env.params.challenge_window_s + 1)
     tree = merkle.MerkleTree(bad.withdrawal_items)
     expect_revert(
         "StateCommitmentUnknownBatch",
@@ -183,9 +213,10 @@ def test_bad_summary(env: Env, expect_revert: Any) -> None:
     expect_revert("FraudProverNoFraud", env.sc(CHALLENGER).prove_bad_summary, w0)
     summary = build_summary_witness(header, data, final)
     env.sc(CHALLENGER).commit_fraud_proof(summary)
+    stake0 = env.stake(seq.address)
     bal0 = env.chain.w3.eth.get_balance(CHALLENGER.address)
     rcpt = env.sc(CHALLENGER).prove_bad_summary(summary)
-    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt)
+    _assert_fraud_outcome(env, sim, 1, seq, bal0, rcpt, stake0)
 
 
 def _committed_fraud(env: Env) -> tuple[L2Sim, Any]:
@@ -201,18 +232,22 @@ def _committed_fraud(env: Env) -> tuple[L2Sim, Any]:
 
 def test_front_runner_is_not_paid(env: Env) -> None:
     """Attack 6 (issue #10) on Anvil: a bot that copies a committed proof naming itself
-    invalidates the batch but is paid nothing (the whole slash is burned)."""
+    invalidates the batch but is paid nothing (the whole slash is queued for burning)."""
     _sim, w = _committed_fraud(env)
+    seq = env.current()
+    stake0 = env.stake(seq.address)
     honest, bot = env.sc(CHALLENGER), env.sc(BOT)
     honest.commit_fraud_proof(w)
-    seqset = env.contract("TestSequencerSet", "sequencer_set")
-    burned0 = seqset.functions.burned().call()
+    pool = env.c("locking_pool").functions
+    burn0 = pool.pendingSlashBurn().call()
     bal0 = env.chain.w3.eth.get_balance(BOT.address)
     rcpt = bot.prove_fraud(w, commit=False)  # the same proof, the bot named as challenger
     assert honest.batch_status(1) == BatchStatus.INVALID
+    assert assert_punished(env, seq.address, None, env.params.fraud_slash_amount, stake0, rcpt) == 0
     spent = rcpt["gasUsed"] * rcpt["effectiveGasPrice"]
     assert env.chain.w3.eth.get_balance(BOT.address) == bal0 - spent
-    assert seqset.functions.burned().call() - burned0 == SLASH
+    assert pool.pendingSlashBurn().call() - burn0 == min(env.params.fraud_slash_amount, stake0)
+    assert pool.claimableReward(BOT.address).call() == 0
     fp = env.contract("FraudProver", "fraud_prover")
     ev = fp.events.FraudProven().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     assert ev["challenger"] == BOT.address and ev["reward"] == 0
@@ -225,12 +260,12 @@ def test_verbatim_copy_pays_the_committed_challenger(env: Env) -> None:
     honest = env.sc(CHALLENGER)
     assert honest.fp is not None
     fp = honest.fp
-    seqset = env.contract("TestSequencerSet", "sequencer_set")
+    stake0 = env.stake(seq.address)
     verbatim = honest.fp.encode_abi("proveFraud", args=[*w.as_args(), CHALLENGER.address])
-    c0 = env.chain.w3.eth.get_balance(CHALLENGER.address)
-    env.chain.sender(BOT).send({"to": fp.address, "data": verbatim})
-    assert env.chain.w3.eth.get_balance(CHALLENGER.address) - c0 == SLASH // 2
-    assert seqset.functions.stake(seq.address).call() == STAKE - SLASH
+    rcpt = env.chain.sender(BOT).send({"to": fp.address, "data": verbatim})
+    slash = env.params.fraud_slash_amount
+    paid = assert_punished(env, seq.address, CHALLENGER.address, slash, stake0, rcpt)
+    assert env.c("locking_pool").functions.claimableReward(CHALLENGER.address).call() == paid > 0
     assert honest.batch_status(1) == BatchStatus.INVALID
 
 
@@ -268,7 +303,7 @@ def test_claim_after_window_reverts(env: Env, expect_revert: Any) -> None:
     data, pre = sim.build([(t, FEE, True)])
     sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
     witness = sim.witness(1)
-    env.warp(WINDOW_S + 1)
+    env.warp(env.params.challenge_window_s + 1)
     expect_revert("FraudProverWindowClosed", env.sc(CHALLENGER).prove_fraud, witness)
     assert env.sc(CHALLENGER).batch_status(1) == BatchStatus.FINALIZED
 
@@ -281,7 +316,7 @@ def test_finalized_withdrawal_cannot_be_undone(env: Env, expect_revert: Any) -> 
     # a faulty sequencer also forged the post-state root: fraud, but nobody proved it in time
     header = sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
     witness = sim.witness(1)
-    env.warp(WINDOW_S + 1)
+    env.warp(env.params.challenge_window_s + 1)
     item = L1Withdrawal(ltx_hash(w), CAROL.address, ETH, E18)
     assert item.item() == data.withdrawal_items[0]
     tree = merkle.MerkleTree(data.withdrawal_items)
@@ -291,8 +326,10 @@ def test_finalized_withdrawal_cannot_be_undone(env: Env, expect_revert: Any) -> 
     v = env.sc(CHALLENGER)
     expect_revert("FraudProverWindowClosed", v.prove_fraud, witness)
     expect_revert("DataAvailabilityChallengeWindowClosed", v.request_data, header)
-    s = env.chain.sender(env.owner)
-    s.send(v.sc.functions.setChallenger(env.owner.address, True))
+    # Even a challenger governance adds later cannot invalidate a final batch.
+    owner = dev_account(0)
+    as_timelock(env.chain, env.dep, v.sc.functions.setChallenger(owner.address, True))
+    s = env.chain.sender(owner)
     expect_revert("StateCommitmentBatchFinalized", s.send, v.sc.functions.invalidateFrom(1))
     expect_revert(
         "L1BridgeAlreadyFinalized",
@@ -305,10 +342,14 @@ def test_finalized_withdrawal_cannot_be_undone(env: Env, expect_revert: Any) -> 
     assert v.batch_status(1) == BatchStatus.FINALIZED and rcpt["status"] == 1
 
 
-def test_low_gas_cannot_dodge_the_slash(env: Env) -> None:
-    """A caller cannot starve punish of gas so that only the invalidation goes through."""
+def test_low_gas_cannot_dodge_the_slash(env: Env, expect_call_revert: Any) -> None:
+    """A caller cannot starve punish of gas so that only the invalidation goes through: at
+    the lowest gas limit with which proveFraud succeeds, the real punish (slash, kick and a
+    stake-weighted draw over the whole active set, 21 members at the maximum) still runs to
+    the end; one unit less reverts FraudProverGasTooLow and changes nothing."""
     sim, _ = _setup(env)
     seq = env.current()
+    stake0 = env.stake(seq.address)
     t = sign_transfer(ALICE, sim.domain, BOB.address, ETH, E18, 0, 0)
     data, pre = sim.build([(t, FEE, True)])
     sim.commit(tampered(data, post_roots=[keccak(b"forged")]), pre)
@@ -319,9 +360,30 @@ def test_low_gas_cannot_dodge_the_slash(env: Env) -> None:
     with pytest.raises(TxReverted) as e:
         v.sender.send(call, gas=500_000)
     assert e.value.error_name is None and "out of gas" in str(e.value), str(e.value)
-    assert v.batch_status(1) == BatchStatus.PENDING
-    assert v.batch_status(1) == BatchStatus.PENDING
-    seqset = env.contract("TestSequencerSet", "sequencer_set")
-    assert seqset.functions.stake(seq.address).call() == STAKE
-    rcpt = v.prove_fraud(sim.witness(1))  # with the estimated gas it goes through
-    assert rcpt["gasUsed"] < 600_000 and v.batch_status(1) == BatchStatus.INVALID
+    assert v.batch_status(1) == BatchStatus.PENDING and env.stake(seq.address) == stake0
+
+    def succeeds(gas: int) -> bool:
+        try:
+            call.call({"from": CHALLENGER.address, "gas": gas})
+        except Exception:  # noqa: BLE001 - any revert or out-of-gas: not enough
+            return False
+        return True
+
+    lo, hi = 500_000, 5_000_000  # lo fails (above), hi succeeds
+    assert succeeds(hi)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if succeeds(mid) else (mid, hi)
+    tx = {"from": CHALLENGER.address, "gas": hi - 1}
+    need, _ = expect_call_revert("FraudProverGasTooLow", call, tx)
+    fp = env.c("fraud_prover").functions
+    assert need < fp.PUNISH_GAS().call()
+    rcpt = v.sender.send(call, gas=hi)
+    assert v.batch_status(1) == BatchStatus.INVALID
+    fp_events = env.c("fraud_prover").events
+    assert not fp_events.PunishFailed().process_receipt(rcpt, errors=DISCARD)
+    assert_punished(env, seq.address, None, env.params.fraud_slash_amount, stake0, rcpt)
+    # What punish used, with the whole active set to draw from, fits the reserve it is given.
+    sset = env.c("sequencer_set")
+    used = call_gas(env.chain, rcpt, sset.address, "punish(address,uint256,address)")
+    assert 0 < used < fp.PUNISH_GAS().call() * 63 // 64, used

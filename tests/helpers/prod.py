@@ -1,0 +1,198 @@
+"""The production deployment for tests: ``deploy_all`` (real LockingPool, SequencerSet,
+governance) with ``n`` sequencers, and a model of what the real contracts do on a punishment.
+
+- :func:`prod_config`: the devnet configuration with ``n`` locked sequencers (dev accounts that
+  play no other role in the tests, varied stakes);
+- :class:`ProdRollup`: the deployment, a FROST group key dealt and installed on the set (the
+  form the DKG produces, see :func:`tests.helpers.frost.install_dealt_key`), and the L1 views
+  the fault tests use (append a batch signed by the set, the current sequencer's account);
+- :func:`expected_next`: the sequencer ``SequencerSet`` must rotate to after kicking one,
+  computed from the pre-punishment state by an independent model of the draw;
+- :func:`assert_slashed`: the LockingPool's books after a punishment, from the parameters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from eth_abi import encode as abi_encode
+from eth_account.signers.local import LocalAccount
+from web3.logs import DISCARD
+
+from offchain.bridge.client import BridgeClient
+from offchain.chain.accounts import dev_account
+from offchain.chain.client import Chain
+from offchain.common.hashing import keccak
+from offchain.config import L2KitConfig
+from offchain.deploy import Deployment, deploy_all
+from offchain.rollup.l1.bindings import RollupL1
+from offchain.rollup.l1.config import RollupParams
+from offchain.rollup.ledger.batch import BatchHeader
+from offchain.staking.config import TOKEN
+from offchain.staking.frost.l1 import l1_signature
+from tests.helpers.frost import install_dealt_key
+
+if TYPE_CHECKING:
+    from offchain.staking.frost.keygen import KeyShare
+
+# Dev accounts free of every other role in the suites (deployer 0, voters 5-7, users 10-16,
+# fee recipient 20, verifiers 30-36): the first ``n`` are the sequencers.
+SEQUENCER_ACCOUNTS = (1, 2, 3, 4, 8, 9, 17, 18, 19, *range(21, 30), 37, 38, 39)
+SET_SIZES = (4, 21)  # the devnet's set and the configured maximum (staking.max_sequencers)
+KICKED = 3  # LockingPool.Status.Kicked
+BPS = 10_000
+ZERO = "0x" + "00" * 20
+
+
+def prod_config(n: int) -> L2KitConfig:
+    """The devnet configuration with ``n`` sequencers locked by ``deploy_all``.
+
+    Four: the devnet's default stakes (20,000..50,000 tokens). More: stakes from the minimum
+    lock up in steps of 5,000 tokens (1 or 2 FROST shares each).
+    """
+    if not 1 <= n <= len(SEQUENCER_ACCOUNTS):
+        raise ValueError(f"{n} sequencers: between 1 and {len(SEQUENCER_ACCOUNTS)}")
+    cfg = L2KitConfig()
+    st = cfg.staking
+    st.devnet_epoch_length_s = 600  # no epoch boundary inside a test unless it warps there
+    st.devnet_sequencer_accounts = list(SEQUENCER_ACCOUNTS[:n])
+    if n != 4:
+        st.devnet_stakes_tokens = [st.min_lock_tokens + 5_000 * (i % 5) for i in range(n)]
+    return cfg
+
+
+@dataclass
+class ProdRollup:
+    """``deploy_all`` with a dealt FROST key on the set: the L1 the fault tests run against.
+
+    Attributes:
+        shares: a threshold of the group key's shares (what a colluding majority holds).
+        keys: signer address -> account, for every sequencer locked at deployment.
+    """
+
+    chain: Chain
+    dep: Deployment
+    config: L2KitConfig
+    shares: list[KeyShare]
+    keys: dict[str, LocalAccount] = field(default_factory=dict)
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        return self.dep.addresses
+
+    @property
+    def params(self) -> RollupParams:
+        return self.config.rollup.effective(self.chain.chain_id)
+
+    def c(self, key: str) -> Any:
+        """The deployed contract under ``key``."""
+        return self.dep.contract(self.chain, key)
+
+    def contract(self, name: str, key: str) -> Any:
+        return self.chain.contract(name, self.addresses[key])
+
+    def sc(self, acct: LocalAccount) -> RollupL1:
+        return RollupL1.from_deployment(self.chain, self.dep, self.chain.sender(acct))
+
+    def bridge(self, acct: LocalAccount) -> BridgeClient:
+        return BridgeClient(self.chain, self.addresses["l1_bridge"], self.chain.sender(acct))
+
+    def current(self) -> LocalAccount:
+        return self.keys[self.c("sequencer_set").functions.currentSequencer().call()]
+
+    def sign(self, header: BatchHeader) -> list[bytes]:
+        """The set's one FROST signature over the header's batch digest."""
+        return [l1_signature(self.shares, self.sc(self.current()).digest(header))]
+
+    def append(self, header: BatchHeader, by: LocalAccount | None = None) -> Any:
+        by = by or self.current()
+        return self.sc(by).append_batch(header, self.sign(header))
+
+    def warp(self, seconds: int) -> None:
+        self.chain.rpc("evm_increaseTime", seconds)
+        self.chain.rpc("evm_mine")
+
+    def stake(self, signer: str) -> int:
+        return int(self.c("locking_pool").functions.sequencer(signer).call()[2])
+
+
+def deploy_prod(chain: Chain, n: int) -> ProdRollup:
+    """``deploy_all`` with ``n`` sequencers and a dealt group key installed by the set.
+
+    Raises:
+        AssertionError: the set does not have the ``n`` active sequencers.
+    """
+    cfg = prod_config(n)
+    dep = deploy_all(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
+    keys = {str(a.address): a for a in map(dev_account, cfg.staking.devnet_sequencer_accounts)}
+    seqset = dep.contract(chain, "sequencer_set")
+    active = list(seqset.functions.activeSigners().call())
+    assert sorted(active) == sorted(keys), f"{len(active)} active sequencers, wanted {n}"
+    signers, amounts = dep.contract(chain, "locking_pool").functions.activeSet().call()
+    stakes = {str(a): int(s) for a, s in zip(signers, amounts, strict=True)}
+    shares = install_dealt_key(chain, seqset, keys, stakes, cfg.staking.min_lock_tokens * TOKEN)
+    return ProdRollup(chain, dep, cfg, shares, keys)
+
+
+def expected_next(prod: ProdRollup, punished: str, rcpt: Any) -> str:
+    """Who ``SequencerSet`` must draw when the punishment in ``rcpt`` kicked the current
+    sequencer ``punished``: an independent model of ``LockingPool.kick`` + ``_rotate``.
+
+    Inputs are the state before the transaction (block ``rcpt.blockNumber - 1``; Anvil mines
+    one transaction per block): the draw set (``drawSet(drawCommitBlock())``), the epoch and
+    round and the seed block. The model removes ``punished`` the way the pool does (the last
+    member moves into its place), derives the seed ``keccak(abi.encode(h, epoch, round))``
+    with ``h`` the seed block's hash (the previous block's while the seed block is not mined
+    yet) and walks the cumulative stakes to ``seed % total``.
+    """
+    pre = int(rcpt["blockNumber"]) - 1
+    sset = prod.c("sequencer_set").functions
+    commit = int(sset.drawCommitBlock().call(block_identifier=pre))
+    signers, weights = prod.c("locking_pool").functions.drawSet(commit).call(block_identifier=pre)
+    signers, weights = list(signers), [int(w) for w in weights]
+    pos = signers.index(punished)
+    signers[pos], weights[pos] = signers[-1], weights[-1]
+    signers.pop()
+    weights.pop()
+    info = sset.epochInfo().call(block_identifier=pre)
+    epoch, round_, seed_block = int(info[0]), int(info[1]), int(info[6])
+    at = seed_block if seed_block < int(rcpt["blockNumber"]) else int(rcpt["blockNumber"]) - 1
+    h = bytes(prod.chain.w3.eth.get_block(at)["hash"])
+    r = int.from_bytes(keccak(abi_encode(["bytes32", "uint256", "uint256"], [h, epoch, round_])))
+    r %= sum(weights)
+    for s, w in zip(signers, weights, strict=True):
+        if r < w:
+            return str(s)
+        r -= w
+    raise AssertionError("unreachable: r < total")
+
+
+def assert_punished(
+    prod: ProdRollup, seq: str, beneficiary: str | None, slash: int, stake0: int, rcpt: Any
+) -> int:
+    """``seq`` (stake ``stake0`` before) was slashed ``min(slash, stake0)`` in the punishment
+    ``rcpt``: the beneficiary credited ``slashBeneficiaryBps`` of it (nothing without one),
+    the rest queued for burning, the stake kicked out of the active set, and the set rotated
+    to :func:`expected_next`. Returns the amount credited.
+    """
+    pool = prod.c("locking_pool")
+    slashed = min(slash, stake0)
+    paid = slashed * prod.config.staking.slash_beneficiary_bps // BPS if beneficiary else 0
+    (ev,) = pool.events.Slashed().process_receipt(rcpt, errors=DISCARD)
+    assert ev.args.beneficiary == (beneficiary or ZERO), ev.args
+    assert (ev.args.signer, ev.args.slashed, ev.args.paid, ev.args.burned) == (
+        seq,
+        slashed,
+        paid,
+        slashed - paid,
+    ), ev.args
+    assert prod.stake(seq) == stake0 - slashed
+    assert pool.functions.statusOf(seq).call() == KICKED
+    sset = prod.c("sequencer_set")
+    assert seq not in sset.functions.activeSigners().call()
+    (rot,) = sset.events.SequencerRotated().process_receipt(rcpt, errors=DISCARD)
+    nxt = expected_next(prod, seq, rcpt)
+    assert (rot.args.previous, rot.args.next) == (seq, nxt), rot.args
+    assert sset.functions.currentSequencer().call() == nxt
+    return paid
