@@ -10,14 +10,17 @@ import {GovernorVotesQuorumFraction} from
 import {GovernorTimelockControl} from "@openzeppelin/contracts/governance/extensions/GovernorTimelockControl.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {L2KitTimelock} from "./L2KitTimelock.sol";
 
 /// @title L2KitGovernor
 /// @notice Community governance of l2kit (OpenZeppelin Governor): holders of the L2KitToken
 ///         propose and vote; passed proposals are queued in and executed by the
 ///         TimelockController, which owns every admin function (LockingPool parameters, kicks,
 ///         SequencerSet timing, verifier bans) and holds the treasury used for compensation.
-/// @dev    Standard OpenZeppelin 5.1 composition; the overrides below only resolve the
-///         multiple-inheritance diamond.
+/// @dev    Standard OpenZeppelin 5.1 composition; the overrides below resolve the
+///         multiple-inheritance diamond, and {_queueOperations} reports the ETA the
+///         L2KitTimelock's lanes give the proposal (its slowest call), not the minimum delay.
 contract L2KitGovernor is
     Governor,
     GovernorSettings,
@@ -99,7 +102,9 @@ contract L2KitGovernor is
         bytes[] memory calldatas,
         bytes32 descriptionHash
     ) internal override(Governor, GovernorTimelockControl) returns (uint48) {
-        return super._queueOperations(proposalId, targets, values, calldatas, descriptionHash);
+        super._queueOperations(proposalId, targets, values, calldatas, descriptionHash);
+        // The Timelock raised the delay to the proposal's lane: report that ETA.
+        return SafeCast.toUint48(block.timestamp + L2KitTimelock(payable(timelock())).batchDelay(targets, calldatas));
     }
 
     function _executeOperations(

@@ -89,6 +89,10 @@ contract StateCommitment is IStateCommitment, Ownable {
     /// @notice Requests on dropped batches that {invalidateFrom} closes itself (bounded gas).
     uint256 public constant MAX_CLOSE_ON_INVALIDATE = 16;
 
+    /// @notice Longest challenge window: with the 24 h forced-inclusion window a user's full
+    ///         withdrawal path stays under the Timelock's 30-day exit window (docs/spec.md).
+    uint256 public constant MAX_CHALLENGE_WINDOW = 21 days;
+
     /// @notice The sorted list of open data requests (positions stored as batch index + 1; 0 = none).
     struct OpenList {
         uint48 head; // lowest open index + 1
@@ -149,6 +153,8 @@ contract StateCommitment is IStateCommitment, Ownable {
     error StateCommitmentDataRequestState(uint256 index, bool open);
     /// @notice The window must be positive.
     error StateCommitmentBadWindow(uint256 seconds_);
+    /// @notice `seconds_` is longer than the longest challenge window `max`.
+    error StateCommitmentWindowTooLong(uint256 seconds_, uint256 max);
     /// @notice In Blobs mode the appendBatch transaction must carry the batch's blobs.
     error StateCommitmentMissingBlobs(uint256 index);
     /// @notice The carried blobs (`blobsHash` = keccak256 of their versioned hashes) or frame
@@ -181,6 +187,9 @@ contract StateCommitment is IStateCommitment, Ownable {
         uint256 freezeAfter_
     ) Ownable(owner_) {
         if (challengeWindow_ == 0) revert StateCommitmentBadWindow(challengeWindow_);
+        if (challengeWindow_ > MAX_CHALLENGE_WINDOW) {
+            revert StateCommitmentWindowTooLong(challengeWindow_, MAX_CHALLENGE_WINDOW);
+        }
         if (freezeAfter_ == 0) revert StateCommitmentBadWindow(freezeAfter_);
         sequencerSet = sequencerSet_;
         genesisStateRoot = genesisStateRoot_;
@@ -202,8 +211,11 @@ contract StateCommitment is IStateCommitment, Ownable {
 
     /// @notice Changes the challenge window for batches appended from now on (a pending batch keeps
     ///         the window it was appended with: users who planned an exit on it are not surprised).
+    ///         At most {MAX_CHALLENGE_WINDOW}, so a user's withdrawal path (forced inclusion, then
+    ///         this window) stays shorter than governance's 30-day exit window.
     function setChallengeWindow(uint256 seconds_) external onlyOwner {
         if (seconds_ == 0) revert StateCommitmentBadWindow(seconds_);
+        if (seconds_ > MAX_CHALLENGE_WINDOW) revert StateCommitmentWindowTooLong(seconds_, MAX_CHALLENGE_WINDOW);
         emit ChallengeWindowChanged(challengeWindow, seconds_);
         challengeWindow = seconds_;
     }

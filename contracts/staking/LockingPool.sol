@@ -97,6 +97,15 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     bool public whitelistEnabled;
     /// @notice Owners allowed to lock when the whitelist is enabled.
     mapping(address owner => bool) public whitelisted;
+    /// @notice May pause at once (besides the owner): the emergency key, set by governance.
+    address public guardian;
+    /// @notice The current pause ends at this time (0: never paused); {paused} until then.
+    uint64 public pausedUntil;
+
+    /// @notice A pause ends by itself after this long, whoever started it.
+    uint256 public constant MAX_PAUSE = 7 days;
+    /// @notice After a pause ends (by itself or by {unpause}), the next may start this long after.
+    uint256 public constant PAUSE_COOLDOWN = 7 days;
 
     /// @notice Sum of stakes of Active, Exiting and Kicked sequencers.
     uint256 public totalLocked;
@@ -172,6 +181,11 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     error LockingPoolNoSlashReward(address account);
     /// @notice No slashed tokens are waiting to be burned.
     error LockingPoolNothingToBurn();
+    /// @notice `caller` is neither the guardian nor the owner.
+    error LockingPoolNotGuardian(address caller);
+    /// @notice A new pause may start only at `nextAllowed` (the last one ended less than
+    ///         {PAUSE_COOLDOWN} ago, or it is still on).
+    error LockingPoolPauseCoolingDown(uint256 nextAllowed, uint256 nowTime);
 
     // ------------------------------------------------------------------ events
     /// @notice `owner` locked `amount` for the new sequencer `signer` (stake now `total`).
@@ -211,6 +225,10 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
     event WhitelistEnabledSet(bool enabled);
     /// @notice `owner` was added to or removed from the whitelist.
     event WhitelistedSet(address indexed owner, bool allowed);
+    /// @notice The emergency guardian is now `guardian`.
+    event GuardianSet(address indexed guardian);
+    /// @notice `by` paused staking operations until `until` (they resume by themselves then).
+    event PausedUntil(address indexed by, uint256 until);
 
     // --------------------------------------------------------------- modifiers
     modifier onlySeqOwner(address signer) {
@@ -684,17 +702,46 @@ contract LockingPool is Ownable, Pausable, ReentrancyGuard {
         emit WhitelistedSet(owner_, allowed);
     }
 
-    /// @notice Pause staking operations (slash and kick keep working).
-    function pause() external onlyOwner {
-        _pause();
+    /// @notice Set the emergency guardian (address(0): none, only the owner pauses).
+    function setGuardian(address guardian_) external onlyOwner {
+        guardian = guardian_;
+        emit GuardianSet(guardian_);
     }
 
-    /// @notice Resume staking operations.
-    function unpause() external onlyOwner {
-        _unpause();
+    /// @notice Pause staking operations (slash and kick keep working) for {MAX_PAUSE}, at once:
+    ///         the guardian or the owner. The pause ends by itself; a new one may start only
+    ///         {PAUSE_COOLDOWN} after it ended, so a sequencer's exit is delayed at most
+    ///         {MAX_PAUSE} at a time and never held for good.
+    function pause() external {
+        _onlyGuardian();
+        uint256 until = pausedUntil;
+        if (until != 0 && block.timestamp < until + PAUSE_COOLDOWN) {
+            revert LockingPoolPauseCoolingDown(until + PAUSE_COOLDOWN, block.timestamp);
+        }
+        until = block.timestamp + MAX_PAUSE;
+        pausedUntil = uint64(until);
+        emit Paused(msg.sender);
+        emit PausedUntil(msg.sender, until);
+    }
+
+    /// @notice End the pause now (the guardian or the owner); the cooldown counts from now.
+    function unpause() external {
+        _onlyGuardian();
+        if (!paused()) revert ExpectedPause();
+        pausedUntil = uint64(block.timestamp);
+        emit Unpaused(msg.sender);
+    }
+
+    /// @notice Whether staking operations are paused: until {pausedUntil}.
+    function paused() public view override returns (bool) {
+        return block.timestamp < pausedUntil;
     }
 
     // ============================================================== internal
+    function _onlyGuardian() internal view {
+        if (msg.sender != guardian && msg.sender != owner()) revert LockingPoolNotGuardian(msg.sender);
+    }
+
     function _setParams(Params memory p) internal {
         if (p.minLock == 0) revert LockingPoolBadParam("minLock", p.minLock);
         if (p.maxLock < p.minLock) revert LockingPoolBadParam("maxLock", p.maxLock);

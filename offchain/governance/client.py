@@ -149,9 +149,9 @@ class Governance:
         say(f"{len(voters)} voter(s) voted for; state {self.state(pid)}")
         self.mine(int(self.governor.functions.votingPeriod().call()))
         self.queue(proposer, p)
-        delay = int(self.timelock.functions.getMinDelay().call())
-        say(f"state {self.state(pid)}; timelock delay {delay}s")
         eta = int(self.governor.functions.proposalEta(pid).call())
+        delay = max(0, eta - int(self.chain.w3.eth.get_block("latest")["timestamp"]))
+        say(f"state {self.state(pid)}; timelock delay {delay}s")
         deadline = time.monotonic() + delay + 30
         while int(self.chain.w3.eth.get_block("latest")["timestamp"]) < eta:
             if time.monotonic() > deadline:

@@ -1,23 +1,54 @@
 """Deploy step (last): Timelock + Governor; hand every Ownable contract to the Timelock.
 
 Address keys: ``timelock``, ``governor``. The Timelock is the governance executor and holds
-the treasury (``treasury_tokens`` of L2KitToken) that compensation proposals pay from. On a
-devnet, voting tokens go to a few dev accounts, which delegate to themselves.
+the treasury (``treasury_tokens`` of L2KitToken) that compensation proposals pay from. Its fast
+lane is ``LockingPool.kick`` (``timelock_delay_s``); every other call waits ``exit_window_s``
+(docs/spec.md, "What governance can and cannot do"). On a devnet, voting tokens go to a few dev
+accounts, which delegate to themselves.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from eth_utils import function_signature_to_4byte_selector
 from web3 import Web3
 
 from offchain.chain.accounts import dev_account
+from offchain.errors import ConfigError
+from offchain.governance.config import EXIT_WINDOW_MIN_S, MAX_CHALLENGE_WINDOW_S
 from offchain.staking.config import ANVIL_CHAIN_ID, TOKEN
 
 if TYPE_CHECKING:
     from offchain.deploy import DeployContext
 
 ZERO = "0x0000000000000000000000000000000000000000"
+
+
+def check(ctx: DeployContext) -> None:
+    """Refuse, before the first transaction, an exit window a user's exit would not fit in.
+
+    Off a devnet the exit window must be at least 30 days and longer than a user's full
+    withdrawal path at its longest (the longest challenge window governance can set, plus the
+    forced-inclusion window), and a configured guardian must not be a dev-mnemonic account.
+
+    Raises:
+        ConfigError: the exit window is too short, or the guardian is a dev account.
+    """
+    g = ctx.config.governance.effective(ctx.chain.chain_id)
+    if g.guardian_address:
+        ctx.role("guardian", g.guardian_address)
+    if ctx.dev:
+        return
+    force = ctx.config.rollup.effective(ctx.chain.chain_id).force_inclusion_window_s
+    need = max(EXIT_WINDOW_MIN_S, MAX_CHALLENGE_WINDOW_S + force + 1)
+    if g.exit_window_s < need:
+        raise ConfigError(
+            f"governance.exit_window_s is {g.exit_window_s} s; chain {ctx.chain.chain_id} "
+            f"needs at least {need} s (30 days, and longer than the longest challenge window "
+            f"{MAX_CHALLENGE_WINDOW_S} s plus forced inclusion {force} s)",
+            "raise governance.exit_window_s",
+        )
 
 
 def deploy(ctx: DeployContext) -> None:
@@ -30,7 +61,19 @@ def deploy(ctx: DeployContext) -> None:
     g = ctx.config.governance.effective(chain_id)
     me = ctx.sender.address
     token = ctx.at("token")
-    timelock = ctx.deploy("timelock", "L2KitTimelock", g.timelock_delay_s, [], [ZERO], me)
+    pool = ctx.at("locking_pool")
+    kick = function_signature_to_4byte_selector("kick(address)")
+    timelock = ctx.deploy(
+        "timelock",
+        "L2KitTimelock",
+        g.timelock_delay_s,
+        g.exit_window_s,
+        [pool.address],
+        [kick],
+        [],
+        [ZERO],
+        me,
+    )
     governor = ctx.deploy(
         "governor",
         "L2KitGovernor",
@@ -54,6 +97,8 @@ def deploy(ctx: DeployContext) -> None:
         ctx.log(
             f"  voters: dev accounts {g.devnet_voter_accounts} ({g.devnet_voter_tokens:,} each)"
         )
+    if g.guardian_address:
+        ctx.send(pool.functions.setGuardian(ctx.role("guardian", g.guardian_address)))
     _hand_over(ctx, timelock.address)
     ctx.send(timelock.functions.renounceRole(_role("DEFAULT_ADMIN_ROLE"), me))
 

@@ -53,7 +53,7 @@ HINTS = {
     "LockingPoolTooManyExiting": "at most 1/3 of the set may exit at once; try again later",
     "LockingPoolWithdrawalDelayNotOver": "wait until the unlock time shown by `status`",
     "LockingPoolNothingToClaim": "there is nothing to withdraw or compound",
-    "EnforcedPause": "the LockingPool is paused by governance",
+    "EnforcedPause": "the LockingPool is paused (a pause ends by itself within 7 days)",
     "LockingPoolNoSlashReward": "no slash reward is credited to this account",
     "LockingPoolNothingToBurn": "no slashed tokens are waiting to be burned",
     "ERC20InsufficientBalance": "the owner account does not hold enough tokens",

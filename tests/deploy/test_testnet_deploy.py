@@ -60,6 +60,7 @@ def deployer(net: Chain) -> LocalAccount:
 def config() -> L2KitConfig:
     cfg = L2KitConfig()
     cfg.emeth.signer_address = Account.create().address
+    cfg.governance.guardian_address = Account.create().address
     return cfg
 
 
@@ -77,6 +78,8 @@ def _state(net: Chain, dep: Deployment) -> dict[str, Any]:
             c["emeth_core"].functions.minCollateral().call(),
         ),
         "timelock_delay": c["timelock"].functions.getMinDelay().call(),
+        "exit_window": c["timelock"].functions.exitWindow().call(),
+        "guardian": c["locking_pool"].functions.guardian().call(),
         "voting": (
             c["governor"].functions.votingDelay().call(),
             c["governor"].functions.votingPeriod().call(),
@@ -105,7 +108,9 @@ def test_testnetDeployUsesProductionParamsAndNoDevRoles(
     assert s["timing"][0] == 3600 and s["timing"][1] == 60  # epoch, heartbeat timeout
     assert s["challenge_window"] == 7 * DAY and s["data_window"] == DAY
     assert s["emeth"] == (3 * DAY, 7 * DAY, 10_000 * ETH)
-    assert s["timelock_delay"] == 2 * DAY
+    assert s["timelock_delay"] == 2 * DAY  # the fast lane (kicks)
+    assert s["exit_window"] == 30 * DAY  # every other call
+    assert s["guardian"] == config.governance.guardian_address  # pauses at once, 7 days at most
     assert s["voting"] == (7_200, 50_400)
     # the configured signer, and only it, signs Tickets; dev account #30 does not
     core = dep.contract(net, "emeth_core")
@@ -141,6 +146,21 @@ def test_testnetDeployRefusesDevOrMissingSigner(
     want = "public test mnemonic" if signer == "dev30" else "no emeth signer address"
     with pytest.raises(ConfigError, match=want):
         deploy_all(net, net.sender(deployer), config, log=lambda _: None)
+
+
+def test_testnetDeployRefusesShortExitWindowOrDevGuardian(
+    net: Chain, deployer: LocalAccount, config: L2KitConfig
+) -> None:
+    sent = net.w3.eth.get_transaction_count(deployer.address)
+    config.governance.exit_window_s = 22 * DAY  # under 30 days
+    want = r"exit_window_s is 1900800 s; .* needs at least 2592000 s"
+    with pytest.raises(ConfigError, match=want):
+        deploy_all(net, net.sender(deployer), config, log=lambda _: None)
+    config.governance.exit_window_s = 30 * DAY
+    config.governance.guardian_address = dev_account(31).address
+    with pytest.raises(ConfigError, match="guardian .* public test mnemonic"):
+        deploy_all(net, net.sender(deployer), config, log=lambda _: None)
+    assert net.w3.eth.get_transaction_count(deployer.address) == sent  # nothing was sent
 
 
 def test_interruptedDeployResumesToSameAddressesAndState(

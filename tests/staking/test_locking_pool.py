@@ -354,10 +354,11 @@ def test_governance_setters_and_bad_params(st: Staking, expect_revert) -> None:
     for call in (
         st.pool.functions.setWithdrawalDelay(1),
         st.pool.functions.setRewardPerBlock(1),
-        st.pool.functions.pause(),
         st.pool.functions.setAuthorized(other.address, True),
+        st.pool.functions.setGuardian(other.address),
     ):
         expect_revert("OwnableUnauthorizedAccount", other.send, call)
+    expect_revert("LockingPoolNotGuardian", other.send, st.pool.functions.pause())
 
 
 def test_pause_blocks_staking_but_not_slashing(st: Staking, seqs, expect_revert) -> None:

@@ -17,19 +17,23 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 ///         inclusion, then the challenge window of the batch that holds the withdrawal); kicking a
 ///         sequencer stays fast; a pause expires by itself.
 contract GovernanceExitWindowTest is ProductionFixture {
-    /// @dev L2BEAT's Stage 2 bar.
-    uint256 internal constant EXIT_WINDOW = 30 days;
     /// @dev The longest pause the contracts allow, however it was started.
     uint256 internal constant PAUSE_BOUND = 7 days;
 
     address internal constant USER = address(0xA11CE);
 
     function test_windowChangeDoesNotShortenPendingBatches() public {
+        (address[] memory t, uint256[] memory v, bytes[] memory c, bytes32 dh) =
+            _queue(address(sc), abi.encodeCall(StateCommitment.setChallengeWindow, (2)), "shorten the window");
+        // A batch appended just before the change takes effect.
+        vm.warp(governor.proposalEta(_id(t, v, c, dh)) - 1 hours);
+        vm.roll(block.number + 2);
+        sset.advanceEpoch();
         BatchHeader memory h = _append(1, "pending");
         uint256 finalizesAt = sc.finalizesAt(h.index);
-        _govern(address(sc), abi.encodeCall(StateCommitment.setChallengeWindow, (2)), "shorten the window");
+        vm.warp(block.timestamp + 1 hours);
+        governor.execute(t, v, c, dh);
         assertEq(sc.challengeWindow(), 2, "the proposal executed");
-        assertTrue(block.timestamp < finalizesAt, "the proposal took less than the window");
         assertTrue(!sc.isFinalized(h.index), "the pending batch keeps its 7-day window");
         assertEq(sc.finalizesAt(h.index), finalizesAt, "its finality time did not move");
         // A batch appended after the change gets the new window.
@@ -125,7 +129,7 @@ contract GovernanceExitWindowTest is ProductionFixture {
     }
 
     function test_setSlashAmountWaitsForExit() public {
-        _assertUserExitsFirst(address(fp), abi.encodeCall(FraudProver.setSlashAmount, (0)));
+        _assertUserExitsFirst(address(fp), abi.encodeCall(FraudProver.setSlashAmount, (1 ether)));
     }
 
     function test_governancePauseWaitsForExit() public {
@@ -140,6 +144,7 @@ contract GovernanceExitWindowTest is ProductionFixture {
     }
 
     function test_treasuryTransferWaitsForExit() public {
+        token.transfer(address(timelock), 1 ether); // the treasury
         _assertUserExitsFirst(address(token), abi.encodeCall(token.transfer, (USER, 1 ether)));
     }
 
@@ -178,6 +183,71 @@ contract GovernanceExitWindowTest is ProductionFixture {
         assertTrue(pool.paused(), "paused");
         vm.warp(block.timestamp + PAUSE_BOUND);
         assertTrue(!pool.paused(), "the pause ended by itself");
+    }
+
+    /// @notice The guardian pauses at once (no vote, no delay), but only for {MAX_PAUSE}; it
+    ///         cannot chain pauses: the next starts {PAUSE_COOLDOWN} after the last ended. A
+    ///         sequencer whose withdrawal delay is over claims its stake in the gap.
+    function test_emergencyPauseActsAtOnceAndExpires() public {
+        address seq = vm.addr(3);
+        vm.prank(seq);
+        pool.unlockInit(seq);
+        uint256 unlockTime = pool.sequencer(seq).unlockTime;
+        uint256 balanceBefore = token.balanceOf(seq);
+
+        vm.warp(unlockTime - 1 hours);
+        vm.prank(GUARDIAN);
+        pool.pause();
+        assertTrue(pool.paused(), "paused at once");
+        assertEq(pool.pausedUntil(), block.timestamp + 7 days, "for the stated bound");
+        vm.warp(unlockTime);
+        vm.prank(seq);
+        vm.expectRevert(abi.encodeWithSignature("EnforcedPause()"));
+        pool.unlockClaim(seq);
+
+        // The guardian cannot extend it nor start another right after it ends.
+        uint256 until = pool.pausedUntil();
+        vm.prank(GUARDIAN);
+        vm.expectRevert(
+            abi.encodeWithSelector(LockingPool.LockingPoolPauseCoolingDown.selector, until + 7 days, block.timestamp)
+        );
+        pool.pause();
+        vm.warp(pool.pausedUntil());
+        assertTrue(!pool.paused(), "the pause ended by itself");
+        vm.prank(GUARDIAN);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                LockingPool.LockingPoolPauseCoolingDown.selector, block.timestamp + 7 days, block.timestamp
+            )
+        );
+        pool.pause();
+
+        // In the gap the sequencer leaves with its whole stake.
+        vm.prank(seq);
+        pool.unlockClaim(seq);
+        assertEq(token.balanceOf(seq) - balanceBefore, MAX_LOCK, "the stake came back");
+
+        // Nobody else pauses; an early unpause starts the cooldown from then.
+        vm.prank(USER);
+        vm.expectRevert(abi.encodeWithSelector(LockingPool.LockingPoolNotGuardian.selector, USER));
+        pool.pause();
+        vm.warp(block.timestamp + 7 days);
+        vm.prank(GUARDIAN);
+        pool.pause();
+        vm.warp(block.timestamp + 1 hours);
+        vm.prank(GUARDIAN);
+        pool.unpause();
+        assertTrue(!pool.paused(), "unpaused");
+        assertEq(pool.pausedUntil(), block.timestamp, "the pause ended now");
+        vm.prank(GUARDIAN);
+        vm.expectRevert(abi.encodeWithSignature("ExpectedPause()"));
+        pool.unpause();
+    }
+
+    /// @notice The guardian is set by governance, on the slow lane like every other power.
+    function test_setGuardianWaitsForExit() public {
+        _assertUserExitsFirst(address(pool), abi.encodeCall(LockingPool.setGuardian, (USER)));
+        assertEq(pool.guardian(), USER, "the new guardian");
     }
 
     // ------------------------------------------------------------------------ helpers

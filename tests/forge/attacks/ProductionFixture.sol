@@ -65,6 +65,8 @@ abstract contract ProductionFixture is Test {
     uint256 internal constant DA_SLASH = 10_000 ether;
     uint256 internal constant FRAUD_SLASH = 10_000 ether;
     uint256 internal constant L2_CHAIN_ID = 901;
+    /// @dev Least delay of every governance call off the fast lane (offchain/governance/config.py).
+    uint256 internal constant EXIT_WINDOW = 30 days;
 
     L2KitToken internal token;
     LockingPool internal pool;
@@ -80,6 +82,8 @@ abstract contract ProductionFixture is Test {
     /// @notice Private key of each signer address the fixture knows (for batch signatures).
     mapping(address signer => uint256 key) internal keyOf;
     address internal constant VOTER = address(0x70E);
+    /// @notice The emergency guardian (a security council in production): pauses at once.
+    address internal constant GUARDIAN = address(0x6A4D);
 
     function setUp() public virtual {
         vm.warp(1_800_000_000);
@@ -125,13 +129,20 @@ abstract contract ProductionFixture is Test {
         // Governance last: the Timelock owns everything (offchain/governance/deploy.py).
         address[] memory none = new address[](0);
         address[] memory anyone = new address[](1);
-        timelock = new L2KitTimelock(_timelockDelay(), none, anyone, address(this));
+        address[] memory fastTargets = new address[](1);
+        fastTargets[0] = address(pool);
+        bytes4[] memory fastSelectors = new bytes4[](1);
+        fastSelectors[0] = LockingPool.kick.selector;
+        timelock = new L2KitTimelock(
+            _timelockDelay(), EXIT_WINDOW, fastTargets, fastSelectors, none, anyone, address(this)
+        );
         governor = new L2KitGovernor(token, TimelockController(payable(address(timelock))), 1, 50, 0, 4);
         timelock.grantRole(timelock.PROPOSER_ROLE(), address(governor));
         timelock.grantRole(timelock.CANCELLER_ROLE(), address(governor));
         token.mint(VOTER, 10_000_000 ether);
         vm.prank(VOTER);
         token.delegate(VOTER);
+        pool.setGuardian(GUARDIAN);
         pool.transferOwnership(address(timelock));
         sset.transferOwnership(address(timelock));
         sc.transferOwnership(address(timelock));
@@ -278,7 +289,8 @@ abstract contract ProductionFixture is Test {
         assertEq(sset.currentSequencer(), who, "could not make the actor current");
     }
 
-    /// @notice Execute `data` on `target` through the Governor and the Timelock (a full proposal).
+    /// @notice Execute `data` on `target` through the Governor and the Timelock (a full proposal,
+    ///         executed at its ETA: the minimum delay on the fast lane, the exit window else).
     function _govern(address target, bytes memory data, string memory description) internal {
         address[] memory targets = new address[](1);
         targets[0] = target;
@@ -292,7 +304,7 @@ abstract contract ProductionFixture is Test {
         governor.castVote(id, 1);
         vm.roll(block.number + governor.votingPeriod() + 1);
         governor.queue(targets, values, calldatas, keccak256(bytes(description)));
-        vm.warp(block.timestamp + timelock.getMinDelay());
+        vm.warp(governor.proposalEta(id));
         governor.execute(targets, values, calldatas, keccak256(bytes(description)));
     }
 }
