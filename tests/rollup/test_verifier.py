@@ -366,10 +366,14 @@ def _punished_and_resubmitted(
     assert client(honest).balance(BOB.address) == bob_balance
 
 
-def test_unprovable_fault_raises_the_alert(rollup_env: RollupEnv) -> None:
+def test_unprovable_fault_raises_the_alert_and_later_batches_are_verified(
+    rollup_env: RollupEnv,
+) -> None:
     """A fault found after its challenge window closed cannot be proven (proveFraud reverts
     FraudProverWindowClosed): the verifier reports it as unprovable, logs it and raises the
-    ``verifier_unprovable_batch`` alert gauge (and its health shows the batch)."""
+    ``verifier_unprovable_batch`` alert gauge (and its health shows the batch), and it does not
+    stop there: it goes on and verifies the honest batches appended after it, also after a
+    restart, with the alert still raised."""
     env = rollup_env
     nodes = env.start_nodes(env.signers)
     faulty, l1 = nodes[0], env.l1()
@@ -378,11 +382,30 @@ def test_unprovable_fault_raises_the_alert(rollup_env: RollupEnv) -> None:
     _traffic(env, nodes, withdraw=False)
     wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
     env.warp(WINDOW_S + 1)  # nobody watched in time
+    _traffic(env, nodes, transfers=2)  # honest batches after the faulty one
+    wait_until(lambda: l1.next_index() >= 2, what="an honest batch after the faulty one")
+    env.stop_nodes()  # no batch lands while the verifier checks
     v = env.start_verifier(dev_account(35))
-    out = v.tick()[0]
-    assert out.result == "unprovable" and "FraudProverWindowClosed" in out.detail, out
+    outs = v.tick()
+    last = l1.next_index() - 1
+    assert outs[0].result == "unprovable" and "FraudProverWindowClosed" in outs[0].detail, outs
+    assert [o.result for o in outs[1:]] == ["verified"] * last, outs
+    assert v.verified_index == last
     assert v.registry.get_sample_value("verifier_unprovable_batch") == 0
     assert v.health()["unprovable"]["index"] == 0
+    assert v.health()["unprovable_batches"] == [0]
+    # A restart resumes after the last batch, the unprovable one still reported.
+    v.stop()
+    env.verifiers.remove(v)
+    again = env.start_verifier(
+        dev_account(35),
+        snapshot_dir=Path(v.config.snapshot_dir),
+        data_dir=Path(v.config.data_dir),
+    )
+    assert again.verified_index == last and again.state.root == v.state.root
+    assert again.tick() == []
+    assert again.registry.get_sample_value("verifier_unprovable_batch") == 0
+    assert again.health()["unprovable_batches"] == [0]
 
 
 def test_forced_wrong_exec_proven_on_l1(rollup_env: RollupEnv) -> None:
