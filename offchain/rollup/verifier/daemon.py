@@ -15,6 +15,10 @@ For each batch appended on L1, in index order:
    withdrawal item differs from the claim, or whose transaction is invalid, is proven on L1
    with a one-step fraud proof (``proveFraud``).
 
+A fault L1 refuses a proof of (outcome ``unprovable``, e.g. found after the challenge window
+closed) raises the ``verifier_unprovable_batch`` alert and is remembered; the replica then
+applies the batch's transactions as they really execute and goes on with later batches.
+
 The verifier's position is the last verified index plus the header hash of every verified
 batch (sqlite). Each tick compares those hashes with L1: a batch that L1 invalidated or an
 L1 reorg replaced rewinds the replica to the last batch still on L1, so a restart or a
@@ -186,7 +190,8 @@ class Verifier(Daemon):
             registry=self.registry,
         )
         self.m_unprovable.set(-1)
-        self.unprovable: Outcome | None = None
+        self.unprovable: Outcome | None = None  # the latest of ``unprovable_batches``
+        self.unprovable_batches: dict[int, Outcome] = {}
         self.outcomes: list[Outcome] = []
         self._deposit_items: dict[int, bytes] = {}
         self.state = State()
@@ -217,6 +222,13 @@ class Verifier(Daemon):
             self.verified_index, self._hashes[idx] = idx, hh
         self.store.drop_verified_from(self.verified_index + 1)
         self.m_verified.set(self.verified_index)
+        self.unprovable_batches = {}
+        for key, detail in self.store.actions():
+            kind, _, rest = key.partition(":")
+            at, _, header_hash = rest.partition(":")
+            if kind == "unprovable" and self._hashes.get(int(at)) == bytes.fromhex(header_hash[2:]):
+                self.unprovable_batches[int(at)] = Outcome(int(at), "unprovable", detail["why"])
+        self._note_unprovable(None)
 
     def _apply(self, data: BatchData) -> None:
         ledger = Ledger(self.domain, self.state)
@@ -366,23 +378,22 @@ class Verifier(Daemon):
             out.append(o)
             self.outcomes.append(o)
             self.m_batches.labels(o.result).inc()
-            if o.result != "verified":
-                self._note_unprovable(o)
+            self._note_unprovable(o)
+            if self.verified_index < idx:  # not settled yet (waiting, requested, proven)
                 break
-        else:
-            self._note_unprovable(None)
         self.clock.latest()  # note when the newest block (maybe our own request) was first seen
         return out
 
     def _note_unprovable(self, o: Outcome | None) -> None:
-        """Raise (or clear) the alert for a batch found faulty that L1 would not accept a
-        proof of; logged once per batch."""
-        if o is not None and o.result != "unprovable":
-            return
-        if o is not None and (self.unprovable is None or self.unprovable.index != o.index):
-            log.error("batch_unprovable", verifier=self.name, index=o.index, why=o.detail)
-        self.unprovable = o
-        self.m_unprovable.set(-1 if o is None else o.index)
+        """Raise the alert for a batch found faulty that L1 would not accept a proof of
+        (logged once per batch); the gauge holds the latest such batch still on L1."""
+        if o is not None and o.result == "unprovable":
+            if o.index not in self.unprovable_batches:
+                log.error("batch_unprovable", verifier=self.name, index=o.index, why=o.detail)
+            self.unprovable_batches[o.index] = o
+        latest = max(self.unprovable_batches, default=-1)
+        self.unprovable = self.unprovable_batches.get(latest)
+        self.m_unprovable.set(latest)
 
     def check(self, index: int) -> Outcome:
         """Check batch ``index`` (the next one after the replica's position)."""
@@ -413,24 +424,48 @@ class Verifier(Daemon):
         if roots.mtsr != header.state_roots_root or roots.withdrawal_root != header.withdrawal_root:
             return self._data_request(index, header, key, "claimed roots do not match the header")
         step = find_fraud(self.state, self.domain, data, self._deposit_item, self._forced_matches)
-        if step is None:
-            post = self._executed(data)
-            if (
-                data.final_state_root != header.final_state_root
-                or post.next_deposit_id != header.deposit_count
-            ):
-                # Honest steps, but the header's summary is not its own MTSR's last leaf.
-                return self._prove_summary(index, header, data, post, key)
-            self._save_snapshot(header.data_hash, blob)
-            self.state = post
-            self.store.add_verified(index, hh, header.data_hash)
-            self.verified_index, self._hashes[index] = index, hh
-            self.m_verified.set(index)
-            log.info(
-                "batch_verified", verifier=self.name, index=index, txs=len(data), source=source
+        if step is not None:
+            return self._past_unprovable(
+                index, header, blob, data, key, self._prove_fraud(index, header, data, step, key)
             )
-            return Outcome(index, "verified", source)
-        return self._prove_fraud(index, header, data, step, key)
+        post = self._executed(data)
+        if (
+            data.final_state_root != header.final_state_root
+            or post.next_deposit_id != header.deposit_count
+        ):
+            # Honest steps, but the header's summary is not its own MTSR's last leaf.
+            o = self._prove_summary(index, header, data, post, key)
+            return self._past_unprovable(index, header, blob, data, key, o)
+        self._advance(index, header, blob, post)
+        log.info("batch_verified", verifier=self.name, index=index, txs=len(data), source=source)
+        return Outcome(index, "verified", source)
+
+    def _advance(self, index: int, header: BatchHeader, blob: bytes, post: State) -> None:
+        """Move the replica and the saved position past batch ``index`` (state ``post``)."""
+        hh = header.hash()
+        self._save_snapshot(header.data_hash, blob)
+        self.state = post
+        self.store.add_verified(index, hh, header.data_hash)
+        self.verified_index, self._hashes[index] = index, hh
+        self.m_verified.set(index)
+
+    def _past_unprovable(
+        self, index: int, header: BatchHeader, blob: bytes, data: BatchData, key: str, o: Outcome
+    ) -> Outcome:
+        """An ``unprovable`` outcome moves the replica past the batch (its transactions as they
+        really execute, whatever the batch claims) and is remembered, so later batches are
+        checked; any other outcome is returned as it is."""
+        if o.result != "unprovable":
+            return o
+        try:
+            post = self._executed(data)
+        except (TxRejected, ValueError) as e:  # cannot execute it: stay at this batch
+            log.error("unprovable_not_passed", verifier=self.name, index=index, error=str(e))
+            return o
+        self.store.record_action("unprovable:" + key, {"index": index, "why": o.detail})
+        self._advance(index, header, blob, post)
+        log.warning("unprovable_passed", verifier=self.name, index=index)
+        return o
 
     def _data_request(self, index: int, header: BatchHeader, key: str, why: str) -> Outcome:
         """§9.2 / §11.6: ask for the data on L1 (once), then wait or resolve the timeout."""
@@ -591,6 +626,7 @@ class Verifier(Daemon):
             "alive": self.alive,
             "verified_index": self.verified_index,
             "unprovable": None if self.unprovable is None else self.unprovable.__dict__,
+            "unprovable_batches": sorted(self.unprovable_batches),
             "failures": self.failures_in_row,
             "last_error": self.last_error or "",
             "last": [o.__dict__ for o in self.outcomes[-5:]],
