@@ -394,7 +394,15 @@ def el_run(
         aggregators=addrs(aggregators, dev_account(c.aggregator_account).address),
         signers=addrs(signers, params.signer_address or dev_account(params.signer_account).address),
     )
-    service = build_service(l1, db_url, roles, o.programs(), storage_url=o.storage_url)
+    service = build_service(
+        l1,
+        db_url,
+        roles,
+        o.programs(),
+        c.penalty_bps,
+        storage_url=o.storage_url,
+        settle_margin_s=c.settle_margin_s,
+    )
     watcher = L1Watcher(service, l1, confirmations=c.confirmations_on(l1.chain.chain_id))
     server = ExecutionLayerServer(service, port=port, agents_health=lambda: [watcher.health()])
     server.start()

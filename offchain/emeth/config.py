@@ -42,8 +42,8 @@ class EmethParams:
     node_accounts: list[int] = field(default_factory=lambda: [33, 34, 35, 36])
     faucet_wei: int = 1_000_000 * EMETH
     devnet_short_timings: bool = True
-    devnet_withdrawal_delay_s: int = 20
-    devnet_collateral_withdrawal_delay_s: int = 20
+    devnet_withdrawal_delay_s: int = 300
+    devnet_collateral_withdrawal_delay_s: int = 300
     devnet_min_collateral_wei: int = 100 * EMETH
 
     def effective(self, chain_id: int) -> EmethParams:
@@ -86,6 +86,9 @@ class EmethAgentsConfig:
         node_collateral_wei: collateral each devnet node deposits (0: twice the minimum).
         penalty_enforce_after_s: the operator settles penalty Tickets a node left unsettled
             this long (with the signer's key; negative: never).
+        settle_margin_s: longest time from a job's processing deadline to its Ticket settling
+            on L1; a job's ``timeoutSeconds`` plus this must stay below both EmethCore
+            withdrawal delays (``None``: 30 s on a local Anvil devnet, 1 hour elsewhere).
         program_modules: extra program modules (each with ``register(registry)``).
     """
 
@@ -104,7 +107,14 @@ class EmethAgentsConfig:
     aggregator_account: int = 39
     node_collateral_wei: int = 0
     penalty_enforce_after_s: float = 10.0
+    settle_margin_s: int | None = None
     program_modules: list[str] = field(default_factory=list)
+
+    def settle_margin_on(self, chain_id: int) -> int:
+        """``settle_margin_s``, or the default of chain ``chain_id`` when unset."""
+        if self.settle_margin_s is not None:
+            return self.settle_margin_s
+        return 30 if chain_id == ANVIL_CHAIN_ID else 3600
 
     def confirmations_on(self, chain_id: int) -> int:
         """``confirmations``, or the default of chain ``chain_id`` when unset."""

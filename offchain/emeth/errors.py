@@ -44,12 +44,20 @@ class ExecutionLayerError(EmethError, ConnectionError):
     Attributes:
         status: HTTP status (0 when unreachable).
         code: the error code the service returned.
+        details: the ``details`` the service returned with it (empty if none).
     """
 
-    def __init__(self, message: str, status: int = 0, code: str = "unreachable") -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int = 0,
+        code: str = "unreachable",
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
+        self.details = details or {}
 
 
 __all__ = [

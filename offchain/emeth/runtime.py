@@ -51,11 +51,28 @@ def build_service(
     programs: ProgramRegistry,
     penalty_bps: int = 2500,
     storage_url: str | None = None,
+    settle_margin_s: int | None = None,
 ) -> ExecutionLayer:
     """The execution layer over ``db_url``, checking actors against EmethCore ``l1`` (and,
-    given ``storage_url``, each registered dataset with its program)."""
+    given ``storage_url``, each registered dataset with its program).
+
+    Args:
+        settle_margin_s: see ``ServiceConfig.settle_margin_s`` (None: the default of ``l1``'s
+            network, ``EmethAgentsConfig.settle_margin_on``).
+    """
     chain_id = l1.chain_id
-    check = DatasetCheck(BlobClient(storage_url), programs) if storage_url else None
+    margin = EmethAgentsConfig(settle_margin_s=settle_margin_s).settle_margin_on(chain_id)
+    config = ServiceConfig(penalty_bps=penalty_bps, settle_margin_s=margin)
+    check = (
+        DatasetCheck(
+            BlobClient(storage_url),
+            programs,
+            config.max_params_bytes,
+            config.min_fuel_price_wei,
+        )
+        if storage_url
+        else None
+    )
     engine = make_engine(db_url)
     return ExecutionLayer(
         engine,
@@ -64,7 +81,7 @@ def build_service(
         roles,
         list(programs),
         ticket_signer_for(chain_id, l1.core_address),
-        ServiceConfig(penalty_bps=penalty_bps),
+        config,
         dataset_check=check,
     )
 
@@ -132,7 +149,13 @@ class EmethStack:
         c = self.config
         db_url = c.db_url or f"sqlite:///{self.data_dir / 'emeth.db'}"
         self.service = build_service(
-            self.l1, db_url, self.roles(), self.programs, c.penalty_bps, self.storage_url
+            self.l1,
+            db_url,
+            self.roles(),
+            self.programs,
+            c.penalty_bps,
+            self.storage_url,
+            c.settle_margin_s,
         )
         self.server = ExecutionLayerServer(
             self.service, port=c.el_port or None, agents_health=self.health

@@ -32,12 +32,15 @@ class ExecutionClient:
                 f"cannot reach the execution layer at {self.url}: {type(e).__name__}"
             ) from e
         if r.status_code >= 400:
+            details: dict[str, Any] = {}
             try:
                 err = r.json()["error"]
                 code, msg = str(err["code"]), str(err["message"])
-            except (ValueError, KeyError, TypeError):
+                if isinstance(err.get("details"), dict):
+                    details = err["details"]
+            except (ValueError, KeyError, TypeError, AttributeError):
                 code, msg = "http_error", r.text[:200]
-            raise ExecutionLayerError(msg, status=r.status_code, code=code)
+            raise ExecutionLayerError(msg, status=r.status_code, code=code, details=details)
         return r.json()
 
     # ---------------------------------------------------------------- reads

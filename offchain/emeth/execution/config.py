@@ -39,6 +39,12 @@ class ServiceConfig:
     max_timeout_s: int = 7 * 24 * 3600
     max_expiry_s: int = 7 * 24 * 3600  # expiresAt at most this far ahead at registration
     max_params_bytes: int = 4096
+    # Fuel counts only as far as the fee pays for it: fee >= fuel * min_fuel_price_wei.
+    min_fuel_price_wei: int = 1
+    # Longest time from a job's processing deadline to its Ticket settling on L1 (verify,
+    # Signer round, billing, confirmations). timeoutSeconds + settle_margin_s must stay below
+    # both EmethCore withdrawal delays (docs/spec.md "The withdrawal delay rule").
+    settle_margin_s: int = 3600
 
 
 @dataclass

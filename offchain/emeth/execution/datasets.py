@@ -2,9 +2,13 @@
 (``Program.fuel``), the execution layer refuses the job at ``RegisterJob`` (docs/spec.md
 "Requester-caused failures"), so a bad dataset never reaches a node.
 
+It also binds the job's fuel to its fee: ``fee >= fuel(dataset) * min_fuel_price_wei``, so
+the fuel a Ticket adds to a node's ``totalFuel`` was paid for.
+
 Runs before the service takes its write lock (it reads the blob store), and only answers
 ``ActionError``: 422 ``invalid_dataset`` for a blob that is missing, malformed, over the limit
-or rejected by the program, 503 ``storage_unavailable`` when the blob store cannot be read.
+or rejected by the program, 422 ``invalid_fee`` for a fee below the dataset's fuel, 503
+``storage_unavailable`` when the blob store cannot be read.
 """
 
 from __future__ import annotations
@@ -28,11 +32,14 @@ class DatasetCheck:
     Args:
         blobs: the blob store client.
         programs: the programs (the check runs ``fuel(dataset, params)``).
+        max_params_bytes: params longer than this are left to the transition (never parsed).
+        min_fuel_price_wei: the least fee per unit of fuel (0: fuel is not bound to the fee).
     """
 
     blobs: BlobClient
     programs: ProgramRegistry
     max_params_bytes: int = 4096
+    min_fuel_price_wei: int = 1
 
     def __call__(self, msg: dict[str, Any]) -> None:
         """Check the normalized ``RegisterJob`` message ``msg``.
@@ -58,9 +65,18 @@ class DatasetCheck:
         except StorageError as e:
             raise ActionError(503, "storage_unavailable", f"cannot read dataset {key}: {e}") from e
         try:
-            self.programs.get(msg["programId"]).fuel(data, params)
+            fuel = self.programs.get(msg["programId"]).fuel(data, params)
         except Exception as e:  # noqa: BLE001 - any failure of the program on it is the dataset's
             reason = f"{type(e).__name__}: {e}"[:300]
             raise ActionError(
                 422, "invalid_dataset", f"{msg['programId']} cannot use dataset {key}: {reason}"
             ) from e
+        least = fuel * self.min_fuel_price_wei
+        if msg["fee"] < least:
+            raise ActionError(
+                422,
+                "invalid_fee",
+                f"fee {msg['fee']} does not pay for the dataset's fuel {fuel} at "
+                f"{self.min_fuel_price_wei} wei per unit",
+                {"minFee": least, "fuel": fuel},
+            )

@@ -8,6 +8,8 @@ fit a 64-bit integer column); sums are taken in Python.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import (
     BigInteger,
@@ -26,7 +28,10 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    update,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from offchain.errors import ConfigError
@@ -150,6 +155,16 @@ l1_cancels = Table(
     Column("outcome", String(32), nullable=False),
 )
 
+account_locks = Table(
+    "account_locks",
+    metadata,
+    # One row per requester or node whose funds a write checks: the write updates the row
+    # first, so two writers (two execution-layer processes on one PostgreSQL database)
+    # checking the same account's funds run one after the other (see ``lock_accounts``).
+    Column("address", String(42), primary_key=True),
+    Column("writes", BigInteger, nullable=False),
+)
+
 meta = Table(
     "meta",
     metadata,
@@ -176,6 +191,45 @@ def execution_layer_id(engine: Engine) -> int:
             v = str(secrets.randbelow(2**EL_ID_BITS - 1) + 1)
             c.execute(insert(meta).values(name="el_id", value=v))
     return int(v)
+
+
+@contextmanager
+def write_tx(engine: Engine) -> Iterator[Connection]:
+    """A write transaction (commits on success, rolls back on error).
+
+    On SQLite it starts with ``BEGIN IMMEDIATE``: the database's write lock is taken before
+    the first read, so what the transaction reads (committed fees, penalties) cannot change
+    before it writes, whichever process writes next. On PostgreSQL the funds checks lock
+    their accounts' rows (:func:`lock_accounts`).
+    """
+    with engine.begin() as c:
+        if engine.dialect.name == "sqlite":
+            c.exec_driver_sql("BEGIN IMMEDIATE")
+        yield c
+
+
+def lock_accounts(c: Connection, addresses: Iterable[str]) -> None:
+    """Lock the ``account_locks`` rows of ``addresses`` until ``c``'s transaction ends.
+
+    Every write that checks an account's funds or collateral calls it first, so on a
+    database shared by several execution-layer processes two such writes on one account
+    are serialised by the database (an ``UPDATE`` row lock; a missing row is inserted, and a
+    concurrent insert of the same row waits for the first and then locks it). Addresses are
+    locked in sorted order, so two writers never wait for each other in a cycle.
+    """
+    for address in sorted(set(addresses)):
+        bump = (
+            update(account_locks)
+            .where(account_locks.c.address == address)
+            .values(writes=account_locks.c.writes + 1)
+        )
+        if c.execute(bump).rowcount:
+            continue
+        try:
+            with c.begin_nested():
+                c.execute(insert(account_locks).values(address=address, writes=1))
+        except IntegrityError:
+            c.execute(bump)  # another writer inserted it first (and has committed)
 
 
 def postgres_url(url: str) -> str:

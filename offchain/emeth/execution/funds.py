@@ -83,6 +83,19 @@ def check_funded(c: Connection, l1: L1State, requester: str, extra: int, what: s
         )
 
 
+def longest_timeout_s(l1: L1State, config: ServiceConfig) -> int:
+    """The longest processing window (``timeoutSeconds``) the withdrawal delays cover.
+
+    A requester (a node) that asks to withdraw can have no further job processed (taken),
+    so what must still settle before its withdrawal is ready is the jobs already processing:
+    each within ``timeoutSeconds`` of its ``Process``, plus ``settle_margin_s`` to be
+    verified, put in a Ticket and settled. Hence ``timeoutSeconds + settle_margin_s <
+    min(withdrawalDelay, collateralWithdrawalDelay)``, capped by ``max_timeout_s``.
+    """
+    delay = min(l1.withdrawal_delays())
+    return min(config.max_timeout_s, delay - config.settle_margin_s - 1)
+
+
 def owed_penalties(c: Connection, node: str) -> int:
     """Penalties of ``node`` not yet burned on L1: unbilled, or in a Ticket not yet settled."""
     settled = select(db.tickets.c.ticket_id).where(db.tickets.c.settled.is_(True))

@@ -33,7 +33,12 @@ from offchain.emeth.errors import ActionError
 from offchain.emeth.execution import db, subjobs
 from offchain.emeth.execution.actions import is_subjob_id, job_id_hex
 from offchain.emeth.execution.config import Rules
-from offchain.emeth.execution.funds import check_funded, check_node, penalise
+from offchain.emeth.execution.funds import (
+    check_funded,
+    check_node,
+    longest_timeout_s,
+    penalise,
+)
 from offchain.emeth.execution.jobstore import (
     cancel_declared,
     check_attempt,
@@ -79,8 +84,16 @@ def register_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
         )
     if m["fee"] == 0:
         raise ActionError(422, "invalid_fee", "fee must be positive")
-    if not 1 <= m["timeoutSeconds"] <= cfg.max_timeout_s:
-        raise ActionError(422, "invalid_timeout", f"timeoutSeconds must be 1..{cfg.max_timeout_s}")
+    longest = longest_timeout_s(r.l1, cfg)
+    if not 1 <= m["timeoutSeconds"] <= longest:
+        raise ActionError(
+            422,
+            "invalid_timeout",
+            f"timeoutSeconds must be 1..{longest}: the job must settle on L1 before a "
+            f"withdrawal its requester or node asks for meanwhile is ready (the withdrawal "
+            f"delays less a settle margin of {cfg.settle_margin_s}s)",
+            {"maxTimeoutSeconds": longest},
+        )
     if m["expiresAt"] <= now:
         raise ActionError(422, "invalid_expiry", "expiresAt is in the past")
     if m["expiresAt"] > now + cfg.max_expiry_s:
@@ -142,6 +155,23 @@ def process(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
     target = job["parent_id"] or job["job_id"]
     if cancel_declared(c, job) or r.l1.is_cancelled(bytes.fromhex(target[2:]), job["requester"]):
         raise ActionError(409, "job_cancelled", f"job {target} was cancelled on L1")
+    if actor == job["requester"]:
+        # A node paying itself would add fuel to its own totalFuel for nothing.
+        raise ActionError(
+            403,
+            "self_dealing",
+            f"node {actor} is the requester of job {job['job_id']}: it cannot process it",
+        )
+    longest = longest_timeout_s(r.l1, r.config)
+    if job["timeout_s"] > longest:
+        # The withdrawal delays were lowered since it was registered.
+        raise ActionError(
+            409,
+            "timeout_exceeds_delay",
+            f"job {job['job_id']} has a {job['timeout_s']}s processing window; the "
+            f"withdrawal delays now cover at most {longest}s",
+            {"maxTimeoutSeconds": longest},
+        )
     failed = select(db.penalties.c.id).where(
         db.penalties.c.job_id == job["job_id"], db.penalties.c.node == actor
     )
@@ -267,6 +297,16 @@ def submit(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
         )
     if not m["resultKey"] or len(m["resultKey"]) > 200:
         raise ActionError(422, "invalid_result", "resultKey must be 1..200 characters")
+    price = r.config.min_fuel_price_wei
+    if job["parent_id"] is None and price and m["fuel"] * price > int(job["fee"]):
+        # A plain job's fuel is paid for by its fee (a SubJob's by its parent's, checked
+        # at registration; the verifier checks every fuel against the program).
+        raise ActionError(
+            422,
+            "invalid_fuel",
+            f"fuel {m['fuel']} is more than the fee {job['fee']} pays for at {price} wei per unit",
+            {"maxFuel": int(job["fee"]) // price},
+        )
     move(
         c,
         job,

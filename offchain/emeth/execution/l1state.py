@@ -1,8 +1,15 @@
-"""What the execution layer reads from L1 to check an actor (the EmethCore views it needs)."""
+"""What the execution layer reads from L1 to check an actor (the EmethCore views it needs).
+
+:class:`EmethCoreState` reads them live; :class:`L1Snapshot` holds the answers one action
+needs, read **before** the service takes its write lock (so a slow or stalled L1 answer about
+one actor never holds anyone else's write).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from offchain.emeth.l1 import EmethL1
@@ -43,17 +50,32 @@ class L1State(Protocol):
         """Whether ``requester`` declared ``cancel(job_id)`` on EmethCore."""
         ...
 
+    def withdrawal_delays(self) -> tuple[int, int]:
+        """``(withdrawalDelay, collateralWithdrawalDelay)`` of EmethCore, in seconds."""
+        ...
+
 
 class EmethCoreState:
-    """:class:`L1State` read live from EmethCore (one ``eth_call`` per question).
+    """:class:`L1State` read live from EmethCore (one ``eth_call`` per question; the
+    parameters only governance changes, the withdrawal delays and the minimum collateral, are
+    kept ``params_ttl_s``).
 
     Args:
         l1: bindings of the deployed EmethCore.
+        params_ttl_s: how long the withdrawal delays read from L1 are reused.
+        clock: monotonic seconds (injectable for tests).
     """
 
-    def __init__(self, l1: EmethL1) -> None:
+    def __init__(
+        self,
+        l1: EmethL1,
+        params_ttl_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.l1 = l1
-        self._min: int | None = None
+        self.params_ttl_s = params_ttl_s
+        self.clock = clock
+        self._params: tuple[float, tuple[int, int, int]] | None = None
 
     def requester_funds(self, requester: str) -> tuple[int, int]:
         st = self.l1.deposit_of(requester)
@@ -63,7 +85,7 @@ class EmethCoreState:
         return self.l1.collateral_of(node).available
 
     def min_collateral(self) -> int:
-        return self.l1.min_collateral()
+        return self._governed()[2]
 
     def is_signer(self, address: str) -> bool:
         return self.l1.is_signer(address)
@@ -79,3 +101,77 @@ class EmethCoreState:
 
     def is_cancelled(self, job_id: bytes, requester: str) -> bool:
         return self.l1.cancelled_at(job_id, requester) != 0
+
+    def withdrawal_delays(self) -> tuple[int, int]:
+        req, coll, _ = self._governed()
+        return req, coll
+
+    def _governed(self) -> tuple[int, int, int]:
+        """``(withdrawalDelay, collateralWithdrawalDelay, minCollateral)``, re-read from L1
+        once ``params_ttl_s`` have passed (``setParams`` goes through governance's delay)."""
+        now = self.clock()
+        if self._params is None or now - self._params[0] > self.params_ttl_s:
+            self._params = (
+                now,
+                (
+                    self.l1.withdrawal_delay_s(),
+                    self.l1.collateral_withdrawal_delay_s(),
+                    self.l1.min_collateral(),
+                ),
+            )
+        return self._params[1]
+
+
+class L1Snapshot:
+    """The L1 answers one action needs, read before the write lock (:meth:`read`), served to
+    its transition as an :class:`L1State`.
+
+    A transition asking for an answer that was not read raises ``LookupError`` (a bug in the
+    service's list of reads, never an L1 call under the lock).
+
+    Args:
+        live: where :meth:`read` reads (the service's live L1 view).
+    """
+
+    def __init__(self, live: L1State) -> None:
+        self.live = live
+        self._answers: dict[tuple[Any, ...], Any] = {}
+
+    def read(self, name: str, *args: Any) -> None:
+        """Ask the live view ``name(*args)`` now and keep the answer."""
+        self._answers[(name, *args)] = getattr(self.live, name)(*args)
+
+    def _get(self, name: str, *args: Any) -> Any:
+        try:
+            return self._answers[(name, *args)]
+        except KeyError:
+            raise LookupError(f"L1 {name}{args} was not read before the write lock") from None
+
+    def requester_funds(self, requester: str) -> tuple[int, int]:
+        deposit, pending = self._get("requester_funds", requester)
+        return int(deposit), int(pending)
+
+    def node_collateral(self, node: str) -> int:
+        return int(self._get("node_collateral", node))
+
+    def min_collateral(self) -> int:
+        return int(self._get("min_collateral"))
+
+    def is_signer(self, address: str) -> bool:
+        return bool(self._get("is_signer", address))
+
+    def ticket_settled(self, ticket_id: int) -> bool:
+        return bool(self._get("ticket_settled", ticket_id))
+
+    def ticket_jobs_root(self, ticket_id: int) -> bytes:
+        return bytes(self._get("ticket_jobs_root", ticket_id))
+
+    def penalty_shortfall(self, node: str) -> int:
+        return int(self._get("penalty_shortfall", node))
+
+    def is_cancelled(self, job_id: bytes, requester: str) -> bool:
+        return bool(self._get("is_cancelled", job_id, requester))
+
+    def withdrawal_delays(self) -> tuple[int, int]:
+        req, coll = self._get("withdrawal_delays")
+        return int(req), int(coll)

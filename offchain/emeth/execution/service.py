@@ -7,6 +7,12 @@ the EmethCore domain), or comes from L1 (:meth:`ExecutionLayer.apply_l1_cancel`)
 is checked against the actor's role and L1 state, runs in one database transaction, and
 is idempotent: re-sending an applied action returns the current state unchanged. Errors are
 :class:`~offchain.emeth.errors.ActionError` with an HTTP status (mapped by :mod:`.api`).
+
+L1 is read before any lock is taken (:meth:`ExecutionLayer._l1_reads`); the write itself
+runs in :func:`db.write_tx` with the checked accounts locked in the database
+(:func:`db.lock_accounts`), so the funds and collateral checks also hold between several
+execution-layer processes on one database. The in-process lock only spares SQLite's busy
+waits between this process's own writers.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from offchain.emeth.execution.actions import (
 from offchain.emeth.execution.config import Roles, Rules, ServiceConfig
 from offchain.emeth.execution.funds import funds_view, penalty_views
 from offchain.emeth.execution.jobs import transition
-from offchain.emeth.execution.l1state import L1State
+from offchain.emeth.execution.l1state import L1Snapshot, L1State
 from offchain.emeth.execution.models import (
     FundsView,
     JobView,
@@ -177,14 +183,17 @@ class ExecutionLayer:
         if action == "RegisterJob" and self.dataset_check is not None:
             self.dataset_check(msg)  # reads the blob store: before the write lock
         digest = action_digest(self.domain, action, message)
+        l1, accounts = self._l1_reads(action, actor, msg)
+        rules = Rules(l1, self.config, self.programs, self.clock)
         try:
-            with self._lock, self.engine.begin() as c:
+            with self._lock, db.write_tx(self.engine) as c:
+                db.lock_accounts(c, accounts)
                 seen = jobstore.applied_action(c, digest)
                 if seen is not None:
                     out = jobstore.action_result(c, action, seen["job_id"])
                     out.update(actor=actor, replayed=True)
                     return out
-                job_id = transition(self.rules, c, action, actor, msg)
+                job_id = transition(rules, c, action, actor, msg)
                 jobstore.record_applied(c, digest, action, actor, job_id, self.clock())
                 out = jobstore.action_result(c, action, job_id)
                 out.update(actor=actor, replayed=False)
@@ -195,6 +204,40 @@ class ExecutionLayer:
             raise ActionError(
                 409, "conflict", f"{action} conflicts with stored state; retry after re-reading"
             ) from e
+
+    def _l1_reads(
+        self, action: str, actor: str, msg: dict[str, Any]
+    ) -> tuple[L1Snapshot, list[str]]:
+        """Read from L1, before any lock, what ``action``'s checks need.
+
+        Returns:
+            The answers (the transition's L1 view) and the accounts whose funds or
+            collateral the transition checks (locked in the database for the write).
+        """
+        snap = L1Snapshot(self.l1)
+        if action == "RegisterJob":
+            snap.read("requester_funds", msg["requester"])
+            snap.read("withdrawal_delays")
+            return snap, [msg["requester"]]
+        if action != "Process":
+            return snap, []
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(db.jobs.c.requester, db.jobs.c.parent_id).where(
+                    db.jobs.c.job_id == job_id_hex(msg["jobId"])
+                )
+            ).first()
+        if row is None:
+            return snap, []  # the transition answers unknown_job before any L1 check
+        requester, parent = str(row[0]), row[1]
+        target = str(parent or job_id_hex(msg["jobId"]))
+        snap.read("requester_funds", requester)
+        snap.read("is_cancelled", bytes.fromhex(target[2:]), requester)
+        snap.read("node_collateral", actor)
+        snap.read("min_collateral")
+        snap.read("penalty_shortfall", actor)
+        snap.read("withdrawal_delays")
+        return snap, [requester, actor]
 
     def store_ticket(self, t: TicketSubmission) -> TicketView:
         """Check a signed Ticket against the database and store it, billing its jobs.
@@ -221,7 +264,7 @@ class ExecutionLayer:
             raise ActionError(422, "invalid_ticket", "jobIds must be jobCount distinct ids")
         if not job_ids and not t.penaltyIds:
             raise ActionError(422, "invalid_ticket", "a Ticket bills at least one job or penalty")
-        with self._lock, self.engine.begin() as c:
+        with self._lock, db.write_tx(self.engine) as c:
             return tickets.store(c, t, body, signer, job_ids, self.clock, self.domain.el_id)
 
     def mark_settled(self, ticket_id: int, tx_hash: str | None = None) -> bool:
@@ -239,7 +282,7 @@ class ExecutionLayer:
             return False
         if "0x" + self.l1.ticket_jobs_root(ticket_id).hex() != str(row[0]).lower():
             return False
-        with self._lock, self.engine.begin() as c:
+        with self._lock, db.write_tx(self.engine) as c:
             tickets.set_settled(c, ticket_id, tx_hash)
         return True
 
@@ -252,7 +295,7 @@ class ExecutionLayer:
         """
         jid = job_id_hex(job_id)
         requester = to_checksum_address(requester)
-        with self._lock, self.engine.begin() as c:
+        with self._lock, db.write_tx(self.engine) as c:
             return l1hooks.apply_cancel(c, jid, requester, at, block, self.clock)
 
     def get_cursor(self, name: str) -> str | None:
@@ -262,5 +305,5 @@ class ExecutionLayer:
 
     def set_cursor(self, name: str, value: str) -> None:
         """Save the L1 watcher's cursor ``name``."""
-        with self._lock, self.engine.begin() as c:
+        with self._lock, db.write_tx(self.engine) as c:
             l1hooks.set_cursor(c, name, value)

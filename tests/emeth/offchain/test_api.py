@@ -95,7 +95,7 @@ def test_errors_and_idempotency(env: Env) -> None:
             "programId": program_id,
             "datasetKey": env.blobs.put(b"a b\n"),
             "params": "{}",
-            "fee": 1,
+            "fee": 10,  # pays for the dataset's 2 units of fuel
             "timeoutSeconds": 5,
             "expiresAt": int(time.time()) + 600,
             "splittable": False,

@@ -222,3 +222,4 @@ def test_job_timeouts_fit_the_withdrawal_delay(env: Env) -> None:
     assert e.value.details["maxTimeoutSeconds"] == longest
     job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a\n", EMETH, timeout_s=longest)
     assert job["state"] == "registered"
+
