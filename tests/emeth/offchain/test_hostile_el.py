@@ -13,15 +13,18 @@ import time
 from typing import Any
 
 import pytest
+import requests
 from eth_account import Account
 from sqlalchemy import event
 
+from offchain.config import load_config
 from offchain.emeth.errors import ActionError, ExecutionLayerError
 from offchain.emeth.execution.actions import sign_action
 from offchain.emeth.execution.service import ExecutionLayer
 from offchain.emeth.programs import WordCount
 from offchain.emeth.requester import new_job_id, submit_job
-from offchain.emeth.runtime import build_service
+from offchain.emeth.runtime import build_service, wait_until
+from offchain.emeth.ticket import build_ticket, sign_ticket
 from tests.emeth.offchain.conftest import EMETH, Env
 
 
@@ -223,3 +226,29 @@ def test_job_timeouts_fit_the_withdrawal_delay(env: Env) -> None:
     job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a\n", EMETH, timeout_s=longest)
     assert job["state"] == "registered"
 
+
+def test_a_ticket_capping_a_pending_withdrawal_is_logged_and_counted(env: Env) -> None:
+    """A requester asks to withdraw its whole deposit; a Ticket then debits it, and EmethCore
+    lowers the pending amount to what is left (``PendingWithdrawalReduced``). The execution
+    layer's L1 watcher logs it and counts it in ``/metrics``, so the requester's operator
+    sees why less than asked arrives."""
+    alice = env.requesters[0]
+    env.deposit(alice, 10 * EMETH)
+    chain = env.devnet.chain
+    assert chain is not None
+    env.l1.request_withdrawal(chain.sender(alice), 10 * EMETH)
+    node = env.stack.node_accounts[0]
+    t = build_ticket(78, node.address, [(bytes(16), alice.address, 1, 4 * EMETH)])
+    sig = sign_ticket(env.stack.signer_account, env.l1.chain_id, env.l1.core_address, t)
+    env.l1.settle_ticket(chain.sender(node), t, sig)
+    assert env.l1.deposit_of(alice.address).pending == 6 * EMETH
+    for _ in range(load_config().emeth_agents.confirmations_on(chain.chain_id)):
+        chain.rpc("evm_mine")
+
+    def counted() -> bool:
+        [watch] = [h for h in env.stack.health() if h["agent"] == "l1watch"]
+        return bool(watch["totals"].get("pending_reduced"))
+
+    wait_until(counted, 15, "the L1 watcher to count the PendingWithdrawalReduced event")
+    body = requests.get(env.stack.url + "/metrics", timeout=10).text
+    assert 'emeth_agent_events_total{agent="l1watch",event="pending_reduced"} 1.0' in body
