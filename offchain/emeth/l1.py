@@ -74,6 +74,17 @@ class Cancellation:
     log_index: int
 
 
+@dataclass(frozen=True)
+class PendingReduction:
+    """A ``PendingWithdrawalReduced(address indexed account, uint256 pending)`` event: a
+    Ticket's debit or burn lowered ``account``'s pending withdrawal to ``pending``."""
+
+    account: str
+    pending: int
+    block_number: int
+    log_index: int
+
+
 def _job_id(job_id: bytes) -> bytes:
     if not isinstance(job_id, bytes | bytearray) or len(job_id) != 16:
         raise TicketError(f"job id must be 16 bytes, got {job_id!r}")
@@ -173,6 +184,22 @@ class EmethL1:
                 log_index=int(lg["logIndex"]),
             )
             for lg in logs
+        ]
+
+    def pending_reductions(
+        self, from_block: int, to_block: int | str = "latest"
+    ) -> list[PendingReduction]:
+        """``PendingWithdrawalReduced`` events in a block range (EmethCore.sol ``event
+        PendingWithdrawalReduced``)."""
+        ev = self.core.events.PendingWithdrawalReduced()
+        return [
+            PendingReduction(
+                account=str(lg["args"]["account"]),
+                pending=int(lg["args"]["pending"]),
+                block_number=int(lg["blockNumber"]),
+                log_index=int(lg["logIndex"]),
+            )
+            for lg in ev.get_logs(from_block=from_block, to_block=to_block)
         ]
 
     # ------------------------------------------------------------------ nodes

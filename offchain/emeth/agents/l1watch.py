@@ -4,6 +4,9 @@ Follows ``EmethCore.sol`` ``event JobCancelled(bytes16 indexed jobId, address in
 uint256 at)`` from a cursor persisted in the execution layer's database, trailing the head by
 ``confirmations`` blocks and reading at most ``max_blocks`` per poll. Applying a cancellation is
 idempotent (keyed by job id), so re-reading a range after a restart or reorg changes nothing.
+In the same range it reports ``event PendingWithdrawalReduced(address indexed account, uint256
+pending)`` (a Ticket lowered a pending withdrawal to what it left): one warning line each and
+the ``pending_reduced`` counter (``emeth_agent_events_total`` on the service's ``/metrics``).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class L1Watcher(Agent):
         self.start_block = start_block
 
     def tick(self) -> dict[str, int]:
-        out = {"cancels": 0, "settled": 0}
+        out = {"cancels": 0, "settled": 0, "pending_reduced": 0}
         saved = self.service.get_cursor(CURSOR)
         frm = int(saved) + 1 if saved is not None else self.start_block
         head = int(self.l1.chain.w3.eth.block_number) - self.confirmations
@@ -64,6 +67,14 @@ class L1Watcher(Agent):
                 )
                 out["cancels"] += 1
                 self.log.info("l1_cancel", job="0x" + ev.job_id.hex(), outcome=outcome)
+            for red in self.l1.pending_reductions(frm, to):
+                out["pending_reduced"] += 1
+                self.log.warning(
+                    "pending_withdrawal_reduced",
+                    account=red.account,
+                    pending=red.pending,
+                    block=red.block_number,
+                )
             self.service.set_cursor(CURSOR, str(to))
         # Tickets settled on L1 by anyone: record them (the service re-checks L1).
         if time.monotonic() - self._last_sync >= self.settle_sync_s:

@@ -7,7 +7,7 @@ Errors are JSON ``{"error": {"code", "message", "details"}}`` with status 401 (b
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import structlog
@@ -16,6 +16,8 @@ from fastapi import Path as FastApiPath
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from offchain.common.health import overall
@@ -40,6 +42,24 @@ TICKET_ID = FastApiPath(ge=0, lt=2**63)
 ROLE_NAMES = ("splitter", "verifier", "aggregator", "signer")  # execution.config.Roles
 
 
+class AgentTotals(Collector):
+    """``emeth_agent_events_total{agent, event}``: the counters (``totals``) of the agents
+    running in the execution layer's process, read at each scrape (e.g. the L1 watcher's
+    ``cancels``, ``settled`` and ``pending_reduced``)."""
+
+    def __init__(self, agents_health: Callable[[], list[dict[str, Any]]]) -> None:
+        self.agents_health = agents_health
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        c = CounterMetricFamily(
+            "emeth_agent_events", "Events counted by in-process agents", labels=["agent", "event"]
+        )
+        for h in self.agents_health():
+            for event, n in sorted(h.get("totals", {}).items()):
+                c.add_metric([str(h.get("agent", "")), str(event)], float(n))
+        yield c
+
+
 def create_app(
     service: ExecutionLayer, agents_health: Callable[[], list[dict[str, Any]]] | None = None
 ) -> FastAPI:
@@ -54,6 +74,8 @@ def create_app(
     actions = Counter(
         "emeth_el_actions", "Actions by type and outcome", ["action", "outcome"], registry=registry
     )
+    if agents_health is not None:
+        registry.register(AgentTotals(agents_health))
 
     @app.exception_handler(ActionError)
     async def _action_error(request: Request, e: ActionError) -> JSONResponse:
