@@ -169,14 +169,23 @@ def expected_next(prod: ProdRollup, punished: str, rcpt: Any) -> str:
 
 
 def assert_punished(
-    prod: ProdRollup, seq: str, beneficiary: str | None, slash: int, stake0: int, rcpt: Any
+    prod: ProdRollup,
+    seq: str,
+    beneficiary: str | None,
+    slash: int,
+    stake0: int | None,
+    rcpt: Any,
 ) -> int:
-    """``seq`` (stake ``stake0`` before) was slashed ``min(slash, stake0)`` in the punishment
-    ``rcpt``: the beneficiary credited ``slashBeneficiaryBps`` of it (nothing without one),
-    the rest queued for burning, the stake kicked out of the active set, and the set rotated
-    to :func:`expected_next`. Returns the amount credited.
+    """``seq`` (stake ``stake0`` before; ``None``: read from the block before ``rcpt``) was
+    slashed ``min(slash, stake0)`` in the punishment ``rcpt``: the beneficiary credited
+    ``slashBeneficiaryBps`` of it (nothing without one), the rest queued for burning, the stake
+    kicked out of the active set, and the set rotated to :func:`expected_next`. Returns the
+    amount credited.
     """
     pool = prod.c("locking_pool")
+    if stake0 is None:
+        pre = int(rcpt["blockNumber"]) - 1
+        stake0 = int(pool.functions.sequencer(seq).call(block_identifier=pre)[2])
     slashed = min(slash, stake0)
     paid = slashed * prod.config.staking.slash_beneficiary_bps // BPS if beneficiary else 0
     (ev,) = pool.events.Slashed().process_receipt(rcpt, errors=DISCARD)
@@ -187,7 +196,7 @@ def assert_punished(
         paid,
         slashed - paid,
     ), ev.args
-    assert prod.stake(seq) == stake0 - slashed
+    assert prod.stake(seq) == stake0 - slashed  # nothing else moved it since (a later slash)
     assert pool.functions.statusOf(seq).call() == KICKED
     sset = prod.c("sequencer_set")
     assert seq not in sset.functions.activeSigners().call()
@@ -196,3 +205,13 @@ def assert_punished(
     assert (rot.args.previous, rot.args.next) == (seq, nxt), rot.args
     assert sset.functions.currentSequencer().call() == nxt
     return paid
+
+
+def punishment_receipt(prod: ProdRollup, seq: str) -> Any:
+    """The receipt of the (only) transaction in which the pool slashed ``seq``."""
+    pool = prod.c("locking_pool")
+    logs = pool.events.Slashed().get_logs(
+        from_block=prod.dep.block, argument_filters={"signer": seq}
+    )
+    assert len(logs) == 1, f"{len(logs)} slashes of {seq}"
+    return prod.chain.w3.eth.get_transaction_receipt(logs[0]["transactionHash"])

@@ -2,9 +2,12 @@
 
 ``rollup_env`` deploys (once per module) a sequencer set with three signers (ECDSA checks
 on-chain), StateCommitment, L1Bridge, the DA challenge contract and a test ERC20, and starts
-the storage service. ``nodes(n)`` starts ``n`` full sequencer nodes (node + producer + RPC +
-deposit follower + batcher) wired as peers; they are stopped before the chain snapshot is
-reverted.
+the storage service. ``prod_env`` is the production deployment instead (``deploy_all``: the
+real LockingPool, SequencerSet and governance) at 4 and (slow) 21 sequencers: the nodes run
+a DKG over their own ``/frost`` as soon as they start, the set installs the key with their
+ECDSA approvals, and every batch carries one FROST signature. ``start_nodes`` starts full
+sequencer nodes (node + producer + RPC + deposit follower + batcher) wired as peers; they are
+stopped before the chain snapshot is reverted.
 """
 
 from __future__ import annotations
@@ -25,14 +28,21 @@ from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.chain.client import Chain
 from offchain.chain.networks import default_confirmations
+from offchain.deploy import deploy_all
+from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig, VerifierConfig
 from offchain.rollup.node.service import NodeService, RollupContracts
 from offchain.rollup.verifier.daemon import Outcome, Verifier
+from offchain.staking.frost.keygen import KeyShare
+from offchain.staking.frost.l1 import group_key_digest
+from offchain.staking.frost.wire import element_of
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
+from tests.helpers.frost import allocation_from_l1
+from tests.helpers.prod import ProdRollup, prod_config
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
 
 WINDOW_S = 30
@@ -97,6 +107,7 @@ class RollupEnv:
     tmp: Path
     services: list[NodeService] = field(default_factory=list)
     verifiers: list[Verifier] = field(default_factory=list)
+    prod: ProdRollup | None = None  # the production deployment (None: TestSequencerSet)
 
     @property
     def contracts(self) -> RollupContracts:
@@ -108,8 +119,71 @@ class RollupEnv:
             a["sequencer_set"],
             a.get("da_challenge"),
             a.get("fraud_prover"),
-            sequencer_set_artifact="TestSequencerSet",
+            sequencer_set_artifact="SequencerSet" if self.prod else "TestSequencerSet",
+            locking_pool=a.get("locking_pool"),
+            token=a.get("token"),
         )
+
+    @property
+    def window_s(self) -> int:
+        return self.prod.params.challenge_window_s if self.prod else WINDOW_S
+
+    @property
+    def da_window_s(self) -> int:
+        return self.prod.params.da_window_s if self.prod else DA_WINDOW_S
+
+    def stake(self, signer: str) -> int:
+        """``signer``'s stake (the LockingPool's, or the test set's)."""
+        if self.prod:
+            return self.prod.stake(signer)
+        return int(self.seqset().functions.stake(signer).call())
+
+    def stake_at_deploy(self, signer: str) -> int:
+        """``signer``'s stake right after the deployment."""
+        if not self.prod:
+            return STAKE
+        pool = self.prod.c("locking_pool").functions
+        return int(pool.sequencer(signer).call(block_identifier=self.prod.dep.block)[2])
+
+    def colluding(self, mode: str, **kw: Any) -> Fault:
+        """A fault in ``mode`` signed by a colluding majority: every signer's ECDSA key (test
+        set), or a threshold of the group key's shares gathered from the running nodes."""
+        if not self.prod:
+            return Fault(mode, collude_keys=[bytes(s.key) for s in self.signers], **kw)
+        x = int(self.seqset().functions.groupKeyX().call())
+        shares: dict[int, KeyShare] = {}
+        threshold = 0
+        for svc in self.services:
+            ks = svc.frost.store.keyset_of_key(x)
+            if ks is None:
+                continue
+            pk = element_of(ks.group_key, "group key")
+            threshold = ks.threshold
+            shares.update({i: KeyShare(i, v, pk) for i, v in ks.secrets.items()})
+        assert threshold and len(shares) >= threshold, f"{len(shares)} shares of {threshold}"
+        chosen = [shares[i] for i in sorted(shares)[:threshold]]
+        return Fault(mode, collude_shares=chosen, **kw)
+
+    def install_group_key(self, nodes: list[NodeService]) -> int:
+        """A DKG over ``nodes``' ``/frost`` for the active set's allocation, installed on the
+        set with the members' ECDSA approvals (what the key keepers do). Returns the key's x."""
+        assert self.prod is not None
+        from offchain.staking.frost.coordinator import FrostCoordinator
+
+        c = self.prod
+        alloc = allocation_from_l1(c.c("locking_pool"), c.config.staking.min_lock_tokens)
+        coord = FrostCoordinator({n.signer.address: n.url for n in nodes}, timeout_s=60)
+        session = f"dkg-{len(self.services)}-{int(self.chain.w3.eth.block_number)}"
+        res = coord.keygen(session, alloc.identifiers, alloc.threshold)
+        x = int(res["group_x"], 16)
+        sset = self.seqset()
+        version = int(sset.functions.groupKeyVersion().call())
+        digest = group_key_digest(self.chain.chain_id, sset.address, version, x)
+        approvals = coord.approvals(session, x, list(alloc.identifiers), digest)
+        self.chain.sender(self.owner).send(
+            sset.functions.installGroupKey(x, int(res["group_y"], 16), approvals)
+        )
+        return x
 
     def l1(self, acct: LocalAccount | None = None) -> RollupL1:
         return self.contracts.l1(self.chain.sender(acct) if acct else None)
@@ -119,7 +193,9 @@ class RollupEnv:
         return ConfirmedBridge(self.chain, self.addresses["l1_bridge"], self.chain.sender(acct))
 
     def seqset(self) -> Any:
-        return self.chain.contract("TestSequencerSet", self.addresses["sequencer_set"])
+        return self.chain.contract(
+            self.contracts.sequencer_set_artifact, self.addresses["sequencer_set"]
+        )
 
     @property
     def domain(self) -> ltx.Domain:
@@ -161,6 +237,8 @@ class RollupEnv:
             ).start()
             self.services.append(svc)
             out.append(svc)
+        if self.prod and not int(self.seqset().functions.groupKeyX().call()):
+            self.install_group_key(out)
         return out
 
     def stop_nodes(self) -> None:
@@ -216,6 +294,38 @@ def rollup_base(chain: Chain) -> Iterator[tuple[dict[str, str], str, Path, list[
 def rollup_env(chain: Chain, rollup_base: Any) -> Iterator[RollupEnv]:
     addresses, url, tmp, signers = rollup_base
     env = RollupEnv(chain, dev_account(0), signers, addresses, url, tmp)
+    try:
+        yield env
+    finally:
+        env.stop_nodes()
+
+
+@pytest.fixture(
+    scope="module", params=[4, pytest.param(21, marks=pytest.mark.slow)], ids=lambda n: f"{n}seq"
+)
+def prod_base(
+    chain: Chain, request: pytest.FixtureRequest
+) -> Iterator[tuple[ProdRollup, str, Path]]:
+    """``deploy_all`` with 4 / 21 sequencers (no group key yet: the nodes' DKG installs it)."""
+    cfg = prod_config(int(request.param))
+    dep = deploy_all(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
+    keys = {str(a.address): a for a in map(dev_account, cfg.staking.devnet_sequencer_accounts)}
+    prod = ProdRollup(chain, dep, cfg, [], keys)
+    with tempfile.TemporaryDirectory(prefix="l2kit-prod-") as tmp:
+        storage = StorageServer(Path(tmp) / "blobs").start()
+        try:
+            yield prod, storage.url, Path(tmp)
+        finally:
+            storage.stop()
+
+
+@pytest.fixture
+def prod_env(chain: Chain, prod_base: Any) -> Iterator[RollupEnv]:
+    """The production deployment's rollup: ``signers[0]`` is the current sequencer."""
+    prod, url, tmp = prod_base
+    current = prod.current()
+    signers = [current, *(a for a in prod.keys.values() if a.address != current.address)]
+    env = RollupEnv(chain, dev_account(0), signers, prod.addresses, url, tmp, prod=prod)
     try:
         yield env
     finally:

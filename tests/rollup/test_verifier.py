@@ -16,7 +16,6 @@ from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
 from offchain.common.merkle import MerkleTree
 from offchain.errors import TxReverted
-from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import BatchStatus, RequestStatus
 from offchain.rollup.ledger import ethtx
 from offchain.rollup.ledger import tx as ltx
@@ -26,15 +25,9 @@ from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.rpc import HttpServer
 from offchain.rollup.node.service import NodeService
 from offchain.storage.client import BlobClient
-from tests.rollup.conftest import (
-    DA_WINDOW_S,
-    SLASH,
-    STAKE,
-    WINDOW_S,
-    RollupEnv,
-    client,
-    wait_until,
-)
+from tests.helpers.frost import as_timelock
+from tests.helpers.prod import assert_punished, punishment_receipt
+from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)
 DEAD_STORAGE = "http://127.0.0.1:9"  # nothing listens there: "storage is down"
@@ -68,9 +61,9 @@ def _traffic(
 
 
 def test_honest_batches_verified_from_storage_snapshot_and_l1(
-    rollup_env: RollupEnv, tmp_path: Path
+    prod_env: RollupEnv, tmp_path: Path
 ) -> None:
-    env = rollup_env
+    env = prod_env
     snap = tmp_path / "batcher-snapshots"
     nodes = env.start_nodes(
         env.signers,
@@ -105,8 +98,7 @@ def test_honest_batches_verified_from_storage_snapshot_and_l1(
     assert l1.sc.functions.insecureAt(0).call() is False
     assert v3.tick()[0].result == "verified" and v3.outcomes[-1].detail == "l1"
     # Nobody was punished; a restarted verifier resumes without re-requesting.
-    seqset = env.seqset()
-    assert all(seqset.functions.stake(s.address).call() == STAKE for s in env.signers)
+    assert all(env.stake(s.address) == env.stake_at_deploy(s.address) for s in env.signers)
     v3.stop()
     env.verifiers.remove(v3)
     again = env.start_verifier(
@@ -120,14 +112,14 @@ def test_honest_batches_verified_from_storage_snapshot_and_l1(
 
 
 @pytest.mark.parametrize("mode", ["withhold", "wrong_mttbr", "mismatch"])
-def test_da_faults_slash_kick_and_resubmit(rollup_env: RollupEnv, mode: str) -> None:
-    env = rollup_env
+def test_da_faults_slash_kick_and_resubmit(prod_env: RollupEnv, mode: str) -> None:
+    env = prod_env
     nodes = env.start_nodes(env.signers)
     faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
     bad_signer = env.signers[0]
     assert seqset.functions.currentSequencer().call() == bad_signer.address
     assert faulty.batcher is not None
-    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    faulty.batcher.fault = env.colluding(mode)
     sent = _traffic(env, nodes)
     wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
     bad_hash = l1.stored_header_hash(0)
@@ -137,14 +129,11 @@ def test_da_faults_slash_kick_and_resubmit(rollup_env: RollupEnv, mode: str) -> 
     assert first.result == "requested", first
     if mode == "withhold":
         assert l1.data_request(0).status == RequestStatus.OPEN
-        env.warp(DA_WINDOW_S + 1)
+        env.warp(env.da_window_s + 1)
         assert v.tick()[0].result == "timeout_resolved"
     wait_until(lambda: l1.data_request(0).status == RequestStatus.FAILED, what="DA request failed")
     # §11.11–11.16: slashed, kicked, batch invalid, verifier compensated, rotated.
-    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
-    assert bad_signer.address not in seqset.functions.activeSigners().call()
-    new_current = seqset.functions.currentSequencer().call()
-    assert new_current != bad_signer.address
+    new_current = _punished(env, bad_signer.address, verifier_acct.address, da=True)
     assert l1.batch_status(0) == BatchStatus.INVALID or l1.stored_header_hash(0) != bad_hash
     da = env.chain.contract("DataAvailabilityChallenge", env.addresses["da_challenge"])
     assert da.functions.claimable(verifier_acct.address).call() > 0
@@ -163,19 +152,22 @@ def test_da_faults_slash_kick_and_resubmit(rollup_env: RollupEnv, mode: str) -> 
 
 
 @pytest.mark.parametrize("mode", ["wrong_mtsr", "forge", "bad_summary"])
-def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode: str) -> None:
-    env = rollup_env
-    nodes = env.start_nodes(env.signers)
+def test_fraud_faults_proven_slashed_and_rolled_back(prod_env: RollupEnv, mode: str) -> None:
+    env = prod_env
+    # The faulty batch holds exactly the traffic below (deposit, 3 transfers, the withdrawal),
+    # however slowly the machine sends it: it closes at 5 transactions, not on a timer.
+    nodes = env.start_nodes(
+        env.signers, BatcherConfig(max_batch_txs=5, batch_timeout_ms=60_000, poll_interval_ms=100)
+    )
     faulty, seqset, l1 = nodes[0], env.seqset(), env.l1()
     bad_signer = env.signers[0]
     assert faulty.batcher is not None
-    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    faulty.batcher.fault = env.colluding(mode)
     sent = _traffic(env, nodes, withdraw=True)
     wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
     bad_hash = l1.stored_header_hash(0)
     bad_header = l1.get_header_from_event(0)
     challenger = dev_account(34)
-    balance_before = env.chain.w3.eth.get_balance(challenger.address)
     v = env.start_verifier(challenger)
     out = v.tick()[0]
     assert out.result == "fraud_proven", out
@@ -184,11 +176,8 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     if mode == "forge":
         assert out.detail.endswith("bad_signature")
     # Slashed (challenger rewarded from the slash), kicked, batch invalid, rotated.
-    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
-    assert bad_signer.address not in seqset.functions.activeSigners().call()
-    assert seqset.functions.currentSequencer().call() != bad_signer.address
+    _punished(env, bad_signer.address, challenger.address, da=False)
     assert l1.next_index() == 0 and l1.batch_status(0) == BatchStatus.INVALID
-    assert env.chain.w3.eth.get_balance(challenger.address) > balance_before  # reward > gas
     # A false claim is not possible twice: the verifier never re-challenges that batch.
     kind = "summary" if mode == "bad_summary" else "fraud"
     assert v.store.action(f"{kind}:0:0x{bad_hash.hex()}") is not None
@@ -209,7 +198,7 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     i = next(k for k, w in enumerate(data.withdrawal_items) if w != b"\x00" * 32)
     wd = Withdrawal(keccak(data.tx_data[i]), ALICE.address, ltx.ETH, 777)
     assert wd.item() == data.withdrawal_items[i]
-    env.warp(WINDOW_S + 1)
+    env.warp(env.window_s + 1)
     with pytest.raises(TxReverted) as ei:
         env.bridge(dev_account(12)).finalize_withdrawal(
             bad_header, i, wd, MerkleTree(data.withdrawal_items).proof(i)
@@ -217,11 +206,11 @@ def test_fraud_faults_proven_slashed_and_rolled_back(rollup_env: RollupEnv, mode
     assert ei.value.error_name in ("StateCommitmentHeaderMismatch", "StateCommitmentUnknownBatch")
 
 
-def test_spamming_verifier_banned_others_unaffected(rollup_env: RollupEnv) -> None:
+def test_spamming_verifier_banned_others_unaffected(prod_env: RollupEnv) -> None:
     """§11.6.1–11.6.4: a verifier that requests data it could have had is banned by governance
-    (here the DA contract's owner); its bond compensates the sequencer; its new requests revert;
+    (the Timelock, impersonated); its bond compensates the sequencer; its new requests revert;
     another verifier's request is still answered; no sequencer is punished or rotated."""
-    env = rollup_env
+    env = prod_env
     nodes = env.start_nodes(env.signers)
     l1, seqset = env.l1(), env.seqset()
     _traffic(env, nodes)
@@ -231,7 +220,8 @@ def test_spamming_verifier_banned_others_unaffected(rollup_env: RollupEnv) -> No
     owed_before = da.functions.claimable(current).call()
     spammer = env.start_verifier(dev_account(35), DEAD_STORAGE)
     assert spammer.tick()[0].result == "requested"
-    env.l1(env.owner).ban_verifier(dev_account(35).address)
+    assert env.prod is not None  # governance owns the DA contract: the Timelock bans
+    as_timelock(env.chain, env.prod.dep, da.functions.banVerifier(dev_account(35).address))
     assert da.functions.banned(dev_account(35).address).call() is True
     # Open at the ban: cancelled, bond to the sequencer; or already answered: the fee paid it.
     assert l1.data_request(0).status in (RequestStatus.CANCELLED, RequestStatus.ANSWERED)
@@ -247,8 +237,22 @@ def test_spamming_verifier_banned_others_unaffected(rollup_env: RollupEnv) -> No
     assert honest.tick()[0].result in ("requested", "verified")
     wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="answer on L1")
     wait_until(lambda: honest.tick() is not None and honest.verified_index >= 1, what="verified")
-    assert all(seqset.functions.stake(s.address).call() == STAKE for s in env.signers)
+    assert all(env.stake(s.address) == env.stake_at_deploy(s.address) for s in env.signers)
     assert seqset.functions.currentSequencer().call() == current
+
+
+def _punished(env: RollupEnv, bad: str, beneficiary: str, da: bool) -> str:
+    """The real contracts after the punishment of ``bad`` (one DA or fraud slash): the pool
+    slashed it, credited ``beneficiary`` its share (claimable in tokens), kicked it, and the
+    set rotated to the sequencer the model of the draw expects. Returns the new current."""
+    assert env.prod is not None
+    p = env.prod.params
+    rcpt = punishment_receipt(env.prod, bad)
+    slash = p.da_slash_amount if da else p.fraud_slash_amount
+    paid = assert_punished(env.prod, bad, beneficiary, slash, None, rcpt)
+    pool = env.prod.c("locking_pool").functions
+    assert pool.claimableReward(beneficiary).call() == paid > 0
+    return str(env.seqset().functions.currentSequencer().call())
 
 
 def _standard_traffic(env: RollupEnv, nodes: list[NodeService]) -> int:
@@ -288,12 +292,12 @@ def _standard_traffic(env: RollupEnv, nodes: list[NodeService]) -> int:
         ("wrong_mtsr", "valid"),
     ],
 )
-def test_standard_tx_faults_proven_on_l1(rollup_env: RollupEnv, mode: str, status: str) -> None:
+def test_standard_tx_faults_proven_on_l1(prod_env: RollupEnv, mode: str, status: str) -> None:
     """Every one-step fault on a batch of standard (wallet-signed) transactions: the verifier
     finds it, proves it with FraudProver on L1 (the L2StateTransition decodes the RLP
     envelope), the sequencer is slashed and kicked, the batch invalid, the users' transactions
     re-executed by the next sequencer."""
-    env = rollup_env
+    env = prod_env
     # The deposit goes into an honest batch first; the faulty batch then holds only the
     # standard transactions.
     nodes, k = _faulty_after_a_deposit(env, mode)
@@ -334,7 +338,7 @@ def _faulty_after_a_deposit(env: RollupEnv, mode: str) -> tuple[list[NodeService
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18 + random.randrange(10**9))
     wait_until(lambda: c.balance(ALICE.address) >= 10**18, what="deposit on L2")
     wait_until(lambda: l1.next_index() > base, what="the deposit's batch on L1")
-    faulty.batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    faulty.batcher.fault = env.colluding(mode)
     return nodes, l1.next_index()
 
 
@@ -350,8 +354,7 @@ def _punished_and_resubmitted(
     """Batch ``k`` proven fraudulent: its signer slashed and kicked, the batch invalid; the
     next sequencer re-submits it (verified) and BOB holds ``bob_balance`` there."""
     seqset, l1 = env.seqset(), env.l1()
-    assert seqset.functions.stake(bad_signer).call() == STAKE - SLASH
-    assert bad_signer not in seqset.functions.activeSigners().call()
+    _punished(env, bad_signer, dev_account(34).address, da=False)
     assert l1.next_index() == k and l1.batch_status(k) == BatchStatus.INVALID
     wait_until(
         lambda: l1.next_index() > k and l1.stored_header_hash(k) != bad_hash,
@@ -367,21 +370,21 @@ def _punished_and_resubmitted(
 
 
 def test_unprovable_fault_raises_the_alert_and_later_batches_are_verified(
-    rollup_env: RollupEnv,
+    prod_env: RollupEnv,
 ) -> None:
     """A fault found after its challenge window closed cannot be proven (proveFraud reverts
     FraudProverWindowClosed): the verifier reports it as unprovable, logs it and raises the
     ``verifier_unprovable_batch`` alert gauge (and its health shows the batch), and it does not
     stop there: it goes on and verifies the honest batches appended after it, also after a
     restart, with the alert still raised."""
-    env = rollup_env
+    env = prod_env
     nodes = env.start_nodes(env.signers)
     faulty, l1 = nodes[0], env.l1()
     assert faulty.batcher is not None
-    faulty.batcher.fault = Fault("wrong_mtsr", collude_keys=[bytes(s.key) for s in env.signers])
+    faulty.batcher.fault = env.colluding("wrong_mtsr")
     _traffic(env, nodes, withdraw=False)
     wait_until(lambda: l1.next_index() >= 1, what="the faulty batch on L1")
-    env.warp(WINDOW_S + 1)  # nobody watched in time
+    env.warp(env.window_s + 1)  # nobody watched in time
     _traffic(env, nodes, transfers=2)  # honest batches after the faulty one
     wait_until(lambda: l1.next_index() >= 2, what="an honest batch after the faulty one")
     env.stop_nodes()  # no batch lands while the verifier checks
@@ -408,13 +411,13 @@ def test_unprovable_fault_raises_the_alert_and_later_batches_are_verified(
     assert again.health()["unprovable_batches"] == [0]
 
 
-def test_forced_wrong_exec_proven_on_l1(rollup_env: RollupEnv) -> None:
+def test_forced_wrong_exec_proven_on_l1(prod_env: RollupEnv) -> None:
     """A sequencer that misexecutes a forced transaction (faulty mode ``forced_wrong_exec``:
     the forced transfer claimed as skipped, consistently in the data and the header): the
     verifier re-executes the forced step from the L1 queue, proves it with FraudProver on L1
     (status ``valid``, the claimed root wrong), the sequencer is slashed and kicked, the batch
     invalid, and the next sequencer's batch carries the transfer."""
-    env = rollup_env
+    env = prod_env
     nodes, k = _faulty_after_a_deposit(env, "forced_wrong_exec")
     l1, bad_signer, c = env.l1(), env.signers[0], client(nodes[0])
     bob_before = c.balance(BOB.address)
