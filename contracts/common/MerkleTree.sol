@@ -14,8 +14,17 @@ library MerkleTree {
     error MerkleTreeIndexOutOfRange(uint256 index, uint256 proofLength);
 
     /// @notice Hash of leaf `index` with content hash `item`.
+    /// @dev    The 65-byte preimage is written at the free memory pointer without moving it
+    ///         (scratch use, allowed for memory-safe assembly): abi.encodePacked would allocate
+    ///         it anew on every call.
     function leafHash(uint256 index, bytes32 item) internal pure returns (bytes32 h) {
-        h = keccak256(abi.encodePacked(bytes1(0x00), index, item));
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, 0) // byte 0 stays 0x00
+            mstore(add(m, 0x01), index)
+            mstore(add(m, 0x21), item)
+            h := keccak256(m, 0x41)
+        }
     }
 
     /// @notice Root implied by `item` at `index` and its sibling path `proof`.
@@ -24,11 +33,39 @@ library MerkleTree {
             revert MerkleTreeIndexOutOfRange(index, proof.length);
         }
         node = leafHash(index, item);
-        uint256 i = index;
-        // Walk up: at each level the index bit says on which side our node sits.
-        for (uint256 k = 0; k < proof.length; k++) {
-            node = (i & 1 == 1) ? _hashPair(proof[k], node) : _hashPair(node, proof[k]);
-            i >>= 1;
+        // Walk up: at each level the index bit says on which side our node sits. The pair is
+        // hashed in the scratch space (0x00-0x3f): our node at 0x20 when it is the right child.
+        assembly ("memory-safe") {
+            let p := add(proof, 0x20)
+            for { let end := add(p, shl(5, mload(proof))) } lt(p, end) { p := add(p, 0x20) } {
+                let right := shl(5, and(index, 1))
+                mstore(right, node)
+                mstore(xor(right, 0x20), mload(p))
+                node := keccak256(0x00, 0x40)
+                index := shr(1, index)
+            }
+        }
+    }
+
+    /// @notice {computeRoot} of a proof in calldata (read in place, not copied to memory).
+    function computeRootCalldata(uint256 index, bytes32 item, bytes32[] calldata proof)
+        internal
+        pure
+        returns (bytes32 node)
+    {
+        if (proof.length < 256 && index >> proof.length != 0) {
+            revert MerkleTreeIndexOutOfRange(index, proof.length);
+        }
+        node = leafHash(index, item);
+        assembly ("memory-safe") {
+            let p := proof.offset
+            for { let end := add(p, shl(5, proof.length)) } lt(p, end) { p := add(p, 0x20) } {
+                let right := shl(5, and(index, 1))
+                mstore(right, node)
+                mstore(xor(right, 0x20), calldataload(p))
+                node := keccak256(0x00, 0x40)
+                index := shr(1, index)
+            }
         }
     }
 
@@ -36,6 +73,16 @@ library MerkleTree {
     function verify(bytes32 root, uint256 index, bytes32 item, bytes32[] memory proof) internal pure returns (bool) {
         if (proof.length < 256 && index >> proof.length != 0) return false;
         return computeRoot(index, item, proof) == root;
+    }
+
+    /// @notice {verify} of a proof in calldata (read in place, not copied to memory).
+    function verifyCalldata(bytes32 root, uint256 index, bytes32 item, bytes32[] calldata proof)
+        internal
+        pure
+        returns (bool)
+    {
+        if (proof.length < 256 && index >> proof.length != 0) return false;
+        return computeRootCalldata(index, item, proof) == root;
     }
 
     /// @notice Root over `items` (used on-chain for small trees, e.g. data posted in a DA answer).
@@ -59,7 +106,12 @@ library MerkleTree {
         return items[0];
     }
 
+    /// @dev keccak256(a ‖ b) in the scratch space (no allocation).
     function _hashPair(bytes32 a, bytes32 b) private pure returns (bytes32 h) {
-        h = keccak256(abi.encodePacked(a, b));
+        assembly ("memory-safe") {
+            mstore(0x00, a)
+            mstore(0x20, b)
+            h := keccak256(0x00, 0x40)
+        }
     }
 }

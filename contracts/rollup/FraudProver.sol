@@ -188,7 +188,7 @@ contract FraudProver is Ownable {
     ) external {
         uint256 index = _checkOpen(header);
         bytes32 lastRoot = L2StateTransition.stateRoot(finalState);
-        if (!MerkleTree.verify(header.stateRootsRoot, uint256(header.txCount) - 1, lastRoot, proof)) {
+        if (!MerkleTree.verifyCalldata(header.stateRootsRoot, uint256(header.txCount) - 1, lastRoot, proof)) {
             revert FraudProverBadFinalState(index);
         }
         if (lastRoot == header.finalStateRoot && finalState.nextDepositId == header.depositCount) {
@@ -268,7 +268,7 @@ contract FraudProver is Ownable {
         if (index == 0) return stateCommitment.genesisStateRoot();
         if (prev.header.index != index - 1) revert FraudProverBadPrevious(index);
         stateCommitment.checkHeader(prev.header);
-        if (!MerkleTree.verify(prev.header.stateRootsRoot, uint256(prev.header.txCount) - 1, prev.finalStateRoot, prev.proof)) {
+        if (!MerkleTree.verifyCalldata(prev.header.stateRootsRoot, uint256(prev.header.txCount) - 1, prev.finalStateRoot, prev.proof)) {
             revert FraudProverBadPrevious(index);
         }
         return prev.finalStateRoot;

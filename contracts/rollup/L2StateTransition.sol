@@ -163,13 +163,25 @@ library L2StateTransition {
     }
 
     /// @notice Balance key: uint256(keccak256(abi.encode(uint256(1), account, token))).
-    function balanceKey(address account, address token) internal pure returns (uint256) {
-        return uint256(keccak256(abi.encode(uint256(1), account, token)));
+    /// @dev    Hashed at the free memory pointer without moving it (no allocation).
+    function balanceKey(address account, address token) internal pure returns (uint256 key) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, 1)
+            mstore(add(m, 0x20), and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            mstore(add(m, 0x40), and(token, 0xffffffffffffffffffffffffffffffffffffffff))
+            key := keccak256(m, 0x60)
+        }
     }
 
     /// @notice Nonce key: uint256(keccak256(abi.encode(uint256(2), account))).
-    function nonceKey(address account) internal pure returns (uint256) {
-        return uint256(keccak256(abi.encode(uint256(2), account)));
+    /// @dev    Hashed in the scratch space (no allocation).
+    function nonceKey(address account) internal pure returns (uint256 key) {
+        assembly ("memory-safe") {
+            mstore(0x00, 2)
+            mstore(0x20, and(account, 0xffffffffffffffffffffffffffffffffffffffff))
+            key := keccak256(0x00, 0x40)
+        }
     }
 
     /// @notice EIP-712 domain separator of the L2 ("l2kit", "1", chainId, verifyingContract).
@@ -226,20 +238,20 @@ library L2StateTransition {
     {
         uint256 i = p.step;
         if (i >= b.numTxs) revert L2StateTransitionStepOutOfRange(i, b.numTxs);
-        if (!MerkleTree.verify(b.mttbr, i, txLeaf(p.txData, p.feeRecipient), p.txProof)) {
+        if (!MerkleTree.verifyCalldata(b.mttbr, i, txLeaf(p.txData, p.feeRecipient), p.txProof)) {
             revert L2StateTransitionInvalidStepProof(StepProofPart.Transaction, i);
         }
         bytes32 preRoot = b.prevFinalStateRoot;
         if (i > 0) {
-            if (!MerkleTree.verify(b.mtsr, i - 1, p.preStateRoot, p.preRootProof)) {
+            if (!MerkleTree.verifyCalldata(b.mtsr, i - 1, p.preStateRoot, p.preRootProof)) {
                 revert L2StateTransitionInvalidStepProof(StepProofPart.PreStateRoot, i);
             }
             preRoot = p.preStateRoot;
         }
-        if (!MerkleTree.verify(b.mtsr, i, p.postStateRoot, p.postRootProof)) {
+        if (!MerkleTree.verifyCalldata(b.mtsr, i, p.postStateRoot, p.postRootProof)) {
             revert L2StateTransitionInvalidStepProof(StepProofPart.PostStateRoot, i);
         }
-        if (!MerkleTree.verify(b.withdrawalRoot, i, p.withdrawalItem, p.withdrawalProof)) {
+        if (!MerkleTree.verifyCalldata(b.withdrawalRoot, i, p.withdrawalItem, p.withdrawalProof)) {
             revert L2StateTransitionInvalidStepProof(StepProofPart.WithdrawalItem, i);
         }
         State memory pre = p.pre;

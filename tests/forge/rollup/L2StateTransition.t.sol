@@ -284,6 +284,34 @@ contract L2StateTransitionTest is Test {
         h.read(root, 2, key, w);
     }
 
+    /// @notice A witness with one sibling too few or too many never verifies (the tree walk
+    ///         reads exactly 32 siblings from calldata): for a read and for an insertion.
+    function test_stateTreeWrongSiblingCountReverts() public {
+        keys.push(0);
+        values.push(0);
+        nexts.push(0);
+        uint256 key = 7;
+        bytes32 root = _refRoot();
+        for (uint256 n = 31; n <= 33; n += 2) {
+            StateTree.KeyWitness memory w = _witnessAt(0);
+            w.siblings = _resized(w.siblings, n);
+            vm.expectRevert(abi.encodeWithSelector(StateTree.StateTreeInvalidProof.selector, key, 0));
+            h.read(root, 1, key, w);
+            w = _witnessAt(0);
+            w.insertSiblings = _resized(_siblings(1), n);
+            vm.expectRevert(abi.encodeWithSelector(StateTree.StateTreeInvalidProof.selector, key, 1));
+            h.write(root, 1, key, w, 5);
+        }
+        (bytes32 after_, uint256 size) = h.write(root, 1, key, _insertWitness(key, 5), 5);
+        assertEq(after_, _refRoot(), "32 siblings insert");
+        assertEq(size, 2, "size");
+    }
+
+    function _resized(bytes32[] memory a, uint256 n) internal pure returns (bytes32[] memory out) {
+        out = new bytes32[](n);
+        for (uint256 i = 0; i < n && i < a.length; i++) out[i] = a[i];
+    }
+
     function _lowIndex(uint256 key) internal view returns (uint256 best) {
         for (uint256 i = 0; i < keys.length; i++) {
             if (keys[i] < key && keys[i] >= keys[best]) best = i;
