@@ -63,3 +63,51 @@ def terminate(p: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:
     except subprocess.TimeoutExpired:
         p.kill()
         p.wait()
+
+
+def _rounds(doc: dict[str, Any]) -> int:
+    return int(doc["ticks"]) + int(doc.get("failuresTotal", 0))
+
+
+def http_rounds(url: str) -> dict[str, int]:
+    """Rounds (ticks + failed ticks) of each daemon loop a ``/health`` document reports: its
+    parts with ``ticks`` / ``failuresTotal`` (or the body itself, for a one-part process)."""
+    body = requests.get(url, timeout=3).json()
+    parts = {k: v for k, v in body.items() if isinstance(v, dict) and "ticks" in v}
+    if "ticks" in body:
+        parts[""] = body
+    return {f"{url} {k}": _rounds(v) for k, v in parts.items()}
+
+
+def wait_http_rounds(
+    urls: Sequence[str],
+    rounds: int = 2,
+    timeout_s: float = 30.0,
+    check: Callable[[], Any] | None = None,
+) -> None:
+    """:func:`wait_rounds` for daemons in other processes: wait until every loop behind each
+    ``/health`` URL has finished ``rounds`` more ticks (successful or failed) than now.
+
+    Args:
+        urls: the processes' ``/health`` URLs (each must report at least one loop).
+        rounds: rounds to wait for.
+        timeout_s: give up (AssertionError) after this long.
+        check: called on every poll (an assertion that must hold all along).
+    """
+    marks: dict[str, int] = {}
+    for u in urls:
+        got = http_rounds(u)
+        assert got, f"{u} reports no daemon loop"
+        marks.update(got)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if check is not None:
+            check()
+        now: dict[str, int] = {}
+        for u in urls:
+            now.update(http_rounds(u))
+        behind = [k for k, m in marks.items() if now.get(k, m) < m + rounds]
+        if not behind:
+            return
+        assert time.monotonic() < deadline, f"timed out waiting for {rounds} rounds of {behind}"
+        time.sleep(0.1)

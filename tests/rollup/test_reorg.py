@@ -224,7 +224,11 @@ def test_randomReorgsDuringARunLeaveL1Consistent(rollup_env: RollupEnv) -> None:
     th.start()
     try:
         for _ in range(8):
-            time.sleep(rng.uniform(0.3, 1.5))
+            # A random moment, counted in progress: 3-12 more accepted transactions and a new
+            # L1 block (their batches landing) since the last reorg.
+            mark, head = len(accepted) + rng.randint(3, 12), int(env.chain.w3.eth.block_number)
+            wait_until(lambda m=mark: len(accepted) >= m, 60, f"{mark} accepted transactions")  # type: ignore[misc]
+            wait_until(lambda h=head: env.chain.w3.eth.block_number > h, 60, "a new L1 block")  # type: ignore[misc]
             depth = min(rng.randint(1, 5), int(env.chain.w3.eth.block_number) - 1)
             env.chain.rpc("anvil_reorg", depth, [])
     finally:

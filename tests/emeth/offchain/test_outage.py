@@ -15,6 +15,7 @@ from offchain.emeth.execution.api import ExecutionLayerServer
 from offchain.emeth.requester import submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
+from tests.helpers.waits import wait_rounds
 
 
 def test_executionLayerOutageAgentsResumeAndBillOnce(env: Env) -> None:
@@ -35,7 +36,9 @@ def test_executionLayerOutageAgentsResumeAndBillOnce(env: Env) -> None:
         failing = requests.get(url, timeout=5).json()["failing"]
         assert failing and all("cannot reach the execution layer" in f or "Error" in f
                                for f in failing)  # fmt: skip
-        time.sleep(3)
+        # The outage lasts until every agent has failed two more ticks against it.
+        wait_rounds(stack.agents, 2)
+        assert requests.get(url, timeout=5).status_code == 503
         assert stack.service is not None
         stack.server = ExecutionLayerServer(stack.service, port=port, agents_health=stack.health)
         stack.server.start()

@@ -33,7 +33,7 @@ from offchain.emeth.l1 import EmethL1
 from offchain.emeth.requester import submit_job
 from offchain.storage.client import BlobClient
 from tests.emeth.offchain.conftest import EMETH
-from tests.helpers.waits import http_code, terminate, wait_true
+from tests.helpers.waits import http_code, terminate, wait_http_rounds, wait_true
 
 CLI = [sys.executable, "-m", "offchain.cli", "emeth"]
 AGENTS = ("node", "verifier", "signer", "billing")
@@ -155,10 +155,15 @@ def test_executionLayerRestartedUnderAgentProcessesBillsEveryJobOnce(
         except AssertionError:
             raise AssertionError(f"{name} not 503\n{w.log(name)}") from None
         assert requests.get(w.health(name), timeout=3).json()["failing"], name
-    end = time.monotonic() + outage_s
-    while time.monotonic() < end:  # nobody pretends to be fine while it is away
+    def all_503() -> None:  # nobody pretends to be fine while it is away
         assert all(http_code(w.health(n)) == 503 for n in AGENTS)
+
+    # The outage lasts outage_s, and at least until every agent failed two more ticks.
+    end = time.monotonic() + outage_s
+    while time.monotonic() < end:
+        all_503()
         time.sleep(0.3)
+    wait_http_rounds([w.health(n) for n in AGENTS], 2, 60, check=all_503)
     w.spawn_el()  # same port, same database
     t0 = time.monotonic()
     for name in ("el", *AGENTS):
@@ -185,6 +190,6 @@ def test_executionLayerRestartedUnderAgentProcessesBillsEveryJobOnce(
     ids = [int(e["args"]["ticketId"]) for e in events]
     assert sorted(ids) == sorted(int(t["ticketId"]) for t in tickets)  # each settled once
     assert l1.deposit_of(alice.address).balance == 100 * EMETH - sum(fees)  # charged once
-    time.sleep(1.5)  # a few more signer rounds: nothing is billed again
+    wait_http_rounds([w.health(n) for n in ("signer", "billing")], 2)  # nothing billed again
     assert len(client.tickets()) == len(tickets)
     assert len(l1.core.events.TicketSettled().get_logs(from_block=0)) == len(events)
