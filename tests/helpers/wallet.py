@@ -10,14 +10,15 @@ ALICE, BOB = dev_account(10), dev_account(11)
 
 
 def funded_node(
-    env: RollupEnv, eth: int = 3 * 10**18, tokens: int = 5 * 10**18
+    env: RollupEnv, eth: int = 3 * 10**18, tokens: int = 5 * 10**18, block_time_ms: int = 100
 ) -> tuple[NodeService, str]:
-    """Start one node; deposit ``eth`` and ``tokens`` of the test token for ALICE (credited).
+    """Start one node (sealing every ``block_time_ms``); deposit ``eth`` and ``tokens`` of the
+    test token for ALICE (credited).
 
     Returns:
         The node and the L1 test token's address.
     """
-    (svc,) = env.start_nodes(env.signers[:1])
+    (svc,) = env.start_nodes(env.signers[:1], block_time_ms=block_time_ms)
     token = env.addresses["test_token"]
     erc20 = env.chain.contract("TestToken", token)
     env.chain.sender(dev_account(0)).send(erc20.functions.mint(ALICE.address, 10**21))

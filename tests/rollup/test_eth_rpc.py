@@ -115,6 +115,31 @@ def test_web3_reads_chain_blocks_balances_and_fees(funded: tuple[NodeService, st
         assert "unsupported" in str(ei.value)
 
 
+def test_estimate_gas_refuses_a_zero_withdrawal(funded: tuple[NodeService, str]) -> None:
+    """A withdrawal of 0 (ETH or token) is refused by the node (``zero_amount``): estimating
+    its gas answers the same refusal, never a gas a wallet would then sign with."""
+    svc, token = funded
+    w3 = Web3(Web3.HTTPProvider(svc.url))
+    a = ALICE.address
+    wto = Web3.to_checksum_address(WITHDRAW_ADDRESS)
+    wd = "0x51cff8d9" + "00" * 12 + a[2:].lower()
+    sel = Web3.keccak(text="withdrawToken(address,uint256,address)")[:4].hex()
+    wdt0 = "0x" + sel + "00" * 12 + token[2:].lower() + "00" * 32 + "00" * 12 + a[2:].lower()
+    for call in (
+        {"from": a, "to": wto, "data": wd},
+        {"from": a, "to": wto, "data": wd, "value": 0},
+        {"to": wto, "data": wd},
+        {"from": a, "to": wto, "data": wdt0},
+    ):
+        with pytest.raises(Web3RPCError) as ei:
+            w3.eth.estimate_gas(call)  # type: ignore[arg-type]
+        err = ei.value.rpc_response["error"]  # type: ignore[index]
+        assert err["code"] == -32000, (call, err)
+        assert err["message"].startswith("invalid withdrawal amount"), (call, err)
+        assert err["data"] == {"reason": "zero_amount"}, (call, err)
+    assert w3.eth.estimate_gas({"from": a, "to": wto, "data": wd, "value": 1}) == GAS_ETH_WITHDRAW
+
+
 def test_bad_params_are_invalid_params_and_change_nothing(funded: tuple[NodeService, str]) -> None:
     svc, _ = funded
     keys = ("head", "headHash", "stateRoot", "mempool", "nextDepositId")

@@ -214,6 +214,39 @@ def test_ape_custom_network_sends_a_transfer(
     assert w3.eth.get_balance(BOB.address) == 10**15 and res["nonce"] == 1
 
 
+def test_a_transaction_sent_into_a_busy_mempool_has_its_receipt_at_once(
+    rollup_env: RollupEnv,
+) -> None:
+    """ethers and viem ask for the receipt once right after sending, then wait for a *new*
+    block. A transaction sent alone into a non-empty mempool is answered before its seal; if
+    the block sealing it came between those two steps, and no other followed (the L2 makes
+    no empty blocks), the wallet would wait forever. Its receipt is there at the first ask,
+    from the very next block."""
+    svc, _ = funded_node(rollup_env, block_time_ms=1000)  # long enough to send into it
+    w3 = Web3(Web3.HTTPProvider(svc.url))
+    cid = w3.eth.chain_id
+    raws = [
+        Account.sign_transaction(
+            {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": n, "chainId": cid,
+             "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}, ALICE.key,
+        ).raw_transaction
+        for n in range(3)
+    ]  # fmt: skip
+    # Two in one JSON-RPC batch: neither waits for its seal, both stay pending.
+    body = [
+        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+        for i, r in enumerate(raws[:2])
+    ]
+    assert all("result" in a for a in requests.post(svc.url, json=body, timeout=30).json())
+    head = w3.eth.block_number
+    assert client(svc).status()["mempool"] == 2
+    h = w3.eth.send_raw_transaction(raws[2])  # alone, into a non-empty mempool: no wait
+    r = w3.eth.get_transaction_receipt(h)  # the wallet's first ask (raises if there is none)
+    assert r["status"] == 1 and r["blockNumber"] == head + 1
+    for raw in raws[:2]:
+        assert w3.eth.get_transaction_receipt(Web3.keccak(raw))["blockNumber"] == head + 1
+
+
 def test_follower_forwards_wallet_transactions(rollup_env: RollupEnv) -> None:
     env = rollup_env
     nodes = env.start_nodes(env.signers[:3])
@@ -231,6 +264,8 @@ def test_follower_forwards_wallet_transactions(rollup_env: RollupEnv) -> None:
     # Two in a row through the follower: the second gets the next nonce from its "pending".
     hs = [w3.eth.send_transaction({"from": ALICE.address, "to": BOB.address, "value": v})
           for v in (1, 2)]  # fmt: skip
+    # The follower answers the receipt at the first ask: it waits for the block to reach it.
+    assert w3.eth.get_transaction_receipt(hs[-1])["status"] == 1
     for hh in hs:
         assert w3.eth.wait_for_transaction_receipt(hh, timeout=20, poll_latency=0.05)["status"] == 1
     assert w3.eth.get_balance(BOB.address) == 12345 + 3
