@@ -11,6 +11,7 @@ State reads are of the node's pending state (every accepted transaction is execu
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -385,9 +386,9 @@ class EthApi:
 
     def get_transaction_receipt(self, params: list[Any]) -> Any:
         h = _data(arg(params, 0, "transaction hash"), "transaction hash", 32)
-        at = self._located(h)
+        at = self._located(h) or self._wait_located(h)
         if at is None:
-            return None  # pending, dropped or unknown: no receipt yet, as on Ethereum
+            return None  # dropped or unknown (or not sealed in time): no receipt, as on Ethereum
         b, i = at
         txs = self._decoded(b)
         t = txs[i]
@@ -409,6 +410,30 @@ class EthApi:
             "type": obj["type"],
             "status": "0x1",  # an invalid transaction never enters a block
         }
+
+    def _wait_located(self, h: bytes) -> tuple[Block, int] | None:
+        """Where transaction ``h`` is sealed, waiting (at most 2 block times) when it is
+        pending here or was forwarded from here: None at once for any other hash.
+
+        ethers and viem ask for the receipt once right after sending, then wait for a new
+        block. A transaction sent into a non-empty mempool is answered before its seal; if
+        its block came between those two steps and no other followed (the L2 makes no empty
+        blocks), the wallet would wait forever. Waiting for the seal here (a block is due
+        within one block time) gives the receipt at the first ask.
+        """
+        node = self.node
+        with node._lock:
+            pending = h in node.mempool
+        if not pending and node.forwarded_to(h) is None:
+            return self._located(h)  # sealed since the caller looked, or unknown
+        deadline = time.monotonic() + 2 * node.config.block_time_ms / 1000
+        while True:
+            head = node.head  # read before the store: a block stored later raises the head
+            at = self._located(h)
+            left = deadline - time.monotonic()
+            if at is not None or left <= 0:
+                return at
+            node.wait_for_block(head + 1, left)
 
     def _relay_forwarded(self, method: str, h: bytes) -> Any:
         """Ask the node a transaction was forwarded to (it may still be pending there)."""
@@ -582,8 +607,9 @@ class EthApi:
         """Fixed gas of the standard transaction ``(to, value, data)`` (docs/spec.md).
 
         Raises:
-            RollupNodeError: -32000 for a transaction the L2 does not run, or a token
-                transfer on the L2 address of a token never bridged.
+            RollupNodeError: -32000 for a transaction the L2 does not run, a token transfer
+                on the L2 address of a token never bridged, or a withdrawal of 0 (refused
+                when sent: ``invalid withdrawal amount``, ``data.reason`` ``zero_amount``).
         """
         action = classify(None if to is None else bytes.fromhex(to[2:]), value, data)
         if action is None:
@@ -595,6 +621,8 @@ class EthApi:
             )
         if action.kind == TOKEN_TRANSFER and to is not None and not self._token_at(to):
             raise RollupNodeError(EXECUTION_ERROR, f"unsupported: no token is bridged at {to}")
+        if action.is_withdrawal and action.amount == 0:
+            raise wallet_error("zero_amount", "a withdrawal must move more than 0")
         return action.gas
 
     def fee_history(self, params: list[Any]) -> Any:
