@@ -214,6 +214,26 @@ def test_ape_custom_network_sends_a_transfer(
     assert w3.eth.get_balance(BOB.address) == 10**15 and res["nonce"] == 1
 
 
+def _transfers(chain_id: int, n: int) -> list[bytes]:
+    """ALICE's EIP-1559 transfers of 1 wei to BOB with nonces 0..n-1, signed by eth-account."""
+    return [
+        bytes(Account.sign_transaction(
+            {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": k, "chainId": chain_id,
+             "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}, ALICE.key,
+        ).raw_transaction)
+        for k in range(n)
+    ]  # fmt: skip
+
+
+def _send_batch(url: str, raws: list[bytes]) -> list[dict[str, Any]]:
+    """The answers to one JSON-RPC batch of ``eth_sendRawTransaction`` of ``raws``."""
+    body = [
+        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
+        for i, r in enumerate(raws)
+    ]
+    return requests.post(url, json=body, timeout=30).json()  # type: ignore[no-any-return]
+
+
 def test_a_transaction_sent_into_a_busy_mempool_has_its_receipt_at_once(
     rollup_env: RollupEnv,
 ) -> None:
@@ -225,19 +245,9 @@ def test_a_transaction_sent_into_a_busy_mempool_has_its_receipt_at_once(
     svc, _ = funded_node(rollup_env, block_time_ms=1000)  # long enough to send into it
     w3 = Web3(Web3.HTTPProvider(svc.url))
     cid = w3.eth.chain_id
-    raws = [
-        Account.sign_transaction(
-            {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": n, "chainId": cid,
-             "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}, ALICE.key,
-        ).raw_transaction
-        for n in range(3)
-    ]  # fmt: skip
+    raws = _transfers(cid, 3)
     # Two in one JSON-RPC batch: neither waits for its seal, both stay pending.
-    body = [
-        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
-        for i, r in enumerate(raws[:2])
-    ]
-    assert all("result" in a for a in requests.post(svc.url, json=body, timeout=30).json())
+    assert all("result" in a for a in _send_batch(svc.url, raws[:2]))
     head = w3.eth.block_number
     assert client(svc).status()["mempool"] == 2
     h = w3.eth.send_raw_transaction(raws[2])  # alone, into a non-empty mempool: no wait
@@ -283,18 +293,7 @@ def test_a_batch_of_wallet_transactions_is_not_sealed_one_by_one(
 ) -> None:
     svc, _, w3 = wallet
     cid = w3.eth.chain_id
-    raws = [
-        Account.sign_transaction(
-            {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": n, "chainId": cid,
-             "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}, ALICE.key,
-        ).raw_transaction
-        for n in range(20)
-    ]  # fmt: skip
-    body = [
-        {"jsonrpc": "2.0", "id": i, "method": "eth_sendRawTransaction", "params": ["0x" + r.hex()]}
-        for i, r in enumerate(raws)
-    ]
-    ans = requests.post(svc.url, json=body, timeout=30).json()
+    ans = _send_batch(svc.url, _transfers(cid, 20))
     assert all("result" in a for a in ans), ans
     rs = [w3.eth.wait_for_transaction_receipt(a["result"], timeout=20, poll_latency=0.05)
           for a in ans]  # fmt: skip
