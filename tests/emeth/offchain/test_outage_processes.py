@@ -155,6 +155,7 @@ def test_executionLayerRestartedUnderAgentProcessesBillsEveryJobOnce(
         except AssertionError:
             raise AssertionError(f"{name} not 503\n{w.log(name)}") from None
         assert requests.get(w.health(name), timeout=3).json()["failing"], name
+
     def all_503() -> None:  # nobody pretends to be fine while it is away
         assert all(http_code(w.health(n)) == 503 for n in AGENTS)
 

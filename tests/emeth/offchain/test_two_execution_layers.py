@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import pytest
@@ -26,7 +25,7 @@ from offchain.emeth.requester import submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
 from tests.helpers.db import on_postgres
-from tests.helpers.waits import wait_rounds
+from tests.helpers.waits import http_code, wait_rounds, wait_true
 
 pytestmark = pytest.mark.skipif(
     not on_postgres(), reason="needs L2KIT_TEST_DB_URL (PostgreSQL): .ci/postgres.sh"
@@ -61,15 +60,12 @@ def test_twoExecutionLayersOnePostgresNothingHappensTwice(env: Env) -> None:
     b = _start_b(env, port)
     try:
         client_b = ExecutionClient(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 60
-        while True:
+
+        def serving() -> bool:  # an exited process B ends the wait with its stderr
             assert b.poll() is None, b.communicate()[1].decode()[-2000:]
-            try:
-                requests.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "process B never served"
-                time.sleep(0.2)
+            return http_code(f"http://127.0.0.1:{port}/health") != 0
+
+        wait_true(serving, 60, "process B serving")
         env.stack.start_agents()
         jobs = []
         for i in range(JOBS):  # registered through both processes, by two requesters
