@@ -279,6 +279,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         stateCommitment.setDataRequest(index, false);
         claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
         emit DataProvided(index, msg.sender, dataHash, txs.length);
+        _rotateAfterAnswer(r.sequencer);
     }
 
     /// @notice The batch's sequencer posts chunk `chunk` of the batch data in the packed format
@@ -335,6 +336,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         stateCommitment.setDataRequest(index, false);
         claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
         emit DataProvided(index, msg.sender, header.dataHash, n);
+        _rotateAfterAnswer(r.sequencer);
     }
 
     /// @notice The subtree nodes of packed chunk `chunk` of a batch of `n` transactions
@@ -448,6 +450,14 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         } catch (bytes memory reason) {
             emit PunishFailed(sequencer, reason);
         }
+    }
+
+    /// @dev Seed 001 §3.3.6: after a request resolves the sequencer asked is rotated, also when its
+    ///      answer matched (a failed one is punished, which rotates). Only if it is still current
+    ///      (under its current key): an answer on an older batch leaves the current slot alone.
+    function _rotateAfterAnswer(address sequencer) private {
+        address key = sequencerSet.currentKeyOf(sequencer);
+        if (key == sequencerSet.currentSequencer()) sequencerSet.rotateOut(key);
     }
 
     function _cancel(uint256 index, Request storage r, address bondTo) private {

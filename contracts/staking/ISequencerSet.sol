@@ -37,7 +37,9 @@ interface ISequencerSet {
     function punish(address signer, uint256 amount, address beneficiary) external returns (uint256 paid);
 
     /// @notice Called by StateCommitment when the current sequencer `signer` left an expired
-    ///         forced transaction unconsumed past its grace (StateCommitment.reportCensorship):
-    ///         rotates it out like a missed heartbeat (no slash; it is excluded from the draw).
+    ///         forced transaction unconsumed past its grace (StateCommitment.reportCensorship),
+    ///         and by DataAvailabilityChallenge when it answered a data request with matching
+    ///         data (seed 001 §3.3.6): rotates it out like a missed heartbeat (no slash; it is
+    ///         excluded from the draw).
     function rotateOut(address signer) external;
 }
