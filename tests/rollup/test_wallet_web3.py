@@ -6,6 +6,8 @@ code and message wallets expect, and changes nothing."""
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -299,3 +301,52 @@ def test_a_batch_of_wallet_transactions_is_not_sealed_one_by_one(
           for a in ans]  # fmt: skip
     # In a batch of several sends none waits for its seal (else 20 blocks, one per request).
     assert len({r["blockNumber"] for r in rs}) <= 3
+
+
+def _signed(key: Any, to: str, value: int, nonce: int, chain_id: int) -> str:
+    tx = {"to": to, "value": value, "gas": 21_000, "nonce": nonce, "chainId": chain_id,
+          "maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}  # fmt: skip
+    return "0x" + bytes(Account.sign_transaction(tx, key).raw_transaction).hex()
+
+
+def test_concurrent_wallets_one_request_each_all_land_and_a_lone_one_waits(
+    wallet: tuple[NodeService, str, Web3],
+) -> None:
+    """Single requests go through the node's submission lane: a lone one (empty mempool) is
+    answered once sealed or after its full wait, never before; wallets sending at once on
+    their own connections all get their hash and every transaction lands, in nonce order."""
+    svc, _, w3 = wallet
+    assert svc.node is not None
+    cid = w3.eth.chain_id
+    wallets = [dev_account(40 + i) for i in range(8)]
+    t0 = time.monotonic()
+    first = _rpc(svc.url, "eth_sendRawTransaction",
+                 [_signed(ALICE.key, wallets[0].address, 10**17, 0, cid)])["result"]  # fmt: skip
+    sealed = svc.node.store.receipt(bytes.fromhex(first[2:])) is not None
+    assert sealed or time.monotonic() - t0 >= 2 * svc.node.config.block_time_ms / 1000
+    funds = [_signed(ALICE.key, w.address, 10**17, n, cid) for n, w in enumerate(wallets[1:], 1)]
+    for raw in funds:
+        assert "result" in _rpc(svc.url, "eth_sendRawTransaction", [raw])
+    c = client(svc)
+    wait_until(lambda: all(c.balance(w.address) == 10**17 for w in wallets), what="funded")
+    answers: dict[int, list[Any]] = {}
+
+    def send(i: int) -> None:
+        with requests.Session() as s:  # one keep-alive connection per wallet
+            answers[i] = [
+                s.post(svc.url, json={"jsonrpc": "2.0", "id": n, "method":
+                       "eth_sendRawTransaction", "params": [_signed(
+                           wallets[i].key, BOB.address, 1, n, cid)]}, timeout=30).json()
+                for n in range(10)
+            ]  # fmt: skip
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(wallets))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    hashes = [a["result"] for i in range(len(wallets)) for a in answers[i]]
+    assert len(hashes) == 80, answers
+    rs = [w3.eth.wait_for_transaction_receipt(h, timeout=30, poll_latency=0.05) for h in hashes]
+    assert all(r["status"] == 1 for r in rs)
+    assert all(w3.eth.get_transaction_count(w.address) == 10 for w in wallets)

@@ -249,6 +249,19 @@ class SequencerNode:
             TxInvalid: the ledger refuses it (reason in ``.reason``).
             RollupNodeError: duplicate, mempool full, or this node is not current.
         """
+        tx_hash, first = self.accept(raw, decoded)
+        if first and wait_first_s > 0:
+            self.wait_sealed(tx_hash, wait_first_s)
+        return tx_hash
+
+    def accept(self, raw: bytes, decoded: Any = None) -> tuple[bytes, bool]:
+        """:meth:`submit` without the wait: the transaction hash, and whether the mempool was
+        empty before it (the caller may then :meth:`wait_sealed`).
+
+        Raises:
+            TxInvalid: as :meth:`submit`.
+            RollupNodeError: as :meth:`submit`.
+        """
         if self.executor.is_queue_item(raw):
             raise TxInvalid(
                 "malformed",
@@ -279,12 +292,14 @@ class SequencerNode:
             first = len(self.mempool) == 0
             self._add_pending(applied, raw)
         self.metrics.accepted.inc()
-        if first and wait_first_s > 0:
-            deadline = time.monotonic() + wait_first_s
-            with self._sealed:
-                while tx_hash in self.mempool and time.monotonic() < deadline:
-                    self._sealed.wait(0.02)
-        return tx_hash
+        return tx_hash, first
+
+    def wait_sealed(self, tx_hash: bytes, timeout_s: float) -> None:
+        """Wait up to ``timeout_s`` until ``tx_hash`` has left the mempool (sealed)."""
+        deadline = time.monotonic() + timeout_s
+        with self._sealed:
+            while tx_hash in self.mempool and time.monotonic() < deadline:
+                self._sealed.wait(0.02)
 
     def _add_pending(self, applied: Applied, raw: bytes) -> None:
         self.mempool.add(PendingTx(applied, raw, time.monotonic()))

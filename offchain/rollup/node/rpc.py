@@ -68,6 +68,7 @@ from offchain.rollup.node.eth_rpc import (
     params_error,
     wallet_error,
 )
+from offchain.rollup.node.lane import LANE_METHODS, SubmissionLane, encode_answer
 from offchain.rollup.node.node import DROPPED, SequencerNode
 
 log = structlog.get_logger("rollup.rpc")
@@ -183,6 +184,11 @@ class RpcApi:
             if (forwarded or attempt) and not node.is_current():
                 node.current.invalidate()  # a rotation may be newer than our cached answer
             if node.is_current():
+                if getattr(self._tls, "defer_wait", False):  # the lane waits off its thread
+                    tx_hash, first = node.accept(raw, decoded)
+                    if first and wait_first_s > 0:
+                        self._tls.wait_due = (tx_hash, wait_first_s)
+                    return "0x" + tx_hash.hex()
                 return "0x" + node.submit(raw, decoded, wait_first_s).hex()
             cur = node.current.get()
             if cur is None or node.peers.url_of(cur) is None or forwarded:
@@ -316,6 +322,18 @@ class RpcApi:
         finally:
             self._tls.batch = False
 
+    def call_deferring_wait(
+        self, req: Any
+    ) -> tuple[dict[str, Any] | None, tuple[bytes, float] | None]:
+        """:meth:`call` for the submission lane: a submission that should wait for its seal
+        is answered at once, and the wait is returned as ``(tx hash, timeout s)`` instead."""
+        tls = self._tls
+        tls.defer_wait, tls.wait_due = True, None
+        try:
+            return self.call(req), tls.wait_due
+        finally:
+            tls.defer_wait, tls.wait_due = False, None
+
     def call(self, req: Any) -> dict[str, Any] | None:
         """Answer one JSON-RPC request object (None for a notification)."""
         if not isinstance(req, dict) or req.get("jsonrpc") != "2.0" or "method" not in req:
@@ -390,13 +408,20 @@ class JsonRpcEndpoint:
 
     Handlers block (ledger execution under the node's lock, forwarding to peers, a wallet's
     wait for its seal), so they run on a thread pool, never on the event loop: a node waiting
-    on a peer still answers that peer's requests.
+    on a peer still answers that peer's requests. A single submission goes to the
+    :class:`~offchain.rollup.node.lane.SubmissionLane` instead (one thread, in runs).
     """
 
     def __init__(self, api: RpcApi, rest: Any, workers: int = 32) -> None:
         self.api = api
         self.rest = rest
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="l2-rpc")
+        self._lane: SubmissionLane | None = None
+
+    def _lane_of(self) -> SubmissionLane:
+        if self._lane is None:  # created on the server's loop, at its first submission
+            self._lane = SubmissionLane(self.api, self._pool, asyncio.get_running_loop())
+        return self._lane
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http" and scope["method"] == "OPTIONS" and scope["path"] == "/":
@@ -416,7 +441,9 @@ class JsonRpcEndpoint:
             if not msg.get("more_body", False):
                 break
         body = self._answer(b"".join(chunks))
-        if not isinstance(body, bytes):
+        if isinstance(body, dict):
+            body = await self._lane_of().submit(body)
+        elif not isinstance(body, bytes):
             body = await asyncio.get_running_loop().run_in_executor(self._pool, body)
         await send(
             {
@@ -428,8 +455,9 @@ class JsonRpcEndpoint:
         )  # fmt: skip
         await send({"type": "http.response.body", "body": body})
 
-    def _answer(self, body: bytes) -> bytes | Callable[[], bytes]:
-        """The response body of a refused request now, else the work to run on the pool."""
+    def _answer(self, body: bytes) -> bytes | dict[str, Any] | Callable[[], bytes]:
+        """The response body of a refused request now, a submission for the lane, else the
+        work to run on the pool."""
         api = self.api
         try:
             req = json.loads(body)
@@ -450,12 +478,10 @@ class JsonRpcEndpoint:
                     )
                 )
             return lambda: json.dumps(api.call_batch(req)).encode()
-
-        def one() -> bytes:
-            ans = api.call(req)
-            return json.dumps(ans).encode() if ans else b""
-
-        return one
+        method = req.get("method") if isinstance(req, dict) else None
+        if isinstance(method, str) and method in LANE_METHODS:
+            return req
+        return lambda: encode_answer(api.call(req))
 
 
 def create_app(
