@@ -23,6 +23,7 @@ from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
 from offchain.storage.server import StorageServer
 from tests.helpers.proxy import TcpProxy
+from tests.helpers.waits import wait_rounds
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)
@@ -78,7 +79,9 @@ def _outage(cut: Any, restore: Any, svc: NodeService, part: str, outage_s: float
         wait_until(lambda: _health(svc)[0] == 503, 30, f"/health 503 during the {part} outage")
         code, body = _health(svc)
         assert any(f.split(":")[0] in part.split("|") for f in body["failing"]), body["failing"]
+        # The outage lasts outage_s, and until each failing loop failed two more ticks.
         time.sleep(outage_s)
+        wait_rounds([getattr(svc, name) for name in part.split("|")], 2, 60)
         assert _health(svc)[0] == 503
     finally:
         restore()
