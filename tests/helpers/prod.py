@@ -32,6 +32,7 @@ from offchain.rollup.ledger.batch import BatchHeader
 from offchain.staking.config import TOKEN
 from offchain.staking.frost.l1 import l1_signature
 from tests.helpers.frost import install_dealt_key
+from tests.helpers.rollup import BatchAppender
 
 if TYPE_CHECKING:
     from offchain.staking.frost.keygen import KeyShare
@@ -63,7 +64,7 @@ def prod_config(n: int) -> L2KitConfig:
 
 
 @dataclass
-class ProdRollup:
+class ProdRollup(BatchAppender):
     """``deploy_all`` with a dealt FROST key on the set: the L1 the fault tests run against.
 
     Attributes:
@@ -104,14 +105,6 @@ class ProdRollup:
     def sign(self, header: BatchHeader) -> list[bytes]:
         """The set's one FROST signature over the header's batch digest."""
         return [l1_signature(self.shares, self.sc(self.current()).digest(header))]
-
-    def append(self, header: BatchHeader, by: LocalAccount | None = None) -> Any:
-        by = by or self.current()
-        return self.sc(by).append_batch(header, self.sign(header))
-
-    def warp(self, seconds: int) -> None:
-        self.chain.rpc("evm_increaseTime", seconds)
-        self.chain.rpc("evm_mine")
 
     def stake(self, signer: str) -> int:
         return int(self.c("locking_pool").functions.sequencer(signer).call()[2])

@@ -3,7 +3,9 @@
 - :func:`placeholder_header`: a well-formed batch header with made-up roots (for L1 contract
   tests that do not need real L2 blocks);
 - :func:`deploy_test_rollup`: the rollup's L1 contracts on a ``TestSequencerSet`` (a test
-  double with real ECDSA checks) instead of the staking domain's SequencerSet.
+  double with real ECDSA checks) instead of the staking domain's SequencerSet;
+- :class:`BatchAppender`: append a header signed by the set as its current sequencer, and
+  move L1 time (shared by the test deployment and the production one).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from eth_account.signers.local import LocalAccount
 
 from offchain.chain.client import Chain
 from offchain.common.hashing import keccak
+from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
@@ -55,6 +58,31 @@ def placeholder_header(
     )
     values.update(fields)
     return BatchHeader(**values)
+
+
+class BatchAppender:
+    """``append`` and ``warp`` over a deployment's ``chain``, ``sc``, ``current`` and ``sign``."""
+
+    chain: Chain
+
+    def sc(self, acct: LocalAccount) -> RollupL1:
+        raise NotImplementedError
+
+    def current(self) -> LocalAccount:
+        raise NotImplementedError
+
+    def sign(self, header: BatchHeader) -> list[bytes]:
+        raise NotImplementedError
+
+    def append(self, header: BatchHeader, by: LocalAccount | None = None) -> Any:
+        """Append ``header`` (sent by ``by``, default the current sequencer), signed by the set."""
+        by = by or self.current()
+        return self.sc(by).append_batch(header, self.sign(header))
+
+    def warp(self, seconds: int) -> None:
+        """Move L1 time forward ``seconds`` and mine a block."""
+        self.chain.rpc("evm_increaseTime", seconds)
+        self.chain.rpc("evm_mine")
 
 
 @dataclass

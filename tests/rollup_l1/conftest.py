@@ -18,7 +18,12 @@ from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
-from tests.helpers.rollup import TestRollupParams, deploy_test_rollup, placeholder_header
+from tests.helpers.rollup import (
+    BatchAppender,
+    TestRollupParams,
+    deploy_test_rollup,
+    placeholder_header,
+)
 
 WINDOW_S = 100
 DA_WINDOW_S = 30
@@ -30,7 +35,7 @@ L2_CHAIN_ID = DEFAULT_L2_CHAIN_ID
 
 
 @dataclass
-class Env:
+class Env(BatchAppender):
     chain: Chain
     owner: LocalAccount
     signers: list[LocalAccount]  # sorted by address; signers[0] is current
@@ -67,14 +72,6 @@ class Env:
 
     def header(self, index: int, **kw: Any) -> BatchHeader:
         return placeholder_header(index, **kw)
-
-    def append(self, header: BatchHeader, by: LocalAccount | None = None) -> Any:
-        by = by or self.current()
-        return self.sc(by).append_batch(header, self.sign(header))
-
-    def warp(self, seconds: int) -> None:
-        self.chain.rpc("evm_increaseTime", seconds)
-        self.chain.rpc("evm_mine")
 
 
 def deploy_env(chain: Chain) -> Env:
