@@ -1,7 +1,10 @@
 """Demo scene: the EMETH marketplace on the devnet.
 
-A requester deposits and registers a splittable word-count job and several plain jobs; four
-nodes work on them: two honest, one that stalls (its job times out: penalty) and one that
+A hostile requester first tries a dataset its program rejects (non-UTF-8 text for a word
+count), an expiry far in the future and a processing window longer than the withdrawal delay:
+each is refused at registration and nothing of its deposit is committed. Then a requester
+deposits and registers a splittable word-count job and several plain jobs; four nodes work
+on them: two honest, one that stalls (its job times out: penalty) and one that
 cheats (its results are rejected: penalty, the SubJob is re-registered). The signer bills
 the confirmed work in Tickets, the nodes settle them on EmethCore, and the scene prints the
 L1 balances, burns and fuel afterwards.
@@ -20,6 +23,8 @@ from rich.table import Table
 
 from offchain.chain.accounts import dev_account
 from offchain.emeth.agents.node import CHEAT, STALL, NodePolicy
+from offchain.emeth.errors import ExecutionLayerError
+from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
 from offchain.emeth.requester import submit_job
 from offchain.emeth.runtime import EmethAgentsConfig, stack_for_devnet, wait_until
@@ -38,6 +43,36 @@ TEXT = (
 
 def _e(wei: int) -> str:
     return f"{wei / EMETH:,.2f}"
+
+
+def _hostile_requester(
+    client: ExecutionClient, blobs: BlobClient, l1: EmethL1, who: Any, console: Console
+) -> None:
+    """A requester tries to burn node collateral with a bad dataset and to get unbillable
+    work with a far expiry or an overlong processing window: every job is refused."""
+    delay = min(l1.withdrawal_delay_s(), l1.collateral_withdrawal_delay_s())
+    attempts: list[tuple[str, bytes, dict[str, Any]]] = [
+        ("a dataset wordcount rejects (not UTF-8)", b"\xff\xfe\xfa not text\n", {}),
+        ("an expiry 2**200 s away", b"a b c\n", {"expires_in_s": 2**200}),
+        (
+            f"a {delay} s processing window (withdrawal delay {delay} s)",
+            b"a b\n",
+            {"timeout_s": delay},
+        ),
+    ]
+    for what, data, kw in attempts:
+        try:
+            job = submit_job(client, blobs, who, "wordcount/v1", data, 50 * EMETH, **kw)
+        except ExecutionLayerError as e:
+            console.print(f"  hostile requester: {what} -> refused {e.status} {e.code}")
+        else:
+            raise AssertionError(f"hostile job {job['jobId']} ({what}) was registered")
+    funds = client.funds(who.address)
+    assert funds["committed"] == 0, funds
+    console.print(
+        f"  hostile requester: nothing registered, {_e(funds['available'])} EMETH still "
+        "available, no node collateral at risk"
+    )
 
 
 def run(devnet: Any, console: Console) -> None:
@@ -75,6 +110,9 @@ def _run(devnet: Any, console: Console) -> None:
             f"execution layer at {stack.url}; 4 nodes with {_e(2 * l1.min_collateral())} "
             "EMETH collateral each"
         )
+        mallory = dev_account(devnet.config.emeth.requester_accounts[1])
+        l1.deposit(devnet.chain.sender(mallory), 100 * EMETH)
+        _hostile_requester(client, blobs, l1, mallory, console)
         burned0 = l1.total_burned()
         # The misbehaving nodes start first so that they get work.
         stack.start_agents(nodes=False)
