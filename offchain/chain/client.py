@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from web3 import Web3
 from web3.contract import Contract
+from web3.types import RPCEndpoint
 
 from offchain.chain.artifacts import Artifacts
 from offchain.errors import RpcError
@@ -26,7 +27,15 @@ def connect(url: str, timeout_s: float = 10.0) -> Web3:
         raise RpcError(
             f"unsupported RPC URL {url!r}", "use an http(s):// URL, e.g. http://127.0.0.1:8545"
         )
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout_s}))
+    # eth_chainId is answered from a per-connection cache: web3's validation middleware asks
+    # it before and after every eth_call, which tripled the round trips of each L1 read.
+    provider = Web3.HTTPProvider(
+        url,
+        request_kwargs={"timeout": timeout_s},
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId")},
+    )
+    w3 = Web3(provider)
     try:
         w3.eth.chain_id  # noqa: B018 - the probe
     except requests.RequestException as e:
