@@ -7,6 +7,7 @@ one actor never holds anyone else's write).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -140,6 +141,30 @@ class L1Snapshot:
     def read(self, name: str, *args: Any) -> None:
         """Ask the live view ``name(*args)`` now and keep the answer."""
         self._answers[(name, *args)] = getattr(self.live, name)(*args)
+
+    def read_all(self, questions: list[tuple[Any, ...]]) -> None:
+        """:meth:`read` every ``(name, *args)`` of ``questions`` at once (one thread each, so
+        their round trips to the L1 node overlap). Raises the first question's error if any
+        failed (the action is refused as ``l1_unavailable``)."""
+        if len(questions) <= 1:
+            for q in questions:
+                self.read(*q)
+            return
+        errors: list[BaseException] = []
+
+        def ask(q: tuple[Any, ...]) -> None:
+            try:
+                self.read(*q)
+            except BaseException as e:  # noqa: BLE001 - re-raised below in the caller's thread
+                errors.append(e)
+
+        threads = [threading.Thread(target=ask, args=(q,), daemon=True) for q in questions]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        if errors:
+            raise errors[0]
 
     def _get(self, name: str, *args: Any) -> Any:
         try:

@@ -216,8 +216,7 @@ class ExecutionLayer:
         """
         snap = L1Snapshot(self.l1)
         if action == "RegisterJob":
-            snap.read("requester_funds", msg["requester"])
-            snap.read("withdrawal_delays")
+            snap.read_all([("requester_funds", msg["requester"]), ("withdrawal_delays",)])
             return snap, [msg["requester"]]
         if action != "Process":
             return snap, []
@@ -231,12 +230,16 @@ class ExecutionLayer:
             return snap, []  # the transition answers unknown_job before any L1 check
         requester, parent = str(row[0]), row[1]
         target = str(parent or job_id_hex(msg["jobId"]))
-        snap.read("requester_funds", requester)
-        snap.read("is_cancelled", bytes.fromhex(target[2:]), requester)
-        snap.read("node_collateral", actor)
-        snap.read("min_collateral")
-        snap.read("penalty_shortfall", actor)
-        snap.read("withdrawal_delays")
+        snap.read_all(
+            [
+                ("requester_funds", requester),
+                ("is_cancelled", bytes.fromhex(target[2:]), requester),
+                ("node_collateral", actor),
+                ("min_collateral",),
+                ("penalty_shortfall", actor),
+                ("withdrawal_delays",),
+            ]
+        )
         return snap, [requester, actor]
 
     def store_ticket(self, t: TicketSubmission) -> TicketView:
