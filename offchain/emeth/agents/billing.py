@@ -48,6 +48,7 @@ class Billing(Agent):
     ) -> None:
         name = f"billing-{node[2:8].lower()}" if node else "billing-operator"
         super().__init__(loop, name=name)
+        self._checked_at: Any = None  # hash of the L1 head at the last re-check
         self.penalties_after_s = penalties_after_s
         self.client = client
         self.l1 = l1
@@ -70,7 +71,11 @@ class Billing(Agent):
         """Recent settlements L1 no longer holds (a reorg removed them), as Ticket documents."""
         if not self._recent:
             return []
-        head = int(self.l1.chain.w3.eth.block_number)
+        latest = self.l1.chain.w3.eth.get_block("latest")
+        if latest["hash"] == self._checked_at:
+            return []  # no new block, no reorg since the last check: nothing can have changed
+        self._checked_at = latest["hash"]
+        head = int(latest["number"])
         gone = []
         for tid, block in list(self._recent.items()):
             if head - block >= self.recheck_blocks:
