@@ -38,6 +38,38 @@ def wait_rounds(loops: Sequence[_Loop], rounds: int = 2, timeout_s: float = 30.0
     )
 
 
+def poll_until(
+    cond: Callable[[], Any],
+    timeout_s: float,
+    what: str,
+    ignore: type[Exception] | tuple[type[Exception], ...] = requests.RequestException,
+    interval_s: float = 0.05,
+) -> Any:
+    """Poll ``cond`` until it returns something truthy (returned) or fail the test after
+    ``timeout_s`` (AssertionError naming ``what`` and the last ignored error).
+
+    Args:
+        cond: the state to wait for (an L1 read, a daemon's HTTP status, ...).
+        timeout_s: give up after this long.
+        what: what is waited for, for the message.
+        ignore: exceptions of ``cond`` that mean "not yet" (a peer still starting); any
+            other one ends the wait at once.
+        interval_s: pause between two polls.
+    """
+    deadline = time.monotonic() + timeout_s
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            v = cond()
+        except ignore as e:
+            last, v = e, None
+        if v:
+            return v
+        time.sleep(interval_s)
+    why = f" (last error: {last})" if last else ""
+    raise AssertionError(f"timed out waiting for {what}{why}")
+
+
 def http_code(url: str) -> int:
     """The HTTP status ``GET url`` answers (0: nothing listening / no answer within 3 s)."""
     try:

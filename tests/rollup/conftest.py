@@ -13,7 +13,6 @@ stopped before the chain snapshot is reverted.
 from __future__ import annotations
 
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from offchain.storage.server import StorageServer
 from tests.helpers.frost import allocation_from_l1
 from tests.helpers.prod import ProdRollup, prod_config
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
+from tests.helpers.waits import poll_until
 
 WINDOW_S = 30
 DA_WINDOW_S = 10
@@ -333,20 +333,9 @@ def prod_env(chain: Chain, prod_base: Any) -> Iterator[RollupEnv]:
 
 
 def wait_until(cond: Callable[[], Any], timeout_s: float = 20.0, what: str = "condition") -> Any:
-    """Poll ``cond`` until truthy (returns it) or fail the test after ``timeout_s``."""
-    deadline = time.monotonic() + timeout_s
-    last_exc: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            v = cond()
-            if v:
-                return v
-        except Exception as e:  # noqa: BLE001 - keep polling; report the last error
-            last_exc = e
-        time.sleep(0.05)
-    raise AssertionError(
-        f"timed out waiting for {what}" + (f" (last error: {last_exc})" if last_exc else "")
-    )
+    """Poll ``cond`` until truthy (returns it) or fail the test after ``timeout_s``; an error
+    ``cond`` raises means "not yet" (the last one is reported)."""
+    return poll_until(cond, timeout_s, what, ignore=Exception)
 
 
 def client(svc: NodeService) -> L2Client:

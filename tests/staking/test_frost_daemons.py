@@ -31,6 +31,7 @@ from tests.helpers.frost import (
     frost_sign,
     lock_new_sequencer,
 )
+from tests.helpers.waits import poll_until
 
 pytestmark = pytest.mark.slow
 
@@ -168,18 +169,6 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
             sset.functions.verifyBatchSignatures(req.digest, [bad]).call()
 
 
-def _wait(cond, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path) -> None:
     anvil, chain, dep, cfg = devnet
     sset = dep.contract(chain, "sequencer_set")
@@ -188,7 +177,7 @@ def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path)
         anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4], frost=True, later=[5]
     ) as cluster:
         # No key on L1: the coordinator daemon runs the DKG and installs it (seed 004).
-        x = _wait(lambda: sset.functions.groupKeyX().call(), 90, "the daemons' DKG on L1")
+        x = poll_until(lambda: sset.functions.groupKeyX().call(), 90, "the daemons' DKG on L1")
         first = dev_account(1).address
         req = _request(chain, dep, 1)
         sig = _sign(
@@ -198,7 +187,7 @@ def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path)
         # A fifth sequencer locks: the daemons reshare to it; the L1 key stays.
         lock_new_sequencer(chain, dep, newbie, 30_000)
         cluster.start_member(5)
-        st5 = _wait(
+        st5 = poll_until(
             lambda: (s := _status(cluster, newbie.address))["session"] and s, 90, "a resharing"
         )
         assert str(st5["session"]).startswith("reshare-")

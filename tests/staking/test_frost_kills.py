@@ -13,8 +13,7 @@ The fast in-process variants are in ``test_frost_peer.py``.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ from offchain.staking.frost.coordinator import FrostCoordinator, PeerError
 from offchain.staking.frost.l1 import group_key_digest
 from offchain.staking.signatures import CosignRequest
 from tests.helpers.frost import allocation_from_l1, coordinator, frost_sign, lock_new_sequencer
+from tests.helpers.waits import poll_until
 
 pytestmark = pytest.mark.slow
 
@@ -48,19 +48,6 @@ def devnet(tmp_path: Path) -> Iterator[tuple[Anvil, Chain, Deployment, L2KitConf
         dep = deploy_all(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
         dep.save(tmp_path / "deployment.json")
         yield a, chain, dep, cfg
-
-
-def _wait(cond: Callable[[], Any], timeout_s: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            v = cond()
-        except requests.RequestException:
-            v = None
-        if v:
-            return v
-        time.sleep(0.3)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _status(cluster: SequencerCluster, who: str) -> dict[str, Any]:
@@ -88,15 +75,15 @@ def test_coordinator_killed_the_next_live_member_reshares(devnet, tmp_path: Path
     with SequencerCluster(
         anvil.url, tmp_path / "deployment.json", tmp_path, [1, 2, 3, 4], frost=True, later=[5]
     ) as cluster:
-        x = _wait(lambda: sset.functions.groupKeyX().call(), 90, "the daemons' DKG on L1")
+        x = poll_until(lambda: sset.functions.groupKeyX().call(), 90, "the daemons' DKG on L1")
         first = min(cluster.members, key=lambda a: int(a, 16))
         assert first == dev_account(4).address  # the coordinator of that DKG
-        dkg_session = _wait(lambda: _status(cluster, first)["session"], 30, "its key set")
+        dkg_session = poll_until(lambda: _status(cluster, first)["session"], 30, "its key set")
         cluster.kill(first)
         # A fifth sequencer locks while the coordinator is down.
         lock_new_sequencer(chain, dep, newbie, 30_000)
         cluster.start_member(5)
-        st5 = _wait(
+        st5 = poll_until(
             lambda: (s := _status(cluster, newbie.address))["identifiers"] and s,
             90,
             "a resharing to the newcomer by the next live member",
@@ -113,7 +100,7 @@ def test_coordinator_killed_the_next_live_member_reshares(devnet, tmp_path: Path
         ).call()
         # Back up, the old coordinator holds a stale key set: it is reshared back in.
         cluster.start_member(4)
-        back = _wait(
+        back = poll_until(
             lambda: (s := _status(cluster, first))["session"] not in (dkg_session, None) and s,
             90,
             "a resharing back to the restarted coordinator",
