@@ -8,7 +8,10 @@ current producer and a follower) with their real executors and stores, wired by 
   signature, a producer that is not current, wrong parent, a gap, a deposit out of order or
   forged, a state root that re-execution does not give) with the reason, storing nothing;
 - the co-signer's rebuild check refuses a header whose roots differ from the node's blocks,
-  naming the differing fields, and a header that does not hash to what is asked.
+  naming the differing fields, and a header that does not hash to what is asked;
+- who is current is cached, kept through an L1 failure and re-read when invalidated; the
+  peer set refuses a signer it has no URL for and reports what an unreachable peer did not
+  take.
 """
 
 from __future__ import annotations
@@ -225,3 +228,36 @@ def test_cosign_refuses_a_header_its_blocks_do_not_rebuild(pair) -> None:  # typ
     with pytest.raises(CosignRefused) as e4:
         validate(SC, 0, honest.hash(), {"index": 0})
     assert "malformed batch header" in str(e4.value)
+
+
+def test_current_sequencer_caches_keeps_the_last_answer_and_rereads_when_invalidated() -> None:
+    answers = [PRODUCER.address, RuntimeError("L1 down"), FOLLOWER.address]
+    reads: list[int] = []
+
+    def source() -> str:
+        reads.append(1)
+        a = answers[min(len(reads), len(answers)) - 1]
+        if isinstance(a, Exception):
+            raise a
+        return a
+
+    cur = CurrentSequencer(source, ttl_ms=60_000)
+    assert cur.get() == PRODUCER.address.lower() == cur.get()  # lower case, cached
+    assert len(reads) == 1
+    cur.invalidate()
+    assert cur.get() == PRODUCER.address.lower() and len(reads) == 2  # L1 down: last answer
+    cur.invalidate()
+    assert cur.get() == FOLLOWER.address.lower() and len(reads) == 3  # a rotation is seen
+    assert cur.fresh(0.0) == FOLLOWER.address.lower() and len(reads) == 4  # max age 0: re-read
+
+
+def test_peers_refuse_unknown_signers_and_report_unreachable_ones() -> None:
+    dead = "http://127.0.0.1:9/"  # nothing listens there
+    peers = PeerSet(PRODUCER.address, {FOLLOWER.address: dead}, timeout_s=1)
+    assert peers.signers() == {PRODUCER.address.lower(), FOLLOWER.address.lower()}
+    assert peers.url_of(FOLLOWER.address.upper().replace("0X", "0x")) == dead
+    with pytest.raises(LookupError, match=f"no URL configured for sequencer {OTHER.address}"):
+        peers.forward(OTHER.address, {"jsonrpc": "2.0", "id": 1, "method": "l2_status"})
+    raws = [_transfer(0), _transfer(1)]
+    assert peers.forward_transactions(FOLLOWER.address, raws) == raws  # none taken
+    assert peers.forward_transactions(OTHER.address, raws) == raws  # no URL: none taken
