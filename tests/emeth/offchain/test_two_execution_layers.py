@@ -1,4 +1,8 @@
-"""Two execution-layer processes on one PostgreSQL, serving the same agents at the same time.
+"""Two execution-layer processes on one database, serving the same agents at the same time.
+
+On PostgreSQL (``.ci/postgres.sh``) in the default run; on a SQLite file (the default
+database) as a slow test (``make test-all``): the same guarantees, from the database's write
+lock (``BEGIN IMMEDIATE``) instead of row locks.
 
 Process A (this test's stack) and process B (``l2kit emeth run-all``) share one database;
 each runs every agent with the same keys (nodes, signer, splitter, verifier, billing), so
@@ -27,9 +31,7 @@ from tests.emeth.offchain.conftest import EMETH, Env
 from tests.helpers.db import on_postgres
 from tests.helpers.waits import http_code, wait_rounds, wait_true
 
-pytestmark = pytest.mark.skipif(
-    not on_postgres(), reason="needs L2KIT_TEST_DB_URL (PostgreSQL): .ci/postgres.sh"
-)
+pytestmark = [] if on_postgres() else [pytest.mark.slow]
 JOBS = 12
 
 
@@ -52,7 +54,7 @@ def _start_b(env: Env, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(cmd, env=envs, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def test_twoExecutionLayersOnePostgresNothingHappensTwice(env: Env) -> None:
+def test_twoExecutionLayersOneDatabaseNothingHappensTwice(env: Env) -> None:
     alice, bob = env.requesters
     env.deposit(alice, 1000 * EMETH)
     env.deposit(bob, 1000 * EMETH)
