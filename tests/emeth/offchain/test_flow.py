@@ -65,6 +65,9 @@ def test_demo_scene(devnet) -> None:  # type: ignore[no-untyped-def]
     finally:
         chain.rpc("evm_revert", snap)
     out = console.export_text()
+    for code in ("invalid_dataset", "invalid_expiry", "invalid_timeout"):
+        assert f"refused 422 {code}" in out  # the hostile requester's three jobs
+    assert "hostile requester: nothing registered" in out
     assert "Timeout of" in out and "RejectResult of SubJob" in out and "Reregister of SubJob" in out
     burned = float(out.split("burned by penalties: ")[1].split()[0])
     assert burned >= 4.0  # one timeout and two rejections, 25% of their fees each
