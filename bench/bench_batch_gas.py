@@ -24,8 +24,7 @@ from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer
-from offchain.staking.frost.l1 import l1_signature
-from tests.helpers.frost import install_dealt_key
+from offchain.staking.frost.l1 import install_dealt_key, l1_signature
 
 BATCH_TXS = 1000
 BATCHES = 4  # the last one is the steady-state figure

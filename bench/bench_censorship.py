@@ -28,6 +28,7 @@ from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig
 from offchain.rollup.node.service import NodeService, RollupContracts
 from offchain.storage.server import StorageServer
+from tests.helpers.frost import dealt_key
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
 
 ALICE, BOB = dev_account(10), dev_account(11)
@@ -65,6 +66,7 @@ def _measure(tmp: Path) -> float:
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
         for s in signers:
             d = tmp / s.address
+            dealt_key(signers).give_share(s.address, d)  # the set's key, on L1 since deployment
             cfg = RollupNodeConfig(
                 node=NodeConfig(
                     port=ports[s.address.lower()], data_dir=str(d), block_time_ms=200, peers=peers

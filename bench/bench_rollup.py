@@ -21,6 +21,7 @@ def _fraud_to_slash() -> float:
     from offchain.chain.anvil import Anvil
     from offchain.chain.client import Chain, connect
     from offchain.chain.compile import compile_contracts
+    from tests.helpers.frost import dealt_key
     from tests.rollup.conftest import RollupEnv, deploy_rollup, wait_until
 
     compile_contracts()
@@ -43,7 +44,7 @@ def _fraud_to_slash() -> float:
                     nodes = env.start_nodes(signers)
                     assert nodes[0].batcher is not None
                     nodes[0].batcher.fault = Fault(
-                        "wrong_mtsr", collude_keys=[bytes(s.key) for s in signers]
+                        "wrong_mtsr", collude_shares=dealt_key(signers).shares()
                     )
                     env.start_verifier(dev_account(34), run=True)
                     alice = dev_account(10)

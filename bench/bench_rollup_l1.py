@@ -45,8 +45,7 @@ from offchain.rollup.ledger.tx import (
     sign_transfer,
     sign_withdraw,
 )
-from offchain.staking.frost.l1 import l1_signature
-from tests.helpers.frost import install_dealt_key
+from offchain.staking.frost.l1 import install_dealt_key, l1_signature
 from tests.helpers.gas import call_gas
 from tests.helpers.rollup import placeholder_header
 

@@ -9,7 +9,7 @@ import {IStateCommitment} from "./IStateCommitment.sol";
 
 /// @title StateCommitment
 /// @notice The chain of rollup batches on L1 (docs/spec.md, "Rollup batches"): appended in strict
-///         sequence by the current sequencer with more than 2/3 of the set's signatures, final after
+///         sequence by the current sequencer with the set's FROST signature (>2/3 of stake), final after
 ///         the challenge window unless a data-availability request is open on it or an earlier
 ///         batch, and invalidated (with every later batch) by the challenge contracts.
 /// @dev    Gas (appendBatch is paid once per batch): one new storage slot per batch holding the
@@ -245,7 +245,7 @@ contract StateCommitment is IStateCommitment, Ownable {
     ///         keccak256(abi.encodePacked(blobhash(0), ..., blobhash(k-1))) must be
     ///         `header.dataHash`, so the signed header binds the exact blobs.
     /// @param header     the batch header; `header.index` must equal {nextIndex}.
-    /// @param signatures more than 2/3 of the active set over {batchDigest}, ascending signer order.
+    /// @param signatures the set's one FROST signature over {batchDigest} (ISequencerSet.verifyBatchSignatures).
     function appendBatch(BatchHeader calldata header, bytes[] calldata signatures) external {
         DataMode mode = dataMode;
         if (mode == DataMode.Calldata) revert StateCommitmentWrongDataMode(header.index, mode);

@@ -12,14 +12,13 @@ interface ISequencerSet {
     /// @notice Signer addresses of the active set (locked, not exiting, not kicked).
     function activeSigners() external view returns (address[] memory);
 
-    /// @notice Reverts unless the set signed `digest`: once a group key is installed, one
-    ///         96-byte FROST signature `R.x || R.y || z` under it (constant gas); before that,
-    ///         65-byte ECDSA signatures (no prefix, strictly ascending signer address) from
-    ///         active signers holding more than 2/3 of the active stake.
+    /// @notice Reverts unless the set signed `digest`: exactly one 96-byte FROST signature
+    ///         `R.x || R.y || z` under the installed group key (constant gas). With no key
+    ///         installed nothing verifies (the ECDSA list of the set only installs the key).
     function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view;
 
-    /// @notice x coordinate of the set's FROST group key (even y), zero while there is none:
-    ///         the batch signature format the set expects (one FROST signature, or ECDSA list).
+    /// @notice x coordinate of the set's FROST group key (even y), zero while there is none
+    ///         (then no batch can be appended).
     function groupKeyX() external view returns (uint256);
 
     /// @notice Called by StateCommitment when `signer` appended a batch covering `l2Blocks`

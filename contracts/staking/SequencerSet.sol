@@ -12,9 +12,10 @@ import {ISequencerSetHooks, LockingPool} from "./LockingPool.sol";
 /// @notice Epochs and rotation of the decentralized sequencer: which active sequencer may append
 ///         the next batch, stake-weighted random selection at each epoch boundary, re-selection
 ///         when the current sequencer misses its heartbeat (or >2/3 of the stake ask for it), the
-///         batch-signature check (more than 2/3 of the active STAKE, so cheap minimum-stake sybils
-///         can neither halt nor sign batches), removal of a silent co-signer by >2/3 of the stake
-///         ({removeSilent}), and punishment of proven faults (following the staker across keys).
+///         batch-signature check (one FROST signature under the set's group key, whose shares
+///         are weighted by stake, so it means more than 2/3 of the active STAKE; the >2/3-of-stake
+///         ECDSA list only installs or recovers that key), removal of a silent co-signer by the
+///         same signature ({removeSilent}), and punishment of proven faults (following the staker across keys).
 ///         Liveness is judged by progress, not pings: once deposits queued on L1 after the
 ///         current sequencer's last batch have been waiting (noted by {noteWork}) longer than the
 ///         heartbeat timeout without a batch, anyone may {reselect} it even if it keeps calling
@@ -137,7 +138,11 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     error SequencerSetZeroWeight();
     /// @notice (x, y) is not a usable group key (not on secp256k1, odd y, or x >= n).
     error SequencerSetInvalidGroupKey(uint256 x, uint256 y);
-    /// @notice With a group key installed, a batch carries exactly one 96-byte FROST signature.
+    /// @notice No group key is installed yet: the set signs nothing but its first key
+    ///         ({installGroupKey}, or governance's {setGroupKey}).
+    error SequencerSetNoGroupKey();
+    /// @notice A set signature is exactly one 96-byte FROST signature (`count` given, the first
+    ///         `length` bytes long).
     error SequencerSetBadFrostSignature(uint256 count, uint256 length);
     /// @notice The FROST signature does not verify over `digest` under the group key.
     error SequencerSetInvalidFrostSignature(bytes32 digest, uint256 groupKeyX);
@@ -226,16 +231,14 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     /// @inheritdoc ISequencerSet
-    /// @dev With a group key: exactly one 96-byte `R.x || R.y || z` FROST signature over
-    ///      `digest` (constant gas, see {FrostVerifier}); custom errors
-    ///      {SequencerSetBadFrostSignature}, {SequencerSetInvalidFrostSignature}. Before the
-    ///      first key is installed: the >2/3 ECDSA list of {verifySetSignatures}.
+    /// @dev Exactly one 96-byte `R.x || R.y || z` FROST signature over `digest` under the
+    ///      installed group key (constant gas, see {FrostVerifier}); custom errors
+    ///      {SequencerSetNoGroupKey} (none installed yet: no batch before the first key),
+    ///      {SequencerSetBadFrostSignature}, {SequencerSetInvalidFrostSignature}. An ECDSA list is
+    ///      never accepted here: it only installs or recovers the key ({installGroupKey}).
     function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) public view {
         uint256 key = groupKeyX;
-        if (key == 0) {
-            verifySetSignatures(digest, signatures);
-            return;
-        }
+        if (key == 0) revert SequencerSetNoGroupKey();
         if (signatures.length != 1 || signatures[0].length != 96) {
             revert SequencerSetBadFrostSignature(signatures.length, signatures.length == 0 ? 0 : signatures[0].length);
         }
@@ -246,8 +249,9 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
 
     /// @notice Reverts unless `signatures` (65-byte ECDSA over `digest`, no prefix, strictly
     ///         ascending signers) come from active signers holding more than 2/3 of the active
-    ///         STAKE (so cheap minimum-stake sybils can neither halt nor sign). Installs and
-    ///         recovers the group key; checks batches only before the first key exists.
+    ///         STAKE (so cheap minimum-stake sybils can neither halt nor sign). Used only to
+    ///         install or recover the group key ({installGroupKey}); batches, reselection and
+    ///         removals are signed by that key ({verifyBatchSignatures}).
     /// @dev Custom errors: {SequencerSetNotEnoughSignatures}, {SequencerSetInvalidSignature},
     ///      {SequencerSetSignersNotAscending}, {SequencerSetSignerNotActive}.
     /// @param digest     signed 32-byte digest
@@ -396,8 +400,9 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     /// @notice Replace the current sequencer with the agreement of more than 2/3 of the active
-    ///         set: `signatures` over {reselectDigest}, ordered as in {verifyBatchSignatures}.
-    /// @param signatures 65-byte ECDSA signatures over `reselectDigest()`
+    ///         set's stake: the group key's FROST signature over {reselectDigest}, checked as in
+    ///         {verifyBatchSignatures}.
+    /// @param signatures one 96-byte FROST signature over `reselectDigest()`
     function reselectWithSignatures(bytes[] calldata signatures) external {
         if (_info.current == address(0)) revert SequencerSetNoCurrentSequencer();
         verifyBatchSignatures(reselectDigest(), signatures);
@@ -405,15 +410,16 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     }
 
     /// @notice Remove `signer`, a member that stays silent in co-signing, from the active set with
-    ///         the agreement of active signers holding more than 2/3 of the stake (`signatures`
-    ///         over {silentDigest}). No governance vote and no slash: the member is kicked and may
-    ///         claim its stake after the withdrawal delay. A member holding more than 1/3 of the
-    ///         stake cannot be removed this way (then the seed's rule holds: the set halts).
+    ///         the agreement of more than 2/3 of the stake: the group key's FROST signature over
+    ///         {silentDigest}, checked as in {verifyBatchSignatures}. No governance vote and no
+    ///         slash: the member is kicked and may claim its stake after the withdrawal delay. A
+    ///         member holding more than 1/3 of the shares cannot be removed this way (the rest
+    ///         cannot sign: then the seed's rule holds and the set halts).
     /// @param signer     the silent member
-    /// @param signatures 65-byte ECDSA signatures over `silentDigest(signer)`, ascending signers
+    /// @param signatures one 96-byte FROST signature over `silentDigest(signer)`
     function removeSilent(address signer, bytes[] calldata signatures) external {
         if (!pool.isActive(signer)) revert SequencerSetNotActive(signer);
-        verifySetSignatures(silentDigest(signer), signatures);
+        verifyBatchSignatures(silentDigest(signer), signatures);
         uint256 nonce = silentNonce;
         silentNonce = nonce + 1;
         emit SilentRemoved(signer, nonce);

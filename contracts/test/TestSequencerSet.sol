@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {FrostVerifier} from "../staking/FrostVerifier.sol";
 import {ISequencerSet} from "../staking/ISequencerSet.sol";
 
 /// @title TestSequencerSet
 /// @notice Test double of the sequencer set for the rollup contracts' tests: a fixed signer list
-///         with ETH stakes, real ECDSA checks (> 2/3, strictly ascending signers), heartbeats,
+///         with ETH stakes, the real set's signature rule (one FROST signature under the group key
+///         the owner installs; none before), heartbeats,
 ///         and punishment that pays half the slash to the beneficiary and burns the rest.
 /// @dev    Not deployed by the devnet; the real one is staking/SequencerSet.
 contract TestSequencerSet is ISequencerSet {
@@ -21,15 +21,14 @@ contract TestSequencerSet is ISequencerSet {
     uint256 public paidOut;
     /// @notice When set, punish reverts (a stake that is already gone, in the real pool).
     bool public punishReverts;
-    /// @notice FROST group key x (even y); zero: the ECDSA list is checked instead.
+    /// @notice FROST group key x (even y); zero: no key, no batch verifies.
     uint256 public groupKeyX;
 
     event Punished(address indexed signer, uint256 slashed, uint256 paid, address indexed beneficiary);
 
     error TestSequencerSetNotOwner(address caller);
     error TestSequencerSetNotAuthorised(address caller);
-    error TestSequencerSetTooFewSignatures(uint256 valid, uint256 needed);
-    error TestSequencerSetBadSigner(address signer);
+    error TestSequencerSetNoGroupKey();
     error TestSequencerSetNotActive(address signer);
     error TestSequencerSetNoStake(address signer);
     error TestSequencerSetBadFrostSignature(bytes32 digest);
@@ -76,22 +75,12 @@ contract TestSequencerSet is ISequencerSet {
         return _signers;
     }
 
+    /// @notice As the real set: exactly one FROST signature under the installed group key;
+    ///         nothing verifies before a key is installed (no ECDSA list for batches).
     function verifyBatchSignatures(bytes32 digest, bytes[] calldata signatures) external view {
-        if (groupKeyX != 0) {
-            if (signatures.length != 1 || !FrostVerifier.verifyDigest(groupKeyX, digest, signatures[0])) {
-                revert TestSequencerSetBadFrostSignature(digest);
-            }
-            return;
-        }
-        uint256 n = _signers.length;
-        uint256 needed = (2 * n) / 3 + 1;
-        if (signatures.length < needed) revert TestSequencerSetTooFewSignatures(signatures.length, needed);
-        address prev = address(0);
-        // Each signature must recover to an active signer, strictly above the previous one.
-        for (uint256 i = 0; i < signatures.length; i++) {
-            address s = ECDSA.recover(digest, signatures[i]);
-            if (s <= prev || !_isSigner(s)) revert TestSequencerSetBadSigner(s);
-            prev = s;
+        if (groupKeyX == 0) revert TestSequencerSetNoGroupKey();
+        if (signatures.length != 1 || !FrostVerifier.verifyDigest(groupKeyX, digest, signatures[0])) {
+            revert TestSequencerSetBadFrostSignature(digest);
         }
     }
 
@@ -143,12 +132,5 @@ contract TestSequencerSet is ISequencerSet {
             }
         }
         if (currentSequencer == signer) currentSequencer = _signers.length > 0 ? _signers[0] : address(0);
-    }
-
-    function _isSigner(address s) private view returns (bool) {
-        for (uint256 i = 0; i < _signers.length; i++) {
-            if (_signers[i] == s) return true;
-        }
-        return false;
     }
 }

@@ -190,12 +190,8 @@ def run(d: Devnet, console: Console) -> None:
             console.print(f"[bold red]sequencer {addr} {label}[/] (faulty mode, devnet only)")
             assert cheat.batcher is not None
             n0 = l1.next_index()
-            if int(sset.functions.groupKeyX().call()):
-                shares = _wait(lambda: _colluding_shares(sset, nodes), 60, "colluding shares")
-                cheat.batcher.fault = Fault(mode, collude_shares=shares)
-            else:
-                colluders = [bytes(devs[a].key) for a in sset.functions.activeSigners().call()]
-                cheat.batcher.fault = Fault(mode, collude_keys=colluders)
+            shares = _wait(lambda: _colluding_shares(sset, nodes), 60, "colluding shares")
+            cheat.batcher.fault = Fault(mode, collude_shares=shares)
             cc = L2Client(cheat.url)
             nonces = {u.address: cc.nonce(u.address) for u in users}
             sent = ""

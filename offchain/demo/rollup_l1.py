@@ -1,6 +1,8 @@
 """Demo scene: the rollup's L1 contracts on their own, with the real ledger computing every root.
 
-Deposits on the bridge, batches appended with 3-of-4 sequencer signatures, a withdrawal paid
+The set installs a FROST group key (dealt in-process, approved by >2/3 of the stake's ECDSA
+signatures: the one use of such a list), then deposits on the bridge, batches appended with the
+key's one signature, a withdrawal paid
 after the challenge window, then a sequencer that cheats on the MTSR (fraud proof) and one that
 withholds its data (DA request, timeout): each is slashed on the LockingPool, kicked and
 replaced. The chain is restored at the end, so later scenes start from the fresh devnet.
@@ -20,12 +22,14 @@ from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import DataMode, RollupL1
-from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_builder import BatchBuilder, Item, tampered
 from offchain.rollup.ledger.blobs import sidecar_of, sidecar_of_blobs
 from offchain.rollup.ledger.fraud import find_fraud
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer, sign_withdraw, tx_hash
-from offchain.staking.signatures import active_stakes, stake_quorum
+from offchain.staking.frost.keygen import KeyShare
+from offchain.staking.frost.l1 import install_dealt_key, l1_signature
+from offchain.staking.signatures import active_stakes
 
 E18 = 10**18
 
@@ -42,6 +46,8 @@ class _Scene:
         self.rl = RollupL1.from_deployment(self.chain, self.dep)
         p = d.config.rollup.effective(self.chain.chain_id)
         self.params = p
+        self.min_lock = int(self.pool.functions.params().call()[0])
+        self.shares: list[KeyShare] = []
         self.b = BatchBuilder(
             Domain(p.l2_chain_id, self.dep.addresses["state_commitment"]),
             lambda i: bytes(self.bridge.functions.depositHash(i).call()),
@@ -63,20 +69,30 @@ class _Scene:
         if blobs is not None and bad_blobs:
             blobs = sidecar_of_blobs([*blobs.blobs[:-1], blobs.blobs[-1][:-1] + b"\x01"])
         header = self.b.header(data, **({"data_hash": blobs.data_hash} if blobs else {}))
-        # More than 2/3 of the active stake co-sign (SequencerSet.verifyBatchSignatures).
-        keys = {str(a): acct for a, acct in self.keys.items()}
-        signers = [keys[a] for a in stake_quorum(active_stakes(self.seqset), list(keys))]
-        digest = self.rl.digest(header)
-        sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
+        # The set's one FROST signature (SequencerSet.verifyBatchSignatures).
+        sigs = [l1_signature(self.shares, self.rl.digest(header))]
         seq = self.current()
         self.rl.with_sender(self.chain.sender(seq)).append_batch(header, sigs, blobs=blobs)
         self.b.record(header, data, pre)
         self.out.print(
-            f"batch {header.index} by {seq.address[:10]}… ({len(sigs)} signatures): "
+            f"batch {header.index} by {seq.address[:10]}… (one FROST signature): "
             f"{header.tx_count} txs, MTTBR 0x{header.tx_root.hex()[:10]}…, "
             f"MTSR 0x{header.state_roots_root.hex()[:10]}…"
         )
         return header
+
+    def install_key(self) -> None:
+        """A group key for the set (a new version if the nodes' DKG installed one already:
+        this scene holds no share of that one; the chain is restored afterwards)."""
+        self.shares = install_dealt_key(
+            self.chain, self.seqset, self.keys, active_stakes(self.seqset), self.min_lock
+        )
+        x = int(self.seqset.functions.groupKeyX().call())
+        version = int(self.seqset.functions.groupKeyVersion().call())
+        self.out.print(
+            f"group key {hex(x)[:12]}… installed (version {version}) by >2/3 of the stake's "
+            "ECDSA approvals; from now on each batch carries one FROST signature"
+        )
 
     def warp(self, s: int) -> None:
         self.chain.rpc("evm_increaseTime", s)
@@ -117,6 +133,7 @@ def run(d: Devnet, console: Console) -> None:
 
 
 def _play(s: _Scene) -> None:
+    s.install_key()
     alice, bob = dev_account(10), dev_account(11)
     w3 = s.chain.w3
     client = BridgeClient(s.chain, s.bridge.address, s.chain.sender(alice))

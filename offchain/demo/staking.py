@@ -24,12 +24,6 @@ from offchain.staking.config import TOKEN
 from offchain.staking.contracts import REASONS, StakingContracts
 from offchain.staking.daemon import DaemonConfig, SequencerDaemon
 from offchain.staking.rotation import RotationConfig
-from offchain.staking.signatures import (
-    CosignRequest,
-    active_stakes,
-    collect_signatures,
-    recover_signer,
-)
 
 if TYPE_CHECKING:
     from offchain.devnet import Devnet
@@ -71,32 +65,20 @@ def run(d: Devnet, console: Console) -> None:
         f"heartbeat timeout {st.heartbeat_timeout_s}s"
     )
 
-    # 2. A daemon per sequencer: follows epochs, heartbeats when current, co-signs.
+    # 2. A daemon per sequencer: follows epochs, heartbeats when current, co-signs (batches
+    #    carry the group key's FROST signature: the FROST scene).
     daemons: dict[str, SequencerDaemon] = {}
     try:
         for i in (1, 2, 3, 4):
             acct = dev_account(i)
             cfg = DaemonConfig(
                 data_dir=d.data_dir / f"sequencer{i}",
-                cosign_contracts={dev_account(39).address},
                 rotation=RotationConfig(poll_interval_ms=250),
             )
             daemons[acct.address] = SequencerDaemon(chain, sc, acct, cfg).start()
         console.print(
             f"started {len(daemons)} sequencer daemons: "
             + ", ".join(x.url for x in daemons.values())
-        )
-
-        # Co-signing: >2/3 of the set signs a batch digest, checked by the contract.
-        req = CosignRequest(
-            chain.chain_id, dev_account(39).address, 0, b"\x01" * 32, {"demo": True}
-        )
-        active = active_stakes(sc.sset)
-        sigs = collect_signatures(req, [x.url for x in daemons.values()], active)
-        sc.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
-        signers = ", ".join(recover_signer(req.digest, s)[:10] for s in sigs)
-        console.print(
-            f"batch digest co-signed by {len(sigs)}/{len(active)} ({signers}); contract accepts it"
         )
 
         # 3. Epoch rotation: wait for the current epoch to end (advanceEpoch by a daemon).

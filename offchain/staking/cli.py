@@ -332,7 +332,9 @@ def status_cmd(
             " batches carry one signature"
         )
     else:
-        console.print("no FROST group key on L1: batches carry the >2/3 ECDSA list")
+        console.print(
+            "no FROST group key on L1: no batch can be appended until the DKG installs one"
+        )
     if record:
         for k, v in record.items():
             if k in ("unlock_time", "signer_updated_at"):

@@ -5,11 +5,11 @@ One process per sequencer node. It serves (FastAPI, one port):
 - ``POST /cosign`` and ``GET /cosign/health`` (see :mod:`offchain.staking.cosigner`);
 - ``GET /health``: rotation state, whether this signer is current, counters;
 - ``GET /metrics``: Prometheus text;
-- ``POST /reselect/sign`` ``{epoch, round, current}``: signs ``SequencerSet.reselectDigest()``
-  when this node itself sees ``current`` silent past its deadline (409 otherwise), for
-  ``reselectWithSignatures``;
 - ``/frost/*``: the FROST peer protocol (DKG, resharing, signing rounds; see
-  :mod:`offchain.staking.frost.router`), state in ``data_dir/frost-<signer>.sqlite``.
+  :mod:`offchain.staking.frost.router`), state in ``data_dir/frost-<signer>.sqlite``; a
+  ``/frost/sign`` round with ``reselect`` signs ``SequencerSet.reselectDigest()`` (for
+  ``reselectWithSignatures``, which takes only the group key's signature) when this node
+  itself sees ``current`` silent past its deadline (409 otherwise).
 
 and runs a :class:`~offchain.staking.rotation.RotationFollower` that pings ``heartbeat()``
 while this signer is current, calls ``reselect()`` when the current sequencer is silent past
@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
-from pydantic import BaseModel, Field
 
 from offchain.common.health import health_response
 from offchain.common.http import BackgroundServer
@@ -41,7 +40,7 @@ from offchain.staking.frost.participant import FrostParticipant
 from offchain.staking.frost.router import create_frost_router
 from offchain.staking.frost.store import FrostStore
 from offchain.staking.rotation import RotationConfig, RotationFollower
-from offchain.staking.signatures import reselect_digest, sign_digest
+from offchain.staking.signatures import reselect_digest
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
@@ -72,14 +71,6 @@ class DaemonConfig:
     cosign_contracts: set[str] = field(default_factory=set)
     rotation: RotationConfig = field(default_factory=RotationConfig)
     frost_peers: dict[str, str] = field(default_factory=dict)
-
-
-class ReselectBody(BaseModel):
-    """Body of ``POST /reselect/sign``."""
-
-    epoch: int = Field(ge=0)
-    round: int = Field(ge=0)
-    current: str
 
 
 class _Disagree(StakingError):
@@ -154,16 +145,6 @@ class SequencerDaemon:
                 doc["frost_keeper"] = self.keeper.health()
             return health_response({"rotation": doc}, flat=True)
 
-        @app.post("/reselect/sign")
-        def reselect_sign(body: ReselectBody) -> JSONResponse:
-            """Sign the replacement of a silent current sequencer, if this node agrees."""
-            try:
-                return JSONResponse(self.sign_reselect(body.epoch, body.round, body.current))
-            except _Disagree as e:
-                return JSONResponse(
-                    {"error": {"code": e.code, "message": e.message}}, status_code=409
-                )
-
         @app.get("/metrics")
         def metrics() -> Response:
             g_current.set(1 if self.follower.is_current else 0)
@@ -174,19 +155,10 @@ class SequencerDaemon:
 
         return app
 
-    def sign_reselect(self, epoch: int, round_: int, current: str) -> dict[str, str]:
-        """Sign ``reselectDigest`` (ECDSA) if, on this node's own view of L1, ``current`` is the
-        current sequencer at (``epoch``, ``round_``) and has missed its heartbeat deadline.
-
-        Raises:
-            _Disagree: the node sees a different state or the sequencer is not silent.
-        """
-        sig = sign_digest(self.signer, self._reselect_digest(epoch, round_, current))
-        return {"signer": self.signer.address, "signature": "0x" + sig.hex()}
-
     def check_reselect(self, epoch: int, round_: int, current: str) -> bytes:
-        """``reselectDigest()`` for a FROST reselection round, after the checks of
-        :meth:`sign_reselect` (``/frost/sign`` with ``reselect``).
+        """``reselectDigest()`` for a FROST reselection round (``/frost/sign`` with
+        ``reselect``) if, on this node's own view of L1, ``current`` is the current sequencer
+        at (``epoch``, ``round_``) and has missed its heartbeat deadline.
 
         Raises:
             Refusal: 409 ``stale_request`` / ``not_silent``.

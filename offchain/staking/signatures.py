@@ -1,4 +1,4 @@
-"""Batch digests and the >2/3 co-signature set the SequencerSet checks on-chain.
+"""Batch digests, ECDSA co-signatures and the >2/3-of-stake rule.
 
 Digest (fixed; the rollup contracts compute the same)::
 
@@ -6,9 +6,12 @@ Digest (fixed; the rollup contracts compute the same)::
                                   uint256 batchIndex, bytes32 batchHeaderHash))
 
 Signatures are raw 65-byte ECDSA ``r ‖ s ‖ v`` (``v`` in {27, 28}, low ``s``) over ``digest``
-itself (no EIP-191 prefix). ``SequencerSet.verifyBatchSignatures`` wants them ordered by
-strictly ascending signer address, from active signers holding more than 2/3 of the active
-stake (``signed * 3 > active * 2``, stakes from ``SequencerSet.activeStakes()``).
+itself (no EIP-191 prefix). On L1 such a list (ordered by strictly ascending signer address,
+from active signers holding more than 2/3 of the active stake: ``signed * 3 > active * 2``,
+stakes from ``SequencerSet.activeStakes()``) only installs or recovers the group key
+(``SequencerSet.verifySetSignatures``); a batch, a reselection or a removal carries the group
+key's one FROST signature (``verifyBatchSignatures``). The co-signers' ``/cosign`` answers run
+the same checks as a FROST round (``/frost/sign``) and are not an L1 signature.
 """
 
 from __future__ import annotations
@@ -278,58 +281,3 @@ def reselect_digest(
             ],
         )
     )
-
-
-def collect_reselect_signatures(
-    peers: list[str],
-    active: Active,
-    epoch: int,
-    round_: int,
-    current: str,
-    digest: bytes,
-    *,
-    own: LocalAccount | None = None,
-    timeout_s: float = 5.0,
-) -> list[bytes]:
-    """Ask sequencer daemons (``POST /reselect/sign``) to sign the replacement of ``current``.
-
-    Each daemon signs only if, on its own view of L1, ``current`` is still current at
-    (``epoch``, ``round_``) and has missed its heartbeat deadline.
-
-    Returns:
-        Signatures over ``digest`` ordered by signer, from more than 2/3 of the active stake.
-
-    Raises:
-        NotEnoughSignatures: too few peers (by stake) agreed.
-    """
-    weights = stake_weights(active)
-    wanted = set(weights)
-    signed: dict[str, bytes] = {}
-    if own is not None and own.address.lower() in wanted:
-        signed[own.address] = sign_digest(own, digest)
-    failures: dict[str, str] = {}
-    body = {"epoch": epoch, "round": round_, "current": current}
-    for url in peers:
-        try:
-            r = requests.post(url.rstrip("/") + "/reselect/sign", json=body, timeout=timeout_s)
-        except requests.RequestException as e:
-            failures[url] = f"unreachable ({type(e).__name__})"
-            continue
-        if r.status_code != 200:
-            try:
-                failures[url] = f"HTTP {r.status_code}: {r.json()['error']['message']}"
-            except (ValueError, KeyError, TypeError):
-                failures[url] = f"HTTP {r.status_code}"
-            continue
-        try:
-            sig = bytes.fromhex(r.json()["signature"].removeprefix("0x"))
-            who = recover_signer(digest, sig)
-        except (ValueError, KeyError, TypeError, StakingError) as e:
-            failures[url] = f"bad answer: {e}"
-            continue
-        if who.lower() in wanted:
-            signed[who] = sig
-        else:
-            failures[url] = f"signer {who} is not active"
-    _check_stake(signed, weights, failures)
-    return order_signatures(signed)

@@ -42,6 +42,7 @@ from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.client import L2Client
 from offchain.storage.server import StorageServer
+from tests.helpers.frost import dealt_key
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
 from tests.helpers.waits import http_code, terminate, wait_true
@@ -155,6 +156,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             try:
                 for signer in SIGNERS:
                     n = names[signer.address]
+                    dealt_key(SIGNERS).give_share(signer.address, d / n)  # the set's key
                     w.spawn(n, "rollup", "node", "run", "--key", signer.key.hex(),
                             "--port", str(ports[n]), "--data-dir", str(d / n), "--peers", peers,
                             "--storage-url", storage.url, *l1,

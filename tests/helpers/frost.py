@@ -1,18 +1,25 @@
-"""Test helpers for the FROST daemons: allocation from L1, a coordinator over a cluster, a
-dealt group key installed on a devnet's set (tests and benchmarks)."""
+"""Test helpers for the FROST daemons: allocation from L1, a coordinator over a cluster, and a
+dealt group key for the rollup tests' ``TestSequencerSet`` (which, like the real set, takes
+batches only with one FROST signature under an installed key). A dealt key on a devnet's real
+set: :func:`offchain.staking.frost.l1.install_dealt_key`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from offchain.common.hashing import keccak
 from offchain.staking.cluster import SequencerCluster
 from offchain.staking.config import TOKEN
 from offchain.staking.frost.coordinator import FrostCoordinator
+from offchain.staking.frost.group import N, base_mul
+from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
+from offchain.staking.frost.l1 import l1_signature
+from offchain.staking.frost.store import FrostStore, KeySet
 from offchain.staking.frost.weights import Allocation, allocate
-
-if TYPE_CHECKING:
-    from offchain.staking.frost.keygen import KeyShare
+from offchain.staking.frost.wire import element_hex
 
 SHARE_CAP = 4
 
@@ -69,40 +76,81 @@ def lock_new_sequencer(chain: Any, dep: Any, acct: Any, tokens: int) -> None:
     s.send(pool.functions.lock(acct.address, tokens * TOKEN))
 
 
-def install_dealt_key(
-    chain: Any, seqset: Any, keys: Mapping[Any, Any], stakes: Mapping[str, int], min_lock: int
-) -> list[KeyShare]:
-    """Give the set a FROST group key the way a devnet gets one, minus the HTTP rounds: shares
-    by stake (one per minimum lock, capped at 4), a dealt key (the DKG's output has the same
-    form), installed by ``installGroupKey`` with the ECDSA approvals of the first signers (by
-    address) holding more than 2/3 of the active stake.
+@dataclass(frozen=True)
+class DealtKey:
+    """A FROST group key dealt to ``signers`` (RFC 9591 appendix C: one share each, threshold
+    more than 2/3 of them), deterministic in the signers so every fixture derives the same
+    shares. Nodes get their share in their FROST store (:meth:`give_share`) and sign batches
+    over the real ``/frost`` protocol; tests that append by hand sign with :meth:`sign`.
 
-    Args:
-        chain: the L1 connection.
-        seqset: the SequencerSet contract.
-        keys: signer address -> its account (every active sequencer).
-        stakes: signer address -> active stake (wei).
-        min_lock: the LockingPool's minimum lock (wei).
-
-    Returns:
-        A threshold of shares (lowest identifiers), enough for :func:`l1_signature`.
+    Attributes:
+        signers: the sequencer addresses, ascending.
+        secret: the group secret (even-y key).
     """
-    from offchain.chain.accounts import dev_account
-    from offchain.rollup.ledger.batch import order_signatures, sign_digest
-    from offchain.staking.frost.group import random_scalar
-    from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
-    from offchain.staking.frost.l1 import group_key_digest, make_even
-    from offchain.staking.frost.weights import allocate
-    from offchain.staking.signatures import active_stakes, stake_quorum
 
-    alloc = allocate(dict(stakes), min_lock, 4)
-    dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
-    pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
-    x, y = pk.xy()
-    version = int(seqset.functions.groupKeyVersion().call())
-    kd = group_key_digest(chain.chain_id, seqset.address, version, x)
-    by = {str(a): acct for a, acct in keys.items()}
-    quorum = stake_quorum(active_stakes(seqset), sorted(by, key=lambda a: int(a, 16)))
-    approvals = order_signatures(kd, [sign_digest(bytes(by[a].key), kd) for a in quorum])
-    chain.sender(dev_account(0)).send(seqset.functions.installGroupKey(x, y, approvals))
-    return [KeyShare(i, secrets[i], pk) for i in alloc.all_identifiers()[: alloc.threshold]]
+    signers: tuple[str, ...]
+    secret: int
+
+    @property
+    def allocation(self) -> Allocation:
+        return allocate({a: 1 for a in self.signers}, 1, 1)
+
+    def shares(self) -> list[KeyShare]:
+        alloc = self.allocation
+        t = alloc.threshold
+        # Fixed coefficients (from the secret): every call deals the same shares.
+        coeffs = [_scalar(self.secret, k) for k in range(1, t)]
+        dealt, _ = trusted_dealer_keygen(self.secret, alloc.total, t, coeffs)
+        return [KeyShare(d.identifier, d.secret, d.group_public_key) for d in dealt]
+
+    @property
+    def x(self) -> int:
+        return int(base_mul(self.secret).xy()[0])
+
+    def sign(self, digest: bytes) -> bytes:
+        """The set's 96-byte signature of ``digest`` (a threshold of the shares, in-process)."""
+        return l1_signature(self.shares()[: self.allocation.threshold], digest)
+
+    def give_share(self, signer: str, data_dir: str | Path) -> None:
+        """Store ``signer``'s share in the node store at ``data_dir`` (``frost.sqlite``), as a
+        finished key generation would."""
+        shares = self.shares()
+        pk = shares[0].group_public_key
+        ids = self.allocation.identifiers
+        mine = next(v for a, v in ids.items() if a.lower() == signer.lower())
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        store = FrostStore(Path(data_dir) / "frost.sqlite")
+        try:
+            store.save_keyset(
+                KeySet(
+                    "dealt-1",
+                    hex(self.x),
+                    element_hex(pk),
+                    self.allocation.threshold,
+                    {a: list(v) for a, v in ids.items()},
+                    {s.identifier: element_hex(s.public) for s in shares},
+                    {s.identifier: s.secret for s in shares if s.identifier in mine},
+                )
+            )
+        finally:
+            store.close()
+
+
+def _scalar(secret: int, k: int) -> int:
+    return (
+        int.from_bytes(
+            keccak(b"l2kit.tests.dealt" + secret.to_bytes(32, "big") + bytes([k])), "big"
+        )
+        % N
+    )
+
+
+def dealt_key(signers: Sequence[Any]) -> DealtKey:
+    """The :class:`DealtKey` of ``signers`` (accounts or addresses); its y is even."""
+    addrs = tuple(
+        sorted((str(getattr(s, "address", s)) for s in signers), key=lambda a: int(a, 16))
+    )
+    secret = int.from_bytes(keccak(b"l2kit.tests.groupKey" + "".join(addrs).encode()), "big") % N
+    if base_mul(secret).xy()[1] % 2:
+        secret = N - secret
+    return DealtKey(addrs, secret)

@@ -4,7 +4,7 @@ governance) with ``n`` sequencers, and a model of what the real contracts do on 
 - :func:`prod_config`: the devnet configuration with ``n`` locked sequencers (dev accounts that
   play no other role in the tests, varied stakes);
 - :class:`ProdRollup`: the deployment, a FROST group key dealt and installed on the set (the
-  form the DKG produces, see :func:`tests.helpers.frost.install_dealt_key`), and the L1 views
+  form the DKG produces, see :func:`offchain.staking.frost.l1.install_dealt_key`), and the L1 views
   the fault tests use (append a batch signed by the set, the current sequencer's account);
 - :func:`expected_next`: the sequencer ``SequencerSet`` must rotate to after kicking one,
   computed from the pre-punishment state by an independent model of the draw;
@@ -30,8 +30,7 @@ from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.l1.config import RollupParams
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.staking.config import TOKEN
-from offchain.staking.frost.l1 import l1_signature
-from tests.helpers.frost import install_dealt_key
+from offchain.staking.frost.l1 import install_dealt_key, l1_signature
 from tests.helpers.rollup import BatchAppender
 
 if TYPE_CHECKING:

@@ -3,7 +3,8 @@
 - :func:`placeholder_header`: a well-formed batch header with made-up roots (for L1 contract
   tests that do not need real L2 blocks);
 - :func:`deploy_test_rollup`: the rollup's L1 contracts on a ``TestSequencerSet`` (a test
-  double with real ECDSA checks) instead of the staking domain's SequencerSet;
+  double with the real signature rule: one FROST signature under the signers' dealt key,
+  :func:`tests.helpers.frost.dealt_key`) instead of the staking domain's SequencerSet;
 - :class:`BatchAppender`: append a header signed by the set as its current sequencer, and
   move L1 time (shared by the test deployment and the production one).
 """
@@ -22,6 +23,7 @@ from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
+from tests.helpers.frost import dealt_key
 
 # Labels hashed (with the batch index) into the made-up roots, in BatchHeader field order:
 # tx_root, state_roots_root, final_state_root, withdrawal_root, data_hash.
@@ -106,7 +108,8 @@ def deploy_test_rollup(
 ) -> dict[str, str]:
     """Deploy the rollup's L1 contracts around a ``TestSequencerSet`` of ``signers``.
 
-    Sequencer set (each signer staked ``p.stake``), StateCommitment (genesis = the empty
+    Sequencer set (each signer staked ``p.stake``, the group key of :func:`dealt_key` of
+    ``signers`` installed), StateCommitment (genesis = the empty
     ledger's root), L1Bridge, DataAvailabilityChallenge, FraudProver (both authorised to
     challenge and punish) and a TestToken.
 
@@ -126,6 +129,8 @@ def deploy_test_rollup(
         seqset.functions.setSigners([a.address for a in signers], p.stake),
         value=p.stake * len(signers),
     )
+    # Like the real set, it takes batches only under a group key: the signers' dealt key.
+    s.send(seqset.functions.setGroupKey(dealt_key(signers).x))
     sc = s.deploy(
         "StateCommitment",
         owner.address,

@@ -1,8 +1,9 @@
 """Fixtures for the rollup daemons: real contracts on Anvil, a real blob store, real nodes.
 
-``rollup_env`` deploys (once per module) a sequencer set with three signers (ECDSA checks
-on-chain), StateCommitment, L1Bridge, the DA challenge contract and a test ERC20, and starts
-the storage service. ``prod_env`` is the production deployment instead (``deploy_all``: the
+``rollup_env`` deploys (once per module) a sequencer set with three signers (one FROST
+signature under their dealt group key, checked on-chain; each node gets its share),
+StateCommitment, L1Bridge, the DA challenge contract and a test ERC20, and starts the storage
+service. ``prod_env`` is the production deployment instead (``deploy_all``: the
 real LockingPool, SequencerSet and governance) at 4 and (slow) 21 sequencers: the nodes run
 a DKG over their own ``/frost`` as soon as they start, the set installs the key with their
 ECDSA approvals, and every batch carries one FROST signature. ``start_nodes`` starts full
@@ -40,7 +41,7 @@ from offchain.staking.frost.l1 import group_key_digest
 from offchain.staking.frost.wire import element_of
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
-from tests.helpers.frost import allocation_from_l1
+from tests.helpers.frost import allocation_from_l1, dealt_key
 from tests.helpers.prod import ProdRollup, prod_config
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
 from tests.helpers.waits import poll_until
@@ -146,10 +147,10 @@ class RollupEnv:
         return int(pool.sequencer(signer).call(block_identifier=self.prod.dep.block)[2])
 
     def colluding(self, mode: str, **kw: Any) -> Fault:
-        """A fault in ``mode`` signed by a colluding majority: every signer's ECDSA key (test
+        """A fault in ``mode`` signed by a colluding majority: the dealt key's shares (test
         set), or a threshold of the group key's shares gathered from the running nodes."""
         if not self.prod:
-            return Fault(mode, collude_keys=[bytes(s.key) for s in self.signers], **kw)
+            return Fault(mode, collude_shares=dealt_key(self.signers).shares(), **kw)
         x = int(self.seqset().functions.groupKeyX().call())
         shares: dict[int, KeyShare] = {}
         threshold = 0
@@ -219,8 +220,11 @@ class RollupEnv:
             if deposit_confirmations is not None
             else {}
         )
+        key = None if self.prod else dealt_key(self.signers)
         for s in signers:
             d = Path(tempfile.mkdtemp(dir=self.tmp))
+            if key is not None:
+                key.give_share(s.address, d)  # the test set's key (on L1 since deployment)
             cfg = RollupNodeConfig(
                 node=NodeConfig(
                     port=ports[s.address.lower()],
@@ -272,8 +276,8 @@ class RollupEnv:
 
 
 def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
-    """Sequencer set (test double with real ECDSA checks; >2/3 of 3 = all three signers),
-    StateCommitment, bridge, DA challenge, fraud prover, token."""
+    """Sequencer set (test double with the real signature rule; the dealt key's threshold is
+    all three signers), StateCommitment, bridge, DA challenge, fraud prover, token."""
     params = TestRollupParams(WINDOW_S, DA_WINDOW_S, DA_FEE, STAKE, SLASH)
     return deploy_test_rollup(chain, dev_account(0), signers, params)
 

@@ -75,7 +75,7 @@ def test_honest_peers_refuse_a_faulty_batch_without_colluding_keys(
         n.batcher.stop()  # no background polls: the test makes each one
         batchers.append(n.batcher)
     faulty, l1 = batchers[0], env.l1()
-    faulty.fault = Fault(mode)  # no collude_keys: it can only ask the honest peers
+    faulty.fault = Fault(mode)  # no collude_shares: it can only ask the honest peers
     _traffic(env, client(nodes[0]))
     head = faulty.node.head
     wait_until(lambda: all(b.node.head >= head for b in batchers), what="blocks on every node")

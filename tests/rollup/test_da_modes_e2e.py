@@ -17,6 +17,7 @@ from offchain.rollup.node.config import BatcherConfig
 from offchain.storage.client import BlobClient
 from offchain.storage.errors import BlobNotFound
 from tests.helpers.beacon import AnvilBeacon
+from tests.helpers.frost import dealt_key
 from tests.rollup.conftest import SLASH, STAKE, RollupEnv, client, wait_until
 from tests.rollup.test_verifier import BOB, DEAD_STORAGE, _traffic
 
@@ -109,7 +110,7 @@ def _faulty_blob_batch(env: RollupEnv, mode: str) -> tuple[list, RollupL1, Any]:
     _set_mode(env, DataMode.BLOBS)
     nodes = env.start_nodes(env.signers, FAST)
     assert nodes[0].batcher is not None
-    nodes[0].batcher.fault = Fault(mode, collude_keys=[bytes(s.key) for s in env.signers])
+    nodes[0].batcher.fault = Fault(mode, collude_shares=dealt_key(env.signers).shares())
     _traffic(env, nodes)
     l1 = env.l1()
     wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="the faulty blob batch")

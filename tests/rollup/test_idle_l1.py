@@ -11,6 +11,7 @@ import pytest
 from offchain.chain.accounts import dev_account
 from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import RequestStatus
+from tests.helpers.frost import dealt_key
 from tests.rollup.conftest import DA_WINDOW_S, RollupEnv, client, wait_until
 
 ALICE = dev_account(10)
@@ -22,7 +23,7 @@ def test_deadlinePassedOnIdleL1IsActedOn(rollup_env: RollupEnv) -> None:
     nodes = env.start_nodes(env.signers)
     faulty, l1 = nodes[0], env.l1()
     assert faulty.batcher is not None
-    faulty.batcher.fault = Fault("withhold", collude_keys=[bytes(s.key) for s in env.signers])
+    faulty.batcher.fault = Fault("withhold", collude_shares=dealt_key(env.signers).shares())
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
     wait_until(lambda: client(faulty).balance(ALICE.address) > 0, what="deposit")
     wait_until(lambda: l1.next_index() >= 1, 30, "the withheld batch on L1")

@@ -15,6 +15,7 @@ from offchain.rollup.l1.bindings import BatchStatus
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
+from tests.helpers.frost import dealt_key
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)
@@ -47,7 +48,7 @@ def test_invalidation_between_polls_rolls_back_every_node_once(rollup_env: Rollu
         batchers.append(n.batcher)
     faulty, l1 = nodes[0], env.l1()
     faulty_batcher = batchers[0]
-    faulty_batcher.fault = Fault("wrong_mtsr", collude_keys=[bytes(s.key) for s in env.signers])
+    faulty_batcher.fault = Fault("wrong_mtsr", collude_shares=dealt_key(env.signers).shares())
     sent = _traffic(env, faulty)
     head = faulty_batcher.node.head
     wait_until(lambda: all(b.node.head >= head for b in batchers), what="blocks on every node")

@@ -17,6 +17,7 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
+from tests.helpers.frost import dealt_key
 from tests.helpers.reorg import ALICE, BOB, funded_rollup
 from tests.helpers.waits import wait_rounds
 from tests.rollup.conftest import RollupEnv, client, wait_until
@@ -172,7 +173,7 @@ def test_fraudProofRemovedByReorgIsSentAgain(rollup_env: RollupEnv) -> None:
     nodes, faulty, l1, seqset = f.nodes, f.svc, env.l1(), env.seqset()
     bad = env.signers[0]
     assert faulty.batcher is not None
-    faulty.batcher.fault = Fault("wrong_mtsr", collude_keys=[bytes(s.key) for s in env.signers])
+    faulty.batcher.fault = Fault("wrong_mtsr", collude_shares=dealt_key(env.signers).shares())
     _transfer(env, faulty, 0)
     wait_until(lambda: l1.next_index() >= 1, 30, "the faulty batch")
     for svc in nodes:  # no resubmission in between: the reorg only removes the proof

@@ -1,4 +1,5 @@
-"""Fixtures for the rollup L1 contracts: a test sequencer set (real ECDSA checks), StateCommitment,
+"""Fixtures for the rollup L1 contracts: a test sequencer set (one FROST signature under the
+signers' dealt group key, checked for real), StateCommitment,
 L1Bridge, the challenge contracts and a test token, deployed once per module (each test runs
 between an evm_snapshot and an evm_revert)."""
 
@@ -15,9 +16,10 @@ from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
 from offchain.rollup.l1.bindings import RollupL1
-from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
+from tests.helpers.frost import dealt_key
 from tests.helpers.rollup import (
     BatchAppender,
     TestRollupParams,
@@ -61,14 +63,9 @@ class Env(BatchAppender):
         cur = self.contract("TestSequencerSet", "sequencer_set").functions.currentSequencer().call()
         return next(s for s in self.signers if s.address == cur)
 
-    def sign(self, header: BatchHeader, who: list[LocalAccount] | None = None) -> list[bytes]:
-        digest = self.sc(self.owner).digest(header)
-        if who is None:
-            active = (
-                self.contract("TestSequencerSet", "sequencer_set").functions.activeSigners().call()
-            )
-            who = [a for a in self.signers if a.address in active]
-        return order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in who])
+    def sign(self, header: BatchHeader) -> list[bytes]:
+        """The set's one FROST signature of ``header`` (the signers' dealt group key)."""
+        return [dealt_key(self.signers).sign(self.sc(self.owner).digest(header))]
 
     def header(self, index: int, **kw: Any) -> BatchHeader:
         return placeholder_header(index, **kw)

@@ -1,7 +1,7 @@
 """The rollup contracts against the real staking contracts (the devnet deployment: LockingPool,
-SequencerSet, governance): appendBatch with 3-of-4 signatures and a batch reward; a DA timeout
-and a fraud proof slash (stake conserved into a claimable reward + a queued burn, then claimed
-and flushed), kick and rotate; resubmission."""
+SequencerSet, governance): appendBatch with the set's FROST signature and a batch reward; a DA
+timeout and a fraud proof slash (stake conserved into a claimable reward + a queued burn, then
+claimed and flushed), kick and rotate; resubmission."""
 
 from __future__ import annotations
 
@@ -19,11 +19,13 @@ from offchain.common.hashing import keccak
 from offchain.config import L2KitConfig
 from offchain.deploy import Deployment, deploy_all
 from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RollupL1
-from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_builder import BatchBuilder, tampered
 from offchain.rollup.ledger.tx import Deposit, Domain, sign_transfer
 from offchain.staking.contracts import REASONS
-from offchain.staking.signatures import active_stakes, stake_quorum
+from offchain.staking.frost.keygen import KeyShare
+from offchain.staking.frost.l1 import install_dealt_key, l1_signature
+from offchain.staking.signatures import active_stakes
 from tests.helpers.rollup import placeholder_header
 
 E18 = 10**18
@@ -35,6 +37,7 @@ class Real:
     chain: Chain
     dep: Deployment
     config: L2KitConfig
+    shares: list[KeyShare]  # a threshold of the set's group key
 
     def c(self, key: str) -> Any:
         return self.dep.contract(self.chain, key)
@@ -50,11 +53,8 @@ class Real:
         return RollupL1.from_deployment(self.chain, self.dep, self.chain.sender(acct))
 
     def append(self, header: BatchHeader) -> Any:
-        chosen = stake_quorum(active_stakes(self.c("sequencer_set")), list(self.keys))
-        signers = [self.keys[a] for a in chosen]
         digest = self.l1(self.current()).digest(header)
-        sigs = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in signers])
-        return self.l1(self.current()).append_batch(header, sigs)
+        return self.l1(self.current()).append_batch(header, [l1_signature(self.shares, digest)])
 
     def warp(self, s: int) -> None:
         self.chain.rpc("evm_increaseTime", s)
@@ -65,7 +65,13 @@ class Real:
 def real(chain: Chain) -> Real:
     cfg = L2KitConfig()
     dep = deploy_all(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
-    return Real(chain, dep, cfg)
+    # The set's group key (installed by >2/3 of the stake, as the nodes' DKG does at start).
+    sset = dep.contract(chain, "sequencer_set")
+    keys = {a.address: a for a in (dev_account(i) for i in range(1, 5))}
+    shares = install_dealt_key(
+        chain, sset, keys, active_stakes(sset), cfg.staking.min_lock_tokens * E18
+    )
+    return Real(chain, dep, cfg, shares)
 
 
 def _pool_totals(r: Real) -> tuple[int, int, int]:

@@ -1,4 +1,5 @@
-"""StateCommitment on Anvil: strict sequence, current sequencer only, > 2/3 signatures, deposit
+"""StateCommitment on Anvil: strict sequence, current sequencer only, the set's one FROST
+signature (an ECDSA list never appends), deposit
 position checks, challenge window, status views, owner functions."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
 from offchain.rollup.l1.bindings import BatchStatus
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from tests.helpers.frost import dealt_key
 from tests.rollup_l1.conftest import GENESIS, WINDOW_S, Env
 
 
@@ -62,24 +64,25 @@ def test_only_current_sequencer(env: Env, expect_revert: Any) -> None:
 def test_signatures_checked(env: Env, expect_revert: Any) -> None:
     h = env.header(0)
     sc = env.sc(env.current())
-    # 2 of 4 is not more than 2/3
-    expect_revert(
-        "TestSequencerSetTooFewSignatures", sc.append_batch, h, env.sign(h, env.signers[:2])
-    )
-    # a non-member's signature
     digest = sc.digest(h)
-    outsider = dev_account(30)
-    sigs = order_signatures(
-        digest, [sign_digest(bytes(a.key), digest) for a in [*env.signers[:2], outsider]]
+
+    def refused(sigs: list[bytes]) -> None:
+        err = expect_revert("TestSequencerSetBadFrostSignature", sc.append_batch, h, sigs)
+        assert err.error_args == (digest,)
+
+    # the whole set's ECDSA list: never a batch signature
+    ecdsa = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in env.signers])
+    refused(ecdsa)
+    # the set's signature over another header, twice the right one, a key never installed
+    refused(env.sign(env.header(0, tx_count=5)))
+    refused([*env.sign(h), *env.sign(h)])
+    refused([dealt_key([dev_account(30), dev_account(31)]).sign(digest)])
+    assert sc.next_index() == 0
+    # no group key: nothing appends, not even the list
+    env.chain.sender(env.owner).send(
+        env.contract("TestSequencerSet", "sequencer_set").functions.setGroupKey(0)
     )
-    expect_revert("TestSequencerSetBadSigner", sc.append_batch, h, sigs)
-    # signatures over another header
-    expect_revert(
-        "TestSequencerSetBadSigner", sc.append_batch, h, env.sign(env.header(0, tx_count=5))
-    )
-    # duplicate signer (not ascending)
-    s = env.sign(h)
-    expect_revert("TestSequencerSetBadSigner", sc.append_batch, h, [s[0], s[0], s[1]])
+    expect_revert("TestSequencerSetNoGroupKey", sc.append_batch, h, ecdsa)
 
 
 def test_empty_batch_reverts(env: Env, expect_revert: Any) -> None:

@@ -1,7 +1,7 @@
 """The sequencer set's FROST group key on L1 (real SequencerSet on Anvil).
 
 Attacker moves: install a key with too few set signatures, replay the installation, install
-an odd or off-curve key, keep submitting the old ECDSA list once a key exists, forge or
+an odd or off-curve key, submit the ECDSA list for a batch (before or after a key), forge or
 re-target a FROST signature, sign with fewer shares than the threshold.
 """
 
@@ -94,8 +94,12 @@ def test_governanceRecoveryOnlyByOwner(st: Staking, seqs, expect_revert) -> None
 def test_batchNeedsOneFrostSignatureOnceKeyExists(st: Staking, seqs, expect_revert) -> None:
     shares = _dealt(6, 5)
     digest = batch_digest(st.chain.chain_id, seqs[0].address, 7, b"\x42" * 32)
-    # Before a key: the >2/3 ECDSA list is how batches are signed.
-    st.sset.functions.verifyBatchSignatures(digest, _ecdsa(seqs, digest)).call()
+    # Before a key: nothing signs a batch, not even the whole set's ECDSA list.
+    got = expect_revert(
+        "SequencerSetNoGroupKey",
+        st.sset.functions.verifyBatchSignatures(digest, _ecdsa(seqs, digest)).call,
+    )
+    assert list(got) == []
     _install(st, seqs, shares)
     # After: the full ECDSA list of the whole set is refused.
     got = expect_revert(

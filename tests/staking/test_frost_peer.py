@@ -26,7 +26,7 @@ from offchain.staking.frost.l1 import group_key_digest
 from offchain.staking.frost.signing import to_l1_signature
 from offchain.staking.frost.wire import element_of
 from offchain.staking.rotation import RotationConfig
-from offchain.staking.signatures import CosignRequest, recover_signer
+from offchain.staking.signatures import CosignRequest, sign_digest
 from tests.helpers.frost import allocation_from_l1, frost_sign
 
 from .conftest import Staking
@@ -350,7 +350,7 @@ def test_malformedBodiesGetAClearErrorAndSignNothing(st: Staking, daemons) -> No
     assert d.frost.store.nonce_counts()["used"] == 0
 
 
-def test_frostReselectionOnlyForASilentSequencer(st: Staking, daemons, expect_revert) -> None:
+def test_frostReselectionOnlyForASilentSequencer(st: Staking, seqs, daemons, expect_revert) -> None:
     """Reselection by signatures with a group key: the members sign ``reselectDigest()`` over
     ``/frost/sign`` only when each sees the current sequencer silent on L1; the ECDSA list is
     refused; one FROST signature replaces the sequencer (reason SetVote)."""
@@ -390,11 +390,8 @@ def test_frostReselectionOnlyForASilentSequencer(st: Staking, daemons, expect_re
     r = _post(d, "/frost/sign", {"session": "dkg-1", "commitments": package})
     assert r.status_code == 400 and "exactly one" in r.json()["error"]["message"]
     st.warp(601)
-    # With a group key, the ECDSA list of the whole set no longer reselects.
-    ecdsa = [
-        bytes.fromhex(x.sign_reselect(epoch, rnd, cur)["signature"][2:]) for x in daemons.values()
-    ]
-    ecdsa.sort(key=lambda s: int(recover_signer(digest, s), 16))
+    # The ECDSA list of the whole set never reselects (it only installs / recovers a key).
+    ecdsa = [sign_digest(a, digest) for a in sorted(seqs, key=lambda a: int(a.address, 16))]
     expect_revert(
         "SequencerSetBadFrostSignature",
         st.gov.send,

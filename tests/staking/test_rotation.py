@@ -5,11 +5,9 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 import requests
 
 from offchain.chain.accounts import dev_account
-from offchain.staking.config import TOKEN
 from offchain.staking.contracts import StakingContracts
 from offchain.staking.daemon import DaemonConfig, SequencerDaemon
 from offchain.staking.rotation import RotationConfig, RotationFollower
@@ -76,58 +74,3 @@ def test_daemon_serves_health_metrics_and_cosign(st: Staking, tmp_path) -> None:
         assert "l2kit_sequencer_epoch" in m and "l2kit_sequencer_is_current" in m
         r = requests.get(f"{d.url}/nope", timeout=5)
         assert r.status_code == 404
-
-
-def test_daemons_vote_a_silent_sequencer_out(st: Staking, seqs, tmp_path) -> None:
-    from offchain.staking.errors import NotEnoughSignatures
-    from offchain.staking.signatures import (
-        active_stakes,
-        collect_reselect_signatures,
-        reselect_digest,
-    )
-
-    sc = StakingContracts(st.chain, st.token, st.pool, st.sset)
-    cur = st.current()
-    others = [a for a in seqs if a.address != cur]
-    # Votes weigh stake: the others must hold more than 2/3 of it (with 20k/30k/40k/50k they
-    # do not when the 50k one is silent: a member over 1/3 cannot be voted out). Top one up.
-    stakes = {a.lower(): w for a, w in active_stakes(st.sset).items()}
-    total, silent = sum(stakes.values()), stakes[cur.lower()]
-    if (total - silent) * 3 <= total * 2:
-        extra = 3 * silent - total + TOKEN  # others + extra > 2/3 of (total + extra)
-        s = st.approve_and(others[0], extra // TOKEN + 1)
-        s.send(st.pool.functions.relock(others[0].address, (extra // TOKEN + 1) * TOKEN, False))
-    quiet = RotationConfig(send_heartbeats=False, trigger_reselect=False, advance_epochs=False)
-    daemons = [
-        SequencerDaemon(
-            st.chain, sc, a, DaemonConfig(data_dir=tmp_path / a.address, rotation=quiet)
-        )
-        for a in others
-    ]
-    try:
-        for d in daemons:
-            d.start()
-        epoch, rnd = st.sset.functions.epochInfo().call()[:2]
-        digest = reselect_digest(31337, st.sset.address, epoch, rnd, cur)
-        assert digest == bytes(st.sset.functions.reselectDigest().call())
-        active = active_stakes(st.sset)
-        urls = [d.url for d in daemons]
-        # Not silent yet: every daemon refuses.
-        with pytest.raises(NotEnoughSignatures) as e:
-            collect_reselect_signatures(urls, active, epoch, rnd, cur, digest)
-        assert e.value.got == 0 and "has until" in str(e.value)
-        st.warp(7)
-        sigs = collect_reselect_signatures(urls, active, epoch, rnd, cur, digest)
-        assert len(sigs) == 3
-        st.gov.send(st.sset.functions.reselectWithSignatures(sigs))
-        assert st.current() != cur
-        # A stale request (the round moved on) is refused.
-        r = requests.post(
-            f"{urls[0]}/reselect/sign",
-            json={"epoch": epoch, "round": rnd, "current": cur},
-            timeout=5,
-        )
-        assert r.status_code == 409 and r.json()["error"]["code"] == "stale_request"
-    finally:
-        for d in daemons:
-            d.stop()

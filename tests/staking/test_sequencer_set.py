@@ -1,4 +1,4 @@
-"""SequencerSet on Anvil: rotation, reselection, batch signatures, punish; every custom error."""
+"""SequencerSet on Anvil: rotation, reselection, key approvals, punish; every custom error."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from web3.logs import DISCARD
 
 from offchain.chain.accounts import dev_account
 from offchain.staking.config import TOKEN
+from offchain.staking.frost.group import random_scalar
+from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
+from offchain.staking.frost.l1 import group_key_digest, l1_signature, make_even
 from offchain.staking.signatures import batch_digest, sign_digest
 
 from .conftest import Staking
@@ -18,6 +21,16 @@ ZERO = "0x" + "00" * 20
 def _sigs(accounts, digest: bytes) -> list[bytes]:
     ordered = sorted(accounts, key=lambda a: int(a.address, 16))
     return [sign_digest(a, digest) for a in ordered]
+
+
+def _install_dealt(st: Staking, seqs) -> list[KeyShare]:
+    """A dealt 3-of-4 group key installed by the whole set's approval; a threshold of shares."""
+    dealt, _ = trusted_dealer_keygen(random_scalar(), 4, 3)
+    pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
+    x, y = pk.xy()
+    kd = group_key_digest(st.chain.chain_id, st.sset.address, 0, x)
+    st.gov.send(st.sset.functions.installGroupKey(x, y, _sigs(seqs, kd)))
+    return [KeyShare(i, secrets[i], pk) for i in (1, 2, 3)]
 
 
 def _rotation(st: Staking, rcpt) -> dict:
@@ -98,52 +111,59 @@ def test_record_batch_reverts(st: Staking, seqs, expect_revert) -> None:
     assert args == (stranger.address,)
 
 
-def test_reselect_with_two_thirds_signatures(st: Staking, seqs, expect_revert) -> None:
+def test_reselect_with_the_group_keys_signature(st: Staking, seqs, expect_revert) -> None:
     cur = st.current()
     digest = bytes(st.sset.functions.reselectDigest().call())
-    two = [a for a in seqs if a.address != cur][:2]
+    # No key yet: the whole set's ECDSA list replaces no one.
     expect_revert(
-        "SequencerSetNotEnoughSignatures",
+        "SequencerSetNoGroupKey",
         st.gov.send,
-        st.sset.functions.reselectWithSignatures(_sigs(two, digest)),
+        st.sset.functions.reselectWithSignatures(_sigs(seqs, digest)),
     )
-    # Stake-weighted (20k/30k/40k/50k): any two hold at most 90k of 140k (not > 2/3); all four do.
-    three = list(seqs)
-    rcpt = st.as_(dev_account(25)).send(
-        st.sset.functions.reselectWithSignatures(_sigs(three, digest))
+    shares = _install_dealt(st, seqs)
+    got = expect_revert(
+        "SequencerSetBadFrostSignature",
+        st.gov.send,
+        st.sset.functions.reselectWithSignatures(_sigs(seqs, digest)),
     )
+    assert list(got) == [4, 65]
+    sig = l1_signature(shares, digest)
+    rcpt = st.as_(dev_account(25)).send(st.sset.functions.reselectWithSignatures([sig]))
     rot = _rotation(st, rcpt)
     assert rot["previous"] == cur and rot["next"] != cur and rot["reason"] == SETVOTE
-    # The digest moved on (round + 1): the same signatures cannot be replayed.
-    expect_revert(
-        "SequencerSetSignerNotActive",
+    # The digest moved on (round + 1): the same signature cannot be replayed.
+    new_digest = bytes(st.sset.functions.reselectDigest().call())
+    got = expect_revert(
+        "SequencerSetInvalidFrostSignature",
         st.gov.send,
-        st.sset.functions.reselectWithSignatures(_sigs(three, digest)),
+        st.sset.functions.reselectWithSignatures([sig]),
     )
+    assert list(got) == [new_digest, st.sset.functions.groupKeyX().call()]
 
 
-def test_verify_batch_signatures_accepts_more_than_two_thirds(st: Staking, seqs) -> None:
+def test_key_approval_accepts_more_than_two_thirds(st: Staking, seqs) -> None:
     digest = batch_digest(31337, dev_account(30).address, 7, b"\x22" * 32)
     # 30k + 40k + 50k = 120k of 140k: more than 2/3 of the stake.
-    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[1:], digest)).call()
-    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs, digest)).call()
+    st.sset.functions.verifySetSignatures(digest, _sigs(seqs[1:], digest)).call()
+    st.sset.functions.verifySetSignatures(digest, _sigs(seqs, digest)).call()
 
 
-def test_verify_batch_signatures_weighs_stake_not_seats(st: Staking, seqs, expect_revert) -> None:
+def test_key_approval_weighs_stake_not_seats(st: Staking, seqs, expect_revert) -> None:
     digest = batch_digest(31337, dev_account(30).address, 7, b"\x22" * 32)
     # Three of four seats (20k + 30k + 40k = 90k of 140k) are not more than 2/3 of the stake.
     assert expect_revert(
         "SequencerSetNotEnoughSignatures",
-        st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[:3], digest)).call,
+        st.sset.functions.verifySetSignatures(digest, _sigs(seqs[:3], digest)).call,
     ) == (90_000 * TOKEN, 140_000 * TOKEN)
 
 
-def test_verify_batch_signatures_errors(st: Staking, seqs, expect_revert) -> None:
+def test_key_approval_errors(st: Staking, seqs, expect_revert) -> None:
+    """``verifySetSignatures``: the >2/3 ECDSA list that installs or recovers the group key."""
     digest = batch_digest(31337, dev_account(30).address, 7, b"\x22" * 32)
     harness = st.gov.deploy("SignatureCheckHarness")
 
     def check(sigs: list[bytes]) -> object:
-        return st.gov.send(harness.functions.check(st.sset.address, digest, sigs))
+        return st.gov.send(harness.functions.checkApproval(st.sset.address, digest, sigs))
 
     assert expect_revert("SequencerSetNotEnoughSignatures", check, _sigs(seqs[:2], digest)) == (
         50_000 * TOKEN,
@@ -169,6 +189,15 @@ def test_verify_batch_signatures_errors(st: Staking, seqs, expect_revert) -> Non
     expect_revert("SequencerSetSignerNotActive", check, other)
     rcpt = check(good)
     assert rcpt["status"] == 1
+    # The same list is never a batch signature.
+    assert (
+        expect_revert(
+            "SequencerSetNoGroupKey",
+            st.gov.send,
+            harness.functions.check(st.sset.address, digest, good),
+        )
+        == ()
+    )
 
 
 def test_exiting_sequencer_no_longer_counts_or_signs(st: Staking, seqs, expect_revert) -> None:
@@ -178,13 +207,13 @@ def test_exiting_sequencer_no_longer_counts_or_signs(st: Staking, seqs, expect_r
     # 120k active now: 30k + 40k is not more than 2/3, and the exiting one is not active.
     expect_revert(
         "SequencerSetNotEnoughSignatures",
-        st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[1:3], digest)).call,
+        st.sset.functions.verifySetSignatures(digest, _sigs(seqs[1:3], digest)).call,
     )
     expect_revert(
         "SequencerSetSignerNotActive",
-        st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[:3], digest)).call,
+        st.sset.functions.verifySetSignatures(digest, _sigs(seqs[:3], digest)).call,
     )
-    st.sset.functions.verifyBatchSignatures(digest, _sigs(seqs[1:], digest)).call()
+    st.sset.functions.verifySetSignatures(digest, _sigs(seqs[1:], digest)).call()
 
 
 def test_punish_slashes_kicks_and_rotates(st: Staking, expect_revert) -> None:
@@ -327,7 +356,7 @@ def test_exactly_two_thirds_of_the_stake_is_not_enough(st: Staking, seqs, expect
     exact = [seqs[1], seqs[2], seqs[3]]  # 30k + 40k + 50k = 120k: exactly 2/3
     args = expect_revert(
         "SequencerSetNotEnoughSignatures",
-        st.sset.functions.verifyBatchSignatures(digest, _sigs(exact, digest)).call,
+        st.sset.functions.verifySetSignatures(digest, _sigs(exact, digest)).call,
     )
     assert tuple(args) == (120_000 * TOKEN, total)
-    st.sset.functions.verifyBatchSignatures(digest, _sigs([*exact, seqs[0]], digest)).call()
+    st.sset.functions.verifySetSignatures(digest, _sigs([*exact, seqs[0]], digest)).call()

@@ -34,9 +34,9 @@ submits, in one of the ways the seeds say an honest verifier must catch:
   -> one-step fraud proof with status ``valid`` -> slash).
 
 Honest co-signers refuse to sign such a batch (they rebuild it from their blocks), so the
-faulty sequencer signs with ``collude_keys`` (ECDSA, a set without a group key) or
-``collude_shares`` (FROST shares reaching the threshold, once the set has a group key): the
-colluding >2/3 majority that the verifiers exist to catch.
+faulty sequencer signs with ``collude_shares`` (FROST shares of the set's group key reaching
+the threshold: the only signature L1 takes): the colluding >2/3 majority that the verifiers
+exist to catch.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ from eth_account import Account
 from offchain.common.hashing import keccak
 from offchain.rollup.batcher.plan import BuiltBatch, header_for
 from offchain.rollup.ledger import tx as ltx
-from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
+from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of_blobs
 from offchain.rollup.ledger.ethtx import KIND_STANDARD
@@ -92,9 +92,8 @@ class Fault:
 
     Args:
         mode: one of :data:`MODES`.
-        collude_keys: private keys signing the corrupted batch digest (>2/3 of the set).
-        collude_shares: FROST key shares (at least the threshold) signing it instead: one
-            signature under the set's group key.
+        collude_shares: FROST key shares (at least the threshold) signing the corrupted batch
+            digest: one signature under the set's group key.
         once: corrupt only the next batch (then behave).
         forge_key: key that signs the forged transaction (``forge``; not the sender's).
         censor_account: ``censor``: the user whose forced transactions are ignored (None:
@@ -102,7 +101,6 @@ class Fault:
     """
 
     mode: str
-    collude_keys: list[bytes] = field(default_factory=list)
     collude_shares: list[Any] = field(default_factory=list)
     once: bool = True
     forge_key: bytes = b"\x42" * 32
@@ -252,15 +250,13 @@ class Fault:
         )
 
     def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> list[bytes]:
-        """Signatures from the colluding keys (honest peers would refuse)."""
-        if not self._collude_next or not (self.collude_keys or self.collude_shares):
+        """The colluding shares' signature (honest peers would refuse)."""
+        if not self._collude_next or not self.collude_shares:
             return batcher.cosign(header, digest)
         self._collude_next = False
-        if self.collude_shares:
-            from offchain.staking.frost.l1 import l1_signature
+        from offchain.staking.frost.l1 import l1_signature
 
-            return [l1_signature(self.collude_shares, digest)]
-        return order_signatures(digest, [sign_digest(k, digest) for k in self.collude_keys])
+        return [l1_signature(self.collude_shares, digest)]
 
     def censors(self, raw: bytes) -> bool:
         """``censor``: True for a queue item the faulty node refuses to include."""

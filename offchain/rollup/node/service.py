@@ -302,10 +302,8 @@ class NodeService:
         from offchain.staking.frost.coordinator import FrostCoordinator, publics_of
         from offchain.staking.frost.signing import to_l1_signature
         from offchain.staking.frost.wire import element_of
-        from offchain.staking.signatures import CosignRequest, active_stakes, collect_signatures
+        from offchain.staking.signatures import CosignRequest
 
-        me = self.signer.address.lower()
-        urls = [u for s, u in self.config.node.peers.items() if s.lower() != me]
         seqset = self.contracts.seqset()
         timeout = self.config.batcher.signature_timeout_s
         coordinator: list[FrostCoordinator] = []
@@ -337,14 +335,16 @@ class NodeService:
                     publics_of({str(i): v for i, v in ks.publics.items()}),
                 )
                 return [to_l1_signature(sig)]
-            if group_x != 0:
-                # With a key on L1 only its FROST signature appends; the ECDSA list would revert.
+            # Only the group key's FROST signature appends (an ECDSA list never does): wait.
+            if group_x == 0:
                 raise BatchError(
-                    f"this node holds no share of the group key {hex(group_x)} on L1 yet",
-                    "its key keeper reshares to it (or runs the recovery DKG); retried",
+                    "no group key on L1 yet: the set signs no batch before its first key",
+                    "the key keepers' DKG installs it at start; retried",
                 )
-            active = active_stakes(seqset)  # the contract weighs signatures by stake
-            return collect_signatures(req, urls, active, own=self.signer, timeout_s=timeout)
+            raise BatchError(
+                f"this node holds no share of the group key {hex(group_x)} on L1 yet",
+                "its key keeper reshares to it (or runs the recovery DKG); retried",
+            )
 
         return cosign
 

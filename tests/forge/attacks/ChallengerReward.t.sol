@@ -20,7 +20,7 @@ contract ChallengerRewardTest is ProductionFixture {
     function setUp() public override {
         super.setUp();
         h = _badHeader(sc.nextIndex(), "lie");
-        _appendBy(h, _allActive());
+        _appendBy(h);
     }
 
     function _call(address challenger) internal view returns (bytes memory) {

@@ -50,7 +50,7 @@ contract EscapeHatchTest is ProductionFixture {
     }
 
     function _appendAs(BatchHeader memory h) internal {
-        _appendBy(h, _allActive());
+        _appendBy(h);
     }
 
     function _stateRoot(StateTreeBuilder.Built memory b, uint256 nextDepositId) internal pure returns (bytes32) {
@@ -130,7 +130,7 @@ contract EscapeHatchTest is ProductionFixture {
         _appendAs(_headerAt(1, keccak256("s1")));
         vm.warp(block.timestamp + FORCE_WINDOW);
         BatchHeader memory skip = _headerAt(1, keccak256("s2"));
-        bytes[] memory sigs = _sign(sc.batchDigest(skip), _allActive());
+        bytes[] memory sigs = _frostSign(sc.batchDigest(skip));
         address current = sset.currentSequencer();
         vm.prank(current);
         vm.expectRevert(
@@ -186,7 +186,7 @@ contract EscapeHatchTest is ProductionFixture {
         sc.freeze();
         assertEq(sc.frozenAt(), block.timestamp, "frozen");
         BatchHeader memory h = _headerAt(1, keccak256("late"));
-        bytes[] memory sigs = _sign(sc.batchDigest(h), _allActive());
+        bytes[] memory sigs = _frostSign(sc.batchDigest(h));
         address current = sset.currentSequencer();
         vm.prank(current);
         vm.expectRevert(abi.encodeWithSelector(StateCommitment.StateCommitmentFrozen.selector, block.timestamp));

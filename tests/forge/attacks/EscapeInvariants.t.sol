@@ -183,7 +183,7 @@ contract EscapeInvariantsTest is ProductionFixture {
         h.depositCount = uint64(count);
         h.depositHash = bridge.depositHashAt(count);
         h.finalStateRoot = root;
-        _appendBy(h, _allActive());
+        _appendBy(h);
     }
 
     /// @custom:invariant The bridge never pays out more of a token than was locked in it, and

@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Test} from "../utils/Test.sol";
+import {FrostSigner} from "../utils/FrostSigner.sol";
 import {L2KitToken} from "../../../contracts/staking/L2KitToken.sol";
 import {LockingPool} from "../../../contracts/staking/LockingPool.sol";
 import {SequencerSet} from "../../../contracts/staking/SequencerSet.sol";
@@ -46,7 +47,9 @@ library console {
 ///         network (production parameters of offchain/*/config.py): token, LockingPool,
 ///         SequencerSet, StateCommitment, DataAvailabilityChallenge, FraudProver, L1Bridge, and a
 ///         Governor + Timelock that own every admin function. Four honest sequencers (keys 1..4)
-///         hold stake; attack tests add the attacker as its own actor.
+///         hold stake and install the set's FROST group key with their >2/3 ECDSA approval (the
+///         production path after the DKG; {_installsGroupKey}); batches are signed by that key.
+///         Attack tests add the attacker as its own actor.
 abstract contract ProductionFixture is Test {
     // Production parameters (offchain/staking/config.py, offchain/rollup/l1/config.py,
     // offchain/governance/config.py).
@@ -84,6 +87,8 @@ abstract contract ProductionFixture is Test {
     address internal constant VOTER = address(0x70E);
     /// @notice The emergency guardian (a security council in production): pauses at once.
     address internal constant GUARDIAN = address(0x6A4D);
+    /// @notice The set's FROST group key (held whole here; see FrostSigner).
+    FrostSigner.Key internal groupKey;
 
     function setUp() public virtual {
         vm.warp(1_800_000_000);
@@ -125,6 +130,7 @@ abstract contract ProductionFixture is Test {
         token.approve(address(pool), type(uint256).max);
         pool.fundRewards(1_000_000 ether);
         sset.advanceEpoch();
+        if (_installsGroupKey()) _installKey(1);
 
         // Governance last: the Timelock owns everything (offchain/governance/deploy.py).
         address[] memory none = new address[](0);
@@ -156,6 +162,23 @@ abstract contract ProductionFixture is Test {
     /// @dev The production timelock delay (offchain/governance/config.py).
     function _timelockDelay() internal pure virtual returns (uint256) {
         return 2 days;
+    }
+
+    /// @dev Whether setUp installs the group key (tests of the set before its first key: false).
+    function _installsGroupKey() internal pure virtual returns (bool) {
+        return true;
+    }
+
+    /// @notice Install the group key of `seed` with the ECDSA approval of every known active
+    ///         signer (installGroupKey: the only use of an ECDSA list).
+    function _installKey(uint256 seed) internal {
+        groupKey = FrostSigner.key(seed);
+        sset.installGroupKey(groupKey.x, groupKey.y, _sign(sset.groupKeyDigest(groupKey.x), _allActive()));
+    }
+
+    /// @notice The set's one FROST signature over `digest` (batches, reselection, removals).
+    function _frostSign(bytes32 digest) internal returns (bytes[] memory) {
+        return FrostSigner.signatures(groupKey, digest);
     }
 
     function _genesis() internal pure returns (bytes32) {
@@ -233,7 +256,8 @@ abstract contract ProductionFixture is Test {
         da.provideData(h, d.txs, d.feeRecipients, d.postStateRoots, d.withdrawalItems);
     }
 
-    /// @notice Signatures over `digest` from the given signers (sorted ascending here).
+    /// @notice ECDSA signatures over `digest` from the given signers (sorted ascending here): the
+    ///         set's approval of a group key ({SequencerSet.installGroupKey}).
     function _sign(bytes32 digest, address[] memory signers) internal view returns (bytes[] memory sigs) {
         // Insertion sort: the set is small.
         for (uint256 i = 1; i < signers.length; i++) {
@@ -266,17 +290,17 @@ abstract contract ProductionFixture is Test {
         }
     }
 
-    /// @notice The current sequencer appends `h`, co-signed by `signers`.
-    function _appendBy(BatchHeader memory h, address[] memory signers) internal {
-        bytes[] memory sigs = _sign(sc.batchDigest(h), signers);
+    /// @notice The current sequencer appends `h`, signed by the set's group key.
+    function _appendBy(BatchHeader memory h) internal {
+        bytes[] memory sigs = _frostSign(sc.batchDigest(h));
         vm.prank(sset.currentSequencer());
         sc.appendBatch(h, sigs);
     }
 
-    /// @notice The current sequencer appends the next batch, co-signed by every known active signer.
+    /// @notice The current sequencer appends the next batch, signed by the set's group key.
     function _append(uint64 l2Blocks, bytes32 salt) internal returns (BatchHeader memory h) {
         h = _header(sc.nextIndex(), l2Blocks, salt);
-        _appendBy(h, _allActive());
+        _appendBy(h);
     }
 
     /// @notice Rotate (epoch by epoch) until `who` is the current sequencer (at most 200 tries).

@@ -46,7 +46,7 @@ contract SlashFollowsStakerTest is ProductionFixture {
     /// @notice Post a provably wrong summary, then rotate the key before the fraud proof lands.
     function test_signerUpdateDoesNotEscapeFraudSlash() public {
         BatchHeader memory h = _badHeader(sc.nextIndex(), "lie");
-        _appendBy(h, _allActive());
+        _appendBy(h);
         vm.prank(attacker);
         pool.updateSigner(attacker, newSigner);
         vm.prank(VERIFIER);

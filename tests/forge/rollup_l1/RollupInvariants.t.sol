@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import {Test, console} from "../utils/Test.sol";
+import {FrostSigner} from "../utils/FrostSigner.sol";
 import {MerkleTree} from "../../../contracts/common/MerkleTree.sol";
 import {BatchHeader, BatchStatus} from "../../../contracts/rollup/BatchHeader.sol";
 import {StateCommitment} from "../../../contracts/rollup/StateCommitment.sol";
@@ -39,6 +40,7 @@ contract RollupHandler is Test {
 
     uint256[] internal _keys; // every sequencer key (the first INITIAL locked in setUp)
     uint256 public lockedKeys; // keys locked so far
+    FrostSigner.Key internal groupKey; // the set's group key (held whole by the handler)
 
     /// One appended batch version and what the model knows of it.
     struct Entry {
@@ -135,6 +137,10 @@ contract RollupHandler is Test {
             _lockNext();
         }
         sset.advanceEpoch();
+        // The set's FROST key, installed by >2/3 of the stake's ECDSA approval (the list's only
+        // use); every batch carries the key's one signature.
+        groupKey = FrostSigner.key(1);
+        sset.installGroupKey(groupKey.x, groupKey.y, _approve(sset.groupKeyDigest(groupKey.x)));
         vm.deal(address(this), 1_000_000 ether);
     }
 
@@ -458,9 +464,14 @@ contract RollupHandler is Test {
         }
     }
 
-    /// Signatures of just over 2/3 of the active set, ascending by signer.
-    function _sign(BatchHeader memory h) internal view returns (bytes[] memory sigs) {
+    /// The set's FROST signature over the batch digest of `h`.
+    function _sign(BatchHeader memory h) internal returns (bytes[] memory) {
         bytes32 digest = keccak256(abi.encode(block.chainid, address(sc), uint256(h.index), keccak256(abi.encode(h))));
+        return FrostSigner.signatures(groupKey, digest);
+    }
+
+    /// ECDSA signatures over `digest` of just over 2/3 of the active set, ascending by signer.
+    function _approve(bytes32 digest) internal view returns (bytes[] memory sigs) {
         address[] memory active = sset.activeSigners();
         uint256 need = (active.length * 2) / 3 + 1;
         address[] memory signers = new address[](active.length);

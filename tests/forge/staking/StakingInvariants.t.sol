@@ -649,8 +649,9 @@ contract SequencerSetFuzzTest is Test {
         assertTrue(idx < 8 && w[idx] > 0, "drawn a zero weight");
     }
 
-    /// @notice Any k of n equal-stake active signers, ascending, pass iff k * 3 > n * 2 (the stake rule
-    ///         with equal stakes; the error reports signed and active stake).
+    /// @notice Any k of n equal-stake active signers, ascending, approve (a group key) iff
+    ///         k * 3 > n * 2 (the stake rule with equal stakes; the error reports signed and active
+    ///         stake); no list is ever a batch signature.
     function testFuzz_thresholdIsMoreThanTwoThirds(uint8 nRaw, uint8 kRaw, bytes32 digest) public {
         uint256 n = bound(nRaw, 1, 21);
         uint256 k = bound(kRaw, 0, n);
@@ -676,11 +677,14 @@ contract SequencerSetFuzzTest is Test {
             sigs[i] = abi.encodePacked(r, s, v);
         }
         if (k * 3 > n * 2) {
-            sset.verifyBatchSignatures(digest, sigs);
+            sset.verifySetSignatures(digest, sigs);
         } else {
             vm.expectRevert(abi.encodeWithSelector(SequencerSet.SequencerSetNotEnoughSignatures.selector, k * 1 ether, n * 1 ether));
-            sset.verifyBatchSignatures(digest, sigs);
+            sset.verifySetSignatures(digest, sigs);
         }
+        // Whatever their stake, ECDSA lists never verify as the set's batch signature.
+        vm.expectRevert(abi.encodeWithSelector(SequencerSet.SequencerSetNoGroupKey.selector));
+        sset.verifyBatchSignatures(digest, sigs);
     }
 
     /// @notice The deposit queue is set once: a second call names the queue already set.

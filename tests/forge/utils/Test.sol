@@ -3,6 +3,15 @@ pragma solidity ^0.8.24;
 
 /// @notice The cheatcodes our Solidity tests use (forge-std is not on the package registries).
 interface Vm {
+    /// @notice A key pair made by {createWallet} (forge-std's `VmSafe.Wallet`).
+    struct Wallet {
+        address addr;
+        uint256 publicKeyX;
+        uint256 publicKeyY;
+        uint256 privateKey;
+    }
+
+    function createWallet(uint256 privateKey) external returns (Wallet memory);
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
