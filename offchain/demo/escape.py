@@ -36,6 +36,8 @@ from offchain.rollup.ledger.state import State
 from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig
 from offchain.rollup.node.service import NodeService, RollupContracts
+from offchain.staking.frost.coordinator import FrostCoordinator
+from offchain.staking.frost.weights import allocate
 
 TOKEN = 10**18
 WINDOW_S, FORCE_WINDOW_S, FREEZE_AFTER_S = 5, 6, 20
@@ -57,6 +59,15 @@ def _deploy(d: Devnet, signers: list[Any]) -> RollupContracts:
     return RollupContracts(
         chain, sc.address, bridge.address, seqset.address, sequencer_set_artifact="TestSequencerSet"
     )
+
+
+def _install_key(chain: Any, c: RollupContracts, peers: dict[str, str]) -> None:
+    """The nodes' DKG over their ``/frost`` peer protocol; the key goes on the test set by its
+    owner (this instance has no staking contracts: no key keeper). Batches need it."""
+    alloc = allocate({a: 1 for a in peers}, 1, 1)
+    res = FrostCoordinator(peers, timeout_s=30).keygen("dkg-1", alloc.identifiers, alloc.threshold)
+    seqset = chain.contract("TestSequencerSet", c.sequencer_set)
+    chain.sender(dev_account(0)).send(seqset.functions.setGroupKey(int(res["group_x"], 16)))
 
 
 def run(d: Devnet, console: Console) -> None:
@@ -83,6 +94,7 @@ def run(d: Devnet, console: Console) -> None:
                 batcher=BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=200),
             )
             nodes.append(NodeService(c, s, cfg, d.storage_url, censorship_watch=True).start())
+        _install_key(chain, c, peers)
         censor = nodes[0]
         Fault("censor", censor_account=users[0].address).install(censor)
         console.print(

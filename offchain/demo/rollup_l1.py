@@ -70,6 +70,8 @@ class _Scene:
             blobs = sidecar_of_blobs([*blobs.blobs[:-1], blobs.blobs[-1][:-1] + b"\x01"])
         header = self.b.header(data, **({"data_hash": blobs.data_hash} if blobs else {}))
         # The set's one FROST signature (SequencerSet.verifyBatchSignatures).
+        if not self.shares:
+            self.install_key()
         sigs = [l1_signature(self.shares, self.rl.digest(header))]
         seq = self.current()
         self.rl.with_sender(self.chain.sender(seq)).append_batch(header, sigs, blobs=blobs)

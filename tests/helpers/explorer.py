@@ -83,7 +83,10 @@ class RollupRun:
                                           batch_timeout_ms=self.batch_timeout_ms,
                                           poll_interval_ms=200),
                 )  # fmt: skip
-                self.nodes.append(NodeService(self.contracts, s, cfg, d.storage_url).start())
+                # The key keepers run the DKG and install the group key: no batch before it.
+                self.nodes.append(
+                    NodeService(self.contracts, s, cfg, d.storage_url, frost_keeper=True).start()
+                )
         except BaseException:
             self.stop()
             raise

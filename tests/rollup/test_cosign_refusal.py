@@ -1,9 +1,10 @@
-"""Honest co-signers are the only defence here: a faulty sequencer with no colluding keys.
+"""Honest co-signers are the only defence here: a faulty sequencer with no colluding shares.
 
-The faulty node corrupts its next batch (each header-changing fault mode) and asks its peers
-to co-sign it. Every honest peer rebuilds the batch from its own blocks, gets a different
-header and refuses with the differing fields; ``collect_signatures`` fails, nothing reaches
-L1 (``nextIndex`` stays 0), and the honest batch built next is co-signed and appended.
+The faulty node corrupts its next batch (each header-changing fault mode) and runs a FROST
+round over its peers. Every member rebuilds the batch from its own blocks, gets a different
+header and refuses (``header_rejected``; over ``/cosign`` it names the differing fields); no
+share, no signature, nothing reaches L1 (``nextIndex`` stays 0), and the honest batch built
+next is signed and appended.
 
 Deterministic: the batchers' background loops are stopped and the test makes each poll.
 """
@@ -23,6 +24,7 @@ from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.errors import BatchError
 from offchain.staking.errors import NotEnoughSignatures
+from offchain.staking.frost.errors import FrostError
 from offchain.staking.signatures import CosignRequest, collect_signatures
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
@@ -80,35 +82,36 @@ def test_honest_peers_refuse_a_faulty_batch_without_colluding_keys(
     head = faulty.node.head
     wait_until(lambda: all(b.node.head >= head for b in batchers), what="blocks on every node")
     honest = build_batch(faulty.node, 0, 1, head, faulty._deposit_hash).header
-    with pytest.raises(NotEnoughSignatures) as caught:
+    with pytest.raises(FrostError) as caught:
         # The batcher builds over every block it has, the faulty header differs from it.
         while True:
             out = faulty.tick()
             assert out["action"] != "appended", f"a faulty {mode} batch reached L1: {out}"
-    err = caught.value
-    assert (err.got, err.needed) == (1, 3), "only the faulty node's own signature"
+    # No share at all: every member (the faulty node's own validator too) rebuilt the batch
+    # from its blocks and refused it before touching a nonce.
+    msg = str(caught.value)
+    assert msg.startswith("0 of 3 shares available"), msg
+    for s in env.signers:
+        assert f"'{s.address}': 'header_rejected'" in msg, msg
     me = nodes[0].signer.address.lower()
     others = {s: u for s, u in nodes[0].config.node.peers.items() if s != me}
-    peers = list(others.values())
-    assert sorted(err.failures) == sorted(peers), err.failures
     stored = faulty.node.store.batch(0)
     assert stored is not None
     bad = BatchHeader.from_json(stored["header"])
     assert bad.first_block == honest.first_block
     assert _diff(bad, build_batch(faulty.node, 0, 1, bad.first_block + bad.l2_blocks - 1,
                                   faulty._deposit_hash).header) == CHANGED[mode]  # fmt: skip
-    for url, reason in err.failures.items():
-        assert reason == (
-            f"HTTP 403: batch 0 differs from this node's blocks in {CHANGED[mode]}"
-        ), (url, reason)
     assert l1.next_index() == 0, "nothing appended"
-    # Asked directly (one peer is the whole "active set"), the peer still refuses.
+    # Asked directly over /cosign, the peer says which fields differ.
     peer_signer, peer_url = next(iter(others.items()))
     sc = env.addresses["state_commitment"]
     req = CosignRequest(env.chain.chain_id, sc, 0, bad.hash(), bad.to_json())
     with pytest.raises(NotEnoughSignatures) as direct:
         collect_signatures(req, [peer_url], [peer_signer])
-    assert direct.value.got == 0 and "differs from this node's blocks" in str(direct.value)
+    assert direct.value.got == 0
+    assert direct.value.failures == {
+        peer_url: f"HTTP 403: batch 0 differs from this node's blocks in {CHANGED[mode]}"
+    }
     # The fault fired once: the next poll submits the honest batch, which every peer signs.
     wait_until(lambda: faulty.tick()["action"] == "appended", what="the honest batch on L1")
     assert l1.next_index() == 1
