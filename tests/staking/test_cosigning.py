@@ -1,4 +1,5 @@
-"""Co-signers over HTTP and the >2/3 signature set checked by the contract on Anvil."""
+"""Co-signers over HTTP and the >2/3-of-stake rule of their signatures, checked by the
+contract on Anvil (``verifySetSignatures``; batches themselves carry one FROST signature)."""
 
 from __future__ import annotations
 
@@ -67,14 +68,19 @@ def test_digest_matches_the_documented_encoding() -> None:
     assert [threshold(n) for n in (1, 3, 4, 10, 21)] == [1, 3, 3, 7, 15]
 
 
-def test_collected_signatures_pass_the_contract(st: Staking, servers) -> None:
+def test_collected_signatures_pass_the_contract(st: Staking, servers, expect_revert) -> None:
+    """The collected list meets the contract's >2/3-of-stake rule (``verifySetSignatures``,
+    the rule of a key approval); as a batch signature L1 takes none (only the group key's)."""
     req = CosignRequest(31337, CONTRACT, 3, b"\x44" * 32, {"blocks": 10})
     active = active_stakes(st.sset)  # 20k / 30k / 40k / 50k: weighed by stake
     sigs = collect_signatures(req, [s.url for s in servers], active)
     assert len(sigs) == 4
     signers = [recover_signer(req.digest, s) for s in sigs]
     assert signers == sorted(signers, key=lambda a: int(a, 16))
-    st.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
+    st.sset.functions.verifySetSignatures(req.digest, sigs).call()
+    expect_revert(
+        "SequencerSetNoGroupKey", st.sset.functions.verifyBatchSignatures(req.digest, sigs).call
+    )
 
 
 def test_collect_tolerates_a_dead_peer_but_not_two(st: Staking, servers) -> None:
@@ -84,7 +90,7 @@ def test_collect_tolerates_a_dead_peer_but_not_two(st: Staking, servers) -> None
     req = CosignRequest(31337, CONTRACT, 4, b"\x55" * 32)
     sigs = collect_signatures(req, peers, active, timeout_s=2)
     assert len(sigs) == 3
-    st.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
+    st.sset.functions.verifySetSignatures(req.digest, sigs).call()
     servers[1].stop()
     with pytest.raises(NotEnoughSignatures) as e:
         collect_signatures(
@@ -112,7 +118,7 @@ def test_collect_counts_only_active_signers(st: Staking, servers, tmp_path) -> N
         sigs = collect_signatures(req, [*peers, servers[3].url], active, timeout_s=2)
         signers = [recover_signer(req.digest, s) for s in sigs]
         assert len(sigs) == 3 and dev_account(9).address not in signers
-        st.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
+        st.sset.functions.verifySetSignatures(req.digest, sigs).call()
     finally:
         srv.stop()
 
@@ -122,7 +128,7 @@ def test_own_key_signs_locally(st: Staking, servers) -> None:
     req = CosignRequest(31337, CONTRACT, 6, b"\x66" * 32)
     sigs = collect_signatures(req, [servers[2].url, servers[3].url], active, own=dev_account(1))
     assert len(sigs) == 3  # 20k (own) + 40k + 50k of 140k
-    st.sset.functions.verifyBatchSignatures(req.digest, sigs).call()
+    st.sset.functions.verifySetSignatures(req.digest, sigs).call()
 
 
 def test_cosigner_refusals(servers) -> None:
