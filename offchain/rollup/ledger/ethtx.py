@@ -17,6 +17,7 @@ sender recovered, or ``TxRejected(code)`` for every check that needs no state).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from coincurve import PublicKey
 
@@ -199,7 +200,7 @@ class StandardTx:
     sender: str | None
     action: Action | None
 
-    @property
+    @cached_property
     def hash(self) -> bytes:
         """The Ethereum transaction hash ``keccak256(raw)`` (the ledger's txHash)."""
         return keccak(self.raw)

@@ -141,6 +141,7 @@ class Ledger:
         self.tx_count = tx_count
         self._separator = domain.separator
         self._keys: dict[tuple[str, str], int] = {}
+        self._nkeys: dict[str, int] = {}
 
     # ------------------------------------------------------------------ keys
 
@@ -151,6 +152,14 @@ class Ledger:
                 self._keys.clear()
             k = balance_key(account, token)
             self._keys[(account, token)] = k
+        return k
+
+    def _nkey(self, account: str) -> int:
+        k = self._nkeys.get(account)
+        if k is None:
+            if len(self._nkeys) > 1 << 16:  # bounded, as the balance keys
+                self._nkeys.clear()
+            k = self._nkeys[account] = nonce_key(account)
         return k
 
     # ------------------------------------------------------------------ public API
@@ -339,7 +348,7 @@ class Ledger:
 
     def _use_nonce(self, sender: str, nonce: int, trace: StepTrace | None) -> None:
         """Access ``nonceKey(sender)``: it must equal ``nonce``; write ``nonce + 1``."""
-        nkey = nonce_key(sender)
+        nkey = self._nkey(sender)
         cur = self.state.get(nkey)
         if cur != nonce:
             self._touch(nkey, None, trace)

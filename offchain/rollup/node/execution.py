@@ -87,6 +87,11 @@ class Executor:
         ``0x03 ‖ tx`` the Ethereum hash ``keccak256(tx)``)."""
         return ltx.hash_of_encoding(raw)
 
+    @classmethod
+    def tx_hash_of(cls, raw: bytes, decoded: Any) -> bytes:
+        """:meth:`tx_hash`, from the decoded transaction when it has it (computed once)."""
+        return decoded.hash if isinstance(decoded, StandardTx) else cls.tx_hash(raw)
+
     @staticmethod
     def decode(raw: bytes) -> Any:
         """The ledger's transaction object.
@@ -144,7 +149,7 @@ class Executor:
             r = self.ledger.apply(tx, fee)
         except TxRejected as e:
             raise TxInvalid(e.code, e.message) from None
-        h = self.tx_hash(raw)
+        h = r.tx_hash if isinstance(tx, StandardTx) else self.tx_hash(raw)
         if isinstance(tx, ltx.Deposit) and r.status == "applied":
             t = tx.token.lower()
             self.supply[t] = self.supply.get(t, 0) + tx.amount

@@ -268,7 +268,7 @@ class SequencerNode:
                 "deposits and forced transactions come from the L1 bridge queue, not from users",
             )
         tx = decoded if decoded is not None else self.executor.decode(raw)
-        tx_hash = self.executor.tx_hash(raw)
+        tx_hash = self.executor.tx_hash_of(raw, tx)
         with self._lock:
             if self.mempool.full():
                 self.metrics.rejected.labels("mempool_full").inc()

@@ -154,7 +154,7 @@ class RpcApi:
             wait_s = (
                 0.0 if getattr(self._tls, "batch", False) else 2 * node.config.block_time_ms / 1000
             )
-            h = self.send_transaction(["0x03" + raw.hex()], decoded=tx, wait_first_s=wait_s)
+            h = self._send(b"\x03" + raw, False, wait_s, tx)
             if tx.sender is not None and not node.is_current():  # forwarded: not in our state yet
                 self.eth.note_forwarded_nonce(tx.sender.lower(), tx.nonce)
             return h
@@ -175,10 +175,13 @@ class RpcApi:
     ) -> Any:
         raw = _hex_bytes(arg(params, 0, "raw transaction"), "raw transaction")
         opts = params[1] if len(params) > 1 and isinstance(params[1], dict) else {}
-        forwarded = bool(opts.get("forwarded"))
         w = opts.get("waitFirstS")  # a wallet's request forwarded by a follower
         if isinstance(w, int | float) and not isinstance(w, bool) and 0 < w <= 1:
             wait_first_s = max(wait_first_s, float(w))
+        return self._send(raw, bool(opts.get("forwarded")), wait_first_s, decoded)
+
+    def _send(self, raw: bytes, forwarded: bool, wait_first_s: float, decoded: Any) -> Any:
+        """Submit the ledger encoding ``raw`` here, or forward it to the current sequencer."""
         node = self.node
         for attempt in range(2):  # the second time with a fresh answer to "who is current"
             if (forwarded or attempt) and not node.is_current():
@@ -200,7 +203,10 @@ class RpcApi:
                         "jsonrpc": "2.0",
                         "id": 1,
                         "method": "l2_sendTransaction",
-                        "params": [params[0], {"forwarded": True, "waitFirstS": wait_first_s}],
+                        "params": [
+                            "0x" + raw.hex(),
+                            {"forwarded": True, "waitFirstS": wait_first_s},
+                        ],
                     },
                 )
             except (requests.RequestException, ValueError) as e:
