@@ -14,7 +14,9 @@ over the fault cases, each also reported as ``fraud_proof_gas_<case>``), ``fraud
 (the ``FraudProver.commit`` sent a block before each proof: the reward's commitment),
 ``fraud_proof_gas_standard_tx`` (max over the same faults on a standard, wallet-signed
 EIP-1559 transaction at the same step, each as ``fraud_proof_gas_std_<case>``; the worst is a
-wrong root on an ERC-20 transfer: RLP decoding, ecrecover, 5 state accesses of which 2 insert).
+wrong root on an ERC-20 transfer carrying the longest access list allowed (4 addresses, 16
+storage keys: ~1.3 kB more calldata, each entry decoded): RLP decoding, ecrecover, 5 state
+accesses of which 2 insert).
 """
 
 from __future__ import annotations
@@ -390,6 +392,14 @@ def _standard_cases(
     wt = ethtx.SELECTOR_WITHDRAW_TOKEN + bytes(12) + bytes.fromhex(token[2:])
     wt += (5).to_bytes(32, "big") + bytes(12) + bytes.fromhex(carol.address[2:])
     token_xfer = raw(to=ethtx.l2_token_address(token), value=0, data=xfer)
+    # The longest access list an L2 transaction may carry: every address and key it may name.
+    per = ethtx.MAX_ACCESS_LIST_STORAGE_KEYS // ethtx.MAX_ACCESS_LIST_ADDRESSES
+    full = [
+        {"address": "0x" + bytes([i + 1]).hex() * 20,
+         "storageKeys": ["0x" + bytes([i * per + k + 1]).hex() * 32 for k in range(per)]}
+        for i in range(ethtx.MAX_ACCESS_LIST_ADDRESSES)
+    ]  # fmt: skip
+    token_xfer_al = raw(to=ethtx.l2_token_address(token), value=0, data=xfer, accessList=full)
     token_wd = raw(to=ethtx.WITHDRAW_ADDRESS, value=0, data=wt)
     fields = rlp.decode(token_xfer[2:])
     fields[-1] = SECP256K1_N.to_bytes(32, "big")  # s = n: no valid signature has it
@@ -403,6 +413,7 @@ def _standard_cases(
 
     return {
         "wrong_root_token_transfer": honest(token_xfer, {"forge_root": True}),
+        "wrong_root_token_transfer_full_access_list": honest(token_xfer_al, {"forge_root": True}),
         "wrong_root_eth_transfer": honest(raw(value=E18), {"forge_root": True}),
         "fake_withdrawal_token": honest(token_wd, {"forge_item": True}),
         "bad_signature": included(high_s),

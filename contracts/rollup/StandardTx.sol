@@ -10,10 +10,11 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 ///         offchain/rollup/ledger/ethtx.py. Only four kinds exist: an ETH transfer, an ERC-20
 ///         `transfer` sent to the L2 address of a bridged token, and ETH / token withdrawals
 ///         through {WITHDRAW_ADDRESS}, each at a fixed gas.
-/// @dev    The RLP reader is strict (canonical forms only) and reads only the top-level items of
-///         the transaction list; the access list must be empty, so its contents are never read.
-///         It works on offsets into calldata: nothing is copied except the signed span, hashed
-///         once for the signing hash.
+/// @dev    The RLP reader is strict (canonical forms only) and reads the top-level items of
+///         the transaction list, and the access list's entries up to its caps
+///         ({MAX_ACCESS_LIST_ADDRESSES}, {MAX_ACCESS_LIST_STORAGE_KEYS}: they bound the
+///         re-execution's gas; nothing past them is read). It works on offsets into calldata:
+///         nothing is copied except the signed span, hashed once for the signing hash.
 library StandardTx {
     /// @notice Result of the state-free checks, in the order they run.
     enum Check {
@@ -63,7 +64,7 @@ library StandardTx {
         uint256 value;
         uint256 dataStart;
         uint256 dataEnd;
-        bool accessListEmpty;
+        bool accessListFits;
         uint256 parity;
         uint256 r;
         uint256 s;
@@ -81,6 +82,11 @@ library StandardTx {
     address internal constant WITHDRAW_ADDRESS = 0x0000000000000000000000000000000000004200;
     /// @notice L2 token address of L1 token T = uint160(T) + TOKEN_ALIAS_OFFSET (mod 2^160).
     uint160 internal constant TOKEN_ALIAS_OFFSET = uint160(0x1111000000000000000000000000000000001111);
+
+    /// @notice Most addresses, and storage keys in all, an access list may name (a longer one
+    ///         is {Check.Unsupported}); an access list does not change the gas (no EVM runs).
+    uint256 internal constant MAX_ACCESS_LIST_ADDRESSES = 4;
+    uint256 internal constant MAX_ACCESS_LIST_STORAGE_KEYS = 16;
 
     uint256 internal constant GAS_ETH_TRANSFER = 21_000;
     uint256 internal constant GAS_TOKEN_TRANSFER = 50_000;
@@ -199,11 +205,12 @@ library StandardTx {
             uint256 data = items[i + 5];
             if (_isList(data)) return false;
             (f.dataStart, f.dataEnd) = (_start(data), _end(data));
-            f.accessListEmpty = true;
+            f.accessListFits = true;
             if (f.txType != 0) {
                 uint256 al = items[i + 6];
                 if (!_isList(al)) return false;
-                f.accessListEmpty = _end(al) == _start(al);
+                (ok, f.accessListFits) = _accessList(raw, _start(al), _end(al));
+                if (!ok) return false;
             }
             uint256 v;
             uint256 last = items.length;
@@ -236,6 +243,55 @@ library StandardTx {
         }
     }
 
+    /// @dev The access list payload [pos, end): entries `[address, [storageKey, ...]]`, an
+    ///      address a string of 20 bytes, a key one of 32 (else ok = false: malformed).
+    ///      fits = false, and the walk stops, at the first entry or key past the caps: what
+    ///      follows is not read (twin of ethtx._access_list).
+    function _accessList(bytes calldata raw, uint256 pos, uint256 end) private pure returns (bool ok, bool fits) {
+        // Counts stay below the caps; offsets are within calldata: no overflow.
+        unchecked {
+            uint256 entries = 0;
+            uint256 keys = 0;
+            while (pos < end) {
+                if (entries == MAX_ACCESS_LIST_ADDRESSES) return (true, false);
+                uint256 e;
+                (ok, e) = _item(raw, pos, end);
+                if (!ok || !_isList(e)) return (false, false);
+                uint256 a;
+                (ok, a) = _item(raw, _start(e), _end(e));
+                if (!ok || _isList(a) || _end(a) - _start(a) != 20) return (false, false);
+                (ok, fits, keys) = _storageKeys(raw, _end(a), _end(e), keys);
+                if (!ok || !fits) return (ok, fits);
+                pos = _end(e);
+                entries++;
+            }
+            return (true, true);
+        }
+    }
+
+    /// @dev The `[storageKey, ...]` list at `pos`, which must end the entry at `end`, after
+    ///      `keys` keys of earlier entries: its keys are 32-byte strings; fits = false at the
+    ///      first key past {MAX_ACCESS_LIST_STORAGE_KEYS}. Returns the new count.
+    function _storageKeys(bytes calldata raw, uint256 pos, uint256 end, uint256 keys)
+        private
+        pure
+        returns (bool ok, bool fits, uint256)
+    {
+        unchecked {
+            uint256 k;
+            (ok, k) = _item(raw, pos, end);
+            if (!ok || !_isList(k) || _end(k) != end) return (false, false, keys);
+            for (pos = _start(k); pos < end; keys++) {
+                if (keys == MAX_ACCESS_LIST_STORAGE_KEYS) return (true, false, keys);
+                uint256 sk;
+                (ok, sk) = _item(raw, pos, end);
+                if (!ok || _isList(sk) || _end(sk) - _start(sk) != 32) return (false, false, keys);
+                pos = _end(sk);
+            }
+            return (true, true, keys);
+        }
+    }
+
     /// @dev The signing hash: the encoded signed fields re-wrapped in a list header (legacy:
     ///      followed by rlp(chainId), 0x80, 0x80), prefixed by the type byte for typed envelopes.
     function _signingHash(bytes calldata raw, uint256[] memory items, Fields memory f) private pure returns (Check) {
@@ -262,7 +318,7 @@ library StandardTx {
     {
         // Data offsets are within calldata (< 2^64): no overflow.
         unchecked {
-            if (!f.accessListEmpty || !f.hasTo) return (Check.Unsupported, 0);
+            if (!f.accessListFits || !f.hasTo) return (Check.Unsupported, 0);
             uint256 ds = f.dataStart;
             uint256 len = f.dataEnd - ds;
             bytes4 sel = len >= 4 ? bytes4(raw[ds:ds + 4]) : bytes4(0);

@@ -258,8 +258,9 @@ def _punished(env: RollupEnv, bad: str, beneficiary: str, da: bool) -> str:
 
 
 def _standard_traffic(env: RollupEnv, nodes: list[NodeService]) -> int:
-    """Standard transactions signed by eth-account as a wallet does (two ETH transfers and an
-    ETH withdrawal, EIP-1559 and legacy) from ALICE's L2 funds; returns what BOB got."""
+    """Standard transactions signed by eth-account as a wallet does (two ETH transfers, EIP-1559
+    and legacy, and an EIP-2930 ETH withdrawal with an access list: the faults forge the last
+    one) from ALICE's L2 funds; returns what BOB got."""
     c = client(nodes[0])
     n0 = c.nonce(ALICE.address)
     chain = env.domain.chain_id
@@ -278,6 +279,7 @@ def _standard_traffic(env: RollupEnv, nodes: list[NodeService]) -> int:
     wd = ethtx.SELECTOR_WITHDRAW + bytes(12) + bytes.fromhex(ALICE.address[2:])
     tx = {"nonce": n0 + 2, "gas": 60_000, "to": ethtx.WITHDRAW_ADDRESS, "value": 777}
     tx |= {"data": wd, "chainId": chain, "gasPrice": 10**9}
+    tx["accessList"] = [{"address": BOB.address, "storageKeys": ["0x" + "07" * 32]}]
     c.wait_receipt(c.send(b"\x03" + bytes(Account.sign_transaction(tx, ALICE.key).raw_transaction)))
     c.wait_receipt(h)
     return sent

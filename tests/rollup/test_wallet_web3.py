@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 from eth_account import Account
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.middleware import SignAndSendRawMiddlewareBuilder
 
@@ -104,14 +105,29 @@ def test_web3_sends_eth_token_and_withdrawals(wallet: tuple[NodeService, str, We
     # The withdrawal is in the ledger's withdrawal root, like an EIP-712 one.
     row = svc.node.store.receipt(bytes(h3))
     assert row is not None and row.status == "success"
-    # Legacy (EIP-155) and EIP-2930 envelopes signed by hand.
+    # Legacy (EIP-155) and EIP-2930 envelopes signed by hand; access lists (EIP-2930 and
+    # EIP-1559) are carried as signed, shown by eth_getTransactionByHash, and change no gas.
     cid = w3.eth.chain_id
-    for extra in ({"gasPrice": L2_BASE_FEE}, {"gasPrice": L2_BASE_FEE, "accessList": []}):
+    al = [{"address": l2t, "storageKeys": ["0x" + "01" * 32, "0x" + "02" * 32]},
+          {"address": BOB.address, "storageKeys": []}]  # fmt: skip
+    fees = {"maxFeePerGas": 2 * L2_BASE_FEE, "maxPriorityFeePerGas": 0}
+    for extra in (
+        {"gasPrice": L2_BASE_FEE},
+        {"gasPrice": L2_BASE_FEE, "accessList": []},
+        {"gasPrice": L2_BASE_FEE, "accessList": al},
+        {**fees, "accessList": al},
+    ):
         n = w3.eth.get_transaction_count(a)
         tx = {"to": BOB.address, "value": 1, "gas": 21_000, "nonce": n, "chainId": cid, **extra}
         raw = Account.sign_transaction(tx, ALICE.key).raw_transaction
         hh = w3.eth.send_raw_transaction(raw)
-        assert w3.eth.wait_for_transaction_receipt(hh, timeout=20, poll_latency=0.05)["status"] == 1
+        rr = w3.eth.wait_for_transaction_receipt(hh, timeout=20, poll_latency=0.05)
+        assert rr["status"] == 1 and rr["gasUsed"] == GAS_ETH_TRANSFER
+        got = w3.eth.get_transaction(hh).get("accessList", [])
+        assert [(x["address"], [HexBytes(k) for k in x["storageKeys"]]) for x in got] == [
+            (x["address"], [HexBytes(k) for k in x["storageKeys"]])
+            for x in extra.get("accessList", [])
+        ]
 
 
 def _state(svc: NodeService, w3: Web3) -> tuple[Any, ...]:
@@ -162,8 +178,12 @@ def test_every_bad_wallet_transaction_is_refused(wallet: tuple[NodeService, str,
         ("token never bridged", signed(nonce=1, value=0, to=l2_token_address("0x" + "77" * 20),
          gas=50_000, data="0xa9059cbb" + "00" * 12 + BOB.address[2:] + "00" * 32), -32000,
          "not supported"),
-        ("access list", signed(nonce=1, accessList=[{"address": BOB.address, "storageKeys": []}]),
-         -32000, "not supported"),
+        ("access list of 5 addresses", signed(
+            nonce=1, accessList=[{"address": BOB.address, "storageKeys": []}] * 5),
+         -32000, "more than 4 addresses or 16 storage keys"),
+        ("access list of 17 keys", signed(nonce=1, accessList=[
+            {"address": BOB.address, "storageKeys": ["0x" + "11" * 32] * 17}]),
+         -32000, "more than 4 addresses or 16 storage keys"),
     ]  # fmt: skip
     for what, raw, code, text in cases:
         ans = _rpc(svc.url, "eth_sendRawTransaction", ["0x" + raw.hex()])

@@ -33,6 +33,12 @@ WITHDRAW_ADDRESS = "0x0000000000000000000000000000000000004200"
 #: L2 token address of L1 token ``T`` = ``uint160(T) + TOKEN_ALIAS_OFFSET`` (mod 2**160).
 TOKEN_ALIAS_OFFSET = 0x1111000000000000000000000000000000001111
 
+#: Most addresses and storage keys (in all) an access list may name; a longer one is
+#: ``unsupported`` (it keeps the L1 re-execution of one transaction bounded). The access list
+#: does not change the gas: the L2 has no EVM, nothing is warm or cold.
+MAX_ACCESS_LIST_ADDRESSES = 4
+MAX_ACCESS_LIST_STORAGE_KEYS = 16
+
 #: Fixed gas used per kind.
 GAS_ETH_TRANSFER = 21_000
 GAS_TOKEN_TRANSFER = 50_000
@@ -168,6 +174,10 @@ class Action:
         return self.kind in (ETH_WITHDRAW, TOKEN_WITHDRAW)
 
 
+#: A decoded access list: ``(20-byte address, (32-byte storage key, ...))`` pairs.
+AccessList = tuple[tuple[bytes, tuple[bytes, ...]], ...]
+
+
 @dataclass(frozen=True)
 class StandardTx:
     """A decoded standard transaction (ledger kind 0x03); build it with :func:`parse_standard_tx`
@@ -181,7 +191,9 @@ class StandardTx:
         max_fee_per_gas: ``gasPrice`` (types 0, 1) or ``maxFeePerGas`` (type 2).
         max_priority_fee_per_gas: ``gasPrice`` (types 0, 1) or ``maxPriorityFeePerGas``.
         to: 20 bytes, or None for a contract creation.
-        access_list_empty: whether the access list (types 1, 2) is empty.
+        access_list: the access list (types 1, 2; empty for legacy) as ``(address,
+            storage keys)`` pairs, None when it names more than ``MAX_ACCESS_LIST_ADDRESSES``
+            addresses or ``MAX_ACCESS_LIST_STORAGE_KEYS`` keys (``unsupported``).
         sender: the recovered signer (checksummed), None if the signature is invalid.
         action: what it does, None if it is not one of the four kinds (``unsupported``).
     """
@@ -196,7 +208,7 @@ class StandardTx:
     to: bytes | None
     value: int
     data: bytes
-    access_list_empty: bool
+    access_list: AccessList | None
     sender: str | None
     action: Action | None
 
@@ -228,6 +240,41 @@ def _bytes(b: bytes, it: tuple[bool, int, int, int], what: str) -> bytes:
     if it[0]:
         raise TxRejected("malformed", f"{what} must be an RLP string, got a list")
     return b[it[2] : it[3]]
+
+
+def _access_list(b: bytes, start: int, end: int) -> AccessList | None:
+    """The access list payload ``[start, end)``: entries ``[address, [storageKey, ...]]``, an
+    address a string of 20 bytes, a key a string of 32 (else ``malformed``). None (the walk
+    stops there) at the first entry or key past the caps; what follows is not read.
+    """
+    out: list[tuple[bytes, tuple[bytes, ...]]] = []
+    n_keys = 0
+    pos = start
+    while pos < end:
+        if len(out) == MAX_ACCESS_LIST_ADDRESSES:
+            return None
+        is_list, es, ee = _item(b, pos, end)
+        if not is_list:
+            raise TxRejected("malformed", "an access list entry must be an RLP list")
+        a_list, a_s, a_e = _item(b, es, ee)
+        if a_list or a_e - a_s != 20:
+            raise TxRejected("malformed", "an access list address must be a 20-byte string")
+        k_list, ks, ke = _item(b, a_e, ee)
+        if not k_list or ke != ee:
+            raise TxRejected("malformed", "an access list entry is [address, [storageKey, ...]]")
+        keys = []
+        while ks < ke:
+            if n_keys == MAX_ACCESS_LIST_STORAGE_KEYS:
+                return None
+            s_list, s_s, s_e = _item(b, ks, ke)
+            if s_list or s_e - s_s != 32:
+                raise TxRejected("malformed", "an access list storage key must be 32 bytes")
+            keys.append(b[s_s:s_e])
+            n_keys += 1
+            ks = s_e
+        out.append((b[a_s:a_e], tuple(keys)))
+        pos = ee
+    return tuple(out)
 
 
 def _recover(digest: bytes, parity: int, r: int, s: int) -> str | None:
@@ -320,12 +367,12 @@ def parse_standard_tx(raw: bytes) -> StandardTx:
         raise TxRejected("malformed", f"to must be 0 or 20 bytes, got {len(to_b)}")
     value = _uint(raw, items[f + 4], "value")
     data = _bytes(raw, items[f + 5], "data")
-    access_empty = True
+    access_list: AccessList | None = ()
     if tx_type != 0:
         al = items[f + 6]
         if not al[0]:
             raise TxRejected("malformed", "accessList must be an RLP list")
-        access_empty = al[3] == al[2]
+        access_list = _access_list(raw, al[2], al[3])
     v = _uint(raw, items[-3], "v")
     r = _uint(raw, items[-2], "r")
     s = _uint(raw, items[-1], "s")
@@ -363,9 +410,9 @@ def parse_standard_tx(raw: bytes) -> StandardTx:
         to=to,
         value=value,
         data=data,
-        access_list_empty=access_empty,
+        access_list=access_list,
         sender=sender,
-        action=classify(to, value, data) if access_empty else None,
+        action=classify(to, value, data) if access_list is not None else None,
     )
 
 
@@ -386,7 +433,12 @@ def check_standard_tx(tx: StandardTx, chain_id: int) -> Action:
         )
     a = tx.action
     if a is None:
-        why = "a non-empty access list" if not tx.access_list_empty else "this call"
+        why = (
+            f"an access list of more than {MAX_ACCESS_LIST_ADDRESSES} addresses or "
+            f"{MAX_ACCESS_LIST_STORAGE_KEYS} storage keys"
+            if tx.access_list is None
+            else "this call"
+        )
         raise TxRejected(
             "unsupported",
             f"{why} is not supported: the L2 runs ETH and token transfers and withdrawals "

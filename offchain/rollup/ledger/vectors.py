@@ -394,7 +394,20 @@ def _standard_steps(step: Any, ka: bytes, chain: int, b: str, c: str, l1: str) -
         "standard 2930 token withdrawal",
         standard_tx(ka, chain, 1, nonce=8, to=wd_addr, value=0, gas=70_000, data=wt),
     )
-    n = 9
+    keys = ["0x" + bytes([i]).hex() * 32 for i in range(ethtx.MAX_ACCESS_LIST_STORAGE_KEYS)]
+    full = [{"address": tok, "storageKeys": keys[:4]}] + [
+        {"address": "0x" + bytes([0xA0 + i]).hex() * 20, "storageKeys": keys[4 * i : 4 * i + 4]}
+        for i in range(1, ethtx.MAX_ACCESS_LIST_ADDRESSES)
+    ]  # the caps: every address and key an access list may name
+    step(
+        "standard 1559 token transfer with a full access list",
+        standard_tx(ka, chain, nonce=9, to=tok, value=0, gas=50_000, data=xfer, accessList=full),
+    )
+    step(
+        "standard 2930 eth transfer with an access list",
+        standard_tx(ka, chain, 1, nonce=10, to=b, accessList=[{"address": b, "storageKeys": []}]),
+    )
+    n = 11
     good = standard_tx(ka, chain, nonce=n, to=b)
 
     def bad(name: str, data: bytes) -> None:
@@ -451,9 +464,33 @@ def _standard_steps(step: Any, ka: bytes, chain: int, b: str, c: str, l1: str) -
         ),
     )
     bad(
-        "non-empty access list",
-        standard_tx(ka, chain, nonce=n, to=b, accessList=[{"address": b, "storageKeys": []}]),
+        "access list of one address too many",
+        standard_tx(ka, chain, nonce=n, to=b, accessList=[{"address": b, "storageKeys": []}] * 5),
     )
+    bad(
+        "access list of one storage key too many",
+        standard_tx(ka, chain, nonce=n, to=b,
+                    accessList=[{"address": b, "storageKeys": [*keys, keys[0]]}]),
+    )  # fmt: skip
+
+    def access_list(al: list[Any]) -> Any:
+        def edit(items: list[Any]) -> None:
+            items[8] = al
+
+        return edit
+
+    addr = bytes.fromhex(b[2:])
+    forms: list[tuple[str, list[Any]]] = [
+        ("an entry that is a string", [addr]),
+        ("an address of 19 bytes", [[addr[1:], []]]),
+        ("a storage key of 31 bytes", [[addr, [b"\x01" * 31]]]),
+        ("keys that are a string", [[addr, b"\x01" * 32]]),
+        ("an entry of 3 items", [[addr, [], []]]),
+        ("an entry without keys", [[addr]]),
+        ("a malformed entry past the caps (not read: unsupported)", [[addr, []]] * 4 + [b"x"]),
+    ]
+    for name, al in forms:
+        bad("access list with " + name, _resign_items(good, access_list(al)))
     bad(
         "plain eth to the withdraw address", standard_tx(ka, chain, nonce=n, to=wd_addr, gas=60_000)
     )

@@ -56,7 +56,9 @@ def envelope_fields(tx: StandardTx) -> dict[str, Any]:
         return {"v": q(v), "r": q(r), "s": q(s)}
     items = rlp.decode(raw[1:])
     y, r, s = _int(items[-3]), _int(items[-2]), _int(items[-1])
-    return {"v": q(y), "yParity": q(y), "r": q(r), "s": q(s), "accessList": []}
+    al = [{"address": hx(a), "storageKeys": [hx(k) for k in keys]}
+          for a, keys in tx.access_list or ()]  # fmt: skip
+    return {"v": q(y), "yParity": q(y), "r": q(r), "s": q(s), "accessList": al}
 
 
 def tx_object(

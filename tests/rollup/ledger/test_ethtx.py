@@ -133,7 +133,9 @@ def test_every_bad_input_is_refused_with_its_code() -> None:
         "unsupported"
     )
     al = [{"address": BOB, "storageKeys": []}]
-    assert rejected(led, sign(accessList=al)) == "unsupported"
+    assert rejected(led, sign(accessList=al * 5)) == "unsupported"  # over the caps
+    al17 = [{"address": BOB, "storageKeys": ["0x" + "11" * 32] * 17}]
+    assert rejected(led, sign(accessList=al17)) == "unsupported"
     assert rejected(led, sign(to=ethtx.WITHDRAW_ADDRESS, gas=60_000)) == "unsupported"
     wd0 = ethtx.SELECTOR_WITHDRAW + bytes(12) + bytes.fromhex(BOB[2:])
     assert rejected(led, sign(to=ethtx.WITHDRAW_ADDRESS, value=0, gas=60_000, data=wd0)) == (

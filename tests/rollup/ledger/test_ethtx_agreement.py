@@ -49,6 +49,12 @@ def _base_txs(a: str) -> list[bytes]:
                     data=call_data(ethtx.SELECTOR_WITHDRAW, b)),
         standard_tx(KEY, chain, 1, to=wd, value=0, gas=70_000,
                     data=call_data(ethtx.SELECTOR_WITHDRAW_TOKEN, TOKEN, 5, b)),
+        # Access lists: mutants hit the entry and key forms and the caps (4 addresses, 16 keys).
+        standard_tx(KEY, chain, 2, to=b, accessList=[
+            {"address": tok, "storageKeys": ["0x" + "ab" * 32, "0x" + "cd" * 32]},
+            {"address": b, "storageKeys": []}]),
+        standard_tx(KEY, chain, 1, to=b, accessList=[
+            {"address": b, "storageKeys": ["0x" + bytes([i]).hex() * 32 for i in range(4)]}] * 4),
     ]  # fmt: skip
 
 
@@ -94,6 +100,6 @@ def test_mutated_standard_txs_agree_with_l1(harness) -> None:
             assert got == want, (data.hex(), res.status, got[0])
             seen[res.status] += 1
     # The mutants reach the decoder's refusals and the state checks, not one path only.
-    assert seen["valid"] >= 6
+    assert seen["valid"] >= 8
     assert seen["malformed"] >= 20
     assert len(seen) >= 5, seen

@@ -127,13 +127,14 @@ def test_batch_roots_and_genesis_agree_on_chain(harness, vectors) -> None:
     ok, mttbr, mtsr, wroot, n = harness.functions.batchRootsOf(batch.abi_encode()).call()
     assert ok and n == 3
     assert (bytes(mttbr), bytes(mtsr), bytes(wroot)) == tuple(batch.roots())
-    # The vectors' batch too (6 standard transactions: txHash = H(raw) in the MTTBR leaves).
+    # The vectors' batch too (8 standard transactions, 2 with access lists: txHash = H(raw) in
+    # the MTTBR leaves).
     vb = vectors["batch"]
-    assert vb["txCount"] == 18
+    assert vb["txCount"] == 20
     data = decode_batch_data(_b(vb["frame"]))
-    assert sum(t[0] == 3 for t in data.tx_data) == 6
+    assert sum(t[0] == 3 for t in data.tx_data) == 8
     ok, mttbr, mtsr, wroot, n = harness.functions.batchRootsOf(data.abi_encode()).call()
-    assert ok and n == 18
+    assert ok and n == 20
     assert (bytes(mttbr), bytes(mtsr), bytes(wroot)) == (
         _b(vb["mttbr"]),
         _b(vb["mtsr"]),
