@@ -6,11 +6,19 @@ Every figure is exact, read from receipts on a fresh Anvil:
 - ``ticket_settle_gas_first``: the node's first Ticket (cold storage slots);
 - ``ticket_settle_with_penalty_gas``: the steady Ticket plus a penalty burned from collateral;
 - ``emeth_gas_per_job_billed_at_100_jobs_per_ticket``: ``ticket_settle_gas / 100``;
+- ``emeth_gas_per_job_billed_100_jobs_100_requesters``: the gas of a steady-state 100-job Ticket
+  billing 100 distinct requesters (each a first-time debit), / 100;
+- ``emeth_requester_withdraw_gas``: ``withdraw`` with a lazy-balance proof of the requester's
+  leaf in that 100-requester Ticket (depth-7 Merkle proof; the request was made before it);
 - ``emeth_l1_only_gas_per_job``: request + process + submit + verify of one job on
   ``EmethCoreL1Baseline`` (mean over 10 jobs after a warm-up job).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+from eth_account import Account
 
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import Anvil
@@ -21,7 +29,7 @@ from offchain.config import L2KitConfig
 from offchain.deploy import DeployContext
 from offchain.emeth.deploy import deploy as deploy_emeth
 from offchain.emeth.l1 import EmethL1
-from offchain.emeth.ticket import build_ticket, sign_ticket
+from offchain.emeth.ticket import Ticket, build_ticket, sign_ticket
 
 EMETH = 10**18
 JOBS_PER_TICKET = 100
@@ -45,25 +53,44 @@ def _ticket_figures(chain: Chain) -> dict[str, int]:
         l1.deposit(chain.sender(r), 10_000 * EMETH)
     node_tx = chain.sender(node)
     l1.deposit_collateral(node_tx, 1_000 * EMETH)
+    prior: dict[str, tuple[int, int]] = {}
 
-    def settle(ticket_id: int, penalty: int = 0) -> int:
+    def settle(ticket_id: int, payers: Sequence[str], penalty: int = 0) -> tuple[Ticket, int]:
         jobs = [
-            (_bytes("job", ticket_id, i, n=16), requesters[i % 3].address, 1_000 + i, EMETH // 100)
+            (_bytes("job", ticket_id, i, n=16), payers[i % len(payers)], 1_000 + i, EMETH // 100)
             for i in range(JOBS_PER_TICKET)
         ]
-        t = build_ticket(ticket_id, node.address, jobs, penalty=penalty)
-        assert len(t.debits) == 3 and t.job_count == JOBS_PER_TICKET
+        t = build_ticket(ticket_id, node.address, jobs, penalty=penalty, prior=prior)
+        assert len(t.debits) == len(payers) and t.job_count == JOBS_PER_TICKET
+        prior.update({d.requester: (d.cumulative, ticket_id) for d in t.debits})
         sig = sign_ticket(signer, l1.chain_id, l1.core_address, t)
-        return l1.settle_ticket(node_tx, t, sig).gas_used
+        return t, l1.settle_ticket(node_tx, t, sig).gas_used
 
-    first = settle(1)
-    steady = settle(2)
-    with_penalty = settle(3, penalty=EMETH)
+    three = [r.address for r in requesters]
+    _, first = settle(1, three)
+    _, steady = settle(2, three)
+    _, with_penalty = settle(3, three, penalty=EMETH)
+    # 100 distinct requesters (fresh keys, each funded), each debited once in one Ticket.
+    many = [Account.from_key(_bytes("requester", i)) for i in range(JOBS_PER_TICKET)]
+    for a in many:
+        chain.rpc("anvil_setBalance", str(a.address), hex(10**18))
+        l1.mint(ctx.sender, a.address, 10 * EMETH)
+        l1.deposit(chain.sender(a), 10 * EMETH)
+    withdrawer = chain.sender(many[JOBS_PER_TICKET // 2])
+    l1.request_withdrawal(withdrawer, EMETH)
+    t100, hundred = settle(4, [a.address for a in many])
+    chain.rpc("evm_increaseTime", l1.withdrawal_delay_s())
+    chain.rpc("evm_mine")
+    proof = t100.debit_proof(withdrawer.address)
+    withdraw_gas = int(l1.withdraw(withdrawer, [proof])["gasUsed"])
+    assert l1.proven_debits(withdrawer.address) == EMETH // 100
     return {
         "ticket_settle_gas": steady,
         "ticket_settle_gas_first": first,
         "ticket_settle_with_penalty_gas": with_penalty,
         "emeth_gas_per_job_billed_at_100_jobs_per_ticket": steady // JOBS_PER_TICKET,
+        "emeth_gas_per_job_billed_100_jobs_100_requesters": hundred // JOBS_PER_TICKET,
+        "emeth_requester_withdraw_gas": withdraw_gas,
     }
 
 

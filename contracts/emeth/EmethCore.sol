@@ -14,22 +14,20 @@ import {MerkleTree} from "../common/MerkleTree.sol";
 /// @notice The L1 side of the EMETH compute marketplace (docs/spec.md, "EMETH Ticket").
 ///         Requesters deposit EMETH; nodes post collateral; requesters declare cancellations;
 ///         nodes (or anyone on their behalf) settle Tickets signed by an authorised Signer, which
-///         debit requesters, pay the node, burn penalties from its collateral and add to its fuel.
-///         Everything else (jobs, SubJobs, verification) happens off-chain in the execution layer.
-/// @dev    Withdrawal rule: deposits and collateral leave only after a delay, and Tickets may
-///         still debit (or burn from) amounts pending withdrawal during that delay, so a Ticket
-///         signed for work the execution layer accepted always settles if it is submitted within
-///         the delay. The execution layer treats `availableDeposit` (balance minus pending) as the
-///         spendable amount when it accepts new jobs.
+///         pay the node the Ticket's pooled total, burn penalties from its collateral and add to
+///         its fuel. Everything else (jobs, SubJobs, verification) happens off-chain in the
+///         execution layer.
+/// @dev    Lazy balances (docs/spec.md, "Debits and lazy balances"): a Ticket commits only
+///         `debitsRoot`, a Merkle root over one leaf (requester, cumulative debit, previous
+///         Ticket) per requester it bills, so settling writes no slot per requester. A requester's
+///         spendable balance is `balance - provenDebits`, where `provenDebits` is brought up to
+///         date with proofs of its newest leaves (`proveDebit`, or inside `requestWithdrawal` /
+///         `withdraw`). Deposits leave only after `withdrawalDelay`, during which anyone (the
+///         nodes' billing agents) may prove a newer leaf; a proof lowers a pending withdrawal to
+///         what is left.
 contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     using BitMaps for BitMaps.BitMap;
     using SafeERC20 for ERC20Burnable;
-
-    /// @notice What one requester pays in a Ticket.
-    struct Debit {
-        address requester;
-        uint256 amount;
-    }
 
     /// @notice A Signer's bill for a batch of one node's confirmed jobs.
     /// @dev    Field order and types are the EIP-712 type `Ticket` (see TICKET_TYPEHASH).
@@ -40,7 +38,25 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         uint256 jobCount;
         uint256 fuel;
         uint256 penalty;
-        Debit[] debits;
+        bytes32 debitsRoot;
+        uint256 debitCount;
+        uint256 totalDebit;
+    }
+
+    /// @notice A proof that leaf `index` of settled Ticket `ticketId`'s `debitsRoot` is
+    ///         `debitLeaf(requester, cumulative, prevTicketId)`.
+    struct DebitProof {
+        uint256 ticketId;
+        uint256 cumulative;
+        uint256 prevTicketId;
+        uint256 index;
+        bytes32[] proof;
+    }
+
+    /// @notice The newest proven debit leaf of a requester in one execution layer.
+    struct DebitMark {
+        uint64 ticketId; // the Ticket holding the leaf (0: none proven)
+        uint192 cumulative; // the requester's cumulative debit through that Ticket
     }
 
     /// @notice A requester deposit or a node's collateral, with at most one pending withdrawal.
@@ -48,19 +64,21 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         uint256 balance; // held by this contract, pending withdrawal included
         uint256 pending; // requested for withdrawal (never above balance)
         uint64 readyAt; // when `pending` may be withdrawn (0: nothing pending)
+        uint192 debited; // requesters: debits proven so far, summed over execution layers
     }
 
     /// @notice The bit of a bytes16 job id that marks a SubJob (top bit of its first byte).
     uint128 public constant SUBJOB_ID_BIT = uint128(1) << 127;
 
-    /// @notice EIP-712 type hash of `Debit(address requester,uint256 amount)`.
-    bytes32 public constant DEBIT_TYPEHASH = keccak256("Debit(address requester,uint256 amount)");
-
-    /// @notice EIP-712 type hash of `Ticket(...)Debit(...)` (referenced types appended).
+    /// @notice EIP-712 type hash of `Ticket(...)`.
     bytes32 public constant TICKET_TYPEHASH = keccak256(
-        "Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,uint256 penalty,Debit[] debits)"
-        "Debit(address requester,uint256 amount)"
+        "Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,uint256 penalty,"
+        "bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit)"
     );
+
+    /// @notice Ticket ids are `executionLayerId << EL_SHIFT | n`; debits are counted per
+    ///         execution layer (each keeps its own cumulative debits).
+    uint256 public constant EL_SHIFT = 32;
 
     /// @notice The EMETH token (deposits, collateral, payments; penalties are burned).
     ERC20Burnable public immutable token;
@@ -84,10 +102,12 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     mapping(address node => uint256) public totalFuel;
     /// @notice Penalties a Ticket imposed but the node's collateral could not cover.
     mapping(address node => uint256) public penaltyShortfall;
-    /// @notice Debits Tickets could not take from `requester` (its deposit was short), summed.
-    mapping(address requester => uint256) public unpaidDebits;
     /// @notice jobsRoot of each settled Ticket (for audits with `verifyJobInTicket`).
     mapping(uint256 ticketId => bytes32) public jobsRootOf;
+    /// @notice debitsRoot of each settled Ticket (what debit proofs are checked against).
+    mapping(uint256 ticketId => bytes32) public debitsRootOf;
+    /// @notice The newest proven debit leaf of `requester` in execution layer `el`.
+    mapping(address requester => mapping(uint256 el => DebitMark)) public debitMarkOf;
     /// @notice EMETH burned by Ticket penalties so far.
     uint256 public totalBurned;
 
@@ -111,21 +131,21 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     event SignerUpdated(address indexed signer, bool authorised);
     /// @notice The owner changed the delays or the minimum collateral.
     event ParamsUpdated(uint64 withdrawalDelay, uint64 collateralWithdrawalDelay, uint256 minCollateral);
-    /// @notice A Ticket debited `amount` from `requester`.
-    event RequesterDebited(uint256 indexed ticketId, address indexed requester, uint256 amount);
-    /// @notice A Ticket's debit of `amount` exceeded `requester`'s `balance`: it was skipped
-    ///         (the rest of the Ticket settles; the node is not paid for it).
-    event RequesterDebitUnpaid(uint256 indexed ticketId, address indexed requester, uint256 amount, uint256 balance);
-    /// @notice A Ticket lowered `account`'s pending withdrawal to `pending` (its balance after a
-    ///         debit or a burn): the withdrawal will pay that much.
+    /// @notice A proof brought `requester`'s debit in Ticket `ticketId`'s execution layer up to
+    ///         `cumulative`; `provenTotal` is its new `provenDebits`.
+    event DebitProven(uint256 indexed ticketId, address indexed requester, uint256 cumulative, uint256 provenTotal);
+    /// @notice A debit proof or a penalty lowered `account`'s pending withdrawal to `pending`
+    ///         (what is left of its balance): the withdrawal will pay that much.
     event PendingWithdrawalReduced(address indexed account, uint256 pending);
     /// @notice A Ticket's penalty exceeded the node's collateral by `shortfall`.
     event PenaltyShortfallRecorded(uint256 indexed ticketId, address indexed node, uint256 shortfall);
-    /// @notice A Ticket settled: `paid` went to the node, `burned` left its collateral.
+    /// @notice A Ticket settled: `paid` (its totalDebit) went to the node, `burned` left its
+    ///         collateral.
     event TicketSettled(
         uint256 indexed ticketId,
         address indexed node,
         bytes32 jobsRoot,
+        bytes32 debitsRoot,
         uint256 jobCount,
         uint256 fuel,
         uint256 paid,
@@ -154,6 +174,26 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     error EmethCoreInvalidSignature();
     /// @notice The Ticket was signed by `signer`, which is not an authorised signer.
     error EmethCoreUnauthorizedSigner(address signer);
+    /// @notice Ticket `ticketId` is not settled: no debit can be proven against it.
+    error EmethCoreTicketNotSettled(uint256 ticketId);
+    /// @notice The proof does not put `requester`'s leaf under Ticket `ticketId`'s debitsRoot.
+    error EmethCoreInvalidDebitProof(address requester, uint256 ticketId);
+    /// @notice `requester`'s debit in Ticket `ticketId` is not newer than the proven one, in
+    ///         Ticket `provenTicketId`.
+    error EmethCoreStaleDebitProof(address requester, uint256 ticketId, uint256 provenTicketId);
+    /// @notice The leaf in Ticket `ticketId` does not follow the proven one (in Ticket
+    ///         `provenTicketId`, cumulative `provenCumulative`): its previous Ticket
+    ///         `prevTicketId` is older, or its cumulative debit `cumulative` is lower.
+    error EmethCoreDebitChainBroken(
+        address requester,
+        uint256 ticketId,
+        uint256 prevTicketId,
+        uint256 cumulative,
+        uint256 provenTicketId,
+        uint256 provenCumulative
+    );
+    /// @notice A Ticket id or cumulative debit too large for the packed `DebitMark`.
+    error EmethCoreDebitOutOfRange(uint256 ticketId, uint256 cumulative);
 
     /// @param token_                     the EMETH token.
     /// @param initialOwner               the admin (deployer; the governance Timelock after handoff).
@@ -182,19 +222,56 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     }
 
     /// @notice Start withdrawing `amount`; it can be taken with `withdraw` after `withdrawalDelay`.
-    ///         A further request adds to the pending amount and restarts the delay. Until then,
-    ///         Tickets may still debit the pending amount.
+    ///         A further request adds to the pending amount and restarts the delay. `proofs` (the
+    ///         caller's newest debit leaves, one per execution layer; older ones are skipped)
+    ///         are applied first; `amount` must fit in `balance - provenDebits - pending`. Until
+    ///         the delay ends anyone may prove a newer debit, which lowers the pending amount.
     /// @param amount base units to withdraw.
-    function requestWithdrawal(uint256 amount) external {
+    /// @param proofs debit proofs of the caller (may be empty).
+    function requestWithdrawal(uint256 amount, DebitProof[] calldata proofs) external {
+        _applyProofs(msg.sender, proofs);
         Account storage a = deposits[msg.sender];
-        uint64 readyAt = _requestWithdrawal(a, amount, withdrawalDelay);
+        uint64 readyAt = _requestWithdrawal(a, amount, withdrawalDelay, spendableDeposit(msg.sender));
         emit WithdrawalRequested(msg.sender, amount, a.pending, readyAt);
     }
 
-    /// @notice Take the pending withdrawal (less whatever Tickets debited meanwhile).
-    function withdraw() external nonReentrant {
+    /// @notice Take the pending withdrawal (less whatever newer debits proven meanwhile took),
+    ///         after applying `proofs` (the caller's newest debit leaves; older ones are skipped).
+    /// @param proofs debit proofs of the caller (may be empty).
+    function withdraw(DebitProof[] calldata proofs) external nonReentrant {
+        _applyProofs(msg.sender, proofs);
         uint256 amount = _withdraw(deposits[msg.sender]);
         emit Withdrawn(msg.sender, amount);
+    }
+
+    /// @notice Bring `requester`'s proven debit up to its leaf in Ticket `p.ticketId`. Anyone
+    ///         may call it (a node's billing agent does when a requester withdraws with an old
+    ///         proof); it lowers a pending withdrawal to what is left.
+    /// @param requester whose debit to prove.
+    /// @param p         the leaf and its Merkle proof.
+    function proveDebit(address requester, DebitProof calldata p) external {
+        uint256 el = p.ticketId >> EL_SHIFT;
+        uint256 proven = debitMarkOf[requester][el].ticketId;
+        if (p.ticketId <= proven) revert EmethCoreStaleDebitProof(requester, p.ticketId, proven);
+        _applyProof(requester, p);
+    }
+
+    /// @notice Sum over execution layers of `requester`'s proven cumulative debits.
+    function provenDebits(address requester) external view returns (uint256) {
+        return deposits[requester].debited;
+    }
+
+    /// @notice What `requester` can spend before pending withdrawals: `balance - provenDebits`
+    ///         (0 when proven debits exceed the balance; see `unpaidDebits`).
+    function spendableDeposit(address requester) public view returns (uint256) {
+        Account storage a = deposits[requester];
+        return a.balance > a.debited ? a.balance - a.debited : 0;
+    }
+
+    /// @notice Proven debits above `requester`'s balance (it withdrew before they were proven).
+    function unpaidDebits(address requester) external view returns (uint256) {
+        Account storage a = deposits[requester];
+        return a.debited > a.balance ? a.debited - a.balance : 0;
     }
 
     /// @notice Declare job `jobId` cancelled. The execution layer then never lets a node start it,
@@ -227,7 +304,7 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     /// @param amount base units.
     function requestCollateralWithdrawal(uint256 amount) external {
         Account storage a = collaterals[msg.sender];
-        uint64 readyAt = _requestWithdrawal(a, amount, collateralWithdrawalDelay);
+        uint64 readyAt = _requestWithdrawal(a, amount, collateralWithdrawalDelay, a.balance);
         emit CollateralWithdrawalRequested(msg.sender, amount, a.pending, readyAt);
     }
 
@@ -241,10 +318,10 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
 
     /// @notice Settle a Ticket signed by an authorised signer. Anyone may submit it (a node's
     ///         billing agent or a relayer); the payment always goes to `t.node`.
-    /// @dev    Debits each requester (a debit above its balance is skipped, never reverting the
-    ///         Ticket), pays the node the sum of the debits taken (no protocol share),
-    ///         burns `t.penalty` from the node's collateral (what there is; the rest is recorded
-    ///         in `penaltyShortfall`), adds `t.fuel` to `totalFuel[t.node]`, stores `t.jobsRoot`.
+    /// @dev    Pays the node `t.totalDebit` from the pool (no protocol share; requesters' balances
+    ///         are debited lazily by proofs against `t.debitsRoot`), burns `t.penalty` from the
+    ///         node's collateral (what there is; the rest is recorded in `penaltyShortfall`), adds
+    ///         `t.fuel` to `totalFuel[t.node]`, stores `t.jobsRoot` and `t.debitsRoot`.
     /// @param t         the Ticket.
     /// @param signature 65-byte ECDSA signature of `ticketDigest(t)` by a signer.
     /// @return paid   EMETH transferred to the node.
@@ -262,34 +339,19 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
 
         _settled.set(t.ticketId);
         jobsRootOf[t.ticketId] = t.jobsRoot;
+        debitsRootOf[t.ticketId] = t.debitsRoot;
         totalFuel[t.node] += t.fuel;
-        paid = _debitRequesters(t);
+        paid = t.totalDebit;
         burned = _burnPenalty(t);
         if (paid != 0) token.safeTransfer(t.node, paid);
-        emit TicketSettled(t.ticketId, t.node, t.jobsRoot, t.jobCount, t.fuel, paid, burned);
+        emit TicketSettled(t.ticketId, t.node, t.jobsRoot, t.debitsRoot, t.jobCount, t.fuel, paid, burned);
     }
 
     /// @notice EIP-712 struct hash of `t` (`hashStruct(Ticket)`).
     /// @param t the Ticket.
-    /// @return h keccak256(TICKET_TYPEHASH ‖ fields ‖ keccak256(hashStruct(debit_0) ‖ ...)).
+    /// @return h keccak256(abi.encode(TICKET_TYPEHASH, every field in order)).
     function hashTicket(Ticket calldata t) public pure returns (bytes32 h) {
-        // EIP-712 array encoding: keccak256 of the concatenated struct hashes of the elements.
-        bytes32[] memory debitHashes = new bytes32[](t.debits.length);
-        for (uint256 i = 0; i < t.debits.length; i++) {
-            debitHashes[i] = keccak256(abi.encode(DEBIT_TYPEHASH, t.debits[i].requester, t.debits[i].amount));
-        }
-        h = keccak256(
-            abi.encode(
-                TICKET_TYPEHASH,
-                t.ticketId,
-                t.node,
-                t.jobsRoot,
-                t.jobCount,
-                t.fuel,
-                t.penalty,
-                keccak256(abi.encodePacked(debitHashes))
-            )
-        );
+        h = keccak256(abi.encode(TICKET_TYPEHASH, t));
     }
 
     /// @notice The digest a signer signs: keccak256(0x1901 ‖ domainSeparator ‖ hashTicket(t)).
@@ -317,6 +379,15 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         return keccak256(abi.encode(jobId, requester, node, fuel, fee));
     }
 
+    /// @notice Merkle item of one requester's debit in a Ticket (docs/spec.md, "Debits and lazy
+    ///         balances").
+    /// @param requester    who is debited.
+    /// @param cumulative   its cumulative debit in this execution layer, this Ticket included.
+    /// @param prevTicketId the previous Ticket of this execution layer that debited it (0: none).
+    function debitLeaf(address requester, uint256 cumulative, uint256 prevTicketId) public pure returns (bytes32) {
+        return keccak256(abi.encode(requester, cumulative, prevTicketId));
+    }
+
     /// @notice True when Ticket `ticketId` settled with `jobsRoot` and `leafItem` is its leaf `index`.
     /// @param ticketId the Ticket.
     /// @param jobsRoot the root the auditor expects.
@@ -341,10 +412,13 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
 
     // ------------------------------------------------------------------ views for the execution layer
 
-    /// @notice What a requester can still spend on new jobs (deposit not pending withdrawal).
+    /// @notice What a requester can still spend on new jobs: `spendableDeposit` not pending
+    ///         withdrawal (debits not yet proven are not counted here; the execution layer
+    ///         subtracts its own).
     function availableDeposit(address requester) external view returns (uint256) {
-        Account storage a = deposits[requester];
-        return a.balance - a.pending;
+        uint256 spendable = spendableDeposit(requester);
+        uint256 pending = deposits[requester].pending;
+        return spendable > pending ? spendable - pending : 0;
     }
 
     /// @notice A node's collateral not pending withdrawal.
@@ -397,10 +471,14 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         return a.balance;
     }
 
-    /// @dev Add `amount` to `a`'s pending withdrawal and restart its delay; returns readyAt.
-    function _requestWithdrawal(Account storage a, uint256 amount, uint64 delay) private returns (uint64 readyAt) {
+    /// @dev Add `amount` to `a`'s pending withdrawal (at most `spendable` in all) and restart its
+    ///      delay; returns readyAt.
+    function _requestWithdrawal(Account storage a, uint256 amount, uint64 delay, uint256 spendable)
+        private
+        returns (uint64 readyAt)
+    {
         if (amount == 0) revert EmethCoreZeroAmount();
-        uint256 available = a.balance - a.pending;
+        uint256 available = spendable > a.pending ? spendable - a.pending : 0;
         if (amount > available) revert EmethCoreWithdrawalExceedsBalance(msg.sender, amount, available);
         readyAt = uint64(block.timestamp) + delay;
         a.pending += amount;
@@ -411,7 +489,7 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     function _withdraw(Account storage a) private returns (uint256 amount) {
         if (a.pending == 0) revert EmethCoreNoPendingWithdrawal(msg.sender);
         if (block.timestamp < a.readyAt) revert EmethCoreWithdrawalNotReady(msg.sender, a.readyAt, block.timestamp);
-        // Tickets keep `pending <= balance`, so this is what is left of the request.
+        // Debit proofs and burns keep `pending` within what is left, so this is all paid.
         amount = a.pending;
         a.balance -= amount;
         a.pending = 0;
@@ -419,28 +497,45 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         token.safeTransfer(msg.sender, amount);
     }
 
-    /// @dev Debit every requester of `t` (in order; one requester may appear twice); returns the sum.
-    ///      A debit above the requester's balance is skipped whole (event `RequesterDebitUnpaid`,
-    ///      summed in `unpaidDebits`): one withdrawn requester never blocks the other payments.
-    function _debitRequesters(Ticket calldata t) private returns (uint256 paid) {
-        for (uint256 i = 0; i < t.debits.length; i++) {
-            Debit calldata d = t.debits[i];
-            Account storage a = deposits[d.requester];
-            uint256 balance = a.balance;
-            if (d.amount > balance) {
-                unpaidDebits[d.requester] += d.amount;
-                emit RequesterDebitUnpaid(t.ticketId, d.requester, d.amount, balance);
-                continue;
-            }
-            balance -= d.amount;
-            a.balance = balance;
-            // A pending withdrawal can only take what Tickets left.
-            if (a.pending > balance) {
-                a.pending = balance;
-                emit PendingWithdrawalReduced(d.requester, balance);
-            }
-            paid += d.amount;
-            emit RequesterDebited(t.ticketId, d.requester, d.amount);
+    /// @dev Apply each newer proof of `requester` (an older or already proven one is skipped, so
+    ///      a requester's own proof never fails because a billing agent proved it first).
+    function _applyProofs(address requester, DebitProof[] calldata proofs) private {
+        for (uint256 i = 0; i < proofs.length; i++) {
+            DebitProof calldata p = proofs[i];
+            if (p.ticketId > debitMarkOf[requester][p.ticketId >> EL_SHIFT].ticketId) _applyProof(requester, p);
+        }
+    }
+
+    /// @dev Check `p` (newer than the mark: callers ensure it) and raise `requester`'s proven
+    ///      debit to its leaf; cap a pending withdrawal at what is left.
+    function _applyProof(address requester, DebitProof calldata p) private {
+        bytes32 root = debitsRootOf[p.ticketId];
+        if (root == bytes32(0)) revert EmethCoreTicketNotSettled(p.ticketId);
+        if (!MerkleTree.verify(root, p.index, debitLeaf(requester, p.cumulative, p.prevTicketId), p.proof)) {
+            revert EmethCoreInvalidDebitProof(requester, p.ticketId);
+        }
+        if (p.ticketId > type(uint64).max || p.cumulative > type(uint192).max) {
+            revert EmethCoreDebitOutOfRange(p.ticketId, p.cumulative);
+        }
+        uint256 el = p.ticketId >> EL_SHIFT;
+        DebitMark memory m = debitMarkOf[requester][el];
+        // The leaf must follow the proven one: its previous Ticket is the proven one or newer,
+        // and the cumulative debit never falls. (A consistent Signer always satisfies both.)
+        if (p.prevTicketId < m.ticketId || p.prevTicketId >= p.ticketId || p.cumulative < m.cumulative) {
+            revert EmethCoreDebitChainBroken(
+                requester, p.ticketId, p.prevTicketId, p.cumulative, m.ticketId, m.cumulative
+            );
+        }
+        debitMarkOf[requester][el] = DebitMark(uint64(p.ticketId), uint192(p.cumulative));
+        Account storage a = deposits[requester];
+        uint256 proven = uint256(a.debited) + (p.cumulative - m.cumulative);
+        if (proven > type(uint192).max) revert EmethCoreDebitOutOfRange(p.ticketId, proven);
+        a.debited = uint192(proven);
+        emit DebitProven(p.ticketId, requester, p.cumulative, proven);
+        uint256 left = a.balance > proven ? a.balance - proven : 0;
+        if (a.pending > left) {
+            a.pending = left;
+            emit PendingWithdrawalReduced(requester, left);
         }
     }
 

@@ -26,7 +26,7 @@ from offchain.emeth.agents.node import CHEAT, STALL, NodePolicy
 from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
-from offchain.emeth.requester import submit_job
+from offchain.emeth.requester import prove_own_debit, submit_job
 from offchain.emeth.runtime import EmethAgentsConfig, stack_for_devnet, wait_until
 from offchain.storage.client import BlobClient
 
@@ -218,9 +218,12 @@ def _run(devnet: Any, console: Console) -> None:
                 str(l1.total_fuel(acct.address)),
             )
         console.print(nt)
+        # Requesters are debited lazily: alice proves her newest debit leaf (one proof for
+        # every Ticket that billed her), as her withdrawal would.
+        left = prove_own_debit(client, l1, devnet.chain.sender(alice), alice.address)
         console.print(
-            f"requester deposit: {_e(l1.deposit_of(alice.address).balance)} EMETH "
-            f"(paid {_e(500 * EMETH - l1.deposit_of(alice.address).balance)})"
+            f"requester deposit after proving her newest debit: {_e(left)} EMETH "
+            f"(paid {_e(500 * EMETH - left)})"
         )
         console.print(f"burned by penalties: {_e(l1.total_burned() - burned0)} EMETH")
     finally:

@@ -156,18 +156,24 @@ def withdraw(
         False, "--finalize", help="withdraw a request whose delay passed"
     ),
 ) -> None:
-    """Request a delayed withdrawal of AMOUNT, or --finalize a ready one."""
+    """Request a delayed withdrawal of AMOUNT, or --finalize a ready one.
+
+    Both prove the requester's newest debit in a settled Ticket (from the execution layer),
+    so EmethCore counts every debit (docs/spec.md, "Debits and lazy balances")."""
+    from offchain.emeth.requester import own_debit_proofs
+
     o: Opts = ctx.obj
     chain = o.chain()
     l1 = o.l1(chain)
     acct = o.account()
+    if not finalize and amount is None:
+        raise ConfigError("give an AMOUNT to request, or --finalize")
+    proofs = own_debit_proofs(o.client(), l1, acct.address)
     if finalize:
-        l1.withdraw(chain.sender(acct))
+        l1.withdraw(chain.sender(acct), proofs)
         console.print("withdrawn")
         return
-    if amount is None:
-        raise ConfigError("give an AMOUNT to request, or --finalize")
-    l1.request_withdrawal(chain.sender(acct), _wei(amount))
+    l1.request_withdrawal(chain.sender(acct), _wei(amount), proofs)
     st = l1.deposit_of(acct.address)
     console.print(f"withdrawal of {amount} EMETH requested; ready at unix {st.ready_at}")
 

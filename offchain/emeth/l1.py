@@ -7,6 +7,7 @@ through a :class:`~offchain.chain.tx.TxSender` (which decodes custom errors into
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -14,7 +15,7 @@ from eth_utils import to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 
-from offchain.emeth.ticket import Ticket, TicketError
+from offchain.emeth.ticket import EL_SHIFT, DebitProof, Ticket, TicketError
 from offchain.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,8 +34,9 @@ class AccountState:
     """A requester deposit or a node's collateral held by EmethCore.
 
     Attributes:
-        balance: held by EmethCore, pending withdrawal included.
-        pending: requested for withdrawal (still debitable by Tickets until withdrawn).
+        balance: held by EmethCore, pending withdrawal included (for a requester: before its
+            proven debits, ``provenDebits``).
+        pending: requested for withdrawal (lowered by debit proofs until withdrawn).
         ready_at: unix time from which ``pending`` can be withdrawn (0: none pending).
     """
 
@@ -149,22 +151,56 @@ class EmethL1:
         self._approve_if_needed(sender, amount)
         return self._send(sender, self.core.functions.deposit(amount))
 
-    def request_withdrawal(self, sender: TxSender, amount: int) -> TxReceipt:
-        return self._send(sender, self.core.functions.requestWithdrawal(amount))
+    def request_withdrawal(
+        self, sender: TxSender, amount: int, proofs: Sequence[DebitProof] = ()
+    ) -> TxReceipt:
+        """Request a delayed withdrawal of ``amount``, first proving ``proofs`` (the sender's
+        newest debit leaves; older ones are skipped on L1)."""
+        fn = self.core.functions.requestWithdrawal(amount, [p.as_abi() for p in proofs])
+        return self._send(sender, fn)
 
-    def withdraw(self, sender: TxSender) -> TxReceipt:
-        return self._send(sender, self.core.functions.withdraw())
+    def withdraw(self, sender: TxSender, proofs: Sequence[DebitProof] = ()) -> TxReceipt:
+        """Take a ready withdrawal, first proving ``proofs``."""
+        return self._send(sender, self.core.functions.withdraw([p.as_abi() for p in proofs]))
+
+    def prove_debit(self, sender: TxSender, requester: str, proof: DebitProof) -> TxReceipt:
+        """Prove ``requester``'s newer debit leaf (anyone may send it).
+
+        Raises:
+            TxReverted: ``EmethCoreStaleDebitProof``, ``EmethCoreInvalidDebitProof``,
+                ``EmethCoreTicketNotSettled``, ``EmethCoreDebitChainBroken``.
+        """
+        fn = self.core.functions.proveDebit(to_checksum_address(requester), proof.as_abi())
+        return self._send(sender, fn)
+
+    def proven_debits(self, requester: str) -> int:
+        """``provenDebits[requester]``: its debits proven on L1, summed over execution layers."""
+        return int(self.core.functions.provenDebits(to_checksum_address(requester)).call())
+
+    def debit_mark(self, requester: str, el_id: int) -> tuple[int, int]:
+        """``(ticket id, cumulative debit)`` of ``requester``'s newest proven leaf in execution
+        layer ``el_id`` (``(0, 0)``: none)."""
+        tid, cum = self.core.functions.debitMarkOf(to_checksum_address(requester), el_id).call()
+        return int(tid), int(cum)
+
+    def spendable_deposit(self, requester: str) -> int:
+        """``balance - provenDebits`` (0 if the proven debits exceed the balance)."""
+        return int(self.core.functions.spendableDeposit(to_checksum_address(requester)).call())
+
+    def unpaid_debits(self, requester: str) -> int:
+        """Proven debits above ``requester``'s balance."""
+        return int(self.core.functions.unpaidDebits(to_checksum_address(requester)).call())
 
     def cancel(self, sender: TxSender, job_id: bytes) -> TxReceipt:
         """Declare ``job_id`` (16 bytes) cancelled on L1."""
         return self._send(sender, self.core.functions.cancel(_job_id(job_id)))
 
     def deposit_of(self, requester: str) -> AccountState:
-        b, p, r = self.core.functions.deposits(to_checksum_address(requester)).call()
+        b, p, r, _debited = self.core.functions.deposits(to_checksum_address(requester)).call()
         return AccountState(int(b), int(p), int(r))
 
     def available_deposit(self, requester: str) -> int:
-        """Deposit a requester can still commit to new jobs (not pending withdrawal)."""
+        """``spendableDeposit`` not pending withdrawal (debits not yet proven not counted)."""
         return int(self.core.functions.availableDeposit(to_checksum_address(requester)).call())
 
     def cancelled_at(self, job_id: bytes, requester: str) -> int:
@@ -202,6 +238,14 @@ class EmethL1:
             for lg in ev.get_logs(from_block=from_block, to_block=to_block)
         ]
 
+    def withdrawal_requesters(self, from_block: int, to_block: int) -> list[str]:
+        """Requesters with a ``WithdrawalRequested`` event in ``[from_block, to_block]``, in order
+        of first request (each once)."""
+        logs = self.core.events.WithdrawalRequested().get_logs(
+            from_block=from_block, to_block=to_block
+        )
+        return list(dict.fromkeys(str(lg["args"]["requester"]) for lg in logs))
+
     # ------------------------------------------------------------------ nodes
     def deposit_collateral(self, sender: TxSender, amount: int) -> TxReceipt:
         """Approve (if needed) and add ``amount`` to the sender's node collateral."""
@@ -215,7 +259,7 @@ class EmethL1:
         return self._send(sender, self.core.functions.withdrawCollateral())
 
     def collateral_of(self, node: str) -> AccountState:
-        b, p, r = self.core.functions.collaterals(to_checksum_address(node)).call()
+        b, p, r, _ = self.core.functions.collaterals(to_checksum_address(node)).call()
         return AccountState(int(b), int(p), int(r))
 
     def is_eligible_node(self, node: str) -> bool:
@@ -267,8 +311,7 @@ class EmethL1:
 
         Raises:
             TxReverted: e.g. ``EmethCoreTicketAlreadySettled``, ``EmethCoreUnauthorizedSigner``,
-                ``EmethCoreInvalidSignature`` (a debit above a deposit is skipped, not
-                reverted: event ``RequesterDebitUnpaid``).
+                ``EmethCoreInvalidSignature`` (requesters are debited lazily, by proofs).
         """
         rcpt = self._send(sender, self.core.functions.settleTicket(ticket.as_abi(), signature))
         logs = self.core.events.TicketSettled().process_receipt(rcpt, errors=DISCARD)
@@ -291,6 +334,15 @@ class EmethL1:
     def jobs_root_of(self, ticket_id: int) -> bytes:
         """jobsRoot stored when Ticket ``ticket_id`` settled (zero bytes if it did not)."""
         return bytes(self.core.functions.jobsRootOf(ticket_id).call())
+
+    def debits_root_of(self, ticket_id: int) -> bytes:
+        """debitsRoot stored when Ticket ``ticket_id`` settled (zero bytes if it did not)."""
+        return bytes(self.core.functions.debitsRootOf(ticket_id).call())
+
+    @staticmethod
+    def el_of(ticket_id: int) -> int:
+        """The execution layer id in a Ticket id (``ticket_id >> EL_SHIFT``)."""
+        return ticket_id >> EL_SHIFT
 
     def ticket_digest(self, ticket: Ticket) -> bytes:
         """EmethCore's own digest of ``ticket`` (equals ``ticket.ticket_digest``)."""

@@ -6,11 +6,16 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from offchain.emeth.errors import EmethError
+from offchain.emeth.errors import EmethError, ExecutionLayerError
 from offchain.emeth.execution.client import ExecutionClient
+from offchain.emeth.ticket import DebitProof
 from offchain.storage.client import BlobClient
+
+if TYPE_CHECKING:
+    from offchain.chain.tx import TxSender
+    from offchain.emeth.l1 import EmethL1
 
 FINAL_STATES = (
     "verified",
@@ -97,3 +102,38 @@ def fetch_result(client: ExecutionClient, blobs: BlobClient, job_id: str) -> byt
     if job["state"] not in ok or not job["resultKey"]:
         raise EmethError(f"job {job_id} has no result (state {job['state']})")
     return blobs.get(job["resultKey"])
+
+
+def newest_debit_proof(client: ExecutionClient, l1: EmethL1, requester: str) -> DebitProof | None:
+    """The requester's newest debit leaf in a Ticket of this execution layer settled on L1
+    (``None`` when no settled Ticket debits it): what ``requestWithdrawal`` / ``withdraw`` /
+    ``proveDebit`` take to bring its lazy balance up to date.
+
+    Raises:
+        ExecutionLayerError: the execution layer is unreachable or answered another error.
+    """
+    for settled in (False, True):  # the newest leaf, else the newest the EL knows settled
+        try:
+            d = client.debit(requester, settled=settled)
+        except ExecutionLayerError as e:
+            if e.status == 404:
+                return None
+            raise
+        if l1.is_settled(int(d["ticketId"])):
+            return DebitProof.from_dict(d)
+    return None
+
+
+def own_debit_proofs(client: ExecutionClient, l1: EmethL1, requester: str) -> list[DebitProof]:
+    """:func:`newest_debit_proof` as the list ``requestWithdrawal`` / ``withdraw`` take."""
+    p = newest_debit_proof(client, l1, requester)
+    return [p] if p is not None else []
+
+
+def prove_own_debit(client: ExecutionClient, l1: EmethL1, sender: TxSender, requester: str) -> int:
+    """Prove the requester's newest settled debit on L1 if it is newer than the proven one
+    (anyone may send it); returns ``spendableDeposit`` afterwards."""
+    p = newest_debit_proof(client, l1, requester)
+    if p is not None and p.ticket_id > l1.debit_mark(requester, l1.el_of(p.ticket_id))[0]:
+        l1.prove_debit(sender, requester, p)
+    return l1.spendable_deposit(requester)

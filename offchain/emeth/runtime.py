@@ -74,10 +74,11 @@ def build_service(
         else None
     )
     engine = make_engine(db_url)
+    el_id = execution_layer_id(engine)
     return ExecutionLayer(
         engine,
-        EmethCoreState(l1),
-        Domain(chain_id, l1.core_address, execution_layer_id(engine)),
+        EmethCoreState(l1, el_id),
+        Domain(chain_id, l1.core_address, el_id),
         roles,
         list(programs),
         ticket_signer_for(chain_id, l1.core_address),

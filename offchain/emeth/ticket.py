@@ -2,23 +2,26 @@
 
 Specified in docs/spec.md, "EMETH Ticket".
 
-Twin of the ``Debit``/``Ticket`` structs and ``ticketDigest`` in ``contracts/emeth/EmethCore.sol``.
+Twin of the ``Ticket`` struct, ``ticketDigest`` and ``debitLeaf`` in
+``contracts/emeth/EmethCore.sol``.
 
 - EIP-712 domain: name ``"EmethCore"``, version ``"1"``, ``chainId``, ``verifyingContract`` =
   the EmethCore address.
-- Types::
+- Type::
 
-      Debit(address requester,uint256 amount)
       Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,
-             uint256 penalty,Debit[] debits)
+             uint256 penalty,bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit)
 
 - ``jobsRoot`` is the l2kit Merkle root (:mod:`offchain.common.merkle`) over job items
   ``job_leaf(job_id, requester, node, fuel, fee)`` in ticket order.
+- ``debitsRoot`` is the l2kit Merkle root over one item per billed requester,
+  ``debit_leaf(requester, cumulative, prev_ticket_id)``, in order of each requester's first job;
+  ``totalDebit`` is the sum of the requesters' debits in this Ticket (what the node is paid).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,19 +36,15 @@ from offchain.errors import L2KitError
 
 DOMAIN_NAME = "EmethCore"
 DOMAIN_VERSION = "1"
-DEBIT_TYPE = "Debit(address requester,uint256 amount)"
 TICKET_TYPE = (
     "Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,"
-    "uint256 penalty,Debit[] debits)"
+    "uint256 penalty,bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit)"
 )
+EL_SHIFT = 32  # Ticket ids are ``execution_layer_id << EL_SHIFT | n``
 UINT256_MAX = 2**256 - 1
 
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     "EIP712Domain": domain_type(),
-    "Debit": [
-        {"name": "requester", "type": "address"},
-        {"name": "amount", "type": "uint256"},
-    ],
     "Ticket": [
         {"name": "ticketId", "type": "uint256"},
         {"name": "node", "type": "address"},
@@ -53,7 +52,9 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "jobCount", "type": "uint256"},
         {"name": "fuel", "type": "uint256"},
         {"name": "penalty", "type": "uint256"},
-        {"name": "debits", "type": "Debit[]"},
+        {"name": "debitsRoot", "type": "bytes32"},
+        {"name": "debitCount", "type": "uint256"},
+        {"name": "totalDebit", "type": "uint256"},
     ],
 }
 
@@ -87,37 +88,110 @@ def _bytes32(value: bytes | str, what: str) -> bytes:
 
 @dataclass(frozen=True)
 class Debit:
-    """What one requester pays in a Ticket (sum of its jobs' fees).
+    """What one requester pays in a Ticket, and its leaf under ``debitsRoot``.
 
     Attributes:
         requester: the requester's address (checksummed on construction).
-        amount: EMETH base units debited from its EmethCore deposit.
+        amount: EMETH base units this Ticket bills it (the sum of its jobs' fees).
+        cumulative: its cumulative debit in this execution layer, this Ticket included
+            (its previous leaf's ``cumulative`` + ``amount``).
+        prev_ticket_id: the previous Ticket of this execution layer that debited it (0: none).
     """
 
     requester: str
     amount: int
+    cumulative: int
+    prev_ticket_id: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requester", _address(self.requester, "debit requester"))
         _uint(self.amount, "debit amount")
+        _uint(self.cumulative, "debit cumulative")
+        _uint(self.prev_ticket_id, "debit prevTicketId")
+        if self.cumulative < self.amount:
+            raise TicketError(f"cumulative debit {self.cumulative} below the amount {self.amount}")
+
+    @property
+    def leaf(self) -> bytes:
+        """Its item under ``debitsRoot`` (:func:`debit_leaf`)."""
+        return debit_leaf(self.requester, self.cumulative, self.prev_ticket_id)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``amount`` as a decimal string, safe for JS clients)."""
-        return {"requester": self.requester, "amount": str(self.amount)}
+        """JSON-ready form (amounts as decimal strings, safe for JS clients)."""
+        return {
+            "requester": self.requester,
+            "amount": str(self.amount),
+            "cumulative": str(self.cumulative),
+            "prevTicketId": str(self.prev_ticket_id),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Debit:
-        """Inverse of :meth:`to_dict` (``amount`` may be an int or a decimal string).
+        """Inverse of :meth:`to_dict` (integers may be ints or decimal strings).
 
         Raises:
             TicketError: a missing or malformed field.
         """
         try:
-            return cls(requester=data["requester"], amount=int(data["amount"]))
+            return cls(
+                requester=data["requester"],
+                amount=int(data["amount"]),
+                cumulative=int(data["cumulative"]),
+                prev_ticket_id=int(data.get("prevTicketId", 0)),
+            )
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, TicketError):
                 raise
             raise TicketError(f"malformed debit {data!r}: {e}") from e
+
+
+@dataclass(frozen=True)
+class DebitProof:
+    """A requester's leaf in a settled Ticket and its path to ``debitsRoot``.
+
+    The ``DebitProof`` argument of ``EmethCore.proveDebit`` / ``requestWithdrawal`` /
+    ``withdraw``.
+    """
+
+    ticket_id: int
+    cumulative: int
+    prev_ticket_id: int
+    index: int
+    proof: tuple[bytes, ...]
+
+    def as_abi(self) -> tuple[Any, ...]:
+        """The ``DebitProof`` tuple for a web3 contract call."""
+        return (self.ticket_id, self.cumulative, self.prev_ticket_id, self.index, list(self.proof))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (integers as decimal strings, hashes as 0x-hex)."""
+        return {
+            "ticketId": str(self.ticket_id),
+            "cumulative": str(self.cumulative),
+            "prevTicketId": str(self.prev_ticket_id),
+            "index": self.index,
+            "proof": ["0x" + p.hex() for p in self.proof],
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DebitProof:
+        """Inverse of :meth:`to_dict`.
+
+        Raises:
+            TicketError: a missing or malformed field.
+        """
+        try:
+            return cls(
+                ticket_id=_uint(int(data["ticketId"]), "ticketId"),
+                cumulative=_uint(int(data["cumulative"]), "cumulative"),
+                prev_ticket_id=_uint(int(data["prevTicketId"]), "prevTicketId"),
+                index=_uint(int(data["index"]), "index"),
+                proof=tuple(_bytes32(p, "proof node") for p in data["proof"]),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            if isinstance(e, TicketError):
+                raise
+            raise TicketError(f"malformed debit proof: {e}") from e
 
 
 @dataclass(frozen=True)
@@ -131,7 +205,8 @@ class Ticket:
         job_count: number of leaves under ``jobs_root``.
         fuel: fuel of those jobs, added to the node's cumulative ``totalFuel`` on L1.
         penalty: EMETH burned from the node's collateral (timeouts/withdrawals confirmed off-chain).
-        debits: per-requester amounts (the node is paid their sum).
+        debits: one entry per billed requester (the node is paid the sum of the amounts);
+            signed only through ``debitsRoot``, ``debitCount`` and ``totalDebit``.
     """
 
     ticket_id: int
@@ -152,12 +227,40 @@ class Ticket:
         debits = tuple(self.debits)
         if not all(isinstance(d, Debit) for d in debits):
             raise TicketError("debits must be Debit instances")
+        if len({d.requester for d in debits}) != len(debits):
+            raise TicketError("a requester has at most one debit in a Ticket")
+        for d in debits:
+            if d.prev_ticket_id >= self.ticket_id:
+                raise TicketError(
+                    f"debit of {d.requester}: previous Ticket {d.prev_ticket_id} is not older "
+                    f"than {self.ticket_id}"
+                )
         object.__setattr__(self, "debits", debits)
 
     @property
     def total_debit(self) -> int:
         """Sum of all debits: what the node is paid on settlement."""
         return sum(d.amount for d in self.debits)
+
+    @property
+    def debits_root(self) -> bytes:
+        """Merkle root over the debits' leaves, in order."""
+        return merkle.root([d.leaf for d in self.debits])
+
+    def debit_proof(self, requester: str) -> DebitProof:
+        """The proof of ``requester``'s leaf in this Ticket.
+
+        Raises:
+            TicketError: the Ticket does not debit ``requester``.
+        """
+        req = _address(requester, "requester")
+        for i, d in enumerate(self.debits):
+            if d.requester == req:
+                tree = merkle.MerkleTree([x.leaf for x in self.debits])
+                return DebitProof(
+                    self.ticket_id, d.cumulative, d.prev_ticket_id, i, tuple(tree.proof(i))
+                )
+        raise TicketError(f"Ticket {self.ticket_id} does not debit {req}")
 
     def message(self) -> dict[str, Any]:
         """The EIP-712 ``message`` object (field names as in the Solidity struct)."""
@@ -168,7 +271,9 @@ class Ticket:
             "jobCount": self.job_count,
             "fuel": self.fuel,
             "penalty": self.penalty,
-            "debits": [{"requester": d.requester, "amount": d.amount} for d in self.debits],
+            "debitsRoot": self.debits_root,
+            "debitCount": len(self.debits),
+            "totalDebit": self.total_debit,
         }
 
     def as_abi(self) -> tuple[Any, ...]:
@@ -180,7 +285,9 @@ class Ticket:
             self.job_count,
             self.fuel,
             self.penalty,
-            [(d.requester, d.amount) for d in self.debits],
+            self.debits_root,
+            len(self.debits),
+            self.total_debit,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -192,18 +299,22 @@ class Ticket:
             "jobCount": self.job_count,
             "fuel": str(self.fuel),
             "penalty": str(self.penalty),
+            "debitsRoot": "0x" + self.debits_root.hex(),
+            "debitCount": len(self.debits),
+            "totalDebit": str(self.total_debit),
             "debits": [d.to_dict() for d in self.debits],
         }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Ticket:
-        """Inverse of :meth:`to_dict` (integers may be ints or decimal strings).
+        """Inverse of :meth:`to_dict` (integers may be ints or decimal strings). The derived
+        ``debitsRoot``, ``debitCount`` and ``totalDebit``, when present, must match ``debits``.
 
         Raises:
-            TicketError: a missing or malformed field.
+            TicketError: a missing, malformed or inconsistent field.
         """
         try:
-            return cls(
+            t = cls(
                 ticket_id=int(data["ticketId"]),
                 node=data["node"],
                 jobs_root=_bytes32(data["jobsRoot"], "jobsRoot"),
@@ -212,6 +323,18 @@ class Ticket:
                 penalty=int(data["penalty"]),
                 debits=tuple(Debit.from_dict(d) for d in data.get("debits", [])),
             )
+            derived = {
+                "debitsRoot": "0x" + t.debits_root.hex(),
+                "debitCount": len(t.debits),
+                "totalDebit": t.total_debit,
+            }
+            for k, want in derived.items():
+                got = data.get(k)
+                if got is None:
+                    continue
+                if (str(got).lower() if k == "debitsRoot" else int(got)) != want:
+                    raise TicketError(f"{k} {got} does not match the debits ({want})")
+            return t
         except (KeyError, TypeError, ValueError) as e:
             if isinstance(e, TicketError):
                 raise
@@ -247,6 +370,23 @@ def job_leaf(job_id: bytes, requester: str, node: str, fuel: int, fee: int) -> b
         + b"\x00" * 12 + bytes.fromhex(nd[2:])
         + _uint(fuel, "job fuel").to_bytes(32, "big")
         + _uint(fee, "job fee").to_bytes(32, "big")
+    )  # fmt: skip
+    return keccak(encoded)
+
+
+def debit_leaf(requester: str, cumulative: int, prev_ticket_id: int) -> bytes:
+    """Merkle item of one requester's debit in a Ticket.
+
+    ``keccak256(abi.encode(address requester, uint256 cumulative, uint256 prevTicketId))``.
+
+    Raises:
+        TicketError: a malformed argument.
+    """
+    req = _address(requester, "debit requester")
+    encoded = (
+        b"\x00" * 12 + bytes.fromhex(req[2:])
+        + _uint(cumulative, "debit cumulative").to_bytes(32, "big")
+        + _uint(prev_ticket_id, "debit prevTicketId").to_bytes(32, "big")
     )  # fmt: skip
     return keccak(encoded)
 
@@ -327,6 +467,7 @@ def build_ticket(
     node: str,
     jobs: Iterable[tuple[bytes, str, int, int]],
     penalty: int = 0,
+    prior: Mapping[str, tuple[int, int]] | None = None,
 ) -> Ticket:
     """Build a Ticket from a node's confirmed jobs.
 
@@ -335,10 +476,12 @@ def build_ticket(
         node: the node that processed every job.
         jobs: ``(job_id, requester, fuel, fee)`` per job, in the order they are hashed.
         penalty: EMETH to burn from the node's collateral.
+        prior: per requester (checksummed), ``(cumulative debit, id of the Ticket of that
+            debit)`` before this Ticket in its execution layer; absent: ``(0, 0)``.
 
     Returns:
         A Ticket with ``jobsRoot``, ``jobCount`` and ``fuel`` computed and one Debit per requester
-        (in order of first appearance).
+        (in order of first appearance) chained to ``prior``.
     """
     leaves: list[bytes] = []
     fuel = 0
@@ -355,5 +498,8 @@ def build_ticket(
         job_count=len(leaves),
         fuel=fuel,
         penalty=penalty,
-        debits=tuple(Debit(r, a) for r, a in per_requester.items()),
+        debits=tuple(
+            Debit(r, a, (prior or {}).get(r, (0, 0))[0] + a, (prior or {}).get(r, (0, 0))[1])
+            for r, a in per_requester.items()
+        ),
     )

@@ -1,6 +1,10 @@
 """Billing: a node downloads its Tickets and settles them on EmethCore (``settleTicket``).
 
 Idempotent: a Ticket already settled on L1 is only reported back (never sent twice).
+Lazy debits (docs/spec.md, "Debits and lazy balances"): each tick it also reads new
+``WithdrawalRequested`` events and proves the requester's newest settled debit leaf when L1 has
+not counted it yet, so a requester who asks with an old proof (or none) withdraws only what its
+debits left.
 L1 reorgs: each Ticket this agent settled is re-checked on L1 until its settlement is
 ``recheck_blocks`` deep; one a reorg removed (the execution layer still records it settled)
 is settled again.
@@ -15,6 +19,7 @@ from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.base import Agent
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
+from offchain.emeth.requester import newest_debit_proof
 from offchain.emeth.ticket import Ticket
 from offchain.errors import TxReverted
 
@@ -59,8 +64,42 @@ class Billing(Agent):
         self._retry_at: dict[int, float] = {}
         self.retry_after_s = 10.0
         self.recheck_blocks = recheck_blocks
+        self.withdrawal_lookback_blocks = 100_000
         self._recent: dict[int, int] = {}  # ticket id -> L1 block of its settlement
         self.resettled = 0
+        self._withdrawals_from: int | None = None  # next L1 block to scan for withdrawals
+        self._watched: set[str] = set()  # requesters with a withdrawal pending
+        self.debits_proven = 0
+
+    def _watch_withdrawals(self) -> int:
+        """Prove the newest settled debit of every requester with a pending withdrawal (seen
+        in ``WithdrawalRequested`` events), when EmethCore has not counted it: also debits of
+        Tickets settled during the delay. Returns the number of proofs sent."""
+        head = int(self.l1.chain.w3.eth.block_number)
+        start = self._withdrawals_from
+        if start is None:  # first tick: look back over the withdrawal delay's worth of blocks
+            start = max(0, head - self.withdrawal_lookback_blocks)
+        if start <= head:
+            self._watched.update(self.l1.withdrawal_requesters(start, head))
+            self._withdrawals_from = head + 1
+        proven = 0
+        for r in sorted(self._watched):
+            if self.l1.deposit_of(r).pending == 0:
+                self._watched.discard(r)  # withdrawn (or lowered to nothing): done
+                continue
+            p = newest_debit_proof(self.client, self.l1, r)
+            if p is None or p.ticket_id <= self.l1.debit_mark(r, self.l1.el_of(p.ticket_id))[0]:
+                continue
+            try:
+                self.l1.prove_debit(self.sender, r, p)
+            except TxReverted as e:
+                if e.error_name == "EmethCoreStaleDebitProof":
+                    continue  # proven by someone else meanwhile
+                raise
+            proven += 1
+            self.log.info("debit_proven", requester=r, ticket=p.ticket_id, cumulative=p.cumulative)
+        self.debits_proven += proven
+        return proven
 
     def health(self) -> dict[str, Any]:
         h = super().health()
@@ -127,4 +166,5 @@ class Billing(Agent):
             self.log.info(
                 "settled", ticket=tid, paid=s.paid, burned=s.burned, fuel=s.fuel, gas=s.gas_used
             )
+        out["debits_proven"] = self._watch_withdrawals()
         return out

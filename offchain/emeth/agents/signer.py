@@ -1,10 +1,12 @@
 """Signer: periodically signs one Ticket per node over its confirmed, unbilled work.
 
 A Ticket bills a node's verified plain jobs and the verified SubJobs of confirmed parents
-(``GET /jobs?billable=true``): debits per requester are the sums of their fees, fuel the sum of
-the jobs' fuel, ``jobsRoot`` the Merkle root of their leaves, and ``penalty`` the sum of the
-node's penalties recorded since its last Ticket. The execution layer re-checks all of it and
-marks every job billed in the same transaction, so a job is in exactly one Ticket.
+(``GET /jobs?billable=true``): debits per requester are the sums of their fees, each chained to
+the requester's newest leaf (cumulative debit, previous Ticket; ``GET /requesters/{r}/debit``)
+under ``debitsRoot``, fuel the sum of the jobs' fuel, ``jobsRoot`` the Merkle root of their
+leaves, and ``penalty`` the sum of the node's penalties recorded since its last Ticket. The
+execution layer re-checks all of it and marks every job billed in the same transaction, so a
+job is in exactly one Ticket.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.base import ActingAgent, refused
+from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.ticket import build_ticket, sign_ticket
 
@@ -67,6 +70,19 @@ class Signer(ActingAgent):
                 unsettled[d["requester"]] = unsettled.get(d["requester"], 0) + int(d["amount"])
         return {r: int(self.client.funds(r)["deposit"]) - unsettled.get(r, 0) for r in requesters}
 
+    def _prior(self, requesters: set[str]) -> dict[str, tuple[int, int]]:
+        """Each requester's ``(cumulative debit, Ticket id)`` of its newest leaf here."""
+        prior: dict[str, tuple[int, int]] = {}
+        for r in requesters:
+            try:
+                d = self.client.debit(r)
+            except ExecutionLayerError as e:
+                if e.status == 404:
+                    continue  # never debited: its chain starts at (0, 0)
+                raise
+            prior[d["requester"]] = (int(d["cumulative"]), int(d["ticketId"]))
+        return prior
+
     def sign_round(self) -> dict[str, int]:
         """Sign a Ticket for every node with billable jobs or pending penalties.
 
@@ -90,6 +106,7 @@ class Signer(ActingAgent):
         for p in self.client.penalties(unbilled=True):
             pens.setdefault(p["node"], []).append(p)
         out = {"tickets": 0, "jobs_billed": 0}
+        prior = self._prior({j["requester"] for js in by_node.values() for j in js})
         for node in sorted(set(by_node) | set(pens)):
             jobs = by_node.get(node, [])[: self.max_jobs]
             node_pens = pens.get(node, [])
@@ -102,6 +119,7 @@ class Signer(ActingAgent):
                     for j in jobs
                 ],
                 penalty=sum(p["amount"] for p in node_pens),
+                prior=prior,
             )
             sig = sign_ticket(self.account, self.chain_id, self.core_address, ticket)
             payload = ticket.to_dict()
@@ -118,6 +136,7 @@ class Signer(ActingAgent):
                     self.log.warning("ticket_refused", node=node, error=str(e))
                     continue  # state moved under us: next round rebuilds it
                 raise
+            prior.update({d.requester: (d.cumulative, ticket_id) for d in ticket.debits})
             out["tickets"] += 1
             out["jobs_billed"] += len(jobs)
             self.log.info(

@@ -172,6 +172,14 @@ def create_app(
         except ValueError as e:
             raise ActionError(422, "invalid_address", str(e)) from e
 
+    @app.get("/requesters/{address}/debit")
+    def get_debit(address: str, settled: bool = False) -> dict[str, Any]:
+        """The requester's newest debit leaf and its proof (``settled``: in a settled Ticket)."""
+        try:
+            return service.debit_proof(address, settled).model_dump()
+        except ValueError as e:
+            raise ActionError(422, "invalid_address", str(e)) from e
+
     @app.get("/roles/{address}")
     def get_roles(address: str) -> dict[str, Any]:
         """The operator roles ``address`` holds here (splitter, verifier, aggregator, signer)."""

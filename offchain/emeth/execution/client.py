@@ -80,6 +80,11 @@ class ExecutionClient:
     def funds(self, requester: str) -> dict[str, Any]:
         return self._call("GET", f"/requesters/{requester}/funds")  # type: ignore[no-any-return]
 
+    def debit(self, requester: str, settled: bool = False) -> dict[str, Any]:
+        """``GET /requesters/{r}/debit``: the newest debit leaf and its proof (404 if none)."""
+        params = {"settled": settled}
+        return self._call("GET", f"/requesters/{requester}/debit", params=params)  # type: ignore[no-any-return]
+
     def penalties(self, node: str | None = None, unbilled: bool = False) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"unbilled": unbilled}
         if node:

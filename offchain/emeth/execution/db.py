@@ -135,6 +135,10 @@ ticket_debits = Table(
     Column("idx", Integer, nullable=False),
     Column("requester", String(42), nullable=False, index=True),
     Column("amount", String(80), nullable=False),
+    # The requester's leaf under the Ticket's debitsRoot (docs/spec.md, "Debits and lazy
+    # balances"): its cumulative debit in this execution layer and its previous Ticket.
+    Column("cumulative", String(80), nullable=False),
+    Column("prev_ticket_id", BigInteger, nullable=False),
 )
 
 cursors = Table(

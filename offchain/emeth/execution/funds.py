@@ -52,8 +52,22 @@ def committed(c: Connection, requester: str) -> int:
     return sum(int(f) for f in fees) + sum(int(d) for d in debits)
 
 
+def settled_debits(c: Connection, requester: str) -> int:
+    """Debits of the requester in this execution layer's settled Tickets. EmethCore debits
+    them lazily (only once proven), so its L1 balance still includes them."""
+    rows = c.execute(
+        select(db.ticket_debits.c.amount)
+        .join(db.tickets, db.tickets.c.ticket_id == db.ticket_debits.c.ticket_id)
+        .where(db.ticket_debits.c.requester == requester, db.tickets.c.settled.is_(True))
+    ).scalars()
+    return sum(int(a) for a in rows)
+
+
 def funds_view(c: Connection, requester: str, deposit: int, pending: int) -> FundsView:
-    """A requester's funds, given its L1 ``deposit`` and ``pending`` withdrawal."""
+    """A requester's funds, given its L1 ``deposit`` (less other execution layers' proven
+    debits) and ``pending`` withdrawal; ``deposit`` in the view is also net of this execution
+    layer's settled debits."""
+    deposit -= settled_debits(c, requester)
     used = committed(c, requester)
     return FundsView(
         requester=requester,
@@ -67,9 +81,11 @@ def funds_view(c: Connection, requester: str, deposit: int, pending: int) -> Fun
 def check_funded(c: Connection, l1: L1State, requester: str, extra: int, what: str) -> None:
     """Refuse ``what`` unless ``requester`` has ``extra`` available (403 ``insufficient_deposit``).
 
-    Available is the L1 deposit, less the pending withdrawal, less the committed fees.
+    Available is the L1 deposit, less every debit of this execution layer's settled Tickets
+    (proven on L1 or not), less the pending withdrawal, less the committed fees.
     """
     deposit, pending = l1.requester_funds(requester)
+    deposit -= settled_debits(c, requester)
     used = committed(c, requester)
     available = deposit - pending - used
     if available < extra:

@@ -20,7 +20,9 @@ class L1State(Protocol):
     """Read-only view of EmethCore used for role and funds checks."""
 
     def requester_funds(self, requester: str) -> tuple[int, int]:
-        """``(deposit balance incl. pending, amount pending withdrawal)`` of ``requester``."""
+        """``(deposit, amount pending withdrawal)`` of ``requester``: ``deposit`` is its
+        balance (pending included) less the debits of other execution layers proven on L1
+        (this execution layer subtracts its own Tickets' debits itself)."""
         ...
 
     def node_collateral(self, node: str) -> int:
@@ -63,6 +65,7 @@ class EmethCoreState:
 
     Args:
         l1: bindings of the deployed EmethCore.
+        el_id: this execution layer's id (whose proven debits it counts itself).
         params_ttl_s: how long the withdrawal delays read from L1 are reused.
         clock: monotonic seconds (injectable for tests).
     """
@@ -70,17 +73,20 @@ class EmethCoreState:
     def __init__(
         self,
         l1: EmethL1,
+        el_id: int = 0,
         params_ttl_s: float = 10.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.l1 = l1
+        self.el_id = el_id
         self.params_ttl_s = params_ttl_s
         self.clock = clock
         self._params: tuple[float, tuple[int, int, int]] | None = None
 
     def requester_funds(self, requester: str) -> tuple[int, int]:
         st = self.l1.deposit_of(requester)
-        return st.balance, st.pending
+        others = self.l1.proven_debits(requester) - self.l1.debit_mark(requester, self.el_id)[1]
+        return st.balance - others, st.pending
 
     def node_collateral(self, node: str) -> int:
         return self.l1.collateral_of(node).available

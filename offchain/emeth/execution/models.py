@@ -59,12 +59,14 @@ class ActionRequest(BaseModel):
 
 
 class DebitModel(BaseModel):
-    """One requester debit of a Ticket."""
+    """One requester debit of a Ticket and its leaf (cumulative debit, previous Ticket)."""
 
     model_config = ConfigDict(extra="forbid")
 
     requester: str
     amount: int = Field(ge=0)
+    cumulative: int = Field(ge=0)
+    prevTicketId: int = Field(ge=0)
 
 
 class TicketSubmission(BaseModel):
@@ -79,6 +81,9 @@ class TicketSubmission(BaseModel):
     fuel: int = Field(ge=0)
     penalty: int = Field(ge=0)
     debits: list[DebitModel]
+    debitsRoot: str | None = Field(None, description="derived from debits; checked if given")
+    debitCount: int | None = Field(None, ge=0, description="derived; checked if given")
+    totalDebit: int | None = Field(None, ge=0, description="derived; checked if given")
     jobIds: list[str]
     penaltyIds: list[int]
     signature: str
@@ -121,12 +126,28 @@ class TicketView(BaseModel):
     jobCount: int
     fuel: int
     penalty: int
+    debitsRoot: str
+    debitCount: int
+    totalDebit: int
     debits: list[DebitModel]
     jobIds: list[str]
     signature: str
     settled: bool
     settledTx: str | None
     createdAt: float
+
+
+class DebitProofView(BaseModel):
+    """``GET /requesters/{r}/debit``: a requester's newest leaf in this execution layer's
+    Tickets and its proof (the ``DebitProof`` of ``EmethCore.requestWithdrawal``)."""
+
+    requester: str
+    ticketId: int
+    cumulative: int
+    prevTicketId: int
+    index: int
+    proof: list[str]
+    settled: bool
 
 
 class FundsView(BaseModel):

@@ -41,6 +41,7 @@ from offchain.emeth.execution.funds import funds_view, penalty_views
 from offchain.emeth.execution.jobs import transition
 from offchain.emeth.execution.l1state import L1Snapshot, L1State
 from offchain.emeth.execution.models import (
+    DebitProofView,
     FundsView,
     JobView,
     PenaltyView,
@@ -134,6 +135,13 @@ class ExecutionLayer:
         deposit, pending = self.l1.requester_funds(addr)
         with self.engine.connect() as c:
             return funds_view(c, addr, deposit, pending)
+
+    def debit_proof(self, requester: str, settled: bool = False) -> DebitProofView:
+        """The requester's newest debit leaf in this execution layer's Tickets (in a settled
+        one if ``settled``) with its proof. Raises ActionError 404 when there is none."""
+        addr = to_checksum_address(requester)
+        with self.engine.connect() as c:
+            return tickets.debit_proof(c, addr, settled)
 
     def penalties(self, node: str | None = None, unbilled: bool = False) -> list[PenaltyView]:
         """Penalties recorded (optionally of one node, optionally not yet in a Ticket)."""

@@ -19,9 +19,11 @@ from offchain.emeth.execution.models import (
     BILLABLE_STATES,
     BILLED,
     CONFIRMED,
+    DebitProofView,
     TicketSubmission,
     TicketView,
 )
+from offchain.emeth.ticket import debit_leaf
 from offchain.emeth.ticket import job_leaf as ticket_job_leaf
 
 
@@ -31,8 +33,9 @@ def job_leaf(job_id: str, requester: str, node: str, fuel: int, fee: int) -> byt
 
 
 def signed_body(t: TicketSubmission) -> dict[str, Any]:
-    """The fields of ``t`` its signature covers (addresses checksummed)."""
-    return {
+    """The fields of ``t`` its signature covers, directly or through ``debitsRoot``
+    (addresses checksummed; the derived ``debitsRoot``/``debitCount``/``totalDebit`` if given)."""
+    body: dict[str, Any] = {
         "ticketId": t.ticketId,
         "node": to_checksum_address(t.node),
         "jobsRoot": t.jobsRoot,
@@ -40,9 +43,41 @@ def signed_body(t: TicketSubmission) -> dict[str, Any]:
         "fuel": t.fuel,
         "penalty": t.penalty,
         "debits": [
-            {"requester": to_checksum_address(d.requester), "amount": d.amount} for d in t.debits
+            {
+                "requester": to_checksum_address(d.requester),
+                "amount": d.amount,
+                "cumulative": d.cumulative,
+                "prevTicketId": d.prevTicketId,
+            }
+            for d in t.debits
         ],
     }
+    for k in ("debitsRoot", "debitCount", "totalDebit"):
+        if getattr(t, k) is not None:
+            body[k] = getattr(t, k)
+    return body
+
+
+def _ticket_debits(c: Connection, ticket_id: int) -> list[dict[str, Any]]:
+    """The debits of a stored Ticket, in leaf order, as API dicts."""
+    rows = c.execute(
+        select(db.ticket_debits)
+        .where(db.ticket_debits.c.ticket_id == ticket_id)
+        .order_by(db.ticket_debits.c.idx)
+    ).mappings()
+    return [
+        {
+            "requester": d["requester"],
+            "amount": int(d["amount"]),
+            "cumulative": int(d["cumulative"]),
+            "prevTicketId": int(d["prev_ticket_id"]),
+        }
+        for d in rows
+    ]
+
+
+def _debit_leaves(debits: list[dict[str, Any]]) -> list[bytes]:
+    return [debit_leaf(d["requester"], d["cumulative"], d["prevTicketId"]) for d in debits]
 
 
 def ticket_view(c: Connection, row: RowMapping) -> TicketView:
@@ -53,11 +88,7 @@ def ticket_view(c: Connection, row: RowMapping) -> TicketView:
         .where(db.ticket_jobs.c.ticket_id == tid)
         .order_by(db.ticket_jobs.c.idx)
     ).scalars()
-    debs = c.execute(
-        select(db.ticket_debits)
-        .where(db.ticket_debits.c.ticket_id == tid)
-        .order_by(db.ticket_debits.c.idx)
-    ).mappings()
+    debs = _ticket_debits(c, int(tid))
     return TicketView(
         ticketId=tid,
         node=row["node"],
@@ -66,7 +97,10 @@ def ticket_view(c: Connection, row: RowMapping) -> TicketView:
         jobCount=row["job_count"],
         fuel=int(row["fuel"]),
         penalty=int(row["penalty"]),
-        debits=[{"requester": d["requester"], "amount": int(d["amount"])} for d in debs],  # type: ignore[misc]
+        debitsRoot="0x" + merkle.root(_debit_leaves(debs)).hex(),
+        debitCount=len(debs),
+        totalDebit=sum(d["amount"] for d in debs),
+        debits=debs,  # type: ignore[arg-type]
         jobIds=list(jobs_),
         signature=row["signature"],
         settled=row["settled"],
@@ -106,6 +140,59 @@ def next_ticket_id(c: Connection, el_id: int) -> int:
     layer's ``n``-th Ticket (so no two execution layers share a Ticket id on EmethCore)."""
     last = c.execute(select(func.max(db.tickets.c.ticket_id))).scalar()
     return int(last) + 1 if last else (el_id << 32) | 1
+
+
+def prior_debits(c: Connection, requesters: set[str]) -> dict[str, tuple[int, int]]:
+    """Per requester, ``(cumulative debit, Ticket id)`` of its newest leaf in this execution
+    layer's Tickets (requesters never debited are absent)."""
+    if not requesters:
+        return {}
+    newest = (
+        select(db.ticket_debits.c.requester, func.max(db.ticket_debits.c.ticket_id).label("tid"))
+        .where(db.ticket_debits.c.requester.in_(requesters))
+        .group_by(db.ticket_debits.c.requester)
+        .subquery()
+    )
+    rows = c.execute(
+        select(db.ticket_debits.c.requester, db.ticket_debits.c.cumulative, newest.c.tid).join(
+            newest,
+            (db.ticket_debits.c.requester == newest.c.requester)
+            & (db.ticket_debits.c.ticket_id == newest.c.tid),
+        )
+    ).all()
+    return {r: (int(cum), int(tid)) for r, cum, tid in rows}
+
+
+def debit_proof(c: Connection, requester: str, settled: bool) -> DebitProofView:
+    """The requester's newest leaf (in a settled Ticket if ``settled``) and its proof.
+
+    Raises:
+        ActionError: 404 when no such Ticket debits the requester.
+    """
+    q = (
+        select(db.ticket_debits.c.ticket_id)
+        .join(db.tickets, db.tickets.c.ticket_id == db.ticket_debits.c.ticket_id)
+        .where(db.ticket_debits.c.requester == requester)
+    )
+    if settled:
+        q = q.where(db.tickets.c.settled.is_(True))
+    tid = c.execute(q.order_by(db.ticket_debits.c.ticket_id.desc()).limit(1)).scalar()
+    if tid is None:
+        what = "settled Ticket" if settled else "Ticket"
+        raise ActionError(404, "no_debit", f"no {what} of this execution layer debits {requester}")
+    debs = _ticket_debits(c, int(tid))
+    index = next(i for i, d in enumerate(debs) if d["requester"] == requester)
+    tree = merkle.MerkleTree(_debit_leaves(debs))
+    row = _row(c, int(tid))
+    return DebitProofView(
+        requester=requester,
+        ticketId=int(tid),
+        cumulative=debs[index]["cumulative"],
+        prevTicketId=debs[index]["prevTicketId"],
+        index=index,
+        proof=["0x" + p.hex() for p in tree.proof(index)],
+        settled=bool(row is not None and row["settled"]),
+    )
 
 
 def set_settled(c: Connection, ticket_id: int, tx_hash: str | None) -> None:
@@ -175,8 +262,18 @@ def store(
         leaves.append(job_leaf(jid, r["requester"], node, int(r["fuel"]), int(r["fee"])))
         sums[r["requester"]] = sums.get(r["requester"], 0) + int(r["fee"])
         fuel += int(r["fuel"])
-    # Debits in order of each requester's first job (as ticket.build_ticket makes them).
-    want_debits = [{"requester": k, "amount": v} for k, v in sums.items()]
+    # Debits in order of each requester's first job (as ticket.build_ticket makes them), each
+    # chained to the requester's newest leaf in this execution layer.
+    prior = prior_debits(c, set(sums))
+    want_debits = [
+        {
+            "requester": k,
+            "amount": v,
+            "cumulative": prior.get(k, (0, 0))[0] + v,
+            "prevTicketId": prior.get(k, (0, 0))[1],
+        }
+        for k, v in sums.items()
+    ]
     root = "0x" + merkle.root(leaves).hex()
     pens = list(
         c.execute(select(db.penalties).where(db.penalties.c.id.in_(t.penaltyIds))).mappings()
@@ -252,6 +349,8 @@ def _insert(
                     "idx": i,
                     "requester": d["requester"],
                     "amount": str(d["amount"]),
+                    "cumulative": str(d["cumulative"]),
+                    "prev_ticket_id": d["prevTicketId"],
                 }
                 for i, d in enumerate(debits)
             ],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from eth_account.signers.local import LocalAccount
@@ -32,6 +32,12 @@ class EmethEnv:
     nodes: list[LocalAccount]
     config: L2KitConfig
     chain: Chain
+    prior: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def book(self, ticket: Ticket) -> None:
+        """Record ``ticket``'s debit leaves as the requesters' newest (after settling it), so
+        the next Tickets of this module chain to them, as a Signer's would."""
+        self.prior.update({d.requester: (d.cumulative, ticket.ticket_id) for d in ticket.debits})
 
     def sign(self, ticket: Ticket, account: LocalAccount | None = None) -> bytes:
         return sign_ticket(account or self.signer, self.l1.chain_id, self.l1.core_address, ticket)
@@ -62,8 +68,11 @@ def emeth(chain: Chain) -> EmethEnv:
 
 
 @pytest.fixture
-def make_ticket() -> Callable[..., Ticket]:
-    """``make_ticket(ticket_id, node, [(requester, fuel, fee), ...], penalty)``; random job ids."""
+def make_ticket(emeth: EmethEnv) -> Callable[..., Ticket]:
+    """``make_ticket(ticket_id, node, [(requester, fuel, fee), ...], penalty)``; random job ids;
+    debits chained to the Tickets ``emeth.book`` recorded in this test (each test starts from
+    the module's deployment snapshot, so the book starts empty)."""
+    emeth.prior.clear()
 
     def make(
         ticket_id: int,
@@ -72,7 +81,7 @@ def make_ticket() -> Callable[..., Ticket]:
         penalty: int = 0,
     ) -> Ticket:
         rows = [(os.urandom(16), r.address, fuel, fee) for r, fuel, fee in jobs]
-        return build_ticket(ticket_id, node.address, rows, penalty=penalty)
+        return build_ticket(ticket_id, node.address, rows, penalty=penalty, prior=emeth.prior)
 
     return make
 

@@ -6,13 +6,16 @@ import dataclasses
 
 import pytest
 from eth_account import Account
+from eth_utils import to_checksum_address
 
 from offchain.common import merkle
 from offchain.emeth.ticket import (
     Debit,
+    DebitProof,
     Ticket,
     TicketError,
     build_ticket,
+    debit_leaf,
     job_leaf,
     recover_ticket_signer,
     sign_ticket,
@@ -66,7 +69,33 @@ def test_malformed_job_leaf_rejected() -> None:
     with pytest.raises(TicketError, match="uint256"):
         job_leaf(b"\x01" * 16, A, N, -1, 1)
     with pytest.raises(TicketError):
-        Debit(A, True)  # type: ignore[arg-type]
+        Debit(A, True, 1)  # type: ignore[arg-type]
+    with pytest.raises(TicketError, match="below the amount"):
+        Debit(A, 5, 4)
+
+
+def test_debits_chain_to_prior_and_derived_fields_are_checked() -> None:
+    jobs = [(b"\x01" * 16, A, 1, 100), (b"\x02" * 16, B, 1, 7), (b"\x03" * 16, A, 1, 1)]
+    t = build_ticket(9, N, jobs, prior={to_checksum_address(A): (50, 4)})
+    a, b = t.debits
+    assert (a.amount, a.cumulative, a.prev_ticket_id) == (101, 151, 4)
+    assert (b.amount, b.cumulative, b.prev_ticket_id) == (7, 7, 0)
+    assert t.debits_root == merkle.root(
+        [debit_leaf(a.requester, 151, 4), debit_leaf(b.requester, 7, 0)]
+    )
+    p = t.debit_proof(B)
+    assert merkle.verify(t.debits_root, p.index, b.leaf, p.proof)
+    assert DebitProof.from_dict(p.to_dict()) == p
+    with pytest.raises(TicketError, match="does not debit"):
+        t.debit_proof(N)
+    assert Ticket.from_dict(t.to_dict()) == t
+    for k, v in [("debitsRoot", "0x" + "11" * 32), ("totalDebit", "1"), ("debitCount", 3)]:
+        with pytest.raises(TicketError, match=k):
+            Ticket.from_dict({**t.to_dict(), k: v})
+    with pytest.raises(TicketError, match="at most one debit"):
+        dataclasses.replace(t, debits=(a, a))
+    with pytest.raises(TicketError, match="not older"):
+        dataclasses.replace(t, debits=(Debit(A, 1, 1, 9),))
 
 
 def test_sign_and_recover_bind_chain_contract_and_content() -> None:

@@ -1,4 +1,5 @@
-"""Ticket settlement on Anvil: payments, debits, penalties, fuel, replay and forgery."""
+"""Ticket settlement on Anvil: payments, lazy debits and their proofs, penalties, fuel, replay
+and forgery."""
 
 from __future__ import annotations
 
@@ -41,6 +42,14 @@ def test_job_leaf_matches_solidity(emeth) -> None:
     assert bytes(onchain) == job_leaf(job, r, n, 12345, 10**20)
 
 
+def _prove(emeth, tx, t, who) -> int:  # type: ignore[no-untyped-def]
+    """Prove ``who``'s leaf in settled Ticket ``t`` (as a billing agent would); returns the
+    drop of its spendable deposit."""
+    before = emeth.l1.spendable_deposit(who.address)
+    emeth.l1.prove_debit(tx(emeth.nodes[3]), who.address, t.debit_proof(who.address))
+    return before - emeth.l1.spendable_deposit(who.address)
+
+
 def test_settle_pays_node_debits_requesters_adds_fuel(emeth, tx, make_ticket) -> None:
     _fund(emeth, tx)
     l1, (r0, r1), node = emeth.l1, emeth.requesters, emeth.nodes[0]
@@ -60,15 +69,19 @@ def test_settle_pays_node_debits_requesters_adds_fuel(emeth, tx, make_ticket) ->
     )
     assert l1.token_balance(node.address) == wallet + int(3.5 * EMETH)
     assert l1.token_balance(emeth.nodes[3].address) == emeth.config.emeth.faucet_wei
-    assert l1.deposit_of(r0.address).balance == 1_000 * EMETH - int(2.5 * EMETH)
-    assert l1.deposit_of(r1.address).balance == 999 * EMETH
+    # Requesters are debited lazily: their balances move when their leaves are proven.
+    emeth.book(t)
+    assert l1.spendable_deposit(r0.address) == 1_000 * EMETH
+    assert _prove(emeth, tx, t, r0) == int(2.5 * EMETH)
+    assert _prove(emeth, tx, t, r1) == EMETH
     assert l1.total_fuel(node.address) == 175
     assert l1.total_supply() == supply
     assert l1.is_settled(1) and not l1.is_settled(2)
     assert l1.jobs_root_of(1) == t.jobs_root
-    debited = l1.core.events.RequesterDebited().get_logs(from_block=st.block_number)
-    assert [(e["args"]["requester"], e["args"]["amount"]) for e in debited] == [
-        (d.requester, d.amount) for d in t.debits
+    assert l1.debits_root_of(1) == t.debits_root
+    proven = l1.core.events.DebitProven().get_logs(from_block=st.block_number)
+    assert [(e["args"]["requester"], e["args"]["cumulative"]) for e in proven] == [
+        (d.requester, d.cumulative) for d in t.debits
     ]
 
 
@@ -140,7 +153,7 @@ def test_altered_ticket_rejected(emeth, tx, make_ticket) -> None:
     t = make_ticket(8, node, [(r0, 10, EMETH)], penalty=EMETH)
     sig = emeth.sign(t)
     altered = [
-        dataclasses.replace(t, debits=(Debit(r0.address, 2 * EMETH),)),  # inflate the fee
+        dataclasses.replace(t, debits=(Debit(r0.address, 2 * EMETH, 2 * EMETH),)),  # inflate
         dataclasses.replace(t, penalty=0),  # drop the penalty
         dataclasses.replace(t, fuel=t.fuel + 1),
         dataclasses.replace(t, node=emeth.nodes[1].address),  # redirect the payment
@@ -186,18 +199,22 @@ def test_revoked_signer_tickets_rejected(emeth, tx, make_ticket) -> None:
     assert e.value.error_args == (emeth.signer.address,)
 
 
-def test_debit_above_deposit_skipped_the_rest_settles(emeth, tx, make_ticket) -> None:
+def test_debit_above_deposit_never_blocks_the_ticket(emeth, tx, make_ticket) -> None:
+    """A debit above what a requester has left settles with the rest of its Ticket (no debit
+    is applied at settlement); proven, the excess shows in ``unpaidDebits``."""
     _fund(emeth, tx, deposit=10 * EMETH)
     l1, (r0, r1), node = emeth.l1, emeth.requesters, emeth.nodes[0]
-    t = make_ticket(14, node, [(r1, 1, EMETH), (r0, 1, 11 * EMETH)])
+    left = l1.spendable_deposit(r0.address)
+    t = make_ticket(14, node, [(r1, 1, EMETH), (r0, 1, left + EMETH)])
     wallet = l1.token_balance(node.address)
     st = l1.settle_ticket(tx(node), t, emeth.sign(t))
-    # One unpayable debit never blocks the others: r1 pays, r0's debit is skipped whole.
-    assert st.paid == EMETH and l1.is_settled(14)
-    assert l1.deposit_of(r1.address).balance == 9 * EMETH
-    assert l1.deposit_of(r0.address).balance == 10 * EMETH
-    assert l1.token_balance(node.address) == wallet + EMETH
-    assert l1.core.functions.unpaidDebits(r0.address).call() == 11 * EMETH
+    emeth.book(t)
+    assert st.paid == left + 2 * EMETH and l1.is_settled(14)
+    assert l1.token_balance(node.address) == wallet + left + 2 * EMETH
+    assert _prove(emeth, tx, t, r1) == EMETH
+    assert _prove(emeth, tx, t, r0) == left
+    assert l1.spendable_deposit(r0.address) == 0
+    assert l1.unpaid_debits(r0.address) == EMETH
 
 
 def test_penalty_burned_from_collateral(emeth, tx, make_ticket) -> None:
@@ -233,20 +250,60 @@ def test_penalty_larger_than_collateral_burns_all_and_records_shortfall(
 
 
 def test_ticket_debits_funds_pending_withdrawal(emeth, tx, make_ticket) -> None:
-    """The withdrawal rule: a signed Ticket still settles against funds pending withdrawal."""
+    """The withdrawal rule: a Ticket settled during the delay is proven (by anyone) before the
+    withdrawal, which then pays only what the debit left."""
     _fund(emeth, tx, deposit=10 * EMETH)
     l1, r0, node = emeth.l1, emeth.requesters[0], emeth.nodes[0]
     l1.request_withdrawal(tx(r0), 10 * EMETH)
     assert l1.available_deposit(r0.address) == 0
     t = make_ticket(17, node, [(r0, 1, 4 * EMETH)])
     l1.settle_ticket(tx(node), t, emeth.sign(t))
+    emeth.book(t)
+    rcpt = l1.prove_debit(tx(emeth.nodes[3]), r0.address, t.debit_proof(r0.address))
+    (ev,) = l1.core.events.PendingWithdrawalReduced().process_receipt(rcpt, errors=DISCARD)
+    assert (ev["args"]["account"], ev["args"]["pending"]) == (r0.address, 6 * EMETH)
     st = l1.deposit_of(r0.address)
-    assert (st.balance, st.pending) == (6 * EMETH, 6 * EMETH)
+    assert (st.balance, st.pending) == (10 * EMETH, 6 * EMETH)
     emeth.advance(l1.withdrawal_delay_s())
     wallet = l1.token_balance(r0.address)
     l1.withdraw(tx(r0))
     assert l1.token_balance(r0.address) == wallet + 6 * EMETH
-    assert l1.deposit_of(r0.address).balance == 0
+    assert l1.spendable_deposit(r0.address) == 0
+
+
+def test_withdraw_with_lazy_balance_proof_and_old_leaf_refused(emeth, tx, make_ticket) -> None:
+    """A requester proves its own newest leaf inside ``withdraw``; an older leaf never proves
+    again (``EmethCoreStaleDebitProof``), and a forged one is refused."""
+    l1, r, node = emeth.l1, emeth.requesters[1], emeth.nodes[1]
+    l1.deposit(tx(r), 10 * EMETH)
+    t1 = make_ticket(21, node, [(r, 1, EMETH)])
+    l1.settle_ticket(tx(node), t1, emeth.sign(t1))
+    emeth.book(t1)
+    t2 = make_ticket(22, node, [(r, 1, 2 * EMETH)])
+    l1.settle_ticket(tx(node), t2, emeth.sign(t2))
+    emeth.book(t2)
+    old, new = t1.debit_proof(r.address), t2.debit_proof(r.address)
+    assert (new.cumulative - old.cumulative, new.prev_ticket_id) == (2 * EMETH, 21)
+    forged = dataclasses.replace(new, cumulative=old.cumulative)
+    with pytest.raises(TxReverted) as e:
+        l1.prove_debit(tx(r), r.address, forged)
+    assert (e.value.error_name, e.value.error_args) == (
+        "EmethCoreInvalidDebitProof",
+        (r.address, 22),
+    )
+    spendable = l1.spendable_deposit(r.address)
+    l1.request_withdrawal(tx(r), spendable - 3 * EMETH, [new])
+    with pytest.raises(TxReverted) as e:
+        l1.prove_debit(tx(r), r.address, old)
+    assert (e.value.error_name, e.value.error_args) == (
+        "EmethCoreStaleDebitProof",
+        (r.address, 21, 22),
+    )
+    emeth.advance(l1.withdrawal_delay_s())
+    wallet = l1.token_balance(r.address)
+    l1.withdraw(tx(r), [new])  # already proven: skipped, not refused
+    assert l1.token_balance(r.address) == wallet + spendable - 3 * EMETH
+    assert l1.spendable_deposit(r.address) == 0
 
 
 def test_zero_node_rejected(emeth, tx, make_ticket) -> None:

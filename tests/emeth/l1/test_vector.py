@@ -15,7 +15,6 @@ from eth_account.messages import encode_typed_data
 
 from offchain.common.hashing import keccak
 from offchain.emeth.ticket import (
-    DEBIT_TYPE,
     TICKET_TYPE,
     build_ticket,
     job_leaf,
@@ -38,10 +37,12 @@ JOBS = [  # job id, requester, fuel, fee
     (bytes.fromhex("ffeeddccbbaa99887766554433221100"), REQ_A, 7, 12_345),
 ]
 
+PRIOR = {REQ_A: (7 * 10**17, 12)}  # REQ_A was debited before, last in Ticket 12
+
 
 def build_vector() -> dict[str, Any]:
     """Compute the vector from its fixed inputs."""
-    ticket = build_ticket(77, NODE, JOBS, penalty=5 * 10**17)
+    ticket = build_ticket(77, NODE, JOBS, penalty=5 * 10**17, prior=PRIOR)
     signer = Account.from_key(SIGNER_KEY)
     signable = encode_typed_data(full_message=typed_data(CHAIN_ID, CORE, ticket))
     sig = sign_ticket(signer, CHAIN_ID, CORE, ticket)
@@ -54,8 +55,7 @@ def build_vector() -> dict[str, Any]:
             "chainId": str(CHAIN_ID),
             "verifyingContract": CORE,
         },
-        "debitTypehash": "0x" + keccak(DEBIT_TYPE.encode()).hex(),
-        "ticketTypehash": "0x" + keccak((TICKET_TYPE + DEBIT_TYPE).encode()).hex(),
+        "ticketTypehash": "0x" + keccak(TICKET_TYPE.encode()).hex(),
         "domainSeparator": "0x" + bytes(signable.header).hex(),
         "jobs": [
             {
@@ -69,6 +69,13 @@ def build_vector() -> dict[str, Any]:
             for j, r, f, fee in JOBS
         ],
         "ticket": ticket.to_dict(),
+        "debitLeaves": [
+            {
+                "leaf": "0x" + d.leaf.hex(),
+                "proof": ticket.debit_proof(d.requester).to_dict(),
+            }
+            for d in ticket.debits
+        ],
         "hashStruct": "0x" + bytes(signable.body).hex(),
         "digest": "0x" + ticket_digest(CHAIN_ID, CORE, ticket).hex(),
         "signerKey": SIGNER_KEY,
@@ -104,13 +111,17 @@ def test_vector_matches_solidity_on_anvil(emeth) -> None:  # type: ignore[no-unt
     core = emeth.l1.core
     t = Ticket.from_dict(v["ticket"])
     assert "0x" + bytes(core.functions.hashTicket(t.as_abi()).call()).hex() == v["hashStruct"]
-    assert "0x" + bytes(core.functions.DEBIT_TYPEHASH().call()).hex() == v["debitTypehash"]
     assert "0x" + bytes(core.functions.TICKET_TYPEHASH().call()).hex() == v["ticketTypehash"]
     for j in v["jobs"]:
         leaf = core.functions.jobLeaf(
             bytes.fromhex(j["jobId"][2:]), j["requester"], j["node"], int(j["fuel"]), int(j["fee"])
         ).call()
         assert "0x" + bytes(leaf).hex() == j["leaf"]
+    for d, dl in zip(v["ticket"]["debits"], v["debitLeaves"], strict=True):
+        leaf = core.functions.debitLeaf(
+            d["requester"], int(d["cumulative"]), int(d["prevTicketId"])
+        ).call()
+        assert "0x" + bytes(leaf).hex() == dl["leaf"]
 
 
 if __name__ == "__main__":

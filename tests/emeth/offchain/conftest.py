@@ -58,6 +58,15 @@ class Env:
             chain.rpc("evm_mine")
         return rcpt
 
+    def paid_balance(self, who: LocalAccount) -> int:
+        """``who``'s lazy L1 balance once its newest settled debit is proven (as its
+        withdrawal would prove it): its deposits less everything Tickets billed it."""
+        from offchain.emeth.requester import prove_own_debit
+
+        chain = self.devnet.chain
+        assert chain is not None
+        return prove_own_debit(self.client, self.l1, chain.sender(who), who.address)
+
     def advance(self, seconds: int) -> None:
         chain = self.devnet.chain
         assert chain is not None

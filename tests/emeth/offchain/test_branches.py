@@ -41,7 +41,7 @@ def test_cancel_before_processing_is_never_billed(env: Env) -> None:
     wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
     assert env.client.job(job["jobId"])["state"] == "cancelled"
     assert all(job["jobId"] not in t["jobIds"] for t in env.client.tickets())
-    assert env.l1.deposit_of(alice.address).balance == 95 * EMETH
+    assert env.paid_balance(alice) == 95 * EMETH
     assert env.client.funds(alice.address)["committed"] == 0
 
 
@@ -89,7 +89,7 @@ def test_timeout_records_penalty_burned_on_l1(env: Env) -> None:
     wait_until(lambda: env.l1.total_burned() == burned0 + 1 * EMETH, 20, "penalty burn")
     # Nobody has done the job yet: the requester pays nothing.
     assert env.client.job(job["jobId"])["ticketId"] is None
-    assert env.l1.deposit_of(alice.address).balance == 100 * EMETH
+    assert env.paid_balance(alice) == 100 * EMETH
     with pytest.raises(ExecutionLayerError) as e:
         env.client.act(
             "Submit",
@@ -196,7 +196,7 @@ def test_ticket_replay_and_forgery_rejected(env: Env) -> None:
     assert e.value.error_name == "EmethCoreTicketAlreadySettled"
     # A node forging a bigger Ticket with its own key: refused on L1 and by the execution layer.
     forged = Ticket(
-        99, node.address, ticket.jobs_root, 1, 3, 0, (Debit(alice.address, 50 * EMETH),)
+        99, node.address, ticket.jobs_root, 1, 3, 0, (Debit(alice.address, 50 * EMETH, 50 * EMETH),)
     )
     fsig = sign_ticket(node, env.l1.chain_id, env.l1.core_address, forged)
     with pytest.raises(TxReverted) as e:
@@ -219,12 +219,12 @@ def test_ticket_replay_and_forgery_rejected(env: Env) -> None:
         1,
         3,
         0,
-        (Debit(alice.address, 50 * EMETH),),
+        (Debit(alice.address, 50 * EMETH, 50 * EMETH),),
     )
     with pytest.raises(TxReverted) as e:
         env.l1.settle_ticket(sender, tampered, sig)
     assert e.value.error_name in ("EmethCoreUnauthorizedSigner", "EmethCoreInvalidSignature")
-    assert env.l1.deposit_of(alice.address).balance == 97 * EMETH
+    assert env.paid_balance(alice) == 97 * EMETH
 
 
 def test_requester_cannot_overcommit_or_withdraw_backing_funds(env: Env) -> None:
@@ -305,7 +305,8 @@ def test_ticket_with_a_withdrawn_requester_still_settles(env: Env) -> None:
     [t] = env.client.tickets()
     node = next(a for a in env.stack.node_accounts if a.address == t["node"])
     b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
-    # The unpayable debit is skipped on L1 (RequesterDebitUnpaid): the Ticket settles.
-    assert b.step() == {"settled": 1, "already": 0}
+    # No debit is applied at settlement: the Ticket settles; proven, the debit is unpaid.
+    assert b.step() == {"settled": 1, "already": 0, "debits_proven": 0}
     assert b.health()["failuresInRow"] == 0 and env.l1.is_settled(t["ticketId"])
-    assert env.l1.core.functions.unpaidDebits(alice.address).call() == 5 * EMETH
+    assert env.paid_balance(alice) == 0
+    assert env.l1.unpaid_debits(alice.address) == 5 * EMETH

@@ -81,7 +81,7 @@ def test_expired_split_job_bills_verified_subjobs_and_releases_the_rest(env: Env
     assert fees == 8 * EMETH
     # The honest node is paid for its verified work; the requester pays only for it.
     assert env.l1.token_balance(honest_acct.address) == paid0 + fees
-    assert env.l1.deposit_of(alice.address).balance == 100 * EMETH - fees
+    assert env.paid_balance(alice) == 100 * EMETH - fees
     funds = env.client.funds(alice.address)
     assert funds["committed"] == 0 and funds["available"] == 100 * EMETH - fees
     # The parent stays expired (terminal): a late Confirm or Timeout is refused.

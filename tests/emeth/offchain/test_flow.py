@@ -46,7 +46,7 @@ def test_full_flow_billed_on_l1(env: Env) -> None:
     paid = sum(d["amount"] for t in tickets for d in t["debits"])
     assert paid == 60 * EMETH
     # On L1: the requester paid exactly the fees; the nodes got them and their fuel counted.
-    assert env.l1.deposit_of(alice.address).balance == 940 * EMETH
+    assert env.paid_balance(alice) == 940 * EMETH
     fuel = sum(env.l1.total_fuel(n.address) for n in env.stack.node_accounts)
     assert fuel == 400 + 4 + 4
 

@@ -209,7 +209,7 @@ def test_single_subjob_cancel_refused_and_verified_subjobs_billed_on_their_own(e
     assert env.client.job(parent["jobId"])["state"] == "split"
     paid = sum(s["fee"] for s in subs[:-1])
     wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
-    assert env.l1.deposit_of(alice.address).balance == 100 * EMETH - paid
+    assert env.paid_balance(alice) == 100 * EMETH - paid
 
 
 def test_requester_bad_input_is_charged_to_the_requester_not_the_nodes(env: Env) -> None:
@@ -231,7 +231,7 @@ def test_requester_bad_input_is_charged_to_the_requester_not_the_nodes(env: Env)
     assert any(h["action"] == "RejectInput" for h in env.client.history(bad["jobId"]))
     assert env.client.penalties() == []
     wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
-    assert env.l1.deposit_of(mallory.address).balance == 60 * EMETH  # charged the fee
+    assert env.paid_balance(mallory) == 60 * EMETH  # charged the fee
     for n in env.stack.node_accounts:
         assert env.l1.collateral_of(n.address).balance == collateral0[n.address]
     assert done["node"] in collateral0

@@ -228,10 +228,10 @@ def test_job_timeouts_fit_the_withdrawal_delay(env: Env) -> None:
 
 
 def test_a_ticket_capping_a_pending_withdrawal_is_logged_and_counted(env: Env) -> None:
-    """A requester asks to withdraw its whole deposit; a Ticket then debits it, and EmethCore
-    lowers the pending amount to what is left (``PendingWithdrawalReduced``). The execution
-    layer's L1 watcher logs it and counts it in ``/metrics``, so the requester's operator
-    sees why less than asked arrives."""
+    """A requester asks to withdraw its whole deposit; a Ticket then debits it, and proving
+    that debit on EmethCore lowers the pending amount to what is left
+    (``PendingWithdrawalReduced``). The execution layer's L1 watcher logs it and counts it in
+    ``/metrics``, so the requester's operator sees why less than asked arrives."""
     alice = env.requesters[0]
     env.deposit(alice, 10 * EMETH)
     chain = env.devnet.chain
@@ -241,6 +241,8 @@ def test_a_ticket_capping_a_pending_withdrawal_is_logged_and_counted(env: Env) -
     t = build_ticket(78, node.address, [(bytes(16), alice.address, 1, 4 * EMETH)])
     sig = sign_ticket(env.stack.signer_account, env.l1.chain_id, env.l1.core_address, t)
     env.l1.settle_ticket(chain.sender(node), t, sig)
+    # Its debit is proven (as the node's billing agent does for a pending withdrawal).
+    env.l1.prove_debit(chain.sender(node), alice.address, t.debit_proof(alice.address))
     assert env.l1.deposit_of(alice.address).pending == 6 * EMETH
     for _ in range(load_config().emeth_agents.confirmations_on(chain.chain_id)):
         chain.rpc("evm_mine")

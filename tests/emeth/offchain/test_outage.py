@@ -53,6 +53,6 @@ def test_executionLayerOutageAgentsResumeAndBillOnce(env: Env) -> None:
         paid = sum(d["amount"] for t in env.client.tickets() for d in t["debits"])
         assert paid == 4 * EMETH  # each job paid exactly once
         assert sorted(billed) == sorted([first["jobId"], second["jobId"]])  # each once
-        assert env.l1.deposit_of(alice.address).balance == 96 * EMETH
+        assert env.paid_balance(alice) == 96 * EMETH
     finally:
         health.stop()

@@ -30,7 +30,7 @@ from offchain.chain.anvil import free_port
 from offchain.devnet import Devnet
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
-from offchain.emeth.requester import submit_job
+from offchain.emeth.requester import prove_own_debit, submit_job
 from offchain.storage.client import BlobClient
 from tests.emeth.offchain.conftest import EMETH
 from tests.helpers.waits import http_code, terminate, wait_http_rounds, wait_true
@@ -190,7 +190,8 @@ def test_executionLayerRestartedUnderAgentProcessesBillsEveryJobOnce(
     events = l1.core.events.TicketSettled().get_logs(from_block=0)
     ids = [int(e["args"]["ticketId"]) for e in events]
     assert sorted(ids) == sorted(int(t["ticketId"]) for t in tickets)  # each settled once
-    assert l1.deposit_of(alice.address).balance == 100 * EMETH - sum(fees)  # charged once
+    paid_balance = prove_own_debit(client, l1, chain.sender(alice), alice.address)
+    assert paid_balance == 100 * EMETH - sum(fees)  # charged once
     wait_http_rounds([w.health(n) for n in ("signer", "billing")], 2)  # nothing billed again
     assert len(client.tickets()) == len(tickets)
     assert len(l1.core.events.TicketSettled().get_logs(from_block=0)) == len(events)

@@ -35,7 +35,7 @@ def test_settlementRemovedByReorgIsSettledAgain(env: Env) -> None:
     chain.rpc("anvil_reorg", depth, [])
     assert not env.l1.is_settled(tid)  # L1 no longer holds it; the EL still says settled
     wait_until(lambda: env.l1.is_settled(tid), 15, "the Ticket settled again on L1")
-    assert env.l1.deposit_of(alice.address).balance == 98 * EMETH  # paid once
+    assert env.paid_balance(alice) == 98 * EMETH  # paid once
 
 
 def test_cancelRemovedByReorgWithinConfirmationsIsNeverApplied(env: Env) -> None:

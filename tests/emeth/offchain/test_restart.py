@@ -58,7 +58,7 @@ def test_worker_killed_mid_job_restarts_exactly_once(env: Env) -> None:
     assert j["node"] == node.address and j["attempt"] == 1
     tickets = [t for t in env.client.tickets() if job["jobId"] in t["jobIds"]]
     assert len(tickets) == 1 and tickets[0]["settled"]
-    assert env.l1.deposit_of(alice.address).balance == 94 * EMETH
+    assert env.paid_balance(alice) == 94 * EMETH
     assert env.client.penalties(node=node.address) == []
     wait_rounds(env.stack.agents, 2)  # every operator and billing agent ran two more rounds
     assert len(env.client.tickets()) == 1

@@ -127,5 +127,5 @@ def test_twoExecutionLayersOneDatabaseNothingHappensTwice(env: Env) -> None:
     assert all(env.l1.is_settled(t["ticketId"]) for t in tickets_a)
     paid = sum(d["amount"] for t in tickets_a for d in t["debits"])
     assert paid == JOBS * 2 * EMETH
-    spent = (2000 * EMETH) - sum(env.l1.deposit_of(r.address).balance for r in (alice, bob))
+    spent = (2000 * EMETH) - sum(env.paid_balance(r) for r in (alice, bob))
     assert spent == JOBS * 2 * EMETH

@@ -40,13 +40,9 @@ contract TicketVectorTest is Test {
         t.jobCount = vmj.parseJsonUint(json, ".ticket.jobCount");
         t.fuel = vmj.parseJsonUint(json, ".ticket.fuel");
         t.penalty = vmj.parseJsonUint(json, ".ticket.penalty");
-        t.debits = new EmethCore.Debit[](2);
-        t.debits[0] = EmethCore.Debit(
-            vmj.parseJsonAddress(json, ".ticket.debits[0].requester"), vmj.parseJsonUint(json, ".ticket.debits[0].amount")
-        );
-        t.debits[1] = EmethCore.Debit(
-            vmj.parseJsonAddress(json, ".ticket.debits[1].requester"), vmj.parseJsonUint(json, ".ticket.debits[1].amount")
-        );
+        t.debitsRoot = vmj.parseJsonBytes32(json, ".ticket.debitsRoot");
+        t.debitCount = vmj.parseJsonUint(json, ".ticket.debitCount");
+        t.totalDebit = vmj.parseJsonUint(json, ".ticket.totalDebit");
     }
 
     function _domainSeparator(uint256 chainId, address verifying) internal pure returns (bytes32) {
@@ -56,7 +52,6 @@ contract TicketVectorTest is Test {
     /// @custom:invariant Solidity's type hashes, hashStruct, domain separator and digest equal the vector's.
     function test_digestMatchesVector() public view {
         EmethCore.Ticket memory t = _ticket();
-        assertEq(core.DEBIT_TYPEHASH(), vmj.parseJsonBytes32(json, ".debitTypehash"), "debit typehash");
         assertEq(core.TICKET_TYPEHASH(), vmj.parseJsonBytes32(json, ".ticketTypehash"), "ticket typehash");
         bytes32 structHash = core.hashTicket(t);
         assertEq(structHash, vmj.parseJsonBytes32(json, ".hashStruct"), "hashStruct");
@@ -90,5 +85,31 @@ contract TicketVectorTest is Test {
             leaves[i] = leaf;
         }
         assertEq(MerkleTree.rootOf(leaves), vmj.parseJsonBytes32(json, ".ticket.jobsRoot"), "jobsRoot");
+    }
+
+    /// @custom:invariant Debit leaves, their root and their proofs equal the vector's, and each
+    ///                   proof verifies against debitsRoot.
+    function test_debitLeavesRootAndProofsMatchVector() public view {
+        uint256 n = vmj.parseJsonUint(json, ".ticket.debitCount");
+        bytes32 root = vmj.parseJsonBytes32(json, ".ticket.debitsRoot");
+        bytes32[] memory leaves = new bytes32[](n);
+        uint256 total = 0;
+        for (uint256 i = 0; i < n; i++) {
+            string memory d = string.concat(".ticket.debits[", vm.toString(i), "]");
+            string memory l = string.concat(".debitLeaves[", vm.toString(i), "]");
+            bytes32 leaf = core.debitLeaf(
+                vmj.parseJsonAddress(json, string.concat(d, ".requester")),
+                vmj.parseJsonUint(json, string.concat(d, ".cumulative")),
+                vmj.parseJsonUint(json, string.concat(d, ".prevTicketId"))
+            );
+            assertEq(leaf, vmj.parseJsonBytes32(json, string.concat(l, ".leaf")), "debit leaf");
+            leaves[i] = leaf;
+            total += vmj.parseJsonUint(json, string.concat(d, ".amount"));
+            bytes32[] memory proof = vm.parseJsonBytes32Array(json, string.concat(l, ".proof.proof"));
+            uint256 index = vmj.parseJsonUint(json, string.concat(l, ".proof.index"));
+            assertTrue(MerkleTree.verify(root, index, leaf, proof), "proof verifies");
+        }
+        assertEq(MerkleTree.rootOf(leaves), root, "debitsRoot");
+        assertEq(total, vmj.parseJsonUint(json, ".ticket.totalDebit"), "totalDebit");
     }
 }
