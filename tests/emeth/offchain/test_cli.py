@@ -72,3 +72,31 @@ def test_cli_errors_are_one_line() -> None:
     )
     assert r.returncode == 1 and "cannot reach the execution layer" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_requester_cli_withdraw_proves_its_newest_debit(env: Env) -> None:
+    """``emeth withdraw`` proves the requester's newest debit leaf (EmethCore debits lazily),
+    so exactly the deposit less the fees Tickets billed can be requested and withdrawn."""
+    from offchain.chain.accounts import dev_account
+    from offchain.emeth.requester import submit_job
+    from offchain.emeth.runtime import wait_until
+    from tests.emeth.offchain.conftest import EMETH
+
+    me = dev_account(env.devnet.config.emeth.requester_accounts[1])
+    env.deposit(me, 20 * EMETH)
+    job = submit_job(env.client, env.blobs, me, "wordcount/v1", b"a b a\n", 3 * EMETH)
+    env.stack.start_agents()
+    wait_for(env.client, job["jobId"], ("billed",), timeout_s=30)
+    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 30, "settlement")
+    assert env.l1.proven_debits(me.address) == 0  # nothing debited on L1 yet
+    r = _cli(env, "withdraw", "17")
+    assert r.returncode == 0, r.stderr
+    assert env.l1.proven_debits(me.address) == 3 * EMETH  # the CLI's proof
+    r = _cli(env, "withdraw", "1")
+    assert r.returncode != 0 and "EmethCoreWithdrawalExceedsBalance" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr
+    env.advance(env.l1.withdrawal_delay_s())
+    wallet = env.l1.token_balance(me.address)
+    r = _cli(env, "withdraw", "--finalize")
+    assert r.returncode == 0, r.stderr
+    assert env.l1.token_balance(me.address) - wallet == 17 * EMETH
