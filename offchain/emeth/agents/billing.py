@@ -79,9 +79,10 @@ class Billing(Agent):
         start = self._withdrawals_from
         if start is None:  # first tick: look back over the withdrawal delay's worth of blocks
             start = max(0, head - self.withdrawal_lookback_blocks)
-        if start <= head:
-            self._watched.update(self.l1.withdrawal_requesters(start, head))
-            self._withdrawals_from = head + 1
+        if start > head:
+            return 0  # no new L1 block: no new request, settlement or proof to act on
+        self._watched.update(self.l1.withdrawal_requesters(start, head))
+        self._withdrawals_from = head + 1
         proven = 0
         for r in sorted(self._watched):
             if self.l1.deposit_of(r).pending == 0:
