@@ -257,10 +257,10 @@ library StandardTx {
                 uint256 e;
                 (ok, e) = _item(raw, pos, end);
                 if (!ok || !_isList(e)) return (false, false);
-                uint256 a;
-                (ok, a) = _item(raw, _start(e), _end(e));
-                if (!ok || _isList(a) || _end(a) - _start(a) != 20) return (false, false);
-                (ok, fits, keys) = _storageKeys(raw, _end(a), _end(e), keys);
+                // A 20-byte string has one canonical encoding: 0x94 ‖ 20 bytes.
+                uint256 a = _start(e);
+                if (_end(e) - a < 21 || uint8(raw[a]) != 0x94) return (false, false);
+                (ok, fits, keys) = _storageKeys(raw, a + 21, _end(e), keys);
                 if (!ok || !fits) return (ok, fits);
                 pos = _end(e);
                 entries++;
@@ -283,10 +283,10 @@ library StandardTx {
             if (!ok || !_isList(k) || _end(k) != end) return (false, false, keys);
             for (pos = _start(k); pos < end; keys++) {
                 if (keys == MAX_ACCESS_LIST_STORAGE_KEYS) return (true, false, keys);
-                uint256 sk;
-                (ok, sk) = _item(raw, pos, end);
-                if (!ok || _isList(sk) || _end(sk) - _start(sk) != 32) return (false, false, keys);
-                pos = _end(sk);
+                // A 32-byte string has one canonical encoding: 0xa0 ‖ 32 bytes (what _item
+                // accepts as a 32-byte string, without its general decoding).
+                if (end - pos < 33 || uint8(raw[pos]) != 0xa0) return (false, false, keys);
+                pos += 33;
             }
             return (true, true, keys);
         }
