@@ -185,6 +185,11 @@ class BackgroundServer:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # Clients (requests sessions, agents polling every tick) reuse pooled connections and
+            # never close them when idle; uvicorn's default 5 s keep-alive closes them server-side,
+            # and a request sent in the same instant gets ConnectionResetError. 75 s (as common
+            # load balancers use) keeps that race to connections idle for over a minute.
+            timeout_keep_alive=75,
         )
         self._server = uvicorn.Server(cfg)
         self._thread = threading.Thread(
