@@ -91,45 +91,79 @@ def _blob_fault_figures(l1: _L1, data: BatchData, sidecar: BlobSidecar) -> dict[
 
 
 def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
-    """A storage-mode batch of ``n`` transfers answered in chunks (test sequencer set, data
-    window raised to cover the answer): every answer transaction's gas and size, exact;
-    ``da_provide_gas_per_byte`` = all answer gas / packed bytes, next to
-    ``da_provide_floor_gas_per_byte``, the EIP-7623 calldata floor of the same transactions
-    (the least any calldata answer of these bytes can cost)."""
+    """A Storage-mode batch of ``n`` transfers (header committing ``blobsHash``) answered twice
+    on the same devnet state (test sequencer set, data window raised to cover the answer),
+    every answer transaction's gas and size exact from receipts:
+
+    - in blobs (what the batcher sends): ``da_provide_gas_per_byte`` = the answer
+      transactions' execution gas (``gasUsed``: intrinsic, calldata and the contract) / the
+      batch's packed bytes, the same unit and denominator as the chunked figure;
+      ``da_provide_blob_gas_per_byte`` their blob gas (``blobGasUsed``, priced by the
+      separate EIP-4844 blob fee market) / the same bytes; sizes are of the transactions as a
+      block holds them (the blobs travel in the sidecar);
+    - in chunks (the fallback L1 recomputes): ``da_provide_chunked_gas_per_byte`` = all answer
+      gas / packed bytes, next to ``da_provide_floor_gas_per_byte``, the EIP-7623 calldata
+      floor of the same transactions (the least any calldata answer of these bytes costs).
+    """
     from offchain.chain.anvil import running_anvil
     from offchain.chain.client import Chain, connect
+    from offchain.rollup.batcher.plan import storage_blobs_hash
+    from offchain.rollup.batcher.submitter import answer_with_blobs
     from offchain.rollup.ledger.compact import pack_chunks
-    from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data
+    from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data, tx_payload_bytes
     from tests.rollup_l1.conftest import DA_FEE, SLASH, deploy_env
 
     with running_anvil() as a:
         chain = Chain(connect(a.url))
+        w3 = chain.w3
         env = deploy_env(chain)
         da = env.contract("DataAvailabilityChallenge", "da_challenge")
         chain.sender(env.owner).send(da.functions.setParams(3600, DA_FEE, SLASH))
         data = random_batch_data(n, env.current().address)
-        h = append_batch_data(env, data)
+        frame = data.encode()
+        h = append_batch_data(env, data, blobs_hash=storage_blobs_hash(frame))
         env.sc(VERIFIER).request_data(h)
         chunks = pack_chunks(data.packed_batch())
+        packed = sum(len(c) for c in chunks)
         seq = env.sc(env.current())
+        snap = chain.rpc("evm_snapshot")
+        blob_txs = answer_with_blobs(seq, h, frame)
+        brcs = [w3.eth.get_transaction_receipt(t.tx_hash) for t in seq.blob_answer_txs(h)]
+        bgas = [int(rc["gasUsed"]) for rc in brcs]
+        bsizes = [
+            tx_payload_bytes(bytes(w3.eth.get_raw_transaction(rc["transactionHash"])))
+            for rc in brcs
+        ]
+        blob_gas = sum(int(rc["blobGasUsed"]) for rc in brcs)
+        blob_answered = seq.data_request(h.index).status.name == "ANSWERED"
+        chain.rpc("evm_revert", snap)
         rcs = [seq.provide_chunk(h, j, c) for j, c in enumerate(chunks)]
         gas = [int(rc["gasUsed"]) for rc in rcs]
-        sizes = [len(chain.w3.eth.get_raw_transaction(rc["transactionHash"])) for rc in rcs]
+        sizes = [len(w3.eth.get_raw_transaction(rc["transactionHash"])) for rc in rcs]
         floor = sum(
-            _calldata_floor(bytes(chain.w3.eth.get_transaction(rc["transactionHash"])["input"]))
+            _calldata_floor(bytes(w3.eth.get_transaction(rc["transactionHash"])["input"]))
             for rc in rcs
         )
         answered = seq.data_request(h.index).status.name == "ANSWERED"
-    fits = answered and max(gas) < 2**24 and max(sizes) < 128 * 1024
+    caps = 2**24, 128 * 1024
+    fits = answered and max(gas) < caps[0] and max(sizes) < caps[1]
+    blob_fits = blob_answered and max(bgas) < caps[0] and max(bsizes) < caps[1]
     return {
-        "da_answer_max_batch_txs": n if fits else 0,
+        "da_answer_max_batch_txs": n if fits and blob_fits else 0,
+        "da_answer_blob_txs_at_10000_tx_batch": blob_txs,
+        "da_answer_blobs_at_10000_tx_batch": blob_gas // 2**17,
+        "da_answer_blob_max_tx_gas": max(bgas),
+        "da_answer_blob_max_tx_bytes": max(bsizes),
+        "da_provide_gas_per_byte": round(sum(bgas) / packed, 2),
+        "da_provide_blob_gas_per_byte": round(blob_gas / packed, 2),
+        "da_answer_blob_gas_per_l2_tx": round(sum(bgas) / n, 1),
         "da_answer_txs_at_10000_tx_batch": len(chunks),
         "da_answer_max_tx_gas": max(gas),
         "da_answer_max_tx_bytes": max(sizes),
         "da_answer_gas_per_l2_tx": round(sum(gas) / n, 1),
-        "da_provide_gas_per_byte": round(sum(gas) / sum(len(c) for c in chunks), 1),
+        "da_provide_chunked_gas_per_byte": round(sum(gas) / packed, 1),
         # EIP-7623's floor for the same calldata: no answer posting these bytes costs less.
-        "da_provide_floor_gas_per_byte": round(floor / sum(len(c) for c in chunks), 1),
+        "da_provide_floor_gas_per_byte": round(floor / packed, 1),
     }
 
 

@@ -30,6 +30,11 @@ struct BatchHeader {
     /// keccak256 of the blobs' versioned hashes, concatenated; otherwise keccak256 of the
     /// compressed frame (its key in the blob store, or the calldata of appendBatchWithData).
     bytes32 dataHash;
+    /// Storage mode: keccak256 of the versioned hashes, concatenated, of the EIP-4844 blobs that
+    /// carry the frame (not posted at append; a data-availability answer posts exactly these
+    /// blobs, DataAvailabilityChallenge.provideBlobs). bytes32(0) in the other modes (and in a
+    /// Storage batch that commits no blobs: it is answered in chunks).
+    bytes32 blobsHash;
 }
 
 /// @notice Where a batch is in its life; it only moves forward (Pending -> Finalized, Pending -> Invalid).

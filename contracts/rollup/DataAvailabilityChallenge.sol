@@ -26,6 +26,14 @@ import {BatchChunks} from "./BatchChunks.sol";
 /// @dev    Payments are credited to {claimable} and pulled with {claim}, so a recipient that
 ///         refuses ETH cannot block a resolution.
 contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
+    /// @notice How a header's data was answered: by blobs (matching its `blobsHash`; the roots
+    ///         are not recomputed on L1) or recomputed from calldata (provideData / provideChunk).
+    enum AnswerKind {
+        None,
+        Blobs,
+        Recomputed
+    }
+
     /// @notice Life of a request; Open -> Answered | Failed | Cancelled.
     enum RequestStatus {
         None,
@@ -47,6 +55,8 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
 
     /// @notice Gas that must be left before calling ISequencerSet.punish (slash + kick + rotation).
     uint256 public constant PUNISH_GAS = 600_000;
+    /// @notice Most blobs a blob answer may commit (one bit each in {blobsReceived}; 31.7 MB).
+    uint256 public constant MAX_ANSWER_BLOBS = 256;
 
     /// @notice The batch chain.
     IStateCommitment public immutable stateCommitment;
@@ -74,6 +84,12 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     ///         the answer's gas, which grows with the batch (docs/spec.md, "Data-availability
     ///         challenge"); set by governance from the measured answer gas per transaction.
     uint256 public requestFeePerTx;
+    /// @notice Blobs of a blob answer received so far (bit i = committed blob i), per header hash.
+    mapping(bytes32 => uint256) public blobsReceived;
+    /// @notice How each header's data was answered; a request on a header answered with blobs
+    ///         may be opened again, and must then be answered in chunks (docs/spec.md,
+    ///         "Data-availability answer in blobs").
+    mapping(bytes32 => AnswerKind) public answerKind;
     /// @dev Header hash => chunk => the chunk's subtree nodes (zero until received).
     mapping(bytes32 => mapping(uint256 => BatchChunks.Roots)) private _chunkRoots;
 
@@ -87,6 +103,9 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     /// @notice Chunk `chunk` of `chunks` of the requested batch's data was posted (its packed
     ///         bytes are the `packed` calldata of the provideChunk call in this L1 transaction).
     event DataChunkProvided(uint256 indexed index, bytes32 indexed headerHash, uint256 chunk, uint256 chunks);
+    /// @notice Blobs `first` .. `first + count - 1` of the `blobs` the header's `blobsHash` commits
+    ///         were posted (they are the blobs of this L1 transaction, `blobhash(0..count-1)`).
+    event DataBlobsProvided(uint256 indexed index, bytes32 indexed headerHash, uint256 first, uint256 count, uint256 blobs);
     /// @notice The request failed (`timedOut`: no answer; otherwise the data did not match): the
     ///         sequencer was punished and `reward` paid to the verifier from its slash.
     event DataRequestFailed(uint256 indexed index, address indexed verifier, address indexed sequencer, bool timedOut, uint256 reward);
@@ -128,6 +147,18 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     error DataAvailabilityChallengeGasTooLow(uint256 left, uint256 needed);
     /// @notice Chunk `chunk` does not exist (the batch has `chunks`) or was already posted.
     error DataAvailabilityChallengeBadChunk(uint256 index, uint256 chunk, uint256 chunks);
+    /// @notice The header commits no blobs (`blobsHash` is zero): answer in chunks.
+    error DataAvailabilityChallengeNoBlobCommitment(uint256 index);
+    /// @notice This header's data was already answered with blobs: a new request on it is
+    ///         answered in chunks, which L1 recomputes.
+    error DataAvailabilityChallengeChunksRequired(uint256 index);
+    /// @notice keccak256 of the versioned hashes passed (`got`) is not the header's `blobsHash`.
+    error DataAvailabilityChallengeBadBlobHashes(uint256 index, bytes32 blobsHash, bytes32 got);
+    /// @notice The transaction's blob `carried` (blobhash) is not committed blob `blob`.
+    error DataAvailabilityChallengeWrongBlob(uint256 index, uint256 blob, bytes32 committed, bytes32 carried);
+    /// @notice The transaction carries no blob, or blob `blob` is past the `blobs` committed
+    ///         (at most {MAX_ANSWER_BLOBS}) or was already posted.
+    error DataAvailabilityChallengeBadBlobRange(uint256 index, uint256 blob, uint256 blobs);
     /// @notice Nothing to claim, or the transfer failed.
     error DataAvailabilityChallengeClaimFailed(address to, uint256 amount);
 
@@ -223,7 +254,12 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
             }
             _cancel(index, r, r.verifier);
         }
-        if (r.status == RequestStatus.Answered && r.headerHash == headerHash) {
+        // Data recomputed on L1 is final; data answered with blobs may be asked for again (in
+        // chunks): blobs that decode but do not match the roots are settled that way.
+        if (
+            r.status == RequestStatus.Answered && r.headerHash == headerHash
+                && answerKind[headerHash] != AnswerKind.Blobs
+        ) {
             revert DataAvailabilityChallengeAlreadyRequested(index, r.status);
         }
         if (
@@ -262,24 +298,15 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
         bytes32[] calldata postStateRoots,
         bytes32[] calldata withdrawalItems
     ) external nonReentrant {
-        uint256 index = header.index;
-        Request storage r = _open(index);
-        bytes32 headerHash = keccak256(abi.encode(header));
-        if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
-        _checkAnswerer(r);
-        if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
+        (uint256 index, Request storage r, bytes32 headerHash) = _answering(header);
         bytes32 dataHash = keccak256(abi.encode(txs, feeRecipients, postStateRoots, withdrawalItems));
         if (!_matches(header, txs, feeRecipients, postStateRoots, withdrawalItems)) {
             // Invalid or mismatching data: same outcome as silence (§11.11–11.16).
             _fail(index, r, false);
             return;
         }
-        r.status = RequestStatus.Answered;
-        providedDataHash[index] = dataHash;
-        stateCommitment.setDataRequest(index, false);
-        claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
-        emit DataProvided(index, msg.sender, dataHash, txs.length);
-        _rotateAfterAnswer(r.sequencer);
+        answerKind[headerHash] = AnswerKind.Recomputed;
+        _answered(index, r, dataHash, txs.length);
     }
 
     /// @notice The batch's sequencer posts chunk `chunk` of the batch data in the packed format
@@ -293,12 +320,7 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     /// @param chunk  chunk number, 0 .. ceil(txCount / 256) - 1, in any order.
     /// @param packed the chunk's transactions in the packed format.
     function provideChunk(BatchHeader calldata header, uint256 chunk, bytes calldata packed) external nonReentrant {
-        uint256 index = header.index;
-        Request storage r = _open(index);
-        bytes32 headerHash = keccak256(abi.encode(header));
-        if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
-        _checkAnswerer(r);
-        if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
+        (uint256 index, Request storage r, bytes32 headerHash) = _answering(header);
         uint256 n = header.txCount;
         uint256 chunks = BatchChunks.chunkCount(n);
         if (chunk >= chunks || _chunkRoots[headerHash][chunk].txNode != bytes32(0)) {
@@ -331,12 +353,53 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
             _fail(index, r, false);
             return;
         }
-        r.status = RequestStatus.Answered;
-        providedDataHash[index] = header.dataHash;
-        stateCommitment.setDataRequest(index, false);
-        claimable[r.sequencer] += r.bond; // the fee pays the sequencer's gas (§11.6)
-        emit DataProvided(index, msg.sender, header.dataHash, n);
-        _rotateAfterAnswer(r.sequencer);
+        answerKind[headerHash] = AnswerKind.Recomputed;
+        _answered(index, r, header.dataHash, n);
+    }
+
+    /// @notice The batch's sequencer answers a Storage-mode request with the EIP-4844 blobs the
+    ///         header's `blobsHash` commits (docs/spec.md, "Data-availability answer in blobs"):
+    ///         this type-3 transaction's blobs `blobhash(0..c-1)` are committed blobs
+    ///         `first .. first + c - 1`; blobs that are not the committed ones revert
+    ///         ({DataAvailabilityChallengeWrongBlob}). The transaction that completes the set
+    ///         answers the request (bond to the sequencer). The roots are not recomputed: blobs
+    ///         that do not decode are a provable fault (FraudProver.proveBlobFault against
+    ///         `blobsHash`), and blobs that decode to other data are settled by a new request,
+    ///         answered in chunks ({answerKind}). The co-signers check `blobsHash` against the
+    ///         batch they rebuild before signing.
+    /// @param header          the requested batch.
+    /// @param versionedHashes every committed blob's versioned hash, in order
+    ///                        (keccak256 of them concatenated = `header.blobsHash`).
+    /// @param first           the committed index of this transaction's first blob.
+    function provideBlobs(BatchHeader calldata header, bytes32[] calldata versionedHashes, uint256 first)
+        external
+        nonReentrant
+    {
+        (uint256 index, Request storage r, bytes32 headerHash) = _answering(header);
+        if (header.blobsHash == bytes32(0)) revert DataAvailabilityChallengeNoBlobCommitment(index);
+        if (answerKind[headerHash] != AnswerKind.None) revert DataAvailabilityChallengeChunksRequired(index);
+        bytes32 got = keccak256(abi.encodePacked(versionedHashes));
+        if (got != header.blobsHash) revert DataAvailabilityChallengeBadBlobHashes(index, header.blobsHash, got);
+        uint256 total = versionedHashes.length;
+        if (total > MAX_ANSWER_BLOBS) revert DataAvailabilityChallengeBadBlobRange(index, total, total);
+        uint256 received = blobsReceived[headerHash];
+        // Walk this transaction's blobs (until the first zero blobhash): each must be the next
+        // committed blob from `first` on, not posted before.
+        uint256 c = 0;
+        for (bytes32 carried = blobhash(0); carried != bytes32(0); carried = blobhash(++c)) {
+            uint256 b = first + c;
+            if (b >= total || received & (1 << b) != 0) revert DataAvailabilityChallengeBadBlobRange(index, b, total);
+            if (carried != versionedHashes[b]) {
+                revert DataAvailabilityChallengeWrongBlob(index, b, versionedHashes[b], carried);
+            }
+            received |= 1 << b;
+        }
+        if (c == 0) revert DataAvailabilityChallengeBadBlobRange(index, first, total);
+        blobsReceived[headerHash] = received;
+        emit DataBlobsProvided(index, headerHash, first, c, total);
+        if (received != (total == MAX_ANSWER_BLOBS ? type(uint256).max : (1 << total) - 1)) return;
+        answerKind[headerHash] = AnswerKind.Blobs;
+        _answered(index, r, header.blobsHash, header.txCount);
     }
 
     /// @notice The subtree nodes of packed chunk `chunk` of a batch of `n` transactions
@@ -390,6 +453,33 @@ contract DataAvailabilityChallenge is Ownable, ReentrancyGuardTransient {
     }
 
     // ------------------------------------------------------------- internals
+
+    /// @dev The open request an answer to `header` is for, checked: the header is the requested
+    ///      one, the caller its sequencer, the deadline not passed.
+    function _answering(BatchHeader calldata header)
+        private
+        view
+        returns (uint256 index, Request storage r, bytes32 headerHash)
+    {
+        index = header.index;
+        r = _open(index);
+        headerHash = keccak256(abi.encode(header));
+        if (headerHash != r.headerHash) revert DataAvailabilityChallengeWrongHeader(index, headerHash, r.headerHash);
+        _checkAnswerer(r);
+        if (block.timestamp > r.deadline) revert DataAvailabilityChallengeDeadlinePassed(index, r.deadline);
+    }
+
+    /// @dev A matching answer: the request is Answered, the insecure state ends, the bond pays
+    ///      the sequencer's gas (§11.6), {DataProvided} points verifiers at the data, and the
+    ///      sequencer asked is rotated out if still current (§3.3.6).
+    function _answered(uint256 index, Request storage r, bytes32 dataHash, uint256 txCount) private {
+        r.status = RequestStatus.Answered;
+        providedDataHash[index] = dataHash;
+        stateCommitment.setDataRequest(index, false);
+        claimable[r.sequencer] += r.bond;
+        emit DataProvided(index, msg.sender, dataHash, txCount);
+        _rotateAfterAnswer(r.sequencer);
+    }
 
     /// @dev The staker of the batch answers, with the batch's key or the key it moved its stake to
     ///      since (LockingPool.updateSigner; punishment and answering follow the staker).

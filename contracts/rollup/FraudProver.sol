@@ -197,15 +197,17 @@ contract FraudProver is Ownable {
         _punish(index, header.txCount, L2StateTransition.Status.Valid, challenger);
     }
 
-    /// @notice Proves that the blobs of a Blobs-mode batch do not decode (docs/spec.md, "Blob-mode
-    ///         faults"): with the KZG opening of element 0 of blob 0 (the payload's first 31
+    /// @notice Proves that the blobs of a batch do not decode (docs/spec.md, "Blob-mode faults"):
+    ///         a Blobs-mode batch's, or the blobs a Storage-mode header's `blobsHash` commits
+    ///         (posted by a data answer, DataAvailabilityChallenge.provideBlobs): with the KZG opening of element 0 of blob 0 (the payload's first 31
     ///         bytes: `len:u32 ‖ frame[0..26]`) and optionally of one more element, one of: an
     ///         element whose first byte is not zero; `len = 0`; `4 + len` past the blobs'
     ///         capacity; a blob more than `4 + len` needs; a frame version other than 0x01; a
     ///         frame that is not a Zstandard frame (`frame[1..4]` is not its magic `28 b5 2f fd`);
     ///         or a nonzero payload byte after the frame. The batch and every later one are
     ///         invalidated and its sequencer slashed, as for {proveFraud}.
-    /// @param header          the disputed batch (its `dataHash` commits to the versioned hashes).
+    /// @param header          the disputed batch (its `blobsHash`, or else its `dataHash`, commits
+    ///                        to the versioned hashes).
     /// @param versionedHashes the versioned hashes of the batch's blobs, in order.
     /// @param openings        element 0 of blob 0, then at most one more element.
     /// @param challenger      credited the reward if this exact call was committed in an earlier block.
@@ -216,8 +218,11 @@ contract FraudProver is Ownable {
         address challenger
     ) external {
         uint256 index = _checkOpen(header);
+        // The blobs committed: a Storage batch's `blobsHash` (posted in a data answer), else a
+        // Blobs batch's `dataHash`.
+        bytes32 committed = header.blobsHash != bytes32(0) ? header.blobsHash : header.dataHash;
         bytes32 got = keccak256(abi.encodePacked(versionedHashes));
-        if (got != header.dataHash) revert FraudProverBadBlobHashes(index, header.dataHash, got);
+        if (got != committed) revert FraudProverBadBlobHashes(index, committed, got);
         if (openings.length == 0 || openings.length > 2 || openings[0].blob != 0 || openings[0].element != 0) {
             revert FraudProverBadBlobOpening(index, 0, 0, 0);
         }

@@ -4,6 +4,7 @@ used by the daemons): made-up batch data of any size and its header on a test de
 from __future__ import annotations
 
 import random
+import threading
 from typing import TYPE_CHECKING, Any
 
 from offchain.chain.accounts import dev_account
@@ -11,10 +12,43 @@ from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData
 
 if TYPE_CHECKING:
+    from offchain.chain.client import Chain
     from tests.rollup_l1.conftest import Env
 
 # The account that requests data in the DA tests and benchmarks.
 VERIFIER = dev_account(13)
+
+
+def warm_blob_checks(chain: Chain) -> threading.Thread:
+    """Send one blob transaction (dev account 49 to itself) in a background thread: Anvil
+    loads its KZG settings on its first blob transaction (2-15 s on these machines), which
+    must not fall inside a test's data window (10 s on the rollup test devnet). The returned
+    thread ends when it is mined; errors are ignored (a revert of the test state drops it)."""
+    from offchain.rollup.ledger.blobs import sidecar_of
+
+    acct = dev_account(29)
+
+    def send() -> None:
+        try:
+            chain.sender(acct).send({"to": acct.address, "value": 0}, blobs=sidecar_of(b"warm"))
+        except Exception:  # noqa: BLE001, S110 - a warm-up only
+            pass
+
+    t = threading.Thread(target=send, name="warm-blob-checks", daemon=True)
+    t.start()
+    return t
+
+
+def tx_payload_bytes(raw: bytes) -> int:
+    """Size of a transaction as a block holds it: a type-3 transaction in its network form
+    (``0x03 ‖ rlp([body, blobs, commitments, proofs])``) without its blob sidecar."""
+    import rlp
+
+    if raw[:1] == b"\x03":
+        items = rlp.decode(raw[1:])
+        if items and isinstance(items[0], list):
+            return 1 + len(rlp.encode(items[0]))
+    return len(raw)
 
 
 def _word(x: int) -> bytes:

@@ -41,6 +41,7 @@ from offchain.staking.frost.l1 import group_key_digest
 from offchain.staking.frost.wire import element_of
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
+from tests.helpers.da import warm_blob_checks
 from tests.helpers.frost import allocation_from_l1, dealt_key
 from tests.helpers.prod import ProdRollup, prod_config
 from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
@@ -286,6 +287,8 @@ def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
 def rollup_base(chain: Chain) -> Iterator[tuple[dict[str, str], str, Path, list[LocalAccount]]]:
     signers = sorted((dev_account(i) for i in range(20, 23)), key=lambda a: int(a.address, 16))
     addresses = deploy_rollup(chain, signers)
+    # Storage-mode data answers are blob transactions: load Anvil's KZG settings now.
+    warm_blob_checks(chain)
     with tempfile.TemporaryDirectory(prefix="l2kit-rollup-") as tmp:
         storage = StorageServer(Path(tmp) / "blobs").start()
         try:

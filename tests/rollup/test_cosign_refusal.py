@@ -33,8 +33,10 @@ ALICE, BOB = dev_account(10), dev_account(11)
 # The header fields each fault mode changes (what an honest peer must name when refusing).
 CHANGED = {
     "wrong_mttbr": ["tx_root"],
-    "wrong_mtsr": ["state_roots_root", "final_state_root", "data_hash"],
-    "mismatch": ["data_hash"],
+    "wrong_mtsr": ["state_roots_root", "final_state_root", "data_hash", "blobs_hash"],
+    "mismatch": ["data_hash", "blobs_hash"],
+    # The data and roots honest, the blobs committed for a data answer those of other bytes.
+    "wrong_blobs_hash": ["blobs_hash"],
     "forge": [
         "tx_count",
         "tx_root",
@@ -42,6 +44,7 @@ CHANGED = {
         "final_state_root",
         "withdrawal_root",
         "data_hash",
+        "blobs_hash",
     ],
 }
 

@@ -131,6 +131,15 @@ def test_da_faults_slash_kick_and_resubmit(prod_env: RollupEnv, mode: str) -> No
         assert l1.data_request(0).status == RequestStatus.OPEN
         env.warp(env.da_window_s + 1)
         assert v.tick()[0].result == "timeout_resolved"
+    else:
+        # The header commits the blobs of the data the sequencer holds: it answers with them
+        # (docs/spec.md, "Data-availability answer in blobs"); they do not match the header,
+        # so the verifier asks again and the answer must come in chunks L1 recomputes.
+        wait_until(
+            lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="blob answer"
+        )
+        again = v.tick()[0]
+        assert again.result == "requested", again
     wait_until(lambda: l1.data_request(0).status == RequestStatus.FAILED, what="DA request failed")
     # §11.11–11.16: slashed, kicked, batch invalid, verifier compensated, rotated.
     new_current = _punished(env, bad_signer.address, verifier_acct.address, da=True)

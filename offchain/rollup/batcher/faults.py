@@ -17,6 +17,10 @@ submits, in one of the ways the seeds say an honest verifier must catch:
   (MTTBR matches, step invalid -> fraud proof with status ``bad_signature`` -> slash);
 - ``bad_blobs`` (Blobs mode): the blobs carry a nonzero byte after the frame, so they do not
   decode (KZG openings -> ``proveBlobFault`` -> slash);
+- ``wrong_blobs_hash`` (Storage mode): the header's ``blobsHash`` commits the blobs of other
+  bytes, data and roots honest (honest co-signers refuse it; signed by colluders, a data
+  request is answered in chunks, which L1 recomputes, since the stored data is not the
+  committed blobs);
 - ``std_*``: the same one-step faults on standard Ethereum transactions (kind 0x03), once the
   batch holds one: ``std_bad_signature`` (one of them again with ``s = n``),
   ``std_wrong_chain`` (a transfer signed for another chain id), ``std_wrong_nonce`` (one of
@@ -49,9 +53,9 @@ import structlog
 from eth_account import Account
 
 from offchain.common.hashing import keccak
-from offchain.rollup.batcher.plan import BuiltBatch, header_for
+from offchain.rollup.batcher.plan import BuiltBatch, header_for, storage_blobs_hash
 from offchain.rollup.ledger import tx as ltx
-from offchain.rollup.ledger.batch import BatchHeader
+from offchain.rollup.ledger.batch import ZERO32, BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
 from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of_blobs
 from offchain.rollup.ledger.ethtx import KIND_STANDARD
@@ -80,6 +84,7 @@ MODES = (
     "mismatch",
     "forge",
     "bad_blobs",
+    "wrong_blobs_hash",
     "censor",
     "forced_wrong_exec",
     *STANDARD_MODES,
@@ -150,6 +155,9 @@ class Fault:
         elif self.mode == "bad_blobs":
             self._bad_blobs_next = True
             out = (h, built.data, True)
+        elif self.mode == "wrong_blobs_hash":
+            fake = storage_blobs_hash(built.data + b"\x00")
+            out = (_replace(h, blobs_hash=fake), built.data, True)
         elif self.mode == "withhold":
             self.withheld.add(h.index)
             out = (h, built.data, False)
@@ -162,7 +170,7 @@ class Fault:
                 data.withdrawal_items[:n],
             )
             blob = other.encode() if len(other) != len(data) else built.data + b"\x00" * 32
-            out = (_replace(h, data_hash=keccak(blob)), blob, True)
+            out = (_replace(h, data_hash=keccak(blob), blobs_hash=_blobs_hash(h, blob)), blob, True)
         elif self.mode in STANDARD_MODES:
             out = self._consistent(h, self._forged_standard(batcher, data))
         elif self.mode == "forced_wrong_exec":
@@ -175,7 +183,14 @@ class Fault:
     def _consistent(self, h: BatchHeader, data: BatchData) -> tuple[BatchHeader, bytes, bool]:
         blob = data.encode()
         bad = header_for(
-            h.index, h.first_block, h.l2_blocks, data, h.deposit_count, h.deposit_hash, keccak(blob)
+            h.index,
+            h.first_block,
+            h.l2_blocks,
+            data,
+            h.deposit_count,
+            h.deposit_hash,
+            keccak(blob),
+            _blobs_hash(h, blob),
         )
         return bad, blob, True
 
@@ -283,3 +298,9 @@ class Fault:
 def _replace(h: BatchHeader, **kw: Any) -> BatchHeader:
     d = h.__dict__ | kw
     return BatchHeader(**d)
+
+
+def _blobs_hash(h: BatchHeader, blob: bytes) -> bytes:
+    """The ``blobs_hash`` a faulty header commits for its data ``blob``: consistent with it
+    when the honest header committed blobs (Storage mode), so the fault is in the data."""
+    return ZERO32 if h.blobs_hash == ZERO32 else storage_blobs_hash(blob)

@@ -11,7 +11,13 @@ from offchain.common.hashing import keccak
 from offchain.rollup.l1.bindings import DataMode
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
-from offchain.rollup.ledger.blobs import BlobSidecar, sidecar_of
+from offchain.rollup.ledger.blobs import (
+    BlobSidecar,
+    answer_blobs,
+    blobs_hash,
+    commitment_hashes,
+    sidecar_of,
+)
 from offchain.rollup.ledger.compact import BatchDataError
 from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.node import SequencerNode
@@ -39,8 +45,16 @@ class BuiltBatch:
     sidecar: BlobSidecar | None = None
 
 
+def storage_blobs_hash(frame: bytes) -> bytes:
+    """A Storage-mode header's ``blobs_hash``: keccak256 of the versioned hashes of the blobs
+    that carry ``frame`` in a data answer (:func:`~offchain.rollup.ledger.blobs.answer_blobs`).
+    """
+    return blobs_hash(commitment_hashes(answer_blobs(frame)))
+
+
 def data_commitment(frame: bytes, mode: DataMode) -> tuple[bytes, BlobSidecar | None]:
-    """The header's ``data_hash`` for ``frame`` in ``mode``, and the blobs in Blobs mode.
+    """The header's ``data_hash`` for ``frame`` in ``mode``, and the blobs in Blobs mode
+    (a Storage header's ``blobs_hash`` is :func:`storage_blobs_hash`).
 
     Raises:
         BatchDataError: Blobs mode and the frame does not fit in one transaction's blobs, or
@@ -104,6 +118,7 @@ def build_batch(
         deposits,
         deposit_hash(deposits) if deposits else ZERO32,
         data_hash,
+        storage_blobs_hash(blob) if mode == DataMode.STORAGE else ZERO32,
     )
     return BuiltBatch(header, blob, first_block, last_block, mode, sidecar)
 
@@ -116,6 +131,7 @@ def header_for(
     deposit_count: int,
     deposit_hash: bytes,
     data_hash: bytes,
+    blobs_hash: bytes = ZERO32,
 ) -> BatchHeader:
     """The header committing to ``data`` (MTTBR, MTSR, final root, withdrawal root)."""
     roots = data.roots()
@@ -131,6 +147,7 @@ def header_for(
         final_state_root=data.final_state_root,
         withdrawal_root=roots.withdrawal_root,
         data_hash=data_hash,
+        blobs_hash=blobs_hash,
     )
 
 
@@ -150,6 +167,7 @@ def check_roots(header: BatchHeader, blob: bytes, check_hash: bool = True) -> li
         header.deposit_count,
         header.deposit_hash,
         header.data_hash,
+        header.blobs_hash,
     )
     return [
         name

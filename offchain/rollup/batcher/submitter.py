@@ -39,10 +39,16 @@ from offchain.rollup.batcher.plan import (
     build_batch,
     check_roots,
 )
-from offchain.rollup.l1.bindings import DataMode, RollupL1
+from offchain.rollup.l1.bindings import AnswerKind, DataMode, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import decode_batch_data
-from offchain.rollup.ledger.blobs import sidecar_of
+from offchain.rollup.ledger.blobs import (
+    MAX_BLOBS_PER_TX,
+    answer_blobs,
+    commitment_hashes,
+    sidecar_of,
+    sidecar_of_blobs,
+)
 from offchain.rollup.ledger.compact import BatchDataError, pack_chunks
 from offchain.rollup.node.config import BatcherConfig, daemon_loop
 from offchain.rollup.node.errors import BatchError
@@ -57,6 +63,34 @@ _CURSOR_KEY = "l1_invalidation_cursor"
 
 # Collects co-signatures: (header, digest) -> signatures ordered by ascending signer.
 Cosigner = Callable[[BatchHeader, bytes], list[bytes]]
+
+
+def answer_with_blobs(l1: RollupL1, header: BatchHeader, frame: bytes) -> int:
+    """Answer a Storage-mode data request with the blobs ``header.blobs_hash`` commits
+    (docs/spec.md, "Data-availability answer in blobs"): :data:`MAX_BLOBS_PER_TX` per type-3
+    ``provideBlobs`` transaction, skipping blobs already posted. Returns the transactions sent.
+
+    Raises:
+        BatchError: ``frame``'s blobs are not the ones the header commits.
+    """
+    blobs = answer_blobs(frame)
+    hashes = commitment_hashes(blobs)
+    if keccak(b"".join(hashes)) != header.blobs_hash:
+        raise BatchError(f"batch {header.index}: the stored data is not the blobs committed")
+    done = l1.blobs_received(header)
+    sent = 0
+    first = 0
+    while first < len(blobs):
+        if first in done:
+            first += 1
+            continue
+        last = first
+        while last < len(blobs) and last - first < MAX_BLOBS_PER_TX and last not in done:
+            last += 1
+        l1.provide_blobs(header, hashes, first, sidecar_of_blobs(blobs[first:last]))
+        sent += 1
+        first = last
+    return sent
 
 
 class Batcher(Daemon):
@@ -259,13 +293,22 @@ class Batcher(Daemon):
             if self.fault is not None and not self.fault.answers_data_request():
                 log.warning("fault_withholding_data", index=idx)
                 continue
-            data = decode_batch_data(blob)
-            done = self.l1.chunks_received(header)
-            chunks = pack_chunks(data.packed_batch())
-            for j, packed in enumerate(chunks):  # any order; each within 2^24 gas and 128 kB
-                if j not in done:
-                    self.l1.provide_chunk(header, j, packed)
-            log.info("data_provided_on_l1", index=idx, txs=header.tx_count, chunks=len(chunks))
+            sent = 0
+            if header.blobs_hash != ZERO32 and self.l1.answer_kind(header) == AnswerKind.NONE:
+                try:
+                    sent = answer_with_blobs(self.l1, header, blob)
+                except BatchError as e:  # committed blobs we do not hold: chunks answer too
+                    log.error("blob_answer_impossible", index=idx, error=e.message)
+            if sent:
+                log.info("data_provided_on_l1", index=idx, txs=header.tx_count, blob_txs=sent)
+            else:
+                data = decode_batch_data(blob)
+                done = self.l1.chunks_received(header)
+                chunks = pack_chunks(data.packed_batch())
+                for j, packed in enumerate(chunks):  # any order; each within 2^24 gas and 128 kB
+                    if j not in done:
+                        self.l1.provide_chunk(header, j, packed)
+                log.info("data_provided_on_l1", index=idx, txs=header.tx_count, chunks=len(chunks))
             answered.append(int(idx))
         return answered
 

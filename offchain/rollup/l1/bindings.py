@@ -19,6 +19,7 @@ from offchain.errors import ConfigError
 from offchain.rollup.errors import RollupL1Error
 from offchain.rollup.ledger.batch import (
     BATCH_DATA_ABI_TYPES,
+    HEADER_ABI_TYPE,
     ZERO32,
     BatchDataBlob,
     BatchHeader,
@@ -108,6 +109,26 @@ class RequestStatus(IntEnum):
     ANSWERED = 2
     FAILED = 3
     CANCELLED = 4
+
+
+class AnswerKind(IntEnum):
+    """Solidity ``DataAvailabilityChallenge.AnswerKind``: how a header's data was answered."""
+
+    NONE = 0
+    BLOBS = 1
+    RECOMPUTED = 2
+
+
+@dataclass(frozen=True)
+class BlobAnswerTx:
+    """A ``DataBlobsProvided`` event: transaction ``tx_hash`` carried committed blobs
+    ``first .. first + count - 1`` of ``total``."""
+
+    tx_hash: bytes
+    block_number: int
+    first: int
+    count: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -391,6 +412,55 @@ class RollupL1:
         )
         return {int(lg["args"]["chunk"]) for lg in logs}
 
+    def provide_blobs(
+        self, header: BatchHeader, versioned_hashes: Sequence[bytes], first: int, blobs: Any
+    ) -> TxReceipt:
+        """DataAvailabilityChallenge.provideBlobs: a type-3 transaction carrying ``blobs`` (a
+        sidecar), which must be committed blobs ``first ..`` of the header's ``blobsHash``
+        (``versioned_hashes``: all of them, in order). Wrong blobs revert, punishing no one.
+
+        Raises:
+            TxReverted: ``DataAvailabilityChallengeWrongBlob``, ``...BadBlobHashes``,
+                ``...BadBlobRange``, ``...NoBlobCommitment``, ``...ChunksRequired``.
+        """
+        call = self._need_da().functions.provideBlobs(
+            header.as_tuple(), [bytes(h) for h in versioned_hashes], first
+        )
+        return self._send_blobs(call, blobs)
+
+    def _send_blobs(self, call: Any, blobs: Any) -> TxReceipt:
+        if self.sender is None:
+            return self._send(call)
+        return self.sender.send(call, blobs=blobs)
+
+    def answer_kind(self, header: BatchHeader) -> AnswerKind:
+        """How ``header``'s data was answered (``DataAvailabilityChallenge.answerKind``)."""
+        return AnswerKind(int(self._need_da().functions.answerKind(header.hash()).call()))
+
+    def blobs_received(self, header: BatchHeader) -> set[int]:
+        """Committed blob numbers of ``header`` already posted (``blobsReceived`` bits)."""
+        bits = int(self._need_da().functions.blobsReceived(header.hash()).call())
+        return {b for b in range(bits.bit_length()) if bits >> b & 1}
+
+    def blob_answer_txs(self, header: BatchHeader) -> list[BlobAnswerTx]:
+        """The transactions of ``header``'s blob answer (``DataBlobsProvided`` events)."""
+        # DataAvailabilityChallenge.sol: event DataBlobsProvided(uint256 indexed index,
+        # bytes32 indexed headerHash, uint256 first, uint256 count, uint256 blobs)
+        logs = self._need_da().events.DataBlobsProvided.get_logs(
+            from_block=self.from_block,
+            argument_filters={"index": header.index, "headerHash": header.hash()},
+        )
+        return [
+            BlobAnswerTx(
+                bytes(lg["transactionHash"]),
+                int(lg["blockNumber"]),
+                int(lg["args"]["first"]),
+                int(lg["args"]["count"]),
+                int(lg["args"]["blobs"]),
+            )
+            for lg in logs
+        ]
+
     def resolve_timeout(self, index: int, gas: int | None = None) -> TxReceipt:
         """DataAvailabilityChallenge.resolveTimeout after the request's deadline.
 
@@ -436,7 +506,16 @@ class RollupL1:
         fn, args = da.decode_function_input(data)
         if fn.fn_name == "provideChunk":
             return self._chunked_data(BatchHeader.from_tuple(args["header"]))
-        _, txs, fees, roots, items = abi_decode([_HEADER_T, *BATCH_DATA_ABI_TYPES], data[4:])
+        if fn.fn_name == "provideBlobs":
+            from offchain.rollup.ledger.batch_data import decode_batch_data
+            from offchain.rollup.verifier.sources import answered_frame
+
+            frame = answered_frame(self, BatchHeader.from_tuple(args["header"]))
+            if frame is None:
+                raise RollupL1Error(f"the blobs answered for batch {index} are not served")
+            d = decode_batch_data(frame)
+            return PostedBatchData(d.tx_data, d.fee_recipients, d.post_roots, d.withdrawal_items)
+        _, txs, fees, roots, items = abi_decode([HEADER_ABI_TYPE, *BATCH_DATA_ABI_TYPES], data[4:])
         return PostedBatchData(
             [bytes(t) for t in txs],
             [to_checksum_address(f) for f in fees],
@@ -545,6 +624,3 @@ class RollupL1:
             TxReverted: ``FraudProverNoFraud`` when the summary is right.
         """
         return self._prove(witness, commit)
-
-
-_HEADER_T = "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"

@@ -19,9 +19,10 @@ from offchain.common.hashing import keccak
 from offchain.errors import ConfigError
 from offchain.rollup.ledger.compact import PackedBatch, compress, pack
 
-# Solidity: struct BatchHeader {uint64 index; ... bytes32 dataHash} (rollup/BatchHeader.sol)
+# Solidity: struct BatchHeader {uint64 index; ... bytes32 dataHash; bytes32 blobsHash}
+# (rollup/BatchHeader.sol)
 HEADER_ABI_TYPE = (
-    "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"
+    "(uint64,uint64,uint64,uint64,uint64,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32,bytes32)"
 )
 ZERO32 = b"\x00" * 32
 _UINT64_MAX = 2**64 - 1
@@ -85,7 +86,11 @@ class BatchHeader:
         state_roots_root: MTSR (leaf i = state root after tx i).
         final_state_root: state root after the last transaction.
         withdrawal_root: root over per-transaction withdrawal items (zero for non-withdrawals).
-        data_hash: keccak256 of the batch data blob (its blob-store key).
+        data_hash: the data commitment of the header's mode (docs/spec.md, "Data availability
+            modes"): keccak256 of the frame (its blob-store key), or of the blobs' versioned
+            hashes in Blobs mode.
+        blobs_hash: Storage mode: keccak256 of the versioned hashes of the blobs that carry the
+            frame (posted only in a data-availability answer); zero otherwise.
     """
 
     index: int
@@ -99,6 +104,7 @@ class BatchHeader:
     final_state_root: bytes
     withdrawal_root: bytes
     data_hash: bytes
+    blobs_hash: bytes = ZERO32
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -114,7 +120,7 @@ class BatchHeader:
         return tuple(bytes(v) if isinstance(v, bytearray) else v for v in astuple(self))
 
     def encode(self) -> bytes:
-        """``abi.encode(header)`` (11 words)."""
+        """``abi.encode(header)`` (12 words)."""
         return abi_encode([HEADER_ABI_TYPE], [self.as_tuple()])
 
     def hash(self) -> bytes:
@@ -130,9 +136,12 @@ class BatchHeader:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BatchHeader:
-        """Inverse of :meth:`to_json`."""
+        """Inverse of :meth:`to_json` (a record without ``blobs_hash``, written before the
+        field existed, reads as zero)."""
         kw: dict[str, Any] = {}
         for f in fields(cls):
+            if f.name not in data and f.name == "blobs_hash":
+                continue
             v = data[f.name]
             kw[f.name] = bytes.fromhex(v.removeprefix("0x")) if isinstance(v, str) else v
         return cls(**kw)
@@ -158,6 +167,7 @@ _SOL_NAMES = (
     "finalStateRoot",
     "withdrawalRoot",
     "dataHash",
+    "blobsHash",
 )
 
 

@@ -45,16 +45,20 @@ def blobs_needed(frame_len: int) -> int:
     return max(1, -(-(4 + frame_len) // PAYLOAD_BYTES_PER_BLOB))
 
 
-def frame_to_blobs(frame: bytes) -> list[bytes]:
+def frame_to_blobs(frame: bytes, max_blobs: int = MAX_BLOBS_PER_TX) -> list[bytes]:
     """Split a frame into blobs (the last one zero-padded).
 
+    Args:
+        max_blobs: most blobs allowed (one transaction's by default; a Storage-mode data
+            answer spreads its blobs over several transactions).
+
     Raises:
-        BatchDataError: the frame needs more than :data:`MAX_BLOBS_PER_TX` blobs.
+        BatchDataError: the frame needs more than ``max_blobs`` blobs.
     """
     k = blobs_needed(len(frame))
-    if k > MAX_BLOBS_PER_TX:
+    if k > max_blobs:
         raise BatchDataError(
-            f"frame of {len(frame)} bytes needs {k} blobs, a transaction carries {MAX_BLOBS_PER_TX}"
+            f"frame of {len(frame)} bytes needs {k} blobs, at most {max_blobs} allowed"
         )
     payload = (len(frame).to_bytes(4, "big") + frame).ljust(k * PAYLOAD_BYTES_PER_BLOB, b"\x00")
     out = []
@@ -119,6 +123,27 @@ class BlobSidecar:
     def data_hash(self) -> bytes:
         """:func:`blobs_hash` of this sidecar's versioned hashes."""
         return blobs_hash(self.versioned_hashes)
+
+
+#: Most blobs a Storage-mode header may commit (DataAvailabilityChallenge.MAX_ANSWER_BLOBS).
+MAX_ANSWER_BLOBS = 256
+
+
+def answer_blobs(frame: bytes) -> list[bytes]:
+    """The blobs a Storage-mode header commits for ``frame`` (``blobsHash``), any number up
+    to :data:`MAX_ANSWER_BLOBS`; a data answer posts them :data:`MAX_BLOBS_PER_TX` per
+    transaction (docs/spec.md, "Data-availability answer in blobs").
+
+    Raises:
+        BatchDataError: the frame needs more than :data:`MAX_ANSWER_BLOBS` blobs.
+    """
+    return frame_to_blobs(frame, MAX_ANSWER_BLOBS)
+
+
+def commitment_hashes(blobs: Sequence[bytes]) -> list[bytes]:
+    """The versioned hashes of ``blobs`` (KZG commitments only, no proofs: ~40 ms a blob)."""
+    ts = trusted_setup()
+    return [versioned_hash(bytes(ckzg.blob_to_kzg_commitment(b, ts))) for b in blobs]
 
 
 def sidecar_of(frame: bytes) -> BlobSidecar:

@@ -47,7 +47,7 @@ from offchain.common.hashing import keccak
 from offchain.common.health import health_response
 from offchain.errors import L2KitError, TxReverted
 from offchain.rollup.errors import TxRejected
-from offchain.rollup.l1.bindings import RequestStatus, RollupL1
+from offchain.rollup.l1.bindings import AnswerKind, RequestStatus, RollupL1
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
@@ -57,7 +57,7 @@ from offchain.rollup.ledger.ledger import Ledger
 from offchain.rollup.ledger.state import State
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
 from offchain.rollup.node.config import VerifierConfig, daemon_loop
-from offchain.rollup.verifier.sources import from_l2_nodes, l1_blobs, l1_frame
+from offchain.rollup.verifier.sources import answered_frame, from_l2_nodes, l1_blobs, l1_frame
 
 if TYPE_CHECKING:
     from offchain.rollup.node.service import RollupContracts
@@ -279,7 +279,8 @@ class Verifier(Daemon):
 
     def _l1_data(self, index: int, header: BatchHeader) -> bytes | None:
         """The batch data a sequencer posted on L1 for ``index`` in a DA answer (provideData
-        calldata, or the packed chunks of provideChunk), as a frame."""
+        calldata, the packed chunks of provideChunk, or the blobs of provideBlobs), as a
+        frame (the latest answer first)."""
         da = self.l1.da
         if da is None:
             return None
@@ -291,6 +292,12 @@ class Verifier(Daemon):
             fn, args = da.decode_function_input(tx["input"])
             if BatchHeader.from_tuple(args["header"]).hash() != header.hash():
                 continue
+            if fn.fn_name == "provideBlobs":
+                try:
+                    return answered_frame(self.l1, header, self.config.beacon_url)
+                except BatchDataError as e:  # blobs that do not decode: a blob fault
+                    log.warning("l1_answer_blobs_bad", verifier=self.name, index=index, err=str(e))
+                    return None
             if fn.fn_name == "provideChunk":
                 try:
                     posted = self.l1.provided_data(index)
@@ -492,15 +499,19 @@ class Verifier(Daemon):
                 log.warning("sequencer_timed_out", verifier=self.name, index=index)
                 return Outcome(index, "timeout_resolved", why)
             return Outcome(index, "waiting", f"data request open until {req.deadline}")
+        action = "request:" + key
         if req.status == RequestStatus.ANSWERED and req.header_hash == header.hash():
-            # The data is on L1 now; if it still does not check out we cannot do more here.
-            return Outcome(index, "unprovable", f"{why}; data provided on L1")
-        if self.store.action("request:" + key) is not None:
+            if self.l1.answer_kind(header) != AnswerKind.BLOBS:
+                # Recomputed on L1; if it still does not check out we cannot do more here.
+                return Outcome(index, "unprovable", f"{why}; data provided on L1")
+            # Answered with blobs that do not check out: ask again; L1 recomputes the chunks.
+            action = "rerequest:" + key
+        if self.store.action(action) is not None:
             if req.status != RequestStatus.NONE:
                 return Outcome(index, "waiting", "requested earlier")
             # Recorded, yet L1 holds no request: an L1 reorg removed it. Request again.
             log.warning("data_request_reorged_out", verifier=self.name, index=index)
-        self.store.record_action("request:" + key, {"index": index, "why": why})
+        self.store.record_action(action, {"index": index, "why": why})
         try:
             self.l1.request_data(header)
         except TxReverted as e:

@@ -11,6 +11,9 @@ availability modes").
   and KZG-checked like the node's.
 - **Calldata**: the ``frame`` argument of ``appendBatchWithData``, checked against
   ``keccak256(frame) == dataHash``.
+- **Blob answer** (Storage mode): the blobs of the ``provideBlobs`` transactions of a data
+  answer, in committed order, whose versioned hashes hash to the header's ``blobsHash``, each
+  KZG-checked like the append's.
 
 Every function returns ``None`` when the source does not have the data, and raises nothing
 but :class:`~offchain.rollup.ledger.compact.BatchDataError` for data that is there but wrong.
@@ -110,14 +113,11 @@ def beacon_blobs(
     return [by_hash[h] for h in hashes]
 
 
-def _checked_blobs(
-    l1: RollupL1, header: BatchHeader, tx: Any, beacon_url: str = ""
-) -> tuple[list[bytes], list[bytes], str] | None:
-    hashes = [bytes(h) for h in (tx.get("blobVersionedHashes") or [])]
-    if blobs_hash(hashes) != header.data_hash:
-        raise BatchDataError(
-            f"batch {header.index}: the append carried blobs whose hashes are not dataHash"
-        )
+def _tx_blobs(
+    l1: RollupL1, tx: Any, hashes: Sequence[bytes], beacon_url: str = ""
+) -> tuple[list[bytes], str] | None:
+    """The blobs transaction ``tx`` carried (versioned hashes ``hashes``), KZG-checked: from
+    the beacon node first when configured, then the L1 node; None when neither serves them."""
     blobs, source = None, "l1_blobs"
     if beacon_url:
         block = l1.sc.w3.eth.get_block(tx["blockNumber"])
@@ -127,20 +127,75 @@ def _checked_blobs(
     if blobs is None:
         return None
     check_blobs(blobs, hashes)
-    return blobs, hashes, source
+    return blobs, source
+
+
+def _checked_blobs(
+    l1: RollupL1, header: BatchHeader, tx: Any, beacon_url: str = ""
+) -> tuple[list[bytes], list[bytes], str] | None:
+    hashes = [bytes(h) for h in (tx.get("blobVersionedHashes") or [])]
+    if blobs_hash(hashes) != header.data_hash:
+        raise BatchDataError(
+            f"batch {header.index}: the append carried blobs whose hashes are not dataHash"
+        )
+    got = _tx_blobs(l1, tx, hashes, beacon_url)
+    return None if got is None else (got[0], hashes, got[1])
+
+
+def answered_blobs(
+    l1: RollupL1, header: BatchHeader, beacon_url: str = ""
+) -> tuple[list[bytes], list[bytes]] | None:
+    """The blobs a data answer posted for a Storage-mode ``header`` (``provideBlobs``), in
+    committed order, and the committed versioned hashes; None when the header commits no blobs,
+    the answer is not complete, or a blob is no longer served.
+
+    Raises:
+        BatchDataError: the posted blobs do not match their versioned hashes.
+    """
+    if header.blobs_hash == b"\x00" * 32 or l1.da is None:
+        return None
+    by_blob: dict[int, bytes] = {}
+    hashes: list[bytes] = []
+    for a in l1.blob_answer_txs(header):
+        tx = l1.sc.w3.eth.get_transaction(HexBytes(a.tx_hash))
+        _fn, args = l1.da.decode_function_input(tx["input"])
+        hashes = [bytes(h) for h in args["versionedHashes"]]
+        if blobs_hash(hashes) != header.blobs_hash:  # the contract checked it: never
+            raise BatchDataError(f"batch {header.index}: answer hashes are not blobsHash")
+        got = _tx_blobs(l1, tx, hashes[a.first : a.first + a.count], beacon_url)
+        if got is None:
+            return None
+        for j, blob in enumerate(got[0]):
+            by_blob[a.first + j] = blob
+    if not hashes or len(by_blob) != len(hashes):
+        return None
+    return [by_blob[b] for b in range(len(hashes))], hashes
+
+
+def answered_frame(l1: RollupL1, header: BatchHeader, beacon_url: str = "") -> bytes | None:
+    """The frame of a Storage-mode header's blob answer (:func:`answered_blobs`, decoded).
+
+    Raises:
+        BatchDataError: the blobs do not match their hashes or do not form a frame.
+    """
+    got = answered_blobs(l1, header, beacon_url)
+    return None if got is None else blobs_to_frame(got[0])
 
 
 def l1_blobs(
     l1: RollupL1, header: BatchHeader, beacon_url: str = ""
 ) -> tuple[list[bytes], list[bytes]] | None:
-    """The blobs the append of ``header`` carried and their versioned hashes, each blob
-    checked against its hash with KZG (whether or not they decode); None when the append
-    carried no blobs or the L1 node no longer serves them.
+    """The blobs the append of ``header`` carried (or, for a Storage-mode header committing
+    ``blobsHash``, its blob answer posted), and their versioned hashes, each blob checked
+    against its hash with KZG (whether or not they decode); None when there are none or the L1
+    node no longer serves them.
 
     Raises:
         BatchDataError: the blobs' hashes are not the header's ``dataHash``, or a blob does not
             match its versioned hash.
     """
+    if header.blobs_hash != b"\x00" * 32:
+        return answered_blobs(l1, header, beacon_url)
     tx = _append_tx(l1, header)
     if tx is None or not tx.get("blobVersionedHashes"):
         return None

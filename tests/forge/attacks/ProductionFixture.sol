@@ -239,7 +239,8 @@ abstract contract ProductionFixture is Test {
             stateRootsRoot: MerkleTree.leafHash(0, root),
             finalStateRoot: root,
             withdrawalRoot: MerkleTree.leafHash(0, bytes32(0)),
-            dataHash: keccak256(abi.encode(d.txs, d.feeRecipients, d.postStateRoots, d.withdrawalItems))
+            dataHash: keccak256(abi.encode(d.txs, d.feeRecipients, d.postStateRoots, d.withdrawalItems)),
+            blobsHash: bytes32(0)
         });
     }
 

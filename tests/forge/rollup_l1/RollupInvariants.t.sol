@@ -443,7 +443,8 @@ contract RollupHandler is Test {
             stateRootsRoot: MerkleTree.rootOf(roots),
             finalStateRoot: finalRoot,
             withdrawalRoot: MerkleTree.rootOf(items),
-            dataHash: dataHash
+            dataHash: dataHash,
+            blobsHash: bytes32(0)
         });
     }
 
