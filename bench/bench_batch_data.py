@@ -14,6 +14,10 @@ receipts:
 
 from __future__ import annotations
 
+from typing import Any
+
+from hexbytes import HexBytes
+
 from bench.bench_ledger import SEQ, _workload
 from bench.bench_rollup_l1 import _L1
 from bench.common import median_time_s
@@ -110,13 +114,20 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
     from offchain.rollup.batcher.plan import storage_blobs_hash
     from offchain.rollup.batcher.submitter import answer_with_blobs
     from offchain.rollup.ledger.compact import pack_chunks
-    from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data, tx_payload_bytes
+    from tests.helpers.da import (
+        VERIFIER,
+        append_batch_data,
+        random_batch_data,
+        tx_payload_bytes,
+        warm_blob_checks,
+    )
     from tests.rollup_l1.conftest import DA_FEE, SLASH, deploy_env
 
     with running_anvil() as a:
         chain = Chain(connect(a.url))
         w3 = chain.w3
         env = deploy_env(chain)
+        warm_blob_checks(chain)  # Anvil's first blob transaction loads its KZG settings
         da = env.contract("DataAvailabilityChallenge", "da_challenge")
         chain.sender(env.owner).send(da.functions.setParams(3600, DA_FEE, SLASH))
         data = random_batch_data(n, env.current().address)
@@ -128,7 +139,9 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
         seq = env.sc(env.current())
         snap = chain.rpc("evm_snapshot")
         blob_txs = answer_with_blobs(seq, h, frame)
-        brcs = [w3.eth.get_transaction_receipt(t.tx_hash) for t in seq.blob_answer_txs(h)]
+        brcs: list[Any] = [
+            w3.eth.get_transaction_receipt(HexBytes(t.tx_hash)) for t in seq.blob_answer_txs(h)
+        ]
         bgas = [int(rc["gasUsed"]) for rc in brcs]
         bsizes = [
             tx_payload_bytes(bytes(w3.eth.get_raw_transaction(rc["transactionHash"])))

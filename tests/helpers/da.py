@@ -4,7 +4,6 @@ used by the daemons): made-up batch data of any size and its header on a test de
 from __future__ import annotations
 
 import random
-import threading
 from typing import TYPE_CHECKING, Any
 
 from offchain.chain.accounts import dev_account
@@ -19,24 +18,14 @@ if TYPE_CHECKING:
 VERIFIER = dev_account(13)
 
 
-def warm_blob_checks(chain: Chain) -> threading.Thread:
-    """Send one blob transaction (dev account 49 to itself) in a background thread: Anvil
-    loads its KZG settings on its first blob transaction (2-15 s on these machines), which
-    must not fall inside a test's data window (10 s on the rollup test devnet). The returned
-    thread ends when it is mined; errors are ignored (a revert of the test state drops it)."""
+def warm_blob_checks(chain: Chain) -> None:
+    """Send one blob transaction (dev account 29 to itself) and wait for it: Anvil loads its
+    KZG settings on its first blob transaction (2-15 s on these machines), which must not
+    fall inside a test's data window (10 s on the rollup test devnet)."""
     from offchain.rollup.ledger.blobs import sidecar_of
 
     acct = dev_account(29)
-
-    def send() -> None:
-        try:
-            chain.sender(acct).send({"to": acct.address, "value": 0}, blobs=sidecar_of(b"warm"))
-        except Exception:  # noqa: BLE001, S110 - a warm-up only
-            pass
-
-    t = threading.Thread(target=send, name="warm-blob-checks", daemon=True)
-    t.start()
-    return t
+    chain.sender(acct).send({"to": acct.address, "value": 0}, blobs=sidecar_of(b"warm"))
 
 
 def tx_payload_bytes(raw: bytes) -> int:

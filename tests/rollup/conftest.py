@@ -287,14 +287,19 @@ def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
 def rollup_base(chain: Chain) -> Iterator[tuple[dict[str, str], str, Path, list[LocalAccount]]]:
     signers = sorted((dev_account(i) for i in range(20, 23)), key=lambda a: int(a.address, 16))
     addresses = deploy_rollup(chain, signers)
-    # Storage-mode data answers are blob transactions: load Anvil's KZG settings now.
-    warm_blob_checks(chain)
     with tempfile.TemporaryDirectory(prefix="l2kit-rollup-") as tmp:
         storage = StorageServer(Path(tmp) / "blobs").start()
         try:
             yield addresses, storage.url, Path(tmp), signers
         finally:
             storage.stop()
+
+
+@pytest.fixture(scope="module")
+def blob_ready(chain: Chain) -> None:
+    """For modules whose nodes answer Storage-mode data requests (blob transactions) within
+    the 10 s data window: Anvil's first blob transaction loads its KZG settings first."""
+    warm_blob_checks(chain)
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ from tests.helpers.frost import dealt_key
 from tests.rollup.conftest import SLASH, STAKE, RollupEnv, client, wait_until
 from tests.rollup.test_verifier import BOB, DEAD_STORAGE, _traffic
 
+# Storage-mode data answers here are blob transactions (tests/rollup/conftest.py).
+pytestmark = pytest.mark.usefixtures("blob_ready")
+
 FAST = BatcherConfig(max_batch_txs=50, batch_timeout_ms=300, poll_interval_ms=100)
 
 

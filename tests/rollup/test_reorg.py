@@ -22,6 +22,9 @@ from tests.helpers.reorg import ALICE, BOB, funded_rollup
 from tests.helpers.waits import wait_rounds
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
+# Storage-mode data answers here are blob transactions (tests/rollup/conftest.py).
+pytestmark = pytest.mark.usefixtures("blob_ready")
+
 FAST_BATCHES = BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)
 
 
@@ -311,6 +314,8 @@ def test_verifierNeverSeesABatchAReorgWithinItsConfirmationsRemoves(rollup_env: 
     env = rollup_env
     f = funded_rollup(env, FAST_BATCHES)
     l1 = env.l1()
+    # The deposit's batch first: "the verifier at L1's batches" must not pass on an empty L1.
+    wait_until(lambda: l1.next_index() >= 1, 20, "the deposit's batch on L1")
     v = env.start_verifier(dev_account(36))
     assert v.confirmations == default_confirmations(env.chain.chain_id) == 2
     wait_until(lambda: v.tick() is not None and v.verified_index == l1.next_index() - 1, 20,

@@ -29,6 +29,9 @@ from tests.helpers.frost import as_timelock
 from tests.helpers.prod import assert_punished, punishment_receipt
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
+# Storage-mode data answers here are blob transactions (tests/rollup/conftest.py).
+pytestmark = pytest.mark.usefixtures("blob_ready")
+
 ALICE, BOB = dev_account(10), dev_account(11)
 DEAD_STORAGE = "http://127.0.0.1:9"  # nothing listens there: "storage is down"
 
@@ -135,9 +138,7 @@ def test_da_faults_slash_kick_and_resubmit(prod_env: RollupEnv, mode: str) -> No
         # The header commits the blobs of the data the sequencer holds: it answers with them
         # (docs/spec.md, "Data-availability answer in blobs"); they do not match the header,
         # so the verifier asks again and the answer must come in chunks L1 recomputes.
-        wait_until(
-            lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="blob answer"
-        )
+        wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="blob answer")
         again = v.tick()[0]
         assert again.result == "requested", again
     wait_until(lambda: l1.data_request(0).status == RequestStatus.FAILED, what="DA request failed")

@@ -46,6 +46,7 @@ from offchain.rollup.ledger.blobs import (
     MAX_BLOBS_PER_TX,
     answer_blobs,
     commitment_hashes,
+    preload_trusted_setup,
     sidecar_of,
     sidecar_of_blobs,
 )
@@ -124,6 +125,7 @@ class Batcher(Daemon):
         self.l1 = l1
         self.bridge = bridge
         self.blobs = blobs
+        preload_trusted_setup()  # every batch's data commitment needs KZG (Storage, Blobs)
         self.cosign = cosign
         self.config = config
         self.fault: Any = None  # offchain.rollup.batcher.faults.Fault (devnet/tests only)

@@ -11,6 +11,7 @@ commitment (``ckzg`` with the Ethereum trusted setup eth-account bundles).
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -32,12 +33,30 @@ BLOB_GAS_PER_BLOB = 2**17
 VERSIONED_HASH_VERSION_KZG = 0x01
 
 
+_SETUP_LOCK = threading.Lock()
+
+
 @cache
-def trusted_setup() -> Any:
-    """The Ethereum KZG trusted setup (loaded once per process: ~5-15 s)."""
+def _load_setup() -> Any:
     from eth_account.typed_transactions.base import TRUSTED_SETUP
 
     return ckzg.load_trusted_setup(TRUSTED_SETUP, 0)
+
+
+def trusted_setup() -> Any:
+    """The Ethereum KZG trusted setup (loaded once per process: ~5-15 s; threads that ask
+    while it loads wait for that one load)."""
+    with _SETUP_LOCK:
+        return _load_setup()
+
+
+def preload_trusted_setup() -> threading.Thread:
+    """Load :func:`trusted_setup` in a background thread (a daemon that builds or co-signs
+    Storage- or Blobs-mode batches needs it for its first batch: loaded at start, that batch
+    does not wait for it, nor a peer's co-signing request time out on it)."""
+    t = threading.Thread(target=trusted_setup, name="kzg-setup", daemon=True)
+    t.start()
+    return t
 
 
 def blobs_needed(frame_len: int) -> int:
