@@ -170,11 +170,13 @@ def assert_punished(
     slash: int,
     stake0: int | None,
     rcpt: Any,
+    rotated: bool = True,
 ) -> int:
     """``seq`` (stake ``stake0`` before; ``None``: read from the block before ``rcpt``) was
     slashed ``min(slash, stake0)`` in the punishment ``rcpt``: the beneficiary credited
     ``slashBeneficiaryBps`` of it (nothing without one), the rest queued for burning, the stake
-    kicked out of the active set, and the set rotated to :func:`expected_next`. Returns the
+    kicked out of the active set, and the set rotated to :func:`expected_next` (``rotated``;
+    else ``seq`` was no longer current, and the punishment rotated nobody). Returns the
     amount credited.
     """
     pool = prod.c("locking_pool")
@@ -195,6 +197,10 @@ def assert_punished(
     assert pool.functions.statusOf(seq).call() == KICKED
     sset = prod.c("sequencer_set")
     assert seq not in sset.functions.activeSigners().call()
+    if not rotated:
+        assert not sset.events.SequencerRotated().process_receipt(rcpt, errors=DISCARD)
+        assert sset.functions.currentSequencer().call() != seq
+        return paid
     (rot,) = sset.events.SequencerRotated().process_receipt(rcpt, errors=DISCARD)
     nxt = expected_next(prod, seq, rcpt)
     assert (rot.args.previous, rot.args.next) == (seq, nxt), rot.args

@@ -138,12 +138,16 @@ def test_da_faults_slash_kick_and_resubmit(prod_env: RollupEnv, mode: str) -> No
         # The header commits the blobs of the data the sequencer holds: it answers with them
         # (docs/spec.md, "Data-availability answer in blobs"); they do not match the header,
         # so the verifier asks again and the answer must come in chunks L1 recomputes.
+        # The matching blob answer rotated the sequencer asked out (§3.3.6).
         wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, what="blob answer")
+        assert seqset.functions.currentSequencer().call() != bad_signer.address
         again = v.tick()[0]
         assert again.result == "requested", again
     wait_until(lambda: l1.data_request(0).status == RequestStatus.FAILED, what="DA request failed")
     # §11.11–11.16: slashed, kicked, batch invalid, verifier compensated, rotated.
-    new_current = _punished(env, bad_signer.address, verifier_acct.address, da=True)
+    new_current = _punished(
+        env, bad_signer.address, verifier_acct.address, da=True, rotated=mode == "withhold"
+    )
     assert l1.batch_status(0) == BatchStatus.INVALID or l1.stored_header_hash(0) != bad_hash
     da = env.chain.contract("DataAvailabilityChallenge", env.addresses["da_challenge"])
     assert da.functions.claimable(verifier_acct.address).call() > 0
@@ -253,15 +257,16 @@ def test_spamming_verifier_banned_others_unaffected(prod_env: RollupEnv) -> None
     assert active == {s.address.lower() for s in env.signers}  # nobody kicked
 
 
-def _punished(env: RollupEnv, bad: str, beneficiary: str, da: bool) -> str:
+def _punished(env: RollupEnv, bad: str, beneficiary: str, da: bool, rotated: bool = True) -> str:
     """The real contracts after the punishment of ``bad`` (one DA or fraud slash): the pool
     slashed it, credited ``beneficiary`` its share (claimable in tokens), kicked it, and the
-    set rotated to the sequencer the model of the draw expects. Returns the new current."""
+    set rotated to the sequencer the model of the draw expects (``rotated``; else an earlier
+    matching answer had rotated it out already). Returns the new current."""
     assert env.prod is not None
     p = env.prod.params
     rcpt = punishment_receipt(env.prod, bad)
     slash = p.da_slash_amount if da else p.fraud_slash_amount
-    paid = assert_punished(env.prod, bad, beneficiary, slash, None, rcpt)
+    paid = assert_punished(env.prod, bad, beneficiary, slash, None, rcpt, rotated)
     pool = env.prod.c("locking_pool").functions
     assert pool.claimableReward(beneficiary).call() == paid > 0
     return str(env.seqset().functions.currentSequencer().call())
