@@ -40,6 +40,7 @@ interface Vm {
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
     function envOr(string calldata name, uint256 defaultValue) external view returns (uint256 value);
+    function skip(bool skipTest) external;
 }
 
 /// @notice forge's console (printed with `-vv`): `log(string,uint256)` only.
