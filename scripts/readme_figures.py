@@ -120,16 +120,43 @@ ROWS: tuple[Row, ...] = (
         "≥ 10,000 (each tx < 2^24 gas, < 128 kB)",
     ),
     Row(
-        "`da_provide_gas_per_byte` (chunked answer, whole calls / packed bytes) / per L2 tx / "
-        "EIP-7623 calldata floor of the same bytes",
-        ("da_provide_gas_per_byte", "da_answer_gas_per_l2_tx", "da_provide_floor_gas_per_byte"),
+        "`da_provide_gas_per_byte` (blob answer: execution gas / packed bytes) / its blob gas per "
+        "byte (EIP-4844 fee market) / blob answer txs at 10,000 txs / largest tx gas / bytes",
+        (
+            "da_provide_gas_per_byte",
+            "da_provide_blob_gas_per_byte",
+            "da_answer_blob_txs_at_10000_tx_batch",
+            "da_answer_blob_max_tx_gas",
+            "da_answer_blob_max_tx_bytes",
+        ),
         "≤ 20",
+        2,
+    ),
+    Row(
+        "`da_provide_chunked_gas_per_byte` (fallback chunked calldata answer, whole calls / packed "
+        "bytes) / per L2 tx / EIP-7623 calldata floor of the same bytes",
+        (
+            "da_provide_chunked_gas_per_byte",
+            "da_answer_gas_per_l2_tx",
+            "da_provide_floor_gas_per_byte",
+        ),
+        "—",
         1,
     ),
     Row(
         "`emeth_gas_per_job_billed_at_100_jobs_per_ticket` / L1-only design",
         ("emeth_gas_per_job_billed_at_100_jobs_per_ticket", "emeth_l1_only_gas_per_job"),
         "≤ 2,000",
+    ),
+    Row(
+        "`emeth_gas_per_job_billed_100_jobs_100_requesters` (one debitsRoot, no write per requester)",
+        ("emeth_gas_per_job_billed_100_jobs_100_requesters",),
+        "≤ 3,000",
+    ),
+    Row(
+        "`emeth_requester_withdraw_gas` (withdraw with a lazy-balance proof of the newest debit)",
+        ("emeth_requester_withdraw_gas",),
+        "≤ 120,000",
     ),
     Row(
         "`batch_sig_check_gas_4/10/21/64_signers` (one FROST signature; the gas of the "
@@ -207,7 +234,7 @@ ROWS: tuple[Row, ...] = (
 def _value(v: object, digits: int | None) -> str:
     if isinstance(v, bool) or not isinstance(v, int | float):
         return str(v)
-    if digits is None or (isinstance(v, int) and digits == 0):
+    if digits is None or isinstance(v, int):  # counts and gas stay whole numbers
         return f"{round(v):,}"
     return f"{v:,.{digits}f}"
 
