@@ -149,7 +149,8 @@ ROWS: tuple[Row, ...] = (
         "≤ 2,000",
     ),
     Row(
-        "`emeth_gas_per_job_billed_100_jobs_100_requesters` (one debitsRoot, no write per requester)",
+        "`emeth_gas_per_job_billed_100_jobs_100_requesters` (one debitsRoot, no write per "
+        "requester)",
         ("emeth_gas_per_job_billed_100_jobs_100_requesters",),
         "≤ 3,000",
     ),
