@@ -99,15 +99,15 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
     on the same devnet state (test sequencer set, data window raised to cover the answer),
     every answer transaction's gas and size exact from receipts:
 
-    - in blobs (what the batcher sends): ``da_provide_gas_per_byte`` = the answer
+    - in blobs (what the batcher sends): ``da_provide_blob_exec_gas_per_byte`` = the answer
       transactions' execution gas (``gasUsed``: intrinsic, calldata and the contract) / the
       batch's packed bytes, the same unit and denominator as the chunked figure;
       ``da_provide_blob_gas_per_byte`` their blob gas (``blobGasUsed``, priced by the
       separate EIP-4844 blob fee market) / the same bytes; sizes are of the transactions as a
       block holds them (the blobs travel in the sidecar);
-    - in chunks (the fallback L1 recomputes): ``da_provide_chunked_gas_per_byte`` = all answer
-      gas / packed bytes, next to ``da_provide_floor_gas_per_byte``, the EIP-7623 calldata
-      floor of the same transactions (the least any calldata answer of these bytes costs).
+    - in calldata chunks (the fallback L1 recomputes; the issue's "calldata path"):
+      ``da_provide_gas_per_byte`` = all answer gas / packed bytes, next to
+      ``da_provide_floor_gas_per_byte``, the EIP-7623 calldata floor of the same transactions (the least any calldata answer of these bytes costs).
     """
     from offchain.chain.anvil import running_anvil
     from offchain.chain.client import Chain, connect
@@ -167,14 +167,14 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
         "da_answer_blobs_at_10000_tx_batch": blob_gas // 2**17,
         "da_answer_blob_max_tx_gas": max(bgas),
         "da_answer_blob_max_tx_bytes": max(bsizes),
-        "da_provide_gas_per_byte": round(sum(bgas) / packed, 2),
+        "da_provide_blob_exec_gas_per_byte": round(sum(bgas) / packed, 2),
         "da_provide_blob_gas_per_byte": round(blob_gas / packed, 2),
         "da_answer_blob_gas_per_l2_tx": round(sum(bgas) / n, 1),
         "da_answer_txs_at_10000_tx_batch": len(chunks),
         "da_answer_max_tx_gas": max(gas),
         "da_answer_max_tx_bytes": max(sizes),
         "da_answer_gas_per_l2_tx": round(sum(gas) / n, 1),
-        "da_provide_chunked_gas_per_byte": round(sum(gas) / packed, 1),
+        "da_provide_gas_per_byte": round(sum(gas) / packed, 1),
         # EIP-7623's floor for the same calldata: no answer posting these bytes costs less.
         "da_provide_floor_gas_per_byte": round(floor / packed, 1),
     }

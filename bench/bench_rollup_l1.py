@@ -9,7 +9,8 @@ Figures: ``append_batch_gas``, ``append_batch_first_gas``, ``deposit_gas``,
 ``finalize_withdrawal_gas_100_open_requests``: 100 data requests open on later batches),
 ``da_request_gas``,
 ``da_provide_abi_gas_per_byte`` (the one-transaction ABI answer; the chunked answer the
-batcher sends is ``bench_batch_data``'s ``da_provide_gas_per_byte``), ``fraud_proof_gas`` (max
+batcher falls back to is ``bench_batch_data``'s ``da_provide_gas_per_byte``),
+``fraud_proof_gas`` (max
 over the fault cases, each also reported as ``fraud_proof_gas_<case>``), ``fraud_commit_gas``
 (the ``FraudProver.commit`` sent a block before each proof: the reward's commitment),
 ``fraud_proof_gas_standard_tx`` (max over the same faults on a standard, wallet-signed

@@ -120,27 +120,28 @@ ROWS: tuple[Row, ...] = (
         "≥ 10,000 (each tx < 2^24 gas, < 128 kB)",
     ),
     Row(
-        "`da_provide_gas_per_byte` (blob answer: execution gas / packed bytes) / its blob gas per "
-        "byte (EIP-4844 fee market) / blob answer txs at 10,000 txs / largest tx gas / bytes",
+        "`da_provide_blob_exec_gas_per_byte` (the answer the batcher sends, in blobs: execution "
+        "gas / packed bytes) / its blob gas per byte (EIP-4844 fee market) / blob answer txs at "
+        "10,000 txs / largest tx gas / bytes",
         (
-            "da_provide_gas_per_byte",
+            "da_provide_blob_exec_gas_per_byte",
             "da_provide_blob_gas_per_byte",
             "da_answer_blob_txs_at_10000_tx_batch",
             "da_answer_blob_max_tx_gas",
             "da_answer_blob_max_tx_bytes",
         ),
-        "≤ 20",
+        "—",
         2,
     ),
     Row(
-        "`da_provide_chunked_gas_per_byte` (fallback chunked calldata answer, whole calls / packed "
+        "`da_provide_gas_per_byte` (the calldata path: the chunked answer, whole calls / packed "
         "bytes) / per L2 tx / EIP-7623 calldata floor of the same bytes",
         (
-            "da_provide_chunked_gas_per_byte",
+            "da_provide_gas_per_byte",
             "da_answer_gas_per_l2_tx",
             "da_provide_floor_gas_per_byte",
         ),
-        "—",
+        "≤ 20 (below the EIP-7623 floor: not reachable in calldata)",
         1,
     ),
     Row(
