@@ -107,7 +107,8 @@ def _da_answer_figures(n: int = 10_000) -> dict[str, float | int]:
       block holds them (the blobs travel in the sidecar);
     - in calldata chunks (the fallback L1 recomputes; the issue's "calldata path"):
       ``da_provide_gas_per_byte`` = all answer gas / packed bytes, next to
-      ``da_provide_floor_gas_per_byte``, the EIP-7623 calldata floor of the same transactions (the least any calldata answer of these bytes costs).
+      ``da_provide_floor_gas_per_byte``, the EIP-7623 calldata floor of the same transactions
+      (the least any calldata answer of these bytes costs).
     """
     from offchain.chain.anvil import running_anvil
     from offchain.chain.client import Chain, connect
