@@ -200,10 +200,7 @@ def _outage(
     cut()
     try:
         for name in parts:
-            try:
-                wait_true(lambda n=name: http_code(w.health(n)) == 503, 30, f"{name} 503")  # type: ignore[misc]
-            except AssertionError:
-                raise AssertionError(f"{name} not 503: {_body(w, name)}\n{w.log(name)}") from None
+            _wait_code(w, name, 503, 30, "503")
             body = requests.get(w.health(name), timeout=3).json()
             assert body.get("failing"), (name, body)
         end = time.monotonic() + s
@@ -215,11 +212,16 @@ def _outage(
         restore()
     t0 = time.monotonic()
     for name in parts:
-        try:
-            wait_true(lambda n=name: http_code(w.health(n)) == 200, RECOVER_S, f"{name} 200")  # type: ignore[misc]
-        except AssertionError:
-            raise AssertionError(f"{name} not 200 again: {_body(w, name)}\n{w.log(name)}") from None
+        _wait_code(w, name, 200, RECOVER_S, "200 again")
     return time.monotonic() - t0
+
+
+def _wait_code(w: World, name: str, code: int, timeout_s: float, what: str) -> None:
+    """Wait until ``name``'s /health answers ``code``; else fail with its body and log."""
+    try:
+        wait_true(lambda: http_code(w.health(name)) == code, timeout_s, f"{name} {what}")
+    except AssertionError:
+        raise AssertionError(f"{name} not {what}: {_body(w, name)}\n{w.log(name)}") from None
 
 
 def _body(w: World, name: str) -> Any:
