@@ -112,13 +112,19 @@ class ProdRollup(BatchAppender):
         return int(self.c("locking_pool").functions.sequencer(signer).call()[2])
 
 
-def deploy_prod(chain: Chain, n: int) -> ProdRollup:
+def deploy_prod(chain: Chain, n: int, config: L2KitConfig | None = None) -> ProdRollup:
     """``deploy_all`` with ``n`` sequencers and a dealt group key installed by the set.
+
+    Args:
+        chain: the L1.
+        n: the number of sequencers.
+        config: the configuration (default :func:`prod_config` of ``n``; its staking
+            accounts must be ``n`` of :data:`SEQUENCER_ACCOUNTS`).
 
     Raises:
         AssertionError: the set does not have the ``n`` active sequencers.
     """
-    cfg = prod_config(n)
+    cfg = config or prod_config(n)
     dep = deploy_all(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
     keys = {str(a.address): a for a in map(dev_account, cfg.staking.devnet_sequencer_accounts)}
     seqset = dep.contract(chain, "sequencer_set")

@@ -1,89 +1,117 @@
-"""Fixtures for the rollup L1 contracts: a test sequencer set (one FROST signature under the
-signers' dealt group key, checked for real), StateCommitment,
-L1Bridge, the challenge contracts and a test token, deployed once per module (each test runs
-between an evm_snapshot and an evm_revert)."""
+"""Fixtures for the rollup L1 contracts on the production deployment (``deploy_all``: the real
+LockingPool, SequencerSet and governance) with 4 sequencers (and, slow-marked, the configured
+maximum of 21), a dealt FROST group key installed by the set with its members' approvals
+(:func:`tests.helpers.prod.deploy_prod`), deployed once per module (each test runs between an
+evm_snapshot and an evm_revert).
+
+The staking contracts stay under the Timelock. The rollup contracts' admin (StateCommitment,
+DataAvailabilityChallenge, FraudProver) is handed by the Timelock (a governance action,
+impersonated on Anvil) to ``env.owner``, so that the admin-function tests call them directly.
+The windows are the ones these tests were written for (:func:`rollup_l1_config`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
-from offchain.rollup.l1.bindings import RollupL1
+from offchain.config import L2KitConfig
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.state import State
-from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
-from tests.helpers.frost import dealt_key
-from tests.helpers.rollup import (
-    BatchAppender,
-    TestRollupParams,
-    deploy_test_rollup,
-    placeholder_header,
-)
+from tests.helpers.frost import as_timelock
+from tests.helpers.prod import BPS, ProdRollup, deploy_prod, prod_config
+from tests.helpers.rollup import placeholder_header
 
 WINDOW_S = 100
 DA_WINDOW_S = 30
 DA_FEE = 10**16
-STAKE = 10 * 10**18
-SLASH = 4 * 10**18
+FORCE_WINDOW_S = 30
+FREEZE_AFTER_S = 200
 GENESIS = State().root  # the ledger's genesis state root
-L2_CHAIN_ID = DEFAULT_L2_CHAIN_ID
+# Handed from the Timelock to ``Env.owner``.
+ADMIN_KEYS = ("state_commitment", "da_challenge", "fraud_prover")
+
+
+def rollup_l1_config(n: int) -> L2KitConfig:
+    """:func:`tests.helpers.prod.prod_config` of ``n`` with these tests' windows and a flat
+    data-request bond (``da_fee_per_tx_wei`` 0; the bond tests set their own)."""
+    cfg = prod_config(n)
+    r = cfg.rollup
+    r.devnet_challenge_window_s = WINDOW_S
+    r.devnet_da_window_s = DA_WINDOW_S
+    r.devnet_force_inclusion_window_s = FORCE_WINDOW_S
+    r.devnet_freeze_after_s = FREEZE_AFTER_S
+    r.da_fee_wei = DA_FEE
+    r.da_fee_per_tx_wei = 0
+    return cfg
+
+
+_CFG = rollup_l1_config(4).rollup.effective(31337)
+SLASH = _CFG.da_slash_amount  # the DA challenge's slash (tokens of the LockingPool)
+FRAUD_SLASH = _CFG.fraud_slash_amount
+L2_CHAIN_ID = _CFG.l2_chain_id
 
 
 @dataclass
-class Env(BatchAppender):
-    chain: Chain
-    owner: LocalAccount
-    signers: list[LocalAccount]  # sorted by address; signers[0] is current
-    addresses: dict[str, str]
+class Env(ProdRollup):
+    """The production deployment (:class:`ProdRollup`) with an owner of the rollup contracts.
 
-    def sc(self, acct: LocalAccount) -> RollupL1:
-        a = self.addresses
-        return RollupL1(
-            self.chain,
-            a["state_commitment"],
-            a["da_challenge"],
-            a.get("fraud_prover"),
-            self.chain.sender(acct),
+    Attributes:
+        owner: the rollup contracts' admin (dev account 0, also the deployer).
+    """
+
+    owner: LocalAccount = field(default_factory=lambda: dev_account(0))
+
+    @property
+    def signers(self) -> list[LocalAccount]:
+        """The sequencers: the current one first, then the others by address."""
+        cur = self.current()
+        rest = sorted(
+            (a for a in self.keys.values() if a.address != cur.address),
+            key=lambda a: int(a.address, 16),
         )
-
-    def bridge(self, acct: LocalAccount) -> BridgeClient:
-        return BridgeClient(self.chain, self.addresses["l1_bridge"], self.chain.sender(acct))
-
-    def contract(self, name: str, key: str) -> Any:
-        return self.chain.contract(name, self.addresses[key])
-
-    def current(self) -> LocalAccount:
-        cur = self.contract("TestSequencerSet", "sequencer_set").functions.currentSequencer().call()
-        return next(s for s in self.signers if s.address == cur)
-
-    def sign(self, header: BatchHeader) -> list[bytes]:
-        """The set's one FROST signature of ``header`` (the signers' dealt group key)."""
-        return [dealt_key(self.signers).sign(self.sc(self.owner).digest(header))]
+        return [cur, *rest]
 
     def header(self, index: int, **kw: Any) -> BatchHeader:
         return placeholder_header(index, **kw)
 
+    def stake_at_deploy(self, signer: str) -> int:
+        """``signer``'s stake right after the deployment (wei of the staking token)."""
+        pool = self.c("locking_pool").functions
+        return int(pool.sequencer(signer).call(block_identifier=self.dep.block)[2])
 
-def deploy_env(chain: Chain) -> Env:
-    owner = dev_account(0)
-    signers = sorted((dev_account(i) for i in range(20, 24)), key=lambda a: int(a.address, 16))
-    params = TestRollupParams(WINDOW_S, DA_WINDOW_S, DA_FEE, STAKE, SLASH, L2_CHAIN_ID)
-    addresses = deploy_test_rollup(chain, owner, signers, params)
-    fee_token = chain.sender(owner).deploy("FeeOnTransferToken")
-    addresses["fee_token"] = fee_token.address
-    return Env(chain, owner, signers, addresses)
+    def paid(self, slashed: int) -> int:
+        """The beneficiary's share of ``slashed`` (``slashBeneficiaryBps``; in the pool)."""
+        return slashed * self.config.staking.slash_beneficiary_bps // BPS
+
+    def govern(self, call: Any) -> None:
+        """Send ``call`` from the Timelock (a governance action; impersonated on Anvil)."""
+        as_timelock(self.chain, self.dep, call)
 
 
-@pytest.fixture(scope="module")
-def env(chain: Chain) -> Env:
-    return deploy_env(chain)
+def deploy_env(chain: Chain, n: int = 4) -> Env:
+    """``deploy_all`` with ``n`` sequencers and a group key; the rollup contracts' admin handed
+    to dev account 0; a fee-on-transfer token (``fee_token``) for the bridge tests."""
+    p = deploy_prod(chain, n, rollup_l1_config(n))
+    env = Env(p.chain, p.dep, p.config, p.shares, p.keys)
+    for key in ADMIN_KEYS:
+        env.govern(env.c(key).functions.transferOwnership(env.owner.address))
+    fee_token = chain.sender(env.owner).deploy("FeeOnTransferToken")
+    env.dep.addresses["fee_token"] = fee_token.address
+    env.dep.contracts["fee_token"] = "FeeOnTransferToken"
+    return env
+
+
+@pytest.fixture(
+    scope="module", params=[4, pytest.param(21, marks=pytest.mark.slow)], ids=lambda n: f"{n}seq"
+)
+def env(chain: Chain, request: pytest.FixtureRequest) -> Env:
+    return deploy_env(chain, int(request.param))
 
 
 @pytest.fixture

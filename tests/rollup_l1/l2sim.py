@@ -1,6 +1,6 @@
 """The fraud-proof tests' L2: a :class:`~offchain.rollup.ledger.batch_builder.BatchBuilder`
-bound to a deployment, appending each built batch signed by its sequencer set (the test set's
-ECDSA keys, or the production set's FROST key: :class:`tests.helpers.prod.ProdRollup`)."""
+bound to a deployment, appending each built batch signed by its sequencer set (the production
+set's FROST group key: :class:`tests.helpers.prod.ProdRollup`)."""
 
 from __future__ import annotations
 

@@ -30,7 +30,8 @@ from offchain.rollup.ledger.blobs import (
     sidecar_of_blobs,
 )
 from offchain.rollup.ledger.compact import BatchDataError, compress, decompress
-from tests.rollup_l1.conftest import SLASH, STAKE, Env
+from tests.helpers.prod import assert_punished
+from tests.rollup_l1.conftest import FRAUD_SLASH, Env
 
 FRAME = compress(os.urandom(3000))  # incompressible: ~3 kB of frame, 98 elements
 
@@ -83,9 +84,11 @@ def test_blobs_that_do_not_decode_are_proven_and_slashed(env: Env, fault: BlobFa
     sidecar = sidecar_of_blobs(blobs)
     h = _append_blobs(env, sidecar)
     seq_addr = env.current().address
+    stake0 = env.stake(seq_addr)
     got, openings = fault_openings(sidecar.blobs, sidecar.commitments)
     assert got == fault
-    prover = env.sc(env.signers[-1])
+    challenger = env.signers[-1]
+    prover = env.sc(challenger)
     rc = prover.prove_blob_fault(BlobFaultWitness(h, sidecar.versioned_hashes, openings))
     fp = env.contract("FraudProver", "fraud_prover")
     (ev,) = fp.events.BlobFaultProven().process_receipt(rc, errors=DISCARD)
@@ -93,11 +96,11 @@ def test_blobs_that_do_not_decode_are_proven_and_slashed(env: Env, fault: BlobFa
     (proven,) = fp.events.FraudProven().process_receipt(rc, errors=DISCARD)
     assert proven["args"]["sequencer"] == seq_addr
     # Committed in an earlier block (the binding's default): the reward is the prover's.
-    assert proven["args"]["challenger"] == env.signers[-1].address
-    assert proven["args"]["reward"] > 0
+    assert proven["args"]["challenger"] == challenger.address
     assert env.sc(env.owner).batch_status(h.index) == BatchStatus.INVALID
-    stake = env.contract("TestSequencerSet", "sequencer_set").functions.stake(seq_addr).call()
-    assert stake == STAKE - SLASH
+    # The pool's books: slashed, the prover credited its share, kicked, the set rotated.
+    paid = assert_punished(env, seq_addr, challenger.address, FRAUD_SLASH, stake0, rc)
+    assert proven["args"]["reward"] == paid > 0
     print(f"proveBlobFault {fault.name}: {rc['gasUsed']} gas, {len(openings)} openings")
 
 

@@ -29,7 +29,8 @@ from offchain.rollup.ledger.blobs import (
 from offchain.rollup.ledger.compact import pack_chunks
 from offchain.rollup.verifier.sources import answered_blobs, answered_frame
 from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data, tx_payload_bytes
-from tests.rollup_l1.conftest import DA_FEE, SLASH, STAKE, Env
+from tests.helpers.prod import assert_punished, punishment_receipt
+from tests.rollup_l1.conftest import DA_FEE, FRAUD_SLASH, SLASH, Env
 
 GAS_CAP = 2**24  # EIP-7825
 SIZE_CAP = 128 * 1024  # common transaction-size limit
@@ -46,8 +47,12 @@ def _storage_batch(env: Env, data: BatchData, frame: bytes | None = None) -> Bat
     return h
 
 
-def _stake(env: Env, who: str) -> int:
-    return int(env.contract("TestSequencerSet", "sequencer_set").functions.stake(who).call())
+def _punished(env: Env, seq: str, slash: int) -> None:
+    """``seq`` slashed ``slash`` on the pool (the verifier credited its share) and kicked. Its
+    answer already rotated it out (seed 001 §3.3.6: the sequencer asked is rotated once a
+    request resolves), so the punishment rotates nobody."""
+    rcpt = punishment_receipt(env, seq)
+    assert_punished(env, seq, VERIFIER.address, slash, None, rcpt, rotated=False)
 
 
 def test_wrong_blobs_are_refused(env: Env, expect_revert: Revert) -> None:
@@ -83,7 +88,7 @@ def test_wrong_blobs_are_refused(env: Env, expect_revert: Revert) -> None:
     assert l1.blobs_received(h) == set()
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     assert da.functions.claimable(seq.address).call() == 0
-    assert _stake(env, seq.address) == STAKE
+    assert env.stake(seq.address) == env.stake_at_deploy(seq.address)
 
 
 def test_blob_answer_needs_a_blob_commitment(env: Env, expect_revert: Revert) -> None:
@@ -130,7 +135,7 @@ def test_committed_blobs_that_do_not_decode_are_proven(env: Env) -> None:
     assert fault == BlobFault.NONZERO_PADDING
     env.sc(VERIFIER).prove_blob_fault(BlobFaultWitness(h, got[1], openings))
     assert l1.batch_status(h.index) == BatchStatus.INVALID
-    assert _stake(env, seq.address) == STAKE - SLASH
+    _punished(env, seq.address, FRAUD_SLASH)  # proveBlobFault: the fraud prover's slash
 
 
 def test_committed_blobs_of_other_data_are_settled_by_chunks(
@@ -163,7 +168,7 @@ def test_committed_blobs_of_other_data_are_settled_by_chunks(
     env.sc(VERIFIER).resolve_timeout(h.index)
     assert l1.data_request(h.index).status == RequestStatus.FAILED
     assert l1.batch_status(h.index) == BatchStatus.INVALID
-    assert _stake(env, seq.address) == STAKE - SLASH
+    _punished(env, seq.address, SLASH)
 
 
 def test_blob_answer_happy_path(env: Env) -> None:

@@ -16,7 +16,8 @@ from offchain.common import merkle
 from offchain.common.hashing import keccak
 from offchain.rollup.l1.bindings import BatchStatus, PostedBatchData, RequestStatus
 from offchain.rollup.ledger.batch import BatchHeader
-from tests.rollup_l1.conftest import DA_FEE, DA_WINDOW_S, SLASH, STAKE, WINDOW_S, Env
+from tests.helpers.prod import assert_punished
+from tests.rollup_l1.conftest import DA_FEE, DA_WINDOW_S, SLASH, WINDOW_S, Env
 
 VERIFIER = dev_account(13)
 VERIFIER2 = dev_account(14)
@@ -60,7 +61,7 @@ def _tampered(data: PostedBatchData, **kw: Any) -> PostedBatchData:
 
 
 def _seqset(env: Env) -> Any:
-    return env.contract("TestSequencerSet", "sequencer_set")
+    return env.c("sequencer_set")
 
 
 def test_request_then_matching_data(env: Env, expect_revert: Any) -> None:
@@ -104,7 +105,7 @@ def test_request_then_matching_data(env: Env, expect_revert: Any) -> None:
     )
     # the same header cannot be requested again; the sequencer was not punished
     expect_revert("DataAvailabilityChallengeAlreadyRequested", env.sc(VERIFIER2).request_data, h0)
-    assert _seqset(env).functions.stake(seq.address).call() == STAKE
+    assert env.stake(seq.address) == env.stake_at_deploy(seq.address)
 
 
 def test_request_checks(env: Env, expect_revert: Any) -> None:
@@ -120,18 +121,23 @@ def test_request_checks(env: Env, expect_revert: Any) -> None:
     expect_revert("DataAvailabilityChallengeWindowClosed", v.request_data, h0)
 
 
-def _assert_punished(env: Env, seq: Any, verifier: Any, index: int, bal_before: int) -> None:
+def _assert_punished(env: Env, seq: Any, verifier: Any, index: int, rcpt: Any) -> None:
+    """§11.11 slashed on the LockingPool, §11.12 kicked, §11.15 rotated to the draw's next
+    sequencer (:func:`assert_punished`), §11.14 batch invalid, §11.13 the verifier credited
+    ``slashBeneficiaryBps`` of the slash (claimed in tokens here) plus its bond back."""
     v = env.sc(verifier)
-    seqset = _seqset(env)
-    assert seqset.functions.stake(seq.address).call() == STAKE - SLASH  # §11.11 slashed
-    assert seq.address not in seqset.functions.activeSigners().call()  # §11.12 kicked
-    assert seqset.functions.currentSequencer().call() != seq.address  # §11.15 rotated
+    paid = assert_punished(env, seq.address, verifier.address, SLASH, None, rcpt)
+    assert paid == env.paid(SLASH) > 0
     assert v.batch_status(index) == BatchStatus.INVALID  # §11.14 marked invalid
     assert v.next_index() == index  # open for resubmission
-    # §11.13 compensated: half the slash (test set's split) plus the bond back
-    assert env.chain.w3.eth.get_balance(verifier.address) - bal_before == SLASH // 2
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
+    ev = da.events.DataRequestFailed().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+    assert ev["reward"] == paid
     assert da.functions.claimable(verifier.address).call() == DA_FEE
+    pool, token = env.c("locking_pool").functions, env.c("token").functions
+    tok0 = token.balanceOf(verifier.address).call()
+    env.chain.sender(verifier).send(pool.claimSlashReward())
+    assert token.balanceOf(verifier.address).call() - tok0 == paid
     assert (
         not env.sc(env.owner).sc.functions.insecureAt(index).call()
     )  # §11.16 exits insecure state
@@ -144,12 +150,11 @@ def test_request_then_mismatching_data(env: Env, expect_revert: Any) -> None:
     h0 = _batch(env, 0, txs)
     _batch(env, 1, _txs(2, b"b1"))
     env.sc(VERIFIER).request_data(h0)
-    bal = env.chain.w3.eth.get_balance(VERIFIER.address)
     rcpt = env.sc(seq).provide_data(h0, _tampered(txs, tx_data=[*txs.tx_data[:3], b"forged"]))
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
     ev = da.events.DataRequestFailed().process_receipt(rcpt, errors=DISCARD)[0]["args"]
-    assert not ev["timedOut"] and ev["reward"] == SLASH // 2
-    _assert_punished(env, seq, VERIFIER, 0, bal)
+    assert not ev["timedOut"] and ev["reward"] == env.paid(SLASH)
+    _assert_punished(env, seq, VERIFIER, 0, rcpt)
     assert env.sc(VERIFIER).batch_status(1) == BatchStatus.INVALID
     # the next sequencer resubmits from the last valid batch
     nxt = env.current()
@@ -164,12 +169,11 @@ def test_request_then_wrong_tx_count(env: Env) -> None:
     txs = _txs(4)
     h0 = _batch(env, 0, txs)
     env.sc(VERIFIER).request_data(h0)
-    bal = env.chain.w3.eth.get_balance(VERIFIER.address)
     short = PostedBatchData(
         txs.tx_data[:3], txs.fee_recipients[:3], txs.post_roots[:3], txs.withdrawal_items[:3]
     )
-    env.sc(seq).provide_data(h0, short)
-    _assert_punished(env, seq, VERIFIER, 0, bal)
+    rcpt = env.sc(seq).provide_data(h0, short)
+    _assert_punished(env, seq, VERIFIER, 0, rcpt)
 
 
 def test_request_then_data_with_other_state_roots(env: Env) -> None:
@@ -178,11 +182,10 @@ def test_request_then_data_with_other_state_roots(env: Env) -> None:
     data = _txs(3)
     h0 = _batch(env, 0, data)
     env.sc(VERIFIER).request_data(h0)
-    bal = env.chain.w3.eth.get_balance(VERIFIER.address)
-    env.sc(seq).provide_data(
+    rcpt = env.sc(seq).provide_data(
         h0, _tampered(data, post_roots=[*data.post_roots[:2], keccak(b"other")])
     )
-    _assert_punished(env, seq, VERIFIER, 0, bal)
+    _assert_punished(env, seq, VERIFIER, 0, rcpt)
 
 
 def test_committed_roots_inconsistent_with_data_hash(env: Env) -> None:
@@ -191,9 +194,8 @@ def test_committed_roots_inconsistent_with_data_hash(env: Env) -> None:
     data = _txs(3)
     h0 = _batch(env, 0, data, state_roots_root=keccak(b"fake mtsr"))
     env.sc(VERIFIER).request_data(h0)
-    bal = env.chain.w3.eth.get_balance(VERIFIER.address)
-    env.sc(seq).provide_data(h0, data)
-    _assert_punished(env, seq, VERIFIER, 0, bal)
+    rcpt = env.sc(seq).provide_data(h0, data)
+    _assert_punished(env, seq, VERIFIER, 0, rcpt)
 
 
 def test_request_no_answer_timeout(env: Env, expect_revert: Any) -> None:
@@ -208,9 +210,8 @@ def test_request_no_answer_timeout(env: Env, expect_revert: Any) -> None:
     )
     env.warp(DA_WINDOW_S + 1)
     expect_revert("DataAvailabilityChallengeDeadlinePassed", env.sc(seq).provide_data, h1, txs)
-    bal = env.chain.w3.eth.get_balance(VERIFIER.address)
-    env.sc(VERIFIER2).resolve_timeout(1)  # anyone may resolve
-    _assert_punished(env, seq, VERIFIER, 1, bal)
+    rcpt = env.sc(VERIFIER2).resolve_timeout(1)  # anyone may resolve
+    _assert_punished(env, seq, VERIFIER, 1, rcpt)
     assert env.sc(VERIFIER).batch_status(0) == BatchStatus.PENDING
 
 
@@ -235,7 +236,7 @@ def test_spam_ban(env: Env, expect_revert: Any) -> None:
     assert gov.data_request(1).status == RequestStatus.OPEN
     env.sc(seq).provide_data(h1, txs1)
     assert da.functions.claimable(seq.address).call() == 2 * DA_FEE
-    assert _seqset(env).functions.stake(seq.address).call() == STAKE
+    assert env.stake(seq.address) == env.stake_at_deploy(seq.address)
     s = env.chain.sender(env.owner)
     s.send(da.functions.unbanVerifier(VERIFIER.address))
     env.sc(VERIFIER).request_data(h0)
@@ -282,14 +283,14 @@ def test_stale_request_cancelled(env: Env, expect_revert: Any) -> None:
 
 
 def test_punish_failure_does_not_block_invalidation(env: Env) -> None:
-    """If the staking side refuses to punish (stake already gone), the batch is still
-    invalidated, the insecure state ends and the verifier gets its bond back."""
+    """If the staking side refuses to punish (here: governance removed the DA contract from
+    the set's rollup contracts), the batch is still invalidated, the insecure state ends and
+    the verifier gets its bond back."""
     seq = env.current()
     h0 = _batch(env, 0, _txs(2))
     env.sc(VERIFIER).request_data(h0)
-    s = env.chain.sender(env.owner)
     seqset = _seqset(env)
-    s.send(seqset.functions.setPunishReverts(True))
+    env.govern(seqset.functions.setRollup(env.addresses["da_challenge"], False))
     env.warp(DA_WINDOW_S + 1)
     rcpt = env.sc(VERIFIER2).resolve_timeout(0)
     da = env.contract("DataAvailabilityChallenge", "da_challenge")
@@ -299,4 +300,5 @@ def test_punish_failure_does_not_block_invalidation(env: Env) -> None:
     assert ev["reward"] == 0 and ev["timedOut"]
     assert env.sc(VERIFIER).batch_status(0) == BatchStatus.INVALID
     assert da.functions.claimable(VERIFIER.address).call() == DA_FEE
-    assert seqset.functions.stake(seq.address).call() == STAKE
+    assert env.stake(seq.address) == env.stake_at_deploy(seq.address)
+    assert seqset.functions.currentSequencer().call() == seq.address  # nobody rotated

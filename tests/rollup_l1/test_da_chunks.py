@@ -20,7 +20,8 @@ from offchain.rollup.ledger.batch_data import BatchData
 from offchain.rollup.ledger.compact import CHUNK_TXS, pack_chunks
 from offchain.rollup.ledger.tx import to_checksum
 from tests.helpers.da import VERIFIER, append_batch_data, random_batch_data
-from tests.rollup_l1.conftest import DA_FEE, SLASH, STAKE, Env
+from tests.helpers.prod import assert_punished, punishment_receipt
+from tests.rollup_l1.conftest import DA_FEE, SLASH, Env
 
 GAS_CAP = 2**24  # EIP-7825
 SIZE_CAP = 128 * 1024  # common transaction-size limit
@@ -83,8 +84,10 @@ def _assert_failed(env: Env, h: BatchHeader, seq: Any) -> None:
     l1 = env.sc(env.owner)
     assert l1.data_request(h.index).status == RequestStatus.FAILED
     assert l1.batch_status(h.index) == BatchStatus.INVALID
-    stake = env.contract("TestSequencerSet", "sequencer_set").functions.stake(seq.address).call()
-    assert stake == STAKE - SLASH
+    # slashed on the pool (the requester credited its share), kicked, the set rotated
+    assert_punished(
+        env, seq.address, VERIFIER.address, SLASH, None, punishment_receipt(env, seq.address)
+    )
 
 
 def test_chunk_with_a_wrong_claim_slashes(env: Env) -> None:

@@ -10,10 +10,11 @@ from web3.logs import DISCARD
 
 from offchain.chain.accounts import dev_account
 from offchain.common.hashing import keccak
-from offchain.rollup.l1.bindings import BatchStatus
+from offchain.deploy import deploy_all
+from offchain.rollup.l1.bindings import BatchStatus, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
 from tests.helpers.frost import dealt_key
-from tests.rollup_l1.conftest import GENESIS, WINDOW_S, Env
+from tests.rollup_l1.conftest import GENESIS, WINDOW_S, Env, rollup_l1_config
 
 
 def test_append_and_finalize(env: Env) -> None:
@@ -36,9 +37,11 @@ def test_append_and_finalize(env: Env) -> None:
     assert BatchHeader.from_tuple(ev["header"]) == h0
     assert sc.sc.functions.batchDigest(h0.as_tuple()).call() == sc.digest(h0)
     assert sc.sc.functions.genesisStateRoot().call() == GENESIS
-    # heartbeat recorded on the sequencer set
-    seqset = env.contract("TestSequencerSet", "sequencer_set")
-    assert seqset.functions.batches(env.current().address).call() == 1
+    # the batch recorded on the sequencer set (heartbeat, batch reward)
+    seqset = env.c("sequencer_set")
+    (rec,) = seqset.events.BatchRecorded().process_receipt(rcpt, errors=DISCARD)
+    assert (rec.args.signer, rec.args.l2Blocks) == (env.current().address, h0.l2_blocks)
+    assert seqset.functions.epochInfo().call()[5] == appended  # lastHeartbeat
     env.append(env.header(1))
     env.warp(WINDOW_S + 1)
     assert sc.batch_status(0) == BatchStatus.FINALIZED and sc.is_finalized(1)
@@ -66,23 +69,37 @@ def test_signatures_checked(env: Env, expect_revert: Any) -> None:
     sc = env.sc(env.current())
     digest = sc.digest(h)
 
-    def refused(sigs: list[bytes]) -> None:
-        err = expect_revert("TestSequencerSetBadFrostSignature", sc.append_batch, h, sigs)
-        assert err.error_args == (digest,)
+    key = int(env.c("sequencer_set").functions.groupKeyX().call())
 
-    # the whole set's ECDSA list: never a batch signature
+    def refused(sigs: list[bytes]) -> None:
+        """Not one 96-byte signature: the list is refused by its shape."""
+        err = expect_revert("SequencerSetBadFrostSignature", sc.append_batch, h, sigs)
+        assert err.error_args == (len(sigs), len(sigs[0]) if sigs else 0)
+
+    def invalid(sigs: list[bytes]) -> None:
+        """One 96-byte signature that does not verify under the set's group key."""
+        err = expect_revert("SequencerSetInvalidFrostSignature", sc.append_batch, h, sigs)
+        assert err.error_args == (digest, key)
+
+    # the whole set's ECDSA list (the stake quorum of installGroupKey): never a batch signature
     ecdsa = order_signatures(digest, [sign_digest(bytes(a.key), digest) for a in env.signers])
     refused(ecdsa)
-    # the set's signature over another header, twice the right one, a key never installed
-    refused(env.sign(env.header(0, tx_count=5)))
-    refused([*env.sign(h), *env.sign(h)])
-    refused([dealt_key([dev_account(30), dev_account(31)]).sign(digest)])
+    refused([])
+    refused([*env.sign(h), *env.sign(h)])  # twice the right one
+    # the set's signature over another header, a key never installed
+    invalid(env.sign(env.header(0, tx_count=5)))
+    invalid([dealt_key([dev_account(30), dev_account(31)]).sign(digest)])
     assert sc.next_index() == 0
-    # no group key: nothing appends, not even the list
-    env.chain.sender(env.owner).send(
-        env.contract("TestSequencerSet", "sequencer_set").functions.setGroupKey(0)
+    env.append(h)  # the set's own signature
+    # no group key yet (a deployment before its key generation): nothing appends
+    fresh = deploy_all(
+        env.chain, env.chain.sender(env.owner), rollup_l1_config(len(env.keys)), log=lambda *_: None
     )
-    expect_revert("TestSequencerSetNoGroupKey", sc.append_batch, h, ecdsa)
+    cur = fresh.contract(env.chain, "sequencer_set").functions.currentSequencer().call()
+    sc2 = RollupL1.from_deployment(env.chain, fresh, env.chain.sender(env.keys[cur]))
+    h2 = env.header(0)
+    expect_revert("SequencerSetNoGroupKey", sc2.append_batch, h2, ecdsa)
+    expect_revert("SequencerSetNoGroupKey", sc2.append_batch, h2, env.sign(h2))
 
 
 def test_empty_batch_reverts(env: Env, expect_revert: Any) -> None:
