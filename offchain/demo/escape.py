@@ -1,9 +1,11 @@
 """Demo scene: censorship resistance and the escape hatch (docs/spec.md, "Forced inclusion",
 "Escape hatch").
 
-A freeze is final, so the scene runs on its own rollup instance on the devnet's L1 (a
-StateCommitment and an L1Bridge with short windows, around the test sequencer set of
-``contracts/test``: three sequencer nodes with batchers and the CensorshipWatch):
+A freeze is final, so the scene runs on its own instance of the production deployment on the
+devnet's L1 (``deploy_all``: LockingPool, SequencerSet, rollup, bridge and governance, with short
+windows and three sequencers of their own: dev accounts 35-37). Their nodes run batchers, the
+CensorshipWatch and the FROST key keeper, whose DKG installs the set's group key with the
+members' approvals, as on the devnet:
 
 1. The current sequencer censors one user (faulty mode ``censor``). The user forces a transfer
    through L1 (``L1Bridge.forceTx``); after the deadline the censor's batches are refused on L1,
@@ -16,10 +18,10 @@ StateCommitment and an L1Bridge with short windows, around the test sequencer se
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -29,52 +31,43 @@ from offchain.bridge.escape import build_escape_proof, last_final_index
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.demo.rollup import _wait
+from offchain.deploy import deploy_all
 from offchain.devnet import Devnet
 from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.ledger import tx as ltx
-from offchain.rollup.ledger.state import State
 from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig
 from offchain.rollup.node.service import NodeService, RollupContracts
-from offchain.staking.frost.coordinator import FrostCoordinator
-from offchain.staking.frost.weights import allocate
 
 TOKEN = 10**18
 WINDOW_S, FORCE_WINDOW_S, FREEZE_AFTER_S = 5, 6, 20
+SEQUENCERS = (35, 36, 37)  # dev accounts free of the devnet's roles
+STAKES_TOKENS = (40_000, 30_000, 30_000)  # no one holds a third of the stake alone
 
 
-def _deploy(d: Devnet, signers: list[Any]) -> RollupContracts:
+def _deploy(d: Devnet) -> RollupContracts:
+    """``deploy_all`` again, with this scene's windows and sequencers (the devnet's own
+    deployment is left alone: a freeze is final)."""
     assert d.chain is not None
-    chain = d.chain
-    s = chain.sender(dev_account(0))
-    seqset = s.deploy("TestSequencerSet")
-    stake = TOKEN
-    s.send(seqset.functions.setSigners([a.address for a in signers], stake), value=3 * stake)
-    sc = s.deploy(
-        "StateCommitment", s.address, seqset.address, State().root, WINDOW_S, FREEZE_AFTER_S
-    )
-    bridge = s.deploy("L1Bridge", sc.address, FORCE_WINDOW_S)
-    s.send(sc.functions.setBridge(bridge.address))
-    s.send(seqset.functions.authorise(sc.address))
-    return RollupContracts(
-        chain, sc.address, bridge.address, seqset.address, sequencer_set_artifact="TestSequencerSet"
-    )
-
-
-def _install_key(chain: Any, c: RollupContracts, peers: dict[str, str]) -> None:
-    """The nodes' DKG over their ``/frost`` peer protocol; the key goes on the test set by its
-    owner (this instance has no staking contracts: no key keeper). Batches need it."""
-    alloc = allocate({a: 1 for a in peers}, 1, 1)
-    res = FrostCoordinator(peers, timeout_s=30).keygen("dkg-1", alloc.identifiers, alloc.threshold)
-    seqset = chain.contract("TestSequencerSet", c.sequencer_set)
-    chain.sender(dev_account(0)).send(seqset.functions.setGroupKey(int(res["group_x"], 16)))
+    cfg = copy.deepcopy(d.config)
+    cfg.staking.devnet_sequencer_accounts = list(SEQUENCERS)
+    cfg.staking.devnet_stakes_tokens = list(STAKES_TOKENS)
+    cfg.staking.devnet_epoch_length_s = 3600  # no epoch boundary inside the scene
+    r = cfg.rollup
+    r.devnet_challenge_window_s = WINDOW_S
+    r.devnet_force_inclusion_window_s = FORCE_WINDOW_S
+    r.devnet_freeze_after_s = FREEZE_AFTER_S
+    r.da_mode = "storage"
+    dep = deploy_all(d.chain, d.chain.sender(dev_account(0)), cfg, log=lambda *_: None)
+    return RollupContracts.from_deployment(d.chain, dep)
 
 
 def run(d: Devnet, console: Console) -> None:
     assert d.chain is not None
     chain = d.chain
-    signers = sorted((dev_account(i) for i in range(35, 38)), key=lambda a: int(a.address, 16))
-    c = _deploy(d, signers)
+    signers = sorted(map(dev_account, SEQUENCERS), key=lambda a: int(a.address, 16))
+    c = _deploy(d)
+    seqset = c.seqset()
     sc = chain.contract("StateCommitment", c.state_commitment)
     tmp = Path(tempfile.mkdtemp(prefix="escape-demo-", dir=d.data_dir))
     ports = {s.address.lower(): free_port() for s in signers}
@@ -93,9 +86,16 @@ def run(d: Devnet, console: Console) -> None:
                 ),
                 batcher=BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=200),
             )
-            nodes.append(NodeService(c, s, cfg, d.storage_url, censorship_watch=True).start())
-        _install_key(chain, c, peers)
-        censor = nodes[0]
+            nodes.append(
+                NodeService(
+                    c, s, cfg, d.storage_url, censorship_watch=True, frost_keeper=True
+                ).start()
+            )
+        # The key keepers' DKG over their /frost; installGroupKey with >2/3 of the stake.
+        _wait(lambda: int(seqset.functions.groupKeyX().call()) != 0, 60, "the set's group key")
+        current = str(seqset.functions.currentSequencer().call())
+        censor = next(n for n in nodes if n.signer.address == current)
+        honest = next(n for n in nodes if n is not censor)
         Fault("censor", censor_account=users[0].address).install(censor)
         console.print(
             f"a second rollup instance (windows: challenge {WINDOW_S}s, forced inclusion "
@@ -105,7 +105,7 @@ def run(d: Devnet, console: Console) -> None:
         )
         for u in users:
             BridgeClient(chain, c.bridge, chain.sender(u)).deposit_eth(u.address, TOKEN)
-        l2 = L2Client(nodes[1].url)
+        l2 = L2Client(honest.url)
         _wait(lambda: l2.balance(users[-1].address) == TOKEN, 30, "deposits on L2")
         console.print(f"{len(users)} users deposited 1 ETH each")
 
@@ -148,7 +148,7 @@ def run(d: Devnet, console: Console) -> None:
         # ---- every sequencer stops
         for n in nodes:
             n.stop()
-        nodes_dirs = [tmp / s.address for s in signers]
+        honest_dir = tmp / honest.signer.address
         console.print("[bold]the whole sequencer set stops[/]")
         late = BridgeClient(chain, c.bridge, chain.sender(users[2])).deposit_eth(
             users[2].address, TOKEN // 2
@@ -172,7 +172,7 @@ def run(d: Devnet, console: Console) -> None:
         accounts = [ltx.to_checksum(u.address) for u in [*users, *signers]]
         escaper = BridgeClient(chain, c.bridge, sender)
         for a in accounts:
-            p, _ = build_escape_proof(c.l1(), domain, a, ltx.ETH, node_db=nodes_dirs[1] / "node.db")
+            p, _ = build_escape_proof(c.l1(), domain, a, ltx.ETH, node_db=honest_dir / "node.db")
             if p.balance == 0:
                 continue
             before = chain.w3.eth.get_balance(a)  # type: ignore[arg-type]

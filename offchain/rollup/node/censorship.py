@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import structlog
+from web3.logs import DISCARD
 
 from offchain.common.daemon import Daemon, LoopConfig
 from offchain.errors import TxReverted
@@ -75,9 +76,9 @@ class CensorshipWatch(Daemon):
         except TxReverted as e:  # another node was first, or the item was just consumed
             return {"waiting": queue_id, "lost": e.error_name}
         self.stats["reports"] += 1
-        rotated = bool(
-            self.sc.events.CensorshipReported().process_receipt(rcpt)[0]["args"]["rotated"]
-        )
+        # StateCommitment.CensorshipReported; the set's SequencerRotated is in the same receipt.
+        (ev,) = self.sc.events.CensorshipReported().process_receipt(rcpt, errors=DISCARD)
+        rotated = bool(ev["args"]["rotated"])
         if rotated:
             self.stats["rotations"] += 1
         log.warning("censorship_reported", sequencer=current, queue_id=queue_id, rotated=rotated)
