@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
@@ -54,6 +54,9 @@ from offchain.rollup.ledger.compact import BatchDataError, pack_chunks
 from offchain.rollup.node.config import BatcherConfig, daemon_loop
 from offchain.rollup.node.errors import BatchError
 from offchain.rollup.node.node import SequencerNode
+
+if TYPE_CHECKING:
+    from offchain.rollup.batcher.spam import SpamWatch
 
 log = structlog.get_logger("rollup.batcher")
 
@@ -103,6 +106,8 @@ class Batcher(Daemon):
         bridge: the L1Bridge contract (for ``depositHashAt``).
         blobs: the blob store client (``put``/``get``).
         cosign: collects co-signatures for a header's digest.
+        spam: seed §11.6.1's spam check (:class:`~offchain.rollup.batcher.spam.SpamWatch`), run
+            every tick, or None.
         config: batcher parameters.
     """
 
@@ -116,6 +121,7 @@ class Batcher(Daemon):
         blobs: Any,
         cosign: Cosigner,
         config: BatcherConfig,
+        spam: SpamWatch | None = None,
     ) -> None:
         super().__init__(
             daemon_loop(config),
@@ -129,6 +135,7 @@ class Batcher(Daemon):
         self.cosign = cosign
         self.config = config
         self.fault: Any = None  # offchain.rollup.batcher.faults.Fault (devnet/tests only)
+        self.spam = spam  # §11.6.1: proposes to ban a verifier that spams requests (or None)
         self.submitted = 0
         self.last_check: dict[str, Any] = {}
         self._header_cache: dict[tuple[int, bytes], BatchHeader] = {}
@@ -318,6 +325,11 @@ class Batcher(Daemon):
         """One round (see the module docstring). Returns what it did."""
         self.sync_invalidations()
         self.answer_data_requests()
+        if self.spam is not None:
+            try:
+                self.spam.tick()
+            except Exception as e:  # never let the spam check hold batches back
+                log.warning("spam_watch_failed", error=str(e)[:200])
         if not self.node.is_current():
             self.waiting = None
             return {"action": "not_current"}
@@ -502,4 +514,5 @@ class Batcher(Daemon):
             "failures": self.failures_in_row,
             "last_error": self.last_error or "",
             "last_check": self.last_check,
+            "spam_watch": None if self.spam is None else self.spam.status(),
         }

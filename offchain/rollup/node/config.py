@@ -63,6 +63,12 @@ class BatcherConfig:
         snapshot_dir: where batch data is also kept locally ("" = none).
         stall_after_s: a due batch not appended (or one tick running) for this long reports
             the batcher down on ``/health``.
+        propose_spam_ban: seed 001 §11.6.1: when one verifier's data requests on this
+            sequencer's batches, ``spam_requests`` of them within ``spam_window_s`` (L1 time),
+            were all answered with matching data, propose to governance to ban the verifier
+            and pay this sequencer ``spam_compensation_tokens`` L2KitToken from the treasury
+            (needs voting power of at least the proposal threshold; checked every
+            ``spam_check_interval_s``).
     """
 
     max_batch_txs: int = 1000
@@ -71,6 +77,11 @@ class BatcherConfig:
     signature_timeout_s: float = 10.0
     snapshot_dir: str = ""
     stall_after_s: float = 60.0
+    propose_spam_ban: bool = True
+    spam_requests: int = 3
+    spam_window_s: int = 24 * 3600
+    spam_compensation_tokens: int = 1_000
+    spam_check_interval_s: float = 5.0
 
 
 @dataclass
@@ -93,6 +104,11 @@ class VerifierConfig:
         beacon_url: a beacon node's REST API (e.g. ``http://localhost:5052``); Blobs-mode data
             is read from its ``/eth/v1/beacon/blob_sidecars/{slot}`` first (a production
             execution node does not serve blobs; Anvil does, the fallback).
+        propose_kick: seed 001 §11.10.3: after a matching answer to a data request on a batch
+            whose published data (what its ``dataHash`` commits to) does not match it, propose
+            ``LockingPool.kick`` of its sequencer to governance (the account needs voting power
+            of at least the Governor's proposal threshold; without it: a warning and
+            ``verifier_proposal_blocked`` = 1).
     """
 
     data_dir: str = ".devnet/verifier"
@@ -104,6 +120,7 @@ class VerifierConfig:
     stall_after_s: float = 120.0
     l2_node_urls: list[str] = field(default_factory=list)
     beacon_url: str = ""
+    propose_kick: bool = True
 
 
 def daemon_loop(config: BatcherConfig | VerifierConfig) -> LoopConfig:

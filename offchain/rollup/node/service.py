@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from offchain.deploy import Deployment
+    from offchain.governance.client import Governance
 
 log = structlog.get_logger("rollup.service")
 
@@ -68,6 +69,8 @@ class RollupContracts:
     from_block: int = 0
     locking_pool: str | None = None
     token: str | None = None
+    governor: str | None = None
+    timelock: str | None = None
 
     @classmethod
     def from_deployment(cls, chain: Chain, dep: Deployment) -> RollupContracts:
@@ -82,6 +85,8 @@ class RollupContracts:
             dep.contracts.get("sequencer_set", "SequencerSet"),
             locking_pool=a.get("locking_pool"),
             token=a.get("token"),
+            governor=a.get("governor"),
+            timelock=a.get("timelock"),
         )
 
     def l1(self, sender: Any = None) -> RollupL1:
@@ -92,6 +97,18 @@ class RollupContracts:
             self.fraud_prover,
             sender,
             self.from_block,
+        )
+
+    def governance(self) -> Governance | None:
+        """The Governor and Timelock, if deployed (agents' automatic proposals)."""
+        if self.governor is None or self.timelock is None:
+            return None
+        from offchain.governance.client import Governance
+
+        return Governance(
+            self.chain,
+            self.chain.contract("L2KitGovernor", self.governor),
+            self.chain.contract("L2KitTimelock", self.timelock),
         )
 
     def bridge_contract(self) -> Any:
@@ -219,6 +236,7 @@ class NodeService:
                 blobs,
                 self._cosigner(chain_id),
                 self.config.batcher,
+                spam=self._spam_watch(l1, l1_sender),
             )
             batcher = self.batcher
             api.proof_providers["withdrawal"] = lambda p: batcher.withdrawal_proof(p[0])
@@ -296,6 +314,25 @@ class NodeService:
             FrostStore(data_dir / "frost.sqlite"),
             key_digest=key_digest,
             l1_group_x=lambda: int(seqset.functions.groupKeyX().call()),
+        )
+
+    def _spam_watch(self, l1: RollupL1, sender: Any) -> Any:
+        """Seed §11.6.1's spam check for the batcher (None when off or without governance)."""
+        c = self.contracts
+        gov = c.governance()
+        if not self.config.batcher.propose_spam_ban or gov is None or c.token is None:
+            return None
+        if l1.da is None:
+            return None
+        from offchain.governance.auto import AutoProposer
+        from offchain.rollup.batcher.spam import SpamWatch
+
+        return SpamWatch(
+            l1,
+            AutoProposer(gov, sender, f"batcher {self.signer.address}"),
+            self.signer.address,
+            c.token,
+            self.config.batcher,
         )
 
     def _cosigner(self, chain_id: int) -> Any:

@@ -46,6 +46,7 @@ from offchain.common.daemon import Daemon
 from offchain.common.hashing import keccak
 from offchain.common.health import health_response
 from offchain.errors import L2KitError, TxReverted
+from offchain.governance.auto import AutoProposer, kick_proposal
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.l1.bindings import AnswerKind, RequestStatus, RollupL1
 from offchain.rollup.ledger import tx as ltx
@@ -83,6 +84,24 @@ class Outcome:
     index: int
     result: str  # verified | waiting | requested | fraud_proven | timeout_resolved | unprovable
     detail: str = ""
+
+
+STATUS_ACTIVE, STATUS_EXITING = 1, 2  # LockingPool.Status
+
+
+def _matching(header: BatchHeader, blob: bytes) -> tuple[BatchData | None, str]:
+    """``blob`` decoded if its count, MTTBR, MTSR and withdrawal root are the header's;
+    else None and why not."""
+    try:
+        data = decode_batch_data(blob)
+        roots = data.roots()
+    except (TxRejected, ValueError) as e:
+        return None, f"batch data does not decode: {e}"
+    if len(data) != header.tx_count or roots.mttbr != header.tx_root:
+        return None, "MTTBR mismatch"
+    if roots.mtsr != header.state_roots_root or roots.withdrawal_root != header.withdrawal_root:
+        return None, "claimed roots do not match the header"
+    return data, ""
 
 
 class VerifierStore:
@@ -190,6 +209,22 @@ class Verifier(Daemon):
             registry=self.registry,
         )
         self.m_unprovable.set(-1)
+        # §11.10.3: kick proposals filed after a matching answer (result filed / blocked).
+        self.m_proposals = Counter(
+            "verifier_kick_proposals",
+            "automatic kick proposals",
+            ["result"],
+            registry=self.registry,
+        )
+        self.m_proposal_blocked = Gauge(
+            "verifier_proposal_blocked",
+            "1 while the last automatic proposal could not be filed (no voting power): alert",
+            registry=self.registry,
+        )
+        gov = contracts.governance() if config.propose_kick else None
+        self.proposer: AutoProposer | None = (
+            AutoProposer(gov, contracts.chain.sender(account), name) if gov is not None else None
+        )
         self.unprovable: Outcome | None = None  # the latest of ``unprovable_batches``
         self.unprovable_batches: dict[int, Outcome] = {}
         self.outcomes: list[Outcome] = []
@@ -421,15 +456,16 @@ class Verifier(Daemon):
             proven = self._prove_blob_fault(index, header, key)
             if proven is not None:
                 return proven
-        try:
-            data = decode_batch_data(blob)
-            roots = data.roots()
-        except (TxRejected, ValueError) as e:
-            return self._data_request(index, header, key, f"batch data does not decode: {e}")
-        if len(data) != header.tx_count or roots.mttbr != header.tx_root:
-            return self._data_request(index, header, key, "MTTBR mismatch")
-        if roots.mtsr != header.state_roots_root or roots.withdrawal_root != header.withdrawal_root:
-            return self._data_request(index, header, key, "claimed roots do not match the header")
+        data, why = _matching(header, blob)
+        if data is None:
+            answered = self._matching_answer(index, header)
+            if answered is None:
+                return self._data_request(index, header, key, why)
+            # §11.10.2: the data posted on L1 matches the header; what the sequencer
+            # published does not. §11.10.3: propose the kick, go on with the L1 data.
+            if source == "storage":
+                self._propose_kick(index, header, why)
+            blob, data, source = *answered, "l1_answer"
         step = find_fraud(self.state, self.domain, data, self._deposit_item, self._forced_matches)
         if step is not None:
             return self._past_unprovable(
@@ -446,6 +482,45 @@ class Verifier(Daemon):
         self._advance(index, header, blob, post)
         log.info("batch_verified", verifier=self.name, index=index, txs=len(data), source=source)
         return Outcome(index, "verified", source)
+
+    def _matching_answer(self, index: int, header: BatchHeader) -> tuple[bytes, BatchData] | None:
+        """The data of an answered request on ``index`` that matches ``header``'s roots (the
+        L1 answer, as a frame and decoded), or None."""
+        if self.l1.da is None:
+            return None
+        req = self.l1.data_request(index)
+        if req.status != RequestStatus.ANSWERED or req.header_hash != header.hash():
+            return None
+        frame = self._l1_data(index, header)
+        if frame is None:
+            return None
+        data, _ = _matching(header, frame)
+        if data is None or data.final_state_root != header.final_state_root:
+            return None
+        return frame, data
+
+    def _propose_kick(self, index: int, header: BatchHeader, why: str) -> None:
+        """§11.10.3: after a matching answer on a batch whose published data (the bytes its
+        ``dataHash`` commits to) does not match it, propose ``LockingPool.kick`` of its
+        sequencer (once; ``config.propose_kick``; needs voting power, see
+        :mod:`offchain.governance.auto`)."""
+        if not self.config.propose_kick or self.proposer is None:
+            return
+        c = self.contracts
+        if c.locking_pool is None:
+            return
+        seq = self.l1.data_request(index).sequencer
+        pool = c.chain.contract("LockingPool", c.locking_pool).functions
+        key = str(pool.currentKeyOf(seq).call())
+        if int(pool.statusOf(key).call()) not in (STATUS_ACTIVE, STATUS_EXITING):
+            return  # already kicked or gone: nothing to propose
+        evidence = f"published data 0x{header.data_hash.hex()} ({why}); L1 answer matches"
+        pid = self.proposer.file(
+            f"kick:{index}:0x{header.hash().hex()}",
+            kick_proposal(c.locking_pool, seq, index, evidence),
+        )
+        self.m_proposals.labels("filed" if pid is not None else "blocked").inc()
+        self.m_proposal_blocked.set(0 if pid is not None else 1)
 
     def _advance(self, index: int, header: BatchHeader, blob: bytes, post: State) -> None:
         """Move the replica and the saved position past batch ``index`` (state ``post``)."""
@@ -638,6 +713,7 @@ class Verifier(Daemon):
             "verified_index": self.verified_index,
             "unprovable": None if self.unprovable is None else self.unprovable.__dict__,
             "unprovable_batches": sorted(self.unprovable_batches),
+            "proposals": None if self.proposer is None else self.proposer.status(),
             "failures": self.failures_in_row,
             "last_error": self.last_error or "",
             "last": [o.__dict__ for o in self.outcomes[-5:]],
