@@ -46,6 +46,7 @@ from offchain.errors import ConfigError
 from offchain.rollup.errors import TxRejected
 from offchain.rollup.ledger.ethtx import TOKEN_TRANSFER, decode_standard_tx
 from offchain.rollup.node.block import Block
+from offchain.rollup.node.decode_pool import MIN_BATCH, DecodePool
 from offchain.rollup.node.errors import (
     INTERNAL_ERROR,
     INVALID_PARAMS,
@@ -104,6 +105,8 @@ class RpcApi:
         node: the node answering.
         extra: more methods (e.g. the batcher's ``l2_batchStatus``).
         token_info: ERC-20 metadata of a bridged L1 token (for ``eth_call``).
+        decode_workers: worker processes decoding the wallet transactions of a JSON-RPC
+            batch ahead of their execution (:mod:`~offchain.rollup.node.decode_pool`; 0: none).
     """
 
     def __init__(
@@ -111,8 +114,10 @@ class RpcApi:
         node: SequencerNode,
         extra: dict[str, Handler] | None = None,
         token_info: Callable[[str], TokenInfo] | None = None,
+        decode_workers: int = 1,
     ) -> None:
         self.node = node
+        self.decoder = DecodePool(node.executor.domain.chain_id, decode_workers)
         self.eth = EthApi(node, token_info)
         self.methods: dict[str, Handler] = {
             "l2_sendTransaction": self.send_transaction,
@@ -140,10 +145,16 @@ class RpcApi:
         """
         raw = _hex_bytes(arg(params, 0, "signed transaction"), "signed transaction")
         node = self.node
-        try:
-            tx = decode_standard_tx(raw, node.executor.domain.chain_id)
-        except TxRejected as e:
-            raise wallet_error(e.code, e.message) from None
+        pre = getattr(self._tls, "decoded", None)  # decoded by the batch's worker
+        if pre is not None and pre[0] == raw:
+            if isinstance(pre[1], tuple):
+                raise wallet_error(*pre[1])
+            tx = pre[1]
+        else:
+            try:
+                tx = decode_standard_tx(raw, node.executor.domain.chain_id)
+            except TxRejected as e:
+                raise wallet_error(e.code, e.message) from None
         a = tx.action
         if a is not None and a.kind == TOKEN_TRANSFER and not node.executor.has_token(a.token):
             to = "0x" + (tx.to or b"").hex()
@@ -317,16 +328,48 @@ class RpcApi:
         """Answer the requests of one JSON-RPC batch, in order (notifications get nothing).
 
         A batch with one ``eth_sendRawTransaction`` is a wallet's (ethers batches its calls):
-        that one may wait for its seal; in a batch of several, none waits.
+        that one may wait for its seal; in a batch of several, none waits. The batch's wallet
+        transactions are decoded by :attr:`decoder`'s worker while the earlier ones execute.
         """
-        sends = sum(
-            1 for r in reqs if isinstance(r, dict) and r.get("method") == "eth_sendRawTransaction"
-        )
-        self._tls.batch = sends > 1
+        tls = self._tls
+        at: list[int] = []  # positions of the eth_sendRawTransaction requests with hex bytes
+        raws: list[bytes] = []
+        sends = 0
+        for i, r in enumerate(reqs):
+            if isinstance(r, dict) and r.get("method") == "eth_sendRawTransaction":
+                sends += 1
+                p = r.get("params")
+                if isinstance(p, list) and p and isinstance(p[0], str) and p[0][:2] == "0x":
+                    try:
+                        raws.append(bytes.fromhex(p[0][2:]))
+                    except ValueError:
+                        continue  # refused by send_raw_transaction itself
+                    at.append(i)
+        if len(reqs) >= MIN_BATCH:
+            self.decoder.start_soon()  # a client sending batches: start the workers
+        futures = self.decoder.decode_later(raws)
+        decoded = iter(self.decoder.results(futures, raws)) if futures is not None else None
+        tls.batch = sends > 1
+        out = []
+        j = 0
         try:
-            return [a for a in map(self.call, reqs) if a is not None]
+            for i, r in enumerate(reqs):
+                if decoded is not None and j < len(at) and at[j] == i:
+                    tls.decoded = (raws[j], next(decoded))
+                    j += 1
+                try:
+                    a = self.call(r)
+                finally:
+                    tls.decoded = None
+                if a is not None:
+                    out.append(a)
+            return out
         finally:
-            self._tls.batch = False
+            tls.batch = False
+
+    def close(self) -> None:
+        """Stop the decoding workers."""
+        self.decoder.close()
 
     def call_deferring_wait(
         self, req: Any

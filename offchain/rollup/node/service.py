@@ -170,6 +170,7 @@ class NodeService:
         self.node: SequencerNode | None = None
         self.producer: BlockProducer | None = None
         self.server: HttpServer | None = None
+        self.api: RpcApi | None = None
         self.deposits: DepositFollower | None = None
         self.batcher: Batcher | None = None
         self.keeper: Any = None
@@ -218,7 +219,7 @@ class NodeService:
             cfg, bytes(self.signer.key), self.executor_factory, store, current, peers, self.deposits
         )
         self.node.l1_view = L1BatchView(c.l1().sc, confirmations)
-        api = RpcApi(self.node, token_info=self._token_info)
+        api = self.api = RpcApi(self.node, token_info=self._token_info)
         chain_id = c.chain.chain_id
         cosigner = node_cosigner(
             self.node, self.signer, chain_id, c.l1(), c.deposit_hash, data_dir / "cosigned.db"
@@ -435,6 +436,9 @@ class NodeService:
             self.producer.stop()
         if self.server is not None:
             self.server.stop()
+        if self.api is not None:
+            self.api.close()
+            self.api = None
         if self.node is not None:
             self.node.stop()
             self.node.store.close()
