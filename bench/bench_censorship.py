@@ -2,7 +2,8 @@
 
 Figure ``forced_tx_included_s``: wall-clock seconds from the ``forceTx`` receipt on L1 to the
 forced tx's L2 receipt on an honest node, on a local L1 mining a block every second, with
-three in-process sequencer nodes (batchers, CensorshipWatch on) around the test sequencer set,
+four in-process sequencer nodes (batchers, CensorshipWatch on) on the production deployment
+(``deploy_all``: the real LockingPool and SequencerSet, the group key installed by the set),
 the devnet forced-inclusion window (``devnet_force_inclusion_window_s``, 10 s) and the current
 sequencer in faulty mode ``censor`` for that user. It includes the deadline, the first
 censorship report, the grace (one more window), the rotation and the next sequencer's block:
@@ -28,8 +29,8 @@ from offchain.rollup.node.client import L2Client
 from offchain.rollup.node.config import BatcherConfig, NodeConfig, RollupNodeConfig
 from offchain.rollup.node.service import NodeService, RollupContracts
 from offchain.storage.server import StorageServer
-from tests.helpers.frost import dealt_key
-from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
+from tests.helpers.prod import deploy_prod
+from tests.rollup.conftest import rollup_config, signers_of
 
 ALICE, BOB = dev_account(10), dev_account(11)
 
@@ -45,28 +46,27 @@ def _wait(cond: object, timeout_s: float, what: str) -> None:
 
 def _measure(tmp: Path) -> float:
     window = RollupParams().devnet_force_inclusion_window_s
-    anvil = Anvil(block_time_s=1).start()
+    anvil = Anvil().start()  # automine for the deployment, then a block every second
     storage = StorageServer(tmp / "blobs").start()
     services: list[NodeService] = []
     try:
         chain = Chain.connect(anvil.url, Artifacts(compile_contracts().artifacts_dir))
-        signers = sorted((dev_account(i) for i in range(20, 23)), key=lambda a: int(a.address, 16))
-        params = TestRollupParams(20, 10, force_window_s=window, freeze_after_s=3600)
-        a = deploy_test_rollup(chain, dev_account(0), signers, params)
-        contracts = RollupContracts(
-            chain,
-            a["state_commitment"],
-            a["l1_bridge"],
-            a["sequencer_set"],
-            a.get("da_challenge"),
-            a.get("fraud_prover"),
-            sequencer_set_artifact="TestSequencerSet",
-        )
+        l2kit = rollup_config()
+        l2kit.rollup.devnet_challenge_window_s = 20
+        l2kit.rollup.devnet_force_inclusion_window_s = window
+        l2kit.rollup.devnet_freeze_after_s = 3600
+        prod = deploy_prod(chain, 4, l2kit)
+        assert prod.key is not None
+        chain.rpc("evm_setAutomine", False)
+        chain.rpc("evm_setIntervalMining", 1)
+        signers = signers_of(prod)  # the current sequencer first
+        a = prod.addresses
+        contracts = RollupContracts.from_deployment(chain, prod.dep)
         ports = {s.address.lower(): free_port() for s in signers}
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
         for s in signers:
             d = tmp / s.address
-            dealt_key(signers).give_share(s.address, d)  # the set's key, on L1 since deployment
+            prod.key.give_share(s.address, d)  # the set's key, on L1 since deployment
             cfg = RollupNodeConfig(
                 node=NodeConfig(
                     port=ports[s.address.lower()], data_dir=str(d), block_time_ms=200, peers=peers

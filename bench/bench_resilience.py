@@ -29,18 +29,20 @@ def run() -> dict[str, float]:
     from offchain.rollup.ledger import tx as ltx
     from offchain.rollup.node.config import BatcherConfig
     from offchain.storage.server import StorageServer
-    from tests.rollup.conftest import RollupEnv, client, deploy_rollup, wait_until
+    from tests.rollup.conftest import RollupEnv, client, deploy_rollup, signers_of, wait_until
 
     compile_contracts()
     alice, bob = dev_account(10), dev_account(11)
     with Anvil() as a, tempfile.TemporaryDirectory() as tmp:
         chain = Chain(connect(a.url))
-        signers = sorted((dev_account(i) for i in range(20, 23)), key=lambda x: int(x.address, 16))
-        addresses = deploy_rollup(chain, signers)
+        prod = deploy_rollup(chain)  # deploy_all, 4 sequencers, the key installed by the set
+        signers = signers_of(prod)  # the current sequencer first
         blobs_dir = Path(tmp) / "blobs"
         storage = StorageServer(blobs_dir).start()
         port = storage.port
-        env = RollupEnv(chain, dev_account(0), signers, addresses, storage.url, Path(tmp))
+        env = RollupEnv(
+            chain, dev_account(0), signers, prod.addresses, storage.url, Path(tmp), prod
+        )
         try:
             nodes = env.start_nodes(
                 signers, BatcherConfig(max_batch_txs=1, batch_timeout_ms=100, poll_interval_ms=50)

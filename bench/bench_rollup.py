@@ -17,12 +17,12 @@ from offchain.chain.accounts import dev_account
 
 
 def _fraud_to_slash() -> float:
-    """Median of 3 devnet-style runs with the test sequencer set (see tests/rollup)."""
+    """Median of 3 runs on the production deployment (``deploy_all``: the real LockingPool and
+    SequencerSet, 4 sequencers, the group key installed by the set; see tests/rollup)."""
     from offchain.chain.anvil import Anvil
     from offchain.chain.client import Chain, connect
     from offchain.chain.compile import compile_contracts
-    from tests.helpers.frost import dealt_key
-    from tests.rollup.conftest import RollupEnv, deploy_rollup, wait_until
+    from tests.rollup.conftest import RollupEnv, deploy_rollup, signers_of, wait_until
 
     compile_contracts()
 
@@ -30,31 +30,28 @@ def _fraud_to_slash() -> float:
         with Anvil() as a:
             import tempfile
 
-            from offchain.rollup.batcher.faults import Fault
             from offchain.storage.server import StorageServer
 
             chain = Chain(connect(a.url))
-            signers = sorted(
-                (dev_account(i) for i in range(20, 23)), key=lambda x: int(x.address, 16)
-            )
-            addresses = deploy_rollup(chain, signers)
+            prod = deploy_rollup(chain)
+            signers = signers_of(prod)  # the current sequencer first
             with tempfile.TemporaryDirectory() as tmp, StorageServer(Path(tmp) / "blobs") as st:
-                env = RollupEnv(chain, dev_account(0), signers, addresses, st.url, Path(tmp))
+                env = RollupEnv(
+                    chain, dev_account(0), signers, prod.addresses, st.url, Path(tmp), prod
+                )
                 try:
                     nodes = env.start_nodes(signers)
                     assert nodes[0].batcher is not None
-                    nodes[0].batcher.fault = Fault(
-                        "wrong_mtsr", collude_shares=dealt_key(signers).shares()
-                    )
+                    nodes[0].batcher.fault = env.colluding("wrong_mtsr")
                     env.start_verifier(dev_account(34), run=True)
                     alice = dev_account(10)
                     env.bridge(alice).deposit_eth(alice.address, 10**18)
                     l1 = env.l1()
+                    stake0 = env.stake(signers[0].address)
                     wait_until(lambda: l1.next_index() >= 1, timeout_s=30, what="faulty batch")
                     t_landed = time.monotonic()  # polled every 50 ms
-                    seqset = env.seqset()
                     wait_until(
-                        lambda: seqset.functions.stake(signers[0].address).call() < 10 * 10**18,
+                        lambda: env.stake(signers[0].address) < stake0,
                         timeout_s=30,
                         what="slash",
                     )

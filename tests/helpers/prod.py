@@ -3,9 +3,11 @@ governance) with ``n`` sequencers, and a model of what the real contracts do on 
 
 - :func:`prod_config`: the devnet configuration with ``n`` locked sequencers (dev accounts that
   play no other role in the tests, varied stakes);
-- :class:`ProdRollup`: the deployment, a FROST group key dealt and installed on the set (the
-  form the DKG produces, see :func:`offchain.staking.frost.l1.install_dealt_key`), and the L1 views
-  the fault tests use (append a batch signed by the set, the current sequencer's account);
+- :class:`ProdRollup`: the deployment, a FROST group key dealt and installed on the set with the
+  ECDSA approvals of more than 2/3 of the stake (:func:`install_key`: the form the DKG produces,
+  as :func:`offchain.staking.frost.l1.install_dealt_key`; :class:`InstalledKey` gives each
+  node its share), and the L1 views the fault tests use (append a batch signed by the set, the
+  current sequencer's account);
 - :func:`expected_next`: the sequencer ``SequencerSet`` must rotate to after kicking one,
   computed from the pre-punishment state by an independent model of the draw;
 - :func:`assert_slashed`: the LockingPool's books after a punishment, from the parameters.
@@ -13,8 +15,10 @@ governance) with ``n`` sequencers, and a model of what the real contracts do on 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
@@ -30,11 +34,14 @@ from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.l1.config import RollupParams
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.staking.config import TOKEN
-from offchain.staking.frost.l1 import install_dealt_key, l1_signature
+from offchain.staking.frost.group import random_scalar
+from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
+from offchain.staking.frost.l1 import group_key_digest, l1_signature, make_even
+from offchain.staking.frost.store import FrostStore, KeySet
+from offchain.staking.frost.weights import Allocation, allocate
+from offchain.staking.frost.wire import element_hex
+from offchain.staking.signatures import active_stakes, order_signatures, sign_digest, stake_quorum
 from tests.helpers.rollup import BatchAppender
-
-if TYPE_CHECKING:
-    from offchain.staking.frost.keygen import KeyShare
 
 # Dev accounts free of every other role in the suites (deployer 0, voters 5-7, users 10-16,
 # fee recipient 20, verifiers 30-36): the first ``n`` are the sequencers.
@@ -65,6 +72,70 @@ def prod_config(n: int) -> L2KitConfig:
     return cfg
 
 
+@dataclass(frozen=True)
+class InstalledKey:
+    """A group key dealt to the active set by stake (one share per minimum lock, at most 4) and
+    installed on the SequencerSet: every share, for the nodes' FROST stores.
+
+    Attributes:
+        allocation: signer address -> identifiers, and the threshold.
+        shares: every share, by identifier.
+    """
+
+    allocation: Allocation
+    shares: list[KeyShare]
+
+    @property
+    def x(self) -> int:
+        return int(self.shares[0].group_public_key.xy()[0])
+
+    def threshold_shares(self) -> list[KeyShare]:
+        """The lowest identifiers' shares, a threshold of them (a colluding majority)."""
+        return self.shares[: self.allocation.threshold]
+
+    def give_share(self, signer: str, data_dir: str | Path) -> None:
+        """Store ``signer``'s shares in the node store at ``data_dir`` (``frost.sqlite``), as a
+        finished key generation would (the node then signs batches over ``/frost``)."""
+        ids = self.allocation.identifiers
+        mine = next((v for a, v in ids.items() if a.lower() == signer.lower()), ())
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        store = FrostStore(Path(data_dir) / "frost.sqlite")
+        try:
+            store.save_keyset(
+                KeySet(
+                    "dealt-1",
+                    hex(self.x),
+                    element_hex(self.shares[0].group_public_key),
+                    self.allocation.threshold,
+                    {a: list(v) for a, v in ids.items()},
+                    {s.identifier: element_hex(s.public) for s in self.shares},
+                    {s.identifier: s.secret for s in self.shares if s.identifier in mine},
+                )
+            )
+        finally:
+            store.close()
+
+
+def install_key(
+    chain: Chain, seqset: Any, keys: Mapping[str, LocalAccount], min_lock: int
+) -> InstalledKey:
+    """Deal a group key to the active set and install it through ``installGroupKey`` with the
+    ECDSA approvals of the first signers (by address) holding more than 2/3 of the active stake
+    (what the key keepers do after a DKG; sent by dev account 0)."""
+    stakes = active_stakes(seqset)
+    alloc = allocate(dict(stakes), min_lock, 4)
+    dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
+    pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
+    x, y = pk.xy()
+    version = int(seqset.functions.groupKeyVersion().call())
+    kd = group_key_digest(chain.chain_id, seqset.address, version, x)
+    quorum = stake_quorum(stakes, sorted(keys, key=lambda a: int(a, 16)))
+    approvals = order_signatures({a: sign_digest(keys[a], kd) for a in quorum})
+    chain.sender(dev_account(0)).send(seqset.functions.installGroupKey(x, y, approvals))
+    shares = [KeyShare(i, secrets[i], pk) for i in alloc.all_identifiers()]
+    return InstalledKey(alloc, shares)
+
+
 @dataclass
 class ProdRollup(BatchAppender):
     """``deploy_all`` with a dealt FROST key on the set: the L1 the fault tests run against.
@@ -72,6 +143,7 @@ class ProdRollup(BatchAppender):
     Attributes:
         shares: a threshold of the group key's shares (what a colluding majority holds).
         keys: signer address -> account, for every sequencer locked at deployment.
+        key: the installed key with every share (``None``: the nodes' DKG installs one).
     """
 
     chain: Chain
@@ -79,6 +151,7 @@ class ProdRollup(BatchAppender):
     config: L2KitConfig
     shares: list[KeyShare]
     keys: dict[str, LocalAccount] = field(default_factory=dict)
+    key: InstalledKey | None = None
 
     @property
     def addresses(self) -> dict[str, str]:
@@ -130,10 +203,8 @@ def deploy_prod(chain: Chain, n: int, config: L2KitConfig | None = None) -> Prod
     seqset = dep.contract(chain, "sequencer_set")
     active = list(seqset.functions.activeSigners().call())
     assert sorted(active) == sorted(keys), f"{len(active)} active sequencers, wanted {n}"
-    signers, amounts = dep.contract(chain, "locking_pool").functions.activeSet().call()
-    stakes = {str(a): int(s) for a, s in zip(signers, amounts, strict=True)}
-    shares = install_dealt_key(chain, seqset, keys, stakes, cfg.staking.min_lock_tokens * TOKEN)
-    return ProdRollup(chain, dep, cfg, shares, keys)
+    key = install_key(chain, seqset, keys, cfg.staking.min_lock_tokens * TOKEN)
+    return ProdRollup(chain, dep, cfg, key.threshold_shares(), keys, key)
 
 
 def expected_next(prod: ProdRollup, punished: str, rcpt: Any) -> str:

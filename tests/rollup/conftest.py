@@ -1,12 +1,15 @@
-"""Fixtures for the rollup daemons: real contracts on Anvil, a real blob store, real nodes.
+"""Fixtures for the rollup daemons: the production contracts on Anvil, a real blob store, real
+nodes.
 
-``rollup_env`` deploys (once per module) a sequencer set with three signers (one FROST
-signature under their dealt group key, checked on-chain; each node gets its share),
-StateCommitment, L1Bridge, the DA challenge contract and a test ERC20, and starts the storage
-service. ``prod_env`` is the production deployment instead (``deploy_all``: the
-real LockingPool, SequencerSet and governance) at 4 and (slow) 21 sequencers: the nodes run
-a DKG over their own ``/frost`` as soon as they start, the set installs the key with their
-ECDSA approvals, and every batch carries one FROST signature. ``start_nodes`` starts full
+Both fixtures are the production deployment (``deploy_all``: the real LockingPool,
+SequencerSet, rollup, bridge and governance), once per module, and start the storage service.
+``rollup_env``: 4 sequencers, the windows these tests were written for (:func:`rollup_config`),
+a group key dealt by stake and installed by the set with the ECDSA approvals of more than 2/3
+of the stake (:func:`tests.helpers.prod.install_key`); each node gets its shares in its FROST
+store and every batch carries one FROST signature. The rollup contracts' admin is handed by the
+Timelock to ``env.owner`` (dev account 0). ``prod_env``: 4 and (slow) 21 sequencers with the
+devnet windows and no key yet: the nodes run a DKG over their own ``/frost`` as soon as they
+start and the set installs the key with their approvals. ``start_nodes`` starts full
 sequencer nodes (node + producer + RPC + deposit follower + batcher) wired as peers; they are
 stopped before the chain snapshot is reverted.
 """
@@ -28,6 +31,7 @@ from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
 from offchain.chain.client import Chain
 from offchain.chain.networks import default_confirmations
+from offchain.config import L2KitConfig
 from offchain.deploy import deploy_all
 from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import RollupL1
@@ -42,16 +46,37 @@ from offchain.staking.frost.wire import element_of
 from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
 from tests.helpers.da import warm_blob_checks
-from tests.helpers.frost import allocation_from_l1, dealt_key
-from tests.helpers.prod import ProdRollup, prod_config
-from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
+from tests.helpers.frost import allocation_from_l1, as_timelock
+from tests.helpers.prod import ProdRollup, deploy_prod, prod_config
 from tests.helpers.waits import poll_until
 
 WINDOW_S = 30
 DA_WINDOW_S = 10
 DA_FEE = 10**16
-STAKE = 10 * 10**18
-SLASH = 4 * 10**18
+FORCE_WINDOW_S = 30
+FREEZE_AFTER_S = 200
+N_SEQUENCERS = 4
+# Handed from the Timelock to ``RollupEnv.owner`` in ``rollup_env``.
+ADMIN_KEYS = ("state_commitment", "da_challenge", "fraud_prover")
+
+
+def rollup_config(n: int = N_SEQUENCERS) -> L2KitConfig:
+    """:func:`tests.helpers.prod.prod_config` of ``n`` with these tests' windows (challenge
+    30 s, data 10 s, forced inclusion 30 s, freeze 200 s) and a flat data-request bond."""
+    cfg = prod_config(n)
+    r = cfg.rollup
+    r.devnet_challenge_window_s = WINDOW_S
+    r.devnet_da_window_s = DA_WINDOW_S
+    r.devnet_force_inclusion_window_s = FORCE_WINDOW_S
+    r.devnet_freeze_after_s = FREEZE_AFTER_S
+    r.da_fee_wei = DA_FEE
+    r.da_fee_per_tx_wei = 0
+    return cfg
+
+
+_P = rollup_config().rollup.effective(31337)
+SLASH = _P.da_slash_amount  # the DA challenge's slash (staking tokens)
+FRAUD_SLASH = _P.fraud_slash_amount
 
 
 class ConfirmedBridge(BridgeClient):
@@ -107,52 +132,48 @@ class RollupEnv:
     addresses: dict[str, str]
     storage_url: str
     tmp: Path
+    prod: ProdRollup
     services: list[NodeService] = field(default_factory=list)
     verifiers: list[Verifier] = field(default_factory=list)
-    prod: ProdRollup | None = None  # the production deployment (None: TestSequencerSet)
 
     @property
     def contracts(self) -> RollupContracts:
-        a = self.addresses
-        return RollupContracts(
-            self.chain,
-            a["state_commitment"],
-            a["l1_bridge"],
-            a["sequencer_set"],
-            a.get("da_challenge"),
-            a.get("fraud_prover"),
-            sequencer_set_artifact="SequencerSet" if self.prod else "TestSequencerSet",
-            locking_pool=a.get("locking_pool"),
-            token=a.get("token"),
-        )
+        return RollupContracts.from_deployment(self.chain, self.prod.dep)
 
     @property
     def window_s(self) -> int:
-        return self.prod.params.challenge_window_s if self.prod else WINDOW_S
+        return self.prod.params.challenge_window_s
 
     @property
     def da_window_s(self) -> int:
-        return self.prod.params.da_window_s if self.prod else DA_WINDOW_S
+        return self.prod.params.da_window_s
 
     def stake(self, signer: str) -> int:
-        """``signer``'s stake (the LockingPool's, or the test set's)."""
-        if self.prod:
-            return self.prod.stake(signer)
-        return int(self.seqset().functions.stake(signer).call())
+        """``signer``'s stake on the LockingPool (wei of the staking token)."""
+        return self.prod.stake(signer)
 
     def stake_at_deploy(self, signer: str) -> int:
         """``signer``'s stake right after the deployment."""
-        if not self.prod:
-            return STAKE
         pool = self.prod.c("locking_pool").functions
         return int(pool.sequencer(signer).call(block_identifier=self.prod.dep.block)[2])
 
+    def collude_shares(self) -> list[KeyShare]:
+        """A threshold of the group key's shares (what a colluding majority holds): the
+        installed key's (``rollup_env``), or gathered from the running nodes (after their DKG)."""
+        return self.colluding("withhold").collude_shares or []
+
+    def sign(self, header: Any) -> list[bytes]:
+        """The set's one FROST signature of ``header`` (a colluding majority's shares)."""
+        from offchain.staking.frost.l1 import l1_signature
+
+        return [l1_signature(self.collude_shares(), self.l1().digest(header))]
+
     def colluding(self, mode: str, **kw: Any) -> Fault:
-        """A fault in ``mode`` signed by a colluding majority: the dealt key's shares (test
-        set), or a threshold of the group key's shares gathered from the running nodes."""
-        if not self.prod:
-            return Fault(mode, collude_shares=dealt_key(self.signers).shares(), **kw)
+        """A fault in ``mode`` signed by a colluding majority: a threshold of the installed
+        key's shares, or of the group key's shares gathered from the running nodes."""
         x = int(self.seqset().functions.groupKeyX().call())
+        if self.prod.key is not None and self.prod.key.x == x:
+            return Fault(mode, collude_shares=self.prod.key.threshold_shares(), **kw)
         shares: dict[int, KeyShare] = {}
         threshold = 0
         for svc in self.services:
@@ -169,7 +190,6 @@ class RollupEnv:
     def install_group_key(self, nodes: list[NodeService]) -> int:
         """A DKG over ``nodes``' ``/frost`` for the active set's allocation, installed on the
         set with the members' ECDSA approvals (what the key keepers do). Returns the key's x."""
-        assert self.prod is not None
         from offchain.staking.frost.coordinator import FrostCoordinator
 
         c = self.prod
@@ -195,9 +215,11 @@ class RollupEnv:
         return ConfirmedBridge(self.chain, self.addresses["l1_bridge"], self.chain.sender(acct))
 
     def seqset(self) -> Any:
-        return self.chain.contract(
-            self.contracts.sequencer_set_artifact, self.addresses["sequencer_set"]
-        )
+        return self.chain.contract("SequencerSet", self.addresses["sequencer_set"])
+
+    def govern(self, call: Any) -> None:
+        """Send ``call`` from the Timelock (a governance action; impersonated on Anvil)."""
+        as_timelock(self.chain, self.prod.dep, call)
 
     @property
     def domain(self) -> ltx.Domain:
@@ -221,11 +243,11 @@ class RollupEnv:
             if deposit_confirmations is not None
             else {}
         )
-        key = None if self.prod else dealt_key(self.signers)
+        key = self.prod.key
         for s in signers:
             d = Path(tempfile.mkdtemp(dir=self.tmp))
             if key is not None:
-                key.give_share(s.address, d)  # the test set's key (on L1 since deployment)
+                key.give_share(s.address, d)  # the installed key (on L1 since deployment)
             cfg = RollupNodeConfig(
                 node=NodeConfig(
                     port=ports[s.address.lower()],
@@ -242,8 +264,8 @@ class RollupEnv:
             ).start()
             self.services.append(svc)
             out.append(svc)
-        if self.prod and not int(self.seqset().functions.groupKeyX().call()):
-            self.install_group_key(out)
+        if not int(self.seqset().functions.groupKeyX().call()):
+            self.install_group_key(out)  # prod_env: no key yet, the nodes' DKG
         return out
 
     def stop_nodes(self) -> None:
@@ -276,21 +298,34 @@ class RollupEnv:
         self.chain.rpc("evm_mine")
 
 
-def deploy_rollup(chain: Chain, signers: list[LocalAccount]) -> dict[str, str]:
-    """Sequencer set (test double with the real signature rule; the dealt key's threshold is
-    all three signers), StateCommitment, bridge, DA challenge, fraud prover, token."""
-    params = TestRollupParams(WINDOW_S, DA_WINDOW_S, DA_FEE, STAKE, SLASH)
-    return deploy_test_rollup(chain, dev_account(0), signers, params)
+def deploy_rollup(chain: Chain, n: int = N_SEQUENCERS) -> ProdRollup:
+    """``deploy_all`` with ``n`` sequencers and these tests' windows, a group key installed by
+    the set, and the rollup contracts' admin handed by the Timelock to dev account 0."""
+    prod = deploy_prod(chain, n, rollup_config(n))
+    for key in ADMIN_KEYS:
+        as_timelock(
+            chain, prod.dep, prod.c(key).functions.transferOwnership(dev_account(0).address)
+        )
+    return prod
+
+
+def signers_of(prod: ProdRollup) -> list[LocalAccount]:
+    """The sequencers: the current one first, then the others by address."""
+    current = prod.current()
+    rest = sorted(
+        (a for a in prod.keys.values() if a.address != current.address),
+        key=lambda a: int(a.address, 16),
+    )
+    return [current, *rest]
 
 
 @pytest.fixture(scope="module")
-def rollup_base(chain: Chain) -> Iterator[tuple[dict[str, str], str, Path, list[LocalAccount]]]:
-    signers = sorted((dev_account(i) for i in range(20, 23)), key=lambda a: int(a.address, 16))
-    addresses = deploy_rollup(chain, signers)
+def rollup_base(chain: Chain) -> Iterator[tuple[ProdRollup, str, Path]]:
+    prod = deploy_rollup(chain)
     with tempfile.TemporaryDirectory(prefix="l2kit-rollup-") as tmp:
         storage = StorageServer(Path(tmp) / "blobs").start()
         try:
-            yield addresses, storage.url, Path(tmp), signers
+            yield prod, storage.url, Path(tmp)
         finally:
             storage.stop()
 
@@ -304,8 +339,9 @@ def blob_ready(chain: Chain) -> None:
 
 @pytest.fixture
 def rollup_env(chain: Chain, rollup_base: Any) -> Iterator[RollupEnv]:
-    addresses, url, tmp, signers = rollup_base
-    env = RollupEnv(chain, dev_account(0), signers, addresses, url, tmp)
+    """The production deployment's rollup with a key installed: ``signers[0]`` is current."""
+    prod, url, tmp = rollup_base
+    env = RollupEnv(chain, dev_account(0), signers_of(prod), prod.addresses, url, tmp, prod)
     try:
         yield env
     finally:
@@ -337,7 +373,7 @@ def prod_env(chain: Chain, prod_base: Any) -> Iterator[RollupEnv]:
     prod, url, tmp = prod_base
     current = prod.current()
     signers = [current, *(a for a in prod.keys.values() if a.address != current.address)]
-    env = RollupEnv(chain, dev_account(0), signers, prod.addresses, url, tmp, prod=prod)
+    env = RollupEnv(chain, dev_account(0), signers, prod.addresses, url, tmp, prod)
     try:
         yield env
     finally:

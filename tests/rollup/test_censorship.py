@@ -58,12 +58,13 @@ def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
     rollup_env: RollupEnv, tmp_path: Path
 ) -> None:
     env = rollup_env
-    censor, honest, other = env.start_nodes(env.signers, censorship_watch=True)
+    censor, honest, *others = env.start_nodes(env.signers, censorship_watch=True)
+    watchers = [honest, *others]
     assert censor.signer.address == env.seqset().functions.currentSequencer().call()
     Fault("censor", censor_account=ALICE.address).install(censor)
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
     env.bridge(CAROL).deposit_eth(CAROL.address, 10**18)
-    for svc in (censor, honest, other):
+    for svc in (censor, *watchers):
         wait_until(lambda s=svc: client(s).balance(CAROL.address) == 10**18, what="deposits")  # type: ignore[misc]
     sc = env.l1().sc
     dep = _deployment(env, tmp_path)
@@ -94,7 +95,7 @@ def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
         assert sc.functions.nextIndex().call() >= before
         # The honest nodes' watch reported it; one window later it is rotated out.
         wait_until(
-            lambda: honest.censorship.stats["reports"] + other.censorship.stats["reports"] >= 1,
+            lambda: sum(w.censorship.stats["reports"] for w in watchers) >= 1,
             timeout_s=30,
             what="a censorship report",
         )
@@ -111,7 +112,7 @@ def test_censor_is_refused_replaced_and_the_next_sequencer_includes_the_item(
     assert force.returncode == 0, err
     doc = json.loads(out)
     assert doc["queue_id"] == queue_id and doc["receipt"]["status"] == "success"
-    for svc in (honest, other):
+    for svc in watchers:
         wait_until(
             lambda s=svc: client(s).balance(BOB.address) == 5000 + 1, what="transfer applied"
         )  # type: ignore[misc]

@@ -8,17 +8,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from web3.logs import DISCARD
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import BatchStatus, DataMode, RollupL1
 from offchain.rollup.ledger.blobs import BLOB_GAS_PER_BLOB, blobs_hash
 from offchain.rollup.node.config import BatcherConfig
 from offchain.storage.client import BlobClient
 from offchain.storage.errors import BlobNotFound
 from tests.helpers.beacon import AnvilBeacon
-from tests.helpers.frost import dealt_key
-from tests.rollup.conftest import SLASH, STAKE, RollupEnv, client, wait_until
+from tests.helpers.prod import ZERO, assert_punished, punishment_receipt
+from tests.rollup.conftest import FRAUD_SLASH, SLASH, RollupEnv, client, wait_until
 from tests.rollup.test_verifier import BOB, DEAD_STORAGE, _traffic
 
 # Storage-mode data answers here are blob transactions (tests/rollup/conftest.py).
@@ -113,7 +113,7 @@ def _faulty_blob_batch(env: RollupEnv, mode: str) -> tuple[list, RollupL1, Any]:
     _set_mode(env, DataMode.BLOBS)
     nodes = env.start_nodes(env.signers, FAST)
     assert nodes[0].batcher is not None
-    nodes[0].batcher.fault = Fault(mode, collude_shares=dealt_key(env.signers).shares())
+    nodes[0].batcher.fault = env.colluding(mode)
     _traffic(env, nodes)
     l1 = env.l1()
     wait_until(lambda: l1.next_index() >= 1, timeout_s=60, what="the faulty blob batch")
@@ -121,10 +121,17 @@ def _faulty_blob_batch(env: RollupEnv, mode: str) -> tuple[list, RollupL1, Any]:
     return nodes, l1, env.signers[0]
 
 
-def _assert_punished(env: RollupEnv, l1: RollupL1, bad_signer: Any) -> None:
-    seqset = env.seqset()
-    assert seqset.functions.stake(bad_signer.address).call() == STAKE - SLASH
-    assert bad_signer.address not in seqset.functions.activeSigners().call()
+def _assert_punished(
+    env: RollupEnv, l1: RollupL1, bad_signer: Any, slash: int = FRAUD_SLASH
+) -> None:
+    """Batch 0 invalid; ``bad_signer`` slashed ``slash`` on the pool (the verifier that proved
+    it or asked for the data credited its share), kicked, and the set rotated to the draw's
+    next sequencer."""
+    seq = bad_signer.address
+    rcpt = punishment_receipt(env.prod, seq)
+    (ev,) = env.prod.c("locking_pool").events.Slashed().process_receipt(rcpt, errors=DISCARD)
+    assert_punished(env.prod, seq, ev.args.beneficiary, slash, None, rcpt)
+    assert ev.args.beneficiary != ZERO  # the verifier that proved it
     assert l1.batch_status(0) == BatchStatus.INVALID
 
 
@@ -158,7 +165,7 @@ def test_blob_data_not_matching_the_header_slashed(
     out = v.tick()[0]
     assert out.result == "requested" and "MTTBR" in out.detail, out
     wait_until(lambda: l1.data_request(0).status.name == "FAILED", what="the answer mismatches")
-    _assert_punished(rollup_env, l1, bad_signer)
+    _assert_punished(rollup_env, l1, bad_signer, SLASH)  # the DA challenge's slash
 
 
 def test_late_verifier_rebuilds_from_l2_nodes(rollup_env: RollupEnv) -> None:

@@ -94,8 +94,10 @@ def test_web3_reads_chain_blocks_balances_and_fees(funded: tuple[NodeService, st
     erc = w3.eth.contract(address=l2t, abi=ERC20_ABI)
     assert erc.functions.balanceOf(ALICE.address).call() == 5 * 10**18
     assert erc.functions.totalSupply().call() == 5 * 10**18
-    assert erc.functions.symbol().call() == "TT" and erc.functions.decimals().call() == 18
-    assert erc.functions.name().call() == "Test Token"
+    l1t = svc.contracts.chain.contract("TestToken", token).functions  # the L1 token's own
+    assert erc.functions.symbol().call() == l1t.symbol().call()
+    assert erc.functions.name().call() == l1t.name().call() == "L2Kit Test Token"
+    assert erc.functions.decimals().call() == 18
     # Fixed gas per kind.
     a, b = ALICE.address, BOB.address
     assert w3.eth.estimate_gas({"from": a, "to": b, "value": 1}) == GAS_ETH_TRANSFER

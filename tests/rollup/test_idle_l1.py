@@ -9,9 +9,7 @@ import time
 import pytest
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.l1.bindings import RequestStatus
-from tests.helpers.frost import dealt_key
 from tests.rollup.conftest import DA_WINDOW_S, RollupEnv, client, wait_until
 
 ALICE = dev_account(10)
@@ -23,7 +21,7 @@ def test_deadlinePassedOnIdleL1IsActedOn(rollup_env: RollupEnv) -> None:
     nodes = env.start_nodes(env.signers)
     faulty, l1 = nodes[0], env.l1()
     assert faulty.batcher is not None
-    faulty.batcher.fault = Fault("withhold", collude_shares=dealt_key(env.signers).shares())
+    faulty.batcher.fault = env.colluding("withhold")
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
     wait_until(lambda: client(faulty).balance(ALICE.address) > 0, what="deposit")
     wait_until(lambda: l1.next_index() >= 1, 30, "the withheld batch on L1")

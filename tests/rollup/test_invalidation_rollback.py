@@ -9,13 +9,11 @@ from __future__ import annotations
 import random
 
 from offchain.chain.accounts import dev_account
-from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.batcher.submitter import Batcher
 from offchain.rollup.l1.bindings import BatchStatus
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
-from tests.helpers.frost import dealt_key
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
 ALICE, BOB = dev_account(10), dev_account(11)
@@ -48,7 +46,7 @@ def test_invalidation_between_polls_rolls_back_every_node_once(rollup_env: Rollu
         batchers.append(n.batcher)
     faulty, l1 = nodes[0], env.l1()
     faulty_batcher = batchers[0]
-    faulty_batcher.fault = Fault("wrong_mtsr", collude_shares=dealt_key(env.signers).shares())
+    faulty_batcher.fault = env.colluding("wrong_mtsr")
     sent = _traffic(env, faulty)
     head = faulty_batcher.node.head
     wait_until(lambda: all(b.node.head >= head for b in batchers), what="blocks on every node")
@@ -63,9 +61,9 @@ def test_invalidation_between_polls_rolls_back_every_node_once(rollup_env: Rollu
     assert out.result == "fraud_proven", out
     assert l1.next_index() == 0 and l1.batch_status(0) == BatchStatus.INVALID
     # Every node rolls back to the last valid batch (none: block 0), exactly once.
-    assert [b.sync_invalidations() for b in batchers] == [0, 0, 0]
+    assert [b.sync_invalidations() for b in batchers] == [0] * len(batchers)
     assert faulty_batcher.node.store.batch(0) is None
-    assert [b.sync_invalidations() for b in batchers] == [None, None, None]
+    assert [b.sync_invalidations() for b in batchers] == [None] * len(batchers)
     # ... also after a restart (the cursor is in the node's store).
     b = batchers[1]
     restarted = Batcher(b.node, b.l1, b.bridge, b.blobs, b.cosign, b.config)
@@ -86,14 +84,14 @@ def test_invalidation_between_polls_rolls_back_every_node_once(rollup_env: Rollu
             what="the resubmitted batch",
         )
         assert l1.next_index() == 1 and l1.stored_header_hash(0) != bad_hash
-        assert [b.sync_invalidations() for b in batchers] == [None, None, None]
+        assert [b.sync_invalidations() for b in batchers] == [None] * len(batchers)
         if snapshot is not None:
             # An L1 reorg drops the append: no invalidation, so no rollback; resubmitted.
             env.chain.rpc("evm_revert", snapshot)
             snapshot = None
             honest.batcher.l1 = honest_l1
             assert l1.next_index() == 0
-            assert [b.sync_invalidations() for b in batchers] == [None, None, None]
+            assert [b.sync_invalidations() for b in batchers] == [None] * len(batchers)
             assert client(honest).balance(BOB.address) == sent
     # A second invalidation at the same index (here by a challenger directly) rolls back again.
     challenger = dev_account(35)
@@ -101,5 +99,5 @@ def test_invalidation_between_polls_rolls_back_every_node_once(rollup_env: Rollu
     env.chain.sender(env.owner).send(sc.functions.setChallenger(challenger.address, True))
     env.chain.sender(challenger).send(sc.functions.invalidateFrom(0))
     assert l1.next_index() == 0
-    assert [b.sync_invalidations() for b in batchers] == [0, 0, 0]
-    assert [b.sync_invalidations() for b in batchers] == [None, None, None]
+    assert [b.sync_invalidations() for b in batchers] == [0] * len(batchers)
+    assert [b.sync_invalidations() for b in batchers] == [None] * len(batchers)

@@ -17,7 +17,6 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
-from tests.helpers.frost import dealt_key
 from tests.helpers.reorg import ALICE, BOB, funded_rollup
 from tests.helpers.waits import wait_rounds
 from tests.rollup.conftest import RollupEnv, client, wait_until
@@ -145,7 +144,6 @@ def test_dataAnswerRemovedByReorgIsAnsweredAgain(rollup_env: RollupEnv) -> None:
     """The sequencer's provideData is reorged out: the request is open again on L1; the batcher
     answers it again, the verifier verifies from L1, nobody honest is slashed."""
     from offchain.rollup.l1.bindings import RequestStatus
-    from tests.rollup.conftest import STAKE
 
     env = rollup_env
     funded_rollup(env, FAST_BATCHES)
@@ -163,20 +161,20 @@ def test_dataAnswerRemovedByReorgIsAnsweredAgain(rollup_env: RollupEnv) -> None:
     wait_until(lambda: l1.data_request(0).status == RequestStatus.ANSWERED, 20, "answered again")
     assert time.monotonic() - t0 <= 10
     wait_until(lambda: v.tick() is not None and v.verified_index >= 0, 20, "verified from L1")
-    seqset = env.seqset()
-    assert all(seqset.functions.stake(s.address).call() == STAKE for s in env.signers)
+    assert all(env.stake(s.address) == env.stake_at_deploy(s.address) for s in env.signers)
 
 
 def test_fraudProofRemovedByReorgIsSentAgain(rollup_env: RollupEnv) -> None:
-    from offchain.rollup.batcher.faults import Fault
-    from tests.rollup.conftest import SLASH, STAKE
+    from tests.rollup.conftest import FRAUD_SLASH
 
     env = rollup_env
     f = funded_rollup(env)
     nodes, faulty, l1, seqset = f.nodes, f.svc, env.l1(), env.seqset()
     bad = env.signers[0]
     assert faulty.batcher is not None
-    faulty.batcher.fault = Fault("wrong_mtsr", collude_shares=dealt_key(env.signers).shares())
+    faulty.batcher.fault = env.colluding("wrong_mtsr")
+    stake0 = env.stake(bad.address)
+    slashed = stake0 - max(0, stake0 - FRAUD_SLASH)
     _transfer(env, faulty, 0)
     wait_until(lambda: l1.next_index() >= 1, 30, "the faulty batch")
     for svc in nodes:  # no resubmission in between: the reorg only removes the proof
@@ -184,14 +182,16 @@ def test_fraudProofRemovedByReorgIsSentAgain(rollup_env: RollupEnv) -> None:
             svc.batcher.stop()
     v = env.start_verifier(dev_account(34))
     wait_until(lambda: any(o.result == "fraud_proven" for o in v.tick()), 20, "fraud proven")
-    assert seqset.functions.stake(bad.address).call() == STAKE - SLASH
+    assert env.stake(bad.address) == stake0 - slashed
     head = int(env.chain.w3.eth.block_number)
     env.chain.rpc("anvil_reorg", 1, [])  # proveFraud was the last L1 transaction
     assert int(env.chain.w3.eth.block_number) == head
-    assert seqset.functions.stake(bad.address).call() == STAKE  # the proof is gone
-    wait_until(lambda: v.tick() is not None and seqset.functions.stake(bad.address).call() < STAKE,
+    assert env.stake(bad.address) == stake0  # the proof is gone
+    assert bad.address in seqset.functions.activeSigners().call()
+    wait_until(lambda: v.tick() is not None and env.stake(bad.address) < stake0,
                20, "fraud proven again")  # fmt: skip
-    assert seqset.functions.stake(bad.address).call() == STAKE - SLASH
+    assert env.stake(bad.address) == stake0 - slashed
+    assert bad.address not in seqset.functions.activeSigners().call()
 
 
 @pytest.mark.slow
@@ -338,5 +338,4 @@ def test_verifierNeverSeesABatchAReorgWithinItsConfirmationsRemoves(rollup_env: 
     (o,) = Verifier.tick(v)
     assert o.result == "verified" and v.verified_index == idx
     assert l1.stored_header_hash(idx) == v._hashes[idx]
-    seqset = env.seqset()
-    assert all(seqset.functions.stake(s.address).call() > 0 for s in env.signers)
+    assert all(env.stake(s.address) > 0 for s in env.signers)

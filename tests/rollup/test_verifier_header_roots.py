@@ -20,7 +20,6 @@ from offchain.rollup.l1.bindings import RequestStatus
 from offchain.rollup.ledger.batch_builder import BatchBuilder
 from offchain.rollup.ledger.tx import Deposit, sign_transfer
 from offchain.storage.client import BlobClient
-from tests.helpers.frost import dealt_key
 from tests.rollup.conftest import RollupEnv
 
 ALICE, BOB = dev_account(10), dev_account(11)
@@ -52,7 +51,7 @@ def test_header_root_not_the_datas_is_challenged(rollup_env: RollupEnv, field: s
     l1 = env.l1()
     current = env.seqset().functions.currentSequencer().call()
     seq = next(s for s in env.signers if s.address == current)
-    env.l1(seq).append_batch(header, [dealt_key(env.signers).sign(l1.digest(header))])
+    env.l1(seq).append_batch(header, env.sign(header))
     v = env.start_verifier(dev_account(36))
     out = v.tick()[0]
     if field == "final_state_root":
