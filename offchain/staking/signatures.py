@@ -120,8 +120,8 @@ def stake_weights(active: Active) -> dict[str, int]:
 def active_stakes(sequencer_set: Any) -> dict[str, int]:
     """Signer -> stake of the active set, read from ``SequencerSet.activeStakes()``.
 
-    Falls back to equal weights from ``activeSigners()`` for a set without stakes (the
-    test-only ``TestSequencerSet``).
+    Falls back to equal weights from ``activeSigners()`` for an ``ISequencerSet`` without
+    ``activeStakes()`` (the interface the rollup contracts use does not require it).
     """
     names = {f.get("name") for f in sequencer_set.abi if f.get("type") == "function"}
     if "activeStakes" in names:

@@ -1,7 +1,8 @@
 """Test helpers for the FROST daemons: allocation from L1, a coordinator over a cluster, and a
-dealt group key for the rollup tests' ``TestSequencerSet`` (which, like the real set, takes
-batches only with one FROST signature under an installed key). A dealt key on a devnet's real
-set: :func:`offchain.staking.frost.l1.install_dealt_key`."""
+dealt group key (one share per signer) for the ``TestSequencerSet`` that only
+``tests/devnet/test_outage_processes.py`` still deploys. A dealt key on the real set:
+:func:`tests.helpers.prod.install_key` (every share, for the nodes' stores) or
+:func:`offchain.staking.frost.l1.install_dealt_key`."""
 
 from __future__ import annotations
 

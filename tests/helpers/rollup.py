@@ -4,7 +4,9 @@
   tests that do not need real L2 blocks);
 - :func:`deploy_test_rollup`: the rollup's L1 contracts on a ``TestSequencerSet`` (a test
   double with the real signature rule: one FROST signature under the signers' dealt key,
-  :func:`tests.helpers.frost.dealt_key`) instead of the staking domain's SequencerSet;
+  :func:`tests.helpers.frost.dealt_key`) instead of the staking domain's SequencerSet. Only
+  ``tests/devnet/test_outage_processes.py`` still uses it; every other suite, benchmark and
+  demo runs on the production deployment (:mod:`tests.helpers.prod`);
 - :class:`BatchAppender`: append a header signed by the set as its current sequencer, and
   move L1 time (shared by the test deployment and the production one).
 """
