@@ -234,10 +234,23 @@ contract StateCommitment is IStateCommitment, Ownable {
 
     // -------------------------------------------------------------- sequencer
 
-    /// @notice EIP-191-free digest the active sequencers sign for `header`.
+    /// @notice EIP-191-free digest the active sequencers sign for `header` when every member
+    ///         took part in co-signing it (absence bitmap 0).
     /// @dev    keccak256(abi.encode(chainid, this, index, keccak256(abi.encode(header)))).
     function batchDigest(BatchHeader calldata header) public view returns (bytes32) {
-        return keccak256(abi.encode(block.chainid, address(this), uint256(header.index), keccak256(abi.encode(header))));
+        return _digest(uint256(header.index), keccak256(abi.encode(header)), 0);
+    }
+
+    /// @notice The digest the set signs for `header` with absence bitmap `absent` (bit i: member
+    ///         i of `activeSigners()` took no part): {batchDigest} when `absent` is 0, else
+    ///         keccak256(abi.encode(chainid, this, index, keccak256(abi.encode(header)), absent)).
+    function batchDigestAbsent(BatchHeader calldata header, uint256 absent) public view returns (bytes32) {
+        return _digest(uint256(header.index), keccak256(abi.encode(header)), absent);
+    }
+
+    function _digest(uint256 index, bytes32 headerHash, uint256 absent) private view returns (bytes32) {
+        if (absent == 0) return keccak256(abi.encode(block.chainid, address(this), index, headerHash));
+        return keccak256(abi.encode(block.chainid, address(this), index, headerHash, absent));
     }
 
     /// @notice Appends the next batch (Storage and Blobs modes).
@@ -247,6 +260,21 @@ contract StateCommitment is IStateCommitment, Ownable {
     /// @param header     the batch header; `header.index` must equal {nextIndex}.
     /// @param signatures the set's one FROST signature over {batchDigest} (ISequencerSet.verifyBatchSignatures).
     function appendBatch(BatchHeader calldata header, bytes[] calldata signatures) external {
+        _appendWithBlobs(header, 0, signatures);
+    }
+
+    /// @notice {appendBatch} for a batch some members did not co-sign: `absent` (bit i: member i
+    ///         of `activeSigners()` took no part) is signed with it ({batchDigestAbsent}); each
+    ///         member it names has one more consecutive missed round, and one that reaches the
+    ///         set's `missLimit` is kicked without a slash.
+    /// @param header     as for {appendBatch}
+    /// @param absent     the absence bitmap
+    /// @param signatures the set's one FROST signature over {batchDigestAbsent}
+    function appendBatchAbsent(BatchHeader calldata header, uint256 absent, bytes[] calldata signatures) external {
+        _appendWithBlobs(header, absent, signatures);
+    }
+
+    function _appendWithBlobs(BatchHeader calldata header, uint256 absent, bytes[] calldata signatures) private {
         DataMode mode = dataMode;
         if (mode == DataMode.Calldata) revert StateCommitmentWrongDataMode(header.index, mode);
         if (mode == DataMode.Blobs) {
@@ -254,7 +282,7 @@ contract StateCommitment is IStateCommitment, Ownable {
             bytes32 carried = blobsHash();
             if (carried != header.dataHash) revert StateCommitmentDataMismatch(header.index, header.dataHash, carried);
         }
-        _append(header, signatures);
+        _append(header, absent, signatures);
     }
 
     /// @notice Appends the next batch with its frame in calldata (Calldata mode).
@@ -264,11 +292,30 @@ contract StateCommitment is IStateCommitment, Ownable {
     function appendBatchWithData(BatchHeader calldata header, bytes[] calldata signatures, bytes calldata frame)
         external
     {
+        _appendWithFrame(header, 0, signatures, frame);
+    }
+
+    /// @notice {appendBatchWithData} with an absence bitmap (see {appendBatchAbsent}).
+    function appendBatchWithDataAbsent(
+        BatchHeader calldata header,
+        uint256 absent,
+        bytes[] calldata signatures,
+        bytes calldata frame
+    ) external {
+        _appendWithFrame(header, absent, signatures, frame);
+    }
+
+    function _appendWithFrame(
+        BatchHeader calldata header,
+        uint256 absent,
+        bytes[] calldata signatures,
+        bytes calldata frame
+    ) private {
         DataMode mode = dataMode;
         if (mode != DataMode.Calldata) revert StateCommitmentWrongDataMode(header.index, mode);
         bytes32 carried = keccak256(frame);
         if (carried != header.dataHash) revert StateCommitmentDataMismatch(header.index, header.dataHash, carried);
-        _append(header, signatures);
+        _append(header, absent, signatures);
     }
 
     /// @notice keccak256 of the versioned hashes of the blobs this transaction carries
@@ -286,7 +333,7 @@ contract StateCommitment is IStateCommitment, Ownable {
         return keccak256(abi.encodePacked(hashes));
     }
 
-    function _append(BatchHeader calldata header, bytes[] calldata signatures) private {
+    function _append(BatchHeader calldata header, uint256 absent, bytes[] calldata signatures) private {
         address current = sequencerSet.currentSequencer();
         if (msg.sender != current) revert StateCommitmentNotCurrentSequencer(msg.sender, current);
         Head memory head = _head;
@@ -297,9 +344,7 @@ contract StateCommitment is IStateCommitment, Ownable {
         if (prog.frozenAt != 0) revert StateCommitmentFrozen(prog.frozenAt);
         _checkDeposits(header);
         bytes32 headerHash = keccak256(abi.encode(header));
-        sequencerSet.verifyBatchSignatures(
-            keccak256(abi.encode(block.chainid, address(this), index, headerHash)), signatures
-        );
+        sequencerSet.verifyBatchSignatures(_digest(index, headerHash, absent), signatures);
         _batches[index] = (headerHash & HASH_MASK) | bytes32(block.timestamp + challengeWindow);
         // A new run only when the appending sequencer changes (once per rotation).
         if (head.runCount == 0 || head.lastSequencer != msg.sender) {
@@ -313,7 +358,7 @@ contract StateCommitment is IStateCommitment, Ownable {
         prog.consumed = header.depositCount;
         prog.truncated = false;
         _progress = prog;
-        sequencerSet.recordBatch(msg.sender, header.l2Blocks);
+        sequencerSet.recordBatch(msg.sender, header.l2Blocks, absent);
         emit BatchAppended(index, headerHash, msg.sender, header);
     }
 

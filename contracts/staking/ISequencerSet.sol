@@ -22,8 +22,10 @@ interface ISequencerSet {
     function groupKeyX() external view returns (uint256);
 
     /// @notice Called by StateCommitment when `signer` appended a batch covering `l2Blocks`
-    ///         blocks: counts as its heartbeat and accrues its batch reward.
-    function recordBatch(address signer, uint256 l2Blocks) external;
+    ///         blocks: counts as its heartbeat and accrues its batch reward. `absent` is the
+    ///         batch's signed absence bitmap (bit i: member i of the active set, in
+    ///         `activeSigners()` order, took no part in co-signing it).
+    function recordBatch(address signer, uint256 l2Blocks, uint256 absent) external;
 
     /// @notice The key the staker behind `signer` uses now: `signer` itself unless its owner moved
     ///         the stake to a new key with LockingPool.updateSigner (punishment follows the staker).

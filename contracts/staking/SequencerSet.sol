@@ -73,6 +73,20 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         uint64 lastRewardBlock; // L1 block up to which the current sequencer has been rewarded
     }
 
+    /// @dev {EpochInfo} as stored: the same fields, and the count of members with missed
+    ///      rounds in the spare bits of the slot that holds `current` (read by every batch).
+    struct EpochState {
+        uint64 epoch;
+        uint64 round;
+        address current;
+        uint64 epochStart;
+        uint32 absentMembers; // members whose {missedRounds} is not zero
+        uint64 epochEnd;
+        uint64 lastHeartbeat;
+        uint64 seedBlock;
+        uint64 lastRewardBlock;
+    }
+
     /// @notice The LockingPool holding the stakes and the active set.
     LockingPool public immutable pool;
     /// @notice Epoch length and heartbeat timeout.
@@ -80,7 +94,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     /// @notice Rollup contracts allowed to call recordBatch and punish.
     mapping(address account => bool) public rollup;
 
-    EpochInfo internal _info;
+    EpochState internal _info;
     Progress internal _progress;
     /// @notice blockhash of the seed block, stored while it is readable (see {recordSeed}), so
     ///         a draw long after it still uses it instead of a hash its caller could pick.
@@ -106,6 +120,14 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     uint256 public constant L1_BLOCK_TIME = 12;
     /// @notice Nonce of the removal messages (one removal consumes it: no replay).
     uint256 public silentNonce;
+    /// @notice Consecutive co-signing rounds (batches) a member missed, as the batches' signed
+    ///         absence bitmaps say (0 once it takes part again).
+    mapping(address signer => uint256 missed) public missedRounds;
+    /// @notice A member that misses this many consecutive rounds is kicked without a slash
+    ///         (governance parameter, slow lane; 0: never).
+    uint256 public missLimit;
+    /// @notice Most members an absence bitmap can name (bit i: member i of {activeSigners}).
+    uint256 public constant MAX_BITMAP_MEMBERS = 256;
 
     // ------------------------------------------------------------------ errors
     /// @notice The signers hold no more than 2/3 of the active stake.
@@ -157,6 +179,8 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     error SequencerSetSeedUnavailable(uint256 seedBlock, uint256 blockNumber);
     /// @notice The deposit queue is set already (to `queue`).
     error SequencerSetDepositQueueAlreadySet(address queue);
+    /// @notice The absence bitmap names members beyond the `members` of the active set.
+    error SequencerSetBadAbsence(uint256 absent, uint256 members);
 
     // ------------------------------------------------------------------ events
     /// @notice A new sequencer became current.
@@ -170,6 +194,11 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     );
     /// @notice More than 2/3 of the stake removed the silent co-signer `signer` (no slash).
     event SilentRemoved(address indexed signer, uint256 nonce);
+    /// @notice `signer` missed `missed` consecutive co-signing rounds (>= {missLimit}): kicked,
+    ///         no slash.
+    event MissedRoundsRemoved(address indexed signer, uint256 missed);
+    /// @notice The miss limit changed (0: off).
+    event MissLimitSet(uint256 limit);
     /// @notice `queued` deposits are on L1, `queuedAtBatch` were at the current sequencer's last
     ///         batch: it must append a batch by `deadline` or be reselectable ({Reason.NoProgress}).
     event WorkNoted(uint256 queued, uint256 queuedAtBatch, uint256 deadline);
@@ -278,7 +307,7 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     /// @dev The reward counts L1 blocks since the last batch or rotation, capped at the heartbeat
     ///      timeout's worth ({rewardCapBlocks}): L1 checks those, not the header's `l2Blocks`, so
     ///      a signing majority cannot inflate it and a burst of batches earns nothing extra.
-    function recordBatch(address signer, uint256 l2Blocks) external onlyRollup {
+    function recordBatch(address signer, uint256 l2Blocks, uint256 absent) external onlyRollup {
         if (signer != _info.current) revert SequencerSetNotCurrent(signer, _info.current);
         uint256 l1Blocks = block.number - _info.lastRewardBlock;
         uint256 cap = rewardCapBlocks();
@@ -294,6 +323,41 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         _progress = p;
         uint256 reward = l1Blocks == 0 ? 0 : pool.distributeReward(signer, l1Blocks);
         emit BatchRecorded(signer, _info.epoch, l2Blocks, l1Blocks, reward);
+        if (absent != 0 || _info.absentMembers != 0) _recordAbsence(signer, absent);
+    }
+
+    /// @dev Count, per member of the active set (in {activeSigners} order, as signed), the
+    ///      consecutive batches whose absence bitmap `absent` marks it (bit i: member i); a
+    ///      member that took part goes back to 0. The appending sequencer took part whatever the
+    ///      bitmap says. Members whose count reaches {missLimit} are kicked (no slash) after
+    ///      every count is written, so the pool's swap-and-pop cannot shift the positions read.
+    function _recordAbsence(address signer, uint256 absent) internal {
+        address[] memory members = pool.activeSigners();
+        uint256 n = members.length;
+        if (n < MAX_BITMAP_MEMBERS && absent >> n != 0) revert SequencerSetBadAbsence(absent, n);
+        uint256 limit = missLimit;
+        uint256 counted = 0;
+        address[] memory out = new address[](n);
+        uint256[] memory outMissed = new uint256[](n);
+        uint256 kicks = 0;
+        for (uint256 i = 0; i < n; i++) {
+            address m = members[i];
+            uint256 before = missedRounds[m];
+            uint256 missed = (absent >> i) & 1 == 1 && m != signer ? before + 1 : 0;
+            if (limit != 0 && missed >= limit) {
+                (out[kicks], outMissed[kicks]) = (m, missed);
+                kicks++;
+                missed = 0; // the kick below starts it afresh should it lock again
+            } else if (missed != 0) {
+                counted++;
+            }
+            if (missed != before) missedRounds[m] = missed;
+        }
+        _info.absentMembers = uint32(counted);
+        for (uint256 k = 0; k < kicks; k++) {
+            emit MissedRoundsRemoved(out[k], outMissed[k]);
+            pool.kick(out[k]); // rotates through onSequencerRemoved if it is current
+        }
     }
 
     /// @notice Most L1 blocks one batch is rewarded for: the heartbeat timeout in L1 slots.
@@ -445,7 +509,10 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
 
     /// @notice Where the rotation stands.
     function epochInfo() external view returns (EpochInfo memory) {
-        return _info;
+        EpochState storage i = _info;
+        return EpochInfo(
+            i.epoch, i.round, i.current, i.epochStart, i.epochEnd, i.lastHeartbeat, i.seedBlock, i.lastRewardBlock
+        );
     }
 
     /// @notice Store the seed block's hash while L1 still returns it (within 256 blocks), so the
@@ -501,12 +568,22 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
     // ================================================================= hooks
     /// @inheritdoc ISequencerSetHooks
     function onSequencerRemoved(address signer) external onlyPool {
+        if (missedRounds[signer] != 0) {
+            delete missedRounds[signer];
+            _info.absentMembers -= 1;
+        }
         if (signer == _info.current) _rotate(signer, Reason.Removed);
     }
 
     /// @inheritdoc ISequencerSetHooks
     function onSignerChanged(address oldSigner, address newSigner) external onlyPool {
         if (oldSigner == _info.current) _info.current = newSigner;
+        uint256 missed = missedRounds[oldSigner];
+        if (missed != 0) {
+            // The count follows the staker to its new key (a key change does not reset it).
+            missedRounds[newSigner] = missed;
+            delete missedRounds[oldSigner];
+        }
     }
 
     // ============================================================ group key
@@ -553,6 +630,19 @@ contract SequencerSet is ISequencerSet, ISequencerSetHooks, Ownable {
         depositQueue = queue;
         _progress.queuedAtBatch = uint64(queue.depositCount());
         emit DepositQueueSet(address(queue));
+    }
+
+    /// @notice Number of members whose {missedRounds} is not zero (while it is zero, a batch
+    ///         that marks nobody absent reads nothing more).
+    function absentMembers() external view returns (uint256) {
+        return _info.absentMembers;
+    }
+
+    /// @notice Set the number of consecutive missed co-signing rounds that removes a member
+    ///         (0: never). A new limit applies from the next batch, to counts already run up.
+    function setMissLimit(uint256 limit) external onlyOwner {
+        missLimit = limit;
+        emit MissLimitSet(limit);
     }
 
     /// @notice Set the epoch length and heartbeat timeout (seconds).

@@ -84,7 +84,7 @@ contract TestSequencerSet is ISequencerSet {
         }
     }
 
-    function recordBatch(address signer, uint256) external {
+    function recordBatch(address signer, uint256, uint256) external {
         if (!authorised[msg.sender]) revert TestSequencerSetNotAuthorised(msg.sender);
         batches[signer] += 1;
     }

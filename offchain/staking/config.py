@@ -29,6 +29,9 @@ class StakingParams:
     slash_beneficiary_bps: int = 5_000  # 50% to the beneficiary, 50% burned
     epoch_length_s: int = 3600
     heartbeat_timeout_s: int = 60
+    # SequencerSet.missLimit: a member absent from this many consecutive batches' co-signing
+    # (their signed absence bitmaps) is kicked without a slash (0: never).
+    miss_limit_batches: int = 50
     # Local devnet (chain id 31337): short timings and four locked sequencers.
     devnet_short_timings: bool = True
     devnet_withdrawal_delay_s: int = 30

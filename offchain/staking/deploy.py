@@ -31,6 +31,8 @@ def deploy(ctx: DeployContext) -> None:
         "sequencer_set", "SequencerSet", pool.address, p.epoch_length_s, p.heartbeat_timeout_s, me
     )
     ctx.send(pool.functions.setSequencerSet(seqset.address))
+    if p.miss_limit_batches:
+        ctx.send(seqset.functions.setMissLimit(p.miss_limit_batches))
     if chain_id != ANVIL_CHAIN_ID:
         return
     stakes = [s * TOKEN for s in p.devnet_stakes_tokens]

@@ -33,7 +33,9 @@ if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
 
-def batch_digest(chain_id: int, contract: str, index: int, header_hash: bytes) -> bytes:
+def batch_digest(
+    chain_id: int, contract: str, index: int, header_hash: bytes, absent: int = 0
+) -> bytes:
     """The digest the sequencer set signs for batch ``index`` of ``contract``.
 
     Args:
@@ -41,6 +43,8 @@ def batch_digest(chain_id: int, contract: str, index: int, header_hash: bytes) -
         contract: StateCommitment address.
         index: batch index.
         header_hash: keccak256 of the batch header (32 bytes).
+        absent: the absence bitmap (bit i: member i of ``activeSigners()`` took no part in
+            co-signing; 0: everyone did, the digest without it, ``batchDigest``).
 
     Returns:
         32-byte digest.
@@ -50,12 +54,12 @@ def batch_digest(chain_id: int, contract: str, index: int, header_hash: bytes) -
     """
     if len(header_hash) != 32:
         raise StakingError(f"batch header hash must be 32 bytes, got {len(header_hash)}")
-    return keccak(
-        abi_encode(
-            ["uint256", "address", "uint256", "bytes32"],
-            [chain_id, to_checksum_address(contract), index, header_hash],
-        )
-    )
+    types = ["uint256", "address", "uint256", "bytes32"]
+    values: list[object] = [chain_id, to_checksum_address(contract), index, header_hash]
+    if absent:
+        types.append("uint256")
+        values.append(absent)
+    return keccak(abi_encode(types, values))
 
 
 def sign_digest(account: LocalAccount | bytes, digest: bytes) -> bytes:

@@ -80,7 +80,7 @@ def test_lock_reverts(st: Staking, seqs, expect_revert) -> None:
 def test_relock_adds_fresh_tokens_and_compounds_rewards(st: Staking, seqs) -> None:
     cur = st.current()
     # Paid per L1 block since the rotation (what L1 checks), not the header's 10 L2 blocks.
-    rcpt = st.gov.send(st.sset.functions.recordBatch(cur, 10))
+    rcpt = st.gov.send(st.sset.functions.recordBatch(cur, 10, 0))
     ev = st.sset.events.BatchRecorded().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     paid = ev["l1Blocks"] * TOKEN
     assert paid > 0 and ev["reward"] == paid
@@ -182,7 +182,7 @@ def test_rewards_fund_distribute_withdraw(st: Staking, seqs, expect_revert) -> N
     s.send(st.pool.functions.fundRewards(500 * TOKEN))
     assert st.pool.functions.rewardReserve().call() == reserve + 500 * TOKEN
     cur = st.current()
-    rcpt = st.gov.send(st.sset.functions.recordBatch(cur, 7))
+    rcpt = st.gov.send(st.sset.functions.recordBatch(cur, 7, 0))
     ev = st.pool.events.RewardDistributed().process_receipt(rcpt, errors=DISCARD)[0]["args"]
     paid = ev["l1Blocks"] * TOKEN
     assert paid > 0 and ev["reward"] == paid  # per L1 block, whatever l2Blocks claims
@@ -202,7 +202,7 @@ def test_reward_is_capped_by_reserve(st: Staking) -> None:
     reserve = st.pool.functions.rewardReserve().call()
     st.gov.send(st.pool.functions.setRewardPerBlock(reserve))
     cur = st.current()
-    st.gov.send(st.sset.functions.recordBatch(cur, 3))
+    st.gov.send(st.sset.functions.recordBatch(cur, 3, 0))
     assert st.pool.functions.rewardReserve().call() == 0
     assert _seq(st, cur)[3] == reserve
 
@@ -372,7 +372,7 @@ def test_pause_blocks_staking_but_not_slashing(st: Staking, seqs, expect_revert)
 
 
 def test_pool_balance_matches_accounting(st: Staking, seqs) -> None:
-    st.gov.send(st.sset.functions.recordBatch(st.current(), 5))
+    st.gov.send(st.sset.functions.recordBatch(st.current(), 5, 0))
     st.gov.send(st.pool.functions.slash(seqs[1].address, 1_234 * TOKEN, st.gov.address))
     _assert_pool_accounting(st)  # the slash is held until claimed / burned
     st.gov.send(st.pool.functions.claimSlashReward())

@@ -92,7 +92,7 @@ def test_reselect_after_missed_heartbeat_excludes_the_silent_one(
 
 def test_record_batch_is_the_heartbeat(st: Staking, expect_revert) -> None:
     st.warp(4)
-    st.gov.send(st.sset.functions.recordBatch(st.current(), 1))
+    st.gov.send(st.sset.functions.recordBatch(st.current(), 1, 0))
     st.warp(4)  # 8 s since the draw, 4 s since the batch: not missed
     expect_revert("SequencerSetHeartbeatNotMissed", st.gov.send, st.sset.functions.reselect())
 
@@ -101,12 +101,12 @@ def test_record_batch_reverts(st: Staking, seqs, expect_revert) -> None:
     cur = st.current()
     other = next(a.address for a in seqs if a.address != cur)
     args = expect_revert(
-        "SequencerSetNotCurrent", st.gov.send, st.sset.functions.recordBatch(other, 1)
+        "SequencerSetNotCurrent", st.gov.send, st.sset.functions.recordBatch(other, 1, 0)
     )
     assert args == (other, cur)
     stranger = st.as_(dev_account(25))
     args = expect_revert(
-        "SequencerSetNotRollup", stranger.send, st.sset.functions.recordBatch(cur, 1)
+        "SequencerSetNotRollup", stranger.send, st.sset.functions.recordBatch(cur, 1, 0)
     )
     assert args == (stranger.address,)
 

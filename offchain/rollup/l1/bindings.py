@@ -228,9 +228,10 @@ class RollupL1:
         return self.da
 
     # ------------------------------------------------------------ batches
-    def digest(self, header: BatchHeader) -> bytes:
-        """What the sequencers sign for ``header`` (computed locally, = batchDigest on chain)."""
-        return batch_digest(self._chain_id, self.sc.address, header)
+    def digest(self, header: BatchHeader, absent: int = 0) -> bytes:
+        """What the sequencers sign for ``header`` (computed locally, = batchDigest on chain;
+        ``absent``: the absence bitmap, ``batchDigestAbsent``)."""
+        return batch_digest(self._chain_id, self.sc.address, header, absent)
 
     def append_batch(
         self,
@@ -238,6 +239,7 @@ class RollupL1:
         signatures: list[bytes],
         blobs: BlobCarrier | None = None,
         frame: bytes | None = None,
+        absent: int = 0,
     ) -> TxReceipt:
         """StateCommitment.appendBatch (signatures ordered by ascending signer address).
 
@@ -246,15 +248,28 @@ class RollupL1:
             signatures: co-signatures over the batch digest.
             blobs: Blobs mode: the sidecar carrying the frame (a type-3 transaction).
             frame: Calldata mode: the frame (``appendBatchWithData``).
+            absent: the absence bitmap signed with the batch (bit i: member i of
+                ``activeSigners()`` took no part in co-signing); not 0: ``appendBatchAbsent`` /
+                ``appendBatchWithDataAbsent`` over :meth:`digest` ``(header, absent)``.
 
         Raises:
             TxReverted: e.g. ``StateCommitmentWrongIndex``, ``StateCommitmentNotCurrentSequencer``,
                 ``StateCommitmentMissingBlobs``, ``StateCommitmentDataMismatch``.
         """
+        h = header.as_tuple()
+        f = self.sc.functions
         if frame is not None:
-            call = self.sc.functions.appendBatchWithData(header.as_tuple(), signatures, frame)
+            call = (
+                f.appendBatchWithDataAbsent(h, absent, signatures, frame)
+                if absent
+                else f.appendBatchWithData(h, signatures, frame)
+            )
         else:
-            call = self.sc.functions.appendBatch(header.as_tuple(), signatures)
+            call = (
+                f.appendBatchAbsent(h, absent, signatures)
+                if absent
+                else f.appendBatch(h, signatures)
+            )
         if self.sender is None:
             return self._send(call)
         # The estimate runs against the latest block: right after a rotation it rewards 0 L1

@@ -171,17 +171,26 @@ _SOL_NAMES = (
 )
 
 
-def batch_digest(chain_id: int, state_commitment: str, header: BatchHeader) -> bytes:
-    """The digest the sequencers sign for ``header`` (StateCommitment.batchDigest).
+def batch_digest(
+    chain_id: int, state_commitment: str, header: BatchHeader, absent: int = 0
+) -> bytes:
+    """The digest the sequencers sign for ``header`` (StateCommitment.batchDigest, or
+    batchDigestAbsent with the absence bitmap ``absent``).
 
-    ``keccak256(abi.encode(chainid, stateCommitment, index, keccak256(abi.encode(header))))``.
+    ``keccak256(abi.encode(chainid, stateCommitment, index, keccak256(abi.encode(header))))``,
+    with ``absent`` appended to the encoding when it is not 0.
     """
-    return keccak(
-        abi_encode(
-            ["uint256", "address", "uint256", "bytes32"],
-            [chain_id, to_checksum_address(state_commitment), header.index, header.hash()],
-        )
-    )
+    types = ["uint256", "address", "uint256", "bytes32"]
+    values: list[object] = [
+        chain_id,
+        to_checksum_address(state_commitment),
+        header.index,
+        header.hash(),
+    ]
+    if absent:
+        types.append("uint256")
+        values.append(absent)
+    return keccak(abi_encode(types, values))
 
 
 def sign_digest(private_key: bytes, digest: bytes) -> bytes:

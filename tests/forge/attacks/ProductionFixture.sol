@@ -68,6 +68,8 @@ abstract contract ProductionFixture is Test {
     uint256 internal constant DA_SLASH = 10_000 ether;
     uint256 internal constant FRAUD_SLASH = 10_000 ether;
     uint256 internal constant L2_CHAIN_ID = 901;
+    /// @dev Consecutive missed co-signing rounds that remove a member (staking.miss_limit_batches).
+    uint256 internal constant MISS_LIMIT = 50;
     /// @dev Least delay of every governance call off the fast lane (offchain/governance/config.py).
     uint256 internal constant EXIT_WINDOW = 30 days;
 
@@ -121,6 +123,7 @@ abstract contract ProductionFixture is Test {
         bridge = new L1Bridge(IStateCommitment(address(sc)), FORCE_WINDOW);
         sc.setBridge(IDepositQueue(address(bridge)));
         sset.setDepositQueue(IDepositQueue(address(bridge)));
+        sset.setMissLimit(MISS_LIMIT);
 
         token.mint(address(this), 50_000_000 ether);
         for (uint256 k = 1; k <= 4; k++) {
@@ -289,6 +292,14 @@ abstract contract ProductionFixture is Test {
         for (uint256 i = 0; i < a.length; i++) {
             if (keyOf[a[i]] != 0) out[n++] = a[i];
         }
+    }
+
+    /// @notice The current sequencer appends `h` with absence bitmap `absent`, signed by the
+    ///         set's group key over {StateCommitment.batchDigestAbsent}.
+    function _appendAbsent(BatchHeader memory h, uint256 absent) internal {
+        bytes[] memory sigs = _frostSign(sc.batchDigestAbsent(h, absent));
+        vm.prank(sset.currentSequencer());
+        sc.appendBatchAbsent(h, absent, sigs);
     }
 
     /// @notice The current sequencer appends `h`, signed by the set's group key.

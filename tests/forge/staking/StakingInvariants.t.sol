@@ -340,7 +340,7 @@ contract StakingHandler is Test {
         if (l1Blocks > sset.rewardCapBlocks()) l1Blocks = sset.rewardCapBlocks();
         uint256 reward = l1Blocks * REWARD_PER_BLOCK;
         if (reward > mReserve) reward = mReserve;
-        sset.recordBatch(cur, 1);
+        sset.recordBatch(cur, 1, 0);
         mReserve -= reward;
         mRewardsOwed += reward;
         mReward[cur] += reward;
