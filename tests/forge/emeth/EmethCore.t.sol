@@ -273,12 +273,8 @@ contract EmethCoreFuzzTest is EmethBase {
 
     /// @custom:invariant A Ticket signed while its requester had funds, held back by the node past
     ///                   the requester's withdrawal, is never paid out of another requester's deposit.
-    /// @dev KNOWN HOLE (issue 16, lazy debits): this fails on today's EmethCore, so it is skipped
-    ///      unless EMETH_KNOWN_HOLES=1 (`EMETH_KNOWN_HOLES=1 forge test --offline --match-test
-    ///      knownHole`). The fix (a signed Ticket `validUntil` below the withdrawal delay) must
-    ///      drop the skip and turn the assertion into an exact EmethCoreTicketExpired revert.
-    function test_knownHole_lateTicketAfterWithdrawalPaysFromOthers() public {
-        if (vm.envOr("EMETH_KNOWN_HOLES", uint256(0)) == 0) vm.skip(true);
+    /// @dev Regression of the known hole "a Ticket settled late" (issue 16, lazy debits).
+    function test_lateTicketAfterWithdrawalReverts() public {
         vm.prank(requesters[0]);
         core.deposit(100);
         vm.prank(requesters[1]);
