@@ -60,7 +60,14 @@ def _ticket_figures(chain: Chain) -> dict[str, int]:
             (_bytes("job", ticket_id, i, n=16), payers[i % len(payers)], 1_000 + i, EMETH // 100)
             for i in range(JOBS_PER_TICKET)
         ]
-        t = build_ticket(ticket_id, node.address, jobs, penalty=penalty, prior=prior)
+        t = build_ticket(
+            ticket_id,
+            node.address,
+            jobs,
+            penalty=penalty,
+            prior=prior,
+            valid_until=l1.ticket_valid_until(),
+        )
         assert len(t.debits) == len(payers) and t.job_count == JOBS_PER_TICKET
         prior.update({d.requester: (d.cumulative, ticket_id) for d in t.debits})
         sig = sign_ticket(signer, l1.chain_id, l1.core_address, t)

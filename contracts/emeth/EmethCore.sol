@@ -41,6 +41,7 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         bytes32 debitsRoot;
         uint256 debitCount;
         uint256 totalDebit;
+        uint64 validUntil; // last L1 timestamp at which it may settle (at most settleMargin after signing)
     }
 
     /// @notice A proof that leaf `index` of settled Ticket `ticketId`'s `debitsRoot` is
@@ -73,7 +74,7 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     /// @notice EIP-712 type hash of `Ticket(...)`.
     bytes32 public constant TICKET_TYPEHASH = keccak256(
         "Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,uint256 penalty,"
-        "bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit)"
+        "bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit,uint64 validUntil)"
     );
 
     /// @notice Ticket ids are `executionLayerId << EL_SHIFT | n`; debits are counted per
@@ -87,6 +88,10 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     uint64 public withdrawalDelay;
     /// @notice Seconds between a node's `requestCollateralWithdrawal` and `withdrawCollateral`.
     uint64 public collateralWithdrawalDelay;
+    /// @notice Longest a Ticket stays valid after it is signed (the Signer's `validUntil` is
+    ///         its L1 time + `settleMargin`); strictly below both withdrawal delays
+    ///         (docs/spec.md, "Ticket validity").
+    uint64 public settleMargin;
     /// @notice Collateral (not pending withdrawal) a node must hold to take jobs.
     uint256 public minCollateral;
 
@@ -130,7 +135,9 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     /// @notice The owner authorised or revoked a Ticket signer.
     event SignerUpdated(address indexed signer, bool authorised);
     /// @notice The owner changed the delays or the minimum collateral.
-    event ParamsUpdated(uint64 withdrawalDelay, uint64 collateralWithdrawalDelay, uint256 minCollateral);
+    event ParamsUpdated(
+        uint64 withdrawalDelay, uint64 collateralWithdrawalDelay, uint64 settleMargin, uint256 minCollateral
+    );
     /// @notice A proof brought `requester`'s debit in Ticket `ticketId`'s execution layer up to
     ///         `cumulative`; `provenTotal` is its new `provenDebits`.
     event DebitProven(uint256 indexed ticketId, address indexed requester, uint256 cumulative, uint256 provenTotal);
@@ -154,6 +161,10 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
 
     /// @notice An amount of zero where a positive one is needed.
     error EmethCoreZeroAmount();
+    /// @notice Ticket `ticketId` was valid until `validUntil`; it is now `nowTs`.
+    error EmethCoreTicketExpired(uint256 ticketId, uint64 validUntil, uint256 nowTs);
+    /// @notice `settleMargin` must be strictly below both withdrawal delays.
+    error EmethCoreSettleMarginTooLong(uint64 settleMargin, uint64 withdrawalDelay, uint64 collateralWithdrawalDelay);
     /// @notice The zero address where a real one is needed.
     error EmethCoreZeroAddress();
     /// @notice The zero job id cannot be cancelled.
@@ -199,17 +210,19 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     /// @param initialOwner               the admin (deployer; the governance Timelock after handoff).
     /// @param withdrawalDelay_           seconds a requester waits to withdraw.
     /// @param collateralWithdrawalDelay_ seconds a node waits to withdraw collateral.
+    /// @param settleMargin_              longest Ticket validity (below both delays).
     /// @param minCollateral_             collateral a node needs to be eligible.
     constructor(
         ERC20Burnable token_,
         address initialOwner,
         uint64 withdrawalDelay_,
         uint64 collateralWithdrawalDelay_,
+        uint64 settleMargin_,
         uint256 minCollateral_
     ) Ownable(initialOwner) EIP712("EmethCore", "1") {
         if (address(token_) == address(0)) revert EmethCoreZeroAddress();
         token = token_;
-        _setParams(withdrawalDelay_, collateralWithdrawalDelay_, minCollateral_);
+        _setParams(withdrawalDelay_, collateralWithdrawalDelay_, settleMargin_, minCollateral_);
     }
 
     // ------------------------------------------------------------------ requesters
@@ -317,7 +330,11 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     // ------------------------------------------------------------------ Tickets
 
     /// @notice Settle a Ticket signed by an authorised signer. Anyone may submit it (a node's
-    ///         billing agent or a relayer); the payment always goes to `t.node`.
+    ///         billing agent or a relayer); the payment always goes to `t.node`. Only until
+    ///         `t.validUntil` (`EmethCoreTicketExpired` after), which the Signer sets to at
+    ///         most `settleMargin` after its view of L1: a Ticket that can settle once a
+    ///         withdrawal requested at `T` is ready (`T + withdrawalDelay`) was signed from a
+    ///         view holding the request (docs/spec.md, "Ticket validity").
     /// @dev    Pays the node `t.totalDebit` from the pool (no protocol share; requesters' balances
     ///         are debited lazily by proofs against `t.debitsRoot`), burns `t.penalty` from the
     ///         node's collateral (what there is; the rest is recorded in `penaltyShortfall`), adds
@@ -332,6 +349,7 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         returns (uint256 paid, uint256 burned)
     {
         if (_settled.get(t.ticketId)) revert EmethCoreTicketAlreadySettled(t.ticketId);
+        if (block.timestamp > t.validUntil) revert EmethCoreTicketExpired(t.ticketId, t.validUntil, block.timestamp);
         if (t.node == address(0)) revert EmethCoreZeroAddress();
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(ticketDigest(t), signature);
         if (err != ECDSA.RecoverError.NoError) revert EmethCoreInvalidSignature();
@@ -443,24 +461,38 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         emit SignerUpdated(signer, authorised);
     }
 
-    /// @notice Change the withdrawal delays and the minimum node collateral.
+    /// @notice Change the withdrawal delays, the Ticket settle margin and the minimum node
+    ///         collateral. `settleMargin_` must be strictly below both delays
+    ///         (`EmethCoreSettleMarginTooLong`).
     /// @param withdrawalDelay_           seconds.
     /// @param collateralWithdrawalDelay_ seconds.
+    /// @param settleMargin_              seconds.
     /// @param minCollateral_             base units.
-    function setParams(uint64 withdrawalDelay_, uint64 collateralWithdrawalDelay_, uint256 minCollateral_)
-        external
-        onlyOwner
-    {
-        _setParams(withdrawalDelay_, collateralWithdrawalDelay_, minCollateral_);
+    function setParams(
+        uint64 withdrawalDelay_,
+        uint64 collateralWithdrawalDelay_,
+        uint64 settleMargin_,
+        uint256 minCollateral_
+    ) external onlyOwner {
+        _setParams(withdrawalDelay_, collateralWithdrawalDelay_, settleMargin_, minCollateral_);
     }
 
     // ------------------------------------------------------------------ internals
 
-    function _setParams(uint64 withdrawalDelay_, uint64 collateralWithdrawalDelay_, uint256 minCollateral_) private {
+    function _setParams(
+        uint64 withdrawalDelay_,
+        uint64 collateralWithdrawalDelay_,
+        uint64 settleMargin_,
+        uint256 minCollateral_
+    ) private {
+        if (settleMargin_ >= withdrawalDelay_ || settleMargin_ >= collateralWithdrawalDelay_) {
+            revert EmethCoreSettleMarginTooLong(settleMargin_, withdrawalDelay_, collateralWithdrawalDelay_);
+        }
         withdrawalDelay = withdrawalDelay_;
         collateralWithdrawalDelay = collateralWithdrawalDelay_;
+        settleMargin = settleMargin_;
         minCollateral = minCollateral_;
-        emit ParamsUpdated(withdrawalDelay_, collateralWithdrawalDelay_, minCollateral_);
+        emit ParamsUpdated(withdrawalDelay_, collateralWithdrawalDelay_, settleMargin_, minCollateral_);
     }
 
     /// @dev Pull `amount` from the caller into account `a`; returns the new balance.

@@ -555,7 +555,7 @@ def _start_agent(
         agent = Aggregator(o.client(), o.blobs(), reg, acct)
     elif name == "signer":
         l1 = o.l1()
-        agent = Signer(o.client(), acct, l1.chain_id, l1.core_address, interval_s)
+        agent = Signer(o.client(), acct, l1.chain_id, l1.core_address, interval_s, l1=l1)
     else:
         chain = o.chain()
         agent = Billing(o.client(), o.l1(chain), chain.sender(acct), acct.address)

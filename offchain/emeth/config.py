@@ -28,13 +28,16 @@ class EmethParams:
         requester_accounts: dev accounts funded as requesters on a devnet.
         node_accounts: dev accounts funded as nodes on a devnet.
         faucet_wei: EMETH minted to each of them on a devnet (0: mint nothing).
+        settle_margin_s: how long a Ticket stays valid after it is signed (EmethCore
+            ``settleMargin``; strictly below both delays: docs/spec.md, "Ticket validity").
         devnet_short_timings: apply the ``devnet_*`` values on chain 31337.
         devnet_withdrawal_delay_s / devnet_collateral_withdrawal_delay_s /
-            devnet_min_collateral_wei: their values on a devnet.
+            devnet_settle_margin_s / devnet_min_collateral_wei: their values on a devnet.
     """
 
     withdrawal_delay_s: int = 3 * 86_400
     collateral_withdrawal_delay_s: int = 7 * 86_400
+    settle_margin_s: int = 3600
     min_collateral_wei: int = 10_000 * EMETH
     signer_address: str = ""
     signer_account: int = 30
@@ -44,6 +47,7 @@ class EmethParams:
     devnet_short_timings: bool = True
     devnet_withdrawal_delay_s: int = 300
     devnet_collateral_withdrawal_delay_s: int = 300
+    devnet_settle_margin_s: int = 30
     devnet_min_collateral_wei: int = 100 * EMETH
 
     def effective(self, chain_id: int) -> EmethParams:
@@ -61,6 +65,7 @@ class EmethParams:
             self,
             withdrawal_delay_s=self.devnet_withdrawal_delay_s,
             collateral_withdrawal_delay_s=self.devnet_collateral_withdrawal_delay_s,
+            settle_margin_s=self.devnet_settle_margin_s,
             min_collateral_wei=self.devnet_min_collateral_wei,
         )
 

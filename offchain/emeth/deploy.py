@@ -42,6 +42,7 @@ def deploy(ctx: DeployContext) -> None:
         owner,
         p.withdrawal_delay_s,
         p.collateral_withdrawal_delay_s,
+        p.settle_margin_s,
         p.min_collateral_wei,
     )
     signer = _signer(ctx)

@@ -282,6 +282,17 @@ class EmethL1:
     def collateral_withdrawal_delay_s(self) -> int:
         return int(self.core.functions.collateralWithdrawalDelay().call())
 
+    def settle_margin_s(self) -> int:
+        """``settleMargin``: the longest a Ticket stays valid after it is signed."""
+        return int(self.core.functions.settleMargin().call())
+
+    def ticket_valid_until(self) -> int:
+        """``validUntil`` for a Ticket signed now: the L1 clock (the next block's timestamp,
+        about: :class:`~offchain.chain.clock.L1Clock`) + ``settleMargin``."""
+        from offchain.chain.clock import L1Clock
+
+        return L1Clock(self.chain.w3).now() + self.settle_margin_s()
+
     def total_burned(self) -> int:
         return int(self.core.functions.totalBurned().call())
 
@@ -299,9 +310,12 @@ class EmethL1:
         withdrawal_delay_s: int,
         collateral_withdrawal_delay_s: int,
         min_collateral: int,
+        settle_margin_s: int | None = None,
     ) -> TxReceipt:
+        """``setParams`` (``settle_margin_s`` None: keep the current ``settleMargin``)."""
+        margin = self.settle_margin_s() if settle_margin_s is None else settle_margin_s
         fn = self.core.functions.setParams(
-            withdrawal_delay_s, collateral_withdrawal_delay_s, min_collateral
+            withdrawal_delay_s, collateral_withdrawal_delay_s, margin, min_collateral
         )
         return self._send(owner, fn)
 
@@ -310,7 +324,8 @@ class EmethL1:
         """Submit a signed Ticket; anyone may send it, ``ticket.node`` is paid.
 
         Raises:
-            TxReverted: e.g. ``EmethCoreTicketAlreadySettled``, ``EmethCoreUnauthorizedSigner``,
+            TxReverted: e.g. ``EmethCoreTicketAlreadySettled``, ``EmethCoreTicketExpired``,
+                ``EmethCoreUnauthorizedSigner``,
                 ``EmethCoreInvalidSignature`` (requesters are debited lazily, by proofs).
         """
         rcpt = self._send(sender, self.core.functions.settleTicket(ticket.as_abi(), signature))

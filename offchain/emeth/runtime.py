@@ -208,6 +208,7 @@ class EmethStack:
                 self.l1.core_address,
                 c.signer_interval_s,
                 loop=loop,
+                l1=self.l1,
             ),
         ]
         for a in ops:

@@ -10,13 +10,16 @@ Twin of the ``Ticket`` struct, ``ticketDigest`` and ``debitLeaf`` in
 - Type::
 
       Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,
-             uint256 penalty,bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit)
+             uint256 penalty,bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit,
+             uint64 validUntil)
 
 - ``jobsRoot`` is the l2kit Merkle root (:mod:`offchain.common.merkle`) over job items
   ``job_leaf(job_id, requester, node, fuel, fee)`` in ticket order.
 - ``debitsRoot`` is the l2kit Merkle root over one item per billed requester,
   ``debit_leaf(requester, cumulative, prev_ticket_id)``, in order of each requester's first job;
   ``totalDebit`` is the sum of the requesters' debits in this Ticket (what the node is paid).
+- ``validUntil`` is the last L1 timestamp at which the Ticket settles: the Signer sets it to
+  the L1 time of its view + ``settleMargin`` (docs/spec.md, "Ticket validity").
 """
 
 from __future__ import annotations
@@ -38,10 +41,11 @@ DOMAIN_NAME = "EmethCore"
 DOMAIN_VERSION = "1"
 TICKET_TYPE = (
     "Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,"
-    "uint256 penalty,bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit)"
+    "uint256 penalty,bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit,uint64 validUntil)"
 )
 EL_SHIFT = 32  # Ticket ids are ``execution_layer_id << EL_SHIFT | n``
 UINT256_MAX = 2**256 - 1
+UINT64_MAX = 2**64 - 1
 
 EIP712_TYPES: dict[str, list[dict[str, str]]] = {
     "EIP712Domain": domain_type(),
@@ -55,6 +59,7 @@ EIP712_TYPES: dict[str, list[dict[str, str]]] = {
         {"name": "debitsRoot", "type": "bytes32"},
         {"name": "debitCount", "type": "uint256"},
         {"name": "totalDebit", "type": "uint256"},
+        {"name": "validUntil", "type": "uint64"},
     ],
 }
 
@@ -207,6 +212,7 @@ class Ticket:
         penalty: EMETH burned from the node's collateral (timeouts/withdrawals confirmed off-chain).
         debits: one entry per billed requester (the node is paid the sum of the amounts);
             signed only through ``debitsRoot``, ``debitCount`` and ``totalDebit``.
+        valid_until: last L1 timestamp (seconds) at which ``settleTicket`` accepts it.
     """
 
     ticket_id: int
@@ -216,9 +222,16 @@ class Ticket:
     fuel: int
     penalty: int
     debits: tuple[Debit, ...] = field(default_factory=tuple)
+    valid_until: int = 0
 
     def __post_init__(self) -> None:
         _uint(self.ticket_id, "ticketId")
+        if (
+            isinstance(self.valid_until, bool)
+            or not isinstance(self.valid_until, int)
+            or not 0 <= self.valid_until <= UINT64_MAX
+        ):
+            raise TicketError(f"validUntil must be a uint64, got {self.valid_until!r}")
         object.__setattr__(self, "node", _address(self.node, "ticket node"))
         object.__setattr__(self, "jobs_root", _bytes32(self.jobs_root, "jobsRoot"))
         _uint(self.job_count, "jobCount")
@@ -274,6 +287,7 @@ class Ticket:
             "debitsRoot": self.debits_root,
             "debitCount": len(self.debits),
             "totalDebit": self.total_debit,
+            "validUntil": self.valid_until,
         }
 
     def as_abi(self) -> tuple[Any, ...]:
@@ -288,6 +302,7 @@ class Ticket:
             self.debits_root,
             len(self.debits),
             self.total_debit,
+            self.valid_until,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -302,6 +317,7 @@ class Ticket:
             "debitsRoot": "0x" + self.debits_root.hex(),
             "debitCount": len(self.debits),
             "totalDebit": str(self.total_debit),
+            "validUntil": str(self.valid_until),
             "debits": [d.to_dict() for d in self.debits],
         }
 
@@ -322,6 +338,7 @@ class Ticket:
                 fuel=int(data["fuel"]),
                 penalty=int(data["penalty"]),
                 debits=tuple(Debit.from_dict(d) for d in data.get("debits", [])),
+                valid_until=int(data.get("validUntil", 0)),
             )
             derived = {
                 "debitsRoot": "0x" + t.debits_root.hex(),
@@ -468,6 +485,7 @@ def build_ticket(
     jobs: Iterable[tuple[bytes, str, int, int]],
     penalty: int = 0,
     prior: Mapping[str, tuple[int, int]] | None = None,
+    valid_until: int = 0,
 ) -> Ticket:
     """Build a Ticket from a node's confirmed jobs.
 
@@ -478,6 +496,7 @@ def build_ticket(
         penalty: EMETH to burn from the node's collateral.
         prior: per requester (checksummed), ``(cumulative debit, id of the Ticket of that
             debit)`` before this Ticket in its execution layer; absent: ``(0, 0)``.
+        valid_until: last L1 timestamp at which the Ticket may settle.
 
     Returns:
         A Ticket with ``jobsRoot``, ``jobCount`` and ``fuel`` computed and one Debit per requester
@@ -502,4 +521,5 @@ def build_ticket(
             Debit(r, a, (prior or {}).get(r, (0, 0))[0] + a, (prior or {}).get(r, (0, 0))[1])
             for r, a in per_requester.items()
         ),
+        valid_until=valid_until,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from offchain.chain.clock import L1Clock
 from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.base import Agent
 from offchain.emeth.execution.client import ExecutionClient
@@ -70,6 +71,12 @@ class Billing(Agent):
         self._withdrawals_from: int | None = None  # next L1 block to scan for withdrawals
         self._watched: set[str] = set()  # requesters with a withdrawal pending
         self.debits_proven = 0
+        self.expired: set[int] = set()  # Tickets seen expired unsettled (skipped)
+        self._clock = L1Clock(l1.chain.w3)
+
+    def _l1_now(self) -> int:
+        """The timestamp the next L1 block will carry (about)."""
+        return self._clock.now()
 
     def _watch_withdrawals(self) -> int:
         """Prove the newest settled debit of every requester with a pending withdrawal (seen
@@ -143,6 +150,14 @@ class Billing(Agent):
                 out["already"] += 1
                 continue
             ticket = Ticket.from_dict(t)
+            if ticket.valid_until < self._l1_now():
+                # Expired unsettled: EmethCore would revert EmethCoreTicketExpired. Its jobs
+                # are the execution layer's to bill again (docs/spec.md, "Ticket validity").
+                if tid not in self.expired:
+                    self.expired.add(tid)
+                    self.log.warning("ticket_expired", ticket=tid, valid_until=ticket.valid_until)
+                out["expired"] = out.get("expired", 0) + 1
+                continue
             sig = bytes.fromhex(t["signature"][2:])
             try:
                 s = self.l1.settle_ticket(self.sender, ticket, sig)

@@ -4,7 +4,9 @@ A Ticket bills a node's verified plain jobs and the verified SubJobs of confirme
 (``GET /jobs?billable=true``): debits per requester are the sums of their fees, each chained to
 the requester's newest leaf (cumulative debit, previous Ticket; ``GET /requesters/{r}/debit``)
 under ``debitsRoot``, fuel the sum of the jobs' fuel, ``jobsRoot`` the Merkle root of their
-leaves, and ``penalty`` the sum of the node's penalties recorded since its last Ticket. The
+leaves, ``penalty`` the sum of the node's penalties recorded since its last Ticket, and
+``validUntil`` the L1 time read before the round's funds + EmethCore ``settleMargin``
+(docs/spec.md, "Ticket validity"): a requester's pending withdrawal is never billed. The
 execution layer re-checks all of it and marks every job billed in the same transaction, so a
 job is in exactly one Ticket.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from offchain.chain.clock import L1Clock
 from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.base import ActingAgent, refused
 from offchain.emeth.errors import ExecutionLayerError
@@ -31,6 +34,9 @@ class Signer(ActingAgent):
         core_address: EmethCore address (EIP-712 verifying contract).
         interval_s: time between Ticket rounds.
         max_jobs: most jobs in one Ticket.
+        l1: EmethCore bindings, for the L1 clock and ``settleMargin`` (``validUntil``); None
+            (tests without an L1): ``validUntil`` = wall time + ``settle_margin_s``.
+        settle_margin_s: validity used without ``l1``.
     """
 
     name = "signer"
@@ -44,6 +50,8 @@ class Signer(ActingAgent):
         interval_s: float = 2.0,
         max_jobs: int = 1000,
         loop: LoopConfig | None = None,
+        l1: Any = None,
+        settle_margin_s: int = 30,
     ) -> None:
         super().__init__(client, account, loop)
         self.chain_id = chain_id
@@ -51,6 +59,9 @@ class Signer(ActingAgent):
         self.interval_s = interval_s
         self.max_jobs = max_jobs
         self._last_round = 0.0
+        self.l1 = l1
+        self.settle_margin_s = settle_margin_s
+        self._clock = L1Clock(l1.chain.w3) if l1 is not None else None
 
     def tick(self) -> dict[str, int]:
         # A round that failed is due again at once (the loop's backoff spaces the retries),
@@ -61,14 +72,26 @@ class Signer(ActingAgent):
         self._last_round = time.monotonic()
         return out
 
+    def _valid_until(self) -> int:
+        """The L1 time now (read before the round's funds) + ``settleMargin``."""
+        if self._clock is None or self.l1 is None:
+            return int(time.time()) + self.settle_margin_s
+        return self._clock.now() + int(self.l1.settle_margin_s())
+
     def _budgets(self, requesters: set[str]) -> dict[str, int]:
         """What each requester's L1 deposit can still pay: its balance less its debits in
-        Tickets not yet settled (EmethCore skips a debit above the balance)."""
+        Tickets not yet settled, less its pending withdrawal (a Ticket that can settle once
+        the withdrawal is ready bills only what the withdrawal leaves; docs/spec.md, "Ticket
+        validity")."""
         unsettled: dict[str, int] = {}
         for t in self.client.tickets(settled=False):
             for d in t["debits"]:
                 unsettled[d["requester"]] = unsettled.get(d["requester"], 0) + int(d["amount"])
-        return {r: int(self.client.funds(r)["deposit"]) - unsettled.get(r, 0) for r in requesters}
+        out = {}
+        for r in requesters:
+            f = self.client.funds(r)
+            out[r] = int(f["deposit"]) - int(f["pendingWithdrawal"]) - unsettled.get(r, 0)
+        return out
 
     def _prior(self, requesters: set[str]) -> dict[str, tuple[int, int]]:
         """Each requester's ``(cumulative debit, Ticket id)`` of its newest leaf here."""
@@ -90,6 +113,7 @@ class Signer(ActingAgent):
         (after its unsettled Tickets) waits, still billable, instead of becoming a debit that
         EmethCore would skip.
         """
+        valid_until = self._valid_until()  # before reading funds: see _budgets
         billable = self.client.jobs(billable=True, limit=1000)
         budgets = self._budgets({j["requester"] for j in billable})
         by_node: dict[str, list[dict[str, Any]]] = {}
@@ -120,6 +144,7 @@ class Signer(ActingAgent):
                 ],
                 penalty=sum(p["amount"] for p in node_pens),
                 prior=prior,
+                valid_until=valid_until,
             )
             sig = sign_ticket(self.account, self.chain_id, self.core_address, ticket)
             payload = ticket.to_dict()

@@ -115,6 +115,7 @@ tickets = Table(
     Column("fuel", String(80), nullable=False),
     Column("penalty", String(80), nullable=False),
     Column("signature", String(200), nullable=False),
+    Column("valid_until", BigInteger, nullable=False),  # last L1 timestamp it may settle at
     Column("settled", Boolean, nullable=False, default=False),
     Column("settled_tx", String(66), nullable=True),
     Column("created_at", Float, nullable=False),

@@ -84,6 +84,7 @@ class TicketSubmission(BaseModel):
     debitsRoot: str | None = Field(None, description="derived from debits; checked if given")
     debitCount: int | None = Field(None, ge=0, description="derived; checked if given")
     totalDebit: int | None = Field(None, ge=0, description="derived; checked if given")
+    validUntil: int = Field(ge=0, lt=2**64, description="last L1 timestamp it may settle at")
     jobIds: list[str]
     penaltyIds: list[int]
     signature: str
@@ -129,6 +130,7 @@ class TicketView(BaseModel):
     debitsRoot: str
     debitCount: int
     totalDebit: int
+    validUntil: int
     debits: list[DebitModel]
     jobIds: list[str]
     signature: str

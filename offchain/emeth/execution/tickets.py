@@ -42,6 +42,7 @@ def signed_body(t: TicketSubmission) -> dict[str, Any]:
         "jobCount": t.jobCount,
         "fuel": t.fuel,
         "penalty": t.penalty,
+        "validUntil": t.validUntil,
         "debits": [
             {
                 "requester": to_checksum_address(d.requester),
@@ -100,6 +101,7 @@ def ticket_view(c: Connection, row: RowMapping) -> TicketView:
         debitsRoot="0x" + merkle.root(_debit_leaves(debs)).hex(),
         debitCount=len(debs),
         totalDebit=sum(d["amount"] for d in debs),
+        validUntil=int(row["valid_until"]),
         debits=debs,  # type: ignore[arg-type]
         jobIds=list(jobs_),
         signature=row["signature"],
@@ -331,6 +333,7 @@ def _insert(
             fuel=str(fuel),
             penalty=str(penalty),
             signature=t.signature,
+            valid_until=t.validUntil,
             settled=False,
             created_at=now,
         )

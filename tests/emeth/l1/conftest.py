@@ -81,7 +81,14 @@ def make_ticket(emeth: EmethEnv) -> Callable[..., Ticket]:
         penalty: int = 0,
     ) -> Ticket:
         rows = [(os.urandom(16), r.address, fuel, fee) for r, fuel, fee in jobs]
-        return build_ticket(ticket_id, node.address, rows, penalty=penalty, prior=emeth.prior)
+        return build_ticket(
+            ticket_id,
+            node.address,
+            rows,
+            penalty=penalty,
+            prior=emeth.prior,
+            valid_until=emeth.l1.ticket_valid_until(),
+        )
 
     return make
 

@@ -175,20 +175,24 @@ def test_set_signer_owner_only(emeth, tx) -> None:
 
 def test_set_params_owner_only(emeth, tx) -> None:
     l1 = emeth.l1
-    rcpt = l1.set_params(tx(emeth.owner), 7, 8, 9)
+    with pytest.raises(TxReverted) as e:  # settleMargin (30 s on a devnet) must stay below
+        l1.set_params(tx(emeth.owner), 7, 8, 9)
+    assert e.value.error_name == "EmethCoreSettleMarginTooLong"
+    rcpt = l1.set_params(tx(emeth.owner), 7, 8, 9, settle_margin_s=6)
     ev = _event(l1.core, "ParamsUpdated", rcpt)
     assert (ev["withdrawalDelay"], ev["collateralWithdrawalDelay"], ev["minCollateral"]) == (
         7,
         8,
         9,
     )
+    assert ev["settleMargin"] == 6 == l1.settle_margin_s()
     assert (l1.withdrawal_delay_s(), l1.collateral_withdrawal_delay_s(), l1.min_collateral()) == (
         7,
         8,
         9,
     )
     with pytest.raises(TxReverted) as e:
-        l1.set_params(tx(emeth.nodes[0]), 1, 1, 1)
+        l1.set_params(tx(emeth.nodes[0]), 2, 2, 1, settle_margin_s=1)
     assert e.value.error_name == "OwnableUnauthorizedAccount"
 
 

@@ -103,7 +103,7 @@ def test_verify_job_in_ticket_for_audits(emeth, tx, make_ticket) -> None:
     rows = [(ids[i], (r0 if i % 2 else r1).address, 10 + i, 100 + i) for i in range(5)]
     from offchain.emeth.ticket import build_ticket
 
-    t = build_ticket(42, node.address, rows)
+    t = build_ticket(42, node.address, rows, valid_until=l1.ticket_valid_until())
     l1.settle_ticket(tx(node), t, emeth.sign(t))
     leaves = [job_leaf(j, r, node.address, f, fee) for j, r, f, fee in rows]
     tree = MerkleTree(leaves)

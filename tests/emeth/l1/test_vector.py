@@ -42,7 +42,9 @@ PRIOR = {REQ_A: (7 * 10**17, 12)}  # REQ_A was debited before, last in Ticket 12
 
 def build_vector() -> dict[str, Any]:
     """Compute the vector from its fixed inputs."""
-    ticket = build_ticket(77, NODE, JOBS, penalty=5 * 10**17, prior=PRIOR)
+    ticket = build_ticket(
+        77, NODE, JOBS, penalty=5 * 10**17, prior=PRIOR, valid_until=1_700_003_600
+    )
     signer = Account.from_key(SIGNER_KEY)
     signable = encode_typed_data(full_message=typed_data(CHAIN_ID, CORE, ticket))
     sig = sign_ticket(signer, CHAIN_ID, CORE, ticket)

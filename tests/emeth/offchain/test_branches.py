@@ -196,7 +196,14 @@ def test_ticket_replay_and_forgery_rejected(env: Env) -> None:
     assert e.value.error_name == "EmethCoreTicketAlreadySettled"
     # A node forging a bigger Ticket with its own key: refused on L1 and by the execution layer.
     forged = Ticket(
-        99, node.address, ticket.jobs_root, 1, 3, 0, (Debit(alice.address, 50 * EMETH, 50 * EMETH),)
+        99,
+        node.address,
+        ticket.jobs_root,
+        1,
+        3,
+        0,
+        (Debit(alice.address, 50 * EMETH, 50 * EMETH),),
+        valid_until=ticket.valid_until,
     )
     fsig = sign_ticket(node, env.l1.chain_id, env.l1.core_address, forged)
     with pytest.raises(TxReverted) as e:
@@ -220,6 +227,7 @@ def test_ticket_replay_and_forgery_rejected(env: Env) -> None:
         3,
         0,
         (Debit(alice.address, 50 * EMETH, 50 * EMETH),),
+        valid_until=ticket.valid_until,
     )
     with pytest.raises(TxReverted) as e:
         env.l1.settle_ticket(sender, tampered, sig)
@@ -289,7 +297,10 @@ def test_cancel_after_process_is_too_late_until_the_job_is_given_back(env: Env) 
     assert env.client.funds(alice.address)["committed"] == 0
 
 
-def test_ticket_with_a_withdrawn_requester_still_settles(env: Env) -> None:
+def test_ticket_held_past_its_requesters_withdrawal_expires(env: Env) -> None:
+    """A Ticket nobody settles within its validity (settleMargin, 30 s on a devnet) can never
+    settle: the requester's withdrawal after the delay is paid, and the late Ticket is not
+    paid out of other accounts (docs/spec.md, "Ticket validity")."""
     from offchain.emeth.agents.billing import Billing
 
     alice = env.requesters[0]
@@ -305,8 +316,16 @@ def test_ticket_with_a_withdrawn_requester_still_settles(env: Env) -> None:
     [t] = env.client.tickets()
     node = next(a for a in env.stack.node_accounts if a.address == t["node"])
     b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
-    # No debit is applied at settlement: the Ticket settles; proven, the debit is unpaid.
-    assert b.step() == {"settled": 1, "already": 0, "debits_proven": 0}
-    assert b.health()["failuresInRow"] == 0 and env.l1.is_settled(t["ticketId"])
-    assert env.paid_balance(alice) == 0
-    assert env.l1.unpaid_debits(alice.address) == 5 * EMETH
+    core_before = env.l1.token.functions.balanceOf(env.l1.core_address).call()
+    # The node's billing agent skips it (EmethCore would revert EmethCoreTicketExpired).
+    assert b.step() == {"settled": 0, "already": 0, "expired": 1, "debits_proven": 0}
+    assert b.health()["failuresInRow"] == 0 and not env.l1.is_settled(t["ticketId"])
+    with pytest.raises(TxReverted) as e:
+        env.l1.settle_ticket(
+            env.devnet.chain.sender(node),  # type: ignore[union-attr]
+            Ticket.from_dict(t),
+            bytes.fromhex(t["signature"][2:]),
+        )
+    assert e.value.error_name == "EmethCoreTicketExpired"
+    assert env.l1.token.functions.balanceOf(env.l1.core_address).call() == core_before
+    assert env.l1.unpaid_debits(alice.address) == 0

@@ -400,7 +400,13 @@ def test_penalty_shortfall_on_l1_is_enforced(env: Env) -> None:
     env.deposit(alice, 100 * EMETH)
     node = env.stack.node_accounts[2]
     collateral = env.l1.collateral_of(node.address).balance
-    t = build_ticket(77, node.address, [], penalty=collateral + 50 * EMETH)
+    t = build_ticket(
+        77,
+        node.address,
+        [],
+        penalty=collateral + 50 * EMETH,
+        valid_until=env.l1.ticket_valid_until(),
+    )
     sig = sign_ticket(env.stack.signer_account, env.l1.chain_id, env.l1.core_address, t)
     env.l1.settle_ticket(env.devnet.chain.sender(node), t, sig)  # type: ignore[union-attr]
     assert env.l1.penalty_shortfall(node.address) == 50 * EMETH

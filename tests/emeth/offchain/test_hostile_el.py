@@ -238,7 +238,12 @@ def test_a_ticket_capping_a_pending_withdrawal_is_logged_and_counted(env: Env) -
     assert chain is not None
     env.l1.request_withdrawal(chain.sender(alice), 10 * EMETH)
     node = env.stack.node_accounts[0]
-    t = build_ticket(78, node.address, [(bytes(16), alice.address, 1, 4 * EMETH)])
+    t = build_ticket(
+        78,
+        node.address,
+        [(bytes(16), alice.address, 1, 4 * EMETH)],
+        valid_until=env.l1.ticket_valid_until(),
+    )
     sig = sign_ticket(env.stack.signer_account, env.l1.chain_id, env.l1.core_address, t)
     env.l1.settle_ticket(chain.sender(node), t, sig)
     # Its debit is proven (as the node's billing agent does for a pending withdrawal).

@@ -9,6 +9,7 @@ import {DebitBook} from "./DebitBook.sol";
 /// @notice Shared setup: a token, a core, a signer key, funded requesters and nodes.
 abstract contract EmethBase is Test, DebitBook {
     uint256 internal constant FUNDS = 1e30;
+    uint64 internal constant MARGIN = 30; // settleMargin: Tickets are valid 30 s after signing
 
     EmethToken internal token;
     EmethCore internal core;
@@ -21,7 +22,7 @@ abstract contract EmethBase is Test, DebitBook {
 
     function _deployWith(uint256 nRequesters, uint256 nNodes) internal {
         token = new EmethToken(address(this));
-        core = new EmethCore(token, address(this), 100, 100, 10);
+        core = new EmethCore(token, address(this), 100, 100, MARGIN, 10);
         core.setSigner(vm.addr(SIGNER_KEY), true);
         for (uint256 i = 0; i < nRequesters; i++) {
             requesters.push(address(uint160(0x1000 + i)));
@@ -55,6 +56,7 @@ abstract contract EmethBase is Test, DebitBook {
         t.jobCount = who.length;
         t.fuel = id % 1000;
         t.penalty = penalty;
+        t.validUntil = uint64(block.timestamp) + MARGIN;
         _bookDebits(t, who, amounts);
     }
 
@@ -208,6 +210,7 @@ contract EmethCoreFuzzTest is EmethBase {
         t2.debitsRoot = keccak256(abi.encodePacked(bytes1(0x00), uint256(0), leaf));
         t2.debitCount = 1;
         t2.totalDebit = 5;
+        t2.validUntil = uint64(block.timestamp);
         core.settleTicket(t2, _sign(t2));
         EmethCore.DebitProof memory p;
         p.ticketId = 2;
@@ -287,8 +290,45 @@ contract EmethCoreFuzzTest is EmethBase {
         vm.warp(block.timestamp + core.withdrawalDelay());
         core.withdraw(_none());
         vm.stopPrank();
-        try core.settleTicket(t, sig) {} catch {} // the node settles late
+        vm.expectRevert(
+            abi.encodeWithSelector(EmethCore.EmethCoreTicketExpired.selector, 1, t.validUntil, block.timestamp)
+        );
+        core.settleTicket(t, sig); // the node settles late: refused
         assertGe(token.balanceOf(address(core)), core.spendableDeposit(requesters[1]), "requester 1 still backed");
+    }
+
+    /// @custom:invariant A Ticket settles up to its validUntil and never after it
+    ///                   (EmethCoreTicketExpired).
+    function testFuzz_ticketValidityWindow(uint32 age, uint32 extra) public {
+        vm.prank(requesters[0]);
+        core.deposit(100);
+        (address[] memory who, uint256[] memory amounts) = _one(requesters[0], 10);
+        EmethCore.Ticket memory t = _ticket(1, nodes[0], who, amounts, 0);
+        t.validUntil = uint64(block.timestamp) + MARGIN + uint64(extra % 100);
+        bytes memory sig = _sign(t);
+        vm.warp(block.timestamp + (age % 200));
+        if (block.timestamp > t.validUntil) {
+            vm.expectRevert(
+                abi.encodeWithSelector(EmethCore.EmethCoreTicketExpired.selector, 1, t.validUntil, block.timestamp)
+            );
+            core.settleTicket(t, sig);
+            assertTrue(!core.isSettled(1), "expired Ticket never settles");
+        } else {
+            core.settleTicket(t, sig);
+            assertTrue(core.isSettled(1), "valid Ticket settles");
+        }
+    }
+
+    /// @custom:invariant settleMargin stays strictly below both withdrawal delays.
+    function test_settleMarginBelowBothDelays() public {
+        vm.expectRevert(abi.encodeWithSelector(EmethCore.EmethCoreSettleMarginTooLong.selector, 100, 100, 200));
+        core.setParams(100, 200, 100, 10);
+        vm.expectRevert(abi.encodeWithSelector(EmethCore.EmethCoreSettleMarginTooLong.selector, 60, 100, 60));
+        core.setParams(100, 60, 60, 10);
+        core.setParams(100, 60, 59, 10);
+        assertEq(core.settleMargin(), 59, "margin set");
+        vm.expectRevert(abi.encodeWithSelector(EmethCore.EmethCoreSettleMarginTooLong.selector, 5, 5, 5));
+        new EmethCore(token, address(this), 5, 5, 5, 1);
     }
 
     /// @custom:invariant No SubJob id (top bit set) is ever cancelled on its own.
@@ -362,6 +402,8 @@ contract EmethHandler is DebitBook {
     uint256 public ghost_doubleSettled; // replays that did not revert
     uint256 public ghost_staleAccepted; // old leaves that proved
     uint256 public ghost_proofs; // newest leaves proven
+    uint256 public ghost_lateAccepted; // Tickets settled after their validUntil
+    uint256 public ghost_lateTried; // late settlements attempted
     mapping(address => uint256) public ghost_depositedBy;
     mapping(address => uint256) public ghost_withdrawnBy;
     uint256 public nextTicketId = 1;
@@ -440,6 +482,7 @@ contract EmethHandler is DebitBook {
         t.jobCount = 3;
         t.fuel = a0 % 1e9;
         t.penalty = penalty % 1e24;
+        t.validUntil = uint64(block.timestamp) + core.settleMargin();
         uint256[3] memory seeds = [a0, a1, a2];
         address[] memory who = new address[](3);
         uint256[] memory amounts = new uint256[](3);
@@ -466,6 +509,29 @@ contract EmethHandler is DebitBook {
         ghost_paid += paid;
         ghost_burned += burned;
         ghost_settled++;
+    }
+
+    /// @dev A node holds back a Ticket billing all a requester has left (never booked: it must
+    ///      never settle), lets it expire, then settles it late (e.g. after the requester withdrew).
+    function settleLate(uint256 who, uint256 nodeSeed, uint256 wait) external {
+        address r = requesters[who % requesters.length];
+        uint256 left = _left(r);
+        EmethCore.Ticket memory t;
+        t.ticketId = (uint256(1) << 31) + ghost_lateTried++; // apart from the honest ids
+        t.node = nodes[nodeSeed % nodes.length];
+        t.jobsRoot = keccak256(abi.encode(t.ticketId));
+        t.jobCount = 1;
+        t.debitsRoot = keccak256(abi.encode(r, bookedCum[r] + left, bookedLast[r]));
+        t.debitCount = 1;
+        t.totalDebit = left;
+        t.validUntil = uint64(block.timestamp) + core.settleMargin();
+        (uint8 v, bytes32 r_, bytes32 s) = vm.sign(SIGNER_KEY, core.ticketDigest(t));
+        vm.warp(uint256(t.validUntil) + 1 + (wait % 300));
+        try core.settleTicket(t, abi.encodePacked(r_, s, v)) returns (uint256 paid, uint256 burned) {
+            ghost_lateAccepted++;
+            ghost_paid += paid;
+            ghost_burned += burned;
+        } catch {}
     }
 
     function prove(uint256 who) external {
@@ -499,6 +565,7 @@ contract EmethHandler is DebitBook {
         EmethCore.Ticket memory t;
         t.ticketId = id;
         t.node = nodes[0];
+        t.validUntil = uint64(block.timestamp); // still valid: only the replay check can refuse it
         (uint8 v, bytes32 r, bytes32 s) = vm.sign(SIGNER_KEY, core.ticketDigest(t));
         try core.settleTicket(t, abi.encodePacked(r, s, v)) {
             ghost_doubleSettled++;
@@ -540,7 +607,7 @@ contract EmethCoreInvariantTest is EmethBase {
         _deployWith(8, 4);
         handler = new EmethHandler(core, token, requesters, nodes);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](9);
         selectors[0] = EmethHandler.deposit.selector;
         selectors[1] = EmethHandler.depositCollateral.selector;
         selectors[2] = EmethHandler.requestWithdrawal.selector;
@@ -549,6 +616,7 @@ contract EmethCoreInvariantTest is EmethBase {
         selectors[5] = EmethHandler.replay.selector;
         selectors[6] = EmethHandler.prove.selector;
         selectors[7] = EmethHandler.replayLeaf.selector;
+        selectors[8] = EmethHandler.settleLate.selector;
         targetSelector(FuzzSelector(address(handler), selectors));
     }
 
@@ -590,9 +658,11 @@ contract EmethCoreInvariantTest is EmethBase {
         }
     }
 
-    /// @custom:invariant A ticketId settles at most once and no old leaf ever proves.
+    /// @custom:invariant A ticketId settles at most once, no old leaf ever proves, and no Ticket
+    ///                   settles after its validUntil.
     function invariant_singleSettlementNoReplay() public view {
         assertEq(handler.ghost_doubleSettled(), 0, "replays must revert");
+        assertEq(handler.ghost_lateAccepted(), 0, "expired Tickets must revert");
         assertEq(handler.ghost_staleAccepted(), 0, "old leaves must revert");
     }
 

@@ -29,7 +29,7 @@ contract TicketVectorTest is Test {
 
     function setUp() public {
         EmethToken token = new EmethToken(address(this));
-        core = new EmethCore(token, address(this), 10, 10, 1);
+        core = new EmethCore(token, address(this), 10, 10, 5, 1);
         json = vmj.readFile("tests/vectors/ticket.json");
     }
 
@@ -43,6 +43,7 @@ contract TicketVectorTest is Test {
         t.debitsRoot = vmj.parseJsonBytes32(json, ".ticket.debitsRoot");
         t.debitCount = vmj.parseJsonUint(json, ".ticket.debitCount");
         t.totalDebit = vmj.parseJsonUint(json, ".ticket.totalDebit");
+        t.validUntil = uint64(vmj.parseJsonUint(json, ".ticket.validUntil"));
     }
 
     function _domainSeparator(uint256 chainId, address verifying) internal pure returns (bytes32) {
