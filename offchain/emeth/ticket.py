@@ -486,6 +486,7 @@ def build_ticket(
     penalty: int = 0,
     prior: Mapping[str, tuple[int, int]] | None = None,
     valid_until: int = 0,
+    carry: Mapping[str, int] | None = None,
 ) -> Ticket:
     """Build a Ticket from a node's confirmed jobs.
 
@@ -497,6 +498,9 @@ def build_ticket(
         prior: per requester (checksummed), ``(cumulative debit, id of the Ticket of that
             debit)`` before this Ticket in its execution layer; absent: ``(0, 0)``.
         valid_until: last L1 timestamp at which the Ticket may settle.
+        carry: per requester, its debits in expired Tickets its chain already counts and no
+            later debit carried yet: this Ticket's leaf counts ``amount − min(amount, carry)``
+            (docs/spec.md, "Ticket validity"); the node is still paid ``amount``.
 
     Returns:
         A Ticket with ``jobsRoot``, ``jobCount`` and ``fuel`` computed and one Debit per requester
@@ -518,7 +522,12 @@ def build_ticket(
         fuel=fuel,
         penalty=penalty,
         debits=tuple(
-            Debit(r, a, (prior or {}).get(r, (0, 0))[0] + a, (prior or {}).get(r, (0, 0))[1])
+            Debit(
+                r,
+                a,
+                (prior or {}).get(r, (0, 0))[0] + a - min(a, (carry or {}).get(r, 0)),
+                (prior or {}).get(r, (0, 0))[1],
+            )
             for r, a in per_requester.items()
         ),
         valid_until=valid_until,

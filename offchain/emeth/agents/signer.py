@@ -85,6 +85,8 @@ class Signer(ActingAgent):
         validity")."""
         unsettled: dict[str, int] = {}
         for t in self.client.tickets(settled=False):
+            if t.get("expired"):
+                continue  # released: its jobs are billable again
             for d in t["debits"]:
                 unsettled[d["requester"]] = unsettled.get(d["requester"], 0) + int(d["amount"])
         out = {}
@@ -93,8 +95,9 @@ class Signer(ActingAgent):
             out[r] = int(f["deposit"]) - int(f["pendingWithdrawal"]) - unsettled.get(r, 0)
         return out
 
-    def _prior(self, requesters: set[str]) -> dict[str, tuple[int, int]]:
-        """Each requester's ``(cumulative debit, Ticket id)`` of its newest leaf here."""
+    def _prior(self, requesters: set[str], carry: dict[str, int]) -> dict[str, tuple[int, int]]:
+        """Each requester's ``(cumulative debit, Ticket id)`` of its newest leaf here (and
+        into ``carry`` its expired debits not yet carried)."""
         prior: dict[str, tuple[int, int]] = {}
         for r in requesters:
             try:
@@ -104,6 +107,8 @@ class Signer(ActingAgent):
                     continue  # never debited: its chain starts at (0, 0)
                 raise
             prior[d["requester"]] = (int(d["cumulative"]), int(d["ticketId"]))
+            if int(d.get("carry", 0)):
+                carry[d["requester"]] = int(d["carry"])
         return prior
 
     def sign_round(self) -> dict[str, int]:
@@ -114,6 +119,9 @@ class Signer(ActingAgent):
         EmethCore would skip.
         """
         valid_until = self._valid_until()  # before reading funds: see _budgets
+        released = self.client.expire_tickets()  # expired unsettled: bill their jobs again
+        if released:
+            self.log.warning("tickets_expired", ids=released)
         billable = self.client.jobs(billable=True, limit=1000)
         budgets = self._budgets({j["requester"] for j in billable})
         by_node: dict[str, list[dict[str, Any]]] = {}
@@ -130,11 +138,13 @@ class Signer(ActingAgent):
         for p in self.client.penalties(unbilled=True):
             pens.setdefault(p["node"], []).append(p)
         out = {"tickets": 0, "jobs_billed": 0}
-        prior = self._prior({j["requester"] for js in by_node.values() for j in js})
+        carry: dict[str, int] = {}
+        prior = self._prior({j["requester"] for js in by_node.values() for j in js}, carry)
         for node in sorted(set(by_node) | set(pens)):
             jobs = by_node.get(node, [])[: self.max_jobs]
             node_pens = pens.get(node, [])
             ticket_id = self.client.next_ticket_id()
+            prior_before = dict(prior)
             ticket = build_ticket(
                 ticket_id,
                 node,
@@ -145,6 +155,7 @@ class Signer(ActingAgent):
                 penalty=sum(p["amount"] for p in node_pens),
                 prior=prior,
                 valid_until=valid_until,
+                carry=carry,
             )
             sig = sign_ticket(self.account, self.chain_id, self.core_address, ticket)
             payload = ticket.to_dict()
@@ -162,6 +173,9 @@ class Signer(ActingAgent):
                     continue  # state moved under us: next round rebuilds it
                 raise
             prior.update({d.requester: (d.cumulative, ticket_id) for d in ticket.debits})
+            for d in ticket.debits:
+                used = d.amount - (d.cumulative - (prior_before.get(d.requester, (0, 0))[0]))
+                carry[d.requester] = carry.get(d.requester, 0) - used
             out["tickets"] += 1
             out["jobs_billed"] += len(jobs)
             self.log.info(

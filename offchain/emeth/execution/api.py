@@ -222,6 +222,11 @@ def create_app(
     def post_ticket(t: TicketSubmission) -> dict[str, Any]:
         return service.store_ticket(t).model_dump()
 
+    @app.post("/tickets/expire")
+    def post_expire() -> dict[str, Any]:
+        """Release every Ticket L1 shows expired unsettled (its jobs are billed again)."""
+        return {"expired": service.expire_tickets()}
+
     @app.post("/tickets/{ticket_id}/settled")
     def post_settled(ticket_id: int = TICKET_ID, tx: str | None = None) -> dict[str, Any]:
         service.ticket(ticket_id)

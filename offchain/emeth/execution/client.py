@@ -124,6 +124,10 @@ class ExecutionClient:
     def store_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         return self._call("POST", "/tickets", json=payload)  # type: ignore[no-any-return]
 
+    def expire_tickets(self) -> list[int]:
+        """``POST /tickets/expire``: ids of the Tickets released as expired."""
+        return [int(i) for i in self._call("POST", "/tickets/expire")["expired"]]
+
     def mark_settled(self, ticket_id: int, tx: str | None = None) -> bool:
         params = {"tx": tx} if tx else {}
         return bool(self._call("POST", f"/tickets/{ticket_id}/settled", params=params)["settled"])

@@ -117,6 +117,8 @@ tickets = Table(
     Column("signature", String(200), nullable=False),
     Column("valid_until", BigInteger, nullable=False),  # last L1 timestamp it may settle at
     Column("settled", Boolean, nullable=False, default=False),
+    # Past validUntil on L1 and never settled: its jobs were released to be billed again.
+    Column("expired", Boolean, nullable=False, default=False),
     Column("settled_tx", String(66), nullable=True),
     Column("created_at", Float, nullable=False),
 )
@@ -140,6 +142,9 @@ ticket_debits = Table(
     # balances"): its cumulative debit in this execution layer and its previous Ticket.
     Column("cumulative", String(80), nullable=False),
     Column("prev_ticket_id", BigInteger, nullable=False),
+    # Part of ``amount`` already counted in the chain by an expired Ticket's debit (docs/spec.md,
+    # "Ticket validity"): ``cumulative`` = previous cumulative + amount - carried.
+    Column("carried", String(80), nullable=False, default="0"),
 )
 
 cursors = Table(

@@ -34,7 +34,7 @@ def penalty_amount(fee: int, config: ServiceConfig) -> int:
 
 
 def committed(c: Connection, requester: str) -> int:
-    """Fees of the requester's live jobs plus debits of its unsettled Tickets."""
+    """Fees of the requester's live jobs plus debits of its unsettled, unexpired Tickets."""
     fees = c.execute(
         select(db.jobs.c.fee).where(
             db.jobs.c.requester == requester,
@@ -47,7 +47,11 @@ def committed(c: Connection, requester: str) -> int:
     debits = c.execute(
         select(db.ticket_debits.c.amount)
         .join(db.tickets, db.tickets.c.ticket_id == db.ticket_debits.c.ticket_id)
-        .where(db.ticket_debits.c.requester == requester, db.tickets.c.settled.is_(False))
+        .where(
+            db.ticket_debits.c.requester == requester,
+            db.tickets.c.settled.is_(False),
+            db.tickets.c.expired.is_(False),
+        )
     ).scalars()
     return sum(int(f) for f in fees) + sum(int(d) for d in debits)
 

@@ -57,6 +57,11 @@ class L1State(Protocol):
         """``(withdrawalDelay, collateralWithdrawalDelay)`` of EmethCore, in seconds."""
         ...
 
+    def l1_time(self) -> int:
+        """Timestamp of the latest L1 block (no later block settles a Ticket valid only
+        until before it)."""
+        ...
+
 
 class EmethCoreState:
     """:class:`L1State` read live from EmethCore (one ``eth_call`` per question; the
@@ -112,6 +117,9 @@ class EmethCoreState:
     def withdrawal_delays(self) -> tuple[int, int]:
         req, coll, _ = self._governed()
         return req, coll
+
+    def l1_time(self) -> int:
+        return int(self.l1.chain.w3.eth.get_block("latest")["timestamp"])
 
     def _governed(self) -> tuple[int, int, int]:
         """``(withdrawalDelay, collateralWithdrawalDelay, minCollateral)``, re-read from L1
@@ -206,3 +214,6 @@ class L1Snapshot:
     def withdrawal_delays(self) -> tuple[int, int]:
         req, coll = self._get("withdrawal_delays")
         return int(req), int(coll)
+
+    def l1_time(self) -> int:
+        return int(self._get("l1_time"))

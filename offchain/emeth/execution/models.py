@@ -135,6 +135,7 @@ class TicketView(BaseModel):
     jobIds: list[str]
     signature: str
     settled: bool
+    expired: bool
     settledTx: str | None
     createdAt: float
 
@@ -150,6 +151,7 @@ class DebitProofView(BaseModel):
     index: int
     proof: list[str]
     settled: bool
+    carry: int = Field(0, description="its debits in expired Tickets not yet carried")
 
 
 class FundsView(BaseModel):

@@ -297,6 +297,28 @@ class ExecutionLayer:
             tickets.set_settled(c, ticket_id, tx_hash)
         return True
 
+    def expire_tickets(self) -> list[int]:
+        """Mark expired every stored Ticket past its ``validUntil`` on L1 (the latest block's
+        timestamp) and not settled there, releasing its jobs and penalties to be billed again
+        (docs/spec.md, "Ticket validity"). Anyone may ask: only L1 decides. Returns the ids."""
+        with self.engine.connect() as c:
+            due = list(
+                c.execute(
+                    select(db.tickets.c.ticket_id, db.tickets.c.valid_until).where(
+                        db.tickets.c.settled.is_(False), db.tickets.c.expired.is_(False)
+                    )
+                ).all()
+            )
+        if not due:
+            return []
+        now = self.l1.l1_time()
+        gone = [int(tid) for tid, v in due if int(v) < now and not self.l1.ticket_settled(tid)]
+        if gone:
+            with self._lock, db.write_tx(self.engine) as c:
+                for tid in gone:
+                    tickets.expire(c, tid, self.clock)
+        return gone
+
     # ------------------------------------------------------------------ L1
     def apply_l1_cancel(self, job_id: bytes, requester: str, at: int, block: int) -> str:
         """Apply an L1 ``JobCancelled`` declaration. Returns the outcome (idempotent).

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eth_utils import to_checksum_address
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from offchain.common import merkle
@@ -106,6 +106,7 @@ def ticket_view(c: Connection, row: RowMapping) -> TicketView:
         jobIds=list(jobs_),
         signature=row["signature"],
         settled=row["settled"],
+        expired=row["expired"],
         settledTx=row["settled_tx"],
         createdAt=row["created_at"],
     )
@@ -165,6 +166,73 @@ def prior_debits(c: Connection, requesters: set[str]) -> dict[str, tuple[int, in
     return {r: (int(cum), int(tid)) for r, cum, tid in rows}
 
 
+def carries(c: Connection, requesters: set[str]) -> dict[str, int]:
+    """Per requester, its debits in expired Tickets not yet used as ``carried`` by a later
+    debit: counted in its chain's cumulative, paid to nobody (docs/spec.md, "Ticket
+    validity")."""
+    if not requesters:
+        return {}
+    rows = c.execute(
+        select(
+            db.ticket_debits.c.requester,
+            db.ticket_debits.c.amount,
+            db.ticket_debits.c.carried,
+            db.tickets.c.expired,
+        )
+        .join(db.tickets, db.tickets.c.ticket_id == db.ticket_debits.c.ticket_id)
+        .where(db.ticket_debits.c.requester.in_(requesters))
+    ).all()
+    out: dict[str, int] = {}
+    for r, amount, carried, expired in rows:
+        out[r] = out.get(r, 0) + (int(amount) if expired else 0) - int(carried)
+    return {r: v for r, v in out.items() if v > 0}
+
+
+def expire(c: Connection, ticket_id: int, clock: Callable[[], float]) -> None:
+    """Mark Ticket ``ticket_id`` expired (the caller checked L1: past ``validUntil``, never
+    settled) and release what it billed: each job back to the state it was billed from, each
+    confirmed parent it billed back to ``confirmed``, each penalty back to unbilled."""
+    c.execute(update(db.tickets).where(db.tickets.c.ticket_id == ticket_id).values(expired=True))
+    job_ids = list(
+        c.execute(
+            select(db.ticket_jobs.c.job_id).where(db.ticket_jobs.c.ticket_id == ticket_id)
+        ).scalars()
+    )
+    c.execute(delete(db.ticket_jobs).where(db.ticket_jobs.c.ticket_id == ticket_id))
+    detail = f"Ticket {ticket_id}"
+    billed_parents = list(
+        c.execute(
+            select(db.history.c.job_id).where(
+                db.history.c.action == "Ticket",
+                db.history.c.to_state == BILLED,
+                db.history.c.detail == detail,
+                db.history.c.job_id.not_in(job_ids),
+            )
+        ).scalars()
+    )
+    for jid in [*job_ids, *billed_parents]:
+        job = get_job(c, jid)
+        if job["state"] != BILLED:
+            continue
+        back = c.execute(
+            select(db.history.c.from_state)
+            .where(
+                db.history.c.job_id == jid,
+                db.history.c.to_state == BILLED,
+                db.history.c.detail == detail,
+            )
+            .order_by(db.history.c.id.desc())
+            .limit(1)
+        ).scalar()
+        if back is None:
+            continue
+        values: dict[str, Any] = {"ticket_id": None} if jid in job_ids else {}
+        move(c, job, "TicketExpired", "l1", str(back), detail, now=clock(), **values)
+    c.execute(
+        update(db.penalties).where(db.penalties.c.ticket_id == ticket_id).values(ticket_id=None)
+    )
+
+
 def debit_proof(c: Connection, requester: str, settled: bool) -> DebitProofView:
     """The requester's newest leaf (in a settled Ticket if ``settled``) and its proof.
 
@@ -194,6 +262,7 @@ def debit_proof(c: Connection, requester: str, settled: bool) -> DebitProofView:
         index=index,
         proof=["0x" + p.hex() for p in tree.proof(index)],
         settled=bool(row is not None and row["settled"]),
+        carry=carries(c, {requester}).get(requester, 0),
     )
 
 
@@ -267,11 +336,13 @@ def store(
     # Debits in order of each requester's first job (as ticket.build_ticket makes them), each
     # chained to the requester's newest leaf in this execution layer.
     prior = prior_debits(c, set(sums))
+    carry = carries(c, set(sums))
+    carried = {k: min(v, carry.get(k, 0)) for k, v in sums.items()}
     want_debits = [
         {
             "requester": k,
             "amount": v,
-            "cumulative": prior.get(k, (0, 0))[0] + v,
+            "cumulative": prior.get(k, (0, 0))[0] + v - carried[k],
             "prevTicketId": prior.get(k, (0, 0))[1],
         }
         for k, v in sums.items()
@@ -298,7 +369,7 @@ def store(
         problems.append(f"penalty {t.penalty} != {penalty}")
     if problems:
         raise ActionError(422, "invalid_ticket", "; ".join(problems))
-    _insert(c, t, node, signer, root, job_ids, fuel, penalty, want_debits, clock())
+    _insert(c, t, node, signer, root, job_ids, fuel, penalty, want_debits, carried, clock())
     if pens:
         c.execute(
             update(db.penalties)
@@ -320,6 +391,7 @@ def _insert(
     fuel: int,
     penalty: int,
     debits: list[dict[str, Any]],
+    carried: dict[str, int],
     now: float,
 ) -> None:
     """Insert the checked Ticket, its job list and its debits."""
@@ -354,6 +426,7 @@ def _insert(
                     "amount": str(d["amount"]),
                     "cumulative": str(d["cumulative"]),
                     "prev_ticket_id": d["prevTicketId"],
+                    "carried": str(carried.get(d["requester"], 0)),
                 }
                 for i, d in enumerate(debits)
             ],

@@ -329,3 +329,41 @@ def test_ticket_held_past_its_requesters_withdrawal_expires(env: Env) -> None:
     assert e.value.error_name == "EmethCoreTicketExpired"
     assert env.l1.token.functions.balanceOf(env.l1.core_address).call() == core_before
     assert env.l1.unpaid_debits(alice.address) == 0
+
+
+def test_expired_ticket_is_rebundled_and_billed_once(env: Env) -> None:
+    """A Ticket left unsettled past its validUntil is released by the Signer's next round: its
+    job is billed again in a new Ticket whose leaf carries the expired debit (the chain already
+    counts it), so once settled the node is paid the fee once and the requester debited once."""
+    from offchain.emeth.agents.billing import Billing
+
+    alice = env.requesters[0]
+    env.deposit(alice, 20 * EMETH)
+    before = env.paid_balance(alice)
+    env.stack.start_agents(billing=False)
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"x\n", 5 * EMETH)
+    wait_for(env.client, job["jobId"], ("billed",), timeout_s=20)
+    [first] = env.client.tickets()
+    env.advance(env.l1.settle_margin_s() + 2)  # nobody settled it in time
+    wait_until(
+        lambda: (
+            len(env.client.tickets()) == 2 and env.client.job(job["jobId"])["state"] == "billed"
+        ),
+        timeout_s=20,
+        what="re-bundled",
+    )
+    old, new = env.client.tickets()
+    assert old["ticketId"] == first["ticketId"] and old["expired"] and not new["expired"]
+    assert env.client.job(job["jobId"])["ticketId"] == new["ticketId"]
+    [d_old], [d_new] = old["debits"], new["debits"]
+    assert d_new["amount"] == d_old["amount"] == 5 * EMETH
+    assert d_new["cumulative"] == d_old["cumulative"]  # carried: counted once in the chain
+    assert d_new["prevTicketId"] == old["ticketId"]
+    node = next(a for a in env.stack.node_accounts if a.address == new["node"])
+    paid_before = env.l1.token.functions.balanceOf(node.address).call()
+    b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
+    out = b.step()
+    assert out["settled"] == 1 and env.l1.is_settled(new["ticketId"])
+    assert not env.l1.is_settled(old["ticketId"])
+    assert env.l1.token.functions.balanceOf(node.address).call() - paid_before == 5 * EMETH
+    assert before - env.paid_balance(alice) == 5 * EMETH  # debited once
