@@ -62,19 +62,23 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the node's decoding worker)."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out += [int(k) for k in (task / "children").read_text().split()]
+    return out
+
+
 def _cpu_s(pid: int) -> float:
     """CPU seconds (user + system, all threads) the process and its live child processes (the
     node's transaction-decoding worker) have used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            kids = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for kid in kids:
-            with contextlib.suppress(OSError):  # gone meanwhile
-                total += _cpu_s(int(kid))
+    for kid in _children(pid):
+        with contextlib.suppress(OSError):  # gone meanwhile
+            total += _cpu_s(kid)
     return total
 
 
@@ -251,6 +255,7 @@ def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, floa
         _wait(lambda: (c.receipt(hs[-1]) or {}).get("status") == "success", 120)
         batched_tps = len(raws) / (time.time() - t0)
         batched_cpu_us = (_cpu_s(proc.pid) - cpu0) / len(raws) * 1e6
+        workers = len(_children(proc.pid))
         # One transaction per request, CLIENTS clients with their own senders.
         per_client: list[list[bytes]] = [[] for _ in range(CLIENTS)]
         for i, raw in _mixed(users, token, std, nonces, N_TXS, 1):
@@ -281,7 +286,8 @@ def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, floa
             f"batched by {BATCH}: {batched_tps:,.0f} tps; {N_TXS:,} more one per request from "
             f"{CLIENTS} clients: {single_tps:,.0f} tps; inclusion p99 {p99:.0f} ms "
             f"over {len(lat)} sampled; node peak RSS {rss:.0f} MB; node CPU per transaction "
-            f"{batched_cpu_us:.0f} us batched, {single_cpu_us:.0f} us one per request (wall-clock "
+            f"{batched_cpu_us:.0f} us batched (node + {workers} child processes), "
+            f"{single_cpu_us:.0f} us one per request (wall-clock "
             f"figures depend on what else the machine runs: load {os.getloadavg()[0]:.1f})"
         )
         return {

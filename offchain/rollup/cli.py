@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 from typing import Any
@@ -138,6 +139,10 @@ def _run_node(
         frost_keeper=frost_keeper,
     )
     svc.start()
+    # The daemon's long-lived objects (modules, the replayed state and store) are out of the
+    # collector's way from here: a full collection no longer walks them on the hot path.
+    gc.collect()
+    gc.freeze()
     try:
         if fault:
             from offchain.rollup.batcher.faults import Fault

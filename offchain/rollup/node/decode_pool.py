@@ -47,7 +47,9 @@ def decode_chunk(raws: list[bytes], chain_id: int) -> list[Decoded]:
     out: list[Decoded] = []
     for raw in raws:
         try:
-            out.append(decode_standard_tx(raw, chain_id))
+            tx = decode_standard_tx(raw, chain_id)
+            _ = tx.hash  # computed here, cached in the object (sent back with it)
+            out.append(tx)
         except TxRejected as e:
             out.append((e.code, str(e)))
     return out
