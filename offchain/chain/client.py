@@ -11,6 +11,7 @@ from web3.contract import Contract
 from web3.types import RPCEndpoint
 
 from offchain.chain.artifacts import Artifacts
+from offchain.common.session import http_session
 from offchain.errors import RpcError
 
 if TYPE_CHECKING:
@@ -29,9 +30,12 @@ def connect(url: str, timeout_s: float = 10.0) -> Web3:
         )
     # eth_chainId is answered from a per-connection cache: web3's validation middleware asks
     # it before and after every eth_call, which tripled the round trips of each L1 read.
+    # One session for every thread (web3 would keep one per thread, each with connections
+    # that sit idle for as long as the thread does), retrying a connection found closed once.
     provider = Web3.HTTPProvider(
         url,
         request_kwargs={"timeout": timeout_s},
+        session=http_session(),
         cache_allowed_requests=True,
         cacheable_requests={RPCEndpoint("eth_chainId")},
     )

@@ -6,6 +6,7 @@ from typing import Any
 
 import requests
 
+from offchain.common.session import http_session
 from offchain.storage.errors import (
     BadKey,
     BlobCorrupt,
@@ -34,7 +35,7 @@ class BlobClient:
     def __init__(self, url: str, timeout_s: float = 30.0) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
-        self._http = requests.Session()
+        self._http = http_session()
 
     def _request(self, method: str, path: str, **kw: Any) -> requests.Response:
         try:

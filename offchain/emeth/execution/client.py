@@ -6,6 +6,7 @@ from typing import Any
 
 import requests
 
+from offchain.common.session import http_session
 from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.execution.actions import Domain, sign_action
 
@@ -21,7 +22,7 @@ class ExecutionClient:
     def __init__(self, url: str, timeout_s: float = 10.0) -> None:
         self.url = url.rstrip("/")
         self.timeout_s = timeout_s
-        self._session = requests.Session()
+        self._session = http_session()
         self._domain: Domain | None = None
 
     def _call(self, method: str, path: str, **kw: Any) -> Any:

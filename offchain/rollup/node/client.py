@@ -8,6 +8,7 @@ from typing import Any
 
 import requests
 
+from offchain.common.session import http_session
 from offchain.errors import RpcError
 from offchain.rollup.node.errors import RollupNodeError
 
@@ -23,7 +24,7 @@ class L2Client:
     def __init__(self, url: str, timeout_s: float = 10.0) -> None:
         self.url = url if url.endswith("/") else url + "/"
         self.timeout_s = timeout_s
-        self._session = requests.Session()
+        self._session = http_session()
         self._ids = itertools.count(1)
 
     def call(self, method: str, *params: Any) -> Any:

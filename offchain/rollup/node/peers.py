@@ -19,6 +19,7 @@ import requests
 import structlog
 
 from offchain.common.hashing import keccak
+from offchain.common.session import http_session
 from offchain.rollup.node.block import Block
 from offchain.rollup.node.errors import KNOWN_TX
 
@@ -135,7 +136,7 @@ class _Pusher:
         self.timeout_s = timeout_s
         self.source = source
         self.q: queue.Queue[Block | None] = queue.Queue()
-        self.session = requests.Session()
+        self.session = http_session()
         self.delivered = 0
         self.refused = 0
         self.conflicts = 0
@@ -219,7 +220,7 @@ class PeerSet:
         self.urls = {k.lower(): v.rstrip("/") + "/" for k, v in peers.items()}
         self.timeout_s = timeout_s
         self._pushers: dict[str, _Pusher] = {}
-        self._session = requests.Session()
+        self._session = http_session()
         self._lock = threading.Lock()
 
     def signers(self) -> set[str]:
