@@ -519,7 +519,6 @@ def _restart(st: Staking, ds: dict[str, SequencerDaemon], addr: str, tmp_path: P
     ds[addr] = SequencerDaemon(st.chain, sc, dev_account(dev), cfg).start()
 
 
-@pytest.mark.xfail(strict=True, reason="hole: lost nonces, dropped")
 def test_peerRestartedBetweenRoundsKeepsSigning(st: Staking, daemons, tmp_path: Path) -> None:
     """The batcher's coordinator lives on; a co-signing peer restarts between two batches,
     once on its data (its preprocessed commitments are still its own) and once without its
@@ -552,7 +551,6 @@ def test_peerRestartedBetweenRoundsKeepsSigning(st: Staking, daemons, tmp_path: 
     assert coord.metrics["invalid_shares"] == before["invalid_shares"]
 
 
-@pytest.mark.xfail(strict=True, reason="hole: a bare 500")
 def test_ownL1FailureIsAClearUnavailableNotABadAnswer(st: Staking, daemons) -> None:
     """A node whose own check cannot reach L1 (a web3 call failing mid-check) answers
     /frost/sign 503 ``unavailable`` in the error shape, not a bare 500 the coordinator

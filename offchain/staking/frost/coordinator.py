@@ -208,18 +208,22 @@ class FrostCoordinator:
 
         Commitments are asked from every member; signers are taken in allocation order until
         their identifiers reach the threshold. A share that fails verification names its
-        sender, who is dropped (``metrics``) and the round is run again with fresh nonces.
+        sender, who is dropped (``metrics``) and the round is run again with fresh nonces. A
+        signer that refuses the commitments it published in an earlier call (``refused``: it
+        restarted without them) is asked for fresh ones once and not dropped.
 
         Raises:
             FrostError: fewer than ``threshold`` shares available.
         """
         dropped: set[str] = set()
         last: dict[str, str] = {}
+        refreshed: set[str] = set()  # refused their preprocessed commitments: asked afresh
         for _ in range(attempts):
             self.metrics["rounds"] += 1
             live = [a for a in allocation if a not in dropped]
             # Commitments prepared in the previous round (FROST preprocessing), else a round.
             commits = {a: self.ready.pop((session, a)) for a in live if (session, a) in self.ready}
+            cached = set(commits)
             missing = [a for a in live if a not in commits]
             fresh, bad = self._all(missing, "/frost/commit", lambda _w: {"session": session})
             commits.update(fresh)
@@ -242,7 +246,14 @@ class FrostCoordinator:
 
             answers, bad = self._all(chosen, "/frost/sign", sign_body)
             last.update({w: e.code for w, e in bad.items()})
-            dropped.update(bad)
+            # A signer refusing commitments it published before this call (it restarted and
+            # lost its unused nonces, or burnt them in a round whose answer never came back)
+            # is asked for fresh ones once instead of being dropped: the refusal names only
+            # the coordinator's cache, not the signer's share.
+            stale = {w for w, e in bad.items() if e.code == "refused" and w in cached}
+            stale -= refreshed
+            refreshed |= stale
+            dropped.update(set(bad) - stale)
             ctx = SigningContext.of([commitment_of(c) for c in package], group_key, message)
             z: dict[int, int] = {}
             for w, ans in answers.items():
@@ -264,6 +275,8 @@ class FrostCoordinator:
             if dropped & set(chosen):
                 self.metrics["dropped_signers"] += len(dropped & set(chosen))
                 continue
+            if stale:
+                continue  # the same signers again, on fresh commitments
             return ctx.aggregate(z)
         raise FrostError(f"no valid signature after {attempts} rounds ({last})")
 

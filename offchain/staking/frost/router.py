@@ -22,8 +22,9 @@ follow the rotation). Every check runs before any nonce is touched. Errors are
 ``{"error": {"code", "message"[, "culprit"]}}``: 400 ``bad_request`` (malformed: bad
 encodings, a package not signed by its dealer, parameters out of range), 403 / 409 co-signing
 refusals (see :mod:`offchain.staking.cosigner`), 409 ``invalid_share`` (a dealer's package or
-share failed; ``culprit`` is its dealer id) and 409 ``refused`` (unknown session, used or
-foreign nonces, wrong key).
+share failed; ``culprit`` is its dealer id), 409 ``refused`` (unknown session, used or
+foreign nonces, wrong key) and 503 ``unavailable`` (a check could not reach L1 or a peer:
+nothing was signed, no nonce touched; ask again).
 """
 
 from __future__ import annotations
@@ -31,10 +32,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import requests
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from offchain.errors import RpcError
 from offchain.staking.cosigner import CosignBody, Cosigner, Refusal
 from offchain.staking.frost.errors import FrostError, FrostRefused, InvalidShare
 from offchain.staking.frost.participant import FrostParticipant
@@ -105,6 +108,9 @@ def _guard(fn: Any) -> JSONResponse:
         return _error("bad_request", e.message, 400)
     except (KeyError, TypeError, ValueError) as e:
         return _error("bad_request", f"malformed message: {e}", 400)
+    except (requests.RequestException, OSError, RpcError) as e:
+        # A check that needs L1 (or a peer) could not run: nothing was signed, ask again.
+        return _error("unavailable", f"cannot check now: {type(e).__name__}: {e}"[:300], 503)
 
 
 def create_frost_router(
