@@ -72,6 +72,25 @@ def prod_config(n: int) -> L2KitConfig:
     return cfg
 
 
+WINDOWED_DA_FEE_WEI = 10**16  # the flat data-request bond of windowed_config
+
+
+def windowed_config(
+    n: int, *, challenge_s: int, da_s: int, force_s: int = 30, freeze_after_s: int = 200
+) -> L2KitConfig:
+    """:func:`prod_config` of ``n`` with a suite's own windows (challenge, data, forced
+    inclusion, freeze) and a flat data-request bond of 0.01 ETH (``da_fee_per_tx_wei`` 0)."""
+    cfg = prod_config(n)
+    r = cfg.rollup
+    r.devnet_challenge_window_s = challenge_s
+    r.devnet_da_window_s = da_s
+    r.devnet_force_inclusion_window_s = force_s
+    r.devnet_freeze_after_s = freeze_after_s
+    r.da_fee_wei = WINDOWED_DA_FEE_WEI
+    r.da_fee_per_tx_wei = 0
+    return cfg
+
+
 @dataclass(frozen=True)
 class InstalledKey:
     """A group key dealt to the active set by stake (one share per minimum lock, at most 4) and

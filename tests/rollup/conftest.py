@@ -47,12 +47,18 @@ from offchain.storage.client import BlobClient
 from offchain.storage.server import StorageServer
 from tests.helpers.da import warm_blob_checks
 from tests.helpers.frost import allocation_from_l1, as_timelock
-from tests.helpers.prod import ProdRollup, deploy_prod, prod_config
+from tests.helpers.prod import (
+    WINDOWED_DA_FEE_WEI,
+    ProdRollup,
+    deploy_prod,
+    prod_config,
+    windowed_config,
+)
 from tests.helpers.waits import poll_until
 
 WINDOW_S = 30
 DA_WINDOW_S = 10
-DA_FEE = 10**16
+DA_FEE = WINDOWED_DA_FEE_WEI
 FORCE_WINDOW_S = 30
 FREEZE_AFTER_S = 200
 N_SEQUENCERS = 4
@@ -61,17 +67,15 @@ ADMIN_KEYS = ("state_commitment", "da_challenge", "fraud_prover")
 
 
 def rollup_config(n: int = N_SEQUENCERS) -> L2KitConfig:
-    """:func:`tests.helpers.prod.prod_config` of ``n`` with these tests' windows (challenge
-    30 s, data 10 s, forced inclusion 30 s, freeze 200 s) and a flat data-request bond."""
-    cfg = prod_config(n)
-    r = cfg.rollup
-    r.devnet_challenge_window_s = WINDOW_S
-    r.devnet_da_window_s = DA_WINDOW_S
-    r.devnet_force_inclusion_window_s = FORCE_WINDOW_S
-    r.devnet_freeze_after_s = FREEZE_AFTER_S
-    r.da_fee_wei = DA_FEE
-    r.da_fee_per_tx_wei = 0
-    return cfg
+    """:func:`tests.helpers.prod.windowed_config` of ``n`` with the windows these tests were
+    written for (challenge 30 s, data 10 s, forced inclusion 30 s, freeze 200 s)."""
+    return windowed_config(
+        n,
+        challenge_s=WINDOW_S,
+        da_s=DA_WINDOW_S,
+        force_s=FORCE_WINDOW_S,
+        freeze_after_s=FREEZE_AFTER_S,
+    )
 
 
 _P = rollup_config().rollup.effective(31337)

@@ -24,12 +24,12 @@ from offchain.config import L2KitConfig
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.state import State
 from tests.helpers.frost import as_timelock
-from tests.helpers.prod import BPS, ProdRollup, deploy_prod, prod_config
+from tests.helpers.prod import BPS, WINDOWED_DA_FEE_WEI, ProdRollup, deploy_prod, windowed_config
 from tests.helpers.rollup import placeholder_header
 
 WINDOW_S = 100
 DA_WINDOW_S = 30
-DA_FEE = 10**16
+DA_FEE = WINDOWED_DA_FEE_WEI
 FORCE_WINDOW_S = 30
 FREEZE_AFTER_S = 200
 GENESIS = State().root  # the ledger's genesis state root
@@ -38,17 +38,15 @@ ADMIN_KEYS = ("state_commitment", "da_challenge", "fraud_prover")
 
 
 def rollup_l1_config(n: int) -> L2KitConfig:
-    """:func:`tests.helpers.prod.prod_config` of ``n`` with these tests' windows and a flat
-    data-request bond (``da_fee_per_tx_wei`` 0; the bond tests set their own)."""
-    cfg = prod_config(n)
-    r = cfg.rollup
-    r.devnet_challenge_window_s = WINDOW_S
-    r.devnet_da_window_s = DA_WINDOW_S
-    r.devnet_force_inclusion_window_s = FORCE_WINDOW_S
-    r.devnet_freeze_after_s = FREEZE_AFTER_S
-    r.da_fee_wei = DA_FEE
-    r.da_fee_per_tx_wei = 0
-    return cfg
+    """:func:`tests.helpers.prod.windowed_config` of ``n`` with these tests' windows (the bond
+    tests set their own ``da_fee_per_tx_wei``)."""
+    return windowed_config(
+        n,
+        challenge_s=WINDOW_S,
+        da_s=DA_WINDOW_S,
+        force_s=FORCE_WINDOW_S,
+        freeze_after_s=FREEZE_AFTER_S,
+    )
 
 
 _CFG = rollup_l1_config(4).rollup.effective(31337)
