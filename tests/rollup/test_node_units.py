@@ -42,6 +42,7 @@ from offchain.rollup.node.node import SequencerNode
 from offchain.rollup.node.peers import CurrentSequencer, PeerSet
 from offchain.rollup.node.store import NodeStore
 from offchain.staking.errors import CosignRefused
+from tests.helpers.waits import poll_until
 
 SC = "0x" + "5c" * 20  # the StateCommitment address of the L2 domain (no chain here)
 PRODUCER, FOLLOWER, OTHER = dev_account(20), dev_account(21), dev_account(22)
@@ -241,7 +242,7 @@ def test_current_sequencer_caches_keeps_the_last_answer_and_rereads_when_invalid
             raise a
         return a
 
-    cur = CurrentSequencer(source, ttl_ms=60_000)
+    cur = CurrentSequencer(source, ttl_ms=60_000, retry_ms=0)
     assert cur.get() == PRODUCER.address.lower() == cur.get()  # lower case, cached
     assert len(reads) == 1
     cur.invalidate()
@@ -249,6 +250,34 @@ def test_current_sequencer_caches_keeps_the_last_answer_and_rereads_when_invalid
     cur.invalidate()
     assert cur.get() == FOLLOWER.address.lower() and len(reads) == 3  # a rotation is seen
     assert cur.fresh(0.0) == FOLLOWER.address.lower() and len(reads) == 4  # max age 0: re-read
+
+
+def test_current_sequencer_backs_off_after_a_failed_read() -> None:
+    """An L1 outage: every caller (each seal, each pushed block, each forwarded tx) used to
+    re-read L1 and log, about every 10 ms per node. Now one read per ``retry_ms``."""
+    up = [True]
+    reads: list[int] = []
+
+    def source() -> str:
+        reads.append(1)
+        if not up[0]:
+            raise RuntimeError("L1 down")
+        return PRODUCER.address
+
+    cur = CurrentSequencer(source, ttl_ms=0, retry_ms=300)
+    assert cur.get() == PRODUCER.address.lower() and len(reads) == 1
+    up[0] = False
+    for _ in range(200):  # a hot loop of callers, invalidating as the node does
+        cur.invalidate()
+        assert cur.get() == PRODUCER.address.lower()  # the last known answer
+    assert len(reads) == 2  # one failed read, then no more until retry_ms has passed
+    up[0] = True
+    poll_until(
+        lambda: cur.get() is not None and len(reads) == 3,
+        timeout_s=5,
+        what="a read after L1 is back",
+    )
+    assert cur.fresh(0.0) == PRODUCER.address.lower() and len(reads) == 4  # healthy: re-reads
 
 
 def test_peers_refuse_unknown_signers_and_report_unreachable_ones() -> None:

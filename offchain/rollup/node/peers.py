@@ -36,13 +36,18 @@ class CurrentSequencer:
     Args:
         source: returns the current sequencer's signer address (e.g. reads L1).
         ttl_ms: cache lifetime.
+        retry_ms: after a failed read, callers get the last known answer without a new read
+            for this long (an L1 outage costs one read and one log line per ``retry_ms``, not
+            one per caller).
     """
 
-    def __init__(self, source: Callable[[], str], ttl_ms: int = 500) -> None:
+    def __init__(self, source: Callable[[], str], ttl_ms: int = 500, retry_ms: int = 1000) -> None:
         self._source = source
         self._ttl_s = ttl_ms / 1000
+        self._retry_s = retry_ms / 1000
         self._value: str | None = None
         self._at = 0.0
+        self._retry_at = 0.0  # monotonic time before which a failed read is not repeated
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -84,6 +89,8 @@ class CurrentSequencer:
         with self._lock:
             if self._value is not None and now - self._at < max_age_s:
                 return self._value
+            if now < self._retry_at:  # the last read failed moments ago: keep the last answer
+                return self._value
         return self.refresh()
 
     def refresh(self) -> str | None:
@@ -92,10 +99,12 @@ class CurrentSequencer:
         try:
             v = self._source().lower()
         except Exception as e:  # noqa: BLE001 - keep the last answer on an RPC hiccup
-            log.warning("current_sequencer_unavailable", error=str(e))
+            with self._lock:
+                self._retry_at = now + self._retry_s
+            log.warning("current_sequencer_unavailable", error=str(e), retry_in_s=self._retry_s)
             return self._value
         with self._lock:
-            self._value, self._at = v, now
+            self._value, self._at, self._retry_at = v, now, 0.0
         return v
 
     def invalidate(self) -> None:
