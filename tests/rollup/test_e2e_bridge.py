@@ -19,7 +19,7 @@ from tests.rollup.conftest import WINDOW_S, RollupEnv, client, wait_until
 def test_deposit_transfer_withdraw_finalize(rollup_env: RollupEnv) -> None:
     env = rollup_env
     alice, bob = dev_account(10), dev_account(11)
-    nodes = env.start_nodes(env.signers[:3])
+    nodes = env.start_nodes(env.signers)
     seq, follower = client(nodes[0]), client(nodes[1])
     token = env.addresses["test_token"]
     env.chain.sender(alice).send(
@@ -87,7 +87,7 @@ def test_wallet_signed_token_transfer_and_withdrawals_finalize_on_l1(rollup_env:
     through 0x…4200; both withdrawals finalize on L1 from the node's l2_getProof."""
     env = rollup_env
     carol, dave = dev_account(13), dev_account(14)
-    nodes = env.start_nodes(env.signers[:3])
+    nodes = env.start_nodes(env.signers)
     seq = client(nodes[0])
     token = env.addresses["test_token"]
     erc20 = env.chain.contract("TestToken", token)

@@ -320,12 +320,10 @@ def test_ticket_held_past_its_requesters_withdrawal_expires(env: Env) -> None:
     # The node's billing agent skips it (EmethCore would revert EmethCoreTicketExpired).
     assert b.step() == {"settled": 0, "already": 0, "expired": 1, "debits_proven": 0}
     assert b.health()["failuresInRow"] == 0 and not env.l1.is_settled(t["ticketId"])
+    node_sender = env.devnet.chain.sender(node)  # type: ignore[union-attr]
+    sig = bytes.fromhex(t["signature"][2:])
     with pytest.raises(TxReverted) as e:
-        env.l1.settle_ticket(
-            env.devnet.chain.sender(node),  # type: ignore[union-attr]
-            Ticket.from_dict(t),
-            bytes.fromhex(t["signature"][2:]),
-        )
+        env.l1.settle_ticket(node_sender, Ticket.from_dict(t), sig)
     assert e.value.error_name == "EmethCoreTicketExpired"
     assert env.l1.token.functions.balanceOf(env.l1.core_address).call() == core_before
     assert env.l1.unpaid_debits(alice.address) == 0
