@@ -1,20 +1,26 @@
 """Black-box outages: every daemon is its own ``l2kit`` process, its dependencies fail for real.
 
-Processes: two sequencer nodes with their batchers (``rollup node run``; a batch needs both
-signatures, so each is the other's co-signing peer), a rollup verifier
-(``rollup verifier run``), the EMETH execution layer (``emeth el run``) and an EMETH agent (the
-verifier, ``emeth verifier run --metrics-port``). They reach the L1 (Anvil, mining an empty
-block every second besides every transaction) through a TCP proxy the test cuts, the blob store
-(stopped and started again on its port), the peer (the node that is not the current
-sequencer: its process stopped and started again on its port and data), and the execution
-layer (the process stopped and started again on its port and database). Each outage: every
-process that depends on the part answers ``/health`` 503 naming it for the whole outage; after
-it, 200 again without a restart, every process still the same one (but the stopped one), every
-accepted L2 transaction in exactly one batch on L1, and the execution layer's jobs as they were.
-The 3 s variant is in the default suite, the 30 s one is slow; so is the L1 node's own stop
-(the Anvil process stopped, restarted on its port from its dumped state). ("Every job billed
-once" across an execution-layer outage, with every EMETH agent a process:
-tests/emeth/offchain/test_outage_processes.py.)
+The L1 is the production deployment as ``l2kit devnet up`` makes it (``deploy_all``: the real
+LockingPool, SequencerSet, rollup contracts and governance; windows of
+:func:`tests.helpers.prod.windowed_config`) with the devnet's four sequencers, 20k/30k/40k/50k
+tokens locked, and a FROST group key dealt by stake and installed by the set with its members'
+ECDSA approvals (:func:`tests.helpers.prod.keyed_rollup`): shares 1/1/2/2, a batch needs 5 of
+the 6. Processes: the four sequencer nodes with their batchers (``rollup node run``, named by
+stake, ``seq20k`` .. ``seq50k``; each holds its shares and co-signs the current sequencer's
+batches), a rollup verifier (``rollup verifier run``), the EMETH execution layer
+(``emeth el run``) and an EMETH agent (the verifier, ``emeth verifier run --metrics-port``).
+They reach the L1 (Anvil, mining an empty block every second besides every transaction)
+through a TCP proxy the test cuts, the blob store (stopped and started again on its port), the
+co-signing peer without which the others hold less than the threshold (the 40k or 50k node
+that is not the current sequencer: its process stopped and started again on its port and data),
+and the execution layer (the process stopped and started again on its port and database). Each
+outage: every process that depends on the part answers ``/health`` 503 naming it for the whole
+outage; after it, 200 again without a restart, every process still the same one (but the
+stopped one), every accepted L2 transaction in exactly one batch on L1, and the execution
+layer's jobs as they were. The 3 s variant is in the default suite, the 30 s one is slow; so is
+the L1 node's own stop (the Anvil process stopped, restarted on its port from its dumped
+state). ("Every job billed once" across an execution-layer outage, with every EMETH agent a
+process: tests/emeth/offchain/test_outage_processes.py.)
 """
 
 from __future__ import annotations
@@ -33,25 +39,23 @@ from typing import Any
 import pytest
 import requests
 
-from offchain.bridge.client import BridgeClient
 from offchain.chain.accounts import dev_account
 from offchain.chain.anvil import free_port
-from offchain.deploy import Deployment
 from offchain.devnet import Devnet
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.client import L2Client
+from offchain.staking.config import TOKEN
 from offchain.storage.server import StorageServer
-from tests.helpers.frost import dealt_key
+from tests.helpers.prod import ProdRollup, keyed_rollup, windowed_config
 from tests.helpers.proxy import TcpProxy
-from tests.helpers.rollup import TestRollupParams, deploy_test_rollup
 from tests.helpers.waits import http_code, terminate, wait_true
 
 CLI = [sys.executable, "-m", "offchain.cli"]
-SIGNERS = sorted((dev_account(20), dev_account(21)), key=lambda a: int(a.address, 16))
 ALICE, BOB = dev_account(10), dev_account(11)
 EL_VERIFIER = 37  # the execution layer's default verifier (`emeth el run`)
 RECOVER_S = 30  # deadline for /health 200 after a dependency returns (README: within ~5 s)
+SEQUENCERS = 4  # the devnet's set: 20k/30k/40k/50k tokens, FROST shares 1/1/2/2
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -64,15 +68,17 @@ class World:
     """The devnet, the proxy in front of its Anvil, the blob store and the processes."""
 
     devnet: Devnet
+    prod: ProdRollup
     proxy: TcpProxy
     dir: Path
-    rollup_file: Path
     storage: StorageServer
     storage_port: int
     ports: dict[str, int]
+    shares: dict[str, int]  # node name -> its FROST shares of the installed key
+    threshold: int  # the shares a batch signature needs
     procs: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
     args: dict[str, tuple[tuple[str, ...], dict[str, str]]] = field(default_factory=dict)
-    current: str = "node"  # the node of the current sequencer ("node" or "peer")
+    current: str = ""  # the node of the current sequencer
     accepted: list[str] = field(default_factory=list)
     nonce: int = 0
 
@@ -88,18 +94,33 @@ class World:
         return L2Client(f"http://127.0.0.1:{self.ports[self.current]}/")
 
     @property
-    def other(self) -> str:
-        return "peer" if self.current == "node" else "node"
+    def nodes(self) -> list[str]:
+        return list(self.shares)
 
-    def spawn(self, name: str, *args: str, **env: str) -> None:
-        if not args:  # again, as it was started
+    @property
+    def cosigner(self) -> str:
+        """The co-signing node whose stop halts signing: the current sequencer's peer with the
+        most shares (the 40k or 50k node, 2 of the 6; the other three hold 4, below the
+        threshold of 5, whereas without the 20k or the 30k node they would still hold 5)."""
+        return max((n for n in self.nodes if n != self.current), key=lambda n: self.shares[n])
+
+    def spawn(self, name: str, *args: str, wait: bool = True, **env: str) -> None:
+        """Start ``name`` (again, as it was started, without ``args``); with ``wait``, until
+        its port answers (:meth:`wait_up`)."""
+        if not args:
             args, env = self.args[name]
         self.args[name] = (args, env)
         log = (self.dir / f"{name}.log").open("a")
         self.procs[name] = subprocess.Popen(
             [*CLI, *args], stdout=log, stderr=subprocess.STDOUT, text=True, env=_env(**env)
         )
-        wait_true(lambda: self.alive(name) and http_code(self.health(name)) != 0, 90, f"{name} up")
+        if wait:
+            self.wait_up(name)
+
+    def wait_up(self, *names: str) -> None:
+        for name in names:
+            wait_true(lambda n=name: self.alive(n) and http_code(self.health(n)) != 0, 90,  # type: ignore[misc]
+                      f"{name} up")  # fmt: skip
 
     def alive(self, name: str) -> bool:
         p = self.procs[name]
@@ -109,10 +130,10 @@ class World:
     def log(self, name: str) -> str:
         return (self.dir / f"{name}.log").read_text()[-3000:]
 
-    def spawn_el(self) -> None:
+    def spawn_el(self, wait: bool = True) -> None:
         dep = str(self.devnet.data_dir / "deployment.json")
         self.spawn("el", "emeth", "--rpc-url", self.proxy.url, "--deployment", dep, "el", "run",
-                   L2KIT_EMETH_AGENTS__EL_PORT=str(self.ports["el"]),
+                   wait=wait, L2KIT_EMETH_AGENTS__EL_PORT=str(self.ports["el"]),
                    L2KIT_EMETH_AGENTS__DB_URL=f"sqlite:///{self.dir / 'el.db'}")  # fmt: skip
 
     def stop(self, name: str) -> None:
@@ -127,61 +148,56 @@ class World:
             self.accepted.append(c.send(ltx.encode_tx(t)))
             self.nonce += 1
 
-    @property
-    def devnet_rollup(self) -> dict[str, str]:
-        return Deployment.load(self.rollup_file).addresses
-
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     d = tmp_path_factory.mktemp("outage-procs")
-    with Devnet(ephemeral=True, log=lambda *a, **k: None) as dn:
-        assert dn.chain is not None and dn.anvil is not None
-        addresses = deploy_test_rollup(
-            dn.chain, dev_account(0), SIGNERS, TestRollupParams(window_s=30, da_window_s=10)
-        )
-        rollup_file = d / "rollup.json"
-        contracts = {"sequencer_set": "TestSequencerSet"}
-        Deployment(dn.chain.chain_id, 0, addresses, contracts, dev_account(0).address).save(
-            rollup_file
-        )
+    cfg = windowed_config(SEQUENCERS, challenge_s=30, da_s=10)
+    with Devnet(cfg, ephemeral=True, log=lambda *a, **k: None) as dn:
+        assert dn.chain is not None and dn.anvil is not None and dn.deployment is not None
+        prod = keyed_rollup(dn.chain, dn.deployment, cfg)
+        assert prod.key is not None
+        ids = prod.key.allocation.identifiers
+        names = {a: f"seq{prod.stake(a) // (1000 * TOKEN)}k" for a in sorted(prod.keys)}
+        shares = {names[a]: len(ids[a]) for a in names}
         port = free_port()
         storage = StorageServer(d / "blobs", port=port).start()
-        ports = {n: free_port() for n in ("node", "peer", "verifier", "el", "agent")}
+        ports = {n: free_port() for n in (*shares, "verifier", "el", "agent")}
         with TcpProxy("127.0.0.1", dn.anvil.port or 8545) as proxy:
-            w = World(dn, proxy, d, rollup_file, storage, port, ports)
-            l1 = ["--rpc-url", proxy.url, "--deployment", str(rollup_file)]
-            names = {SIGNERS[0].address: "node", SIGNERS[1].address: "peer"}
+            w = World(
+                dn, prod, proxy, d, storage, port, ports, shares, prod.key.allocation.threshold
+            )
+            w.current = names[prod.current().address]
+            l1 = ["--rpc-url", proxy.url, "--deployment", str(dn.data_dir / "deployment.json")]
             peers = json.dumps({a: f"http://127.0.0.1:{ports[n]}/" for a, n in names.items()})
             try:
-                for signer in SIGNERS:
-                    n = names[signer.address]
-                    dealt_key(SIGNERS).give_share(signer.address, d / n)  # the set's key
-                    w.spawn(n, "rollup", "node", "run", "--key", signer.key.hex(),
+                for a, n in names.items():
+                    prod.key.give_share(a, d / n)  # the installed key's shares of this signer
+                    w.spawn(n, "rollup", "node", "run", "--key", prod.keys[a].key.hex(),
                             "--port", str(ports[n]), "--data-dir", str(d / n), "--peers", peers,
-                            "--storage-url", storage.url, *l1,
+                            "--storage-url", storage.url, *l1, wait=False,
                             L2KIT_ROLLUP_NODE__BATCHER__MAX_BATCH_TXS="5",
                             L2KIT_ROLLUP_NODE__BATCHER__BATCH_TIMEOUT_MS="300",
                             L2KIT_ROLLUP_NODE__BATCHER__POLL_INTERVAL_MS="100")  # fmt: skip
-                seqset = dn.chain.contract("TestSequencerSet", addresses["sequencer_set"])
-                w.current = names[seqset.functions.currentSequencer().call()]
                 w.spawn("verifier", "rollup", "verifier", "run", "--dev-account", "33",
                         "--port", str(ports["verifier"]), "--data-dir", str(d / "verifier"),
-                        "--storage-url", storage.url, *l1,
+                        "--storage-url", storage.url, *l1, wait=False,
                         L2KIT_ROLLUP_NODE__VERIFIER__POLL_INTERVAL_MS="100",
                         # seed §9 order: storage, snapshot, then the L2 nodes; without them a
                         # storage outage sends the verifier straight to a data request, whose
                         # answer rotates the current sequencer out (§3.3.6) mid-test
                         L2KIT_ROLLUP_NODE__VERIFIER__L2_NODE_URLS=json.dumps(
-                            [f"http://127.0.0.1:{ports[n]}" for n in ("node", "peer")]),
+                            [f"http://127.0.0.1:{ports[n]}" for n in shares]),
                 )  # fmt: skip
-                w.spawn_el()
+                w.spawn_el(wait=False)
                 w.spawn("agent", "emeth", "--el-url", w.el_url, "--rpc-url", proxy.url,
                         "--deployment", str(dn.data_dir / "deployment.json"),
                         "--dev-account", str(EL_VERIFIER), "verifier", "run",
-                        "--metrics-port", str(ports["agent"]))  # fmt: skip
-                bridge = BridgeClient(dn.chain, addresses["l1_bridge"], dn.chain.sender(ALICE))
-                bridge.deposit_eth(ALICE.address, 10**18)  # confirmed by the interval blocks
+                        "--metrics-port", str(ports["agent"]), wait=False)  # fmt: skip
+                w.wait_up(*ports)  # started together: their start-ups overlap
+                prod.bridge(ALICE).deposit_eth(
+                    ALICE.address, 10**18
+                )  # confirmed by interval blocks
                 wait_true(lambda: w.l2.balance(ALICE.address) > 0, 60, "alice's deposit on L2")
                 for name in ports:
                     wait_true(lambda n=name: http_code(w.health(n)) == 200, 60, f"{name} healthy")  # type: ignore[misc]
@@ -233,10 +249,7 @@ def _body(w: World, name: str) -> Any:
 
 def _all_batched_once(w: World) -> None:
     """Every accepted L2 transaction lies in exactly one of L1's batches 0..N (no gap)."""
-    dn = w.devnet
-    assert dn.chain is not None
-    a = w.devnet_rollup
-    l1 = RollupL1(dn.chain, a["state_commitment"], a["da_challenge"], a["fraud_prover"])
+    l1 = RollupL1.from_deployment(w.prod.chain, w.prod.dep)
     c = w.l2
 
     def ranges() -> list[tuple[int, int]]:
@@ -275,9 +288,9 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
     w = world
     pids = {n: p.pid for n, p in w.procs.items()}
     w.send(2)
-    # L1 unreachable: the node (deposits, batcher), the verifier and the execution layer's
+    # L1 unreachable: every node (deposits, batcher), the verifier and the execution layer's
     # L1 watcher; the users' transactions are still accepted and batched afterwards.
-    back = _outage(w, ["node", "peer", "verifier", "el"], w.proxy.cut, w.proxy.restore, outage_s)
+    back = _outage(w, [*w.nodes, "verifier", "el"], w.proxy.cut, w.proxy.restore, outage_s)
     assert back <= RECOVER_S
     w.send(3)
     _all_batched_once(w)
@@ -300,25 +313,29 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
 
     wait_true(lambda: http_code(w.health("verifier")) == 200, RECOVER_S, "verifier 200")
     _alive(w)
-    stopped = ("el", w.other)
+    stopped = ("el", w.cosigner)
     assert {n: p.pid for n, p in w.procs.items() if n not in stopped} == {
         n: pid for n, pid in pids.items() if n not in stopped
     }  # nobody was restarted but the processes the test stopped
 
 
 def test_peerStoppedAndRestartedBatchesResume(world: World) -> None:
-    """The co-signing peer stops: the current sequencer's batch cannot get its second share
-    (503 naming the batcher); the peer comes back and batching resumes by itself. (After the
-    other outages the node's L1 connections have sat idle past Anvil's 30 s idle close, which
-    the proxy does not pass on: its FROST rounds failed with its own share a bare 500 and
-    RemoteDisconnected until the clients resent once on a fresh connection.)"""
+    """A co-signing peer with two shares stops (the 40k or 50k node that is not current: the
+    other three nodes hold 4 of the 6 shares, below the threshold of 5; without the 20k or the
+    30k node they would still hold 5 and sign): the current sequencer's batch cannot get a
+    threshold of shares (503 naming the batcher); the peer comes back and batching resumes by
+    itself. (After the other outages the node's L1 connections have sat idle past Anvil's 30 s
+    idle close, which the proxy does not pass on: its FROST rounds failed with its own share a
+    bare 500 and RemoteDisconnected until the clients resent once on a fresh connection.)"""
     w = world
+    peer = w.cosigner
+    assert sum(w.shares.values()) - w.shares[peer] < w.threshold  # 4 of 6 < 5: signing halts
 
     def peer_down() -> None:
-        w.stop(w.other)
+        w.stop(peer)
         w.send(3)
 
-    _outage(w, [w.current], peer_down, lambda: w.spawn(w.other), 3.0)
+    _outage(w, [w.current], peer_down, lambda: w.spawn(peer), 3.0)
     _all_batched_once(w)
 
 
@@ -353,7 +370,7 @@ def test_l1NodeStoppedAndRestartedWithItsStateEveryProcessResumes(world: World) 
         anvil.stop()
         anvil.extra_args = [*extra, "--load-state", str(state)]
 
-    _outage(w, ["node", "peer", "verifier", "el"], l1_down, anvil.start, 30.0)
+    _outage(w, [*w.nodes, "verifier", "el"], l1_down, anvil.start, 30.0)
     w.send(3)
     _all_batched_once(w)
     assert w.l2.balance(BOB.address) == len(w.accepted)  # each transfer (1 wei) applied once

@@ -7,7 +7,8 @@ governance) with ``n`` sequencers, and a model of what the real contracts do on 
   ECDSA approvals of more than 2/3 of the stake (:func:`install_key`: the form the DKG produces,
   as :func:`offchain.staking.frost.l1.install_dealt_key`; :class:`InstalledKey` gives each
   node its share), and the L1 views the fault tests use (append a batch signed by the set, the
-  current sequencer's account);
+  current sequencer's account); :func:`deploy_prod` deploys it, :func:`keyed_rollup` keys an
+  existing deployment (a :class:`offchain.devnet.Devnet`'s);
 - :func:`expected_next`: the sequencer ``SequencerSet`` must rotate to after kicking one,
   computed from the pre-punishment state by an independent model of the draw;
 - :func:`assert_slashed`: the LockingPool's books after a punishment, from the parameters.
@@ -218,12 +219,23 @@ def deploy_prod(chain: Chain, n: int, config: L2KitConfig | None = None) -> Prod
     """
     cfg = config or prod_config(n)
     dep = deploy_all(chain, chain.sender(dev_account(0)), cfg, log=lambda *_: None)
-    keys = {str(a.address): a for a in map(dev_account, cfg.staking.devnet_sequencer_accounts)}
+    return keyed_rollup(chain, dep, cfg)
+
+
+def keyed_rollup(chain: Chain, dep: Deployment, config: L2KitConfig) -> ProdRollup:
+    """A ``deploy_all`` deployment made with ``config`` (e.g. a :class:`offchain.devnet.Devnet`'s)
+    with a dealt group key installed by the set (:func:`install_key`).
+
+    Raises:
+        AssertionError: the set's active sequencers are not the configured ones.
+    """
+    accounts = config.staking.devnet_sequencer_accounts
+    keys = {str(a.address): a for a in map(dev_account, accounts)}
     seqset = dep.contract(chain, "sequencer_set")
     active = list(seqset.functions.activeSigners().call())
-    assert sorted(active) == sorted(keys), f"{len(active)} active sequencers, wanted {n}"
-    key = install_key(chain, seqset, keys, cfg.staking.min_lock_tokens * TOKEN)
-    return ProdRollup(chain, dep, cfg, key.threshold_shares(), keys, key)
+    assert sorted(active) == sorted(keys), f"{len(active)} active sequencers, wanted {len(keys)}"
+    key = install_key(chain, seqset, keys, config.staking.min_lock_tokens * TOKEN)
+    return ProdRollup(chain, dep, config, key.threshold_shares(), keys, key)
 
 
 def expected_next(prod: ProdRollup, punished: str, rcpt: Any) -> str:
