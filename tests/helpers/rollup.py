@@ -2,19 +2,13 @@
 
 - :func:`placeholder_header`: a well-formed batch header with made-up roots (for L1 contract
   tests that do not need real L2 blocks);
-- :func:`deploy_test_rollup`: the rollup's L1 contracts on a ``TestSequencerSet`` (a test
-  double with the real signature rule: one FROST signature under the signers' dealt key,
-  :func:`tests.helpers.frost.dealt_key`) instead of the staking domain's SequencerSet. Only
-  ``tests/devnet/test_outage_processes.py`` still uses it; every other suite, benchmark and
-  demo runs on the production deployment (:mod:`tests.helpers.prod`);
 - :class:`BatchAppender`: append a header signed by the set as its current sequencer, and
-  move L1 time (shared by the test deployment and the production one).
+  move L1 time (the production deployment's, :class:`tests.helpers.prod.ProdRollup`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -23,9 +17,6 @@ from offchain.chain.client import Chain
 from offchain.common.hashing import keccak
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
-from offchain.rollup.ledger.state import State
-from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
-from tests.helpers.frost import dealt_key
 
 # Labels hashed (with the batch index) into the made-up roots, in BatchHeader field order:
 # tx_root, state_roots_root, final_state_root, withdrawal_root, data_hash.
@@ -87,83 +78,3 @@ class BatchAppender:
         """Move L1 time forward ``seconds`` and mine a block."""
         self.chain.rpc("evm_increaseTime", seconds)
         self.chain.rpc("evm_mine")
-
-
-@dataclass
-class TestRollupParams:
-    """Parameters of :func:`deploy_test_rollup` (units in names; amounts in wei)."""
-
-    __test__ = False  # not a pytest test class
-
-    window_s: int
-    da_window_s: int
-    da_fee: int = 10**16
-    stake: int = 10 * 10**18
-    slash: int = 4 * 10**18
-    l2_chain_id: int = DEFAULT_L2_CHAIN_ID
-    force_window_s: int = 30
-    freeze_after_s: int = 200
-
-
-def deploy_test_rollup(
-    chain: Chain, owner: LocalAccount, signers: Sequence[LocalAccount], p: TestRollupParams
-) -> dict[str, str]:
-    """Deploy the rollup's L1 contracts around a ``TestSequencerSet`` of ``signers``.
-
-    Sequencer set (each signer staked ``p.stake``, the group key of :func:`dealt_key` of
-    ``signers`` installed), StateCommitment (genesis = the empty
-    ledger's root), L1Bridge, DataAvailabilityChallenge, FraudProver (both authorised to
-    challenge and punish) and a TestToken.
-
-    Args:
-        chain: the L1.
-        owner: deployer and owner of every contract.
-        signers: the sequencer signers.
-        p: windows, fees and stakes.
-
-    Returns:
-        Deployment keys -> addresses (``sequencer_set``, ``state_commitment``, ``l1_bridge``,
-        ``da_challenge``, ``fraud_prover``, ``test_token``).
-    """
-    s = chain.sender(owner)
-    seqset = s.deploy("TestSequencerSet")
-    s.send(
-        seqset.functions.setSigners([a.address for a in signers], p.stake),
-        value=p.stake * len(signers),
-    )
-    # Like the real set, it takes batches only under a group key: the signers' dealt key.
-    s.send(seqset.functions.setGroupKey(dealt_key(signers).x))
-    sc = s.deploy(
-        "StateCommitment",
-        owner.address,
-        seqset.address,
-        State().root,
-        p.window_s,
-        p.freeze_after_s,
-    )
-    bridge = s.deploy("L1Bridge", sc.address, p.force_window_s)
-    s.send(sc.functions.setBridge(bridge.address))
-    s.send(seqset.functions.authorise(sc.address))
-    da = s.deploy(
-        "DataAvailabilityChallenge",
-        owner.address,
-        sc.address,
-        seqset.address,
-        p.da_window_s,
-        p.da_fee,
-        p.slash,
-    )
-    s.send(sc.functions.setChallenger(da.address, True))
-    s.send(seqset.functions.authorise(da.address))
-    fp = s.deploy("FraudProver", owner.address, sc.address, seqset.address, p.l2_chain_id, p.slash)
-    s.send(sc.functions.setChallenger(fp.address, True))
-    s.send(seqset.functions.authorise(fp.address))
-    token = s.deploy("TestToken", "Test Token", "TT")
-    return {
-        "sequencer_set": seqset.address,
-        "state_commitment": sc.address,
-        "l1_bridge": bridge.address,
-        "da_challenge": da.address,
-        "fraud_prover": fp.address,
-        "test_token": token.address,
-    }

@@ -17,11 +17,9 @@ from offchain.chain.accounts import dev_account
 from offchain.deploy import Deployment
 from offchain.rollup.batcher.faults import Fault
 from offchain.rollup.ledger import tx as ltx
-from tests.rollup.conftest import RollupEnv, client, wait_until
+from tests.rollup.conftest import FORCE_WINDOW_S, FREEZE_AFTER_S, RollupEnv, client, wait_until
 
 ALICE, BOB, CAROL = dev_account(10), dev_account(11), dev_account(12)
-FORCE_WINDOW_S = 30  # TestRollupParams.force_window_s
-FREEZE_AFTER_S = 200  # TestRollupParams.freeze_after_s
 
 
 def _cli_bg(env: RollupEnv, dep: Path, *args: str) -> subprocess.Popen[str]:

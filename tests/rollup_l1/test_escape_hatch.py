@@ -12,12 +12,11 @@ from offchain.chain.accounts import dev_account
 from offchain.chain.client import Chain
 from offchain.rollup.ledger.state import balance_key
 from offchain.rollup.ledger.tx import Deposit, sign_transfer
-from tests.rollup_l1.conftest import WINDOW_S, deploy_env
+from tests.rollup_l1.conftest import FREEZE_AFTER_S, WINDOW_S, deploy_env
 from tests.rollup_l1.l2sim import L2Sim
 from tests.rollup_l1.test_bridge_cli import _deployment, _one_line_error, _run
 
 USERS = [dev_account(10 + i) for i in range(5)]
-FREEZE_AFTER_S = 200  # TestRollupParams.freeze_after_s (longer than the challenge window)
 
 
 def test_force_tx_cli_queues_and_refuses_bad_input(chain: Chain, tmp_path: Path) -> None:
@@ -80,7 +79,7 @@ def test_every_sequencer_gone_users_escape_with_their_final_balance(
              "--dev", "30"),
         "not frozen",
     )  # fmt: skip
-    env.warp(FREEZE_AFTER_S - WINDOW_S)
+    env.warp(FREEZE_AFTER_S - WINDOW_S)  # the rest of the freeze delay (200 s > 100 s window)
     out = _run(env, dep, "freeze", "--dev", "30")
     assert out.returncode == 0 and "frozen" in out.stdout, out.stderr
 

@@ -13,7 +13,9 @@ from offchain.common.hashing import keccak
 from offchain.deploy import deploy_all
 from offchain.rollup.l1.bindings import BatchStatus, RollupL1
 from offchain.rollup.ledger.batch import BatchHeader, order_signatures, sign_digest
-from tests.helpers.frost import dealt_key
+from offchain.staking.frost.group import random_scalar
+from offchain.staking.frost.keygen import trusted_dealer_keygen
+from offchain.staking.frost.l1 import l1_signature
 from tests.rollup_l1.conftest import GENESIS, WINDOW_S, Env, rollup_l1_config
 
 
@@ -86,9 +88,10 @@ def test_signatures_checked(env: Env, expect_revert: Any) -> None:
     refused(ecdsa)
     refused([])
     refused([*env.sign(h), *env.sign(h)])  # twice the right one
-    # the set's signature over another header, a key never installed
+    # the set's signature over another header, a key the set never installed
     invalid(env.sign(env.header(0, tx_count=5)))
-    invalid([dealt_key([dev_account(30), dev_account(31)]).sign(digest)])
+    stray, _ = trusted_dealer_keygen(random_scalar(), 1, 1)
+    invalid([l1_signature(stray, digest)])
     assert sc.next_index() == 0
     env.append(h)  # the set's own signature
     # no group key yet (a deployment before its key generation): nothing appends
