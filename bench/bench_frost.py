@@ -6,7 +6,9 @@ protocol on localhost against a fresh deployment on Anvil; a ``FrostCoordinator`
 (``dkg_s_21_sequencers``), installs the key with >2/3 ECDSA, reshares it to the same set
 (``reshare_s_21_sequencers``) and signs batch digests: ``frost_cosign_ms_21_sequencers`` is
 the median of 5 steady-state rounds (commitments preprocessed in the previous answer: one
-HTTP round of 15 signers, every co-signing check, share verification, aggregation);
+HTTP round of all 21 signers, as the batcher runs it: every member that answers is in the
+package so that the absence bitmap can be checked, every co-signing check including the
+bitmap against ``activeSigners()``, share verification, aggregation);
 ``frost_cosign_first_ms_21_sequencers`` the first round (commitment round included). The
 daemons share one Python process (one GIL) on this machine: an upper bound for separate hosts.
 
@@ -98,9 +100,9 @@ def _http_figures(n: int = N_SEQUENCERS) -> dict[str, float]:
             for k in range(6):
                 req = CosignRequest(chain.chain_id, target, k, bytes([k + 1]) * 32)
                 t0 = time.perf_counter()
-                coord.sign(
-                    "reshare-1", req.to_json(), req.digest,
-                    pub["allocation"], pub["threshold"], pk, publics,
+                coord.sign_batch(  # the batcher's round: everyone, the bitmap from L1
+                    "reshare-1", req.to_json(), pub["allocation"], pub["threshold"], pk,
+                    publics, lambda: [str(a) for a in sc.sset.functions.activeSigners().call()],
                 )  # fmt: skip
                 rounds.append((time.perf_counter() - t0) * 1000)
         finally:

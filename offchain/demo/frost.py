@@ -110,9 +110,10 @@ def run(d: Devnet, console: Console) -> None:
             st = _status(daemons[holder])["public"]
             req = CosignRequest(chain.chain_id, target, index, bytes([index]) * 32, {"demo": True})
             t1 = time.perf_counter()
-            sig = coord.sign(
-                session, req.to_json(), req.digest, st["allocation"], st["threshold"],
+            sig, req.absent = coord.sign_batch(
+                session, req.to_json(), st["allocation"], st["threshold"],
                 element_of(st["group_key"], "key"), publics_of(st["publics"]),
+                lambda: [str(a) for a in sc.sset.functions.activeSigners().call()],
             )  # fmt: skip
             ms = (time.perf_counter() - t1) * 1000
             l1sig = to_l1_signature(sig)

@@ -104,6 +104,9 @@ class SequencerDaemon:
             chain.chain_id,
             set(config.cosign_contracts),
             log=SignedLog(config.data_dir / f"cosigned-{signer.address.lower()}.sqlite"),
+            active_signers=lambda: [
+                str(a) for a in contracts.sset.functions.activeSigners().call()
+            ],
         )
         sset = contracts.sset
         self.frost = FrostParticipant(

@@ -5,6 +5,9 @@ Digest (fixed; the rollup contracts compute the same)::
     digest = keccak256(abi.encode(uint256 chainId, address stateCommitment,
                                   uint256 batchIndex, bytes32 batchHeaderHash))
 
+and, when the round's absence bitmap ``absent`` is not 0 (:func:`absence_bitmap`), the same
+with ``uint256 absent`` appended (``batchDigestAbsent``).
+
 Signatures are raw 65-byte ECDSA ``r ‖ s ‖ v`` (``v`` in {27, 28}, low ``s``) over ``digest``
 itself (no EIP-191 prefix). On L1 such a list (ordered by strictly ascending signer address,
 from active signers holding more than 2/3 of the active stake: ``signed * 3 > active * 2``,
@@ -17,7 +20,7 @@ the same checks as a FROST round (``/frost/sign``) and are not an L1 signature.
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +63,26 @@ def batch_digest(
         types.append("uint256")
         values.append(absent)
     return keccak(abi_encode(types, values))
+
+
+def absence_bitmap(active: Sequence[str], present: Iterable[str]) -> int:
+    """The absence bitmap of a co-signing round: bit i set for member i of ``active`` (the
+    order of ``SequencerSet.activeSigners()``) that is not in ``present``.
+
+    Args:
+        active: the active signers, in L1's order (at most 256 are counted: the bitmap's width).
+        present: the members that took part (any case).
+
+    Returns:
+        The bitmap (0: everyone took part).
+    """
+    here = {a.lower() for a in present}
+    return sum(1 << i for i, a in enumerate(active[:256]) if a.lower() not in here)
+
+
+def absent_members(active: Sequence[str], absent: int) -> list[str]:
+    """The members of ``active`` that the bitmap ``absent`` marks (in L1's order)."""
+    return [a for i, a in enumerate(active[:256]) if (absent >> i) & 1]
 
 
 def sign_digest(account: LocalAccount | bytes, digest: bytes) -> bytes:
@@ -176,10 +199,14 @@ class CosignRequest:
     batch_index: int
     header_hash: bytes
     header: dict[str, Any] | None = None
+    #: the absence bitmap signed with the batch (bit i: member i of ``activeSigners()``).
+    absent: int = 0
 
     @property
     def digest(self) -> bytes:
-        return batch_digest(self.chain_id, self.contract, self.batch_index, self.header_hash)
+        return batch_digest(
+            self.chain_id, self.contract, self.batch_index, self.header_hash, self.absent
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -189,6 +216,7 @@ class CosignRequest:
             "batch_index": self.batch_index,
             "header_hash": "0x" + self.header_hash.hex(),
             "header": self.header or {},
+            "absent": self.absent,
         }
 
 

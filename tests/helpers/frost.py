@@ -29,21 +29,27 @@ def coordinator(cluster: SequencerCluster) -> FrostCoordinator:
     return FrostCoordinator({a: m.url for a, m in cluster.members.items()}, timeout_s=30)
 
 
-def frost_sign(coord: FrostCoordinator, session: str, req: Any, pub: dict[str, Any]) -> bytes:
+def frost_sign(
+    coord: FrostCoordinator, session: str, req: Any, pub: dict[str, Any], sset: Any
+) -> bytes:
     """One FROST round over ``coord``'s peers for the co-signing request ``req`` with the key
-    set ``pub`` (a ``/frost/status`` ``public`` document); the 96-byte L1 signature."""
+    set ``pub`` (a ``/frost/status`` ``public`` document); the 96-byte L1 signature.
+
+    Every member that answers is in the package; ``req.absent`` is set to the round's absence
+    bitmap (over ``sset.activeSigners()``), so ``req.digest`` is then the digest it signs.
+    """
     from offchain.staking.frost.coordinator import publics_of
     from offchain.staking.frost.signing import to_l1_signature
     from offchain.staking.frost.wire import element_of
 
-    sig = coord.sign(
+    sig, req.absent = coord.sign_batch(
         session,
         req.to_json(),
-        req.digest,
         pub["allocation"],
         pub["threshold"],
         element_of(pub["group_key"], "key"),
         publics_of(pub["publics"]),
+        lambda: [str(a) for a in sset.functions.activeSigners().call()],
     )
     return to_l1_signature(sig)
 

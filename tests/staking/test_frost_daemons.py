@@ -52,8 +52,8 @@ def _request(chain: Chain, dep: Deployment, index: int) -> CosignRequest:
     return CosignRequest(chain.chain_id, sc, index, bytes([index % 256]) * 32)
 
 
-def _sign(coord, session: str, req: CosignRequest, status: dict) -> bytes:
-    return frost_sign(coord, session, req, status["public"])
+def _sign(sset, coord, session: str, req: CosignRequest, status: dict) -> bytes:
+    return frost_sign(coord, session, req, status["public"], sset)
 
 
 def _status(cluster: SequencerCluster, who: str) -> dict:
@@ -95,7 +95,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
         assert sset.functions.groupKeyX().call() == x
         first = list(alloc.identifiers)[0]
         req = _request(chain, dep, 1)
-        sig = _sign(coord, "dkg-1", req, _status(cluster, first))
+        sig = _sign(sset, coord, "dkg-1", req, _status(cluster, first))
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
 
         # --- A fifth sequencer locks; the set reshares to it, the L1 key does not change.
@@ -133,7 +133,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
             req.digest, [l1_signature(quorum_shares, req.digest)]
         ).call()
         # And the coordinated round over HTTP works with the new shares too.
-        sig = _sign(coord, "reshare-1", req, st5)
+        sig = _sign(sset, coord, "reshare-1", req, st5)
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
 
         # --- Kick dev 4; reshare it out. Its old shares no longer combine with new ones.
@@ -152,7 +152,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
         )  # fmt: skip
         assert int(res3["group_x"], 16) == x
         req = _request(chain, dep, 3)
-        sig = _sign(coord, "reshare-2", req, _status(cluster, newbie.address))
+        sig = _sign(sset, coord, "reshare-2", req, _status(cluster, newbie.address))
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
         stolen = _stored_shares(tmp_path, 4, kicked, "reshare-1", pk)
         taken = {s.identifier for s in stolen}
@@ -181,7 +181,11 @@ def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path)
         first = dev_account(1).address
         req = _request(chain, dep, 1)
         sig = _sign(
-            coordinator(cluster), _status(cluster, first)["session"], req, _status(cluster, first)
+            sset,
+            coordinator(cluster),
+            _status(cluster, first)["session"],
+            req,
+            _status(cluster, first),
         )
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
         # A fifth sequencer locks: the daemons reshare to it; the L1 key stays.
@@ -194,5 +198,5 @@ def test_daemons_generate_and_reshare_the_key_themselves(devnet, tmp_path: Path)
         assert sset.functions.groupKeyX().call() == x
         assert len(sset.events.GroupKeyInstalled().get_logs(from_block=0)) == 1
         req = _request(chain, dep, 2)
-        sig = _sign(coordinator(cluster), st5["session"], req, st5)
+        sig = _sign(sset, coordinator(cluster), st5["session"], req, st5)
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()

@@ -54,8 +54,8 @@ def _status(cluster: SequencerCluster, who: str) -> dict[str, Any]:
     return dict(requests.get(cluster.members[who].url + "/frost/status", timeout=10).json())
 
 
-def _sign(coord: FrostCoordinator, req: CosignRequest, status: dict[str, Any]) -> bytes:
-    return frost_sign(coord, str(status["session"]), req, status["public"])
+def _sign(sset: Any, coord: FrostCoordinator, req: CosignRequest, status: dict[str, Any]) -> bytes:
+    return frost_sign(coord, str(status["session"]), req, status["public"], sset)
 
 
 def _request(chain: Chain, dep: Deployment, index: int) -> CosignRequest:
@@ -95,9 +95,9 @@ def test_coordinator_killed_the_next_live_member_reshares(devnet, tmp_path: Path
         # The live members (the newcomer included) sign; the dead one's identifiers cannot.
         live = {a: m.url for a, m in cluster.members.items() if a != first}
         req = _request(chain, dep, 1)
-        sset.functions.verifyBatchSignatures(
-            req.digest, [_sign(FrostCoordinator(live, timeout_s=30), req, st5)]
-        ).call()
+        sig = _sign(sset, FrostCoordinator(live, timeout_s=30), req, st5)
+        assert req.absent == 1 << list(sset.functions.activeSigners().call()).index(first)
+        sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
         # Back up, the old coordinator holds a stale key set: it is reshared back in.
         cluster.start_member(4)
         back = poll_until(
@@ -107,7 +107,7 @@ def test_coordinator_killed_the_next_live_member_reshares(devnet, tmp_path: Path
         )
         assert back["identifiers"] and sset.functions.groupKeyX().call() == x
         req = _request(chain, dep, 2)
-        sig = _sign(coordinator(cluster), req, back)
+        sig = _sign(sset, coordinator(cluster), req, back)
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
         assert len(sset.events.GroupKeyInstalled().get_logs(from_block=0)) == 1
 
@@ -156,6 +156,6 @@ def test_killed_mid_dkg_and_mid_signing(devnet, tmp_path: Path) -> None:
         }  # it is asked first, so it is in the first round's signers
         kill = _Kill(cluster, light, "/frost/sign")
         req = _request(chain, dep, 3)
-        sig = _sign(kill, req, st)
+        sig = _sign(sset, kill, req, st)
         sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
         assert kill.metrics["rounds"] == 2 and kill.metrics["dropped_signers"] == 1

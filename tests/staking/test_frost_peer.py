@@ -68,8 +68,10 @@ def _public(d: SequencerDaemon) -> dict[str, Any]:
     return dict(requests.get(d.url + "/frost/status", timeout=10).json()["public"])
 
 
-def _sign(coord: FrostCoordinator, session: str, req: CosignRequest, pub: dict[str, Any]) -> bytes:
-    return frost_sign(coord, session, req, pub)
+def _sign(
+    st: Staking, coord: FrostCoordinator, session: str, req: CosignRequest, pub: dict[str, Any]
+) -> bytes:
+    return frost_sign(coord, session, req, pub, st.sset)
 
 
 def _post(d: SequencerDaemon, path: str, body: dict[str, Any]) -> requests.Response:
@@ -211,7 +213,7 @@ def test_badSignatureShareDropsItsSender(st: Staking, daemons) -> None:
     pub = _public(list(daemons.values())[0])
     # Put the cheater first so it is chosen in the first round.
     pub["allocation"] = {cheater: pub["allocation"][cheater], **pub["allocation"]}
-    sig = _sign(coord, "dkg-1", req, pub)
+    sig = _sign(st, coord, "dkg-1", req, pub)
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
     assert coord.metrics["invalid_shares"] == 1 and coord.metrics["dropped_signers"] == 1
 
@@ -264,7 +266,7 @@ def test_silentThirdMeansNewKeyByRecovery(st: Staking, daemons) -> None:
     assert x2 != x1
     st.gov.send(st.sset.functions.setGroupKey(x2, int(res2["group_y"], 16)))
     req = CosignRequest(st.chain.chain_id, SC, 9, b"\x09" * 32)
-    sig = _sign(_coord(live), "dkg-2", req, _public(next(iter(live.values()))))
+    sig = _sign(st, _coord(live), "dkg-2", req, _public(next(iter(live.values()))))
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
 
 
@@ -305,7 +307,9 @@ def test_killedMidSigningIsDropped(st: Staking, daemons) -> None:
     pub["allocation"] = {light: pub["allocation"][light], **pub["allocation"]}
     coord = _Crash({a: d.url for a, d in daemons.items()}, daemons[light], "/frost/sign")
     req = CosignRequest(st.chain.chain_id, SC, 4, b"\x04" * 32)
-    sig = _sign(coord, "dkg-1", req, pub)  # round 1 loses it after its commitment; round 2 signs
+    sig = _sign(
+        st, coord, "dkg-1", req, pub
+    )  # round 1 loses it after its commitment; round 2 signs
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
     assert coord.metrics["rounds"] == 2 and coord.metrics["dropped_signers"] == 1
 
@@ -448,7 +452,7 @@ def test_keeperCoordinatorIsTheLowestLiveMemberAndAbsentOnesCatchUp(
     assert keeper(heavy).tick() == {"action": "none", "role": "coordinator"}
     req = CosignRequest(st.chain.chain_id, SC, 11, b"\x0b" * 32)
     pub["allocation"] = {light: pub["allocation"][light], **pub["allocation"]}
-    sig = _sign(_coord(daemons), _status_session(daemons[light]), req, pub)
+    sig = _sign(st, _coord(daemons), _status_session(daemons[light]), req, pub)
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
 
 
@@ -490,7 +494,9 @@ def test_keeperRecoveryInstallsANewKeyThroughEcdsaWhenAThirdLeaves(st: Staking, 
     pub = _public(daemons[rest[0]])
     assert set(pub["allocation"]) == set(rest)
     req = CosignRequest(st.chain.chain_id, SC, 12, b"\x0c" * 32)
-    sig = _sign(_coord({a: daemons[a] for a in rest}), _status_session(daemons[rest[0]]), req, pub)
+    sig = _sign(
+        st, _coord({a: daemons[a] for a in rest}), _status_session(daemons[rest[0]]), req, pub
+    )
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
 
 
@@ -504,7 +510,7 @@ def test_statusReportsTheKeyOnL1NotANewerUninstalledOne(st: Staking, daemons) ->
         assert _status_session(d) == "dkg-1"
         assert d.frost.store.keyset() is not None and d.frost.store.keyset().session == "dkg-2"  # type: ignore[union-attr]
     req = CosignRequest(st.chain.chain_id, SC, 13, b"\x0d" * 32)
-    sig = _sign(_coord(daemons), "dkg-1", req, _public(list(daemons.values())[0]))
+    sig = _sign(st, _coord(daemons), "dkg-1", req, _public(list(daemons.values())[0]))
     st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
 
 
@@ -529,13 +535,15 @@ def test_peerRestartedBetweenRoundsKeepsSigning(st: Staking, daemons, tmp_path: 
     coord = _coord(daemons)
     pub = _public(next(iter(daemons.values())))
     req = CosignRequest(st.chain.chain_id, SC, 5, b"\x05" * 32)
-    st.sset.functions.verifyBatchSignatures(req.digest, [_sign(coord, "dkg-1", req, pub)]).call()
+    sig = _sign(st, coord, "dkg-1", req, pub)
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
     cached = [a for s, a in coord.ready if s == "dkg-1"]  # preprocessed for the next round
     assert cached
     peer = cached[-1]
     _restart(st, daemons, peer, tmp_path)
     req = CosignRequest(st.chain.chain_id, SC, 6, b"\x06" * 32)
-    st.sset.functions.verifyBatchSignatures(req.digest, [_sign(coord, "dkg-1", req, pub)]).call()
+    sig = _sign(st, coord, "dkg-1", req, pub)
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
     assert (peer, "dkg-1") in {(a, s) for s, a in coord.ready}  # chosen again, answered
     daemons[peer].stop()
     path = tmp_path / f"seq{next(i for i in (1, 2, 3, 4) if dev_account(i).address == peer)}"
@@ -546,7 +554,8 @@ def test_peerRestartedBetweenRoundsKeepsSigning(st: Staking, daemons, tmp_path: 
     _restart(st, daemons, peer, tmp_path)
     before = dict(coord.metrics)
     req = CosignRequest(st.chain.chain_id, SC, 7, b"\x07" * 32)
-    st.sset.functions.verifyBatchSignatures(req.digest, [_sign(coord, "dkg-1", req, pub)]).call()
+    sig = _sign(st, coord, "dkg-1", req, pub)
+    st.sset.functions.verifyBatchSignatures(req.digest, [sig]).call()
     assert coord.metrics["dropped_signers"] == before["dropped_signers"]
     assert coord.metrics["invalid_shares"] == before["invalid_shares"]
 

@@ -14,7 +14,7 @@ the persisted equivocation guard) with two rollup-specific pieces:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,15 +112,18 @@ def node_cosigner(
     l1: RollupL1,
     deposit_hash: Callable[[int], bytes],
     log_path: str | Path,
+    active_signers: Callable[[], Sequence[str]] | None = None,
 ) -> Cosigner:
     """The signing policy of ``node``: the co-signer checks plus its batch validator (also
-    run by ``/frost/sign`` before a FROST share)."""
+    run by ``/frost/sign`` before a FROST share); ``active_signers`` reads
+    ``SequencerSet.activeSigners()`` (the absence bitmap's order)."""
     return Cosigner(
         account=account,
         chain_id=chain_id,
         contracts={l1.sc.address},
         validator=batch_validator(node, deposit_hash, l1.data_mode),
         log=InvalidationAwareLog(log_path, l1),
+        active_signers=active_signers,
     )
 
 

@@ -54,6 +54,7 @@ from eth_account import Account
 
 from offchain.common.hashing import keccak
 from offchain.rollup.batcher.plan import BuiltBatch, header_for, storage_blobs_hash
+from offchain.rollup.batcher.submitter import Cosigned
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.ledger.batch import ZERO32, BatchHeader
 from offchain.rollup.ledger.batch_data import BatchData, decode_batch_data
@@ -264,14 +265,14 @@ class Fault:
             [*data.withdrawal_items, b"\x00" * 32],
         )
 
-    def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> list[bytes]:
-        """The colluding shares' signature (honest peers would refuse)."""
+    def sign(self, batcher: Batcher, header: BatchHeader, digest: bytes) -> Cosigned:
+        """The colluding shares' signature, nobody marked absent (honest peers would refuse)."""
         if not self._collude_next or not self.collude_shares:
             return batcher.cosign(header, digest)
         self._collude_next = False
         from offchain.staking.frost.l1 import l1_signature
 
-        return [l1_signature(self.collude_shares, digest)]
+        return Cosigned([l1_signature(self.collude_shares, digest)])
 
     def censors(self, raw: bytes) -> bool:
         """``censor``: True for a queue item the faulty node refuses to include."""

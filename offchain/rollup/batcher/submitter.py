@@ -14,7 +14,8 @@ current sequencer's submits). Each tick:
 3. **Close a batch** of whole blocks once it holds ``max_batch_txs`` transactions or its
    oldest block is ``batch_timeout_ms`` old; compute MTTBR, MTSR, withdrawal root and the
    batch data (docs/spec.md "Batch commitments"); put the data in the blob store (and the
-   local snapshot dir); collect >2/3 co-signatures; ``appendBatch``.
+   local snapshot dir); one FROST round over the set (its absence bitmap: who gave no
+   commitment); ``appendBatch`` (``appendBatchAbsent`` when someone was absent).
 4. **Submitter check** (seed §8): re-read the stored header hash from L1, download the data
    from the blob store, recompute the roots and compare; the result is in the record.
 """
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,8 +66,24 @@ ZERO32 = b"\x00" * 32
 # Store meta key: the last L1 block scanned for BatchesInvalidated events.
 _CURSOR_KEY = "l1_invalidation_cursor"
 
-# Collects co-signatures: (header, digest) -> signatures ordered by ascending signer.
-Cosigner = Callable[[BatchHeader, bytes], list[bytes]]
+
+@dataclass(frozen=True)
+class Cosigned:
+    """What a co-signing round produced for a batch.
+
+    Attributes:
+        signatures: the ``bytes[]`` of ``appendBatch`` (one FROST signature).
+        absent: the absence bitmap they sign (bit i: member i of ``activeSigners()`` gave no
+            commitment; 0: ``appendBatch`` over ``batchDigest``, else ``appendBatchAbsent``
+            over ``batchDigestAbsent``).
+    """
+
+    signatures: list[bytes]
+    absent: int = 0
+
+
+# Collects co-signatures: (header, digest with nobody absent) -> the round's signature/bitmap.
+Cosigner = Callable[[BatchHeader, bytes], Cosigned]
 
 
 def answer_with_blobs(l1: RollupL1, header: BatchHeader, frame: bytes) -> int:
@@ -388,13 +405,16 @@ class Batcher(Daemon):
             snap.mkdir(parents=True, exist_ok=True)
             (snap / f"0x{header.data_hash.hex()}").write_bytes(blob)
         digest = self.l1.digest(header)
-        sigs = self.fault.sign(self, header, digest) if self.fault else self.cosign(header, digest)
+        signed = (
+            self.fault.sign(self, header, digest) if self.fault else self.cosign(header, digest)
+        )
         try:
             rcpt = self.l1.append_batch(
                 header,
-                sigs,
+                signed.signatures,
                 blobs=sidecar if built.mode == DataMode.BLOBS else None,
                 frame=blob if built.mode == DataMode.CALLDATA else None,
+                absent=signed.absent,
             )
         except BaseException as e:
             if self.fault is not None and (blob, publish) != (built.data, True):
@@ -429,6 +449,7 @@ class Batcher(Daemon):
             blocks=f"{built.first_block}..{built.last_block}",
             txs=header.tx_count,
             gas=int(rcpt["gasUsed"]),
+            absent=hex(signed.absent),
             check=check["result"],
         )
         return {
@@ -436,6 +457,7 @@ class Batcher(Daemon):
             "index": header.index,
             "txs": header.tx_count,
             "gas": int(rcpt["gasUsed"]),
+            "absent": signed.absent,
         }
 
     def submitter_check(self, header: BatchHeader) -> dict[str, Any]:

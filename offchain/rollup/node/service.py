@@ -17,7 +17,7 @@ from offchain.chain.client import Chain
 from offchain.chain.networks import default_confirmations
 from offchain.common.health import overall
 from offchain.rollup.batcher.cosign import node_cosigner
-from offchain.rollup.batcher.submitter import Batcher
+from offchain.rollup.batcher.submitter import Batcher, Cosigned
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.ledger.tx import DEFAULT_L2_CHAIN_ID
@@ -222,7 +222,13 @@ class NodeService:
         api = self.api = RpcApi(self.node, token_info=self._token_info)
         chain_id = c.chain.chain_id
         cosigner = node_cosigner(
-            self.node, self.signer, chain_id, c.l1(), c.deposit_hash, data_dir / "cosigned.db"
+            self.node,
+            self.signer,
+            chain_id,
+            c.l1(),
+            c.deposit_hash,
+            data_dir / "cosigned.db",
+            active_signers=self._active_signers,
         )
         self.frost = self._frost(data_dir)
         routers = [create_router(cosigner), create_frost_router(self.frost, cosigner)]
@@ -336,6 +342,10 @@ class NodeService:
             self.config.batcher,
         )
 
+    def _active_signers(self) -> list[str]:
+        """``SequencerSet.activeSigners()`` now: the order of the absence bitmap."""
+        return [str(a) for a in self.contracts.seqset().functions.activeSigners().call()]
+
     def _cosigner(self, chain_id: int) -> Any:
         from offchain.staking.frost.coordinator import FrostCoordinator, publics_of
         from offchain.staking.frost.signing import to_l1_signature
@@ -346,7 +356,7 @@ class NodeService:
         timeout = self.config.batcher.signature_timeout_s
         coordinator: list[FrostCoordinator] = []
 
-        def cosign(header: BatchHeader, digest: bytes) -> list[bytes]:
+        def cosign(header: BatchHeader, digest: bytes) -> Cosigned:
             req = CosignRequest(
                 chain_id,
                 self.contracts.state_commitment,
@@ -363,16 +373,28 @@ class NodeService:
                     peers = {s: u for s, u in self.config.node.peers.items()}
                     peers[self.signer.address] = self.server.url
                     coordinator.append(FrostCoordinator(peers, timeout_s=timeout))
-                sig = coordinator[0].sign(
+                # Its package holds every member that answers; the bitmap marks the others.
+                read: list[list[str]] = []
+
+                def active() -> list[str]:
+                    read.append(self._active_signers())
+                    return read[-1]
+
+                sig, absent = coordinator[0].sign_batch(
                     ks.session,
                     req.to_json(),
-                    digest,
                     ks.allocation,
                     ks.threshold,
                     element_of(ks.group_key, "group key"),
                     publics_of({str(i): v for i, v in ks.publics.items()}),
+                    active,
                 )
-                return [to_l1_signature(sig)]
+                if absent and self._active_signers() != read[-1]:
+                    # L1 counts the bits in its activeSigners() order at append: sign again.
+                    raise BatchError(
+                        "the active set changed during the signing round", "signed again; retried"
+                    )
+                return Cosigned([to_l1_signature(sig)], absent)
             # Only the group key's FROST signature appends (an ECDSA list never does): wait.
             if group_x == 0:
                 raise BatchError(

@@ -17,8 +17,13 @@ import requests
 from offchain.staking.frost.errors import FrostError
 from offchain.staking.frost.group import Element
 from offchain.staking.frost.signing import Signature, SigningContext
-from offchain.staking.frost.wire import commitment_of, element_of, scalar_of, unhex
-from offchain.staking.signatures import order_signatures, recover_signer
+from offchain.staking.frost.wire import commitment_of, element_of, hx, scalar_of, unhex
+from offchain.staking.signatures import (
+    absence_bitmap,
+    batch_digest,
+    order_signatures,
+    recover_signer,
+)
 
 
 class PeerError(FrostError):
@@ -200,20 +205,98 @@ class FrostCoordinator:
         attempts: int = 3,
         kind: str = "cosign",
     ) -> Signature:
-        """One FROST signature of ``message`` (the digest of ``cosign``) by enough members.
+        """One FROST signature of the fixed ``message`` (the digest of ``cosign``).
 
-        ``kind`` names the request in the ``/frost/sign`` body: ``cosign`` (a batch, the
-        ``POST /cosign`` body) or ``reselect`` (``{epoch, round, current}``: the replacement of
-        a silent sequencer, message ``reselectDigest()``).
-
-        Commitments are asked from every member; signers are taken in allocation order until
-        their identifiers reach the threshold. A share that fails verification names its
-        sender, who is dropped (``metrics``) and the round is run again with fresh nonces. A
-        signer that refuses the commitments it published in an earlier call (``refused``: it
-        restarted without them) is asked for fresh ones once and not dropped.
+        ``kind`` names the request in the ``/frost/sign`` body: ``reselect``
+        (``{epoch, round, current}``: the replacement of a silent sequencer, message
+        ``reselectDigest()``) or ``cosign`` (a ``POST /cosign`` body whose ``absent`` the
+        caller fixed; the co-signers refuse it unless it is the package's: a batch is signed
+        with :meth:`sign_batch`, which computes it). Rounds as :meth:`sign_batch`.
 
         Raises:
             FrostError: fewer than ``threshold`` shares available.
+        """
+        sig, _ = self._sign(
+            session,
+            lambda _present: ({kind: cosign}, message),
+            allocation,
+            threshold,
+            group_key,
+            publics,
+            attempts,
+        )
+        return sig
+
+    def sign_batch(
+        self,
+        session: str,
+        cosign: dict[str, Any],
+        allocation: Mapping[str, Sequence[int]],
+        threshold: int,
+        group_key: Element,
+        publics: Mapping[int, Element],
+        active: Callable[[], Sequence[str]],
+        *,
+        attempts: int = 3,
+    ) -> tuple[Signature, int]:
+        """One FROST signature of a batch (``cosign``: the ``POST /cosign`` body) with its
+        absence bitmap.
+
+        Every member that answers ``/frost/commit`` (or whose preprocessed commitments are
+        cached) is in the signing package, not only the first threshold of shares: the
+        bitmap ``absent`` marks exactly the members of ``active()`` (``activeSigners()`` on
+        L1, re-read every round) with no commitment in the package, and the message is
+        ``batch_digest(..., absent)``. Each co-signer recomputes the bitmap from the package
+        and refuses another (``bad_absence``); such a refusal (the active set moved between
+        two reads) reruns the round with the set read again, nobody dropped.
+
+        Returns:
+            The signature and the bitmap it was made with.
+
+        Raises:
+            FrostError: fewer than ``threshold`` shares available.
+        """
+
+        def bind(present: Sequence[str]) -> tuple[dict[str, Any], bytes]:
+            absent = absence_bitmap(active(), present)
+            digest = batch_digest(
+                int(cosign["chain_id"]),
+                str(cosign["contract"]),
+                int(cosign["batch_index"]),
+                unhex(cosign["header_hash"], "header_hash", 32),
+                absent,
+            )
+            body = {**cosign, "absent": absent, "digest": hx(digest)}
+            return {"cosign": body}, digest
+
+        sig, request = self._sign(
+            session, bind, allocation, threshold, group_key, publics, attempts
+        )
+        return sig, int(request["cosign"]["absent"])
+
+    def _sign(
+        self,
+        session: str,
+        bind: Callable[[Sequence[str]], tuple[dict[str, Any], bytes]],
+        allocation: Mapping[str, Sequence[int]],
+        threshold: int,
+        group_key: Element,
+        publics: Mapping[int, Element],
+        attempts: int,
+    ) -> tuple[Signature, dict[str, Any]]:
+        """The signing rounds: ``bind(members in the package)`` gives the request's
+        ``cosign`` / ``reselect`` part and the message.
+
+        Commitments are asked from every member; all that have them are in the package (a
+        signature takes any set of at least ``threshold`` shares). A share that fails
+        verification names its sender, who is dropped (``metrics``) and the round is run again
+        with fresh nonces. A signer that refuses the commitments it published in an earlier
+        call (``refused``: it restarted without them) is asked for fresh ones once and not
+        dropped; one that refuses the absence bitmap (``bad_absence``) is not dropped either:
+        the round runs again with a new ``bind``.
+
+        Returns:
+            The signature and the request part it signed.
         """
         dropped: set[str] = set()
         last: dict[str, str] = {}
@@ -228,18 +311,16 @@ class FrostCoordinator:
             fresh, bad = self._all(missing, "/frost/commit", lambda _w: {"session": session})
             commits.update(fresh)
             last.update({w: e.code for w, e in bad.items()})
-            chosen: list[str] = []
-            count = 0
-            for a in live:
-                if a in commits and count < threshold:
-                    chosen.append(a)
-                    count += len(commits[a]["commitments"])
-                elif a in commits:  # not needed this round: keep its unused commitments
-                    self.ready[(session, a)] = commits[a]
+            # Everyone with commitments signs: the package names who took part.
+            chosen = [a for a in live if a in commits]
+            count = sum(len(commits[a]["commitments"]) for a in chosen)
             if count < threshold:
+                for a in chosen:  # unused: keep them for the next call
+                    self.ready[(session, a)] = commits[a]
                 raise FrostError(f"{count} of {threshold} shares available ({last or 'no errors'})")
             package = [c for a in chosen for c in commits[a]["commitments"]]
-            body: dict[str, Any] = {"session": session, "commitments": package, kind: cosign}
+            part, message = bind(chosen)
+            body: dict[str, Any] = {"session": session, "commitments": package, **part}
 
             def sign_body(_w: str, b: dict[str, Any] = body) -> dict[str, Any]:
                 return b
@@ -253,7 +334,11 @@ class FrostCoordinator:
             stale = {w for w, e in bad.items() if e.code == "refused" and w in cached}
             stale -= refreshed
             refreshed |= stale
-            dropped.update(set(bad) - stale)
+            # A bitmap refused (the active set changed between two reads): rebind, drop no one.
+            rebind = {w for w, e in bad.items() if e.code == "bad_absence"}
+            for w in rebind:
+                self.ready[(session, w)] = commits[w]  # nothing was used
+            dropped.update(set(bad) - stale - rebind)
             ctx = SigningContext.of([commitment_of(c) for c in package], group_key, message)
             z: dict[int, int] = {}
             for w, ans in answers.items():
@@ -275,9 +360,9 @@ class FrostCoordinator:
             if dropped & set(chosen):
                 self.metrics["dropped_signers"] += len(dropped & set(chosen))
                 continue
-            if stale:
-                continue  # the same signers again, on fresh commitments
-            return ctx.aggregate(z)
+            if stale or rebind:
+                continue  # the same signers again, on fresh commitments / a new bitmap
+            return ctx.aggregate(z), part
         raise FrostError(f"no valid signature after {attempts} rounds ({last})")
 
 

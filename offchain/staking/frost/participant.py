@@ -363,6 +363,21 @@ class FrostParticipant:
         self.store.add_nonces(rows)
         return {"session": ks.session, "signer": self.address, "commitments": out}
 
+    def present_members(self, session: str, commitments: list[Any]) -> list[str]:
+        """The members (the key set's allocation) with a commitment in the signing package
+        ``commitments``: who takes part in the round, what its absence bitmap is checked
+        against.
+
+        Raises:
+            FrostRefused: no key set of ``session``.
+            FrostError: a malformed package.
+        """
+        ks = self.store.keyset(session)
+        if ks is None:
+            raise FrostRefused(f"this node holds no key shares of session {session!r}")
+        ids = {commitment_of(c).identifier for c in commitments}
+        return [a for a, held in ks.allocation.items() if ids & set(held)]
+
     def sign(self, session: str, commitments: list[Any], message: bytes) -> dict[str, str]:
         """Signature shares of ``message`` for this node's identifiers in ``commitments``.
 

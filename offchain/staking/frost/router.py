@@ -13,11 +13,12 @@
 ``GET /frost/status``   key sets held, nonce counts
 =====================  ==============================================================
 
-``/frost/sign`` runs every co-signing check first (chain, contract, digest, the node's batch
-validator: it rebuilds the batch from its own blocks, one header per index), then signs the
-batch digest. With ``reselect`` it signs ``SequencerSet.reselectDigest()`` only if, on its own
-view of L1, ``current`` is current at (epoch, round) and has missed its heartbeat deadline
-(409 ``stale_request`` / ``not_silent`` otherwise; 409 ``refused`` on a node that does not
+``/frost/sign`` runs every co-signing check first (chain, contract, digest, the absence
+bitmap ``cosign.absent``: exactly the active members with no commitment in the package, the
+node's batch validator: it rebuilds the batch from its own blocks, one header per index), then
+signs the batch digest. With ``reselect`` it signs ``SequencerSet.reselectDigest()`` only if,
+on its own view of L1, ``current`` is current at (epoch, round) and has missed its heartbeat
+deadline (409 ``stale_request`` / ``not_silent`` otherwise; 409 ``refused`` on a node that does not
 follow the rotation). Every check runs before any nonce is touched. Errors are
 ``{"error": {"code", "message"[, "culprit"]}}``: 400 ``bad_request`` (malformed: bad
 encodings, a package not signed by its dealer, parameters out of range), 403 / 409 co-signing
@@ -156,7 +157,9 @@ def create_frost_router(
             if (body.cosign is None) == (body.reselect is None):
                 raise FrostError("a signing request carries exactly one of cosign, reselect")
             if body.cosign is not None:
-                digest = cosigner.check(body.cosign)
+                # The absence bitmap must be this package's (checked before any nonce).
+                present = p.present_members(body.session, body.commitments)
+                digest = cosigner.check(body.cosign, present)
             elif reselect is None:
                 raise FrostRefused("this node does not sign reselections")
             else:
