@@ -238,6 +238,7 @@ class RollupEnv:
         block_time_ms: int = 100,
         deposit_confirmations: int | None = None,
         censorship_watch: bool = False,
+        frost_keeper: bool = False,
     ) -> list[NodeService]:
         ports = {s.address.lower(): free_port() for s in signers}
         peers = {s: f"http://127.0.0.1:{p}/" for s, p in ports.items()}
@@ -264,7 +265,12 @@ class RollupEnv:
                 or BatcherConfig(max_batch_txs=50, batch_timeout_ms=500, poll_interval_ms=100),
             )
             svc = NodeService(
-                self.contracts, s, cfg, self.storage_url, censorship_watch=censorship_watch
+                self.contracts,
+                s,
+                cfg,
+                self.storage_url,
+                censorship_watch=censorship_watch,
+                frost_keeper=frost_keeper,
             ).start()
             self.services.append(svc)
             out.append(svc)
@@ -302,10 +308,13 @@ class RollupEnv:
         self.chain.rpc("evm_mine")
 
 
-def deploy_rollup(chain: Chain, n: int = N_SEQUENCERS) -> ProdRollup:
-    """``deploy_all`` with ``n`` sequencers and these tests' windows, a group key installed by
-    the set, and the rollup contracts' admin handed by the Timelock to dev account 0."""
-    prod = deploy_prod(chain, n, rollup_config(n))
+def deploy_rollup(
+    chain: Chain, n: int = N_SEQUENCERS, config: L2KitConfig | None = None
+) -> ProdRollup:
+    """``deploy_all`` with ``n`` sequencers and these tests' windows (``config``, default
+    :func:`rollup_config`), a group key installed by the set, and the rollup contracts' admin
+    handed by the Timelock to dev account 0."""
+    prod = deploy_prod(chain, n, config or rollup_config(n))
     for key in ADMIN_KEYS:
         as_timelock(
             chain, prod.dep, prod.c(key).functions.transferOwnership(dev_account(0).address)
@@ -323,9 +332,8 @@ def signers_of(prod: ProdRollup) -> list[LocalAccount]:
     return [current, *rest]
 
 
-@pytest.fixture(scope="module")
-def rollup_base(chain: Chain) -> Iterator[tuple[ProdRollup, str, Path]]:
-    prod = deploy_rollup(chain)
+def with_storage(prod: ProdRollup) -> Iterator[tuple[ProdRollup, str, Path]]:
+    """``prod`` with a running blob store and a scratch directory (a module fixture's body)."""
     with tempfile.TemporaryDirectory(prefix="l2kit-rollup-") as tmp:
         storage = StorageServer(Path(tmp) / "blobs").start()
         try:
@@ -335,21 +343,31 @@ def rollup_base(chain: Chain) -> Iterator[tuple[ProdRollup, str, Path]]:
 
 
 @pytest.fixture(scope="module")
+def rollup_base(chain: Chain) -> Iterator[tuple[ProdRollup, str, Path]]:
+    yield from with_storage(deploy_rollup(chain))
+
+
+@pytest.fixture(scope="module")
 def blob_ready(chain: Chain) -> None:
     """For modules whose nodes answer Storage-mode data requests (blob transactions) within
     the 10 s data window: Anvil's first blob transaction loads its KZG settings first."""
     warm_blob_checks(chain)
 
 
-@pytest.fixture
-def rollup_env(chain: Chain, rollup_base: Any) -> Iterator[RollupEnv]:
-    """The production deployment's rollup with a key installed: ``signers[0]`` is current."""
-    prod, url, tmp = rollup_base
+def env_of(chain: Chain, base: tuple[ProdRollup, str, Path]) -> Iterator[RollupEnv]:
+    """A :class:`RollupEnv` over a module's deployment; its nodes are stopped afterwards."""
+    prod, url, tmp = base
     env = RollupEnv(chain, dev_account(0), signers_of(prod), prod.addresses, url, tmp, prod)
     try:
         yield env
     finally:
         env.stop_nodes()
+
+
+@pytest.fixture
+def rollup_env(chain: Chain, rollup_base: Any) -> Iterator[RollupEnv]:
+    """The production deployment's rollup with a key installed: ``signers[0]`` is current."""
+    yield from env_of(chain, rollup_base)
 
 
 @pytest.fixture(
