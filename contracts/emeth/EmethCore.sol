@@ -68,6 +68,74 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         uint192 debited; // requesters: debits proven so far, summed over execution layers
     }
 
+    /// @notice What a requester signed in the execution layer's `RegisterJob` (docs/spec.md,
+    ///         "Signed actions"); strings are given as their keccak256, as EIP-712 hashes them.
+    struct RegisterJob {
+        bytes16 jobId;
+        address requester;
+        bytes32 programIdHash;
+        bytes32 datasetKeyHash;
+        bytes32 paramsHash;
+        uint256 fee; // the most the requester agreed to pay for the job (SubJobs: for all of them)
+        uint256 timeoutSeconds;
+        uint256 expiresAt;
+        bool splittable;
+    }
+
+    /// @notice One billed job of a posted Ticket with its backing: the leaf under `jobsRoot`
+    ///         is `keccak256(abi.encode(JobBacking))` (docs/spec.md, "Job leaves").
+    struct JobBacking {
+        bytes16 jobId; // the billed job, or a SubJob of `registered.jobId`
+        address requester; // who pays `fee`
+        uint256 fuel;
+        uint256 fee;
+        uint256 part; // 0: the registered job itself; i + 1: its SubJob i
+        RegisterJob registered; // the requester's signed RegisterJob (the parent's for a SubJob)
+        bytes registerSignature; // the requester's 65-byte signature of `registered`
+        uint64 processedAt; // when the execution layer accepted the node's signed Process
+    }
+
+    /// @notice A leaf of a posted Ticket's `jobsRoot` and its Merkle proof.
+    struct LeafProof {
+        uint256 index;
+        JobBacking backing;
+        bytes32[] proof;
+    }
+
+    /// @notice A Ticket posted by the bonded Signer set, final once its dispute window closes.
+    struct PostedTicket {
+        bytes32 ticketHash; // hashTicket(t): finalize and disputes pass the Ticket again
+        uint64 postedAt;
+        uint64 finalAt; // postedAt + ticketDisputeWindow at posting
+        uint64 signers; // bitmap of the signer slots whose signatures posted it
+        TicketStatus status;
+    }
+
+    /// @notice A member of the bonded Signer set (one storage slot).
+    struct BondedSigner {
+        uint128 bond; // EMETH held against its Tickets (slashed by a proven dispute)
+        uint64 unlockAt; // removed: when the bond may be withdrawn (0: a member, or never added)
+        uint8 slot; // its bit in PostedTicket.signers
+        bool active; // counts towards the threshold (with bond >= signerBondMin)
+        bool hasSlot;
+    }
+
+    /// @notice Where a posted Ticket stands.
+    enum TicketStatus {
+        None,
+        Posted,
+        Finalized,
+        Reversed
+    }
+
+    /// @notice Why a dispute reversed a Ticket (event `TicketDisputed`).
+    enum DisputeReason {
+        UnsignedJob, // no valid RegisterJob signature of the leaf's requester for its job id
+        FeeAboveMax, // the leaf's fee exceeds the signed maximum fee
+        CancelledBeforeProcess, // the requester cancelled on L1 before the node's Process
+        DoubleBilled // the job is billed in an earlier posted Ticket (or twice in one)
+    }
+
     /// @notice The bit of a bytes16 job id that marks a SubJob (top bit of its first byte).
     uint128 public constant SUBJOB_ID_BIT = uint128(1) << 127;
 
@@ -76,6 +144,19 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         "Ticket(uint256 ticketId,address node,bytes32 jobsRoot,uint256 jobCount,uint256 fuel,uint256 penalty,"
         "bytes32 debitsRoot,uint256 debitCount,uint256 totalDebit,uint64 validUntil)"
     );
+
+    /// @notice EIP-712 type hash of the execution layer's `RegisterJob` (offchain/emeth/execution/actions.py).
+    bytes32 public constant REGISTER_JOB_TYPEHASH = keccak256(
+        "RegisterJob(bytes16 jobId,address requester,string programId,string datasetKey,string params,uint256 fee,"
+        "uint256 timeoutSeconds,uint256 expiresAt,bool splittable)"
+    );
+
+    /// @notice EIP-712 domain type of the execution layer (its id is the salt).
+    bytes32 public constant EL_DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract,bytes32 salt)");
+
+    /// @notice Most members the bonded Signer set can hold (one bit each in a uint64 bitmap).
+    uint256 public constant MAX_SIGNERS = 64;
 
     /// @notice Ticket ids are `executionLayerId << EL_SHIFT | n`; debits are counted per
     ///         execution layer (each keeps its own cumulative debits).
@@ -92,8 +173,28 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     ///         its L1 time + `settleMargin`); strictly below both withdrawal delays
     ///         (docs/spec.md, "Ticket validity").
     uint64 public settleMargin;
+    /// @notice Seconds after `postTicket` during which anyone may dispute the Ticket;
+    ///         `settleMargin + ticketDisputeWindow` stays below both withdrawal delays.
+    uint64 public ticketDisputeWindow;
     /// @notice Collateral (not pending withdrawal) a node must hold to take jobs.
     uint256 public minCollateral;
+    /// @notice Bond a member needs for its signature to count.
+    uint128 public signerBondMin;
+    /// @notice Signatures of distinct bonded signers a posted Ticket needs (k of n).
+    uint8 public signerThreshold;
+    /// @notice Share of the slashed bonds paid to the disputer, in basis points (rest burned).
+    uint16 public disputerShareBps;
+    /// @notice Bitmap of the slots in use (members, and removed members whose bond is locked).
+    uint64 public slotsInUse;
+    /// @notice Active members (with or without a sufficient bond).
+    uint8 public activeSigners;
+    /// @notice The bonded Signer set.
+    mapping(address signer => BondedSigner) public bondedSigners;
+    /// @notice The member in each bitmap slot.
+    mapping(uint256 slot => address) public signerAtSlot;
+    /// @notice Tickets posted by the bonded set, by id (`status` stays Posted once final:
+    ///         `ticketStatus` reads finality from the settled bitmap).
+    mapping(uint256 ticketId => PostedTicket) public postedTickets;
 
     /// @notice Requester deposits.
     mapping(address requester => Account) public deposits;
@@ -144,6 +245,43 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
     /// @notice A debit proof or a penalty lowered `account`'s pending withdrawal to `pending`
     ///         (what is left of its balance): the withdrawal will pay that much.
     event PendingWithdrawalReduced(address indexed account, uint256 pending);
+    /// @notice Governance admitted `signer` to the bonded set in bitmap slot `slot`.
+    event BondedSignerAdded(address indexed signer, uint8 slot);
+    /// @notice Governance removed `signer`; its bond may leave at `unlockAt`.
+    event BondedSignerRemoved(address indexed signer, uint64 unlockAt);
+    /// @notice `signer`'s bond grew by `amount` to `bond`.
+    event SignerBondDeposited(address indexed signer, uint256 amount, uint256 bond);
+    /// @notice A removed signer took back its bond of `amount`.
+    event SignerBondWithdrawn(address indexed signer, uint256 amount);
+    /// @notice Governance set the threshold, the bond and the disputer's share.
+    event SignerSetParamsUpdated(uint8 threshold, uint256 bondMin, uint16 disputerShareBps);
+    /// @notice Governance set the dispute window.
+    event TicketDisputeWindowUpdated(uint64 ticketDisputeWindow);
+    /// @notice Ticket `ticketId` was posted with the signatures of the slots in `signers`;
+    ///         it may be finalized from `finalAt` unless disputed before.
+    event TicketPosted(
+        uint256 indexed ticketId,
+        address indexed node,
+        bytes32 jobsRoot,
+        bytes32 debitsRoot,
+        uint256 totalDebit,
+        uint64 signers,
+        uint64 finalAt
+    );
+    /// @notice `disputer` proved job `jobId` of Ticket `ticketId` unbacked: the Ticket is
+    ///         reversed (nothing paid or burned), `slashed` taken from its signers' bonds,
+    ///         `reward` of it paid to the disputer and the rest burned.
+    event TicketDisputed(
+        uint256 indexed ticketId,
+        address indexed disputer,
+        DisputeReason reason,
+        bytes16 jobId,
+        uint256 slashed,
+        uint256 reward
+    );
+    /// @notice `signer`'s bond lost `amount` for signing Ticket `ticketId`.
+    event SignerSlashed(address indexed signer, uint256 indexed ticketId, uint256 amount);
+
     /// @notice A Ticket's penalty exceeded the node's collateral by `shortfall`.
     event PenaltyShortfallRecorded(uint256 indexed ticketId, address indexed node, uint256 shortfall);
     /// @notice A Ticket settled: `paid` (its totalDebit) went to the node, `burned` left its
@@ -203,6 +341,44 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         uint256 provenTicketId,
         uint256 provenCumulative
     );
+    /// @notice `settleMargin + ticketDisputeWindow` must be strictly below both withdrawal delays.
+    error EmethCoreDisputeWindowTooLong(
+        uint64 settleMargin, uint64 ticketDisputeWindow, uint64 withdrawalDelay, uint64 collateralWithdrawalDelay
+    );
+    /// @notice Ticket `ticketId` was posted before.
+    error EmethCoreTicketAlreadyPosted(uint256 ticketId);
+    /// @notice Ticket `ticketId` was never posted.
+    error EmethCoreTicketNotPosted(uint256 ticketId);
+    /// @notice The Ticket passed differs from the one posted as `ticketId`.
+    error EmethCoreTicketMismatch(uint256 ticketId);
+    /// @notice Ticket `ticketId` was reversed by a dispute: it never finalizes.
+    error EmethCoreTicketReversed(uint256 ticketId);
+    /// @notice Ticket `ticketId` can be finalized only from `finalAt` (now `nowTs`).
+    error EmethCoreDisputeWindowOpen(uint256 ticketId, uint64 finalAt, uint256 nowTs);
+    /// @notice Ticket `ticketId`'s dispute window closed at `finalAt` (now `nowTs`).
+    error EmethCoreDisputeWindowClosed(uint256 ticketId, uint64 finalAt, uint256 nowTs);
+    /// @notice `count` valid signatures where the threshold is `threshold`.
+    error EmethCoreNotEnoughSignatures(uint256 count, uint256 threshold);
+    /// @notice `signer` signed out of slot order (signatures go by ascending slot, each once).
+    error EmethCoreSignaturesNotOrdered(address signer, uint8 slot);
+    /// @notice `signer` is already in the bonded set (or still holds a locked slot).
+    error EmethCoreSignerExists(address signer);
+    /// @notice `signer` is not an active member of the bonded set.
+    error EmethCoreNotASigner(address signer);
+    /// @notice The bonded set has no free slot (at most MAX_SIGNERS).
+    error EmethCoreSignerSetFull();
+    /// @notice `signer`'s bond is locked until `unlockAt` (0: still a member).
+    error EmethCoreBondLocked(address signer, uint64 unlockAt, uint256 nowTs);
+    /// @notice A threshold of zero, a bond above 2^128 - 1 or a disputer share above 10,000
+    ///         basis points.
+    error EmethCoreBadSignerSetParams(uint8 threshold, uint256 bondMin, uint16 disputerShareBps);
+    /// @notice The leaf is not leaf `index` of Ticket `ticketId`'s jobsRoot.
+    error EmethCoreInvalidJobProof(uint256 ticketId, uint256 index);
+    /// @notice Job `jobId` of Ticket `ticketId` is backed: the dispute proves nothing.
+    error EmethCoreJobBacked(uint256 ticketId, bytes16 jobId);
+    /// @notice The two leaves are not the same job billed twice with the later in `ticketId`.
+    error EmethCoreNotDoubleBilled(uint256 ticketId, uint256 otherTicketId);
+
     /// @notice A Ticket id or cumulative debit too large for the packed `DebitMark`.
     error EmethCoreDebitOutOfRange(uint256 ticketId, uint256 cumulative);
 
@@ -348,21 +524,128 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         nonReentrant
         returns (uint256 paid, uint256 burned)
     {
-        if (_settled.get(t.ticketId)) revert EmethCoreTicketAlreadySettled(t.ticketId);
-        if (block.timestamp > t.validUntil) revert EmethCoreTicketExpired(t.ticketId, t.validUntil, block.timestamp);
-        if (t.node == address(0)) revert EmethCoreZeroAddress();
+        _checkFresh(t);
         (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(ticketDigest(t), signature);
         if (err != ECDSA.RecoverError.NoError) revert EmethCoreInvalidSignature();
         if (!isSigner[signer]) revert EmethCoreUnauthorizedSigner(signer);
+        (paid, burned) = _settle(t, true);
+    }
 
-        _settled.set(t.ticketId);
-        jobsRootOf[t.ticketId] = t.jobsRoot;
-        debitsRootOf[t.ticketId] = t.debitsRoot;
-        totalFuel[t.node] += t.fuel;
-        paid = t.totalDebit;
-        burned = _burnPenalty(t);
-        if (paid != 0) token.safeTransfer(t.node, paid);
-        emit TicketSettled(t.ticketId, t.node, t.jobsRoot, t.debitsRoot, t.jobCount, t.fuel, paid, burned);
+    /// @notice Post a Ticket signed by `signerThreshold` distinct members of the bonded Signer
+    ///         set (each with at least `signerBondMin` bonded). Nothing moves yet: anyone may
+    ///         `finalizeTicket` it once `ticketDisputeWindow` has passed, and until then anyone
+    ///         may prove one of its job leaves unbacked (`disputeJob`, `disputeDoubleBilling`),
+    ///         which reverses it and slashes its signers (docs/spec.md, "Disputes").
+    /// @dev    Same checks as `settleTicket` (replay, `validUntil`, node); one slot written.
+    /// @param t          the Ticket (its jobsRoot over `JobBacking` leaves).
+    /// @param signatures 65-byte signatures of `ticketDigest(t)`, by ascending signer slot.
+    /// @return finalAt   when the Ticket may be finalized.
+    function postTicket(Ticket calldata t, bytes[] calldata signatures) external returns (uint64 finalAt) {
+        _checkFresh(t);
+        uint64 signers = _checkThreshold(ticketDigest(t), signatures);
+        finalAt = uint64(block.timestamp) + ticketDisputeWindow;
+        postedTickets[t.ticketId] =
+            PostedTicket(hashTicket(t), uint64(block.timestamp), finalAt, signers, TicketStatus.Posted);
+        emit TicketPosted(t.ticketId, t.node, t.jobsRoot, t.debitsRoot, t.totalDebit, signers, finalAt);
+    }
+
+    /// @notice Finalize a posted Ticket whose dispute window has closed (anyone): pays the
+    ///         node, burns the penalty, adds the fuel and makes its debit leaves provable,
+    ///         exactly as `settleTicket` does (event `TicketSettled`).
+    /// @param t the posted Ticket.
+    /// @return paid   EMETH transferred to the node.
+    /// @return burned EMETH burned from the node's collateral.
+    function finalizeTicket(Ticket calldata t) external nonReentrant returns (uint256 paid, uint256 burned) {
+        PostedTicket storage p = _postedOpen(t);
+        if (block.timestamp < p.finalAt) revert EmethCoreDisputeWindowOpen(t.ticketId, p.finalAt, block.timestamp);
+        (paid, burned) = _settle(t, false);
+    }
+
+    /// @notice Dispute a posted Ticket by one of its job leaves (anyone, before `finalAt`):
+    ///         the leaf is unbacked when its requester's RegisterJob signature does not
+    ///         recover to the requester or is not for the leaf's job id (`UnsignedJob`), its
+    ///         fee exceeds the signed maximum (`FeeAboveMax`), or the requester cancelled the
+    ///         job on L1 at or before the node's Process (or the Process is dated after the
+    ///         posting: `CancelledBeforeProcess`). A backed leaf reverts `EmethCoreJobBacked`.
+    /// @param t    the posted Ticket.
+    /// @param leaf the job leaf, its backing and its proof under `t.jobsRoot`.
+    /// @return reason why the Ticket was reversed.
+    function disputeJob(Ticket calldata t, LeafProof calldata leaf)
+        external
+        nonReentrant
+        returns (DisputeReason reason)
+    {
+        PostedTicket storage p = _postedInWindow(t);
+        _checkLeaf(t, leaf);
+        JobBacking calldata b = leaf.backing;
+        bool bad;
+        (bad, reason) = _unbacked(t.ticketId >> EL_SHIFT, b, p.postedAt);
+        if (!bad) revert EmethCoreJobBacked(t.ticketId, b.jobId);
+        _reverse(t.ticketId, p, reason, b.jobId);
+    }
+
+    /// @notice Dispute a posted Ticket that bills a job already billed (same job id, requester
+    ///         and execution layer) in an earlier posted, not reversed Ticket `other` (posted
+    ///         before it, or at the same time with a lower id), or twice in itself
+    ///         (`other` = `t`, two indices). The later Ticket is reversed.
+    /// @param t         the later posted Ticket (in its dispute window).
+    /// @param leaf      its leaf for the job.
+    /// @param other     the earlier Ticket (posted or finalized).
+    /// @param otherLeaf its leaf for the same job.
+    function disputeDoubleBilling(
+        Ticket calldata t,
+        LeafProof calldata leaf,
+        Ticket calldata other,
+        LeafProof calldata otherLeaf
+    ) external nonReentrant {
+        PostedTicket storage p = _postedInWindow(t);
+        PostedTicket storage q = postedTickets[other.ticketId];
+        if (q.status == TicketStatus.None) revert EmethCoreTicketNotPosted(other.ticketId);
+        if (q.status == TicketStatus.Reversed) revert EmethCoreTicketReversed(other.ticketId);
+        if (hashTicket(other) != q.ticketHash) revert EmethCoreTicketMismatch(other.ticketId);
+        _checkLeaf(t, leaf);
+        _checkLeaf(other, otherLeaf);
+        JobBacking calldata a = leaf.backing;
+        JobBacking calldata b = otherLeaf.backing;
+        bool earlier = q.postedAt < p.postedAt || (q.postedAt == p.postedAt && other.ticketId < t.ticketId)
+            || (other.ticketId == t.ticketId && otherLeaf.index != leaf.index);
+        if (
+            !earlier || a.jobId != b.jobId || a.requester != b.requester
+                || t.ticketId >> EL_SHIFT != other.ticketId >> EL_SHIFT
+        ) revert EmethCoreNotDoubleBilled(t.ticketId, other.ticketId);
+        _reverse(t.ticketId, p, DisputeReason.DoubleBilled, a.jobId);
+    }
+
+    /// @notice Merkle item of a posted Ticket's job leaf: keccak256(abi.encode(b)).
+    /// @param b the job and its backing.
+    function jobBackingLeaf(JobBacking calldata b) public pure returns (bytes32) {
+        return keccak256(abi.encode(b));
+    }
+
+    /// @notice EIP-712 digest the requester signed for `r` in execution layer `el` (domain
+    ///         "EmethExecutionLayer", version "1", this chain, this contract, salt = el).
+    /// @param el the execution layer id (a Ticket id >> EL_SHIFT).
+    /// @param r  the RegisterJob message.
+    function registerJobDigest(uint256 el, RegisterJob calldata r) public view returns (bytes32) {
+        bytes32 domain = keccak256(
+            abi.encode(
+                EL_DOMAIN_TYPEHASH,
+                keccak256("EmethExecutionLayer"),
+                keccak256("1"),
+                block.chainid,
+                address(this),
+                bytes32(el)
+            )
+        );
+        return keccak256(abi.encodePacked("\x19\x01", domain, keccak256(abi.encode(REGISTER_JOB_TYPEHASH, r))));
+    }
+
+    /// @notice The id of SubJob `i` of job `parent`: bytes16(keccak256(parent ‖ uint256(i)))
+    ///         with the SubJob bit set (docs/spec.md, "Ids").
+    /// @param parent the registered job.
+    /// @param i      the SubJob's position.
+    function subJobId(bytes16 parent, uint256 i) public pure returns (bytes16) {
+        return bytes16(uint128(bytes16(keccak256(abi.encodePacked(parent, i)))) | SUBJOB_ID_BIT);
     }
 
     /// @notice EIP-712 struct hash of `t` (`hashStruct(Ticket)`).
@@ -423,6 +706,24 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         return MerkleTree.verify(jobsRoot, index, leafItem, proof);
     }
 
+    /// @notice Where Ticket `ticketId` stands: None (never posted; a Ticket settled by
+    ///         `settleTicket` reads Finalized), Posted (in or past its window, not final),
+    ///         Finalized or Reversed.
+    /// @param ticketId the Ticket.
+    function ticketStatus(uint256 ticketId) external view returns (TicketStatus) {
+        return _status(ticketId, postedTickets[ticketId]);
+    }
+
+    /// @notice Whether leaf `leaf` is under the jobsRoot of posted Ticket `t` (posted, final
+    ///         or reversed: audits of what a bonded set signed).
+    /// @param t    the posted Ticket.
+    /// @param leaf the job leaf and its proof.
+    function verifyJobInPostedTicket(Ticket calldata t, LeafProof calldata leaf) external view returns (bool) {
+        PostedTicket storage p = postedTickets[t.ticketId];
+        if (p.status == TicketStatus.None || p.ticketHash != hashTicket(t)) return false;
+        return MerkleTree.verifyCalldata(t.jobsRoot, leaf.index, jobBackingLeaf(leaf.backing), leaf.proof);
+    }
+
     /// @notice Whether Ticket `ticketId` was settled.
     function isSettled(uint256 ticketId) external view returns (bool) {
         return _settled.get(ticketId);
@@ -461,6 +762,86 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         emit SignerUpdated(signer, authorised);
     }
 
+    /// @notice Put up (or add to) the caller's bond as a Ticket signer (approve first); it counts
+    ///         once governance has added the caller and the bond reaches `signerBondMin`.
+    /// @param amount base units.
+    function depositSignerBond(uint256 amount) external nonReentrant {
+        if (amount == 0) revert EmethCoreZeroAmount();
+        token.safeTransferFrom(msg.sender, address(this), amount);
+        BondedSigner storage m = bondedSigners[msg.sender];
+        uint256 bond = uint256(m.bond) + amount;
+        m.bond = uint128(bond);
+        emit SignerBondDeposited(msg.sender, amount, bond);
+    }
+
+    /// @notice Admit `signer` to the bonded set (governance); it takes the lowest free slot.
+    /// @param signer the signer's address.
+    function addSigner(address signer) external onlyOwner {
+        if (signer == address(0)) revert EmethCoreZeroAddress();
+        BondedSigner storage m = bondedSigners[signer];
+        if (m.hasSlot) revert EmethCoreSignerExists(signer);
+        // Lowest clear bit of the slot bitmap.
+        uint8 slot = 0;
+        while (slot < MAX_SIGNERS && slotsInUse & (uint64(1) << slot) != 0) slot++;
+        if (slot == MAX_SIGNERS) revert EmethCoreSignerSetFull();
+        slotsInUse |= uint64(1) << slot;
+        signerAtSlot[slot] = signer;
+        (m.slot, m.active, m.hasSlot, m.unlockAt) = (slot, true, true, 0);
+        activeSigners += 1;
+        emit BondedSignerAdded(signer, slot);
+    }
+
+    /// @notice Remove `signer` from the bonded set (governance). Its signatures stop counting
+    ///         at once; its bond stays slashable for the Tickets it posted and is released one
+    ///         dispute window later (`withdrawSignerBond`).
+    /// @param signer the member.
+    function removeSigner(address signer) external onlyOwner {
+        BondedSigner storage m = bondedSigners[signer];
+        if (!m.active) revert EmethCoreNotASigner(signer);
+        m.active = false;
+        m.unlockAt = uint64(block.timestamp) + ticketDisputeWindow;
+        activeSigners -= 1;
+        emit BondedSignerRemoved(signer, m.unlockAt);
+    }
+
+    /// @notice A removed signer takes back what is left of its bond and frees its slot.
+    function withdrawSignerBond() external nonReentrant {
+        BondedSigner storage m = bondedSigners[msg.sender];
+        if (m.active || (m.hasSlot && block.timestamp < m.unlockAt)) {
+            revert EmethCoreBondLocked(msg.sender, m.unlockAt, block.timestamp);
+        }
+        uint256 amount = m.bond;
+        if (m.hasSlot) {
+            slotsInUse &= ~(uint64(1) << m.slot);
+            delete signerAtSlot[m.slot];
+        }
+        delete bondedSigners[msg.sender];
+        if (amount != 0) token.safeTransfer(msg.sender, amount);
+        emit SignerBondWithdrawn(msg.sender, amount);
+    }
+
+    /// @notice Set the threshold `k`, the bond a member needs and the disputer's share of a
+    ///         slash (governance).
+    /// @param threshold         signatures a posted Ticket needs (>= 1).
+    /// @param bondMin           bond per member, base units.
+    /// @param disputerShareBps_ share of the slashed bonds paid to the disputer (<= 10,000).
+    function setSignerSetParams(uint8 threshold, uint256 bondMin, uint16 disputerShareBps_) external onlyOwner {
+        if (threshold == 0 || disputerShareBps_ > 10_000 || bondMin > type(uint128).max) {
+            revert EmethCoreBadSignerSetParams(threshold, bondMin, disputerShareBps_);
+        }
+        (signerThreshold, signerBondMin, disputerShareBps) = (threshold, uint128(bondMin), disputerShareBps_);
+        emit SignerSetParamsUpdated(threshold, bondMin, disputerShareBps_);
+    }
+
+    /// @notice Set the dispute window of posted Tickets (governance); `settleMargin` plus the
+    ///         window must stay below both withdrawal delays (`EmethCoreDisputeWindowTooLong`).
+    /// @param window seconds.
+    function setTicketDisputeWindow(uint64 window) external onlyOwner {
+        _checkDelays(withdrawalDelay, collateralWithdrawalDelay, settleMargin, window);
+        ticketDisputeWindow = window;
+        emit TicketDisputeWindowUpdated(window);
+    }
+
     /// @notice Change the withdrawal delays, the Ticket settle margin and the minimum node
     ///         collateral. `settleMargin_` must be strictly below both delays
     ///         (`EmethCoreSettleMarginTooLong`).
@@ -485,14 +866,134 @@ contract EmethCore is Ownable, ReentrancyGuard, EIP712 {
         uint64 settleMargin_,
         uint256 minCollateral_
     ) private {
-        if (settleMargin_ >= withdrawalDelay_ || settleMargin_ >= collateralWithdrawalDelay_) {
-            revert EmethCoreSettleMarginTooLong(settleMargin_, withdrawalDelay_, collateralWithdrawalDelay_);
-        }
+        _checkDelays(withdrawalDelay_, collateralWithdrawalDelay_, settleMargin_, ticketDisputeWindow);
         withdrawalDelay = withdrawalDelay_;
         collateralWithdrawalDelay = collateralWithdrawalDelay_;
         settleMargin = settleMargin_;
         minCollateral = minCollateral_;
         emit ParamsUpdated(withdrawalDelay_, collateralWithdrawalDelay_, settleMargin_, minCollateral_);
+    }
+
+    /// @dev The delay rule: a Ticket settles (is posted, then final) before a withdrawal asked
+    ///      for after its signing is ready (docs/spec.md, "Ticket validity", "Disputes").
+    function _checkDelays(uint64 wDelay, uint64 cDelay, uint64 margin, uint64 window) private pure {
+        if (margin >= wDelay || margin >= cDelay) revert EmethCoreSettleMarginTooLong(margin, wDelay, cDelay);
+        if (uint256(margin) + window >= wDelay || uint256(margin) + window >= cDelay) {
+            revert EmethCoreDisputeWindowTooLong(margin, window, wDelay, cDelay);
+        }
+    }
+
+    /// @dev Checks before a Ticket settles or is posted: neither done before (replay), still
+    ///      valid, a node to pay.
+    function _checkFresh(Ticket calldata t) private view {
+        if (_settled.get(t.ticketId)) revert EmethCoreTicketAlreadySettled(t.ticketId);
+        if (postedTickets[t.ticketId].status != TicketStatus.None) revert EmethCoreTicketAlreadyPosted(t.ticketId);
+        if (block.timestamp > t.validUntil) revert EmethCoreTicketExpired(t.ticketId, t.validUntil, block.timestamp);
+        if (t.node == address(0)) revert EmethCoreZeroAddress();
+    }
+
+    /// @dev Effects of a final Ticket (settleTicket, finalizeTicket). A posted Ticket keeps
+    ///      its whole hash in `postedTickets` (audits check leaves against it), so its
+    ///      `jobsRootOf` is not written (`storeJobsRoot` false): one slot less per Ticket.
+    function _settle(Ticket calldata t, bool storeJobsRoot) private returns (uint256 paid, uint256 burned) {
+        _settled.set(t.ticketId);
+        if (storeJobsRoot) jobsRootOf[t.ticketId] = t.jobsRoot;
+        debitsRootOf[t.ticketId] = t.debitsRoot;
+        totalFuel[t.node] += t.fuel;
+        paid = t.totalDebit;
+        burned = _burnPenalty(t);
+        if (paid != 0) token.safeTransfer(t.node, paid);
+        emit TicketSettled(t.ticketId, t.node, t.jobsRoot, t.debitsRoot, t.jobCount, t.fuel, paid, burned);
+    }
+
+    /// @dev Recover each signature (by ascending slot, so each member counts once) to an
+    ///      active, bonded member; returns the bitmap of their slots. Reverts below threshold.
+    function _checkThreshold(bytes32 digest, bytes[] calldata signatures) private view returns (uint64 bitmap) {
+        uint256 minBond = signerBondMin;
+        for (uint256 i = 0; i < signatures.length; i++) {
+            (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i]);
+            if (err != ECDSA.RecoverError.NoError) revert EmethCoreInvalidSignature();
+            BondedSigner memory m = bondedSigners[signer];
+            if (!m.active || m.bond < minBond) revert EmethCoreUnauthorizedSigner(signer);
+            uint64 bit = uint64(1) << m.slot;
+            if (bitmap >= bit) revert EmethCoreSignaturesNotOrdered(signer, m.slot);
+            bitmap |= bit;
+        }
+        uint256 k = signerThreshold;
+        if (signatures.length < k || k == 0) revert EmethCoreNotEnoughSignatures(signatures.length, k);
+    }
+
+    /// @dev The posted, not yet final Ticket `t` (checked against its posted hash).
+    function _postedOpen(Ticket calldata t) private view returns (PostedTicket storage p) {
+        p = postedTickets[t.ticketId];
+        TicketStatus status = _status(t.ticketId, p);
+        if (status == TicketStatus.None) revert EmethCoreTicketNotPosted(t.ticketId);
+        if (status == TicketStatus.Reversed) revert EmethCoreTicketReversed(t.ticketId);
+        if (status == TicketStatus.Finalized) revert EmethCoreTicketAlreadySettled(t.ticketId);
+        if (hashTicket(t) != p.ticketHash) revert EmethCoreTicketMismatch(t.ticketId);
+    }
+
+    /// @dev Finality is the settled bit (finalize writes no status): see `ticketStatus`.
+    function _status(uint256 ticketId, PostedTicket storage p) private view returns (TicketStatus) {
+        return _settled.get(ticketId) ? TicketStatus.Finalized : p.status;
+    }
+
+    /// @dev `_postedOpen`, and still within its dispute window.
+    function _postedInWindow(Ticket calldata t) private view returns (PostedTicket storage p) {
+        p = _postedOpen(t);
+        if (block.timestamp >= p.finalAt) revert EmethCoreDisputeWindowClosed(t.ticketId, p.finalAt, block.timestamp);
+    }
+
+    /// @dev Revert unless `leaf` is under `t.jobsRoot` at its index.
+    function _checkLeaf(Ticket calldata t, LeafProof calldata leaf) private pure {
+        bytes32 item = jobBackingLeaf(leaf.backing);
+        if (!MerkleTree.verifyCalldata(t.jobsRoot, leaf.index, item, leaf.proof)) {
+            revert EmethCoreInvalidJobProof(t.ticketId, leaf.index);
+        }
+    }
+
+    /// @dev Whether job leaf `b` of a Ticket of execution layer `el` posted at `postedAt` is
+    ///      unbacked, and why (the first rule it breaks).
+    function _unbacked(uint256 el, JobBacking calldata b, uint64 postedAt) private view returns (bool, DisputeReason) {
+        RegisterJob calldata r = b.registered;
+        bool idMatches = b.part == 0 ? b.jobId == r.jobId : b.jobId == subJobId(r.jobId, b.part - 1);
+        (address signer, ECDSA.RecoverError err,) = ECDSA.tryRecover(registerJobDigest(el, r), b.registerSignature);
+        if (!idMatches || r.requester != b.requester || err != ECDSA.RecoverError.NoError || signer != b.requester) {
+            return (true, DisputeReason.UnsignedJob);
+        }
+        if (b.fee > r.fee) return (true, DisputeReason.FeeAboveMax);
+        uint256 cancelled = cancelledAt[r.jobId][b.requester];
+        if ((cancelled != 0 && cancelled <= b.processedAt) || b.processedAt > postedAt) {
+            return (true, DisputeReason.CancelledBeforeProcess);
+        }
+        return (false, DisputeReason.UnsignedJob);
+    }
+
+    /// @dev Reverse posted Ticket `ticketId`: it never finalizes (nothing paid, burned or
+    ///      provable); slash the bond of every signer in its bitmap; pay the disputer its share
+    ///      and burn the rest.
+    function _reverse(uint256 ticketId, PostedTicket storage p, DisputeReason reason, bytes16 jobId) private {
+        p.status = TicketStatus.Reversed;
+        uint256 slashed = 0;
+        // Walk the set bits of the bitmap, lowest slot first.
+        for (uint64 bits = p.signers; bits != 0; bits &= bits - 1) {
+            uint8 slot = 0;
+            while ((bits >> slot) & 1 == 0) slot++;
+            address signer = signerAtSlot[slot];
+            BondedSigner storage m = bondedSigners[signer];
+            uint256 amount = m.bond;
+            if (amount == 0) continue;
+            m.bond = 0;
+            slashed += amount;
+            emit SignerSlashed(signer, ticketId, amount);
+        }
+        uint256 reward = slashed * disputerShareBps / 10_000;
+        if (reward != 0) token.safeTransfer(msg.sender, reward);
+        if (slashed > reward) {
+            totalBurned += slashed - reward;
+            token.burn(slashed - reward);
+        }
+        emit TicketDisputed(ticketId, msg.sender, reason, jobId, slashed, reward);
     }
 
     /// @dev Pull `amount` from the caller into account `a`; returns the new balance.

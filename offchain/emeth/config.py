@@ -30,15 +30,27 @@ class EmethParams:
         faucet_wei: EMETH minted to each of them on a devnet (0: mint nothing).
         settle_margin_s: how long a Ticket stays valid after it is signed (EmethCore
             ``settleMargin``; strictly below both delays: docs/spec.md, "Ticket validity").
+        ticket_dispute_window_s: how long a posted Ticket can be disputed before it is final
+            (EmethCore ``ticketDisputeWindow``; ``settle_margin_s`` plus it stays strictly
+            below both delays: docs/spec.md, "Disputes and the bonded Signer set").
+        signer_threshold: signatures of distinct bonded signers a posted Ticket needs (k).
+        signer_bond_wei: bond each signer needs for its signature to count.
+        disputer_share_bps: share of slashed bonds paid to the disputer (the rest is burned).
         devnet_short_timings: apply the ``devnet_*`` values on chain 31337.
         devnet_withdrawal_delay_s / devnet_collateral_withdrawal_delay_s /
-            devnet_settle_margin_s / devnet_min_collateral_wei: their values on a devnet.
+            devnet_settle_margin_s / devnet_min_collateral_wei /
+            devnet_ticket_dispute_window_s / devnet_signer_bond_wei: their values on a devnet
+            (where the deploy step also bonds the dev signer).
     """
 
     withdrawal_delay_s: int = 3 * 86_400
     collateral_withdrawal_delay_s: int = 7 * 86_400
     settle_margin_s: int = 3600
     min_collateral_wei: int = 10_000 * EMETH
+    ticket_dispute_window_s: int = 86_400
+    signer_threshold: int = 1
+    signer_bond_wei: int = 100_000 * EMETH
+    disputer_share_bps: int = 5000
     signer_address: str = ""
     signer_account: int = 30
     requester_accounts: list[int] = field(default_factory=lambda: [31, 32])
@@ -49,6 +61,8 @@ class EmethParams:
     devnet_collateral_withdrawal_delay_s: int = 300
     devnet_settle_margin_s: int = 30
     devnet_min_collateral_wei: int = 100 * EMETH
+    devnet_ticket_dispute_window_s: int = 10
+    devnet_signer_bond_wei: int = 1_000 * EMETH
 
     def effective(self, chain_id: int) -> EmethParams:
         """These parameters as deployed on ``chain_id``.
@@ -67,6 +81,8 @@ class EmethParams:
             collateral_withdrawal_delay_s=self.devnet_collateral_withdrawal_delay_s,
             settle_margin_s=self.devnet_settle_margin_s,
             min_collateral_wei=self.devnet_min_collateral_wei,
+            ticket_dispute_window_s=self.devnet_ticket_dispute_window_s,
+            signer_bond_wei=self.devnet_signer_bond_wei,
         )
 
 

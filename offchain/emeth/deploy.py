@@ -48,6 +48,22 @@ def deploy(ctx: DeployContext) -> None:
     signer = _signer(ctx)
     ctx.send(core.functions.setSigner(signer, True))
     ctx.log(f"  emeth signer           {signer}")
+    # The bonded Signer set of posted Tickets (docs/spec.md, "Disputes and the bonded Signer
+    # set"): the window, k, the bond; the signer joins it. Off a devnet it bonds itself.
+    ctx.send(core.functions.setTicketDisputeWindow(p.ticket_dispute_window_s))
+    ctx.send(
+        core.functions.setSignerSetParams(
+            p.signer_threshold, p.signer_bond_wei, p.disputer_share_bps
+        )
+    )
+    ctx.send(core.functions.addSigner(signer))
+    dev_signer = dev_account(p.signer_account)
+    if p.faucet_wei and p.signer_bond_wei and signer == dev_signer.address:
+        ctx.send(token.functions.mint(signer, p.signer_bond_wei))
+        bonder = ctx.chain.sender(dev_signer)
+        bonder.send(token.functions.approve(core.address, p.signer_bond_wei))
+        bonder.send(core.functions.depositSignerBond(p.signer_bond_wei))
+        ctx.log(f"  emeth signer bond      {p.signer_bond_wei} wei, k = {p.signer_threshold}")
     if p.faucet_wei:
         for i in [*p.requester_accounts, *p.node_accounts]:
             ctx.send(token.functions.mint(dev_account(i).address, p.faucet_wei))

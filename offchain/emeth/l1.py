@@ -15,6 +15,7 @@ from eth_utils import to_checksum_address
 from web3.contract import Contract
 from web3.logs import DISCARD
 
+from offchain.emeth.backing import DISPUTE_REASONS, LeafProof
 from offchain.emeth.ticket import EL_SHIFT, DebitProof, Ticket, TicketError
 from offchain.errors import ConfigError
 
@@ -63,6 +64,59 @@ class Settlement:
     gas_used: int
     tx_hash: str
     block_number: int
+
+
+#: ``EmethCore.TicketStatus`` by number.
+TICKET_STATUSES = ("none", "posted", "finalized", "reversed")
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What ``postTicket`` did (from its ``TicketPosted`` event)."""
+
+    ticket_id: int
+    node: str
+    total_debit: int
+    signers: int  # bitmap of the signer slots that signed
+    final_at: int
+    gas_used: int
+    tx_hash: str
+    block_number: int
+
+
+@dataclass(frozen=True)
+class PostedTicket:
+    """``EmethCore.postedTickets(id)``: ``status`` is one of :data:`TICKET_STATUSES`."""
+
+    ticket_hash: bytes
+    posted_at: int
+    final_at: int
+    signers: int
+    status: str
+
+
+@dataclass(frozen=True)
+class Dispute:
+    """What a dispute did (from its ``TicketDisputed`` event)."""
+
+    ticket_id: int
+    disputer: str
+    reason: str  # one of offchain.emeth.backing.DISPUTE_REASONS
+    job_id: bytes
+    slashed: int
+    reward: int
+    gas_used: int
+    tx_hash: str
+
+
+@dataclass(frozen=True)
+class BondedSigner:
+    """``EmethCore.bondedSigners(address)``."""
+
+    bond: int
+    unlock_at: int
+    slot: int
+    active: bool
 
 
 @dataclass(frozen=True)
@@ -329,8 +383,98 @@ class EmethL1:
                 ``EmethCoreInvalidSignature`` (requesters are debited lazily, by proofs).
         """
         rcpt = self._send(sender, self.core.functions.settleTicket(ticket.as_abi(), signature))
-        logs = self.core.events.TicketSettled().process_receipt(rcpt, errors=DISCARD)
-        ev = logs[0]["args"]
+        return self._settlement(rcpt)
+
+    def post_ticket(self, sender: TxSender, ticket: Ticket, signatures: Sequence[bytes]) -> Posting:
+        """Post a Ticket signed by ``signerThreshold`` bonded signers (``signatures`` by
+        ascending slot: :meth:`order_signatures`); it pays nothing until
+        :meth:`finalize_ticket` after the dispute window.
+
+        Raises:
+            TxReverted: e.g. ``EmethCoreNotEnoughSignatures``, ``EmethCoreSignaturesNotOrdered``,
+                ``EmethCoreUnauthorizedSigner``, ``EmethCoreTicketAlreadyPosted``,
+                ``EmethCoreTicketExpired``.
+        """
+        fn = self.core.functions.postTicket(ticket.as_abi(), list(signatures))
+        rcpt = self._send(sender, fn)
+        ev = self.core.events.TicketPosted().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+        return Posting(
+            ticket_id=int(ev["ticketId"]),
+            node=str(ev["node"]),
+            total_debit=int(ev["totalDebit"]),
+            signers=int(ev["signers"]),
+            final_at=int(ev["finalAt"]),
+            gas_used=int(rcpt["gasUsed"]),
+            tx_hash="0x" + bytes(rcpt["transactionHash"]).hex(),
+            block_number=int(rcpt["blockNumber"]),
+        )
+
+    def order_signatures(self, signed: dict[str, bytes]) -> list[bytes]:
+        """``{signer address: signature}`` as ``postTicket`` takes them: by ascending slot."""
+        return [
+            sig for _, sig in sorted((self.bonded_signer(a).slot, s) for a, s in signed.items())
+        ]
+
+    def finalize_ticket(self, sender: TxSender, ticket: Ticket) -> Settlement:
+        """Finalize a posted Ticket once its dispute window has closed (anyone may).
+
+        Raises:
+            TxReverted: ``EmethCoreDisputeWindowOpen``, ``EmethCoreTicketReversed``,
+                ``EmethCoreTicketNotPosted``, ``EmethCoreTicketMismatch``.
+        """
+        return self._settlement(
+            self._send(sender, self.core.functions.finalizeTicket(ticket.as_abi()))
+        )
+
+    def dispute_job(self, sender: TxSender, ticket: Ticket, leaf: LeafProof) -> Dispute:
+        """Prove job leaf ``leaf`` of posted Ticket ``ticket`` unbacked (unsigned, fee above
+        the signed maximum, cancelled before Process).
+
+        Raises:
+            TxReverted: ``EmethCoreJobBacked``, ``EmethCoreInvalidJobProof``,
+                ``EmethCoreDisputeWindowClosed``, ``EmethCoreTicketReversed``, ...
+        """
+        fn = self.core.functions.disputeJob(ticket.as_abi(), leaf.as_abi())
+        return self._dispute(self._send(sender, fn))
+
+    def dispute_double_billing(
+        self,
+        sender: TxSender,
+        ticket: Ticket,
+        leaf: LeafProof,
+        other: Ticket,
+        other_leaf: LeafProof,
+    ) -> Dispute:
+        """Prove ``ticket`` bills the job of ``leaf`` already billed in earlier ``other``.
+
+        Raises:
+            TxReverted: ``EmethCoreNotDoubleBilled``, ``EmethCoreInvalidJobProof``, ...
+        """
+        fn = self.core.functions.disputeDoubleBilling(
+            ticket.as_abi(), leaf.as_abi(), other.as_abi(), other_leaf.as_abi()
+        )
+        return self._dispute(self._send(sender, fn))
+
+    def posted_ticket(self, ticket_id: int) -> PostedTicket:
+        """``postedTickets(id)`` with its status from ``ticketStatus(id)`` (finality is read
+        from the settled bitmap)."""
+        h, posted_at, final_at, signers, _ = self.core.functions.postedTickets(ticket_id).call()
+        status = TICKET_STATUSES[int(self.core.functions.ticketStatus(ticket_id).call())]
+        return PostedTicket(bytes(h), int(posted_at), int(final_at), int(signers), status)
+
+    def postings(
+        self, from_block: int, to_block: int | str = "latest"
+    ) -> list[tuple[int, str, int]]:
+        """``(ticketId, node, block)`` of each ``TicketPosted`` event in a block range
+        (EmethCore.sol ``event TicketPosted``)."""
+        logs = self.core.events.TicketPosted().get_logs(from_block=from_block, to_block=to_block)
+        return [
+            (int(lg["args"]["ticketId"]), str(lg["args"]["node"]), int(lg["blockNumber"]))
+            for lg in logs
+        ]
+
+    def _settlement(self, rcpt: TxReceipt) -> Settlement:
+        ev = self.core.events.TicketSettled().process_receipt(rcpt, errors=DISCARD)[0]["args"]
         return Settlement(
             ticket_id=int(ev["ticketId"]),
             node=str(ev["node"]),
@@ -342,6 +486,56 @@ class EmethL1:
             tx_hash="0x" + bytes(rcpt["transactionHash"]).hex(),
             block_number=int(rcpt["blockNumber"]),
         )
+
+    def _dispute(self, rcpt: TxReceipt) -> Dispute:
+        ev = self.core.events.TicketDisputed().process_receipt(rcpt, errors=DISCARD)[0]["args"]
+        return Dispute(
+            ticket_id=int(ev["ticketId"]),
+            disputer=str(ev["disputer"]),
+            reason=DISPUTE_REASONS[int(ev["reason"])],
+            job_id=bytes(ev["jobId"]),
+            slashed=int(ev["slashed"]),
+            reward=int(ev["reward"]),
+            gas_used=int(rcpt["gasUsed"]),
+            tx_hash="0x" + bytes(rcpt["transactionHash"]).hex(),
+        )
+
+    # ------------------------------------------------------------------ bonded Signer set
+    def bonded_signer(self, who: str) -> BondedSigner:
+        bond, unlock_at, slot, active, _ = self.core.functions.bondedSigners(
+            to_checksum_address(who)
+        ).call()
+        return BondedSigner(int(bond), int(unlock_at), int(slot), bool(active))
+
+    def deposit_signer_bond(self, sender: TxSender, amount: int) -> TxReceipt:
+        """Approve (if needed) and add ``amount`` to the sender's Signer bond."""
+        self._approve_if_needed(sender, amount)
+        return self._send(sender, self.core.functions.depositSignerBond(amount))
+
+    def add_signer(self, owner: TxSender, signer: str) -> TxReceipt:
+        """Admit ``signer`` to the bonded set (EmethCore owner only)."""
+        return self._send(owner, self.core.functions.addSigner(to_checksum_address(signer)))
+
+    def remove_signer(self, owner: TxSender, signer: str) -> TxReceipt:
+        return self._send(owner, self.core.functions.removeSigner(to_checksum_address(signer)))
+
+    def withdraw_signer_bond(self, sender: TxSender) -> TxReceipt:
+        return self._send(sender, self.core.functions.withdrawSignerBond())
+
+    def set_signer_set_params(
+        self, owner: TxSender, threshold: int, bond_min: int, disputer_share_bps: int
+    ) -> TxReceipt:
+        fn = self.core.functions.setSignerSetParams(threshold, bond_min, disputer_share_bps)
+        return self._send(owner, fn)
+
+    def set_ticket_dispute_window(self, owner: TxSender, window_s: int) -> TxReceipt:
+        return self._send(owner, self.core.functions.setTicketDisputeWindow(window_s))
+
+    def ticket_dispute_window_s(self) -> int:
+        return int(self.core.functions.ticketDisputeWindow().call())
+
+    def signer_threshold(self) -> int:
+        return int(self.core.functions.signerThreshold().call())
 
     def is_settled(self, ticket_id: int) -> bool:
         return bool(self.core.functions.isSettled(ticket_id).call())

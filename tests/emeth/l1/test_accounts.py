@@ -28,13 +28,15 @@ def test_deploy_step_authorises_signer_and_funds_roles(emeth) -> None:
 def test_deposit_credits_balance_and_emits(emeth, tx) -> None:
     l1, req = emeth.l1, emeth.requesters[0]
     before = l1.token_balance(req.address)
+    held = l1.token_balance(l1.core_address)  # the devnet signer's bond
+    assert held == l1.bonded_signer(emeth.signer.address).bond
     rcpt = l1.deposit(tx(req), 500 * EMETH)
     ev = _event(l1.core, "Deposited", rcpt)
     assert (ev["requester"], ev["amount"], ev["balance"]) == (req.address, 500 * EMETH, 500 * EMETH)
     assert l1.deposit_of(req.address).balance == 500 * EMETH
     assert l1.available_deposit(req.address) == 500 * EMETH
     assert l1.token_balance(req.address) == before - 500 * EMETH
-    assert l1.token_balance(l1.core_address) == 500 * EMETH
+    assert l1.token_balance(l1.core_address) == held + 500 * EMETH
 
 
 def test_zero_deposit_rejected(emeth, tx) -> None:
@@ -176,19 +178,23 @@ def test_set_signer_owner_only(emeth, tx) -> None:
 def test_set_params_owner_only(emeth, tx) -> None:
     l1 = emeth.l1
     with pytest.raises(TxReverted) as e:  # settleMargin (30 s on a devnet) must stay below
-        l1.set_params(tx(emeth.owner), 7, 8, 9)
+        l1.set_params(tx(emeth.owner), 17, 18, 9)
     assert e.value.error_name == "EmethCoreSettleMarginTooLong"
-    rcpt = l1.set_params(tx(emeth.owner), 7, 8, 9, settle_margin_s=6)
+    with pytest.raises(TxReverted) as e:  # ... and so must settleMargin + the dispute window
+        l1.set_params(tx(emeth.owner), 16, 18, 9, settle_margin_s=6)
+    assert e.value.error_name == "EmethCoreDisputeWindowTooLong"
+    assert tuple(e.value.error_args) == (6, 10, 16, 18)  # margin, window, both delays
+    rcpt = l1.set_params(tx(emeth.owner), 17, 18, 9, settle_margin_s=6)
     ev = _event(l1.core, "ParamsUpdated", rcpt)
     assert (ev["withdrawalDelay"], ev["collateralWithdrawalDelay"], ev["minCollateral"]) == (
-        7,
-        8,
+        17,
+        18,
         9,
     )
     assert ev["settleMargin"] == 6 == l1.settle_margin_s()
     assert (l1.withdrawal_delay_s(), l1.collateral_withdrawal_delay_s(), l1.min_collateral()) == (
-        7,
-        8,
+        17,
+        18,
         9,
     )
     with pytest.raises(TxReverted) as e:
