@@ -203,6 +203,10 @@ def test_coordinator_marking_a_present_member_absent_gets_no_share(env: RollupEn
         msg = r.json()["error"]["message"]
         mine = f"it marks this node {a}, which takes part"
         assert (mine if a == marked else f"it marks ['{marked}'], present") in msg, msg
+    # A bit beyond the active set (L1 would revert SequencerSetBadAbsence): refused too.
+    for r in ask(1 << len(active), package, nodes).values():
+        assert r.status_code == 403 and r.json()["error"]["code"] == "bad_absence", r.text
+        assert f"beyond the {len(active)} active signers" in r.json()["error"]["message"]
     # Leaving out a member's commitments but not marking it: refused by those in the package.
     left_out = nodes[2].signer.address
     rest = [cm for a in commits if a != left_out for cm in commits[a]]
