@@ -9,7 +9,8 @@ checking that:
 3. the absence bitmap ``absent`` (default 0) is the round's: in a FROST round (``/frost/sign``)
    exactly the active members (``SequencerSet.activeSigners()`` order, read from L1 now) with
    no commitment in the signing package; over ``/cosign`` (no package) it must not mark this
-   node (403 ``bad_absence`` otherwise; nothing is recorded, no nonce is used);
+   node nor a bit beyond the active set (403 ``bad_absence`` otherwise; nothing is recorded, no
+   nonce is used);
 4. the node's ``validator`` (the rollup node plugs its own check in: header fields against
    its re-executed blocks) accepts the header;
 5. it never signed a *different* header hash for the same (contract, batch index) before
