@@ -5,8 +5,8 @@ The production deployment (``deploy_all``: real LockingPool, SequencerSet, gover
 signed L2 transactions (the first also applies an L1 deposit), its data stays in the blob
 store (the default data-availability mode: L1 sees only the header), and it is appended
 with one FROST signature: the set first installs a group key with its >2/3 ECDSA signatures
-(``installGroupKey``; a dealt key, the same form the DKG produces), one share per sequencer
-(each locks the minimum), and a threshold of shares signs each batch digest.
+(``installGroupKey``; a dealt key, the same form the DKG produces), three shares per sequencer
+(each locks the minimum, ``weights.allocate``), and a threshold of shares signs each batch digest.
 
 Figures: ``l1_gas_per_l2_tx_at_1000_tx_batch_first`` (the first append: cold slots) and
 ``l1_gas_per_l2_tx_at_1000_tx_batch`` (the fourth: steady state), the underlying
@@ -46,7 +46,7 @@ def run() -> dict[str, float | int]:
         active = list(seqset.functions.activeSigners().call())
         assert len(active) == n, f"{len(active)} active sequencers, wanted {n}"
         stakes = {str(a): cfg.staking.min_lock_tokens * E18 for a in active}
-        quorum = install_dealt_key(chain, seqset, keys, stakes, cfg.staking.min_lock_tokens * E18)
+        quorum = install_dealt_key(chain, seqset, keys, stakes)
         alice, bob = dev_account(30), dev_account(31)
         dep_rcpt = BridgeClient(chain, bridge.address, chain.sender(alice)).deposit_eth(
             alice.address, 10 * E18

@@ -1,7 +1,7 @@
 """FROST key generation, resharing and batch signing for 21 sequencers.
 
 Over HTTP (the figures the issue names): 21 ``SequencerDaemon`` instances (one per staked
-sequencer, stakes 20k + 1k i tokens: 22 shares, threshold 15) serve the ``/frost/*`` peer
+sequencer, stakes 20k + 1k i tokens: 63 shares, threshold 43) serve the ``/frost/*`` peer
 protocol on localhost against a fresh deployment on Anvil; a ``FrostCoordinator`` runs the DKG
 (``dkg_s_21_sequencers``), installs the key with >2/3 ECDSA, reshares it to the same set
 (``reshare_s_21_sequencers``) and signs batch digests: ``frost_cosign_ms_21_sequencers`` is
@@ -31,7 +31,6 @@ from offchain.chain.anvil import Anvil
 from offchain.chain.client import Chain, connect
 from offchain.config import L2KitConfig
 from offchain.deploy import deploy_all
-from offchain.staking.config import TOKEN
 from offchain.staking.contracts import StakingContracts
 from offchain.staking.daemon import DaemonConfig, SequencerDaemon
 from offchain.staking.frost import dkg
@@ -45,7 +44,6 @@ from offchain.staking.rotation import RotationConfig
 from offchain.staking.signatures import CosignRequest
 
 N_SEQUENCERS = 21
-CAP = 4
 QUIET = RotationConfig(send_heartbeats=False, trigger_reselect=False, advance_epochs=False)
 
 
@@ -70,8 +68,6 @@ def _http_figures(n: int = N_SEQUENCERS) -> dict[str, float]:
             signers, stakes = sc.pool.functions.activeSet().call()
             alloc = allocate(
                 {str(s): int(w) for s, w in zip(signers, stakes, strict=True)},
-                cfg.staking.min_lock_tokens * TOKEN,
-                CAP,
             )
             coord = FrostCoordinator({x: d.url for x, d in ds.items()}, timeout_s=60)
             t0 = time.perf_counter()
@@ -118,7 +114,7 @@ def _http_figures(n: int = N_SEQUENCERS) -> dict[str, float]:
 
 def _in_process_once(n: int) -> tuple[float, float, float]:
     stakes = {f"0x{i + 1:040x}": 20_000 + 1_000 * i for i in range(n)}
-    alloc = allocate(stakes, 20_000, CAP)
+    alloc = allocate(stakes)
     ids, t = alloc.all_identifiers(), alloc.threshold
     t0 = time.perf_counter()
     dealings = {d: dkg.deal(d, t) for d in range(1, n + 1)}

@@ -74,7 +74,6 @@ class _L1:
             self.seqset,
             self.keys,
             {str(a): int(s) for a, s in zip(signers, stakes, strict=True)},
-            int(self.dep.contract(self.chain, "locking_pool").functions.params().call()[0]),
         )
 
     def current(self) -> LocalAccount:

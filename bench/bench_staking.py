@@ -4,7 +4,7 @@ time from killing the current sequencer's daemon until another is current on L1.
 Gas figures come from receipts on a fresh devnet deployment (4 sequencers, devnet timings).
 ``batch_sig_check_gas_N_signers``: N active sequencers (stakes 20k + 1k i tokens) install a
 FROST group key with their >2/3 ECDSA signatures, then one FROST signature of a batch digest
-(made by a threshold of shares, one share per minimum lock, capped at 4) signs a batch header
+(made by a threshold of shares, 3 per member apportioned to stake) signs a batch header
 appended by the current sequencer; the figure is the gasUsed of the ``verifyBatchSignatures``
 call frame inside that ``appendBatch`` (exact, from a ``callTracer`` trace: the set's account
 is warm there, its ``groupKeyX`` slot cold). ``batch_sig_check_harness_gas_N_signers``: the same
@@ -131,7 +131,7 @@ def _sig_check_gas(n: int) -> tuple[int, int, int, int]:
             str(acct.address): cfg.staking.devnet_stakes_tokens[i]
             for i, acct in enumerate(dev_account(i) for i in range(1, n + 1))
         }
-        alloc = allocate(stakes, cfg.staking.min_lock_tokens, 4)
+        alloc = allocate(stakes)
         dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
         pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
         x, y = pk.xy()

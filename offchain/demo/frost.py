@@ -34,16 +34,14 @@ from offchain.staking.signatures import CosignRequest
 if TYPE_CHECKING:
     from offchain.devnet import Devnet
 
-CAP = 4
 QUIET = RotationConfig(send_heartbeats=False, trigger_reselect=False, advance_epochs=False)
-NEWBIE_STAKE = 80_000  # tokens the joining sequencer locks: four shares (one per 20,000)
-LIGHT_STAKE = 20_000  # a second newcomer: one share, the one governance kicks below
+NEWBIE_STAKE = 80_000  # tokens the joining sequencer locks: the set's largest share count
+LIGHT_STAKE = 20_000  # a second newcomer, the minimum lock: the one governance kicks below
 
 
 def _allocation(sc: StakingContracts) -> Allocation:
     signers, stakes = sc.pool.functions.activeSet().call()
-    min_lock = int(sc.pool.functions.params().call()[0])
-    return allocate({str(s): int(w) for s, w in zip(signers, stakes, strict=True)}, min_lock, CAP)
+    return allocate({str(s): int(w) for s, w in zip(signers, stakes, strict=True)})
 
 
 def _show(console: Console, title: str, alloc: Allocation) -> None:
@@ -127,13 +125,13 @@ def run(d: Devnet, console: Console) -> None:
         batch(1, "demo-dkg", next(iter(alloc.identifiers)))
 
         # 2. New sequencers lock: reshare to them, same key. The first locks four minimum locks
-        # (four shares), so it carries the signing below whatever set the earlier scenes leave.
+        # (the most shares), so it carries the signing below whatever set the earlier scenes leave.
         newbie = next(i for i in range(5, 30) if dev_account(i).address not in alloc.identifiers)
         acct = dev_account(newbie)
         tl = d.deployment.addresses["timelock"]
         chain.rpc("anvil_impersonateAccount", tl)
         chain.rpc("anvil_setBalance", tl, hex(10**20))
-        # A second, one-share newcomer: kicking it below always leaves more than 2/3 of the
+        # A second, minimum-stake newcomer: kicking it below always leaves more than 2/3 of the
         # shares with the rest, whatever set the earlier scenes leave (kicking an old member of
         # a small set could take more than 1/3 of the weight: the recovery path, not a reshare).
         light = next(
@@ -166,7 +164,7 @@ def run(d: Devnet, console: Console) -> None:
         )
         batch(2, "demo-reshare-1", acct.address)
 
-        # 3. Governance kicks one sequencer (the one-share newcomer): reshare it out, same key.
+        # 3. Governance kicks one sequencer (the minimum-stake newcomer): reshare it out, same key.
         kicked = dev_account(light).address
         kicked_old = [
             KeyShare(int(i), int(v), element_of(before, "key"))

@@ -87,7 +87,7 @@ class _Scene:
         """A group key for the set (a new version if the nodes' DKG installed one already:
         this scene holds no share of that one; the chain is restored afterwards)."""
         self.shares = install_dealt_key(
-            self.chain, self.seqset, self.keys, active_stakes(self.seqset), self.min_lock
+            self.chain, self.seqset, self.keys, active_stakes(self.seqset)
         )
         x = int(self.seqset.functions.groupKeyX().call())
         version = int(self.seqset.functions.groupKeyVersion().call())

@@ -4,15 +4,15 @@ The L1 is the production deployment as ``l2kit devnet up`` makes it (``deploy_al
 LockingPool, SequencerSet, rollup contracts and governance; windows of
 :func:`tests.helpers.prod.windowed_config`) with the devnet's four sequencers, 20k/30k/40k/50k
 tokens locked, and a FROST group key dealt by stake and installed by the set with its members'
-ECDSA approvals (:func:`tests.helpers.prod.keyed_rollup`): shares 1/1/2/2, a batch needs 5 of
-the 6. Processes: the four sequencer nodes with their batchers (``rollup node run``, named by
+ECDSA approvals (:func:`tests.helpers.prod.keyed_rollup`): shares 2/3/3/4, a batch needs 9 of
+the 12. Processes: the four sequencer nodes with their batchers (``rollup node run``, named by
 stake, ``seq20k`` .. ``seq50k``; each holds its shares and co-signs the current sequencer's
 batches), a rollup verifier (``rollup verifier run``), the EMETH execution layer
 (``emeth el run``) and an EMETH agent (the verifier, ``emeth verifier run --metrics-port``).
 They reach the L1 (Anvil, mining an empty block every second besides every transaction)
 through a TCP proxy the test cuts, the blob store (stopped and started again on its port), the
-co-signing peer without which the others hold less than the threshold (the 40k or 50k node
-that is not the current sequencer: its process stopped and started again on its port and data),
+co-signing peers without which the others hold less than the threshold (the 50k node, or the
+40k and 30k nodes when the 50k one is current: stopped and started again on their ports and data),
 and the execution layer (the process stopped and started again on its port and database). Each
 outage: every process that depends on the part answers ``/health`` 503 naming it for the whole
 outage; after it, 200 again without a restart, every process still the same one (but the
@@ -55,7 +55,7 @@ CLI = [sys.executable, "-m", "offchain.cli"]
 ALICE, BOB = dev_account(10), dev_account(11)
 EL_VERIFIER = 37  # the execution layer's default verifier (`emeth el run`)
 RECOVER_S = 30  # deadline for /health 200 after a dependency returns (README: within ~5 s)
-SEQUENCERS = 4  # the devnet's set: 20k/30k/40k/50k tokens, FROST shares 1/1/2/2
+SEQUENCERS = 4  # the devnet's set: 20k/30k/40k/50k tokens, FROST shares 2/3/3/4
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -98,11 +98,19 @@ class World:
         return list(self.shares)
 
     @property
-    def cosigner(self) -> str:
-        """The co-signing node whose stop halts signing: the current sequencer's peer with the
-        most shares (the 40k or 50k node, 2 of the 6; the other three hold 4, below the
-        threshold of 5, whereas without the 20k or the 30k node they would still hold 5)."""
-        return max((n for n in self.nodes if n != self.current), key=lambda n: self.shares[n])
+    def cosigners(self) -> list[str]:
+        """The fewest co-signing peers (not the current sequencer, heaviest first) whose stop
+        halts signing: the 50k node (4 of the 12 shares: the others hold 8, below the threshold
+        of 9), or, when it is the current sequencer, the 40k and the 30k nodes (6 of 12). Any one
+        of the three smaller nodes alone (at most 28.6 % of the stake) leaves 9: signing goes
+        on, as the seed's rule says (halts only if more than 1/3 stop)."""
+        out: list[str] = []
+        peers = sorted((n for n in self.nodes if n != self.current), key=lambda n: -self.shares[n])
+        for n in peers:
+            if sum(self.shares.values()) - sum(self.shares[m] for m in out) < self.threshold:
+                break
+            out.append(n)
+        return out
 
     def spawn(self, name: str, *args: str, wait: bool = True, **env: str) -> None:
         """Start ``name`` (again, as it was started, without ``args``); with ``wait``, until
@@ -313,29 +321,34 @@ def test_everyProcessResumesAfterEachOutage(world: World, outage_s: float) -> No
 
     wait_true(lambda: http_code(w.health("verifier")) == 200, RECOVER_S, "verifier 200")
     _alive(w)
-    stopped = ("el", w.cosigner)
+    stopped = ("el", *w.cosigners)
     assert {n: p.pid for n, p in w.procs.items() if n not in stopped} == {
         n: pid for n, pid in pids.items() if n not in stopped
     }  # nobody was restarted but the processes the test stopped
 
 
 def test_peerStoppedAndRestartedBatchesResume(world: World) -> None:
-    """A co-signing peer with two shares stops (the 40k or 50k node that is not current: the
-    other three nodes hold 4 of the 6 shares, below the threshold of 5; without the 20k or the
-    30k node they would still hold 5 and sign): the current sequencer's batch cannot get a
-    threshold of shares (503 naming the batcher); the peer comes back and batching resumes by
-    itself. (After the other outages the node's L1 connections have sat idle past Anvil's 30 s
-    idle close, which the proxy does not pass on: its FROST rounds failed with its own share a
-    bare 500 and RemoteDisconnected until the clients resent once on a fresh connection.)"""
+    """The co-signing peers without which the others hold less than the threshold stop
+    (:attr:`World.cosigners`: the 50k node, or the 40k and 30k nodes when the 50k one is
+    current): the current sequencer's batch cannot get a threshold of shares (503 naming the
+    batcher); the peers come back and batching resumes by itself. (After the other outages the
+    node's L1 connections have sat idle past Anvil's 30 s idle close, which the proxy does not
+    pass on: its FROST rounds failed with its own share a bare 500 and RemoteDisconnected until
+    the clients resent once on a fresh connection.)"""
     w = world
-    peer = w.cosigner
-    assert sum(w.shares.values()) - w.shares[peer] < w.threshold  # 4 of 6 < 5: signing halts
+    peers = w.cosigners
+    assert sum(w.shares.values()) - sum(w.shares[p] for p in peers) < w.threshold  # halts
 
-    def peer_down() -> None:
-        w.stop(peer)
+    def peers_down() -> None:
+        for p in peers:
+            w.stop(p)
         w.send(3)
 
-    _outage(w, [w.current], peer_down, lambda: w.spawn(peer), 3.0)
+    def peers_up() -> None:
+        for p in peers:
+            w.spawn(p)
+
+    _outage(w, [w.current], peers_down, peers_up, 3.0)
     _all_batched_once(w)
 
 

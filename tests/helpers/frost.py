@@ -12,17 +12,11 @@ from offchain.staking.config import TOKEN
 from offchain.staking.frost.coordinator import FrostCoordinator
 from offchain.staking.frost.weights import Allocation, allocate
 
-SHARE_CAP = 4
 
-
-def allocation_from_l1(pool: Any, min_lock_tokens: int) -> Allocation:
+def allocation_from_l1(pool: Any) -> Allocation:
     """Shares of the active set as every daemon derives them (``LockingPool.activeSet()``)."""
     signers, stakes = pool.functions.activeSet().call()
-    return allocate(
-        {str(a): int(s) for a, s in zip(signers, stakes, strict=True)},
-        min_lock_tokens * TOKEN,
-        SHARE_CAP,
-    )
+    return allocate({str(a): int(s) for a, s in zip(signers, stakes, strict=True)})
 
 
 def coordinator(cluster: SequencerCluster) -> FrostCoordinator:

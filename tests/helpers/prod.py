@@ -34,7 +34,6 @@ from offchain.deploy import Deployment, deploy_all
 from offchain.rollup.l1.bindings import RollupL1
 from offchain.rollup.l1.config import RollupParams
 from offchain.rollup.ledger.batch import BatchHeader
-from offchain.staking.config import TOKEN
 from offchain.staking.frost.group import random_scalar
 from offchain.staking.frost.keygen import KeyShare, trusted_dealer_keygen
 from offchain.staking.frost.l1 import group_key_digest, l1_signature, make_even
@@ -94,8 +93,9 @@ def windowed_config(
 
 @dataclass(frozen=True)
 class InstalledKey:
-    """A group key dealt to the active set by stake (one share per minimum lock, at most 4) and
-    installed on the SequencerSet: every share, for the nodes' FROST stores.
+    """A group key dealt to the active set by stake (``weights.allocate``: 3 shares per
+    member, apportioned by largest remainder) and installed on the SequencerSet: every share,
+    for the nodes' FROST stores.
 
     Attributes:
         allocation: signer address -> identifiers, and the threshold.
@@ -136,14 +136,12 @@ class InstalledKey:
             store.close()
 
 
-def install_key(
-    chain: Chain, seqset: Any, keys: Mapping[str, LocalAccount], min_lock: int
-) -> InstalledKey:
+def install_key(chain: Chain, seqset: Any, keys: Mapping[str, LocalAccount]) -> InstalledKey:
     """Deal a group key to the active set and install it through ``installGroupKey`` with the
     ECDSA approvals of the first signers (by address) holding more than 2/3 of the active stake
     (what the key keepers do after a DKG; sent by dev account 0)."""
     stakes = active_stakes(seqset)
-    alloc = allocate(dict(stakes), min_lock, 4)
+    alloc = allocate(dict(stakes))
     dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
     pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
     x, y = pk.xy()
@@ -234,7 +232,7 @@ def keyed_rollup(chain: Chain, dep: Deployment, config: L2KitConfig) -> ProdRoll
     seqset = dep.contract(chain, "sequencer_set")
     active = list(seqset.functions.activeSigners().call())
     assert sorted(active) == sorted(keys), f"{len(active)} active sequencers, wanted {len(keys)}"
-    key = install_key(chain, seqset, keys, config.staking.min_lock_tokens * TOKEN)
+    key = install_key(chain, seqset, keys)
     return ProdRollup(chain, dep, config, key.threshold_shares(), keys, key)
 
 

@@ -197,7 +197,7 @@ class RollupEnv:
         from offchain.staking.frost.coordinator import FrostCoordinator
 
         c = self.prod
-        alloc = allocation_from_l1(c.c("locking_pool"), c.config.staking.min_lock_tokens)
+        alloc = allocation_from_l1(c.c("locking_pool"))
         coord = FrostCoordinator({n.signer.address: n.url for n in nodes}, timeout_s=60)
         session = f"dkg-{len(self.services)}-{int(self.chain.w3.eth.block_number)}"
         res = coord.keygen(session, alloc.identifiers, alloc.threshold)

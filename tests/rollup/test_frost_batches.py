@@ -39,7 +39,9 @@ def test_batches_carry_one_frost_signature(prod_env: RollupEnv) -> None:
     sigs = args.get("signatures") or args.get("_signatures") or list(args.values())[-1]
     assert len(sigs) == 1 and len(sigs[0]) == 96
     stats = [requests_status(n.url) for n in nodes]
-    assert all(s["nonces"]["used"] >= 1 for s in stats if s["identifiers"])
+    # Members who signed (a nonce used) hold at least a threshold of the shares.
+    signed = sum(len(s["identifiers"]) for s in stats if s["nonces"]["used"] >= 1)
+    assert signed >= stats[0]["public"]["threshold"] > 0
 
 
 def requests_status(url: str) -> dict:

@@ -68,9 +68,7 @@ def real(chain: Chain) -> Real:
     # The set's group key (installed by >2/3 of the stake, as the nodes' DKG does at start).
     sset = dep.contract(chain, "sequencer_set")
     keys = {a.address: a for a in (dev_account(i) for i in range(1, 5))}
-    shares = install_dealt_key(
-        chain, sset, keys, active_stakes(sset), cfg.staking.min_lock_tokens * E18
-    )
+    shares = install_dealt_key(chain, sset, keys, active_stakes(sset))
     return Real(chain, dep, cfg, shares)
 
 

@@ -82,7 +82,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
     ) as cluster:
         coord = coordinator(cluster)
         # --- DKG among the four active sequencers, key installed by >2/3 of them.
-        alloc = allocation_from_l1(pool, cfg.staking.min_lock_tokens)
+        alloc = allocation_from_l1(pool)
         assert len(alloc.identifiers) == 4
         res = coord.keygen("dkg-1", alloc.identifiers, alloc.threshold)
         x = int(res["group_x"], 16)
@@ -102,7 +102,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
         lock_new_sequencer(chain, dep, newbie, 30_000)
         cluster.start_member(5)
         coord.peers[newbie.address.lower()] = cluster.members[newbie.address].url
-        new = allocation_from_l1(pool, cfg.staking.min_lock_tokens)
+        new = allocation_from_l1(pool)
         assert newbie.address in new.identifiers
         old_pub = _status(cluster, first)["public"]
         quorum = sorted(i for ids in alloc.identifiers.values() for i in ids)[: alloc.threshold]
@@ -139,7 +139,7 @@ def test_dkg_reshare_join_and_kick_keep_the_key(devnet, tmp_path: Path) -> None:
         # --- Kick dev 4; reshare it out. Its old shares no longer combine with new ones.
         kicked = dev_account(4).address
         as_timelock(chain, dep, pool.functions.kick(kicked))
-        after = allocation_from_l1(pool, cfg.staking.min_lock_tokens)
+        after = allocation_from_l1(pool)
         assert kicked not in after.identifiers
         cur_pub = _status(cluster, first)["public"]
         # The quorum dealing to the new set: old identifiers of the members still active.

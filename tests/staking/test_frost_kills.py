@@ -34,7 +34,7 @@ from tests.helpers.waits import poll_until
 
 pytestmark = pytest.mark.slow
 
-# dev 4 has the lowest address (the first coordinator): one share, so the rest can reshare.
+# dev 4 has the lowest address (the first coordinator): 2 of 12 shares, so the rest can reshare.
 STAKES = [30_000, 40_000, 50_000, 20_000]
 
 
@@ -131,7 +131,7 @@ def test_killed_mid_dkg_and_mid_signing(devnet, tmp_path: Path) -> None:
     sset = dep.contract(chain, "sequencer_set")
     pool = dep.contract(chain, "locking_pool")
     with SequencerCluster(anvil.url, tmp_path / "deployment.json", tmp_path) as cluster:
-        alloc = allocation_from_l1(pool, cfg.staking.min_lock_tokens)
+        alloc = allocation_from_l1(pool)
         victim = dev_account(2).address
         kill = _Kill(cluster, victim, "/frost/round2")
         with pytest.raises(PeerError) as e:

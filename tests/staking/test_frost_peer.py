@@ -59,7 +59,7 @@ def _coord(ds: dict[str, SequencerDaemon]) -> FrostCoordinator:
 
 
 def _keygen(st: Staking, ds: dict[str, SequencerDaemon], session: str = "dkg-1") -> dict[str, Any]:
-    alloc = allocation_from_l1(st.pool, 20_000)
+    alloc = allocation_from_l1(st.pool)
     res = _coord(ds).keygen(session, alloc.identifiers, alloc.threshold)
     return {"alloc": alloc, **res}
 
@@ -87,7 +87,7 @@ def _install(st: Staking, res: dict[str, Any], ds: dict[str, SequencerDaemon], s
 
 
 def test_forgedOrMalformedPackagesRefused(st: Staking, daemons) -> None:
-    alloc = allocation_from_l1(st.pool, 20_000)
+    alloc = allocation_from_l1(st.pool)
     ids = {a: list(v) for a, v in alloc.identifiers.items()}
     body = {"session": "s", "allocation": ids, "threshold": alloc.threshold}
     r1 = {a: _post(d, "/frost/round1", body).json() for a, d in daemons.items()}
@@ -114,7 +114,7 @@ def test_forgedOrMalformedPackagesRefused(st: Staking, daemons) -> None:
 
 
 def test_badEncryptedShareNamesDealer(st: Staking, daemons) -> None:
-    alloc = allocation_from_l1(st.pool, 20_000)
+    alloc = allocation_from_l1(st.pool)
     ids = {a: list(v) for a, v in alloc.identifiers.items()}
     body = {"session": "s", "allocation": ids, "threshold": alloc.threshold}
     r1 = {a: _post(d, "/frost/round1", body).json() for a, d in daemons.items()}
@@ -242,14 +242,14 @@ def test_silentThirdMeansNewKeyByRecovery(st: Staking, daemons) -> None:
     res = _keygen(st, daemons)
     x1 = _install(st, res, daemons, "dkg-1")
     alloc = res["alloc"]
-    # The two heaviest sequencers (4 of 6 shares) go silent.
+    # The two heaviest sequencers (7 of 12 shares: 50k and one of 30k/40k) go silent.
     heavy = sorted(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))[-2:]
     for a in heavy:
         daemons[a].stop()
     live = {a: d for a, d in daemons.items() if a not in heavy}
     pub = _public(next(iter(live.values())))
     ids = sorted(i for a in live for i in alloc.identifiers[a])
-    with pytest.raises(PeerError):  # resharing needs old-threshold shares: 2 of 5
+    with pytest.raises(PeerError):  # resharing needs old-threshold shares: 5 of 9
         _coord(daemons).keygen(
             "reshare-1", {a: list(alloc.identifiers[a]) for a in live}, 2,
             reshare_from="dkg-1", quorum=ids, old=pub, dealers=list(live),
@@ -285,7 +285,7 @@ class _Crash(FrostCoordinator):
 
 
 def test_killedMidDkgResumesSameDealing(st: Staking, daemons, tmp_path: Path) -> None:
-    alloc = allocation_from_l1(st.pool, 20_000)
+    alloc = allocation_from_l1(st.pool)
     victim_addr = list(daemons)[1]
     coord = _Crash({a: d.url for a, d in daemons.items()}, daemons[victim_addr], "/frost/round2")
     with pytest.raises(PeerError) as e:
@@ -425,18 +425,18 @@ def test_keeperCoordinatorIsTheLowestLiveMemberAndAbsentOnesCatchUp(
         d = daemons[a]
         return KeyKeeper(d.frost, sc, d.sender, KeeperConfig(peers=peers, takeover_s=0))
 
-    alloc = allocation_from_l1(st.pool, 20_000)
+    alloc = allocation_from_l1(st.pool)
     order = sorted(daemons, key=lambda a: int(a, 16))
     heavy, light = order[0], min(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))
-    assert len(alloc.identifiers[heavy]) == 2 and alloc.threshold == 5  # of 6 shares
+    assert len(alloc.identifiers[heavy]) == 4 and alloc.threshold == 9  # of 12 shares
     for a in order[1:]:
         assert keeper(a).tick() == {"action": "none", "role": "member", "coordinator": heavy}
-    # The coordinator is down: the next member takes over, but 4 of 6 shares cannot make a key.
+    # The coordinator is down: the next member takes over, but 8 of 12 shares cannot make a key.
     daemons[heavy].stop()
     out = keeper(order[1]).tick()
-    assert out["action"] == "dkg_retry" and "the threshold is 5" in out["reason"], out
+    assert out["action"] == "dkg_retry" and "the threshold is 9" in out["reason"], out
     assert st.sset.functions.groupKeyX().call() == 0
-    # Back up; a one-share member is down instead: the DKG leaves it out and installs the key.
+    # Back up; a two-share member (20k) is down instead: the DKG leaves it out and installs the key.
     dev = {dev_account(i).address: i for i in (1, 2, 3, 4)}
     daemons[heavy] = _daemon(st, dev[heavy], tmp_path).start()
     peers[heavy] = daemons[heavy].url
@@ -474,16 +474,16 @@ def test_keeperRecoveryInstallsANewKeyThroughEcdsaWhenAThirdLeaves(st: Staking, 
             daemons[a].frost, sc, daemons[a].sender, KeeperConfig(peers=peers, takeover_s=0)
         )
 
-    alloc = allocation_from_l1(st.pool, 20_000)
+    alloc = allocation_from_l1(st.pool)
     first = min(daemons, key=lambda a: int(a, 16))
     x1 = int(keeper(first).tick()["x"], 16)
     heavy = sorted(alloc.identifiers, key=lambda a: len(alloc.identifiers[a]))[-2:]
-    for a in heavy:  # 4 of the 6 shares leave with them
+    for a in heavy:  # 7 of the 12 shares leave with them
         st.gov.send(st.pool.functions.kick(a))
     rest = [a for a in daemons if a not in heavy]
     k = keeper(min(rest, key=lambda a: int(a, 16)))
     out = k.tick()
-    assert out["action"] == "reshare_failed" and "old threshold is 5" in out["reason"], out
+    assert out["action"] == "reshare_failed" and "old threshold is 9" in out["reason"], out
     out = k.tick()
     assert out["action"] == "recovery", out
     x2 = int(out["x"], 16)

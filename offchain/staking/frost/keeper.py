@@ -32,7 +32,7 @@ import requests
 from offchain.common.daemon import Daemon, LoopConfig
 from offchain.staking.frost.coordinator import FrostCoordinator
 from offchain.staking.frost.errors import FrostError
-from offchain.staking.frost.weights import allocate
+from offchain.staking.frost.weights import SHARES_PER_MEMBER, allocate
 
 if TYPE_CHECKING:
     from offchain.chain.tx import TxSender
@@ -46,7 +46,7 @@ class KeeperConfig:
 
     Attributes:
         peers: signer address -> daemon base URL (this daemon included).
-        share_cap: most shares one sequencer holds.
+        shares_per_member: identifiers per active member on average (``weights.allocate``).
         max_reshare_failures: failed resharings before a recovery DKG.
         takeover_s: how long every lower-address member must stay silent before this one
             coordinates in their place (members starting one after the other do not each
@@ -55,7 +55,7 @@ class KeeperConfig:
     """
 
     peers: dict[str, str] = field(default_factory=dict)
-    share_cap: int = 4
+    shares_per_member: int = SHARES_PER_MEMBER
     max_reshare_failures: int = 2
     takeover_s: float = 3.0
     loop: LoopConfig = field(default_factory=lambda: LoopConfig(poll_interval_ms=1000))
@@ -90,11 +90,9 @@ class KeyKeeper(Daemon):
         signers, stakes = self.c.pool.functions.activeSet().call()
         if not signers:
             return {"action": "none", "reason": "no active sequencer"}
-        min_lock = int(self.c.pool.functions.params().call()[0])
         alloc = allocate(
             {str(s): int(w) for s, w in zip(signers, stakes, strict=True)},
-            min_lock,
-            self.config.share_cap,
+            self.config.shares_per_member,
         )
         ids = {a: list(v) for a, v in alloc.identifiers.items()}
         coordinator = self._coordinator(ids)

@@ -66,7 +66,7 @@ def l1_signature(shares: Sequence[KeyShare], digest: bytes) -> bytes:
 
 
 def install_dealt_key(
-    chain: Any, seqset: Any, keys: Mapping[Any, Any], stakes: Mapping[str, int], min_lock: int
+    chain: Any, seqset: Any, keys: Mapping[Any, Any], stakes: Mapping[str, int]
 ) -> list[KeyShare]:
     """Give the set a FROST group key the way a devnet gets one, minus the HTTP rounds (tests,
     benchmarks, the L1-only demo scene): shares by stake (one per minimum lock, capped at 4), a
@@ -79,12 +79,11 @@ def install_dealt_key(
         seqset: the SequencerSet contract.
         keys: signer address -> its account (every active sequencer).
         stakes: signer address -> active stake (wei).
-        min_lock: the LockingPool's minimum lock (wei).
 
     Returns:
         A threshold of shares (lowest identifiers), enough for :func:`l1_signature`.
     """
-    alloc = allocate(dict(stakes), min_lock, 4)
+    alloc = allocate(dict(stakes))
     dealt, _ = trusted_dealer_keygen(random_scalar(), alloc.total, alloc.threshold)
     pk, secrets = make_even(dealt[0].group_public_key, {d.identifier: d.secret for d in dealt})
     x, y = pk.xy()

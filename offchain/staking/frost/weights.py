@@ -1,10 +1,16 @@
 """Stake-weighted share allocation for the sequencer set's threshold key.
 
-Each active sequencer holds ``min(cap, max(1, stake // min_lock))`` shares: one per minimum
-lock, capped so no single sequencer holds a blocking share count by weight alone. The signing
-threshold is more than 2/3 of all shares, ``t = floor(2 S / 3) + 1``. Identifiers are assigned
-consecutively from 1 in ascending signer-address order, so every daemon derives the same
-assignment from the same L1 view (``LockingPool.activeSet()``).
+The active set of ``n`` sequencers shares ``N = per_member * n`` identifiers (3 per member by
+default), apportioned to stake by largest remainder (Hamilton's method): member ``i`` with
+stake ``S_i`` of ``T`` gets ``floor(N S_i / T)`` shares, at least one, and the shares left go
+one each to the largest remainders ``N S_i mod T`` (ties: ascending signer address). The
+signing threshold is more than 2/3 of all shares, ``t = floor(2 N / 3) + 1``, so shares follow
+stake to within one share per member (e.g. stakes 20k/30k/40k/50k get 2/3/3/4 shares of 12,
+threshold 9: any one of the three smaller members may be down, the 50k one (35.7 %) may not;
+``floor(S / minLock)`` shares with a cap gave 1/1/2/2 of 6, threshold 5, and the 40k member
+alone, 28.6 % of the stake, halted signing). Identifiers are assigned consecutively from 1 in
+ascending signer-address order, so every daemon derives the same assignment from the same L1
+view (``LockingPool.activeSet()``).
 """
 
 from __future__ import annotations
@@ -14,12 +20,7 @@ from dataclasses import dataclass
 
 from offchain.staking.frost.errors import FrostError
 
-
-def share_count(stake: int, min_lock: int, cap: int) -> int:
-    """Shares of one sequencer with ``stake`` (at least one while it is active)."""
-    if min_lock <= 0 or cap <= 0:
-        raise FrostError(f"min_lock and cap must be positive, got {min_lock}, {cap}")
-    return max(1, min(cap, stake // min_lock))
+SHARES_PER_MEMBER = 3
 
 
 def threshold(total_shares: int) -> int:
@@ -58,18 +59,29 @@ class Allocation:
         return sorted(i for ids in self.identifiers.values() for i in ids)
 
 
-def allocate(stakes: Mapping[str, int], min_lock: int, cap: int) -> Allocation:
-    """Shares for the active set ``stakes`` (signer address -> stake).
+def allocate(stakes: Mapping[str, int], per_member: int = SHARES_PER_MEMBER) -> Allocation:
+    """Shares for the active set ``stakes`` (signer address -> stake), largest remainder over
+    ``per_member * len(stakes)`` shares (module docstring).
 
     Raises:
-        FrostError: empty set or bad parameters.
+        FrostError: empty set, a stake that is not positive, or ``per_member`` below 1.
     """
     if not stakes:
         raise FrostError("no active sequencer to allocate shares to")
+    if per_member < 1:
+        raise FrostError(f"per_member must be at least 1, got {per_member}")
+    if any(w <= 0 for w in stakes.values()):
+        raise FrostError(f"every active stake must be positive, got {dict(stakes)}")
+    order = sorted(stakes, key=lambda a: int(a, 16))
+    total, n_shares = sum(stakes.values()), per_member * len(stakes)
+    counts = {a: max(1, stakes[a] * n_shares // total) for a in order}
+    left = n_shares - sum(counts.values())
+    by_remainder = sorted(order, key=lambda a: -(stakes[a] * n_shares % total))  # stable: address
+    for a in by_remainder[: max(0, left)]:
+        counts[a] += 1
     out: dict[str, tuple[int, ...]] = {}
     next_id = 1
-    for addr in sorted(stakes, key=lambda a: int(a, 16)):
-        k = share_count(stakes[addr], min_lock, cap)
-        out[addr] = tuple(range(next_id, next_id + k))
-        next_id += k
+    for a in order:
+        out[a] = tuple(range(next_id, next_id + counts[a]))
+        next_id += counts[a]
     return Allocation(out, threshold(next_id - 1))

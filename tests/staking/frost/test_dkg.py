@@ -14,7 +14,7 @@ from offchain.staking.frost.errors import FrostError, InvalidShare
 from offchain.staking.frost.group import Element, N, base_mul
 from offchain.staking.frost.keygen import KeyShare, interpolate
 from offchain.staking.frost.signing import aggregate, commit, sign, verify
-from offchain.staking.frost.weights import allocate, share_count, threshold
+from offchain.staking.frost.weights import allocate, threshold
 
 
 def _run_dkg(dealers: list[int], identifiers: list[int], t: int) -> tuple[dict[int, int], Element]:
@@ -104,11 +104,32 @@ def test_reshare_dealer_cannot_move_secret() -> None:
 
 
 def test_weights_follow_stake_and_threshold_is_two_thirds() -> None:
-    assert share_count(20_000, 20_000, 4) == 1
-    assert share_count(79_999, 20_000, 4) == 3
-    assert share_count(10**9, 20_000, 4) == 4
-    alloc = allocate({"0x02": 40_000, "0x01": 20_000, "0x03": 100_000}, 20_000, 4)
-    assert alloc.identifiers == {"0x01": (1,), "0x02": (2, 3), "0x03": (4, 5, 6, 7)}
-    assert alloc.threshold == threshold(7) == 5
-    assert alloc.owner(5) == "0x03"
+    # The devnet's four stakes: 12 shares by largest remainder (1.71/2.57/3.43/4.29).
+    dev = {"0x01": 20_000, "0x02": 30_000, "0x03": 40_000, "0x04": 50_000}
+    alloc = allocate(dev)
+    assert alloc.identifiers == {
+        "0x01": (1, 2),
+        "0x02": (3, 4, 5),
+        "0x03": (6, 7, 8),
+        "0x04": (9, 10, 11, 12),
+    }
+    assert alloc.threshold == threshold(12) == 9
+    assert alloc.owner(12) == "0x04"
     assert 3 * alloc.threshold > 2 * alloc.total >= 3 * (alloc.threshold - 1)
+    # Liveness as the seed states it: any member with less than 1/3 of the stake may be down
+    # (the 40k one is 28.6 %), the 50k one (35.7 %) may not.
+    for down, live in (("0x01", True), ("0x02", True), ("0x03", True), ("0x04", False)):
+        rest = alloc.total - len(alloc.identifiers[down])
+        assert (rest >= alloc.threshold) is live, down
+    # Two minimum-stake sybils that never sign do not halt the four honest members.
+    sybils = allocate({**dev, "0x05": 20_000, "0x06": 20_000})
+    honest = sum(len(sybils.identifiers[a]) for a in dev)
+    assert honest >= sybils.threshold and sybils.total == 18
+    # Every member holds at least one share; ties go to the lower address.
+    tiny = allocate({"0x01": 1, "0x02": 10**9}, per_member=1)
+    assert tiny.identifiers == {"0x01": (1,), "0x02": (2,)}
+    assert allocate({"0x02": 5, "0x01": 5, "0x03": 5}, per_member=1).total == 3
+    with pytest.raises(FrostError):
+        allocate({})
+    with pytest.raises(FrostError):
+        allocate({"0x01": 0})
