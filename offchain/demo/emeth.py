@@ -226,8 +226,41 @@ def _run(devnet: Any, console: Console) -> None:
             f"(paid {_e(500 * EMETH - left)})"
         )
         console.print(f"burned by penalties: {_e(l1.total_burned() - burned0)} EMETH")
+        _dishonest_signer(stack, client, l1, alice, names, console)
     finally:
         stack.stop()
+
+
+def _dishonest_signer(
+    stack: Any, client: ExecutionClient, l1: EmethL1, alice: Any, names: Any, console: Console
+) -> None:
+    """The bonded Signer key posts a Ticket billing alice 5 EMETH for a job she signed at
+    most 1 EMETH for; the node's billing agent disputes it within the window."""
+    import os
+
+    from offchain.emeth.backing import signed_job
+    from offchain.emeth.disputes import post_published
+
+    signer, node = stack.signer_account, stack.node_accounts[2].address
+    now = int(l1.chain.w3.eth.get_block("latest")["timestamp"])
+    job = signed_job(
+        client.domain(), alice, b"\x01" + os.urandom(15), 5 * EMETH, now, max_fee=EMETH
+    )
+    bond, spendable = l1.bonded_signer(signer.address).bond, l1.spendable_deposit(alice.address)
+    tid = client.domain().el_id << 32 | 0x7FFF_FFFF
+    post_published(l1, client, signer, tid, node, [job])
+    window = l1.ticket_dispute_window_s()
+    console.print(
+        f"a dishonest Signer posts Ticket {tid} billing alice 5 EMETH for a job she signed "
+        f"for at most 1 (dispute window {window} s)"
+    )
+    wait_until(lambda: l1.posted_ticket(tid).status == "reversed", window, "the dispute")
+    console.print(
+        f"  disputed by {names[node]}'s billing agent (FeeAboveMax): the Ticket is reversed, "
+        f"the Signer's bond {_e(bond)} -> {_e(l1.bonded_signer(signer.address).bond)} EMETH, "
+        f"alice's spendable deposit {_e(l1.spendable_deposit(alice.address))} EMETH "
+        f"(was {_e(spendable)}), {names[node]} paid nothing for it"
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ app = typer.Typer(no_args_is_help=True)
 job_app = typer.Typer(no_args_is_help=True, help="Register, cancel and follow jobs.")
 app.add_typer(job_app, name="job")
 app.add_typer(collateral_app, name="collateral")
+tickets_app = typer.Typer(no_args_is_help=True, help="Watch posted Tickets and dispute them.")
+app.add_typer(tickets_app, name="tickets")
 console = Console(soft_wrap=True)
 
 AGENTS = ("el", "node", "splitter", "verifier", "timeouts", "aggregator", "signer", "billing")
@@ -176,6 +178,46 @@ def withdraw(
     l1.request_withdrawal(chain.sender(acct), _wei(amount), proofs)
     st = l1.deposit_of(acct.address)
     console.print(f"withdrawal of {amount} EMETH requested; ready at unix {st.ready_at}")
+
+
+@tickets_app.command("watch")
+def tickets_watch(
+    ctx: typer.Context,
+    interval_s: float = typer.Option(2.0, "--interval-s", help="seconds between L1 reads"),
+    once: bool = typer.Option(False, "--once", help="check the posted Tickets once and exit"),
+    everyone: bool = typer.Option(
+        False, "--all", help="dispute any unbacked Ticket, not only those billing this key"
+    ),
+) -> None:
+    """Recheck every Ticket posted on EmethCore that bills this key (its published leaves
+    against the signed RegisterJob, L1 cancels, earlier Tickets) and dispute an unbacked one
+    within its window; the disputer's share of the slashed bond goes to this key
+    (docs/spec.md, "Disputes and the bonded Signer set")."""
+    import time
+
+    from offchain.emeth.disputes import TicketWatcher
+
+    o: Opts = ctx.obj
+    chain = o.chain()
+    l1 = o.l1(chain)
+    acct = o.account()
+    w = TicketWatcher(o.client(), l1, chain.sender(acct), watch=None if everyone else acct.address)
+    shown = 0
+    while True:
+        counts = w.step()
+        for d in w.disputes[shown:]:
+            console.print(
+                f"disputed Ticket {d.ticket_id} ({d.reason}, job 0x{d.job_id.hex()}): "
+                f"{format_amount(d.slashed)} EMETH slashed, {format_amount(d.reward)} to you"
+            )
+        shown = len(w.disputes)
+        if once:
+            console.print(
+                f"{counts['open']} posted Tickets open, {counts['unavailable']} without "
+                f"published leaves, {shown} disputed"
+            )
+            return
+        time.sleep(interval_s)
 
 
 @app.command("funds")

@@ -553,6 +553,10 @@ class EmethL1:
         """The execution layer id in a Ticket id (``ticket_id >> EL_SHIFT``)."""
         return ticket_id >> EL_SHIFT
 
+    def hash_ticket(self, ticket: Ticket) -> bytes:
+        """``EmethCore.hashTicket(ticket)``: what ``postedTickets(id).ticketHash`` holds."""
+        return bytes(self.core.functions.hashTicket(ticket.as_abi()).call())
+
     def ticket_digest(self, ticket: Ticket) -> bytes:
         """EmethCore's own digest of ``ticket`` (equals ``ticket.ticket_digest``)."""
         return bytes(self.core.functions.ticketDigest(ticket.as_abi()).call())

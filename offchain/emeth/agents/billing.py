@@ -5,6 +5,9 @@ Lazy debits (docs/spec.md, "Debits and lazy balances"): each tick it also reads 
 ``WithdrawalRequested`` events and proves the requester's newest settled debit leaf when L1 has
 not counted it yet, so a requester who asks with an old proof (or none) withdraws only what its
 debits left.
+Disputes: each tick a :class:`~offchain.emeth.disputes.TicketWatcher` for the node rechecks
+every Ticket posted on EmethCore that pays it and disputes an unbacked one within its window
+(docs/spec.md, "Disputes and the bonded Signer set").
 L1 reorgs: each Ticket this agent settled is re-checked on L1 until its settlement is
 ``recheck_blocks`` deep; one a reorg removed (the execution layer still records it settled)
 is settled again.
@@ -18,6 +21,7 @@ from typing import Any
 from offchain.chain.clock import L1Clock
 from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.base import Agent
+from offchain.emeth.disputes import TicketWatcher
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
 from offchain.emeth.requester import newest_debit_proof
@@ -73,6 +77,7 @@ class Billing(Agent):
         self.debits_proven = 0
         self.expired: set[int] = set()  # Tickets seen expired unsettled (skipped)
         self._clock = L1Clock(l1.chain.w3)
+        self.watcher = TicketWatcher(client, l1, sender, watch=node) if node else None
 
     def _l1_now(self) -> int:
         """The timestamp the next L1 block will carry (about)."""
@@ -112,6 +117,8 @@ class Billing(Agent):
     def health(self) -> dict[str, Any]:
         h = super().health()
         h["unsettleable"] = {str(k): v for k, v in self.rejected.items()}
+        if self.watcher is not None:
+            h["tickets"] = self.watcher.health()
         return h
 
     def _recheck(self) -> list[dict[str, Any]]:
@@ -183,4 +190,6 @@ class Billing(Agent):
                 "settled", ticket=tid, paid=s.paid, burned=s.burned, fuel=s.fuel, gas=s.gas_used
             )
         out["debits_proven"] = self._watch_withdrawals()
+        if self.watcher is not None:
+            out["disputed"] = self.watcher.step()["disputed"]
         return out

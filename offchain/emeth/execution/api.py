@@ -23,7 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from offchain.common.health import overall
 from offchain.common.http import BackgroundServer
 from offchain.emeth.errors import ActionError, EmethError
-from offchain.emeth.execution.models import ActionRequest, TicketSubmission
+from offchain.emeth.execution.models import ActionRequest, LeavesSubmission, TicketSubmission
 from offchain.emeth.execution.service import ExecutionLayer
 from offchain.errors import L2KitError
 
@@ -226,6 +226,15 @@ def create_app(
     def post_expire() -> dict[str, Any]:
         """Release every Ticket L1 shows expired unsettled (its jobs are billed again)."""
         return {"expired": service.expire_tickets()}
+
+    @app.post("/tickets/{ticket_id}/leaves")
+    def post_leaves(body: LeavesSubmission, ticket_id: int = TICKET_ID) -> dict[str, Any]:
+        """Publish a posted Ticket's job leaves (watchers dispute from them)."""
+        return service.publish_leaves(ticket_id, body)
+
+    @app.get("/tickets/{ticket_id}/leaves")
+    def get_leaves(ticket_id: int = TICKET_ID) -> dict[str, Any]:
+        return service.posted_leaves(ticket_id)
 
     @app.post("/tickets/{ticket_id}/settled")
     def post_settled(ticket_id: int = TICKET_ID, tx: str | None = None) -> dict[str, Any]:

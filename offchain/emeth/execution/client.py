@@ -103,6 +103,23 @@ class ExecutionClient:
     def ticket(self, ticket_id: int) -> dict[str, Any]:
         return self._call("GET", f"/tickets/{ticket_id}")  # type: ignore[no-any-return]
 
+    def posted_leaves(self, ticket_id: int) -> dict[str, Any] | None:
+        """``GET /tickets/{id}/leaves``: ``{"ticket", "leaves"}`` of a posted Ticket (None:
+        nobody published them here)."""
+        try:
+            return self._call("GET", f"/tickets/{ticket_id}/leaves")  # type: ignore[no-any-return]
+        except ExecutionLayerError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def publish_leaves(
+        self, ticket: dict[str, Any], leaves: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """``POST /tickets/{id}/leaves`` (``Ticket.to_dict``, ``JobBacking.to_dict`` forms)."""
+        body = {"ticket": ticket, "leaves": leaves}
+        return self._call("POST", f"/tickets/{ticket['ticketId']}/leaves", json=body)  # type: ignore[no-any-return]
+
     def next_ticket_id(self) -> int:
         return int(self._call("GET", "/tickets/next-id")["ticketId"])
 

@@ -147,6 +147,17 @@ ticket_debits = Table(
     Column("carried", String(80), nullable=False, default="0"),
 )
 
+posted_leaves = Table(
+    "posted_leaves",
+    metadata,
+    # The job leaves of a Ticket posted on EmethCore (docs/spec.md, "Disputes and the bonded
+    # Signer set"): published by anyone, checked only against the Ticket's jobsRoot, so
+    # watchers can recheck (and dispute) any posted Ticket.
+    Column("ticket_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("document", Text, nullable=False),  # {"ticket": Ticket.to_dict(), "leaves": [...]}
+    Column("created_at", Float, nullable=False),
+)
+
 cursors = Table(
     "cursors",
     metadata,

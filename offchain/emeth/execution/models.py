@@ -175,3 +175,12 @@ class PenaltyView(BaseModel):
     reason: str
     ticketId: int | None
     createdAt: float
+
+
+class LeavesSubmission(BaseModel):
+    """``POST /tickets/{id}/leaves``: a posted Ticket and its ``JobBacking`` leaves, in order."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ticket: dict[str, Any]
+    leaves: list[dict[str, Any]]

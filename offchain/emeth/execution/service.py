@@ -17,6 +17,7 @@ waits between this process's own writers.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -44,6 +45,7 @@ from offchain.emeth.execution.models import (
     DebitProofView,
     FundsView,
     JobView,
+    LeavesSubmission,
     PenaltyView,
     TicketSubmission,
     TicketView,
@@ -320,6 +322,56 @@ class ExecutionLayer:
         return gone
 
     # ------------------------------------------------------------------ L1
+    def publish_leaves(self, ticket_id: int, body: LeavesSubmission) -> dict[str, Any]:
+        """Store the job leaves of posted Ticket ``ticket_id`` for watchers (anyone may
+        publish; only their root is checked: watchers compare the Ticket with L1's posted
+        hash). Publishing the same document again is a no-op.
+
+        Raises:
+            ActionError: 422 ``invalid_leaves`` (malformed, or not the Ticket's jobsRoot), 409
+                ``conflict`` (other leaves already published under the id).
+        """
+        from offchain.emeth.backing import JobBacking, backed_jobs_root
+        from offchain.emeth.ticket import Ticket, TicketError
+
+        try:
+            t = Ticket.from_dict(body.ticket)
+            leaves = [JobBacking.from_dict(x) for x in body.leaves]
+        except TicketError as e:
+            raise ActionError(422, "invalid_leaves", str(e)[:300]) from e
+        if t.ticket_id != ticket_id or len(leaves) != t.job_count:
+            raise ActionError(422, "invalid_leaves", "not the Ticket's id or jobCount leaves")
+        if backed_jobs_root(leaves) != t.jobs_root:
+            raise ActionError(422, "invalid_leaves", "the leaves do not hash to the jobsRoot")
+        doc = json.dumps({"ticket": t.to_dict(), "leaves": [x.to_dict() for x in leaves]})
+        with self._lock, db.write_tx(self.engine) as c:
+            row = c.execute(
+                select(db.posted_leaves.c.document).where(db.posted_leaves.c.ticket_id == ticket_id)
+            ).first()
+            if row is not None and row[0] != doc:
+                raise ActionError(409, "conflict", f"other leaves of Ticket {ticket_id} published")
+            if row is None:
+                c.execute(
+                    db.posted_leaves.insert().values(
+                        ticket_id=ticket_id, document=doc, created_at=self.clock()
+                    )
+                )
+        return {"ticketId": ticket_id, "leaves": len(leaves)}
+
+    def posted_leaves(self, ticket_id: int) -> dict[str, Any]:
+        """The published ``{"ticket", "leaves"}`` of posted Ticket ``ticket_id``.
+
+        Raises:
+            ActionError: 404 ``unknown_ticket`` when nobody published them.
+        """
+        with self.engine.connect() as c:
+            row = c.execute(
+                select(db.posted_leaves.c.document).where(db.posted_leaves.c.ticket_id == ticket_id)
+            ).first()
+        if row is None:
+            raise ActionError(404, "unknown_ticket", f"no leaves published for Ticket {ticket_id}")
+        return dict(json.loads(row[0]))
+
     def apply_l1_cancel(self, job_id: bytes, requester: str, at: int, block: int) -> str:
         """Apply an L1 ``JobCancelled`` declaration. Returns the outcome (idempotent).
 

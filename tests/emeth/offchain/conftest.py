@@ -4,6 +4,8 @@ test, with the chain reverted after each test."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,6 +68,17 @@ class Env:
         chain = self.devnet.chain
         assert chain is not None
         return prove_own_debit(self.client, self.l1, chain.sender(who), who.address)
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """``l2kit emeth ARGS`` as requester ``requester_accounts[1]`` (a subprocess)."""
+        base = [
+            sys.executable, "-m", "offchain.cli", "emeth",
+            "--rpc-url", self.devnet.config.network.rpc_url,
+            "--deployment", str(Path(self.devnet.data_dir) / "deployment.json"),
+            "--storage-url", self.devnet.storage_url, "--el-url", self.stack.url,
+            "--dev-account", str(self.devnet.config.emeth.requester_accounts[1]),
+        ]  # fmt: skip
+        return subprocess.run([*base, *args], capture_output=True, text=True, timeout=60)
 
     def advance(self, seconds: int) -> None:
         chain = self.devnet.chain

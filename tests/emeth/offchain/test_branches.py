@@ -318,7 +318,13 @@ def test_ticket_held_past_its_requesters_withdrawal_expires(env: Env) -> None:
     b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
     core_before = env.l1.token.functions.balanceOf(env.l1.core_address).call()
     # The node's billing agent skips it (EmethCore would revert EmethCoreTicketExpired).
-    assert b.step() == {"settled": 0, "already": 0, "expired": 1, "debits_proven": 0}
+    assert b.step() == {
+        "settled": 0,
+        "already": 0,
+        "expired": 1,
+        "debits_proven": 0,
+        "disputed": 0,
+    }
     assert b.health()["failuresInRow"] == 0 and not env.l1.is_settled(t["ticketId"])
     node_sender = env.devnet.chain.sender(node)  # type: ignore[union-attr]
     sig = bytes.fromhex(t["signature"][2:])

@@ -15,16 +15,7 @@ from tests.emeth.offchain.conftest import Env
 
 
 def _cli(env: Env, *args: str) -> subprocess.CompletedProcess[str]:
-    chain = env.devnet.chain
-    assert chain is not None
-    base = [
-        sys.executable, "-m", "offchain.cli", "emeth",
-        "--rpc-url", env.devnet.config.network.rpc_url,
-        "--deployment", str(Path(env.devnet.data_dir) / "deployment.json"),
-        "--storage-url", env.devnet.storage_url, "--el-url", env.stack.url,
-        "--dev-account", str(env.devnet.config.emeth.requester_accounts[1]),
-    ]  # fmt: skip
-    return subprocess.run([*base, *args], capture_output=True, text=True, timeout=60)
+    return env.cli(*args)
 
 
 @pytest.mark.slow  # ~10 subprocesses, each importing web3
