@@ -1,10 +1,11 @@
 """A silent sequencer loses its seat without a governance vote (issue #10 attack 3), end to end.
 
 The production deployment (``deploy_all``: 4 sequencers, stakes 20k/30k/40k/50k, FROST shares
-1/1/2/2, threshold 5 of 6) with ``staking.miss_limit_batches`` = 3, real rollup nodes. Each
+2/3/3/4, threshold 9 of 12) with ``staking.miss_limit_batches`` = 3, real rollup nodes. Each
 batch's FROST round puts every member that answers in the signing package and signs the
 absence bitmap of the others (``appendBatchAbsent``); the co-signers check it against the
-package and ``activeSigners()``. A stopped one-share member is counted on L1 with every batch
+package and ``activeSigners()``. A stopped member the others can sign without is counted on L1
+with every batch
 and kicked (no slash) at the third; batches go on, and the nodes' key keepers reshare the key
 to the three left. A coordinator that marks a present member absent gets no share at all.
 """
@@ -24,8 +25,8 @@ from offchain.rollup.batcher.plan import build_batch
 from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
-from offchain.staking.config import TOKEN
 from offchain.staking.signatures import CosignRequest
+from tests.helpers.frost import allocation_from_l1
 from tests.helpers.prod import KICKED, ProdRollup
 from tests.rollup.conftest import (
     RollupEnv,
@@ -80,15 +81,21 @@ def _appended(env: RollupEnv, index: int) -> tuple[str, int, Any]:
 
 
 def _silence_one(env: RollupEnv) -> tuple[list[NodeService], NodeService, NodeService]:
-    """All four nodes up, one batch signed by everyone (plain ``appendBatch``), then a
-    one-share member that is not current stopped (the other 5 shares are the threshold).
+    """All four nodes up, one batch signed by everyone (plain ``appendBatch``), then a member
+    that is not current and whose shares the others can sign without stopped.
 
     Returns:
         The nodes, the current one and the stopped one.
     """
     nodes = env.start_nodes(env.signers, batcher=FAST, frost_keeper=True)
     current = nodes[0]  # signers[0] is the current sequencer
-    victim = next(n for n in nodes[1:] if env.stake(n.signer.address) < 40_000 * TOKEN)
+    key = env.prod.key
+    assert key is not None  # the dealt key (rollup_config's deployment)
+    alloc = key.allocation
+    shares = {a.lower(): len(v) for a, v in alloc.identifiers.items()}
+    victim = next(
+        n for n in nodes[1:] if alloc.total - shares[n.signer.address.lower()] >= alloc.threshold
+    )
     _fund(env, current)
     assert _appended(env, _batch(env, current))[:2] == ("appendBatch", 0)
     victim.stop()
@@ -135,9 +142,9 @@ def test_stopped_member_is_removed_after_miss_limit_batches(env: RollupEnv) -> N
     assert int(pool.statusOf(who).call()) == KICKED
     assert who not in sset.activeSigners().call()
     assert env.stake(who) == stake0  # kicked, not slashed: claimable after the delay
-    # The three left hold 5 of the 6 shares: batches go on, nobody absent any more.
+    # The three left still hold the old key set's threshold: batches go on, nobody absent.
     assert _appended(env, _batch(env, current))[:2] == ("appendBatch", 0)
-    # The key keepers reshare the same key to the three (1 + 2 + 2 shares, threshold 4).
+    # The key keepers reshare the same key to the three, shares as L1's active set derives.
     x = int(sset.groupKeyX().call())
     live = [n for n in nodes if n is not victim]
 
@@ -147,7 +154,12 @@ def test_stopped_member_is_removed_after_miss_limit_batches(env: RollupEnv) -> N
 
     wait_until(reshared, timeout_s=60, what="the keepers' resharing without the removed member")
     ks = live[0].frost.store.keyset_of_key(x)
-    assert ks is not None and ks.threshold == 4 and ks.session.startswith("reshare-")
+    want = allocation_from_l1(env.prod.c("locking_pool"))
+    assert ks is not None and ks.session.startswith("reshare-")
+    assert ks.threshold == want.threshold
+    assert {a.lower(): list(v) for a, v in ks.allocation.items()} == {
+        a.lower(): list(v) for a, v in want.identifiers.items()
+    }
     assert int(sset.groupKeyX().call()) == x  # a resharing keeps the key: no transaction
     assert _appended(env, _batch(env, current))[:2] == ("appendBatch", 0)
 
