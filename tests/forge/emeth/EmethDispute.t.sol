@@ -367,4 +367,61 @@ contract EmethDisputeTest is Test, DebitBook {
         core.setParams(99, 100, MARGIN, 10);
         assertEq(core.ticketDisputeWindow(), 69, "window kept");
     }
+
+    /// @custom:invariant A dispute moves exactly the slashed bonds: the disputer's share out
+    ///                   of the core, the rest burned; deposits and collateral untouched.
+    function testFuzz_disputeConservesTokens(uint16 shareBps, uint8 kind, uint96 extraBond) public {
+        shareBps = uint16(bound(shareBps, 0, 10_000));
+        core.setSignerSetParams(2, BOND, shareBps);
+        address s1 = vm.addr(signerKeys[1]);
+        _fund(s1, extraBond);
+        if (extraBond != 0) {
+            vm.prank(s1);
+            core.depositSignerBond(extraBond);
+        }
+        EmethCore.JobBacking memory b = _backed(bytes16(uint128(50 + kind % 3)));
+        if (kind % 3 == 0) b.fee = FEE + 1;
+        if (kind % 3 == 1) b.registerSignature = _sig(0xBAD, core.registerJobDigest(EL, b.registered));
+        if (kind % 3 == 2) b.processedAt = uint64(block.timestamp) + 1;
+        EmethCore.JobBacking[] memory jobs = _one(b);
+        EmethCore.Ticket memory t = _ticket(1, jobs, 0, 0);
+        core.postTicket(t, _sigs(t, 0, 1));
+        uint256 held = token.balanceOf(address(core));
+        uint256 supply = token.totalSupply();
+        EmethCore.LeafProof memory leaf = _leaf(jobs, 0);
+        vm.prank(disputer);
+        core.disputeJob(t, leaf);
+        uint256 slashed = 2 * BOND + uint256(extraBond);
+        uint256 reward = slashed * shareBps / 10_000;
+        assertEq(token.balanceOf(disputer), reward, "disputer's share");
+        assertEq(held - token.balanceOf(address(core)), slashed, "bonds left the core");
+        assertEq(supply - token.totalSupply(), slashed - reward, "the rest burned");
+        assertEq(core.spendableDeposit(requester), 100e18, "deposit untouched");
+        assertEq(core.availableCollateral(node), 100e18, "collateral untouched");
+    }
+
+    /// @custom:invariant Governance can set a margin and a window only when settleMargin +
+    ///                   ticketDisputeWindow < min(withdrawalDelay, collateralWithdrawalDelay).
+    function testFuzz_delayRuleHolds(uint32 wDelay, uint32 cDelay, uint32 margin, uint32 window) public {
+        uint256 lowest = wDelay < cDelay ? wDelay : cDelay;
+        core.setTicketDisputeWindow(0);
+        if (margin >= lowest) {
+            vm.expectRevert(
+                abi.encodeWithSelector(EmethCore.EmethCoreSettleMarginTooLong.selector, margin, wDelay, cDelay)
+            );
+            core.setParams(wDelay, cDelay, margin, 10);
+            return;
+        }
+        core.setParams(wDelay, cDelay, margin, 10);
+        if (uint256(margin) + window >= lowest) {
+            vm.expectRevert(
+                abi.encodeWithSelector(EmethCore.EmethCoreDisputeWindowTooLong.selector, margin, window, wDelay, cDelay)
+            );
+            core.setTicketDisputeWindow(window);
+            assertEq(core.ticketDisputeWindow(), 0, "window unchanged");
+        } else {
+            core.setTicketDisputeWindow(window);
+            assertEq(core.ticketDisputeWindow(), window, "window set");
+        }
+    }
 }
