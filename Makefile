@@ -3,6 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+TEST_WORKERS ?= 2  # pytest-xdist workers of `make test` (0: one process)
 PY_STAMP := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
 SOLCX_DIR := $(CURDIR)/.solcx
@@ -39,9 +40,9 @@ $(SOLCX_DIR)/solc-v0.8.28: tools/solc
 demo: setup ## start a local L1, deploy, run the agents, play the whole scenario
 	@$(VENV)/bin/l2kit demo
 
-test: setup ## default suite: forge fuzz/invariant tests, then pytest on Anvil (not slow; < 15 min)
+test: setup ## default suite: forge fuzz/invariant tests, then pytest on Anvil (not slow, 2 workers; < 15 min)
 	@$(MAKE) --no-print-directory forge-test
-	@$(PY) -m pytest -m "not slow" -q
+	@$(PY) -m pytest -m "not slow" -q -n $(TEST_WORKERS) --dist loadfile
 
 test-all: setup ## every suite, slow ones included (forge: 1,024 fuzz runs, 160 x 64 = 10,240 invariant calls)
 	@FOUNDRY_FUZZ_RUNS=1024 FOUNDRY_INVARIANT_RUNS=160 FOUNDRY_INVARIANT_DEPTH=64 $(MAKE) --no-print-directory forge-test

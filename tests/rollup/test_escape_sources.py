@@ -10,6 +10,8 @@ import json
 import random
 from pathlib import Path
 
+import pytest
+
 from offchain.chain.accounts import dev_account
 from offchain.rollup.l1.bindings import BatchStatus, DataMode
 from offchain.rollup.ledger import tx as ltx
@@ -18,6 +20,10 @@ from tests.rollup.conftest import RollupEnv, client, wait_until
 from tests.rollup.test_censorship import FREEZE_AFTER_S, _cli, _deployment
 from tests.rollup.test_da_modes_e2e import _set_mode
 from tests.rollup.test_verifier import DEAD_STORAGE
+
+# Slow lane (make test-all): the default suite's escape is
+# tests/rollup_l1/test_escape_hatch.py (every sequencer gone, users exit with their balance).
+pytestmark = pytest.mark.slow
 
 ALICE, BOB, CAROL = dev_account(10), dev_account(11), dev_account(12)
 FAST = BatcherConfig(max_batch_txs=50, batch_timeout_ms=300, poll_interval_ms=100)

@@ -26,6 +26,10 @@ from tests.helpers.proxy import TcpProxy
 from tests.helpers.waits import wait_rounds
 from tests.rollup.conftest import RollupEnv, client, wait_until
 
+# Slow lane (make test-all): the default suite's black-box outages of the same parts (L1 cut,
+# blob store, co-signing peers) are in tests/devnet/test_outage_processes.py.
+pytestmark = pytest.mark.slow
+
 ALICE, BOB = dev_account(10), dev_account(11)
 FAST = BatcherConfig(max_batch_txs=5, batch_timeout_ms=300, poll_interval_ms=100)
 

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from web3.logs import DISCARD
 
 from offchain.chain.tx import TxConfig
 
 from .conftest import STAKES, Staking
+
+# Slow lane (make test-all): 1,000 epochs. The default suite's draw checks: the forge attack
+# tests of rotation grinding (tests/forge/attacks) and tests/staking/test_sequencer_set.py.
+pytestmark = pytest.mark.slow
 
 EPOCHS = 1_000
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import requests
 
 from offchain.common.agent_http import agent_app
@@ -16,6 +17,10 @@ from offchain.emeth.requester import submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
 from tests.helpers.waits import wait_rounds
+
+# Slow lane (make test-all): the default suite restarts the execution layer under agent
+# processes in test_outage_processes.py (3 s) and tests/devnet/test_outage_processes.py.
+pytestmark = pytest.mark.slow
 
 
 def test_executionLayerOutageAgentsResumeAndBillOnce(env: Env) -> None:
