@@ -161,6 +161,11 @@ def create_app(
     def get_job(job_id: str) -> dict[str, Any]:
         return service.job(job_id).model_dump()
 
+    @app.get("/jobs/{job_id}/backing")
+    def get_backing(job_id: str) -> dict[str, Any]:
+        """The job's ``JobBacking`` (its leaf in a posted Ticket)."""
+        return service.backing(job_id)
+
     @app.get("/jobs/{job_id}/history")
     def get_history(job_id: str) -> list[dict[str, Any]]:
         return service.history(job_id)

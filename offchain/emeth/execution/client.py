@@ -75,6 +75,10 @@ class ExecutionClient:
         params = {k: v for k, v in filters.items() if v is not None}
         return self._call("GET", "/jobs", params=params)  # type: ignore[no-any-return]
 
+    def backing(self, job_id: str) -> dict[str, Any]:
+        """``GET /jobs/{id}/backing``: the ``JobBacking`` JSON of a processed job."""
+        return self._call("GET", f"/jobs/{job_id}/backing")  # type: ignore[no-any-return]
+
     def history(self, job_id: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/jobs/{job_id}/history")  # type: ignore[no-any-return]
 

@@ -147,6 +147,18 @@ ticket_debits = Table(
     Column("carried", String(80), nullable=False, default="0"),
 )
 
+job_backing = Table(
+    "job_backing",
+    metadata,
+    # What backs a job in a posted Ticket's leaf (docs/spec.md, "Disputes and the bonded Signer
+    # set"): its requester's RegisterJob signature (a registered job) and when the execution
+    # layer accepted its latest Process (unix seconds). Its own table: databases created
+    # before it get it without a column migration.
+    Column("job_id", String(34), primary_key=True),
+    Column("register_sig", String(132), nullable=True),
+    Column("processed_at", BigInteger, nullable=True),
+)
+
 posted_leaves = Table(
     "posted_leaves",
     metadata,

@@ -241,3 +241,54 @@ def check_attempt(job: RowMapping, action: str, attempt: int) -> None:
             f"{job['attempt']}",
             {"state": job["state"], "attempt": job["attempt"]},
         )
+
+
+def record_backing(c: Connection, action: str, job_id: str, signature: str, at: float) -> None:
+    """Keep what a posted Ticket's leaf needs (table ``job_backing``): a ``RegisterJob``'s
+    signature, the time of a ``Process`` (the latest attempt's)."""
+    t = db.job_backing
+    row = c.execute(select(t.c.job_id).where(t.c.job_id == job_id)).first()
+    values: dict[str, Any] = (
+        {"register_sig": signature} if action == "RegisterJob" else {"processed_at": int(at)}
+    )
+    if row is None:
+        c.execute(t.insert().values(job_id=job_id, **values))
+    else:
+        c.execute(t.update().where(t.c.job_id == job_id).values(**values))
+
+
+def backing_of(c: Connection, job_id: str) -> dict[str, Any]:
+    """The ``JobBacking`` JSON (``offchain.emeth.backing``) of a processed job: its fee and
+    fuel, the RegisterJob its requester signed (its parent's for a SubJob) with the signature,
+    and its Process time.
+
+    Raises:
+        ActionError: 404 unknown job, 409 ``not_processed`` (no Process or fuel yet).
+    """
+    job = get_job(c, job_id)
+    reg = get_job(c, job["parent_id"]) if job["parent_id"] else job
+    t = db.job_backing
+    sig = c.execute(select(t.c.register_sig).where(t.c.job_id == reg["job_id"])).scalar()
+    at = c.execute(select(t.c.processed_at).where(t.c.job_id == job_id)).scalar()
+    if at is None or job["fuel"] is None or sig is None:
+        raise ActionError(409, "not_processed", f"job {job_id} has no Process and fuel yet")
+    return {
+        "jobId": job["job_id"],
+        "requester": job["requester"],
+        "fuel": str(job["fuel"]),
+        "fee": str(job["fee"]),
+        "part": 0 if not job["parent_id"] else int(job["sub_index"]) + 1,
+        "register": {
+            "jobId": reg["job_id"],
+            "requester": reg["requester"],
+            "programId": reg["program_id"],
+            "datasetKey": reg["dataset_key"],
+            "params": reg["params"],
+            "fee": str(reg["fee"]),
+            "timeoutSeconds": str(reg["timeout_s"]),
+            "expiresAt": str(int(reg["expires_at"])),
+            "splittable": bool(reg["splittable"]),
+        },
+        "registerSignature": sig,
+        "processedAt": int(at),
+    }

@@ -121,6 +121,12 @@ class ExecutionLayer:
         with self.engine.connect() as c:
             return jobstore.query_jobs(c, state, node, requester, parent, billable, limit, offset)
 
+    def backing(self, job_id: str) -> dict[str, Any]:
+        """The ``JobBacking`` of a processed job (``GET /jobs/{id}/backing``): what its leaf in
+        a posted Ticket carries. Raises ActionError 404 unknown, 409 ``not_processed``."""
+        with self.engine.connect() as c:
+            return jobstore.backing_of(c, job_id_hex(job_id))
+
     def history(self, job_id: str) -> list[dict[str, Any]]:
         """Every transition of a job, oldest first."""
         with self.engine.connect() as c:
@@ -204,6 +210,8 @@ class ExecutionLayer:
                     out.update(actor=actor, replayed=True)
                     return out
                 job_id = transition(rules, c, action, actor, msg)
+                if action in ("RegisterJob", "Process"):
+                    jobstore.record_backing(c, action, job_id, signature, self.clock())
                 jobstore.record_applied(c, digest, action, actor, job_id, self.clock())
                 out = jobstore.action_result(c, action, job_id)
                 out.update(actor=actor, replayed=False)

@@ -17,8 +17,9 @@ from eth_account import Account
 from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.billing import Billing
 from offchain.emeth.backing import JobBacking, backed_jobs_root, signed_job
-from offchain.emeth.disputes import post_published
+from offchain.emeth.disputes import post_published, unbacked_reason
 from offchain.emeth.errors import ExecutionLayerError
+from offchain.emeth.requester import submit_job, wait_for
 from offchain.emeth.runtime import wait_until
 from offchain.emeth.ticket import Ticket, build_ticket
 from tests.emeth.offchain.conftest import EMETH, Env
@@ -125,3 +126,27 @@ def test_published_leaves_must_hash_to_the_jobs_root(env: Env) -> None:
     assert (e.value.status, e.value.code) == (409, "conflict")
     doc = env.client.posted_leaves(tid)
     assert doc is not None and Ticket.from_dict(doc["ticket"]) == t
+
+
+def test_execution_layer_serves_each_jobs_backing(env: Env) -> None:
+    """``GET /jobs/{id}/backing``: the requester's signed RegisterJob and the Process time of a
+    job the agents processed: a leaf EmethCore and the watcher find backed."""
+    alice = env.requesters[0]
+    env.deposit(alice, 20 * EMETH)
+    waiting = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"not yet\n", EMETH)
+    with pytest.raises(ExecutionLayerError) as e:
+        env.client.backing(waiting["jobId"])
+    assert (e.value.status, e.value.code) == (409, "not_processed")
+    env.l1.cancel(env.devnet.chain.sender(alice), bytes.fromhex(waiting["jobId"][2:]))  # type: ignore[union-attr]
+    job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"x y z\n", 3 * EMETH)
+    env.stack.start_agents(billing=False)
+    wait_for(env.client, job["jobId"], ("billed",), timeout_s=20)
+    b = JobBacking.from_dict(env.client.backing(job["jobId"]))
+    assert (b.requester, b.fee, b.fuel, b.part) == (alice.address, 3 * EMETH, 3, 0)
+    assert b.register["jobId"].hex() == job["jobId"][2:]
+    el = env.client.domain().el_id
+    # Backed for a posting at or after its Process (the execution layer dates the Process by
+    # its own clock; the Signer's view of L1 is later).
+    assert unbacked_reason(env.l1, el, b, max(_now(env), b.processed_at)) is None
+    assert unbacked_reason(env.l1, el, b, b.processed_at - 1) == "CancelledBeforeProcess"
+    assert bytes(env.l1.core.functions.jobBackingLeaf(b.as_abi()).call()) == b.leaf
