@@ -11,6 +11,9 @@ process: ``l2kit rollup node run``), over a state of more than 100,000 accounts.
 - ``sequencer_tps_single_tx_requests``: ``N_TXS`` more, one transaction per HTTP request
   (keep-alive connections), from ``CLIENTS`` concurrent clients (threads, each with its own
   senders so nonces stay in order); first request sent to the last one's block stored.
+- Each of the two runs is repeated ``ROUNDS`` (3) times in this one process, alternating, on
+  the growing state; the tps figures are the medians (the output lists every run), the CPU
+  figures the means, the latency figures over the samples of every single-request run.
 - ``l2_inclusion_p99_ms`` / ``p50``: during the single-request run, each sampled
   transaction's request sent to its block's seal timestamp.
 - ``sequencer_rss_mb``: the node process's peak RSS (VmHWM) after both runs.
@@ -45,6 +48,7 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.client import L2Client
 
 N_TXS = 20_000
+ROUNDS = 3  # runs of each kind; the figures are their medians
 USERS = 64
 CLIENTS = 16
 BATCH = 500
@@ -248,26 +252,42 @@ def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, floa
         # signed bytes; the ledger encoding is 0x03 ‖ those).
         std = _standard_signer(chain_id)
         strip = 1 if method == "eth_sendRawTransaction" else 0
-        raws = [r[strip:] for _, r in _mixed(users, token, std, nonces, N_TXS, 0)]
-        cpu0 = _cpu_s(proc.pid)
-        t0 = time.time()
-        hs = _batched(url, method, raws)
-        _wait(lambda: (c.receipt(hs[-1]) or {}).get("status") == "success", 120)
-        batched_tps = len(raws) / (time.time() - t0)
-        batched_cpu_us = (_cpu_s(proc.pid) - cpu0) / len(raws) * 1e6
-        workers = len(_children(proc.pid))
-        # One transaction per request, CLIENTS clients with their own senders.
-        per_client: list[list[bytes]] = [[] for _ in range(CLIENTS)]
-        for i, raw in _mixed(users, token, std, nonces, N_TXS, 1):
-            per_client[i % CLIENTS].append(raw[strip:])
+        batched_tps_runs: list[float] = []
+        single_tps_runs: list[float] = []
+        batched_cpu = single_cpu = 0.0
+        sample: list[tuple[float, str]] = []
         head0 = c.status()["head"]
-        cpu0 = _cpu_s(proc.pid)
-        t0 = time.time()
-        hs, sample = _single(url, method, per_client)
-        _wait(lambda: all((c.receipt(h) or {}).get("status") == "success" for h in hs[-50:]), 120)
-        _wait(lambda: c.status()["mempool"] == 0, 60)
-        single_tps = len(hs) / (time.time() - t0)
-        single_cpu_us = (_cpu_s(proc.pid) - cpu0) / len(hs) * 1e6
+        workers = 0
+        for _ in range(ROUNDS):  # medians of ROUNDS runs of each kind, in this one process
+            raws = [r[strip:] for _, r in _mixed(users, token, std, nonces, N_TXS, 0)]
+            cpu0 = _cpu_s(proc.pid)
+            t0 = time.time()
+            hs = _batched(url, method, raws)
+            _wait(lambda hs=hs: (c.receipt(hs[-1]) or {}).get("status") == "success", 120)
+            batched_tps_runs.append(len(raws) / (time.time() - t0))
+            batched_cpu += _cpu_s(proc.pid) - cpu0
+            workers = len(_children(proc.pid))
+            # One transaction per request, CLIENTS clients with their own senders.
+            per_client: list[list[bytes]] = [[] for _ in range(CLIENTS)]
+            for i, raw in _mixed(users, token, std, nonces, N_TXS, 1):
+                per_client[i % CLIENTS].append(raw[strip:])
+            cpu0 = _cpu_s(proc.pid)
+            t0 = time.time()
+            hs, sampled = _single(url, method, per_client)
+            _wait(
+                lambda hs=hs: all(
+                    (c.receipt(h) or {}).get("status") == "success" for h in hs[-50:]
+                ),
+                120,
+            )
+            _wait(lambda: c.status()["mempool"] == 0, 60)
+            single_tps_runs.append(len(hs) / (time.time() - t0))
+            single_cpu += _cpu_s(proc.pid) - cpu0
+            sample += sampled
+        batched_tps = statistics.median(batched_tps_runs)
+        single_tps = statistics.median(single_tps_runs)
+        batched_cpu_us = batched_cpu / (ROUNDS * N_TXS) * 1e6
+        single_cpu_us = single_cpu / (ROUNDS * N_TXS) * 1e6
         rss = _peak_rss_mb(proc.pid)
         block_ts: dict[int, int] = {}
         for n in range(head0 + 1, c.status()["head"] + 1):
@@ -283,8 +303,10 @@ def _sequencer(d: Any, method: str = "eth_sendRawTransaction") -> dict[str, floa
         p99 = lat[int(len(lat) * 0.99) - 1]
         print(
             f"  state: {SEED_ACCOUNTS + 2 * USERS:,}+ accounts; {N_TXS:,} transfers (half token) "
-            f"batched by {BATCH}: {batched_tps:,.0f} tps; {N_TXS:,} more one per request from "
-            f"{CLIENTS} clients: {single_tps:,.0f} tps; inclusion p99 {p99:.0f} ms "
+            f"batched by {BATCH}: {batched_tps:,.0f} tps (median of {ROUNDS}: "
+            f"{', '.join(f'{x:,.0f}' for x in batched_tps_runs)}); {N_TXS:,} more one per request "
+            f"from {CLIENTS} clients: {single_tps:,.0f} tps (median of "
+            f"{', '.join(f'{x:,.0f}' for x in single_tps_runs)}); inclusion p99 {p99:.0f} ms "
             f"over {len(lat)} sampled; node peak RSS {rss:.0f} MB; node CPU per transaction "
             f"{batched_cpu_us:.0f} us batched (node + {workers} child processes), "
             f"{single_cpu_us:.0f} us one per request (wall-clock "
