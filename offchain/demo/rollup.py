@@ -193,24 +193,40 @@ def run(d: Devnet, console: Console) -> None:
             shares = _wait(lambda: _colluding_shares(sset, nodes), 60, "colluding shares")
             cheat.batcher.fault = Fault(mode, collude_shares=shares)
             cc = L2Client(cheat.url)
-            nonces = {u.address: cc.nonce(u.address) for u in users}
-            sent = ""
+
+            def agreed() -> dict[str, int] | None:
+                """The users' nonces once every node has them the same (a follower that has
+                not yet rolled back after the previous round's invalidation would refuse the
+                next transactions as 'nonce too high' when they reach it)."""
+                views = [
+                    {str(u.address): L2Client(n.url).nonce(u.address) for u in users} for n in nodes
+                ]
+                return views[0] if all(v == views[0] for v in views) else None
+
+            nonces = _wait(agreed, 60, "every node at the same user nonces")
             w3 = Web3(Web3.HTTPProvider(cheat.url))
-            for k in range(20):  # sent at once: they land in the cheater's next batch
+            method = "eth_sendRawTransaction" if mode.startswith("std_") else "l2_sendTransaction"
+            payloads: list[list[Any]] = []
+            for k in range(20):  # signed first, then sent in one JSON-RPC batch: one block
                 u = users[k % len(users)]
                 if mode.startswith("std_"):  # wallet transactions (plain eth-account signing)
-                    raw = u.sign_transaction(
+                    raw: bytes = u.sign_transaction(
                         {"to": users[0].address, "value": 1000 + k, "gas": 21_000,
                          "nonce": nonces[u.address], "chainId": w3.eth.chain_id,
                          "maxFeePerGas": 2 * 10**9, "maxPriorityFeePerGas": 0}
                     ).raw_transaction  # fmt: skip
-                    sent = "0x" + bytes(w3.eth.send_raw_transaction(raw)).hex()
                 else:
                     t = ltx.sign_transfer(
                         u, domain, users[0].address, ltx.ETH, 1000 + k, 0, nonces[u.address]
                     )
-                    sent = cc.send(ltx.encode_tx(t))
+                    raw = ltx.encode_tx(t)
+                payloads.append(["0x" + bytes(raw).hex()])
                 nonces[u.address] += 1
+            answers = cc.call_many(method, payloads)
+            refused = [a["error"] for a in answers if "error" in a]
+            if refused:
+                raise L2KitError(f"demo: the node refused a transaction: {refused[0]}")
+            sent = str(answers[-1]["result"])
             cc.wait_receipt(sent, status="")
             _wait(lambda: l1.next_index() > n0, 30, "the bad batch on L1")
             bad = n0
