@@ -161,6 +161,26 @@ ROWS: tuple[Row, ...] = (
         "≤ 120,000",
     ),
     Row(
+        "`emeth_ticket_dispute_gas` (worst dispute kind, a job billed twice: Merkle proofs, "
+        "the Ticket reversed, its signers' bonds slashed) / per job posted + finalized",
+        ("emeth_ticket_dispute_gas", "emeth_gas_per_job_posted_finalized_100_jobs_100_requesters"),
+        "≤ 300,000",
+    ),
+    Row(
+        "`dkg_s_21_sequencers` / `reshare_s_21_sequencers` (21 daemons over HTTP, 63 shares, "
+        "threshold 43)",
+        ("dkg_s_21_sequencers", "reshare_s_21_sequencers"),
+        "≤ 30 each",
+        2,
+    ),
+    Row(
+        "`frost_cosign_ms_21_sequencers` (one batch's signing round, every member in the "
+        "package, steady state) / first round",
+        ("frost_cosign_ms_21_sequencers", "frost_cosign_first_ms_21_sequencers"),
+        "≤ 1,000",
+        1,
+    ),
+    Row(
         "`batch_sig_check_gas_4/10/21/64_signers` (one FROST signature; the gas of the "
         "verifyBatchSignatures call inside a real appendBatch, from its call trace)",
         (
