@@ -47,6 +47,7 @@ from offchain.rollup.ledger import tx as ltx
 from offchain.rollup.node.client import L2Client
 from offchain.staking.config import TOKEN
 from offchain.storage.server import StorageServer
+from tests.helpers.frost import halting_peers
 from tests.helpers.prod import ProdRollup, keyed_rollup, windowed_config
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.waits import http_code, terminate, wait_true
@@ -104,13 +105,7 @@ class World:
         of 9), or, when it is the current sequencer, the 40k and the 30k nodes (6 of 12). Any one
         of the three smaller nodes alone (at most 28.6 % of the stake) leaves 9: signing goes
         on, as the seed's rule says (halts only if more than 1/3 stop)."""
-        out: list[str] = []
-        peers = sorted((n for n in self.nodes if n != self.current), key=lambda n: -self.shares[n])
-        for n in peers:
-            if sum(self.shares.values()) - sum(self.shares[m] for m in out) < self.threshold:
-                break
-            out.append(n)
-        return out
+        return halting_peers(self.shares, self.threshold, self.current)
 
     def spawn(self, name: str, *args: str, wait: bool = True, **env: str) -> None:
         """Start ``name`` (again, as it was started, without ``args``); with ``wait``, until

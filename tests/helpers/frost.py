@@ -65,3 +65,15 @@ def lock_new_sequencer(chain: Any, dep: Any, acct: Any, tokens: int) -> None:
     s = chain.sender(acct)
     s.send(token.functions.approve(pool.address, tokens * TOKEN))
     s.send(pool.functions.lock(acct.address, tokens * TOKEN))
+
+
+def halting_peers(shares: dict[str, int], threshold: int, exclude: str) -> list[str]:
+    """The fewest members (heaviest first, never ``exclude``: the current sequencer) whose
+    absence leaves the others fewer than ``threshold`` shares: e.g. the devnet's 50k member
+    (4 of 12, threshold 9), or its 40k and 30k members when the 50k one is ``exclude``."""
+    out: list[str] = []
+    for m in sorted((m for m in shares if m != exclude), key=lambda m: -shares[m]):
+        if sum(shares.values()) - sum(shares[x] for x in out) < threshold:
+            break
+        out.append(m)
+    return out

@@ -22,6 +22,7 @@ from offchain.rollup.ledger.batch import BatchHeader
 from offchain.rollup.node.config import BatcherConfig
 from offchain.rollup.node.service import NodeService
 from offchain.storage.server import StorageServer
+from tests.helpers.frost import halting_peers
 from tests.helpers.proxy import TcpProxy
 from tests.helpers.waits import wait_rounds
 from tests.rollup.conftest import RollupEnv, client, wait_until
@@ -160,22 +161,25 @@ def test_peerOutageIs503ThenRecovers(rollup_env: RollupEnv) -> None:
     env.bridge(ALICE).deposit_eth(ALICE.address, 10**18)
     wait_until(lambda: client(svc).balance(ALICE.address) > 0, what="deposit")
     users = Users(env, svc)
-    # a co-signer without which the others hold less than the threshold of shares
+    # the co-signers without which the others hold less than the threshold of shares
     assert env.prod.key is not None
-    ids = env.prod.key.allocation.identifiers
-    peer = max(nodes[1:], key=lambda n: len(ids.get(n.signer.address, ())))
-    cfg, signer = peer.config, peer.signer
+    alloc = env.prod.key.allocation
+    by_addr = {n.signer.address: n for n in nodes}
+    shares = {a: len(alloc.identifiers.get(a, ())) for a in by_addr}
+    peers = [by_addr[a] for a in halting_peers(shares, alloc.threshold, svc.signer.address)]
     holder: list[NodeService] = []
 
     def cut() -> None:
-        peer.stop()  # a co-signer gone: no >2/3 of signatures for the next batch
-        env.services.remove(peer)
+        for peer in peers:  # co-signers gone: no threshold of shares for the next batch
+            peer.stop()
+            env.services.remove(peer)
         users.send(3)
 
     def restore() -> None:
-        again = NodeService(env.contracts, signer, cfg, env.storage_url).start()
-        env.services.append(again)
-        holder.append(again)
+        for peer in peers:
+            again = NodeService(env.contracts, peer.signer, peer.config, env.storage_url).start()
+            env.services.append(again)
+            holder.append(again)
 
     back = _outage(cut, restore, svc, "batcher", 3.0)
     assert back <= 10
