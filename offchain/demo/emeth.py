@@ -6,8 +6,8 @@ each is refused at registration and nothing of its deposit is committed. Then a 
 deposits and registers a splittable word-count job and several plain jobs; four nodes work
 on them: two honest, one that stalls (its job times out: penalty) and one that
 cheats (its results are rejected: penalty, the SubJob is re-registered). The signer bills
-the confirmed work in Tickets, the nodes settle them on EmethCore, and the scene prints the
-L1 balances, burns and fuel afterwards.
+the confirmed work in Tickets and posts them on EmethCore, the nodes finalize them once the
+dispute window has passed, and the scene prints the L1 balances, burns and fuel afterwards.
 """
 
 from __future__ import annotations
@@ -163,7 +163,11 @@ def _run(devnet: Any, console: Console) -> None:
             lambda: all(client.job(j["jobId"])["state"] in final for j in jobs), 60, "every job"
         )
         wait_until(lambda: not client.penalties(unbilled=True), 20, "penalties in Tickets")
-        wait_until(lambda: all(t["settled"] for t in client.tickets()), 30, "Tickets settled")
+        window = l1.ticket_dispute_window_s()  # posted Tickets are final only after it
+        console.print(f"Tickets posted; final after the {window} s dispute window")
+        wait_until(
+            lambda: all(t["settled"] for t in client.tickets()), 30 + window, "Tickets settled"
+        )
 
         t = Table(title="jobs")
         for col in ("job", "program", "state", "node", "fee", "attempts"):
@@ -194,7 +198,7 @@ def _run(devnet: Any, console: Console) -> None:
                             f"  {h['action']} of SubJob {s['subIndex']} "
                             f"({names.get(h['node'], h['node'] or '-')})"
                         )
-        tk = Table(title="Tickets settled on EmethCore")
+        tk = Table(title="Tickets posted and finalized on EmethCore")
         for col in ("id", "node", "jobs", "paid", "penalty burned", "fuel"):
             tk.add_column(col)
         for tic in client.tickets():

@@ -524,7 +524,9 @@ def _preflight(name: str, o: Opts, acct: Any) -> None:
                 "run billing with the node's own key",
             )
         if int(chain.w3.eth.get_balance(me)) == 0:
-            raise ConfigError(f"{me} holds no ETH to pay for settleTicket", f"send ETH to {me}")
+            raise ConfigError(
+                f"{me} holds no ETH to pay for postTicket and finalizeTicket", f"send ETH to {me}"
+            )
     if name == "signer":  # authorised on L1: the execution layer must accept its Tickets too
         _check_el_role(name, "signer", o, me)
 
@@ -596,8 +598,17 @@ def _start_agent(
     elif name == "aggregator":
         agent = Aggregator(o.client(), o.blobs(), reg, acct)
     elif name == "signer":
-        l1 = o.l1()
-        agent = Signer(o.client(), acct, l1.chain_id, l1.core_address, interval_s, l1=l1)
+        chain = o.chain()
+        l1 = o.l1(chain)
+        agent = Signer(
+            o.client(),
+            acct,
+            l1.chain_id,
+            l1.core_address,
+            interval_s,
+            l1=l1,
+            sender=chain.sender(acct),
+        )
     else:
         chain = o.chain()
         agent = Billing(o.client(), o.l1(chain), chain.sender(acct), acct.address)

@@ -415,15 +415,21 @@ class EmethL1:
             sig for _, sig in sorted((self.bonded_signer(a).slot, s) for a, s in signed.items())
         ]
 
-    def finalize_ticket(self, sender: TxSender, ticket: Ticket) -> Settlement:
+    def finalize_ticket(
+        self, sender: TxSender, ticket: Ticket, gas: int | None = None
+    ) -> Settlement:
         """Finalize a posted Ticket once its dispute window has closed (anyone may).
+
+        Args:
+            gas: a gas limit to send without estimating (``None``: estimate), for an idle L1
+                whose latest block still sees the window open (``L1Clock.stale_for``).
 
         Raises:
             TxReverted: ``EmethCoreDisputeWindowOpen``, ``EmethCoreTicketReversed``,
                 ``EmethCoreTicketNotPosted``, ``EmethCoreTicketMismatch``.
         """
         return self._settlement(
-            self._send(sender, self.core.functions.finalizeTicket(ticket.as_abi()))
+            sender.send(self.core.functions.finalizeTicket(ticket.as_abi()), gas=gas)
         )
 
     def dispute_job(self, sender: TxSender, ticket: Ticket, leaf: LeafProof) -> Dispute:

@@ -182,11 +182,15 @@ class EmethStack:
             self.client(), BlobClient(self.storage_url), self.programs, acct, policy, self._loop()
         )
 
-    def start_agents(self, nodes: bool = True, billing: bool = True) -> EmethStack:
-        """Start the operator agents, and (optionally) the nodes and their billing."""
+    def start_agents(
+        self, nodes: bool = True, billing: bool = True, signer: bool = True
+    ) -> EmethStack:
+        """Start the operator agents (the Signer optionally), and (optionally) the nodes and
+        their billing."""
         c = self.config
         blobs = BlobClient(self.storage_url)
         loop = self._loop()
+        signer_tx = self.chain.sender(self.signer_account)  # one nonce owner for the key
         ops: list[Agent] = [
             Splitter(
                 self.client(),
@@ -201,16 +205,20 @@ class EmethStack:
             Aggregator(
                 self.client(), blobs, self.programs, dev_account(c.aggregator_account), loop
             ),
-            Signer(
-                self.client(),
-                self.signer_account,
-                self.l1.chain_id,
-                self.l1.core_address,
-                c.signer_interval_s,
-                loop=loop,
-                l1=self.l1,
-            ),
         ]
+        if signer:
+            ops.append(
+                Signer(
+                    self.client(),
+                    self.signer_account,
+                    self.l1.chain_id,
+                    self.l1.core_address,
+                    c.signer_interval_s,
+                    loop=loop,
+                    l1=self.l1,
+                    sender=signer_tx,
+                )
+            )
         for a in ops:
             self.agents.append(a.start())
         if nodes:
@@ -222,7 +230,7 @@ class EmethStack:
             op = Billing(
                 self.client(),
                 self.l1,
-                self.chain.sender(self.signer_account),
+                signer_tx,
                 None,
                 loop,
                 penalties_after_s=c.penalty_enforce_after_s,

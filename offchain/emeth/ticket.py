@@ -432,6 +432,12 @@ def _signable(chain_id: int, core_address: str, ticket: Ticket) -> SignableMessa
     return encode_typed_data(full_message=typed_data(chain_id, core_address, ticket))
 
 
+def ticket_hash(ticket: Ticket) -> bytes:
+    """EIP-712 ``hashStruct(ticket)``: ``EmethCore.hashTicket(ticket)``, the hash
+    ``postTicket`` stores (the domain does not enter it)."""
+    return bytes(_signable(1, "0x" + "00" * 20, ticket).body)
+
+
 def ticket_digest(chain_id: int, core_address: str, ticket: Ticket) -> bytes:
     """EIP-712 digest ``keccak256(0x1901 ‖ domainSeparator ‖ hashStruct(ticket))``.
 
@@ -487,6 +493,7 @@ def build_ticket(
     prior: Mapping[str, tuple[int, int]] | None = None,
     valid_until: int = 0,
     carry: Mapping[str, int] | None = None,
+    jobs_root: bytes | None = None,
 ) -> Ticket:
     """Build a Ticket from a node's confirmed jobs.
 
@@ -501,6 +508,8 @@ def build_ticket(
         carry: per requester, its debits in expired Tickets its chain already counts and no
             later debit carried yet: this Ticket's leaf counts ``amount − min(amount, carry)``
             (docs/spec.md, "Ticket validity"); the node is still paid ``amount``.
+        jobs_root: the root of the jobs' leaves when they are not :func:`job_leaf` items
+            (a posted Ticket's ``JobBacking`` leaves, ``offchain.emeth.backing``).
 
     Returns:
         A Ticket with ``jobsRoot``, ``jobCount`` and ``fuel`` computed and one Debit per requester
@@ -517,7 +526,7 @@ def build_ticket(
     return Ticket(
         ticket_id=ticket_id,
         node=node,
-        jobs_root=jobs_root(leaves),
+        jobs_root=merkle.root(leaves) if jobs_root is None else jobs_root,
         job_count=len(leaves),
         fuel=fuel,
         penalty=penalty,

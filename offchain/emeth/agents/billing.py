@@ -1,6 +1,9 @@
-"""Billing: a node downloads its Tickets and settles them on EmethCore (``settleTicket``).
+"""Billing: a node downloads its Tickets and finalizes them on EmethCore once posted and past
+their dispute window (``finalizeTicket``; docs/spec.md, "Disputes and the bonded Signer set").
 
-Idempotent: a Ticket already settled on L1 is only reported back (never sent twice).
+The Signer posts each Ticket it stores (``postTicket``) and publishes its leaves; a stored
+Ticket still unposted (the Signer stopped in between) is posted here with its stored signature
+and its leaves published. Idempotent: a Ticket already final on L1 is only reported back.
 Lazy debits (docs/spec.md, "Debits and lazy balances"): each tick it also reads new
 ``WithdrawalRequested`` events and proves the requester's newest settled debit leaf when L1 has
 not counted it yet, so a requester who asks with an old proof (or none) withdraws only what its
@@ -8,9 +11,9 @@ debits left.
 Disputes: each tick a :class:`~offchain.emeth.disputes.TicketWatcher` for the node rechecks
 every Ticket posted on EmethCore that pays it and disputes an unbacked one within its window
 (docs/spec.md, "Disputes and the bonded Signer set").
-L1 reorgs: each Ticket this agent settled is re-checked on L1 until its settlement is
+L1 reorgs: each Ticket this agent finalized is re-checked on L1 until its finalization is
 ``recheck_blocks`` deep; one a reorg removed (the execution layer still records it settled)
-is settled again.
+is posted and finalized again.
 """
 
 from __future__ import annotations
@@ -24,13 +27,17 @@ from offchain.emeth.agents.base import Agent
 from offchain.emeth.disputes import TicketWatcher
 from offchain.emeth.execution.client import ExecutionClient
 from offchain.emeth.l1 import EmethL1
+from offchain.emeth.posting import backed_leaves, post_and_publish
 from offchain.emeth.requester import newest_debit_proof
 from offchain.emeth.ticket import Ticket
 from offchain.errors import TxReverted
 
+FINALIZE_GAS = 400_000  # above any finalizeTicket (first Ticket of a node with a penalty burn)
+
 
 class Billing(Agent):
-    """Settles the unsettled Tickets of ``node`` with the node's L1 sender.
+    """Posts (if needed) and finalizes the unsettled Tickets of ``node`` with the node's L1
+    sender.
 
     Args:
         client: execution layer client.
@@ -76,6 +83,7 @@ class Billing(Agent):
         self._watched: set[str] = set()  # requesters with a withdrawal pending
         self.debits_proven = 0
         self.expired: set[int] = set()  # Tickets seen expired unsettled (skipped)
+        self.reversed: set[int] = set()  # posted Tickets a dispute reversed (never final)
         self._clock = L1Clock(l1.chain.w3)
         self.watcher = TicketWatcher(client, l1, sender, watch=node) if node else None
 
@@ -140,6 +148,43 @@ class Billing(Agent):
                 gone.append(self.client.ticket(tid))
         return gone
 
+    def _rejected(self, tid: int, e: TxReverted) -> None:
+        """One Ticket L1 refuses must not stop the others: record it, retry it on later
+        ticks."""
+        self.rejected[tid] = e.error_name or str(e)
+        self._retry_at[tid] = time.monotonic() + self.retry_after_s
+        self.log.warning("ticket_reverted", ticket=tid, error=e.error_name, args=e.error_args)
+
+    def _post(self, t: dict[str, Any], ticket: Ticket, out: dict[str, int]) -> None:
+        """Post a stored Ticket nobody posted yet (its stored signature; the devnet's
+        threshold is 1) and publish its leaves; an expired one is left to the execution
+        layer to release."""
+        tid = ticket.ticket_id
+        if ticket.valid_until < self._l1_now():
+            # Expired unposted: EmethCore would revert EmethCoreTicketExpired. Its jobs are
+            # the execution layer's to bill again (docs/spec.md, "Ticket validity").
+            if tid not in self.expired:
+                self.expired.add(tid)
+                self.log.warning("ticket_expired", ticket=tid, valid_until=ticket.valid_until)
+            out["expired"] = out.get("expired", 0) + 1
+            return
+        cap = ticket.valid_until - self.l1.settle_margin_s()
+        leaves = backed_leaves(self.client, t["jobIds"], cap)
+        try:
+            post_and_publish(
+                self.l1,
+                self.sender,
+                self.client,
+                ticket,
+                [bytes.fromhex(t["signature"][2:])],
+                leaves,
+            )
+        except TxReverted as e:
+            self._rejected(tid, e)
+            return
+        out["posted"] = out.get("posted", 0) + 1
+        self.log.info("posted", ticket=tid)
+
     def tick(self) -> dict[str, int]:
         out = {"settled": 0, "already": 0}
         again = self._recheck()
@@ -157,29 +202,29 @@ class Billing(Agent):
                 out["already"] += 1
                 continue
             ticket = Ticket.from_dict(t)
-            if ticket.valid_until < self._l1_now():
-                # Expired unsettled: EmethCore would revert EmethCoreTicketExpired. Its jobs
-                # are the execution layer's to bill again (docs/spec.md, "Ticket validity").
-                if tid not in self.expired:
-                    self.expired.add(tid)
-                    self.log.warning("ticket_expired", ticket=tid, valid_until=ticket.valid_until)
-                out["expired"] = out.get("expired", 0) + 1
+            posted = self.l1.posted_ticket(tid)
+            if posted.status == "reversed":
+                if tid not in self.reversed:
+                    self.reversed.add(tid)
+                    self.log.warning("ticket_reversed", ticket=tid)
+                out["reversed"] = out.get("reversed", 0) + 1
                 continue
-            sig = bytes.fromhex(t["signature"][2:])
+            if posted.status == "none":
+                self._post(t, ticket, out)
+                continue
+            if posted.final_at > self._l1_now():
+                out["open"] = out.get("open", 0) + 1  # in its dispute window
+                continue
             try:
-                s = self.l1.settle_ticket(self.sender, ticket, sig)
+                # An idle L1's latest block may still see the window open: no estimate then.
+                gas = FINALIZE_GAS if self._clock.stale_for(posted.final_at - 1) else None
+                s = self.l1.finalize_ticket(self.sender, ticket, gas)
             except TxReverted as e:
                 if e.error_name == "EmethCoreTicketAlreadySettled":
                     self.client.mark_settled(tid)
                     out["already"] += 1
                     continue
-                # One unsettleable Ticket (e.g. a requester deposit gone) must not stop the
-                # others: record it, retry it on later ticks, keep going.
-                self.rejected[tid] = e.error_name or str(e)
-                self._retry_at[tid] = time.monotonic() + self.retry_after_s
-                self.log.warning(
-                    "settle_reverted", ticket=tid, error=e.error_name, args=e.error_args
-                )
+                self._rejected(tid, e)
                 continue
             self.client.mark_settled(tid, s.tx_hash)
             self._recent[tid] = s.block_number

@@ -1,14 +1,19 @@
-"""Signer: periodically signs one Ticket per node over its confirmed, unbilled work.
+"""Signer: periodically signs one Ticket per node over its confirmed, unbilled work, posts it
+on EmethCore (``postTicket``) and publishes its job leaves.
 
 A Ticket bills a node's verified plain jobs and the verified SubJobs of confirmed parents
 (``GET /jobs?billable=true``): debits per requester are the sums of their fees, each chained to
 the requester's newest leaf (cumulative debit, previous Ticket; ``GET /requesters/{r}/debit``)
 under ``debitsRoot``, fuel the sum of the jobs' fuel, ``jobsRoot`` the Merkle root of their
-leaves, ``penalty`` the sum of the node's penalties recorded since its last Ticket, and
+``JobBacking`` leaves (``GET /jobs/{id}/backing``, each Process dated at most at the round's L1
+time), ``penalty`` the sum of the node's penalties recorded since its last Ticket, and
 ``validUntil`` the L1 time read before the round's funds + EmethCore ``settleMargin``
 (docs/spec.md, "Ticket validity"): a requester's pending withdrawal is never billed. The
 execution layer re-checks all of it and marks every job billed in the same transaction, so a
-job is in exactly one Ticket.
+job is in exactly one Ticket. The stored Ticket is then posted with this Signer's signature
+(the devnet's ``signerThreshold`` is 1) and its leaves published (``POST /tickets/{id}/leaves``)
+for the watchers; the nodes' billing agents finalize it after the dispute window (docs/spec.md,
+"Disputes and the bonded Signer set").
 """
 
 from __future__ import annotations
@@ -19,9 +24,12 @@ from typing import Any
 from offchain.chain.clock import L1Clock
 from offchain.common.daemon import LoopConfig
 from offchain.emeth.agents.base import ActingAgent, refused
+from offchain.emeth.backing import JobBacking, backed_jobs_root
 from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.execution.client import ExecutionClient
-from offchain.emeth.ticket import build_ticket, sign_ticket
+from offchain.emeth.posting import backed_leaves, post_and_publish
+from offchain.emeth.ticket import Ticket, build_ticket, sign_ticket
+from offchain.errors import TxReverted
 
 
 class Signer(ActingAgent):
@@ -37,6 +45,8 @@ class Signer(ActingAgent):
         l1: EmethCore bindings, for the L1 clock and ``settleMargin`` (``validUntil``); None
             (tests without an L1): ``validUntil`` = wall time + ``settle_margin_s``.
         settle_margin_s: validity used without ``l1``.
+        sender: the TxSender that posts the Tickets (``postTicket``; any key with gas);
+            None: Tickets are only stored (a node's billing agent posts them).
     """
 
     name = "signer"
@@ -52,6 +62,7 @@ class Signer(ActingAgent):
         loop: LoopConfig | None = None,
         l1: Any = None,
         settle_margin_s: int = 30,
+        sender: Any = None,
     ) -> None:
         super().__init__(client, account, loop)
         self.chain_id = chain_id
@@ -62,6 +73,7 @@ class Signer(ActingAgent):
         self.l1 = l1
         self.settle_margin_s = settle_margin_s
         self._clock = L1Clock(l1.chain.w3) if l1 is not None else None
+        self.sender = sender
 
     def tick(self) -> dict[str, int]:
         # A round that failed is due again at once (the loop's backoff spaces the retries),
@@ -71,6 +83,21 @@ class Signer(ActingAgent):
         out = self.sign_round()
         self._last_round = time.monotonic()
         return out
+
+    def _post(self, ticket: Ticket, sig: bytes, leaves: list[JobBacking]) -> None:
+        """Post a stored Ticket on EmethCore and publish its leaves. A revert is logged: the
+        Ticket stays unposted (a billing agent may post it) until the execution layer releases
+        it once it expires."""
+        if self.sender is None or self.l1 is None:
+            return
+        try:
+            final_at = post_and_publish(self.l1, self.sender, self.client, ticket, [sig], leaves)
+        except TxReverted as e:
+            self.log.warning(
+                "post_reverted", ticket=ticket.ticket_id, error=e.error_name, args=e.error_args
+            )
+            return
+        self.log.info("posted", ticket=ticket.ticket_id, final_at=final_at)
 
     def _valid_until(self) -> int:
         """The L1 time now (read before the round's funds) + ``settleMargin``."""
@@ -119,6 +146,8 @@ class Signer(ActingAgent):
         EmethCore would skip.
         """
         valid_until = self._valid_until()  # before reading funds: see _budgets
+        margin = self.settle_margin_s if self.l1 is None else int(self.l1.settle_margin_s())
+        l1_time = valid_until - margin
         released = self.client.expire_tickets()  # expired unsettled: bill their jobs again
         if released:
             self.log.warning("tickets_expired", ids=released)
@@ -145,6 +174,7 @@ class Signer(ActingAgent):
             node_pens = pens.get(node, [])
             ticket_id = self.client.next_ticket_id()
             prior_before = dict(prior)
+            leaves = backed_leaves(self.client, [j["jobId"] for j in jobs], l1_time)
             ticket = build_ticket(
                 ticket_id,
                 node,
@@ -156,6 +186,7 @@ class Signer(ActingAgent):
                 prior=prior,
                 valid_until=valid_until,
                 carry=carry,
+                jobs_root=backed_jobs_root(leaves),
             )
             sig = sign_ticket(self.account, self.chain_id, self.core_address, ticket)
             payload = ticket.to_dict()
@@ -172,6 +203,7 @@ class Signer(ActingAgent):
                     self.log.warning("ticket_refused", node=node, error=str(e))
                     continue  # state moved under us: next round rebuilds it
                 raise
+            self._post(ticket, sig, leaves)
             prior.update({d.requester: (d.cumulative, ticket_id) for d in ticket.debits})
             for d in ticket.debits:
                 used = d.amount - (d.cumulative - (prior_before.get(d.requester, (0, 0))[0]))

@@ -109,10 +109,11 @@ def longest_timeout_s(l1: L1State, config: ServiceConfig) -> int:
     A requester (a node) that asks to withdraw can have no further job processed (taken),
     so what must still settle before its withdrawal is ready is the jobs already processing:
     each within ``timeoutSeconds`` of its ``Process``, plus ``settle_margin_s`` to be
-    verified, put in a Ticket and settled. Hence ``timeoutSeconds + settle_margin_s <
+    verified, put in a Ticket and posted, plus EmethCore's ``ticketDisputeWindow`` before
+    the posted Ticket is final. Hence ``timeoutSeconds + settle_margin_s + window <
     min(withdrawalDelay, collateralWithdrawalDelay)``, capped by ``max_timeout_s``.
     """
-    delay = min(l1.withdrawal_delays())
+    delay = min(l1.withdrawal_delays()) - l1.ticket_dispute_window_s()
     return min(config.max_timeout_s, delay - config.settle_margin_s - 1)
 
 

@@ -91,7 +91,8 @@ def register_job(r: Rules, c: Connection, actor: str, m: dict[str, Any]) -> str:
             "invalid_timeout",
             f"timeoutSeconds must be 1..{longest}: the job must settle on L1 before a "
             f"withdrawal its requester or node asks for meanwhile is ready (the withdrawal "
-            f"delays less a settle margin of {cfg.settle_margin_s}s)",
+            f"delays less a settle margin of {cfg.settle_margin_s}s and the Ticket dispute "
+            f"window of {r.l1.ticket_dispute_window_s()}s)",
             {"maxTimeoutSeconds": longest},
         )
     if m["expiresAt"] <= now:

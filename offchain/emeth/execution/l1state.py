@@ -45,6 +45,20 @@ class L1State(Protocol):
         """``jobsRootOf[ticket_id]`` on EmethCore (32 zero bytes if never settled)."""
         ...
 
+    def posted_ticket(self, ticket_id: int) -> tuple[str, bytes]:
+        """``(ticketStatus, posted hash)`` of ``ticket_id`` on EmethCore (``none`` / ``posted``
+        / ``finalized`` / ``reversed``; 32 zero bytes if never posted)."""
+        ...
+
+    def settle_margin_s(self) -> int:
+        """EmethCore ``settleMargin``: a Ticket's ``validUntil`` less it is its Signer's L1
+        time (the cap on its leaves' ``processedAt``)."""
+        ...
+
+    def ticket_dispute_window_s(self) -> int:
+        """EmethCore ``ticketDisputeWindow``: how long a posted Ticket waits to be final."""
+        ...
+
     def penalty_shortfall(self, node: str) -> int:
         """``penaltyShortfall[node]`` on EmethCore: penalties its collateral could not cover."""
         ...
@@ -86,7 +100,7 @@ class EmethCoreState:
         self.el_id = el_id
         self.params_ttl_s = params_ttl_s
         self.clock = clock
-        self._params: tuple[float, tuple[int, int, int]] | None = None
+        self._params: tuple[float, tuple[int, int, int, int, int]] | None = None
 
     def requester_funds(self, requester: str) -> tuple[int, int]:
         st = self.l1.deposit_of(requester)
@@ -108,6 +122,16 @@ class EmethCoreState:
     def ticket_jobs_root(self, ticket_id: int) -> bytes:
         return self.l1.jobs_root_of(ticket_id)
 
+    def posted_ticket(self, ticket_id: int) -> tuple[str, bytes]:
+        p = self.l1.posted_ticket(ticket_id)
+        return p.status, p.ticket_hash
+
+    def settle_margin_s(self) -> int:
+        return self._governed()[3]
+
+    def ticket_dispute_window_s(self) -> int:
+        return self._governed()[4]
+
     def penalty_shortfall(self, node: str) -> int:
         return self.l1.penalty_shortfall(node)
 
@@ -115,15 +139,16 @@ class EmethCoreState:
         return self.l1.cancelled_at(job_id, requester) != 0
 
     def withdrawal_delays(self) -> tuple[int, int]:
-        req, coll, _ = self._governed()
+        req, coll = self._governed()[:2]
         return req, coll
 
     def l1_time(self) -> int:
         return int(self.l1.chain.w3.eth.get_block("latest")["timestamp"])
 
-    def _governed(self) -> tuple[int, int, int]:
-        """``(withdrawalDelay, collateralWithdrawalDelay, minCollateral)``, re-read from L1
-        once ``params_ttl_s`` have passed (``setParams`` goes through governance's delay)."""
+    def _governed(self) -> tuple[int, int, int, int, int]:
+        """``(withdrawalDelay, collateralWithdrawalDelay, minCollateral, settleMargin,
+        ticketDisputeWindow)``, re-read from L1 once ``params_ttl_s`` have passed
+        (``setParams`` and ``setTicketDisputeWindow`` go through governance's delay)."""
         now = self.clock()
         if self._params is None or now - self._params[0] > self.params_ttl_s:
             self._params = (
@@ -132,6 +157,8 @@ class EmethCoreState:
                     self.l1.withdrawal_delay_s(),
                     self.l1.collateral_withdrawal_delay_s(),
                     self.l1.min_collateral(),
+                    self.l1.settle_margin_s(),
+                    self.l1.ticket_dispute_window_s(),
                 ),
             )
         return self._params[1]
@@ -214,6 +241,16 @@ class L1Snapshot:
     def withdrawal_delays(self) -> tuple[int, int]:
         req, coll = self._get("withdrawal_delays")
         return int(req), int(coll)
+
+    def posted_ticket(self, ticket_id: int) -> tuple[str, bytes]:
+        status, h = self._get("posted_ticket", ticket_id)
+        return str(status), bytes(h)
+
+    def settle_margin_s(self) -> int:
+        return int(self._get("settle_margin_s"))
+
+    def ticket_dispute_window_s(self) -> int:
+        return int(self._get("ticket_dispute_window_s"))
 
     def l1_time(self) -> int:
         return int(self._get("l1_time"))

@@ -118,7 +118,8 @@ class JobView(BaseModel):
 
 
 class TicketView(BaseModel):
-    """A stored Ticket: everything a node needs to call ``settleTicket``."""
+    """A stored Ticket: everything needed to post it (``postTicket``, with its signature)
+    and finalize it (``finalizeTicket``)."""
 
     ticketId: int
     node: str

@@ -234,7 +234,13 @@ class ExecutionLayer:
         """
         snap = L1Snapshot(self.l1)
         if action == "RegisterJob":
-            snap.read_all([("requester_funds", msg["requester"]), ("withdrawal_delays",)])
+            snap.read_all(
+                [
+                    ("requester_funds", msg["requester"]),
+                    ("withdrawal_delays",),
+                    ("ticket_dispute_window_s",),
+                ]
+            )
             return snap, [msg["requester"]]
         if action != "Process":
             return snap, []
@@ -256,6 +262,7 @@ class ExecutionLayer:
                 ("min_collateral",),
                 ("penalty_shortfall", actor),
                 ("withdrawal_delays",),
+                ("ticket_dispute_window_s",),
             ]
         )
         return snap, [requester, actor]
@@ -264,10 +271,12 @@ class ExecutionLayer:
         """Check a signed Ticket against the database and store it, billing its jobs.
 
         The Ticket must cover exactly: billable jobs of ``node`` (``jobIds``, in leaf order)
-        whose leaves hash to ``jobsRoot``; per-requester ``debits`` equal to the sum of those
-        fees (sorted by requester); ``fuel`` the sum of their fuel; ``penalty`` the sum of the
-        listed unbilled penalties of the node. Its EmethCore signature must recover to an
-        authorised signer. Storing it again (same id, same content) is a no-op.
+        whose ``JobBacking`` leaves (each Process dated at most ``validUntil − settleMargin``,
+        ``settleMargin`` read on EmethCore) hash to ``jobsRoot``; per-requester ``debits``
+        equal to the sum of those fees (sorted by requester); ``fuel`` the sum of their fuel;
+        ``penalty`` the sum of the listed unbilled penalties of the node. Its EmethCore
+        signature must recover to an authorised signer. Storing it again (same id, same
+        content) is a no-op.
 
         Raises:
             ActionError: 401 bad signature, 403 signer not authorised, 409 a job/penalty is
@@ -285,23 +294,31 @@ class ExecutionLayer:
             raise ActionError(422, "invalid_ticket", "jobIds must be jobCount distinct ids")
         if not job_ids and not t.penaltyIds:
             raise ActionError(422, "invalid_ticket", "a Ticket bills at least one job or penalty")
+        cap = t.validUntil - self.l1.settle_margin_s()  # the Signer's L1 time
         with self._lock, db.write_tx(self.engine) as c:
-            return tickets.store(c, t, body, signer, job_ids, self.clock, self.domain.el_id)
+            return tickets.store(c, t, body, signer, job_ids, self.clock, self.domain.el_id, cap)
 
     def mark_settled(self, ticket_id: int, tx_hash: str | None = None) -> bool:
         """Record that Ticket ``ticket_id`` is settled on L1. Returns the flag.
 
-        Checked on L1 outside the write lock: settled there, and with the very ``jobsRoot``
-        this execution layer stored (another execution layer's Ticket under the same id is
-        never taken for ours). Unknown Tickets are never marked.
+        Checked on L1 outside the write lock: settled there (for a posted Ticket: finalized),
+        and as the very Ticket this execution layer stored: its posted hash is the stored
+        Ticket's ``hashTicket`` (a posted Ticket has no ``jobsRootOf``), or, settled through
+        ``settleTicket``, ``jobsRootOf`` is its ``jobsRoot`` (another execution layer's
+        Ticket under the same id is never taken for ours). Unknown Tickets are never marked.
         """
+        from offchain.emeth.ticket import Ticket, ticket_hash
+
         with self.engine.connect() as c:
-            row = c.execute(
-                select(db.tickets.c.jobs_root).where(db.tickets.c.ticket_id == ticket_id)
-            ).first()
-        if row is None or not self.l1.ticket_settled(ticket_id):
+            row = tickets._row(c, ticket_id)
+            view = None if row is None else tickets.ticket_view(c, row)
+        if view is None or not self.l1.ticket_settled(ticket_id):
             return False
-        if "0x" + self.l1.ticket_jobs_root(ticket_id).hex() != str(row[0]).lower():
+        status, posted = self.l1.posted_ticket(ticket_id)
+        if status == "finalized":
+            if posted != ticket_hash(Ticket.from_dict(view.model_dump())):
+                return False
+        elif "0x" + self.l1.ticket_jobs_root(ticket_id).hex() != view.jobsRoot.lower():
             return False
         with self._lock, db.write_tx(self.engine) as c:
             tickets.set_settled(c, ticket_id, tx_hash)
@@ -309,8 +326,9 @@ class ExecutionLayer:
 
     def expire_tickets(self) -> list[int]:
         """Mark expired every stored Ticket past its ``validUntil`` on L1 (the latest block's
-        timestamp) and not settled there, releasing its jobs and penalties to be billed again
-        (docs/spec.md, "Ticket validity"). Anyone may ask: only L1 decides. Returns the ids."""
+        timestamp), neither settled nor posted (awaiting finalization) there, releasing its
+        jobs and penalties to be billed again (docs/spec.md, "Ticket validity"). Anyone may
+        ask: only L1 decides. Returns the ids."""
         with self.engine.connect() as c:
             due = list(
                 c.execute(
@@ -322,7 +340,14 @@ class ExecutionLayer:
         if not due:
             return []
         now = self.l1.l1_time()
-        gone = [int(tid) for tid, v in due if int(v) < now and not self.l1.ticket_settled(tid)]
+        # A posted Ticket is left alone: it finalizes after its window (or is reversed).
+        gone = [
+            int(tid)
+            for tid, v in due
+            if int(v) < now
+            and not self.l1.ticket_settled(tid)
+            and self.l1.posted_ticket(tid)[0] != "posted"
+        ]
         if gone:
             with self._lock, db.write_tx(self.engine) as c:
                 for tid in gone:

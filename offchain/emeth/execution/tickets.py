@@ -12,8 +12,9 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, RowMapping
 
 from offchain.common import merkle
+from offchain.emeth.backing import JobBacking
 from offchain.emeth.errors import ActionError
-from offchain.emeth.execution import db
+from offchain.emeth.execution import db, jobstore
 from offchain.emeth.execution.jobstore import get_job, move
 from offchain.emeth.execution.models import (
     BILLABLE_STATES,
@@ -24,12 +25,17 @@ from offchain.emeth.execution.models import (
     TicketView,
 )
 from offchain.emeth.ticket import debit_leaf
-from offchain.emeth.ticket import job_leaf as ticket_job_leaf
 
 
-def job_leaf(job_id: str, requester: str, node: str, fuel: int, fee: int) -> bytes:
-    """Ticket Merkle item of a job (:func:`offchain.emeth.ticket.job_leaf`, ids as 0x-hex)."""
-    return ticket_job_leaf(bytes.fromhex(job_id[2:]), requester, node, fuel, fee)
+def backed_leaf(c: Connection, job_id: str, processed_cap: int) -> JobBacking:
+    """The ``JobBacking`` leaf of a billable job in a posted Ticket whose Signer read L1
+    time ``processed_cap``: its stored backing with the Process dated
+    ``min(processedAt, processed_cap)`` (the service's clock may run ahead of L1, and a leaf
+    dated after the posting is disputable; docs/spec.md, "Disputes and the bonded Signer
+    set")."""
+    doc = jobstore.backing_of(c, job_id)
+    doc["processedAt"] = min(int(doc["processedAt"]), processed_cap)
+    return JobBacking.from_dict(doc)
 
 
 def signed_body(t: TicketSubmission) -> dict[str, Any]:
@@ -283,9 +289,12 @@ def store(
     job_ids: list[str],
     clock: Callable[[], float],
     el_id: int,
+    processed_cap: int,
 ) -> TicketView:
     """Check Ticket ``t`` (``body``: its :func:`signed_body`, signed by ``signer``) against the
     database and store it, billing ``job_ids`` (its ``jobIds``, checked distinct).
+    ``jobsRoot`` must be the root of the jobs' :func:`backed_leaf` items dated at most
+    ``processed_cap`` (the Signer's L1 time, ``validUntil − settleMargin``).
 
     See ``ExecutionLayer.store_ticket`` for what is checked; storing the same Ticket again is a
     no-op that returns it.
@@ -330,7 +339,7 @@ def store(
                 "not_billable",
                 f"job {jid} (state {r['state']}, node {r['node']}) is not billable to {node}",
             )
-        leaves.append(job_leaf(jid, r["requester"], node, int(r["fuel"]), int(r["fee"])))
+        leaves.append(backed_leaf(c, jid, processed_cap).leaf)
         sums[r["requester"]] = sums.get(r["requester"], 0) + int(r["fee"])
         fuel += int(r["fuel"])
     # Debits in order of each requester's first job (as ticket.build_ticket makes them), each

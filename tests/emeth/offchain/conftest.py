@@ -80,6 +80,28 @@ class Env:
         ]  # fmt: skip
         return subprocess.run([*base, *args], capture_output=True, text=True, timeout=60)
 
+    def wait_settled(self, timeout_s: float = 30.0) -> list[dict[str, Any]]:
+        """Wait until every stored Ticket is settled (posted by the Signer, finalized by a
+        billing agent after the dispute window), moving L1 time past the window of each posted
+        Ticket (``evm_increaseTime``) instead of waiting for it. Returns the Tickets."""
+        from offchain.emeth.runtime import wait_until
+
+        chain = self.devnet.chain
+        assert chain is not None
+
+        def settled() -> bool:
+            ts = self.client.tickets()
+            open_ = [t for t in ts if not t["settled"]]
+            now = int(chain.w3.eth.get_block("latest")["timestamp"])
+            finals = [self.l1.posted_ticket(t["ticketId"]).final_at for t in open_]
+            ahead = max((f - now for f in finals), default=0)
+            if ahead > 0:
+                self.advance(ahead)
+            return bool(ts) and not open_
+
+        wait_until(settled, timeout_s, "settlement")
+        return self.client.tickets()
+
     def advance(self, seconds: int) -> None:
         chain = self.devnet.chain
         assert chain is not None

@@ -9,6 +9,7 @@ import pytest
 
 from offchain.chain.accounts import dev_account
 from offchain.emeth.agents.node import CHEAT, NodePolicy, NodeWorker
+from offchain.emeth.agents.signer import Signer
 from offchain.emeth.errors import ExecutionLayerError
 from offchain.emeth.programs import SortDedupe
 from offchain.emeth.requester import submit_job, wait_for
@@ -38,7 +39,7 @@ def test_cancel_before_processing_is_never_billed(env: Env) -> None:
     env.stack.start_agents()
     other = submit_job(env.client, env.blobs, alice, "sortdedupe/v1", b"z\ny\n", 5 * EMETH)
     wait_for(env.client, other["jobId"], ("billed",), timeout_s=30)
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    env.wait_settled(20)
     assert env.client.job(job["jobId"])["state"] == "cancelled"
     assert all(job["jobId"] not in t["jobIds"] for t in env.client.tickets())
     assert env.paid_balance(alice) == 95 * EMETH
@@ -67,7 +68,7 @@ def test_node_withdraws_after_process_penalty_burned_and_job_reoffered(env: Env)
         env.stack.agents.append(env.stack.make_node(i).start())
     done = wait_for(env.client, job["jobId"], ("billed",), timeout_s=30)
     assert done["node"] != quitter.address and done["attempt"] == 2
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    env.wait_settled(20)
     assert env.l1.collateral_of(quitter.address).balance == collateral0 - 2 * EMETH
     assert env.l1.total_burned() == burned0 + 2 * EMETH
 
@@ -86,7 +87,8 @@ def test_timeout_records_penalty_burned_on_l1(env: Env) -> None:
     wait_until(lambda: env.client.job(job["jobId"])["attempt"] == 2, 15, "the job re-offered")
     [pen] = env.client.penalties(node=slow.address)
     assert pen["reason"] == "timeout" and pen["amount"] == 1 * EMETH
-    wait_until(lambda: env.l1.total_burned() == burned0 + 1 * EMETH, 20, "penalty burn")
+    env.wait_settled(20)  # its penalty Ticket posted, final after the dispute window
+    assert env.l1.total_burned() == burned0 + 1 * EMETH
     # Nobody has done the job yet: the requester pays nothing.
     assert env.client.job(job["jobId"])["ticketId"] is None
     assert env.paid_balance(alice) == 100 * EMETH
@@ -175,7 +177,7 @@ def test_aggregation_of_many_subjobs(env: Env) -> None:
     assert len({s["node"] for s in subs}) >= 2  # spread over several nodes
     c = json.loads(env.blobs.get(done["resultKey"]))["c"]
     assert c == [[sum(a[i][k] * b[k][j] for k in range(12)) for j in range(6)] for i in range(32)]
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    env.wait_settled(20)
     assert sum(env.l1.total_fuel(n.address) for n in env.stack.node_accounts) == 32 * 12 * 6
 
 
@@ -190,9 +192,12 @@ def test_ticket_replay_and_forgery_rejected(env: Env) -> None:
     ticket = Ticket.from_dict(t)
     sig = bytes.fromhex(t["signature"][2:])
     sender = env.devnet.chain.sender(node)  # type: ignore[union-attr]
-    env.l1.settle_ticket(sender, ticket, sig)
+    tid = ticket.ticket_id
+    wait_until(lambda: env.l1.posted_ticket(tid).status == "posted", 10, "the Signer's post")
+    env.advance(env.l1.ticket_dispute_window_s())
+    env.l1.finalize_ticket(sender, ticket)
     with pytest.raises(TxReverted) as e:
-        env.l1.settle_ticket(sender, ticket, sig)
+        env.l1.finalize_ticket(sender, ticket)
     assert e.value.error_name == "EmethCoreTicketAlreadySettled"
     # A node forging a bigger Ticket with its own key: refused on L1 and by the execution layer.
     forged = Ticket(
@@ -207,7 +212,7 @@ def test_ticket_replay_and_forgery_rejected(env: Env) -> None:
     )
     fsig = sign_ticket(node, env.l1.chain_id, env.l1.core_address, forged)
     with pytest.raises(TxReverted) as e:
-        env.l1.settle_ticket(sender, forged, fsig)
+        env.l1.post_ticket(sender, forged, [fsig])
     assert e.value.error_name == "EmethCoreUnauthorizedSigner"
     payload = forged.to_dict() | {
         "ticketId": 2,
@@ -230,7 +235,7 @@ def test_ticket_replay_and_forgery_rejected(env: Env) -> None:
         valid_until=ticket.valid_until,
     )
     with pytest.raises(TxReverted) as e:
-        env.l1.settle_ticket(sender, tampered, sig)
+        env.l1.post_ticket(sender, tampered, [sig])
     assert e.value.error_name in ("EmethCoreUnauthorizedSigner", "EmethCoreInvalidSignature")
     assert env.paid_balance(alice) == 97 * EMETH
 
@@ -252,7 +257,11 @@ def test_requester_cannot_overcommit_or_withdraw_backing_funds(env: Env) -> None
     with pytest.raises(ExecutionLayerError) as e:
         submit_job(env.client, env.blobs, alice, "wordcount/v1", b"four\n", 1 * EMETH)
     assert e.value.code == "insufficient_deposit"
-    # The node settles within the withdrawal delay, so it is paid; the requester gets the rest.
+    # The node finalizes the posted Ticket within the withdrawal delay, so it is paid; the
+    # requester gets the rest.
+    [t] = env.client.tickets()
+    wait_until(lambda: env.l1.posted_ticket(t["ticketId"]).status == "posted", 10, "posted")
+    env.advance(env.l1.ticket_dispute_window_s())
     for acct in env.stack.node_accounts:
         from offchain.emeth.agents.billing import Billing
 
@@ -275,9 +284,8 @@ def test_operator_settles_penalty_tickets_a_node_ignores(env: Env) -> None:
     env.stack.make_node(2).withdraw(job["jobId"], 1)
     burned0 = env.l1.total_burned()
     env.stack.start_agents(nodes=False, billing=False)  # no node settles anything
-    wait_until(lambda: env.l1.total_burned() == burned0 + 2 * EMETH, 20, "operator burn")
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 10, "settled flag")
-    [t] = env.client.tickets()
+    [t] = env.wait_settled(20)  # posted by the Signer, finalized by the operator's billing
+    assert env.l1.total_burned() == burned0 + 2 * EMETH
     assert t["node"] == quitter.address and t["settled"] and t["jobCount"] == 0
 
 
@@ -298,16 +306,17 @@ def test_cancel_after_process_is_too_late_until_the_job_is_given_back(env: Env) 
 
 
 def test_ticket_held_past_its_requesters_withdrawal_expires(env: Env) -> None:
-    """A Ticket nobody settles within its validity (settleMargin, 30 s on a devnet) can never
-    settle: the requester's withdrawal after the delay is paid, and the late Ticket is not
+    """A Ticket nobody posts within its validity (settleMargin, 30 s on a devnet) can never
+    be posted: the requester's withdrawal after the delay is paid, and the late Ticket is not
     paid out of other accounts (docs/spec.md, "Ticket validity")."""
     from offchain.emeth.agents.billing import Billing
 
     alice = env.requesters[0]
     env.deposit(alice, 5 * EMETH)
-    env.stack.start_agents(billing=False)
+    env.stack.start_agents(billing=False, signer=False)
     job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"w\n", 5 * EMETH)
-    wait_for(env.client, job["jobId"], ("billed",), timeout_s=20)
+    wait_for(env.client, job["jobId"], ("verified",), timeout_s=20)
+    assert _holding_signer(env).sign_round()["tickets"] == 1  # stored, not posted
     # Nobody settles during the whole withdrawal delay: the requester takes its money back.
     sender = env.devnet.chain.sender(alice)  # type: ignore[union-attr]
     env.l1.request_withdrawal(sender, 5 * EMETH)
@@ -329,33 +338,30 @@ def test_ticket_held_past_its_requesters_withdrawal_expires(env: Env) -> None:
     node_sender = env.devnet.chain.sender(node)  # type: ignore[union-attr]
     sig = bytes.fromhex(t["signature"][2:])
     with pytest.raises(TxReverted) as e:
-        env.l1.settle_ticket(node_sender, Ticket.from_dict(t), sig)
+        env.l1.post_ticket(node_sender, Ticket.from_dict(t), [sig])
     assert e.value.error_name == "EmethCoreTicketExpired"
     assert env.l1.token.functions.balanceOf(env.l1.core_address).call() == core_before
     assert env.l1.unpaid_debits(alice.address) == 0
 
 
 def test_expired_ticket_is_rebundled_and_billed_once(env: Env) -> None:
-    """A Ticket left unsettled past its validUntil is released by the Signer's next round: its
+    """A Ticket left unposted past its validUntil is released by the Signer's next round: its
     job is billed again in a new Ticket whose leaf carries the expired debit (the chain already
-    counts it), so once settled the node is paid the fee once and the requester debited once."""
+    counts it), so once final the node is paid the fee once and the requester debited once."""
     from offchain.emeth.agents.billing import Billing
 
     alice = env.requesters[0]
     env.deposit(alice, 20 * EMETH)
     before = env.paid_balance(alice)
-    env.stack.start_agents(billing=False)
+    env.stack.start_agents(billing=False, signer=False)
     job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"x\n", 5 * EMETH)
-    wait_for(env.client, job["jobId"], ("billed",), timeout_s=20)
+    wait_for(env.client, job["jobId"], ("verified",), timeout_s=20)
+    signer = _holding_signer(env)
+    assert signer.sign_round()["tickets"] == 1  # stored, never posted
     [first] = env.client.tickets()
-    env.advance(env.l1.settle_margin_s() + 2)  # nobody settled it in time
-    wait_until(
-        lambda: (
-            len(env.client.tickets()) == 2 and env.client.job(job["jobId"])["state"] == "billed"
-        ),
-        timeout_s=20,
-        what="re-bundled",
-    )
+    env.advance(env.l1.settle_margin_s() + 2)  # nobody posted it in time
+    assert signer.sign_round()["tickets"] == 1  # released, then re-bundled
+    assert env.client.job(job["jobId"])["state"] == "billed"
     old, new = env.client.tickets()
     assert old["ticketId"] == first["ticketId"] and old["expired"] and not new["expired"]
     assert env.client.job(job["jobId"])["ticketId"] == new["ticketId"]
@@ -366,8 +372,18 @@ def test_expired_ticket_is_rebundled_and_billed_once(env: Env) -> None:
     node = next(a for a in env.stack.node_accounts if a.address == new["node"])
     paid_before = env.l1.token.functions.balanceOf(node.address).call()
     b = Billing(env.client, env.l1, env.devnet.chain.sender(node), node.address)  # type: ignore[union-attr]
+    assert b.step()["posted"] == 1  # the billing agent posts it with its stored signature
+    env.advance(env.l1.ticket_dispute_window_s())
     out = b.step()
     assert out["settled"] == 1 and env.l1.is_settled(new["ticketId"])
     assert not env.l1.is_settled(old["ticketId"])
     assert env.l1.token.functions.balanceOf(node.address).call() - paid_before == 5 * EMETH
     assert before - env.paid_balance(alice) == 5 * EMETH  # debited once
+
+
+def _holding_signer(env: Env) -> Signer:
+    """The devnet Signer key as a Signer that stores its Tickets but never posts them (no
+    sender): a Ticket held back, as a Signer stopped between storing and posting leaves it."""
+    return Signer(
+        env.client, env.stack.signer_account, env.l1.chain_id, env.l1.core_address, l1=env.l1
+    )

@@ -70,7 +70,6 @@ def test_requester_cli_withdraw_proves_its_newest_debit(env: Env) -> None:
     so exactly the deposit less the fees Tickets billed can be requested and withdrawn."""
     from offchain.chain.accounts import dev_account
     from offchain.emeth.requester import submit_job
-    from offchain.emeth.runtime import wait_until
     from tests.emeth.offchain.conftest import EMETH
 
     me = dev_account(env.devnet.config.emeth.requester_accounts[1])
@@ -78,7 +77,7 @@ def test_requester_cli_withdraw_proves_its_newest_debit(env: Env) -> None:
     job = submit_job(env.client, env.blobs, me, "wordcount/v1", b"a b a\n", 3 * EMETH)
     env.stack.start_agents()
     wait_for(env.client, job["jobId"], ("billed",), timeout_s=30)
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 30, "settlement")
+    env.wait_settled(30)
     assert env.l1.proven_debits(me.address) == 0  # nothing debited on L1 yet
     r = _cli(env, "withdraw", "17")
     assert r.returncode == 0, r.stderr

@@ -74,7 +74,7 @@ def test_expired_split_job_bills_verified_subjobs_and_releases_the_rest(env: Env
     good = [s["jobId"] for s in subs if s["jobId"] != failed["jobId"]]
     for sid in good:
         wait_for(env.client, sid, ("billed",), timeout_s=20)
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    env.wait_settled(20)
     billed = {j for t in env.client.tickets() for j in t["jobIds"]}
     assert set(good) <= billed and failed["jobId"] not in billed
     fees = sum(env.client.job(sid)["fee"] for sid in good)

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from offchain.emeth.requester import fetch_result, submit_job, wait_for
-from offchain.emeth.runtime import wait_until
 from tests.emeth.offchain.conftest import EMETH, Env
 
 TEXT = "".join(f"the quick brown fox {i} jumps over the lazy dog\n" for i in range(40)).encode()
@@ -41,7 +40,7 @@ def test_full_flow_billed_on_l1(env: Env) -> None:
     assert counts["counts"]["fox"] == 40 and counts["total"] == 40 * 10
     subs = env.client.jobs(parent=parent["jobId"])
     assert len(subs) == 4 and all(s["state"] == "billed" for s in subs)
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 30, "settlement")
+    env.wait_settled(30)
     tickets = env.client.tickets()
     paid = sum(d["amount"] for t in tickets for d in t["debits"])
     assert paid == 60 * EMETH

@@ -208,7 +208,7 @@ def test_single_subjob_cancel_refused_and_verified_subjobs_billed_on_their_own(e
         wait_for(env.client, s["jobId"], ("billed",), timeout_s=20)
     assert env.client.job(parent["jobId"])["state"] == "split"
     paid = sum(s["fee"] for s in subs[:-1])
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    env.wait_settled(20)
     assert env.paid_balance(alice) == 100 * EMETH - paid
 
 
@@ -230,7 +230,7 @@ def test_requester_bad_input_is_charged_to_the_requester_not_the_nodes(env: Env)
     done = wait_for(env.client, bad["jobId"], ("billed",), timeout_s=40)
     assert any(h["action"] == "RejectInput" for h in env.client.history(bad["jobId"]))
     assert env.client.penalties() == []
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    env.wait_settled(20)
     assert env.paid_balance(mallory) == 60 * EMETH  # charged the fee
     for n in env.stack.node_accounts:
         assert env.l1.collateral_of(n.address).balance == collateral0[n.address]
@@ -334,7 +334,7 @@ def test_tickets_and_actions_bound_to_one_execution_layer(env: Env, tmp_path) ->
     env.stack.start_agents()
     job = submit_job(env.client, env.blobs, alice, "wordcount/v1", b"a b\n", 4 * EMETH)
     wait_for(env.client, job["jobId"], ("billed",), timeout_s=40)
-    wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+    env.wait_settled(20)
     settled = {t["ticketId"] for t in env.client.tickets()}
     other = build_service(
         env.l1, f"sqlite:///{tmp_path / 'other.db'}", env.stack.roles(), env.stack.programs

@@ -208,14 +208,15 @@ def test_fuel_is_bound_to_the_fee(env: Env) -> None:
 def test_job_timeouts_fit_the_withdrawal_delay(env: Env) -> None:
     """A requester registers a job whose processing window is longer than the withdrawal
     delay: it could ask to withdraw while a node processes the job and leave before the
-    Ticket settles. Refused at registration: ``timeoutSeconds + settle_margin_s`` must stay
-    below both withdrawal delays on EmethCore."""
+    Ticket settles. Refused at registration: ``timeoutSeconds + settle_margin_s`` + the
+    Ticket dispute window must stay below both withdrawal delays on EmethCore."""
     alice = env.requesters[0]
     env.deposit(alice, 10 * EMETH)
     service = env.stack.service
     assert service is not None
     delay = min(env.l1.withdrawal_delay_s(), env.l1.collateral_withdrawal_delay_s())
-    longest = delay - getattr(service.config, "settle_margin_s", 30) - 1
+    window = env.l1.ticket_dispute_window_s()
+    longest = delay - window - getattr(service.config, "settle_margin_s", 30) - 1
     assert longest >= 120, "the devnet delay leaves room for the tests' timeouts"
     with pytest.raises(ExecutionLayerError) as e:
         submit_job(

@@ -53,7 +53,7 @@ def test_executionLayerOutageAgentsResumeAndBillOnce(env: Env) -> None:
         assert all(a.alive for a in stack.agents)  # nobody gave up
         second = submit_job(env.client, env.blobs, alice, "sortdedupe/v1", b"d\nc\n", 2 * EMETH)
         wait_for(env.client, second["jobId"], ("billed",), timeout_s=40)
-        wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 30, "settlement")
+        env.wait_settled(30)
         billed = [j for t in env.client.tickets() for j in t["jobIds"]]
         paid = sum(d["amount"] for t in env.client.tickets() for d in t["debits"])
         assert paid == 4 * EMETH  # each job paid exactly once

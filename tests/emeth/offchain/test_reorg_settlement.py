@@ -19,11 +19,11 @@ def test_settlementRemovedByReorgIsSettledAgain(env: Env) -> None:
     env.stack.start_agents()
     job = submit_job(env.client, env.blobs, alice, "sortdedupe/v1", b"b\na\n", 2 * EMETH)
     wait_for(env.client, job["jobId"], ("billed",), timeout_s=40)
-    wait_until(lambda: any(t["settled"] for t in env.client.tickets()), 30, "settled")
+    env.wait_settled(30)  # posted, then finalized after the dispute window
     (t,) = [t for t in env.client.tickets() if job["jobId"] in t["jobIds"]]
     tid = int(t["ticketId"])
     assert env.l1.is_settled(tid)
-    # The settling transaction, from L1 (the execution layer may have learned of the
+    # The finalizing transaction, from L1 (the execution layer may have learned of the
     # settlement from its L1 watcher first, without the transaction hash).
     (ev,) = [
         e

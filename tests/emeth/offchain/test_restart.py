@@ -42,7 +42,7 @@ def test_worker_killed_mid_job_restarts_exactly_once(env: Env) -> None:
         restarted = _spawn_node(env, 0, hold_s=0)
         try:
             wait_for(env.client, job["jobId"], ("billed",), timeout_s=40)
-            wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 20, "settlement")
+            env.wait_settled(20)
             # Stop it cleanly with SIGTERM.
             restarted.send_signal(signal.SIGTERM)
             assert restarted.wait(timeout=15) == 0

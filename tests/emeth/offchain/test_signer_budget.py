@@ -9,6 +9,7 @@ from typing import Any
 
 from offchain.chain.accounts import dev_account
 from offchain.emeth.agents.signer import Signer
+from offchain.emeth.backing import JobBacking, backed_jobs_root
 
 EMETH = 10**18
 ALICE = dev_account(31).address
@@ -56,6 +57,17 @@ class StubEL:
     def next_ticket_id(self) -> int:
         return 1
 
+    def backing(self, job_id: str) -> dict[str, Any]:
+        """The job's ``JobBacking``: alice's signed RegisterJob, processed a minute ago."""
+        from offchain.emeth.backing import signed_job
+        from offchain.emeth.execution.actions import Domain
+
+        domain = Domain(31337, "0x" + "ab" * 20, 0)
+        key = dev_account(31)
+        return signed_job(
+            domain, key, bytes.fromhex(job_id[2:]), 5 * EMETH, int(time.time()) - 60
+        ).to_dict()
+
     def store_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         self.stored.append(payload)
         return payload
@@ -82,6 +94,10 @@ def test_expired_tickets_do_not_hold_the_budget_and_validity_is_the_margin() -> 
     assert _signer(el).sign_round() == {"tickets": 1, "jobs_billed": 1}
     [t] = el.stored
     assert t0 + 30 <= int(t["validUntil"]) <= int(time.time()) + 30
+    assert (
+        t["jobsRoot"]
+        == "0x" + backed_jobs_root([JobBacking.from_dict(el.backing(t["jobIds"][0]))]).hex()
+    )
     live = dict(expired, expired=False)
     el2 = StubEL(pending=0, unsettled=[live])  # 10 - 8 unsettled = 2 left: held
     assert _signer(el2).sign_round() == {"tickets": 0, "jobs_billed": 0}

@@ -77,7 +77,7 @@ def test_twoExecutionLayersOneDatabaseNothingHappensTwice(env: Env) -> None:
             jobs.append(submit_job(client, env.blobs, who, "wordcount/v1", data, 2 * EMETH))
         for j in jobs:
             wait_for(env.client, j["jobId"], ("billed",), timeout_s=90)
-        wait_until(lambda: all(t["settled"] for t in env.client.tickets()), 60, "settlement")
+        env.wait_settled(60)
 
         # Let both signers and billings run a few more rounds: still nothing new may appear.
         def rounds_b() -> list[int]:
