@@ -308,11 +308,18 @@ def _show_group_key(console: Console, sset: Any, nodes: list[NodeService]) -> No
 
 def _colluding_shares(sset: Any, nodes: list[NodeService]) -> list[Any] | None:
     """A threshold of FROST shares of the key on L1 from one key set held by the nodes (the
-    colluding majority a faulty sequencer needs), or None while a resharing is under way."""
+    colluding majority a faulty sequencer needs), or None while a resharing is under way: until
+    the keepers hold a key set of the key on L1 for exactly the active set (after a kick they
+    reshare, or run a recovery DKG that installs a new key: shares taken before it would sign
+    for a key L1 no longer has)."""
     from offchain.staking.frost.keygen import KeyShare
     from offchain.staking.frost.wire import element_of
 
     gx = int(sset.functions.groupKeyX().call())
+    active = {str(a).lower() for a in sset.functions.activeSigners().call()}
+    latest = [n.frost.store.keyset() for n in nodes if str(n.signer.address).lower() in active]
+    if any(k is None or {a.lower() for a in k.allocation} != active for k in latest):
+        return None
     pooled: dict[str, list[KeyShare]] = {}
     need: dict[str, int] = {}
     for n in nodes:
