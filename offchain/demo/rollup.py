@@ -199,7 +199,8 @@ def run(d: Devnet, console: Console) -> None:
                 not yet rolled back after the previous round's invalidation would refuse the
                 next transactions as 'nonce too high' when they reach it)."""
                 views = [
-                    {str(u.address): L2Client(n.url).nonce(u.address) for u in users} for n in nodes
+                    {str(u.address): c.nonce(u.address) for u in users}
+                    for c in (L2Client(n.url) for n in nodes)
                 ]
                 return views[0] if all(v == views[0] for v in views) else None
 
@@ -317,13 +318,16 @@ def _colluding_shares(sset: Any, nodes: list[NodeService]) -> list[Any] | None:
 
     gx = int(sset.functions.groupKeyX().call())
     active = {str(a).lower() for a in sset.functions.activeSigners().call()}
-    latest = [n.frost.store.keyset() for n in nodes if str(n.signer.address).lower() in active]
-    if any(k is None or {a.lower() for a in k.allocation} != active for k in latest):
+    latest = {str(n.signer.address).lower(): n.frost.store.keyset() for n in nodes}
+    if any(
+        k is None or {a.lower() for a in k.allocation} != active
+        for addr, k in latest.items()
+        if addr in active
+    ):
         return None
     pooled: dict[str, list[KeyShare]] = {}
     need: dict[str, int] = {}
-    for n in nodes:
-        ks = n.frost.store.keyset()
+    for ks in latest.values():
         if ks is None or int(ks.group_x, 16) != gx:
             continue
         pk = element_of(ks.group_key, "group key")
